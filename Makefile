@@ -1,0 +1,116 @@
+# Makefile - builds fnhost, its plugins, tests and benchmarks.
+# SPDX-License-Identifier: Apache-2.0
+#
+#   make                      build/fnhost and build/plugins/*.so
+#   make run                  build, then start fnhost with the example plugins
+#   make test                 unit, integration and fault tests
+#   make SAN=address,undefined test   the same under ASan+UBSan (in build-san/)
+#   make bench                benchmarks (figures, not pass/fail)
+#   make fuzz                 libFuzzer targets (clang), a short run each
+#   make install PREFIX=/usr/local DESTDIR=
+#
+# `make CFLAGS=...` adds to our flags; it never replaces them.
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+BUILD   := build$(if $(SAN),-san)
+VERSION := 0.1.0
+
+PKGS     = libevent json-c sqlite3 inih libcrypto
+STD      = -std=c11 -D_GNU_SOURCE
+WARN     = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wpointer-arith \
+           -Wwrite-strings -Wstrict-prototypes -Wmissing-prototypes \
+           -Wundef -Wvla -Wno-unused-parameter
+OPT     ?= -O2
+DEBUG   ?= -g
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+FINAL_CFLAGS  = $(STD) $(WARN) $(OPT) $(DEBUG) -Isdk -iquote host -MMD -MP \
+                -DFNHOST_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(CFLAGS)
+FINAL_LDFLAGS = $(LDFLAGS)
+ifdef SAN
+FINAL_CFLAGS  += -fsanitize=$(SAN) -fno-omit-frame-pointer \
+                 -fno-sanitize-recover=all
+FINAL_LDFLAGS += -fsanitize=$(SAN)
+endif
+LDLIBS  = $(PKG_LIBS) -lpthread -ldl -lm
+# Plugins link nothing of the host: -z defs turns a stray host symbol into a
+# build error, and hidden visibility leaves fh_plugin_entry as the only
+# export (tests/integration/exports.sh checks it with nm).
+PLUGIN_CFLAGS  = -fPIC -fvisibility=hidden
+PLUGIN_LDFLAGS = -shared -Wl,-z,defs
+
+HOST_SRC  := $(wildcard host/*.c)
+HOST_OBJ  := $(HOST_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ   := $(filter-out $(BUILD)/host/main.o,$(HOST_OBJ))
+PLUGINS   := $(patsubst plugins/%/,$(BUILD)/plugins/%.so,$(wildcard plugins/*/))
+FIXTURES  := $(patsubst tests/plugins/%.c,$(BUILD)/tests/plugins/%.so,\
+               $(wildcard tests/plugins/*.c))
+UNIT      := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,\
+               $(filter tests/unit/test_%.c,$(wildcard tests/unit/*.c)))
+BENCH     := $(BUILD)/bench/bare
+
+# Each plugin folder may name the libraries it links in plugin.mk, e.g.
+#   LIBS.user-sync = -lsqlite3
+-include $(wildcard plugins/*/plugin.mk)
+
+all: $(BUILD)/fnhost $(PLUGINS)
+
+$(BUILD)/fnhost: $(HOST_OBJ)
+	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(FINAL_CFLAGS) -c -o $@ $<
+
+.SECONDEXPANSION:
+$(BUILD)/plugins/%.so: $$(wildcard plugins/%/*.c) $$(wildcard plugins/%/*.h) sdk/fnhost.h
+	@mkdir -p $(@D)
+	$(CC) $(FINAL_CFLAGS) $(PLUGIN_CFLAGS) $(FINAL_LDFLAGS) $(PLUGIN_LDFLAGS) \
+	    -o $@ $(filter %.c,$^) $(LIBS.$*) -ljson-c
+
+$(BUILD)/tests/plugins/%.so: tests/plugins/%.c sdk/fnhost.h
+	@mkdir -p $(@D)
+	$(CC) $(FINAL_CFLAGS) $(PLUGIN_CFLAGS) $(FINAL_LDFLAGS) $(PLUGIN_LDFLAGS) \
+	    -o $@ $< -lsqlite3 -ljson-c
+
+$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(LIB_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(FINAL_CFLAGS) -Itests/unit $(FINAL_LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
+
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(@D)
+	$(CC) $(FINAL_CFLAGS) $(FINAL_LDFLAGS) -o $@ $< $(LDLIBS)
+
+deps:
+	@scripts/deps.sh build
+
+run: deps all
+	$(BUILD)/fnhost serve --plugins $(BUILD)/plugins
+
+test: deps all $(FIXTURES) $(UNIT)
+	@FNHOST_BUILD=$(BUILD) tests/run.sh
+
+bench: deps all $(FIXTURES) $(BENCH)
+	@scripts/deps.sh bench
+	@FNHOST_BUILD=$(BUILD) bench/run.sh
+
+fuzz:
+	@tests/fuzz/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include \
+	    $(DESTDIR)$(PREFIX)/share/fnhost $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	    $(DESTDIR)$(PREFIX)/lib/fnhost/plugins
+	install -m 755 $(BUILD)/fnhost $(DESTDIR)$(PREFIX)/bin/fnhost
+	install -m 644 sdk/fnhost.h $(DESTDIR)$(PREFIX)/include/fnhost.h
+	install -m 644 sdk/fnhost.mk $(DESTDIR)$(PREFIX)/share/fnhost/fnhost.mk
+	install -m 644 $(PLUGINS) $(DESTDIR)$(PREFIX)/lib/fnhost/plugins/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    sdk/fnhost.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/fnhost.pc
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all deps run test bench fuzz install clean
+-include $(HOST_OBJ:.o=.d) $(UNIT:=.d)

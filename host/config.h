@@ -1,0 +1,64 @@
+/* config.h - settings from defaults, an INI file, FNHOST_* and flags.
+ * SPDX-License-Identifier: Apache-2.0 */
+#ifndef FNHOST_CONFIG_H
+#define FNHOST_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct json_object;
+
+/* Per-function overrides from a [function ID] section. */
+struct config_function {
+    char *id;
+    int retries;          /* -1: unset */
+    double backoff_scale; /* < 0: unset */
+    int64_t timeout_ms;   /* 0: unset */
+};
+
+struct config {
+    char *listen;          /* "127.0.0.1:8288" */
+    char *plugins_dir;     /* NULL: ./plugins if it has plugins, else the
+                              plugins folder beside the binary */
+    char *state_dir;       /* ".fnhost" */
+    char *config_file;     /* NULL: none */
+    int workers;           /* 0: one per CPU, at least 2 */
+    int64_t timeout_ms;    /* default time limit of one attempt */
+    double backoff_scale;  /* multiplies every retry delay */
+    int retries;           /* default retries per function */
+    size_t max_body;       /* bytes of one request body */
+    int64_t dedup_window_ms;
+    char **event_keys;     /* NULL-terminated; empty: any key on loopback */
+    char *api_key;         /* bearer token for /v1; NULL: none */
+    char *synchronous;     /* "full" or "normal" */
+    char *log_level;
+    struct json_object *plugin_config; /* {"name": {"key": "value"}} */
+    struct config_function *functions;
+    size_t nfunctions;
+};
+
+/* Fills CFG with the embedded defaults. */
+void config_init(struct config *cfg);
+void config_free(struct config *cfg);
+
+/* Sets one [server] key from any source. Returns 0, or -1 with the reason
+ * in ERR ("workers: expected a number from 1 to 256"). */
+int config_set(struct config *cfg, const char *key, const char *value,
+               char *err, size_t errlen);
+
+/* Loads PATH (INI: [server], [plugin NAME], [function ID]). Returns 0, or
+ * -1 with "PATH:LINE: reason" in ERR. */
+int config_load_file(struct config *cfg, const char *path, char *err,
+                     size_t errlen);
+
+/* Applies every FNHOST_<KEY> environment variable. 0 or -1 with ERR. */
+int config_load_env(struct config *cfg, char *err, size_t errlen);
+
+/* The overrides for function ID, or NULL. */
+const struct config_function *config_function(const struct config *cfg,
+                                              const char *id);
+
+/* Parses "4MiB", "512KiB", "1MB" or a plain byte count. 0 or -1. */
+int config_parse_size(const char *s, size_t *out);
+
+#endif

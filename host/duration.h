@@ -1,0 +1,22 @@
+/* duration.h - durations as people write them: "3 days", "2.5h", "1h30m".
+ * SPDX-License-Identifier: Apache-2.0 */
+#ifndef FNHOST_DURATION_H
+#define FNHOST_DURATION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DURATION_YEAR_MS (365LL * 24 * 3600 * 1000)
+
+/* Parses S into milliseconds. Accepts the grammar of the `ms` package that
+ * Inngest's JS SDK uses ("3 days", "3d", "2.5h", "30 mins", "1 hour"; a
+ * bare number is milliseconds) and compound Go-style strings ("1h30m",
+ * "2h 45m 10s"). Sub-millisecond parts round up to whole milliseconds.
+ * Returns 0, or -1 with the reason in ERR; negative durations and values
+ * beyond 100 years are errors. */
+int duration_parse(const char *s, int64_t *ms, char *err, size_t errlen);
+
+/* Formats MS compactly into BUF: "30s", "1m30s", "3d", "250ms". */
+void duration_format(int64_t ms, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,535 @@
+/* http.c - the HTTP surface: the event API, /health, /metrics, /v1.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * POST /e/{key} answers only after the events and their runs committed,
+ * so a 200 means nothing in it can be lost. */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <json-c/json.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include "config.h"
+#include "ingest.h"
+#include "log.h"
+#include "registry.h"
+#include "sched.h"
+#include "store.h"
+#include "util.h"
+
+struct http {
+    struct event_base *base;
+    struct evhttp *evh;
+    struct evhttp_bound_socket *sock;
+    struct http_deps d;
+    uint64_t events_received, requests_refused;
+};
+
+/* One POST /e/ request waiting for its commit. */
+struct ingest_req {
+    struct http *h;
+    struct evhttp_request *req; /* NULL once the client went away */
+    struct json_object *events;
+    struct store_new_event *evs;
+    size_t nevs;
+    char **fn_ids;
+    size_t nfn_ids;
+};
+
+static void
+reply_json(struct evhttp_request *req, int code, struct json_object *o)
+{
+    struct evbuffer *b = evbuffer_new();
+    size_t len;
+    const char *s = json_object_to_json_string_length(
+        o, JSON_C_TO_STRING_PLAIN, &len);
+
+    evbuffer_add(b, s, len);
+    evbuffer_add(b, "\n", 1);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "application/json");
+    evhttp_send_reply(req, code, code == 200 ? "OK" : NULL, b);
+    evbuffer_free(b);
+    json_object_put(o);
+}
+
+static void
+reply_error(struct evhttp_request *req, int code, const char *msg)
+{
+    struct json_object *o = json_object_new_object();
+
+    json_object_object_add(o, "status", json_object_new_int(code));
+    json_object_object_add(o, "error", json_object_new_string(msg));
+    reply_json(req, code, o);
+}
+
+/* {"data": DATA, "metadata": {"fetched_at": ...}}: Inngest's v1 envelope. */
+static void
+reply_data(struct evhttp_request *req, struct json_object *data)
+{
+    struct json_object *o = json_object_new_object();
+    struct json_object *meta = json_object_new_object();
+    char ts[32];
+
+    time_format(now_ms(), ts, sizeof(ts));
+    json_object_object_add(meta, "fetched_at", json_object_new_string(ts));
+    json_object_object_add(o, "data", data);
+    json_object_object_add(o, "metadata", meta);
+    reply_json(req, 200, o);
+}
+
+/* ------------------------------------------------------------ ingest */
+
+static void
+ingest_free(struct ingest_req *ir)
+{
+    for (size_t i = 0; i < ir->nevs; i++)
+        free(ir->evs[i].runs);
+    free(ir->evs);
+    for (size_t i = 0; i < ir->nfn_ids; i++)
+        free(ir->fn_ids[i]);
+    free(ir->fn_ids);
+    json_object_put(ir->events);
+    free(ir);
+}
+
+static void
+conn_closed_cb(struct evhttp_connection *evcon, void *arg)
+{
+    struct ingest_req *ir = arg;
+
+    ir->req = NULL;
+}
+
+static void
+ingested_cb(void *arg, int rc, const char *err)
+{
+    struct ingest_req *ir = arg;
+    struct http *h = ir->h;
+    struct json_object *o, *ids;
+
+    if (ir->req != NULL)
+        evhttp_connection_set_closecb(evhttp_request_get_connection(ir->req),
+                                      NULL, NULL);
+    if (rc != 0) {
+        log_error("http", "events not stored: %s", err);
+        if (ir->req != NULL) {
+            char msg[512];
+
+            snprintf(msg, sizeof(msg), "events not stored, send them again:"
+                                       " %s", err);
+            reply_error(ir->req, 503, msg);
+        }
+        ingest_free(ir);
+        return;
+    }
+    h->events_received += ir->nevs;
+    ids = json_object_new_array();
+    for (size_t i = 0; i < ir->nevs; i++) {
+        struct store_new_event *e = &ir->evs[i];
+        struct shared_str *ev = NULL;
+
+        json_object_array_add(ids, json_object_new_string(e->id));
+        for (size_t j = 0; j < e->nruns; j++) {
+            if (!e->runs[j].created) {
+                log_info("ingest", "event %s (%s, id %s): %s ran for this id"
+                                   " already; no new run", e->id, e->name,
+                         e->user_id, e->runs[j].function_id);
+                continue;
+            }
+            if (ev == NULL)
+                ev = shared_str_new(e->json, strlen(e->json));
+            sched_submit(h->d.sched, e->runs[j].id, e->runs[j].function_id,
+                         e->id, ev, e->ts);
+        }
+        shared_str_unref(ev);
+    }
+    if (ir->req != NULL) {
+        o = json_object_new_object();
+        json_object_object_add(o, "ids", ids);
+        json_object_object_add(o, "status", json_object_new_int(200));
+        reply_json(ir->req, 200, o);
+    } else {
+        json_object_put(ids);
+    }
+    ingest_free(ir);
+}
+
+static int
+key_ok(const struct config *cfg, const char *key)
+{
+    if (cfg->event_keys[0] == NULL)
+        return 1;
+    for (char **k = cfg->event_keys; *k != NULL; k++)
+        if (strcmp(*k, key) == 0)
+            return 1;
+    return 0;
+}
+
+static void
+handle_ingest(struct http *h, struct evhttp_request *req, const char *key)
+{
+    const struct generation *gen = *h->d.gen;
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    const char *body = (const char *)evbuffer_pullup(in, -1);
+    struct json_object *events;
+    struct ingest_req *ir;
+    char err[512];
+    int64_t now = now_ms();
+    size_t n;
+
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+        reply_error(req, 405, "use POST to send events");
+        return;
+    }
+    if (*key == '\0') {
+        h->requests_refused++;
+        reply_error(req, 401, "Event key is required");
+        return;
+    }
+    if (!key_ok(h->d.cfg, key)) {
+        h->requests_refused++;
+        reply_error(req, 401, "Event key not found");
+        return;
+    }
+    events = ingest_parse(body ? body : "", len, now, err, sizeof(err));
+    if (events == NULL) {
+        struct json_object *o = json_object_new_object();
+
+        h->requests_refused++;
+        json_object_object_add(o, "ids", json_object_new_array());
+        json_object_object_add(o, "status", json_object_new_int(400));
+        json_object_object_add(o, "error", json_object_new_string(err));
+        reply_json(req, 400, o);
+        return;
+    }
+
+    n = json_object_array_length(events);
+    ir = xcalloc(1, sizeof(*ir));
+    ir->h = h;
+    ir->req = req;
+    ir->events = events;
+    ir->nevs = n;
+    ir->evs = xcalloc(n ? n : 1, sizeof(*ir->evs));
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *ev = json_object_array_get_idx(events, i), *v;
+        struct store_new_event *e = &ir->evs[i];
+
+        ulid_new(e->id, now);
+        e->name = json_object_get_string(json_object_object_get(ev, "name"));
+        e->user_id = json_object_object_get_ex(ev, "id", &v)
+                         ? json_object_get_string(v) : NULL;
+        e->ts = json_object_get_int64(json_object_object_get(ev, "ts"));
+        e->json = json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN);
+        for (size_t f = 0; gen != NULL && f < gen->nfns; f++) {
+            const struct fn_info *fn = &gen->fns[f];
+
+            for (char **t = fn->triggers; *t != NULL; t++) {
+                if (!router_match(*t, e->name))
+                    continue;
+                e->runs = xrealloc(e->runs, (e->nruns + 1) * sizeof(*e->runs));
+                ulid_new(e->runs[e->nruns].id, now);
+                /* Copied: a reload may free the generation before the
+                 * commit. */
+                ir->fn_ids = xrealloc(ir->fn_ids,
+                                      (ir->nfn_ids + 1) * sizeof(char *));
+                ir->fn_ids[ir->nfn_ids] = xstrdup(fn->id);
+                e->runs[e->nruns].function_id = ir->fn_ids[ir->nfn_ids++];
+                e->runs[e->nruns].created = 0;
+                e->nruns++;
+                break;
+            }
+        }
+    }
+    evhttp_connection_set_closecb(evhttp_request_get_connection(req),
+                                  conn_closed_cb, ir);
+    store_put_events(h->d.store, ir->evs, ir->nevs,
+                     h->d.cfg->dedup_window_ms, ingested_cb, ir);
+}
+
+/* -------------------------------------------------------------- reads */
+
+static int
+api_auth_ok(struct http *h, struct evhttp_request *req)
+{
+    const char *auth;
+
+    if (h->d.cfg->api_key == NULL)
+        return 1;
+    auth = evhttp_find_header(evhttp_request_get_input_headers(req),
+                              "Authorization");
+    if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0 &&
+        strcmp(auth + 7, h->d.cfg->api_key) == 0)
+        return 1;
+    reply_error(req, 401, "this API needs \"Authorization: Bearer <api_key>\"");
+    return 0;
+}
+
+static const char *
+status_filter(const char *s)
+{
+    static const char *const map[][2] = {
+        {"queued", "queued"},       {"running", "running"},
+        {"completed", "completed"}, {"failed", "failed"},
+        {"cancelled", "cancelled"},
+    };
+
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcasecmp(s, map[i][0]) == 0)
+            return map[i][1];
+    return NULL;
+}
+
+static void
+handle_list_runs(struct http *h, struct evhttp_request *req)
+{
+    struct evkeyvalq q;
+    const char *fn, *status, *limit;
+    const char *uri = evhttp_request_get_uri(req);
+    const char *qs = strchr(uri, '?');
+    struct json_object *runs;
+
+    TAILQ_INIT(&q);
+    if (qs != NULL)
+        evhttp_parse_query_str(qs + 1, &q);
+    fn = evhttp_find_header(&q, "function_id");
+    status = evhttp_find_header(&q, "status");
+    limit = evhttp_find_header(&q, "limit");
+    if (status != NULL && status_filter(status) == NULL) {
+        reply_error(req, 400, "status must be one of queued, running,"
+                              " completed, failed, cancelled");
+        evhttp_clear_headers(&q);
+        return;
+    }
+    runs = store_list_runs(h->d.store, fn,
+                           status ? status_filter(status) : NULL,
+                           limit ? atoi(limit) : 100);
+    evhttp_clear_headers(&q);
+    if (runs == NULL) {
+        reply_error(req, 500, "reading runs failed; see the log");
+        return;
+    }
+    reply_data(req, runs);
+}
+
+static void
+handle_v1(struct http *h, struct evhttp_request *req, const char *path)
+{
+    char id[64], rest[64];
+    struct json_object *o;
+
+    if (!api_auth_ok(h, req))
+        return;
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+        reply_error(req, 405, "only GET is supported here");
+        return;
+    }
+    if (strcmp(path, "/v1/runs") == 0) {
+        handle_list_runs(h, req);
+    } else if (strcmp(path, "/v1/functions") == 0) {
+        reply_data(req, registry_json(*h->d.gen));
+    } else if (sscanf(path, "/v1/runs/%63[^/]%63s", id, rest) == 1) {
+        if ((o = store_get_run(h->d.store, id)) == NULL) {
+            snprintf(rest, sizeof(rest), "run %.26s not found", id);
+            reply_error(req, 404, rest);
+            return;
+        }
+        reply_data(req, o);
+    } else if (sscanf(path, "/v1/events/%63[^/]%63s", id, rest) == 2 &&
+               strcmp(rest, "/runs") == 0) {
+        if ((o = store_get_event(h->d.store, id)) == NULL) {
+            snprintf(rest, sizeof(rest), "event %.26s not found", id);
+            reply_error(req, 404, rest);
+            return;
+        }
+        json_object_put(o);
+        reply_data(req, store_event_runs(h->d.store, id));
+    } else if (sscanf(path, "/v1/events/%63[^/]%63s", id, rest) == 1) {
+        if ((o = store_get_event(h->d.store, id)) == NULL) {
+            snprintf(rest, sizeof(rest), "event %.26s not found", id);
+            reply_error(req, 404, rest);
+            return;
+        }
+        reply_data(req, o);
+    } else {
+        reply_error(req, 404, "no such API path");
+    }
+}
+
+static void
+handle_metrics(struct http *h, struct evhttp_request *req)
+{
+    struct evbuffer *b = evbuffer_new();
+
+    evbuffer_add_printf(b,
+        "# HELP fnhost_events_received_total Events stored.\n"
+        "# TYPE fnhost_events_received_total counter\n"
+        "fnhost_events_received_total %llu\n"
+        "# HELP fnhost_requests_refused_total Event requests refused.\n"
+        "# TYPE fnhost_requests_refused_total counter\n"
+        "fnhost_requests_refused_total %llu\n"
+        "# HELP fnhost_runs_ready Runs in the ready queue.\n"
+        "# TYPE fnhost_runs_ready gauge\n"
+        "fnhost_runs_ready %d\n"
+        "# HELP fnhost_runs_running Runs on a worker now.\n"
+        "# TYPE fnhost_runs_running gauge\n"
+        "fnhost_runs_running %d\n",
+        (unsigned long long)h->events_received,
+        (unsigned long long)h->requests_refused, sched_queued(h->d.sched),
+        sched_running(h->d.sched));
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "text/plain; version=0.0.4");
+    evhttp_send_reply(req, 200, "OK", b);
+    evbuffer_free(b);
+}
+
+static void
+request_cb(struct evhttp_request *req, void *arg)
+{
+    struct http *h = arg;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+
+    if (path == NULL) {
+        reply_error(req, 400, "bad request URI");
+        return;
+    }
+    if (strncmp(path, "/e/", 3) == 0) {
+        handle_ingest(h, req, path + 3);
+    } else if (strcmp(path, "/e") == 0 || strcmp(path, "/e/") == 0) {
+        reply_error(req, 401, "Event key is required");
+    } else if (strcmp(path, "/health") == 0) {
+        struct json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "status", json_object_new_int(200));
+        json_object_object_add(o, "message", json_object_new_string("OK"));
+        reply_json(req, 200, o);
+    } else if (strcmp(path, "/metrics") == 0) {
+        handle_metrics(h, req);
+    } else if (strncmp(path, "/v1/", 4) == 0) {
+        handle_v1(h, req, path);
+    } else {
+        reply_error(req, 404, "not found: fnhost serves /e/{key}, /health,"
+                              " /metrics and /v1/");
+    }
+}
+
+int
+http_is_loopback(const char *addr)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+
+    if (strcmp(addr, "localhost") == 0)
+        return 1;
+    if (inet_pton(AF_INET, addr, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, addr, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6);
+    return 0;
+}
+
+struct http *
+http_start(struct event_base *base, const struct http_deps *deps, char *bound,
+           size_t boundlen, char *err, size_t errlen)
+{
+    struct http *h;
+    char addr[256];
+    const char *colon = strrchr(deps->cfg->listen, ':');
+    long port;
+    char *end;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+
+    if (colon == NULL || (size_t)(colon - deps->cfg->listen) >= sizeof(addr)) {
+        snprintf(err, errlen, "listen: expected ADDRESS:PORT, got \"%s\"",
+                 deps->cfg->listen);
+        return NULL;
+    }
+    memcpy(addr, deps->cfg->listen, (size_t)(colon - deps->cfg->listen));
+    addr[colon - deps->cfg->listen] = '\0';
+    if (addr[0] == '[' && addr[strlen(addr) - 1] == ']') {
+        memmove(addr, addr + 1, strlen(addr));
+        addr[strlen(addr) - 1] = '\0';
+    }
+    port = strtol(colon + 1, &end, 10);
+    if (*end != '\0' || port < 0 || port > 65535) {
+        snprintf(err, errlen, "listen: bad port in \"%s\"", deps->cfg->listen);
+        return NULL;
+    }
+    if (!http_is_loopback(addr) &&
+        (deps->cfg->event_keys[0] == NULL || deps->cfg->api_key == NULL)) {
+        snprintf(err, errlen, "listening on %s needs event_keys and api_key"
+                              " set ([server] in the config, or"
+                              " FNHOST_EVENT_KEYS and FNHOST_API_KEY): without"
+                              " them anyone who reaches the port could send"
+                              " events and read runs; or listen on 127.0.0.1",
+                 addr);
+        return NULL;
+    }
+    h = xcalloc(1, sizeof(*h));
+    h->base = base;
+    h->d = *deps;
+    h->evh = evhttp_new(base);
+    evhttp_set_max_body_size(h->evh, (ev_ssize_t)deps->cfg->max_body);
+    evhttp_set_max_headers_size(h->evh, 64 * 1024);
+    evhttp_set_timeout(h->evh, 60);
+    evhttp_set_allowed_methods(h->evh, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+                                           EVHTTP_REQ_PUT |
+                                           EVHTTP_REQ_DELETE);
+    evhttp_set_gencb(h->evh, request_cb, h);
+    h->sock = evhttp_bind_socket_with_handle(h->evh, addr, (ev_uint16_t)port);
+    if (h->sock == NULL) {
+        snprintf(err, errlen, "cannot listen on %s: the address is in use or"
+                              " not available here", deps->cfg->listen);
+        evhttp_free(h->evh);
+        free(h);
+        return NULL;
+    }
+    if (getsockname(evhttp_bound_socket_get_fd(h->sock),
+                    (struct sockaddr *)&ss, &sl) == 0) {
+        char host[INET6_ADDRSTRLEN];
+
+        if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+            inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+            snprintf(bound, boundlen, "[%s]:%u", host, ntohs(s6->sin6_port));
+        } else {
+            struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+            inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+            snprintf(bound, boundlen, "%s:%u", host, ntohs(s4->sin_port));
+        }
+    }
+    return h;
+}
+
+void
+http_stop_listening(struct http *h)
+{
+    if (h->sock != NULL) {
+        evhttp_del_accept_socket(h->evh, h->sock);
+        h->sock = NULL;
+    }
+}
+
+void
+http_free(struct http *h)
+{
+    if (h == NULL)
+        return;
+    evhttp_free(h->evh);
+    free(h);
+}

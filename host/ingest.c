@@ -1,0 +1,210 @@
+/* ingest.c - reads an event API body into validated, normalized events.
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "ingest.h"
+
+#include <json-c/json.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* Inngest's accepted range for "ts": 1980-01-01 .. 2100-01-01 in ms. */
+#define TS_MIN 315532800000LL
+#define TS_MAX 4102444800000LL
+
+static int
+get_ts(struct json_object *v, int64_t *ts)
+{
+    double d;
+
+    switch (json_object_get_type(v)) {
+    case json_type_null:
+        *ts = 0;
+        return 0;
+    case json_type_int:
+        *ts = json_object_get_int64(v);
+        return 0;
+    case json_type_double:
+        d = json_object_get_double(v);
+        if (!isfinite(d) || d != floor(d) || fabs(d) > 9e15)
+            return -1;
+        *ts = (int64_t)d;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+/* Validates one event; returns the normalized copy (new) or NULL. */
+static struct json_object *
+one_event(struct json_object *in, const char *where, int64_t now, char *err,
+          size_t errlen)
+{
+    struct json_object *out, *v, *data = NULL;
+    const char *name;
+    int64_t ts = 0;
+
+    if (!json_object_is_type(in, json_type_object)) {
+        snprintf(err, errlen, "%s: must be a JSON object", where);
+        return NULL;
+    }
+    if (!json_object_object_get_ex(in, "name", &v) ||
+        !json_object_is_type(v, json_type_string) ||
+        json_object_get_string_len(v) == 0) {
+        snprintf(err, errlen, "%s: \"name\" is required and must be a"
+                              " non-empty string", where);
+        return NULL;
+    }
+    name = json_object_get_string(v);
+    if (json_object_get_string_len(v) > INGEST_MAX_NAME) {
+        snprintf(err, errlen, "%s: \"name\" is longer than %d bytes", where,
+                 INGEST_MAX_NAME);
+        return NULL;
+    }
+    if (strlen(name) != (size_t)json_object_get_string_len(v)) {
+        snprintf(err, errlen, "%s: \"name\" contains a NUL byte", where);
+        return NULL;
+    }
+    if (strncasecmp(name, "inngest/", 8) == 0) {
+        snprintf(err, errlen, "%s: event name \"%.64s\" is reserved: names"
+                              " under inngest/ are for the host", where,
+                 name);
+        return NULL;
+    }
+    if (json_object_object_get_ex(in, "data", &data) && data != NULL &&
+        !json_object_is_type(data, json_type_object)) {
+        snprintf(err, errlen, "%s (%.64s): \"data\" must be an object",
+                 where, name);
+        return NULL;
+    }
+    if (json_object_object_get_ex(in, "ts", &v) && get_ts(v, &ts) != 0) {
+        snprintf(err, errlen, "%s (%.64s): \"ts\" must be an integer number"
+                              " of milliseconds", where, name);
+        return NULL;
+    }
+    if (ts != 0 && (ts < TS_MIN || ts > TS_MAX)) {
+        snprintf(err, errlen, "%s (%.64s): \"ts\" %lld is outside 1980..2100"
+                              " (it is in milliseconds)", where, name,
+                 (long long)ts);
+        return NULL;
+    }
+
+    out = json_object_new_object();
+    json_object_object_add(out, "name", json_object_new_string(name));
+    data = data != NULL ? json_object_get(data) : json_object_new_object();
+    if (json_object_object_get_ex(data, "_inngest", NULL)) {
+        /* Inngest strips this on ingest; copy rather than edit the input. */
+        struct json_object *copy = NULL;
+
+        json_object_deep_copy(data, &copy, NULL);
+        json_object_put(data);
+        data = copy;
+        json_object_object_del(data, "_inngest");
+    }
+    json_object_object_add(out, "data", data);
+    if (json_object_object_get_ex(in, "id", &v) && v != NULL) {
+        if (!json_object_is_type(v, json_type_string)) {
+            snprintf(err, errlen, "%s (%.64s): \"id\" must be a string",
+                     where, name);
+            json_object_put(out);
+            return NULL;
+        }
+        if (json_object_get_string_len(v) > INGEST_MAX_NAME) {
+            snprintf(err, errlen, "%s (%.64s): \"id\" is longer than %d"
+                                  " bytes", where, name, INGEST_MAX_NAME);
+            json_object_put(out);
+            return NULL;
+        }
+        if (json_object_get_string_len(v) > 0)
+            json_object_object_add(out, "id", json_object_get(v));
+    }
+    json_object_object_add(out, "ts", json_object_new_int64(ts ? ts : now));
+    if (json_object_object_get_ex(in, "v", &v) &&
+        json_object_is_type(v, json_type_string))
+        json_object_object_add(out, "v", json_object_get(v));
+    return out;
+}
+
+struct json_object *
+ingest_parse(const char *body, size_t len, int64_t now, char *err,
+             size_t errlen)
+{
+    struct json_tokener *tok;
+    struct json_object *root, *out;
+    size_t i = 0, n;
+    int off;
+
+    while (i < len && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' ||
+                       body[i] == '\t'))
+        i++;
+    if (i == len) {
+        snprintf(err, errlen, "request body is empty: send an event object"
+                              " or an array of event objects");
+        return NULL;
+    }
+    if (len > (size_t)INT32_MAX) {
+        snprintf(err, errlen, "request body is too large");
+        return NULL;
+    }
+    tok = json_tokener_new_ex(64);
+    root = json_tokener_parse_ex(tok, body, (int)len);
+    off = (int)json_tokener_get_parse_end(tok);
+    if (root == NULL) {
+        enum json_tokener_error e = json_tokener_get_error(tok);
+
+        snprintf(err, errlen, "request body is not valid JSON: %s at byte %d",
+                 e == json_tokener_continue
+                     ? "unexpected end of input"
+                     : json_tokener_error_desc(e), off);
+        json_tokener_free(tok);
+        return NULL;
+    }
+    json_tokener_free(tok);
+    for (i = (size_t)off; i < len; i++) {
+        if (body[i] != ' ' && body[i] != '\n' && body[i] != '\r' &&
+            body[i] != '\t') {
+            snprintf(err, errlen, "request body is not valid JSON: unexpected"
+                                  " data after the value at byte %zu", i);
+            json_object_put(root);
+            return NULL;
+        }
+    }
+
+    out = json_object_new_array();
+    if (json_object_is_type(root, json_type_object)) {
+        struct json_object *ev = one_event(root, "event", now, err, errlen);
+
+        if (ev == NULL)
+            goto fail;
+        json_object_array_add(out, ev);
+    } else if (json_object_is_type(root, json_type_array)) {
+        n = json_object_array_length(root);
+        if (n > INGEST_MAX_EVENTS) {
+            snprintf(err, errlen, "too many events: %zu in one request, at"
+                                  " most %d", n, INGEST_MAX_EVENTS);
+            goto fail;
+        }
+        for (i = 0; i < n; i++) {
+            char where[32];
+            struct json_object *ev;
+
+            snprintf(where, sizeof(where), "events[%zu]", i);
+            ev = one_event(json_object_array_get_idx(root, i), where, now,
+                           err, errlen);
+            if (ev == NULL)
+                goto fail;
+            json_object_array_add(out, ev);
+        }
+    } else {
+        snprintf(err, errlen, "Request body must contain an event object or"
+                              " an array of event objects");
+        goto fail;
+    }
+    json_object_put(root);
+    return out;
+
+fail:
+    json_object_put(root);
+    json_object_put(out);
+    return NULL;
+}

@@ -1,0 +1,23 @@
+/* ingest.h - reads an event API body into validated, normalized events.
+ * SPDX-License-Identifier: Apache-2.0 */
+#ifndef FNHOST_INGEST_H
+#define FNHOST_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct json_object;
+
+#define INGEST_MAX_EVENTS 5000
+#define INGEST_MAX_NAME 512
+
+/* Parses BODY (one event object or an array of them, Inngest's event API)
+ * and returns a new array of normalized events, each {"name", "data",
+ * "ts"} plus "id" and "v" when given; "data._inngest" is dropped and a
+ * missing or zero "ts" becomes NOW. Returns NULL with the reason in ERR,
+ * naming the event ("events[3]: \"name\" is required"). The request is
+ * all or nothing: one bad event refuses them all. */
+struct json_object *ingest_parse(const char *body, size_t len, int64_t now,
+                                 char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,372 @@
+/* loader.c - dlopen a plugin, check its descriptor, and the host API.
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "loader.h"
+
+#include <dlfcn.h>
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "duration.h"
+#include "log.h"
+#include "util.h"
+
+/* The smallest descriptor a 1.x plugin can have: 1.0's. */
+#define PLUGIN_SIZE_1_0 (offsetof(struct fh_plugin, spare) + 4 * sizeof(void *))
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int
+loader_check_trigger(const char *t, char *err, size_t errlen)
+{
+    size_t n = strlen(t);
+    const char *star = strchr(t, '*');
+
+    if (n == 0)
+        return fail(err, errlen, "a trigger is empty");
+    if (n > 255)
+        return fail(err, errlen, "trigger \"%.40s...\" is longer than 255"
+                                 " bytes", t);
+    for (const char *p = t; *p != '\0'; p++)
+        if ((unsigned char)*p <= ' ')
+            return fail(err, errlen, "trigger \"%s\" has a space or control"
+                                     " character", t);
+    if (star != NULL &&
+        (star != t + n - 1 || n < 2 || (star[-1] != '/' && star[-1] != '.')))
+        return fail(err, errlen, "trigger \"%s\": a wildcard may only end"
+                                 " the name, right after '/' or '.'", t);
+    return 0;
+}
+
+static int
+check_functions(const struct fh_plugin *p, char *err, size_t errlen)
+{
+    const struct fh_function *f;
+
+    for (f = p->functions; f->id != NULL || f->run != NULL; f++) {
+        char why[256];
+        int64_t ms;
+
+        if (f->id == NULL || *f->id == '\0')
+            return fail(err, errlen, "function %d has no id",
+                        (int)(f - p->functions));
+        if (strlen(f->id) > 128 || strchr(f->id, ' ') != NULL)
+            return fail(err, errlen, "function \"%.40s\": an id is at most"
+                                     " 128 characters, without spaces", f->id);
+        if (f->run == NULL)
+            return fail(err, errlen, "function \"%s\" has no handler", f->id);
+        if (f->triggers == NULL || f->triggers[0] == NULL)
+            return fail(err, errlen, "function \"%s\" has no trigger", f->id);
+        for (const char *const *t = f->triggers; *t != NULL; t++) {
+            if (t - f->triggers >= 10)
+                return fail(err, errlen, "function \"%s\" has more than 10"
+                                         " triggers", f->id);
+            if (loader_check_trigger(*t, why, sizeof(why)) != 0)
+                return fail(err, errlen, "function \"%s\": %s", f->id, why);
+        }
+        if (f->retries < FH_RETRIES_NONE || f->retries > 20)
+            return fail(err, errlen, "function \"%s\": retries %d is out of"
+                                     " range (0..20, or FH_RETRIES_NONE)",
+                        f->id, f->retries);
+        if (f->timeout != NULL &&
+            (duration_parse(f->timeout, &ms, why, sizeof(why)) != 0 ||
+             ms < 1))
+            return fail(err, errlen, "function \"%s\": timeout: %s", f->id,
+                        why);
+        for (const struct fh_function *g = p->functions; g < f; g++)
+            if (strcmp(g->id, f->id) == 0)
+                return fail(err, errlen, "duplicate function id \"%s\"",
+                            f->id);
+    }
+    return 0;
+}
+
+int
+loader_open(struct loaded_plugin *lp, const char *path, char *err,
+            size_t errlen)
+{
+    const struct fh_plugin *(*entry)(void);
+    const struct fh_plugin *p;
+    void *sym;
+
+    memset(lp, 0, sizeof(*lp));
+    lp->path = xstrdup(path);
+    lp->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (lp->handle == NULL)
+        return fail(err, errlen, "not a loadable shared object: %s",
+                    dlerror());
+    sym = dlsym(lp->handle, "fh_plugin_entry");
+    if (sym == NULL)
+        return fail(err, errlen, "no fh_plugin_entry symbol: not an fnhost"
+                                 " plugin (build it with FH_PLUGIN())");
+    memcpy(&entry, &sym, sizeof(entry)); /* clean under -Wpedantic */
+    p = entry();
+    if (p == NULL)
+        return fail(err, errlen, "fh_plugin_entry() returned NULL");
+    if (p->magic != FH_ABI_MAGIC)
+        return fail(err, errlen, "bad magic 0x%08x: not an fnhost plugin"
+                                 " descriptor", p->magic);
+    if (p->abi_major != FH_ABI_MAJOR || p->abi_minor > FH_ABI_MINOR)
+        return fail(err, errlen, "built for ABI %u.%u, host has %u.%u%s",
+                    p->abi_major, p->abi_minor, FH_ABI_MAJOR, FH_ABI_MINOR,
+                    p->abi_major > FH_ABI_MAJOR ||
+                            (p->abi_major == FH_ABI_MAJOR &&
+                             p->abi_minor > FH_ABI_MINOR)
+                        ? ": upgrade fnhost"
+                        : ": rebuild the plugin against this fnhost");
+    if (p->size < PLUGIN_SIZE_1_0)
+        return fail(err, errlen, "descriptor is %u bytes, smaller than ABI"
+                                 " 1.0's %zu", p->size, PLUGIN_SIZE_1_0);
+    if (p->name == NULL || *p->name == '\0')
+        return fail(err, errlen, "descriptor has no name");
+    if (strlen(p->name) > 64 || strpbrk(p->name, " /[]") != NULL)
+        return fail(err, errlen, "plugin name \"%.64s\" must be at most 64"
+                                 " characters without spaces, '/' or"
+                                 " brackets", p->name);
+    if (p->version == NULL)
+        return fail(err, errlen, "plugin %s has no version", p->name);
+    if (p->functions == NULL)
+        return fail(err, errlen, "plugin %s has no function table", p->name);
+    if (check_functions(p, err, errlen) != 0)
+        return -1;
+    lp->desc = p;
+    return 0;
+}
+
+int
+loader_init(struct loaded_plugin *lp, struct json_object *config,
+            const struct fh_api *api, char *err, size_t errlen)
+{
+    struct host_ctx c;
+    struct json_object *sec;
+    int rc;
+
+    if (json_object_object_get_ex(config, lp->desc->name, &sec))
+        lp->config = json_object_get(sec);
+    else
+        lp->config = json_object_new_object();
+    if (lp->desc->load == NULL) {
+        lp->loaded = 1;
+        return 0;
+    }
+    memset(&c, 0, sizeof(c));
+    c.pub.api = api;
+    c.pub.plugin = lp->desc->name;
+    c.lp = lp;
+    rc = lp->desc->load(&c.pub);
+    lp->state = c.pub.state;
+    if (rc != FH_OK) {
+        fail(err, errlen, "load() failed: %s",
+             c.error ? c.error : "it returned an error and gave no reason");
+        host_ctx_reset(&c);
+        return -1;
+    }
+    host_ctx_reset(&c);
+    lp->loaded = 1;
+    return 0;
+}
+
+void
+loader_close(struct loaded_plugin *lp)
+{
+    if (lp->loaded && lp->desc->unload != NULL) {
+        struct host_ctx c;
+
+        memset(&c, 0, sizeof(c));
+        c.pub.api = &loader_api;
+        c.pub.plugin = lp->desc->name;
+        c.pub.state = lp->state;
+        c.lp = lp;
+        lp->desc->unload(&c.pub);
+        host_ctx_reset(&c);
+    }
+    /* dlclose may keep the object mapped, and sanitizer builds want the
+     * symbols of a leaking plugin: we unmap only outside sanitizers. */
+    if (lp->handle != NULL && getenv("FNHOST_KEEP_PLUGINS_MAPPED") == NULL)
+        dlclose(lp->handle);
+    json_object_put(lp->config);
+    free(lp->path);
+    memset(lp, 0, sizeof(*lp));
+}
+
+struct json_object *
+loader_describe(const struct loaded_plugin *lp)
+{
+    struct json_object *o = json_object_new_object(), *fns;
+    const struct fh_plugin *p = lp->desc;
+    char abi[32];
+
+    json_object_object_add(o, "name", json_object_new_string(p->name));
+    json_object_object_add(o, "version", json_object_new_string(p->version));
+    snprintf(abi, sizeof(abi), "%u.%u", p->abi_major, p->abi_minor);
+    json_object_object_add(o, "abi", json_object_new_string(abi));
+    fns = json_object_new_array();
+    for (const struct fh_function *f = p->functions; f->id != NULL; f++) {
+        struct json_object *fo = json_object_new_object();
+        struct json_object *tr = json_object_new_array();
+
+        json_object_object_add(fo, "id", json_object_new_string(f->id));
+        json_object_object_add(fo, "name",
+                               json_object_new_string(f->name ? f->name
+                                                              : f->id));
+        for (const char *const *t = f->triggers; *t != NULL; t++)
+            json_object_array_add(tr, json_object_new_string(*t));
+        json_object_object_add(fo, "triggers", tr);
+        json_object_object_add(fo, "retries",
+                               json_object_new_int(f->retries));
+        if (f->timeout != NULL)
+            json_object_object_add(fo, "timeout",
+                                   json_object_new_string(f->timeout));
+        json_object_array_add(fns, fo);
+    }
+    json_object_object_add(o, "functions", fns);
+    return o;
+}
+
+/* ------------------------------------------------------------ host API */
+
+struct arena_block {
+    struct arena_block *next;
+    max_align_t data[];
+};
+
+void
+host_ctx_reset(struct host_ctx *c)
+{
+    while (c->arena != NULL) {
+        struct arena_block *b = c->arena;
+
+        c->arena = b->next;
+        free(b);
+    }
+    json_object_put(c->output);
+    c->output = NULL;
+    c->has_output = 0;
+    free(c->error);
+    c->error = NULL;
+    c->no_retry = 0;
+    c->retry_after_ms = 0;
+}
+
+static void
+api_log(struct fh_ctx *ctx, int level, const char *fmt, ...)
+{
+    char module[256];
+    va_list ap;
+
+    if (ctx->function_id != NULL)
+        snprintf(module, sizeof(module), "plugin %s/%s run=%s", ctx->plugin,
+                 ctx->function_id, ctx->run_id ? ctx->run_id : "-");
+    else
+        snprintf(module, sizeof(module), "plugin %s", ctx->plugin);
+    if (level < FH_LOG_ERROR)
+        level = FH_LOG_ERROR;
+    if (level > FH_LOG_DEBUG)
+        level = FH_LOG_DEBUG;
+    va_start(ap, fmt);
+    log_vmsg(level, module, fmt, ap);
+    va_end(ap);
+}
+
+static int
+api_fail(struct fh_ctx *ctx, int retry, const char *fmt, ...)
+{
+    struct host_ctx *c = (struct host_ctx *)ctx;
+    va_list ap;
+    char *msg;
+
+    va_start(ap, fmt);
+    if (vasprintf(&msg, fmt, ap) < 0)
+        msg = NULL;
+    va_end(ap);
+    free(c->error);
+    c->error = msg ? msg : xstrdup("out of memory formatting the error");
+    c->no_retry = retry == FH_NO_RETRY;
+    return FH_ERR;
+}
+
+static const char *
+api_config(struct fh_ctx *ctx, const char *key)
+{
+    struct host_ctx *c = (struct host_ctx *)ctx;
+    struct json_object *v;
+
+    if (c->lp == NULL || c->lp->config == NULL ||
+        !json_object_object_get_ex(c->lp->config, key, &v))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+static void *
+api_alloc(struct fh_ctx *ctx, size_t n)
+{
+    struct host_ctx *c = (struct host_ctx *)ctx;
+    struct arena_block *b;
+
+    if (n > SIZE_MAX - sizeof(*b))
+        abort();
+    b = xcalloc(1, sizeof(*b) + n);
+    b->next = c->arena;
+    c->arena = b;
+    return b->data;
+}
+
+static int
+api_set_output(struct fh_ctx *ctx, struct json_object *output)
+{
+    struct host_ctx *c = (struct host_ctx *)ctx;
+
+    json_object_put(c->output);
+    c->output = output;
+    c->has_output = 1;
+    return FH_OK;
+}
+
+static int
+api_retry_after(struct fh_ctx *ctx, int64_t ms)
+{
+    struct host_ctx *c = (struct host_ctx *)ctx;
+
+    if (ms < 1000)
+        ms = 1000;
+    if (ms > 24LL * 3600 * 1000)
+        ms = 24LL * 3600 * 1000;
+    c->retry_after_ms = ms;
+    return FH_OK;
+}
+
+static const char *
+api_state_dir(struct fh_ctx *ctx)
+{
+    const char *s = getenv("FNHOST_STATE");
+
+    return s != NULL && *s != '\0' ? s : ".fnhost";
+}
+
+const struct fh_api loader_api = {
+    .size = sizeof(struct fh_api),
+    .abi_major = FH_ABI_MAJOR,
+    .abi_minor = FH_ABI_MINOR,
+    .log = api_log,
+    .fail = api_fail,
+    .config = api_config,
+    .alloc = api_alloc,
+    .set_output = api_set_output,
+    .retry_after = api_retry_after,
+    .state_dir = api_state_dir,
+};

@@ -1,0 +1,508 @@
+/* main.c - the fnhost command line: serve, send, runs, run, check, ...
+ * SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "config.h"
+#include "fnhost.h"
+#include "log.h"
+#include "registry.h"
+#include "server.h"
+#include "util.h"
+#include "worker.h"
+
+static const char usage[] =
+    "usage: fnhost COMMAND [OPTIONS]\n"
+    "\n"
+    "commands:\n"
+    "  serve                     run the host (HTTP, store, workers)\n"
+    "  send NAME --data JSON|@FILE [--id ID]\n"
+    "                            send an event to a running host\n"
+    "  runs [--function F] [--status S] [--limit N]\n"
+    "                            list runs, newest first\n"
+    "  run ID                    show one run and its attempts\n"
+    "  functions                 show the loaded plugins and functions\n"
+    "  check FILE.so             load a plugin in a child process and print\n"
+    "                            its descriptor, or why it is refused\n"
+    "  version                   print the version\n"
+    "\n"
+    "options (also FNHOST_<NAME> variables and [server] keys of --config):\n"
+    "  --config FILE             INI file: [server], [plugin NAME],\n"
+    "                            [function ID]\n"
+    "  --listen ADDR:PORT        default 127.0.0.1:8288 (port 0: any free)\n"
+    "  --plugins DIR             default ./plugins, else the built plugins\n"
+    "  --state DIR               default ./.fnhost\n"
+    "  --workers N               default: one per CPU, at least 2\n"
+    "  --timeout DURATION        per attempt, default 30s\n"
+    "  --retries N               default retries per function, default 4\n"
+    "  --backoff-scale X         multiply retry delays, default 1\n"
+    "  --max-body SIZE           largest request body, default 4MiB\n"
+    "  --event-keys K1,K2        accepted event keys (default: any, on\n"
+    "                            loopback only)\n"
+    "  --api-key KEY             bearer token for /v1 (and for the CLI)\n"
+    "  --synchronous full|normal SQLite durability, default full\n"
+    "  --log-level LEVEL         error, warn, info (default) or debug\n"
+    "  --url URL                 the host the CLI talks to (default: the\n"
+    "                            address in STATE/fnhost.addr)\n"
+    "  --key KEY                 event key for send (default: dev)\n"
+    "  --json                    print the API's JSON as is\n";
+
+enum {
+    OPT_URL = 256,
+    OPT_KEY,
+    OPT_DATA,
+    OPT_ID,
+    OPT_FUNCTION,
+    OPT_STATUS,
+    OPT_LIMIT,
+    OPT_JSON,
+};
+
+static const struct option long_opts[] = {
+    {"config", required_argument, NULL, 'c'},
+    {"listen", required_argument, NULL, 'l'},
+    {"plugins", required_argument, NULL, 'p'},
+    {"state", required_argument, NULL, 's'},
+    {"workers", required_argument, NULL, 'w'},
+    {"timeout", required_argument, NULL, 't'},
+    {"retries", required_argument, NULL, 'r'},
+    {"backoff-scale", required_argument, NULL, 'b'},
+    {"max-body", required_argument, NULL, 'm'},
+    {"event-keys", required_argument, NULL, 'e'},
+    {"api-key", required_argument, NULL, 'a'},
+    {"synchronous", required_argument, NULL, 'y'},
+    {"log-level", required_argument, NULL, 'v'},
+    {"url", required_argument, NULL, OPT_URL},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"data", required_argument, NULL, OPT_DATA},
+    {"id", required_argument, NULL, OPT_ID},
+    {"function", required_argument, NULL, OPT_FUNCTION},
+    {"status", required_argument, NULL, OPT_STATUS},
+    {"limit", required_argument, NULL, OPT_LIMIT},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Flags that map to config keys, applied after the file and environment. */
+static const struct {
+    int opt;
+    const char *key;
+} flag_keys[] = {
+    {'l', "listen"},       {'p', "plugins"},       {'s', "state"},
+    {'w', "workers"},      {'t', "timeout"},       {'r', "retries"},
+    {'b', "backoff_scale"}, {'m', "max_body"},     {'e', "event_keys"},
+    {'a', "api_key"},      {'y', "synchronous"},   {'v', "log_level"},
+};
+
+struct cli {
+    struct config cfg;
+    const char *url, *key, *data, *id, *function, *status, *limit;
+    int json;
+    char **args;
+    int nargs;
+};
+
+static int
+die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+die(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("fnhost: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 1;
+}
+
+static int
+parse_args(struct cli *c, int argc, char **argv)
+{
+    struct {
+        int opt;
+        const char *val;
+    } flags[64];
+    int nflags = 0, o;
+    const char *config = getenv("FNHOST_CONFIG");
+    char err[512];
+
+    config_init(&c->cfg);
+    opterr = 0;
+    optind = 2;
+    while ((o = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
+        switch (o) {
+        case 'c':
+            config = optarg;
+            break;
+        case OPT_URL: c->url = optarg; break;
+        case OPT_KEY: c->key = optarg; break;
+        case OPT_DATA: c->data = optarg; break;
+        case OPT_ID: c->id = optarg; break;
+        case OPT_FUNCTION: c->function = optarg; break;
+        case OPT_STATUS: c->status = optarg; break;
+        case OPT_LIMIT: c->limit = optarg; break;
+        case OPT_JSON: c->json = 1; break;
+        case 'h':
+            fputs(usage, stdout);
+            exit(0);
+        case ':':
+            return die("option %s needs a value", argv[optind - 1]);
+        case '?':
+            return die("unknown option %s (see fnhost help)",
+                       argv[optind - 1]);
+        default:
+            if (nflags == 64)
+                return die("too many options");
+            flags[nflags].opt = o;
+            flags[nflags++].val = optarg;
+        }
+    }
+    c->args = argv + optind;
+    c->nargs = argc - optind;
+    if (config != NULL) {
+        if (config_load_file(&c->cfg, config, err, sizeof(err)) != 0)
+            return die("%s", err);
+        config_set(&c->cfg, "config", config, err, sizeof(err));
+    }
+    if (config_load_env(&c->cfg, err, sizeof(err)) != 0)
+        return die("%s", err);
+    for (int i = 0; i < nflags; i++) {
+        for (size_t k = 0; k < sizeof(flag_keys) / sizeof(flag_keys[0]); k++) {
+            if (flag_keys[k].opt != flags[i].opt)
+                continue;
+            if (config_set(&c->cfg, flag_keys[k].key, flags[i].val, err,
+                           sizeof(err)) != 0)
+                return die("--%s", err);
+        }
+    }
+    log_set_level_name(c->cfg.log_level);
+    return 0;
+}
+
+/* The daemon's URL: --url, FNHOST_URL, STATE/fnhost.addr, or listen. */
+static char *
+base_url(const struct cli *c)
+{
+    const char *env = getenv("FNHOST_URL");
+    char *path, *addr;
+
+    if (c->url != NULL)
+        return xstrdup(c->url);
+    if (env != NULL && *env != '\0')
+        return xstrdup(env);
+    path = xasprintf("%s/fnhost.addr", c->cfg.state_dir);
+    addr = file_read(path, NULL);
+    free(path);
+    if (addr != NULL) {
+        char *url;
+
+        addr[strcspn(addr, "\r\n")] = '\0';
+        url = xasprintf("http://%s", addr);
+        free(addr);
+        return url;
+    }
+    if (strncmp(c->cfg.listen, "0.0.0.0:", 8) == 0)
+        return xasprintf("http://127.0.0.1%s", c->cfg.listen + 7);
+    return xasprintf("http://%s", c->cfg.listen);
+}
+
+/* GET PATH and return the parsed body (new), printing errors. */
+static struct json_object *
+api_get(const struct cli *c, const char *path, int *status)
+{
+    char *url = base_url(c), *resp = NULL, err[512];
+    struct json_object *o;
+
+    *status = client_request(url, "GET", path, NULL, c->cfg.api_key, &resp,
+                             err, sizeof(err));
+    free(url);
+    if (*status < 0) {
+        die("%s", err);
+        return NULL;
+    }
+    o = json_tokener_parse(resp);
+    if (o == NULL)
+        die("the host answered %d with a body that is not JSON: %.200s",
+            *status, resp);
+    free(resp);
+    return o;
+}
+
+static const char *
+jstr(struct json_object *o, const char *key)
+{
+    struct json_object *v;
+
+    if (!json_object_object_get_ex(o, key, &v) || v == NULL)
+        return "-";
+    return json_object_get_string(v);
+}
+
+static int
+cmd_send(struct cli *c)
+{
+    struct json_object *ev, *data;
+    char *url, *resp = NULL, *path, err[512], *file = NULL;
+    const char *key = c->key ? c->key : getenv("FNHOST_EVENT_KEY");
+    int status;
+
+    if (c->nargs != 1)
+        return die("usage: fnhost send NAME --data JSON|@FILE [--id ID]");
+    if (c->data != NULL && c->data[0] == '@') {
+        file = file_read(c->data + 1, NULL);
+        if (file == NULL)
+            return die("cannot read %s: %s", c->data + 1, strerror(errno));
+    }
+    data = json_tokener_parse(file ? file : c->data ? c->data : "{}");
+    free(file);
+    if (data == NULL || !json_object_is_type(data, json_type_object)) {
+        json_object_put(data);
+        return die("--data must be a JSON object (or @FILE holding one)");
+    }
+    ev = json_object_new_object();
+    json_object_object_add(ev, "name", json_object_new_string(c->args[0]));
+    json_object_object_add(ev, "data", data);
+    if (c->id != NULL)
+        json_object_object_add(ev, "id", json_object_new_string(c->id));
+    if (key == NULL)
+        key = c->cfg.event_keys[0] ? c->cfg.event_keys[0] : "dev";
+    url = base_url(c);
+    path = xasprintf("/e/%s", key);
+    status = client_request(url, "POST", path,
+                            json_object_to_json_string(ev), NULL, &resp, err,
+                            sizeof(err));
+    free(url);
+    free(path);
+    json_object_put(ev);
+    if (status < 0)
+        return die("%s", err);
+    fputs(resp, status == 200 ? stdout : stderr);
+    free(resp);
+    return status == 200 ? 0 : 1;
+}
+
+static int
+cmd_runs(struct cli *c)
+{
+    struct json_object *o, *data;
+    char *path, *q;
+    int status;
+
+    q = xasprintf("?limit=%s%s%s%s%s", c->limit ? c->limit : "50",
+                  c->function ? "&function_id=" : "",
+                  c->function ? c->function : "",
+                  c->status ? "&status=" : "", c->status ? c->status : "");
+    path = xasprintf("/v1/runs%s", q);
+    free(q);
+    o = api_get(c, path, &status);
+    free(path);
+    if (o == NULL)
+        return 1;
+    if (status != 200) {
+        die("%s", jstr(o, "error"));
+        json_object_put(o);
+        return 1;
+    }
+    if (c->json) {
+        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+        json_object_put(o);
+        return 0;
+    }
+    data = json_object_object_get(o, "data");
+    printf("%-26s  %-28s  %-9s  %-7s  %s\n", "RUN", "FUNCTION", "STATUS",
+           "ATTEMPT", "CREATED");
+    for (size_t i = 0; i < json_object_array_length(data); i++) {
+        struct json_object *r = json_object_array_get_idx(data, i);
+
+        printf("%-26s  %-28s  %-9s  %-7d  %s\n", jstr(r, "run_id"),
+               jstr(r, "function_id"), jstr(r, "status"),
+               json_object_get_int(json_object_object_get(r, "attempt")) + 1,
+               jstr(r, "created_at"));
+    }
+    json_object_put(o);
+    return 0;
+}
+
+static int
+cmd_run(struct cli *c)
+{
+    struct json_object *o, *r, *at, *out;
+    char *path;
+    int status;
+
+    if (c->nargs != 1)
+        return die("usage: fnhost run ID");
+    path = xasprintf("/v1/runs/%s", c->args[0]);
+    o = api_get(c, path, &status);
+    free(path);
+    if (o == NULL)
+        return 1;
+    if (status != 200) {
+        die("%s", jstr(o, "error"));
+        json_object_put(o);
+        return 1;
+    }
+    if (c->json) {
+        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+        json_object_put(o);
+        return 0;
+    }
+    r = json_object_object_get(o, "data");
+    printf("run       %s\n", jstr(r, "run_id"));
+    printf("function  %s\n", jstr(r, "function_id"));
+    printf("event     %s\n", jstr(r, "event_id"));
+    printf("status    %s\n", jstr(r, "status"));
+    printf("created   %s\n", jstr(r, "created_at"));
+    printf("started   %s\n", jstr(r, "run_started_at"));
+    printf("ended     %s\n", jstr(r, "ended_at"));
+    if (json_object_object_get_ex(r, "next_attempt_at", NULL))
+        printf("next try  %s\n", jstr(r, "next_attempt_at"));
+    out = json_object_object_get(r, "output");
+    if (out != NULL)
+        printf("output    %s\n", json_object_to_json_string(out));
+    if (json_object_object_get(r, "error") != NULL)
+        printf("error     %s\n", jstr(r, "error"));
+    at = json_object_object_get(r, "attempts");
+    for (size_t i = 0; i < json_object_array_length(at); i++) {
+        struct json_object *a = json_object_array_get_idx(at, i);
+
+        printf("attempt %d  %s .. %s  %s\n",
+               json_object_get_int(json_object_object_get(a, "attempt")) + 1,
+               jstr(a, "started_at"), jstr(a, "ended_at"),
+               json_object_object_get(a, "error") ? jstr(a, "error") : "ok");
+    }
+    json_object_put(o);
+    return 0;
+}
+
+static int
+cmd_functions(struct cli *c)
+{
+    struct json_object *o, *g, *ps;
+    int status;
+
+    o = api_get(c, "/v1/functions", &status);
+    if (o == NULL)
+        return 1;
+    if (status != 200 || c->json) {
+        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+        json_object_put(o);
+        return status == 200 ? 0 : 1;
+    }
+    g = json_object_object_get(o, "data");
+    printf("generation %s, loaded %s\n", jstr(g, "generation"),
+           jstr(g, "loaded_at"));
+    ps = json_object_object_get(g, "plugins");
+    for (size_t i = 0; i < json_object_array_length(ps); i++) {
+        struct json_object *p = json_object_array_get_idx(ps, i);
+        struct json_object *fs = json_object_object_get(p, "functions");
+
+        printf("%s %s  (%s)\n", jstr(p, "name"), jstr(p, "version"),
+               jstr(p, "file"));
+        for (size_t j = 0; j < json_object_array_length(fs); j++) {
+            struct json_object *f = json_object_array_get_idx(fs, j);
+
+            printf("  %-28s  %s\n", jstr(f, "id"),
+                   json_object_to_json_string_ext(
+                       json_object_object_get(f, "triggers"),
+                       JSON_C_TO_STRING_PLAIN));
+        }
+    }
+    json_object_put(o);
+    return 0;
+}
+
+static int
+cmd_check(struct cli *c)
+{
+    struct json_object *d, *fns;
+    char err[1024];
+
+    if (c->nargs != 1)
+        return die("usage: fnhost check FILE.so");
+    if (access(c->args[0], R_OK) != 0)
+        return die("%s: %s", c->args[0], strerror(errno));
+    d = registry_describe(c->args[0], c->cfg.plugin_config, 10000, err,
+                          sizeof(err));
+    if (d == NULL) {
+        fprintf(stderr, "%s: %s\n", c->args[0], err);
+        return 1;
+    }
+    if (c->json) {
+        puts(json_object_to_json_string_ext(d, JSON_C_TO_STRING_PRETTY));
+        json_object_put(d);
+        return 0;
+    }
+    printf("%s: plugin %s %s (ABI %s)\n", c->args[0], jstr(d, "name"),
+           jstr(d, "version"), jstr(d, "abi"));
+    fns = json_object_object_get(d, "functions");
+    for (size_t i = 0; i < json_object_array_length(fns); i++) {
+        struct json_object *f = json_object_array_get_idx(fns, i);
+
+        printf("  function %-28s triggers %s\n", jstr(f, "id"),
+               json_object_to_json_string_ext(
+                   json_object_object_get(f, "triggers"),
+                   JSON_C_TO_STRING_PLAIN));
+    }
+    json_object_put(d);
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct cli c;
+    const char *cmd = argc > 1 ? argv[1] : "help";
+    int rc;
+
+    /* Internal commands: the master starts these; no options. */
+    if (strcmp(cmd, "worker") == 0) {
+        log_set_level_name(getenv("FNHOST_LOG_LEVEL") ? getenv("FNHOST_LOG_LEVEL")
+                                                      : "info");
+        return worker_main(3);
+    }
+    if (strcmp(cmd, "describe") == 0 && argc == 3)
+        return describe_main(argv[2]);
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
+        strcmp(cmd, "-h") == 0) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("fnhost %s (plugin ABI %d.%d)\n", FNHOST_VERSION, FH_ABI_MAJOR,
+               FH_ABI_MINOR);
+        return 0;
+    }
+    memset(&c, 0, sizeof(c));
+    if (parse_args(&c, argc, argv) != 0) {
+        config_free(&c.cfg);
+        return 2;
+    }
+    if (strcmp(cmd, "serve") == 0)
+        rc = c.nargs ? die("serve takes no arguments") : server_main(&c.cfg);
+    else if (strcmp(cmd, "send") == 0)
+        rc = cmd_send(&c);
+    else if (strcmp(cmd, "runs") == 0)
+        rc = cmd_runs(&c);
+    else if (strcmp(cmd, "run") == 0)
+        rc = cmd_run(&c);
+    else if (strcmp(cmd, "functions") == 0)
+        rc = cmd_functions(&c);
+    else if (strcmp(cmd, "check") == 0)
+        rc = cmd_check(&c);
+    else
+        rc = die("unknown command \"%s\" (see fnhost help)", cmd);
+    config_free(&c.cfg);
+    return rc;
+}

@@ -1,0 +1,476 @@
+/* pool.c - the worker processes: start, feed, time out, replace.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Workers are fork+exec'd copies of this binary (`fnhost worker`), so each
+ * starts clean: no libevent state, no SQLite handle, no sanitizer memory of
+ * the master. The master learns of a death two ways, an EOF on the socket
+ * and SIGCHLD; only the reaped exit status is acted on. */
+#include "pool.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "duration.h"
+#include "log.h"
+#include "proto.h"
+#include "registry.h"
+#include "sched.h"
+#include "util.h"
+
+enum worker_state { W_STARTING, W_IDLE, W_BUSY, W_DEAD };
+
+struct worker {
+    struct pool *pool;
+    pid_t pid;
+    struct bufferevent *bev;
+    enum worker_state state;
+    struct job *job;
+    struct event *timer;
+    int64_t timeout_ms;
+    char *kill_reason;
+    int quitting; /* told to exit after its invocation */
+    struct worker *next;
+};
+
+struct pool {
+    struct event_base *base;
+    int size;
+    struct json_object *plugin_config;
+    struct pool_callbacks cb;
+    const struct generation *gen;
+    struct worker *workers;
+    struct event *sigchld;
+    struct event *respawn;
+    int failed_starts; /* in a row, for the respawn delay */
+    int stopping;
+    void (*stopped)(void *);
+    void *stopped_arg;
+};
+
+static void worker_read_cb(struct bufferevent *bev, void *arg);
+static void worker_event_cb(struct bufferevent *bev, short what, void *arg);
+static void worker_timeout_cb(evutil_socket_t fd, short what, void *arg);
+static void sigchld_cb(evutil_socket_t fd, short what, void *arg);
+static void respawn_cb(evutil_socket_t fd, short what, void *arg);
+
+static int
+count_state(const struct pool *p, enum worker_state st)
+{
+    int n = 0;
+
+    for (struct worker *w = p->workers; w != NULL; w = w->next)
+        n += w->state == st;
+    return n;
+}
+
+int
+pool_idle(const struct pool *p)
+{
+    return count_state(p, W_IDLE);
+}
+
+int
+pool_busy(const struct pool *p)
+{
+    return count_state(p, W_BUSY);
+}
+
+static int
+alive(const struct pool *p)
+{
+    int n = 0;
+
+    for (struct worker *w = p->workers; w != NULL; w = w->next)
+        n++;
+    return n;
+}
+
+static void
+send_msg(struct worker *w, struct json_object *msg)
+{
+    if (w->bev != NULL)
+        proto_add(bufferevent_get_output(w->bev), msg);
+    json_object_put(msg);
+}
+
+static void
+spawn(struct pool *p)
+{
+    struct worker *w;
+    struct json_object *hello, *files;
+    int sv[2];
+    pid_t pid, master = getpid();
+
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        log_error("pool", "socketpair: %s", strerror(errno));
+        return;
+    }
+    pid = fork();
+    if (pid < 0) {
+        log_error("pool", "fork: %s", strerror(errno));
+        close(sv[0]);
+        close(sv[1]);
+        return;
+    }
+    if (pid == 0) {
+        /* A worker must not outlive its master: a restarted master would
+         * find the port taken and runs claimed twice. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != master)
+            _exit(1);
+        dup2(sv[1], 3);
+#if defined(__SANITIZE_ADDRESS__)
+        /* Let a plugin's crash end the worker by its signal, as in a
+         * production build, rather than as an ASan report. */
+        setenv("ASAN_OPTIONS", "handle_segv=0:handle_abort=0:"
+                               "detect_leaks=1", 1);
+#endif
+        execl("/proc/self/exe", "fnhost", "worker", (char *)NULL);
+        _exit(127);
+    }
+    close(sv[1]);
+    evutil_make_socket_nonblocking(sv[0]);
+    w = xcalloc(1, sizeof(*w));
+    w->pool = p;
+    w->pid = pid;
+    w->state = W_STARTING;
+    w->bev = bufferevent_socket_new(p->base, sv[0], BEV_OPT_CLOSE_ON_FREE);
+    bufferevent_setcb(w->bev, worker_read_cb, NULL, worker_event_cb, w);
+    bufferevent_enable(w->bev, EV_READ | EV_WRITE);
+    w->timer = evtimer_new(p->base, worker_timeout_cb, w);
+    w->next = p->workers;
+    p->workers = w;
+
+    hello = json_object_new_object();
+    files = json_object_new_array();
+    for (size_t i = 0; i < p->gen->nplugins; i++)
+        json_object_array_add(files,
+                              json_object_new_string(p->gen->plugins[i].copy));
+    json_object_object_add(hello, "t", json_object_new_string("hello"));
+    json_object_object_add(hello, "plugins", files);
+    json_object_object_add(hello, "config",
+                           json_object_get(p->plugin_config));
+    json_object_object_add(hello, "log_level",
+                           json_object_new_string(log_enabled(LOG_DEBUG)
+                                                      ? "debug" : "info"));
+    send_msg(w, hello);
+    log_debug("pool", "worker %d started on generation %u", (int)pid,
+              p->gen->n);
+}
+
+static void
+fill(struct pool *p)
+{
+    if (p->stopping || p->gen == NULL)
+        return;
+    while (alive(p) < p->size)
+        spawn(p);
+}
+
+struct pool *
+pool_new(struct event_base *base, int n, struct json_object *plugin_config,
+         const struct pool_callbacks *cb)
+{
+    struct pool *p = xcalloc(1, sizeof(*p));
+
+    p->base = base;
+    p->size = n;
+    p->plugin_config = plugin_config;
+    p->cb = *cb;
+    p->sigchld = evsignal_new(base, SIGCHLD, sigchld_cb, p);
+    evsignal_add(p->sigchld, NULL);
+    p->respawn = evtimer_new(base, respawn_cb, p);
+    return p;
+}
+
+void
+pool_set_generation(struct pool *p, const struct generation *g)
+{
+    p->gen = g;
+    fill(p);
+}
+
+int
+pool_dispatch(struct pool *p, struct job *job, const char *event_id,
+              const char *event_json, unsigned max_attempts,
+              int64_t timeout_ms)
+{
+    struct worker *w;
+    struct json_object *m;
+    struct timeval tv;
+
+    for (w = p->workers; w != NULL; w = w->next)
+        if (w->state == W_IDLE)
+            break;
+    if (w == NULL)
+        return -1;
+    m = json_object_new_object();
+    json_object_object_add(m, "t", json_object_new_string("invoke"));
+    json_object_object_add(m, "run_id", json_object_new_string(job->run_id));
+    json_object_object_add(m, "function_id",
+                           json_object_new_string(job->function_id));
+    json_object_object_add(m, "attempt",
+                           json_object_new_int((int)job->attempt));
+    json_object_object_add(m, "max_attempts",
+                           json_object_new_int((int)max_attempts));
+    json_object_object_add(m, "event_id", json_object_new_string(event_id));
+    json_object_object_add(m, "event", json_object_new_string(event_json));
+    send_msg(w, m);
+    w->state = W_BUSY;
+    w->job = job;
+    w->timeout_ms = timeout_ms;
+    tv.tv_sec = timeout_ms / 1000;
+    tv.tv_usec = (timeout_ms % 1000) * 1000;
+    evtimer_add(w->timer, &tv);
+    return 0;
+}
+
+static const char *
+str_field(struct json_object *o, const char *key)
+{
+    struct json_object *v;
+
+    if (!json_object_object_get_ex(o, key, &v) ||
+        json_object_is_type(v, json_type_null))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+static void
+finish_job(struct worker *w, const struct pool_result *r)
+{
+    struct job *job = w->job;
+
+    w->job = NULL;
+    evtimer_del(w->timer);
+    if (job != NULL)
+        w->pool->cb.result(w->pool->cb.arg, job, r);
+}
+
+static void
+handle_msg(struct worker *w, struct json_object *m)
+{
+    const char *t = str_field(m, "t");
+    struct pool *p = w->pool;
+
+    if (t != NULL && strcmp(t, "ready") == 0 && w->state == W_STARTING) {
+        w->state = W_IDLE;
+        p->failed_starts = 0;
+        p->cb.idle(p->cb.arg);
+    } else if (t != NULL && strcmp(t, "done") == 0 && w->state == W_BUSY) {
+        struct pool_result r;
+        struct json_object *v;
+
+        memset(&r, 0, sizeof(r));
+        r.ok = json_object_get_boolean(json_object_object_get(m, "ok"));
+        if (r.ok) {
+            v = json_object_object_get(m, "output");
+            r.output = json_object_to_json_string_ext(v,
+                                                      JSON_C_TO_STRING_PLAIN);
+        }
+        r.error = str_field(m, "error");
+        r.no_retry =
+            json_object_get_boolean(json_object_object_get(m, "no_retry"));
+        r.retry_after_ms =
+            json_object_get_int64(json_object_object_get(m, "retry_after_ms"));
+        w->state = W_IDLE;
+        finish_job(w, &r);
+        if (p->stopping || w->quitting) {
+            /* Closing its socket tells the worker to exit. */
+            bufferevent_free(w->bev);
+            w->bev = NULL;
+            w->state = W_DEAD;
+        } else {
+            p->cb.idle(p->cb.arg);
+        }
+    } else {
+        log_warn("pool", "worker %d: unexpected message \"%s\"", (int)w->pid,
+                 t ? t : "?");
+    }
+}
+
+static void
+worker_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct worker *w = arg;
+    struct json_object *m;
+    int rc;
+
+    while (w->bev != NULL &&
+           (rc = proto_take(bufferevent_get_input(bev), &m)) != 0) {
+        if (rc < 0) {
+            log_error("pool", "worker %d sent a malformed message; stopping"
+                              " it", (int)w->pid);
+            free(w->kill_reason);
+            w->kill_reason = xstrdup("worker sent a malformed message");
+            kill(w->pid, SIGKILL);
+            return;
+        }
+        handle_msg(w, m);
+        json_object_put(m);
+    }
+}
+
+static void
+worker_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct worker *w = arg;
+
+    /* EOF or error: the process is gone or going; SIGCHLD tells how. */
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+        bufferevent_free(w->bev);
+        w->bev = NULL;
+    }
+}
+
+static void
+worker_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    char d[32];
+
+    duration_format(w->timeout_ms, d, sizeof(d));
+    free(w->kill_reason);
+    w->kill_reason = xasprintf("timed out after %s", d);
+    log_warn("pool", "worker %d: run %s %s; killing it", (int)w->pid,
+             w->job ? w->job->run_id : "-", w->kill_reason);
+    kill(w->pid, SIGKILL);
+}
+
+static void
+worker_free(struct worker *w)
+{
+    if (w->bev != NULL)
+        bufferevent_free(w->bev);
+    event_free(w->timer);
+    free(w->kill_reason);
+    free(w);
+}
+
+static void
+reaped(struct pool *p, struct worker *w, int status)
+{
+    char why[128];
+    int was_starting = w->state == W_STARTING;
+
+    if (w->kill_reason != NULL)
+        snprintf(why, sizeof(why), "%s", w->kill_reason);
+    else if (WIFSIGNALED(status))
+        snprintf(why, sizeof(why), "worker killed by signal %d (%s)",
+                 WTERMSIG(status), strsignal(WTERMSIG(status)));
+    else
+        snprintf(why, sizeof(why), "worker exited with status %d",
+                 WEXITSTATUS(status));
+    if (w->job != NULL) {
+        struct pool_result r;
+
+        log_warn("pool", "worker %d died running %s (%s): %s", (int)w->pid,
+                 w->job->function_id, w->job->run_id, why);
+        memset(&r, 0, sizeof(r));
+        r.error = why;
+        finish_job(w, &r);
+    } else if (!p->stopping && !w->quitting) {
+        log_warn("pool", "worker %d: %s", (int)w->pid, why);
+    }
+    if (was_starting && !p->stopping)
+        p->failed_starts++;
+    worker_free(w);
+}
+
+static void
+sigchld_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct pool *p = arg;
+    struct worker **pw = &p->workers;
+
+    while (*pw != NULL) {
+        struct worker *w = *pw;
+        int status;
+
+        if (waitpid(w->pid, &status, WNOHANG) == w->pid) {
+            *pw = w->next;
+            reaped(p, w, status);
+            continue;
+        }
+        pw = &w->next;
+    }
+    if (p->stopping) {
+        if (p->workers == NULL && p->stopped != NULL) {
+            void (*done)(void *) = p->stopped;
+
+            p->stopped = NULL;
+            done(p->stopped_arg);
+        }
+        return;
+    }
+    if (alive(p) < p->size) {
+        /* Workers that die before they are ready (a broken plugin, no
+         * memory) are restarted with a growing delay, not in a loop. */
+        struct timeval tv = {0, 0};
+
+        if (p->failed_starts > 0) {
+            int s = p->failed_starts > 5 ? 30 : 1 << (p->failed_starts - 1);
+
+            tv.tv_sec = s;
+            log_warn("pool", "workers fail to start; next try in %d s", s);
+        }
+        evtimer_add(p->respawn, &tv);
+    }
+}
+
+static void
+respawn_cb(evutil_socket_t fd, short what, void *arg)
+{
+    fill(arg);
+}
+
+void
+pool_stop(struct pool *p, void (*done)(void *), void *arg)
+{
+    p->stopping = 1;
+    p->stopped = done;
+    p->stopped_arg = arg;
+    evtimer_del(p->respawn);
+    for (struct worker *w = p->workers; w != NULL; w = w->next) {
+        if (w->state != W_BUSY && w->bev != NULL) {
+            bufferevent_free(w->bev);
+            w->bev = NULL;
+            w->state = W_DEAD;
+        }
+    }
+    if (p->workers == NULL) {
+        p->stopped = NULL;
+        done(arg);
+    }
+}
+
+void
+pool_free(struct pool *p)
+{
+    while (p->workers != NULL) {
+        struct worker *w = p->workers;
+        int status;
+
+        p->workers = w->next;
+        kill(w->pid, SIGKILL);
+        while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        /* An attempt cut short here is not recorded: its run stays
+         * running in the store and is queued again at the next start. */
+        worker_free(w);
+    }
+    event_free(p->sigchld);
+    event_free(p->respawn);
+    free(p);
+}

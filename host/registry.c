@@ -1,0 +1,445 @@
+/* registry.c - generations of plugins and the functions they declare.
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "registry.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "duration.h"
+#include "log.h"
+#include "util.h"
+
+int
+router_match(const char *t, const char *name)
+{
+    size_t n = strlen(t);
+
+    if (n > 0 && t[n - 1] == '*')
+        return strncmp(t, name, n - 1) == 0;
+    return strcmp(t, name) == 0;
+}
+
+const struct fn_info *
+registry_find(const struct generation *g, const char *id)
+{
+    if (g == NULL)
+        return NULL;
+    for (size_t i = 0; i < g->nfns; i++)
+        if (strcmp(g->fns[i].id, id) == 0)
+            return &g->fns[i];
+    return NULL;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Copies SRC to DST whole, refusing files others could have written
+ * (sshd's StrictModes rule): a writable plugin is code anyone can run. */
+static int
+copy_plugin(const char *src, const char *dst, char *err, size_t errlen)
+{
+    char tmp[4096], buf[65536];
+    struct stat st;
+    int in, out = -1;
+    ssize_t r;
+
+    in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0 || fstat(in, &st) != 0) {
+        snprintf(err, errlen, "cannot read: %s", strerror(errno));
+        goto fail;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "not a regular file");
+        goto fail;
+    }
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        snprintf(err, errlen, "refused: the file is writable by %s (mode"
+                              " %03o); run chmod go-w on it",
+                 st.st_mode & S_IWOTH ? "others" : "its group",
+                 (unsigned)(st.st_mode & 0777));
+        goto fail;
+    }
+    if (st.st_uid != geteuid() && st.st_uid != 0) {
+        snprintf(err, errlen, "refused: the file is owned by uid %u, not by"
+                              " this user (%u) or root",
+                 (unsigned)st.st_uid, (unsigned)geteuid());
+        goto fail;
+    }
+    snprintf(tmp, sizeof(tmp), "%s.tmp", dst);
+    out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0500);
+    if (out < 0) {
+        snprintf(err, errlen, "cannot write %.300s: %s", tmp, strerror(errno));
+        goto fail;
+    }
+    while ((r = read(in, buf, sizeof(buf))) > 0) {
+        if (write(out, buf, (size_t)r) != r) {
+            snprintf(err, errlen, "cannot write %.300s: %s", tmp,
+                     strerror(errno));
+            goto fail;
+        }
+    }
+    if (r < 0 || close(out) != 0) {
+        out = -1;
+        snprintf(err, errlen, "copy failed: %s", strerror(errno));
+        goto fail;
+    }
+    out = -1;
+    if (rename(tmp, dst) != 0) {
+        snprintf(err, errlen, "cannot rename into %.300s: %s", dst,
+                 strerror(errno));
+        goto fail;
+    }
+    close(in);
+    return 0;
+
+fail:
+    if (out >= 0) {
+        close(out);
+        unlink(tmp);
+    }
+    if (in >= 0)
+        close(in);
+    return -1;
+}
+
+struct json_object *
+registry_describe(const char *path, struct json_object *config,
+                  int timeout_ms, char *err, size_t errlen)
+{
+    int inp[2], outp[2], status;
+    const char *cfg = json_object_to_json_string_ext(config,
+                                                     JSON_C_TO_STRING_PLAIN);
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int64_t deadline = mono_ms() + timeout_ms;
+    struct json_object *o = NULL, *e;
+    pid_t pid;
+
+    if (pipe2(inp, O_CLOEXEC) != 0)
+        goto sys_fail;
+    if (pipe2(outp, O_CLOEXEC) != 0) {
+        close(inp[0]);
+        close(inp[1]);
+        goto sys_fail;
+    }
+    pid = fork();
+    if (pid < 0) {
+        close(inp[0]), close(inp[1]), close(outp[0]), close(outp[1]);
+        goto sys_fail;
+    }
+    if (pid == 0) {
+        dup2(inp[0], 0);
+        dup2(outp[1], 1);
+        execl("/proc/self/exe", "fnhost", "describe", path, (char *)NULL);
+        _exit(127);
+    }
+    close(inp[0]);
+    close(outp[1]);
+    /* The config is small; a pipe holds 64 KiB, so this does not block. */
+    (void)!write(inp[1], cfg, strlen(cfg));
+    close(inp[1]);
+    for (;;) {
+        struct pollfd pfd = {outp[0], POLLIN, 0};
+        int64_t left = deadline - mono_ms();
+        ssize_t r;
+
+        if (left <= 0) {
+            kill(pid, SIGKILL);
+            snprintf(err, errlen, "load() did not finish within %d ms",
+                     timeout_ms);
+            waitpid(pid, NULL, 0);
+            close(outp[0]);
+            free(buf);
+            return NULL;
+        }
+        if (poll(&pfd, 1, (int)left) <= 0)
+            continue;
+        if (cap - len < 4096) {
+            cap = cap ? cap * 2 : 8192;
+            buf = xrealloc(buf, cap);
+        }
+        r = read(outp[0], buf + len, cap - len - 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+    }
+    close(outp[0]);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (buf != NULL) {
+        buf[len] = '\0';
+        o = json_tokener_parse(buf);
+    }
+    free(buf);
+    if (WIFSIGNALED(status)) {
+        snprintf(err, errlen, "crashed while loading (killed by signal %d)",
+                 WTERMSIG(status));
+        json_object_put(o);
+        return NULL;
+    }
+    if (o == NULL) {
+        snprintf(err, errlen, "loading failed (exit status %d, no"
+                              " descriptor)", WEXITSTATUS(status));
+        return NULL;
+    }
+    if (json_object_object_get_ex(o, "error", &e)) {
+        snprintf(err, errlen, "%s", json_object_get_string(e));
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+
+sys_fail:
+    snprintf(err, errlen, "cannot start the describe process: %s",
+             strerror(errno));
+    return NULL;
+}
+
+static void
+fn_free(struct fn_info *f)
+{
+    free(f->id);
+    free(f->name);
+    for (char **t = f->triggers; t && *t; t++)
+        free(*t);
+    free(f->triggers);
+}
+
+static void
+plugin_free(struct plugin_info *p)
+{
+    free(p->name);
+    free(p->version);
+    free(p->file);
+    free(p->copy);
+    free(p->abi);
+}
+
+/* Adds the functions of one described plugin, unless one of its ids is
+ * taken already. Returns 0 or -1 with ERR. */
+static int
+add_plugin(struct generation *g, const struct config *cfg, const char *file,
+           const char *copy, struct json_object *d, char *err, size_t errlen)
+{
+    struct json_object *fns = json_object_object_get(d, "functions");
+    const char *name = json_object_get_string(json_object_object_get(d, "name"));
+    size_t n = json_object_array_length(fns);
+    struct plugin_info *p;
+
+    for (size_t i = 0; i < g->nplugins; i++) {
+        if (strcmp(g->plugins[i].name, name) == 0) {
+            snprintf(err, errlen, "plugin name \"%s\" is taken by %s", name,
+                     g->plugins[i].file);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *id = json_object_get_string(
+            json_object_object_get(json_object_array_get_idx(fns, i), "id"));
+        const struct fn_info *f = registry_find(g, id);
+
+        if (f != NULL) {
+            snprintf(err, errlen, "duplicate function id \"%s\": plugin %s"
+                                  " declares it already", id, f->plugin);
+            return -1;
+        }
+    }
+    g->plugins = xrealloc(g->plugins, (g->nplugins + 1) * sizeof(*p));
+    p = &g->plugins[g->nplugins++];
+    p->name = xstrdup(name);
+    p->version = xstrdup(json_object_get_string(json_object_object_get(d, "version")));
+    p->abi = xstrdup(json_object_get_string(json_object_object_get(d, "abi")));
+    p->file = xstrdup(file);
+    p->copy = xstrdup(copy);
+    g->fns = xrealloc(g->fns, (g->nfns + n) * sizeof(*g->fns));
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *fo = json_object_array_get_idx(fns, i), *v;
+        struct fn_info *f = &g->fns[g->nfns++];
+        const struct config_function *over;
+        struct json_object *tr = json_object_object_get(fo, "triggers");
+        size_t nt = json_object_array_length(tr);
+        int retries;
+
+        memset(f, 0, sizeof(*f));
+        f->id = xstrdup(json_object_get_string(json_object_object_get(fo, "id")));
+        f->name = xstrdup(json_object_get_string(json_object_object_get(fo, "name")));
+        f->plugin = p->name;
+        f->triggers = xcalloc(nt + 1, sizeof(char *));
+        for (size_t t = 0; t < nt; t++)
+            f->triggers[t] = xstrdup(json_object_get_string(
+                json_object_array_get_idx(tr, t)));
+        retries = json_object_get_int(json_object_object_get(fo, "retries"));
+        f->retries = retries == 0 ? cfg->retries : retries < 0 ? 0 : retries;
+        f->timeout_ms = cfg->timeout_ms;
+        if (json_object_object_get_ex(fo, "timeout", &v)) {
+            char why[128];
+
+            if (duration_parse(json_object_get_string(v), &f->timeout_ms, why,
+                               sizeof(why)) != 0)
+                f->timeout_ms = cfg->timeout_ms;
+        }
+        f->backoff_scale = cfg->backoff_scale;
+        if ((over = config_function(cfg, f->id)) != NULL) {
+            if (over->retries >= 0)
+                f->retries = over->retries;
+            if (over->backoff_scale >= 0)
+                f->backoff_scale = over->backoff_scale;
+            if (over->timeout_ms > 0)
+                f->timeout_ms = over->timeout_ms;
+        }
+    }
+    return 0;
+}
+
+struct generation *
+registry_build(const struct config *cfg, const char *plugins_dir,
+               const char *state_dir, unsigned n, char *err, size_t errlen)
+{
+    struct generation *g;
+    DIR *d;
+    struct dirent *de;
+    char **names = NULL;
+    size_t nnames = 0;
+
+    d = opendir(plugins_dir);
+    if (d == NULL) {
+        snprintf(err, errlen, "plugin folder %s: %s", plugins_dir,
+                 strerror(errno));
+        return NULL;
+    }
+    while ((de = readdir(d)) != NULL) {
+        size_t l = strlen(de->d_name);
+
+        if (l > 3 && strcmp(de->d_name + l - 3, ".so") == 0 &&
+            de->d_name[0] != '.') {
+            names = xrealloc(names, (nnames + 1) * sizeof(char *));
+            names[nnames++] = xstrdup(de->d_name);
+        }
+    }
+    closedir(d);
+    qsort(names, nnames, sizeof(char *), cmp_str);
+
+    g = xcalloc(1, sizeof(*g));
+    g->n = n;
+    g->built_at = now_ms();
+    g->dir = xasprintf("%s/gen/%u", state_dir, n);
+    rm_rf(g->dir);
+    if (mkdir_p(g->dir, 0700) != 0) {
+        snprintf(err, errlen, "create %s: %s", g->dir, strerror(errno));
+        for (size_t i = 0; i < nnames; i++)
+            free(names[i]);
+        free(names);
+        registry_free(g, 0);
+        return NULL;
+    }
+    for (size_t i = 0; i < nnames; i++) {
+        char *src = xasprintf("%s/%s", plugins_dir, names[i]);
+        char *dst = xasprintf("%s/%s", g->dir, names[i]);
+        char why[600];
+        struct json_object *desc = NULL;
+
+        if (copy_plugin(src, dst, why, sizeof(why)) != 0 ||
+            (desc = registry_describe(dst, cfg->plugin_config, 10000, why,
+                                      sizeof(why))) == NULL ||
+            add_plugin(g, cfg, src, dst, desc, why, sizeof(why)) != 0) {
+            log_error("loader", "%s: %s", src, why);
+            unlink(dst);
+            g->refused++;
+        } else {
+            const struct plugin_info *p = &g->plugins[g->nplugins - 1];
+
+            log_info("loader", "%s: plugin %s %s, %zu function%s", src,
+                     p->name, p->version,
+                     json_object_array_length(
+                         json_object_object_get(desc, "functions")),
+                     json_object_array_length(json_object_object_get(
+                         desc, "functions")) == 1 ? "" : "s");
+        }
+        json_object_put(desc);
+        free(src);
+        free(dst);
+        free(names[i]);
+    }
+    free(names);
+    return g;
+}
+
+void
+registry_free(struct generation *g, int remove_dir)
+{
+    if (g == NULL)
+        return;
+    if (remove_dir && g->dir != NULL)
+        rm_rf(g->dir);
+    for (size_t i = 0; i < g->nfns; i++)
+        fn_free(&g->fns[i]);
+    free(g->fns);
+    for (size_t i = 0; i < g->nplugins; i++)
+        plugin_free(&g->plugins[i]);
+    free(g->plugins);
+    free(g->dir);
+    free(g);
+}
+
+struct json_object *
+registry_json(const struct generation *g)
+{
+    struct json_object *o = json_object_new_object(), *plugins;
+    char ts[32];
+
+    json_object_object_add(o, "generation", json_object_new_int((int)g->n));
+    time_format(g->built_at, ts, sizeof(ts));
+    json_object_object_add(o, "loaded_at", json_object_new_string(ts));
+    plugins = json_object_new_array();
+    for (size_t i = 0; i < g->nplugins; i++) {
+        const struct plugin_info *p = &g->plugins[i];
+        struct json_object *po = json_object_new_object();
+        struct json_object *fns = json_object_new_array();
+
+        json_object_object_add(po, "name", json_object_new_string(p->name));
+        json_object_object_add(po, "version",
+                               json_object_new_string(p->version));
+        json_object_object_add(po, "abi", json_object_new_string(p->abi));
+        json_object_object_add(po, "file", json_object_new_string(p->file));
+        for (size_t j = 0; j < g->nfns; j++) {
+            const struct fn_info *f = &g->fns[j];
+            struct json_object *fo, *tr;
+
+            if (f->plugin != p->name)
+                continue;
+            fo = json_object_new_object();
+            tr = json_object_new_array();
+            json_object_object_add(fo, "id", json_object_new_string(f->id));
+            json_object_object_add(fo, "name",
+                                   json_object_new_string(f->name));
+            for (char **t = f->triggers; *t != NULL; t++)
+                json_object_array_add(tr, json_object_new_string(*t));
+            json_object_object_add(fo, "triggers", tr);
+            json_object_object_add(fo, "retries",
+                                   json_object_new_int(f->retries));
+            json_object_object_add(fo, "timeout_ms",
+                                   json_object_new_int64(f->timeout_ms));
+            json_object_array_add(fns, fo);
+        }
+        json_object_object_add(po, "functions", fns);
+        json_object_array_add(plugins, po);
+    }
+    json_object_object_add(o, "plugins", plugins);
+    return o;
+}

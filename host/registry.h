@@ -1,0 +1,76 @@
+/* registry.h - generations of plugins and the functions they declare.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * A generation is one consistent set of plugins: each .so of the plugin
+ * folder is copied into STATE/gen/<n>/ and described by a child process
+ * (the master never maps plugin code); the master keeps what they declared. */
+#ifndef FNHOST_REGISTRY_H
+#define FNHOST_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct config;
+struct json_object;
+
+struct fn_info {
+    char *id;
+    char *name;
+    const char *plugin; /* the plugin's name, owned by the plugin_info */
+    char **triggers;    /* NULL-terminated */
+    int retries;        /* effective: config, descriptor, then default */
+    int64_t timeout_ms; /* effective */
+    double backoff_scale;
+};
+
+struct plugin_info {
+    char *name;
+    char *version;
+    char *file; /* the file in the plugin folder */
+    char *copy; /* its copy in the generation folder */
+    char *abi;
+};
+
+struct generation {
+    unsigned n;
+    char *dir;
+    int64_t built_at;
+    struct plugin_info *plugins;
+    size_t nplugins;
+    struct fn_info *fns;
+    size_t nfns;
+    size_t refused; /* plugins that failed to load */
+};
+
+/* Builds generation N from the *.so files of PLUGINS_DIR into
+ * STATE_DIR/gen/N. A plugin that fails any check is refused with one log
+ * line naming the file and the reason; the rest load. Returns NULL only if
+ * the folders themselves fail, with the reason in ERR. */
+struct generation *registry_build(const struct config *cfg,
+                                  const char *plugins_dir,
+                                  const char *state_dir, unsigned n,
+                                  char *err, size_t errlen);
+
+/* Frees G and removes its folder. */
+void registry_free(struct generation *g, int remove_dir);
+
+/* The function with ID, or NULL. */
+const struct fn_info *registry_find(const struct generation *g,
+                                    const char *id);
+
+/* Whether event NAME matches trigger pattern T: equal, or T ends in "*"
+ * (after '/' or '.') and NAME starts with the part before it. */
+int router_match(const char *t, const char *name);
+
+/* The generation as JSON for GET /v1/functions (new). */
+struct json_object *registry_json(const struct generation *g);
+
+/* Describes the plugin at PATH in a child process (`fnhost describe`)
+ * with CONFIG (borrowed) as its plugin config. Returns the descriptor
+ * JSON (new), or NULL with the reason in ERR. TIMEOUT_MS bounds load(). */
+struct json_object *registry_describe(const char *path,
+                                      struct json_object *config,
+                                      int timeout_ms, char *err,
+                                      size_t errlen);
+
+#endif

@@ -1,0 +1,523 @@
+/* sched.c - runs that are due: the ready queue, dispatch, retries, wakes.
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "sched.h"
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "config.h"
+#include "duration.h"
+#include "log.h"
+#include "pool.h"
+#include "registry.h"
+#include "store.h"
+#include "util.h"
+
+/* The ready queue holds at most QUEUE_MAX runs; the rest wait in the store
+ * and are loaded QUEUE_SCAN at a time when the queue runs low. */
+#define QUEUE_MAX 8192
+#define QUEUE_LOW 256
+#define QUEUE_SCAN 1024
+
+struct sched {
+    struct event_base *base;
+    struct store *store;
+    const struct config *cfg;
+    const struct generation *gen;
+    struct pool *pool;
+
+    struct job *head, **tail; /* ready, in order */
+    int nqueued;
+    int nrunning;
+
+    struct job **set; /* claimed runs by id: queued, running or finishing */
+    size_t setcap, setlen;
+
+    struct event *wake;  /* the earliest known due time */
+    int64_t wake_at;     /* 0: none armed */
+    struct event *kick;  /* dispatch and scan outside the caller's stack */
+    int backlog;         /* due runs may be in the store only */
+    int stopping;
+};
+
+static void dispatch(struct sched *s);
+
+struct shared_str *
+shared_str_new(const char *str, size_t len)
+{
+    struct shared_str *s = xmalloc(sizeof(*s) + len + 1);
+
+    s->refs = 1;
+    s->len = len;
+    memcpy(s->s, str, len);
+    s->s[len] = '\0';
+    return s;
+}
+
+void
+shared_str_unref(struct shared_str *s)
+{
+    if (s != NULL && --s->refs == 0)
+        free(s);
+}
+
+/* --------------------------------------------------------- claimed set */
+
+static size_t
+hash(const char *id)
+{
+    size_t h = 1469598103934665603ULL;
+
+    for (; *id != '\0'; id++)
+        h = (h ^ (unsigned char)*id) * 1099511628211ULL;
+    return h;
+}
+
+static struct job *
+set_find(const struct sched *s, const char *id)
+{
+    if (s->setcap == 0)
+        return NULL;
+    for (struct job *j = s->set[hash(id) & (s->setcap - 1)]; j; j = j->hnext)
+        if (strcmp(j->run_id, id) == 0)
+            return j;
+    return NULL;
+}
+
+static void
+set_add(struct sched *s, struct job *job)
+{
+    size_t b;
+
+    if (s->setlen >= s->setcap) {
+        size_t cap = s->setcap ? s->setcap * 2 : 1024;
+        struct job **set = xcalloc(cap, sizeof(*set));
+
+        for (size_t i = 0; i < s->setcap; i++) {
+            struct job *j = s->set[i], *next;
+
+            for (; j != NULL; j = next) {
+                next = j->hnext;
+                b = hash(j->run_id) & (cap - 1);
+                j->hnext = set[b];
+                set[b] = j;
+            }
+        }
+        free(s->set);
+        s->set = set;
+        s->setcap = cap;
+    }
+    b = hash(job->run_id) & (s->setcap - 1);
+    job->hnext = s->set[b];
+    s->set[b] = job;
+    s->setlen++;
+}
+
+static void
+set_del(struct sched *s, struct job *job)
+{
+    struct job **pj = &s->set[hash(job->run_id) & (s->setcap - 1)];
+
+    for (; *pj != NULL; pj = &(*pj)->hnext) {
+        if (*pj == job) {
+            *pj = job->hnext;
+            s->setlen--;
+            return;
+        }
+    }
+}
+
+static void
+job_free(struct job *job)
+{
+    free(job->function_id);
+    shared_str_unref(job->event);
+    free(job);
+}
+
+/* ------------------------------------------------------------- queue */
+
+static int
+claimed(void *arg, const char *run_id)
+{
+    return set_find(arg, run_id) != NULL;
+}
+
+static void
+enqueue(struct sched *s, struct job *job)
+{
+    job->next = NULL;
+    *s->tail = job;
+    s->tail = &job->next;
+    s->nqueued++;
+}
+
+static struct job *
+dequeue(struct sched *s)
+{
+    struct job *job = s->head;
+
+    if (job != NULL) {
+        s->head = job->next;
+        if (s->head == NULL)
+            s->tail = &s->head;
+        s->nqueued--;
+    }
+    return job;
+}
+
+static struct job *
+job_new(const char *run_id, const char *function_id, const char *event_id,
+        struct shared_str *event, unsigned attempt)
+{
+    struct job *job = xcalloc(1, sizeof(*job));
+
+    snprintf(job->run_id, sizeof(job->run_id), "%s", run_id);
+    snprintf(job->event_id, sizeof(job->event_id), "%s", event_id);
+    job->function_id = xstrdup(function_id);
+    job->event = event;
+    event->refs++;
+    job->attempt = attempt;
+    return job;
+}
+
+static void
+arm_wake(struct sched *s, int64_t at)
+{
+    struct timeval tv;
+    int64_t d;
+
+    if (at <= 0 || (s->wake_at != 0 && s->wake_at <= at))
+        return;
+    s->wake_at = at;
+    d = at - now_ms();
+    if (d < 0)
+        d = 0;
+    tv.tv_sec = d / 1000;
+    tv.tv_usec = (d % 1000) * 1000;
+    evtimer_add(s->wake, &tv);
+}
+
+static void
+due_cb(void *arg, const struct store_due *d)
+{
+    struct sched *s = arg;
+    struct shared_str *ev = shared_str_new(d->event_json,
+                                           strlen(d->event_json));
+    struct job *job = job_new(d->run_id, d->function_id, d->event_id, ev,
+                              d->attempt);
+
+    shared_str_unref(ev);
+    set_add(s, job);
+    enqueue(s, job);
+}
+
+/* Loads due runs from the store when the queue runs low. */
+static void
+scan(struct sched *s)
+{
+    const char **ids;
+    int n;
+    int64_t now = now_ms(), next;
+
+    if (s->gen == NULL || s->stopping || s->nqueued >= QUEUE_LOW)
+        return;
+    ids = xcalloc(s->gen->nfns + 1, sizeof(char *));
+    for (size_t i = 0; i < s->gen->nfns; i++)
+        ids[i] = s->gen->fns[i].id;
+    n = store_due_runs(s->store, now, ids, QUEUE_SCAN, claimed, due_cb, s);
+    s->backlog = n >= QUEUE_SCAN;
+    next = store_next_wake(s->store, now, ids);
+    free(ids);
+    if (n > 0)
+        log_debug("sched", "loaded %d due run%s", n, n == 1 ? "" : "s");
+    arm_wake(s, next);
+}
+
+static void
+wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct sched *s = arg;
+
+    s->wake_at = 0;
+    scan(s);
+    dispatch(s);
+}
+
+static void
+kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct sched *s = arg;
+
+    if (s->backlog)
+        scan(s);
+    dispatch(s);
+}
+
+static void
+kick(struct sched *s)
+{
+    event_active(s->kick, EV_TIMEOUT, 0);
+}
+
+/* ---------------------------------------------------------- dispatch */
+
+static unsigned
+max_attempts(const struct fn_info *fn)
+{
+    return (unsigned)fn->retries + 1;
+}
+
+static void
+dispatch(struct sched *s)
+{
+    struct job *job;
+
+    while (!s->stopping && s->head != NULL && pool_idle(s->pool) > 0) {
+        const struct fn_info *fn;
+
+        job = dequeue(s);
+        fn = registry_find(s->gen, job->function_id);
+        if (fn == NULL) {
+            /* Its plugin is gone: the run stays queued in the store until
+             * a generation declares the function again. */
+            log_debug("sched", "run %s: function %s is not loaded",
+                      job->run_id, job->function_id);
+            set_del(s, job);
+            job_free(job);
+            continue;
+        }
+        job->started_at = now_ms();
+        if (pool_dispatch(s->pool, job, job->event_id, job->event->s,
+                          max_attempts(fn), fn->timeout_ms) != 0) {
+            set_del(s, job);
+            job_free(job);
+            continue;
+        }
+        s->nrunning++;
+        store_start_attempt(s->store, job->run_id, job->attempt,
+                            job->started_at);
+    }
+    if (s->backlog && s->nqueued < QUEUE_LOW)
+        scan(s);
+}
+
+int64_t
+sched_backoff_ms(unsigned a)
+{
+    static const int64_t table[] = {15000,   30000,   60000,   120000,
+                                    300000,  600000,  1200000, 2400000,
+                                    3600000, 7200000};
+
+    return table[a < 10 ? a : 9];
+}
+
+static int64_t
+retry_delay(const struct fn_info *fn, unsigned attempt,
+            int64_t retry_after_ms)
+{
+    uint32_t r = 0;
+    double scale = fn ? fn->backoff_scale : 1.0;
+    int64_t d;
+
+    if (retry_after_ms > 0)
+        return (int64_t)((double)retry_after_ms * scale);
+    if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+        r = (uint32_t)rand();
+    d = sched_backoff_ms(attempt) + (int64_t)(r % 30001);
+    return (int64_t)((double)d * scale);
+}
+
+struct finishing {
+    struct sched *sched;
+    struct job *job;
+    struct store_attempt at;
+    char *output;
+    char *error;
+};
+
+static void finish_write(struct finishing *f);
+
+static void
+finish_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+    finish_write(arg);
+}
+
+static void
+finished_cb(void *arg, int rc, const char *err)
+{
+    struct finishing *f = arg;
+    struct sched *s = f->sched;
+
+    if (rc != 0) {
+        struct timeval tv = {1, 0};
+
+        /* The outcome is not durable yet, so the run stays claimed and the
+         * write is tried again: acknowledging nothing loses nothing. */
+        log_error("sched", "run %s: cannot record attempt %u: %s; trying"
+                           " again in 1 s", f->job->run_id, f->at.attempt,
+                  err);
+        event_base_once(s->base, -1, EV_TIMEOUT, finish_retry_cb, f, &tv);
+        return;
+    }
+    set_del(s, f->job);
+    if (f->at.outcome == RUN_RETRY)
+        arm_wake(s, f->at.wake_at);
+    job_free(f->job);
+    free(f->output);
+    free(f->error);
+    free(f);
+    kick(s);
+}
+
+static void
+finish_write(struct finishing *f)
+{
+    f->at.output = f->output;
+    f->at.error = f->error;
+    store_finish_attempt(f->sched->store, &f->at, finished_cb, f);
+}
+
+static void
+result_cb(void *arg, struct job *job, const struct pool_result *r)
+{
+    struct sched *s = arg;
+    const struct fn_info *fn = registry_find(s->gen, job->function_id);
+    struct finishing *f = xcalloc(1, sizeof(*f));
+    unsigned max = fn ? max_attempts(fn) : 1;
+
+    s->nrunning--;
+    f->sched = s;
+    f->job = job;
+    snprintf(f->at.run_id, sizeof(f->at.run_id), "%s", job->run_id);
+    f->at.attempt = job->attempt;
+    f->at.started_at = job->started_at;
+    f->at.ended_at = now_ms();
+    if (r->ok) {
+        f->at.outcome = RUN_COMPLETED;
+        f->output = xstrdup(r->output ? r->output : "null");
+        log_info("run", "%s %s completed (attempt %u)", job->function_id,
+                 job->run_id, job->attempt + 1);
+    } else {
+        f->error = xstrdup(r->error ? r->error : "unknown error");
+        if (r->no_retry || job->attempt + 1 >= max) {
+            f->at.outcome = RUN_FAILED;
+            log_warn("run", "%s %s failed after %u attempt%s: %s",
+                     job->function_id, job->run_id, job->attempt + 1,
+                     job->attempt ? "s" : "", f->error);
+        } else {
+            char d[32];
+            int64_t delay = retry_delay(fn, job->attempt, r->retry_after_ms);
+
+            f->at.outcome = RUN_RETRY;
+            f->at.wake_at = f->at.ended_at + delay;
+            duration_format(delay, d, sizeof(d));
+            log_info("run", "%s %s attempt %u of %u failed: %s; retrying in"
+                            " %s", job->function_id, job->run_id,
+                     job->attempt + 1, max, f->error, d);
+        }
+    }
+    finish_write(f);
+}
+
+static void
+idle_cb(void *arg)
+{
+    dispatch(arg);
+}
+
+/* ------------------------------------------------------------ public */
+
+struct sched *
+sched_new(struct event_base *base, struct store *st,
+          const struct config *cfg, int workers)
+{
+    struct sched *s = xcalloc(1, sizeof(*s));
+    struct pool_callbacks cb = {result_cb, idle_cb, s};
+
+    s->base = base;
+    s->store = st;
+    s->cfg = cfg;
+    s->tail = &s->head;
+    s->wake = evtimer_new(base, wake_cb, s);
+    s->kick = event_new(base, -1, 0, kick_cb, s);
+    s->pool = pool_new(base, workers, cfg->plugin_config, &cb);
+    return s;
+}
+
+void
+sched_set_generation(struct sched *s, const struct generation *g)
+{
+    s->gen = g;
+    pool_set_generation(s->pool, g);
+}
+
+void
+sched_start(struct sched *s)
+{
+    s->backlog = 1;
+    scan(s);
+    dispatch(s);
+}
+
+void
+sched_submit(struct sched *s, const char *run_id, const char *function_id,
+             const char *event_id, struct shared_str *event, int64_t wake_at)
+{
+    struct job *job;
+
+    if (wake_at > now_ms()) {
+        arm_wake(s, wake_at);
+        return;
+    }
+    if (s->nqueued >= QUEUE_MAX || s->stopping) {
+        s->backlog = 1; /* the store has it; a scan will find it */
+        return;
+    }
+    job = job_new(run_id, function_id, event_id, event, 0);
+    set_add(s, job);
+    enqueue(s, job);
+    kick(s);
+}
+
+void
+sched_stop(struct sched *s, void (*done)(void *), void *arg)
+{
+    s->stopping = 1;
+    evtimer_del(s->wake);
+    pool_stop(s->pool, done, arg);
+}
+
+void
+sched_free(struct sched *s)
+{
+    pool_free(s->pool);
+    for (size_t i = 0; i < s->setcap; i++) {
+        struct job *j = s->set[i], *next;
+
+        for (; j != NULL; j = next) {
+            next = j->hnext;
+            job_free(j);
+        }
+    }
+    free(s->set);
+    event_free(s->wake);
+    event_free(s->kick);
+    free(s);
+}
+
+int
+sched_queued(const struct sched *s)
+{
+    return s->nqueued;
+}
+
+int
+sched_running(const struct sched *s)
+{
+    return s->nrunning;
+}

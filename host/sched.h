@@ -1,0 +1,68 @@
+/* sched.h - runs that are due: the ready queue, dispatch, retries, wakes.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Runs live in the store; the scheduler holds in memory only those it is
+ * about to run or is running (bounded), and finds the rest by asking the
+ * store for what is due, so a sleeping or retrying run costs no memory and
+ * no timer of its own. */
+#ifndef FNHOST_SCHED_H
+#define FNHOST_SCHED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct config;
+struct event_base;
+struct generation;
+struct sched;
+struct store;
+
+/* A reference-counted string, shared by the runs of one event. */
+struct shared_str {
+    int refs;
+    size_t len;
+    char s[];
+};
+
+struct shared_str *shared_str_new(const char *s, size_t len);
+void shared_str_unref(struct shared_str *s);
+
+/* A run the scheduler holds: queued in memory or running on a worker. */
+struct job {
+    char run_id[27];
+    char event_id[27];
+    char *function_id;
+    struct shared_str *event;
+    unsigned attempt;
+    int64_t started_at;
+    struct job *next;  /* in the ready queue */
+    struct job *hnext; /* in the claimed set */
+};
+
+struct sched *sched_new(struct event_base *base, struct store *st,
+                        const struct config *cfg, int workers);
+void sched_free(struct sched *s);
+
+/* Makes G the generation that new invocations run on. */
+void sched_set_generation(struct sched *s, const struct generation *g);
+
+/* Finds due runs in the store (after a restart) and starts dispatching. */
+void sched_start(struct sched *s);
+
+/* Hands over a run that was just committed as queued, due at WAKE_AT. */
+void sched_submit(struct sched *s, const char *run_id,
+                  const char *function_id, const char *event_id,
+                  struct shared_str *event, int64_t wake_at);
+
+/* Stops dispatching and stops the workers; DONE runs when they are gone. */
+void sched_stop(struct sched *s, void (*done)(void *arg), void *arg);
+
+/* For /health and /metrics. */
+int sched_queued(const struct sched *s);
+int sched_running(const struct sched *s);
+
+/* The retry delay after failed attempt A (0-based), before jitter and
+ * scale: 15 s, 30 s, 1 m, 2 m, 5 m, 10 m, 20 m, 40 m, 1 h, then 2 h. */
+int64_t sched_backoff_ms(unsigned a);
+
+#endif

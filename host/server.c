@@ -1,0 +1,298 @@
+/* server.c - `fnhost serve`: wires the store, plugins, workers and HTTP.
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "server.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "registry.h"
+#include "sched.h"
+#include "store.h"
+#include "util.h"
+
+struct server {
+    struct config *cfg;
+    struct event_base *base;
+    struct store *store;
+    struct sched *sched;
+    struct http *http;
+    struct generation *gen;
+    struct event *sigterm, *sigint, *sighup, *grace;
+    int stopping;
+};
+
+static int
+has_plugins(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int found = 0;
+
+    if (d == NULL)
+        return 0;
+    while (!found && (de = readdir(d)) != NULL) {
+        size_t l = strlen(de->d_name);
+
+        found = l > 3 && strcmp(de->d_name + l - 3, ".so") == 0;
+    }
+    closedir(d);
+    return found;
+}
+
+char *
+server_plugins_dir(const struct config *cfg)
+{
+    char exe[PATH_MAX];
+    ssize_t n;
+
+    if (cfg->plugins_dir != NULL)
+        return xstrdup(cfg->plugins_dir);
+    if (has_plugins("plugins"))
+        return xstrdup("plugins");
+    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        return xasprintf("%s/plugins", dirname(exe));
+    }
+    return xstrdup("plugins");
+}
+
+/* Writes CONTENT to PATH atomically, so a reader never sees half. */
+static int
+write_file(const char *path, const char *content)
+{
+    char *tmp = xasprintf("%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    int rc = -1;
+
+    if (f != NULL) {
+        fputs(content, f);
+        if (fclose(f) == 0 && rename(tmp, path) == 0)
+            rc = 0;
+    }
+    free(tmp);
+    return rc;
+}
+
+static void
+stopped_cb(void *arg)
+{
+    struct server *sv = arg;
+
+    event_base_loopexit(sv->base, NULL);
+}
+
+static void
+grace_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *sv = arg;
+
+    log_warn("server", "runs still in flight after the grace period; they"
+                       " will run again after the next start");
+    event_base_loopexit(sv->base, NULL);
+}
+
+static void
+stop_cb(evutil_socket_t sig, short what, void *arg)
+{
+    struct server *sv = arg;
+    struct timeval tv = {10, 0};
+
+    if (sv->stopping) {
+        log_warn("server", "second signal: stopping now");
+        event_base_loopexit(sv->base, NULL);
+        return;
+    }
+    sv->stopping = 1;
+    log_info("server", "%s: no longer accepting events; waiting for runs in"
+                       " flight (up to 10 s)", strsignal((int)sig));
+    http_stop_listening(sv->http);
+    sv->grace = evtimer_new(sv->base, grace_cb, sv);
+    evtimer_add(sv->grace, &tv);
+    sched_stop(sv->sched, stopped_cb, sv);
+}
+
+static void
+hup_cb(evutil_socket_t sig, short what, void *arg)
+{
+    log_warn("server", "SIGHUP: reloading plugins is not supported yet;"
+                       " restart fnhost to load new plugins");
+}
+
+static int
+lock_state(const char *state, int *fd, char *err, size_t errlen)
+{
+    char *path = xasprintf("%s/fnhost.lock", state);
+    char pid[32];
+
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (*fd < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        free(path);
+        return -1;
+    }
+    if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+        ssize_t n = read(*fd, pid, sizeof(pid) - 1);
+
+        pid[n > 0 ? n : 0] = '\0';
+        snprintf(err, errlen, "another fnhost (pid %s) is using the state"
+                              " folder %s; stop it or use --state",
+                 n > 0 ? pid : "?", state);
+        close(*fd);
+        free(path);
+        return -1;
+    }
+    if (ftruncate(*fd, 0) == 0) {
+        int l = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+
+        (void)!pwrite(*fd, pid, (size_t)l, 0);
+    }
+    free(path);
+    return 0;
+}
+
+int
+server_main(struct config *cfg)
+{
+    struct server sv;
+    struct http_deps deps;
+    char err[1024], bound[300], *plugins = NULL, *db = NULL, *gendir = NULL;
+    char *addr_file = NULL;
+    int lockfd = -1, status = 1, n;
+
+    memset(&sv, 0, sizeof(sv));
+    sv.cfg = cfg;
+    if (cfg->workers == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+        cfg->workers = cpus < 2 ? 2 : (int)cpus;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    if (mkdir_p(cfg->state_dir, 0700) != 0) {
+        log_error("server", "cannot create the state folder %s: %s",
+                  cfg->state_dir, strerror(errno));
+        return 1;
+    }
+    if (lock_state(cfg->state_dir, &lockfd, err, sizeof(err)) != 0) {
+        log_error("server", "%s", err);
+        return 1;
+    }
+    /* Workers and describe processes inherit it: fh_state_dir(). */
+    {
+        char *abs = realpath(cfg->state_dir, NULL);
+
+        setenv("FNHOST_STATE", abs ? abs : cfg->state_dir, 1);
+        free(abs);
+    }
+    sv.base = event_base_new();
+    db = xasprintf("%s/fnhost.db", cfg->state_dir);
+    sv.store = store_open(sv.base, db, cfg->synchronous, err, sizeof(err));
+    if (sv.store == NULL) {
+        log_error("store", "%s", err);
+        goto out;
+    }
+    n = store_requeue_running(sv.store, err, sizeof(err));
+    if (n < 0) {
+        log_error("store", "requeue runs: %s", err);
+        goto out;
+    }
+    if (n > 0)
+        log_info("server", "%d run%s in flight when fnhost last stopped will"
+                           " run again", n, n == 1 ? "" : "s");
+
+    /* Generation folders of an earlier process are stale: its workers
+     * died with it. */
+    gendir = xasprintf("%s/gen", cfg->state_dir);
+    rm_rf(gendir);
+    plugins = server_plugins_dir(cfg);
+    sv.gen = registry_build(cfg, plugins, cfg->state_dir, 1, err,
+                            sizeof(err));
+    if (sv.gen == NULL) {
+        log_error("loader", "%s", err);
+        goto out;
+    }
+    log_info("loader", "generation 1: %zu plugin%s, %zu function%s from %s%s",
+             sv.gen->nplugins, sv.gen->nplugins == 1 ? "" : "s",
+             sv.gen->nfns, sv.gen->nfns == 1 ? "" : "s", plugins,
+             sv.gen->refused ? " (some refused: see above)" : "");
+
+    sv.sched = sched_new(sv.base, sv.store, cfg, cfg->workers);
+    sched_set_generation(sv.sched, sv.gen);
+
+    deps.cfg = cfg;
+    deps.store = sv.store;
+    deps.sched = sv.sched;
+    deps.gen = (const struct generation *const *)&sv.gen;
+    sv.http = http_start(sv.base, &deps, bound, sizeof(bound), err,
+                         sizeof(err));
+    if (sv.http == NULL) {
+        log_error("http", "%s", err);
+        goto out;
+    }
+    addr_file = xasprintf("%s/fnhost.addr", cfg->state_dir);
+    {
+        char *line = xasprintf("%s\n", bound);
+
+        if (write_file(addr_file, line) != 0)
+            log_warn("server", "cannot write %s: %s", addr_file,
+                     strerror(errno));
+        free(line);
+    }
+    log_info("server", "fnhost %s listening on http://%s (state %s, %d"
+                       " workers, synchronous=%s)", FNHOST_VERSION, bound,
+             cfg->state_dir, cfg->workers, cfg->synchronous);
+
+    sv.sigterm = evsignal_new(sv.base, SIGTERM, stop_cb, &sv);
+    sv.sigint = evsignal_new(sv.base, SIGINT, stop_cb, &sv);
+    sv.sighup = evsignal_new(sv.base, SIGHUP, hup_cb, &sv);
+    evsignal_add(sv.sigterm, NULL);
+    evsignal_add(sv.sigint, NULL);
+    evsignal_add(sv.sighup, NULL);
+
+    sched_start(sv.sched);
+    event_base_dispatch(sv.base);
+    status = 0;
+    log_info("server", "stopped");
+
+out:
+    if (addr_file != NULL)
+        unlink(addr_file);
+    /* Order matters: the store first (its last callbacks answer clients
+     * and touch the scheduler), then HTTP, then the scheduler, which kills
+     * workers still busy after the grace period: their runs stay running
+     * in the store and run again at the next start. */
+    store_close(sv.store);
+    http_free(sv.http);
+    if (sv.sched != NULL)
+        sched_free(sv.sched);
+    registry_free(sv.gen, 1);
+    if (sv.sigterm) {
+        event_free(sv.sigterm);
+        event_free(sv.sigint);
+        event_free(sv.sighup);
+    }
+    if (sv.grace)
+        event_free(sv.grace);
+    if (sv.base)
+        event_base_free(sv.base);
+    if (lockfd >= 0)
+        close(lockfd);
+    free(addr_file);
+    free(gendir);
+    free(plugins);
+    free(db);
+    return status;
+}

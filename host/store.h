@@ -1,0 +1,117 @@
+/* store.h - the durable state: events, runs, attempts, dedup keys.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * All SQL lives behind this interface. Writes go to one writer thread that
+ * batches everything queued while the previous transaction committed into
+ * the next one (group commit); each write's callback runs on the caller's
+ * event loop only after its transaction committed, so an acknowledgement
+ * sent from a callback never outruns the disk. Reads use a second
+ * connection on the loop's thread and see committed state only. */
+#ifndef FNHOST_STORE_H
+#define FNHOST_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct json_object;
+struct store;
+
+/* A write's completion: RC is 0, or -1 with ERR saying what failed. */
+typedef void (*store_done_fn)(void *arg, int rc, const char *err);
+
+/* One run that an ingested event should start. */
+struct store_new_run {
+    char id[27];
+    const char *function_id; /* borrowed until the callback */
+    int created;             /* out: 0 when the dedup key had a run */
+};
+
+/* One event of an ingest request, with the runs it triggers. */
+struct store_new_event {
+    char id[27];             /* internal ULID */
+    const char *name;        /* borrowed until the callback */
+    const char *user_id;     /* the sender's "id", or NULL */
+    int64_t ts;
+    const char *json;        /* the normalized event, borrowed */
+    struct store_new_run *runs;
+    size_t nruns;
+};
+
+/* How an attempt ended, for store_finish_attempt(). */
+enum run_outcome { RUN_COMPLETED, RUN_RETRY, RUN_FAILED };
+
+struct store_attempt {
+    char run_id[27];
+    unsigned attempt;   /* 0-based */
+    int64_t started_at;
+    int64_t ended_at;
+    enum run_outcome outcome;
+    const char *output; /* JSON text for RUN_COMPLETED, borrowed */
+    const char *error;  /* for RUN_RETRY and RUN_FAILED, borrowed */
+    int64_t wake_at;    /* for RUN_RETRY */
+};
+
+/* A run that is due, from store_due_runs(). */
+struct store_due {
+    const char *run_id;
+    const char *function_id;
+    const char *event_id;
+    unsigned attempt; /* the attempt to make, 0-based */
+    const char *event_json;
+};
+
+/* Opens (creating and migrating) the database at PATH, starts the writer
+ * thread and registers its completions with BASE. SYNCHRONOUS is "full" or
+ * "normal". Returns NULL with the reason in ERR. */
+struct store *store_open(struct event_base *base, const char *path,
+                         const char *synchronous, char *err, size_t errlen);
+
+/* Finishes queued writes (running their callbacks) and closes. */
+void store_close(struct store *st);
+
+/* Stores events and their new runs in one transaction; a dedup key
+ * (function, user id) seen within DEDUP_WINDOW_MS creates no run and sets
+ * created = 0. EVS must stay valid until DONE runs. */
+void store_put_events(struct store *st, struct store_new_event *evs,
+                      size_t nevs, int64_t dedup_window_ms,
+                      store_done_fn done, void *arg);
+
+/* Marks a run running for attempt A (not waited for: a crash before it
+ * commits leaves the run queued, which is what a restart wants anyway). */
+void store_start_attempt(struct store *st, const char *run_id, unsigned a,
+                         int64_t started_at);
+
+/* Records how an attempt ended and moves the run on. AT is copied. */
+void store_finish_attempt(struct store *st, const struct store_attempt *at,
+                          store_done_fn done, void *arg);
+
+/* Queues every run left running by a previous process again. Returns the
+ * number of runs, or -1. Call before serving. */
+int store_requeue_running(struct store *st, char *err, size_t errlen);
+
+/* Calls FN for up to LIMIT queued runs of the functions FNS (a
+ * NULL-terminated list) due at NOW, oldest first, skipping those for which
+ * SKIP returns non-zero. Returns the number of rows read, or -1. */
+int store_due_runs(struct store *st, int64_t now, const char *const *fns,
+                   int limit,
+                   int (*skip)(void *arg, const char *run_id),
+                   void (*fn)(void *arg, const struct store_due *due),
+                   void *arg);
+
+/* The earliest wake time after NOW of a queued run of FNS, or 0. */
+int64_t store_next_wake(struct store *st, int64_t now,
+                        const char *const *fns);
+
+/* Reads for the API: new json-c objects (release with json_object_put), or
+ * NULL when not found. */
+struct json_object *store_get_run(struct store *st, const char *run_id);
+struct json_object *store_get_event(struct store *st, const char *event_id);
+struct json_object *store_event_runs(struct store *st, const char *event_id);
+struct json_object *store_list_runs(struct store *st, const char *function_id,
+                                    const char *status, int limit);
+
+/* Counts for /health and tests: runs in STATUS (NULL: all). */
+int64_t store_count_runs(struct store *st, const char *status);
+
+#endif

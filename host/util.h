@@ -1,0 +1,40 @@
+/* util.h - allocation that aborts on failure, clocks and ULIDs.
+ * SPDX-License-Identifier: Apache-2.0 */
+#ifndef FNHOST_UTIL_H
+#define FNHOST_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ULID_LEN 26
+
+/* Out of memory in the host aborts: the store makes restart the recovery
+ * path. These never return NULL. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t n);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Wall-clock milliseconds since the epoch, and a monotonic clock in ms. */
+int64_t now_ms(void);
+int64_t mono_ms(void);
+
+/* Writes a new ULID for time MS (0: now) into OUT (ULID_LEN + 1 bytes).
+ * ULIDs made by one process sort in creation order, also within one ms. */
+void ulid_new(char *out, int64_t ms);
+
+/* Formats MS as RFC 3339 UTC with milliseconds into BUF (>= 25 bytes). */
+void time_format(int64_t ms, char *buf, size_t len);
+
+/* Reads a whole file into a new NUL-terminated buffer (free it), or NULL
+ * with errno set. *LEN gets the size if LEN is not NULL. */
+char *file_read(const char *path, size_t *len);
+
+/* Creates PATH and its parents like mkdir -p. 0 or -1 with errno. */
+int mkdir_p(const char *path, unsigned mode);
+
+/* Removes PATH and everything under it. 0 or -1 with errno. */
+int rm_rf(const char *path);
+
+#endif

@@ -1,0 +1,15 @@
+/* worker.h - a worker process: loads one generation, runs invocations.
+ * SPDX-License-Identifier: Apache-2.0 */
+#ifndef FNHOST_WORKER_H
+#define FNHOST_WORKER_H
+
+/* Serves the master on FD until it closes the connection. Returns the
+ * process exit status. */
+int worker_main(int fd);
+
+/* `fnhost describe FILE`: loads FILE, calls load() with the plugin config
+ * read as JSON from standard input, prints the descriptor as JSON on
+ * standard output (or {"error": ...}) and returns the exit status. */
+int describe_main(const char *path);
+
+#endif
