@@ -56,31 +56,37 @@ BENCH     := $(BUILD)/bench/bare
 
 all: $(BUILD)/fnhost $(PLUGINS)
 
+# `make V=1` shows whole command lines.
+say = $(if $(V),,@printf '  %-6s %s\n' $(1) $(2);)
+
 $(BUILD)/fnhost: $(HOST_OBJ)
-	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(call say,LINK,$@)$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(FINAL_CFLAGS) -c -o $@ $<
+	$(call say,CC,$<)$(CC) $(FINAL_CFLAGS) -c -o $@ $<
 
 .SECONDEXPANSION:
 $(BUILD)/plugins/%.so: $$(wildcard plugins/%/*.c) $$(wildcard plugins/%/*.h) sdk/fnhost.h
 	@mkdir -p $(@D)
-	$(CC) $(FINAL_CFLAGS) $(PLUGIN_CFLAGS) $(FINAL_LDFLAGS) $(PLUGIN_LDFLAGS) \
+	$(call say,PLUGIN,$@)$(CC) $(FINAL_CFLAGS) $(PLUGIN_CFLAGS) \
+	    $(FINAL_LDFLAGS) $(PLUGIN_LDFLAGS) \
 	    -o $@ $(filter %.c,$^) $(LIBS.$*) -ljson-c
 
 $(BUILD)/tests/plugins/%.so: tests/plugins/%.c sdk/fnhost.h
 	@mkdir -p $(@D)
-	$(CC) $(FINAL_CFLAGS) $(PLUGIN_CFLAGS) $(FINAL_LDFLAGS) $(PLUGIN_LDFLAGS) \
-	    -o $@ $< -lsqlite3 -ljson-c
+	$(call say,PLUGIN,$@)$(CC) $(FINAL_CFLAGS) $(PLUGIN_CFLAGS) \
+	    $(FINAL_LDFLAGS) $(PLUGIN_LDFLAGS) -o $@ $< -lsqlite3 -ljson-c
 
 $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(LIB_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(FINAL_CFLAGS) -Itests/unit $(FINAL_LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
+	$(call say,TEST,$@)$(CC) $(FINAL_CFLAGS) -Itests/unit $(FINAL_LDFLAGS) \
+	    -o $@ $< $(LIB_OBJ) $(LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(@D)
-	$(CC) $(FINAL_CFLAGS) $(FINAL_LDFLAGS) -o $@ $< $(LDLIBS)
+	$(call say,BENCH,$@)$(CC) $(FINAL_CFLAGS) $(FINAL_LDFLAGS) -o $@ $< \
+	    $(LDLIBS)
 
 deps:
 	@scripts/deps.sh build

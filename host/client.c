@@ -12,6 +12,7 @@
 #include "util.h"
 
 struct reply {
+    struct event_base *base;
     int status;
     char *body;
     int done;
@@ -25,6 +26,8 @@ done_cb(struct evhttp_request *req, void *arg)
     size_t n;
 
     r->done = 1;
+    /* The connection stays open (keep-alive): stop the loop now. */
+    event_base_loopexit(r->base, NULL);
     if (req == NULL || evhttp_request_get_response_code(req) == 0) {
         r->status = -1;
         return;
@@ -47,7 +50,7 @@ client_request(const char *base_url, const char *method, const char *path,
     struct evhttp_connection *conn = NULL;
     struct evhttp_request *req;
     struct evkeyvalq *h;
-    struct reply r = {0, NULL, 0};
+    struct reply r = {NULL, 0, NULL, 0};
     enum evhttp_cmd_type cmd = EVHTTP_REQ_GET;
     const char *host;
     char hostport[300], *full = NULL;
@@ -66,6 +69,7 @@ client_request(const char *base_url, const char *method, const char *path,
     else if (strcmp(method, "DELETE") == 0)
         cmd = EVHTTP_REQ_DELETE;
     base = event_base_new();
+    r.base = base;
     conn = evhttp_connection_base_new(base, NULL, host, (ev_uint16_t)port);
     evhttp_connection_set_timeout(conn, 30);
     req = evhttp_request_new(done_cb, &r);

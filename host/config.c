@@ -111,6 +111,25 @@ parse_scale(const char *s, double *out)
     return 0;
 }
 
+static int
+parse_timeout(const char *v, int64_t *out, char *err, size_t errlen)
+{
+    char derr[160];
+    int64_t ms;
+
+    if (duration_parse(v, &ms, derr, sizeof(derr)) != 0) {
+        snprintf(err, errlen, "timeout: %s", derr);
+        return -1;
+    }
+    if (ms < 1) {
+        snprintf(err, errlen, "timeout: must be at least 1ms, got \"%s\"",
+                 v);
+        return -1;
+    }
+    *out = ms;
+    return 0;
+}
+
 static void
 set_str(char **dst, const char *v)
 {
@@ -165,11 +184,8 @@ config_set(struct config *cfg, const char *key, const char *v, char *err,
         }
         cfg->retries = (int)n;
     } else if (strcmp(key, "timeout") == 0) {
-        if (duration_parse(v, &cfg->timeout_ms, derr, sizeof(derr)) != 0 ||
-            cfg->timeout_ms < 1) {
-            snprintf(err, errlen, "timeout: %s", derr);
+        if (parse_timeout(v, &cfg->timeout_ms, err, errlen) != 0)
             return -1;
-        }
     } else if (strcmp(key, "dedup_window") == 0) {
         if (duration_parse(v, &cfg->dedup_window_ms, derr, sizeof(derr)) !=
             0) {
@@ -183,11 +199,14 @@ config_set(struct config *cfg, const char *key, const char *v, char *err,
             return -1;
         }
     } else if (strcmp(key, "max_body") == 0) {
-        if (config_parse_size(v, &cfg->max_body) != 0 || cfg->max_body < 1024) {
+        size_t sz;
+
+        if (config_parse_size(v, &sz) != 0 || sz < 1024) {
             snprintf(err, errlen, "max_body: expected a size of at least 1KiB"
                                   " such as 4MiB, got \"%s\"", v);
             return -1;
         }
+        cfg->max_body = sz;
     } else if (strcmp(key, "event_keys") == 0 ||
                strcmp(key, "event_key") == 0) {
         set_keys(cfg, v);
@@ -253,7 +272,23 @@ struct ini_state {
     char *err;
     size_t errlen;
     int failed;
+    FILE *f;
+    int line;      /* the line inih is reading */
+    int err_line;  /* the line of the first error */
 };
+
+/* inih reads one line per call: counting them here gives each handler
+ * error its own line (Debian's inih has no INI_HANDLER_LINENO). */
+static char *
+line_reader(char *str, int num, void *arg)
+{
+    struct ini_state *st = arg;
+    char *r = fgets(str, num, st->f);
+
+    if (r != NULL && strchr(r, '\n') != NULL)
+        st->line++;
+    return r;
+}
 
 static int
 set_function(struct config *cfg, const char *id, const char *key,
@@ -261,7 +296,6 @@ set_function(struct config *cfg, const char *id, const char *key,
 {
     struct config_function *f = function_entry(cfg, id);
     long n;
-    char derr[160];
 
     if (strcmp(key, "retries") == 0) {
         if (parse_int(v, 0, 20, &n) != 0) {
@@ -276,11 +310,8 @@ set_function(struct config *cfg, const char *id, const char *key,
             return -1;
         }
     } else if (strcmp(key, "timeout") == 0) {
-        if (duration_parse(v, &f->timeout_ms, derr, sizeof(derr)) != 0 ||
-            f->timeout_ms < 1) {
-            snprintf(err, errlen, "timeout: %s", derr);
+        if (parse_timeout(v, &f->timeout_ms, err, errlen) != 0)
             return -1;
-        }
     } else {
         snprintf(err, errlen, "unknown function setting \"%s\"", key);
         return -1;
@@ -318,9 +349,9 @@ ini_cb(void *arg, const char *section, const char *key, const char *value)
         rc = -1;
     }
     if (rc != 0) {
-        /* inih reports the line of the first handler error. */
         snprintf(st->err, st->errlen, "%s", why);
         st->failed = 1;
+        st->err_line = st->line;
         return 0;
     }
     return 1;
@@ -330,24 +361,34 @@ int
 config_load_file(struct config *cfg, const char *path, char *err,
                  size_t errlen)
 {
-    struct ini_state st = {cfg, err, errlen, 0};
+    struct ini_state st;
     char why[300];
     int rc;
 
+    memset(&st, 0, sizeof(st));
     why[0] = '\0';
+    st.cfg = cfg;
     st.err = why;
     st.errlen = sizeof(why);
-    rc = ini_parse(path, ini_cb, &st);
-    if (rc == -1) {
+    st.f = fopen(path, "r");
+    if (st.f == NULL) {
         snprintf(err, errlen, "config %s: %s", path, strerror(errno));
         return -1;
     }
-    if (rc > 0 && !st.failed) {
+    rc = ini_parse_stream(line_reader, &st, ini_cb, &st);
+    fclose(st.f);
+    /* inih returns the first failing line, a syntax error or ours. */
+    if (rc > 0 && (!st.failed || rc < st.err_line)) {
         snprintf(err, errlen, "config %s: line %d: syntax error", path, rc);
         return -1;
     }
-    if (rc != 0 || st.failed) {
-        snprintf(err, errlen, "config %s: line %d: %s", path, rc, why);
+    if (st.failed) {
+        snprintf(err, errlen, "config %s: line %d: %s", path, st.err_line,
+                 why);
+        return -1;
+    }
+    if (rc != 0) {
+        snprintf(err, errlen, "config %s: cannot read it", path);
         return -1;
     }
     return 0;

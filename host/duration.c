@@ -72,10 +72,10 @@ duration_parse(const char *s, int64_t *out, char *err, size_t errlen)
         }
         if (digits == 0)
             return fail(err, errlen, s, "expected a number");
-        while (*p == ' ')
+        while (isspace((unsigned char)*p))
             p++;
-        while (*p != '\0' && !isdigit((unsigned char)*p) && *p != ' ' &&
-               *p != '.') {
+        while (*p != '\0' && !isdigit((unsigned char)*p) &&
+               !isspace((unsigned char)*p) && *p != '.') {
             if (n + 1 >= sizeof(unit))
                 return fail(err, errlen, s, "unknown unit");
             unit[n++] = *p++;
@@ -102,7 +102,7 @@ duration_parse(const char *s, int64_t *out, char *err, size_t errlen)
         parts++;
         if (total > 100 * 31557600e3)
             return fail(err, errlen, s, "it is longer than 100 years");
-        while (*p == ' ')
+        while (isspace((unsigned char)*p))
             p++;
     }
     if (bare && parts > 1)

@@ -6,8 +6,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DURATION_YEAR_MS (365LL * 24 * 3600 * 1000)
-
 /* Parses S into milliseconds. Accepts the grammar of the `ms` package that
  * Inngest's JS SDK uses ("3 days", "3d", "2.5h", "30 mins", "1 hour"; a
  * bare number is milliseconds) and compound Go-style strings ("1h30m",

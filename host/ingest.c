@@ -149,6 +149,11 @@ ingest_parse(const char *body, size_t len, int64_t now, char *err,
     tok = json_tokener_new_ex(64);
     root = json_tokener_parse_ex(tok, body, (int)len);
     off = (int)json_tokener_get_parse_end(tok);
+    if (root == NULL && json_tokener_get_error(tok) == json_tokener_continue) {
+        /* A bare number or literal ends only at the end of input: say so
+         * to json-c with a final NUL. */
+        root = json_tokener_parse_ex(tok, "", 1);
+    }
     if (root == NULL) {
         enum json_tokener_error e = json_tokener_get_error(tok);
 

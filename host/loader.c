@@ -43,7 +43,7 @@ loader_check_trigger(const char *t, char *err, size_t errlen)
         return fail(err, errlen, "trigger \"%.40s...\" is longer than 255"
                                  " bytes", t);
     for (const char *p = t; *p != '\0'; p++)
-        if ((unsigned char)*p <= ' ')
+        if ((unsigned char)*p <= ' ' || *p == 0x7f)
             return fail(err, errlen, "trigger \"%s\" has a space or control"
                                      " character", t);
     if (star != NULL &&

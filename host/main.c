@@ -370,7 +370,8 @@ cmd_run(struct cli *c)
         printf("next try  %s\n", jstr(r, "next_attempt_at"));
     out = json_object_object_get(r, "output");
     if (out != NULL)
-        printf("output    %s\n", json_object_to_json_string(out));
+        printf("output    %s\n",
+               json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN));
     if (json_object_object_get(r, "error") != NULL)
         printf("error     %s\n", jstr(r, "error"));
     at = json_object_object_get(r, "attempts");

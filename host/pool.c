@@ -130,12 +130,7 @@ spawn(struct pool *p)
         if (getppid() != master)
             _exit(1);
         dup2(sv[1], 3);
-#if defined(__SANITIZE_ADDRESS__)
-        /* Let a plugin's crash end the worker by its signal, as in a
-         * production build, rather than as an ASan report. */
-        setenv("ASAN_OPTIONS", "handle_segv=0:handle_abort=0:"
-                               "detect_leaks=1", 1);
-#endif
+        child_before_exec();
         execl("/proc/self/exe", "fnhost", "worker", (char *)NULL);
         _exit(127);
     }

@@ -144,6 +144,7 @@ registry_describe(const char *path, struct json_object *config,
     if (pid == 0) {
         dup2(inp[0], 0);
         dup2(outp[1], 1);
+        child_before_exec();
         execl("/proc/self/exe", "fnhost", "describe", path, (char *)NULL);
         _exit(127);
     }

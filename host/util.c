@@ -203,9 +203,18 @@ mkdir_p(const char *path, unsigned mode)
         }
         *s = '/';
     }
-    if (mkdir(p, mode) != 0 && errno != EEXIST) {
-        free(p);
-        return -1;
+    if (mkdir(p, mode) != 0) {
+        struct stat st;
+
+        if (errno != EEXIST || stat(p, &st) != 0) {
+            free(p);
+            return -1;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            free(p);
+            errno = ENOTDIR;
+            return -1;
+        }
     }
     free(p);
     return 0;
@@ -223,4 +232,12 @@ rm_rf(const char *path)
     if (nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT)
         return -1;
     return 0;
+}
+
+void
+child_before_exec(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    setenv("ASAN_OPTIONS", "handle_segv=0:handle_abort=0:detect_leaks=1", 1);
+#endif
 }

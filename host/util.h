@@ -34,6 +34,11 @@ char *file_read(const char *path, size_t *len);
 /* Creates PATH and its parents like mkdir -p. 0 or -1 with errno. */
 int mkdir_p(const char *path, unsigned mode);
 
+/* In a forked child about to exec a worker or describe process: under a
+ * sanitizer build, let a plugin's crash end the child by its signal, as in
+ * a production build, instead of as a sanitizer report. */
+void child_before_exec(void);
+
 /* Removes PATH and everything under it. 0 or -1 with errno. */
 int rm_rf(const char *path);
 

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# event_api.sh - Inngest's event API as fnhost serves it: shapes, errors,
+# fan-out, wildcards, dedup by event id, size limits, keys.
+# SPDX-License-Identifier: Apache-2.0
+. "$(dirname "$0")/lib.sh"
+t_setup
+t_plugins ok fanout
+t_start --max-body 64KiB
+
+get /health
+t_is "$HTTP_CODE" 200 "GET /health answers 200"
+t_is "$BODY_OUT" '{"status":200,"message":"OK"}' "with Inngest's body"
+
+post '{"name":"test/echo","data":{"x":1}}'
+t_is "$HTTP_CODE" 200 "one event object is accepted"
+t_is "$(jq -c '[(.ids | length), .status]' <<<"$BODY_OUT")" "[1,200]" \
+    "the answer has one id and status 200"
+EV=$(jq -r '.ids[0]' <<<"$BODY_OUT")
+wait_until 10 runs_in completed 2
+get "/v1/events/$EV/runs"
+t_is "$(jq -r '[.data[].function_id] | sort | join(",")' <<<"$BODY_OUT")" \
+    "echo,fanout-wild" "test/echo runs echo and the test/* wildcard"
+RUN=$(jq -r '.data[] | select(.function_id == "echo") | .run_id' \
+    <<<"$BODY_OUT")
+get "/v1/runs/$RUN"
+t_is "$(jq -c '.data.output' <<<"$BODY_OUT")" '{"data":{"x":1},"greeting":null}' \
+    "the handler saw the event's data"
+
+post '[{"name":"test/fanout","data":{}},{"name":"test/wild.one"},{"name":"other/x"}]'
+t_is "$HTTP_CODE" 200 "an array of events is accepted"
+t_is "$(jq -r '.ids | length' <<<"$BODY_OUT")" 3 "with one id per event"
+IDS=($(jq -r '.ids[]' <<<"$BODY_OUT"))
+sleep 0.2
+wait_until 10 runs_in completed 7
+get "/v1/events/${IDS[0]}/runs"
+t_is "$(jq -r '[.data[].function_id] | sort | join(",")' <<<"$BODY_OUT")" \
+    "count-ok,fanout-two,fanout-wild" "test/fanout fans out to three functions in two plugins"
+get "/v1/events/${IDS[1]}/runs"
+t_is "$(jq -r '[.data[].function_id] | sort | join(",")' <<<"$BODY_OUT")" \
+    "echo,fanout-wild" "test/wild.one matches the test/wild.* trigger"
+get "/v1/events/${IDS[2]}/runs"
+t_is "$(jq -r '.data | length' <<<"$BODY_OUT")" 0 "an event no function wants starts nothing"
+t_is "$(sql "select count(*) from events where id = '${IDS[2]}'")" 1 \
+    "but is stored"
+
+# Errors: 400 with a reason that names the event; nothing stored.
+BEFORE=$(sql "select count(*) from events")
+post '{"name":"test/echo",'
+t_is "$HTTP_CODE" 400 "malformed JSON is a 400"
+t_has "$(jq -r .error <<<"$BODY_OUT")" "not valid JSON" "that says so"
+post '[{"name":"test/echo"},{"data":{}}]'
+t_is "$HTTP_CODE" 400 "an event without a name is a 400"
+t_has "$(jq -r .error <<<"$BODY_OUT")" 'events[1]: "name" is required' \
+    "naming the event and the field"
+post '{"name":"inngest/function.failed","data":{}}'
+t_is "$HTTP_CODE" 400 "a reserved inngest/ name is a 400"
+t_has "$(jq -r .error <<<"$BODY_OUT")" "reserved" "that says it is reserved"
+post '{"name":"test/echo","data":[1]}'
+t_has "$(jq -r .error <<<"$BODY_OUT")" '"data" must be an object' \
+    "data that is not an object is refused"
+post '"hello"'
+t_has "$(jq -r .error <<<"$BODY_OUT")" "event object or an array" \
+    "a body that is not an event is refused"
+t_is "$(sql "select count(*) from events")" "$BEFORE" \
+    "refused requests store nothing (all or nothing)"
+
+# Size: over --max-body is a 413; the daemon keeps serving.
+BIG=$(head -c 70000 /dev/zero | tr '\0' a)
+post "{\"name\":\"test/echo\",\"data\":{\"s\":\"$BIG\"}}"
+t_is "$HTTP_CODE" 413 "a body over max_body is a 413"
+post '{"name":"test/echo","data":{"after":"413"}}'
+t_is "$HTTP_CODE" 200 "and the next request is served"
+
+# Keys: an empty key is a 401; with no keys configured any key works.
+out=$(curl -s -w '%{http_code}' -d '{"name":"test/echo"}' "$URL/e/")
+t_has "$out" "401" "POST /e/ without a key is a 401"
+t_has "$out" "Event key is required" "that says a key is required"
+post '{"name":"test/echo"}' any-key-at-all
+t_is "$HTTP_CODE" 200 "on loopback without keys any key is accepted"
+get /e/test
+t_is "$HTTP_CODE" 405 "GET /e/key is a 405"
+
+# Dedup: the same event id within 24 h starts no new run, but is stored.
+wait_until 10 runs_in queued 0
+N0=$(sql "select count(*) from runs")
+post '{"name":"test/echo","id":"signup-42","data":{"n":1}}'
+FIRST=$(jq -r '.ids[0]' <<<"$BODY_OUT")
+post '{"name":"test/echo","id":"signup-42","data":{"n":2}}'
+t_is "$HTTP_CODE" 200 "a repeated event id is still acknowledged"
+SECOND=$(jq -r '.ids[0]' <<<"$BODY_OUT")
+t_ok "$([ "$FIRST" != "$SECOND" ]; echo $?)" "each delivery gets its own internal id"
+t_is "$(sql "select count(*) from events where user_id = 'signup-42'")" 2 \
+    "both deliveries are stored"
+t_is "$(sql "select count(*) from runs") " "$((N0 + 2)) " \
+    "but only the first starts runs (echo and fanout-wild)"
+post '[{"name":"test/echo","id":"batch-1"},{"name":"test/echo","id":"batch-1"}]'
+t_is "$(sql "select count(*) from runs r join events e on e.id = r.event_id where e.user_id = 'batch-1'")" 2 \
+    "a repeat within one request is deduplicated too"
+
+# A future ts schedules the run for that time.
+FUT=$(( $(date +%s%3N) + 3600000 ))
+post "{\"name\":\"test/echo\",\"ts\":$FUT,\"data\":{}}"
+EV=$(jq -r '.ids[0]' <<<"$BODY_OUT")
+sleep 0.3
+get "/v1/events/$EV/runs"
+t_is "$(jq -r '[.data[].status] | unique | join(",")' <<<"$BODY_OUT")" Queued \
+    "an event with a future ts waits (Queued)"
+
+get /metrics
+t_has "$BODY_OUT" "fnhost_events_received_total" "/metrics serves Prometheus text"
+get /nope
+t_is "$HTTP_CODE" 404 "an unknown path is a 404"
+get /v1/runs/01AAAAAAAAAAAAAAAAAAAAAAAA
+t_is "$HTTP_CODE" 404 "an unknown run is a 404"
+t_stop
+
+# With keys configured, an unknown key is refused.
+t_start --event-keys k1,k2
+post '{"name":"test/echo"}' wrong
+t_is "$HTTP_CODE" 401 "with event_keys set an unknown key is a 401"
+t_has "$BODY_OUT" "Event key not found" "that says the key was not found"
+post '{"name":"test/echo"}' k2
+t_is "$HTTP_CODE" 200 "a configured key is accepted"
+t_stop
+t_done

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# retries.sh - failed handlers retry with backoff until their retries are
+# used up; non-retryable failures fail at once; every attempt is recorded.
+# SPDX-License-Identifier: Apache-2.0
+. "$(dirname "$0")/lib.sh"
+t_setup
+t_plugins flaky
+t_start
+
+post '[{"name":"test/flaky","data":{"fail_times":2}},
+       {"name":"test/flaky","data":{"fail_times":0,"fatal":true}},
+       {"name":"test/flaky","data":{"fail_times":10}},
+       {"name":"test/flaky-none","data":{}}]'
+IDS=($(jq -r '.ids[]' <<<"$BODY_OUT"))
+run_json() {
+    get "/v1/events/$1/runs"
+    get "/v1/runs/$(jq -r '.data[0].run_id' <<<"$BODY_OUT")"
+}
+wait_until 20 runs_in completed 1
+wait_until 20 runs_in failed 3
+
+run_json "${IDS[0]}"
+t_is "$(jq -r .data.status <<<"$BODY_OUT")" Completed \
+    "a handler failing twice completes on its third attempt"
+t_is "$(jq -r '.data.attempts | length' <<<"$BODY_OUT")" 3 "three attempts are recorded"
+t_is "$(jq -r '.data.attempts[0].error' <<<"$BODY_OUT")" \
+    "flaky failure on attempt 0" "with each failure's reason"
+t_is "$(jq -r '.data.attempts[2].error' <<<"$BODY_OUT")" null \
+    "and no error on the attempt that succeeded"
+t_is "$(jq -r '.data.output.attempt' <<<"$BODY_OUT")" 2 \
+    "the handler saw its attempt number"
+
+run_json "${IDS[1]}"
+t_is "$(jq -r .data.status <<<"$BODY_OUT")" Failed "FH_NO_RETRY fails the run"
+t_is "$(jq -r '.data.attempts | length' <<<"$BODY_OUT")" 1 "after one attempt"
+t_is "$(jq -r .data.error <<<"$BODY_OUT")" "fatal: data.fatal is set" \
+    "with the handler's reason"
+
+run_json "${IDS[2]}"
+t_is "$(jq -r .data.status <<<"$BODY_OUT")" Failed \
+    "a handler that keeps failing fails the run"
+t_is "$(jq -r '.data.attempts | length' <<<"$BODY_OUT")" 4 \
+    "after retries + 1 attempts (retries = 3)"
+t_is "$(jq -r .data.error <<<"$BODY_OUT")" "flaky failure on attempt 3" \
+    "with the last attempt's error"
+
+run_json "${IDS[3]}"
+t_is "$(jq -r '.data.attempts | length' <<<"$BODY_OUT")" 1 \
+    "FH_RETRIES_NONE allows a single attempt"
+t_stop
+
+# The delays follow the backoff table: with the scale at 1/100 the first
+# retry waits 150 ms plus up to 300 ms of jitter, never less.
+STATE="$T_DIR/state2"
+t_start --backoff-scale 0.01
+post '{"name":"test/flaky","data":{"fail_times":1}}'
+wait_until 10 runs_in completed 1
+GAP=$(sql "select b.started_at - a.ended_at from attempts a join attempts b
+           on a.run_id = b.run_id and b.attempt = 1 where a.attempt = 0")
+t_ok "$([ "$GAP" -ge 150 ] && [ "$GAP" -le 1500 ]; echo $?)" \
+    "the first retry waits 15 s scaled, plus jitter ($GAP ms)"
+t_stop
+
+# A [function ID] section overrides retries and the backoff scale.
+STATE="$T_DIR/state3"
+cat >"$T_DIR/fnhost.ini" <<INI
+[function flaky]
+retries = 1
+backoff_scale = 0.0001
+INI
+t_start --config "$T_DIR/fnhost.ini" --backoff-scale 100
+post '{"name":"test/flaky","data":{"fail_times":5}}'
+wait_until 10 runs_in failed 1
+t_is "$(sql "select count(*) from attempts")" 2 \
+    "[function flaky] retries = 1 gives two attempts"
+t_stop
+t_done

@@ -1,0 +1,470 @@
+/* test_config.c - unit tests for settings: defaults, keys, INI, env, sizes.
+ * SPDX-License-Identifier: Apache-2.0 */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "tap.h"
+
+static const char *const env_keys[] = {
+    "FNHOST_LISTEN",       "FNHOST_PLUGINS",
+    "FNHOST_STATE",        "FNHOST_WORKERS",
+    "FNHOST_RETRIES",      "FNHOST_TIMEOUT",
+    "FNHOST_DEDUP_WINDOW", "FNHOST_BACKOFF_SCALE",
+    "FNHOST_MAX_BODY",     "FNHOST_EVENT_KEYS",
+    "FNHOST_API_KEY",      "FNHOST_SYNCHRONOUS",
+    "FNHOST_LOG_LEVEL",    NULL};
+
+static char tmpdir[] = "/tmp/fnhost-test-config-XXXXXX";
+
+/* Writes TEXT to a new file NAME in the temp folder; returns its path. */
+static const char *
+write_ini(const char *name, const char *text)
+{
+    static char path[256];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+    f = fopen(path, "w");
+    if (f == NULL)
+        return path;
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+/* The string at OBJ[A][B], or NULL. */
+static const char *
+str2(struct json_object *obj, const char *a, const char *b)
+{
+    struct json_object *x, *y;
+
+    if (!json_object_object_get_ex(obj, a, &x) ||
+        !json_object_object_get_ex(x, b, &y) ||
+        !json_object_is_type(y, json_type_string))
+        return NULL;
+    return json_object_get_string(y);
+}
+
+static void
+test_defaults(void)
+{
+    struct config c;
+
+    config_init(&c);
+    is_str(c.listen, "127.0.0.1:8288", "listens on 127.0.0.1:8288");
+    is_str(c.state_dir, ".fnhost", "state in .fnhost");
+    ok(c.plugins_dir == NULL, "plugins folder found at start");
+    ok(c.config_file == NULL, "no config file");
+    is_int(c.workers, 0, "workers: one per CPU");
+    is_int(c.timeout_ms, 30000, "timeout 30 s");
+    is_int(c.retries, 4, "4 retries");
+    ok(c.backoff_scale == 1.0, "backoff scale 1");
+    is_int(c.max_body, 4 << 20, "max body 4 MiB");
+    is_int(c.dedup_window_ms, 24LL * 3600 * 1000, "dedup window 24 h");
+    ok(c.event_keys != NULL && c.event_keys[0] == NULL, "no event keys");
+    ok(c.api_key == NULL, "no api key");
+    is_str(c.synchronous, "full", "synchronous full");
+    is_str(c.log_level, "info", "log level info");
+    ok(c.plugin_config != NULL &&
+           json_object_object_length(c.plugin_config) == 0,
+       "no plugin settings");
+    is_int(c.nfunctions, 0, "no function overrides");
+    ok(config_function(&c, "any") == NULL, "so none is found");
+    config_free(&c);
+}
+
+/* config_set(KEY, VAL) succeeds. */
+static void
+sets(struct config *c, const char *key, const char *val)
+{
+    char err[256] = "";
+    int rc = config_set(c, key, val, err, sizeof(err));
+
+    is_int(rc, 0, "%s = \"%s\" is accepted", key, val);
+    if (rc != 0)
+        printf("#   error: %s\n", err);
+}
+
+/* config_set(KEY, VAL) fails with an error containing WHY. */
+static void
+refuses(struct config *c, const char *key, const char *val, const char *why)
+{
+    char err[256] = "";
+
+    is_int(config_set(c, key, val, err, sizeof(err)), -1,
+           "%s = \"%s\" is refused", key, val);
+    has_str(err, why, "%s = \"%s\": the error says \"%s\"", key, val, why);
+}
+
+static void
+test_set(void)
+{
+    struct config c;
+
+    config_init(&c);
+    sets(&c, "listen", "0.0.0.0:9000");
+    is_str(c.listen, "0.0.0.0:9000", "listen set");
+    sets(&c, "listen", "[::1]:8288");
+    is_str(c.listen, "[::1]:8288", "an IPv6 listen address");
+    refuses(&c, "listen", "localhost", "listen: expected ADDRESS:PORT");
+    refuses(&c, "listen", "8288", "\"8288\"");
+    is_str(c.listen, "[::1]:8288", "a refused listen keeps the old one");
+
+    sets(&c, "plugins", "/opt/plugins");
+    is_str(c.plugins_dir, "/opt/plugins", "plugins set");
+    sets(&c, "state", "/var/lib/fnhost");
+    is_str(c.state_dir, "/var/lib/fnhost", "state set");
+    sets(&c, "config", "/etc/fnhost.ini");
+    is_str(c.config_file, "/etc/fnhost.ini", "config set");
+
+    sets(&c, "workers", "8");
+    is_int(c.workers, 8, "workers set");
+    sets(&c, "workers", "256");
+    is_int(c.workers, 256, "256 workers is the most");
+    refuses(&c, "workers", "0", "workers: expected a number from 1 to 256");
+    refuses(&c, "workers", "257", "workers: expected a number from 1 to 256");
+    refuses(&c, "workers", "four", "got \"four\"");
+    refuses(&c, "workers", "4x", "workers: expected a number");
+    refuses(&c, "workers", "", "workers: expected a number");
+    is_int(c.workers, 256, "a refused workers keeps the old value");
+
+    sets(&c, "retries", "0");
+    is_int(c.retries, 0, "retries 0");
+    sets(&c, "retries", "20");
+    is_int(c.retries, 20, "retries 20");
+    refuses(&c, "retries", "21", "retries: expected 0 to 20");
+    refuses(&c, "retries", "-1", "retries: expected 0 to 20");
+
+    sets(&c, "timeout", "2m");
+    is_int(c.timeout_ms, 120000, "timeout 2m");
+    sets(&c, "timeout", "1500");
+    is_int(c.timeout_ms, 1500, "a bare timeout is in ms");
+    refuses(&c, "timeout", "2 fortnights", "timeout: invalid duration");
+    refuses(&c, "timeout", "2 fortnights", "unknown unit \"fortnights\"");
+    refuses(&c, "timeout", "-1s", "negative");
+    refuses(&c, "timeout", "0", "timeout");
+
+    sets(&c, "dedup_window", "1h");
+    is_int(c.dedup_window_ms, 3600000, "dedup window 1h");
+    refuses(&c, "dedup_window", "soon", "dedup_window: invalid duration");
+
+    sets(&c, "backoff_scale", "0.5");
+    ok(c.backoff_scale == 0.5, "backoff scale 0.5");
+    sets(&c, "backoff_scale", "0");
+    ok(c.backoff_scale == 0.0, "backoff scale 0 (tests retry at once)");
+    refuses(&c, "backoff_scale", "-1",
+            "backoff_scale: expected a number from"
+            " 0 to 1000");
+    refuses(&c, "backoff_scale", "1001", "from 0 to 1000");
+    refuses(&c, "backoff_scale", "nan", "from 0 to 1000");
+    refuses(&c, "backoff_scale", "1x", "got \"1x\"");
+
+    sets(&c, "max_body", "1MiB");
+    is_int(c.max_body, 1 << 20, "max body 1MiB");
+    sets(&c, "max_body", "1KiB");
+    is_int(c.max_body, 1024, "max body 1KiB is the least");
+    refuses(&c, "max_body", "1000",
+            "max_body: expected a size of at least"
+            " 1KiB");
+    refuses(&c, "max_body", "lots", "got \"lots\"");
+    refuses(&c, "max_body", "4XB", "max_body");
+
+    sets(&c, "event_keys", "k1, k2,k3");
+    ok(c.event_keys[0] && c.event_keys[1] && c.event_keys[2] &&
+           !c.event_keys[3],
+       "three event keys");
+    is_str(c.event_keys[0], "k1", "first key");
+    is_str(c.event_keys[1], "k2", "second key, spaces trimmed");
+    is_str(c.event_keys[2], "k3", "third key");
+    sets(&c, "event_key", "only");
+    is_str(c.event_keys[0], "only", "event_key replaces the keys");
+    ok(c.event_keys[1] == NULL, "with just one");
+    sets(&c, "event_keys", "");
+    ok(c.event_keys[0] == NULL, "an empty list clears them");
+
+    sets(&c, "api_key", "secret");
+    is_str(c.api_key, "secret", "api key set");
+
+    sets(&c, "synchronous", "normal");
+    is_str(c.synchronous, "normal", "synchronous normal");
+    sets(&c, "synchronous", "FULL");
+    refuses(&c, "synchronous", "off", "synchronous: expected full or normal");
+
+    sets(&c, "log_level", "debug");
+    is_str(c.log_level, "debug", "log level debug");
+    sets(&c, "log_level", "WARN");
+    refuses(&c, "log_level", "verbose",
+            "log_level: expected error, warn,"
+            " info or debug");
+
+    refuses(&c, "listne", "1.2.3.4:5", "unknown setting \"listne\"");
+    refuses(&c, "Workers", "3", "unknown setting");
+    config_free(&c);
+}
+
+static void
+test_file(void)
+{
+    struct config c;
+    char err[512];
+    const struct config_function *f;
+    const char *path;
+    int rc;
+
+    path = write_ini("good.ini", "; fnhost settings\n"
+                                 "[server]\n"
+                                 "listen = 0.0.0.0:9000\n"
+                                 "workers = 3\n"
+                                 "timeout = 45s\n"
+                                 "max_body = 512KiB\n"
+                                 "event_keys = k1, k2\n"
+                                 "\n"
+                                 "[plugin user-sync]\n"
+                                 "database = /var/lib/app.db\n"
+                                 "greeting = hello there\n"
+                                 "\n"
+                                 "[plugin other]\n"
+                                 "x = 1\n"
+                                 "\n"
+                                 "[function flaky]\n"
+                                 "retries = 2\n"
+                                 "backoff_scale = 0.5\n"
+                                 "timeout = 5s\n"
+                                 "\n"
+                                 "[function quick]\n"
+                                 "retries = 0\n"
+                                 "\n"
+                                 "[webhook clerk]\n"
+                                 "secret = whsec_abc\n");
+    config_init(&c);
+    err[0] = '\0';
+    rc = config_load_file(&c, path, err, sizeof(err));
+    is_int(rc, 0, "a good config file loads");
+    if (rc != 0)
+        printf("#   error: %s\n", err);
+    is_str(c.listen, "0.0.0.0:9000", "[server] listen");
+    is_int(c.workers, 3, "[server] workers");
+    is_int(c.timeout_ms, 45000, "[server] timeout");
+    is_int(c.max_body, 512 * 1024, "[server] max_body");
+    is_str(c.event_keys[0], "k1", "[server] event_keys");
+    is_int(c.retries, 4, "unset keys keep their defaults");
+
+    is_str(str2(c.plugin_config, "user-sync", "database"), "/var/lib/app.db",
+           "[plugin user-sync] database is in the plugin config");
+    is_str(str2(c.plugin_config, "user-sync", "greeting"), "hello there",
+           "values keep inner spaces");
+    is_str(str2(c.plugin_config, "other", "x"), "1",
+           "each plugin has its own section");
+    ok(str2(c.plugin_config, "other", "database") == NULL,
+       "settings do not leak between plugins");
+    is_int(json_object_object_length(c.plugin_config), 2,
+           "exactly the two plugin sections");
+
+    f = config_function(&c, "flaky");
+    ok(f != NULL, "[function flaky] is found");
+    if (f != NULL) {
+        is_int(f->retries, 2, "its retries");
+        ok(f->backoff_scale == 0.5, "its backoff_scale");
+        is_int(f->timeout_ms, 5000, "its timeout");
+    }
+    f = config_function(&c, "quick");
+    ok(f != NULL, "[function quick] is found");
+    if (f != NULL) {
+        is_int(f->retries, 0, "retries 0 is kept, not taken as unset");
+        ok(f->backoff_scale < 0, "an unset backoff_scale stays unset");
+        is_int(f->timeout_ms, 0, "an unset timeout stays unset");
+    }
+    ok(config_function(&c, "flak") == NULL, "ids match exactly");
+    config_free(&c);
+
+    /* Errors name the file and the line. */
+    path = write_ini("section.ini", "[server]\n"
+                                    "workers = 2\n"
+                                    "\n"
+                                    "[servre]\n"
+                                    "workers = 2\n");
+    config_init(&c);
+    err[0] = '\0';
+    is_int(config_load_file(&c, path, err, sizeof(err)), -1,
+           "an unknown section is refused");
+    has_str(err, path, "the error names the file");
+    has_str(err, "line 5", "and the line");
+    has_str(err, "unknown section [servre]", "and the section");
+    config_free(&c);
+
+    path = write_ini("value.ini", "[server]\n"
+                                  "listen = 127.0.0.1:1\n"
+                                  "workers = 0\n");
+    config_init(&c);
+    err[0] = '\0';
+    is_int(config_load_file(&c, path, err, sizeof(err)), -1,
+           "a bad value is refused");
+    {
+        char want[400];
+
+        snprintf(want, sizeof(want),
+                 "config %s: line 3: workers: expected a"
+                 " number from 1 to 256",
+                 path);
+        has_str(err, want, "as \"config PATH: line 3: workers: ...\"");
+    }
+    config_free(&c);
+
+    path = write_ini("fn.ini", "[function f]\n"
+                               "retries = 2\n"
+                               "retry = 3\n");
+    config_init(&c);
+    err[0] = '\0';
+    is_int(config_load_file(&c, path, err, sizeof(err)), -1,
+           "an unknown function setting is refused");
+    has_str(err, "line 3: unknown function setting \"retry\"",
+            "with its line and name");
+    config_free(&c);
+
+    path = write_ini("fnval.ini", "[function f]\n"
+                                  "backoff_scale = fast\n");
+    config_init(&c);
+    err[0] = '\0';
+    is_int(config_load_file(&c, path, err, sizeof(err)), -1,
+           "a bad function value is refused");
+    has_str(err, "line 2: backoff_scale: expected a number",
+            "with its line and reason");
+    config_free(&c);
+
+    path = write_ini("syntax.ini", "[server]\n"
+                                   "workers 3\n");
+    config_init(&c);
+    err[0] = '\0';
+    is_int(config_load_file(&c, path, err, sizeof(err)), -1,
+           "a line without '=' is refused");
+    has_str(err, "line 2: syntax error", "as a syntax error on its line");
+    config_free(&c);
+
+    path = write_ini("nosection.ini", "workers = 3\n");
+    config_init(&c);
+    err[0] = '\0';
+    is_int(config_load_file(&c, path, err, sizeof(err)), -1,
+           "a key before any section is refused");
+    has_str(err, "line 1", "with its line");
+    config_free(&c);
+
+    config_init(&c);
+    err[0] = '\0';
+    {
+        char missing[300];
+
+        snprintf(missing, sizeof(missing), "%s/missing.ini", tmpdir);
+        is_int(config_load_file(&c, missing, err, sizeof(err)), -1,
+               "a missing file is an error");
+        has_str(err, missing, "naming the file");
+        has_str(err, "No such file", "and why");
+    }
+    config_free(&c);
+}
+
+static void
+test_env(void)
+{
+    struct config c;
+    char err[256];
+
+    for (size_t i = 0; env_keys[i] != NULL; i++)
+        unsetenv(env_keys[i]);
+    config_init(&c);
+    is_int(config_load_env(&c, err, sizeof(err)), 0,
+           "no FNHOST_* variables: nothing to do");
+    is_str(c.listen, "127.0.0.1:8288", "and nothing changes");
+
+    setenv("FNHOST_WORKERS", "3", 1);
+    setenv("FNHOST_LISTEN", "0.0.0.0:18288", 1);
+    setenv("FNHOST_MAX_BODY", "8MiB", 1);
+    setenv("FNHOST_EVENT_KEYS", "a,b", 1);
+    setenv("FNHOST_STATE", "", 1);
+    is_int(config_load_env(&c, err, sizeof(err)), 0, "FNHOST_* variables load");
+    is_int(c.workers, 3, "FNHOST_WORKERS=3");
+    is_str(c.listen, "0.0.0.0:18288", "FNHOST_LISTEN");
+    is_int(c.max_body, 8 << 20, "FNHOST_MAX_BODY");
+    is_str(c.event_keys[1], "b", "FNHOST_EVENT_KEYS");
+    is_str(c.state_dir, ".fnhost", "an empty variable is ignored");
+
+    setenv("FNHOST_WORKERS", "lots", 1);
+    err[0] = '\0';
+    is_int(config_load_env(&c, err, sizeof(err)), -1,
+           "a bad FNHOST_WORKERS is refused");
+    has_str(err, "FNHOST_WORKERS: workers: expected a number from 1 to 256",
+            "naming the variable and the reason");
+    config_free(&c);
+    for (size_t i = 0; env_keys[i] != NULL; i++)
+        unsetenv(env_keys[i]);
+}
+
+static void
+size_is(const char *s, size_t want)
+{
+    size_t v = 0;
+    int rc = config_parse_size(s, &v);
+
+    ok(rc == 0 && v == want, "\"%s\" is %zu bytes", s, want);
+    if (rc != 0 || v != want)
+        printf("#   rc %d, got %zu\n", rc, v);
+}
+
+static void
+size_bad(const char *s)
+{
+    size_t v = 7;
+
+    is_int(config_parse_size(s, &v), -1, "\"%s\" is not a size", s);
+}
+
+static void
+test_sizes(void)
+{
+    size_is("4MiB", 4u << 20);
+    size_is("512KiB", 512u << 10);
+    size_is("1000", 1000);
+    size_is("1MB", 1000000);
+    size_is("1mb", 1000000);
+    size_is("2 GiB", (size_t)2 << 30);
+    size_is("10k", 10000);
+    size_is("0", 0);
+    size_bad("x");
+    size_bad("4XB");
+    size_bad("");
+    size_bad("-1");
+    size_bad(" 1");
+    size_bad("1.5MiB");
+    size_bad("99999999999999999999999");
+    size_bad("18446744073709551615GiB");
+}
+
+int
+main(void)
+{
+    if (mkdtemp(tmpdir) == NULL) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_defaults();
+    test_set();
+    test_file();
+    test_env();
+    test_sizes();
+    {
+        static const char *const names[] = {
+            "good.ini",  "section.ini", "value.ini",     "fn.ini",
+            "fnval.ini", "syntax.ini",  "nosection.ini", NULL};
+        char p[300];
+
+        for (size_t i = 0; names[i] != NULL; i++) {
+            snprintf(p, sizeof(p), "%s/%s", tmpdir, names[i]);
+            unlink(p);
+        }
+        rmdir(tmpdir);
+    }
+    return done_testing();
+}

@@ -1,0 +1,331 @@
+/* test_ingest.c - unit tests for reading event API bodies into events.
+ * SPDX-License-Identifier: Apache-2.0 */
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest.h"
+#include "tap.h"
+
+#define NOW 1700000000000LL
+
+static char err[512];
+
+static struct json_object *
+parse(const char *body)
+{
+    err[0] = '\0';
+    return ingest_parse(body, strlen(body), NOW, err, sizeof(err));
+}
+
+/* The member KEY of OBJ, or NULL. */
+static struct json_object *
+get(struct json_object *obj, const char *key)
+{
+    struct json_object *v = NULL;
+
+    if (obj == NULL || !json_object_object_get_ex(obj, key, &v))
+        return NULL;
+    return v;
+}
+
+static int
+has(struct json_object *obj, const char *key)
+{
+    return obj != NULL && json_object_object_get_ex(obj, key, NULL);
+}
+
+static const char *
+str(struct json_object *obj, const char *key)
+{
+    struct json_object *v = get(obj, key);
+
+    return v != NULL && json_object_is_type(v, json_type_string)
+               ? json_object_get_string(v)
+               : NULL;
+}
+
+static size_t
+len(struct json_object *arr)
+{
+    return arr != NULL && json_object_is_type(arr, json_type_array)
+               ? json_object_array_length(arr)
+               : (size_t)-1;
+}
+
+static struct json_object *
+at(struct json_object *arr, size_t i)
+{
+    return len(arr) != (size_t)-1 && i < len(arr)
+               ? json_object_array_get_idx(arr, i)
+               : NULL;
+}
+
+/* Checks BODY is refused and the error contains each of the NULL-ended
+ * fragments. */
+static void
+refused(const char *what, const char *body, ...)
+{
+    struct json_object *o = parse(body);
+    va_list ap;
+    const char *want;
+
+    ok(o == NULL, "%s: refused", what);
+    json_object_put(o);
+    va_start(ap, body);
+    while ((want = va_arg(ap, const char *)) != NULL)
+        has_str(err, want, "%s: the error says \"%s\"", what, want);
+    va_end(ap);
+}
+
+static void
+test_single(void)
+{
+    struct json_object *o, *e;
+
+    o = parse("{\"name\":\"app/user.created\",\"data\":{\"x\":1},"
+              "\"ts\":1690000000000}");
+    is_int(len(o), 1, "one object: an array of one event");
+    e = at(o, 0);
+    is_str(str(e, "name"), "app/user.created", "name kept");
+    is_int(json_object_get_int(get(get(e, "data"), "x")), 1, "data kept");
+    is_int(json_object_get_int64(get(e, "ts")), 1690000000000LL,
+           "a given ts is kept");
+    ok(!has(e, "id"), "no id when none was sent");
+    ok(!has(e, "v"), "no v when none was sent");
+    is_int(json_object_object_length(e), 3, "only name, data and ts");
+    json_object_put(o);
+
+    o = parse("{\"name\":\"a/b\"}");
+    e = at(o, 0);
+    is_int(json_object_get_int64(get(e, "ts")), NOW, "missing ts is now");
+    ok(json_object_is_type(get(e, "data"), json_type_object) &&
+           json_object_object_length(get(e, "data")) == 0,
+       "missing data becomes {}");
+    json_object_put(o);
+
+    o = parse("{\"name\":\"a/b\",\"ts\":0,\"data\":null}");
+    e = at(o, 0);
+    is_int(json_object_get_int64(get(e, "ts")), NOW, "ts 0 is now");
+    ok(json_object_is_type(get(e, "data"), json_type_object),
+       "data null becomes {}");
+    json_object_put(o);
+
+    o = parse("{\"name\":\"a/b\",\"ts\":1.69e12}");
+    is_int(json_object_get_int64(get(at(o, 0), "ts")), 1690000000000LL,
+           "a whole ts written as a double is accepted");
+    json_object_put(o);
+
+    o = parse(" \n\t{\"name\":\"a/b\"}\r\n ");
+    ok(o != NULL, "whitespace around the value is fine");
+    json_object_put(o);
+}
+
+static void
+test_array(void)
+{
+    struct json_object *o;
+
+    o = parse("[{\"name\":\"a/1\"},{\"name\":\"a/2\",\"ts\":1690000000001},"
+              "{\"name\":\"a/3\"}]");
+    is_int(len(o), 3, "an array of 3 gives 3 events");
+    is_str(str(at(o, 0), "name"), "a/1", "first in order");
+    is_str(str(at(o, 1), "name"), "a/2", "second in order");
+    is_str(str(at(o, 2), "name"), "a/3", "third in order");
+    is_int(json_object_get_int64(get(at(o, 1), "ts")), 1690000000001LL,
+           "each event keeps its own ts");
+    is_int(json_object_get_int64(get(at(o, 2), "ts")), NOW,
+           "and defaults on its own");
+    json_object_put(o);
+
+    o = parse("[]");
+    ok(o != NULL && len(o) == 0, "an empty array gives an empty array");
+    json_object_put(o);
+
+    o = parse("[ ]");
+    ok(o != NULL && len(o) == 0, "so does one with a space in it");
+    json_object_put(o);
+}
+
+static void
+test_fields(void)
+{
+    struct json_object *o, *d;
+    const char *body = "{\"name\":\"a/b\",\"data\":{\"_inngest\":{\"fn\":1},"
+                       "\"keep\":\"yes\",\"n\":2},\"id\":\"evt-1\","
+                       "\"v\":\"2024-01-01.1\"}";
+
+    o = parse(body);
+    d = get(at(o, 0), "data");
+    ok(d != NULL && !has(d, "_inngest"), "data._inngest is stripped");
+    is_str(str(d, "keep"), "yes", "other data keys are kept");
+    is_int(json_object_get_int(get(d, "n")), 2, "all of them");
+    is_str(str(at(o, 0), "id"), "evt-1", "a non-empty id is kept");
+    is_str(str(at(o, 0), "v"), "2024-01-01.1", "v is kept");
+    json_object_put(o);
+
+    o = parse("{\"name\":\"a/b\",\"id\":\"\"}");
+    ok(o != NULL && !has(at(o, 0), "id"), "an empty id is dropped");
+    json_object_put(o);
+
+    o = parse("{\"name\":\"a/b\",\"id\":null}");
+    ok(o != NULL && !has(at(o, 0), "id"), "a null id is dropped");
+    json_object_put(o);
+
+    o = parse("{\"name\":\"a/b\",\"extra\":1,\"user\":{}}");
+    ok(o != NULL && !has(at(o, 0), "extra") && !has(at(o, 0), "user"),
+       "unknown top-level fields are not carried over");
+    json_object_put(o);
+
+    o = parse("{\"name\":\"a/b\",\"data\":{\"_inngest\":1}}");
+    d = get(at(o, 0), "data");
+    ok(d != NULL && json_object_object_length(d) == 0,
+       "data with only _inngest becomes {}");
+    json_object_put(o);
+}
+
+static void
+test_errors(void)
+{
+    char big[512 + 64];
+
+    refused("malformed JSON", "{\"name\":", "not valid JSON", NULL);
+    refused("broken JSON", "{name: 1}", "not valid JSON", NULL);
+    refused("trailing garbage", "{\"name\":\"a/b\"} x", "not valid JSON",
+            "after the value", NULL);
+    refused("a second value", "{\"name\":\"a/b\"}{\"name\":\"a/c\"}",
+            "after the value", NULL);
+    refused("empty body", "", "empty", NULL);
+    refused("blank body", "  \n ", "empty", NULL);
+    refused("a string", "\"app/user.created\"",
+            "Request body must contain an event object or an array of event"
+            " objects",
+            NULL);
+    /* json-c needs a byte after a bare number to know it ended; see the
+     * report about "42" without trailing whitespace. */
+    refused("a number", "42 ",
+            "Request body must contain an event object or an array of event"
+            " objects",
+            NULL);
+    refused("an array of strings", "[\"a/b\"]", "events[0]",
+            "must be a JSON object", NULL);
+
+    refused("events[1] without a name", "[{\"name\":\"a/b\"},{\"data\":{}}]",
+            "events[1]", "\"name\" is required", NULL);
+    refused("an empty name", "[{\"name\":\"a/b\"},{\"name\":\"\"}]",
+            "events[1]", "non-empty string", NULL);
+    refused("a numeric name", "[{\"name\":\"a/b\"},{\"name\":5}]", "events[1]",
+            "must be a non-empty string", NULL);
+    refused("a single object without a name", "{\"data\":{}}",
+            "event:", "\"name\" is required", NULL);
+    memset(big, 'x', sizeof(big));
+    memcpy(big, "{\"name\":\"", 9);
+    memcpy(big + 9 + 513, "\"}", 3);
+    refused("a 513-byte name", big, "longer than 512 bytes", NULL);
+    refused("a name with a NUL", "{\"name\":\"a\\u0000b\"}", "NUL", NULL);
+
+    refused("inngest/function.failed", "{\"name\":\"inngest/function.failed\"}",
+            "reserved", "inngest/function.failed", NULL);
+    refused("INNGEST/x", "[{\"name\":\"a/b\"},{\"name\":\"INNGEST/x\"}]",
+            "events[1]", "reserved", NULL);
+
+    refused("data an array", "{\"name\":\"a/b\",\"data\":[1]}",
+            "\"data\" must be an object", NULL);
+    refused("data a string", "[{\"name\":\"a/b\",\"data\":\"x\"}]",
+            "events[0] (a/b)", "\"data\" must be an object", NULL);
+    refused("ts a string", "{\"name\":\"a/b\",\"ts\":\"1700000000000\"}",
+            "\"ts\" must be an integer number of milliseconds", NULL);
+    refused("ts with a fraction", "{\"name\":\"a/b\",\"ts\":1700000000000.5}",
+            "\"ts\" must be an integer", NULL);
+    refused("ts in seconds", "{\"name\":\"a/b\",\"ts\":5}",
+            "outside 1980..2100", "milliseconds", NULL);
+    refused("ts in seconds, realistic", "{\"name\":\"a/b\",\"ts\":1700000000}",
+            "outside 1980..2100", NULL);
+    refused("ts in microseconds", "{\"name\":\"a/b\",\"ts\":1700000000000000}",
+            "outside 1980..2100", NULL);
+    refused("negative ts", "{\"name\":\"a/b\",\"ts\":-1}", "outside 1980..2100",
+            NULL);
+    refused("id a number", "[{\"name\":\"a/b\"},{\"name\":\"a/c\",\"id\":7}]",
+            "events[1]", "\"id\" must be a string", NULL);
+}
+
+static void
+test_limits(void)
+{
+    size_t n = INGEST_MAX_EVENTS + 1, cap = n * 16 + 16, off = 0;
+    char *body = malloc(cap);
+    struct json_object *o;
+
+    body[off++] = '[';
+    for (size_t i = 0; i < n; i++)
+        off += (size_t)snprintf(body + off, cap - off, "%s{\"name\":\"a/b\"}",
+                                i ? "," : "");
+    body[off++] = ']';
+    body[off] = '\0';
+    o = parse(body);
+    ok(o == NULL, "5001 events are refused");
+    has_str(err, "too many events", "the error says too many events");
+    has_str(err, "5000", "and names the limit");
+    json_object_put(o);
+
+    /* Exactly the limit is fine: drop the last event. */
+    off = strlen(body) - strlen(",{\"name\":\"a/b\"}]");
+    body[off++] = ']';
+    body[off] = '\0';
+    o = parse(body);
+    is_int(len(o), INGEST_MAX_EVENTS, "5000 events are accepted");
+    json_object_put(o);
+    free(body);
+
+    /* Nesting deep enough to blow a naive recursive parser: refused. */
+    {
+        char deep[1024];
+        int d = 0;
+
+        off = (size_t)snprintf(deep, sizeof(deep),
+                               "{\"name\":\"a/b\","
+                               "\"data\":");
+        for (d = 0; d < 100; d++)
+            deep[off++] = '[';
+        for (d = 0; d < 100; d++)
+            deep[off++] = ']';
+        deep[off++] = '}';
+        deep[off] = '\0';
+        o = parse(deep);
+        ok(o == NULL, "JSON nested 100 deep is refused");
+        has_str(err, "not valid JSON", "as invalid JSON, with a reason");
+        json_object_put(o);
+    }
+
+    /* The body need not be NUL-terminated: LEN bounds the read. */
+    {
+        const char *two = "{\"name\":\"a/b\"}GARBAGE";
+
+        o = ingest_parse(two, 14, NOW, err, sizeof(err));
+        ok(o != NULL && len(o) == 1, "only LEN bytes are read");
+        json_object_put(o);
+    }
+
+    /* A tiny error buffer is truncated, not overrun. */
+    {
+        char small[8];
+
+        memset(small, 'z', sizeof(small));
+        o = ingest_parse("[{}]", 4, NOW, small, sizeof(small));
+        ok(o == NULL && memchr(small, '\0', sizeof(small)) != NULL,
+           "a short error buffer still holds a terminated string");
+    }
+}
+
+int
+main(void)
+{
+    test_single();
+    test_array();
+    test_fields();
+    test_errors();
+    test_limits();
+    return done_testing();
+}

@@ -1,0 +1,363 @@
+/* test_loader.c - unit tests for loading plugins and the host API they get.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Uses the fixture plugins in $FNHOST_BUILD/tests/plugins (make builds them
+ * with `make test`). ctor_crash.so is never opened here: it crashes the
+ * process that maps it, by design. */
+#include <json-c/json.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "loader.h"
+#include "tap.h"
+
+static char fixtures[256];
+
+static const char *
+fixture(const char *name)
+{
+    static char path[512];
+
+    snprintf(path, sizeof(path), "%s/%s.so", fixtures, name);
+    return path;
+}
+
+static struct json_object *
+get(struct json_object *o, const char *key)
+{
+    struct json_object *v = NULL;
+
+    if (o == NULL || !json_object_object_get_ex(o, key, &v))
+        return NULL;
+    return v;
+}
+
+static const char *
+str(struct json_object *o, const char *key)
+{
+    struct json_object *v = get(o, key);
+
+    return v != NULL && json_object_is_type(v, json_type_string)
+               ? json_object_get_string(v)
+               : NULL;
+}
+
+static struct json_object *
+idx(struct json_object *a, size_t i)
+{
+    if (a == NULL || !json_object_is_type(a, json_type_array) ||
+        i >= json_object_array_length(a))
+        return NULL;
+    return json_object_array_get_idx(a, i);
+}
+
+static size_t
+arrlen(struct json_object *a)
+{
+    return a != NULL && json_object_is_type(a, json_type_array)
+               ? json_object_array_length(a)
+               : (size_t)-1;
+}
+
+/* Checks that opening fixture NAME fails with an error containing WHY. */
+static void
+refused(const char *name, const char *why)
+{
+    struct loaded_plugin lp;
+    char err[512] = "";
+
+    is_int(loader_open(&lp, fixture(name), err, sizeof(err)), -1,
+           "%s.so is refused", name);
+    has_str(err, why, "%s.so: the error says \"%s\"", name, why);
+    ok(lp.desc == NULL, "%s.so: no descriptor is kept", name);
+    loader_close(&lp);
+}
+
+/* Calls function FN of LP with an event of DATA (JSON) at ATTEMPT, the way
+ * a worker does. Returns the handler's rc; C holds what it left. */
+static int
+call(struct loaded_plugin *lp, const struct fh_function *fn, const char *data,
+     unsigned attempt, struct host_ctx *c)
+{
+    struct fh_event ev;
+    int rc;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.name = "test/echo";
+    ev.internal_id = "01HZZZZZZZZZZZZZZZZZZZZZZZ";
+    ev.ts = 1700000000000LL;
+    ev.data = json_tokener_parse(data);
+    ev.json = json_object_new_object();
+    memset(c, 0, sizeof(*c));
+    c->pub.api = &loader_api;
+    c->pub.state = lp->state;
+    c->pub.plugin = lp->desc->name;
+    c->pub.function_id = fn->id;
+    c->pub.run_id = "01HRUNRUNRUNRUNRUNRUNRUNRU";
+    c->pub.attempt = attempt;
+    c->pub.max_attempts = 5;
+    c->lp = lp;
+    rc = fn->run(&c->pub, &ev);
+    json_object_put(ev.data);
+    json_object_put(ev.json);
+    return rc;
+}
+
+static void
+test_ok(void)
+{
+    struct loaded_plugin lp;
+    struct json_object *d, *f0, *f1, *cfg;
+    struct host_ctx c;
+    char err[512] = "";
+    int rc;
+
+    rc = loader_open(&lp, fixture("ok"), err, sizeof(err));
+    is_int(rc, 0, "ok.so opens");
+    if (rc != 0) {
+        printf("#   error: %s\n#   build the fixtures first: make %s/ok.so\n",
+               err, fixtures);
+        loader_close(&lp);
+        return;
+    }
+    d = loader_describe(&lp);
+    is_str(str(d, "name"), "ok", "its name is \"ok\"");
+    is_str(str(d, "version"), "1.0.0", "its version");
+    is_str(str(d, "abi"), "1.0", "its ABI");
+    is_int(arrlen(get(d, "functions")), 2, "two functions");
+    f0 = idx(get(d, "functions"), 0);
+    f1 = idx(get(d, "functions"), 1);
+    is_str(str(f0, "id"), "echo", "the first is echo");
+    is_str(str(f0, "name"), "echo", "named by its id when it has no name");
+    is_int(arrlen(get(f0, "triggers")), 2, "with two triggers");
+    is_str(json_object_get_string(idx(get(f0, "triggers"), 0)), "test/echo",
+           "test/echo");
+    is_str(json_object_get_string(idx(get(f0, "triggers"), 1)), "test/wild.*",
+           "and test/wild.*");
+    is_int(json_object_get_int(get(f0, "retries")), 0,
+           "retries 0: the host's default");
+    ok(get(f0, "timeout") == NULL, "no timeout of its own");
+    is_str(str(f1, "id"), "count-ok", "the second is count-ok");
+    is_str(json_object_get_string(idx(get(f1, "triggers"), 0)), "test/fanout",
+           "triggered by test/fanout");
+    json_object_put(d);
+
+    /* load() and the plugin's settings, as a worker runs it. */
+    cfg = json_tokener_parse("{\"ok\":{\"greeting\":\"hello\"},"
+                             "\"other\":{\"greeting\":\"wrong\"}}");
+    is_int(loader_init(&lp, cfg, &loader_api, err, sizeof(err)), 0,
+           "ok.so initializes");
+    ok(lp.loaded, "and is marked loaded");
+    rc = call(&lp, &lp.desc->functions[0], "{\"x\":42}", 0, &c);
+    is_int(rc, FH_OK, "echo returns FH_OK");
+    ok(c.has_output, "and sets an output");
+    is_int(json_object_get_int(get(get(c.output, "data"), "x")), 42,
+           "which echoes the event data");
+    is_str(str(c.output, "greeting"), "hello",
+           "and reads its own [plugin ok] greeting");
+    host_ctx_reset(&c);
+    ok(c.output == NULL && !c.has_output, "host_ctx_reset clears the output");
+    loader_close(&lp);
+    json_object_put(cfg);
+    ok(lp.handle == NULL && lp.path == NULL, "loader_close clears it all");
+
+    /* Without a section of its own, a setting is unset. */
+    cfg = json_tokener_parse("{\"other\":{\"greeting\":\"wrong\"}}");
+    loader_open(&lp, fixture("ok"), err, sizeof(err));
+    is_int(loader_init(&lp, cfg, &loader_api, err, sizeof(err)), 0,
+           "ok.so initializes without settings");
+    call(&lp, &lp.desc->functions[0], "{}", 0, &c);
+    ok(c.output != NULL && get(c.output, "greeting") == NULL,
+       "its greeting is unset, not another plugin's");
+    host_ctx_reset(&c);
+    loader_close(&lp);
+    json_object_put(cfg);
+}
+
+static void
+test_options(void)
+{
+    struct loaded_plugin lp;
+    struct json_object *d, *cfg = json_object_new_object();
+    struct host_ctx c;
+    char err[512] = "";
+
+    is_int(loader_open(&lp, fixture("hang"), err, sizeof(err)), 0,
+           "hang.so opens");
+    d = lp.desc ? loader_describe(&lp) : NULL;
+    is_str(str(idx(get(d, "functions"), 0), "timeout"), "1s",
+           "its timeout is described");
+    json_object_put(d);
+    loader_close(&lp);
+
+    is_int(loader_open(&lp, fixture("flaky"), err, sizeof(err)), 0,
+           "flaky.so opens");
+    if (lp.desc == NULL) {
+        loader_close(&lp);
+        json_object_put(cfg);
+        return;
+    }
+    d = loader_describe(&lp);
+    is_int(json_object_get_int(get(idx(get(d, "functions"), 0), "retries")), 3,
+           "retries 3 is described");
+    is_int(json_object_get_int(get(idx(get(d, "functions"), 1), "retries")),
+           FH_RETRIES_NONE, "and FH_RETRIES_NONE");
+    json_object_put(d);
+    loader_init(&lp, cfg, &loader_api, err, sizeof(err));
+
+    is_int(call(&lp, &lp.desc->functions[0], "{\"fail_times\":1}", 0, &c),
+           FH_ERR, "a failing handler returns FH_ERR");
+    is_str(c.error, "flaky failure on attempt 0",
+           "fh_fail's formatted reason is kept");
+    is_int(c.no_retry, 0, "FH_RETRY can be retried");
+    host_ctx_reset(&c);
+    ok(c.error == NULL, "host_ctx_reset clears the error");
+    is_int(call(&lp, &lp.desc->functions[0],
+                "{\"fail_times\":1,\"fatal\":true}", 1, &c),
+           FH_ERR, "a fatal failure returns FH_ERR");
+    is_int(c.no_retry, 1, "FH_NO_RETRY is not retried");
+    host_ctx_reset(&c);
+    is_int(call(&lp, &lp.desc->functions[0], "{\"fail_times\":1}", 1, &c),
+           FH_OK, "the next attempt succeeds");
+    is_int(json_object_get_int(get(c.output, "attempt")), 1,
+           "and sees its attempt number");
+    host_ctx_reset(&c);
+    loader_close(&lp);
+    json_object_put(cfg);
+}
+
+static void
+test_api(void)
+{
+    struct host_ctx c;
+    unsigned char *p;
+    int zero = 1;
+    const char *old = getenv("FNHOST_STATE");
+    char *saved = old ? strdup(old) : NULL;
+
+    memset(&c, 0, sizeof(c));
+    c.pub.api = &loader_api;
+    c.pub.plugin = "t";
+    is_int(loader_api.size, sizeof(struct fh_api),
+           "the API table says its size");
+    is_int(loader_api.abi_major, FH_ABI_MAJOR, "and its ABI");
+    ok(FH_API_HAS(&loader_api, state_dir), "every 1.0 entry is set");
+
+    loader_api.retry_after(&c.pub, 10);
+    is_int(c.retry_after_ms, 1000, "retry_after is at least 1 s");
+    loader_api.retry_after(&c.pub, 90000);
+    is_int(c.retry_after_ms, 90000, "a delay in range is kept");
+    loader_api.retry_after(&c.pub, 7LL * 24 * 3600 * 1000);
+    is_int(c.retry_after_ms, 24LL * 3600 * 1000, "and at most 24 h");
+
+    p = loader_api.alloc(&c.pub, 1000);
+    for (int i = 0; i < 1000; i++)
+        if (p[i] != 0)
+            zero = 0;
+    ok(zero, "fh_alloc memory is zeroed");
+    ok((uintptr_t)p % _Alignof(max_align_t) == 0, "and aligned");
+    memset(p, 0xff, 1000); /* all of it is ours: ASan would see */
+
+    is_int(loader_api.fail(&c.pub, FH_NO_RETRY, "bad %s %d", "input", 7),
+           FH_ERR, "fh_fail returns FH_ERR");
+    is_str(c.error, "bad input 7", "with the formatted message");
+    loader_api.fail(&c.pub, FH_RETRY, "second");
+    is_str(c.error, "second", "a second fh_fail replaces the first");
+    is_int(c.no_retry, 0, "and its retry mode");
+    ok(loader_api.config(&c.pub, "anything") == NULL,
+       "no config outside a loaded plugin");
+    host_ctx_reset(&c);
+    ok(c.arena == NULL && c.error == NULL && c.retry_after_ms == 0,
+       "host_ctx_reset frees the arena and clears the rest");
+
+    setenv("FNHOST_STATE", "/var/lib/fnhost-test", 1);
+    is_str(loader_api.state_dir(&c.pub), "/var/lib/fnhost-test",
+           "fh_state_dir is FNHOST_STATE");
+    unsetenv("FNHOST_STATE");
+    is_str(loader_api.state_dir(&c.pub), ".fnhost", "or .fnhost when unset");
+    if (saved != NULL)
+        setenv("FNHOST_STATE", saved, 1);
+    free(saved);
+}
+
+static void
+test_refused(void)
+{
+    struct loaded_plugin lp;
+    struct json_object *cfg, *d;
+    char err[512] = "", path[300];
+    char dir[] = "/tmp/fnhost-test-loader-XXXXXX";
+    FILE *f;
+
+    refused("bad_magic", "bad magic");
+    refused("bad_magic", "not an fnhost plugin");
+    refused("abi_major", "built for ABI 2.0, host has 1.0");
+    refused("abi_major", "upgrade fnhost");
+    refused("abi_newer_minor", "built for ABI 1.1, host has 1.0");
+    refused("no_entry", "no fh_plugin_entry");
+    refused("dup_id", "duplicate function id \"same-id\"");
+    refused("bad_trigger", "wildcard");
+    refused("bad_trigger", "function \"bad-trigger\"");
+    refused("bad_trigger", "\"app*\"");
+    refused("missing_plugin", "not a loadable shared object");
+
+    /* load() refusing to start. */
+    cfg = json_object_new_object();
+    is_int(loader_open(&lp, fixture("load_fails"), err, sizeof(err)), 0,
+           "load_fails.so opens");
+    if (lp.desc != NULL) {
+        is_int(loader_init(&lp, cfg, &loader_api, err, sizeof(err)), -1,
+               "but its load() fails");
+        has_str(err, "cannot reach the payments api",
+                "with the reason it gave");
+        has_str(err, "load() failed", "saying load() failed");
+        ok(!lp.loaded, "and it is not marked loaded");
+    }
+    loader_close(&lp);
+    json_object_put(cfg);
+
+    /* A text file named .so. */
+    if (mkdtemp(dir) != NULL) {
+        snprintf(path, sizeof(path), "%s/x.so", dir);
+        f = fopen(path, "w");
+        if (f != NULL) {
+            fputs("this is not an ELF file\n", f);
+            fclose(f);
+        }
+        is_int(loader_open(&lp, path, err, sizeof(err)), -1,
+               "a text file named x.so is refused");
+        has_str(err, "not a loadable shared object", "as not loadable");
+        loader_close(&lp);
+        unlink(path);
+        rmdir(dir);
+    }
+
+    /* An empty function table is allowed. */
+    is_int(loader_open(&lp, fixture("no_functions"), err, sizeof(err)), 0,
+           "no_functions.so opens");
+    d = lp.desc ? loader_describe(&lp) : NULL;
+    is_str(str(d, "name"), "empty", "its name");
+    is_int(arrlen(get(d, "functions")), 0, "with zero functions");
+    json_object_put(d);
+    loader_close(&lp);
+}
+
+int
+main(void)
+{
+    const char *build = getenv("FNHOST_BUILD");
+
+    snprintf(fixtures, sizeof(fixtures), "%s/tests/plugins",
+             build != NULL && *build != '\0' ? build : "build");
+    if (access(fixture("ok"), R_OK) != 0)
+        printf("# %s missing: run make %s\n", fixture("ok"), fixture("ok"));
+    test_ok();
+    test_options();
+    test_api();
+    test_refused();
+    return done_testing();
+}

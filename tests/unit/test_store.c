@@ -1,0 +1,682 @@
+/* test_store.c - unit tests for the durable store: events, runs, attempts.
+ * SPDX-License-Identifier: Apache-2.0 */
+#include <event2/event.h>
+#include <json-c/json.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "tap.h"
+#include "util.h"
+
+static char tmpdir[] = "/tmp/fnhost-test-store-XXXXXX";
+static char dbpath[256];
+static struct event_base *base;
+
+/* ------------------------------------------------------------- helpers */
+
+struct waiter {
+    int fired;
+    int rc;
+    char err[512];
+};
+
+static void
+done_cb(void *arg, int rc, const char *err)
+{
+    struct waiter *w = arg;
+
+    w->fired++;
+    w->rc = rc;
+    snprintf(w->err, sizeof(w->err), "%s", err ? err : "");
+}
+
+/* Runs the loop until W's callback fired, for at most 10 s. */
+static int
+wait_for(struct waiter *w)
+{
+    int64_t deadline = mono_ms() + 10000;
+
+    while (!w->fired && mono_ms() < deadline) {
+        struct timeval tv = {0, 100000};
+
+        event_base_loopexit(base, &tv);
+        event_base_loop(base, EVLOOP_ONCE);
+    }
+    return w->fired;
+}
+
+/* Waits until every write queued before now has committed: writes commit
+ * in order, so an empty batch's callback is a barrier. */
+static int
+barrier(struct store *st)
+{
+    struct waiter w = {0};
+
+    store_put_events(st, NULL, 0, 0, done_cb, &w);
+    return wait_for(&w) && w.rc == 0;
+}
+
+/* An event with one run for each function in FNS (NULL-terminated). */
+struct test_event {
+    struct store_new_event ev;
+    struct store_new_run runs[4];
+    char json[256];
+};
+
+static void
+make_event(struct test_event *t, const char *name, const char *user_id,
+           int64_t ts, const char *const *fns)
+{
+    memset(t, 0, sizeof(*t));
+    ulid_new(t->ev.id, 0);
+    t->ev.name = name;
+    t->ev.user_id = user_id;
+    t->ev.ts = ts;
+    snprintf(t->json, sizeof(t->json),
+             "{\"name\":\"%s\",\"data\":{\"who\":\"%s\"},\"ts\":%lld}", name,
+             user_id ? user_id : "-", (long long)ts);
+    t->ev.json = t->json;
+    t->ev.runs = t->runs;
+    for (size_t i = 0; fns[i] != NULL && i < 4; i++) {
+        ulid_new(t->runs[i].id, 0);
+        t->runs[i].function_id = fns[i];
+        t->runs[i].created = -1;
+        t->ev.nruns++;
+    }
+}
+
+/* Stores N events and waits for the commit; returns the callback's rc. */
+static int
+put(struct store *st, struct test_event *t, size_t n, int64_t window, char *err,
+    size_t errlen)
+{
+    struct store_new_event evs[8];
+    struct waiter w = {0};
+
+    /* The copies share T's runs, where the store writes "created". */
+    for (size_t i = 0; i < n; i++)
+        evs[i] = t[i].ev;
+    store_put_events(st, evs, n, window, done_cb, &w);
+    if (!wait_for(&w))
+        return -2;
+    if (err != NULL)
+        snprintf(err, errlen, "%s", w.err);
+    return w.rc;
+}
+
+/* What store_due_runs handed over. */
+struct due_list {
+    int n;
+    char run_id[16][27];
+    char event_id[16][27];
+    char function_id[16][64];
+    unsigned attempt[16];
+    char event_json[16][256];
+    const char *skip; /* a run id to skip */
+};
+
+static void
+due_fn(void *arg, const struct store_due *d)
+{
+    struct due_list *l = arg;
+
+    if (l->n >= 16)
+        return;
+    snprintf(l->run_id[l->n], 27, "%s", d->run_id);
+    snprintf(l->event_id[l->n], 27, "%s", d->event_id);
+    snprintf(l->function_id[l->n], 64, "%s", d->function_id);
+    snprintf(l->event_json[l->n], 256, "%s", d->event_json);
+    l->attempt[l->n] = d->attempt;
+    l->n++;
+}
+
+static int
+skip_fn(void *arg, const char *run_id)
+{
+    struct due_list *l = arg;
+
+    return l->skip != NULL && strcmp(l->skip, run_id) == 0;
+}
+
+static int
+due(struct store *st, int64_t now, const char *const *fns, struct due_list *l)
+{
+    const char *skip = l->skip;
+
+    memset(l, 0, sizeof(*l));
+    l->skip = skip;
+    return store_due_runs(st, now, fns, 100, skip_fn, due_fn, l);
+}
+
+/* The index of RUN_ID in L, or -1. */
+static int
+due_has(const struct due_list *l, const char *run_id)
+{
+    for (int i = 0; i < l->n; i++)
+        if (strcmp(l->run_id[i], run_id) == 0)
+            return i;
+    return -1;
+}
+
+static struct json_object *
+get(struct json_object *o, const char *key)
+{
+    struct json_object *v = NULL;
+
+    if (o == NULL || !json_object_object_get_ex(o, key, &v))
+        return NULL;
+    return v;
+}
+
+static const char *
+str(struct json_object *o, const char *key)
+{
+    struct json_object *v = get(o, key);
+
+    return v != NULL && json_object_is_type(v, json_type_string)
+               ? json_object_get_string(v)
+               : NULL;
+}
+
+static size_t
+arrlen(struct json_object *a)
+{
+    return a != NULL && json_object_is_type(a, json_type_array)
+               ? json_object_array_length(a)
+               : (size_t)-1;
+}
+
+/* The value of a one-number query through a connection of our own. */
+static long long
+query_int(const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    long long v = -1;
+
+    if (sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE, NULL) ==
+            SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
+static int
+exec_other(const char *sql)
+{
+    sqlite3 *db = NULL;
+    int rc;
+
+    rc = sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    sqlite3_close(db);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+static int
+finish(struct store *st, const char *run_id, unsigned attempt,
+       enum run_outcome outcome, const char *output, const char *error,
+       int64_t wake_at)
+{
+    struct store_attempt at;
+    struct waiter w = {0};
+
+    memset(&at, 0, sizeof(at));
+    snprintf(at.run_id, sizeof(at.run_id), "%s", run_id);
+    at.attempt = attempt;
+    at.started_at = now_ms() - 5;
+    at.ended_at = now_ms();
+    at.outcome = outcome;
+    at.output = output;
+    at.error = error;
+    at.wake_at = wake_at;
+    store_finish_attempt(st, &at, done_cb, &w);
+    return wait_for(&w) ? w.rc : -2;
+}
+
+/* --------------------------------------------------------------- tests */
+
+static const char *const FN1[] = {"fn-1", NULL};
+static const char *const FN2[] = {"fn-2", NULL};
+static const char *const FN12[] = {"fn-1", "fn-2", NULL};
+static const char *const NOFN[] = {NULL};
+
+static struct test_event first[2];
+
+static void
+test_put_and_due(struct store *st)
+{
+    struct due_list l;
+    char err[512];
+    int i0, i1;
+    int64_t ts = 1700000000000LL;
+
+    make_event(&first[0], "app/a", NULL, ts, FN12);
+    make_event(&first[1], "app/b", NULL, ts, FN12);
+    is_int(put(st, first, 2, 60000, err, sizeof(err)), 0,
+           "2 events with 2 runs each are stored");
+    ok(first[0].runs[0].created == 1 && first[0].runs[1].created == 1 &&
+           first[1].runs[0].created == 1 && first[1].runs[1].created == 1,
+       "every run is created");
+    is_int(store_count_runs(st, NULL), 4, "4 runs in all");
+    is_int(store_count_runs(st, "queued"), 4, "all queued");
+    is_int(query_int("select count(*) from events"), 2, "2 events stored");
+
+    l.skip = NULL;
+    is_int(due(st, now_ms(), FN1, &l), 2, "2 runs of fn-1 are due");
+    i0 = due_has(&l, first[0].runs[0].id);
+    i1 = due_has(&l, first[1].runs[0].id);
+    ok(i0 >= 0 && i1 >= 0, "they are the fn-1 runs of both events");
+    if (i0 >= 0) {
+        is_str(l.function_id[i0], "fn-1", "with their function");
+        is_str(l.event_id[i0], first[0].ev.id, "their event's id");
+        is_str(l.event_json[i0], first[0].json, "the event JSON as stored");
+        is_int(l.attempt[i0], 0, "and attempt 0");
+    }
+    ok(due_has(&l, first[0].runs[1].id) < 0, "fn-2's runs are not listed");
+
+    is_int(due(st, now_ms(), FN12, &l), 4, "both functions: all 4 runs");
+    is_int(due(st, now_ms(), (const char *const[]){"nope", NULL}, &l), 0,
+           "an unknown function has none");
+    is_int(l.n, 0, "and nothing is handed over");
+    is_int(due(st, now_ms(), NOFN, &l), 0, "an empty list has none");
+    {
+        struct due_list one;
+
+        memset(&one, 0, sizeof(one));
+        is_int(store_due_runs(st, now_ms(), FN12, 1, NULL, due_fn, &one), 1,
+               "LIMIT bounds the rows read");
+    }
+    l.skip = first[0].runs[0].id;
+    is_int(due(st, now_ms(), FN1, &l), 2, "skipped rows still count as read");
+    is_int(l.n, 1, "but a skipped run is not handed over");
+    ok(due_has(&l, first[0].runs[0].id) < 0, "the skipped one");
+    l.skip = NULL;
+    is_int(due(st, 1, FN1, &l), 0, "nothing is due before it was stored");
+}
+
+static void
+test_future_ts(struct store *st)
+{
+    struct test_event t;
+    struct due_list l;
+    int64_t later = now_ms() + 3600 * 1000;
+    static const char *const FUT[] = {"fn-future", NULL};
+
+    make_event(&t, "app/later", NULL, later, FUT);
+    is_int(put(st, &t, 1, 0, NULL, 0), 0, "an event with a future ts");
+    l.skip = NULL;
+    is_int(due(st, now_ms(), FUT, &l), 0, "its run is not due now");
+    is_int(store_next_wake(st, now_ms(), FUT), later,
+           "the next wake is its ts");
+    is_int(due(st, later, FUT, &l), 1, "it is due at its ts");
+    is_int(store_next_wake(st, later, FUT), 0, "no wake after that: 0");
+}
+
+static void
+test_dedup(struct store *st)
+{
+    struct test_event a[2], b, c;
+    static const char *const FN13[] = {"fn-1", "fn-3", NULL};
+    static const char *const FND[] = {"fn-d", NULL};
+    long long events_before;
+    struct json_object *o;
+
+    make_event(&a[0], "app/signup", "user-1", 1700000000000LL, FN12);
+    is_int(put(st, a, 1, 60000, NULL, 0), 0, "an event with an id");
+    ok(a[0].runs[0].created == 1 && a[0].runs[1].created == 1,
+       "creates its runs");
+
+    events_before = query_int("select count(*) from events");
+    make_event(&b, "app/signup", "user-1", 1700000000000LL, FN13);
+    is_int(put(st, &b, 1, 60000, NULL, 0), 0, "the same id again");
+    is_int(b.runs[0].created, 0, "starts no second run of the same function");
+    is_int(b.runs[1].created, 1, "but a function new to that id runs");
+    is_int(query_int("select count(*) from events"), events_before + 1,
+           "the repeated event is still stored");
+    o = store_get_run(st, b.runs[0].id);
+    ok(o == NULL, "the run that was not created cannot be found");
+    json_object_put(o);
+    o = store_get_run(st, b.runs[1].id);
+    ok(o != NULL, "the one that was can");
+    json_object_put(o);
+
+    make_event(&c, "app/signup", "user-2", 1700000000000LL, FN1);
+    is_int(put(st, &c, 1, 60000, NULL, 0), 0, "another id");
+    is_int(c.runs[0].created, 1, "is not a duplicate");
+
+    /* Twice in one request: the second is the duplicate. */
+    make_event(&a[0], "app/x", "twice", 1700000000000LL, FND);
+    make_event(&a[1], "app/x", "twice", 1700000000000LL, FND);
+    is_int(put(st, a, 2, 60000, NULL, 0), 0, "one id twice in one batch");
+    ok(a[0].runs[0].created == 1 && a[1].runs[0].created == 0, "runs once");
+
+    /* After the window a new run starts. */
+    make_event(&a[0], "app/x", "short", 1700000000000LL, FND);
+    is_int(put(st, a, 1, 1, NULL, 0), 0, "an id with a 1 ms window");
+    usleep(20000);
+    make_event(&a[1], "app/x", "short", 1700000000000LL, FND);
+    is_int(put(st, &a[1], 1, 1, NULL, 0), 0, "the same id 20 ms later");
+    is_int(a[1].runs[0].created, 1, "runs again once the window passed");
+}
+
+static void
+test_attempts(struct store *st)
+{
+    const char *r = first[0].runs[0].id;
+    struct json_object *o, *out, *att;
+    struct due_list l;
+    int64_t wake;
+
+    store_start_attempt(st, r, 0, now_ms());
+    ok(barrier(st), "start attempt 0 committed");
+    o = store_get_run(st, r);
+    is_str(str(o, "status"), "Running", "a started run is Running");
+    ok(str(o, "run_started_at") != NULL, "with its start time");
+    json_object_put(o);
+    is_int(store_count_runs(st, "running"), 1, "one run running");
+    l.skip = NULL;
+    due(st, now_ms(), FN1, &l);
+    ok(due_has(&l, r) < 0, "a running run is not due");
+
+    wake = now_ms() + 3600 * 1000;
+    is_int(finish(st, r, 0, RUN_RETRY, NULL, "boom on attempt 0", wake), 0,
+           "a retry is recorded");
+    due(st, now_ms(), FN1, &l);
+    ok(due_has(&l, r) < 0, "it is not due before its wake time");
+    is_int(store_next_wake(st, now_ms(), FN1), wake,
+           "store_next_wake gives its wake time");
+    due(st, wake, FN1, &l);
+    ok(due_has(&l, r) >= 0, "it is due at its wake time");
+    if (due_has(&l, r) >= 0)
+        is_int(l.attempt[due_has(&l, r)], 1, "for attempt 1");
+    o = store_get_run(st, r);
+    is_str(str(o, "error"), "boom on attempt 0", "the run shows the error");
+    ok(str(o, "next_attempt_at") != NULL, "and when it tries again");
+    is_int(json_object_get_int(get(o, "attempt")), 1, "attempt is now 1");
+    json_object_put(o);
+
+    store_start_attempt(st, r, 1, now_ms());
+    is_int(finish(st, r, 1, RUN_COMPLETED, "{\"a\":1}", NULL, 0), 0,
+           "completion is recorded");
+    o = store_get_run(st, r);
+    is_str(str(o, "status"), "Completed", "status Completed");
+    is_str(str(o, "run_id"), r, "run_id");
+    is_str(str(o, "function_id"), "fn-1", "function_id");
+    is_str(str(o, "event_id"), first[0].ev.id, "event_id");
+    out = get(o, "output");
+    ok(json_object_is_type(out, json_type_object), "output is an object");
+    is_int(json_object_get_int(get(out, "a")), 1, "output.a = 1");
+    ok(get(o, "error") == NULL, "no error on a completed run");
+    ok(str(o, "ended_at") != NULL, "an end time");
+    ok(!json_object_object_get_ex(o, "next_attempt_at", NULL),
+       "no next attempt");
+    att = get(o, "attempts");
+    is_int(arrlen(att), 2, "two attempts");
+    if (arrlen(att) == 2) {
+        struct json_object *a0 = json_object_array_get_idx(att, 0);
+        struct json_object *a1 = json_object_array_get_idx(att, 1);
+
+        is_int(json_object_get_int(get(a0, "attempt")), 0, "first is 0");
+        is_str(str(a0, "error"), "boom on attempt 0", "with the retry error");
+        ok(str(a0, "ended_at") != NULL, "and its end");
+        is_int(json_object_get_int(get(a1, "attempt")), 1, "second is 1");
+        ok(get(a1, "error") == NULL, "which has no error");
+    }
+    json_object_put(o);
+    is_int(store_next_wake(st, now_ms(), FN1), 0,
+           "a completed run has no wake time");
+    due(st, wake + 1, FN1, &l);
+    ok(due_has(&l, r) < 0, "and is never due again");
+    is_int(store_count_runs(st, "completed"), 1, "one run completed");
+
+    /* A failure that cannot be retried. */
+    r = first[0].runs[1].id;
+    store_start_attempt(st, r, 0, now_ms());
+    is_int(finish(st, r, 0, RUN_FAILED, NULL, "fatal: no email", 0), 0,
+           "a failure is recorded");
+    o = store_get_run(st, r);
+    is_str(str(o, "status"), "Failed", "status Failed");
+    is_str(str(o, "error"), "fatal: no email", "with its error");
+    ok(get(o, "output") == NULL, "and no output");
+    is_int(arrlen(get(o, "attempts")), 1, "one attempt");
+    is_str(str(json_object_array_get_idx(get(o, "attempts"), 0), "error"),
+           "fatal: no email", "which has the error");
+    json_object_put(o);
+    due(st, wake + 1, FN12, &l);
+    ok(due_has(&l, r) < 0, "a failed run is never due again");
+}
+
+static void
+test_requeue(struct store *st)
+{
+    const char *r = first[1].runs[0].id;
+    char err[256] = "";
+    struct due_list l;
+    struct json_object *o;
+
+    is_int(store_requeue_running(st, err, sizeof(err)), 0,
+           "nothing running: nothing requeued");
+    store_start_attempt(st, r, 0, now_ms());
+    ok(barrier(st), "a run starts");
+    l.skip = NULL;
+    due(st, now_ms(), FN1, &l);
+    ok(due_has(&l, r) < 0, "and is not due while running");
+    /* The host dies here; on restart: */
+    is_int(store_requeue_running(st, err, sizeof(err)), 1,
+           "store_requeue_running requeues the one running run");
+    due(st, now_ms(), FN1, &l);
+    ok(due_has(&l, r) >= 0, "which is due again");
+    if (due_has(&l, r) >= 0)
+        is_int(l.attempt[due_has(&l, r)], 0, "for the same attempt");
+    o = store_get_run(st, r);
+    is_str(str(o, "status"), "Queued", "it shows as Queued");
+    json_object_put(o);
+    is_int(store_requeue_running(st, err, sizeof(err)), 0,
+           "a second requeue finds nothing");
+}
+
+static void
+test_reads(struct store *st)
+{
+    struct json_object *o, *e;
+    struct test_event t;
+    size_t n;
+
+    o = store_list_runs(st, "fn-2", NULL, 0);
+    n = arrlen(o);
+    ok(n >= 3, "fn-2 has its runs listed");
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(str(json_object_array_get_idx(o, i), "function_id"),
+                   "fn-2") != 0)
+            n = 0;
+    ok(n >= 3, "and only fn-2's");
+    json_object_put(o);
+
+    o = store_list_runs(st, NULL, "completed", 0);
+    is_int(arrlen(o), 1, "one completed run in all");
+    is_str(str(json_object_array_get_idx(o, 0), "run_id"), first[0].runs[0].id,
+           "the one that completed");
+    json_object_put(o);
+    o = store_list_runs(st, "fn-2", "failed", 0);
+    is_int(arrlen(o), 1, "fn-2 has one failed run");
+    json_object_put(o);
+    o = store_list_runs(st, "fn-1", "failed", 0);
+    is_int(arrlen(o), 0, "fn-1 has none");
+    json_object_put(o);
+    o = store_list_runs(st, NULL, NULL, 2);
+    is_int(arrlen(o), 2, "a limit of 2 lists 2");
+    if (arrlen(o) == 2)
+        ok(strcmp(str(json_object_array_get_idx(o, 0), "run_id"),
+                  str(json_object_array_get_idx(o, 1), "run_id")) > 0,
+           "newest first");
+    json_object_put(o);
+
+    o = store_event_runs(st, first[0].ev.id);
+    is_int(arrlen(o), 2, "the first event has its 2 runs");
+    if (arrlen(o) == 2) {
+        is_str(str(json_object_array_get_idx(o, 0), "run_id"),
+               first[0].runs[0].id, "in id order, fn-1's first");
+        is_str(str(json_object_array_get_idx(o, 1), "run_id"),
+               first[0].runs[1].id, "then fn-2's");
+    }
+    json_object_put(o);
+    o = store_event_runs(st, "01AAAAAAAAAAAAAAAAAAAAAAAA");
+    is_int(arrlen(o), 0, "an unknown event has no runs");
+    json_object_put(o);
+
+    make_event(&t, "app/evt", "sender-id-9", 1690000000000LL, NOFN);
+    is_int(put(st, &t, 1, 60000, NULL, 0), 0, "an event with no runs");
+    e = store_get_event(st, t.ev.id);
+    ok(e != NULL, "store_get_event finds it");
+    is_str(str(e, "internal_id"), t.ev.id, "internal_id");
+    is_str(str(e, "name"), "app/evt", "name");
+    is_str(str(e, "id"), "sender-id-9", "the sender's id");
+    is_int(json_object_get_int64(get(e, "ts")), 1690000000000LL, "ts");
+    is_str(str(get(e, "data"), "who"), "sender-id-9", "data");
+    ok(str(e, "received_at") != NULL, "received_at");
+    json_object_put(e);
+    o = store_event_runs(st, t.ev.id);
+    is_int(arrlen(o), 0, "it started no runs");
+    json_object_put(o);
+    e = store_get_event(st, "01AAAAAAAAAAAAAAAAAAAAAAAA");
+    ok(e == NULL, "an unknown event is NULL");
+    o = store_get_run(st, "01AAAAAAAAAAAAAAAAAAAAAAAA");
+    ok(o == NULL, "an unknown run is NULL");
+}
+
+static void
+test_write_failure(struct store *st)
+{
+    struct test_event t;
+    char err[512] = "";
+    long long events, runs;
+
+    events = query_int("select count(*) from events");
+    runs = query_int("select count(*) from runs");
+    ok(exec_other("CREATE TRIGGER no_runs BEFORE INSERT ON runs BEGIN"
+                  " SELECT RAISE(ABORT, 'simulated disk trouble'); END") == 0,
+       "runs made unwritable from another connection");
+    make_event(&t, "app/fails", NULL, 1700000000000LL, FN1);
+    is_int(put(st, &t, 1, 60000, err, sizeof(err)), -1,
+           "a write that fails reports -1 to its callback");
+    has_str(err, "simulated disk trouble", "with the database's reason");
+    has_str(err, "store:", "prefixed by the module");
+    is_int(query_int("select count(*) from events"), events,
+           "the event of the failed batch was rolled back");
+    is_int(query_int("select count(*) from runs"), runs,
+           "and so were its runs");
+    ok(exec_other("DROP TRIGGER no_runs") == 0, "the trouble goes away");
+    make_event(&t, "app/fails", NULL, 1700000000000LL, FN1);
+    is_int(put(st, &t, 1, 60000, err, sizeof(err)), 0,
+           "the next write succeeds");
+    is_int(query_int("select count(*) from events"), events + 1,
+           "and is stored");
+}
+
+static void
+test_close_flushes(struct store **stp)
+{
+    struct test_event t;
+    struct store_new_event ev;
+    struct waiter w = {0};
+    struct json_object *e;
+    char err[512] = "";
+
+    make_event(&t, "app/last", NULL, 1700000000000LL, FN2);
+    ev = t.ev;
+    store_put_events(*stp, &ev, 1, 60000, done_cb, &w);
+    store_close(*stp);
+    is_int(w.fired, 1, "store_close runs the callback of a queued write");
+    is_int(w.rc, 0, "which succeeded");
+
+    *stp = store_open(base, dbpath, "full", err, sizeof(err));
+    ok(*stp != NULL, "the store reopens");
+    if (*stp == NULL) {
+        printf("#   error: %s\n", err);
+        return;
+    }
+    e = store_get_event(*stp, t.ev.id);
+    ok(e != NULL, "the write queued at close is there after reopening");
+    json_object_put(e);
+    is_int(query_int("pragma user_version"), 1,
+           "reopening does not migrate again: user_version stays 1");
+    is_int(store_count_runs(*stp, "completed"), 1, "the completed run");
+    is_int(store_count_runs(*stp, "failed"), 1, "the failed run");
+    e = store_get_run(*stp, first[0].runs[0].id);
+    is_int(json_object_get_int(get(get(e, "output"), "a")), 1,
+           "the completed run's output survives");
+    is_int(arrlen(get(e, "attempts")), 2, "and its attempts");
+    json_object_put(e);
+}
+
+static void
+test_open_errors(void)
+{
+    char err[512] = "", path[300];
+    struct store *st;
+
+    snprintf(path, sizeof(path), "%s/no/such/dir/state.db", tmpdir);
+    st = store_open(base, path, "full", err, sizeof(err));
+    ok(st == NULL, "a database in a missing folder cannot be opened");
+    has_str(err, path, "the error names the path");
+    store_close(st);
+
+    ok(exec_other("PRAGMA user_version = 7") == 0, "a newer schema");
+    st = store_open(base, dbpath, "full", err, sizeof(err));
+    ok(st == NULL, "is refused");
+    has_str(err, "newer than this fnhost", "with a reason");
+    has_str(err, "7", "naming its version");
+    store_close(st);
+    ok(exec_other("PRAGMA user_version = 1") == 0, "schema put back");
+
+    st = store_open(base, dbpath, "normal", err, sizeof(err));
+    ok(st != NULL, "synchronous=normal opens too");
+    store_close(st);
+}
+
+int
+main(void)
+{
+    struct store *st;
+    char err[512] = "";
+
+    if (mkdtemp(tmpdir) == NULL) {
+        perror("mkdtemp");
+        return 1;
+    }
+    snprintf(dbpath, sizeof(dbpath), "%s/state.db", tmpdir);
+    base = event_base_new();
+    st = store_open(base, dbpath, "full", err, sizeof(err));
+    ok(st != NULL, "store_open creates a new database");
+    if (st == NULL) {
+        printf("#   error: %s\n", err);
+        return done_testing();
+    }
+    is_int(query_int("pragma user_version"), 1, "migrated to version 1");
+    is_int(store_count_runs(st, NULL), 0, "no runs yet");
+
+    test_put_and_due(st);
+    test_future_ts(st);
+    test_dedup(st);
+    test_attempts(st);
+    test_requeue(st);
+    test_reads(st);
+    test_write_failure(st);
+    test_close_flushes(&st);
+    store_close(st);
+    test_open_errors();
+
+    event_base_free(base);
+    rm_rf(tmpdir);
+    return done_testing();
+}

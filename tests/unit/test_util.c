@@ -1,0 +1,188 @@
+/* test_util.c - unit tests for ULIDs, time formatting, files and backoff.
+ * SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sched.h"
+#include "tap.h"
+#include "util.h"
+
+static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+static int
+is_crockford(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if (strchr(crockford, *s) == NULL)
+            return 0;
+    return 1;
+}
+
+/* The millisecond time in a ULID's first 10 characters. */
+static int64_t
+ulid_ms(const char *id)
+{
+    int64_t t = 0;
+
+    for (int i = 0; i < 10; i++)
+        t = t * 32 + (strchr(crockford, id[i]) - crockford);
+    return t;
+}
+
+static void
+test_ulid(void)
+{
+    char id[ULID_LEN + 1], prev[ULID_LEN + 1];
+    int64_t ms = 1700000000123LL, before, after;
+    int sorted = 1, valid = 1, same_ms = 1;
+
+    memset(id, '!', sizeof(id));
+    ulid_new(id, ms);
+    is_int(strlen(id), 26, "a ULID has 26 characters");
+    ok(is_crockford(id), "of Crockford base32: %s", id);
+    is_int(ulid_ms(id), ms, "its time part is the given ms");
+    ok(id[0] <= '7', "the time fits ULID's 48 bits");
+
+    /* Strictly increasing within one millisecond. */
+    strcpy(prev, id);
+    for (int i = 0; i < 1000; i++) {
+        ulid_new(id, ms);
+        if (strcmp(prev, id) >= 0)
+            sorted = 0;
+        if (strlen(id) != 26 || !is_crockford(id))
+            valid = 0;
+        if (ulid_ms(id) != ms)
+            same_ms = 0;
+        strcpy(prev, id);
+    }
+    ok(sorted, "1000 ULIDs in one ms sort strictly in creation order");
+    ok(valid, "all well formed");
+    ok(same_ms, "all carry that ms");
+
+    /* And across milliseconds, with the clock. */
+    sorted = 1;
+    before = now_ms();
+    ulid_new(prev, 0);
+    for (int i = 0; i < 1000; i++) {
+        ulid_new(id, 0);
+        if (strcmp(prev, id) >= 0)
+            sorted = 0;
+        strcpy(prev, id);
+    }
+    after = now_ms();
+    ok(sorted, "1000 ULIDs from the clock sort strictly in creation order");
+    ok(ulid_ms(id) >= before && ulid_ms(id) <= after, "ms 0 means now");
+
+    ulid_new(prev, ms + 1);
+    ulid_new(id, ms + 2);
+    ok(strcmp(prev, id) < 0, "a later ms sorts later");
+    ok(strcmp(prev + 10, id + 10) != 0, "a new ms starts a new random part");
+    ulid_new(id, 1);
+    is_int(ulid_ms(id), 1, "ms 1 encodes as 1");
+    ok(strncmp(id, "0000000001", 10) == 0, "as 0000000001...");
+}
+
+static void
+test_time(void)
+{
+    char buf[32];
+
+    time_format(0, buf, sizeof(buf));
+    is_str(buf, "1970-01-01T00:00:00.000Z", "the epoch");
+    time_format(1700000000123LL, buf, sizeof(buf));
+    is_str(buf, "2023-11-14T22:13:20.123Z", "a time with milliseconds");
+    time_format(951782400000LL, buf, sizeof(buf));
+    is_str(buf, "2000-02-29T00:00:00.000Z", "a leap day");
+    time_format(4102444799999LL, buf, sizeof(buf));
+    is_str(buf, "2099-12-31T23:59:59.999Z", "the last ms before 2100");
+    time_format(5, buf, sizeof(buf));
+    is_str(buf, "1970-01-01T00:00:00.005Z", "milliseconds are zero-padded");
+}
+
+static void
+test_files(void)
+{
+    char dir[] = "/tmp/fnhost-test-util-XXXXXX";
+    char path[256], file[300];
+    char *s;
+    size_t len = 0;
+    FILE *f;
+    struct stat st;
+
+    if (mkdtemp(dir) == NULL) {
+        ok(0, "mkdtemp: %s", strerror(errno));
+        return;
+    }
+    snprintf(path, sizeof(path), "%s/a/b/c", dir);
+    is_int(mkdir_p(path, 0700), 0, "mkdir_p makes nested folders");
+    ok(stat(path, &st) == 0 && S_ISDIR(st.st_mode), "which exist");
+    is_int(mkdir_p(path, 0700), 0, "and succeeds when they already exist");
+
+    snprintf(file, sizeof(file), "%s/data.txt", path);
+    f = fopen(file, "w");
+    if (f != NULL) {
+        for (int i = 0; i < 5000; i++)
+            fputs("0123456789", f);
+        fclose(f);
+    }
+    s = file_read(file, &len);
+    is_int(len, 50000, "file_read reads a whole 50000-byte file");
+    ok(s != NULL && strlen(s) == 50000 && s[49999] == '9',
+       "NUL-terminated, with the last byte");
+    free(s);
+
+    snprintf(file, sizeof(file), "%s/missing", dir);
+    errno = 0;
+    s = file_read(file, NULL);
+    ok(s == NULL && errno == ENOENT, "a missing file is NULL with ENOENT");
+
+    snprintf(file, sizeof(file), "%s/a/b/c/data.txt/sub", dir);
+    errno = 0;
+    is_int(mkdir_p(file, 0700), -1, "mkdir_p under a file fails");
+    is_int(errno, ENOTDIR, "with ENOTDIR");
+
+    is_int(rm_rf(dir), 0, "rm_rf removes the tree");
+    ok(stat(dir, &st) != 0 && errno == ENOENT, "which is gone");
+    is_int(rm_rf(dir), 0, "rm_rf of a missing path is fine");
+}
+
+static void
+test_backoff(void)
+{
+    static const struct {
+        unsigned attempt;
+        int64_t ms;
+    } want[] = {{0, 15000},
+                {1, 30000},
+                {2, 60000},
+                {3, 120000},
+                {4, 300000},
+                {5, 600000},
+                {6, 1200000},
+                {7, 2400000},
+                {8, 3600000},
+                {9, 7200000},
+                {10, 7200000},
+                {30, 7200000},
+                {4000000000u, 7200000}};
+
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        is_int(sched_backoff_ms(want[i].attempt), want[i].ms,
+               "backoff after attempt %u is %lld ms", want[i].attempt,
+               (long long)want[i].ms);
+}
+
+int
+main(void)
+{
+    test_ulid();
+    test_time();
+    test_files();
+    test_backoff();
+    return done_testing();
+}
