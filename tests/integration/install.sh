@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# install.sh - make install puts the binary, the SDK header, fnhost.mk and
+# fnhost.pc in place, and a plugin builds out of tree against them.
+# SPDX-License-Identifier: Apache-2.0
+. "$(dirname "$0")/lib.sh"
+t_setup
+DEST="$T_DIR/dest"
+make -s -C "$ROOT" install BUILD="$BUILD" PREFIX=/usr/local DESTDIR="$DEST" \
+    >"$T_DIR/install.log" 2>&1
+t_ok $? "make install PREFIX=/usr/local DESTDIR=... succeeds"
+for f in bin/fnhost include/fnhost.h share/fnhost/fnhost.mk \
+    lib/pkgconfig/fnhost.pc lib/fnhost/plugins/user-sync.so; do
+    t_ok "$([ -f "$DEST/usr/local/$f" ]; echo $?)" "it installs $f"
+done
+export PKG_CONFIG_PATH="$DEST/usr/local/lib/pkgconfig"
+PCF=$(pkg-config --define-variable=prefix="$DEST/usr/local" --cflags fnhost)
+t_has "$PCF" "-I$DEST/usr/local/include" "pkg-config --cflags fnhost names the header"
+MK=$(pkg-config --define-variable=prefix="$DEST/usr/local" --variable=mkfile fnhost)
+t_is "$MK" "$DEST/usr/local/share/fnhost/fnhost.mk" "and --variable=mkfile the make include"
+
+# A three-line Makefile outside the tree builds a plugin the host loads.
+mkdir -p "$T_DIR/hello"
+cat >"$T_DIR/hello/hello.c" <<'C'
+#include <fnhost.h>
+static int
+hello(struct fh_ctx *ctx, const struct fh_event *ev)
+{
+    fh_set_output(ctx, json_object_new_string("hello"));
+    return FH_OK;
+}
+static const struct fh_function functions[] = {
+    {.id = "hello", .run = hello, .triggers = FH_EVENTS("app/hello")},
+    FH_FUNCTIONS_END};
+FH_PLUGIN(.name = "hello", .version = "0.1.0", .functions = functions);
+C
+printf 'PLUGIN = hello\nSRCS = hello.c\ninclude %s\n' "$MK" >"$T_DIR/hello/Makefile"
+make -s -C "$T_DIR/hello" FNHOST_INCLUDE="$PCF" >"$T_DIR/hello.log" 2>&1
+t_ok $? "a plugin with a three-line Makefile builds against the installed SDK"
+OUT=$("$DEST/usr/local/bin/fnhost" check "$T_DIR/hello/hello.so")
+t_has "$OUT" "plugin hello 0.1.0" "and the installed fnhost accepts it"
+t_done
