@@ -52,7 +52,7 @@ reply_json(struct evhttp_request *req, int code, struct json_object *o)
     struct evbuffer *b = evbuffer_new();
     size_t len;
     const char *s = json_object_to_json_string_length(
-        o, JSON_C_TO_STRING_PLAIN, &len);
+        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 
     evbuffer_add(b, s, len);
     evbuffer_add(b, "\n", 1);
@@ -231,7 +231,7 @@ handle_ingest(struct http *h, struct evhttp_request *req, const char *key)
         e->user_id = json_object_object_get_ex(ev, "id", &v)
                          ? json_object_get_string(v) : NULL;
         e->ts = json_object_get_int64(json_object_object_get(ev, "ts"));
-        e->json = json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN);
+        e->json = json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         for (size_t f = 0; gen != NULL && f < gen->nfns; f++) {
             const struct fn_info *fn = &gen->fns[f];
 

@@ -315,7 +315,7 @@ cmd_runs(struct cli *c)
         return 1;
     }
     if (c->json) {
-        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(o);
         return 0;
     }
@@ -354,7 +354,7 @@ cmd_run(struct cli *c)
         return 1;
     }
     if (c->json) {
-        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(o);
         return 0;
     }
@@ -371,7 +371,7 @@ cmd_run(struct cli *c)
     out = json_object_object_get(r, "output");
     if (out != NULL)
         printf("output    %s\n",
-               json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN));
+               json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     if (json_object_object_get(r, "error") != NULL)
         printf("error     %s\n", jstr(r, "error"));
     at = json_object_object_get(r, "attempts");
@@ -397,7 +397,7 @@ cmd_functions(struct cli *c)
     if (o == NULL)
         return 1;
     if (status != 200 || c->json) {
-        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(o);
         return status == 200 ? 0 : 1;
     }
@@ -417,7 +417,7 @@ cmd_functions(struct cli *c)
             printf("  %-28s  %s\n", jstr(f, "id"),
                    json_object_to_json_string_ext(
                        json_object_object_get(f, "triggers"),
-                       JSON_C_TO_STRING_PLAIN));
+                       JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
         }
     }
     json_object_put(o);
@@ -441,7 +441,7 @@ cmd_check(struct cli *c)
         return 1;
     }
     if (c->json) {
-        puts(json_object_to_json_string_ext(d, JSON_C_TO_STRING_PRETTY));
+        puts(json_object_to_json_string_ext(d, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(d);
         return 0;
     }
@@ -454,7 +454,7 @@ cmd_check(struct cli *c)
         printf("  function %-28s triggers %s\n", jstr(f, "id"),
                json_object_to_json_string_ext(
                    json_object_object_get(f, "triggers"),
-                   JSON_C_TO_STRING_PLAIN));
+                   JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     }
     json_object_put(d);
     return 0;

@@ -146,7 +146,9 @@ test_set(void)
     refuses(&c, "timeout", "2 fortnights", "timeout: invalid duration");
     refuses(&c, "timeout", "2 fortnights", "unknown unit \"fortnights\"");
     refuses(&c, "timeout", "-1s", "negative");
-    refuses(&c, "timeout", "0", "timeout");
+    refuses(&c, "timeout", "0", "timeout: must be at least 1ms");
+    refuses(&c, "timeout", "0s", "timeout: must be at least 1ms");
+    is_int(c.timeout_ms, 1500, "a refused timeout keeps the old value");
 
     sets(&c, "dedup_window", "1h");
     is_int(c.dedup_window_ms, 3600000, "dedup window 1h");
@@ -172,6 +174,8 @@ test_set(void)
             " 1KiB");
     refuses(&c, "max_body", "lots", "got \"lots\"");
     refuses(&c, "max_body", "4XB", "max_body");
+    refuses(&c, "max_body", "512", "max_body: expected a size of at least");
+    is_int(c.max_body, 1024, "a refused max_body keeps the old value");
 
     sets(&c, "event_keys", "k1, k2,k3");
     ok(c.event_keys[0] && c.event_keys[1] && c.event_keys[2] &&
@@ -344,6 +348,52 @@ test_file(void)
     has_str(err, "line 2: syntax error", "as a syntax error on its line");
     config_free(&c);
 
+    /* inih reads on after a syntax error: a bad value further down must
+     * not hide the earlier line, nor be blamed on it. */
+    path = write_ini("first.ini", "[server]\n"
+                                  "listen = 127.0.0.1:1\n"
+                                  "workers 3\n"
+                                  "retries = 2\n"
+                                  "workers = 999\n");
+    config_init(&c);
+    err[0] = '\0';
+    is_int(config_load_file(&c, path, err, sizeof(err)), -1,
+           "a syntax error before a bad value is refused");
+    has_str(err, "line 3: syntax error", "reporting the first bad line, 3");
+    config_free(&c);
+
+    path = write_ini("late.ini", "[server]\n"
+                                 "listen = 127.0.0.1:1\n"
+                                 "\n"
+                                 "retries = 2\n"
+                                 "workers = 999\n");
+    config_init(&c);
+    err[0] = '\0';
+    is_int(config_load_file(&c, path, err, sizeof(err)), -1,
+           "a bad value on line 5 is refused");
+    has_str(err, "line 5: workers: expected a number from 1 to 256",
+            "as \"line 5: workers: ...\"");
+    config_free(&c);
+
+    /* A function timeout of 0 would mean no limit at all: refused, and a
+     * later file cannot zero one that an earlier file set. */
+    path = write_ini("fntime.ini", "[function f]\n"
+                                   "timeout = 5s\n");
+    config_init(&c);
+    err[0] = '\0';
+    is_int(config_load_file(&c, path, err, sizeof(err)), 0,
+           "[function f] timeout = 5s loads");
+    path = write_ini("fnzero.ini", "[function f]\n"
+                                   "timeout = 0\n");
+    is_int(config_load_file(&c, path, err, sizeof(err)), -1,
+           "[function f] timeout = 0 is refused");
+    has_str(err, "line 2: timeout: must be at least 1ms",
+            "with its line and reason");
+    f = config_function(&c, "f");
+    ok(f != NULL && f->timeout_ms == 5000,
+       "a refused function timeout keeps the old value");
+    config_free(&c);
+
     path = write_ini("nosection.ini", "workers = 3\n");
     config_init(&c);
     err[0] = '\0';
@@ -457,7 +507,8 @@ main(void)
     {
         static const char *const names[] = {
             "good.ini",  "section.ini", "value.ini",     "fn.ini",
-            "fnval.ini", "syntax.ini",  "nosection.ini", NULL};
+            "fnval.ini", "syntax.ini",  "nosection.ini", "first.ini",
+            "late.ini",  "fntime.ini",  "fnzero.ini",    NULL};
         char p[300];
 
         for (size_t i = 0; names[i] != NULL; i++) {

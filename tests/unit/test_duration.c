@@ -63,11 +63,13 @@ main(void)
     parses("1 year", 36525LL * DAY / 100);
     parses("3 DAYS", 3 * DAY);
     parses("  45s  ", 45 * SEC);
+    parses("5s\n", 5 * SEC);
 
     /* Go-style compounds. */
     parses("1h30m", 5400000);
     parses("2h 45m 10s", 2 * HOUR + 45 * MIN + 10 * SEC);
     parses("1 h 30 m", 90 * MIN);
+    parses("1h\t30m", 5400000);
 
     /* Sub-millisecond parts round up, so a tiny sleep is never zero. */
     parses("1ns", 1);

@@ -203,9 +203,27 @@ test_errors(void)
             "Request body must contain an event object or an array of event"
             " objects",
             NULL);
-    /* json-c needs a byte after a bare number to know it ended; see the
-     * report about "42" without trailing whitespace. */
     refused("a number", "42 ",
+            "Request body must contain an event object or an array of event"
+            " objects",
+            NULL);
+    /* json-c only knows a bare number or literal ended when the input does:
+     * without a trailing byte these once came back as invalid JSON. */
+    refused("a bare 42", "42",
+            "Request body must contain an event object or an array of event"
+            " objects",
+            NULL);
+    refused("a bare true", "true",
+            "Request body must contain an event object or an array of event"
+            " objects",
+            NULL);
+    refused("a bare null", "null",
+            "Request body must contain an event object or an array of event"
+            " objects",
+            NULL);
+    /* json-c returns NULL for a parsed null, with no error: that is a
+     * value, not invalid JSON. */
+    refused("null and a newline", "null\n",
             "Request body must contain an event object or an array of event"
             " objects",
             NULL);
@@ -305,6 +323,11 @@ test_limits(void)
 
         o = ingest_parse(two, 14, NOW, err, sizeof(err));
         ok(o != NULL && len(o) == 1, "only LEN bytes are read");
+        json_object_put(o);
+        o = ingest_parse("42}", 2, NOW, err, sizeof(err));
+        ok(o == NULL, "a bare number ending at LEN is read as 42");
+        has_str(err, "must contain an event object",
+                "and refused as not an event");
         json_object_put(o);
     }
 

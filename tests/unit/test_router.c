@@ -81,6 +81,7 @@ main(void)
     refused("\"a b\"", "a b", "space or control character");
     refused("with a tab", "a/\tb", "control character");
     refused("with a newline", "a/b\n", "control character");
+    refused("with a DEL", "a/b\x7f", "control character");
     memset(longname, 'a', 300);
     memcpy(longname, "app/", 4);
     longname[300] = '\0';

@@ -146,6 +146,11 @@ test_files(void)
     is_int(mkdir_p(file, 0700), -1, "mkdir_p under a file fails");
     is_int(errno, ENOTDIR, "with ENOTDIR");
 
+    snprintf(file, sizeof(file), "%s/a/b/c/data.txt", dir);
+    errno = 0;
+    is_int(mkdir_p(file, 0700), -1, "mkdir_p of an existing file fails");
+    is_int(errno, ENOTDIR, "with ENOTDIR, not as if it were a folder");
+
     is_int(rm_rf(dir), 0, "rm_rf removes the tree");
     ok(stat(dir, &st) != 0 && errno == ENOENT, "which is gone");
     is_int(rm_rf(dir), 0, "rm_rf of a missing path is fine");
