@@ -154,6 +154,13 @@ ingest_parse(const char *body, size_t len, int64_t now, char *err,
          * to json-c with a final NUL. */
         root = json_tokener_parse_ex(tok, "", 1);
     }
+    if (root == NULL && json_tokener_get_error(tok) == json_tokener_success) {
+        /* The body is a JSON null. */
+        json_tokener_free(tok);
+        snprintf(err, errlen, "Request body must contain an event object or"
+                              " an array of event objects");
+        return NULL;
+    }
     if (root == NULL) {
         enum json_tokener_error e = json_tokener_get_error(tok);
 
