@@ -385,7 +385,9 @@ commit_group(struct store *st, struct op *group)
         why = sqlite3_errmsg(st->wdb);
         goto rollback;
     }
+    pthread_mutex_lock(&st->lock);
     st->commits++;
+    pthread_mutex_unlock(&st->lock);
     return;
 
 rollback:
@@ -918,6 +920,15 @@ store_get_event(struct store *st, const char *event_id)
     }
     sqlite3_finalize(s);
     return o;
+}
+
+void
+store_stats(struct store *st, uint64_t *ops, uint64_t *commits)
+{
+    pthread_mutex_lock(&st->lock);
+    *ops = st->ops;
+    *commits = st->commits;
+    pthread_mutex_unlock(&st->lock);
 }
 
 int64_t

@@ -111,6 +111,10 @@ struct json_object *store_event_runs(struct store *st, const char *event_id);
 struct json_object *store_list_runs(struct store *st, const char *function_id,
                                     const char *status, int limit);
 
+/* Writes applied and transactions committed so far: a group commit
+ * applies many writes per transaction. */
+void store_stats(struct store *st, uint64_t *ops, uint64_t *commits);
+
 /* Counts for /health and tests: runs in STATUS (NULL: all). */
 int64_t store_count_runs(struct store *st, const char *status);
 

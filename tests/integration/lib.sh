@@ -82,11 +82,14 @@ t_plugins() {
     done
 }
 
-# t_start [FLAGS...]: starts the daemon and waits until it listens.
+# t_start [FLAGS...]: starts the daemon and waits until it listens. Two
+# workers unless T_WORKERS says otherwise (empty: fnhost's own choice).
 t_start() {
+    local w=()
+    [ -n "${T_WORKERS-2}" ] && w=(--workers "${T_WORKERS-2}")
     rm -f "$STATE/fnhost.addr"
     "$FNHOST" serve --listen 127.0.0.1:0 --state "$STATE" \
-        --plugins "$PLUGINS" --workers 2 --backoff-scale 0.0001 "$@" \
+        --plugins "$PLUGINS" "${w[@]}" --backoff-scale 0.0001 "$@" \
         >>"$LOG" 2>&1 &
     T_PID=$!
     local i

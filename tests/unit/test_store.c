@@ -246,6 +246,33 @@ finish(struct store *st, const char *run_id, unsigned attempt,
 /* --------------------------------------------------------------- tests */
 
 static const char *const FN1[] = {"fn-1", NULL};
+
+/* Writes queued while a transaction commits share the next one: 200
+ * writes queued at once take far fewer than 200 commits, and each still
+ * gets its own acknowledgement. */
+static void
+test_group_commit(struct store *st)
+{
+    static struct test_event evs[200];
+    struct waiter w[200];
+    uint64_t ops0, commits0, ops1, commits1;
+    int acked = 0;
+
+    memset(w, 0, sizeof(w));
+    store_stats(st, &ops0, &commits0);
+    for (int i = 0; i < 200; i++) {
+        make_event(&evs[i], "app/group", NULL, 0, FN1);
+        store_put_events(st, &evs[i].ev, 1, 0, done_cb, &w[i]);
+    }
+    for (int i = 0; i < 200; i++)
+        acked += wait_for(&w[i]) && w[i].rc == 0;
+    store_stats(st, &ops1, &commits1);
+    is_int(acked, 200, "group commit: every write is acknowledged");
+    is_int(ops1 - ops0, 200, "group commit: 200 writes applied");
+    ok(commits1 - commits0 < 100,
+       "group commit: 200 writes took %llu transactions",
+       (unsigned long long)(commits1 - commits0));
+}
 static const char *const FN2[] = {"fn-2", NULL};
 static const char *const FN12[] = {"fn-1", "fn-2", NULL};
 static const char *const NOFN[] = {NULL};
@@ -671,6 +698,7 @@ main(void)
     test_attempts(st);
     test_requeue(st);
     test_reads(st);
+    test_group_commit(st); /* last: its 200 runs crowd the due lists */
     test_write_failure(st);
     test_close_flushes(&st);
     store_close(st);

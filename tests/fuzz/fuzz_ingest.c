@@ -1,0 +1,127 @@
+/* fuzz_ingest.c - libFuzzer target for event API bodies (ingest_parse).
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Besides crashes and sanitizer reports, checks the contract in ingest.h:
+ * success is an array of at most INGEST_MAX_EVENTS normalized events, and
+ * failure leaves a reason. A normalized event, sent again on its own, must
+ * come back unchanged. */
+#include <json-c/json.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ingest.h"
+
+/* Inside 1980..2100, so a defaulted ts survives a second ingest. */
+#define NOW 1700000000000LL
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+fail(const char *what, struct json_object *ev)
+{
+    fprintf(stderr, "fuzz_ingest: %s: %s\n", what,
+            ev != NULL ? json_object_to_json_string_ext(
+                             ev, JSON_C_TO_STRING_PLAIN)
+                       : "(null)");
+    abort();
+}
+
+static void
+check_event(struct json_object *ev)
+{
+    struct json_object *v;
+    const char *name;
+    size_t n;
+
+    if (!json_object_is_type(ev, json_type_object))
+        fail("an event is not an object", ev);
+    if (!json_object_object_get_ex(ev, "name", &v) ||
+        !json_object_is_type(v, json_type_string))
+        fail("an event has no string \"name\"", ev);
+    name = json_object_get_string(v);
+    n = (size_t)json_object_get_string_len(v);
+    if (n == 0 || n > INGEST_MAX_NAME || strlen(name) != n)
+        fail("an event name is empty, too long or holds a NUL", ev);
+    if (strncasecmp(name, "inngest/", 8) == 0)
+        fail("a reserved event name was accepted", ev);
+    if (!json_object_object_get_ex(ev, "data", &v) ||
+        !json_object_is_type(v, json_type_object))
+        fail("an event has no object \"data\"", ev);
+    if (json_object_object_get_ex(v, "_inngest", NULL))
+        fail("data._inngest was kept", ev);
+    if (!json_object_object_get_ex(ev, "ts", &v) ||
+        !json_object_is_type(v, json_type_int))
+        fail("an event has no integer \"ts\"", ev);
+    if (json_object_get_int64(v) < 315532800000LL ||
+        json_object_get_int64(v) > 4102444800000LL)
+        fail("an event ts is outside 1980..2100", ev);
+    if (json_object_object_get_ex(ev, "id", &v) &&
+        (!json_object_is_type(v, json_type_string) ||
+         json_object_get_string_len(v) == 0 ||
+         json_object_get_string_len(v) > INGEST_MAX_NAME))
+        fail("an event id is not a non-empty string of at most 512 bytes",
+             ev);
+    if (json_object_object_get_ex(ev, "v", &v) &&
+        !json_object_is_type(v, json_type_string))
+        fail("an event v is not a string", ev);
+}
+
+/* Ingesting a normalized event again gives the same event. */
+static void
+check_again(struct json_object *ev)
+{
+    size_t len;
+    const char *s = json_object_to_json_string_length(
+        ev, JSON_C_TO_STRING_PLAIN, &len);
+    char *copy = strdup(s), err[512] = "";
+    struct json_object *again = ingest_parse(copy, len, NOW, err,
+                                             sizeof(err));
+
+    if (again == NULL) {
+        fprintf(stderr, "fuzz_ingest: refused the second time: %s\n", err);
+        fail("a normalized event is refused when sent again", ev);
+    }
+    if (json_object_array_length(again) != 1 ||
+        strcmp(json_object_to_json_string_ext(
+                   json_object_array_get_idx(again, 0),
+                   JSON_C_TO_STRING_PLAIN),
+               s) != 0) {
+        fprintf(stderr, "fuzz_ingest: second time: %s\n",
+                json_object_to_json_string_ext(again,
+                                               JSON_C_TO_STRING_PLAIN));
+        fail("a normalized event changes when sent again", ev);
+    }
+    json_object_put(again);
+    free(copy);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char err[512];
+    struct json_object *out;
+    size_t n;
+
+    /* The body is not NUL-terminated: LEN alone bounds the read. */
+    err[0] = '\0';
+    out = ingest_parse((const char *)data, size, NOW, err, sizeof(err));
+    if (out == NULL) {
+        if (err[0] == '\0')
+            fail("refused without a reason", NULL);
+        return 0;
+    }
+    if (!json_object_is_type(out, json_type_array))
+        fail("the result is not an array", out);
+    n = json_object_array_length(out);
+    if (n > INGEST_MAX_EVENTS)
+        fail("more than INGEST_MAX_EVENTS events", NULL);
+    for (size_t i = 0; i < n; i++) {
+        check_event(json_object_array_get_idx(out, i));
+        check_again(json_object_array_get_idx(out, i));
+    }
+    json_object_put(out);
+    return 0;
+}
