@@ -83,9 +83,9 @@ $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(LIB_OBJ)
 	$(call say,TEST,$@)$(CC) $(FINAL_CFLAGS) -Itests/unit $(FINAL_LDFLAGS) \
 	    -o $@ $< $(LIB_OBJ) $(LDLIBS)
 
-$(BUILD)/bench/%: bench/%.c
+$(BUILD)/bench/%: bench/%.c $(BUILD)/host/util.o
 	@mkdir -p $(@D)
-	$(call say,BENCH,$@)$(CC) $(FINAL_CFLAGS) $(FINAL_LDFLAGS) -o $@ $< \
+	$(call say,BENCH,$@)$(CC) $(FINAL_CFLAGS) $(FINAL_LDFLAGS) -o $@ $^ \
 	    $(LDLIBS)
 
 deps:

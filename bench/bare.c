@@ -32,6 +32,8 @@
 #include <event2/util.h>
 #include <json-c/json.h>
 
+#include "util.h"
+
 #define ULID_LEN 26
 #define MAX_BODY (3 * 1024 * 1024) /* Inngest's AbsoluteMaxEventSize */
 #define MAX_EVENTS 5000            /* Inngest's batch limit */
@@ -42,60 +44,7 @@ struct bare {
     struct json_tokener *tok;   /* reused: one parse at a time */
     struct event *sigterm;
     struct event *sigint;
-    int64_t last_ms;            /* ULID monotonicity state */
-    uint8_t last_rand[10];
 };
-
-static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
-static int64_t
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The same algorithm as host/util.c ulid_new(), so both sides pay the same:
- * 48 bits of ms, 80 random bits from getrandom(), counted up by one within
- * a millisecond. Copied because bench programs link none of host/. */
-static void
-bare_ulid(struct bare *b, char *out)
-{
-    int64_t ms = now_ms();
-    uint8_t r[10];
-    uint64_t t;
-
-    if (ms == b->last_ms) {
-        memcpy(r, b->last_rand, sizeof(r));
-        for (int i = 9; i >= 0; i--)
-            if (++r[i] != 0)
-                break;
-    } else {
-        if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
-            for (size_t i = 0; i < sizeof(r); i++)
-                r[i] = (uint8_t)rand();
-        }
-        r[0] &= 0x7f;
-    }
-    b->last_ms = ms;
-    memcpy(b->last_rand, r, sizeof(r));
-
-    t = (uint64_t)ms;
-    for (int i = 9; i >= 0; i--) {
-        out[i] = crockford[t & 31];
-        t >>= 5;
-    }
-    for (int i = 0; i < 16; i++) {
-        int bit = i * 5, v = 0;
-
-        for (int k = 0; k < 5; k++, bit++)
-            v = (v << 1) | ((r[bit / 8] >> (7 - bit % 8)) & 1);
-        out[10 + i] = crockford[v];
-    }
-    out[ULID_LEN] = '\0';
-}
 
 static void
 bare_reply(struct evhttp_request *req, int code, const char *reason,
@@ -201,7 +150,7 @@ bare_ingest(struct bare *b, struct evhttp_request *req)
     for (size_t i = 0; i < n; i++) {
         char id[ULID_LEN + 1];
 
-        bare_ulid(b, id);
+        ulid_new(id, 0); /* host/util.c: both sides pay the same */
         evbuffer_add_printf(out, "%s\"%s\"", i > 0 ? "," : "", id);
     }
     evbuffer_add(out, "],\"status\":200}", 15);

@@ -249,6 +249,34 @@ jstr(struct json_object *o, const char *key)
     return json_object_get_string(v);
 }
 
+static void
+print_json(struct json_object *o)
+{
+    puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+                                               JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+/* GET PATH from the v1 API: the whole answer (new), or NULL after printing
+ * the error. With --json, prints the answer too. */
+static struct json_object *
+api_data(const struct cli *c, const char *path)
+{
+    struct json_object *o;
+    int status;
+
+    o = api_get(c, path, &status);
+    if (o == NULL)
+        return NULL;
+    if (status != 200) {
+        die("%s", jstr(o, "error"));
+        json_object_put(o);
+        return NULL;
+    }
+    if (c->json)
+        print_json(o);
+    return o;
+}
+
 static int
 cmd_send(struct cli *c)
 {
@@ -297,7 +325,6 @@ cmd_runs(struct cli *c)
 {
     struct json_object *o, *data;
     char *path, *q;
-    int status;
 
     q = xasprintf("?limit=%s%s%s%s%s", c->limit ? c->limit : "50",
                   c->function ? "&function_id=" : "",
@@ -305,19 +332,11 @@ cmd_runs(struct cli *c)
                   c->status ? "&status=" : "", c->status ? c->status : "");
     path = xasprintf("/v1/runs%s", q);
     free(q);
-    o = api_get(c, path, &status);
+    o = api_data(c, path);
     free(path);
-    if (o == NULL)
-        return 1;
-    if (status != 200) {
-        die("%s", jstr(o, "error"));
+    if (o == NULL || c->json) {
         json_object_put(o);
-        return 1;
-    }
-    if (c->json) {
-        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-        json_object_put(o);
-        return 0;
+        return o == NULL;
     }
     data = json_object_object_get(o, "data");
     printf("%-26s  %-28s  %-9s  %-7s  %s\n", "RUN", "FUNCTION", "STATUS",
@@ -339,24 +358,15 @@ cmd_run(struct cli *c)
 {
     struct json_object *o, *r, *at, *out;
     char *path;
-    int status;
 
     if (c->nargs != 1)
         return die("usage: fnhost run ID");
     path = xasprintf("/v1/runs/%s", c->args[0]);
-    o = api_get(c, path, &status);
+    o = api_data(c, path);
     free(path);
-    if (o == NULL)
-        return 1;
-    if (status != 200) {
-        die("%s", jstr(o, "error"));
+    if (o == NULL || c->json) {
         json_object_put(o);
-        return 1;
-    }
-    if (c->json) {
-        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-        json_object_put(o);
-        return 0;
+        return o == NULL;
     }
     r = json_object_object_get(o, "data");
     printf("run       %s\n", jstr(r, "run_id"));
@@ -391,15 +401,11 @@ static int
 cmd_functions(struct cli *c)
 {
     struct json_object *o, *g, *ps;
-    int status;
 
-    o = api_get(c, "/v1/functions", &status);
-    if (o == NULL)
-        return 1;
-    if (status != 200 || c->json) {
-        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+    o = api_data(c, "/v1/functions");
+    if (o == NULL || c->json) {
         json_object_put(o);
-        return status == 200 ? 0 : 1;
+        return o == NULL;
     }
     g = json_object_object_get(o, "data");
     printf("generation %s, loaded %s\n", jstr(g, "generation"),
@@ -441,7 +447,7 @@ cmd_check(struct cli *c)
         return 1;
     }
     if (c->json) {
-        puts(json_object_to_json_string_ext(d, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        print_json(d);
         json_object_put(d);
         return 0;
     }

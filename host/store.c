@@ -496,6 +496,23 @@ drain_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ------------------------------------------------------------ public */
 
+/* Frees what store_open() made, whatever it got to. */
+static void
+release(struct store *st)
+{
+    if (st->ev != NULL)
+        event_free(st->ev);
+    if (st->efd >= 0)
+        close(st->efd);
+    for (int i = 0; i < NSTMT; i++)
+        sqlite3_finalize(st->stmt[i]);
+    sqlite3_close(st->rdb);
+    sqlite3_close(st->wdb);
+    pthread_mutex_destroy(&st->lock);
+    pthread_cond_destroy(&st->cond);
+    free(st);
+}
+
 struct store *
 store_open(struct event_base *base, const char *path, const char *sync,
            char *err, size_t errlen)
@@ -535,17 +552,7 @@ store_open(struct event_base *base, const char *path, const char *sync,
     return st;
 
 fail:
-    if (st->ev != NULL)
-        event_free(st->ev);
-    if (st->efd >= 0)
-        close(st->efd);
-    for (int i = 0; i < NSTMT; i++)
-        sqlite3_finalize(st->stmt[i]);
-    sqlite3_close(st->rdb);
-    sqlite3_close(st->wdb);
-    pthread_mutex_destroy(&st->lock);
-    pthread_cond_destroy(&st->cond);
-    free(st);
+    release(st);
     return NULL;
 }
 
@@ -562,15 +569,7 @@ store_close(struct store *st)
     drain(st);
     log_debug("store", "closed after %llu ops in %llu commits",
               (unsigned long long)st->ops, (unsigned long long)st->commits);
-    event_free(st->ev);
-    close(st->efd);
-    for (int i = 0; i < NSTMT; i++)
-        sqlite3_finalize(st->stmt[i]);
-    sqlite3_close(st->rdb);
-    sqlite3_close(st->wdb);
-    pthread_mutex_destroy(&st->lock);
-    pthread_cond_destroy(&st->cond);
-    free(st);
+    release(st);
 }
 
 void
