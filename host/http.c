@@ -140,6 +140,12 @@ ingested_cb(void *arg, int rc, const char *err)
         struct shared_str *ev = NULL;
 
         json_object_array_add(ids, json_object_new_string(e->id));
+        if (e->duplicate) {
+            log_info("ingest", "event %s (%s) was stored already: a resend"
+                               " with the same x-inngest-event-id-seed starts"
+                               " nothing", e->id, e->name);
+            continue;
+        }
         for (size_t j = 0; j < e->nruns; j++) {
             if (!e->runs[j].created) {
                 log_info("ingest", "event %s (%s, id %s): %s ran for this id"
@@ -187,6 +193,7 @@ handle_ingest(struct http *h, struct evhttp_request *req, const char *key)
     struct ingest_req *ir;
     char err[512];
     int64_t now = now_ms();
+    const char *seed;
     size_t n;
 
     if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
@@ -216,6 +223,8 @@ handle_ingest(struct http *h, struct evhttp_request *req, const char *key)
     }
 
     n = json_object_array_length(events);
+    seed = evhttp_find_header(evhttp_request_get_input_headers(req),
+                              "x-inngest-event-id-seed");
     ir = xcalloc(1, sizeof(*ir));
     ir->h = h;
     ir->req = req;
@@ -226,7 +235,10 @@ handle_ingest(struct http *h, struct evhttp_request *req, const char *key)
         struct json_object *ev = json_object_array_get_idx(events, i), *v;
         struct store_new_event *e = &ir->evs[i];
 
-        ulid_new(e->id, now);
+        /* An SDK retrying a send repeats its seed: same ids, and the
+         * store recognizes the events it has already. */
+        if (seed == NULL || ingest_seeded_id(seed, i, e->id) != 0)
+            ulid_new(e->id, now);
         e->name = json_object_get_string(json_object_object_get(ev, "name"));
         e->user_id = json_object_object_get_ex(ev, "id", &v)
                          ? json_object_get_string(v) : NULL;

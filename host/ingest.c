@@ -3,10 +3,14 @@
 #include "ingest.h"
 
 #include <json-c/json.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+
+#include "util.h"
 
 /* Inngest's accepted range for "ts": 1980-01-01 .. 2100-01-01 in ms. */
 #define TS_MIN 315532800000LL
@@ -122,6 +126,10 @@ one_event(struct json_object *in, const char *where, int64_t now, char *err,
     if (json_object_object_get_ex(in, "v", &v) &&
         json_object_is_type(v, json_type_string))
         json_object_object_add(out, "v", json_object_get(v));
+    /* Deprecated by Inngest, still sent by older SDKs: kept as given. */
+    if (json_object_object_get_ex(in, "user", &v) &&
+        json_object_is_type(v, json_type_object))
+        json_object_object_add(out, "user", json_object_get(v));
     return out;
 }
 
@@ -219,4 +227,38 @@ fail:
     json_object_put(root);
     json_object_put(out);
     return NULL;
+}
+
+int
+ingest_seeded_id(const char *seed, size_t index, char *out)
+{
+    const char *comma = strchr(seed, ',');
+    unsigned char raw[16];
+    char *end;
+    long long ms;
+    size_t b64len;
+    uint32_t tail;
+    int n;
+
+    if (comma == NULL)
+        return -1;
+    ms = strtoll(seed, &end, 10);
+    if (end != comma || ms <= 0 || ms >= (1LL << 48))
+        return -1;
+    /* 10 bytes are 16 base64 characters with "==" padding. */
+    b64len = strlen(comma + 1);
+    if (b64len != 16)
+        return -1;
+    n = EVP_DecodeBlock(raw, (const unsigned char *)comma + 1, 16);
+    if (n != 12 || comma[15] != '=' || comma[16] != '=')
+        return -1;
+    tail = (uint32_t)raw[6] << 24 | (uint32_t)raw[7] << 16 |
+           (uint32_t)raw[8] << 8 | raw[9];
+    tail += (uint32_t)index;
+    raw[6] = (unsigned char)(tail >> 24);
+    raw[7] = (unsigned char)(tail >> 16);
+    raw[8] = (unsigned char)(tail >> 8);
+    raw[9] = (unsigned char)tail;
+    ulid_encode(out, ms, raw);
+    return 0;
 }

@@ -20,4 +20,12 @@ struct json_object;
 struct json_object *ingest_parse(const char *body, size_t len, int64_t now,
                                  char *err, size_t errlen);
 
+/* Reads Inngest's x-inngest-event-id-seed header, "<ms>,<base64 of 10
+ * bytes>", and writes the id of the event at INDEX of the request into
+ * OUT (ULID_LEN + 1 bytes) the way Inngest does: the index is added to the
+ * last four bytes. An SDK that retries a send reuses the seed, so the
+ * retry carries the same ids and is recognized. Returns 0, or -1 for a
+ * malformed header (then ids are random, as without one). */
+int ingest_seeded_id(const char *seed, size_t index, char *out);
+
 #endif

@@ -111,7 +111,8 @@ enum {
 
 static const char *const stmt_sql[NSTMT] = {
     [S_INS_EVENT] = "INSERT INTO events(id, name, user_id, ts, received_at,"
-                    " json) VALUES (?, ?, ?, ?, ?, ?)",
+                    " json) VALUES (?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT(id) DO NOTHING",
     [S_INS_RUN] = "INSERT INTO runs(id, function_id, event_id, status,"
                   " attempt, wake_at, created_at, updated_at)"
                   " VALUES (?, ?, ?, 'queued', 0, ?, ?, ?)",
@@ -268,10 +269,13 @@ apply_events(struct store *st, struct op *op, int64_t now)
         bind_text(s[S_INS_EVENT], 6, e->json);
         if (step_done(s[S_INS_EVENT]) != 0)
             return -1;
+        e->duplicate = sqlite3_changes(st->wdb) == 0;
         for (size_t j = 0; j < e->nruns; j++) {
             struct store_new_run *r = &e->runs[j];
 
-            r->created = 1;
+            r->created = !e->duplicate;
+            if (e->duplicate)
+                continue;
             if (e->user_id != NULL) {
                 int rc;
 

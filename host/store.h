@@ -36,6 +36,8 @@ struct store_new_event {
     const char *json;        /* the normalized event, borrowed */
     struct store_new_run *runs;
     size_t nruns;
+    int duplicate;           /* out: an event with this id was stored
+                                already; it starts no runs */
 };
 
 /* How an attempt ended, for store_finish_attempt(). */
@@ -72,7 +74,9 @@ void store_close(struct store *st);
 
 /* Stores events and their new runs in one transaction; a dedup key
  * (function, user id) seen within DEDUP_WINDOW_MS creates no run and sets
- * created = 0. EVS must stay valid until DONE runs. */
+ * created = 0, and an event whose id is stored already is a resend: it
+ * sets duplicate and creates nothing. EVS must stay valid until DONE
+ * runs. */
 void store_put_events(struct store *st, struct store_new_event *evs,
                       size_t nevs, int64_t dedup_window_ms,
                       store_done_fn done, void *arg);

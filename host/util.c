@@ -105,7 +105,6 @@ ulid_new(char *out, int64_t ms)
     static int64_t last_ms;
     static uint8_t last_rand[10];
     uint8_t r[10];
-    uint64_t t;
 
     if (ms <= 0)
         ms = now_ms();
@@ -123,6 +122,13 @@ ulid_new(char *out, int64_t ms)
     }
     last_ms = ms;
     memcpy(last_rand, r, sizeof(r));
+    ulid_encode(out, ms, r);
+}
+
+void
+ulid_encode(char *out, int64_t ms, const uint8_t r[10])
+{
+    uint64_t t;
 
     t = (uint64_t)ms;
     for (int i = 9; i >= 0; i--) {

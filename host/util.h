@@ -24,6 +24,9 @@ int64_t mono_ms(void);
  * ULIDs made by one process sort in creation order, also within one ms. */
 void ulid_new(char *out, int64_t ms);
 
+/* Writes the ULID of time MS and the 10 bytes of ENTROPY into OUT. */
+void ulid_encode(char *out, int64_t ms, const uint8_t entropy[10]);
+
 /* Formats MS as RFC 3339 UTC with milliseconds into BUF (>= 25 bytes). */
 void time_format(int64_t ms, char *buf, size_t len);
 

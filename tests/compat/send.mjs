@@ -11,7 +11,13 @@
 //                           dev mode: INNGEST_DEV=<url>)
 //
 // TAG (optional) goes into every event's data so the caller can find them.
-// SKIP_RESERVED=1 leaves out the send that must be refused.
+// STEPS (optional, default "one,two,reserved") picks the sends, in order:
+//   one       inngest.send({...}): one event
+//   two       inngest.send([...]): an array of two, one with a sender's id
+//   reserved  a reserved name ("inngest/x") that fnhost must refuse
+//   lost      one event whose first answer is lost on the way back (the
+//             request reached fnhost; the SDK sees "fetch failed" and
+//             retries with the same body and x-inngest-event-id-seed)
 //
 // Prints one JSON object:
 //   { "sdk": "inngest-js:v3.35.1",
@@ -21,10 +27,13 @@
 // REQ is what went over the wire: { url, headers, events, status, response }.
 // The SDK's own fetch path is kept: it binds the global fetch when the
 // client is made, so recording wraps globalThis.fetch before that and passes
-// every call through untouched.
+// every call through untouched, 30 ms late: the SDK has stamped "ts" with
+// its Date.now() by then, so a stored ts equal to the ts on the wire is the
+// SDK's and not fnhost's receive time.
 import { Inngest } from "inngest";
 
 const log = [];
+let loseNext = false;
 const realFetch = globalThis.fetch;
 globalThis.fetch = async (input, init = {}) => {
     const rec = { url: String(input instanceof Request ? input.url : input) };
@@ -37,6 +46,7 @@ globalThis.fetch = async (input, init = {}) => {
         rec.events = init.body ?? null;
     }
     log.push(rec);
+    await new Promise((resolve) => setTimeout(resolve, 30));
     const res = await realFetch(input, init);
     rec.status = res.status;
     const text = await res.clone().text();
@@ -44,6 +54,11 @@ globalThis.fetch = async (input, init = {}) => {
         rec.response = JSON.parse(text);
     } catch {
         rec.response = text;
+    }
+    if (loseNext) {
+        loseNext = false;
+        rec.lost = true;
+        throw new TypeError("fetch failed (answer lost by send.mjs)");
     }
     return res;
 };
@@ -77,17 +92,30 @@ async function attempt(payload) {
     return out;
 }
 
+const steps = {
+    one: () => attempt({
+        name: "test/echo",
+        data: { tag, n: 1, text: "h\u00e9llo \u2713" },
+    }),
+    two: () => attempt([
+        { name: "test/echo", data: { tag, n: 2, nested: { list: [1, 2, 3] } } },
+        // A sender's id (Inngest's idempotency key) and a wildcard trigger.
+        { name: "test/wild.sdk", id: `${tag}-three`, data: { tag, n: 3 } },
+    ]),
+    reserved: () => attempt({ name: "inngest/x", data: { tag } }),
+    lost: () => {
+        loseNext = true;
+        return attempt({ name: "test/echo", data: { tag, n: 4 } });
+    },
+};
+
 const result = {};
-result.one = await attempt({
-    name: "test/echo",
-    data: { tag, n: 1, text: "héllo ✓" },
-});
-result.two = await attempt([
-    { name: "test/echo", data: { tag, n: 2, nested: { list: [1, 2, 3] } } },
-    // A sender's id (Inngest's idempotency key) and a wildcard trigger.
-    { name: "test/wild.sdk", id: `${tag}-three`, data: { tag, n: 3 } },
-]);
-if (process.env.SKIP_RESERVED !== "1")
-    result.reserved = await attempt({ name: "inngest/x", data: { tag } });
+for (const step of (process.env.STEPS ?? "one,two,reserved").split(",")) {
+    if (!(step in steps)) {
+        console.error(`send.mjs: unknown step ${step}`);
+        process.exit(2);
+    }
+    result[step] = await steps[step]();
+}
 result.sdk = (log[0]?.headers ?? {})["x-inngest-sdk"] ?? null;
 process.stdout.write(JSON.stringify(result) + "\n");

@@ -97,6 +97,20 @@ post '[{"name":"test/echo","id":"batch-1"},{"name":"test/echo","id":"batch-1"}]'
 t_is "$(sql "select count(*) from runs r join events e on e.id = r.event_id where e.user_id = 'batch-1'")" 2 \
     "a repeat within one request is deduplicated too"
 
+# An SDK that lost our answer sends again with the same
+# x-inngest-event-id-seed: the same ids come back and nothing runs twice.
+SEED="x-inngest-event-id-seed: 1795932112268,nOan5ggdN73Dag=="
+BODY='[{"name":"test/echo","data":{"seeded":1}},{"name":"other/seeded"}]'
+A=$(curl -s -H "$SEED" -d "$BODY" "$URL/e/test")
+B=$(curl -s -H "$SEED" -d "$BODY" "$URL/e/test")
+t_is "$(jq -c .ids <<<"$A")" '["01M8JYAHCCKKKAFSG83MVVVGVA","01M8JYAHCCKKKAFSG83MVVVGVB"]' \
+    "a seeded send gets Inngest's ids for the seed"
+t_is "$(jq -c .ids <<<"$B")" "$(jq -c .ids <<<"$A")" "a resend gets the same ids"
+t_is "$(sql "select count(*) from runs where event_id = '01M8JYAHCCKKKAFSG83MVVVGVA'")" 2 \
+    "and starts no second run"
+t_is "$(sql "select count(*) from events where id like '01M8JYAHCCKKKAFSG83MVVVGV_'")" 2 \
+    "nor a second copy of the events"
+
 # A future ts schedules the run for that time.
 FUT=$(( $(date +%s%3N) + 3600000 ))
 post "{\"name\":\"test/echo\",\"ts\":$FUT,\"data\":{}}"
@@ -105,6 +119,20 @@ sleep 0.3
 get "/v1/events/$EV/runs"
 t_is "$(jq -r '[.data[].status] | unique | join(",")' <<<"$BODY_OUT")" Queued \
     "an event with a future ts waits (Queued)"
+
+# A store that cannot write (here a trigger standing in for a full disk)
+# answers 503 with the reason; nothing half-stored, and it recovers.
+BEFORE=$(sql "select count(*) from events")
+sqlite3 "$STATE/fnhost.db" ".timeout 5000" "CREATE TRIGGER full BEFORE INSERT
+    ON events BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;"
+post '{"name":"test/echo","data":{"n":"full"}}'
+t_is "$HTTP_CODE" 503 "a store that cannot write answers 503"
+t_has "$(jq -r .error <<<"$BODY_OUT")" "database or disk is full" \
+    "with the store's reason"
+t_is "$(sql "select count(*) from events")" "$BEFORE" "and stores nothing"
+sqlite3 "$STATE/fnhost.db" ".timeout 5000" "DROP TRIGGER full"
+post '{"name":"test/echo","data":{"n":"after"}}'
+t_is "$HTTP_CODE" 200 "once the store can write again, events are accepted"
 
 get /metrics
 t_has "$BODY_OUT" "fnhost_events_received_total" "/metrics serves Prometheus text"
