@@ -11,6 +11,7 @@
 
 #include "duration.h"
 #include "log.h"
+#include "steps.h"
 #include "util.h"
 
 /* The smallest descriptor a 1.x plugin can have: 1.0's. */
@@ -369,4 +370,7 @@ const struct fh_api loader_api = {
     .set_output = api_set_output,
     .retry_after = api_retry_after,
     .state_dir = api_state_dir,
+    .step = steps_run,
+    .sleep = steps_sleep,
+    .sleep_until = steps_sleep_until,
 };

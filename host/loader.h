@@ -54,6 +54,7 @@ struct host_ctx {
     char *error;          /* from fh_fail() */
     int no_retry;
     long long retry_after_ms;
+    struct invocation *inv; /* the handler call's steps; NULL elsewhere */
 };
 
 /* Frees the context's arena, output and error. */

@@ -356,7 +356,7 @@ cmd_runs(struct cli *c)
 static int
 cmd_run(struct cli *c)
 {
-    struct json_object *o, *r, *at, *out;
+    struct json_object *o, *r, *at, *out, *steps;
     char *path;
 
     if (c->nargs != 1)
@@ -384,11 +384,37 @@ cmd_run(struct cli *c)
                json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     if (json_object_object_get(r, "error") != NULL)
         printf("error     %s\n", jstr(r, "error"));
+    steps = json_object_object_get(r, "steps");
+    if (json_object_array_length(steps) > 0)
+        printf("steps\n");
+    for (size_t i = 0; i < json_object_array_length(steps); i++) {
+        struct json_object *st = json_object_array_get_idx(steps, i);
+        struct json_object *res = json_object_object_get(st, "result");
+        const char *status = jstr(st, "status");
+
+        printf("  step %-24s %-9s %d attempt%s  %s .. %s  ", jstr(st, "step_id"),
+               status, json_object_get_int(json_object_object_get(st, "attempts")),
+               json_object_get_int(json_object_object_get(st, "attempts")) == 1
+                   ? "" : "s",
+               jstr(st, "started_at"), jstr(st, "ended_at"));
+        if (strcmp(status, "failed") == 0)
+            printf("error: %s\n", jstr(st, "error"));
+        else if (strcmp(status, "sleeping") == 0)
+            printf("until %s\n", jstr(st, "wake_at"));
+        else
+            printf("%s\n", json_object_to_json_string_ext(
+                               res, JSON_C_TO_STRING_PLAIN |
+                                        JSON_C_TO_STRING_NOSLASHESCAPE));
+    }
     at = json_object_object_get(r, "attempts");
+    if (json_object_array_length(at) > 0)
+        printf("attempts\n");
     for (size_t i = 0; i < json_object_array_length(at); i++) {
         struct json_object *a = json_object_array_get_idx(at, i);
+        const char *step = jstr(a, "step_id");
 
-        printf("attempt %d  %s .. %s  %s\n",
+        printf("  %s%-24s attempt %d  %s .. %s  %s\n",
+               strcmp(step, "-") ? "step " : "handler", strcmp(step, "-") ? step : "",
                json_object_get_int(json_object_object_get(a, "attempt")) + 1,
                jstr(a, "started_at"), jstr(a, "ended_at"),
                json_object_object_get(a, "error") ? jstr(a, "error") : "ok");

@@ -62,6 +62,7 @@ static void worker_read_cb(struct bufferevent *bev, void *arg);
 static void worker_event_cb(struct bufferevent *bev, short what, void *arg);
 static void worker_timeout_cb(evutil_socket_t fd, short what, void *arg);
 static void sigchld_cb(evutil_socket_t fd, short what, void *arg);
+static const char *str_field(struct json_object *o, const char *key);
 static void respawn_cb(evutil_socket_t fd, short what, void *arg);
 
 static int
@@ -196,14 +197,23 @@ pool_set_generation(struct pool *p, const struct generation *g)
     fill(p);
 }
 
+static void
+arm_timeout(struct worker *w)
+{
+    struct timeval tv;
+
+    tv.tv_sec = w->timeout_ms / 1000;
+    tv.tv_usec = (w->timeout_ms % 1000) * 1000;
+    evtimer_add(w->timer, &tv);
+}
+
 int
 pool_dispatch(struct pool *p, struct job *job, const char *event_id,
-              const char *event_json, unsigned max_attempts,
-              int64_t timeout_ms)
+              const char *event_json, struct json_object *steps,
+              unsigned max_attempts, int64_t timeout_ms)
 {
     struct worker *w;
     struct json_object *m;
-    struct timeval tv;
 
     for (w = p->workers; w != NULL; w = w->next)
         if (w->state == W_IDLE)
@@ -221,14 +231,66 @@ pool_dispatch(struct pool *p, struct job *job, const char *event_id,
                            json_object_new_int((int)max_attempts));
     json_object_object_add(m, "event_id", json_object_new_string(event_id));
     json_object_object_add(m, "event", json_object_new_string(event_json));
+    if (steps != NULL)
+        json_object_object_add(m, "steps", json_object_get(steps));
     send_msg(w, m);
     w->state = W_BUSY;
     w->job = job;
     w->timeout_ms = timeout_ms;
-    tv.tv_sec = timeout_ms / 1000;
-    tv.tv_usec = (timeout_ms % 1000) * 1000;
-    evtimer_add(w->timer, &tv);
+    arm_timeout(w);
     return 0;
+}
+
+void
+pool_ack(struct pool *p, struct job *job)
+{
+    struct json_object *m;
+
+    for (struct worker *w = p->workers; w != NULL; w = w->next) {
+        if (w->job != job || w->state != W_BUSY)
+            continue;
+        m = json_object_new_object();
+        json_object_object_add(m, "t", json_object_new_string("ack"));
+        send_msg(w, m);
+        /* The time limit is per step: the next one starts now. */
+        arm_timeout(w);
+        return;
+    }
+}
+
+void
+pool_kill(struct pool *p, struct job *job, const char *why)
+{
+    for (struct worker *w = p->workers; w != NULL; w = w->next) {
+        if (w->job != job)
+            continue;
+        free(w->kill_reason);
+        w->kill_reason = xstrdup(why);
+        kill(w->pid, SIGKILL);
+        return;
+    }
+}
+
+/* Reads a step record a worker sent (borrowing from O). */
+static void
+parse_step(struct json_object *o, struct store_step *st)
+{
+    struct json_object *v;
+
+    memset(st, 0, sizeof(*st));
+    if (o == NULL)
+        return;
+    st->step_id = str_field(o, "step_id");
+    st->name = str_field(o, "name");
+    st->kind = str_field(o, "kind");
+    st->status = str_field(o, "status");
+    if (json_object_object_get_ex(o, "result", &v))
+        st->result = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+    st->error = str_field(o, "error");
+    st->attempt = (unsigned)json_object_get_int(json_object_object_get(o, "attempt"));
+    st->started_at = json_object_get_int64(json_object_object_get(o, "started_at"));
+    st->ended_at = json_object_get_int64(json_object_object_get(o, "ended_at"));
+    st->wake_at = json_object_get_int64(json_object_object_get(o, "wake_at"));
 }
 
 static const char *
@@ -263,11 +325,36 @@ handle_msg(struct worker *w, struct json_object *m)
         w->state = W_IDLE;
         p->failed_starts = 0;
         p->cb.idle(p->cb.arg);
+    } else if (t != NULL && strcmp(t, "step") == 0 && w->state == W_BUSY &&
+               w->job != NULL) {
+        struct store_step st;
+
+        parse_step(json_object_object_get(m, "step"), &st);
+        if (st.step_id == NULL || st.status == NULL) {
+            log_warn("pool", "worker %d sent a step without an id",
+                     (int)w->pid);
+            return;
+        }
+        /* The worker waits for the ack: its clock stops meanwhile. */
+        evtimer_del(w->timer);
+        p->cb.step(p->cb.arg, w->job, &st);
     } else if (t != NULL && strcmp(t, "done") == 0 && w->state == W_BUSY) {
         struct pool_result r;
-        struct json_object *v;
+        struct json_object *v, *sus;
 
         memset(&r, 0, sizeof(r));
+        r.attempt = (unsigned)json_object_get_int(json_object_object_get(m, "attempt"));
+        r.unit_started_at = json_object_get_int64(
+            json_object_object_get(m, "unit_started_at"));
+        if (json_object_object_get_ex(m, "suspend", &sus) && sus != NULL) {
+            const char *kind = str_field(sus, "kind");
+
+            r.suspend = kind && strcmp(kind, "sleep") == 0 ? SUSPEND_SLEEP
+                                                           : SUSPEND_RETRY;
+            parse_step(json_object_object_get(sus, "step"), &r.step);
+            r.retry_after_ms = json_object_get_int64(
+                json_object_object_get(sus, "retry_after_ms"));
+        }
         r.ok = json_object_get_boolean(json_object_object_get(m, "ok"));
         if (r.ok) {
             v = json_object_object_get(m, "output");
@@ -277,8 +364,9 @@ handle_msg(struct worker *w, struct json_object *m)
         r.error = str_field(m, "error");
         r.no_retry =
             json_object_get_boolean(json_object_object_get(m, "no_retry"));
-        r.retry_after_ms =
-            json_object_get_int64(json_object_object_get(m, "retry_after_ms"));
+        if (r.suspend == SUSPEND_NONE)
+            r.retry_after_ms = json_object_get_int64(
+                json_object_object_get(m, "retry_after_ms"));
         w->state = W_IDLE;
         finish_job(w, &r);
         if (p->stopping || w->quitting) {
@@ -374,6 +462,8 @@ reaped(struct pool *p, struct worker *w, int status)
                  w->job->function_id, w->job->run_id, why);
         memset(&r, 0, sizeof(r));
         r.error = why;
+        r.attempt = w->job->attempt;
+        r.unit_started_at = w->job->started_at;
         finish_job(w, &r);
     } else if (!p->stopping && !w->quitting) {
         log_warn("pool", "worker %d: %s", (int)w->pid, why);

@@ -3,6 +3,7 @@
 #include "sched.h"
 
 #include <event2/event.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,7 +275,9 @@ max_attempts(const struct fn_info *fn)
 static void
 dispatch(struct sched *s)
 {
+    struct json_object *steps;
     struct job *job;
+    int rc;
 
     while (!s->stopping && s->head != NULL && pool_idle(s->pool) > 0) {
         const struct fn_info *fn;
@@ -291,8 +294,15 @@ dispatch(struct sched *s)
             continue;
         }
         job->started_at = now_ms();
-        if (pool_dispatch(s->pool, job, job->event_id, job->event->s,
-                          max_attempts(fn), fn->timeout_ms) != 0) {
+        /* A resumed run replays what its steps stored; a new one has
+         * nothing stored, so it skips the read. */
+        steps = job->fresh ? NULL
+                           : store_run_steps(s->store, job->run_id,
+                                             job->started_at);
+        rc = pool_dispatch(s->pool, job, job->event_id, job->event->s, steps,
+                           max_attempts(fn), fn->timeout_ms);
+        json_object_put(steps);
+        if (rc != 0) {
             set_del(s, job);
             job_free(job);
             continue;
@@ -331,12 +341,95 @@ retry_delay(const struct fn_info *fn, unsigned attempt,
     return (int64_t)((double)d * scale);
 }
 
+/* A store_step with its own strings. */
+struct step_own {
+    struct store_step s;
+    char *str[6];
+};
+
+static const struct store_step *
+step_own_set(struct step_own *o, const struct store_step *from)
+{
+    const char *const *src[6];
+    const char **dst[6];
+
+    memset(o, 0, sizeof(*o));
+    if (from == NULL || from->step_id == NULL)
+        return NULL;
+    o->s = *from;
+    src[0] = &from->step_id, dst[0] = &o->s.step_id;
+    src[1] = &from->name, dst[1] = &o->s.name;
+    src[2] = &from->kind, dst[2] = &o->s.kind;
+    src[3] = &from->status, dst[3] = &o->s.status;
+    src[4] = &from->result, dst[4] = &o->s.result;
+    src[5] = &from->error, dst[5] = &o->s.error;
+    for (int i = 0; i < 6; i++) {
+        o->str[i] = *src[i] ? xstrdup(*src[i]) : NULL;
+        *dst[i] = o->str[i];
+    }
+    return &o->s;
+}
+
+static void
+step_own_free(struct step_own *o)
+{
+    for (int i = 0; i < 6; i++)
+        free(o->str[i]);
+}
+
+/* ------------------------------------------------------- checkpoints */
+
+struct stepping {
+    struct sched *sched;
+    struct job *job;
+};
+
+static void
+step_stored_cb(void *arg, int rc, const char *err)
+{
+    struct stepping *sp = arg;
+    struct sched *s = sp->sched;
+
+    if (rc != 0) {
+        /* The worker waits for an ack that cannot come: stop it. Its
+         * attempt fails, and the step runs again after the backoff. */
+        log_error("sched", "run %s: cannot store a step: %s; stopping its"
+                           " worker", sp->job->run_id, err);
+        pool_kill(s->pool, sp->job, "its step could not be stored");
+    } else {
+        sp->job->attempt = 0;
+        sp->job->started_at = now_ms();
+        pool_ack(s->pool, sp->job);
+    }
+    free(sp);
+}
+
+static void
+step_cb(void *arg, struct job *job, const struct store_step *step)
+{
+    struct sched *s = arg;
+    struct stepping *sp = xcalloc(1, sizeof(*sp));
+
+    /* The job outlives this write: the store commits in order, so a finish
+     * of the same job (which frees it) commits after it. */
+    sp->sched = s;
+    sp->job = job;
+    if (strcmp(step->status, "failed") == 0)
+        log_info("run", "%s %s step %s failed for good: %s",
+                 job->function_id, job->run_id, step->step_id,
+                 step->error ? step->error : "?");
+    store_put_step(s->store, job->run_id, step, step_stored_cb, sp);
+}
+
+/* ----------------------------------------------------------- results */
+
 struct finishing {
     struct sched *sched;
     struct job *job;
     struct store_attempt at;
     char *output;
     char *error;
+    struct step_own step;
 };
 
 static void finish_write(struct finishing *f);
@@ -365,11 +458,12 @@ finished_cb(void *arg, int rc, const char *err)
         return;
     }
     set_del(s, f->job);
-    if (f->at.outcome == RUN_RETRY)
+    if (f->at.outcome == RUN_RETRY || f->at.outcome == RUN_SLEEP)
         arm_wake(s, f->at.wake_at);
     job_free(f->job);
     free(f->output);
     free(f->error);
+    step_own_free(&f->step);
     free(f);
     kick(s);
 }
@@ -379,6 +473,7 @@ finish_write(struct finishing *f)
 {
     f->at.output = f->output;
     f->at.error = f->error;
+    f->at.step = f->step.s.step_id ? &f->step.s : NULL;
     store_finish_attempt(f->sched->store, &f->at, finished_cb, f);
 }
 
@@ -389,36 +484,50 @@ result_cb(void *arg, struct job *job, const struct pool_result *r)
     const struct fn_info *fn = registry_find(s->gen, job->function_id);
     struct finishing *f = xcalloc(1, sizeof(*f));
     unsigned max = fn ? max_attempts(fn) : 1;
+    char d[32];
 
     s->nrunning--;
     f->sched = s;
     f->job = job;
     snprintf(f->at.run_id, sizeof(f->at.run_id), "%s", job->run_id);
-    f->at.attempt = job->attempt;
-    f->at.started_at = job->started_at;
+    f->at.attempt = r->attempt;
+    f->at.started_at = r->unit_started_at ? r->unit_started_at
+                                          : job->started_at;
     f->at.ended_at = now_ms();
     if (r->ok) {
         f->at.outcome = RUN_COMPLETED;
         f->output = xstrdup(r->output ? r->output : "null");
-        log_info("run", "%s %s completed (attempt %u)", job->function_id,
-                 job->run_id, job->attempt + 1);
+        log_info("run", "%s %s completed", job->function_id, job->run_id);
+    } else if (r->suspend == SUSPEND_SLEEP && r->step.step_id != NULL) {
+        f->at.outcome = RUN_SLEEP;
+        f->at.wake_at = r->step.wake_at;
+        step_own_set(&f->step, &r->step);
+        duration_format(r->step.wake_at - f->at.ended_at, d, sizeof(d));
+        log_info("run", "%s %s sleeps %s (step %s)", job->function_id,
+                 job->run_id, d, r->step.step_id);
     } else {
+        const char *where = "";
+
         f->error = xstrdup(r->error ? r->error : "unknown error");
-        if (r->no_retry || job->attempt + 1 >= max) {
+        if (r->suspend == SUSPEND_RETRY) {
+            step_own_set(&f->step, &r->step);
+            where = r->step.step_id ? r->step.step_id : "";
+        }
+        if (r->no_retry || r->attempt + 1 >= max) {
             f->at.outcome = RUN_FAILED;
-            log_warn("run", "%s %s failed after %u attempt%s: %s",
-                     job->function_id, job->run_id, job->attempt + 1,
-                     job->attempt ? "s" : "", f->error);
+            log_warn("run", "%s %s failed%s%s after %u attempt%s: %s",
+                     job->function_id, job->run_id, *where ? " in step " : "",
+                     where, r->attempt + 1, r->attempt ? "s" : "", f->error);
         } else {
-            char d[32];
-            int64_t delay = retry_delay(fn, job->attempt, r->retry_after_ms);
+            int64_t delay = retry_delay(fn, r->attempt, r->retry_after_ms);
 
             f->at.outcome = RUN_RETRY;
             f->at.wake_at = f->at.ended_at + delay;
             duration_format(delay, d, sizeof(d));
-            log_info("run", "%s %s attempt %u of %u failed: %s; retrying in"
-                            " %s", job->function_id, job->run_id,
-                     job->attempt + 1, max, f->error, d);
+            log_info("run", "%s %s%s%s attempt %u of %u failed: %s; retrying"
+                            " in %s", job->function_id, job->run_id,
+                     *where ? " step " : "", where, r->attempt + 1, max,
+                     f->error, d);
         }
     }
     finish_write(f);
@@ -437,7 +546,7 @@ sched_new(struct event_base *base, struct store *st,
           const struct config *cfg, int workers)
 {
     struct sched *s = xcalloc(1, sizeof(*s));
-    struct pool_callbacks cb = {result_cb, idle_cb, s};
+    struct pool_callbacks cb = {result_cb, idle_cb, step_cb, s};
 
     s->base = base;
     s->store = st;
@@ -479,6 +588,7 @@ sched_submit(struct sched *s, const char *run_id, const char *function_id,
         return;
     }
     job = job_new(run_id, function_id, event_id, event, 0);
+    job->fresh = 1;
     set_add(s, job);
     enqueue(s, job);
     kick(s);

@@ -33,8 +33,9 @@ struct job {
     char event_id[27];
     char *function_id;
     struct shared_str *event;
-    unsigned attempt;
-    int64_t started_at;
+    unsigned attempt;   /* of the unit (step or handler code) to run */
+    int64_t started_at; /* when that unit started */
+    int fresh;          /* just ingested: it has no stored steps */
     struct job *next;  /* in the ready queue */
     struct job *hnext; /* in the claimed set */
 };

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "store_int.h"
 #include "util.h"
 
 /* ---------------------------------------------------------------- schema */
@@ -60,13 +61,52 @@ static const char *const migrations[] = {
     "  run_id TEXT NOT NULL,"
     "  expires_at INTEGER NOT NULL,"
     "  PRIMARY KEY (function_id, key)) WITHOUT ROWID;",
+
+    /* 2: durable steps and sleeps. Attempts are now per step (or per
+     * stretch of handler code), so they are numbered within their step. */
+    "CREATE TABLE steps ("
+    "  run_id TEXT NOT NULL,"
+    "  step_id TEXT NOT NULL,"        /* name, or name:n for repeats */
+    "  name TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"           /* run | sleep */
+    "  status TEXT NOT NULL,"         /* completed | failed | sleeping */
+    "  result TEXT,"                  /* JSON */
+    "  error TEXT,"
+    "  attempts INTEGER NOT NULL,"
+    "  started_at INTEGER,"
+    "  ended_at INTEGER,"
+    "  wake_at INTEGER,"
+    "  committed_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (run_id, step_id)) WITHOUT ROWID;"
+    "CREATE TABLE attempts2 ("
+    "  run_id TEXT NOT NULL,"
+    "  step_id TEXT,"                 /* NULL: handler code between steps */
+    "  attempt INTEGER NOT NULL,"
+    "  started_at INTEGER NOT NULL,"
+    "  ended_at INTEGER,"
+    "  error TEXT);"
+    "INSERT INTO attempts2(run_id, attempt, started_at, ended_at, error)"
+    "  SELECT run_id, attempt, started_at, ended_at, error FROM attempts;"
+    "DROP TABLE attempts;"
+    "ALTER TABLE attempts2 RENAME TO attempts;"
+    "CREATE INDEX attempts_run ON attempts(run_id);"
+    "DROP INDEX runs_due;"
+    "CREATE INDEX runs_due ON runs(wake_at)"
+    "  WHERE status IN ('queued', 'sleeping');",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 /* ------------------------------------------------------------ write ops */
 
-enum op_kind { OP_EVENTS, OP_START, OP_FINISH };
+enum op_kind { OP_EVENTS, OP_START, OP_FINISH, OP_STEP };
+
+/* A step with its strings owned by the op. */
+struct step_copy {
+    struct store_step s;
+    int present;
+    char *step_id, *name, *kind, *status, *result, *error;
+};
 
 struct op {
     enum op_kind kind;
@@ -90,7 +130,12 @@ struct op {
             struct store_attempt at;
             char *output;
             char *error;
+            struct step_copy step;
         } fin;
+        struct {
+            char run_id[27];
+            struct step_copy step;
+        } step;
     } u;
 };
 
@@ -100,9 +145,11 @@ enum {
     S_GET_DEDUP,
     S_PUT_DEDUP,
     S_START_RUN,
-    S_START_ATTEMPT,
+    S_WAKE_STEPS,
     S_END_ATTEMPT,
     S_FINISH_RUN,
+    S_PUT_STEP,
+    S_STEP_RUN,
     S_BEGIN,
     S_COMMIT,
     S_ROLLBACK,
@@ -122,11 +169,18 @@ static const char *const stmt_sql[NSTMT] = {
                     " expires_at) VALUES (?, ?, ?, ?)",
     [S_START_RUN] = "UPDATE runs SET status = 'running', attempt = ?,"
                     " started_at = coalesce(started_at, ?), updated_at = ?"
-                    " WHERE id = ? AND status = 'queued'",
-    [S_START_ATTEMPT] = "INSERT OR REPLACE INTO attempts(run_id, attempt,"
-                        " started_at) VALUES (?, ?, ?)",
-    [S_END_ATTEMPT] = "INSERT OR REPLACE INTO attempts(run_id, attempt,"
-                      " started_at, ended_at, error) VALUES (?, ?, ?, ?, ?)",
+                    " WHERE id = ? AND status IN ('queued', 'sleeping')",
+    [S_WAKE_STEPS] = "UPDATE steps SET status = 'completed', ended_at = ?"
+                     " WHERE run_id = ? AND status = 'sleeping'"
+                     " AND wake_at <= ?",
+    [S_END_ATTEMPT] = "INSERT INTO attempts(run_id, step_id, attempt,"
+                      " started_at, ended_at, error)"
+                      " VALUES (?, ?, ?, ?, ?, ?)",
+    [S_PUT_STEP] = "INSERT OR REPLACE INTO steps(run_id, step_id, name,"
+                   " kind, status, result, error, attempts, started_at,"
+                   " ended_at, wake_at, committed_at)"
+                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [S_STEP_RUN] = "UPDATE runs SET attempt = 0, updated_at = ? WHERE id = ?",
     [S_FINISH_RUN] = "UPDATE runs SET status = ?, attempt = ?, wake_at = ?,"
                      " output = ?, error = ?, ended_at = ?, updated_at = ?,"
                      " started_at = coalesce(started_at, ?) WHERE id = ?",
@@ -167,14 +221,7 @@ exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen)
     return 0;
 }
 
-static void
-bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-    if (v == NULL)
-        sqlite3_bind_null(s, i);
-    else
-        sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-}
+#define bind_text store_bind_text
 
 /* Runs a statement that returns no rows, then resets it. */
 static int
@@ -316,13 +363,99 @@ static const char *const outcome_status[] = {
     [RUN_COMPLETED] = "completed",
     [RUN_RETRY] = "queued",
     [RUN_FAILED] = "failed",
+    [RUN_SLEEP] = "sleeping",
 };
+
+static int
+put_attempt(struct store *st, const char *run_id, const char *step_id,
+            unsigned attempt, int64_t started, int64_t ended,
+            const char *error)
+{
+    sqlite3_stmt *a = st->stmt[S_END_ATTEMPT];
+
+    bind_text(a, 1, run_id);
+    bind_text(a, 2, step_id);
+    sqlite3_bind_int(a, 3, (int)attempt);
+    sqlite3_bind_int64(a, 4, started);
+    sqlite3_bind_int64(a, 5, ended);
+    bind_text(a, 6, error);
+    return step_done(a);
+}
+
+static int
+put_step(struct store *st, const char *run_id, const struct store_step *p,
+         int64_t now)
+{
+    sqlite3_stmt *s = st->stmt[S_PUT_STEP];
+
+    bind_text(s, 1, run_id);
+    bind_text(s, 2, p->step_id);
+    bind_text(s, 3, p->name);
+    bind_text(s, 4, p->kind);
+    bind_text(s, 5, p->status);
+    bind_text(s, 6, p->result);
+    bind_text(s, 7, p->error);
+    sqlite3_bind_int(s, 8, (int)p->attempt + 1);
+    sqlite3_bind_int64(s, 9, p->started_at);
+    if (strcmp(p->status, "sleeping") == 0)
+        sqlite3_bind_null(s, 10);
+    else
+        sqlite3_bind_int64(s, 10, p->ended_at);
+    if (p->wake_at > 0)
+        sqlite3_bind_int64(s, 11, p->wake_at);
+    else
+        sqlite3_bind_null(s, 11);
+    sqlite3_bind_int64(s, 12, now);
+    return step_done(s);
+}
+
+static int
+apply_finish(struct store *st, struct op *op, int64_t now)
+{
+    sqlite3_stmt *f = st->stmt[S_FINISH_RUN];
+    struct store_attempt *a = &op->u.fin.at;
+    const struct store_step *step =
+        op->u.fin.step.present ? &op->u.fin.step.s : NULL;
+    int64_t wake = 0;
+    unsigned next = a->attempt;
+
+    if (a->outcome == RUN_SLEEP) {
+        /* Sleeping is no attempt of anything: only the step is stored. */
+        if (step == NULL || put_step(st, a->run_id, step, now) != 0)
+            return -1;
+        wake = step->wake_at;
+        next = 0;
+    } else if (put_attempt(st, a->run_id, step ? step->step_id : NULL,
+                           a->attempt, a->started_at, a->ended_at,
+                           a->outcome == RUN_COMPLETED ? NULL
+                                                       : op->u.fin.error) !=
+               0) {
+        return -1;
+    }
+    if (a->outcome == RUN_RETRY) {
+        wake = a->wake_at;
+        next = a->attempt + 1;
+    }
+    bind_text(f, 1, outcome_status[a->outcome]);
+    sqlite3_bind_int(f, 2, (int)next);
+    sqlite3_bind_int64(f, 3, wake);
+    bind_text(f, 4, op->u.fin.output);
+    bind_text(f, 5, a->outcome == RUN_SLEEP ? NULL : op->u.fin.error);
+    if (a->outcome == RUN_COMPLETED || a->outcome == RUN_FAILED)
+        sqlite3_bind_int64(f, 6, a->ended_at);
+    else
+        sqlite3_bind_null(f, 6);
+    sqlite3_bind_int64(f, 7, now);
+    sqlite3_bind_int64(f, 8, a->started_at);
+    bind_text(f, 9, a->run_id);
+    return step_done(f);
+}
 
 static int
 apply_op(struct store *st, struct op *op, int64_t now)
 {
     sqlite3_stmt **s = st->stmt;
-    struct store_attempt *a;
+    const struct store_step *p;
 
     switch (op->kind) {
     case OP_EVENTS:
@@ -334,35 +467,21 @@ apply_op(struct store *st, struct op *op, int64_t now)
         bind_text(s[S_START_RUN], 4, op->u.start.run_id);
         if (step_done(s[S_START_RUN]) != 0)
             return -1;
-        bind_text(s[S_START_ATTEMPT], 1, op->u.start.run_id);
-        sqlite3_bind_int(s[S_START_ATTEMPT], 2, (int)op->u.start.attempt);
-        sqlite3_bind_int64(s[S_START_ATTEMPT], 3, op->u.start.at);
-        return step_done(s[S_START_ATTEMPT]);
+        sqlite3_bind_int64(s[S_WAKE_STEPS], 1, op->u.start.at);
+        bind_text(s[S_WAKE_STEPS], 2, op->u.start.run_id);
+        sqlite3_bind_int64(s[S_WAKE_STEPS], 3, op->u.start.at);
+        return step_done(s[S_WAKE_STEPS]);
     case OP_FINISH:
-        a = &op->u.fin.at;
-        bind_text(s[S_END_ATTEMPT], 1, a->run_id);
-        sqlite3_bind_int(s[S_END_ATTEMPT], 2, (int)a->attempt);
-        sqlite3_bind_int64(s[S_END_ATTEMPT], 3, a->started_at);
-        sqlite3_bind_int64(s[S_END_ATTEMPT], 4, a->ended_at);
-        bind_text(s[S_END_ATTEMPT], 5,
-                  a->outcome == RUN_COMPLETED ? NULL : op->u.fin.error);
-        if (step_done(s[S_END_ATTEMPT]) != 0)
+        return apply_finish(st, op, now);
+    case OP_STEP:
+        p = &op->u.step.step.s;
+        if (put_step(st, op->u.step.run_id, p, now) != 0 ||
+            put_attempt(st, op->u.step.run_id, p->step_id, p->attempt,
+                        p->started_at, p->ended_at, p->error) != 0)
             return -1;
-        bind_text(s[S_FINISH_RUN], 1, outcome_status[a->outcome]);
-        sqlite3_bind_int(s[S_FINISH_RUN], 2,
-                         (int)(a->attempt + (a->outcome == RUN_RETRY)));
-        sqlite3_bind_int64(s[S_FINISH_RUN], 3,
-                           a->outcome == RUN_RETRY ? a->wake_at : 0);
-        bind_text(s[S_FINISH_RUN], 4, op->u.fin.output);
-        bind_text(s[S_FINISH_RUN], 5, op->u.fin.error);
-        if (a->outcome == RUN_RETRY)
-            sqlite3_bind_null(s[S_FINISH_RUN], 6);
-        else
-            sqlite3_bind_int64(s[S_FINISH_RUN], 6, a->ended_at);
-        sqlite3_bind_int64(s[S_FINISH_RUN], 7, now);
-        sqlite3_bind_int64(s[S_FINISH_RUN], 8, a->started_at);
-        bind_text(s[S_FINISH_RUN], 9, a->run_id);
-        return step_done(s[S_FINISH_RUN]);
+        sqlite3_bind_int64(s[S_STEP_RUN], 1, now);
+        bind_text(s[S_STEP_RUN], 2, op->u.step.run_id);
+        return step_done(s[S_STEP_RUN]);
     }
     return -1;
 }
@@ -459,11 +578,42 @@ enqueue(struct store *st, struct op *op)
 }
 
 static void
+step_copy_set(struct step_copy *c, const struct store_step *from)
+{
+    memset(c, 0, sizeof(*c));
+    if (from == NULL)
+        return;
+    c->present = 1;
+    c->s = *from;
+    c->s.step_id = c->step_id = xstrdup(from->step_id);
+    c->s.name = c->name = xstrdup(from->name ? from->name : from->step_id);
+    c->s.kind = c->kind = xstrdup(from->kind ? from->kind : "run");
+    c->s.status = c->status = xstrdup(from->status ? from->status
+                                                   : "completed");
+    c->s.result = c->result = from->result ? xstrdup(from->result) : NULL;
+    c->s.error = c->error = from->error ? xstrdup(from->error) : NULL;
+}
+
+static void
+step_copy_free(struct step_copy *c)
+{
+    free(c->step_id);
+    free(c->name);
+    free(c->kind);
+    free(c->status);
+    free(c->result);
+    free(c->error);
+}
+
+static void
 free_op(struct op *op)
 {
     if (op->kind == OP_FINISH) {
         free(op->u.fin.output);
         free(op->u.fin.error);
+        step_copy_free(&op->u.fin.step);
+    } else if (op->kind == OP_STEP) {
+        step_copy_free(&op->u.step.step);
     }
     free(op->err);
     free(op);
@@ -618,6 +768,22 @@ store_finish_attempt(struct store *st, const struct store_attempt *at,
     op->u.fin.error = at->error ? xstrdup(at->error) : NULL;
     op->u.fin.at.output = NULL;
     op->u.fin.at.error = NULL;
+    op->u.fin.at.step = NULL;
+    step_copy_set(&op->u.fin.step, at->step);
+    enqueue(st, op);
+}
+
+void
+store_put_step(struct store *st, const char *run_id,
+               const struct store_step *step, store_done_fn done, void *arg)
+{
+    struct op *op = xcalloc(1, sizeof(*op));
+
+    op->kind = OP_STEP;
+    op->done = done;
+    op->arg = arg;
+    snprintf(op->u.step.run_id, sizeof(op->u.step.run_id), "%s", run_id);
+    step_copy_set(&op->u.step.step, step);
     enqueue(st, op);
 }
 
@@ -637,294 +803,6 @@ store_requeue_running(struct store *st, char *err, size_t errlen)
     return sqlite3_changes(st->rdb);
 }
 
-/* "?, ?, ?" for N function ids, into a new string. */
-static char *
-placeholders(const char *const *fns, int *n)
-{
-    char *p;
-    int k = 0;
-
-    while (fns[k] != NULL)
-        k++;
-    *n = k;
-    p = xcalloc(1, (size_t)k * 3 + 1);
-    for (int i = 0; i < k; i++)
-        strcat(p, i ? ",?" : "?");
-    return p;
-}
-
-int
-store_due_runs(struct store *st, int64_t now, const char *const *fns,
-               int limit, int (*skip)(void *, const char *),
-               void (*fn)(void *, const struct store_due *), void *arg)
-{
-    sqlite3_stmt *s;
-    int n = 0, nf, rc;
-    char *ph = placeholders(fns, &nf), *sql;
-
-    if (nf == 0) {
-        free(ph);
-        return 0;
-    }
-    sql = xasprintf("SELECT r.id, r.function_id, r.attempt, e.json, e.id"
-                    " FROM runs r JOIN events e ON e.id = r.event_id"
-                    " WHERE r.status = 'queued' AND r.wake_at <= ?"
-                    " AND r.function_id IN (%s)"
-                    " ORDER BY r.wake_at LIMIT ?", ph);
-    free(ph);
-    rc = sqlite3_prepare_v2(st->rdb, sql, -1, &s, NULL);
-    free(sql);
-    if (rc != SQLITE_OK) {
-        log_error("store", "due runs: %s", sqlite3_errmsg(st->rdb));
-        return -1;
-    }
-    sqlite3_bind_int64(s, 1, now);
-    for (int i = 0; i < nf; i++)
-        bind_text(s, i + 2, fns[i]);
-    sqlite3_bind_int(s, nf + 2, limit);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct store_due d;
-
-        n++;
-        d.run_id = (const char *)sqlite3_column_text(s, 0);
-        if (skip != NULL && skip(arg, d.run_id))
-            continue;
-        d.function_id = (const char *)sqlite3_column_text(s, 1);
-        d.attempt = (unsigned)sqlite3_column_int(s, 2);
-        d.event_json = (const char *)sqlite3_column_text(s, 3);
-        d.event_id = (const char *)sqlite3_column_text(s, 4);
-        fn(arg, &d);
-    }
-    if (rc != SQLITE_DONE) {
-        log_error("store", "due runs: %s", sqlite3_errmsg(st->rdb));
-        n = -1;
-    }
-    sqlite3_finalize(s);
-    return n;
-}
-
-int64_t
-store_next_wake(struct store *st, int64_t now, const char *const *fns)
-{
-    sqlite3_stmt *s;
-    int64_t t = 0;
-    int nf, rc;
-    char *ph = placeholders(fns, &nf), *sql;
-
-    if (nf == 0) {
-        free(ph);
-        return 0;
-    }
-    sql = xasprintf("SELECT min(wake_at) FROM runs WHERE status = 'queued'"
-                    " AND wake_at > ? AND function_id IN (%s)", ph);
-    free(ph);
-    rc = sqlite3_prepare_v2(st->rdb, sql, -1, &s, NULL);
-    free(sql);
-    if (rc != SQLITE_OK)
-        return 0;
-    sqlite3_bind_int64(s, 1, now);
-    for (int i = 0; i < nf; i++)
-        bind_text(s, i + 2, fns[i]);
-    if (sqlite3_step(s) == SQLITE_ROW)
-        t = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return t;
-}
-
-/* ------------------------------------------------------------- reads */
-
-static void
-add_time(struct json_object *o, const char *key, sqlite3_stmt *s, int col)
-{
-    char buf[32];
-
-    if (sqlite3_column_type(s, col) == SQLITE_NULL) {
-        json_object_object_add(o, key, NULL);
-        return;
-    }
-    time_format(sqlite3_column_int64(s, col), buf, sizeof(buf));
-    json_object_object_add(o, key, json_object_new_string(buf));
-}
-
-static void
-add_text(struct json_object *o, const char *key, sqlite3_stmt *s, int col)
-{
-    const char *v = (const char *)sqlite3_column_text(s, col);
-
-    json_object_object_add(o, key, v ? json_object_new_string(v) : NULL);
-}
-
-static const char *
-api_status(const char *status, int attempt)
-{
-    if (strcmp(status, "queued") == 0)
-        return attempt > 0 ? "Running" : "Queued";
-    if (strcmp(status, "running") == 0)
-        return "Running";
-    if (strcmp(status, "completed") == 0)
-        return "Completed";
-    if (strcmp(status, "failed") == 0)
-        return "Failed";
-    if (strcmp(status, "cancelled") == 0)
-        return "Cancelled";
-    return "Unknown";
-}
-
-#define RUN_COLUMNS                                                         \
-    "id, function_id, event_id, status, attempt, wake_at, output, error,"   \
-    " created_at, started_at, ended_at, updated_at"
-
-/* A run row in Inngest's v1 shape, plus fnhost's own fields. */
-static struct json_object *
-run_json(sqlite3 *db, sqlite3_stmt *s, int with_attempts)
-{
-    struct json_object *o = json_object_new_object();
-    const char *status = (const char *)sqlite3_column_text(s, 3);
-    const char *output = (const char *)sqlite3_column_text(s, 6);
-    int attempt = sqlite3_column_int(s, 4);
-
-    add_text(o, "run_id", s, 0);
-    add_text(o, "function_id", s, 1);
-    add_text(o, "event_id", s, 2);
-    json_object_object_add(o, "status",
-                           json_object_new_string(api_status(status, attempt)));
-    add_time(o, "run_started_at", s, 9);
-    add_time(o, "ended_at", s, 10);
-    json_object_object_add(o, "output",
-                           output ? json_tokener_parse(output) : NULL);
-    add_text(o, "error", s, 7);
-    json_object_object_add(o, "attempt", json_object_new_int(attempt));
-    add_time(o, "created_at", s, 8);
-    add_time(o, "updated_at", s, 11);
-    if (strcmp(status, "queued") == 0)
-        add_time(o, "next_attempt_at", s, 5);
-    if (with_attempts) {
-        static const char sql[] = "SELECT attempt, started_at, ended_at,"
-                                  " error FROM attempts WHERE run_id = ?"
-                                  " ORDER BY attempt";
-        struct json_object *arr = json_object_new_array();
-        sqlite3_stmt *a;
-
-        if (sqlite3_prepare_v2(db, sql, -1, &a, NULL) == SQLITE_OK) {
-            sqlite3_bind_text(a, 1, (const char *)sqlite3_column_text(s, 0),
-                              -1, SQLITE_TRANSIENT);
-            while (sqlite3_step(a) == SQLITE_ROW) {
-                struct json_object *at = json_object_new_object();
-
-                json_object_object_add(
-                    at, "attempt", json_object_new_int(sqlite3_column_int(a, 0)));
-                add_time(at, "started_at", a, 1);
-                add_time(at, "ended_at", a, 2);
-                add_text(at, "error", a, 3);
-                json_object_array_add(arr, at);
-            }
-            sqlite3_finalize(a);
-        }
-        json_object_object_add(o, "attempts", arr);
-    }
-    return o;
-}
-
-static struct json_object *
-query_runs(struct store *st, const char *sql, const char *const *args,
-           int nargs, int limit, int single)
-{
-    sqlite3_stmt *s;
-    struct json_object *arr = NULL, *one = NULL;
-
-    if (sqlite3_prepare_v2(st->rdb, sql, -1, &s, NULL) != SQLITE_OK) {
-        log_error("store", "query runs: %s", sqlite3_errmsg(st->rdb));
-        return NULL;
-    }
-    for (int i = 0; i < nargs; i++)
-        bind_text(s, i + 1, args[i]);
-    if (limit > 0)
-        sqlite3_bind_int(s, nargs + 1, limit);
-    if (!single)
-        arr = json_object_new_array();
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        if (single) {
-            one = run_json(st->rdb, s, 1);
-            break;
-        }
-        json_object_array_add(arr, run_json(st->rdb, s, 0));
-    }
-    sqlite3_finalize(s);
-    return single ? one : arr;
-}
-
-struct json_object *
-store_get_run(struct store *st, const char *run_id)
-{
-    const char *args[] = {run_id};
-
-    return query_runs(st, "SELECT " RUN_COLUMNS " FROM runs WHERE id = ?",
-                      args, 1, 0, 1);
-}
-
-struct json_object *
-store_event_runs(struct store *st, const char *event_id)
-{
-    const char *args[] = {event_id};
-
-    return query_runs(st, "SELECT " RUN_COLUMNS " FROM runs WHERE"
-                          " event_id = ? ORDER BY id",
-                      args, 1, 0, 0);
-}
-
-struct json_object *
-store_list_runs(struct store *st, const char *function_id,
-                const char *status, int limit)
-{
-    const char *args[2];
-    char sql[320];
-    int n = 0;
-
-    snprintf(sql, sizeof(sql), "SELECT " RUN_COLUMNS " FROM runs WHERE 1%s%s"
-                               " ORDER BY id DESC LIMIT ?",
-             function_id ? " AND function_id = ?" : "",
-             status ? " AND status = ?" : "");
-    if (function_id)
-        args[n++] = function_id;
-    if (status)
-        args[n++] = status;
-    return query_runs(st, sql, args, n, limit > 0 ? limit : 100, 0);
-}
-
-struct json_object *
-store_get_event(struct store *st, const char *event_id)
-{
-    static const char sql[] = "SELECT id, name, user_id, ts, received_at,"
-                              " json FROM events WHERE id = ?";
-    sqlite3_stmt *s;
-    struct json_object *o = NULL;
-
-    if (sqlite3_prepare_v2(st->rdb, sql, -1, &s, NULL) != SQLITE_OK)
-        return NULL;
-    bind_text(s, 1, event_id);
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        const char *json = (const char *)sqlite3_column_text(s, 5);
-        struct json_object *ev = json_tokener_parse(json);
-
-        o = json_object_new_object();
-        add_text(o, "internal_id", s, 0);
-        add_text(o, "name", s, 1);
-        add_text(o, "id", s, 2);
-        json_object_object_add(o, "ts",
-                               json_object_new_int64(sqlite3_column_int64(s, 3)));
-        add_time(o, "received_at", s, 4);
-        if (ev != NULL) {
-            struct json_object *data;
-
-            if (json_object_object_get_ex(ev, "data", &data))
-                json_object_object_add(o, "data", json_object_get(data));
-            json_object_put(ev);
-        }
-    }
-    sqlite3_finalize(s);
-    return o;
-}
-
 void
 store_stats(struct store *st, uint64_t *ops, uint64_t *commits)
 {
@@ -934,21 +812,8 @@ store_stats(struct store *st, uint64_t *ops, uint64_t *commits)
     pthread_mutex_unlock(&st->lock);
 }
 
-int64_t
-store_count_runs(struct store *st, const char *status)
+sqlite3 *
+store_reader(struct store *st)
 {
-    sqlite3_stmt *s;
-    int64_t n = -1;
-
-    if (sqlite3_prepare_v2(st->rdb,
-                           status ? "SELECT count(*) FROM runs WHERE status = ?"
-                                  : "SELECT count(*) FROM runs",
-                           -1, &s, NULL) != SQLITE_OK)
-        return -1;
-    if (status)
-        bind_text(s, 1, status);
-    if (sqlite3_step(s) == SQLITE_ROW)
-        n = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return n;
+    return st->rdb;
 }

@@ -40,18 +40,40 @@ struct store_new_event {
                                 already; it starts no runs */
 };
 
-/* How an attempt ended, for store_finish_attempt(). */
-enum run_outcome { RUN_COMPLETED, RUN_RETRY, RUN_FAILED };
+/* How an invocation ended, for store_finish_attempt(). */
+enum run_outcome {
+    RUN_COMPLETED, /* the handler returned FH_OK */
+    RUN_RETRY,     /* an attempt failed; try again at wake_at */
+    RUN_FAILED,    /* for good */
+    RUN_SLEEP,     /* the handler sleeps until step->wake_at */
+};
+
+/* A step as a worker reported it. Strings are borrowed. */
+struct store_step {
+    const char *step_id; /* "name" or "name:n" */
+    const char *name;
+    const char *kind;    /* "run" or "sleep" */
+    const char *status;  /* "completed", "failed" or "sleeping" */
+    const char *result;  /* JSON text, for completed */
+    const char *error;   /* for failed, or a failed attempt */
+    unsigned attempt;    /* 0-based */
+    int64_t started_at;
+    int64_t ended_at;
+    int64_t wake_at;     /* for sleeping */
+};
 
 struct store_attempt {
     char run_id[27];
-    unsigned attempt;   /* 0-based */
+    unsigned attempt;   /* 0-based, of the step or handler code that ran */
     int64_t started_at;
     int64_t ended_at;
     enum run_outcome outcome;
     const char *output; /* JSON text for RUN_COMPLETED, borrowed */
     const char *error;  /* for RUN_RETRY and RUN_FAILED, borrowed */
     int64_t wake_at;    /* for RUN_RETRY */
+    const struct store_step *step; /* the step the invocation ended in
+                                      (a sleep, a failed step attempt), or
+                                      NULL; borrowed */
 };
 
 /* A run that is due, from store_due_runs(). */
@@ -81,8 +103,16 @@ void store_put_events(struct store *st, struct store_new_event *evs,
                       size_t nevs, int64_t dedup_window_ms,
                       store_done_fn done, void *arg);
 
-/* Marks a run running for attempt A (not waited for: a crash before it
- * commits leaves the run queued, which is what a restart wants anyway). */
+/* Stores a step's checkpoint (a result, or a final failure) and its
+ * attempt; the run's next unit starts at attempt 0. DONE runs after the
+ * commit: only then may the handler go on. STEP is copied. */
+void store_put_step(struct store *st, const char *run_id,
+                    const struct store_step *step, store_done_fn done,
+                    void *arg);
+
+/* Marks a run running for attempt A, and a sleep it woke from complete
+ * (not waited for: a crash before it commits leaves the run queued or
+ * sleeping, which is what a restart wants anyway). */
 void store_start_attempt(struct store *st, const char *run_id, unsigned a,
                          int64_t started_at);
 
@@ -106,6 +136,12 @@ int store_due_runs(struct store *st, int64_t now, const char *const *fns,
 /* The earliest wake time after NOW of a queued run of FNS, or 0. */
 int64_t store_next_wake(struct store *st, int64_t now,
                         const char *const *fns);
+
+/* The stored steps of a run, for a worker's replay (new): {"step id":
+ * {"data": result} | {"error": "message"}}; a sleep whose time has come
+ * counts as done. */
+struct json_object *store_run_steps(struct store *st, const char *run_id,
+                                    int64_t now);
 
 /* Reads for the API: new json-c objects (release with json_object_put), or
  * NULL when not found. */

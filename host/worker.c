@@ -15,6 +15,7 @@
 #include "loader.h"
 #include "log.h"
 #include "proto.h"
+#include "steps.h"
 #include "util.h"
 
 struct worker_state {
@@ -53,7 +54,7 @@ find_function(struct worker_state *ws, const char *id,
 
 /* Runs one invocation and builds the "done" message (new). */
 static struct json_object *
-invoke(struct worker_state *ws, struct json_object *msg)
+invoke(struct worker_state *ws, int fd, struct json_object *msg)
 {
     struct json_object *done = json_object_new_object(), *ev = NULL, *v;
     const char *run_id = str_field(msg, "run_id");
@@ -63,6 +64,7 @@ invoke(struct worker_state *ws, struct json_object *msg)
     const struct fh_function *fn;
     struct fh_event fev;
     struct host_ctx c;
+    struct invocation inv;
     int rc;
 
     json_object_object_add(done, "t", json_object_new_string("done"));
@@ -110,12 +112,35 @@ invoke(struct worker_state *ws, struct json_object *msg)
     if (json_object_object_get_ex(msg, "max_attempts", &v))
         c.pub.max_attempts = (unsigned)json_object_get_int(v);
     c.lp = lp;
+    invocation_init(&inv, fd, run_id, json_object_object_get(msg, "steps"),
+                    c.pub.attempt, c.pub.max_attempts);
+    c.inv = &inv;
 
     rc = fn->run(&c.pub, &fev);
 
     /* A handler may change its state pointer; keep what it set. */
     lp->state = c.pub.state;
-    if (rc == FH_OK) {
+    /* Which attempt of which unit this call ended in, for the record. */
+    json_object_object_add(done, "attempt", json_object_new_int((int)inv.attempt));
+    json_object_object_add(done, "unit_started_at",
+                           json_object_new_int64(inv.unit_started));
+    if (inv.suspend != NULL) {
+        /* A sleep or a step's retry stops the run, whatever the handler
+         * returned after ignoring FH_SUSPENDED. */
+        if (rc != FH_SUSPENDED)
+            log_warn("worker", "%s: the handler returned %d after a step"
+                               " suspended the run; suspending anyway",
+                     fn->id, rc);
+        json_object_object_add(done, "ok", json_object_new_boolean(0));
+        json_object_object_add(done, "suspend", json_object_get(inv.suspend));
+        if (c.error != NULL)
+            json_object_object_add(done, "error",
+                                   json_object_new_string(c.error));
+    } else if (rc == FH_SUSPENDED) {
+        json_object_object_add(done, "ok", json_object_new_boolean(0));
+        json_object_object_add(done, "error", json_object_new_string(
+            "the handler returned FH_SUSPENDED but no step suspended"));
+    } else if (rc == FH_OK) {
         json_object_object_add(done, "ok", json_object_new_boolean(1));
         json_object_object_add(done, "output",
                                c.has_output ? json_object_get(c.output)
@@ -137,6 +162,7 @@ invoke(struct worker_state *ws, struct json_object *msg)
                                    json_object_new_int64(c.retry_after_ms));
     }
     host_ctx_reset(&c);
+    invocation_fini(&inv);
     json_object_put(ev);
     return done;
 }
@@ -200,7 +226,7 @@ worker_main(int fd)
         const char *t = str_field(msg, "t");
 
         if (t != NULL && strcmp(t, "invoke") == 0) {
-            struct json_object *done = invoke(&ws, msg);
+            struct json_object *done = invoke(&ws, fd, msg);
 
             if (proto_send(fd, done) != 0)
                 status = 1;

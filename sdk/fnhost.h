@@ -63,7 +63,10 @@ extern "C" {
 /* Return codes of handlers, load() and API calls: 0 is success. */
 enum fh_rc {
     FH_OK = 0,
-    FH_ERR = -1, /* failed; the reason was given to fh_fail() or logged */
+    FH_ERR = -1,      /* failed; the reason was given to fh_fail() or logged */
+    FH_SUSPENDED = 1, /* from a step call: the run must stop here (a sleep
+                         or a retry); return it from the handler at once.
+                         FH_STEP() and FH_SLEEP() do that for you */
 };
 
 /* How a failure is retried, for fh_fail(). */
@@ -102,15 +105,30 @@ struct fh_ctx {
     const char *plugin;       /* borrowed: the plugin's name */
     const char *function_id;  /* borrowed: NULL in load() and unload() */
     const char *run_id;       /* borrowed: NULL in load() and unload() */
-    unsigned attempt;         /* 0 on the first attempt of a run */
+    unsigned attempt;         /* 0 on the first attempt of the step (or
+                                 of the handler code between steps) that
+                                 runs now; each step counts its own */
     unsigned max_attempts;    /* retries + 1 */
 };
 
-/* A handler. Return FH_OK when the run is done, or the value of fh_fail().
- * Any other non-zero return is a retryable failure. The event is borrowed.
- * A handler may run more than once for one run (at-least-once): after a
- * failure, or when a worker or the host died during the attempt. */
+/* A handler. Return FH_OK when the run is done, FH_SUSPENDED when a step
+ * call said so, or the value of fh_fail(). Any other non-zero return is a
+ * retryable failure. The event is borrowed. A handler runs again from the
+ * top each time its run resumes (see "steps" below), and code outside
+ * steps may run more than once (at-least-once): after a failure, or when
+ * a worker or the host died during the attempt.
+ *
+ * A worker runs one handler at a time, on one thread: ctx->state needs no
+ * locking against other handlers of the same process. */
 typedef int (*fh_handler)(struct fh_ctx *ctx, const struct fh_event *ev);
+
+/* A step's body, run by fh_step() when the step has no stored result. Set
+ * *RESULT to a new json-c value (the host steals it; leave it NULL for
+ * null) and return FH_OK, or return fh_fail(). ARG is what was passed to
+ * fh_step(). Everything a step does before its result is stored may be
+ * done again (at-least-once); once stored, the step never runs again. */
+typedef int (*fh_step_fn)(struct fh_ctx *ctx, void *arg,
+                          struct json_object **result);
 
 /* One function of a plugin. Use designated initializers; unset options take
  * the host's defaults. */
@@ -187,6 +205,10 @@ struct fh_api {
     int (*set_output)(struct fh_ctx *ctx, struct json_object *output);
     int (*retry_after)(struct fh_ctx *ctx, int64_t delay_ms);
     const char *(*state_dir)(struct fh_ctx *ctx);
+    int (*step)(struct fh_ctx *ctx, const char *name, fh_step_fn fn,
+                void *arg, struct json_object **result);
+    int (*sleep)(struct fh_ctx *ctx, const char *name, const char *duration);
+    int (*sleep_until)(struct fh_ctx *ctx, const char *name, int64_t at_ms);
 };
 
 #define FH_API_HAS(api, fn)                                                 \
@@ -198,11 +220,12 @@ struct fh_api {
 #define fh_log(ctx, level, ...) ((ctx)->api->log((ctx), (level), __VA_ARGS__))
 
 /* Records why the call failed and returns FH_ERR, so a handler ends with
- * `return fh_fail(ctx, FH_NO_RETRY, "payload has no %s", field);`.
+ * `return fh_fail(ctx, FH_NO_RETRY, "payload has no %s", field);`. It may
+ * also be called earlier, with `return FH_ERR;` after some cleanup.
  * FH_RETRY failures are retried with backoff until the function's retries
  * are used up; FH_NO_RETRY failures fail the run at once. The message is
  * stored with the attempt and shown by `fnhost run`. In load(), the message
- * is the reason the plugin is refused. */
+ * is the reason the plugin is refused (pass FH_NO_RETRY there). */
 #define fh_fail(ctx, retry, ...) ((ctx)->api->fail((ctx), (retry), __VA_ARGS__))
 
 /* The value of KEY in the [plugin NAME] section of the host's config, or
@@ -255,6 +278,102 @@ fh_state_dir(struct fh_ctx *ctx)
 {
     return ctx->api->state_dir(ctx);
 }
+
+/* ------------------------------------------------------------ steps
+ *
+ * A durable function is a handler that calls steps. The host runs the
+ * handler again from the top whenever the run resumes (after a sleep, a
+ * retry, a crash or a restart); a step whose result is stored returns it
+ * at once without running. So between steps, the handler must do the same
+ * thing every time: call the same steps, in the same order, with the same
+ * names. Work with effects (email, payment, database writes) belongs in
+ * steps; what is computed from the event and from step results may sit
+ * between them.
+ *
+ * Step names are the contract with runs in flight: the n-th call of one
+ * name in a run gets the id "name:n" (the first is "name"). Renaming or
+ * reordering steps of a function that has runs sleeping changes which
+ * stored results they find.
+ *
+ *     static int
+ *     onboarding(struct fh_ctx *ctx, const struct fh_event *ev)
+ *     {
+ *         FH_STEP(ctx, "welcome-email", send_welcome, ev);
+ *         FH_SLEEP(ctx, "wait-3-days", "3 days");
+ *         FH_STEP(ctx, "trial-offer-email", send_trial_offer, ev);
+ *         return FH_OK;
+ *     }
+ */
+
+/* Runs step NAME: returns its stored result, or runs FN(ctx, ARG, &r),
+ * stores r durably and only then returns. *RESULT (if not NULL) gets the
+ * result, borrowed until the handler returns.
+ *   FH_OK         the step has its result
+ *   FH_SUSPENDED  the step failed and will be retried after a backoff:
+ *                 return FH_SUSPENDED from the handler
+ *   FH_ERR        the step failed for good (no retry, or its last
+ *                 attempt): handle it and go on, or return FH_ERR to fail
+ *                 the run with the step's error */
+static inline int
+fh_step(struct fh_ctx *ctx, const char *name, fh_step_fn fn, void *arg,
+        struct json_object **result)
+{
+    return ctx->api->step(ctx, name, fn, arg, result);
+}
+
+/* Sleeps DURATION ("3 days", "3d", "2.5h", "30 mins", "1h30m", a bare
+ * number of ms; at most a year). The first time, it returns FH_SUSPENDED:
+ * the run holds no worker while it sleeps, and resumes when the time has
+ * come (at once after a restart, if the time passed meanwhile); then it
+ * returns FH_OK. A duration that does not parse, or is longer than a year,
+ * fails the step without retry: FH_ERR. */
+static inline int
+fh_sleep(struct fh_ctx *ctx, const char *name, const char *duration)
+{
+    return ctx->api->sleep(ctx, name, duration);
+}
+
+/* Sleeps until AT_MS (ms since the epoch); a time in the past does not
+ * sleep. Returns as fh_sleep() does. */
+static inline int
+fh_sleep_until(struct fh_ctx *ctx, const char *name, int64_t at_ms)
+{
+    return ctx->api->sleep_until(ctx, name, at_ms);
+}
+
+/* The forms to use in handlers: each returns from the handler when the
+ * run must stop (a suspension, or a step's final failure). ARG may point
+ * to const data: the step function gets it back as it was passed. */
+#define FH_STEP(ctx, name, fn, arg)                                         \
+    do {                                                                    \
+        int fh_rc_ = fh_step((ctx), (name), (fn),                           \
+                             (void *)(uintptr_t)(const void *)(arg), NULL); \
+        if (fh_rc_ != FH_OK)                                                \
+            return fh_rc_;                                                  \
+    } while (0)
+
+/* As FH_STEP, and *OUT gets the step's result (borrowed). */
+#define FH_STEP_RESULT(ctx, name, fn, arg, out)                             \
+    do {                                                                    \
+        int fh_rc_ = fh_step((ctx), (name), (fn),                           \
+                             (void *)(uintptr_t)(const void *)(arg), (out));\
+        if (fh_rc_ != FH_OK)                                                \
+            return fh_rc_;                                                  \
+    } while (0)
+
+#define FH_SLEEP(ctx, name, duration)                                       \
+    do {                                                                    \
+        int fh_rc_ = fh_sleep((ctx), (name), (duration));                   \
+        if (fh_rc_ != FH_OK)                                                \
+            return fh_rc_;                                                  \
+    } while (0)
+
+#define FH_SLEEP_UNTIL(ctx, name, at_ms)                                    \
+    do {                                                                    \
+        int fh_rc_ = fh_sleep_until((ctx), (name), (at_ms));                \
+        if (fh_rc_ != FH_OK)                                                \
+            return fh_rc_;                                                  \
+    } while (0)
 
 /* The event's "data" object (borrowed). */
 static inline struct json_object *

@@ -635,8 +635,8 @@ test_close_flushes(struct store **stp)
     e = store_get_event(*stp, t.ev.id);
     ok(e != NULL, "the write queued at close is there after reopening");
     json_object_put(e);
-    is_int(query_int("pragma user_version"), 1,
-           "reopening does not migrate again: user_version stays 1");
+    is_int(query_int("pragma user_version"), 2,
+           "reopening does not migrate again: user_version stays 2");
     is_int(store_count_runs(*stp, "completed"), 1, "the completed run");
     is_int(store_count_runs(*stp, "failed"), 1, "the failed run");
     e = store_get_run(*stp, first[0].runs[0].id);
@@ -664,7 +664,7 @@ test_open_errors(void)
     has_str(err, "newer than this fnhost", "with a reason");
     has_str(err, "7", "naming its version");
     store_close(st);
-    ok(exec_other("PRAGMA user_version = 1") == 0, "schema put back");
+    ok(exec_other("PRAGMA user_version = 2") == 0, "schema put back");
 
     st = store_open(base, dbpath, "normal", err, sizeof(err));
     ok(st != NULL, "synchronous=normal opens too");
@@ -689,7 +689,7 @@ main(void)
         printf("#   error: %s\n", err);
         return done_testing();
     }
-    is_int(query_int("pragma user_version"), 1, "migrated to version 1");
+    is_int(query_int("pragma user_version"), 2, "migrated to version 1");
     is_int(store_count_runs(st, NULL), 0, "no runs yet");
 
     test_put_and_due(st);

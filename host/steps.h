@@ -1,0 +1,45 @@
+/* steps.h - durable steps inside a worker: ids, replay, checkpoints, sleeps.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * A handler call in a worker owns a struct invocation. Each step call gets
+ * its id ("name", then "name:1", ...), returns the stored result when the
+ * master sent one, and otherwise runs the step and sends its result to the
+ * master, waiting for the acknowledgement that it is durable before the
+ * handler goes on. Sleeps and retries suspend the handler: the run is
+ * resumed later by a new invocation that replays the stored steps. */
+#ifndef FNHOST_STEPS_H
+#define FNHOST_STEPS_H
+
+#include <stdint.h>
+
+#include "fnhost.h"
+
+struct json_object;
+
+/* At most one year, as `ms` counts it (365.25 days). */
+#define STEPS_MAX_SLEEP_MS 31557600000LL
+
+struct invocation {
+    int fd;                      /* to the master */
+    const char *run_id;          /* borrowed */
+    struct json_object *memo;    /* borrowed: stored steps by id */
+    struct json_object *owned;   /* results of steps run now (an array) */
+    struct json_object *names;   /* name -> times seen in this call */
+    unsigned attempt;            /* of the unit running now */
+    unsigned max_attempts;
+    int64_t unit_started;        /* when the unit running now began */
+    struct json_object *suspend; /* why the handler must stop, or NULL */
+};
+
+void invocation_init(struct invocation *inv, int fd, const char *run_id,
+                     struct json_object *memo, unsigned attempt,
+                     unsigned max_attempts);
+void invocation_fini(struct invocation *inv);
+
+/* The fh_api entries; see sdk/fnhost.h. */
+int steps_run(struct fh_ctx *ctx, const char *name, fh_step_fn fn, void *arg,
+              struct json_object **result);
+int steps_sleep(struct fh_ctx *ctx, const char *name, const char *duration);
+int steps_sleep_until(struct fh_ctx *ctx, const char *name, int64_t at_ms);
+
+#endif

@@ -1,0 +1,411 @@
+/* store_query.c - the store's reads: due runs for the scheduler, runs,
+ * steps and events for the API. They use the loop's read connection and
+ * see committed state only.
+ * SPDX-License-Identifier: Apache-2.0 */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "store_int.h"
+#include "util.h"
+
+/* "?, ?, ?" for N function ids, into a new string. */
+static char *
+placeholders(const char *const *fns, int *n)
+{
+    char *p;
+    int k = 0;
+
+    while (fns[k] != NULL)
+        k++;
+    *n = k;
+    p = xcalloc(1, (size_t)k * 3 + 1);
+    for (int i = 0; i < k; i++)
+        strcat(p, i ? ",?" : "?");
+    return p;
+}
+
+int
+store_due_runs(struct store *st, int64_t now, const char *const *fns,
+               int limit, int (*skip)(void *, const char *),
+               void (*fn)(void *, const struct store_due *), void *arg)
+{
+    sqlite3_stmt *s;
+    int n = 0, nf, rc;
+    char *ph = placeholders(fns, &nf), *sql;
+
+    if (nf == 0) {
+        free(ph);
+        return 0;
+    }
+    sql = xasprintf("SELECT r.id, r.function_id, r.attempt, e.json, e.id"
+                    " FROM runs r JOIN events e ON e.id = r.event_id"
+                    " WHERE r.status IN ('queued', 'sleeping')"
+                    " AND r.wake_at <= ?"
+                    " AND r.function_id IN (%s)"
+                    " ORDER BY r.wake_at LIMIT ?", ph);
+    free(ph);
+    rc = sqlite3_prepare_v2(store_reader(st), sql, -1, &s, NULL);
+    free(sql);
+    if (rc != SQLITE_OK) {
+        log_error("store", "due runs: %s", sqlite3_errmsg(store_reader(st)));
+        return -1;
+    }
+    sqlite3_bind_int64(s, 1, now);
+    for (int i = 0; i < nf; i++)
+        store_bind_text(s, i + 2, fns[i]);
+    sqlite3_bind_int(s, nf + 2, limit);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_due d;
+
+        n++;
+        d.run_id = (const char *)sqlite3_column_text(s, 0);
+        if (skip != NULL && skip(arg, d.run_id))
+            continue;
+        d.function_id = (const char *)sqlite3_column_text(s, 1);
+        d.attempt = (unsigned)sqlite3_column_int(s, 2);
+        d.event_json = (const char *)sqlite3_column_text(s, 3);
+        d.event_id = (const char *)sqlite3_column_text(s, 4);
+        fn(arg, &d);
+    }
+    if (rc != SQLITE_DONE) {
+        log_error("store", "due runs: %s", sqlite3_errmsg(store_reader(st)));
+        n = -1;
+    }
+    sqlite3_finalize(s);
+    return n;
+}
+
+int64_t
+store_next_wake(struct store *st, int64_t now, const char *const *fns)
+{
+    sqlite3_stmt *s;
+    int64_t t = 0;
+    int nf, rc;
+    char *ph = placeholders(fns, &nf), *sql;
+
+    if (nf == 0) {
+        free(ph);
+        return 0;
+    }
+    sql = xasprintf("SELECT min(wake_at) FROM runs"
+                    " WHERE status IN ('queued', 'sleeping')"
+                    " AND wake_at > ? AND function_id IN (%s)", ph);
+    free(ph);
+    rc = sqlite3_prepare_v2(store_reader(st), sql, -1, &s, NULL);
+    free(sql);
+    if (rc != SQLITE_OK)
+        return 0;
+    sqlite3_bind_int64(s, 1, now);
+    for (int i = 0; i < nf; i++)
+        store_bind_text(s, i + 2, fns[i]);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        t = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return t;
+}
+
+/* ------------------------------------------------------------- reads */
+
+static void
+add_time(struct json_object *o, const char *key, sqlite3_stmt *s, int col)
+{
+    char buf[32];
+
+    if (sqlite3_column_type(s, col) == SQLITE_NULL) {
+        json_object_object_add(o, key, NULL);
+        return;
+    }
+    time_format(sqlite3_column_int64(s, col), buf, sizeof(buf));
+    json_object_object_add(o, key, json_object_new_string(buf));
+}
+
+static void
+add_text(struct json_object *o, const char *key, sqlite3_stmt *s, int col)
+{
+    const char *v = (const char *)sqlite3_column_text(s, col);
+
+    json_object_object_add(o, key, v ? json_object_new_string(v) : NULL);
+}
+
+static const char *
+api_status(const char *status, int attempt)
+{
+    if (strcmp(status, "queued") == 0)
+        return attempt > 0 ? "Running" : "Queued";
+    if (strcmp(status, "running") == 0)
+        return "Running";
+    if (strcmp(status, "completed") == 0)
+        return "Completed";
+    if (strcmp(status, "failed") == 0)
+        return "Failed";
+    if (strcmp(status, "cancelled") == 0)
+        return "Cancelled";
+    if (strcmp(status, "sleeping") == 0)
+        return "Sleeping";
+    return "Unknown";
+}
+
+/* Every step of a run, in the order they were stored. */
+static struct json_object *
+run_steps_json(sqlite3 *db, const char *run_id)
+{
+    static const char sql[] =
+        "SELECT step_id, name, kind, status, attempts, started_at,"
+        " ended_at, result, error, wake_at FROM steps WHERE run_id = ?"
+        " ORDER BY coalesce(started_at, committed_at), committed_at";
+    struct json_object *arr = json_object_new_array();
+    sqlite3_stmt *q;
+
+    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+        return arr;
+    sqlite3_bind_text(q, 1, run_id, -1, SQLITE_TRANSIENT);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        struct json_object *o = json_object_new_object();
+        const char *result = (const char *)sqlite3_column_text(q, 7);
+
+        add_text(o, "step_id", q, 0);
+        add_text(o, "name", q, 1);
+        add_text(o, "kind", q, 2);
+        add_text(o, "status", q, 3);
+        json_object_object_add(o, "attempts",
+                               json_object_new_int(sqlite3_column_int(q, 4)));
+        add_time(o, "started_at", q, 5);
+        add_time(o, "ended_at", q, 6);
+        json_object_object_add(o, "result",
+                               result ? json_tokener_parse(result) : NULL);
+        add_text(o, "error", q, 8);
+        if (sqlite3_column_type(q, 9) != SQLITE_NULL)
+            add_time(o, "wake_at", q, 9);
+        json_object_array_add(arr, o);
+    }
+    sqlite3_finalize(q);
+    return arr;
+}
+
+/* Every attempt of a run, oldest first. */
+static struct json_object *
+run_attempts_json(sqlite3 *db, const char *run_id)
+{
+    static const char sql[] = "SELECT step_id, attempt, started_at,"
+                              " ended_at, error FROM attempts"
+                              " WHERE run_id = ? ORDER BY rowid";
+    struct json_object *arr = json_object_new_array();
+    sqlite3_stmt *q;
+
+    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+        return arr;
+    sqlite3_bind_text(q, 1, run_id, -1, SQLITE_TRANSIENT);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        struct json_object *at = json_object_new_object();
+
+        add_text(at, "step_id", q, 0);
+        json_object_object_add(at, "attempt",
+                               json_object_new_int(sqlite3_column_int(q, 1)));
+        add_time(at, "started_at", q, 2);
+        add_time(at, "ended_at", q, 3);
+        add_text(at, "error", q, 4);
+        json_object_array_add(arr, at);
+    }
+    sqlite3_finalize(q);
+    return arr;
+}
+
+struct json_object *
+store_run_steps(struct store *st, const char *run_id, int64_t now)
+{
+    static const char sql[] = "SELECT step_id, status, result, error,"
+                              " wake_at FROM steps WHERE run_id = ?";
+    struct json_object *memo = json_object_new_object();
+    sqlite3_stmt *q;
+
+    if (sqlite3_prepare_v2(store_reader(st), sql, -1, &q, NULL) != SQLITE_OK) {
+        log_error("store", "steps of %s: %s", run_id,
+                  sqlite3_errmsg(store_reader(st)));
+        return memo;
+    }
+    store_bind_text(q, 1, run_id);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        const char *status = (const char *)sqlite3_column_text(q, 1);
+        const char *result = (const char *)sqlite3_column_text(q, 2);
+        struct json_object *e = json_object_new_object();
+
+        if (strcmp(status, "failed") == 0) {
+            json_object_object_add(
+                e, "error",
+                json_object_new_string((const char *)sqlite3_column_text(q, 3)
+                                           ?: "step failed"));
+        } else if (strcmp(status, "sleeping") == 0 &&
+                   sqlite3_column_int64(q, 4) > now) {
+            json_object_put(e); /* still asleep: not done */
+            continue;
+        } else {
+            json_object_object_add(e, "data",
+                                   result ? json_tokener_parse(result) : NULL);
+        }
+        json_object_object_add(memo, (const char *)sqlite3_column_text(q, 0),
+                               e);
+    }
+    sqlite3_finalize(q);
+    return memo;
+}
+
+#define RUN_COLUMNS                                                         \
+    "id, function_id, event_id, status, attempt, wake_at, output, error,"   \
+    " created_at, started_at, ended_at, updated_at"
+
+/* A run row in Inngest's v1 shape, plus fnhost's own fields. */
+static struct json_object *
+run_json(sqlite3 *db, sqlite3_stmt *s, int with_attempts)
+{
+    struct json_object *o = json_object_new_object();
+    const char *status = (const char *)sqlite3_column_text(s, 3);
+    const char *output = (const char *)sqlite3_column_text(s, 6);
+    int attempt = sqlite3_column_int(s, 4);
+
+    add_text(o, "run_id", s, 0);
+    add_text(o, "function_id", s, 1);
+    add_text(o, "event_id", s, 2);
+    json_object_object_add(o, "status",
+                           json_object_new_string(api_status(status, attempt)));
+    add_time(o, "run_started_at", s, 9);
+    add_time(o, "ended_at", s, 10);
+    json_object_object_add(o, "output",
+                           output ? json_tokener_parse(output) : NULL);
+    add_text(o, "error", s, 7);
+    json_object_object_add(o, "attempt", json_object_new_int(attempt));
+    add_time(o, "created_at", s, 8);
+    add_time(o, "updated_at", s, 11);
+    if (strcmp(status, "queued") == 0)
+        add_time(o, "next_attempt_at", s, 5);
+    if (strcmp(status, "sleeping") == 0)
+        add_time(o, "sleeping_until", s, 5);
+    if (with_attempts) {
+        const char *id = (const char *)sqlite3_column_text(s, 0);
+
+        json_object_object_add(o, "steps", run_steps_json(db, id));
+        json_object_object_add(o, "attempts", run_attempts_json(db, id));
+    }
+    return o;
+}
+
+static struct json_object *
+query_runs(struct store *st, const char *sql, const char *const *args,
+           int nargs, int limit, int single)
+{
+    sqlite3_stmt *s;
+    struct json_object *arr = NULL, *one = NULL;
+
+    if (sqlite3_prepare_v2(store_reader(st), sql, -1, &s, NULL) != SQLITE_OK) {
+        log_error("store", "query runs: %s", sqlite3_errmsg(store_reader(st)));
+        return NULL;
+    }
+    for (int i = 0; i < nargs; i++)
+        store_bind_text(s, i + 1, args[i]);
+    if (limit > 0)
+        sqlite3_bind_int(s, nargs + 1, limit);
+    if (!single)
+        arr = json_object_new_array();
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        if (single) {
+            one = run_json(store_reader(st), s, 1);
+            break;
+        }
+        json_object_array_add(arr, run_json(store_reader(st), s, 0));
+    }
+    sqlite3_finalize(s);
+    return single ? one : arr;
+}
+
+struct json_object *
+store_get_run(struct store *st, const char *run_id)
+{
+    const char *args[] = {run_id};
+
+    return query_runs(st, "SELECT " RUN_COLUMNS " FROM runs WHERE id = ?",
+                      args, 1, 0, 1);
+}
+
+struct json_object *
+store_event_runs(struct store *st, const char *event_id)
+{
+    const char *args[] = {event_id};
+
+    return query_runs(st, "SELECT " RUN_COLUMNS " FROM runs WHERE"
+                          " event_id = ? ORDER BY id",
+                      args, 1, 0, 0);
+}
+
+struct json_object *
+store_list_runs(struct store *st, const char *function_id,
+                const char *status, int limit)
+{
+    const char *args[2];
+    char sql[320];
+    int n = 0;
+
+    snprintf(sql, sizeof(sql), "SELECT " RUN_COLUMNS " FROM runs WHERE 1%s%s"
+                               " ORDER BY id DESC LIMIT ?",
+             function_id ? " AND function_id = ?" : "",
+             status ? " AND status = ?" : "");
+    if (function_id)
+        args[n++] = function_id;
+    if (status)
+        args[n++] = status;
+    return query_runs(st, sql, args, n, limit > 0 ? limit : 100, 0);
+}
+
+struct json_object *
+store_get_event(struct store *st, const char *event_id)
+{
+    static const char sql[] = "SELECT id, name, user_id, ts, received_at,"
+                              " json FROM events WHERE id = ?";
+    sqlite3_stmt *s;
+    struct json_object *o = NULL;
+
+    if (sqlite3_prepare_v2(store_reader(st), sql, -1, &s, NULL) != SQLITE_OK)
+        return NULL;
+    store_bind_text(s, 1, event_id);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        const char *json = (const char *)sqlite3_column_text(s, 5);
+        struct json_object *ev = json_tokener_parse(json);
+
+        o = json_object_new_object();
+        add_text(o, "internal_id", s, 0);
+        add_text(o, "name", s, 1);
+        add_text(o, "id", s, 2);
+        json_object_object_add(o, "ts",
+                               json_object_new_int64(sqlite3_column_int64(s, 3)));
+        add_time(o, "received_at", s, 4);
+        if (ev != NULL) {
+            struct json_object *data;
+
+            if (json_object_object_get_ex(ev, "data", &data))
+                json_object_object_add(o, "data", json_object_get(data));
+            json_object_put(ev);
+        }
+    }
+    sqlite3_finalize(s);
+    return o;
+}
+
+int64_t
+store_count_runs(struct store *st, const char *status)
+{
+    sqlite3_stmt *s;
+    int64_t n = -1;
+
+    if (sqlite3_prepare_v2(store_reader(st),
+                           status ? "SELECT count(*) FROM runs WHERE status = ?"
+                                  : "SELECT count(*) FROM runs",
+                           -1, &s, NULL) != SQLITE_OK)
+        return -1;
+    if (status)
+        store_bind_text(s, 1, status);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        n = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return n;
+}

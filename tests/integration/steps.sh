@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# steps.sh - durable steps: memoized results, ids for repeats, per-step
+# retries, final step errors handed to the handler, sleeps that survive
+# kill -9, and bad durations.
+# SPDX-License-Identifier: Apache-2.0
+. "$(dirname "$0")/lib.sh"
+t_setup
+t_plugins steps
+EXECS="$T_DIR/execs.db"
+printf '[plugin steps]\ndatabase = %s\n' "$EXECS" >"$T_DIR/fnhost.ini"
+t_start --config "$T_DIR/fnhost.ini"
+
+# send JSON: posts one event, sets EV to its id
+send() {
+    post "$1"
+    EV=$(jq -r '.ids[0]' <<<"$BODY_OUT")
+}
+# run_of EV: the run of event EV, into RUN and BODY_OUT (/v1/runs/{id})
+run_of() {
+    get "/v1/events/$1/runs"
+    RUN=$(jq -r '.data[0].run_id' <<<"$BODY_OUT")
+    get "/v1/runs/$RUN"
+}
+status_is() { # status_is EV STATUS
+    get "/v1/events/$1/runs"
+    [ "$(jq -r '.data[0].status' <<<"$BODY_OUT")" = "$2" ]
+}
+execs() { # execs RUN STEP: how often the step body ran
+    sqlite3 "$EXECS" "select count(*) from execs where run_id = '$1' and step_id = '$2'"
+}
+
+send '{"name":"test/steps","data":{"items":3}}'
+wait_until 10 status_is "$EV" Completed
+run_of "$EV"
+t_is "$(jq -c '.data.output | [.a.value, .b.value, .c.value]' <<<"$BODY_OUT")" \
+    "[1,2,3]" "a three-step function completes; later steps see earlier results"
+t_is "$(jq -r '[.data.steps[].step_id] | join(",")' <<<"$BODY_OUT")" \
+    "a,b,item,item:1,item:2,c" "repeated step names get ids name, name:1, name:2"
+t_is "$(jq -r '[.data.steps[] | .status] | unique | join(",")' <<<"$BODY_OUT")" \
+    completed "every step is completed"
+t_is "$(jq -c '.data.steps[1].result' <<<"$BODY_OUT")" '{"step":"b","value":2}' \
+    "each step shows its result"
+t_has "$(jq -r '.data.steps[0].started_at' <<<"$BODY_OUT")" "Z" "and its timing"
+t_is "$(sqlite3 "$EXECS" "select count(*) from execs where run_id = '$RUN'")" 6 \
+    "each step ran once"
+OUT=$("$FNHOST" run "$RUN" --state "$STATE")
+t_has "$OUT" "step item:2" "fnhost run lists the steps"
+
+# Per-step retries: earlier steps are not run again.
+send '{"name":"test/step-flaky","data":{"fail_times":2}}'
+wait_until 10 status_is "$EV" Completed
+run_of "$EV"
+t_is "$(jq -r '.data.output' <<<"$BODY_OUT")" 2 \
+    "a step failing twice succeeds on its third attempt"
+t_is "$(execs "$RUN" first),$(execs "$RUN" flaky),$(execs "$RUN" last)" "1,3,1" \
+    "the step before it ran once, the flaky step three times"
+t_is "$(jq -r '.data.steps[] | select(.step_id == "flaky") | .attempts' <<<"$BODY_OUT")" 3 \
+    "the step shows three attempts"
+t_is "$(jq -r '[.data.attempts[] | select(.step_id == "flaky") | .error] | .[0]' <<<"$BODY_OUT")" \
+    "flaky step failed on attempt 0" "each failed attempt is recorded with its error"
+
+# A step that fails for good: the handler gets the error.
+send '{"name":"test/step-fatal","data":{}}'
+wait_until 10 status_is "$EV" Failed
+run_of "$EV"
+t_is "$(jq -r '.data.error' <<<"$BODY_OUT")" "doomed step: the card was declined" \
+    "returning a step's final error fails the run with it"
+t_is "$(execs "$RUN" doomed)" 1 "a non-retryable step runs once"
+t_is "$(jq -r '.data.steps[0].status' <<<"$BODY_OUT")" failed "the step is failed"
+send '{"name":"test/step-fatal","data":{"handle":1}}'
+wait_until 10 status_is "$EV" Completed
+run_of "$EV"
+t_is "$(jq -r '.data.output' <<<"$BODY_OUT")" handled \
+    "a handler may handle a step's error and go on"
+t_is "$(jq -r '[.data.steps[].step_id] | join(",")' <<<"$BODY_OUT")" "doomed,after" \
+    "and run the next step"
+send '{"name":"test/step-fatal","data":{"retryable":1}}'
+wait_until 10 status_is "$EV" Failed
+run_of "$EV"
+t_is "$(execs "$RUN" doomed)" 3 "a retryable step gets retries + 1 attempts (retries = 2)"
+t_is "$(jq -r '.data.error' <<<"$BODY_OUT")" "doomed step: still broken" \
+    "then its error fails the run"
+
+# Sleeps.
+send '{"name":"test/steps","data":{"sleep":"1500ms"}}'
+wait_until 5 status_is "$EV" Sleeping
+run_of "$EV"
+t_is "$(jq -r '.data.status' <<<"$BODY_OUT")" Sleeping "a sleeping run shows Sleeping"
+t_has "$(jq -r '.data.sleeping_until' <<<"$BODY_OUT")" "Z" "with when it wakes"
+t_is "$(jq -r '.data.steps[2] | [.step_id, .kind, .status] | join(",")' <<<"$BODY_OUT")" \
+    "nap,sleep,sleeping" "the sleep is a step"
+t_is "$(grep -c . <<<"$(pgrep -P "$T_PID")")" 2 "it holds no worker (both idle, alive)"
+wait_until 10 status_is "$EV" Completed
+run_of "$EV"
+t_is "$(execs "$RUN" a),$(execs "$RUN" b),$(execs "$RUN" c)" "1,1,1" \
+    "after waking, the steps before the sleep did not run again"
+GAP=$(sqlite3 -readonly "$STATE/fnhost.db" "select (select started_at from steps
+    where run_id = '$RUN' and step_id = 'c') - (select started_at from steps
+    where run_id = '$RUN' and step_id = 'nap')")
+t_ok "$([ "$GAP" -ge 1500 ]; echo $?)" "the step after the sleep ran 1.5 s later ($GAP ms)"
+
+# Bad durations fail the step (and the run) at once, without retry.
+send '{"name":"test/sleep","data":{"duration":"3 dayz"}}'
+wait_until 10 status_is "$EV" Failed
+run_of "$EV"
+t_has "$(jq -r '.data.error' <<<"$BODY_OUT")" 'invalid duration "3 dayz": unknown unit "dayz"' \
+    "an unparseable duration fails the run and says why"
+t_is "$(jq -r '.data.attempts | length' <<<"$BODY_OUT")" 2 \
+    "after one attempt (the step's and the handler's records)"
+send '{"name":"test/sleep","data":{"duration":"400 days"}}'
+wait_until 10 status_is "$EV" Failed
+run_of "$EV"
+t_has "$(jq -r '.data.error' <<<"$BODY_OUT")" "longer than a year" \
+    "a sleep over a year is refused"
+send "{\"name\":\"test/sleep\",\"data\":{\"until\":$(( $(date +%s%3N) - 1000 ))}}"
+wait_until 10 status_is "$EV" Completed
+t_ok $? "sleep_until a past time does not sleep"
+
+# kill -9 during a sleep: the run wakes after the restart, nothing reruns.
+send '{"name":"test/steps","data":{"sleep":"2s"}}'
+LONG=$EV
+send '{"name":"test/steps","data":{"sleep":"300ms"}}'
+SHORT=$EV
+wait_until 5 status_is "$LONG" Sleeping
+wait_until 5 status_is "$SHORT" Sleeping
+t_kill9
+sleep 0.5 # the short sleep ends while the host is down
+t_start --config "$T_DIR/fnhost.ini"
+wait_until 10 status_is "$SHORT" Completed
+t_ok $? "a sleep that ended while the host was down completes after the restart"
+wait_until 10 status_is "$LONG" Completed
+t_ok $? "a sleep interrupted by kill -9 completes on time"
+for ev in "$SHORT" "$LONG"; do
+    run_of "$ev"
+    t_is "$(execs "$RUN" a),$(execs "$RUN" b),$(execs "$RUN" c)" "1,1,1" \
+        "run $RUN: no step ran twice across the crash"
+done
+t_stop
+t_done

@@ -1,0 +1,217 @@
+/* steps.c - fixture: durable steps, repeats, sleeps, retries and failures.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * With [plugin steps] database = PATH, every step execution is recorded in
+ * table execs(run_id, step_id, at) so tests can prove which steps ran. */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fnhost.h>
+
+struct step_arg {
+    const struct fh_event *ev;
+    const char *name;
+    int value;
+};
+
+static long long
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+data_int(const struct fh_event *ev, const char *key, int def)
+{
+    struct json_object *v;
+
+    if (!json_object_object_get_ex(ev->data, key, &v))
+        return def;
+    return json_object_get_int(v);
+}
+
+static const char *
+data_str(const struct fh_event *ev, const char *key)
+{
+    return fh_json_str(ev->data, key);
+}
+
+static void
+record(struct fh_ctx *ctx, const char *step)
+{
+    sqlite3 *db = ctx->state;
+    sqlite3_stmt *s;
+
+    if (db == NULL)
+        return;
+    if (sqlite3_prepare_v2(db, "INSERT INTO execs(run_id, step_id, at)"
+                               " VALUES (?, ?, ?)", -1, &s, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_text(s, 1, ctx->run_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, step, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, now_ms());
+    sqlite3_step(s);
+    sqlite3_finalize(s);
+}
+
+/* A step that records itself, sleeps data.step_ms and returns
+ * {"step": name, "value": value}. */
+static int
+plain_step(struct fh_ctx *ctx, void *arg, struct json_object **result)
+{
+    struct step_arg *a = arg;
+    int ms = data_int(a->ev, "step_ms", 0);
+
+    record(ctx, a->name);
+    if (ms > 0)
+        usleep((useconds_t)ms * 1000);
+    *result = json_object_new_object();
+    json_object_object_add(*result, "step", json_object_new_string(a->name));
+    json_object_object_add(*result, "value", json_object_new_int(a->value));
+    return FH_OK;
+}
+
+static int
+three_steps(struct fh_ctx *ctx, const struct fh_event *ev)
+{
+    struct step_arg a = {ev, "a", 1}, b = {ev, "b", 0}, c = {ev, "c", 3};
+    struct json_object *ra, *rb, *rc, *out;
+    const char *nap = data_str(ev, "sleep");
+    int items = data_int(ev, "items", 0);
+
+    FH_STEP_RESULT(ctx, "a", plain_step, &a, &ra);
+    /* Code between steps may use earlier results: replays give the same. */
+    b.value = json_object_get_int(json_object_object_get(ra, "value")) + 1;
+    FH_STEP_RESULT(ctx, "b", plain_step, &b, &rb);
+    if (nap != NULL)
+        FH_SLEEP(ctx, "nap", nap);
+    for (int i = 0; i < items; i++) {
+        struct step_arg it = {ev, "item", i};
+
+        FH_STEP(ctx, "item", plain_step, &it);
+    }
+    FH_STEP_RESULT(ctx, "c", plain_step, &c, &rc);
+    out = json_object_new_object();
+    json_object_object_add(out, "a", json_object_get(ra));
+    json_object_object_add(out, "b", json_object_get(rb));
+    json_object_object_add(out, "c", json_object_get(rc));
+    fh_set_output(ctx, out);
+    return FH_OK;
+}
+
+/* Fails while ctx->attempt < data.fail_times, retryably. */
+static int
+flaky_step(struct fh_ctx *ctx, void *arg, struct json_object **result)
+{
+    struct step_arg *a = arg;
+
+    record(ctx, "flaky");
+    if ((int)ctx->attempt < data_int(a->ev, "fail_times", 1))
+        return fh_fail(ctx, FH_RETRY, "flaky step failed on attempt %u",
+                       ctx->attempt);
+    *result = json_object_new_int((int)ctx->attempt);
+    return FH_OK;
+}
+
+static int
+step_flaky(struct fh_ctx *ctx, const struct fh_event *ev)
+{
+    struct step_arg first = {ev, "first", 1}, last = {ev, "last", 2};
+    struct json_object *r;
+
+    FH_STEP(ctx, "first", plain_step, &first);
+    FH_STEP_RESULT(ctx, "flaky", flaky_step, &first, &r);
+    FH_STEP(ctx, "last", plain_step, &last);
+    fh_set_output(ctx, json_object_get(r));
+    return FH_OK;
+}
+
+static int
+doomed_step(struct fh_ctx *ctx, void *arg, struct json_object **result)
+{
+    struct step_arg *a = arg;
+
+    record(ctx, "doomed");
+    if (data_int(a->ev, "retryable", 0))
+        return fh_fail(ctx, FH_RETRY, "doomed step: still broken");
+    return fh_fail(ctx, FH_NO_RETRY, "doomed step: the card was declined");
+}
+
+static int
+step_fatal(struct fh_ctx *ctx, const struct fh_event *ev)
+{
+    struct step_arg a = {ev, "doomed", 0}, after = {ev, "after", 9};
+    int rc = fh_step(ctx, "doomed", doomed_step, &a, NULL);
+
+    if (rc == FH_SUSPENDED)
+        return rc;
+    if (rc == FH_ERR && !data_int(ev, "handle", 0))
+        return FH_ERR; /* the step's error fails the run */
+    FH_STEP(ctx, "after", plain_step, &after);
+    fh_set_output(ctx, json_object_new_string(rc == FH_ERR ? "handled"
+                                                           : "no error"));
+    return FH_OK;
+}
+
+static int
+bad_sleep(struct fh_ctx *ctx, const struct fh_event *ev)
+{
+    const char *d = data_str(ev, "duration");
+    struct json_object *at;
+
+    if (json_object_object_get_ex(ev->data, "until", &at))
+        FH_SLEEP_UNTIL(ctx, "nap", json_object_get_int64(at));
+    else
+        FH_SLEEP(ctx, "nap", d ? d : "");
+    fh_set_output(ctx, json_object_new_string("woke"));
+    return FH_OK;
+}
+
+static int
+steps_load(struct fh_ctx *ctx)
+{
+    const char *path = fh_config(ctx, "database");
+    sqlite3 *db = NULL;
+
+    if (path == NULL)
+        return FH_OK;
+    if (sqlite3_open(path, &db) != SQLITE_OK ||
+        sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000;"
+                         " CREATE TABLE IF NOT EXISTS execs(run_id TEXT,"
+                         " step_id TEXT, at INTEGER)",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        fh_fail(ctx, FH_NO_RETRY, "open %s: %s", path, sqlite3_errmsg(db));
+        sqlite3_close(db);
+        return FH_ERR;
+    }
+    ctx->state = db;
+    return FH_OK;
+}
+
+static void
+steps_unload(struct fh_ctx *ctx)
+{
+    sqlite3_close(ctx->state);
+}
+
+static const struct fh_function functions[] = {
+    {.id = "three-steps", .run = three_steps,
+     .triggers = FH_EVENTS("test/steps")},
+    {.id = "step-flaky", .run = step_flaky, .retries = 3,
+     .triggers = FH_EVENTS("test/step-flaky")},
+    {.id = "step-fatal", .run = step_fatal, .retries = 2,
+     .triggers = FH_EVENTS("test/step-fatal")},
+    {.id = "bad-sleep", .run = bad_sleep,
+     .triggers = FH_EVENTS("test/sleep")},
+    FH_FUNCTIONS_END,
+};
+
+FH_PLUGIN(.name = "steps", .version = "1.0.0", .functions = functions,
+          .load = steps_load, .unload = steps_unload);
