@@ -48,6 +48,8 @@ FIXTURES  := $(patsubst tests/plugins/%.c,$(BUILD)/tests/plugins/%.so,\
                $(wildcard tests/plugins/*.c))
 UNIT      := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,\
                $(filter tests/unit/test_%.c,$(wildcard tests/unit/*.c)))
+TOOLS     := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,\
+               $(wildcard tests/tools/*.c))
 BENCH     := $(BUILD)/bench/bare
 
 # Each plugin folder may name the libraries it links in plugin.mk, e.g.
@@ -83,6 +85,11 @@ $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(LIB_OBJ)
 	$(call say,TEST,$@)$(CC) $(FINAL_CFLAGS) -Itests/unit $(FINAL_LDFLAGS) \
 	    -o $@ $< $(LIB_OBJ) $(LDLIBS)
 
+$(BUILD)/tests/tools/%: tests/tools/%.c
+	@mkdir -p $(@D)
+	$(call say,TOOL,$@)$(CC) $(FINAL_CFLAGS) $(FINAL_LDFLAGS) -o $@ $< \
+	    $(LDLIBS)
+
 $(BUILD)/bench/%: bench/%.c $(BUILD)/host/util.o
 	@mkdir -p $(@D)
 	$(call say,BENCH,$@)$(CC) $(FINAL_CFLAGS) $(FINAL_LDFLAGS) -o $@ $^ \
@@ -94,10 +101,10 @@ deps:
 run: deps all
 	$(BUILD)/fnhost serve --plugins $(BUILD)/plugins
 
-test: deps all $(FIXTURES) $(UNIT)
+test: deps all $(FIXTURES) $(UNIT) $(TOOLS)
 	@FNHOST_BUILD=$(BUILD) tests/run.sh
 
-bench: deps all $(FIXTURES) $(BENCH)
+bench: deps all $(FIXTURES) $(TOOLS) $(BENCH)
 	@scripts/deps.sh bench
 	@FNHOST_BUILD=$(BUILD) bench/run.sh
 
@@ -119,4 +126,4 @@ clean:
 	rm -rf build build-san
 
 .PHONY: all deps run test bench fuzz install clean
--include $(HOST_OBJ:.o=.d) $(UNIT:=.d)
+-include $(HOST_OBJ:.o=.d) $(UNIT:=.d) $(TOOLS:=.d)

@@ -1,0 +1,1 @@
+LIBS.onboarding-emails = -lcurl
