@@ -167,9 +167,11 @@ steps_run(struct fh_ctx *ctx, const char *name, fh_step_fn fn, void *arg,
 
     set_error(c, NULL, 0);
     ctx->attempt = inv->attempt;
+    ctx->step_id = id;
     started = now_ms();
     rc = fn(ctx, arg, &res);
     ended = now_ms();
+    ctx->step_id = NULL;
     if (rc == FH_OK) {
         rec = step_json(id, name, "run", "completed", inv->attempt, started,
                         ended);

@@ -109,6 +109,10 @@ struct fh_ctx {
                                  of the handler code between steps) that
                                  runs now; each step counts its own */
     unsigned max_attempts;    /* retries + 1 */
+    const char *step_id;      /* borrowed: inside a step function, its id
+                                 ("name" or "name:n"); with run_id a good
+                                 idempotency key for the step's effect.
+                                 NULL elsewhere */
 };
 
 /* A handler. Return FH_OK when the run is done, FH_SUSPENDED when a step

@@ -123,7 +123,7 @@ send_mail(struct fh_ctx *ctx, void *arg, struct json_object **result)
     CURL *c;
     CURLcode rc;
 
-    snprintf(msgid, sizeof(msgid), "%s.%s@fnhost", ctx->run_id, m->kind);
+    snprintf(msgid, sizeof(msgid), "%s.%s@fnhost", ctx->run_id, ctx->step_id);
     /* The envelope sender is the bare address inside <...>, if any. */
     snprintf(envelope_from, sizeof(envelope_from), "%s",
              addr_from ? addr_from : from);

@@ -69,7 +69,7 @@ plain_step(struct fh_ctx *ctx, void *arg, struct json_object **result)
     struct step_arg *a = arg;
     int ms = data_int(a->ev, "step_ms", 0);
 
-    record(ctx, a->name);
+    record(ctx, ctx->step_id);
     if (ms > 0)
         usleep((useconds_t)ms * 1000);
     *result = json_object_new_object();
@@ -112,7 +112,7 @@ flaky_step(struct fh_ctx *ctx, void *arg, struct json_object **result)
 {
     struct step_arg *a = arg;
 
-    record(ctx, "flaky");
+    record(ctx, ctx->step_id);
     if ((int)ctx->attempt < data_int(a->ev, "fail_times", 1))
         return fh_fail(ctx, FH_RETRY, "flaky step failed on attempt %u",
                        ctx->attempt);
@@ -138,7 +138,7 @@ doomed_step(struct fh_ctx *ctx, void *arg, struct json_object **result)
 {
     struct step_arg *a = arg;
 
-    record(ctx, "doomed");
+    record(ctx, ctx->step_id);
     if (data_int(a->ev, "retryable", 0))
         return fh_fail(ctx, FH_RETRY, "doomed step: still broken");
     return fh_fail(ctx, FH_NO_RETRY, "doomed step: the card was declined");
