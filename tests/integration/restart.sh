@@ -27,7 +27,8 @@ for i in $(seq 31 40); do
 done
 t_is "${#ACKED[@]}" 40 "40 events acknowledged"
 # Let some runs finish, then pull the plug mid-flight.
-wait_until 10 [ "$(sql "select count(*) from runs where status='completed'")" -ge 5 ]
+some_done() { [ "$(sql "select count(*) from runs where status='completed'")" -ge 5 ]; }
+wait_until 10 some_done
 t_kill9
 DONE_BEFORE=$(sql "select id from runs where status = 'completed'")
 NDONE=$(wc -l <<<"$DONE_BEFORE")
