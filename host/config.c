@@ -277,17 +277,38 @@ struct ini_state {
     int err_line;  /* the line of the first error */
 };
 
-/* inih reads one line per call: counting them here gives each handler
- * error its own line (Debian's inih has no INI_HANDLER_LINENO). */
+/* inih reads one line per call into a buffer of NUM bytes: reading whole
+ * lines here, and refusing a longer one rather than letting inih read its
+ * rest as a line of its own, keeps our count and inih's the same (Debian's
+ * inih has no INI_HANDLER_LINENO). fgets cannot tell a NUL from the end. */
 static char *
 line_reader(char *str, int num, void *arg)
 {
     struct ini_state *st = arg;
-    char *r = fgets(str, num, st->f);
+    int c = EOF, n = 0;
 
-    if (r != NULL && strchr(r, '\n') != NULL)
-        st->line++;
-    return r;
+    if (st->failed)
+        return NULL;
+    while ((c = getc(st->f)) != EOF && c != '\n') {
+        if (c == '\0' || n == num - 2) {
+            if (c == '\0')
+                snprintf(st->err, st->errlen, "the line holds a NUL byte");
+            else
+                snprintf(st->err, st->errlen, "the line is longer than %d"
+                                              " bytes", num - 2);
+            st->failed = 1;
+            st->err_line = st->line + 1;
+            return NULL;
+        }
+        str[n++] = (char)c;
+    }
+    if (c == EOF && n == 0)
+        return NULL;
+    if (c == '\n')
+        str[n++] = '\n';
+    str[n] = '\0';
+    st->line++;
+    return str;
 }
 
 static int

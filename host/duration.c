@@ -58,8 +58,8 @@ duration_parse(const char *s, int64_t *out, char *err, size_t errlen)
         const struct unit *u = NULL;
 
         while (isdigit((unsigned char)*p)) {
-            if (v < 1e15)
-                v = v * 10 + (*p - '0');
+            /* Huge values become inf and fail the 100-year check. */
+            v = v * 10 + (*p - '0');
             p++, digits++;
         }
         if (*p == '.') {

@@ -39,6 +39,94 @@ get_ts(struct json_object *v, int64_t *ts)
     }
 }
 
+/* Whether S[0..N) is UTF-8 (RFC 3629): json-c's own check lets overlong
+ * forms and surrogates through. */
+static int
+utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n) {
+        unsigned c = s[i], need, min, cp;
+
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf)
+            need = 1, min = 0x80, cp = c & 0x1f;
+        else if (c >= 0xe0 && c <= 0xef)
+            need = 2, min = 0x800, cp = c & 0x0f;
+        else if (c >= 0xf0 && c <= 0xf4)
+            need = 3, min = 0x10000, cp = c & 0x07;
+        else
+            return 0;
+        if (n - i <= need)
+            return 0;
+        for (unsigned k = 1; k <= need; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return 0;
+            cp = cp << 6 | (s[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        i += need + 1;
+    }
+    return 1;
+}
+
+/* Whether S is a number as RFC 8259 writes one. */
+static int
+number_text_valid(const char *s)
+{
+    s += *s == '-';
+    if (*s == '0')
+        s++;
+    else if (*s >= '1' && *s <= '9')
+        s += strspn(s, "0123456789");
+    else
+        return 0;
+    if (*s == '.') {
+        if (s[1] < '0' || s[1] > '9')
+            return 0;
+        s += 1 + strspn(s + 1, "0123456789");
+    }
+    if (*s == 'e' || *s == 'E') {
+        s += 1 + (s[1] == '+' || s[1] == '-');
+        if (*s < '0' || *s > '9')
+            return 0;
+        s += strspn(s, "0123456789");
+    }
+    return *s == '\0';
+}
+
+/* Whether every number under V is JSON: even in strict mode json-c takes
+ * NaN, Infinity, "1." and "01.5", and writes them back as they came. */
+static int
+numbers_valid(struct json_object *v)
+{
+    switch (json_object_get_type(v)) {
+    case json_type_double:
+        return isfinite(json_object_get_double(v)) &&
+               number_text_valid(json_object_to_json_string(v));
+    case json_type_array:
+        for (size_t i = 0; i < json_object_array_length(v); i++)
+            if (!numbers_valid(json_object_array_get_idx(v, i)))
+                return 0;
+        return 1;
+    case json_type_object: {
+        json_object_object_foreach(v, key, val) {
+            (void)key;
+            if (!numbers_valid(val))
+                return 0;
+        }
+        return 1;
+    }
+    default:
+        return 1;
+    }
+}
+
 /* Validates one event; returns the normalized copy (new) or NULL. */
 static struct json_object *
 one_event(struct json_object *in, const char *where, int64_t now, char *err,
@@ -154,7 +242,14 @@ ingest_parse(const char *body, size_t len, int64_t now, char *err,
         snprintf(err, errlen, "request body is too large");
         return NULL;
     }
-    tok = json_tokener_new_ex(64);
+    if (!utf8_valid((const unsigned char *)body, len)) {
+        snprintf(err, errlen, "request body is not valid JSON: it is not"
+                              " UTF-8");
+        return NULL;
+    }
+    tok = json_tokener_new_ex(JSON_EVENT_DEPTH);
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+                                    JSON_TOKENER_ALLOW_TRAILING_CHARS);
     root = json_tokener_parse_ex(tok, body, (int)len);
     off = (int)json_tokener_get_parse_end(tok);
     if (root == NULL && json_tokener_get_error(tok) == json_tokener_continue) {
@@ -180,6 +275,13 @@ ingest_parse(const char *body, size_t len, int64_t now, char *err,
         return NULL;
     }
     json_tokener_free(tok);
+    if (!numbers_valid(root)) {
+        snprintf(err, errlen, "request body is not valid JSON: NaN, Infinity"
+                              " and numbers like \"1.\" or \"01.5\" are not"
+                              " JSON");
+        json_object_put(root);
+        return NULL;
+    }
     for (i = (size_t)off; i < len; i++) {
         if (body[i] != ' ' && body[i] != '\n' && body[i] != '\r' &&
             body[i] != '\t') {

@@ -85,10 +85,13 @@ check_functions(const struct fh_plugin *p, char *err, size_t errlen)
                                      " range (0..20, or FH_RETRIES_NONE)",
                         f->id, f->retries);
         if (f->timeout != NULL &&
-            (duration_parse(f->timeout, &ms, why, sizeof(why)) != 0 ||
-             ms < 1))
+            duration_parse(f->timeout, &ms, why, sizeof(why)) != 0)
             return fail(err, errlen, "function \"%s\": timeout: %s", f->id,
                         why);
+        if (f->timeout != NULL && ms < 1)
+            return fail(err, errlen, "function \"%s\": timeout: must be at"
+                                     " least 1ms, got \"%s\"", f->id,
+                        f->timeout);
         for (const struct fh_function *g = p->functions; g < f; g++)
             if (strcmp(g->id, f->id) == 0)
                 return fail(err, errlen, "duplicate function id \"%s\"",

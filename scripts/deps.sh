@@ -12,7 +12,7 @@ libinih-dev libssl-dev libcurl4-openssl-dev curl sqlite3 jq binutils procps"
 case "${1:-build}" in
 build) ;;
 bench) pkgs="$pkgs wrk" ;;
-fuzz) pkgs="$pkgs clang" ;;
+fuzz) pkgs="$pkgs clang libclang-rt-dev llvm" ;;
 *) echo "usage: scripts/deps.sh [build|bench|fuzz]" >&2; exit 2 ;;
 esac
 

@@ -3,7 +3,8 @@
  *
  * The input is the file. On success every setting must be in the range
  * config_set enforces; on failure the error must name a line the file
- * has ("config PATH: line N: ..."). */
+ * has ("config PATH: line N: ..."). A last line without a newline is the
+ * same line with one: adding it must change nothing. */
 #include <json-c/json.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -56,14 +57,37 @@ err_line(const char *err, const char *path)
     return strtol(p + 7, NULL, 10);
 }
 
+/* Loads DATA, plus a newline if NEWLINE, from the memfd at PATH. */
+static int
+load(int fd, const char *path, const uint8_t *data, size_t size,
+     int newline, char *err, size_t errlen)
+{
+    struct config c;
+    int rc;
+
+    if (ftruncate(fd, 0) != 0 ||
+        (size > 0 && pwrite(fd, data, size, 0) != (ssize_t)size) ||
+        (newline && pwrite(fd, "\n", 1, (off_t)size) != 1)) {
+        perror("fuzz_config: writing the memfd");
+        abort();
+    }
+    config_init(&c);
+    err[0] = '\0';
+    rc = config_load_file(&c, path, err, errlen);
+    if (rc == 0)
+        check_loaded(&c, data, size);
+    config_free(&c);
+    return rc;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static int fd = -1;
     static char path[64];
-    struct config c;
-    char err[1024];
+    char err[1024], err2[1024];
     long lines = 0, line;
+    int rc;
 
     if (fd < 0) {
         fd = memfd_create("fuzz_config.ini", 0);
@@ -73,26 +97,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
     }
-    if (ftruncate(fd, 0) != 0 ||
-        (size > 0 && pwrite(fd, data, size, 0) != (ssize_t)size)) {
-        perror("fuzz_config: writing the memfd");
-        abort();
-    }
     for (size_t i = 0; i < size; i++)
         lines += data[i] == '\n';
     if (size > 0 && data[size - 1] != '\n')
         lines++;
 
-    config_init(&c);
-    err[0] = '\0';
-    if (config_load_file(&c, path, err, sizeof(err)) == 0) {
-        check_loaded(&c, data, size);
-    } else if (strstr(err, "cannot read it") == NULL) {
+    rc = load(fd, path, data, size, 0, err, sizeof(err));
+    if (rc != 0 && strstr(err, "cannot read it") == NULL) {
         line = err_line(err, path);
         if (line < 1 || line > lines)
             fail("the error names a line the file does not have", data, size,
                  err);
     }
-    config_free(&c);
+    if (size > 0 && data[size - 1] != '\n' &&
+        (load(fd, path, data, size, 1, err2, sizeof(err2)) != rc ||
+         strcmp(err, err2) != 0)) {
+        fprintf(stderr, "fuzz_config: with a final newline: %s\n", err2);
+        fail("a final newline changes the result", data, size, err);
+    }
     return 0;
 }

@@ -3,9 +3,11 @@
  *
  * Besides crashes and sanitizer reports, checks the contract in ingest.h:
  * success is an array of at most INGEST_MAX_EVENTS normalized events, and
- * failure leaves a reason. A normalized event, sent again on its own, must
- * come back unchanged. */
+ * failure leaves a reason. A normalized event is stored and served as
+ * JSON text, so it must be valid JSON (no NaN, no "1.", UTF-8 strings),
+ * and sent again on its own it must come back unchanged. */
 #include <json-c/json.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,7 +71,112 @@ check_event(struct json_object *ev)
         fail("an event v is not a string", ev);
 }
 
-/* Ingesting a normalized event again gives the same event. */
+/* Whether S is a number as RFC 8259 writes one. */
+static int
+json_number_ok(const char *s)
+{
+    if (*s == '-')
+        s++;
+    if (*s == '0')
+        s++;
+    else if (*s >= '1' && *s <= '9')
+        while (*s >= '0' && *s <= '9')
+            s++;
+    else
+        return 0;
+    if (*s == '.') {
+        if (*++s < '0' || *s > '9')
+            return 0;
+        while (*s >= '0' && *s <= '9')
+            s++;
+    }
+    if (*s == 'e' || *s == 'E') {
+        s++;
+        if (*s == '+' || *s == '-')
+            s++;
+        if (*s < '0' || *s > '9')
+            return 0;
+        while (*s >= '0' && *s <= '9')
+            s++;
+    }
+    return *s == '\0';
+}
+
+/* Whether S[0..N) is UTF-8 (RFC 3629: no overlongs, no surrogates). */
+static int
+utf8_ok(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n) {
+        unsigned c = s[i], need, min, cp;
+
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf)
+            need = 1, min = 0x80, cp = c & 0x1f;
+        else if (c >= 0xe0 && c <= 0xef)
+            need = 2, min = 0x800, cp = c & 0x0f;
+        else if (c >= 0xf0 && c <= 0xf4)
+            need = 3, min = 0x10000, cp = c & 0x07;
+        else
+            return 0;
+        if (n - i <= need)
+            return 0;
+        for (unsigned k = 1; k <= need; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return 0;
+            cp = cp << 6 | (s[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        i += need + 1;
+    }
+    return 1;
+}
+
+/* Whether V would be written as valid JSON: json-c writes NaN, Infinity
+ * and a double's original text ("1.") as they are, and strings as bytes. */
+static const char *
+json_bad(struct json_object *v)
+{
+    const char *why;
+
+    switch (json_object_get_type(v)) {
+    case json_type_double:
+        if (!isfinite(json_object_get_double(v)))
+            return "a number is NaN or infinite";
+        if (!json_number_ok(json_object_to_json_string(v)))
+            return "a number is not written as JSON";
+        return NULL;
+    case json_type_string:
+        return utf8_ok((const unsigned char *)json_object_get_string(v),
+                       (size_t)json_object_get_string_len(v))
+                   ? NULL
+                   : "a string is not UTF-8";
+    case json_type_array:
+        for (size_t i = 0; i < json_object_array_length(v); i++)
+            if ((why = json_bad(json_object_array_get_idx(v, i))) != NULL)
+                return why;
+        return NULL;
+    case json_type_object: {
+        json_object_object_foreach(v, key, val) {
+            if (!utf8_ok((const unsigned char *)key, strlen(key)))
+                return "a key is not UTF-8";
+            if ((why = json_bad(val)) != NULL)
+                return why;
+        }
+        return NULL;
+    }
+    default:
+        return NULL;
+    }
+}
+
+/* The event's text is valid JSON, and ingesting it again gives the same
+ * event. */
 static void
 check_again(struct json_object *ev)
 {
@@ -77,9 +184,14 @@ check_again(struct json_object *ev)
     const char *s = json_object_to_json_string_length(
         ev, JSON_C_TO_STRING_PLAIN, &len);
     char *copy = strdup(s), err[512] = "";
-    struct json_object *again = ingest_parse(copy, len, NOW, err,
-                                             sizeof(err));
+    const char *why = json_bad(ev);
+    struct json_object *again;
 
+    if (why != NULL) {
+        fprintf(stderr, "fuzz_ingest: not valid JSON: %s\n", why);
+        fail("a normalized event is not valid JSON", ev);
+    }
+    again = ingest_parse(copy, len, NOW, err, sizeof(err));
     if (again == NULL) {
         fprintf(stderr, "fuzz_ingest: refused the second time: %s\n", err);
         fail("a normalized event is refused when sent again", ev);

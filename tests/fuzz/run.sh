@@ -4,10 +4,12 @@
 #
 # Prints TAP: "ok N - fuzz_X: no crash in S s (K runs)", or "not ok" with
 # the file that reproduces the crash (run build/fuzz/fuzz_X FILE to see it
-# again). Exits 1 on a crash or a build failure, 0 with "1..0 # SKIP" when
-# clang or libFuzzer is missing (scripts/deps.sh fuzz installs them).
+# again). Exits 1 on a crash or a build failure; when clang or libFuzzer is
+# missing, prints one "ok 1 # SKIP" and exits 0 (scripts/deps.sh fuzz
+# installs them).
 #
-#   FUZZ_SECONDS=20       how long each target runs
+#   FUZZ_SECONDS=20       how long each target runs; 0 only replays the
+#                         corpus (the seeds and what earlier runs kept)
 #   FUZZ_TARGETS=a,b      only these targets (fuzz_ingest,fuzz_proto,...)
 #   FUZZ_CC=clang         the compiler
 #
@@ -15,7 +17,7 @@
 # build/fuzz/corpus-<target>, which keeps what the fuzzer finds between
 # runs without touching the seeds in the tree.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 
 seconds="${FUZZ_SECONDS:-20}"
 cc="${FUZZ_CC:-clang}"
@@ -23,24 +25,29 @@ out=build/fuzz
 
 # The host sources each target links: only what it calls.
 declare -A sources=(
-    [fuzz_ingest]="host/ingest.c"
+    [fuzz_ingest]="host/ingest.c host/util.c"
+    [fuzz_seed]="host/ingest.c host/util.c"
     [fuzz_duration]="host/duration.c"
     [fuzz_proto]="host/proto.c host/util.c"
     [fuzz_config]="host/config.c host/duration.c host/util.c"
 )
-targets="fuzz_ingest fuzz_duration fuzz_proto fuzz_config"
+targets="fuzz_ingest fuzz_seed fuzz_duration fuzz_proto fuzz_config"
 
+# "ok 1 # SKIP" rather than "1..0": tests/run.sh counts "ok" lines.
 skip() {
     echo "fuzz: skipped: $1" >&2
-    echo "1..0 # SKIP $1"
+    echo "ok 1 # SKIP fuzz: $1"
+    echo "1..1"
     exit 0
 }
 
 command -v "$cc" >/dev/null 2>&1 ||
     skip "$cc not found (scripts/deps.sh fuzz installs it)"
-pkgs="libevent json-c sqlite3 inih"
+pkgs="libevent json-c sqlite3 inih libcrypto"
+# shellcheck disable=SC2086
 pkg_cflags=$(pkg-config --cflags $pkgs 2>/dev/null) ||
     skip "pkg-config cannot find $pkgs (scripts/deps.sh build)"
+# shellcheck disable=SC2086
 pkg_libs=$(pkg-config --libs $pkgs)
 
 mkdir -p "$out"
@@ -50,7 +57,7 @@ printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n);\n%s\n' \
     >"$out/probe.c"
 "$cc" -fsanitize=fuzzer,address,undefined -o "$out/probe" "$out/probe.c" \
     >"$out/probe.log" 2>&1 ||
-    skip "$cc cannot link -fsanitize=fuzzer (Debian: libclang-rt-dev; see $out/probe.log)"
+    skip "$cc has no libFuzzer (Debian: libclang-rt-dev); see $out/probe.log"
 
 # Readable stacks need llvm-symbolizer; Debian keeps it in llvm-N.
 if [ -z "${ASAN_SYMBOLIZER_PATH:-}" ] &&
@@ -102,11 +109,15 @@ for t in $targets; do
     fi
     corpus=$out/corpus-$t
     mkdir -p "$corpus" "$out/crashes-$t"
-    cp -n tests/fuzz/corpus/"$t"/* "$corpus"/ 2>/dev/null
+    cp tests/fuzz/corpus/"$t"/* "$corpus"/ 2>/dev/null
+    if [ "$seconds" -gt 0 ]; then
+        how=-max_total_time=$seconds
+    else
+        how=-runs=0
+    fi
     start=$(date +%s)
-    "$out/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-        -print_final_stats=1 -artifact_prefix="$out/crashes-$t/" \
-        "$corpus" >"$log" 2>&1
+    "$out/$t" "$how" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+        -artifact_prefix="$out/crashes-$t/" "$corpus" >"$log" 2>&1
     rc=$?
     took=$(($(date +%s) - start))
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
@@ -116,11 +127,15 @@ for t in $targets; do
     fi
     failed=$((failed + 1))
     crash=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)
-    echo "not ok $n - $t: crashed after $took s: ${crash:-no crash file}" \
-        "(log $log)"
-    grep -m1 -E 'ERROR: |runtime error|^fuzz_|==ERROR' "$log" |
-        sed 's/^/#   /'
-    grep -E '^ +#[0-9]+ ' "$log" | head -12 | sed 's/^/#   /'
+    echo "not ok $n - $t: crashed after $took s: ${crash:-no crash file}"
+    [ -n "$crash" ] && echo "#   again: $out/$t $crash (log $log)"
+    # What failed, then the frames below libFuzzer's own.
+    grep -a -E '^fuzz_|ERROR: |runtime error' "$log" | grep -v 'deadly signal' |
+        head -4 | cut -c1-300 | sed 's/^/#   /'
+    grep -a -E '^ +#[0-9]+ ' "$log" |
+        grep -v -E 'fuzzer::|__sanitizer|libc\.so|libc_start|pthread_kill' |
+        grep -v -E '(raise|abort)\.c| in (main|_start) ' |
+        sed 's/ (BuildId: [0-9a-f]*)//' | head -8 | sed 's/^/#   /'
 done
 echo "1..$n"
 [ "$failed" -eq 0 ]
