@@ -311,6 +311,8 @@ handle_list_runs(struct http *h, struct evhttp_request *req)
     const char *uri = evhttp_request_get_uri(req);
     const char *qs = strchr(uri, '?');
     struct json_object *runs;
+    char *end = NULL;
+    long n;
 
     TAILQ_INIT(&q);
     if (qs != NULL)
@@ -324,9 +326,14 @@ handle_list_runs(struct http *h, struct evhttp_request *req)
         evhttp_clear_headers(&q);
         return;
     }
+    n = limit ? strtol(limit, &end, 10) : 100;
+    if (limit != NULL && (*end != '\0' || n < 1 || n > 1000)) {
+        reply_error(req, 400, "limit must be a number from 1 to 1000");
+        evhttp_clear_headers(&q);
+        return;
+    }
     runs = store_list_runs(h->d.store, fn,
-                           status ? status_filter(status) : NULL,
-                           limit ? atoi(limit) : 100);
+                           status ? status_filter(status) : NULL, (int)n);
     evhttp_clear_headers(&q);
     if (runs == NULL) {
         reply_error(req, 500, "reading runs failed; see the log");
@@ -383,7 +390,9 @@ static void
 handle_metrics(struct http *h, struct evhttp_request *req)
 {
     struct evbuffer *b = evbuffer_new();
+    uint64_t ops, commits;
 
+    store_stats(h->d.store, &ops, &commits);
     evbuffer_add_printf(b,
         "# HELP fnhost_events_received_total Events stored.\n"
         "# TYPE fnhost_events_received_total counter\n"
@@ -396,10 +405,17 @@ handle_metrics(struct http *h, struct evhttp_request *req)
         "fnhost_runs_ready %d\n"
         "# HELP fnhost_runs_running Runs on a worker now.\n"
         "# TYPE fnhost_runs_running gauge\n"
-        "fnhost_runs_running %d\n",
+        "fnhost_runs_running %d\n"
+        "# HELP fnhost_store_writes_total Writes committed to the store.\n"
+        "# TYPE fnhost_store_writes_total counter\n"
+        "fnhost_store_writes_total %llu\n"
+        "# HELP fnhost_store_commits_total Transactions the writes took.\n"
+        "# TYPE fnhost_store_commits_total counter\n"
+        "fnhost_store_commits_total %llu\n",
         (unsigned long long)h->events_received,
         (unsigned long long)h->requests_refused, sched_queued(h->d.sched),
-        sched_running(h->d.sched));
+        sched_running(h->d.sched), (unsigned long long)ops,
+        (unsigned long long)commits);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "text/plain; version=0.0.4");
     evhttp_send_reply(req, 200, "OK", b);

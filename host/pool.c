@@ -39,6 +39,7 @@ struct worker {
     struct event *timer;
     int64_t timeout_ms;
     char *kill_reason;
+    int doomed;   /* killed or disconnected: gets no more work */
     int quitting; /* told to exit after its invocation */
     struct worker *next;
 };
@@ -78,7 +79,11 @@ count_state(const struct pool *p, enum worker_state st)
 int
 pool_idle(const struct pool *p)
 {
-    return count_state(p, W_IDLE);
+    int n = 0;
+
+    for (struct worker *w = p->workers; w != NULL; w = w->next)
+        n += w->state == W_IDLE && !w->doomed;
+    return n;
 }
 
 int
@@ -106,6 +111,29 @@ send_msg(struct worker *w, struct json_object *msg)
 }
 
 static void
+arm_timeout(struct worker *w)
+{
+    struct timeval tv;
+
+    tv.tv_sec = w->timeout_ms / 1000;
+    tv.tv_usec = (w->timeout_ms % 1000) * 1000;
+    evtimer_add(w->timer, &tv);
+}
+
+/* Ends worker W (SIGKILL); WHY, if set, is the reason its attempt
+ * failed. The reaping does the rest. */
+static void
+doom(struct worker *w, const char *why)
+{
+    if (why != NULL && w->kill_reason == NULL)
+        w->kill_reason = xstrdup(why);
+    w->doomed = 1;
+    kill(w->pid, SIGKILL);
+}
+
+#define WORKER_START_MS 10000
+
+static int
 spawn(struct pool *p)
 {
     struct worker *w;
@@ -114,15 +142,16 @@ spawn(struct pool *p)
     pid_t pid, master = getpid();
 
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-        log_error("pool", "socketpair: %s", strerror(errno));
-        return;
+        log_error("pool", "cannot start a worker: socketpair: %s",
+                  strerror(errno));
+        return -1;
     }
     pid = fork();
     if (pid < 0) {
-        log_error("pool", "fork: %s", strerror(errno));
+        log_error("pool", "cannot start a worker: fork: %s", strerror(errno));
         close(sv[0]);
         close(sv[1]);
-        return;
+        return -1;
     }
     if (pid == 0) {
         /* A worker must not outlive its master: a restarted master would
@@ -145,6 +174,8 @@ spawn(struct pool *p)
     bufferevent_setcb(w->bev, worker_read_cb, NULL, worker_event_cb, w);
     bufferevent_enable(w->bev, EV_READ | EV_WRITE);
     w->timer = evtimer_new(p->base, worker_timeout_cb, w);
+    w->timeout_ms = WORKER_START_MS;
+    arm_timeout(w);
     w->next = p->workers;
     p->workers = w;
 
@@ -163,6 +194,7 @@ spawn(struct pool *p)
     send_msg(w, hello);
     log_debug("pool", "worker %d started on generation %u", (int)pid,
               p->gen->n);
+    return 0;
 }
 
 static void
@@ -170,8 +202,16 @@ fill(struct pool *p)
 {
     if (p->stopping || p->gen == NULL)
         return;
-    while (alive(p) < p->size)
-        spawn(p);
+    while (alive(p) < p->size) {
+        if (spawn(p) != 0) {
+            /* Out of processes or descriptors: try again later rather
+             * than spin. */
+            struct timeval tv = {1, 0};
+
+            evtimer_add(p->respawn, &tv);
+            return;
+        }
+    }
 }
 
 struct pool *
@@ -197,16 +237,6 @@ pool_set_generation(struct pool *p, const struct generation *g)
     fill(p);
 }
 
-static void
-arm_timeout(struct worker *w)
-{
-    struct timeval tv;
-
-    tv.tv_sec = w->timeout_ms / 1000;
-    tv.tv_usec = (w->timeout_ms % 1000) * 1000;
-    evtimer_add(w->timer, &tv);
-}
-
 int
 pool_dispatch(struct pool *p, struct job *job, const char *event_id,
               const char *event_json, struct json_object *steps,
@@ -216,7 +246,7 @@ pool_dispatch(struct pool *p, struct job *job, const char *event_id,
     struct json_object *m;
 
     for (w = p->workers; w != NULL; w = w->next)
-        if (w->state == W_IDLE)
+        if (w->state == W_IDLE && !w->doomed && w->bev != NULL)
             break;
     if (w == NULL)
         return -1;
@@ -262,12 +292,10 @@ void
 pool_kill(struct pool *p, struct job *job, const char *why)
 {
     for (struct worker *w = p->workers; w != NULL; w = w->next) {
-        if (w->job != job)
-            continue;
-        free(w->kill_reason);
-        w->kill_reason = xstrdup(why);
-        kill(w->pid, SIGKILL);
-        return;
+        if (w->job == job) {
+            doom(w, why);
+            return;
+        }
     }
 }
 
@@ -322,6 +350,7 @@ handle_msg(struct worker *w, struct json_object *m)
     struct pool *p = w->pool;
 
     if (t != NULL && strcmp(t, "ready") == 0 && w->state == W_STARTING) {
+        evtimer_del(w->timer);
         w->state = W_IDLE;
         p->failed_starts = 0;
         p->cb.idle(p->cb.arg);
@@ -369,7 +398,9 @@ handle_msg(struct worker *w, struct json_object *m)
                 json_object_object_get(m, "retry_after_ms"));
         w->state = W_IDLE;
         finish_job(w, &r);
-        if (p->stopping || w->quitting) {
+        if (w->doomed) {
+            /* Killed while its answer was on the way: no more work. */
+        } else if (p->stopping || w->quitting) {
             /* Closing its socket tells the worker to exit. */
             bufferevent_free(w->bev);
             w->bev = NULL;
@@ -395,9 +426,7 @@ worker_read_cb(struct bufferevent *bev, void *arg)
         if (rc < 0) {
             log_error("pool", "worker %d sent a malformed message; stopping"
                               " it", (int)w->pid);
-            free(w->kill_reason);
-            w->kill_reason = xstrdup("worker sent a malformed message");
-            kill(w->pid, SIGKILL);
+            doom(w, "worker sent a malformed message");
             return;
         }
         handle_msg(w, m);
@@ -414,6 +443,7 @@ worker_event_cb(struct bufferevent *bev, short what, void *arg)
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
         bufferevent_free(w->bev);
         w->bev = NULL;
+        doom(w, NULL);
     }
 }
 
@@ -421,14 +451,20 @@ static void
 worker_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
-    char d[32];
+    char d[32], *why;
 
     duration_format(w->timeout_ms, d, sizeof(d));
-    free(w->kill_reason);
-    w->kill_reason = xasprintf("timed out after %s", d);
-    log_warn("pool", "worker %d: run %s %s; killing it", (int)w->pid,
-             w->job ? w->job->run_id : "-", w->kill_reason);
-    kill(w->pid, SIGKILL);
+    if (w->state == W_STARTING) {
+        why = xasprintf("did not become ready within %s: a plugin's load()"
+                        " may be stuck", d);
+        log_warn("pool", "worker %d %s; killing it", (int)w->pid, why);
+    } else {
+        why = xasprintf("timed out after %s", d);
+        log_warn("pool", "worker %d: run %s %s; killing it", (int)w->pid,
+                 w->job ? w->job->run_id : "-", why);
+    }
+    doom(w, why);
+    free(why);
 }
 
 static void

@@ -71,7 +71,7 @@ proto_send(int fd, struct json_object *msg)
 static struct json_object *
 parse(const char *buf, size_t len)
 {
-    struct json_tokener *tok = json_tokener_new();
+    struct json_tokener *tok = json_tokener_new_ex(JSON_PARSE_DEPTH);
     struct json_object *o = json_tokener_parse_ex(tok, buf, (int)len);
 
     if (o != NULL && tok->char_offset != (int)len) {

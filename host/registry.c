@@ -185,7 +185,7 @@ registry_describe(const char *path, struct json_object *config,
         ;
     if (buf != NULL) {
         buf[len] = '\0';
-        o = json_tokener_parse(buf);
+        o = json_parse(buf);
     }
     free(buf);
     if (WIFSIGNALED(status)) {

@@ -224,13 +224,19 @@ scan(struct sched *s)
     int n;
     int64_t now = now_ms(), next;
 
-    if (s->gen == NULL || s->stopping || s->nqueued >= QUEUE_LOW)
+    if (s->gen == NULL || s->stopping)
         return;
+    if (s->nqueued >= QUEUE_LOW) {
+        /* Full enough: look again when dispatch drains the queue. */
+        s->backlog = 1;
+        return;
+    }
     ids = xcalloc(s->gen->nfns + 1, sizeof(char *));
     for (size_t i = 0; i < s->gen->nfns; i++)
         ids[i] = s->gen->fns[i].id;
     n = store_due_runs(s->store, now, ids, QUEUE_SCAN, claimed, due_cb, s);
-    s->backlog = n >= QUEUE_SCAN;
+    /* A full page, or a failed read, may have left due runs behind. */
+    s->backlog = n < 0 || n >= QUEUE_SCAN;
     next = store_next_wake(s->store, now, ids);
     free(ids);
     if (n > 0)
@@ -308,8 +314,12 @@ dispatch(struct sched *s)
             continue;
         }
         s->nrunning++;
-        store_start_attempt(s->store, job->run_id, job->attempt,
-                            job->started_at);
+        /* A new run shows as running from its first checkpoint or its
+         * end, whichever comes first: one write less per run. A resumed
+         * one is marked now, which also completes the sleep it woke from. */
+        if (!job->fresh)
+            store_start_attempt(s->store, job->run_id, job->attempt,
+                                job->started_at);
     }
     if (s->backlog && s->nqueued < QUEUE_LOW)
         scan(s);
@@ -583,6 +593,10 @@ sched_submit(struct sched *s, const char *run_id, const char *function_id,
         arm_wake(s, wake_at);
         return;
     }
+    /* A scan may have found it in the store before this callback ran:
+     * the commit is visible to the reader before the loop hears of it. */
+    if (set_find(s, run_id) != NULL)
+        return;
     if (s->nqueued >= QUEUE_MAX || s->stopping) {
         s->backlog = 1; /* the store has it; a scan will find it */
         return;

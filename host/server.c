@@ -209,9 +209,15 @@ server_main(struct config *cfg)
         log_error("store", "requeue runs: %s", err);
         goto out;
     }
-    if (n > 0)
-        log_info("server", "%d run%s in flight when fnhost last stopped will"
-                           " run again", n, n == 1 ? "" : "s");
+    {
+        long long queued = store_count_runs(sv.store, "queued");
+        long long sleeping = store_count_runs(sv.store, "sleeping");
+
+        if (queued > 0 || sleeping > 0)
+            log_info("server", "resuming: %lld run%s to run (%d were running"
+                               " when fnhost stopped), %lld sleeping",
+                     queued, queued == 1 ? "" : "s", n, sleeping);
+    }
 
     /* Generation folders of an earlier process are stale: its workers
      * died with it. */

@@ -172,6 +172,14 @@ steps_run(struct fh_ctx *ctx, const char *name, fh_step_fn fn, void *arg,
     rc = fn(ctx, arg, &res);
     ended = now_ms();
     ctx->step_id = NULL;
+    if (rc == FH_OK && json_depth(res) > JSON_EVENT_DEPTH) {
+        /* The store and the replay could not read it back. */
+        json_object_put(res);
+        res = NULL;
+        set_error(c, xasprintf("step result nests deeper than %d levels",
+                               JSON_EVENT_DEPTH), 1);
+        rc = FH_ERR;
+    }
     if (rc == FH_OK) {
         rec = step_json(id, name, "run", "completed", inv->attempt, started,
                         ended);

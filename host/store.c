@@ -180,7 +180,9 @@ static const char *const stmt_sql[NSTMT] = {
                    " kind, status, result, error, attempts, started_at,"
                    " ended_at, wake_at, committed_at)"
                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    [S_STEP_RUN] = "UPDATE runs SET attempt = 0, updated_at = ? WHERE id = ?",
+    [S_STEP_RUN] = "UPDATE runs SET attempt = 0, status = 'running',"
+                   " started_at = coalesce(started_at, ?), updated_at = ?"
+                   " WHERE id = ?",
     [S_FINISH_RUN] = "UPDATE runs SET status = ?, attempt = ?, wake_at = ?,"
                      " output = ?, error = ?, ended_at = ?, updated_at = ?,"
                      " started_at = coalesce(started_at, ?) WHERE id = ?",
@@ -479,8 +481,9 @@ apply_op(struct store *st, struct op *op, int64_t now)
             put_attempt(st, op->u.step.run_id, p->step_id, p->attempt,
                         p->started_at, p->ended_at, p->error) != 0)
             return -1;
-        sqlite3_bind_int64(s[S_STEP_RUN], 1, now);
-        bind_text(s[S_STEP_RUN], 2, op->u.step.run_id);
+        sqlite3_bind_int64(s[S_STEP_RUN], 1, p->started_at);
+        sqlite3_bind_int64(s[S_STEP_RUN], 2, now);
+        bind_text(s[S_STEP_RUN], 3, op->u.step.run_id);
         return step_done(s[S_STEP_RUN]);
     }
     return -1;

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 static void
 oom(size_t n)
 {
@@ -246,4 +248,48 @@ child_before_exec(void)
 #if defined(__SANITIZE_ADDRESS__)
     setenv("ASAN_OPTIONS", "handle_segv=0:handle_abort=0:detect_leaks=1", 1);
 #endif
+}
+
+struct json_object *
+json_parse(const char *s)
+{
+    struct json_tokener *tok = json_tokener_new_ex(JSON_PARSE_DEPTH);
+    struct json_object *o;
+    size_t len = strlen(s);
+
+    if (tok == NULL)
+        abort();
+    o = json_tokener_parse_ex(tok, s, (int)len);
+    if (o == NULL && json_tokener_get_error(tok) == json_tokener_continue)
+        o = json_tokener_parse_ex(tok, "", 1);
+    json_tokener_free(tok);
+    return o;
+}
+
+int
+json_depth(struct json_object *o)
+{
+    int max = 0;
+
+    if (json_object_is_type(o, json_type_object)) {
+        json_object_object_foreach(o, k, v)
+        {
+            int d = json_depth(v);
+
+            (void)k;
+            if (d > max)
+                max = d;
+        }
+        return max + 1;
+    }
+    if (json_object_is_type(o, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(o); i++) {
+            int d = json_depth(json_object_array_get_idx(o, i));
+
+            if (d > max)
+                max = d;
+        }
+        return max + 1;
+    }
+    return 0;
 }

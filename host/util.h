@@ -30,6 +30,21 @@ void ulid_encode(char *out, int64_t ms, const uint8_t entropy[10]);
 /* Formats MS as RFC 3339 UTC with milliseconds into BUF (>= 25 bytes). */
 void time_format(int64_t ms, char *buf, size_t len);
 
+struct json_object;
+
+/* Events may nest this deep; every other JSON fnhost reads (messages
+ * between processes, stored results) is allowed JSON_PARSE_DEPTH, which
+ * leaves room for the envelopes around an event or a result. */
+#define JSON_EVENT_DEPTH 64
+#define JSON_PARSE_DEPTH 128
+
+/* Parses S (NUL-terminated) as JSON with the depth fnhost allows: a new
+ * object, or NULL. */
+struct json_object *json_parse(const char *s);
+
+/* How deep O nests: 0 for a scalar or NULL, 1 for {} or []. */
+int json_depth(struct json_object *o);
+
 /* Reads a whole file into a new NUL-terminated buffer (free it), or NULL
  * with errno set. *LEN gets the size if LEN is not NULL. */
 char *file_read(const char *path, size_t *len);

@@ -71,7 +71,7 @@ invoke(struct worker_state *ws, int fd, struct json_object *msg)
     json_object_object_add(done, "run_id",
                            json_object_new_string(run_id ? run_id : ""));
     if (run_id == NULL || fn_id == NULL || event == NULL ||
-        (ev = json_tokener_parse(event)) == NULL) {
+        (ev = json_parse(event)) == NULL) {
         json_object_object_add(done, "ok", json_object_new_boolean(0));
         json_object_object_add(done, "error",
                                json_object_new_string("bad invoke message"));
@@ -140,6 +140,12 @@ invoke(struct worker_state *ws, int fd, struct json_object *msg)
         json_object_object_add(done, "ok", json_object_new_boolean(0));
         json_object_object_add(done, "error", json_object_new_string(
             "the handler returned FH_SUSPENDED but no step suspended"));
+    } else if (rc == FH_OK && c.has_output &&
+               json_depth(c.output) > JSON_EVENT_DEPTH) {
+        json_object_object_add(done, "ok", json_object_new_boolean(0));
+        json_object_object_add(done, "error", json_object_new_string(
+            "the output nests too deep to store (more than 64 levels)"));
+        json_object_object_add(done, "no_retry", json_object_new_boolean(1));
     } else if (rc == FH_OK) {
         json_object_object_add(done, "ok", json_object_new_boolean(1));
         json_object_object_add(done, "output",
@@ -255,7 +261,7 @@ describe_main(const char *path)
     int status = 0;
 
     in = file_read("/dev/stdin", NULL);
-    config = in ? json_tokener_parse(in) : NULL;
+    config = in ? json_parse(in) : NULL;
     free(in);
     if (config == NULL)
         config = json_object_new_object();

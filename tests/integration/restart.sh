@@ -43,7 +43,7 @@ wait_until 5 gone
 t_ok $? "its workers ($WORKERS) die with it"
 
 t_start --config "$T_DIR/fnhost.ini"
-t_has "$(cat "$LOG")" "will run again" "the restart says it re-queues runs"
+t_has "$(cat "$LOG")" "resuming: " "the restart says it resumes the pending runs"
 wait_until 30 runs_in completed 40
 t_is "$(sql "select count(*) from runs where status = 'completed'")" 40 \
     "after the restart all 40 runs completed"
