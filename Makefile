@@ -50,7 +50,8 @@ UNIT      := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,\
                $(filter tests/unit/test_%.c,$(wildcard tests/unit/*.c)))
 TOOLS     := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,\
                $(wildcard tests/tools/*.c))
-BENCH     := $(BUILD)/bench/bare
+BENCH     := $(BUILD)/bench/bare $(BUILD)/bench/steps_load \
+             $(BUILD)/bench/floor $(BUILD)/bench/plugins/stepper.so
 
 # Each plugin folder may name the libraries it links in plugin.mk, e.g.
 #   LIBS.user-sync = -lsqlite3
@@ -85,10 +86,42 @@ $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(LIB_OBJ)
 	$(call say,TEST,$@)$(CC) $(FINAL_CFLAGS) -Itests/unit $(FINAL_LDFLAGS) \
 	    -o $@ $< $(LIB_OBJ) $(LDLIBS)
 
+# Plugin unit tests on the SDK's test harness: each links one plugin's
+# sources with sdk/fnhost_test.c and its test, and no host code. They are
+# named test_plugin_* so tests/run.sh runs them with the other unit tests.
+HARNESS_TESTS := $(BUILD)/tests/unit/test_plugin_user_sync \
+                 $(BUILD)/tests/unit/test_plugin_onboarding \
+                 $(BUILD)/tests/unit/test_plugin_steps
+HARNESS_DEPS   = sdk/fnhost_test.c sdk/fnhost_test.h sdk/fnhost.h \
+                 tests/unit/tap.h
+HARNESS_CFLAGS = $(filter-out -MMD -MP -iquote host,$(FINAL_CFLAGS)) \
+                 -Itests/unit
+# $(call harness_test,LIBS): the recipe, linking the .c prerequisites.
+define harness_test
+@mkdir -p $(@D)
+$(call say,TEST,$@)$(CC) $(HARNESS_CFLAGS) $(FINAL_LDFLAGS) -o $@ \
+    $(filter %.c,$^) $(1) -ljson-c
+endef
+
+$(BUILD)/tests/unit/test_plugin_user_sync: tests/unit/plugin_user_sync.c \
+        $(wildcard plugins/user-sync/*.[ch]) $(HARNESS_DEPS)
+	$(call harness_test,$(LIBS.user-sync) -lsqlite3)
+$(BUILD)/tests/unit/test_plugin_onboarding: tests/unit/plugin_onboarding.c \
+        $(wildcard plugins/onboarding-emails/*.[ch]) $(HARNESS_DEPS)
+	$(call harness_test,$(LIBS.onboarding-emails))
+$(BUILD)/tests/unit/test_plugin_steps: tests/unit/plugin_steps.c \
+        tests/plugins/steps.c $(HARNESS_DEPS)
+	$(call harness_test,-lsqlite3)
+
 $(BUILD)/tests/tools/%: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(call say,TOOL,$@)$(CC) $(FINAL_CFLAGS) $(FINAL_LDFLAGS) -o $@ $< \
 	    $(LDLIBS)
+
+$(BUILD)/bench/plugins/%.so: bench/plugins/%.c sdk/fnhost.h
+	@mkdir -p $(@D)
+	$(call say,PLUGIN,$@)$(CC) $(FINAL_CFLAGS) $(PLUGIN_CFLAGS) \
+	    $(FINAL_LDFLAGS) $(PLUGIN_LDFLAGS) -o $@ $< -ljson-c
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/host/util.o
 	@mkdir -p $(@D)
@@ -101,7 +134,7 @@ deps:
 run: deps all
 	$(BUILD)/fnhost serve --plugins $(BUILD)/plugins
 
-test: deps all $(FIXTURES) $(UNIT) $(TOOLS)
+test: deps all $(FIXTURES) $(UNIT) $(HARNESS_TESTS) $(TOOLS)
 	@FNHOST_BUILD=$(BUILD) tests/run.sh
 
 bench: deps all $(FIXTURES) $(TOOLS) $(BENCH)
@@ -109,6 +142,7 @@ bench: deps all $(FIXTURES) $(TOOLS) $(BENCH)
 	@FNHOST_BUILD=$(BUILD) bench/run.sh
 
 fuzz:
+	-@scripts/deps.sh fuzz
 	@tests/fuzz/run.sh
 
 install: all
@@ -118,6 +152,9 @@ install: all
 	install -m 755 $(BUILD)/fnhost $(DESTDIR)$(PREFIX)/bin/fnhost
 	install -m 644 sdk/fnhost.h $(DESTDIR)$(PREFIX)/include/fnhost.h
 	install -m 644 sdk/fnhost.mk $(DESTDIR)$(PREFIX)/share/fnhost/fnhost.mk
+	install -m 644 sdk/fnhost_test.h $(DESTDIR)$(PREFIX)/include/fnhost_test.h
+	install -m 644 sdk/fnhost_test.c \
+	    $(DESTDIR)$(PREFIX)/share/fnhost/fnhost_test.c
 	install -m 644 $(PLUGINS) $(DESTDIR)$(PREFIX)/lib/fnhost/plugins/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
 	    sdk/fnhost.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/fnhost.pc

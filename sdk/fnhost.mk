@@ -31,7 +31,22 @@ $(PLUGIN).so: $(SRCS)
 	$(CC) $(FNHOST_PLUGIN_CFLAGS) $(CFLAGS) $(FNHOST_PLUGIN_LDFLAGS) \
 	    $(LDFLAGS) -o $@ $(SRCS) $(LIBS) -ljson-c
 
-clean:
-	rm -f $(PLUGIN).so
+# `make check` builds the plugin's unit tests (TEST_SRCS, by default the
+# test_*.c files here) with SRCS and the SDK's test harness into one
+# program, $(PLUGIN)_test, that runs the functions without a host; then
+# runs it. See fnhost_test.h.
+TEST_SRCS ?= $(wildcard test_*.c)
+FNHOST_TEST_SRC ?= $(firstword $(wildcard $(FNHOST_SDK)fnhost_test.c) \
+                   $(shell pkg-config --variable=prefix fnhost 2>/dev/null)/share/fnhost/fnhost_test.c)
 
-.PHONY: all clean
+check: $(PLUGIN)_test
+	./$(PLUGIN)_test
+
+$(PLUGIN)_test: $(TEST_SRCS) $(SRCS) $(FNHOST_TEST_SRC)
+	$(CC) $(filter-out -fPIC -fvisibility=hidden,$(FNHOST_PLUGIN_CFLAGS)) \
+	    $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -ljson-c
+
+clean:
+	rm -f $(PLUGIN).so $(PLUGIN)_test
+
+.PHONY: all check clean

@@ -1,0 +1,1573 @@
+/* fnhost_test.c - runs a plugin's functions in a unit test, without the host.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Part of the SDK: it uses libc and json-c only, never the host's code.
+ * Where it plays the host, it follows host/loader.c (descriptor checks, the
+ * API), host/steps.c (step ids, replay, retries, sleeps), host/worker.c and
+ * host/sched.c (what an invocation's outcome means), host/ingest.c (events)
+ * and host/duration.c (durations); keep them in step. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "fnhost_test.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ftw.h>
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+/* At most one year, as the host counts it (365.25 days). */
+#define MAX_SLEEP_MS 31557600000LL
+/* fh_test_run_all() gives up after this many invocations. */
+#define MAX_INVOCATIONS 1000
+/* The host's default retries (4), and its limits on an event. */
+#define DEFAULT_RETRIES 4
+#define MAX_NAME 255
+#define TS_MIN 315532800000LL
+#define TS_MAX 4102444800000LL
+
+struct mock {
+    char *name;
+    fh_step_fn fn;
+    void *arg;
+};
+
+struct fh_test {
+    const struct fh_plugin *plugin;
+    struct json_object *config;  /* key -> string */
+    struct json_object *retired; /* replaced config strings, kept alive */
+    char *state_dir;
+    int state_made;              /* we made state_dir: remove it */
+    int log_level;
+    unsigned max_attempts;       /* 0: the function's */
+    int load_ran, loaded;
+    char *load_error;            /* why load() failed */
+    void *state;                 /* ctx->state as load() and handlers set it */
+    char *error;
+    struct mock *mocks;
+    size_t nmocks;
+
+    /* The run. */
+    char run_id[27];
+    char event_id[27];
+    char *function_id;           /* NULL until its first invocation */
+    struct json_object *memo;    /* stored steps: id -> {"data"} | {"error"} */
+    unsigned attempt;            /* of its next invocation */
+    unsigned invocations;
+    int64_t started;             /* the default "ts" of its event */
+    int ended;
+};
+
+struct arena_block {
+    struct arena_block *next;
+    max_align_t data[];
+};
+
+/* The head of one invocation, as host/steps.h's struct invocation. */
+struct inv {
+    struct json_object *owned; /* results of steps run now */
+    struct json_object *names; /* name -> times seen */
+    unsigned attempt;          /* of the unit running now */
+    unsigned max_attempts;
+    int suspend;               /* 0, or FH_TEST_SLEEPING / FH_TEST_RETRYING */
+    size_t suspend_step;       /* its index in r->ran */
+    int64_t retry_after_ms;
+    struct fh_test_result *r;
+};
+
+/* The context the API works on: the public head, then ours. */
+struct tctx {
+    struct fh_ctx pub;
+    struct fh_test *t;
+    struct arena_block *arena;
+    struct json_object *output;
+    int has_output;
+    char *error;
+    int no_retry;
+    int64_t retry_after_ms;
+    struct inv *inv;             /* NULL outside handlers */
+    struct fh_test_result *r;    /* where log lines go, or NULL */
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static void *
+xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+
+    if (p == NULL) {
+        fputs("fh_test: out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+static void *
+xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+
+    if (p == NULL) {
+        fputs("fh_test: out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+static void *
+xrealloc(void *p, size_t n)
+{
+    p = realloc(p, n ? n : 1);
+    if (p == NULL) {
+        fputs("fh_test: out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+static char *
+xstrdup(const char *s)
+{
+    size_t n;
+    char *d;
+
+    if (s == NULL)
+        return NULL;
+    n = strlen(s) + 1;
+    d = xmalloc(n);
+    memcpy(d, s, n);
+    return d;
+}
+
+static char *xasprintf(const char *fmt, ...) FH_PRINTF(1, 2);
+
+static char *
+xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+    int n;
+
+    va_start(ap, fmt);
+    n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        fputs("fh_test: out of memory\n", stderr);
+        abort();
+    }
+    return s;
+}
+
+static int set_error(struct fh_test *t, const char *fmt, ...) FH_PRINTF(2, 3);
+
+/* Sets the harness's error; returns -1. */
+static int
+set_error(struct fh_test *t, const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+
+    va_start(ap, fmt);
+    if (vasprintf(&s, fmt, ap) < 0)
+        s = NULL;
+    va_end(ap);
+    free(t->error);
+    t->error = s != NULL ? s : xstrdup("out of memory");
+    return -1;
+}
+
+static int64_t
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A ULID: 48 bits of ms, 80 bits of a mixed counter (unique per process,
+ * which is all a test needs). */
+static void
+ulid(char out[27])
+{
+    static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    static uint64_t counter;
+    uint64_t ms = (uint64_t)now_ms(), x, y;
+    struct timespec ts;
+    unsigned char b[16];
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    x = (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32) ^ ++counter;
+    for (int half = 0; half < 2; half++) { /* splitmix64 */
+        x += 0x9e3779b97f4a7c15ULL;
+        y = x;
+        y = (y ^ (y >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        y = (y ^ (y >> 27)) * 0x94d049bb133111ebULL;
+        y ^= y >> 31;
+        for (int i = 0; i < 5; i++)
+            b[6 + half * 5 + i] = (unsigned char)(y >> (8 * i));
+    }
+    for (int i = 0; i < 6; i++)
+        b[i] = (unsigned char)(ms >> (8 * (5 - i)));
+    /* 128 bits as 26 base-32 digits, the first holding 3 bits. */
+    for (int i = 0; i < 26; i++) {
+        int bit = 128 - 5 * (26 - i), v = 0;
+
+        for (int k = 0; k < 5; k++, bit++)
+            v = v << 1 |
+                (bit >= 0 ? (b[bit / 8] >> (7 - bit % 8)) & 1 : 0);
+        out[i] = b32[v];
+    }
+    out[26] = '\0';
+}
+
+/* Parses all of TEXT as JSON into *OUT (new; NULL for null). */
+static int
+parse_json(const char *text, struct json_object **out, char *err,
+           size_t errlen)
+{
+    struct json_tokener *tok = json_tokener_new();
+    size_t len = strlen(text), off;
+    enum json_tokener_error e;
+
+    if (tok == NULL)
+        abort();
+    *out = json_tokener_parse_ex(tok, text, (int)len);
+    e = json_tokener_get_error(tok);
+    off = json_tokener_get_parse_end(tok);
+    json_tokener_free(tok);
+    if (e != json_tokener_success) {
+        json_object_put(*out);
+        *out = NULL;
+        snprintf(err, errlen, "%s",
+                 e == json_tokener_continue ? "unexpected end of JSON"
+                                            : json_tokener_error_desc(e));
+        return -1;
+    }
+    while (off < len && isspace((unsigned char)text[off]))
+        off++;
+    if (off < len) {
+        json_object_put(*out);
+        *out = NULL;
+        snprintf(err, errlen, "unexpected text after the JSON value");
+        return -1;
+    }
+    return 0;
+}
+
+static char *
+json_text(struct json_object *o)
+{
+    return xstrdup(json_object_to_json_string_ext(
+        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+/* A copy of O as the store gives it back: through its JSON text (new). */
+static struct json_object *
+stored_copy(struct json_object *o)
+{
+    struct json_object *c;
+    char err[128];
+
+    if (o == NULL)
+        return NULL;
+    if (parse_json(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+                   &c, err, sizeof(err)) != 0)
+        return NULL;
+    return c;
+}
+
+static int
+remove_one(const char *path, const struct stat *sb, int flag,
+           struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    remove(path);
+    return 0;
+}
+
+/* ------------------------------------------------------------ durations */
+
+struct unit {
+    const char *name;
+    double ms;
+};
+
+/* As host/duration.c: every spelling that `ms` v2 or Go's str2duration
+ * accept. */
+static const struct unit units[] = {
+    {"ns", 1e-6},           {"us", 1e-3},         {"\xc2\xb5s", 1e-3},
+    {"\xce\xbcs", 1e-3},    {"ms", 1},            {"msec", 1},
+    {"msecs", 1},           {"millisecond", 1},   {"milliseconds", 1},
+    {"s", 1e3},             {"sec", 1e3},         {"secs", 1e3},
+    {"second", 1e3},        {"seconds", 1e3},     {"m", 60e3},
+    {"min", 60e3},          {"mins", 60e3},       {"minute", 60e3},
+    {"minutes", 60e3},      {"h", 3600e3},        {"hr", 3600e3},
+    {"hrs", 3600e3},        {"hour", 3600e3},     {"hours", 3600e3},
+    {"d", 86400e3},         {"day", 86400e3},     {"days", 86400e3},
+    {"w", 604800e3},        {"week", 604800e3},   {"weeks", 604800e3},
+    {"y", 31557600e3},      {"yr", 31557600e3},   {"yrs", 31557600e3},
+    {"year", 31557600e3},   {"years", 31557600e3},
+};
+
+static int
+duration_fail(char *err, size_t errlen, const char *s, const char *why)
+{
+    snprintf(err, errlen, "invalid duration \"%.64s\": %s", s, why);
+    return -1;
+}
+
+int
+fh_test_duration(const char *s, int64_t *out, char *err, size_t errlen)
+{
+    const char *p = s;
+    double total = 0;
+    int parts = 0, bare = 0;
+
+    while (isspace((unsigned char)*p))
+        p++;
+    if (*p == '\0')
+        return duration_fail(err, errlen, s, "it is empty");
+    if (*p == '-')
+        return duration_fail(err, errlen, s, "it is negative");
+    if (*p == '+')
+        p++;
+    while (*p != '\0') {
+        double v = 0, scale = 1;
+        int digits = 0;
+        char unit[16];
+        size_t n = 0;
+        const struct unit *u = NULL;
+
+        while (isdigit((unsigned char)*p)) {
+            if (v < 1e15)
+                v = v * 10 + (*p - '0');
+            p++, digits++;
+        }
+        if (*p == '.') {
+            p++;
+            while (isdigit((unsigned char)*p)) {
+                scale /= 10;
+                v += (*p - '0') * scale;
+                p++, digits++;
+            }
+        }
+        if (digits == 0)
+            return duration_fail(err, errlen, s, "expected a number");
+        while (isspace((unsigned char)*p))
+            p++;
+        while (*p != '\0' && !isdigit((unsigned char)*p) &&
+               !isspace((unsigned char)*p) && *p != '.') {
+            if (n + 1 >= sizeof(unit))
+                return duration_fail(err, errlen, s, "unknown unit");
+            unit[n++] = *p++;
+        }
+        unit[n] = '\0';
+        if (n == 0) {
+            bare = 1;
+            u = &units[4]; /* a bare number is milliseconds, as in `ms` */
+        } else {
+            for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+                if (strcasecmp(unit, units[i].name) == 0) {
+                    u = &units[i];
+                    break;
+                }
+            }
+        }
+        if (u == NULL) {
+            char why[64];
+
+            snprintf(why, sizeof(why), "unknown unit \"%s\"", unit);
+            return duration_fail(err, errlen, s, why);
+        }
+        total += v * u->ms;
+        parts++;
+        if (total > 100 * 31557600e3)
+            return duration_fail(err, errlen, s,
+                                 "it is longer than 100 years");
+        while (isspace((unsigned char)*p))
+            p++;
+    }
+    if (bare && parts > 1)
+        return duration_fail(err, errlen, s,
+                             "a number in a compound has no unit");
+    *out = (int64_t)total;
+    if ((double)*out < total)
+        (*out)++;
+    return 0;
+}
+
+/* ------------------------------------------------------- the descriptor */
+
+static int check_fail(char *err, size_t errlen, const char *fmt, ...)
+    FH_PRINTF(3, 4);
+
+static int
+check_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int
+check_trigger(const char *t, char *err, size_t errlen)
+{
+    size_t n = strlen(t);
+    const char *star = strchr(t, '*');
+
+    if (n == 0)
+        return check_fail(err, errlen, "a trigger is empty");
+    if (n > 255)
+        return check_fail(err, errlen, "trigger \"%.40s...\" is longer than"
+                                       " 255 bytes", t);
+    for (const char *p = t; *p != '\0'; p++)
+        if ((unsigned char)*p <= ' ' || *p == 0x7f)
+            return check_fail(err, errlen, "trigger \"%s\" has a space or"
+                                           " control character", t);
+    if (star != NULL &&
+        (star != t + n - 1 || n < 2 || (star[-1] != '/' && star[-1] != '.')))
+        return check_fail(err, errlen, "trigger \"%s\": a wildcard may only"
+                                       " end the name, right after '/' or"
+                                       " '.'", t);
+    return 0;
+}
+
+static int
+check_functions(const struct fh_plugin *p, char *err, size_t errlen)
+{
+    const struct fh_function *f;
+
+    for (f = p->functions; f->id != NULL || f->run != NULL; f++) {
+        char why[256];
+        int64_t ms = 0;
+
+        if (f->id == NULL || *f->id == '\0')
+            return check_fail(err, errlen, "function %d has no id",
+                              (int)(f - p->functions));
+        if (strlen(f->id) > 128 || strchr(f->id, ' ') != NULL)
+            return check_fail(err, errlen, "function \"%.40s\": an id is at"
+                                           " most 128 characters, without"
+                                           " spaces", f->id);
+        if (f->run == NULL)
+            return check_fail(err, errlen, "function \"%s\" has no handler",
+                              f->id);
+        if (f->triggers == NULL || f->triggers[0] == NULL)
+            return check_fail(err, errlen, "function \"%s\" has no trigger",
+                              f->id);
+        for (const char *const *t = f->triggers; *t != NULL; t++) {
+            if (t - f->triggers >= 10)
+                return check_fail(err, errlen, "function \"%s\" has more"
+                                               " than 10 triggers", f->id);
+            if (check_trigger(*t, why, sizeof(why)) != 0)
+                return check_fail(err, errlen, "function \"%s\": %s", f->id,
+                                  why);
+        }
+        if (f->retries < FH_RETRIES_NONE || f->retries > 20)
+            return check_fail(err, errlen, "function \"%s\": retries %d is"
+                                           " out of range (0..20, or"
+                                           " FH_RETRIES_NONE)",
+                              f->id, f->retries);
+        if (f->timeout != NULL &&
+            fh_test_duration(f->timeout, &ms, why, sizeof(why)) != 0)
+            return check_fail(err, errlen, "function \"%s\": timeout: %s",
+                              f->id, why);
+        if (f->timeout != NULL && ms < 1)
+            return check_fail(err, errlen, "function \"%s\": timeout: %s",
+                              f->id, "it is zero");
+        for (const struct fh_function *g = p->functions; g < f; g++)
+            if (strcmp(g->id, f->id) == 0)
+                return check_fail(err, errlen, "duplicate function id"
+                                               " \"%s\"", f->id);
+    }
+    return 0;
+}
+
+int
+fh_test_check(const struct fh_plugin *p, char *err, size_t errlen)
+{
+    const size_t size_1_0 =
+        offsetof(struct fh_plugin, spare) + 4 * sizeof(void *);
+
+    if (p == NULL)
+        return check_fail(err, errlen, "fh_plugin_entry() returned NULL");
+    if (p->magic != FH_ABI_MAGIC)
+        return check_fail(err, errlen, "bad magic 0x%08x: not an fnhost"
+                                       " plugin descriptor", p->magic);
+    if (p->abi_major != FH_ABI_MAJOR || p->abi_minor > FH_ABI_MINOR)
+        return check_fail(err, errlen, "built for ABI %u.%u, host has"
+                                       " %u.%u%s",
+                          p->abi_major, p->abi_minor, FH_ABI_MAJOR,
+                          FH_ABI_MINOR,
+                          p->abi_major > FH_ABI_MAJOR ||
+                                  (p->abi_major == FH_ABI_MAJOR &&
+                                   p->abi_minor > FH_ABI_MINOR)
+                              ? ": upgrade fnhost"
+                              : ": rebuild the plugin against this fnhost");
+    if (p->size < size_1_0)
+        return check_fail(err, errlen, "descriptor is %u bytes, smaller than"
+                                       " ABI 1.0's %zu", p->size, size_1_0);
+    if (p->name == NULL || *p->name == '\0')
+        return check_fail(err, errlen, "descriptor has no name");
+    if (strlen(p->name) > 64 || strpbrk(p->name, " /[]") != NULL)
+        return check_fail(err, errlen, "plugin name \"%.64s\" must be at"
+                                       " most 64 characters without spaces,"
+                                       " '/' or brackets", p->name);
+    if (p->version == NULL)
+        return check_fail(err, errlen, "plugin %s has no version", p->name);
+    if (p->functions == NULL)
+        return check_fail(err, errlen, "plugin %s has no function table",
+                          p->name);
+    return check_functions(p, err, errlen);
+}
+
+/* ------------------------------------------------------------ the API */
+
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+static void
+ctx_reset(struct tctx *c)
+{
+    while (c->arena != NULL) {
+        struct arena_block *b = c->arena;
+
+        c->arena = b->next;
+        free(b);
+    }
+    json_object_put(c->output);
+    c->output = NULL;
+    c->has_output = 0;
+    free(c->error);
+    c->error = NULL;
+    c->no_retry = 0;
+    c->retry_after_ms = 0;
+}
+
+static void
+ctx_init(struct tctx *c, struct fh_test *t);
+
+static void api_log(struct fh_ctx *ctx, int level, const char *fmt, ...)
+    FH_PRINTF(3, 4);
+
+/* As host/log.c writes it: time, level, [module], the message on one
+ * line of at most 2048 bytes. */
+static void
+api_log(struct fh_ctx *ctx, int level, const char *fmt, ...)
+{
+    struct tctx *c = (struct tctx *)ctx;
+    char line[2048], module[256], ts[40], tmp[32];
+    int64_t now = now_ms();
+    time_t secs = (time_t)(now / 1000);
+    struct tm tm;
+    va_list ap;
+    int n, m;
+
+    if (level < FH_LOG_ERROR)
+        level = FH_LOG_ERROR;
+    if (level > FH_LOG_DEBUG)
+        level = FH_LOG_DEBUG;
+    if (ctx->function_id != NULL)
+        snprintf(module, sizeof(module), "plugin %s/%s run=%s", ctx->plugin,
+                 ctx->function_id, ctx->run_id ? ctx->run_id : "-");
+    else
+        snprintf(module, sizeof(module), "plugin %s", ctx->plugin);
+    gmtime_r(&secs, &tm);
+    strftime(tmp, sizeof(tmp), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(ts, sizeof(ts), "%s.%03dZ", tmp, (int)(now % 1000));
+    n = snprintf(line, sizeof(line), "%s %-5s [%s] ", ts, level_names[level],
+                 module);
+    if (n < 0 || (size_t)n >= sizeof(line))
+        n = 0;
+    va_start(ap, fmt);
+    m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    if (m < 0)
+        m = 0;
+    m += n;
+    if ((size_t)m > sizeof(line) - 2)
+        m = (int)sizeof(line) - 2;
+    for (int i = 0; i < m; i++)
+        if (line[i] == '\n' || line[i] == '\r')
+            line[i] = ' ';
+    if (c->r != NULL) {
+        struct fh_test_result *r = c->r;
+
+        r->log = xrealloc(r->log, (r->nlog + 1) * sizeof(*r->log));
+        r->log[r->nlog].level = level;
+        r->log[r->nlog].text = xmalloc((size_t)(m - n) + 1);
+        memcpy(r->log[r->nlog].text, line + n, (size_t)(m - n));
+        r->log[r->nlog].text[m - n] = '\0';
+        r->nlog++;
+    }
+    if (level <= c->t->log_level) {
+        line[m++] = '\n';
+        fwrite(line, 1, (size_t)m, stderr);
+        fflush(stderr);
+    }
+}
+
+static int api_fail(struct fh_ctx *ctx, int retry, const char *fmt, ...)
+    FH_PRINTF(3, 4);
+
+static int
+api_fail(struct fh_ctx *ctx, int retry, const char *fmt, ...)
+{
+    struct tctx *c = (struct tctx *)ctx;
+    va_list ap;
+    char *msg;
+
+    va_start(ap, fmt);
+    if (vasprintf(&msg, fmt, ap) < 0)
+        msg = NULL;
+    va_end(ap);
+    free(c->error);
+    c->error = msg ? msg : xstrdup("out of memory formatting the error");
+    c->no_retry = retry == FH_NO_RETRY;
+    return FH_ERR;
+}
+
+static const char *
+api_config(struct fh_ctx *ctx, const char *key)
+{
+    struct tctx *c = (struct tctx *)ctx;
+    struct json_object *v;
+
+    if (key == NULL || !json_object_object_get_ex(c->t->config, key, &v))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+static void *
+api_alloc(struct fh_ctx *ctx, size_t n)
+{
+    struct tctx *c = (struct tctx *)ctx;
+    struct arena_block *b;
+
+    if (n > SIZE_MAX - sizeof(*b))
+        abort();
+    b = xcalloc(1, sizeof(*b) + n);
+    b->next = c->arena;
+    c->arena = b;
+    return b->data;
+}
+
+static int
+api_set_output(struct fh_ctx *ctx, struct json_object *output)
+{
+    struct tctx *c = (struct tctx *)ctx;
+
+    json_object_put(c->output);
+    c->output = output;
+    c->has_output = 1;
+    return FH_OK;
+}
+
+static int
+api_retry_after(struct fh_ctx *ctx, int64_t ms)
+{
+    struct tctx *c = (struct tctx *)ctx;
+
+    if (ms < 1000)
+        ms = 1000;
+    if (ms > 24LL * 3600 * 1000)
+        ms = 24LL * 3600 * 1000;
+    c->retry_after_ms = ms;
+    return FH_OK;
+}
+
+static const char *
+api_state_dir(struct fh_ctx *ctx)
+{
+    struct fh_test *t = ((struct tctx *)ctx)->t;
+
+    if (t->state_dir == NULL) {
+        const char *tmp = getenv("TMPDIR");
+        char *dir = xasprintf("%s/fnhost-test.XXXXXX",
+                              tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+
+        if (mkdtemp(dir) == NULL) {
+            fprintf(stderr, "fh_test: cannot make a state folder %s: %s\n",
+                    dir, strerror(errno));
+            abort();
+        }
+        t->state_dir = dir;
+        t->state_made = 1;
+    }
+    return t->state_dir;
+}
+
+/* ------------------------------------------------------------ steps */
+
+static struct fh_test_step *
+add_step(struct fh_test_result *r, const char *id, const char *name,
+         int kind, unsigned attempt, unsigned invocation)
+{
+    struct fh_test_step *s;
+
+    r->ran = xrealloc(r->ran, (r->nran + 1) * sizeof(*r->ran));
+    s = &r->ran[r->nran++];
+    memset(s, 0, sizeof(*s));
+    s->id = xstrdup(id);
+    s->name = xstrdup(name);
+    s->kind = kind;
+    s->attempt = attempt;
+    s->invocation = invocation;
+    return s;
+}
+
+static void
+add_replayed(struct fh_test_result *r, const char *id)
+{
+    r->replayed = xrealloc(r->replayed,
+                           (r->nreplayed + 1) * sizeof(*r->replayed));
+    r->replayed[r->nreplayed++] = xstrdup(id);
+}
+
+static void
+ctx_set_error(struct tctx *c, char *msg, int no_retry)
+{
+    free(c->error);
+    c->error = msg;
+    c->no_retry = no_retry;
+    c->retry_after_ms = 0;
+}
+
+/* "name" the first time in this invocation, then "name:1", "name:2", ... */
+static char *
+step_id(struct inv *inv, const char *name)
+{
+    struct json_object *n;
+    int seen = 0;
+
+    if (json_object_object_get_ex(inv->names, name, &n))
+        seen = json_object_get_int(n);
+    json_object_object_add(inv->names, name, json_object_new_int(seen + 1));
+    return seen == 0 ? xstrdup(name) : xasprintf("%s:%d", name, seen);
+}
+
+/* Stores step ID as the host's checkpoint does: a result (DATA, copied
+ * through JSON text) or an error. The next unit of work starts fresh. */
+static void
+store_step(struct fh_test *t, struct inv *inv, const char *id,
+           struct json_object *data, const char *error)
+{
+    struct json_object *e = json_object_new_object();
+
+    if (error != NULL)
+        json_object_object_add(e, "error", json_object_new_string(error));
+    else
+        json_object_object_add(e, "data", stored_copy(data));
+    json_object_object_add(t->memo, id, e);
+    if (inv != NULL)
+        inv->attempt = 0;
+}
+
+/* Looks ID up in the stored steps: 1 (and *RESULT) for a result, -1 (and
+ * the error in the context) for a failure, 0 when not stored. */
+static int
+replay(struct tctx *c, const char *id, struct json_object **result)
+{
+    struct json_object *e, *v;
+
+    if (!json_object_object_get_ex(c->t->memo, id, &e))
+        return 0;
+    add_replayed(c->inv->r, id);
+    if (json_object_object_get_ex(e, "error", &v)) {
+        ctx_set_error(c, xstrdup(json_object_get_string(v)), 1);
+        return -1;
+    }
+    if (result != NULL)
+        *result = json_object_object_get(e, "data");
+    return 1;
+}
+
+static int
+no_steps_here(struct tctx *c)
+{
+    ctx_set_error(c, xstrdup("steps can only be used inside a handler"), 1);
+    return FH_ERR;
+}
+
+static const struct mock *
+find_mock(const struct fh_test *t, const char *name)
+{
+    for (size_t i = 0; i < t->nmocks; i++)
+        if (strcmp(t->mocks[i].name, name) == 0)
+            return &t->mocks[i];
+    return NULL;
+}
+
+static int
+api_step(struct fh_ctx *ctx, const char *name, fh_step_fn fn, void *arg,
+         struct json_object **result)
+{
+    struct tctx *c = (struct tctx *)ctx;
+    struct inv *inv = c->inv;
+    struct json_object *res = NULL;
+    struct fh_test_step *rec;
+    const struct mock *mock;
+    char *id, *err;
+    unsigned attempt;
+    int rc, final;
+
+    if (result != NULL)
+        *result = NULL;
+    if (inv == NULL)
+        return no_steps_here(c);
+    if (inv->suspend)
+        return FH_SUSPENDED; /* the handler went on after a suspension */
+    if (name == NULL || *name == '\0' || fn == NULL) {
+        ctx_set_error(c, xstrdup("fh_step: a step needs a name and a"
+                                 " function"), 1);
+        return FH_ERR;
+    }
+    id = step_id(inv, name);
+    rc = replay(c, id, result);
+    if (rc != 0) {
+        free(id);
+        return rc > 0 ? FH_OK : FH_ERR;
+    }
+
+    ctx_set_error(c, NULL, 0);
+    ctx->attempt = attempt = inv->attempt;
+    ctx->step_id = id;
+    mock = find_mock(c->t, name);
+    if (mock != NULL)
+        rc = mock->fn(ctx, mock->arg, &res);
+    else
+        rc = fn(ctx, arg, &res);
+    ctx->step_id = NULL;
+    rec = add_step(inv->r, id, name, FH_TEST_STEP, attempt,
+                   c->t->invocations);
+    if (rc == FH_OK) {
+        rec->result = json_text(res);
+        store_step(c->t, inv, id, res, NULL);
+        json_object_array_add(inv->owned, res); /* NULL is fine */
+        if (result != NULL)
+            *result = res;
+        ctx->attempt = 0;
+        free(id);
+        return FH_OK;
+    }
+    json_object_put(res);
+    err = c->error ? xstrdup(c->error)
+                   : xasprintf("step returned %d without a reason", rc);
+    final = c->no_retry || attempt + 1 >= inv->max_attempts;
+    rec->error = xstrdup(err);
+    rec->final = final;
+    if (final) {
+        /* Out of attempts: the failure is the step's result, stored like
+         * any other, and the handler decides what it means. */
+        store_step(c->t, inv, id, NULL, err);
+        ctx_set_error(c, err, 1);
+        ctx->attempt = 0;
+        free(id);
+        return FH_ERR;
+    }
+    inv->suspend = FH_TEST_RETRYING;
+    inv->suspend_step = inv->r->nran - 1;
+    inv->retry_after_ms = c->retry_after_ms;
+    ctx_set_error(c, err, 0);
+    free(id);
+    return FH_SUSPENDED;
+}
+
+/* Sleeps step NAME until AT (ms), or fails it with WHY (new) if not NULL;
+ * DURATION is what the handler wrote, or NULL. One reading of the clock
+ * (NOW) serves the call, so a sleep of N ms is recorded as N. */
+static int
+sleep_step(struct tctx *c, const char *name, const char *duration,
+           int64_t now, int64_t at, char *why)
+{
+    struct inv *inv = c->inv;
+    struct fh_test_step *rec;
+    char *id;
+    int rc;
+
+    if (inv->suspend) {
+        free(why);
+        return FH_SUSPENDED;
+    }
+    id = step_id(inv, name);
+    rc = replay(c, id, NULL);
+    if (rc != 0) {
+        free(id);
+        free(why);
+        return rc > 0 ? FH_OK : FH_ERR;
+    }
+    if (why == NULL && at - now > MAX_SLEEP_MS)
+        why = xasprintf("sleep \"%s\" is longer than a year", name);
+    rec = add_step(inv->r, id, name, FH_TEST_SLEEP, inv->attempt,
+                   c->t->invocations);
+    rec->duration = xstrdup(duration);
+    rec->wake_at = why == NULL ? at : 0;
+    if (why != NULL) {
+        /* Retrying cannot fix a bad duration: the step fails for good. */
+        rec->error = xstrdup(why);
+        rec->final = 1;
+        store_step(c->t, inv, id, NULL, why);
+        ctx_set_error(c, why, 1);
+        free(id);
+        return FH_ERR;
+    }
+    if (at <= now) {
+        /* Nothing to wait for; replays decide the same way. */
+        free(id);
+        return FH_OK;
+    }
+    rec->sleep_ms = at - now;
+    inv->suspend = FH_TEST_SLEEPING;
+    inv->suspend_step = inv->r->nran - 1;
+    free(id);
+    return FH_SUSPENDED;
+}
+
+static int
+api_sleep(struct fh_ctx *ctx, const char *name, const char *duration)
+{
+    struct tctx *c = (struct tctx *)ctx;
+    char err[256];
+    int64_t ms = 0, now = now_ms();
+
+    if (c->inv == NULL)
+        return no_steps_here(c);
+    if (name == NULL || *name == '\0') {
+        ctx_set_error(c, xstrdup("fh_sleep: a sleep needs a name"), 1);
+        return FH_ERR;
+    }
+    if (duration == NULL ||
+        fh_test_duration(duration, &ms, err, sizeof(err)) != 0)
+        return sleep_step(c, name, duration, now, 0,
+                          xasprintf("sleep \"%s\": %s", name,
+                                    duration ? err : "no duration"));
+    if (ms > MAX_SLEEP_MS)
+        return sleep_step(c, name, duration, now, 0,
+                          xasprintf("sleep \"%s\": \"%s\" is longer than a"
+                                    " year", name, duration));
+    return sleep_step(c, name, duration, now, now + ms, NULL);
+}
+
+static int
+api_sleep_until(struct fh_ctx *ctx, const char *name, int64_t at_ms)
+{
+    struct tctx *c = (struct tctx *)ctx;
+
+    if (c->inv == NULL)
+        return no_steps_here(c);
+    if (name == NULL || *name == '\0') {
+        ctx_set_error(c, xstrdup("fh_sleep_until: a sleep needs a name"), 1);
+        return FH_ERR;
+    }
+    return sleep_step(c, name, NULL, now_ms(), at_ms, NULL);
+}
+
+static const struct fh_api test_api = {
+    .size = sizeof(struct fh_api),
+    .abi_major = FH_ABI_MAJOR,
+    .abi_minor = FH_ABI_MINOR,
+    .log = api_log,
+    .fail = api_fail,
+    .config = api_config,
+    .alloc = api_alloc,
+    .set_output = api_set_output,
+    .retry_after = api_retry_after,
+    .state_dir = api_state_dir,
+    .step = api_step,
+    .sleep = api_sleep,
+    .sleep_until = api_sleep_until,
+};
+
+static void
+ctx_init(struct tctx *c, struct fh_test *t)
+{
+    memset(c, 0, sizeof(*c));
+    c->pub.api = &test_api;
+    c->pub.plugin = t->plugin->name;
+    c->pub.state = t->state;
+    c->t = t;
+}
+
+/* ------------------------------------------------------------ the harness */
+
+struct fh_test *
+fh_test_new(const struct fh_plugin *plugin)
+{
+    struct fh_test *t;
+    char err[512];
+
+    if (fh_test_check(plugin, err, sizeof(err)) != 0) {
+        fprintf(stderr, "fh_test: plugin %s refused: %s\n",
+                plugin != NULL && plugin->magic == FH_ABI_MAGIC &&
+                        plugin->name != NULL
+                    ? plugin->name
+                    : "?",
+                err);
+        return NULL;
+    }
+    t = xcalloc(1, sizeof(*t));
+    t->plugin = plugin;
+    t->config = json_object_new_object();
+    t->retired = json_object_new_array();
+    t->log_level = FH_LOG_INFO;
+    t->memo = json_object_new_object();
+    fh_test_new_run(t);
+    return t;
+}
+
+void
+fh_test_free(struct fh_test *t)
+{
+    if (t == NULL)
+        return;
+    if (t->loaded && t->plugin->unload != NULL) {
+        struct tctx c;
+
+        ctx_init(&c, t);
+        t->plugin->unload(&c.pub);
+        ctx_reset(&c);
+    }
+    if (t->state_made)
+        nftw(t->state_dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+    free(t->state_dir);
+    json_object_put(t->config);
+    json_object_put(t->retired);
+    json_object_put(t->memo);
+    for (size_t i = 0; i < t->nmocks; i++)
+        free(t->mocks[i].name);
+    free(t->mocks);
+    free(t->function_id);
+    free(t->load_error);
+    free(t->error);
+    free(t);
+}
+
+int
+fh_test_config(struct fh_test *t, const char *key, const char *value)
+{
+    struct json_object *old;
+
+    if (key == NULL || *key == '\0')
+        return set_error(t, "fh_test_config: a key is needed");
+    if (json_object_object_get_ex(t->config, key, &old))
+        json_object_array_add(t->retired, json_object_get(old));
+    if (value == NULL)
+        json_object_object_del(t->config, key);
+    else
+        json_object_object_add(t->config, key,
+                               json_object_new_string(value));
+    return 0;
+}
+
+int
+fh_test_state_dir(struct fh_test *t, const char *path)
+{
+    if (path == NULL || *path == '\0')
+        return set_error(t, "fh_test_state_dir: a path is needed");
+    if (t->state_made)
+        nftw(t->state_dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+    free(t->state_dir);
+    t->state_dir = xstrdup(path);
+    t->state_made = 0;
+    return 0;
+}
+
+void
+fh_test_log_level(struct fh_test *t, int level)
+{
+    t->log_level = level;
+}
+
+/* A run that has ended makes way for a new one before anything is
+ * stored or run. */
+static void
+run_begin(struct fh_test *t)
+{
+    if (t->ended)
+        fh_test_new_run(t);
+}
+
+void
+fh_test_attempt(struct fh_test *t, unsigned attempt)
+{
+    run_begin(t);
+    t->attempt = attempt;
+}
+
+void
+fh_test_max_attempts(struct fh_test *t, unsigned n)
+{
+    t->max_attempts = n;
+}
+
+int
+fh_test_load(struct fh_test *t)
+{
+    struct tctx c;
+    int rc;
+
+    if (t->loaded)
+        return 0;
+    if (t->load_ran)
+        return set_error(t, "%s", t->load_error);
+    t->load_ran = 1;
+    if (t->plugin->load == NULL) {
+        t->loaded = 1;
+        return 0;
+    }
+    ctx_init(&c, t);
+    rc = t->plugin->load(&c.pub);
+    t->state = c.pub.state;
+    if (rc != FH_OK) {
+        set_error(t, "load() failed: %s",
+                  c.error ? c.error
+                          : "it returned an error and gave no reason");
+        t->load_error = xstrdup(t->error);
+        ctx_reset(&c);
+        return -1;
+    }
+    ctx_reset(&c);
+    t->loaded = 1;
+    return 0;
+}
+
+const char *
+fh_test_error(const struct fh_test *t)
+{
+    return t->error;
+}
+
+int
+fh_test_step_result(struct fh_test *t, const char *step_id, const char *json)
+{
+    struct json_object *v = NULL, *e;
+    char err[128];
+
+    if (step_id == NULL || *step_id == '\0')
+        return set_error(t, "fh_test_step_result: a step id is needed");
+    if (json != NULL && parse_json(json, &v, err, sizeof(err)) != 0)
+        return set_error(t, "fh_test_step_result: %s: the result is not"
+                            " JSON: %s", step_id, err);
+    run_begin(t);
+    e = json_object_new_object();
+    json_object_object_add(e, "data", v);
+    json_object_object_add(t->memo, step_id, e);
+    return 0;
+}
+
+int
+fh_test_step_error(struct fh_test *t, const char *step_id, const char *error)
+{
+    if (step_id == NULL || *step_id == '\0' || error == NULL ||
+        *error == '\0')
+        return set_error(t, "fh_test_step_error: a step id and an error"
+                            " are needed");
+    run_begin(t);
+    store_step(t, NULL, step_id, NULL, error);
+    return 0;
+}
+
+int
+fh_test_mock_step(struct fh_test *t, const char *name, fh_step_fn fn,
+                  const void *arg)
+{
+    size_t i;
+
+    if (name == NULL || *name == '\0')
+        return set_error(t, "fh_test_mock_step: a step name is needed");
+    for (i = 0; i < t->nmocks; i++)
+        if (strcmp(t->mocks[i].name, name) == 0)
+            break;
+    if (fn == NULL) {
+        if (i < t->nmocks) {
+            free(t->mocks[i].name);
+            t->mocks[i] = t->mocks[--t->nmocks];
+        }
+        return 0;
+    }
+    if (i == t->nmocks) {
+        t->mocks = xrealloc(t->mocks, (t->nmocks + 1) * sizeof(*t->mocks));
+        t->mocks[t->nmocks++].name = xstrdup(name);
+    }
+    t->mocks[i].fn = fn;
+    t->mocks[i].arg = (void *)(uintptr_t)arg;
+    return 0;
+}
+
+void
+fh_test_new_run(struct fh_test *t)
+{
+    ulid(t->run_id);
+    ulid(t->event_id);
+    free(t->function_id);
+    t->function_id = NULL;
+    json_object_put(t->memo);
+    t->memo = json_object_new_object();
+    t->attempt = 0;
+    t->invocations = 0;
+    t->started = now_ms();
+    t->ended = 0;
+}
+
+/* ------------------------------------------------------------ running */
+
+static const struct fh_function *
+find_function(const struct fh_test *t, const char *id)
+{
+    for (const struct fh_function *f = t->plugin->functions; f->id != NULL;
+         f++)
+        if (strcmp(f->id, id) == 0)
+            return f;
+    return NULL;
+}
+
+static int
+triggers(const struct fh_function *f, const char *name)
+{
+    for (const char *const *p = f->triggers; *p != NULL; p++) {
+        size_t n = strlen(*p);
+
+        if (n > 0 && (*p)[n - 1] == '*' ? strncmp(*p, name, n - 1) == 0
+                                        : strcmp(*p, name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* The event as the host's event API stores it (new), or NULL with the
+ * reason in ERR. */
+static struct json_object *
+make_event(const char *text, int64_t now, char *err, size_t errlen)
+{
+    struct json_object *in, *out, *v, *data = NULL;
+    const char *name;
+    int64_t ts = 0;
+    char why[128];
+
+    if (text == NULL) {
+        snprintf(err, errlen, "no event");
+        return NULL;
+    }
+    if (parse_json(text, &in, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "the event is not JSON: %s", why);
+        return NULL;
+    }
+    if (!json_object_is_type(in, json_type_object)) {
+        snprintf(err, errlen, "the event must be a JSON object");
+        goto bad;
+    }
+    if (!json_object_object_get_ex(in, "name", &v) ||
+        !json_object_is_type(v, json_type_string) ||
+        json_object_get_string_len(v) == 0) {
+        snprintf(err, errlen, "the event's \"name\" is required and must be"
+                              " a non-empty string");
+        goto bad;
+    }
+    name = json_object_get_string(v);
+    if (json_object_get_string_len(v) > MAX_NAME ||
+        strlen(name) != (size_t)json_object_get_string_len(v)) {
+        snprintf(err, errlen, "the event's \"name\" is longer than %d bytes"
+                              " or holds a NUL", MAX_NAME);
+        goto bad;
+    }
+    if (strncasecmp(name, "inngest/", 8) == 0) {
+        snprintf(err, errlen, "event name \"%.64s\" is reserved: names under"
+                              " inngest/ are for the host", name);
+        goto bad;
+    }
+    if (json_object_object_get_ex(in, "data", &data) && data != NULL &&
+        !json_object_is_type(data, json_type_object)) {
+        snprintf(err, errlen, "the event's \"data\" must be an object");
+        goto bad;
+    }
+    if (json_object_object_get_ex(in, "ts", &v) && v != NULL) {
+        double d = json_object_get_double(v);
+
+        if (json_object_is_type(v, json_type_int)) {
+            ts = json_object_get_int64(v);
+        } else if (json_object_is_type(v, json_type_double) && d >= -9e15 &&
+                   d <= 9e15 && d == (double)(int64_t)d) {
+            ts = (int64_t)d;
+        } else {
+            snprintf(err, errlen, "the event's \"ts\" must be an integer"
+                                  " number of milliseconds");
+            goto bad;
+        }
+        if (ts != 0 && (ts < TS_MIN || ts > TS_MAX)) {
+            snprintf(err, errlen, "the event's \"ts\" %lld is outside"
+                                  " 1980..2100 (it is in milliseconds)",
+                     (long long)ts);
+            goto bad;
+        }
+    }
+    if (json_object_object_get_ex(in, "id", &v) && v != NULL &&
+        (!json_object_is_type(v, json_type_string) ||
+         json_object_get_string_len(v) > MAX_NAME)) {
+        snprintf(err, errlen, "the event's \"id\" must be a string of at"
+                              " most %d bytes", MAX_NAME);
+        goto bad;
+    }
+
+    out = json_object_new_object();
+    json_object_object_add(out, "name", json_object_new_string(name));
+    data = data != NULL ? stored_copy(data) : NULL;
+    if (data == NULL)
+        data = json_object_new_object();
+    json_object_object_del(data, "_inngest"); /* Inngest strips it */
+    json_object_object_add(out, "data", data);
+    if (json_object_object_get_ex(in, "id", &v) && v != NULL &&
+        json_object_get_string_len(v) > 0)
+        json_object_object_add(out, "id", json_object_get(v));
+    json_object_object_add(out, "ts", json_object_new_int64(ts ? ts : now));
+    if (json_object_object_get_ex(in, "v", &v) &&
+        json_object_is_type(v, json_type_string))
+        json_object_object_add(out, "v", json_object_get(v));
+    if (json_object_object_get_ex(in, "user", &v) &&
+        json_object_is_type(v, json_type_object))
+        json_object_object_add(out, "user", json_object_get(v));
+    json_object_put(in);
+    return out;
+bad:
+    json_object_put(in);
+    return NULL;
+}
+
+static unsigned
+fn_max_attempts(const struct fh_test *t, const struct fh_function *f)
+{
+    if (t->max_attempts > 0)
+        return t->max_attempts;
+    if (f->retries == FH_RETRIES_NONE)
+        return 1;
+    return (unsigned)(f->retries == 0 ? DEFAULT_RETRIES : f->retries) + 1;
+}
+
+/* Clears what describes the last invocation, keeping the lists. */
+static void
+result_next(struct fh_test_result *r)
+{
+    free(r->output);
+    free(r->error);
+    for (size_t i = 0; i < r->nreplayed; i++)
+        free(r->replayed[i]);
+    free(r->replayed);
+    r->output = r->error = NULL;
+    r->replayed = NULL;
+    r->nreplayed = 0;
+    r->status = FH_TEST_NOT_RUN;
+    r->rc = 0;
+    r->no_retry = 0;
+    r->retry_after_ms = 0;
+    r->sleep = r->retry = NULL;
+}
+
+static int
+refuse(struct fh_test *t, struct fh_test_result *r)
+{
+    result_next(r);
+    r->error = xstrdup(t->error);
+    return -1;
+}
+
+/* One invocation of the run, added to R. */
+static int
+invoke(struct fh_test *t, const char *function_id, const char *event_json,
+       struct fh_test_result *r)
+{
+    const struct fh_function *fn;
+    struct json_object *ev, *v;
+    struct fh_event fev;
+    struct tctx c;
+    struct inv inv;
+    char err[512];
+    int rc;
+
+    if (function_id == NULL ||
+        (fn = find_function(t, function_id)) == NULL) {
+        set_error(t, "plugin %s has no function \"%s\"", t->plugin->name,
+                  function_id ? function_id : "(null)");
+        return refuse(t, r);
+    }
+    if (fh_test_load(t) != 0)
+        return refuse(t, r);
+    run_begin(t);
+    if (t->function_id != NULL && strcmp(t->function_id, fn->id) != 0) {
+        set_error(t, "run %s of %s has not ended: call fh_test_new_run()"
+                     " to start a run of %s",
+                  t->run_id, t->function_id, fn->id);
+        return refuse(t, r);
+    }
+    if ((ev = make_event(event_json, t->started, err, sizeof(err))) == NULL) {
+        set_error(t, "%s", err);
+        return refuse(t, r);
+    }
+    memset(&fev, 0, sizeof(fev));
+    fev.name = json_object_get_string(json_object_object_get(ev, "name"));
+    if (!triggers(fn, fev.name)) {
+        set_error(t, "event %s does not trigger function %s", fev.name,
+                  fn->id);
+        json_object_put(ev);
+        return refuse(t, r);
+    }
+    if (t->function_id == NULL)
+        t->function_id = xstrdup(fn->id);
+    if (json_object_object_get_ex(ev, "id", &v))
+        fev.id = json_object_get_string(v);
+    fev.internal_id = t->event_id;
+    fev.ts = json_object_get_int64(json_object_object_get(ev, "ts"));
+    fev.data = json_object_object_get(ev, "data");
+    fev.json = ev;
+
+    result_next(r);
+    memcpy(r->run_id, t->run_id, sizeof(r->run_id));
+    ctx_init(&c, t);
+    c.pub.function_id = fn->id;
+    c.pub.run_id = t->run_id;
+    c.pub.attempt = t->attempt;
+    c.pub.max_attempts = fn_max_attempts(t, fn);
+    c.r = r;
+    memset(&inv, 0, sizeof(inv));
+    inv.owned = json_object_new_array();
+    inv.names = json_object_new_object();
+    inv.attempt = t->attempt;
+    inv.max_attempts = c.pub.max_attempts;
+    inv.r = r;
+    c.inv = &inv;
+
+    rc = fn->run(&c.pub, &fev);
+
+    t->state = c.pub.state; /* keep what the handler set */
+    r->rc = rc;
+    r->attempt = inv.attempt;
+    r->max_attempts = inv.max_attempts;
+    r->invocations++;
+    if (inv.suspend) {
+        if (rc != FH_SUSPENDED)
+            fprintf(stderr, "fh_test: %s: the handler returned %d after a"
+                            " step suspended the run; suspending anyway\n",
+                    fn->id, rc);
+        r->status = inv.suspend;
+        if (inv.suspend == FH_TEST_SLEEPING) {
+            r->sleep = &r->ran[inv.suspend_step];
+            /* The next invocation comes when the sleep is over. */
+            store_step(t, NULL, r->sleep->id, NULL, NULL);
+            t->attempt = 0;
+        } else {
+            r->retry = &r->ran[inv.suspend_step];
+            r->error = xstrdup(c.error);
+            r->retry_after_ms = inv.retry_after_ms;
+            t->attempt = inv.attempt + 1;
+        }
+    } else if (rc == FH_OK) {
+        r->status = FH_TEST_COMPLETED;
+        if (c.has_output)
+            r->output = json_text(c.output);
+        t->ended = 1;
+    } else {
+        if (rc == FH_SUSPENDED)
+            r->error = xstrdup("the handler returned FH_SUSPENDED but no"
+                               " step suspended");
+        else if (c.error != NULL)
+            r->error = xstrdup(c.error);
+        else
+            r->error = xasprintf("handler returned %d without a reason", rc);
+        r->no_retry = rc != FH_SUSPENDED && c.no_retry;
+        r->retry_after_ms = rc != FH_SUSPENDED ? c.retry_after_ms : 0;
+        if (r->no_retry || inv.attempt + 1 >= inv.max_attempts) {
+            r->status = FH_TEST_FAILED;
+            r->retry_after_ms = 0;
+            t->ended = 1;
+        } else {
+            r->status = FH_TEST_RETRYING;
+            t->attempt = inv.attempt + 1;
+        }
+    }
+    t->invocations++;
+    ctx_reset(&c);
+    json_object_put(inv.owned);
+    json_object_put(inv.names);
+    json_object_put(ev);
+    return 0;
+}
+
+int
+fh_test_run(struct fh_test *t, const char *function_id,
+            const char *event_json, struct fh_test_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    return invoke(t, function_id, event_json, r);
+}
+
+int
+fh_test_run_all(struct fh_test *t, const char *function_id,
+                const char *event_json, struct fh_test_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    for (int i = 0; i < MAX_INVOCATIONS; i++) {
+        if (invoke(t, function_id, event_json, r) != 0)
+            return -1;
+        if (r->status != FH_TEST_SLEEPING && r->status != FH_TEST_RETRYING)
+            return 0;
+    }
+    set_error(t, "run %s of %s has not ended after %d invocations",
+              t->run_id, function_id, MAX_INVOCATIONS);
+    refuse(t, r);
+    return -1;
+}
+
+void
+fh_test_result_free(struct fh_test_result *r)
+{
+    if (r == NULL)
+        return;
+    result_next(r);
+    for (size_t i = 0; i < r->nran; i++) {
+        free(r->ran[i].id);
+        free(r->ran[i].name);
+        free(r->ran[i].result);
+        free(r->ran[i].error);
+        free(r->ran[i].duration);
+    }
+    free(r->ran);
+    for (size_t i = 0; i < r->nlog; i++)
+        free(r->log[i].text);
+    free(r->log);
+    memset(r, 0, sizeof(*r));
+}
+
+const struct fh_test_step *
+fh_test_ran(const struct fh_test_result *r, const char *step_id)
+{
+    for (size_t i = r->nran; i-- > 0;)
+        if (strcmp(r->ran[i].id, step_id) == 0)
+            return &r->ran[i];
+    return NULL;
+}
+
+int
+fh_test_replayed(const struct fh_test_result *r, const char *step_id)
+{
+    for (size_t i = 0; i < r->nreplayed; i++)
+        if (strcmp(r->replayed[i], step_id) == 0)
+            return 1;
+    return 0;
+}
+
+const char *
+fh_test_logged(const struct fh_test_result *r, const char *needle)
+{
+    for (size_t i = 0; i < r->nlog; i++)
+        if (strstr(r->log[i].text, needle) != NULL)
+            return r->log[i].text;
+    return NULL;
+}
