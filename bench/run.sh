@@ -7,15 +7,19 @@
 #
 # Environment:
 #   FNHOST_BUILD    build directory holding fnhost and bench/ (default: build)
-#   BENCH_SECONDS   length of each wrk run, per side (default: 10)
-#   BENCH_VERBOSE   1: also print wrk's own output
+#   BENCH_SECONDS   length of each measured run (wrk, steps_load; default: 10)
+#   BENCH_VERBOSE   1: also print wrk's own output (and steps_load's)
+#   BENCH_STEPS     steps: the step counts to run (default "1 3 10")
+#   BENCH_WORKERS   steps: the worker counts to try (default "2 8 32")
+#   FLOOR_REPEAT    steps: floor runs per figure, best kept (default 2)
+#   BENCH_SLEEPERS  sleepers: how many sleeping runs (default 1000000)
 #
 # A benchmark is a function bench_NAME; add its name to BENCHES. Each one
 # may call fail, which makes the script exit 1 after the rest have run
 # (a durability check that does not hold is a bug, whatever the figures).
 set -euo pipefail
 
-BENCHES=(ingest)
+BENCHES=(ingest steps sleepers)
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if [[ -n ${FNHOST_BUILD:-} ]]; then
@@ -268,6 +272,349 @@ bench_ingest() {
         show_log "$TMP/fnhost.log"
         fail "fnhost acknowledged $acked events but stored only $stored"
     fi
+}
+
+# --- durable steps --------------------------------------------------------
+
+# start_stepper NAME STATE WORKERS: starts fnhost on STATE with only the
+# bench plugin (bench/plugins/stepper.so) and WORKERS workers ("" for the
+# default); sets PID, PORT, EXEC_MS (wall ms just before the exec).
+# --log-level debug adds the store's "closed after N ops in M commits"
+# line at exit, our fallback for the group commit size; nothing debug is
+# logged per run.
+start_stepper() {
+    local name=$1 state=$2 workers=$3 addr i
+    local -a extra=()
+    [[ -n $workers ]] && extra=(--workers "$workers")
+    mkdir -p "$state" "$TMP/stepper"
+    if [[ ! -e $TMP/stepper/stepper.so ]]; then
+        [[ -f $BUILD/bench/plugins/stepper.so ]] ||
+            die "no $BUILD/bench/plugins/stepper.so; run: make bench"
+        install -m 644 "$BUILD/bench/plugins/stepper.so" "$TMP/stepper/"
+    fi
+    rm -f "$state/fnhost.addr"
+    EXEC_MS=$(date +%s%3N)
+    setsid "$BUILD/fnhost" serve --listen 127.0.0.1:0 --state "$state" \
+        --plugins "$TMP/stepper" --log-level debug "${extra[@]}" \
+        >"$TMP/$name.log" 2>&1 &
+    PID=$!
+    CHILDREN+=("$PID")
+    for ((i = 0; i < 200; i++)); do
+        wait_for "$state/fnhost.addr" "$PID" "$name"
+        addr=$(head -n 1 "$state/fnhost.addr")
+        if [[ $addr =~ ^127\.0\.0\.1:([0-9]+)$ ]]; then
+            PORT=${BASH_REMATCH[1]}
+            return 0
+        fi
+        sleep 0.05
+    done
+    die "$name: $state/fnhost.addr holds '$addr', not 127.0.0.1:PORT"
+}
+
+# kv FILE KEY: the value of "KEY value" in a steps_load/floor output.
+kv() {
+    awk -v k="$2" '$1 == k { print $2; exit }' "$1"
+}
+
+# log_group LOG: ops/commits from the store's line at exit, or nothing.
+log_group() {
+    awk '/\[store\] closed after [0-9]+ ops in [0-9]+ commits/ {
+            for (i = 1; i <= NF; i++) {
+                if ($i == "after") o = $(i + 1)
+                if ($i == "in") c = $(i + 1)
+            }
+            if (c > 0) printf "%.1f\n", o / c
+         }' "$1"
+}
+
+# rss_kb PID: VmRSS in kB (0 if gone).
+rss_kb() {
+    awk '$1 == "VmRSS:" { print $2; f = 1 } END { if (!f) print 0 }' \
+        "/proc/$1/status" 2>/dev/null || echo 0
+}
+
+# workers_mem PID: "N RSS_KB PSS_KB" over the direct children of PID.
+workers_mem() {
+    local c n=0 rss=0 pss=0 r p
+    for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+        r=$(rss_kb "$c")
+        p=$(awk '$1 == "Pss:" { print $2 }' "/proc/$c/smaps_rollup" \
+            2>/dev/null || echo 0)
+        n=$((n + 1)) rss=$((rss + r)) pss=$((pss + ${p:-0}))
+    done
+    echo "$n $rss $pss"
+}
+
+mb() {
+    awk -v k="$1" 'BEGIN { printf "%.1f MB", k / 1024 }'
+}
+
+# floor_best K RUNS GROUP: best of FLOOR_REPEAT (default 2) floor runs:
+# the floor is a ceiling, and noise (a shared disk) only lowers it.
+# Sets F_RPS.
+floor_best() {
+    local k=$1 n=$2 g=$3 i r out=$TMP/floor.txt
+    F_RPS=0
+    for ((i = 0; i < ${FLOOR_REPEAT:-2}; i++)); do
+        "$BUILD/bench/floor" -k "$k" -n "$n" -g "$g" -c 64 \
+            "$TMP/floor.db" >"$out" || die "bench/floor failed"
+        r=$(kv "$out" runs_per_s)
+        F_RPS=$(awk -v a="$r" -v b="$F_RPS" 'BEGIN { print (a > b) ? a : b }')
+    done
+}
+
+# steps: closed-loop runs of 1, 3 and 10 trivial steps, 64 runs in
+# flight, against the floor: the same rows written straight to SQLite by
+# one thread in groups of the same size. fnhost runs with several worker
+# counts (BENCH_WORKERS, default "2 8 32"): a worker blocks on each
+# step's acknowledgement, so the workers bound how many checkpoints one
+# commit can carry; the best is reported with its worker count.
+bench_steps() {
+    local k w state out best_rps best_w best_out g n schema_f schema_h
+    local floor_g floor_64 ratio ratio64 lines=() rps
+    local -a workers=(${BENCH_WORKERS:-2 8 32})
+    local -a ks=(${BENCH_STEPS:-1 3 10})
+
+    [[ -x $BUILD/bench/steps_load && -x $BUILD/bench/floor ]] ||
+        die "no $BUILD/bench/steps_load or floor; run: make bench"
+    for k in "${ks[@]}"; do
+        best_rps=0 best_w= best_out=
+        for w in "${workers[@]}"; do
+            echo "steps: $k-step runs, $w workers, 2 s warmup +" \
+                "${SECONDS_PER_RUN} s ..." >&2
+            state=$TMP/steps-$k-$w
+            out=$TMP/load-$k-$w.txt
+            start_stepper "steps-$k-$w" "$state" "$w"
+            if ! "$BUILD/bench/steps_load" -p "$PORT" \
+                -d "$state/fnhost.db" -e "bench/steps-$k" -c 64 -w 2 \
+                -t "$SECONDS_PER_RUN" >"$out" 2>"$TMP/load-$k-$w.err"; then
+                cat "$TMP/load-$k-$w.err" >&2
+                show_log "$TMP/steps-$k-$w.log"
+                fail "steps_load against $k-step runs, $w workers failed"
+            fi
+            stop "$PID" "steps-$k-$w"
+            if [[ $(kv "$out" group) == unknown ]]; then
+                g=$(log_group "$TMP/steps-$k-$w.log")
+                sed -i "s/^group unknown\$/group ${g:-unknown}/" "$out"
+                echo "group_source log" >>"$out"
+            fi
+            if [[ $VERBOSE == 1 ]]; then
+                sed 's/^/    load: /' "$out" >&2
+            fi
+            if (($(kv "$out" failed) > 0)); then
+                fail "$(kv "$out" failed) $k-step runs failed ($w workers)"
+            fi
+            rps=$(kv "$out" runs_per_s)
+            printf '  %2d steps %3d workers: %8.0f runs/s  p50 %4s ms' \
+                "$k" "$w" "$rps" "$(kv "$out" p50_ms)" >&2
+            printf '  p99 %4s ms  group %s\n' "$(kv "$out" p99_ms)" \
+                "$(kv "$out" group)" >&2
+            if awk -v a="$rps" -v b="$best_rps" 'BEGIN { exit !(a > b) }'
+            then
+                best_rps=$rps best_w=$w best_out=$out
+            fi
+        done
+        [[ -n $best_out ]] || { fail "no $k-step figures"; continue; }
+
+        # The floor: the same number of runs, in groups of fnhost's size,
+        # and in groups of 64 (the issue's reference point).
+        n=$(kv "$best_out" runs)
+        ((n >= 2000)) || n=2000
+        g=$(kv "$best_out" group)
+        [[ $g =~ ^[0-9.]+$ ]] || g=64
+        g=$(awk -v g="$g" 'BEGIN { printf "%d", g + 0.5 }')
+        ((g >= 1)) || g=1
+        echo "steps: floor, $n $k-step runs in groups of $g and 64 ..." >&2
+        floor_best "$k" "$n" "$g"
+        floor_g=$F_RPS
+        floor_best "$k" "$n" 64
+        floor_64=$F_RPS
+        if [[ -z ${schema_f:-} ]]; then
+            schema_f=$(sqlite3 "$TMP/floor.db" .schema)
+            schema_h=$(sqlite3 "$TMP/steps-$k-$best_w/fnhost.db" .schema)
+            if [[ $schema_f != "$schema_h" ]]; then
+                fail "bench/floor's schema differs from fnhost's; update" \
+                    "its migrations from host/store.c"
+            fi
+        fi
+        ratio=$(pct "$best_rps" "$floor_g")
+        ratio64=$(pct "$best_rps" "$floor_64")
+        lines+=("$(printf '  %5d %5d %10.0f %7s ms %7s ms %6s %10.0f %7s %10.0f %7s' \
+            "$k" "$best_w" "$best_rps" "$(kv "$best_out" p50_ms)" \
+            "$(kv "$best_out" p99_ms)" "$g" "$floor_g" "$ratio" \
+            "$floor_64" "$ratio64")")
+    done
+
+    echo
+    echo "steps (trivial steps, 64 runs in flight, closed loop;" \
+        "latency = event accepted -> run completed, from the store)"
+    printf '  %5s %5s %10s %10s %10s %6s %10s %7s %10s %7s\n' steps \
+        workers "runs/s" p50 p99 group "floor@grp" ratio "floor@64" ratio
+    printf '%s\n' "${lines[@]}"
+    echo "  goal: 3-step runs at >= 50% of the floor (about 16,000 runs/s" \
+        "on this machine with synchronous=FULL in large groups)"
+    echo "  floor: bench/floor, one thread, same schema, statements and" \
+        "ops per run, best of ${FLOOR_REPEAT:-2}"
+}
+
+# sleepers: BENCH_SLEEPERS (default 1,000,000) runs asleep for 30 days in
+# the store. They are made straight in SQL, row for row what fnhost writes
+# for the "sleeper" function (checked against one real sleeping run), then
+# fnhost starts on them: the time to /health and its memory.
+bench_sleepers() {
+    local state=$TMP/sleepers n=${BENCH_SLEEPERS:-1000000} now wake i
+    local t0 t1 ready_ms listen_ms health_ms real fake rss0 rss1 w0 w1
+    local out=$TMP/sleepers-load.txt restart_ms restart_listen sql
+
+    [[ -x $BUILD/bench/steps_load ]] ||
+        die "no $BUILD/bench/steps_load; run: make bench"
+    command -v curl >/dev/null || die "curl not found"
+
+    # A real sleeper first: the schema, and the rows to imitate.
+    echo "sleepers: one real sleeping run ..." >&2
+    start_stepper sleepers-0 "$state" 2
+    curl -fsS -o /dev/null -d '{"name":"bench/sleep","data":{"i":0}}' \
+        "http://127.0.0.1:$PORT/e/bench" || die "cannot post bench/sleep"
+    for ((i = 0; i < 100; i++)); do
+        [[ $(sqlite3 "$state/fnhost.db" \
+            "select status from runs limit 1") == sleeping ]] && break
+        sleep 0.05
+    done
+    stop "$PID" sleepers-0
+    real=$(sleeper_shape "$state/fnhost.db" "(select id from runs limit 1)")
+
+    now=$(date +%s%3N)
+    wake=$((now + 30 * 86400000))
+    echo "sleepers: making $n sleeping runs in one transaction ..." >&2
+    t0=$(date +%s%3N)
+    sql="PRAGMA journal_mode=DELETE; PRAGMA synchronous=OFF;
+PRAGMA cache_size=-1000000; PRAGMA temp_store=MEMORY;
+BEGIN;
+CREATE TEMP TABLE n(i INTEGER PRIMARY KEY);
+WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < $n)
+  INSERT INTO n SELECT i FROM c;
+INSERT INTO events(id, name, user_id, ts, received_at, json)
+  SELECT printf('01E%023d', i), 'bench/sleep', NULL, $now, $now,
+         printf('{\"name\":\"bench/sleep\",\"data\":{\"i\":%d},\"ts\":%d}',
+                i, $now) FROM n;
+INSERT INTO runs(id, function_id, event_id, status, attempt, wake_at,
+                 output, error, created_at, started_at, ended_at, updated_at)
+  SELECT printf('01R%023d', i), 'sleeper', printf('01E%023d', i),
+         'sleeping', 0, $wake + i * 86, NULL, NULL, $now, $now, NULL, $now
+  FROM n;
+INSERT INTO steps(run_id, step_id, name, kind, status, result, error,
+                  attempts, started_at, ended_at, wake_at, committed_at)
+  SELECT printf('01R%023d', i), 's1', 's1', 'run', 'completed', '1', NULL,
+         1, $now, $now, NULL, $now FROM n;
+INSERT INTO steps(run_id, step_id, name, kind, status, result, error,
+                  attempts, started_at, ended_at, wake_at, committed_at)
+  SELECT printf('01R%023d', i), 'nap', 'nap', 'sleep', 'sleeping', NULL,
+         NULL, 1, $now, NULL, $wake + i * 86, $now FROM n;
+INSERT INTO attempts(run_id, step_id, attempt, started_at, ended_at, error)
+  SELECT printf('01R%023d', i), 's1', 0, $now, $now, NULL FROM n;
+COMMIT;
+PRAGMA journal_mode=WAL;"
+    sqlite3 "$state/fnhost.db" "$sql" >/dev/null ||
+        die "cannot make the sleeping runs"
+    t1=$(date +%s%3N)
+    fake=$(sleeper_shape "$state/fnhost.db" "'01R$(printf '%023d' 1)'")
+    if [[ $real != "$fake" ]]; then
+        printf 'real:\n%s\nmade:\n%s\n' "$real" "$fake" >&2
+        fail "the sleeping runs made in SQL do not look like fnhost's"
+    fi
+    echo "  made in $(((t1 - t0) / 1000)) s; store" \
+        "$(du -sh "$state" | cut -f1)" >&2
+
+    start_ready sleepers-1 "$state"
+    ready_ms=$HEALTH_MS listen_ms=$LISTEN_MS
+    sleep 5
+    rss0=$(rss_kb "$PID")
+    w0=$(workers_mem "$PID")
+    echo "sleepers: 1000 bench/steps-1 runs on the full store ..." >&2
+    "$BUILD/bench/steps_load" -p "$PORT" -d "$state/fnhost.db" \
+        -e bench/steps-1 -c 64 -n 1000 >"$out" 2>"$TMP/sleepers-load.err" ||
+        { cat "$TMP/sleepers-load.err" >&2
+          fail "steps_load -n 1000 on the sleepers' store failed"; }
+    rss1=$(rss_kb "$PID")
+    w1=$(workers_mem "$PID")
+    stop "$PID" sleepers-1
+
+    echo "sleepers: restart ..." >&2
+    start_ready sleepers-2 "$state"
+    restart_ms=$HEALTH_MS restart_listen=$LISTEN_MS
+    stop "$PID" sleepers-2
+
+    echo
+    echo "sleepers ($n runs asleep for 30 days in the store," \
+        "$(du -sh "$state/fnhost.db" | cut -f1) database)"
+    printf '  %-44s %12s   %s\n' "" measured goal
+    printf '  %-44s %9s ms   %s\n' "first start: exec -> \"listening\" logged" \
+        "$listen_ms" ""
+    printf '  %-44s %9s ms   %s\n' "first start: exec -> /health 200" \
+        "$ready_ms" "< 5000 ms"
+    printf '  %-44s %9s ms   %s\n' "restart: exec -> \"listening\" logged" \
+        "$restart_listen" ""
+    printf '  %-44s %9s ms   %s\n' "restart: exec -> /health 200" \
+        "$restart_ms" "< 5000 ms"
+    printf '  %-44s %12s   %s\n' "host RSS after 5 s idle" "$(mb "$rss0")" \
+        "< 200 MB"
+    printf '  %-44s %12s   %s\n' "host RSS after 1000 steps-1 runs" \
+        "$(mb "$rss1")" "< 200 MB"
+    read -r n0 r0 p0 <<<"$w0"
+    read -r n1 r1 p1 <<<"$w1"
+    printf '  %-44s %12s   (PSS %s)\n' "$n0 workers' RSS, idle" "$(mb "$r0")" \
+        "$(mb "$p0")"
+    printf '  %-44s %12s   (PSS %s)\n' "$n1 workers' RSS, after the runs" \
+        "$(mb "$r1")" "$(mb "$p1")"
+    printf '  %-44s %12s   p50 %s ms, p99 %s ms\n' \
+        "1000 steps-1 runs among the sleepers" \
+        "$(awk -v r="$(kv "$out" runs_per_s)" 'BEGIN { printf "%.0f runs/s", r }')" \
+        "$(kv "$out" p50_ms)" "$(kv "$out" p99_ms)"
+    if ((ready_ms >= 5000 || restart_ms >= 5000)); then
+        echo "  note: not ready within 5 s"
+    fi
+    if ((rss0 >= 204800 || rss1 >= 204800)); then
+        echo "  note: host RSS over 200 MB"
+    fi
+}
+
+# sleeper_shape DB RUN: the rows of one sleeping run with ids and times
+# replaced by what matters (NULL or not, values that are not times).
+sleeper_shape() {
+    sqlite3 "$1" "
+select 'run', function_id, status, attempt, wake_at > created_at,
+       output is null, error is null, started_at is null, ended_at is null
+  from runs where id = $2;
+select 'event', name, user_id is null, json like '{\"name\":\"bench/sleep\",\"data\":{\"i\":%},\"ts\":%}'
+  from events where id = (select event_id from runs where id = $2);
+select 'step', step_id, name, kind, status, result, error is null, attempts,
+       started_at is null, ended_at is null, wake_at is null
+  from steps where run_id = $2 order by step_id;
+select 'attempt', step_id, attempt, ended_at is null, error is null
+  from attempts where run_id = $2 order by rowid;"
+}
+
+# start_ready NAME STATE: starts fnhost (default workers) and waits for
+# /health; sets PID, PORT, HEALTH_MS and LISTEN_MS (from the exec).
+start_ready() {
+    local name=$1 state=$2 i now line ts
+    start_stepper "$name" "$state" ""
+    HEALTH_MS=
+    for ((i = 0; i < 6000; i++)); do
+        if curl -fsS -o /dev/null --max-time 1 \
+            "http://127.0.0.1:$PORT/health" 2>/dev/null; then
+            now=$(date +%s%3N)
+            HEALTH_MS=$((now - EXEC_MS))
+            break
+        fi
+        alive "$PID" || { show_log "$TMP/$name.log"; die "$name died"; }
+        sleep 0.005
+    done
+    [[ -n $HEALTH_MS ]] || die "$name: no /health answer in 30 s"
+    line=$(grep -m1 ' listening on ' "$TMP/$name.log")
+    ts=$(date -d "${line%% *}" +%s%3N 2>/dev/null) || ts=
+    LISTEN_MS=${ts:+$((ts - EXEC_MS))}
+    LISTEN_MS=${LISTEN_MS:-?}
 }
 
 # --- main -----------------------------------------------------------------

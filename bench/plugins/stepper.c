@@ -1,0 +1,69 @@
+/* stepper.c - benchmark plugin: runs of 1, 3 or 10 trivial steps, and
+ * runs that sleep for 30 days after one step.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ *   steps-1, steps-3, steps-10   on bench/steps-1, bench/steps-3,
+ *                                bench/steps-10: N steps, each returning
+ *                                a small JSON int, then the run completes
+ *   sleeper                      on bench/sleep: one step, then
+ *                                FH_SLEEP "30 days"
+ *
+ * The steps do no work of their own, so what bench/run.sh measures is the
+ * host: dispatch, one durable checkpoint per step, and the run's end. */
+#include <stdint.h>
+
+#include <fnhost.h>
+
+static const char *const names[] = {"s1", "s2", "s3", "s4", "s5",
+                                    "s6", "s7", "s8", "s9", "s10"};
+
+static int
+trivial(struct fh_ctx *ctx, void *arg, struct json_object **result)
+{
+    *result = json_object_new_int((int)(intptr_t)arg);
+    return FH_OK;
+}
+
+static int
+run_steps(struct fh_ctx *ctx, int n)
+{
+    for (int i = 0; i < n; i++)
+        FH_STEP(ctx, names[i], trivial, (void *)(intptr_t)(i + 1));
+    return FH_OK;
+}
+
+static int
+steps_1(struct fh_ctx *ctx, const struct fh_event *ev)
+{
+    return run_steps(ctx, 1);
+}
+
+static int
+steps_3(struct fh_ctx *ctx, const struct fh_event *ev)
+{
+    return run_steps(ctx, 3);
+}
+
+static int
+steps_10(struct fh_ctx *ctx, const struct fh_event *ev)
+{
+    return run_steps(ctx, 10);
+}
+
+static int
+sleeper(struct fh_ctx *ctx, const struct fh_event *ev)
+{
+    FH_STEP(ctx, "s1", trivial, (void *)(intptr_t)1);
+    FH_SLEEP(ctx, "nap", "30 days");
+    return FH_OK;
+}
+
+static const struct fh_function functions[] = {
+    {.id = "steps-1", .run = steps_1, .triggers = FH_EVENTS("bench/steps-1")},
+    {.id = "steps-3", .run = steps_3, .triggers = FH_EVENTS("bench/steps-3")},
+    {.id = "steps-10", .run = steps_10,
+     .triggers = FH_EVENTS("bench/steps-10")},
+    {.id = "sleeper", .run = sleeper, .triggers = FH_EVENTS("bench/sleep")},
+    FH_FUNCTIONS_END};
+
+FH_PLUGIN(.name = "stepper", .version = "1.0.0", .functions = functions);
