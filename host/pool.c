@@ -105,8 +105,27 @@ alive(const struct pool *p)
 static void
 send_msg(struct worker *w, struct json_object *msg)
 {
-    if (w->bev != NULL)
-        proto_add(bufferevent_get_output(w->bev), msg);
+    struct evbuffer *out;
+
+    if (w->bev != NULL) {
+        out = bufferevent_get_output(w->bev);
+        if (evbuffer_get_length(out) == 0) {
+            /* Most messages are small and the socket empty: write now
+             * rather than through the bufferevent, which would arm a
+             * write event (two epoll_ctl calls and a loop turn per
+             * message, the master's main cost under load). What does not
+             * fit is queued behind. */
+            struct evbuffer *tmp = evbuffer_new();
+
+            proto_add(tmp, msg);
+            evbuffer_write(tmp, bufferevent_getfd(w->bev));
+            if (evbuffer_get_length(tmp) > 0)
+                evbuffer_add_buffer(out, tmp);
+            evbuffer_free(tmp);
+        } else {
+            proto_add(out, msg);
+        }
+    }
     json_object_put(msg);
 }
 
@@ -271,6 +290,19 @@ pool_dispatch(struct pool *p, struct job *job, const char *event_id,
     return 0;
 }
 
+/* The one acknowledgement, built once: it is sent for every step. */
+static struct json_object *
+ack_msg(void)
+{
+    static struct json_object *ack;
+
+    if (ack == NULL) {
+        ack = json_object_new_object();
+        json_object_object_add(ack, "t", json_object_new_string("ack"));
+    }
+    return ack;
+}
+
 void
 pool_ack(struct pool *p, struct job *job)
 {
@@ -279,9 +311,8 @@ pool_ack(struct pool *p, struct job *job)
     for (struct worker *w = p->workers; w != NULL; w = w->next) {
         if (w->job != job || w->state != W_BUSY)
             continue;
-        m = json_object_new_object();
-        json_object_object_add(m, "t", json_object_new_string("ack"));
-        send_msg(w, m);
+        m = ack_msg();
+        send_msg(w, json_object_get(m));
         /* The time limit is per step: the next one starts now. */
         arm_timeout(w);
         return;

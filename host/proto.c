@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -58,14 +59,31 @@ proto_send(int fd, struct json_object *msg)
     const char *s = json_object_to_json_string_length(
         msg, JSON_C_TO_STRING_PLAIN, &len);
     uint32_t be = htonl((uint32_t)len);
+    struct iovec iov[2];
+    ssize_t w;
 
     if (len > PROTO_MAX_FRAME) {
         errno = EMSGSIZE;
         return -1;
     }
-    if (write_all(fd, &be, sizeof(be)) != 0 || write_all(fd, s, len) != 0)
+    /* One write for the whole frame: the master wakes once per message,
+     * not once for the length and again for the body. */
+    iov[0].iov_base = &be;
+    iov[0].iov_len = sizeof(be);
+    iov[1].iov_base = (void *)(uintptr_t)s;
+    iov[1].iov_len = len;
+    do
+        w = writev(fd, iov, 2);
+    while (w < 0 && errno == EINTR);
+    if (w < 0)
         return -1;
-    return 0;
+    if ((size_t)w < sizeof(be))
+        return write_all(fd, (char *)&be + w, sizeof(be) - (size_t)w) != 0 ||
+                       write_all(fd, s, len) != 0
+                   ? -1
+                   : 0;
+    return write_all(fd, s + ((size_t)w - sizeof(be)),
+                     len - ((size_t)w - sizeof(be)));
 }
 
 static struct json_object *

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "duration.h"
+#include "loader.h"
 #include "log.h"
 #include "util.h"
 
@@ -116,6 +117,66 @@ fail:
     return -1;
 }
 
+static int
+is_str(struct json_object *o, const char *key, size_t max)
+{
+    struct json_object *v;
+
+    return json_object_object_get_ex(o, key, &v) &&
+           json_object_is_type(v, json_type_string) &&
+           json_object_get_string_len(v) > 0 &&
+           (size_t)json_object_get_string_len(v) <= max;
+}
+
+/* The describe process ran plugin code: its answer is checked like any
+ * outside input before the master relies on it. */
+static int
+check_descriptor(struct json_object *d, char *err, size_t errlen)
+{
+    struct json_object *fns, *v;
+    char why[256];
+
+    if (!json_object_is_type(d, json_type_object) ||
+        !is_str(d, "name", 64) || !is_str(d, "version", 256) ||
+        !is_str(d, "abi", 16) ||
+        !json_object_object_get_ex(d, "functions", &fns) ||
+        !json_object_is_type(fns, json_type_array)) {
+        snprintf(err, errlen, "the describe process gave a malformed"
+                              " descriptor");
+        return -1;
+    }
+    for (size_t i = 0; i < json_object_array_length(fns); i++) {
+        struct json_object *f = json_object_array_get_idx(fns, i), *tr;
+
+        if (!json_object_is_type(f, json_type_object) ||
+            !is_str(f, "id", 128) || !is_str(f, "name", 256) ||
+            !json_object_object_get_ex(f, "triggers", &tr) ||
+            !json_object_is_type(tr, json_type_array) ||
+            json_object_array_length(tr) == 0 ||
+            !json_object_object_get_ex(f, "retries", &v) ||
+            !json_object_is_type(v, json_type_int) ||
+            json_object_get_int(v) < -1 || json_object_get_int(v) > 20 ||
+            (json_object_object_get_ex(f, "timeout", &v) &&
+             !json_object_is_type(v, json_type_string))) {
+            snprintf(err, errlen, "the describe process gave a malformed"
+                                  " function %zu", i);
+            return -1;
+        }
+        for (size_t t = 0; t < json_object_array_length(tr); t++) {
+            struct json_object *tv = json_object_array_get_idx(tr, t);
+
+            if (!json_object_is_type(tv, json_type_string) ||
+                loader_check_trigger(json_object_get_string(tv), why,
+                                     sizeof(why)) != 0) {
+                snprintf(err, errlen, "the describe process gave a bad"
+                                      " trigger for function %zu", i);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
 struct json_object *
 registry_describe(const char *path, struct json_object *config,
                   int timeout_ms, char *err, size_t errlen)
@@ -142,8 +203,11 @@ registry_describe(const char *path, struct json_object *config,
         goto sys_fail;
     }
     if (pid == 0) {
+        /* The descriptor comes back on fd 3; whatever the plugin prints
+         * on stdout goes to our log instead of corrupting it. */
         dup2(inp[0], 0);
-        dup2(outp[1], 1);
+        dup2(outp[1], 3);
+        dup2(2, 1);
         child_before_exec();
         execl("/proc/self/exe", "fnhost", "describe", path, (char *)NULL);
         _exit(127);
@@ -181,8 +245,24 @@ registry_describe(const char *path, struct json_object *config,
         len += (size_t)r;
     }
     close(outp[0]);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    /* A child that closed its pipe may still hang: it gets until the
+     * deadline to exit, like the rest. */
+    for (;;) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+
+        if (r == pid || (r < 0 && errno != EINTR))
+            break;
+        if (r == 0 && mono_ms() >= deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            free(buf);
+            snprintf(err, errlen, "load() did not finish within %d ms",
+                     timeout_ms);
+            return NULL;
+        }
+        if (r == 0)
+            usleep(2000);
+    }
     if (buf != NULL) {
         buf[len] = '\0';
         o = json_parse(buf);
@@ -201,6 +281,10 @@ registry_describe(const char *path, struct json_object *config,
     }
     if (json_object_object_get_ex(o, "error", &e)) {
         snprintf(err, errlen, "%s", json_object_get_string(e));
+        json_object_put(o);
+        return NULL;
+    }
+    if (check_descriptor(o, err, errlen) != 0) {
         json_object_put(o);
         return NULL;
     }

@@ -77,7 +77,7 @@ static const char *const migrations[] = {
     "  ended_at INTEGER,"
     "  wake_at INTEGER,"
     "  committed_at INTEGER NOT NULL,"
-    "  PRIMARY KEY (run_id, step_id)) WITHOUT ROWID;"
+    "  UNIQUE (run_id, step_id));"     /* rowid order = the order stored */
     "CREATE TABLE attempts2 ("
     "  run_id TEXT NOT NULL,"
     "  step_id TEXT,"                 /* NULL: handler code between steps */

@@ -157,7 +157,7 @@ run_steps_json(sqlite3 *db, const char *run_id)
     static const char sql[] =
         "SELECT step_id, name, kind, status, attempts, started_at,"
         " ended_at, result, error, wake_at FROM steps WHERE run_id = ?"
-        " ORDER BY coalesce(started_at, committed_at), committed_at";
+        " ORDER BY rowid";
     struct json_object *arr = json_object_new_array();
     sqlite3_stmt *q;
 

@@ -8,8 +8,9 @@
 int worker_main(int fd);
 
 /* `fnhost describe FILE`: loads FILE, calls load() with the plugin config
- * read as JSON from standard input, prints the descriptor as JSON on
- * standard output (or {"error": ...}) and returns the exit status. */
+ * read as JSON from standard input, writes the descriptor as JSON (or
+ * {"error": ...}) to fd 3, the master's pipe, and returns the exit
+ * status. Internal: the master runs it. */
 int describe_main(const char *path);
 
 #endif
