@@ -33,6 +33,7 @@ struct http {
     struct evhttp_bound_socket *sock;
     struct http_deps d;
     uint64_t events_received, requests_refused;
+    int pending; /* ingest requests waiting for their commit */
 };
 
 /* One POST /e/ request waiting for its commit. */
@@ -90,9 +91,16 @@ reply_data(struct evhttp_request *req, struct json_object *data)
 
 /* ------------------------------------------------------------ ingest */
 
+int
+http_pending(const struct http *h)
+{
+    return h->pending;
+}
+
 static void
 ingest_free(struct ingest_req *ir)
 {
+    ir->h->pending--;
     for (size_t i = 0; i < ir->nevs; i++)
         free(ir->evs[i].runs);
     free(ir->evs);
@@ -266,6 +274,7 @@ handle_ingest(struct http *h, struct evhttp_request *req, const char *key)
     }
     evhttp_connection_set_closecb(evhttp_request_get_connection(req),
                                   conn_closed_cb, ir);
+    h->pending++;
     store_put_events(h->d.store, ir->evs, ir->nevs,
                      h->d.cfg->dedup_window_ms, ingested_cb, ir);
 }

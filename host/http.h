@@ -25,6 +25,9 @@ struct http *http_start(struct event_base *base, const struct http_deps *deps,
                         char *bound, size_t boundlen, char *err,
                         size_t errlen);
 
+/* Event requests waiting for their commit. */
+int http_pending(const struct http *h);
+
 /* Stops accepting connections; requests in flight still get answers. */
 void http_stop_listening(struct http *h);
 void http_free(struct http *h);

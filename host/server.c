@@ -87,12 +87,26 @@ write_file(const char *path, const char *content)
     return rc;
 }
 
+/* Workers are gone: exit once every event request has its answer
+ * written, so a client never misses the 200 of events that committed. */
+static void
+drained_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *sv = arg;
+    struct timeval flush = {0, 50000}, again = {0, 10000};
+
+    if (http_pending(sv->http) > 0) {
+        event_base_once(sv->base, -1, EV_TIMEOUT, drained_cb, sv, &again);
+        return;
+    }
+    /* A last moment for the replies still in socket buffers. */
+    event_base_loopexit(sv->base, &flush);
+}
+
 static void
 stopped_cb(void *arg)
 {
-    struct server *sv = arg;
-
-    event_base_loopexit(sv->base, NULL);
+    drained_cb(-1, 0, arg);
 }
 
 static void

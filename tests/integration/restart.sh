@@ -63,4 +63,5 @@ t_is "$AGAIN" 0 "no run completed before the crash ran again"
 t_is "$(sqlite3 "$COUNT" "select count(distinct run_id) from execs")" 40 \
     "every run executed"
 t_stop
+
 t_done
