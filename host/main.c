@@ -39,7 +39,7 @@ static const char usage[] =
     "  --listen ADDR:PORT        default 127.0.0.1:8288 (port 0: any free)\n"
     "  --plugins DIR             default ./plugins, else the built plugins\n"
     "  --state DIR               default ./.fnhost\n"
-    "  --workers N               default: one per CPU, at least 2\n"
+    "  --workers N               default: 16 per CPU, at most 64\n"
     "  --timeout DURATION        per attempt, default 30s\n"
     "  --retries N               default retries per function, default 4\n"
     "  --backoff-scale X         multiply retry delays, default 1\n"
