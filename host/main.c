@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -501,6 +502,8 @@ main(int argc, char **argv)
 
     /* Internal commands: the master starts these; no options. */
     if (strcmp(cmd, "worker") == 0) {
+        /* Exec'd as /proc/self/exe, it would show as "exe" in ps and top. */
+        prctl(PR_SET_NAME, "fnhost-worker");
         log_set_level_name(getenv("FNHOST_LOG_LEVEL") ? getenv("FNHOST_LOG_LEVEL")
                                                       : "info");
         return worker_main(3);
