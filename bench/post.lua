@@ -16,3 +16,13 @@ wrk.method = "POST"
 wrk.body = f:read("*a")
 wrk.headers["Content-Type"] = "application/json"
 f:close()
+
+-- BENCH_HEADERS names a file of "name: value" lines to send as well (the
+-- signature headers of `fnhost sign`).
+local hpath = os.getenv("BENCH_HEADERS")
+if hpath then
+    for line in io.lines(hpath) do
+        local k, v = line:match("^([^:]+):%s*(.*)$")
+        if k then wrk.headers[k] = v end
+    end
+end

@@ -19,7 +19,7 @@
 # (a durability check that does not hold is a bug, whatever the figures).
 set -euo pipefail
 
-BENCHES=(ingest steps sleepers)
+BENCHES=(ingest webhooks steps sleepers)
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if [[ -n ${FNHOST_BUILD:-} ]]; then
@@ -272,6 +272,40 @@ bench_ingest() {
         show_log "$TMP/fnhost.log"
         fail "fnhost acknowledged $acked events but stored only $stored"
     fi
+}
+
+# webhooks: a Clerk user.created delivered to /webhooks/clerk, signed the
+# way Svix signs it (verified on every request, then stored), next to the
+# same user posted to /e/ as an event, in the same run.
+bench_webhooks() {
+    local payload=$ROOT/examples/user-sync/webhook.user.created.json
+    local -a args=(-t1 -c64 "-d${SECONDS_PER_RUN}s")
+    local e_rps e_p50 e_p99 w_rps w_p50 w_p99 secret
+    secret=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+
+    jq -c '{name: "clerk/user.created", data: .data}' "$payload" \
+        >"$TMP/event.json"
+    echo "webhooks: /e/ and /webhooks/clerk, ${SECONDS_PER_RUN} s each ..." >&2
+    FNHOST_WEBHOOK_CLERK_SECRET=$secret start_fnhost webhooks
+    BENCH_EVENT=$TMP/event.json run_wrk events \
+        "http://127.0.0.1:$PORT/e/bench" "${args[@]}"
+    e_rps=$W_RPS e_p50=$W_P50 e_p99=$W_P99
+    "$BUILD/fnhost" sign --secret "$secret" @"$payload" >"$TMP/headers"
+    BENCH_EVENT=$payload BENCH_HEADERS=$TMP/headers run_wrk webhooks \
+        "http://127.0.0.1:$PORT/webhooks/clerk" "${args[@]}"
+    w_rps=$W_RPS w_p50=$W_P50 w_p99=$W_P99
+    stop "$PID" webhooks
+    if ((W_NON2XX > 0)); then
+        show_log "$TMP/webhooks.log"
+        fail "$W_NON2XX webhook deliveries were refused"
+    fi
+    echo
+    echo "webhooks (Clerk user.created, $(wc -c <"$payload") bytes, 64" \
+        "connections, synchronous=FULL)"
+    printf '  %-36s %10s %12s %12s %8s\n' "" "req/s" "p50" "p99" "vs /e/"
+    row "POST /e/ (event API)" "$e_rps" "$e_p50" "$e_p99" "100%"
+    row "POST /webhooks/clerk (Svix-verified)" "$w_rps" "$w_p50" "$w_p99" \
+        "$(pct "$w_rps" "$e_rps")"
 }
 
 # --- durable steps --------------------------------------------------------

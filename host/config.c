@@ -48,6 +48,17 @@ config_free(struct config *cfg)
     for (size_t i = 0; i < cfg->nfunctions; i++)
         free(cfg->functions[i].id);
     free(cfg->functions);
+    for (size_t i = 0; i < cfg->nwebhooks; i++) {
+        struct config_webhook *w = &cfg->webhooks[i];
+
+        free(w->name);
+        free(w->secrets);
+        free(w->scheme);
+        free(w->transform);
+        free(w->prefix);
+        free(w->type_field);
+    }
+    free(cfg->webhooks);
     memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -267,6 +278,67 @@ config_function(const struct config *cfg, const char *id)
     return NULL;
 }
 
+int
+config_set_webhook(struct config *cfg, const char *name, const char *key,
+                   const char *v, char *err, size_t errlen)
+{
+    struct config_webhook *w = NULL;
+    char derr[160];
+
+    for (size_t i = 0; i < cfg->nwebhooks; i++)
+        if (strcmp(cfg->webhooks[i].name, name) == 0)
+            w = &cfg->webhooks[i];
+    if (w == NULL) {
+        if (*name == '\0' || strlen(name) > 64 || strpbrk(name, "/ ?#")) {
+            snprintf(err, errlen, "webhook name \"%s\" must be 1 to 64"
+                                  " characters without '/', spaces, '?' or"
+                                  " '#'", name);
+            return -1;
+        }
+        cfg->webhooks = xrealloc(cfg->webhooks,
+                                 (cfg->nwebhooks + 1) * sizeof(*w));
+        w = &cfg->webhooks[cfg->nwebhooks++];
+        memset(w, 0, sizeof(*w));
+        w->name = xstrdup(name);
+        w->dedup_window_ms = 72LL * 3600 * 1000;
+        w->tolerance_s = 300;
+    }
+    if (strcmp(key, "secret") == 0 || strcmp(key, "secrets") == 0) {
+        /* One line per secret setting: a GitHub secret may hold spaces. */
+        char *all = w->secrets ? xasprintf("%s\n%s", w->secrets, v)
+                               : xstrdup(v);
+
+        free(w->secrets);
+        w->secrets = all;
+    } else if (strcmp(key, "scheme") == 0) {
+        set_str(&w->scheme, v);
+    } else if (strcmp(key, "transform") == 0) {
+        set_str(&w->transform, v);
+    } else if (strcmp(key, "prefix") == 0) {
+        set_str(&w->prefix, v);
+    } else if (strcmp(key, "type_field") == 0) {
+        set_str(&w->type_field, v);
+    } else if (strcmp(key, "dedup_window") == 0) {
+        if (duration_parse(v, &w->dedup_window_ms, derr, sizeof(derr)) != 0) {
+            snprintf(err, errlen, "dedup_window: %s", derr);
+            return -1;
+        }
+    } else if (strcmp(key, "tolerance") == 0) {
+        int64_t ms;
+
+        if (duration_parse(v, &ms, derr, sizeof(derr)) != 0 || ms < 1000) {
+            snprintf(err, errlen, "tolerance: expected a duration of at least"
+                                  " 1s, got \"%s\"", v);
+            return -1;
+        }
+        w->tolerance_s = ms / 1000;
+    } else {
+        snprintf(err, errlen, "unknown webhook setting \"%s\"", key);
+        return -1;
+    }
+    return 0;
+}
+
 struct ini_state {
     struct config *cfg;
     char *err;
@@ -363,8 +435,9 @@ ini_cb(void *arg, const char *section, const char *key, const char *value)
     } else if (strncmp(section, "function ", 9) == 0 && section[9] != '\0') {
         rc = set_function(st->cfg, section + 9, key, value, why,
                           sizeof(why));
-    } else if (strncmp(section, "webhook ", 8) == 0) {
-        /* Read by the webhook module. */
+    } else if (strncmp(section, "webhook ", 8) == 0 && section[8] != '\0') {
+        rc = config_set_webhook(st->cfg, section + 8, key, value, why,
+                                sizeof(why));
     } else {
         snprintf(why, sizeof(why), "unknown section [%s]", section);
         rc = -1;
@@ -415,6 +488,44 @@ config_load_file(struct config *cfg, const char *path, char *err,
     return 0;
 }
 
+extern char **environ;
+
+/* FNHOST_WEBHOOK_<NAME>_SECRET=... sets the secret of source <name>
+ * (lower case; it creates the source if no [webhook name] section did):
+ * secrets are better kept out of config files. */
+static int
+load_env_webhooks(struct config *cfg, char *err, size_t errlen)
+{
+    static const char pre[] = "FNHOST_WEBHOOK_", suf[] = "_SECRET=";
+
+    for (char **e = environ; e != NULL && *e != NULL; e++) {
+        const char *end = strstr(*e, suf);
+        char name[80], why[256];
+        size_t n;
+
+        if (strncmp(*e, pre, sizeof(pre) - 1) != 0 || end == NULL)
+            continue;
+        n = (size_t)(end - *e) - (sizeof(pre) - 1);
+        if (n == 0 || n >= sizeof(name) || end[sizeof(suf) - 1] == '\0')
+            continue;
+        for (size_t k = 0; k < n; k++)
+            name[k] = (char)tolower((unsigned char)(*e)[sizeof(pre) - 1 + k]);
+        name[n] = '\0';
+        for (size_t k = 0; k < cfg->nwebhooks; k++) {
+            if (strcmp(cfg->webhooks[k].name, name) == 0) {
+                free(cfg->webhooks[k].secrets);
+                cfg->webhooks[k].secrets = NULL;
+            }
+        }
+        if (config_set_webhook(cfg, name, "secret", end + sizeof(suf) - 1,
+                               why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "FNHOST_WEBHOOK_%s_SECRET: %s", name, why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int
 config_load_env(struct config *cfg, char *err, size_t errlen)
 {
@@ -439,5 +550,5 @@ config_load_env(struct config *cfg, char *err, size_t errlen)
             return -1;
         }
     }
-    return 0;
+    return load_env_webhooks(cfg, err, errlen);
 }

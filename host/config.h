@@ -16,6 +16,21 @@ struct config_function {
     int64_t timeout_ms;   /* 0: unset */
 };
 
+/* A [webhook NAME] section: a source of signed webhooks. */
+struct config_webhook {
+    char *name;
+    char *secrets;         /* one per line; a line of a Standard Webhooks
+                              or Stripe source may hold several, separated
+                              by spaces or commas */
+    char *scheme;          /* NULL: by name (stripe, github), else
+                              standard-webhooks */
+    char *transform;       /* clerk, stripe, github, generic; NULL: by name */
+    char *prefix;          /* generic: event name prefix (default NAME) */
+    char *type_field;      /* generic: the payload field with the type */
+    int64_t dedup_window_ms;
+    int64_t tolerance_s;
+};
+
 struct config {
     char *listen;          /* "127.0.0.1:8288" */
     char *plugins_dir;     /* NULL: ./plugins if it has plugins, else the
@@ -35,6 +50,8 @@ struct config {
     struct json_object *plugin_config; /* {"name": {"key": "value"}} */
     struct config_function *functions;
     size_t nfunctions;
+    struct config_webhook *webhooks;
+    size_t nwebhooks;
 };
 
 /* Fills CFG with the embedded defaults. */
@@ -45,6 +62,11 @@ void config_free(struct config *cfg);
  * in ERR ("workers: expected a number from 1 to 256"). */
 int config_set(struct config *cfg, const char *key, const char *value,
                char *err, size_t errlen);
+
+/* Sets KEY of the webhook source NAME (created if new). 0 or -1 with ERR.
+ * "secret" adds to the secrets already set. */
+int config_set_webhook(struct config *cfg, const char *name, const char *key,
+                       const char *value, char *err, size_t errlen);
 
 /* Loads PATH (INI: [server], [plugin NAME], [function ID]). Returns 0, or
  * -1 with "PATH:LINE: reason" in ERR. */

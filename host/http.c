@@ -26,6 +26,7 @@
 #include "sched.h"
 #include "store.h"
 #include "util.h"
+#include "webhook.h"
 
 struct http {
     struct event_base *base;
@@ -190,19 +191,32 @@ key_ok(const struct config *cfg, const char *key)
     return 0;
 }
 
+static void submit(struct http *h, struct evhttp_request *req,
+                   struct json_object *events, const char *seed,
+                   int64_t window, int64_t now);
+
+static void
+refuse_events(struct http *h, struct evhttp_request *req, const char *err)
+{
+    struct json_object *o = json_object_new_object();
+
+    h->requests_refused++;
+    json_object_object_add(o, "ids", json_object_new_array());
+    json_object_object_add(o, "status", json_object_new_int(400));
+    json_object_object_add(o, "error", json_object_new_string(err));
+    reply_json(req, 400, o);
+}
+
 static void
 handle_ingest(struct http *h, struct evhttp_request *req, const char *key)
 {
-    const struct generation *gen = *h->d.gen;
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t len = evbuffer_get_length(in);
     const char *body = (const char *)evbuffer_pullup(in, -1);
     struct json_object *events;
-    struct ingest_req *ir;
     char err[512];
     int64_t now = now_ms();
     const char *seed;
-    size_t n;
 
     if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
         reply_error(req, 405, "use POST to send events");
@@ -220,19 +234,24 @@ handle_ingest(struct http *h, struct evhttp_request *req, const char *key)
     }
     events = ingest_parse(body ? body : "", len, now, err, sizeof(err));
     if (events == NULL) {
-        struct json_object *o = json_object_new_object();
-
-        h->requests_refused++;
-        json_object_object_add(o, "ids", json_object_new_array());
-        json_object_object_add(o, "status", json_object_new_int(400));
-        json_object_object_add(o, "error", json_object_new_string(err));
-        reply_json(req, 400, o);
+        refuse_events(h, req, err);
         return;
     }
-
-    n = json_object_array_length(events);
     seed = evhttp_find_header(evhttp_request_get_input_headers(req),
                               "x-inngest-event-id-seed");
+    submit(h, req, events, seed, h->d.cfg->dedup_window_ms, now);
+}
+
+/* Stores EVENTS (a validated array, stolen) with their runs, and answers
+ * REQ once they are committed. SEED, if set, derives the event ids. */
+static void
+submit(struct http *h, struct evhttp_request *req, struct json_object *events,
+       const char *seed, int64_t window, int64_t now)
+{
+    const struct generation *gen = *h->d.gen;
+    struct ingest_req *ir;
+    size_t n = json_object_array_length(events);
+
     ir = xcalloc(1, sizeof(*ir));
     ir->h = h;
     ir->req = req;
@@ -275,8 +294,62 @@ handle_ingest(struct http *h, struct evhttp_request *req, const char *key)
     evhttp_connection_set_closecb(evhttp_request_get_connection(req),
                                   conn_closed_cb, ir);
     h->pending++;
-    store_put_events(h->d.store, ir->evs, ir->nevs,
-                     h->d.cfg->dedup_window_ms, ingested_cb, ir);
+    store_put_events(h->d.store, ir->evs, ir->nevs, window, ingested_cb, ir);
+}
+
+/* ----------------------------------------------------------- webhooks */
+
+static const char *
+header_cb(void *arg, const char *name)
+{
+    return evhttp_find_header(evhttp_request_get_input_headers(arg), name);
+}
+
+static void
+handle_webhook(struct http *h, struct evhttp_request *req, const char *name)
+{
+    const struct webhook_source *src = webhooks_find(h->d.webhooks, name);
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    const char *body = (const char *)evbuffer_pullup(in, -1);
+    struct json_object *ev, *events;
+    char err[512];
+    const char *text;
+    int64_t now = now_ms();
+    int status;
+
+    if (src == NULL) {
+        snprintf(err, sizeof(err), "no webhook source \"%.64s\": configure"
+                                   " [webhook %.64s]", name, name);
+        reply_error(req, 404, err);
+        return;
+    }
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+        reply_error(req, 405, "use POST to deliver webhooks");
+        return;
+    }
+    status = webhook_event(src, header_cb, req, body ? body : "", len, now,
+                           &ev, err, sizeof(err));
+    if (status != 200) {
+        h->requests_refused++;
+        log_warn("webhook", "%s (from %s)", err,
+                 evhttp_request_get_host(req) ? evhttp_request_get_host(req)
+                                              : "?");
+        reply_error(req, status, err);
+        return;
+    }
+    /* The transformed event goes through the event API's own checks. */
+    text = json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN);
+    events = ingest_parse(text, strlen(text), now, err, sizeof(err));
+    json_object_put(ev);
+    if (events == NULL) {
+        char msg[600];
+
+        snprintf(msg, sizeof(msg), "webhook %s: %s", src->name, err);
+        refuse_events(h, req, msg);
+        return;
+    }
+    submit(h, req, events, NULL, src->dedup_window_ms, now);
 }
 
 /* -------------------------------------------------------------- reads */
@@ -444,6 +517,8 @@ request_cb(struct evhttp_request *req, void *arg)
     }
     if (strncmp(path, "/e/", 3) == 0) {
         handle_ingest(h, req, path + 3);
+    } else if (strncmp(path, "/webhooks/", 10) == 0) {
+        handle_webhook(h, req, path + 10);
     } else if (strcmp(path, "/e") == 0 || strcmp(path, "/e/") == 0) {
         reply_error(req, 401, "Event key is required");
     } else if (strcmp(path, "/health") == 0) {
@@ -457,8 +532,9 @@ request_cb(struct evhttp_request *req, void *arg)
     } else if (strncmp(path, "/v1/", 4) == 0) {
         handle_v1(h, req, path);
     } else {
-        reply_error(req, 404, "not found: fnhost serves /e/{key}, /health,"
-                              " /metrics and /v1/");
+        reply_error(req, 404, "not found: fnhost serves /e/{key},"
+                              " /webhooks/{source}, /health, /metrics and"
+                              " /v1/");
     }
 }
 

@@ -11,12 +11,14 @@ struct generation;
 struct http;
 struct sched;
 struct store;
+struct webhooks;
 
 struct http_deps {
     const struct config *cfg;
     struct store *store;
     struct sched *sched;
     const struct generation *const *gen; /* the current generation */
+    const struct webhooks *webhooks;     /* the signed webhook sources */
 };
 
 /* Listens on cfg->listen ("ADDR:PORT"; port 0 picks a free one) and writes

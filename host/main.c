@@ -17,6 +17,7 @@
 #include "registry.h"
 #include "server.h"
 #include "util.h"
+#include "webhook.h"
 #include "worker.h"
 
 static const char usage[] =
@@ -32,6 +33,9 @@ static const char usage[] =
     "  functions                 show the loaded plugins and functions\n"
     "  check FILE.so             load a plugin in a child process and print\n"
     "                            its descriptor, or why it is refused\n"
+    "  sign [--webhook NAME | --secret S --scheme X] [--id ID] @FILE\n"
+    "                            print the headers a sender would sign\n"
+    "                            FILE with (for curl -H @headers)\n"
     "  version                   print the version\n"
     "\n"
     "options (also FNHOST_<NAME> variables and [server] keys of --config):\n"
@@ -52,6 +56,8 @@ static const char usage[] =
     "  --log-level LEVEL         error, warn, info (default) or debug\n"
     "  --url URL                 the host the CLI talks to (default: the\n"
     "                            address in STATE/fnhost.addr)\n"
+    "  --webhook NAME=SECRET     a signed webhook source (more in\n"
+    "                            [webhook NAME]; FNHOST_WEBHOOK_NAME_SECRET)\n"
     "  --key KEY                 event key for send (default: dev)\n"
     "  --json                    print the API's JSON as is\n";
 
@@ -64,6 +70,10 @@ enum {
     OPT_STATUS,
     OPT_LIMIT,
     OPT_JSON,
+    OPT_WEBHOOK,
+    OPT_SECRET,
+    OPT_SCHEME,
+    OPT_TIMESTAMP,
 };
 
 static const struct option long_opts[] = {
@@ -88,6 +98,10 @@ static const struct option long_opts[] = {
     {"status", required_argument, NULL, OPT_STATUS},
     {"limit", required_argument, NULL, OPT_LIMIT},
     {"json", no_argument, NULL, OPT_JSON},
+    {"webhook", required_argument, NULL, OPT_WEBHOOK},
+    {"secret", required_argument, NULL, OPT_SECRET},
+    {"scheme", required_argument, NULL, OPT_SCHEME},
+    {"timestamp", required_argument, NULL, OPT_TIMESTAMP},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -106,6 +120,7 @@ static const struct {
 struct cli {
     struct config cfg;
     const char *url, *key, *data, *id, *function, *status, *limit;
+    const char *webhook, *secret, *scheme, *timestamp;
     int json;
     char **args;
     int nargs;
@@ -154,6 +169,9 @@ parse_args(struct cli *c, int argc, char **argv)
         case OPT_STATUS: c->status = optarg; break;
         case OPT_LIMIT: c->limit = optarg; break;
         case OPT_JSON: c->json = 1; break;
+        case OPT_SECRET: c->secret = optarg; break;
+        case OPT_SCHEME: c->scheme = optarg; break;
+        case OPT_TIMESTAMP: c->timestamp = optarg; break;
         case 'h':
             fputs(usage, stdout);
             exit(0);
@@ -179,6 +197,20 @@ parse_args(struct cli *c, int argc, char **argv)
     if (config_load_env(&c->cfg, err, sizeof(err)) != 0)
         return die("%s", err);
     for (int i = 0; i < nflags; i++) {
+        if (flags[i].opt == OPT_WEBHOOK) {
+            const char *eq = strchr(flags[i].val, '=');
+            char name[80];
+
+            c->webhook = flags[i].val;
+            if (eq == NULL)
+                continue; /* just a name, for sign */
+            snprintf(name, sizeof(name), "%.*s", (int)(eq - flags[i].val),
+                     flags[i].val);
+            if (config_set_webhook(&c->cfg, name, "secret", eq + 1, err,
+                                   sizeof(err)) != 0)
+                return die("--webhook: %s", err);
+            continue;
+        }
         for (size_t k = 0; k < sizeof(flag_keys) / sizeof(flag_keys[0]); k++) {
             if (flag_keys[k].opt != flags[i].opt)
                 continue;
@@ -458,6 +490,79 @@ cmd_functions(struct cli *c)
 }
 
 static int
+cmd_sign(struct cli *c)
+{
+    struct webhooks hooks;
+    const struct webhook_source *src = NULL;
+    struct sig_secret secret;
+    enum sig_scheme scheme = SIG_STANDARD;
+    char err[512], out[1024], idbuf[40], *body = NULL, ulid[ULID_LEN + 1];
+    const char *id = c->id;
+    size_t len = 0;
+    int64_t now = c->timestamp ? strtoll(c->timestamp, NULL, 10)
+                               : now_ms() / 1000;
+    int rc = 1;
+
+    memset(&hooks, 0, sizeof(hooks));
+    if (c->nargs == 1 && c->args[0][0] == '@')
+        body = file_read(c->args[0] + 1, &len);
+    else if (c->data != NULL && c->data[0] == '@')
+        body = file_read(c->data + 1, &len);
+    else if (c->data != NULL)
+        body = xstrdup(c->data), len = strlen(body);
+    if (body == NULL)
+        return die("usage: fnhost sign [--webhook NAME | --secret S"
+                   " [--scheme standard-webhooks|stripe|github]] [--id ID]"
+                   " [--timestamp UNIX_S] @FILE");
+    if (c->secret != NULL) {
+        if (c->scheme != NULL && sig_scheme_parse(c->scheme, &scheme) != 0) {
+            die("unknown scheme \"%s\"", c->scheme);
+            goto out;
+        }
+        if (sig_secret_parse(scheme, c->secret, &secret, err,
+                             sizeof(err)) != 0) {
+            die("--secret: %s", err);
+            goto out;
+        }
+    } else {
+        char name[80];
+
+        snprintf(name, sizeof(name), "%.*s",
+                 (int)strcspn(c->webhook ? c->webhook : "", "="),
+                 c->webhook ? c->webhook : "");
+        if (webhooks_init(&hooks, &c->cfg, err, sizeof(err)) != 0) {
+            die("%s", err);
+            goto out;
+        }
+        src = webhooks_find(&hooks, name);
+        if (src == NULL) {
+            die("no webhook source \"%s\": give --webhook NAME of a"
+                " [webhook NAME] in --config, or --secret", name);
+            goto out;
+        }
+        scheme = src->scheme;
+        secret = src->secrets[0];
+    }
+    if (id == NULL) {
+        ulid_new(ulid, 0);
+        snprintf(idbuf, sizeof(idbuf), "msg_%s", ulid);
+        id = idbuf;
+    }
+    if (sig_sign(scheme, &secret, id, now, body, len, out, sizeof(out)) !=
+        0) {
+        die("cannot sign: the headers do not fit");
+        goto out;
+    }
+    fputs(out, stdout);
+    rc = 0;
+out:
+    memset(&secret, 0, sizeof(secret));
+    webhooks_fini(&hooks);
+    free(body);
+    return rc;
+}
+
+static int
 cmd_check(struct cli *c)
 {
     struct json_object *d, *fns;
@@ -537,6 +642,8 @@ main(int argc, char **argv)
         rc = cmd_functions(&c);
     else if (strcmp(cmd, "check") == 0)
         rc = cmd_check(&c);
+    else if (strcmp(cmd, "sign") == 0)
+        rc = cmd_sign(&c);
     else
         rc = die("unknown command \"%s\" (see fnhost help)", cmd);
     config_free(&c.cfg);

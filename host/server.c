@@ -22,6 +22,7 @@
 #include "sched.h"
 #include "store.h"
 #include "util.h"
+#include "webhook.h"
 
 struct server {
     struct config *cfg;
@@ -186,8 +187,10 @@ server_main(struct config *cfg)
     char err[1024], bound[300], *plugins = NULL, *db = NULL, *gendir = NULL;
     char *addr_file = NULL;
     int lockfd = -1, status = 1, n;
+    struct webhooks webhooks;
 
     memset(&sv, 0, sizeof(sv));
+    memset(&webhooks, 0, sizeof(webhooks));
     sv.cfg = cfg;
     if (cfg->workers == 0) {
         /* A worker waits for each step's checkpoint to commit, so it is
@@ -206,7 +209,17 @@ server_main(struct config *cfg)
                   cfg->state_dir, strerror(errno));
         return 1;
     }
+    if (webhooks_init(&webhooks, cfg, err, sizeof(err)) != 0) {
+        log_error("server", "%s", err);
+        return 1;
+    }
+    for (size_t i = 0; i < webhooks.n; i++)
+        log_info("webhook", "source %s: POST /webhooks/%s, %zu secret%s",
+                 webhooks.sources[i].name, webhooks.sources[i].name,
+                 webhooks.sources[i].nsecrets,
+                 webhooks.sources[i].nsecrets == 1 ? "" : "s");
     if (lock_state(cfg->state_dir, &lockfd, err, sizeof(err)) != 0) {
+        webhooks_fini(&webhooks);
         log_error("server", "%s", err);
         return 1;
     }
@@ -262,6 +275,7 @@ server_main(struct config *cfg)
     deps.store = sv.store;
     deps.sched = sv.sched;
     deps.gen = (const struct generation *const *)&sv.gen;
+    deps.webhooks = &webhooks;
     sv.http = http_start(sv.base, &deps, bound, sizeof(bound), err,
                          sizeof(err));
     if (sv.http == NULL) {
@@ -316,6 +330,7 @@ out:
         event_base_free(sv.base);
     if (lockfd >= 0)
         close(lockfd);
+    webhooks_fini(&webhooks);
     free(addr_file);
     free(gendir);
     free(plugins);

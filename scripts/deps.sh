@@ -8,7 +8,8 @@
 set -eu
 
 pkgs="gcc make pkg-config libevent-dev libjson-c-dev libsqlite3-dev \
-libinih-dev libssl-dev libcurl4-openssl-dev curl sqlite3 jq binutils procps"
+libinih-dev libssl-dev libcurl4-openssl-dev curl sqlite3 jq binutils procps \
+clang libclang-rt-dev"
 case "${1:-build}" in
 build) ;;
 bench) pkgs="$pkgs wrk" ;;

@@ -60,6 +60,13 @@ for t in tests/integration/*.sh; do
     selected "$name" && run_one "$name" bash "$t"
 done
 
+# A short run of every fuzz target (webhook signatures, event bodies, ...)
+# when clang's libFuzzer is here; tests/fuzz/run.sh says so if it is not.
+# FUZZ_SECONDS=0 only replays the corpus; make fuzz runs them longer.
+if selected fuzz; then
+    run_one fuzz env FUZZ_SECONDS="${FUZZ_SECONDS:-2}" tests/fuzz/run.sh
+fi
+
 echo
 [ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]} (logs in $logdir)"
 echo "$passed passed, $failed failed"

@@ -30,8 +30,10 @@ declare -A sources=(
     [fuzz_duration]="host/duration.c"
     [fuzz_proto]="host/proto.c host/util.c"
     [fuzz_config]="host/config.c host/duration.c host/util.c"
+    [fuzz_signature]="host/signature.c"
 )
-targets="fuzz_ingest fuzz_seed fuzz_duration fuzz_proto fuzz_config"
+targets="fuzz_ingest fuzz_seed fuzz_duration fuzz_proto fuzz_config
+         fuzz_signature"
 
 # "ok 1 # SKIP" rather than "1..0": tests/run.sh counts "ok" lines.
 skip() {

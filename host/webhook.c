@@ -1,0 +1,250 @@
+/* webhook.c - signed webhook sources: verify, then turn into events.
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "webhook.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "util.h"
+
+static int
+transform_parse(const char *s, enum webhook_transform *t)
+{
+    static const struct {
+        const char *name;
+        enum webhook_transform t;
+    } names[] = {{"clerk", WT_CLERK},
+                 {"stripe", WT_STRIPE},
+                 {"github", WT_GITHUB},
+                 {"generic", WT_GENERIC}};
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(s, names[i].name) == 0) {
+            *t = names[i].t;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int
+source_init(struct webhook_source *src, const struct config_webhook *cw,
+            char *err, size_t errlen)
+{
+    char *copy, *save = NULL, why[256];
+    const char *seps;
+
+    memset(src, 0, sizeof(*src));
+    src->name = xstrdup(cw->name);
+    src->dedup_window_ms = cw->dedup_window_ms;
+    src->tolerance_s = cw->tolerance_s;
+    /* A source named like a provider gets that provider's scheme and
+     * transform unless told otherwise: [webhook clerk] just works. */
+    if (cw->scheme != NULL) {
+        if (sig_scheme_parse(cw->scheme, &src->scheme) != 0) {
+            snprintf(err, errlen, "webhook %s: unknown scheme \"%s\""
+                                  " (standard-webhooks, stripe or github)",
+                     cw->name, cw->scheme);
+            return -1;
+        }
+    } else {
+        src->scheme = strcmp(cw->name, "stripe") == 0   ? SIG_STRIPE
+                      : strcmp(cw->name, "github") == 0 ? SIG_GITHUB
+                                                        : SIG_STANDARD;
+    }
+    if (cw->transform != NULL) {
+        if (transform_parse(cw->transform, &src->transform) != 0) {
+            snprintf(err, errlen, "webhook %s: unknown transform \"%s\""
+                                  " (clerk, stripe, github or generic)",
+                     cw->name, cw->transform);
+            return -1;
+        }
+    } else {
+        src->transform = strcmp(cw->name, "clerk") == 0 ? WT_CLERK
+                         : src->scheme == SIG_STRIPE    ? WT_STRIPE
+                         : src->scheme == SIG_GITHUB    ? WT_GITHUB
+                                                        : WT_GENERIC;
+    }
+    src->prefix = xstrdup(cw->prefix ? cw->prefix
+                          : src->transform == WT_CLERK  ? "clerk"
+                          : src->transform == WT_STRIPE ? "stripe"
+                          : src->transform == WT_GITHUB ? "github"
+                                                        : cw->name);
+    src->type_field = xstrdup(cw->type_field ? cw->type_field : "type");
+    if (cw->secrets == NULL) {
+        snprintf(err, errlen, "webhook %s: no secret: set secret in [webhook"
+                              " %s] or FNHOST_WEBHOOK_%s_SECRET",
+                 cw->name, cw->name, cw->name);
+        return -1;
+    }
+    copy = xstrdup(cw->secrets);
+    /* GitHub secrets are any text: only a new line separates them. */
+    seps = src->scheme == SIG_GITHUB ? "\n" : "\n, ";
+    for (char *t = strtok_r(copy, seps, &save); t != NULL;
+         t = strtok_r(NULL, seps, &save)) {
+        src->secrets = xrealloc(src->secrets,
+                                (src->nsecrets + 1) * sizeof(*src->secrets));
+        if (sig_secret_parse(src->scheme, t, &src->secrets[src->nsecrets],
+                             why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "webhook %s: secret %zu: %s", cw->name,
+                     src->nsecrets + 1, why);
+            free(copy);
+            return -1;
+        }
+        src->nsecrets++;
+    }
+    free(copy);
+    if (src->nsecrets == 0) {
+        snprintf(err, errlen, "webhook %s: the secret is empty", cw->name);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+source_fini(struct webhook_source *src)
+{
+    free(src->name);
+    /* Secrets are keys: wipe them. */
+    if (src->secrets != NULL)
+        memset(src->secrets, 0, src->nsecrets * sizeof(*src->secrets));
+    free(src->secrets);
+    free(src->prefix);
+    free(src->type_field);
+}
+
+int
+webhooks_init(struct webhooks *w, const struct config *cfg, char *err,
+              size_t errlen)
+{
+    memset(w, 0, sizeof(*w));
+    w->sources = xcalloc(cfg->nwebhooks + 1, sizeof(*w->sources));
+    for (size_t i = 0; i < cfg->nwebhooks; i++) {
+        if (source_init(&w->sources[i], &cfg->webhooks[i], err, errlen) !=
+            0) {
+            w->n = i + 1;
+            webhooks_fini(w);
+            return -1;
+        }
+        w->n = i + 1;
+    }
+    return 0;
+}
+
+void
+webhooks_fini(struct webhooks *w)
+{
+    for (size_t i = 0; i < w->n; i++)
+        source_fini(&w->sources[i]);
+    free(w->sources);
+    memset(w, 0, sizeof(*w));
+}
+
+const struct webhook_source *
+webhooks_find(const struct webhooks *w, const char *name)
+{
+    for (size_t i = 0; i < w->n; i++)
+        if (strcmp(w->sources[i].name, name) == 0)
+            return &w->sources[i];
+    return NULL;
+}
+
+static const char *
+str_at(struct json_object *o, const char *key)
+{
+    struct json_object *v;
+
+    if (!json_object_object_get_ex(o, key, &v) ||
+        !json_object_is_type(v, json_type_string) ||
+        json_object_get_string_len(v) == 0)
+        return NULL;
+    return json_object_get_string(v);
+}
+
+int
+webhook_event(const struct webhook_source *src, sig_header_fn header,
+              void *arg, const char *body, size_t len, int64_t now,
+              struct json_object **event, char *err, size_t errlen)
+{
+    char detail[256];
+    const char *msg_id = NULL, *type = NULL, *id;
+    struct json_object *payload, *ev, *data = NULL, *v;
+    enum sig_result r;
+    int64_t ts = now;
+
+    *event = NULL;
+    r = sig_verify(src->scheme, src->secrets, src->nsecrets, header, arg,
+                   body, len, now / 1000, src->tolerance_s, &msg_id, detail,
+                   sizeof(detail));
+    if (r != SIG_OK) {
+        snprintf(err, errlen, "webhook %s: signature check failed: %s",
+                 src->name, detail);
+        return sig_status(r);
+    }
+    {
+        /* Verified bytes, but still outside input: parse it strictly. */
+        char *copy = xmalloc(len + 1);
+
+        memcpy(copy, body, len);
+        copy[len] = '\0';
+        payload = strlen(copy) == len ? json_parse(copy) : NULL;
+        free(copy);
+    }
+    if (payload == NULL || !json_object_is_type(payload, json_type_object)) {
+        json_object_put(payload);
+        snprintf(err, errlen, "webhook %s: the payload is not a JSON object",
+                 src->name);
+        return 400;
+    }
+    switch (src->transform) {
+    case WT_CLERK:
+        /* Clerk's envelope: {type, data, timestamp (ms), object, ...}. */
+        type = str_at(payload, "type");
+        if (json_object_object_get_ex(payload, "data", &v) &&
+            json_object_is_type(v, json_type_object))
+            data = json_object_get(v);
+        if (json_object_object_get_ex(payload, "timestamp", &v) &&
+            json_object_is_type(v, json_type_int))
+            ts = json_object_get_int64(v);
+        break;
+    case WT_GITHUB:
+        type = header(arg, "x-github-event");
+        break;
+    case WT_STRIPE:
+    case WT_GENERIC:
+        type = str_at(payload, src->transform == WT_STRIPE ? "type"
+                                                           : src->type_field);
+        break;
+    }
+    if (type == NULL) {
+        json_object_put(data);
+        json_object_put(payload);
+        snprintf(err, errlen, "webhook %s: the payload has no event type (%s)",
+                 src->name,
+                 src->transform == WT_GITHUB ? "header x-github-event"
+                 : src->transform == WT_GENERIC ? src->type_field
+                                                : "field \"type\"");
+        return 400;
+    }
+    /* The message id makes a redelivery the same event: Svix and GitHub
+     * send it as a header; Stripe's is the event's own id. */
+    id = msg_id != NULL ? msg_id : str_at(payload, "id");
+    ev = json_object_new_object();
+    {
+        char *name = xasprintf("%s/%s", src->prefix, type);
+
+        json_object_object_add(ev, "name", json_object_new_string(name));
+        free(name);
+    }
+    json_object_object_add(ev, "data",
+                           data ? data : json_object_get(payload));
+    if (id != NULL)
+        json_object_object_add(ev, "id", json_object_new_string(id));
+    json_object_object_add(ev, "ts", json_object_new_int64(ts));
+    json_object_put(payload);
+    *event = ev;
+    return 200;
+}
