@@ -21,6 +21,7 @@ config_init(struct config *cfg)
     cfg->listen = xstrdup("127.0.0.1:8288");
     cfg->state_dir = xstrdup(".fnhost");
     cfg->timeout_ms = 30000;
+    cfg->load_timeout_ms = 10000;
     cfg->backoff_scale = 1.0;
     cfg->retries = 4;
     cfg->max_body = 4u << 20;
@@ -197,6 +198,12 @@ config_set(struct config *cfg, const char *key, const char *v, char *err,
     } else if (strcmp(key, "timeout") == 0) {
         if (parse_timeout(v, &cfg->timeout_ms, err, errlen) != 0)
             return -1;
+    } else if (strcmp(key, "load_timeout") == 0) {
+        if (parse_timeout(v, &cfg->load_timeout_ms, err, errlen) != 0)
+            return -1;
+    } else if (strcmp(key, "watch") == 0) {
+        cfg->watch = strcmp(v, "1") == 0 || strcasecmp(v, "yes") == 0 ||
+                     strcasecmp(v, "true") == 0 || strcasecmp(v, "on") == 0;
     } else if (strcmp(key, "dedup_window") == 0) {
         if (duration_parse(v, &cfg->dedup_window_ms, derr, sizeof(derr)) !=
             0) {
@@ -318,6 +325,12 @@ config_set_webhook(struct config *cfg, const char *name, const char *key,
         set_str(&w->prefix, v);
     } else if (strcmp(key, "type_field") == 0) {
         set_str(&w->type_field, v);
+    } else if (strcmp(key, "load_timeout") == 0) {
+        if (parse_timeout(v, &cfg->load_timeout_ms, err, errlen) != 0)
+            return -1;
+    } else if (strcmp(key, "watch") == 0) {
+        cfg->watch = strcmp(v, "1") == 0 || strcasecmp(v, "yes") == 0 ||
+                     strcasecmp(v, "true") == 0 || strcasecmp(v, "on") == 0;
     } else if (strcmp(key, "dedup_window") == 0) {
         if (duration_parse(v, &w->dedup_window_ms, derr, sizeof(derr)) != 0) {
             snprintf(err, errlen, "dedup_window: %s", derr);
@@ -531,6 +544,7 @@ config_load_env(struct config *cfg, char *err, size_t errlen)
 {
     static const char *const keys[] = {
         "listen", "plugins", "state", "workers", "retries", "timeout",
+        "load_timeout", "watch",
         "dedup_window", "backoff_scale", "max_body", "event_keys", "api_key",
         "synchronous", "log_level", NULL};
     char name[64], why[256];

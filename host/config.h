@@ -39,6 +39,8 @@ struct config {
     char *config_file;     /* NULL: none */
     int workers;           /* 0: one per CPU, at least 2 */
     int64_t timeout_ms;    /* default time limit of one attempt */
+    int64_t load_timeout_ms; /* for a plugin's load() when describing it */
+    int watch;             /* reload when the plugin folder changes */
     double backoff_scale;  /* multiplies every retry delay */
     int retries;           /* default retries per function */
     size_t max_body;       /* bytes of one request body */

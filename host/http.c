@@ -385,6 +385,34 @@ status_filter(const char *s)
     return NULL;
 }
 
+/* A run whose function no plugin of the current generation declares waits
+ * for it to come back; the store cannot know that, so it is said here. */
+static void
+mark_waiting(struct http *h, struct json_object *run)
+{
+    const char *fn = json_object_get_string(
+        json_object_object_get(run, "function_id"));
+    const char *status = json_object_get_string(
+        json_object_object_get(run, "status"));
+
+    if (fn == NULL || status == NULL || registry_find(*h->d.gen, fn) != NULL)
+        return;
+    if (strcmp(status, "Queued") == 0 || strcmp(status, "Sleeping") == 0 ||
+        strcmp(status, "Running") == 0) {
+        json_object_object_add(run, "status",
+                               json_object_new_string("Waiting"));
+        json_object_object_add(run, "waiting_for_function",
+                               json_object_new_boolean(1));
+    }
+}
+
+static void
+mark_all_waiting(struct http *h, struct json_object *runs)
+{
+    for (size_t i = 0; i < json_object_array_length(runs); i++)
+        mark_waiting(h, json_object_array_get_idx(runs, i));
+}
+
 static void
 handle_list_runs(struct http *h, struct evhttp_request *req)
 {
@@ -421,6 +449,7 @@ handle_list_runs(struct http *h, struct evhttp_request *req)
         reply_error(req, 500, "reading runs failed; see the log");
         return;
     }
+    mark_all_waiting(h, runs);
     reply_data(req, runs);
 }
 
@@ -439,13 +468,28 @@ handle_v1(struct http *h, struct evhttp_request *req, const char *path)
     if (strcmp(path, "/v1/runs") == 0) {
         handle_list_runs(h, req);
     } else if (strcmp(path, "/v1/functions") == 0) {
-        reply_data(req, registry_json(*h->d.gen));
+        struct json_object *g = registry_json(*h->d.gen), *lr;
+        char ts[32];
+
+        lr = json_object_new_object();
+        time_format(h->d.reload->at, ts, sizeof(ts));
+        json_object_object_add(lr, "at", json_object_new_string(ts));
+        json_object_object_add(lr, "ok",
+                               json_object_new_boolean(h->d.reload->ok));
+        json_object_object_add(lr, "error",
+                               h->d.reload->ok
+                                   ? NULL
+                                   : json_object_new_string(
+                                         h->d.reload->error));
+        json_object_object_add(g, "last_reload", lr);
+        reply_data(req, g);
     } else if (sscanf(path, "/v1/runs/%63[^/]%63s", id, rest) == 1) {
         if ((o = store_get_run(h->d.store, id)) == NULL) {
             snprintf(rest, sizeof(rest), "run %.26s not found", id);
             reply_error(req, 404, rest);
             return;
         }
+        mark_waiting(h, o);
         reply_data(req, o);
     } else if (sscanf(path, "/v1/events/%63[^/]%63s", id, rest) == 2 &&
                strcmp(rest, "/runs") == 0) {
@@ -455,7 +499,9 @@ handle_v1(struct http *h, struct evhttp_request *req, const char *path)
             return;
         }
         json_object_put(o);
-        reply_data(req, store_event_runs(h->d.store, id));
+        o = store_event_runs(h->d.store, id);
+        mark_all_waiting(h, o);
+        reply_data(req, o);
     } else if (sscanf(path, "/v1/events/%63[^/]%63s", id, rest) == 1) {
         if ((o = store_get_event(h->d.store, id)) == NULL) {
             snprintf(rest, sizeof(rest), "event %.26s not found", id);

@@ -4,6 +4,7 @@
 #define FNHOST_HTTP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct config;
 struct event_base;
@@ -13,12 +14,21 @@ struct sched;
 struct store;
 struct webhooks;
 
+/* How the last reload went, for GET /v1/functions. */
+struct reload_status {
+    int64_t at;       /* ms; the start-up load counts as the first */
+    int ok;
+    unsigned generation;
+    char error[1024];
+};
+
 struct http_deps {
     const struct config *cfg;
     struct store *store;
     struct sched *sched;
     const struct generation *const *gen; /* the current generation */
     const struct webhooks *webhooks;     /* the signed webhook sources */
+    const struct reload_status *reload;
 };
 
 /* Listens on cfg->listen ("ADDR:PORT"; port 0 picks a free one) and writes

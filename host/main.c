@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -33,6 +34,8 @@ static const char usage[] =
     "  functions                 show the loaded plugins and functions\n"
     "  check FILE.so             load a plugin in a child process and print\n"
     "                            its descriptor, or why it is refused\n"
+    "  reload                    reload the plugins (as SIGHUP does) and\n"
+    "                            say how it went\n"
     "  sign [--webhook NAME | --secret S --scheme X] [--id ID] @FILE\n"
     "                            print the headers a sender would sign\n"
     "                            FILE with (for curl -H @headers)\n"
@@ -54,6 +57,7 @@ static const char usage[] =
     "  --api-key KEY             bearer token for /v1 (and for the CLI)\n"
     "  --synchronous full|normal SQLite durability, default full\n"
     "  --log-level LEVEL         error, warn, info (default) or debug\n"
+    "  --watch                   reload when the plugin folder changes\n"
     "  --url URL                 the host the CLI talks to (default: the\n"
     "                            address in STATE/fnhost.addr)\n"
     "  --webhook NAME=SECRET     a signed webhook source (more in\n"
@@ -74,6 +78,7 @@ enum {
     OPT_SECRET,
     OPT_SCHEME,
     OPT_TIMESTAMP,
+    OPT_WATCH,
 };
 
 static const struct option long_opts[] = {
@@ -102,6 +107,7 @@ static const struct option long_opts[] = {
     {"secret", required_argument, NULL, OPT_SECRET},
     {"scheme", required_argument, NULL, OPT_SCHEME},
     {"timestamp", required_argument, NULL, OPT_TIMESTAMP},
+    {"watch", no_argument, NULL, OPT_WATCH},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -115,6 +121,7 @@ static const struct {
     {'w', "workers"},      {'t', "timeout"},       {'r', "retries"},
     {'b', "backoff_scale"}, {'m', "max_body"},     {'e', "event_keys"},
     {'a', "api_key"},      {'y', "synchronous"},   {'v', "log_level"},
+    {OPT_WATCH, "watch"},
 };
 
 struct cli {
@@ -172,6 +179,10 @@ parse_args(struct cli *c, int argc, char **argv)
         case OPT_SECRET: c->secret = optarg; break;
         case OPT_SCHEME: c->scheme = optarg; break;
         case OPT_TIMESTAMP: c->timestamp = optarg; break;
+        case OPT_WATCH:
+            flags[nflags].opt = o;
+            flags[nflags++].val = "1";
+            break;
         case 'h':
             fputs(usage, stdout);
             exit(0);
@@ -562,6 +573,63 @@ out:
     return rc;
 }
 
+/* fnhost reload: SIGHUP to the host that holds the state folder, then wait
+ * for its answer in GET /v1/functions. */
+static int
+cmd_reload(struct cli *c)
+{
+    char *path = xasprintf("%s/fnhost.lock", c->cfg.state_dir), *text;
+    struct json_object *before, *after = NULL, *lr;
+    const char *at0, *at;
+    long pid;
+    int rc = 1;
+
+    text = file_read(path, NULL);
+    free(path);
+    pid = text ? strtol(text, NULL, 10) : 0;
+    free(text);
+    if (pid <= 0)
+        return die("no fnhost runs on the state folder %s (see --state)",
+                   c->cfg.state_dir);
+    before = api_data(c, "/v1/functions");
+    if (before == NULL)
+        return 1;
+    at0 = jstr(json_object_object_get(json_object_object_get(before, "data"),
+                                      "last_reload"), "at");
+    if (kill((pid_t)pid, SIGHUP) != 0) {
+        json_object_put(before);
+        return die("cannot signal fnhost (pid %ld): %s", pid,
+                   strerror(errno));
+    }
+    for (int i = 0; i < 600; i++) {
+        usleep(100000);
+        after = api_data(c, "/v1/functions");
+        if (after == NULL)
+            break;
+        lr = json_object_object_get(json_object_object_get(after, "data"),
+                                    "last_reload");
+        at = jstr(lr, "at");
+        if (strcmp(at, at0) != 0) {
+            if (json_object_get_boolean(json_object_object_get(lr, "ok"))) {
+                printf("reloaded: generation %s\n",
+                       jstr(json_object_object_get(after, "data"),
+                            "generation"));
+                rc = 0;
+            } else {
+                fprintf(stderr, "fnhost: reload failed, the previous"
+                                " generation keeps serving: %s\n",
+                        jstr(lr, "error"));
+            }
+            break;
+        }
+        json_object_put(after);
+        after = NULL;
+    }
+    json_object_put(before);
+    json_object_put(after);
+    return rc;
+}
+
 static int
 cmd_check(struct cli *c)
 {
@@ -644,6 +712,8 @@ main(int argc, char **argv)
         rc = cmd_check(&c);
     else if (strcmp(cmd, "sign") == 0)
         rc = cmd_sign(&c);
+    else if (strcmp(cmd, "reload") == 0)
+        rc = cmd_reload(&c);
     else
         rc = die("unknown command \"%s\" (see fnhost help)", cmd);
     config_free(&c.cfg);

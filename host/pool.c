@@ -32,6 +32,7 @@ enum worker_state { W_STARTING, W_IDLE, W_BUSY, W_DEAD };
 
 struct worker {
     struct pool *pool;
+    struct generation *gen;
     pid_t pid;
     struct bufferevent *bev;
     enum worker_state state;
@@ -49,7 +50,7 @@ struct pool {
     int size;
     struct json_object *plugin_config;
     struct pool_callbacks cb;
-    const struct generation *gen;
+    struct generation *gen;
     struct worker *workers;
     struct event *sigchld;
     struct event *respawn;
@@ -82,7 +83,7 @@ pool_idle(const struct pool *p)
     int n = 0;
 
     for (struct worker *w = p->workers; w != NULL; w = w->next)
-        n += w->state == W_IDLE && !w->doomed;
+        n += w->state == W_IDLE && !w->doomed && !w->quitting;
     return n;
 }
 
@@ -92,13 +93,15 @@ pool_busy(const struct pool *p)
     return count_state(p, W_BUSY);
 }
 
+/* Workers that count towards the pool's size: not the ones leaving with
+ * an old generation. */
 static int
 alive(const struct pool *p)
 {
     int n = 0;
 
     for (struct worker *w = p->workers; w != NULL; w = w->next)
-        n++;
+        n += !w->quitting;
     return n;
 }
 
@@ -187,6 +190,8 @@ spawn(struct pool *p)
     evutil_make_socket_nonblocking(sv[0]);
     w = xcalloc(1, sizeof(*w));
     w->pool = p;
+    w->gen = p->gen;
+    w->gen->workers++;
     w->pid = pid;
     w->state = W_STARTING;
     w->bev = bufferevent_socket_new(p->base, sv[0], BEV_OPT_CLOSE_ON_FREE);
@@ -249,10 +254,32 @@ pool_new(struct event_base *base, int n, struct json_object *plugin_config,
     return p;
 }
 
-void
-pool_set_generation(struct pool *p, const struct generation *g)
+/* Tells W to exit once it holds no invocation: closing its socket is the
+ * message. */
+static void
+retire(struct worker *w)
 {
+    w->quitting = 1;
+    /* A starting one is closed when it says it is ready: its hello may
+     * still sit in the socket buffer. */
+    if (w->state == W_IDLE && w->bev != NULL) {
+        bufferevent_free(w->bev);
+        w->bev = NULL;
+        w->state = W_DEAD;
+    }
+}
+
+void
+pool_set_generation(struct pool *p, struct generation *g)
+{
+    struct generation *old = p->gen;
+
     p->gen = g;
+    for (struct worker *w = p->workers; w != NULL; w = w->next)
+        if (w->gen != g)
+            retire(w);
+    if (old != NULL && old != g && old->workers == 0)
+        p->cb.released(p->cb.arg, old);
     fill(p);
 }
 
@@ -265,7 +292,8 @@ pool_dispatch(struct pool *p, struct job *job, const char *event_id,
     struct json_object *m;
 
     for (w = p->workers; w != NULL; w = w->next)
-        if (w->state == W_IDLE && !w->doomed && w->bev != NULL)
+        if (w->state == W_IDLE && !w->doomed && !w->quitting &&
+            w->bev != NULL)
             break;
     if (w == NULL)
         return -1;
@@ -384,6 +412,10 @@ handle_msg(struct worker *w, struct json_object *m)
         evtimer_del(w->timer);
         w->state = W_IDLE;
         p->failed_starts = 0;
+        if (w->quitting) {
+            retire(w);
+            return;
+        }
         p->cb.idle(p->cb.arg);
     } else if (t != NULL && strcmp(t, "step") == 0 && w->state == W_BUSY &&
                w->job != NULL) {
@@ -535,8 +567,10 @@ reaped(struct pool *p, struct worker *w, int status)
     } else if (!p->stopping && !w->quitting) {
         log_warn("pool", "worker %d: %s", (int)w->pid, why);
     }
-    if (was_starting && !p->stopping)
+    if (was_starting && !p->stopping && !w->quitting)
         p->failed_starts++;
+    if (--w->gen->workers == 0 && w->gen != p->gen)
+        p->cb.released(p->cb.arg, w->gen);
     worker_free(w);
 }
 

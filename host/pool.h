@@ -35,6 +35,9 @@ struct pool_callbacks {
     void (*idle)(void *arg);
     /* A step checkpoint: store it, then pool_ack() the job. */
     void (*step)(void *arg, struct job *job, const struct store_step *step);
+    /* The last worker of a generation other than the current one is gone:
+     * the generation may be freed. */
+    void (*released)(void *arg, struct generation *g);
     void *arg;
 };
 
@@ -44,8 +47,10 @@ struct pool *pool_new(struct event_base *base, int n,
                       struct json_object *plugin_config,
                       const struct pool_callbacks *cb);
 
-/* Starts workers on generation G (borrowed until replaced). */
-void pool_set_generation(struct pool *p, const struct generation *g);
+/* Starts workers on generation G (borrowed until released). Workers of an
+ * earlier generation finish the invocation they hold and exit; when the
+ * last is gone, the released callback hands that generation back. */
+void pool_set_generation(struct pool *p, struct generation *g);
 
 /* Sends JOB to an idle worker with its stored steps (STEPS, borrowed; NULL
  * for none) and a time limit per step. Returns 0, or -1 if no worker is

@@ -440,12 +440,14 @@ registry_build(const struct config *cfg, const char *plugins_dir,
         struct json_object *desc = NULL;
 
         if (copy_plugin(src, dst, why, sizeof(why)) != 0 ||
-            (desc = registry_describe(dst, cfg->plugin_config, 10000, why,
+            (desc = registry_describe(dst, cfg->plugin_config,
+                                      (int)cfg->load_timeout_ms, why,
                                       sizeof(why))) == NULL ||
             add_plugin(g, cfg, src, dst, desc, why, sizeof(why)) != 0) {
             log_error("loader", "%s: %s", src, why);
             unlink(dst);
-            g->refused++;
+            if (g->refused++ == 0)
+                g->first_error = xasprintf("%s: %s", src, why);
         } else {
             const struct plugin_info *p = &g->plugins[g->nplugins - 1];
 
@@ -479,6 +481,7 @@ registry_free(struct generation *g, int remove_dir)
         plugin_free(&g->plugins[i]);
     free(g->plugins);
     free(g->dir);
+    free(g->first_error);
     free(g);
 }
 

@@ -40,6 +40,8 @@ struct generation {
     struct fn_info *fns;
     size_t nfns;
     size_t refused; /* plugins that failed to load */
+    char *first_error; /* "file: reason" of the first refused plugin */
+    int workers;    /* worker processes on this generation (the pool's) */
 };
 
 /* Builds generation N from the *.so files of PLUGINS_DIR into

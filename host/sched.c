@@ -27,7 +27,7 @@ struct sched {
     struct event_base *base;
     struct store *store;
     const struct config *cfg;
-    const struct generation *gen;
+    struct generation *gen;
     struct pool *pool;
 
     struct job *head, **tail; /* ready, in order */
@@ -42,9 +42,12 @@ struct sched {
     struct event *kick;  /* dispatch and scan outside the caller's stack */
     int backlog;         /* due runs may be in the store only */
     int stopping;
+    void (*released)(void *arg, struct generation *g);
+    void *released_arg;
 };
 
 static void dispatch(struct sched *s);
+static void released_cb(void *arg, struct generation *g);
 
 struct shared_str *
 shared_str_new(const char *str, size_t len)
@@ -300,6 +303,8 @@ dispatch(struct sched *s)
             continue;
         }
         job->started_at = now_ms();
+        job->max_attempts = max_attempts(fn);
+        job->backoff_scale = fn->backoff_scale;
         /* A resumed run replays what its steps stored; a new one has
          * nothing stored, so it skips the read. */
         steps = job->fresh ? NULL
@@ -336,11 +341,9 @@ sched_backoff_ms(unsigned a)
 }
 
 static int64_t
-retry_delay(const struct fn_info *fn, unsigned attempt,
-            int64_t retry_after_ms)
+retry_delay(double scale, unsigned attempt, int64_t retry_after_ms)
 {
     uint32_t r = 0;
-    double scale = fn ? fn->backoff_scale : 1.0;
     int64_t d;
 
     if (retry_after_ms > 0)
@@ -491,9 +494,10 @@ static void
 result_cb(void *arg, struct job *job, const struct pool_result *r)
 {
     struct sched *s = arg;
-    const struct fn_info *fn = registry_find(s->gen, job->function_id);
     struct finishing *f = xcalloc(1, sizeof(*f));
-    unsigned max = fn ? max_attempts(fn) : 1;
+    /* What the function said when the attempt began: a reload may have
+     * replaced or removed it since. */
+    unsigned max = job->max_attempts ? job->max_attempts : 1;
     char d[32];
 
     s->nrunning--;
@@ -529,7 +533,8 @@ result_cb(void *arg, struct job *job, const struct pool_result *r)
                      job->function_id, job->run_id, *where ? " in step " : "",
                      where, r->attempt + 1, r->attempt ? "s" : "", f->error);
         } else {
-            int64_t delay = retry_delay(fn, r->attempt, r->retry_after_ms);
+            int64_t delay = retry_delay(job->backoff_scale, r->attempt,
+                                        r->retry_after_ms);
 
             f->at.outcome = RUN_RETRY;
             f->at.wake_at = f->at.ended_at + delay;
@@ -556,7 +561,7 @@ sched_new(struct event_base *base, struct store *st,
           const struct config *cfg, int workers)
 {
     struct sched *s = xcalloc(1, sizeof(*s));
-    struct pool_callbacks cb = {result_cb, idle_cb, step_cb, s};
+    struct pool_callbacks cb = {result_cb, idle_cb, step_cb, released_cb, s};
 
     s->base = base;
     s->store = st;
@@ -568,11 +573,35 @@ sched_new(struct event_base *base, struct store *st,
     return s;
 }
 
-void
-sched_set_generation(struct sched *s, const struct generation *g)
+static void
+released_cb(void *arg, struct generation *g)
 {
+    struct sched *s = arg;
+
+    if (s->released != NULL)
+        s->released(s->released_arg, g);
+}
+
+void
+sched_on_released(struct sched *s, void (*fn)(void *, struct generation *),
+                  void *arg)
+{
+    s->released = fn;
+    s->released_arg = arg;
+}
+
+void
+sched_set_generation(struct sched *s, struct generation *g)
+{
+    int first = s->gen == NULL;
+
     s->gen = g;
     pool_set_generation(s->pool, g);
+    if (!first) {
+        /* Runs of functions that came back, or are new, may be due. */
+        s->backlog = 1;
+        kick(s);
+    }
 }
 
 void

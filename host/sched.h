@@ -36,6 +36,8 @@ struct job {
     unsigned attempt;   /* of the unit (step or handler code) to run */
     int64_t started_at; /* when that unit started */
     int fresh;          /* just ingested: it has no stored steps */
+    unsigned max_attempts; /* its function's, when it was dispatched */
+    double backoff_scale;
     struct job *next;  /* in the ready queue */
     struct job *hnext; /* in the claimed set */
 };
@@ -44,8 +46,14 @@ struct sched *sched_new(struct event_base *base, struct store *st,
                         const struct config *cfg, int workers);
 void sched_free(struct sched *s);
 
-/* Makes G the generation that new invocations run on. */
-void sched_set_generation(struct sched *s, const struct generation *g);
+/* Makes G the generation that new invocations run on; runs of functions it
+ * declares again (or anew) are looked for in the store. */
+void sched_set_generation(struct sched *s, struct generation *g);
+
+/* FN(ARG, g) runs when the last worker of a replaced generation is gone. */
+void sched_on_released(struct sched *s,
+                       void (*fn)(void *arg, struct generation *g),
+                       void *arg);
 
 /* Finds due runs in the store (after a restart) and starts dispatching. */
 void sched_start(struct sched *s);

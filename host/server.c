@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -24,6 +26,19 @@
 #include "util.h"
 #include "webhook.h"
 
+/* A reload: generation n+1 is built on a thread of its own (copying and
+ * describing plugins can take seconds, and a plugin's load() can hang),
+ * and handed to the loop through a pipe. */
+struct reload {
+    pthread_t thread;
+    int pipe[2];
+    struct event *ev;
+    int running, again;
+    unsigned n;
+    struct generation *built;
+    char err[1024];
+};
+
 struct server {
     struct config *cfg;
     struct event_base *base;
@@ -31,7 +46,13 @@ struct server {
     struct sched *sched;
     struct http *http;
     struct generation *gen;
-    struct event *sigterm, *sigint, *sighup, *grace;
+    struct generation **retired; /* replaced, waiting for their workers */
+    size_t nretired;
+    char *plugins;
+    struct reload reload;
+    struct reload_status status;
+    struct event *sigterm, *sigint, *sighup, *grace, *watch, *debounce;
+    int inotify;
     int stopping;
 };
 
@@ -140,11 +161,158 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
     sched_stop(sv->sched, stopped_cb, sv);
 }
 
+/* --------------------------------------------------------- reloads */
+
+static void *
+build_main(void *arg)
+{
+    struct server *sv = arg;
+    struct reload *r = &sv->reload;
+    char one = 1;
+
+    r->err[0] = '\0';
+    r->built = registry_build(sv->cfg, sv->plugins, sv->cfg->state_dir, r->n,
+                              r->err, sizeof(r->err));
+    (void)!write(r->pipe[1], &one, 1);
+    return NULL;
+}
+
+static void
+reload_start(struct server *sv, const char *why)
+{
+    struct reload *r = &sv->reload;
+
+    if (sv->stopping)
+        return;
+    if (r->running) {
+        /* Coalesce: one more build after this one, however many asked. */
+        r->again = 1;
+        return;
+    }
+    r->running = 1;
+    r->n = sv->gen->n + 1;
+    log_info("reload", "%s: building generation %u from %s", why, r->n,
+             sv->plugins);
+    if (pthread_create(&r->thread, NULL, build_main, sv) != 0) {
+        log_error("reload", "cannot start the build thread");
+        r->running = 0;
+    }
+}
+
+static void
+release_generation(struct server *sv, struct generation *g)
+{
+    for (size_t i = 0; i < sv->nretired; i++) {
+        if (sv->retired[i] == g) {
+            sv->retired[i] = sv->retired[--sv->nretired];
+            log_info("reload", "generation %u: its last worker is gone;"
+                               " removing %s", g->n, g->dir);
+            registry_free(g, 1);
+            return;
+        }
+    }
+}
+
+static void
+released_cb(void *arg, struct generation *g)
+{
+    release_generation(arg, g);
+}
+
+static void
+reload_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *sv = arg;
+    struct reload *r = &sv->reload;
+    struct generation *g, *old;
+    char c;
+
+    (void)!read(fd, &c, 1);
+    pthread_join(r->thread, NULL);
+    r->running = 0;
+    g = r->built;
+    r->built = NULL;
+    sv->status.at = now_ms();
+    if (g == NULL || g->refused > 0 || sv->stopping) {
+        /* nginx's rule: the new generation must be whole, or the old one
+         * goes on serving as it was. */
+        snprintf(sv->status.error, sizeof(sv->status.error), "%s",
+                 g == NULL ? r->err
+                 : sv->stopping ? "fnhost is stopping"
+                                : g->first_error);
+        sv->status.ok = 0;
+        log_error("reload", "kept generation %u: %s", sv->gen->n,
+                  sv->status.error);
+        registry_free(g, 1);
+    } else {
+        old = sv->gen;
+        sv->gen = g;
+        sv->status.ok = 1;
+        sv->status.error[0] = '\0';
+        sv->status.generation = g->n;
+        sv->retired = xrealloc(sv->retired,
+                               (sv->nretired + 1) * sizeof(*sv->retired));
+        sv->retired[sv->nretired++] = old;
+        log_info("reload", "generation %u: %zu plugin%s, %zu function%s;"
+                           " workers of generation %u finish what they"
+                           " hold", g->n, g->nplugins,
+                 g->nplugins == 1 ? "" : "s", g->nfns,
+                 g->nfns == 1 ? "" : "s", old->n);
+        /* The pool hands OLD back through released_cb once its last
+         * worker has exited (at once if it has none). */
+        sched_set_generation(sv->sched, g);
+    }
+    if (r->again) {
+        r->again = 0;
+        reload_start(sv, "another reload was asked for meanwhile");
+    }
+}
+
 static void
 hup_cb(evutil_socket_t sig, short what, void *arg)
 {
-    log_warn("server", "SIGHUP: reloading plugins is not supported yet;"
-                       " restart fnhost to load new plugins");
+    reload_start(arg, "SIGHUP");
+}
+
+/* --watch: inotify on the plugin folder, debounced, so a build that
+ * writes several files reloads once. */
+static void
+debounce_cb(evutil_socket_t fd, short what, void *arg)
+{
+    reload_start(arg, "the plugin folder changed");
+}
+
+static void
+watch_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *sv = arg;
+    char buf[4096];
+    struct timeval tv = {0, 300000};
+
+    while (read(fd, buf, sizeof(buf)) > 0)
+        ;
+    evtimer_add(sv->debounce, &tv);
+}
+
+static int
+watch_start(struct server *sv)
+{
+    sv->inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (sv->inotify < 0 ||
+        inotify_add_watch(sv->inotify, sv->plugins,
+                          IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE |
+                              IN_MOVED_FROM | IN_ATTRIB) < 0) {
+        log_error("reload", "cannot watch %s: %s", sv->plugins,
+                  strerror(errno));
+        return -1;
+    }
+    sv->watch = event_new(sv->base, sv->inotify, EV_READ | EV_PERSIST,
+                          watch_cb, sv);
+    sv->debounce = evtimer_new(sv->base, debounce_cb, sv);
+    event_add(sv->watch, NULL);
+    log_info("reload", "watching %s: changes reload the plugins",
+             sv->plugins);
+    return 0;
 }
 
 static int
@@ -184,7 +352,7 @@ server_main(struct config *cfg)
 {
     struct server sv;
     struct http_deps deps;
-    char err[1024], bound[300], *plugins = NULL, *db = NULL, *gendir = NULL;
+    char err[1024], bound[300], *db = NULL, *gendir = NULL;
     char *addr_file = NULL;
     int lockfd = -1, status = 1, n;
     struct webhooks webhooks;
@@ -256,8 +424,10 @@ server_main(struct config *cfg)
      * died with it. */
     gendir = xasprintf("%s/gen", cfg->state_dir);
     rm_rf(gendir);
-    plugins = server_plugins_dir(cfg);
-    sv.gen = registry_build(cfg, plugins, cfg->state_dir, 1, err,
+    sv.plugins = server_plugins_dir(cfg);
+    sv.inotify = -1;
+    sv.reload.pipe[0] = sv.reload.pipe[1] = -1;
+    sv.gen = registry_build(cfg, sv.plugins, cfg->state_dir, 1, err,
                             sizeof(err));
     if (sv.gen == NULL) {
         log_error("loader", "%s", err);
@@ -265,17 +435,31 @@ server_main(struct config *cfg)
     }
     log_info("loader", "generation 1: %zu plugin%s, %zu function%s from %s%s",
              sv.gen->nplugins, sv.gen->nplugins == 1 ? "" : "s",
-             sv.gen->nfns, sv.gen->nfns == 1 ? "" : "s", plugins,
+             sv.gen->nfns, sv.gen->nfns == 1 ? "" : "s", sv.plugins,
              sv.gen->refused ? " (some refused: see above)" : "");
 
+    sv.status.at = now_ms();
+    sv.status.ok = 1;
+    sv.status.generation = 1;
     sv.sched = sched_new(sv.base, sv.store, cfg, cfg->workers);
+    sched_on_released(sv.sched, released_cb, &sv);
     sched_set_generation(sv.sched, sv.gen);
+    if (pipe2(sv.reload.pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+        log_error("server", "pipe: %s", strerror(errno));
+        goto out;
+    }
+    sv.reload.ev = event_new(sv.base, sv.reload.pipe[0], EV_READ | EV_PERSIST,
+                             reload_done_cb, &sv);
+    event_add(sv.reload.ev, NULL);
+    if (cfg->watch && watch_start(&sv) != 0)
+        goto out;
 
     deps.cfg = cfg;
     deps.store = sv.store;
     deps.sched = sv.sched;
     deps.gen = (const struct generation *const *)&sv.gen;
     deps.webhooks = &webhooks;
+    deps.reload = &sv.status;
     sv.http = http_start(sv.base, &deps, bound, sizeof(bound), err,
                          sizeof(err));
     if (sv.http == NULL) {
@@ -316,9 +500,27 @@ out:
      * in the store and run again at the next start. */
     store_close(sv.store);
     http_free(sv.http);
+    if (sv.reload.running)
+        pthread_join(sv.reload.thread, NULL);
+    registry_free(sv.reload.built, 1);
     if (sv.sched != NULL)
         sched_free(sv.sched);
     registry_free(sv.gen, 1);
+    for (size_t i = 0; i < sv.nretired; i++)
+        registry_free(sv.retired[i], 1);
+    free(sv.retired);
+    if (sv.reload.ev)
+        event_free(sv.reload.ev);
+    if (sv.reload.pipe[0] >= 0) {
+        close(sv.reload.pipe[0]);
+        close(sv.reload.pipe[1]);
+    }
+    if (sv.watch) {
+        event_free(sv.watch);
+        event_free(sv.debounce);
+    }
+    if (sv.inotify >= 0)
+        close(sv.inotify);
     if (sv.sigterm) {
         event_free(sv.sigterm);
         event_free(sv.sigint);
@@ -333,7 +535,7 @@ out:
     webhooks_fini(&webhooks);
     free(addr_file);
     free(gendir);
-    free(plugins);
+    free(sv.plugins);
     free(db);
     return status;
 }

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# reload.sh - hot reload: SIGHUP and fnhost reload build a new generation
+# while events keep coming; nothing fails or is lost; a broken plugin keeps
+# the old generation; an upgrade adds a step to a sleeping run; a removed
+# plugin's runs wait and resume when it comes back; a plugin hanging in
+# load() does not block the master; --watch reloads by itself.
+# SPDX-License-Identifier: Apache-2.0
+. "$(dirname "$0")/lib.sh"
+t_setup
+t_plugins ok
+printf '[server]\nload_timeout = 1s\n' >"$T_DIR/fnhost.ini"
+t_start --config "$T_DIR/fnhost.ini"
+gen() { "$FNHOST" functions --state "$STATE" --json | jq -r .data.generation; }
+t_is "$(gen)" 1 "fnhost starts on generation 1"
+
+# A bounded steady load while the plugins are reloaded five times.
+(for i in $(seq 1 150); do
+    curl -s -o /dev/null -w '%{http_code}\n' -d "{\"name\":\"test/echo\",\"data\":{\"i\":$i}}" \
+        "$URL/e/k"
+    sleep 0.01
+done) >"$T_DIR/codes" &
+LOAD=$!
+for i in 1 2 3 4 5; do
+    sleep 0.2
+    kill -HUP "$T_PID"
+done
+wait $LOAD
+ACKED=$(grep -c '^200$' "$T_DIR/codes")
+t_is "$ACKED" 150 "every event sent during the reloads was acknowledged"
+wait_until 20 runs_in completed 150
+t_is "$(sql "select count(*) from runs where status = 'completed'")" 150 \
+    "and every one ran, none lost"
+t_is "$(sql "select count(*) from runs where status = 'failed' or attempt > 0")" 0 \
+    "no run failed or needed a retry across the reloads"
+G=$(gen)
+t_ok "$([ "$G" -ge 3 ] && [ "$G" -le 6 ]; echo $?)" \
+    "five SIGHUPs built at most five generations (now $G; they coalesce)"
+t_is "$(ls "$STATE/gen")" "$G" "the folders of replaced generations are removed"
+
+# Drop-in: a new .so serves events after the reload.
+t_plugins fanout
+OUT=$("$FNHOST" reload --state "$STATE")
+t_has "$OUT" "reloaded: generation" "fnhost reload reports the new generation"
+post '{"name":"test/fanout","data":{}}'
+EV=$(jq -r '.ids[0]' <<<"$BODY_OUT")
+done_ev() { get "/v1/events/$1/runs"; [ "$(jq -r '[.data[] | select(.status == "Completed")] | length' <<<"$BODY_OUT")" = "$2" ]; }
+wait_until 10 done_ev "$EV" 3
+t_ok $? "the dropped-in plugin's functions get the next event"
+
+# A broken plugin: the reload fails, the old generation keeps serving.
+G=$(gen)
+t_plugins bad_magic
+OUT=$("$FNHOST" reload --state "$STATE" 2>&1)
+t_is "$?" 1 "fnhost reload fails when a plugin is broken"
+t_has "$OUT" "bad_magic.so: bad magic" "and names the file and the reason"
+t_is "$(gen)" "$G" "the previous generation keeps serving"
+"$FNHOST" functions --state "$STATE" --json >"$T_DIR/f.json"
+t_is "$(jq -r .data.last_reload.ok "$T_DIR/f.json")" false \
+    "GET /v1/functions shows the failed reload"
+post '{"name":"test/fanout","data":{}}'
+EV=$(jq -r '.ids[0]' <<<"$BODY_OUT")
+wait_until 10 done_ev "$EV" 3
+t_ok $? "and events still run on it"
+rm -f "$PLUGINS/bad_magic.so"
+
+# A plugin hanging in load(): the master keeps answering meanwhile.
+t_plugins hang_load
+kill -HUP "$T_PID"
+sleep 0.2
+H=$(curl -s -m 0.5 -o /dev/null -w '%{http_code}' "$URL/health")
+t_is "$H" 200 "while a plugin hangs in load(), /health still answers"
+wait_until 10 grep -q "kept generation .*load() did not finish" "$LOG"
+t_ok $? "the reload gives up after load_timeout and keeps the old generation"
+rm -f "$PLUGINS/hang_load.so"
+
+# Upgrade mid-run: a run sleeping between steps continues on the new code.
+install -m 644 "$BUILD/tests/plugins/upgrade_v1.so" "$PLUGINS/upgrade.so"
+"$FNHOST" reload --state "$STATE" >/dev/null
+post '{"name":"test/upgrade","data":{"sleep":"1500ms"}}'
+UP=$(jq -r '.ids[0]' <<<"$BODY_OUT")
+# upgrade_run EV: the upgrade function's run of EV into BODY_OUT (test/*
+# also starts fanout-wild).
+upgrade_run() {
+    get "/v1/events/$1/runs"
+    get "/v1/runs/$(jq -r '.data[] | select(.function_id == "upgrade") | .run_id' <<<"$BODY_OUT")"
+}
+sleeping() { upgrade_run "$1"; [ "$(jq -r '.data.status' <<<"$BODY_OUT")" = "$2" ]; }
+wait_until 5 sleeping "$UP" Sleeping
+install -m 644 "$BUILD/tests/plugins/upgrade_v2.so" "$PLUGINS/.upgrade.tmp"
+mv "$PLUGINS/.upgrade.tmp" "$PLUGINS/upgrade.so"
+"$FNHOST" reload --state "$STATE" >/dev/null
+wait_until 10 sleeping "$UP" Completed
+upgrade_run "$UP"
+t_is "$(jq -r .data.output <<<"$BODY_OUT")" "v2: a,b,c" \
+    "a run sleeping across an upgrade finishes on the new code"
+t_is "$(jq -r '[.data.steps[].step_id] | join(",")' <<<"$BODY_OUT")" "a,nap,b,c" \
+    "keeping its stored steps and running the added one"
+
+# Removal and return: a pending run waits for its function.
+post '{"name":"test/upgrade","data":{"sleep":"500ms"}}'
+PEND=$(jq -r '.ids[0]' <<<"$BODY_OUT")
+wait_until 5 sleeping "$PEND" Sleeping
+rm -f "$PLUGINS/upgrade.so"
+"$FNHOST" reload --state "$STATE" >/dev/null
+sleep 1 # its wake time passes while the function is gone
+upgrade_run "$PEND"
+t_is "$(jq -r '.data.status' <<<"$BODY_OUT")" Waiting \
+    "a sleeping run of a removed function waits instead of failing"
+t_has "$("$FNHOST" runs --state "$STATE" --function upgrade)" "Waiting" \
+    "fnhost runs shows it waiting for its function"
+post '{"name":"test/upgrade","data":{}}'
+NEW=$(jq -r '.ids[0]' <<<"$BODY_OUT")
+get "/v1/events/$NEW/runs"
+t_is "$(jq -r '[.data[].function_id] | join(",")' <<<"$BODY_OUT")" fanout-wild \
+    "a removed function gets no new runs"
+install -m 644 "$BUILD/tests/plugins/upgrade_v2.so" "$PLUGINS/upgrade.so"
+"$FNHOST" reload --state "$STATE" >/dev/null
+wait_until 10 sleeping "$PEND" Completed
+t_is "$(jq -r .data.output <<<"$BODY_OUT")" "v2: a,b,c" \
+    "when the plugin comes back, the waiting run completes"
+t_stop
+
+# --watch: a plugin copied in is loaded without a signal.
+T_WORKERS=2 t_start --config "$T_DIR/fnhost.ini" --watch
+t_plugins flaky
+has_flaky() { "$FNHOST" functions --state "$STATE" | grep -q flaky; }
+wait_until 10 has_flaky
+t_ok $? "with --watch, copying a plugin in reloads by itself"
+t_stop
+t_done
