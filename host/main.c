@@ -480,6 +480,13 @@ cmd_functions(struct cli *c)
     g = json_object_object_get(o, "data");
     printf("generation %s, loaded %s\n", jstr(g, "generation"),
            jstr(g, "loaded_at"));
+    {
+        struct json_object *lr = json_object_object_get(g, "last_reload");
+
+        if (!json_object_get_boolean(json_object_object_get(lr, "ok")))
+            printf("last reload %s FAILED, the generation above serves on:"
+                   " %s\n", jstr(lr, "at"), jstr(lr, "error"));
+    }
     ps = json_object_object_get(g, "plugins");
     for (size_t i = 0; i < json_object_array_length(ps); i++) {
         struct json_object *p = json_object_array_get_idx(ps, i);

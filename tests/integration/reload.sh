@@ -63,6 +63,21 @@ wait_until 10 done_ev "$EV" 3
 t_ok $? "and events still run on it"
 rm -f "$PLUGINS/bad_magic.so"
 
+# A .so still being written when the signal comes is refused as a whole
+# (the copy is what gets loaded); once complete, it loads.
+SIZE=$(stat -c %s "$BUILD/tests/plugins/flaky.so")
+head -c $((SIZE / 2)) "$BUILD/tests/plugins/flaky.so" >"$PLUGINS/flaky.so"
+chmod 644 "$PLUGINS/flaky.so"
+OUT=$("$FNHOST" reload --state "$STATE" 2>&1)
+t_has "$OUT" "reload failed, the previous generation keeps serving: $PLUGINS/flaky.so:" \
+    "a half-written plugin is refused, not half-loaded (it can crash only the describe child)"
+t_is "$(gen)" "$G" "and the old generation serves on"
+cat "$BUILD/tests/plugins/flaky.so" >"$PLUGINS/flaky.so"
+OUT=$("$FNHOST" reload --state "$STATE" 2>&1)
+t_has "$OUT" "reloaded" "once the file is complete, it loads"
+rm -f "$PLUGINS/flaky.so"
+"$FNHOST" reload --state "$STATE" >/dev/null
+
 # A plugin hanging in load(): the master keeps answering meanwhile.
 t_plugins hang_load
 kill -HUP "$T_PID"
