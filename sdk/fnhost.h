@@ -40,6 +40,10 @@
  * and refuses newer ones, because such a plugin may call an API entry the
  * host does not have. Plugins that want to run on older hosts of the same
  * major test FH_API_HAS() before calling an entry added after 1.0.
+ *
+ *   1.0  descriptor, function table, log, fail, config, alloc, set_output,
+ *        retry_after
+ *   1.1  steps: step, sleep, sleep_until, state_dir; fh_ctx.step_id
  */
 #ifndef FNHOST_H
 #define FNHOST_H
@@ -55,7 +59,7 @@ extern "C" {
 
 #define FH_ABI_MAGIC 0x31686e66u /* "fnh1" in memory on little-endian */
 #define FH_ABI_MAJOR 1
-#define FH_ABI_MINOR 0
+#define FH_ABI_MINOR 1
 
 #define FH_EXPORT       __attribute__((visibility("default")))
 #define FH_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -109,7 +113,7 @@ struct fh_ctx {
                                  of the handler code between steps) that
                                  runs now; each step counts its own */
     unsigned max_attempts;    /* retries + 1 */
-    const char *step_id;      /* borrowed: inside a step function, its id
+    const char *step_id;      /* 1.1, borrowed: inside a step function, its id
                                  ("name" or "name:n"); with run_id a good
                                  idempotency key for the step's effect.
                                  NULL elsewhere */
@@ -199,7 +203,7 @@ struct fh_api {
     uint16_t abi_major;
     uint16_t abi_minor;
 
-    /* 1.0 */
+    /* 1.0: the basics */
     void (*log)(struct fh_ctx *ctx, int level, const char *fmt, ...)
         FH_PRINTF(3, 4);
     int (*fail)(struct fh_ctx *ctx, int retry, const char *fmt, ...)
@@ -208,6 +212,7 @@ struct fh_api {
     void *(*alloc)(struct fh_ctx *ctx, size_t n);
     int (*set_output)(struct fh_ctx *ctx, struct json_object *output);
     int (*retry_after)(struct fh_ctx *ctx, int64_t delay_ms);
+    /* 1.1: durable steps and sleeps, the state folder */
     const char *(*state_dir)(struct fh_ctx *ctx);
     int (*step)(struct fh_ctx *ctx, const char *name, fh_step_fn fn,
                 void *arg, struct json_object **result);

@@ -620,8 +620,8 @@ test_descriptors(void)
 
     p = probe_plugin, p.magic = 0x12345678;
     refused(&p, "bad magic 0x12345678");
-    p = probe_plugin, p.abi_major = 2;
-    refused(&p, "built for ABI 2.0, host has 1.0: upgrade fnhost");
+    p = probe_plugin, p.abi_major = 2, p.abi_minor = 0;
+    refused(&p, "built for ABI 2.0, host has 1.1: upgrade fnhost");
     p = probe_plugin, p.abi_minor = FH_ABI_MINOR + 1;
     refused(&p, "upgrade fnhost");
     p = probe_plugin, p.size = 8;

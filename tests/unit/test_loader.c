@@ -127,7 +127,7 @@ test_ok(void)
     d = loader_describe(&lp);
     is_str(str(d, "name"), "ok", "its name is \"ok\"");
     is_str(str(d, "version"), "1.0.0", "its version");
-    is_str(str(d, "abi"), "1.0", "its ABI");
+    is_str(str(d, "abi"), "1.1", "its ABI");
     is_int(arrlen(get(d, "functions")), 2, "two functions");
     f0 = idx(get(d, "functions"), 0);
     f1 = idx(get(d, "functions"), 1);
@@ -295,9 +295,9 @@ test_refused(void)
 
     refused("bad_magic", "bad magic");
     refused("bad_magic", "not an fnhost plugin");
-    refused("abi_major", "built for ABI 2.0, host has 1.0");
+    refused("abi_major", "built for ABI 2.0, host has 1.1");
     refused("abi_major", "upgrade fnhost");
-    refused("abi_newer_minor", "built for ABI 1.1, host has 1.0");
+    refused("abi_newer_minor", "built for ABI 1.2, host has 1.1");
     refused("no_entry", "no fh_plugin_entry");
     refused("dup_id", "duplicate function id \"same-id\"");
     refused("bad_trigger", "wildcard");
