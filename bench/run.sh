@@ -13,13 +13,15 @@
 #   BENCH_WORKERS   steps: the worker counts to try (default "2 8 32")
 #   FLOOR_REPEAT    steps: floor runs per figure, best kept (default 2)
 #   BENCH_SLEEPERS  sleepers: how many sleeping runs (default 1000000)
+#   BENCH_RELOADS   reload: timed `fnhost reload`s (default 5)
+#   BENCH_RELOAD_PLUGINS  reload: how many plugins (default 50)
 #
 # A benchmark is a function bench_NAME; add its name to BENCHES. Each one
 # may call fail, which makes the script exit 1 after the rest have run
 # (a durability check that does not hold is a bug, whatever the figures).
 set -euo pipefail
 
-BENCHES=(ingest webhooks steps sleepers)
+BENCHES=(ingest webhooks steps sleepers reload)
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if [[ -n ${FNHOST_BUILD:-} ]]; then
@@ -649,6 +651,303 @@ start_ready() {
     ts=$(date -d "${line%% *}" +%s%3N 2>/dev/null) || ts=
     LISTEN_MS=${ts:+$((ts - EXEC_MS))}
     LISTEN_MS=${LISTEN_MS:-?}
+}
+
+# --- hot reload -----------------------------------------------------------
+
+# make_reload_plugins DIR N: N distinct plugins reload-01..reload-N in DIR,
+# each with one function fn-NN on bench/reload-NN (plugin names and
+# function ids must be unique), made from one template and built with the
+# Makefile's plugin flags, two compilers at a time.
+make_reload_plugins() {
+    local dir=$1 n=$2 src=$TMP/reload-src i id
+    local -a cflags
+    mkdir -p "$dir" "$src"
+    for ((i = 1; i <= n; i++)); do
+        printf -v id '%02d' "$i"
+        cat >"$src/reload-$id.c" <<EOF
+/* reload-$id.c - made by bench/run.sh (bench_reload). */
+#include <fnhost.h>
+
+static int
+handler(struct fh_ctx *ctx, const struct fh_event *ev)
+{
+    return FH_OK;
+}
+
+static const struct fh_function functions[] = {
+    {.id = "fn-$id", .run = handler,
+     .triggers = FH_EVENTS("bench/reload-$id")},
+    FH_FUNCTIONS_END};
+
+FH_PLUGIN(.name = "reload-$id", .version = "1.0.0", .functions = functions);
+EOF
+    done
+    # pkg-config prints one line of flags: split it into words.
+    read -r -a cflags <<<"$(pkg-config --cflags json-c)"
+    (cd "$src" && printf '%s\n' reload-*.c) | sed 's/\.c$//' |
+        xargs -P2 -I{} "${CC:-cc}" -std=c11 -D_GNU_SOURCE -O2 -fPIC \
+            -fvisibility=hidden -shared -Wl,-z,defs -I"$ROOT/sdk" \
+            "${cflags[@]}" -o "$dir/{}.so" "$src/{}.c" -ljson-c ||
+        die "cannot build the reload plugins (sources in $src)"
+    i=$(find "$dir" -name 'reload-*.so' | wc -l)
+    ((i == n)) || die "built $i reload plugins, not $n"
+}
+
+# start_host NAME STATE PLUGINS [ARGS...]: starts fnhost on STATE with the
+# plugins in PLUGINS and ARGS; sets PID, PORT.
+start_host() {
+    local name=$1 state=$2 plugins=$3 addr i
+    shift 3
+    mkdir -p "$state"
+    rm -f "$state/fnhost.addr"
+    setsid "$BUILD/fnhost" serve --listen 127.0.0.1:0 --state "$state" \
+        --plugins "$plugins" "$@" >"$TMP/$name.log" 2>&1 &
+    PID=$!
+    CHILDREN+=("$PID")
+    for ((i = 0; i < 200; i++)); do
+        wait_for "$state/fnhost.addr" "$PID" "$name"
+        addr=$(head -n 1 "$state/fnhost.addr")
+        if [[ $addr =~ ^127\.0\.0\.1:([0-9]+)$ ]]; then
+            PORT=${BASH_REMATCH[1]}
+            return 0
+        fi
+        sleep 0.05
+    done
+    die "$name: $state/fnhost.addr holds '$addr', not 127.0.0.1:PORT"
+}
+
+# reload_log_ms LOG PLUGINS: "N MS" for each reload the log shows done
+# with PLUGINS plugins: generation N, and the ms from its "building
+# generation N" line to its "generation N: PLUGINS plugins" line, by the
+# log's own timestamps (2026-11-29T05:59:28.589Z).
+reload_log_ms() {
+    awk -v want="$2" '
+        function ms(ts,   h) {
+            split(substr(ts, 12, 12), h, ":")
+            return ((h[1] * 60 + h[2]) * 60 + h[3]) * 1000
+        }
+        / \[reload\] .*: building generation [0-9]+ / {
+            for (i = 1; i <= NF; i++)
+                if ($i == "generation") { start[$(i + 1) + 0] = ms($1); break }
+        }
+        / \[reload\] generation [0-9]+: [0-9]+ plugins?, / {
+            for (i = 1; i <= NF; i++)
+                if ($i == "generation") break
+            g = $(i + 1); sub(/:$/, "", g); g += 0
+            if ($(i + 2) + 0 != want || !(g in start))
+                next
+            d = ms($1) - start[g]
+            if (d < 0)
+                d += 86400000    # past midnight
+            printf "%d %d\n", g, d
+        }' "$1"
+}
+
+# min_median_max: "MIN MEDIAN MAX" of the numbers on standard input.
+min_median_max() {
+    sort -n | awk '{ v[NR] = $1 }
+        END {
+            if (NR == 0) { print "? ? ?"; exit }
+            m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+            printf "%.0f %.0f %.0f\n", v[1], m, v[NR]
+        }'
+}
+
+# runs_settle DB SECONDS: waits up to SECONDS for no run in DB to be
+# queued or running; returns 1 if some still are. Says how long it took.
+runs_settle() {
+    local db=$1 i left t0=$EPOCHREALTIME
+    for ((i = 0; i < $2 * 10; i++)); do
+        left=$(sqlite3 "$db" "select count(*) from runs
+                              where status in ('queued', 'running')") ||
+            left='?'
+        if [[ $left == 0 ]]; then
+            awk -v a="$t0" -v b="$EPOCHREALTIME" \
+                'BEGIN { printf "  runs done %.1f s later\n", b - a }' >&2
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "  $left runs still queued or running after $2 s" >&2
+    return 1
+}
+
+# reload_ends LOG: how many reloads have ended, swapped or refused.
+reload_ends() {
+    grep -cE '\[reload\] (generation [0-9]+: [0-9]+ plugins?, |kept generation )' \
+        "$1" || true
+}
+
+# reload: BENCH_RELOAD_PLUGINS (default 50) plugins of one function each,
+# 8 workers. First the time of a reload on the idle host, BENCH_RELOADS
+# (default 5) times `fnhost reload`: the command's wall time (it sends
+# SIGHUP, then polls GET /v1/functions every 100 ms until last_reload
+# changes) and the host's own, from its log ("building generation N" ->
+# "generation N: 50 plugins"). Then events/s of an event that starts a run
+# (bench/reload-01 -> fn-01): BENCH_SECONDS without reloads, then
+# BENCH_SECONDS with a SIGHUP every 0.5 s, on the same host; afterwards
+# every acknowledged event must have its run, completed.
+bench_reload() {
+    local plugins=$TMP/reload-plugins state=$TMP/reload-state
+    local log=$TMP/reload.log np=${BENCH_RELOAD_PLUGINS:-50}
+    local n=${BENCH_RELOADS:-5} db i t0 t1 out wall host
+    local -a args=(-t1 -c64 "-d${SECONDS_PER_RUN}s")
+    local s_rps s_p50 s_p99 s_acked r_rps r_p50 r_p99 r_acked
+    local w_min w_med w_max h_min h_med h_max
+    local done0 done1 sent loop stop_file=$TMP/reload-loop.stop
+    local ev_s ev_r missing failed completed unfinished lost kept settled=1
+
+    [[ $n =~ ^[1-9][0-9]*$ ]] || die "BENCH_RELOADS=$n: want a count"
+    [[ $np =~ ^[1-9][0-9]?$ ]] ||
+        die "BENCH_RELOAD_PLUGINS=$np: want 1 to 99"
+    for i in curl jq pkg-config "${CC:-cc}"; do
+        command -v "$i" >/dev/null || die "$i not found"
+    done
+    echo "reload: building $np plugins ..." >&2
+    t0=$EPOCHREALTIME
+    make_reload_plugins "$plugins" "$np"
+    t1=$EPOCHREALTIME
+    awk -v a="$t0" -v b="$t1" \
+        'BEGIN { printf "  built in %.1f s\n", b - a }' >&2
+
+    start_host reload "$state" "$plugins" --workers 8
+    db=$state/fnhost.db
+    out=$(curl -fsS "http://127.0.0.1:$PORT/v1/functions" |
+          jq -r '.data | "\(.generation) \(.plugins | length)" +
+                 " \([.plugins[].functions[]] | length)"' 2>/dev/null) ||
+        out=
+    [[ $out == "1 $np $np" ]] || { show_log "$log"
+        die "generation 1 is '$out' (generation, plugins, functions)," \
+            "not '1 $np $np'"; }
+
+    # --- reload time, idle host
+    echo "reload: fnhost reload x $n ..." >&2
+    : >"$TMP/reload-wall.txt"
+    for ((i = 0; i < n; i++)); do
+        t0=$EPOCHREALTIME
+        out=$("$BUILD/fnhost" reload --state "$state" 2>"$TMP/reload.err") ||
+            { cat "$TMP/reload.err" >&2; show_log "$log"
+              fail "fnhost reload failed"; break; }
+        t1=$EPOCHREALTIME
+        [[ $out == "reloaded: generation $((i + 2))" ]] ||
+            fail "fnhost reload said '$out', not" \
+                "'reloaded: generation $((i + 2))'"
+        awk -v a="$t0" -v b="$t1" \
+            'BEGIN { printf "%.0f\n", (b - a) * 1000 }' \
+            >>"$TMP/reload-wall.txt"
+    done
+    wall=$(min_median_max <"$TMP/reload-wall.txt")
+    host=$(reload_log_ms "$log" "$np" | awk '{ print $2 }' | min_median_max)
+    i=$(reload_log_ms "$log" "$np" | wc -l)
+    ((i == n)) ||
+        fail "the log shows $i reloads to $np plugins, not $n (see $log)"
+
+    # --- events/s, steady. The phase in the data tells the parts apart.
+    for i in steady reloads; do
+        printf '{"name":"bench/reload-01","data":{"phase":"%s"}}\n' "$i" \
+            >"$TMP/reload-$i.json"
+    done
+    echo "reload: events/s without reloads, ${SECONDS_PER_RUN} s ..." >&2
+    BENCH_EVENT=$TMP/reload-steady.json run_wrk reload-steady \
+        "http://127.0.0.1:$PORT/e/bench" "${args[@]}"
+    s_rps=$W_RPS s_p50=$W_P50 s_p99=$W_P99 s_acked=$W_ACKED
+    # Both parts start alike: no backlog of runs from the first.
+    runs_settle "$db" 30 ||
+        fail "runs of the steady part still queued or running after 30 s"
+
+    # --- events/s, a SIGHUP every 0.5 s
+    echo "reload: events/s with a SIGHUP every 0.5 s," \
+        "${SECONDS_PER_RUN} s ..." >&2
+    done0=$(reload_log_ms "$log" "$np" | wc -l)
+    rm -f "$stop_file" "$TMP/reload-sent.txt"
+    (
+        k=0
+        while [[ ! -e $stop_file ]]; do
+            kill -HUP "$PID" 2>/dev/null || break
+            k=$((k + 1))
+            sleep 0.5
+        done
+        echo "$k" >"$TMP/reload-sent.txt"
+    ) &
+    loop=$!
+    CHILDREN+=("$loop")
+    BENCH_EVENT=$TMP/reload-reloads.json run_wrk reload-reloads \
+        "http://127.0.0.1:$PORT/e/bench" "${args[@]}"
+    done1=$(reload_log_ms "$log" "$np" | wc -l)
+    : >"$stop_file"
+    wait "$loop" || true
+    forget "$loop"
+    sent=$(cat "$TMP/reload-sent.txt" 2>/dev/null) || sent='?'
+    r_rps=$W_RPS r_p50=$W_P50 r_p99=$W_P99 r_acked=$W_ACKED
+    # The last build asked for ends too: as many reloads end as began.
+    for ((i = 0; i < 300; i++)); do
+        (($(reload_ends "$log") >=
+          $(grep -c '\[reload\] .*: building generation ' "$log"))) && break
+        sleep 0.1
+    done
+    kept=$(grep -c '\[reload\] kept generation ' "$log" || true)
+
+    # --- durability: every acknowledged event has its run, completed
+    echo "reload: waiting for the runs (up to 30 s) ..." >&2
+    runs_settle "$db" 30 || settled=0
+    stop "$PID" reload
+    ev_s=$(sqlite3 "$db" "select count(*) from events
+                          where json like '%\"phase\":\"steady\"%'")
+    ev_r=$(sqlite3 "$db" "select count(*) from events
+                          where json like '%\"phase\":\"reloads\"%'")
+    missing=$(sqlite3 "$db" "select count(*) from events e where not exists
+                             (select 1 from runs r where r.event_id = e.id)")
+    failed=$(sqlite3 "$db" "select count(*) from runs
+                            where status = 'failed'")
+    completed=$(sqlite3 "$db" "select count(*) from runs
+                               where status = 'completed'")
+    unfinished=$(sqlite3 "$db" "select count(*) from runs
+                                where status not in ('completed', 'failed')")
+    lost=$((missing + failed))
+    ((ev_s >= s_acked)) || lost=$((lost + s_acked - ev_s))
+    ((ev_r >= r_acked)) || lost=$((lost + r_acked - ev_r))
+
+    read -r w_min w_med w_max <<<"$wall"
+    read -r h_min h_med h_max <<<"$host"
+    echo
+    echo "reload ($np plugins of one function each, 8 workers)"
+    printf '  %-44s %8s %8s %8s\n' "" min median max
+    printf '  %-44s %5s ms %5s ms %5s ms\n' \
+        "reload time: fnhost reload, wall (x$n)" "$w_min" "$w_med" "$w_max"
+    printf '  %-44s %5s ms %5s ms %5s ms\n' \
+        "reload time: host log, building -> swapped" "$h_min" "$h_med" \
+        "$h_max"
+    echo "  (fnhost reload polls every 100 ms, so its wall time is the" \
+        "host's plus 100-200 ms)"
+    echo
+    echo "  events starting a run (bench/reload-01 -> fn-01)," \
+        "64 connections, ${SECONDS_PER_RUN} s each"
+    printf '  %-36s %10s %12s %12s %9s\n' "" "events/s" "p50" "p99" \
+        "vs steady"
+    row "steady (no reloads)" "$s_rps" "$s_p50" "$s_p99" "100%"
+    row "SIGHUP every 0.5 s" "$r_rps" "$r_p50" "$r_p99" \
+        "$(pct "$r_rps" "$s_rps")"
+    echo "  reloads during the run: $((done1 - done0)) completed" \
+        "($sent SIGHUPs sent; one build at a time, the rest coalesce;" \
+        "$kept refused)"
+    echo "  durability: $((s_acked + r_acked)) events acknowledged," \
+        "$((ev_s + ev_r)) stored, $completed runs completed, $failed failed," \
+        "$missing missing, $unfinished unfinished"
+    echo "  runs lost: $lost"
+
+    if ((s_acked == 0 || r_acked == 0)); then
+        show_log "$log"
+        fail "fnhost acknowledged no event in a part; the figures mean nothing"
+    fi
+    ((kept == 0)) || fail "$kept reloads were refused (see $log)"
+    ((done1 > done0)) || fail "no reload completed during the run"
+    ((missing == 0)) || fail "$missing stored events have no run"
+    ((failed == 0)) || fail "$failed runs failed (see $log)"
+    ((ev_s >= s_acked && ev_r >= r_acked)) ||
+        fail "acknowledged $s_acked + $r_acked events, stored $ev_s + $ev_r"
+    ((settled)) ||
+        fail "$unfinished runs still queued or running 30 s after the run"
 }
 
 # --- main -----------------------------------------------------------------

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "registry.h"
 #include "server.h"
+#include "newplugin.h"
 #include "util.h"
 #include "webhook.h"
 #include "worker.h"
@@ -34,6 +35,7 @@ static const char usage[] =
     "  functions                 show the loaded plugins and functions\n"
     "  check FILE.so             load a plugin in a child process and print\n"
     "                            its descriptor, or why it is refused\n"
+    "  new-plugin NAME [DIR]     write a ready-to-build plugin folder\n"
     "  reload                    reload the plugins (as SIGHUP does) and\n"
     "                            say how it went\n"
     "  sign [--webhook NAME | --secret S --scheme X] [--id ID] @FILE\n"
@@ -721,6 +723,11 @@ main(int argc, char **argv)
         rc = cmd_sign(&c);
     else if (strcmp(cmd, "reload") == 0)
         rc = cmd_reload(&c);
+    else if (strcmp(cmd, "new-plugin") == 0)
+        rc = c.nargs == 1 || c.nargs == 2
+                 ? newplugin_main(c.args[0], c.nargs == 2 ? c.args[1]
+                                                          : c.args[0])
+                 : die("usage: fnhost new-plugin NAME [DIR]");
     else
         rc = die("unknown command \"%s\" (see fnhost help)", cmd);
     config_free(&c.cfg);

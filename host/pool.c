@@ -155,6 +155,37 @@ doom(struct worker *w, const char *why)
 
 #define WORKER_START_MS 10000
 
+/* In the forked child: becomes a worker, or, with FNHOST_WORKER_WRAPPER
+ * ("valgrind --leak-check=full", "strace -f -o /tmp/w"), a worker under
+ * that tool, for debugging a plugin. */
+static void
+exec_worker(void)
+{
+    const char *wrap = getenv("FNHOST_WORKER_WRAPPER");
+    char exe[4096], *argv[40], *copy, *save = NULL;
+    ssize_t n;
+    int argc = 0;
+
+    if (wrap == NULL || *wrap == '\0') {
+        execl("/proc/self/exe", "fnhost", "worker", (char *)NULL);
+        return;
+    }
+    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0)
+        return;
+    exe[n] = '\0';
+    copy = strdup(wrap);
+    if (copy == NULL)
+        return;
+    for (char *t = strtok_r(copy, " ", &save); t != NULL && argc < 36;
+         t = strtok_r(NULL, " ", &save))
+        argv[argc++] = t;
+    argv[argc++] = exe;
+    argv[argc++] = (char *)"worker";
+    argv[argc] = NULL;
+    execvp(argv[0], argv);
+}
+
 static int
 spawn(struct pool *p)
 {
@@ -183,7 +214,7 @@ spawn(struct pool *p)
             _exit(1);
         dup2(sv[1], 3);
         child_before_exec();
-        execl("/proc/self/exe", "fnhost", "worker", (char *)NULL);
+        exec_worker();
         _exit(127);
     }
     close(sv[1]);

@@ -38,4 +38,26 @@ make -s -C "$T_DIR/hello" FNHOST_INCLUDE="$PCF" >"$T_DIR/hello.log" 2>&1
 t_ok $? "a plugin with a three-line Makefile builds against the installed SDK"
 OUT=$("$DEST/usr/local/bin/fnhost" check "$T_DIR/hello/hello.so")
 t_has "$OUT" "plugin hello 0.1.0" "and the installed fnhost accepts it"
+# From outside: a new plugin from the template, built against the
+# installed SDK (a real PREFIX, pkg-config only), tested with the harness,
+# dropped into a running fnhost and reloaded, runs.
+PREFIX="$T_DIR/usr"
+make -s -C "$ROOT" install BUILD="$BUILD" PREFIX="$PREFIX" >"$T_DIR/install2.log" 2>&1
+export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"
+cd "$T_DIR"
+"$PREFIX/bin/fnhost" new-plugin greeter >"$T_DIR/new.log"
+t_ok $? "fnhost new-plugin writes a plugin folder"
+make -s -C greeter >"$T_DIR/greeter-build.log" 2>&1
+t_ok $? "the template builds against the installed SDK with its 3-line Makefile"
+OUT=$(make -s -C greeter check 2>/dev/null)
+t_is "$(tail -n 1 <<<"$OUT")" "0 failed" "its unit test passes on the installed harness"
+t_start
+install -m 644 greeter/greeter.so "$PLUGINS/"
+OUT=$("$PREFIX/bin/fnhost" reload --state "$STATE")
+t_has "$OUT" "reloaded" "dropped into a running fnhost, it loads on reload"
+OUT=$("$PREFIX/bin/fnhost" send greeter/hello --state "$STATE" --data @greeter/event.json)
+wait_until 10 runs_in completed 1
+t_is "$(sql "select output from runs where function_id = 'greeter-hello'")" \
+    '"hello, Ada"' "and its function runs on the sample event"
+t_stop
 t_done
