@@ -37,6 +37,14 @@ t_ok "$([ "$G" -ge 3 ] && [ "$G" -le 6 ]; echo $?)" \
     "five SIGHUPs built at most five generations (now $G; they coalesce)"
 t_is "$(ls "$STATE/gen")" "$G" "the folders of replaced generations are removed"
 
+# Signals during a build coalesce: three in a row make at most two builds.
+B0=$(grep -c 'building generation' "$LOG")
+kill -HUP "$T_PID"; kill -HUP "$T_PID"; kill -HUP "$T_PID"
+sleep 1
+B1=$(grep -c 'building generation' "$LOG")
+t_ok "$([ $((B1 - B0)) -ge 1 ] && [ $((B1 - B0)) -le 2 ]; echo $?)" \
+    "three SIGHUPs in a row coalesce ($((B1 - B0)) builds)"
+
 # Drop-in: a new .so serves events after the reload.
 t_plugins fanout
 OUT=$("$FNHOST" reload --state "$STATE")
