@@ -325,12 +325,6 @@ config_set_webhook(struct config *cfg, const char *name, const char *key,
         set_str(&w->prefix, v);
     } else if (strcmp(key, "type_field") == 0) {
         set_str(&w->type_field, v);
-    } else if (strcmp(key, "load_timeout") == 0) {
-        if (parse_timeout(v, &cfg->load_timeout_ms, err, errlen) != 0)
-            return -1;
-    } else if (strcmp(key, "watch") == 0) {
-        cfg->watch = strcmp(v, "1") == 0 || strcasecmp(v, "yes") == 0 ||
-                     strcasecmp(v, "true") == 0 || strcasecmp(v, "on") == 0;
     } else if (strcmp(key, "dedup_window") == 0) {
         if (duration_parse(v, &w->dedup_window_ms, derr, sizeof(derr)) != 0) {
             snprintf(err, errlen, "dedup_window: %s", derr);

@@ -332,9 +332,12 @@ handle_webhook(struct http *h, struct evhttp_request *req, const char *name)
                            &ev, err, sizeof(err));
     if (status != 200) {
         h->requests_refused++;
-        log_warn("webhook", "%s (from %s)", err,
-                 evhttp_request_get_host(req) ? evhttp_request_get_host(req)
-                                              : "?");
+        char *peer = NULL;
+        ev_uint16_t port = 0;
+
+        evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer,
+                                   &port);
+        log_warn("webhook", "%s (from %s)", err, peer ? peer : "?");
         reply_error(req, status, err);
         return;
     }
@@ -397,8 +400,9 @@ mark_waiting(struct http *h, struct json_object *run)
 
     if (fn == NULL || status == NULL || registry_find(*h->d.gen, fn) != NULL)
         return;
-    if (strcmp(status, "Queued") == 0 || strcmp(status, "Sleeping") == 0 ||
-        strcmp(status, "Running") == 0) {
+    /* A run still on a worker of the previous generation is running:
+     * it finishes on the old code. */
+    if (strcmp(status, "Queued") == 0 || strcmp(status, "Sleeping") == 0) {
         json_object_object_add(run, "status",
                                json_object_new_string("Waiting"));
         json_object_object_add(run, "waiting_for_function",
@@ -481,6 +485,12 @@ handle_v1(struct http *h, struct evhttp_request *req, const char *path)
                                    ? NULL
                                    : json_object_new_string(
                                          h->d.reload->error));
+        json_object_object_add(lr, "requested",
+                               json_object_new_int((int)h->d.reload->requested));
+        json_object_object_add(lr, "covered",
+                               json_object_new_int((int)h->d.reload->covered));
+        json_object_object_add(lr, "building",
+                               json_object_new_boolean(h->d.reload->building));
         json_object_object_add(g, "last_reload", lr);
         reply_data(req, g);
     } else if (sscanf(path, "/v1/runs/%63[^/]%63s", id, rest) == 1) {

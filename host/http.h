@@ -20,6 +20,10 @@ struct reload_status {
     int ok;
     unsigned generation;
     char error[1024];
+    unsigned requested; /* reload requests received so far */
+    unsigned covered;   /* the last finished build began after this many:
+                           it includes every change made before them */
+    int building;
 };
 
 struct http_deps {

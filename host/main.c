@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -583,42 +585,52 @@ out:
 }
 
 /* fnhost reload: SIGHUP to the host that holds the state folder, then wait
- * for its answer in GET /v1/functions. */
+ * for the build that includes this request (GET /v1/functions counts
+ * requests and says which the last build covered). */
 static int
 cmd_reload(struct cli *c)
 {
-    char *path = xasprintf("%s/fnhost.lock", c->cfg.state_dir), *text;
+    char *path = xasprintf("%s/fnhost.lock", c->cfg.state_dir), text[32];
     struct json_object *before, *after = NULL, *lr;
-    const char *at0, *at;
-    long pid;
-    int rc = 1;
+    int fd, rc = 1, asked;
+    ssize_t n;
+    long pid = 0;
 
-    text = file_read(path, NULL);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
     free(path);
-    pid = text ? strtol(text, NULL, 10) : 0;
-    free(text);
+    if (fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) == 0) {
+        /* Nobody holds the lock: the pid in it is stale. */
+        close(fd);
+        fd = -1;
+    }
+    if (fd >= 0) {
+        n = read(fd, text, sizeof(text) - 1);
+        text[n > 0 ? n : 0] = '\0';
+        pid = strtol(text, NULL, 10);
+        close(fd);
+    }
     if (pid <= 0)
-        return die("no fnhost runs on the state folder %s (see --state)",
-                   c->cfg.state_dir);
+        return die("no fnhost is running on the state folder %s (see"
+                   " --state)", c->cfg.state_dir);
     before = api_data(c, "/v1/functions");
     if (before == NULL)
         return 1;
-    at0 = jstr(json_object_object_get(json_object_object_get(before, "data"),
-                                      "last_reload"), "at");
-    if (kill((pid_t)pid, SIGHUP) != 0) {
-        json_object_put(before);
+    lr = json_object_object_get(json_object_object_get(before, "data"),
+                                "last_reload");
+    asked = json_object_get_int(json_object_object_get(lr, "requested")) + 1;
+    json_object_put(before);
+    if (kill((pid_t)pid, SIGHUP) != 0)
         return die("cannot signal fnhost (pid %ld): %s", pid,
                    strerror(errno));
-    }
     for (int i = 0; i < 600; i++) {
-        usleep(100000);
+        usleep(i < 10 ? 20000 : 100000);
         after = api_data(c, "/v1/functions");
         if (after == NULL)
-            break;
+            return 1;
         lr = json_object_object_get(json_object_object_get(after, "data"),
                                     "last_reload");
-        at = jstr(lr, "at");
-        if (strcmp(at, at0) != 0) {
+        if (json_object_get_int(json_object_object_get(lr, "covered")) >=
+            asked) {
             if (json_object_get_boolean(json_object_object_get(lr, "ok"))) {
                 printf("reloaded: generation %s\n",
                        jstr(json_object_object_get(after, "data"),
@@ -629,14 +641,13 @@ cmd_reload(struct cli *c)
                                 " generation keeps serving: %s\n",
                         jstr(lr, "error"));
             }
-            break;
+            json_object_put(after);
+            return rc;
         }
         json_object_put(after);
-        after = NULL;
     }
-    json_object_put(before);
-    json_object_put(after);
-    return rc;
+    return die("fnhost (pid %ld) did not finish the reload within a minute;"
+               " see its log", pid);
 }
 
 static int

@@ -21,6 +21,8 @@
 #include "log.h"
 #include "util.h"
 
+volatile int registry_cancel;
+
 int
 router_match(const char *t, const char *name)
 {
@@ -222,16 +224,19 @@ registry_describe(const char *path, struct json_object *config,
         int64_t left = deadline - mono_ms();
         ssize_t r;
 
-        if (left <= 0) {
+        if (left <= 0 || registry_cancel) {
             kill(pid, SIGKILL);
-            snprintf(err, errlen, "load() did not finish within %d ms",
+            snprintf(err, errlen, registry_cancel
+                                      ? "cancelled: fnhost is stopping"
+                                      : "load() did not finish within %d ms",
                      timeout_ms);
             waitpid(pid, NULL, 0);
             close(outp[0]);
             free(buf);
             return NULL;
         }
-        if (poll(&pfd, 1, (int)left) <= 0)
+        /* Wake at least every 100 ms to see a cancel. */
+        if (poll(&pfd, 1, left > 100 ? 100 : (int)left) <= 0)
             continue;
         if (cap - len < 4096) {
             cap = cap ? cap * 2 : 8192;
@@ -418,7 +423,8 @@ registry_build(const struct config *cfg, const char *plugins_dir,
         }
     }
     closedir(d);
-    qsort(names, nnames, sizeof(char *), cmp_str);
+    if (nnames > 1)
+        qsort(names, nnames, sizeof(char *), cmp_str);
 
     g = xcalloc(1, sizeof(*g));
     g->n = n;
@@ -434,10 +440,17 @@ registry_build(const struct config *cfg, const char *plugins_dir,
         return NULL;
     }
     for (size_t i = 0; i < nnames; i++) {
-        char *src = xasprintf("%s/%s", plugins_dir, names[i]);
-        char *dst = xasprintf("%s/%s", g->dir, names[i]);
-        char why[600];
+        char *src, *dst, why[600];
         struct json_object *desc = NULL;
+
+        if (registry_cancel) {
+            if (g->refused++ == 0)
+                g->first_error = xstrdup("cancelled: fnhost is stopping");
+            free(names[i]);
+            continue;
+        }
+        src = xasprintf("%s/%s", plugins_dir, names[i]);
+        dst = xasprintf("%s/%s", g->dir, names[i]);
 
         if (copy_plugin(src, dst, why, sizeof(why)) != 0 ||
             (desc = registry_describe(dst, cfg->plugin_config,

@@ -60,6 +60,10 @@ void registry_free(struct generation *g, int remove_dir);
 const struct fn_info *registry_find(const struct generation *g,
                                     const char *id);
 
+/* Set (from any thread) to make a registry_build() in progress give up:
+ * its describe child is killed and the build fails. */
+extern volatile int registry_cancel;
+
 /* Whether event NAME matches trigger pattern T: equal, or T ends in "*"
  * (after '/' or '.') and NAME starts with the part before it. */
 int router_match(const char *t, const char *name);

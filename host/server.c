@@ -34,6 +34,7 @@ struct reload {
     int pipe[2];
     struct event *ev;
     int running, again;
+    unsigned covers; /* requests counted when this build began */
     unsigned n;
     struct generation *built;
     char err[1024];
@@ -147,6 +148,7 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
     struct server *sv = arg;
     struct timeval tv = {10, 0};
 
+    registry_cancel = 1; /* a plugin build in progress gives up */
     if (sv->stopping) {
         log_warn("server", "second signal: stopping now");
         event_base_loopexit(sv->base, NULL);
@@ -182,6 +184,7 @@ reload_start(struct server *sv, const char *why)
 {
     struct reload *r = &sv->reload;
 
+    sv->status.requested++;
     if (sv->stopping)
         return;
     if (r->running) {
@@ -190,12 +193,20 @@ reload_start(struct server *sv, const char *why)
         return;
     }
     r->running = 1;
+    sv->status.building = 1;
+    r->covers = sv->status.requested;
     r->n = sv->gen->n + 1;
     log_info("reload", "%s: building generation %u from %s", why, r->n,
              sv->plugins);
     if (pthread_create(&r->thread, NULL, build_main, sv) != 0) {
         log_error("reload", "cannot start the build thread");
         r->running = 0;
+        sv->status.building = 0;
+        sv->status.at = now_ms();
+        sv->status.ok = 0;
+        sv->status.covered = r->covers;
+        snprintf(sv->status.error, sizeof(sv->status.error),
+                 "cannot start the build thread");
     }
 }
 
@@ -233,6 +244,8 @@ reload_done_cb(evutil_socket_t fd, short what, void *arg)
     g = r->built;
     r->built = NULL;
     sv->status.at = now_ms();
+    sv->status.covered = r->covers;
+    sv->status.building = r->again;
     if (g == NULL || g->refused > 0 || sv->stopping) {
         /* nginx's rule: the new generation must be whole, or the old one
          * goes on serving as it was. */
@@ -347,6 +360,42 @@ lock_state(const char *state, int *fd, char *err, size_t errlen)
     return 0;
 }
 
+/* SIGHUP before the loop can take it (while generation 1 is built) would
+ * end the process: note it, and reload once serving. */
+static volatile sig_atomic_t early_hup;
+
+static void
+early_hup_handler(int sig)
+{
+    early_hup = 1;
+}
+
+/* Secrets in the environment would be inherited by workers, which run
+ * plugin code: once read, they are removed. */
+static void
+scrub_environment(void)
+{
+    extern char **environ;
+    char *names[64];
+    size_t n = 0;
+
+    for (char **e = environ; e != NULL && *e != NULL && n < 64; e++) {
+        const char *eq = strchr(*e, '=');
+
+        if (eq == NULL)
+            continue;
+        if ((strncmp(*e, "FNHOST_WEBHOOK_", 15) == 0 &&
+             eq - *e > 7 && strncmp(eq - 7, "_SECRET", 7) == 0) ||
+            strncmp(*e, "FNHOST_API_KEY=", 15) == 0 ||
+            strncmp(*e, "FNHOST_EVENT_KEYS=", 18) == 0)
+            names[n++] = xasprintf("%.*s", (int)(eq - *e), *e);
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsetenv(names[i]);
+        free(names[i]);
+    }
+}
+
 int
 server_main(struct config *cfg)
 {
@@ -360,6 +409,16 @@ server_main(struct config *cfg)
     memset(&sv, 0, sizeof(sv));
     memset(&webhooks, 0, sizeof(webhooks));
     sv.cfg = cfg;
+    sv.inotify = -1;
+    sv.reload.pipe[0] = sv.reload.pipe[1] = -1;
+    {
+        struct sigaction sa;
+
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = early_hup_handler;
+        sigaction(SIGHUP, &sa, NULL);
+    }
+    scrub_environment();
     if (cfg->workers == 0) {
         /* A worker waits for each step's checkpoint to commit, so it is
          * idle most of the time: many per core keep the commits full
@@ -425,8 +484,6 @@ server_main(struct config *cfg)
     gendir = xasprintf("%s/gen", cfg->state_dir);
     rm_rf(gendir);
     sv.plugins = server_plugins_dir(cfg);
-    sv.inotify = -1;
-    sv.reload.pipe[0] = sv.reload.pipe[1] = -1;
     sv.gen = registry_build(cfg, sv.plugins, cfg->state_dir, 1, err,
                             sizeof(err));
     if (sv.gen == NULL) {
@@ -485,6 +542,8 @@ server_main(struct config *cfg)
     evsignal_add(sv.sigterm, NULL);
     evsignal_add(sv.sigint, NULL);
     evsignal_add(sv.sighup, NULL);
+    if (early_hup)
+        reload_start(&sv, "SIGHUP (during start-up)");
 
     sched_start(sv.sched);
     event_base_dispatch(sv.base);
