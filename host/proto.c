@@ -86,22 +86,70 @@ proto_send(int fd, struct json_object *msg)
                      len - ((size_t)w - sizeof(be)));
 }
 
+/* One tokener, reset per message: a fresh one allocates and clears its
+ * whole parse stack each time. Only one thread of a process (the loop, or
+ * a worker) reads messages. */
+static struct json_tokener *tokener;
+
 static struct json_object *
 parse(const char *buf, size_t len)
 {
-    struct json_tokener *tok = json_tokener_new_ex(JSON_PARSE_DEPTH);
-    struct json_object *o = json_tokener_parse_ex(tok, buf, (int)len);
+    struct json_object *o;
 
-    if (o != NULL && tok->char_offset != (int)len) {
+    if (tokener == NULL && (tokener = json_tokener_new_ex(JSON_PARSE_DEPTH)) ==
+                               NULL)
+        abort();
+    json_tokener_reset(tokener);
+    o = json_tokener_parse_ex(tokener, buf, (int)len);
+    if (o != NULL && tokener->char_offset != (int)len) {
         json_object_put(o);
         o = NULL;
     }
-    json_tokener_free(tok);
     if (o != NULL && !json_object_is_type(o, json_type_object)) {
         json_object_put(o);
         o = NULL;
     }
     return o;
+}
+
+/* Bytes read ahead by proto_recv(): one read usually brings a whole frame
+ * (and the worker reads a message in one system call, not two). */
+static char rbuf[65536];
+static size_t rhead, rtail;
+static int rfd = -1; /* whose bytes they are */
+
+/* Fills DST with N bytes, from the read-ahead first. */
+static int
+read_buffered(int fd, char *dst, size_t n)
+{
+    if (fd != rfd) {
+        rfd = fd;
+        rhead = rtail = 0;
+    }
+    while (n > 0) {
+        size_t have = rtail - rhead;
+        ssize_t r;
+
+        if (have > 0) {
+            size_t take = have < n ? have : n;
+
+            memcpy(dst, rbuf + rhead, take);
+            rhead += take, dst += take, n -= take;
+            continue;
+        }
+        if (n >= sizeof(rbuf)) /* a big body: straight into place */
+            return read_all(fd, dst, n);
+        rhead = rtail = 0;
+        r = read(fd, rbuf, sizeof(rbuf));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r == 0)
+            errno = 0;
+        if (r <= 0)
+            return -1;
+        rtail = (size_t)r;
+    }
+    return 0;
 }
 
 struct json_object *
@@ -111,7 +159,7 @@ proto_recv(int fd)
     char *buf;
     struct json_object *o;
 
-    if (read_all(fd, &be, sizeof(be)) != 0)
+    if (read_buffered(fd, (char *)&be, sizeof(be)) != 0)
         return NULL;
     len = ntohl(be);
     if (len == 0 || len > PROTO_MAX_FRAME) {
@@ -119,7 +167,7 @@ proto_recv(int fd)
         return NULL;
     }
     buf = xmalloc(len);
-    if (read_all(fd, buf, len) != 0) {
+    if (read_buffered(fd, buf, len) != 0) {
         free(buf);
         return NULL;
     }
