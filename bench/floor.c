@@ -20,12 +20,11 @@
  *     synchronous=FULL by default, default cache and autocheckpoint);
  *   - per run, the same store operations ("ops") in the same order:
  *       events  insert the event, insert the run          (OP_EVENTS)
- *       start   update the run to running, wake its steps (OP_START)
- *       step    x STEPS: insert the step, insert its attempt, update the
- *               run (attempt = 0)                          (OP_STEP)
+ *       step    x STEPS: insert the step, insert its attempt; the first
+ *               also marks the run running                (OP_STEP)
  *       finish  insert the attempt, update the run completed (OP_FINISH)
- *     -S leaves out the start op, for the floor as the issue counts it
- *     (event + run, steps, finish);
+ *     (a new run has no start op: fnhost marks it running with its first
+ *     checkpoint); -S adds the start op that resumed runs have;
  *   - CONCURRENT runs (default 64, the load's outstanding runs) are in
  *     flight at once and their ops interleave round-robin, as the
  *     different runs' ops share fnhost's groups;
@@ -156,7 +155,9 @@ static const char *const stmt_sql[NSTMT] = {
                    " kind, status, result, error, attempts, started_at,"
                    " ended_at, wake_at, committed_at)"
                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    [S_STEP_RUN] = "UPDATE runs SET attempt = 0, updated_at = ? WHERE id = ?",
+    [S_STEP_RUN] = "UPDATE runs SET attempt = 0, status = 'running',"
+                   " started_at = coalesce(started_at, ?), updated_at = ?"
+                   " WHERE id = ?",
     [S_FINISH_RUN] = "UPDATE runs SET status = ?, attempt = ?, wake_at = ?,"
                      " output = ?, error = ?, ended_at = ?, updated_at = ?,"
                      " started_at = coalesce(started_at, ?) WHERE id = ?",
@@ -178,7 +179,7 @@ struct run {
 static sqlite3 *db;
 static sqlite3_stmt *stmt[NSTMT];
 static const char *event_name, *function_id;
-static int nsteps, with_start = 1;
+static int nsteps, with_start = 0;
 
 static void
 die(const char *what)
@@ -299,10 +300,14 @@ apply(struct run *r, int64_t now, long seq)
         sqlite3_bind_int64(s, 12, now);
         done(s, "insert step");
         attempt_row(r->id, name, now, now);
-        s = stmt[S_STEP_RUN];
-        sqlite3_bind_int64(s, 1, now);
-        text(s, 2, r->id);
-        done(s, "step run");
+        if (op == 2) {
+            /* fnhost marks the run running with its first checkpoint only */
+            s = stmt[S_STEP_RUN];
+            sqlite3_bind_int64(s, 1, now);
+            sqlite3_bind_int64(s, 2, now);
+            text(s, 3, r->id);
+            done(s, "step run");
+        }
         return 0;
     }
     attempt_row(r->id, NULL, now, now);
@@ -345,7 +350,7 @@ main(int argc, char **argv)
         case 'g': group = atoi(optarg); break;
         case 'c': conc = atoi(optarg); break;
         case 's': sync = optarg; break;
-        case 'S': with_start = 0; break;
+        case 'S': with_start = 1; break;
         default: usage();
         }
     }

@@ -303,6 +303,7 @@ dispatch(struct sched *s)
             continue;
         }
         job->started_at = now_ms();
+        job->checkpointed = 0;
         job->max_attempts = max_attempts(fn);
         job->backoff_scale = fn->backoff_scale;
         /* A resumed run replays what its steps stored; a new one has
@@ -431,7 +432,9 @@ step_cb(void *arg, struct job *job, const struct store_step *step)
         log_info("run", "%s %s step %s failed for good: %s",
                  job->function_id, job->run_id, step->step_id,
                  step->error ? step->error : "?");
-    store_put_step(s->store, job->run_id, step, step_stored_cb, sp);
+    store_put_step(s->store, job->run_id, step, !job->checkpointed,
+                   step_stored_cb, sp);
+    job->checkpointed = 1;
 }
 
 /* ----------------------------------------------------------- results */

@@ -36,6 +36,7 @@ struct job {
     unsigned attempt;   /* of the unit (step or handler code) to run */
     int64_t started_at; /* when that unit started */
     int fresh;          /* just ingested: it has no stored steps */
+    int checkpointed;   /* a step was stored in this invocation */
     unsigned max_attempts; /* its function's, when it was dispatched */
     double backoff_scale;
     struct job *next;  /* in the ready queue */

@@ -135,6 +135,7 @@ struct op {
         struct {
             char run_id[27];
             struct step_copy step;
+            int update_run;
         } step;
     } u;
 };
@@ -481,6 +482,8 @@ apply_op(struct store *st, struct op *op, int64_t now)
             put_attempt(st, op->u.step.run_id, p->step_id, p->attempt,
                         p->started_at, p->ended_at, p->error) != 0)
             return -1;
+        if (!op->u.step.update_run)
+            return 0;
         sqlite3_bind_int64(s[S_STEP_RUN], 1, p->started_at);
         sqlite3_bind_int64(s[S_STEP_RUN], 2, now);
         bind_text(s[S_STEP_RUN], 3, op->u.step.run_id);
@@ -778,7 +781,8 @@ store_finish_attempt(struct store *st, const struct store_attempt *at,
 
 void
 store_put_step(struct store *st, const char *run_id,
-               const struct store_step *step, store_done_fn done, void *arg)
+               const struct store_step *step, int update_run,
+               store_done_fn done, void *arg)
 {
     struct op *op = xcalloc(1, sizeof(*op));
 
@@ -787,6 +791,7 @@ store_put_step(struct store *st, const char *run_id,
     op->arg = arg;
     snprintf(op->u.step.run_id, sizeof(op->u.step.run_id), "%s", run_id);
     step_copy_set(&op->u.step.step, step);
+    op->u.step.update_run = update_run;
     enqueue(st, op);
 }
 

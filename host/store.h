@@ -104,11 +104,13 @@ void store_put_events(struct store *st, struct store_new_event *evs,
                       store_done_fn done, void *arg);
 
 /* Stores a step's checkpoint (a result, or a final failure) and its
- * attempt; the run's next unit starts at attempt 0. DONE runs after the
+ * attempt; the run's next unit starts at attempt 0. With UPDATE_RUN the
+ * run is also marked running at attempt 0 (the first checkpoint of an
+ * invocation; later ones find it so already). DONE runs after the
  * commit: only then may the handler go on. STEP is copied. */
 void store_put_step(struct store *st, const char *run_id,
-                    const struct store_step *step, store_done_fn done,
-                    void *arg);
+                    const struct store_step *step, int update_run,
+                    store_done_fn done, void *arg);
 
 /* Marks a run running for attempt A, and a sleep it woke from complete
  * (not waited for: a crash before it commits leaves the run queued or
