@@ -12,6 +12,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <json-c/json.h>
+#include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +104,27 @@ alive(const struct pool *p)
     for (struct worker *w = p->workers; w != NULL; w = w->next)
         n += !w->quitting;
     return n;
+}
+
+/* Sends the frame of BODY (LEN bytes) to W: straight to the socket when
+ * nothing is queued before it (see send_msg). */
+static void
+send_raw(struct worker *w, const char *body, size_t len)
+{
+    struct evbuffer *out, *tmp;
+    uint32_t be = htonl((uint32_t)len);
+
+    if (w->bev == NULL)
+        return;
+    out = bufferevent_get_output(w->bev);
+    tmp = evbuffer_new();
+    evbuffer_add(tmp, &be, sizeof(be));
+    evbuffer_add(tmp, body, len);
+    if (evbuffer_get_length(out) == 0)
+        evbuffer_write(tmp, bufferevent_getfd(w->bev));
+    if (evbuffer_get_length(tmp) > 0)
+        evbuffer_add_buffer(out, tmp);
+    evbuffer_free(tmp);
 }
 
 static void
@@ -349,29 +371,13 @@ pool_dispatch(struct pool *p, struct job *job, const char *event_id,
     return 0;
 }
 
-/* The one acknowledgement, built once: it is sent for every step. */
-static struct json_object *
-ack_msg(void)
-{
-    static struct json_object *ack;
-
-    if (ack == NULL) {
-        ack = json_object_new_object();
-        json_object_object_add(ack, "t", json_object_new_string("ack"));
-    }
-    return ack;
-}
-
 void
 pool_ack(struct pool *p, struct job *job)
 {
-    struct json_object *m;
-
     for (struct worker *w = p->workers; w != NULL; w = w->next) {
         if (w->job != job || w->state != W_BUSY)
             continue;
-        m = ack_msg();
-        send_msg(w, json_object_get(m));
+        send_raw(w, PROTO_ACK, sizeof(PROTO_ACK) - 1);
         /* The time limit is per step: the next one starts now. */
         arm_timeout(w);
         return;

@@ -178,6 +178,28 @@ proto_recv(int fd)
     return o;
 }
 
+int
+proto_recv_ack(int fd)
+{
+    char buf[sizeof(PROTO_ACK)];
+    uint32_t be, len;
+
+    if (read_buffered(fd, (char *)&be, sizeof(be)) != 0)
+        return -1;
+    len = ntohl(be);
+    if (len != sizeof(PROTO_ACK) - 1) {
+        errno = EPROTO;
+        return 0;
+    }
+    if (read_buffered(fd, buf, len) != 0)
+        return -1;
+    if (memcmp(buf, PROTO_ACK, len) != 0) {
+        errno = EPROTO;
+        return 0;
+    }
+    return 1;
+}
+
 void
 proto_add(struct evbuffer *out, struct json_object *msg)
 {

@@ -21,6 +21,16 @@ struct json_object;
 int proto_send(int fd, struct json_object *msg);
 struct json_object *proto_recv(int fd);
 
+/* The acknowledgement of a step checkpoint, as its exact bytes: the
+ * master sends it, a worker waits for it, and compares rather than parses
+ * (it comes once per step). */
+#define PROTO_ACK "{\"t\":\"ack\"}"
+
+/* Blocking, for workers: reads one frame and says whether it is exactly
+ * PROTO_ACK (1), something else (0; errno EPROTO), or nothing (-1: EOF or
+ * error). */
+int proto_recv_ack(int fd);
+
 /* For the master's bufferevents: append one message to OUT. */
 void proto_add(struct evbuffer *out, struct json_object *msg);
 

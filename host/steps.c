@@ -77,8 +77,7 @@ step_json(const char *id, const char *name, const char *kind,
 static void
 checkpoint(struct invocation *inv, struct json_object *step)
 {
-    struct json_object *m = json_object_new_object(), *ack;
-    const char *t;
+    struct json_object *m = json_object_new_object();
 
     json_object_object_add(m, "t", json_object_new_string("step"));
     json_object_object_add(m, "run_id", json_object_new_string(inv->run_id));
@@ -89,14 +88,11 @@ checkpoint(struct invocation *inv, struct json_object *step)
         _exit(1);
     }
     json_object_put(m);
-    ack = proto_recv(inv->fd);
-    t = ack ? json_object_get_string(json_object_object_get(ack, "t")) : NULL;
-    if (t == NULL || strcmp(t, "ack") != 0) {
+    if (proto_recv_ack(inv->fd) != 1) {
         log_error("worker", "run %s: no acknowledgement for a checkpoint",
                   inv->run_id);
         _exit(1);
     }
-    json_object_put(ack);
     /* The next unit of work starts fresh. */
     inv->attempt = 0;
     inv->unit_started = now_ms();

@@ -248,10 +248,37 @@ test_evbuffer(void)
     json_object_put(msg);
 }
 
+/* The step acknowledgement is compared as bytes, not parsed. */
+static void
+test_ack(void)
+{
+    int sv[2];
+
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
+        ok(0, "socketpair: %s", strerror(errno));
+        return;
+    }
+    raw_frame(sv[0], sizeof(PROTO_ACK) - 1, PROTO_ACK, sizeof(PROTO_ACK) - 1);
+    is_int(proto_recv_ack(sv[1]), 1, "proto_recv_ack takes an acknowledgement");
+    raw_frame(sv[0], 11, "{\"t\":\"ack\"}", 11);
+    is_int(proto_recv_ack(sv[1]), 1, "sent twice, both are read");
+    raw_frame(sv[0], 11, "{\"t\":\"bad\"}", 11);
+    errno = 0;
+    is_int(proto_recv_ack(sv[1]), 0, "another message of the same length is not one");
+    is_int(errno, EPROTO, "it sets EPROTO");
+    raw_frame(sv[0], 2, "{}", 2);
+    is_int(proto_recv_ack(sv[1]), 0, "nor is a message of another length");
+    close(sv[0]);
+    /* The {} above was left unread (its length was wrong): drain it. */
+    is_int(proto_recv_ack(sv[1]) <= 0, 1, "the rest is refused or EOF");
+    close(sv[1]);
+}
+
 int
 main(void)
 {
     test_socket();
+    test_ack();
     test_big();
     test_evbuffer();
     return done_testing();
