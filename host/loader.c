@@ -9,13 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "duration.h"
+#include "fnhost_check.h"
 #include "log.h"
 #include "steps.h"
 #include "util.h"
-
-/* The smallest descriptor a 1.x plugin can have: 1.0's. */
-#define PLUGIN_SIZE_1_0 (offsetof(struct fh_plugin, spare) + 4 * sizeof(void *))
 
 static int
 fail(char *err, size_t errlen, const char *fmt, ...)
@@ -35,69 +32,7 @@ fail(char *err, size_t errlen, const char *fmt, ...)
 int
 loader_check_trigger(const char *t, char *err, size_t errlen)
 {
-    size_t n = strlen(t);
-    const char *star = strchr(t, '*');
-
-    if (n == 0)
-        return fail(err, errlen, "a trigger is empty");
-    if (n > 255)
-        return fail(err, errlen, "trigger \"%.40s...\" is longer than 255"
-                                 " bytes", t);
-    for (const char *p = t; *p != '\0'; p++)
-        if ((unsigned char)*p <= ' ' || *p == 0x7f)
-            return fail(err, errlen, "trigger \"%s\" has a space or control"
-                                     " character", t);
-    if (star != NULL &&
-        (star != t + n - 1 || n < 2 || (star[-1] != '/' && star[-1] != '.')))
-        return fail(err, errlen, "trigger \"%s\": a wildcard may only end"
-                                 " the name, right after '/' or '.'", t);
-    return 0;
-}
-
-static int
-check_functions(const struct fh_plugin *p, char *err, size_t errlen)
-{
-    const struct fh_function *f;
-
-    for (f = p->functions; f->id != NULL || f->run != NULL; f++) {
-        char why[256];
-        int64_t ms;
-
-        if (f->id == NULL || *f->id == '\0')
-            return fail(err, errlen, "function %d has no id",
-                        (int)(f - p->functions));
-        if (strlen(f->id) > 128 || strchr(f->id, ' ') != NULL)
-            return fail(err, errlen, "function \"%.40s\": an id is at most"
-                                     " 128 characters, without spaces", f->id);
-        if (f->run == NULL)
-            return fail(err, errlen, "function \"%s\" has no handler", f->id);
-        if (f->triggers == NULL || f->triggers[0] == NULL)
-            return fail(err, errlen, "function \"%s\" has no trigger", f->id);
-        for (const char *const *t = f->triggers; *t != NULL; t++) {
-            if (t - f->triggers >= 10)
-                return fail(err, errlen, "function \"%s\" has more than 10"
-                                         " triggers", f->id);
-            if (loader_check_trigger(*t, why, sizeof(why)) != 0)
-                return fail(err, errlen, "function \"%s\": %s", f->id, why);
-        }
-        if (f->retries < FH_RETRIES_NONE || f->retries > 20)
-            return fail(err, errlen, "function \"%s\": retries %d is out of"
-                                     " range (0..20, or FH_RETRIES_NONE)",
-                        f->id, f->retries);
-        if (f->timeout != NULL &&
-            duration_parse(f->timeout, &ms, why, sizeof(why)) != 0)
-            return fail(err, errlen, "function \"%s\": timeout: %s", f->id,
-                        why);
-        if (f->timeout != NULL && ms < 1)
-            return fail(err, errlen, "function \"%s\": timeout: must be at"
-                                     " least 1ms, got \"%s\"", f->id,
-                        f->timeout);
-        for (const struct fh_function *g = p->functions; g < f; g++)
-            if (strcmp(g->id, f->id) == 0)
-                return fail(err, errlen, "duplicate function id \"%s\"",
-                            f->id);
-    }
-    return 0;
+    return fh_check_trigger_(t, err, errlen);
 }
 
 int
@@ -120,33 +55,7 @@ loader_open(struct loaded_plugin *lp, const char *path, char *err,
                                  " plugin (build it with FH_PLUGIN())");
     memcpy(&entry, &sym, sizeof(entry)); /* clean under -Wpedantic */
     p = entry();
-    if (p == NULL)
-        return fail(err, errlen, "fh_plugin_entry() returned NULL");
-    if (p->magic != FH_ABI_MAGIC)
-        return fail(err, errlen, "bad magic 0x%08x: not an fnhost plugin"
-                                 " descriptor", p->magic);
-    if (p->abi_major != FH_ABI_MAJOR || p->abi_minor > FH_ABI_MINOR)
-        return fail(err, errlen, "built for ABI %u.%u, host has %u.%u%s",
-                    p->abi_major, p->abi_minor, FH_ABI_MAJOR, FH_ABI_MINOR,
-                    p->abi_major > FH_ABI_MAJOR ||
-                            (p->abi_major == FH_ABI_MAJOR &&
-                             p->abi_minor > FH_ABI_MINOR)
-                        ? ": upgrade fnhost"
-                        : ": rebuild the plugin against this fnhost");
-    if (p->size < PLUGIN_SIZE_1_0)
-        return fail(err, errlen, "descriptor is %u bytes, smaller than ABI"
-                                 " 1.0's %zu", p->size, PLUGIN_SIZE_1_0);
-    if (p->name == NULL || *p->name == '\0')
-        return fail(err, errlen, "descriptor has no name");
-    if (strlen(p->name) > 64 || strpbrk(p->name, " /[]") != NULL)
-        return fail(err, errlen, "plugin name \"%.64s\" must be at most 64"
-                                 " characters without spaces, '/' or"
-                                 " brackets", p->name);
-    if (p->version == NULL)
-        return fail(err, errlen, "plugin %s has no version", p->name);
-    if (p->functions == NULL)
-        return fail(err, errlen, "plugin %s has no function table", p->name);
-    if (check_functions(p, err, errlen) != 0)
+    if (fh_check_descriptor_(p, err, errlen) != 0)
         return -1;
     lp->desc = p;
     return 0;

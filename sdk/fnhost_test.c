@@ -2,16 +2,16 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * Part of the SDK: it uses libc and json-c only, never the host's code.
- * Where it plays the host, it follows host/loader.c (descriptor checks, the
- * API), host/steps.c (step ids, replay, retries, sleeps), host/worker.c and
+ * Where it plays the host, it follows host/loader.c (the API),
+ * host/steps.c (step ids, replay, retries, sleeps), host/worker.c and
  * host/sched.c (what an invocation's outcome means) and host/ingest.c
  * (events); keep them in step. Durations it shares with the host:
- * fnhost_duration.h. */
+ * fnhost_duration.h and fnhost_check.h (descriptor checks). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include "fnhost_test.h"
-#include "fnhost_duration.h"
+#include "fnhost_check.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -306,129 +306,10 @@ fh_test_duration(const char *s, int64_t *out, char *err, size_t errlen)
 
 /* ------------------------------------------------------- the descriptor */
 
-static int check_fail(char *err, size_t errlen, const char *fmt, ...)
-    FH_PRINTF(3, 4);
-
-static int
-check_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-static int
-check_trigger(const char *t, char *err, size_t errlen)
-{
-    size_t n = strlen(t);
-    const char *star = strchr(t, '*');
-
-    if (n == 0)
-        return check_fail(err, errlen, "a trigger is empty");
-    if (n > 255)
-        return check_fail(err, errlen, "trigger \"%.40s...\" is longer than"
-                                       " 255 bytes", t);
-    for (const char *p = t; *p != '\0'; p++)
-        if ((unsigned char)*p <= ' ' || *p == 0x7f)
-            return check_fail(err, errlen, "trigger \"%s\" has a space or"
-                                           " control character", t);
-    if (star != NULL &&
-        (star != t + n - 1 || n < 2 || (star[-1] != '/' && star[-1] != '.')))
-        return check_fail(err, errlen, "trigger \"%s\": a wildcard may only"
-                                       " end the name, right after '/' or"
-                                       " '.'", t);
-    return 0;
-}
-
-static int
-check_functions(const struct fh_plugin *p, char *err, size_t errlen)
-{
-    const struct fh_function *f;
-
-    for (f = p->functions; f->id != NULL || f->run != NULL; f++) {
-        char why[256];
-        int64_t ms = 0;
-
-        if (f->id == NULL || *f->id == '\0')
-            return check_fail(err, errlen, "function %d has no id",
-                              (int)(f - p->functions));
-        if (strlen(f->id) > 128 || strchr(f->id, ' ') != NULL)
-            return check_fail(err, errlen, "function \"%.40s\": an id is at"
-                                           " most 128 characters, without"
-                                           " spaces", f->id);
-        if (f->run == NULL)
-            return check_fail(err, errlen, "function \"%s\" has no handler",
-                              f->id);
-        if (f->triggers == NULL || f->triggers[0] == NULL)
-            return check_fail(err, errlen, "function \"%s\" has no trigger",
-                              f->id);
-        for (const char *const *t = f->triggers; *t != NULL; t++) {
-            if (t - f->triggers >= 10)
-                return check_fail(err, errlen, "function \"%s\" has more"
-                                               " than 10 triggers", f->id);
-            if (check_trigger(*t, why, sizeof(why)) != 0)
-                return check_fail(err, errlen, "function \"%s\": %s", f->id,
-                                  why);
-        }
-        if (f->retries < FH_RETRIES_NONE || f->retries > 20)
-            return check_fail(err, errlen, "function \"%s\": retries %d is"
-                                           " out of range (0..20, or"
-                                           " FH_RETRIES_NONE)",
-                              f->id, f->retries);
-        if (f->timeout != NULL &&
-            fh_test_duration(f->timeout, &ms, why, sizeof(why)) != 0)
-            return check_fail(err, errlen, "function \"%s\": timeout: %s",
-                              f->id, why);
-        if (f->timeout != NULL && ms < 1)
-            return check_fail(err, errlen, "function \"%s\": timeout: %s",
-                              f->id, "it is zero");
-        for (const struct fh_function *g = p->functions; g < f; g++)
-            if (strcmp(g->id, f->id) == 0)
-                return check_fail(err, errlen, "duplicate function id"
-                                               " \"%s\"", f->id);
-    }
-    return 0;
-}
-
 int
 fh_test_check(const struct fh_plugin *p, char *err, size_t errlen)
 {
-    const size_t size_1_0 =
-        offsetof(struct fh_plugin, spare) + 4 * sizeof(void *);
-
-    if (p == NULL)
-        return check_fail(err, errlen, "fh_plugin_entry() returned NULL");
-    if (p->magic != FH_ABI_MAGIC)
-        return check_fail(err, errlen, "bad magic 0x%08x: not an fnhost"
-                                       " plugin descriptor", p->magic);
-    if (p->abi_major != FH_ABI_MAJOR || p->abi_minor > FH_ABI_MINOR)
-        return check_fail(err, errlen, "built for ABI %u.%u, host has"
-                                       " %u.%u%s",
-                          p->abi_major, p->abi_minor, FH_ABI_MAJOR,
-                          FH_ABI_MINOR,
-                          p->abi_major > FH_ABI_MAJOR ||
-                                  (p->abi_major == FH_ABI_MAJOR &&
-                                   p->abi_minor > FH_ABI_MINOR)
-                              ? ": upgrade fnhost"
-                              : ": rebuild the plugin against this fnhost");
-    if (p->size < size_1_0)
-        return check_fail(err, errlen, "descriptor is %u bytes, smaller than"
-                                       " ABI 1.0's %zu", p->size, size_1_0);
-    if (p->name == NULL || *p->name == '\0')
-        return check_fail(err, errlen, "descriptor has no name");
-    if (strlen(p->name) > 64 || strpbrk(p->name, " /[]") != NULL)
-        return check_fail(err, errlen, "plugin name \"%.64s\" must be at"
-                                       " most 64 characters without spaces,"
-                                       " '/' or brackets", p->name);
-    if (p->version == NULL)
-        return check_fail(err, errlen, "plugin %s has no version", p->name);
-    if (p->functions == NULL)
-        return check_fail(err, errlen, "plugin %s has no function table",
-                          p->name);
-    return check_functions(p, err, errlen);
+    return fh_check_descriptor_(p, err, errlen);
 }
 
 /* ------------------------------------------------------------ the API */

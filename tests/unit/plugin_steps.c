@@ -647,7 +647,7 @@ test_descriptors(void)
     refused(&p, "function \"probe\": timeout: invalid duration \"soon\"");
     memcpy(fns, probe_functions, sizeof(fns));
     fns[0].timeout = "0s";
-    refused(&p, "function \"probe\": timeout: it is zero");
+    refused(&p, "function \"probe\": timeout: must be at least 1ms, got \"0s\"");
     memcpy(fns, probe_functions, sizeof(fns));
     fns[0].triggers = NULL;
     refused(&p, "has no trigger");
