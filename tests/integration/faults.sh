@@ -43,7 +43,8 @@ t_is "$(jq -r '.data.attempts[0].error' <<<"$BODY_OUT")" "timed out after 1s" \
     "a handler past its timeout is killed and recorded"
 t_is "$(jq -r '.data.status' <<<"$BODY_OUT")" Completed \
     "and retried to completion"
-t_has "$(cat "$LOG")" "worker" "the log names the dead worker"
+t_has "$(cat "$LOG")" "died running crash" \
+    "the log names the dead worker and the function it was running"
 get /health
 t_is "$HTTP_CODE" 200 "the host is healthy afterwards"
 t_stop
