@@ -124,7 +124,7 @@ $(BUILD)/bench/plugins/%.so: bench/plugins/%.c sdk/fnhost.h
 	$(call say,PLUGIN,$@)$(CC) $(FINAL_CFLAGS) $(PLUGIN_CFLAGS) \
 	    $(FINAL_LDFLAGS) $(PLUGIN_LDFLAGS) -o $@ $< -ljson-c
 
-$(BUILD)/bench/%: bench/%.c $(BUILD)/host/util.o
+$(BUILD)/bench/%: bench/%.c $(BUILD)/host/util.o $(BUILD)/host/store_sql.o
 	@mkdir -p $(@D)
 	$(call say,BENCH,$@)$(CC) $(FINAL_CFLAGS) $(FINAL_LDFLAGS) -o $@ $^ \
 	    $(LDLIBS)

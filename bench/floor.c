@@ -12,10 +12,10 @@
  * code on top.
  *
  * Keep it honest:
- *   - the schema is host/store.c's migrations, applied in order, so the
- *     same tables and indexes are maintained (bench/run.sh also compares
- *     `.schema` of this database with the one fnhost made);
- *   - the statements are store.c's stmt_sql, prepared once;
+ *   - the schema is fnhost's own migrations (host/store_sql.c, linked
+ *     in), applied in order, so the same tables and indexes are
+ *     maintained;
+ *   - the statements are fnhost's own (store_stmt_sql), prepared once;
  *   - the connection has the same PRAGMAs (journal_mode=WAL,
  *     synchronous=FULL by default, default cache and autocheckpoint);
  *   - per run, the same store operations ("ops") in the same order:
@@ -44,126 +44,8 @@
 
 #include <sqlite3.h>
 
+#include "store_sql.h"
 #include "util.h"
-
-/* host/store.c's migrations, verbatim. If they change there, change them
- * here: bench/run.sh compares the resulting schemas and says so. */
-static const char *const migrations[] = {
-    "CREATE TABLE events ("
-    "  id TEXT PRIMARY KEY,"
-    "  name TEXT NOT NULL,"
-    "  user_id TEXT,"
-    "  ts INTEGER NOT NULL,"
-    "  received_at INTEGER NOT NULL,"
-    "  json TEXT NOT NULL);"
-    "CREATE INDEX events_name ON events(name, received_at);"
-    "CREATE TABLE runs ("
-    "  id TEXT PRIMARY KEY,"
-    "  function_id TEXT NOT NULL,"
-    "  event_id TEXT NOT NULL,"
-    "  status TEXT NOT NULL,"
-    "  attempt INTEGER NOT NULL DEFAULT 0,"
-    "  wake_at INTEGER NOT NULL,"
-    "  output TEXT,"
-    "  error TEXT,"
-    "  created_at INTEGER NOT NULL,"
-    "  started_at INTEGER,"
-    "  ended_at INTEGER,"
-    "  updated_at INTEGER NOT NULL);"
-    "CREATE INDEX runs_event ON runs(event_id);"
-    "CREATE INDEX runs_function ON runs(function_id, created_at);"
-    "CREATE INDEX runs_due ON runs(wake_at) WHERE status = 'queued';"
-    "CREATE TABLE attempts ("
-    "  run_id TEXT NOT NULL,"
-    "  attempt INTEGER NOT NULL,"
-    "  started_at INTEGER NOT NULL,"
-    "  ended_at INTEGER,"
-    "  error TEXT,"
-    "  PRIMARY KEY (run_id, attempt)) WITHOUT ROWID;"
-    "CREATE TABLE dedup ("
-    "  function_id TEXT NOT NULL,"
-    "  key TEXT NOT NULL,"
-    "  run_id TEXT NOT NULL,"
-    "  expires_at INTEGER NOT NULL,"
-    "  PRIMARY KEY (function_id, key)) WITHOUT ROWID;",
-
-    "CREATE TABLE steps ("
-    "  run_id TEXT NOT NULL,"
-    "  step_id TEXT NOT NULL,"
-    "  name TEXT NOT NULL,"
-    "  kind TEXT NOT NULL,"
-    "  status TEXT NOT NULL,"
-    "  result TEXT,"
-    "  error TEXT,"
-    "  attempts INTEGER NOT NULL,"
-    "  started_at INTEGER,"
-    "  ended_at INTEGER,"
-    "  wake_at INTEGER,"
-    "  committed_at INTEGER NOT NULL,"
-    "  PRIMARY KEY (run_id, step_id)) WITHOUT ROWID;"
-    "CREATE TABLE attempts2 ("
-    "  run_id TEXT NOT NULL,"
-    "  step_id TEXT,"
-    "  attempt INTEGER NOT NULL,"
-    "  started_at INTEGER NOT NULL,"
-    "  ended_at INTEGER,"
-    "  error TEXT);"
-    "INSERT INTO attempts2(run_id, attempt, started_at, ended_at, error)"
-    "  SELECT run_id, attempt, started_at, ended_at, error FROM attempts;"
-    "DROP TABLE attempts;"
-    "ALTER TABLE attempts2 RENAME TO attempts;"
-    "CREATE INDEX attempts_run ON attempts(run_id);"
-    "DROP INDEX runs_due;"
-    "CREATE INDEX runs_due ON runs(wake_at)"
-    "  WHERE status IN ('queued', 'sleeping');",
-};
-
-#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
-
-enum {
-    S_INS_EVENT,
-    S_INS_RUN,
-    S_START_RUN,
-    S_WAKE_STEPS,
-    S_END_ATTEMPT,
-    S_PUT_STEP,
-    S_STEP_RUN,
-    S_FINISH_RUN,
-    S_BEGIN,
-    S_COMMIT,
-    NSTMT
-};
-
-/* host/store.c's stmt_sql, verbatim (those a step run uses). */
-static const char *const stmt_sql[NSTMT] = {
-    [S_INS_EVENT] = "INSERT INTO events(id, name, user_id, ts, received_at,"
-                    " json) VALUES (?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT(id) DO NOTHING",
-    [S_INS_RUN] = "INSERT INTO runs(id, function_id, event_id, status,"
-                  " attempt, wake_at, created_at, updated_at)"
-                  " VALUES (?, ?, ?, 'queued', 0, ?, ?, ?)",
-    [S_START_RUN] = "UPDATE runs SET status = 'running', attempt = ?,"
-                    " started_at = coalesce(started_at, ?), updated_at = ?"
-                    " WHERE id = ? AND status IN ('queued', 'sleeping')",
-    [S_WAKE_STEPS] = "UPDATE steps SET status = 'completed', ended_at = ?"
-                     " WHERE run_id = ? AND status = 'sleeping'"
-                     " AND wake_at <= ?",
-    [S_END_ATTEMPT] = "INSERT INTO attempts(run_id, step_id, attempt,"
-                      " started_at, ended_at, error)"
-                      " VALUES (?, ?, ?, ?, ?, ?)",
-    [S_PUT_STEP] = "INSERT OR REPLACE INTO steps(run_id, step_id, name,"
-                   " kind, status, result, error, attempts, started_at,"
-                   " ended_at, wake_at, committed_at)"
-                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    [S_STEP_RUN] = "UPDATE runs SET attempt = 0, status = 'running',"
-                   " started_at = coalesce(started_at, ?), updated_at = ?"
-                   " WHERE id = ?",
-    [S_FINISH_RUN] = "UPDATE runs SET status = ?, attempt = ?, wake_at = ?,"
-                     " output = ?, error = ?, ended_at = ?, updated_at = ?,"
-                     " started_at = coalesce(started_at, ?) WHERE id = ?",
-    [S_BEGIN] = "BEGIN IMMEDIATE",
-    [S_COMMIT] = "COMMIT",
-};
 
 static const char *const step_names[] = {"s1", "s2", "s3", "s4", "s5",
                                          "s6", "s7", "s8", "s9", "s10"};
@@ -379,15 +261,15 @@ main(int argc, char **argv)
     snprintf(sql, sizeof(sql), "PRAGMA journal_mode=WAL; PRAGMA"
              " synchronous=%s; PRAGMA foreign_keys=OFF;", sync);
     exec(sql);
-    for (int v = 0; v < NMIGRATIONS; v++) {
+    for (int v = 0; v < store_nmigrations; v++) {
         exec("BEGIN IMMEDIATE");
-        exec(migrations[v]);
+        exec(store_migrations[v]);
         snprintf(sql, sizeof(sql), "PRAGMA user_version = %d;", v + 1);
         exec(sql);
         exec("COMMIT");
     }
     for (int i = 0; i < NSTMT; i++)
-        if (sqlite3_prepare_v3(db, stmt_sql[i], -1,
+        if (sqlite3_prepare_v3(db, store_stmt_sql[i], -1,
                                SQLITE_PREPARE_PERSISTENT, &stmt[i],
                                NULL) != SQLITE_OK)
             die("prepare");

@@ -469,8 +469,8 @@ bench_steps() {
             schema_f=$(sqlite3 "$TMP/floor.db" .schema)
             schema_h=$(sqlite3 "$TMP/steps-$k-$best_w/fnhost.db" .schema)
             if [[ $schema_f != "$schema_h" ]]; then
-                fail "bench/floor's schema differs from fnhost's; update" \
-                    "its migrations from host/store.c"
+                fail "bench/floor's schema differs from fnhost's, though both" \
+                    "apply host/store_sql.c: rebuild with make bench"
             fi
         fi
         ratio=$(pct "$best_rps" "$floor_g")

@@ -15,87 +15,8 @@
 
 #include "log.h"
 #include "store_int.h"
+#include "store_sql.h"
 #include "util.h"
-
-/* ---------------------------------------------------------------- schema */
-
-/* Append a migration to change the schema; never edit a released one. The
- * database's user_version is the number of migrations applied. */
-static const char *const migrations[] = {
-    /* 1: events, runs, attempts, dedup keys */
-    "CREATE TABLE events ("
-    "  id TEXT PRIMARY KEY,"          /* fnhost's ULID */
-    "  name TEXT NOT NULL,"
-    "  user_id TEXT,"                 /* the sender's id */
-    "  ts INTEGER NOT NULL,"          /* ms */
-    "  received_at INTEGER NOT NULL,"
-    "  json TEXT NOT NULL);"
-    "CREATE INDEX events_name ON events(name, received_at);"
-    "CREATE TABLE runs ("
-    "  id TEXT PRIMARY KEY,"
-    "  function_id TEXT NOT NULL,"
-    "  event_id TEXT NOT NULL,"
-    "  status TEXT NOT NULL,"         /* queued running completed failed
-                                         cancelled */
-    "  attempt INTEGER NOT NULL DEFAULT 0," /* next or current, 0-based */
-    "  wake_at INTEGER NOT NULL,"     /* when a queued run is due */
-    "  output TEXT,"
-    "  error TEXT,"
-    "  created_at INTEGER NOT NULL,"
-    "  started_at INTEGER,"
-    "  ended_at INTEGER,"
-    "  updated_at INTEGER NOT NULL);"
-    "CREATE INDEX runs_event ON runs(event_id);"
-    "CREATE INDEX runs_function ON runs(function_id, created_at);"
-    "CREATE INDEX runs_due ON runs(wake_at) WHERE status = 'queued';"
-    "CREATE TABLE attempts ("
-    "  run_id TEXT NOT NULL,"
-    "  attempt INTEGER NOT NULL,"
-    "  started_at INTEGER NOT NULL,"
-    "  ended_at INTEGER,"
-    "  error TEXT,"
-    "  PRIMARY KEY (run_id, attempt)) WITHOUT ROWID;"
-    "CREATE TABLE dedup ("
-    "  function_id TEXT NOT NULL,"
-    "  key TEXT NOT NULL,"
-    "  run_id TEXT NOT NULL,"
-    "  expires_at INTEGER NOT NULL,"
-    "  PRIMARY KEY (function_id, key)) WITHOUT ROWID;",
-
-    /* 2: durable steps and sleeps. Attempts are now per step (or per
-     * stretch of handler code), so they are numbered within their step. */
-    "CREATE TABLE steps ("
-    "  run_id TEXT NOT NULL,"
-    "  step_id TEXT NOT NULL,"        /* name, or name:n for repeats */
-    "  name TEXT NOT NULL,"
-    "  kind TEXT NOT NULL,"           /* run | sleep */
-    "  status TEXT NOT NULL,"         /* completed | failed | sleeping */
-    "  result TEXT,"                  /* JSON */
-    "  error TEXT,"
-    "  attempts INTEGER NOT NULL,"
-    "  started_at INTEGER,"
-    "  ended_at INTEGER,"
-    "  wake_at INTEGER,"
-    "  committed_at INTEGER NOT NULL,"
-    "  UNIQUE (run_id, step_id));"     /* rowid order = the order stored */
-    "CREATE TABLE attempts2 ("
-    "  run_id TEXT NOT NULL,"
-    "  step_id TEXT,"                 /* NULL: handler code between steps */
-    "  attempt INTEGER NOT NULL,"
-    "  started_at INTEGER NOT NULL,"
-    "  ended_at INTEGER,"
-    "  error TEXT);"
-    "INSERT INTO attempts2(run_id, attempt, started_at, ended_at, error)"
-    "  SELECT run_id, attempt, started_at, ended_at, error FROM attempts;"
-    "DROP TABLE attempts;"
-    "ALTER TABLE attempts2 RENAME TO attempts;"
-    "CREATE INDEX attempts_run ON attempts(run_id);"
-    "DROP INDEX runs_due;"
-    "CREATE INDEX runs_due ON runs(wake_at)"
-    "  WHERE status IN ('queued', 'sleeping');",
-};
-
-#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 /* ------------------------------------------------------------ write ops */
 
@@ -138,58 +59,6 @@ struct op {
             int update_run;
         } step;
     } u;
-};
-
-enum {
-    S_INS_EVENT,
-    S_INS_RUN,
-    S_GET_DEDUP,
-    S_PUT_DEDUP,
-    S_START_RUN,
-    S_WAKE_STEPS,
-    S_END_ATTEMPT,
-    S_FINISH_RUN,
-    S_PUT_STEP,
-    S_STEP_RUN,
-    S_BEGIN,
-    S_COMMIT,
-    S_ROLLBACK,
-    NSTMT
-};
-
-static const char *const stmt_sql[NSTMT] = {
-    [S_INS_EVENT] = "INSERT INTO events(id, name, user_id, ts, received_at,"
-                    " json) VALUES (?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT(id) DO NOTHING",
-    [S_INS_RUN] = "INSERT INTO runs(id, function_id, event_id, status,"
-                  " attempt, wake_at, created_at, updated_at)"
-                  " VALUES (?, ?, ?, 'queued', 0, ?, ?, ?)",
-    [S_GET_DEDUP] = "SELECT run_id FROM dedup WHERE function_id = ? AND"
-                    " key = ? AND expires_at > ?",
-    [S_PUT_DEDUP] = "INSERT OR REPLACE INTO dedup(function_id, key, run_id,"
-                    " expires_at) VALUES (?, ?, ?, ?)",
-    [S_START_RUN] = "UPDATE runs SET status = 'running', attempt = ?,"
-                    " started_at = coalesce(started_at, ?), updated_at = ?"
-                    " WHERE id = ? AND status IN ('queued', 'sleeping')",
-    [S_WAKE_STEPS] = "UPDATE steps SET status = 'completed', ended_at = ?"
-                     " WHERE run_id = ? AND status = 'sleeping'"
-                     " AND wake_at <= ?",
-    [S_END_ATTEMPT] = "INSERT INTO attempts(run_id, step_id, attempt,"
-                      " started_at, ended_at, error)"
-                      " VALUES (?, ?, ?, ?, ?, ?)",
-    [S_PUT_STEP] = "INSERT OR REPLACE INTO steps(run_id, step_id, name,"
-                   " kind, status, result, error, attempts, started_at,"
-                   " ended_at, wake_at, committed_at)"
-                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    [S_STEP_RUN] = "UPDATE runs SET attempt = 0, status = 'running',"
-                   " started_at = coalesce(started_at, ?), updated_at = ?"
-                   " WHERE id = ?",
-    [S_FINISH_RUN] = "UPDATE runs SET status = ?, attempt = ?, wake_at = ?,"
-                     " output = ?, error = ?, ended_at = ?, updated_at = ?,"
-                     " started_at = coalesce(started_at, ?) WHERE id = ?",
-    [S_BEGIN] = "BEGIN IMMEDIATE",
-    [S_COMMIT] = "COMMIT",
-    [S_ROLLBACK] = "ROLLBACK",
 };
 
 struct store {
@@ -279,18 +148,18 @@ migrate(sqlite3 *db, char *err, size_t errlen)
     if (sqlite3_step(s) == SQLITE_ROW)
         version = sqlite3_column_int(s, 0);
     sqlite3_finalize(s);
-    if (version > NMIGRATIONS) {
+    if (version > store_nmigrations) {
         snprintf(err, errlen, "database schema version %d is newer than this"
                               " fnhost (%d): upgrade fnhost", version,
-                 NMIGRATIONS);
+                 store_nmigrations);
         return -1;
     }
-    for (int v = version; v < NMIGRATIONS; v++) {
+    for (int v = version; v < store_nmigrations; v++) {
         char sql[64];
 
         snprintf(sql, sizeof(sql), "PRAGMA user_version = %d;", v + 1);
         if (exec_sql(db, "BEGIN IMMEDIATE", why, sizeof(why)) != 0 ||
-            exec_sql(db, migrations[v], why, sizeof(why)) != 0 ||
+            exec_sql(db, store_migrations[v], why, sizeof(why)) != 0 ||
             exec_sql(db, sql, why, sizeof(why)) != 0 ||
             exec_sql(db, "COMMIT", why, sizeof(why)) != 0) {
             exec_sql(db, "ROLLBACK", sql, sizeof(sql));
@@ -691,7 +560,7 @@ store_open(struct event_base *base, const char *path, const char *sync,
     if ((st->rdb = open_db(path, sync, err, errlen)) == NULL)
         goto fail;
     for (int i = 0; i < NSTMT; i++) {
-        if (sqlite3_prepare_v3(st->wdb, stmt_sql[i], -1,
+        if (sqlite3_prepare_v3(st->wdb, store_stmt_sql[i], -1,
                                SQLITE_PREPARE_PERSISTENT, &st->stmt[i],
                                NULL) != SQLITE_OK) {
             snprintf(err, errlen, "prepare: %s", sqlite3_errmsg(st->wdb));

@@ -1,0 +1,34 @@
+/* store_sql.h - the store's schema and statements, as SQL text.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * In a file of their own, with no dependencies, so that bench/floor links
+ * the very SQL fnhost runs rather than a copy of it. */
+#ifndef FNHOST_STORE_SQL_H
+#define FNHOST_STORE_SQL_H
+
+/* The migrations, applied in order; a database's user_version is the
+ * number applied. */
+extern const char *const store_migrations[];
+extern const int store_nmigrations;
+
+/* The writer's prepared statements. */
+enum {
+    S_INS_EVENT,
+    S_INS_RUN,
+    S_GET_DEDUP,
+    S_PUT_DEDUP,
+    S_START_RUN,
+    S_WAKE_STEPS,
+    S_END_ATTEMPT,
+    S_FINISH_RUN,
+    S_PUT_STEP,
+    S_STEP_RUN,
+    S_BEGIN,
+    S_COMMIT,
+    S_ROLLBACK,
+    NSTMT
+};
+
+extern const char *const store_stmt_sql[NSTMT];
+
+#endif
