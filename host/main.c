@@ -699,7 +699,7 @@ main(int argc, char **argv)
         prctl(PR_SET_NAME, "fnhost-worker");
         log_set_level_name(getenv("FNHOST_LOG_LEVEL") ? getenv("FNHOST_LOG_LEVEL")
                                                       : "info");
-        return worker_main(3);
+        return worker_main(3, 4);
     }
     if (strcmp(cmd, "describe") == 0 && argc == 3)
         return describe_main(argv[2]);

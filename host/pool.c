@@ -8,6 +8,7 @@
 #include "pool.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -35,7 +36,8 @@ struct worker {
     struct pool *pool;
     struct generation *gen;
     pid_t pid;
-    struct bufferevent *bev;
+    struct bufferevent *bev; /* reads the worker's pipe */
+    struct bufferevent *out; /* writes to the worker's pipe */
     enum worker_state state;
     struct job *job;
     struct event *timer;
@@ -106,51 +108,47 @@ alive(const struct pool *p)
     return n;
 }
 
-/* Sends the frame of BODY (LEN bytes) to W: straight to the socket when
- * nothing is queued before it (see send_msg). */
+/* Sends BODY as one frame to W (and empties it). Most frames are small
+ * and the pipe empty: they are written now rather than through the
+ * bufferevent, which would arm a write event (two epoll_ctl calls and a
+ * loop turn per message, the master's main cost under load). What does
+ * not fit is queued behind. */
+static void
+send_frame(struct worker *w, struct evbuffer *body)
+{
+    uint32_t be = htonl((uint32_t)evbuffer_get_length(body));
+    struct evbuffer *out;
+
+    if (w->out == NULL) {
+        evbuffer_drain(body, evbuffer_get_length(body));
+        return;
+    }
+    evbuffer_prepend(body, &be, sizeof(be));
+    out = bufferevent_get_output(w->out);
+    if (evbuffer_get_length(out) == 0)
+        evbuffer_write(body, bufferevent_getfd(w->out));
+    if (evbuffer_get_length(body) > 0)
+        evbuffer_add_buffer(out, body);
+}
+
 static void
 send_raw(struct worker *w, const char *body, size_t len)
 {
-    struct evbuffer *out, *tmp;
-    uint32_t be = htonl((uint32_t)len);
+    struct evbuffer *b = evbuffer_new();
 
-    if (w->bev == NULL)
-        return;
-    out = bufferevent_get_output(w->bev);
-    tmp = evbuffer_new();
-    evbuffer_add(tmp, &be, sizeof(be));
-    evbuffer_add(tmp, body, len);
-    if (evbuffer_get_length(out) == 0)
-        evbuffer_write(tmp, bufferevent_getfd(w->bev));
-    if (evbuffer_get_length(tmp) > 0)
-        evbuffer_add_buffer(out, tmp);
-    evbuffer_free(tmp);
+    evbuffer_add(b, body, len);
+    send_frame(w, b);
+    evbuffer_free(b);
 }
 
 static void
 send_msg(struct worker *w, struct json_object *msg)
 {
-    struct evbuffer *out;
+    size_t len;
+    const char *s = json_object_to_json_string_length(
+        msg, JSON_C_TO_STRING_PLAIN, &len);
 
-    if (w->bev != NULL) {
-        out = bufferevent_get_output(w->bev);
-        if (evbuffer_get_length(out) == 0) {
-            /* Most messages are small and the socket empty: write now
-             * rather than through the bufferevent, which would arm a
-             * write event (two epoll_ctl calls and a loop turn per
-             * message, the master's main cost under load). What does not
-             * fit is queued behind. */
-            struct evbuffer *tmp = evbuffer_new();
-
-            proto_add(tmp, msg);
-            evbuffer_write(tmp, bufferevent_getfd(w->bev));
-            if (evbuffer_get_length(tmp) > 0)
-                evbuffer_add_buffer(out, tmp);
-            evbuffer_free(tmp);
-        } else {
-            proto_add(out, msg);
-        }
-    }
+    send_raw(w, s, len);
     json_object_put(msg);
 }
 
@@ -208,48 +206,97 @@ exec_worker(void)
     execvp(argv[0], argv);
 }
 
+/* Closes the master's ends of W's pipes: a worker reading EOF exits. */
+static void
+close_pipes(struct worker *w)
+{
+    if (w->bev != NULL)
+        bufferevent_free(w->bev);
+    if (w->out != NULL)
+        bufferevent_free(w->out);
+    w->bev = w->out = NULL;
+}
+
+static void
+out_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct worker *w = arg;
+
+    /* EPIPE: the worker is gone. Its read side sees the EOF and SIGCHLD
+     * says how it ended; nothing more can be sent. */
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+        bufferevent_free(w->out);
+        w->out = NULL;
+    }
+}
+
+/* In the forked child: the pipe ends become fds 3 (from the master) and 4
+ * (to it), whatever numbers they had. */
+static int
+child_pipes(int rfd, int wfd)
+{
+    int r = fcntl(rfd, F_DUPFD_CLOEXEC, 10), wr = fcntl(wfd, F_DUPFD_CLOEXEC, 10);
+
+    return r < 0 || wr < 0 || dup2(r, 3) != 3 || dup2(wr, 4) != 4 ? -1 : 0;
+}
+
+/* Two pipes, not a socketpair: a step is a message each way, and a pipe
+ * wakes only its reader, where a unix socket's read also wakes the peer
+ * blocked on the other end (its write-space callback shares the wait
+ * queue), a wasted context switch per message. */
 static int
 spawn(struct pool *p)
 {
     struct worker *w;
     struct json_object *hello, *files;
-    int sv[2];
+    int to[2], from[2];
     pid_t pid, master = getpid();
 
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-        log_error("pool", "cannot start a worker: socketpair: %s",
-                  strerror(errno));
+    if (pipe2(to, O_CLOEXEC) != 0) {
+        log_error("pool", "cannot start a worker: pipe: %s", strerror(errno));
+        return -1;
+    }
+    if (pipe2(from, O_CLOEXEC) != 0) {
+        log_error("pool", "cannot start a worker: pipe: %s", strerror(errno));
+        close(to[0]);
+        close(to[1]);
         return -1;
     }
     pid = fork();
     if (pid < 0) {
         log_error("pool", "cannot start a worker: fork: %s", strerror(errno));
-        close(sv[0]);
-        close(sv[1]);
+        close(to[0]);
+        close(to[1]);
+        close(from[0]);
+        close(from[1]);
         return -1;
     }
     if (pid == 0) {
         /* A worker must not outlive its master: a restarted master would
          * find the port taken and runs claimed twice. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != master)
+        if (getppid() != master || child_pipes(to[0], from[1]) != 0)
             _exit(1);
-        dup2(sv[1], 3);
         child_before_exec();
         exec_worker();
         _exit(127);
     }
-    close(sv[1]);
-    evutil_make_socket_nonblocking(sv[0]);
+    close(to[0]);
+    close(from[1]);
+    evutil_make_socket_nonblocking(to[1]);
+    evutil_make_socket_nonblocking(from[0]);
     w = xcalloc(1, sizeof(*w));
     w->pool = p;
     w->gen = p->gen;
     w->gen->workers++;
     w->pid = pid;
     w->state = W_STARTING;
-    w->bev = bufferevent_socket_new(p->base, sv[0], BEV_OPT_CLOSE_ON_FREE);
+    w->bev = bufferevent_socket_new(p->base, from[0], BEV_OPT_CLOSE_ON_FREE);
     bufferevent_setcb(w->bev, worker_read_cb, NULL, worker_event_cb, w);
-    bufferevent_enable(w->bev, EV_READ | EV_WRITE);
+    bufferevent_enable(w->bev, EV_READ);
+    w->out = bufferevent_socket_new(p->base, to[1], BEV_OPT_CLOSE_ON_FREE);
+    bufferevent_setcb(w->out, NULL, NULL, out_event_cb, w);
+    bufferevent_enable(w->out, EV_WRITE);
     w->timer = evtimer_new(p->base, worker_timeout_cb, w);
     w->timeout_ms = WORKER_START_MS;
     arm_timeout(w);
@@ -307,7 +354,7 @@ pool_new(struct event_base *base, int n, struct json_object *plugin_config,
     return p;
 }
 
-/* Tells W to exit once it holds no invocation: closing its socket is the
+/* Tells W to exit once it holds no invocation: closing its pipes is the
  * message. */
 static void
 retire(struct worker *w)
@@ -316,8 +363,7 @@ retire(struct worker *w)
     /* A starting one is closed when it says it is ready: its hello may
      * still sit in the socket buffer. */
     if (w->state == W_IDLE && w->bev != NULL) {
-        bufferevent_free(w->bev);
-        w->bev = NULL;
+        close_pipes(w);
         w->state = W_DEAD;
     }
 }
@@ -343,6 +389,9 @@ pool_dispatch(struct pool *p, struct job *job, const char *event_id,
 {
     struct worker *w;
     struct json_object *m;
+    struct evbuffer *body;
+    const char *head;
+    size_t len;
 
     for (w = p->workers; w != NULL; w = w->next)
         if (w->state == W_IDLE && !w->doomed && !w->quitting &&
@@ -360,10 +409,18 @@ pool_dispatch(struct pool *p, struct job *job, const char *event_id,
     json_object_object_add(m, "max_attempts",
                            json_object_new_int((int)max_attempts));
     json_object_object_add(m, "event_id", json_object_new_string(event_id));
-    json_object_object_add(m, "event", json_object_new_string(event_json));
     if (steps != NULL)
         json_object_object_add(m, "steps", json_object_get(steps));
-    send_msg(w, m);
+    /* The event goes in as the JSON text it is stored as (ingest wrote
+     * it), not as a string: no escaping here and no second parse in the
+     * worker. */
+    head = json_object_to_json_string_length(m, JSON_C_TO_STRING_PLAIN, &len);
+    body = evbuffer_new();
+    evbuffer_add(body, head, len - 1); /* without its closing brace */
+    evbuffer_add_printf(body, ",\"event\":%s}", event_json);
+    send_frame(w, body);
+    evbuffer_free(body);
+    json_object_put(m);
     w->state = W_BUSY;
     w->job = job;
     w->timeout_ms = timeout_ms;
@@ -454,19 +511,6 @@ handle_msg(struct worker *w, struct json_object *m)
             return;
         }
         p->cb.idle(p->cb.arg);
-    } else if (t != NULL && strcmp(t, "step") == 0 && w->state == W_BUSY &&
-               w->job != NULL) {
-        struct store_step st;
-
-        parse_step(json_object_object_get(m, "step"), &st);
-        if (st.step_id == NULL || st.status == NULL) {
-            log_warn("pool", "worker %d sent a step without an id",
-                     (int)w->pid);
-            return;
-        }
-        /* The worker waits for the ack: its clock stops meanwhile. */
-        evtimer_del(w->timer);
-        p->cb.step(p->cb.arg, w->job, &st);
     } else if (t != NULL && strcmp(t, "done") == 0 && w->state == W_BUSY) {
         struct pool_result r;
         struct json_object *v, *sus;
@@ -501,9 +545,8 @@ handle_msg(struct worker *w, struct json_object *m)
         if (w->doomed) {
             /* Killed while its answer was on the way: no more work. */
         } else if (p->stopping || w->quitting) {
-            /* Closing its socket tells the worker to exit. */
-            bufferevent_free(w->bev);
-            w->bev = NULL;
+            /* Closing its pipes tells the worker to exit. */
+            close_pipes(w);
             w->state = W_DEAD;
         } else {
             p->cb.idle(p->cb.arg);
@@ -514,11 +557,29 @@ handle_msg(struct worker *w, struct json_object *m)
     }
 }
 
+/* A step checkpoint from W's invocation. */
+static void
+handle_step(struct worker *w, const struct store_step *st)
+{
+    if (w->state != W_BUSY || w->job == NULL) {
+        log_warn("pool", "worker %d sent a step while running nothing",
+                 (int)w->pid);
+        return;
+    }
+    if (st->step_id == NULL || st->status == NULL) {
+        log_warn("pool", "worker %d sent a step without an id", (int)w->pid);
+        return;
+    }
+    /* The worker waits for the ack: its clock stops meanwhile. */
+    evtimer_del(w->timer);
+    w->pool->cb.step(w->pool->cb.arg, w->job, st);
+}
+
 static void
 worker_read_cb(struct bufferevent *bev, void *arg)
 {
     struct worker *w = arg;
-    struct json_object *m;
+    struct proto_msg m;
     int rc;
 
     while (w->bev != NULL &&
@@ -529,8 +590,12 @@ worker_read_cb(struct bufferevent *bev, void *arg)
             doom(w, "worker sent a malformed message");
             return;
         }
-        handle_msg(w, m);
-        json_object_put(m);
+        if (m.json == NULL) {
+            handle_step(w, &m.step);
+            continue;
+        }
+        handle_msg(w, m.json);
+        json_object_put(m.json);
     }
 }
 
@@ -541,8 +606,7 @@ worker_event_cb(struct bufferevent *bev, short what, void *arg)
 
     /* EOF or error: the process is gone or going; SIGCHLD tells how. */
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-        bufferevent_free(w->bev);
-        w->bev = NULL;
+        close_pipes(w);
         doom(w, NULL);
     }
 }
@@ -570,8 +634,7 @@ worker_timeout_cb(evutil_socket_t fd, short what, void *arg)
 static void
 worker_free(struct worker *w)
 {
-    if (w->bev != NULL)
-        bufferevent_free(w->bev);
+    close_pipes(w);
     event_free(w->timer);
     free(w->kill_reason);
     free(w);
@@ -667,8 +730,7 @@ pool_stop(struct pool *p, void (*done)(void *), void *arg)
     evtimer_del(p->respawn);
     for (struct worker *w = p->workers; w != NULL; w = w->next) {
         if (w->state != W_BUSY && w->bev != NULL) {
-            bufferevent_free(w->bev);
-            w->bev = NULL;
+            close_pipes(w);
             w->state = W_DEAD;
         }
     }

@@ -16,12 +16,13 @@
 #include "util.h"
 
 void
-invocation_init(struct invocation *inv, int fd, const char *run_id,
+invocation_init(struct invocation *inv, int rfd, int wfd, const char *run_id,
                 struct json_object *memo, unsigned attempt,
                 unsigned max_attempts)
 {
     memset(inv, 0, sizeof(*inv));
-    inv->fd = fd;
+    inv->rfd = rfd;
+    inv->wfd = wfd;
     inv->run_id = run_id;
     inv->memo = memo;
     inv->owned = json_object_new_array();
@@ -71,24 +72,18 @@ step_json(const char *id, const char *name, const char *kind,
     return o;
 }
 
-/* Sends STEP (steals it) as a checkpoint and waits until the master says
- * it is durable. A master that is gone ends this worker: nothing the
- * handler does after this point could be recorded. */
+/* Sends STEP as a checkpoint and waits until the master says it is
+ * durable. A master that is gone ends this worker: nothing the handler
+ * does after this point could be recorded. */
 static void
-checkpoint(struct invocation *inv, struct json_object *step)
+checkpoint(struct invocation *inv, const struct store_step *step)
 {
-    struct json_object *m = json_object_new_object();
-
-    json_object_object_add(m, "t", json_object_new_string("step"));
-    json_object_object_add(m, "run_id", json_object_new_string(inv->run_id));
-    json_object_object_add(m, "step", step);
-    if (proto_send(inv->fd, m) != 0) {
+    if (proto_send_step(inv->wfd, step) != 0) {
         log_error("worker", "run %s: cannot send a checkpoint: %s",
                   inv->run_id, strerror(errno));
         _exit(1);
     }
-    json_object_put(m);
-    if (proto_recv_ack(inv->fd) != 1) {
+    if (proto_recv_ack(inv->rfd) != 1) {
         log_error("worker", "run %s: no acknowledgement for a checkpoint",
                   inv->run_id);
         _exit(1);
@@ -177,11 +172,16 @@ steps_run(struct fh_ctx *ctx, const char *name, fh_step_fn fn, void *arg,
         rc = FH_ERR;
     }
     if (rc == FH_OK) {
-        rec = step_json(id, name, "run", "completed", inv->attempt, started,
-                        ended);
-        json_object_object_add(rec, "result", res);
-        checkpoint(inv, json_object_get(rec));
-        json_object_array_add(inv->owned, rec);
+        struct store_step st = {
+            .step_id = id, .name = name, .kind = "run",
+            .status = "completed", .attempt = inv->attempt,
+            .started_at = started, .ended_at = ended,
+            .result = json_object_to_json_string_ext(res,
+                                                     JSON_C_TO_STRING_PLAIN)};
+
+        checkpoint(inv, &st);
+        if (res != NULL)
+            json_object_array_add(inv->owned, res);
         if (result != NULL)
             *result = res;
         ctx->attempt = 0;
@@ -192,17 +192,22 @@ steps_run(struct fh_ctx *ctx, const char *name, fh_step_fn fn, void *arg,
     err = c->error ? xstrdup(c->error)
                    : xasprintf("step returned %d without a reason", rc);
     final = c->no_retry || inv->attempt + 1 >= inv->max_attempts;
-    rec = step_json(id, name, "run", "failed", inv->attempt, started, ended);
-    json_object_object_add(rec, "error", json_object_new_string(err));
     if (final) {
         /* Out of attempts: the failure is the step's result, stored like
          * any other, and the handler decides what it means. */
-        checkpoint(inv, rec);
+        struct store_step st = {
+            .step_id = id, .name = name, .kind = "run", .status = "failed",
+            .error = err, .attempt = inv->attempt, .started_at = started,
+            .ended_at = ended};
+
+        checkpoint(inv, &st);
         set_error(c, err, 1);
         ctx->attempt = 0;
         free(id);
         return FH_ERR;
     }
+    rec = step_json(id, name, "run", "failed", inv->attempt, started, ended);
+    json_object_object_add(rec, "error", json_object_new_string(err));
     inv->suspend = json_object_new_object();
     json_object_object_add(inv->suspend, "kind",
                            json_object_new_string("retry"));
@@ -240,9 +245,12 @@ sleep_step(struct host_ctx *c, const char *name, int64_t at, char *why)
         why = xasprintf("sleep \"%s\" is longer than a year", name);
     if (why != NULL) {
         /* Retrying cannot fix a bad duration: the step fails for good. */
-        rec = step_json(id, name, "sleep", "failed", inv->attempt, now, now);
-        json_object_object_add(rec, "error", json_object_new_string(why));
-        checkpoint(inv, rec);
+        struct store_step st = {
+            .step_id = id, .name = name, .kind = "sleep", .status = "failed",
+            .error = why, .attempt = inv->attempt, .started_at = now,
+            .ended_at = now};
+
+        checkpoint(inv, &st);
         set_error(c, why, 1);
         free(id);
         return FH_ERR;

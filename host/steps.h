@@ -20,7 +20,7 @@ struct json_object;
 #define STEPS_MAX_SLEEP_MS 31557600000LL
 
 struct invocation {
-    int fd;                      /* to the master */
+    int rfd, wfd;                /* from and to the master */
     const char *run_id;          /* borrowed */
     struct json_object *memo;    /* borrowed: stored steps by id */
     struct json_object *owned;   /* results of steps run now (an array) */
@@ -31,7 +31,8 @@ struct invocation {
     struct json_object *suspend; /* why the handler must stop, or NULL */
 };
 
-void invocation_init(struct invocation *inv, int fd, const char *run_id,
+void invocation_init(struct invocation *inv, int rfd, int wfd,
+                     const char *run_id,
                      struct json_object *memo, unsigned attempt,
                      unsigned max_attempts);
 void invocation_fini(struct invocation *inv);

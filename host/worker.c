@@ -54,12 +54,11 @@ find_function(struct worker_state *ws, const char *id,
 
 /* Runs one invocation and builds the "done" message (new). */
 static struct json_object *
-invoke(struct worker_state *ws, int fd, struct json_object *msg)
+invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
 {
     struct json_object *done = json_object_new_object(), *ev = NULL, *v;
     const char *run_id = str_field(msg, "run_id");
     const char *fn_id = str_field(msg, "function_id");
-    const char *event = str_field(msg, "event");
     struct loaded_plugin *lp;
     const struct fh_function *fn;
     struct fh_event fev;
@@ -70,11 +69,16 @@ invoke(struct worker_state *ws, int fd, struct json_object *msg)
     json_object_object_add(done, "t", json_object_new_string("done"));
     json_object_object_add(done, "run_id",
                            json_object_new_string(run_id ? run_id : ""));
-    if (run_id == NULL || fn_id == NULL || event == NULL ||
-        (ev = json_parse(event)) == NULL) {
+    if (json_object_object_get_ex(msg, "event", &ev) &&
+        json_object_is_type(ev, json_type_object))
+        json_object_get(ev);
+    else
+        ev = NULL;
+    if (run_id == NULL || fn_id == NULL || ev == NULL) {
         json_object_object_add(done, "ok", json_object_new_boolean(0));
         json_object_object_add(done, "error",
                                json_object_new_string("bad invoke message"));
+        json_object_put(ev);
         return done;
     }
     if (find_function(ws, fn_id, &lp, &fn) != 0) {
@@ -112,7 +116,7 @@ invoke(struct worker_state *ws, int fd, struct json_object *msg)
     if (json_object_object_get_ex(msg, "max_attempts", &v))
         c.pub.max_attempts = (unsigned)json_object_get_int(v);
     c.lp = lp;
-    invocation_init(&inv, fd, run_id, json_object_object_get(msg, "steps"),
+    invocation_init(&inv, rfd, wfd, run_id, json_object_object_get(msg, "steps"),
                     c.pub.attempt, c.pub.max_attempts);
     c.inv = &inv;
 
@@ -203,13 +207,13 @@ load_plugins(struct worker_state *ws, struct json_object *hello)
 }
 
 int
-worker_main(int fd)
+worker_main(int rfd, int wfd)
 {
     struct worker_state ws = {NULL, 0};
     struct json_object *hello, *ready, *msg, *lvl;
     int status = 0;
 
-    hello = proto_recv(fd);
+    hello = proto_recv(rfd);
     if (hello == NULL) {
         log_error("worker", "no hello from the master: %s",
                   errno ? strerror(errno) : "connection closed");
@@ -224,17 +228,17 @@ worker_main(int fd)
     json_object_object_add(ready, "t", json_object_new_string("ready"));
     json_object_object_add(ready, "plugins",
                            json_object_new_int((int)ws.nplugins));
-    if (proto_send(fd, ready) != 0)
+    if (proto_send(wfd, ready) != 0)
         status = 1;
     json_object_put(ready);
 
-    while (status == 0 && (msg = proto_recv(fd)) != NULL) {
+    while (status == 0 && (msg = proto_recv(rfd)) != NULL) {
         const char *t = str_field(msg, "t");
 
         if (t != NULL && strcmp(t, "invoke") == 0) {
-            struct json_object *done = invoke(&ws, fd, msg);
+            struct json_object *done = invoke(&ws, rfd, wfd, msg);
 
-            if (proto_send(fd, done) != 0)
+            if (proto_send(wfd, done) != 0)
                 status = 1;
             json_object_put(done);
         } else {

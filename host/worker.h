@@ -3,9 +3,9 @@
 #ifndef FNHOST_WORKER_H
 #define FNHOST_WORKER_H
 
-/* Serves the master on FD until it closes the connection. Returns the
- * process exit status. */
-int worker_main(int fd);
+/* Serves the master, reading RFD and writing WFD, until it closes its
+ * pipe. Returns the process exit status. */
+int worker_main(int rfd, int wfd);
 
 /* `fnhost describe FILE`: loads FILE, calls load() with the plugin config
  * read as JSON from standard input, writes the descriptor as JSON (or

@@ -158,6 +158,19 @@ test_big(void)
     free(s);
 }
 
+/* proto_take for a JSON frame: its return, and the message in *GOT. */
+static int
+take(struct evbuffer *in, struct json_object **got)
+{
+    struct proto_msg m;
+    int rc = proto_take(in, &m);
+
+    *got = rc == 1 ? m.json : NULL;
+    if (rc == 1 && m.json == NULL)
+        return 99; /* a step frame where JSON was expected */
+    return rc;
+}
+
 static void
 test_evbuffer(void)
 {
@@ -184,7 +197,7 @@ test_evbuffer(void)
     /* A byte at a time: nothing until the last byte. */
     for (size_t i = 0; i < len; i++) {
         evbuffer_add(in, bytes + i, 1);
-        rc = proto_take(in, &got);
+        rc = take(in, &got);
         if (rc != 0 && i + 1 < len)
             early = 1;
     }
@@ -202,14 +215,14 @@ test_evbuffer(void)
         proto_add(in, a);
         proto_add(in, b);
         got = NULL;
-        is_int(proto_take(in, &got), 1, "first of two frames");
+        is_int(take(in, &got), 1, "first of two frames");
         ok(got != NULL && json_object_equal(got, a), "is the first");
         json_object_put(got);
         got = NULL;
-        is_int(proto_take(in, &got), 1, "second of two frames");
+        is_int(take(in, &got), 1, "second of two frames");
         ok(got != NULL && json_object_equal(got, b), "is the second");
         json_object_put(got);
-        is_int(proto_take(in, &got), 0, "then nothing");
+        is_int(take(in, &got), 0, "then nothing");
         json_object_put(a);
         json_object_put(b);
     }
@@ -219,24 +232,24 @@ test_evbuffer(void)
         uint32_t be = htonl(PROTO_MAX_FRAME + 1);
 
         evbuffer_add(in, &be, 3);
-        is_int(proto_take(in, &got), 0, "3 bytes of a header: need more");
+        is_int(take(in, &got), 0, "3 bytes of a header: need more");
         evbuffer_add(in, (char *)&be + 3, 1);
-        is_int(proto_take(in, &got), -1,
+        is_int(take(in, &got), -1,
                "a length over PROTO_MAX_FRAME is malformed at once");
         evbuffer_drain(in, evbuffer_get_length(in));
 
         be = 0;
         evbuffer_add(in, &be, 4);
-        is_int(proto_take(in, &got), -1, "a zero length is malformed");
+        is_int(take(in, &got), -1, "a zero length is malformed");
         evbuffer_drain(in, evbuffer_get_length(in));
 
         be = htonl(6);
         evbuffer_add(in, &be, 4);
         evbuffer_add(in, "{oops}", 6);
         proto_add(in, msg);
-        is_int(proto_take(in, &got), -1, "invalid JSON is malformed");
+        is_int(take(in, &got), -1, "invalid JSON is malformed");
         got = NULL;
-        is_int(proto_take(in, &got), 1, "the bad frame was dropped whole");
+        is_int(take(in, &got), 1, "the bad frame was dropped whole");
         ok(got != NULL && json_object_equal(got, msg),
            "so the next frame reads fine");
         json_object_put(got);
@@ -246,6 +259,111 @@ test_evbuffer(void)
     evbuffer_free(frame);
     evbuffer_free(in);
     json_object_put(msg);
+}
+
+/* Step checkpoints: written by a worker with proto_send_step, read by
+ * the master with proto_take, field for field. */
+static void
+test_step(void)
+{
+    struct store_step st = {
+        .step_id = "send:2", .name = "send", .kind = "run",
+        .status = "completed", .result = "{\"id\":\"msg_1\",\"n\":[1,2]}",
+        .error = NULL, .attempt = 3, .started_at = 1764403200123LL,
+        .ended_at = 1764403200456LL, .wake_at = 0};
+    struct evbuffer *in = evbuffer_new();
+    struct proto_msg m;
+    unsigned char bytes[512];
+    ssize_t n;
+    int fds[2], rc = 0, early = 0;
+
+    if (pipe(fds) != 0) {
+        ok(0, "pipe: %s", strerror(errno));
+        return;
+    }
+    is_int(proto_send_step(fds[1], &st), 0, "proto_send_step writes a step");
+    n = read(fds[0], bytes, sizeof(bytes));
+    ok(n > 5 && bytes[4] == PROTO_STEP_TAG, "as a frame tagged 'S'");
+    /* A byte at a time, as a pipe may deliver it. */
+    for (ssize_t i = 0; i < n; i++) {
+        evbuffer_add(in, bytes + i, 1);
+        rc = proto_take(in, &m);
+        if (rc != 0 && i + 1 < n)
+            early = 1;
+    }
+    ok(!early, "a partial step frame gives 0 until it is complete");
+    is_int(rc, 1, "the complete frame gives 1");
+    ok(m.json == NULL, "and no JSON: it is a step");
+    is_str(m.step.step_id, "send:2", "step_id");
+    is_str(m.step.name, "send", "name");
+    is_str(m.step.kind, "run", "kind");
+    is_str(m.step.status, "completed", "status");
+    is_str(m.step.result, st.result, "result, byte for byte");
+    ok(m.step.error == NULL, "no error stays NULL, not \"\"");
+    is_int(m.step.attempt, 3, "attempt");
+    ok(m.step.started_at == st.started_at && m.step.ended_at == st.ended_at,
+       "started_at and ended_at, all 64 bits");
+    is_int(m.step.wake_at, 0, "wake_at");
+    is_int(evbuffer_get_length(in), 0, "the frame was consumed");
+
+    /* A failed step: an error, no result, an empty name. */
+    st.status = "failed";
+    st.result = NULL;
+    st.error = "smtp: 550 no such user";
+    st.name = "";
+    proto_add_step(in, &st);
+    is_int(proto_take(in, &m), 1, "a failed step reads back");
+    ok(m.step.result == NULL, "without a result");
+    is_str(m.step.error, "smtp: 550 no such user", "with its error");
+    is_str(m.step.name, "", "an empty string stays empty");
+
+    /* Malformed: every way a length can lie. */
+    {
+        unsigned char good[256];
+        size_t len;
+        uint32_t be;
+
+        proto_add_step(in, &st);
+        len = evbuffer_get_length(in);
+        evbuffer_remove(in, good, len);
+
+        /* One byte cut from the body, the length told to match. */
+        be = htonl((uint32_t)(len - 5));
+        evbuffer_add(in, &be, 4);
+        evbuffer_add(in, good + 4, len - 5);
+        is_int(proto_take(in, &m), -1, "a string cut short is malformed");
+        is_int(evbuffer_get_length(in), 0, "and dropped whole");
+
+        /* One byte too many. */
+        be = htonl((uint32_t)(len - 3));
+        evbuffer_add(in, &be, 4);
+        evbuffer_add(in, good + 4, len - 4);
+        evbuffer_add(in, "x", 1);
+        is_int(proto_take(in, &m), -1, "a byte after the last string is"
+                                       " malformed");
+
+        /* The error's NUL replaced: it would run on past its end. */
+        good[len - 1] = 'x';
+        evbuffer_add(in, good, len);
+        is_int(proto_take(in, &m), -1, "a string without its NUL is"
+                                       " malformed");
+        good[len - 1] = '\0';
+
+        /* A NUL inside the error (its first byte). */
+        good[len - 1 - strlen(st.error)] = '\0';
+        evbuffer_add(in, good, len);
+        is_int(proto_take(in, &m), -1, "a NUL inside a string is malformed");
+
+        /* Only the tag. */
+        be = htonl(1);
+        evbuffer_add(in, &be, 4);
+        evbuffer_add(in, "S", 1);
+        is_int(proto_take(in, &m), -1, "a bare tag is malformed");
+    }
+
+    close(fds[0]);
+    close(fds[1]);
+    evbuffer_free(in);
 }
 
 /* The step acknowledgement is compared as bytes, not parsed. */
@@ -281,5 +399,6 @@ main(void)
     test_ack();
     test_big();
     test_evbuffer();
+    test_step();
     return done_testing();
 }
