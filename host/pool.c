@@ -222,11 +222,13 @@ out_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct worker *w = arg;
 
-    /* EPIPE: the worker is gone. Its read side sees the EOF and SIGCHLD
-     * says how it ended; nothing more can be sent. */
+    /* EPIPE: the worker is gone, or closed its end. Its read side sees
+     * the EOF (or not, if only that end was closed) and SIGCHLD says how
+     * it ended; nothing more can be sent, so it gets no more work. */
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
         bufferevent_free(w->out);
         w->out = NULL;
+        doom(w, "its pipe from the master broke");
     }
 }
 
@@ -395,7 +397,7 @@ pool_dispatch(struct pool *p, struct job *job, const char *event_id,
 
     for (w = p->workers; w != NULL; w = w->next)
         if (w->state == W_IDLE && !w->doomed && !w->quitting &&
-            w->bev != NULL)
+            w->bev != NULL && w->out != NULL)
             break;
     if (w == NULL)
         return -1;
@@ -412,12 +414,15 @@ pool_dispatch(struct pool *p, struct job *job, const char *event_id,
     if (steps != NULL)
         json_object_object_add(m, "steps", json_object_get(steps));
     /* The event goes in as the JSON text it is stored as (ingest wrote
-     * it), not as a string: no escaping here and no second parse in the
-     * worker. */
+     * it, an object), not as a string: no escaping here and no second
+     * parse in the worker. Anything else goes as null, which the worker
+     * answers with "bad invoke message". */
     head = json_object_to_json_string_length(m, JSON_C_TO_STRING_PLAIN, &len);
     body = evbuffer_new();
     evbuffer_add(body, head, len - 1); /* without its closing brace */
-    evbuffer_add_printf(body, ",\"event\":%s}", event_json);
+    evbuffer_add_printf(body, ",\"event\":%s}",
+                        event_json != NULL && *event_json == '{' ? event_json
+                                                                 : "null");
     send_frame(w, body);
     evbuffer_free(body);
     json_object_put(m);

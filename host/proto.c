@@ -371,7 +371,9 @@ proto_add(struct evbuffer *out, struct json_object *msg)
     evbuffer_add(out, s, len);
 }
 
-/* The last step frame taken, which its strings point into. */
+/* The last step frame taken, which its strings point into; room for
+ * STEP_BUF_KEEP bytes stays between frames. */
+#define STEP_BUF_KEEP 65536
 static unsigned char *step_buf;
 static size_t step_cap;
 
@@ -382,6 +384,12 @@ proto_take(struct evbuffer *in, struct proto_msg *msg)
     unsigned char *p;
 
     memset(msg, 0, sizeof(*msg));
+    if (step_cap > STEP_BUF_KEEP) {
+        /* The last frame was a big one: do not keep its room. */
+        free(step_buf);
+        step_buf = NULL;
+        step_cap = 0;
+    }
     if (evbuffer_get_length(in) < sizeof(be))
         return 0;
     evbuffer_copyout(in, &be, sizeof(be));

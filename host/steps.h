@@ -6,28 +6,23 @@
  * master sent one, and otherwise runs the step and sends its result to the
  * master, waiting for the acknowledgement that it is durable before the
  * handler goes on. Sleeps and retries suspend the handler: the run is
- * resumed later by a new invocation that replays the stored steps. */
+ * resumed later by a new invocation that replays the stored steps. The
+ * rules are sdk/fnhost_steps.h, shared with the SDK's test harness. */
 #ifndef FNHOST_STEPS_H
 #define FNHOST_STEPS_H
 
 #include <stdint.h>
 
 #include "fnhost.h"
+#include "fnhost_steps.h"
 
 struct json_object;
-
-/* At most one year, as `ms` counts it (365.25 days). */
-#define STEPS_MAX_SLEEP_MS 31557600000LL
 
 struct invocation {
     int rfd, wfd;                /* from and to the master */
     const char *run_id;          /* borrowed */
-    struct json_object *memo;    /* borrowed: stored steps by id */
-    struct json_object *owned;   /* results of steps run now (an array) */
-    struct json_object *names;   /* name -> times seen in this call */
-    unsigned attempt;            /* of the unit running now */
-    unsigned max_attempts;
-    int64_t unit_started;        /* when the unit running now began */
+    struct fh_steps_ steps;      /* the rules' state: ids seen, attempt,
+                                    when the unit running now began */
     struct json_object *suspend; /* why the handler must stop, or NULL */
 };
 

@@ -265,31 +265,3 @@ json_parse(const char *s)
     json_tokener_free(tok);
     return o;
 }
-
-int
-json_depth(struct json_object *o)
-{
-    int max = 0;
-
-    if (json_object_is_type(o, json_type_object)) {
-        json_object_object_foreach(o, k, v)
-        {
-            int d = json_depth(v);
-
-            (void)k;
-            if (d > max)
-                max = d;
-        }
-        return max + 1;
-    }
-    if (json_object_is_type(o, json_type_array)) {
-        for (size_t i = 0; i < json_object_array_length(o); i++) {
-            int d = json_depth(json_object_array_get_idx(o, i));
-
-            if (d > max)
-                max = d;
-        }
-        return max + 1;
-    }
-    return 0;
-}

@@ -42,8 +42,6 @@ struct json_object;
  * object, or NULL. */
 struct json_object *json_parse(const char *s);
 
-/* How deep O nests: 0 for a scalar or NULL, 1 for {} or []. */
-int json_depth(struct json_object *o);
 
 /* Reads a whole file into a new NUL-terminated buffer (free it), or NULL
  * with errno set. *LEN gets the size if LEN is not NULL. */

@@ -6,6 +6,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,9 +126,9 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
     /* A handler may change its state pointer; keep what it set. */
     lp->state = c.pub.state;
     /* Which attempt of which unit this call ended in, for the record. */
-    json_object_object_add(done, "attempt", json_object_new_int((int)inv.attempt));
+    json_object_object_add(done, "attempt", json_object_new_int((int)inv.steps.attempt));
     json_object_object_add(done, "unit_started_at",
-                           json_object_new_int64(inv.unit_started));
+                           json_object_new_int64(inv.steps.unit_started));
     if (inv.suspend != NULL) {
         /* A sleep or a step's retry stops the run, whatever the handler
          * returned after ignoring FH_SUSPENDED. */
@@ -145,7 +146,8 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
         json_object_object_add(done, "error", json_object_new_string(
             "the handler returned FH_SUSPENDED but no step suspended"));
     } else if (rc == FH_OK && c.has_output &&
-               json_depth(c.output) > JSON_EVENT_DEPTH) {
+               fh_json_depth_(c.output, FH_STEPS_MAX_DEPTH_) >
+                   FH_STEPS_MAX_DEPTH_) {
         json_object_object_add(done, "ok", json_object_new_boolean(0));
         json_object_object_add(done, "error", json_object_new_string(
             "the output nests too deep to store (more than 64 levels)"));
@@ -213,6 +215,9 @@ worker_main(int rfd, int wfd)
     struct json_object *hello, *ready, *msg, *lvl;
     int status = 0;
 
+    /* Processes a plugin starts must not hold the master's pipes. */
+    fcntl(rfd, F_SETFD, FD_CLOEXEC);
+    fcntl(wfd, F_SETFD, FD_CLOEXEC);
     hello = proto_recv(rfd);
     if (hello == NULL) {
         log_error("worker", "no hello from the master: %s",

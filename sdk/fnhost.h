@@ -316,7 +316,8 @@ fh_state_dir(struct fh_ctx *ctx)
 
 /* Runs step NAME: returns its stored result, or runs FN(ctx, ARG, &r),
  * stores r durably and only then returns. *RESULT (if not NULL) gets the
- * result, borrowed until the handler returns.
+ * result, borrowed until the handler returns. A result must nest at most
+ * 64 levels and print as valid JSON, or the step fails for good.
  *   FH_OK         the step has its result
  *   FH_SUSPENDED  the step failed and will be retried after a backoff:
  *                 return FH_SUSPENDED from the handler

@@ -2,16 +2,18 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * Part of the SDK: it uses libc and json-c only, never the host's code.
- * Where it plays the host, it follows host/loader.c (the API),
- * host/steps.c (step ids, replay, retries, sleeps), host/worker.c and
- * host/sched.c (what an invocation's outcome means) and host/ingest.c
- * (events); keep them in step. Durations it shares with the host:
- * fnhost_duration.h and fnhost_check.h (descriptor checks). */
+ * What it shares with the host is in headers both include: the rules of
+ * steps (fnhost_steps.h: ids, replay, retries, sleeps), durations
+ * (fnhost_duration.h) and the descriptor checks (fnhost_check.h). Where it
+ * plays the rest of the host, it follows host/loader.c (the API),
+ * host/worker.c and host/sched.c (what an invocation's outcome means) and
+ * host/ingest.c (events); keep them in step. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include "fnhost_test.h"
 #include "fnhost_check.h"
+#include "fnhost_steps.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -25,8 +27,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* At most one year, as the host counts it (365.25 days). */
-#define MAX_SLEEP_MS 31557600000LL
 /* fh_test_run_all() gives up after this many invocations. */
 #define MAX_INVOCATIONS 1000
 /* The host's default retries (4), and its limits on an event. */
@@ -72,12 +72,9 @@ struct arena_block {
     max_align_t data[];
 };
 
-/* The head of one invocation, as host/steps.h's struct invocation. */
+/* One invocation, as host/steps.h's struct invocation. */
 struct inv {
-    struct json_object *owned; /* results of steps run now */
-    struct json_object *names; /* name -> times seen */
-    unsigned attempt;          /* of the unit running now */
-    unsigned max_attempts;
+    struct fh_steps_ steps;    /* the rules' state */
     int suspend;               /* 0, or FH_TEST_SLEEPING / FH_TEST_RETRYING */
     size_t suspend_step;       /* its index in r->ran */
     int64_t retry_after_ms;
@@ -149,24 +146,8 @@ xstrdup(const char *s)
     return d;
 }
 
-static char *xasprintf(const char *fmt, ...) FH_PRINTF(1, 2);
-
-static char *
-xasprintf(const char *fmt, ...)
-{
-    va_list ap;
-    char *s;
-    int n;
-
-    va_start(ap, fmt);
-    n = vasprintf(&s, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        fputs("fh_test: out of memory\n", stderr);
-        abort();
-    }
-    return s;
-}
+/* fnhost_steps.h has one. */
+#define xasprintf fh_steps_printf_
 
 static int set_error(struct fh_test *t, const char *fmt, ...) FH_PRINTF(2, 3);
 
@@ -523,24 +504,11 @@ ctx_set_error(struct tctx *c, char *msg, int no_retry)
     c->retry_after_ms = 0;
 }
 
-/* "name" the first time in this invocation, then "name:1", "name:2", ... */
-static char *
-step_id(struct inv *inv, const char *name)
-{
-    struct json_object *n;
-    int seen = 0;
-
-    if (json_object_object_get_ex(inv->names, name, &n))
-        seen = json_object_get_int(n);
-    json_object_object_add(inv->names, name, json_object_new_int(seen + 1));
-    return seen == 0 ? xstrdup(name) : xasprintf("%s:%d", name, seen);
-}
-
 /* Stores step ID as the host's checkpoint does: a result (DATA, copied
- * through JSON text) or an error. The next unit of work starts fresh. */
+ * through JSON text) or an error. */
 static void
-store_step(struct fh_test *t, struct inv *inv, const char *id,
-           struct json_object *data, const char *error)
+store_step(struct fh_test *t, const char *id, struct json_object *data,
+           const char *error)
 {
     struct json_object *e = json_object_new_object();
 
@@ -549,34 +517,21 @@ store_step(struct fh_test *t, struct inv *inv, const char *id,
     else
         json_object_object_add(e, "data", stored_copy(data));
     json_object_object_add(t->memo, id, e);
-    if (inv != NULL)
-        inv->attempt = 0;
 }
 
-/* Looks ID up in the stored steps: 1 (and *RESULT) for a result, -1 (and
- * the error in the context) for a failure, 0 when not stored. */
-static int
-replay(struct tctx *c, const char *id, struct json_object **result)
+static void
+steps_set_error(struct fh_ctx *ctx, char *msg, int no_retry)
 {
-    struct json_object *e, *v;
-
-    if (!json_object_object_get_ex(c->t->memo, id, &e))
-        return 0;
-    add_replayed(c->inv->r, id);
-    if (json_object_object_get_ex(e, "error", &v)) {
-        ctx_set_error(c, xstrdup(json_object_get_string(v)), 1);
-        return -1;
-    }
-    if (result != NULL)
-        *result = json_object_object_get(e, "data");
-    return 1;
+    ctx_set_error((struct tctx *)ctx, msg, no_retry);
 }
 
-static int
-no_steps_here(struct tctx *c)
+static const char *
+steps_error(struct fh_ctx *ctx, int *no_retry)
 {
-    ctx_set_error(c, xstrdup("steps can only be used inside a handler"), 1);
-    return FH_ERR;
+    struct tctx *c = (struct tctx *)ctx;
+
+    *no_retry = c->no_retry;
+    return c->error;
 }
 
 static const struct mock *
@@ -588,154 +543,117 @@ find_mock(const struct fh_test *t, const char *name)
     return NULL;
 }
 
+/* A step's function, or the mock registered for its name. */
+static int
+steps_call(struct fh_ctx *ctx, const char *name, fh_step_fn fn, void *arg,
+           struct json_object **result)
+{
+    const struct mock *mock = find_mock(((struct tctx *)ctx)->t, name);
+
+    if (mock != NULL)
+        return mock->fn(ctx, mock->arg, result);
+    return fn(ctx, arg, result);
+}
+
+static void
+steps_replayed(struct fh_ctx *ctx, const char *id)
+{
+    add_replayed(((struct tctx *)ctx)->inv->r, id);
+}
+
+/* Lists outcome O in the result's steps (what ran). */
+static struct fh_test_step *
+list_step(struct tctx *c, const struct fh_step_outcome_ *o)
+{
+    int sleep = strcmp(o->kind, "sleep") == 0;
+    struct fh_test_step *rec =
+        add_step(c->inv->r, o->id, o->name,
+                 sleep ? FH_TEST_SLEEP : FH_TEST_STEP, o->attempt,
+                 c->t->invocations);
+
+    if (sleep) {
+        rec->duration = o->duration ? xstrdup(o->duration) : NULL;
+        rec->wake_at = o->wake_at;
+    }
+    return rec;
+}
+
+/* An outcome is listed and, if it is stored, goes to the memo the next
+ * invocations replay. */
+static void
+steps_record(struct fh_ctx *ctx, const struct fh_step_outcome_ *o)
+{
+    struct tctx *c = (struct tctx *)ctx;
+    struct inv *inv = c->inv;
+    struct fh_test_step *rec = list_step(c, o);
+
+    if (strcmp(o->status, "completed") == 0) {
+        rec->result = json_text(o->result);
+        store_step(c->t, o->id, o->result, NULL);
+    } else if (strcmp(o->status, "sleeping") == 0) {
+        rec->sleep_ms = o->wake_at - o->started_at;
+        inv->suspend = FH_TEST_SLEEPING;
+        inv->suspend_step = inv->r->nran - 1;
+    } else {
+        rec->error = xstrdup(o->error);
+        rec->final = o->final;
+        if (o->final) {
+            store_step(c->t, o->id, NULL, o->error);
+        } else {
+            inv->suspend = FH_TEST_RETRYING;
+            inv->suspend_step = inv->r->nran - 1;
+            inv->retry_after_ms = c->retry_after_ms;
+        }
+    }
+}
+
+/* A sleep until a time that had passed is listed, with no time to sleep,
+ * and not stored. */
+static void
+steps_passed(struct fh_ctx *ctx, const struct fh_step_outcome_ *o)
+{
+    list_step((struct tctx *)ctx, o);
+}
+
+static const struct fh_steps_ops_ steps_ops = {
+    .set_error = steps_set_error,
+    .error = steps_error,
+    .call = steps_call,
+    .replayed = steps_replayed,
+    .record = steps_record,
+    .passed = steps_passed,
+    .now_ms = now_ms,
+};
+
+static int
+no_steps_here(struct tctx *c)
+{
+    ctx_set_error(c, xstrdup("steps can only be used inside a handler"), 1);
+    return FH_ERR;
+}
+
 static int
 api_step(struct fh_ctx *ctx, const char *name, fh_step_fn fn, void *arg,
          struct json_object **result)
 {
     struct tctx *c = (struct tctx *)ctx;
-    struct inv *inv = c->inv;
-    struct json_object *res = NULL;
-    struct fh_test_step *rec;
-    const struct mock *mock;
-    char *id, *err;
-    unsigned attempt;
-    int rc, final;
 
-    if (result != NULL)
-        *result = NULL;
-    if (inv == NULL)
-        return no_steps_here(c);
-    if (inv->suspend)
-        return FH_SUSPENDED; /* the handler went on after a suspension */
-    if (name == NULL || *name == '\0' || fn == NULL) {
-        ctx_set_error(c, xstrdup("fh_step: a step needs a name and a"
-                                 " function"), 1);
-        return FH_ERR;
-    }
-    id = step_id(inv, name);
-    rc = replay(c, id, result);
-    if (rc != 0) {
-        free(id);
-        return rc > 0 ? FH_OK : FH_ERR;
-    }
-
-    ctx_set_error(c, NULL, 0);
-    ctx->attempt = attempt = inv->attempt;
-    ctx->step_id = id;
-    mock = find_mock(c->t, name);
-    if (mock != NULL)
-        rc = mock->fn(ctx, mock->arg, &res);
-    else
-        rc = fn(ctx, arg, &res);
-    ctx->step_id = NULL;
-    rec = add_step(inv->r, id, name, FH_TEST_STEP, attempt,
-                   c->t->invocations);
-    if (rc == FH_OK) {
-        rec->result = json_text(res);
-        store_step(c->t, inv, id, res, NULL);
-        json_object_array_add(inv->owned, res); /* NULL is fine */
+    if (c->inv == NULL) {
         if (result != NULL)
-            *result = res;
-        ctx->attempt = 0;
-        free(id);
-        return FH_OK;
+            *result = NULL;
+        return no_steps_here(c);
     }
-    json_object_put(res);
-    err = c->error ? xstrdup(c->error)
-                   : xasprintf("step returned %d without a reason", rc);
-    final = c->no_retry || attempt + 1 >= inv->max_attempts;
-    rec->error = xstrdup(err);
-    rec->final = final;
-    if (final) {
-        /* Out of attempts: the failure is the step's result, stored like
-         * any other, and the handler decides what it means. */
-        store_step(c->t, inv, id, NULL, err);
-        ctx_set_error(c, err, 1);
-        ctx->attempt = 0;
-        free(id);
-        return FH_ERR;
-    }
-    inv->suspend = FH_TEST_RETRYING;
-    inv->suspend_step = inv->r->nran - 1;
-    inv->retry_after_ms = c->retry_after_ms;
-    ctx_set_error(c, err, 0);
-    free(id);
-    return FH_SUSPENDED;
-}
-
-/* Sleeps step NAME until AT (ms), or fails it with WHY (new) if not NULL;
- * DURATION is what the handler wrote, or NULL. One reading of the clock
- * (NOW) serves the call, so a sleep of N ms is recorded as N. */
-static int
-sleep_step(struct tctx *c, const char *name, const char *duration,
-           int64_t now, int64_t at, char *why)
-{
-    struct inv *inv = c->inv;
-    struct fh_test_step *rec;
-    char *id;
-    int rc;
-
-    if (inv->suspend) {
-        free(why);
-        return FH_SUSPENDED;
-    }
-    id = step_id(inv, name);
-    rc = replay(c, id, NULL);
-    if (rc != 0) {
-        free(id);
-        free(why);
-        return rc > 0 ? FH_OK : FH_ERR;
-    }
-    if (why == NULL && at - now > MAX_SLEEP_MS)
-        why = xasprintf("sleep \"%s\" is longer than a year", name);
-    rec = add_step(inv->r, id, name, FH_TEST_SLEEP, inv->attempt,
-                   c->t->invocations);
-    rec->duration = xstrdup(duration);
-    rec->wake_at = why == NULL ? at : 0;
-    if (why != NULL) {
-        /* Retrying cannot fix a bad duration: the step fails for good. */
-        rec->error = xstrdup(why);
-        rec->final = 1;
-        store_step(c->t, inv, id, NULL, why);
-        ctx_set_error(c, why, 1);
-        free(id);
-        return FH_ERR;
-    }
-    if (at <= now) {
-        /* Nothing to wait for; replays decide the same way. */
-        free(id);
-        return FH_OK;
-    }
-    rec->sleep_ms = at - now;
-    inv->suspend = FH_TEST_SLEEPING;
-    inv->suspend_step = inv->r->nran - 1;
-    free(id);
-    return FH_SUSPENDED;
+    return fh_steps_run_(&c->inv->steps, ctx, name, fn, arg, result);
 }
 
 static int
 api_sleep(struct fh_ctx *ctx, const char *name, const char *duration)
 {
     struct tctx *c = (struct tctx *)ctx;
-    char err[256];
-    int64_t ms = 0, now = now_ms();
 
     if (c->inv == NULL)
         return no_steps_here(c);
-    if (name == NULL || *name == '\0') {
-        ctx_set_error(c, xstrdup("fh_sleep: a sleep needs a name"), 1);
-        return FH_ERR;
-    }
-    if (duration == NULL ||
-        fh_test_duration(duration, &ms, err, sizeof(err)) != 0)
-        return sleep_step(c, name, duration, now, 0,
-                          xasprintf("sleep \"%s\": %s", name,
-                                    duration ? err : "no duration"));
-    if (ms > MAX_SLEEP_MS)
-        return sleep_step(c, name, duration, now, 0,
-                          xasprintf("sleep \"%s\": \"%s\" is longer than a"
-                                    " year", name, duration));
-    return sleep_step(c, name, duration, now, now + ms, NULL);
+    return fh_steps_sleep_(&c->inv->steps, ctx, name, 0, duration, 0);
 }
 
 static int
@@ -745,11 +663,7 @@ api_sleep_until(struct fh_ctx *ctx, const char *name, int64_t at_ms)
 
     if (c->inv == NULL)
         return no_steps_here(c);
-    if (name == NULL || *name == '\0') {
-        ctx_set_error(c, xstrdup("fh_sleep_until: a sleep needs a name"), 1);
-        return FH_ERR;
-    }
-    return sleep_step(c, name, NULL, now_ms(), at_ms, NULL);
+    return fh_steps_sleep_(&c->inv->steps, ctx, name, 1, NULL, at_ms);
 }
 
 static const struct fh_api test_api = {
@@ -953,7 +867,7 @@ fh_test_step_error(struct fh_test *t, const char *step_id, const char *error)
         return set_error(t, "fh_test_step_error: a step id and an error"
                             " are needed");
     run_begin(t);
-    store_step(t, NULL, step_id, NULL, error);
+    store_step(t, step_id, NULL, error);
     return 0;
 }
 
@@ -1217,10 +1131,8 @@ invoke(struct fh_test *t, const char *function_id, const char *event_json,
     c.pub.max_attempts = fn_max_attempts(t, fn);
     c.r = r;
     memset(&inv, 0, sizeof(inv));
-    inv.owned = json_object_new_array();
-    inv.names = json_object_new_object();
-    inv.attempt = t->attempt;
-    inv.max_attempts = c.pub.max_attempts;
+    fh_steps_init_(&inv.steps, &steps_ops, t->memo, t->attempt,
+                   c.pub.max_attempts);
     inv.r = r;
     c.inv = &inv;
 
@@ -1228,8 +1140,8 @@ invoke(struct fh_test *t, const char *function_id, const char *event_json,
 
     t->state = c.pub.state; /* keep what the handler set */
     r->rc = rc;
-    r->attempt = inv.attempt;
-    r->max_attempts = inv.max_attempts;
+    r->attempt = inv.steps.attempt;
+    r->max_attempts = inv.steps.max_attempts;
     r->invocations++;
     if (inv.suspend) {
         if (rc != FH_SUSPENDED)
@@ -1240,14 +1152,23 @@ invoke(struct fh_test *t, const char *function_id, const char *event_json,
         if (inv.suspend == FH_TEST_SLEEPING) {
             r->sleep = &r->ran[inv.suspend_step];
             /* The next invocation comes when the sleep is over. */
-            store_step(t, NULL, r->sleep->id, NULL, NULL);
+            store_step(t, r->sleep->id, NULL, NULL);
             t->attempt = 0;
         } else {
             r->retry = &r->ran[inv.suspend_step];
             r->error = xstrdup(c.error);
             r->retry_after_ms = inv.retry_after_ms;
-            t->attempt = inv.attempt + 1;
+            t->attempt = inv.steps.attempt + 1;
         }
+    } else if (rc == FH_OK && c.has_output &&
+               fh_json_depth_(c.output, FH_STEPS_MAX_DEPTH_) >
+                   FH_STEPS_MAX_DEPTH_) {
+        /* As host/worker.c: the store could not read it back. */
+        r->status = FH_TEST_FAILED;
+        r->error = xasprintf("the output nests too deep to store (more than"
+                             " %d levels)", FH_STEPS_MAX_DEPTH_);
+        r->no_retry = 1;
+        t->ended = 1;
     } else if (rc == FH_OK) {
         r->status = FH_TEST_COMPLETED;
         if (c.has_output)
@@ -1263,19 +1184,19 @@ invoke(struct fh_test *t, const char *function_id, const char *event_json,
             r->error = xasprintf("handler returned %d without a reason", rc);
         r->no_retry = rc != FH_SUSPENDED && c.no_retry;
         r->retry_after_ms = rc != FH_SUSPENDED ? c.retry_after_ms : 0;
-        if (r->no_retry || inv.attempt + 1 >= inv.max_attempts) {
+        if (r->no_retry ||
+            inv.steps.attempt + 1 >= inv.steps.max_attempts) {
             r->status = FH_TEST_FAILED;
             r->retry_after_ms = 0;
             t->ended = 1;
         } else {
             r->status = FH_TEST_RETRYING;
-            t->attempt = inv.attempt + 1;
+            t->attempt = inv.steps.attempt + 1;
         }
     }
     t->invocations++;
     ctx_reset(&c);
-    json_object_put(inv.owned);
-    json_object_put(inv.names);
+    fh_steps_fini_(&inv.steps);
     json_object_put(ev);
     return 0;
 }

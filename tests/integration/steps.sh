@@ -81,6 +81,51 @@ t_is "$(execs "$RUN" doomed)" 3 "a retryable step gets retries + 1 attempts (ret
 t_is "$(jq -r '.data.error' <<<"$BODY_OUT")" "doomed step: still broken" \
     "then its error fails the run"
 
+# Results too deep to store (or to replay) fail for good, with the reason.
+send '{"name":"test/deep","data":{"depth":64}}'
+wait_until 10 status_is "$EV" Completed
+run_of "$EV"
+t_is "$(jq -r '.data.output' <<<"$BODY_OUT")" stored \
+    "a step result nesting 64 levels is stored"
+send '{"name":"test/deep","data":{"depth":65}}'
+wait_until 10 status_is "$EV" Failed
+run_of "$EV"
+t_is "$(jq -r '.data.error' <<<"$BODY_OUT")" \
+    "step result nests deeper than 64 levels" \
+    "one nesting 65 fails the step, and the run, saying why"
+t_is "$(execs "$RUN" deep)" 1 "without a retry"
+t_is "$(jq -r '.data.steps[0].status' <<<"$BODY_OUT")" failed \
+    "the step shows failed"
+send '{"name":"test/deep","data":{"depth":65,"output":1}}'
+wait_until 10 status_is "$EV" Failed
+run_of "$EV"
+t_is "$(jq -r '.data.error' <<<"$BODY_OUT")" \
+    "the output nests too deep to store (more than 64 levels)" \
+    "an output nesting 65 levels fails the run, saying why"
+send '{"name":"test/deep","data":{"bad_json":1}}'
+wait_until 10 status_is "$EV" Failed
+run_of "$EV"
+t_is "$(jq -r '.data.error' <<<"$BODY_OUT")" \
+    'step result is not valid JSON: 1}, "x": [oops' \
+    "a result a custom serializer wrote as broken JSON fails, saying why"
+t_is "$(execs "$RUN" deep)" 1 "also without a retry"
+
+# Messages bigger than a pipe holds (64 KiB) both ways: a 300 KB event,
+# step results of 200 KB, replayed after a sleep.
+head -c 300000 /dev/zero | tr '\0' 'p' |
+    jq -Rc '{name: "test/deep", data: {bytes: 200000, nap: 300, pad: .}}' \
+        >"$T_DIR/big.json"
+OUT=$(curl -s -H 'Content-Type: application/json' \
+    --data-binary @"$T_DIR/big.json" "$URL/e/test")
+t_is "$(jq -r .status <<<"$OUT")" 200 "a 300 KB event is accepted"
+EV=$(jq -r '.ids[0]' <<<"$OUT")
+wait_until 20 status_is "$EV" Completed
+run_of "$EV"
+t_is "$(sqlite3 -readonly "$STATE/fnhost.db" "select group_concat(length(result))
+    from steps where run_id = '$RUN' and kind = 'run'")" "200002,200002" \
+    "both 200 KB results are stored whole"
+t_is "$(execs "$RUN" deep)" 2 "the first was replayed after the sleep, not run again"
+
 # Sleeps.
 send '{"name":"test/steps","data":{"sleep":"1500ms"}}'
 wait_until 5 status_is "$EV" Sleeping

@@ -174,6 +174,67 @@ bad_sleep(struct fh_ctx *ctx, const struct fh_event *ev)
     return FH_OK;
 }
 
+/* A value nesting DEPTH arrays deep: [[...[1]...]]. */
+static struct json_object *
+nested(int depth)
+{
+    struct json_object *o = json_object_new_int(1);
+
+    for (int i = 0; i < depth; i++) {
+        struct json_object *a = json_object_new_array();
+
+        json_object_array_add(a, o);
+        o = a;
+    }
+    return o;
+}
+
+static int
+deep_step(struct fh_ctx *ctx, void *arg, struct json_object **result)
+{
+    const struct fh_event *ev = arg;
+    int bytes = data_int(ev, "bytes", 0);
+
+    record(ctx, "deep");
+    if (data_int(ev, "bad_json", 0)) {
+        /* A custom serializer that writes text no parser reads back. */
+        *result = json_object_new_double_s(1.0, "1}, \"x\": [oops");
+    } else if (bytes > 0) {
+        char *s = malloc((size_t)bytes + 1);
+
+        if (s == NULL)
+            return fh_fail(ctx, FH_RETRY, "out of memory");
+        memset(s, 'x', (size_t)bytes);
+        s[bytes] = '\0';
+        *result = json_object_new_string(s);
+        free(s);
+    } else {
+        *result = nested(data_int(ev, "depth", 1));
+    }
+    return FH_OK;
+}
+
+/* data.depth levels of nesting in a step's result, or with data.output
+ * set, in the run's output: more than 64 cannot be stored. data.bytes: a
+ * result of a string that long instead; data.bad_json: one that is not
+ * JSON. The step runs twice (deep, deep:1) around a sleep of data.nap
+ * ms, if given, so the result is replayed. */
+static int
+deep(struct fh_ctx *ctx, const struct fh_event *ev)
+{
+    if (data_int(ev, "output", 0)) {
+        fh_set_output(ctx, nested(data_int(ev, "depth", 1)));
+        return FH_OK;
+    }
+    FH_STEP(ctx, "deep", deep_step, (void *)ev);
+    if (data_int(ev, "nap", 0) > 0) {
+        FH_SLEEP_UNTIL(ctx, "nap", ev->ts + data_int(ev, "nap", 0));
+        FH_STEP(ctx, "deep", deep_step, (void *)ev);
+    }
+    fh_set_output(ctx, json_object_new_string("stored"));
+    return FH_OK;
+}
+
 static int
 steps_load(struct fh_ctx *ctx)
 {
@@ -210,6 +271,7 @@ static const struct fh_function functions[] = {
      .triggers = FH_EVENTS("test/step-fatal")},
     {.id = "bad-sleep", .run = bad_sleep,
      .triggers = FH_EVENTS("test/sleep")},
+    {.id = "deep", .run = deep, .triggers = FH_EVENTS("test/deep")},
     FH_FUNCTIONS_END,
 };
 

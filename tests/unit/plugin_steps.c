@@ -272,6 +272,40 @@ test_fatal(void)
     fh_test_free(t);
 }
 
+/* What the store could not read back fails for good, as in the host
+ * (tests/integration/steps.sh runs the same cases on the daemon). */
+static void
+test_limits(void)
+{
+    struct fh_test *t = steps_harness();
+    struct fh_test_result r;
+
+    fh_test_run_all(t, "deep", "{\"name\":\"test/deep\",\"data\":"
+                               "{\"depth\":64}}", &r);
+    is_int(r.status, FH_TEST_COMPLETED, "a result nesting 64 levels is fine");
+    fh_test_result_free(&r);
+    fh_test_run_all(t, "deep", "{\"name\":\"test/deep\",\"data\":"
+                               "{\"depth\":65}}", &r);
+    is_int(r.status, FH_TEST_FAILED, "one nesting 65 fails the run");
+    is_str(r.error, "step result nests deeper than 64 levels", "saying why");
+    ok(r.nran == 1 && r.ran[0].final, "the step ran once and failed for good");
+    fh_test_result_free(&r);
+    fh_test_run_all(t, "deep", "{\"name\":\"test/deep\",\"data\":"
+                               "{\"depth\":65,\"output\":1}}", &r);
+    is_int(r.status, FH_TEST_FAILED, "an output nesting 65 levels fails");
+    is_str(r.error, "the output nests too deep to store (more than 64"
+                    " levels)", "saying why");
+    is_int(r.no_retry, 1, "without a retry");
+    fh_test_result_free(&r);
+    fh_test_run_all(t, "deep", "{\"name\":\"test/deep\",\"data\":"
+                               "{\"bad_json\":1}}", &r);
+    is_int(r.status, FH_TEST_FAILED, "a result that is not JSON fails");
+    is_str(r.error, "step result is not valid JSON: 1}, \"x\": [oops",
+           "saying why");
+    fh_test_result_free(&r);
+    fh_test_free(t);
+}
+
 static void
 test_sleeps(void)
 {
@@ -671,6 +705,7 @@ main(void)
     test_flaky();
     test_fatal();
     test_sleeps();
+    test_limits();
     test_durations();
     test_probe();
     test_descriptors();
