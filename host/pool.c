@@ -228,7 +228,7 @@ out_event_cb(struct bufferevent *bev, short what, void *arg)
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
         bufferevent_free(w->out);
         w->out = NULL;
-        doom(w, "its pipe from the master broke");
+        doom(w, NULL); /* its exit status tells why, if it died */
     }
 }
 

@@ -299,7 +299,12 @@ fh_steps_run_(struct fh_steps_ *s, struct fh_ctx *ctx, const char *name,
 
         o.result_text = json_object_to_json_string_length(
             res, JSON_C_TO_STRING_PLAIN, &len);
-        if (!fh_json_valid_(o.result_text, len)) {
+        if (o.result_text == NULL) {
+            /* A custom serializer failed, or memory ran out. */
+            ops->set_error(ctx, fh_steps_printf_("step result could not be"
+                                                 " serialized"), 1);
+            rc = FH_ERR;
+        } else if (!fh_json_valid_(o.result_text, len)) {
             /* A custom serializer (json_object_set_serializer(),
              * json_object_new_double_s()) wrote text a replay would
              * misread. */

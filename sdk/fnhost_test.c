@@ -217,7 +217,8 @@ static int
 parse_json(const char *text, struct json_object **out, char *err,
            size_t errlen)
 {
-    struct json_tokener *tok = json_tokener_new();
+    /* As deep as the host reads stored JSON (its JSON_PARSE_DEPTH). */
+    struct json_tokener *tok = json_tokener_new_ex(2 * FH_STEPS_MAX_DEPTH_);
     size_t len = strlen(text), off;
     enum json_tokener_error e;
 

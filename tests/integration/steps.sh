@@ -82,11 +82,11 @@ t_is "$(jq -r '.data.error' <<<"$BODY_OUT")" "doomed step: still broken" \
     "then its error fails the run"
 
 # Results too deep to store (or to replay) fail for good, with the reason.
-send '{"name":"test/deep","data":{"depth":64}}'
+send '{"name":"test/deep","data":{"depth":64,"nap":200}}'
 wait_until 10 status_is "$EV" Completed
 run_of "$EV"
-t_is "$(jq -r '.data.output' <<<"$BODY_OUT")" stored \
-    "a step result nesting 64 levels is stored"
+t_is "$(jq -r '.data.output' <<<"$BODY_OUT")" 64 \
+    "a step result nesting 64 levels is stored, and replayed whole"
 send '{"name":"test/deep","data":{"depth":65}}'
 wait_until 10 status_is "$EV" Failed
 run_of "$EV"
@@ -109,6 +109,12 @@ t_is "$(jq -r '.data.error' <<<"$BODY_OUT")" \
     'step result is not valid JSON: 1}, "x": [oops' \
     "a result a custom serializer wrote as broken JSON fails, saying why"
 t_is "$(execs "$RUN" deep)" 1 "also without a retry"
+send '{"name":"test/deep","data":{"unprintable":1}}'
+wait_until 10 status_is "$EV" Failed
+run_of "$EV"
+t_is "$(jq -r '.data.error' <<<"$BODY_OUT")" \
+    "step result could not be serialized" \
+    "a result whose serializer fails fails the step (the worker lives)"
 
 # Messages bigger than a pipe holds (64 KiB) both ways: a 300 KB event,
 # step results of 200 KB, replayed after a sleep.

@@ -189,6 +189,14 @@ nested(int depth)
     return o;
 }
 
+/* A json-c serializer that fails. */
+static int
+unprintable(struct json_object *o, struct printbuf *pb, int level, int flags)
+{
+    (void)o, (void)pb, (void)level, (void)flags;
+    return -1;
+}
+
 static int
 deep_step(struct fh_ctx *ctx, void *arg, struct json_object **result)
 {
@@ -199,6 +207,9 @@ deep_step(struct fh_ctx *ctx, void *arg, struct json_object **result)
     if (data_int(ev, "bad_json", 0)) {
         /* A custom serializer that writes text no parser reads back. */
         *result = json_object_new_double_s(1.0, "1}, \"x\": [oops");
+    } else if (data_int(ev, "unprintable", 0)) {
+        *result = json_object_new_object();
+        json_object_set_serializer(*result, unprintable, NULL, NULL);
     } else if (bytes > 0) {
         char *s = malloc((size_t)bytes + 1);
 
@@ -217,8 +228,9 @@ deep_step(struct fh_ctx *ctx, void *arg, struct json_object **result)
 /* data.depth levels of nesting in a step's result, or with data.output
  * set, in the run's output: more than 64 cannot be stored. data.bytes: a
  * result of a string that long instead; data.bad_json: one that is not
- * JSON. The step runs twice (deep, deep:1) around a sleep of data.nap
- * ms, if given, so the result is replayed. */
+ * JSON; data.unprintable: one whose serializer fails. The step runs twice (deep, deep:1) around a sleep of data.nap
+ * ms, if given, so the result is replayed; the output is then how deep the
+ * replayed result nests. */
 static int
 deep(struct fh_ctx *ctx, const struct fh_event *ev)
 {
@@ -226,10 +238,20 @@ deep(struct fh_ctx *ctx, const struct fh_event *ev)
         fh_set_output(ctx, nested(data_int(ev, "depth", 1)));
         return FH_OK;
     }
-    FH_STEP(ctx, "deep", deep_step, (void *)ev);
+    struct json_object *res = NULL;
+    int depth = 0;
+
+    FH_STEP_RESULT(ctx, "deep", deep_step, (void *)ev, &res);
     if (data_int(ev, "nap", 0) > 0) {
         FH_SLEEP_UNTIL(ctx, "nap", ev->ts + data_int(ev, "nap", 0));
+        /* Here the first result is the replayed one: how deep is it? */
+        for (struct json_object *v = res;
+             json_object_is_type(v, json_type_array);
+             v = json_object_array_get_idx(v, 0))
+            depth++;
         FH_STEP(ctx, "deep", deep_step, (void *)ev);
+        fh_set_output(ctx, json_object_new_int(depth));
+        return FH_OK;
     }
     fh_set_output(ctx, json_object_new_string("stored"));
     return FH_OK;

@@ -281,8 +281,11 @@ test_limits(void)
     struct fh_test_result r;
 
     fh_test_run_all(t, "deep", "{\"name\":\"test/deep\",\"data\":"
-                               "{\"depth\":64}}", &r);
+                               "{\"depth\":64,\"nap\":10}}", &r);
     is_int(r.status, FH_TEST_COMPLETED, "a result nesting 64 levels is fine");
+    is_str(ran_ids(&r), "deep,nap,deep:1", "and replayed after a sleep");
+    ok(fh_test_replayed(&r, "deep"), "as stored, not run again");
+    is_str(r.output, "64", "the replayed result nests 64 levels, not null");
     fh_test_result_free(&r);
     fh_test_run_all(t, "deep", "{\"name\":\"test/deep\",\"data\":"
                                "{\"depth\":65}}", &r);
@@ -302,6 +305,11 @@ test_limits(void)
     is_int(r.status, FH_TEST_FAILED, "a result that is not JSON fails");
     is_str(r.error, "step result is not valid JSON: 1}, \"x\": [oops",
            "saying why");
+    fh_test_result_free(&r);
+    fh_test_run_all(t, "deep", "{\"name\":\"test/deep\",\"data\":"
+                               "{\"unprintable\":1}}", &r);
+    is_int(r.status, FH_TEST_FAILED, "a result that cannot be printed fails");
+    is_str(r.error, "step result could not be serialized", "saying why");
     fh_test_result_free(&r);
     fh_test_free(t);
 }
