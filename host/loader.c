@@ -176,6 +176,11 @@ host_ctx_reset(struct host_ctx *c)
     c->retry_after_ms = 0;
 }
 
+static void api_log(struct fh_ctx *ctx, int level, const char *fmt, ...)
+    FH_PRINTF(3, 4);
+static int api_fail(struct fh_ctx *ctx, int retry, const char *fmt, ...)
+    FH_PRINTF(3, 4);
+
 static void
 api_log(struct fh_ctx *ctx, int level, const char *fmt, ...)
 {
