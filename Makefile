@@ -163,7 +163,7 @@ install: all
 	    sdk/fnhost.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/fnhost.pc
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-clang
 
 .PHONY: all deps run test bench fuzz install clean
 -include $(HOST_OBJ:.o=.d) $(UNIT:=.d) $(TOOLS:=.d)
