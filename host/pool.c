@@ -3,7 +3,7 @@
  *
  * Workers are fork+exec'd copies of this binary (`fnhost worker`), so each
  * starts clean: no libevent state, no SQLite handle, no sanitizer memory of
- * the master. The master learns of a death two ways, an EOF on the socket
+ * the master. The master learns of a death two ways, an EOF on its pipe
  * and SIGCHLD; only the reaped exit status is acted on. */
 #include "pool.h"
 
@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -363,7 +362,7 @@ retire(struct worker *w)
 {
     w->quitting = 1;
     /* A starting one is closed when it says it is ready: its hello may
-     * still sit in the socket buffer. */
+     * still sit in the pipe. */
     if (w->state == W_IDLE && w->bev != NULL) {
         close_pipes(w);
         w->state = W_DEAD;
