@@ -78,14 +78,15 @@ loader_init(struct loaded_plugin *lp, struct json_object *config,
         return 0;
     }
     memset(&c, 0, sizeof(c));
-    c.pub.api = api;
-    c.pub.plugin = lp->desc->name;
+    c.core.pub.api = api;
+    c.core.pub.plugin = lp->desc->name;
     c.lp = lp;
-    rc = lp->desc->load(&c.pub);
-    lp->state = c.pub.state;
+    rc = lp->desc->load(&c.core.pub);
+    lp->state = c.core.pub.state;
     if (rc != FH_OK) {
         fail(err, errlen, "load() failed: %s",
-             c.error ? c.error : "it returned an error and gave no reason");
+             c.core.error ? c.core.error
+                          : "it returned an error and gave no reason");
         host_ctx_reset(&c);
         return -1;
     }
@@ -101,11 +102,11 @@ loader_close(struct loaded_plugin *lp)
         struct host_ctx c;
 
         memset(&c, 0, sizeof(c));
-        c.pub.api = &loader_api;
-        c.pub.plugin = lp->desc->name;
-        c.pub.state = lp->state;
+        c.core.pub.api = &loader_api;
+        c.core.pub.plugin = lp->desc->name;
+        c.core.pub.state = lp->state;
         c.lp = lp;
-        lp->desc->unload(&c.pub);
+        lp->desc->unload(&c.core.pub);
         host_ctx_reset(&c);
     }
     /* dlclose may keep the object mapped, and sanitizer builds want the
@@ -153,32 +154,13 @@ loader_describe(const struct loaded_plugin *lp)
 
 /* ------------------------------------------------------------ host API */
 
-struct arena_block {
-    struct arena_block *next;
-    max_align_t data[];
-};
-
 void
 host_ctx_reset(struct host_ctx *c)
 {
-    while (c->arena != NULL) {
-        struct arena_block *b = c->arena;
-
-        c->arena = b->next;
-        free(b);
-    }
-    json_object_put(c->output);
-    c->output = NULL;
-    c->has_output = 0;
-    free(c->error);
-    c->error = NULL;
-    c->no_retry = 0;
-    c->retry_after_ms = 0;
+    fh_core_reset_(&c->core);
 }
 
 static void api_log(struct fh_ctx *ctx, int level, const char *fmt, ...)
-    FH_PRINTF(3, 4);
-static int api_fail(struct fh_ctx *ctx, int retry, const char *fmt, ...)
     FH_PRINTF(3, 4);
 
 static void
@@ -201,23 +183,6 @@ api_log(struct fh_ctx *ctx, int level, const char *fmt, ...)
     va_end(ap);
 }
 
-static int
-api_fail(struct fh_ctx *ctx, int retry, const char *fmt, ...)
-{
-    struct host_ctx *c = (struct host_ctx *)ctx;
-    va_list ap;
-    char *msg;
-
-    va_start(ap, fmt);
-    if (vasprintf(&msg, fmt, ap) < 0)
-        msg = NULL;
-    va_end(ap);
-    free(c->error);
-    c->error = msg ? msg : xstrdup("out of memory formatting the error");
-    c->no_retry = retry == FH_NO_RETRY;
-    return FH_ERR;
-}
-
 static const char *
 api_config(struct fh_ctx *ctx, const char *key)
 {
@@ -228,44 +193,6 @@ api_config(struct fh_ctx *ctx, const char *key)
         !json_object_object_get_ex(c->lp->config, key, &v))
         return NULL;
     return json_object_get_string(v);
-}
-
-static void *
-api_alloc(struct fh_ctx *ctx, size_t n)
-{
-    struct host_ctx *c = (struct host_ctx *)ctx;
-    struct arena_block *b;
-
-    if (n > SIZE_MAX - sizeof(*b))
-        abort();
-    b = xcalloc(1, sizeof(*b) + n);
-    b->next = c->arena;
-    c->arena = b;
-    return b->data;
-}
-
-static int
-api_set_output(struct fh_ctx *ctx, struct json_object *output)
-{
-    struct host_ctx *c = (struct host_ctx *)ctx;
-
-    json_object_put(c->output);
-    c->output = output;
-    c->has_output = 1;
-    return FH_OK;
-}
-
-static int
-api_retry_after(struct fh_ctx *ctx, int64_t ms)
-{
-    struct host_ctx *c = (struct host_ctx *)ctx;
-
-    if (ms < 1000)
-        ms = 1000;
-    if (ms > 24LL * 3600 * 1000)
-        ms = 24LL * 3600 * 1000;
-    c->retry_after_ms = ms;
-    return FH_OK;
 }
 
 static const char *
@@ -281,11 +208,11 @@ const struct fh_api loader_api = {
     .abi_major = FH_ABI_MAJOR,
     .abi_minor = FH_ABI_MINOR,
     .log = api_log,
-    .fail = api_fail,
+    .fail = fh_core_fail_,
     .config = api_config,
-    .alloc = api_alloc,
-    .set_output = api_set_output,
-    .retry_after = api_retry_after,
+    .alloc = fh_core_alloc_,
+    .set_output = fh_core_set_output_,
+    .retry_after = fh_core_retry_after_,
     .state_dir = api_state_dir,
     .step = steps_run,
     .sleep = steps_sleep,

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "fnhost.h"
+#include "fnhost_ctx.h"
 
 struct json_object;
 
@@ -44,16 +45,12 @@ struct json_object *loader_describe(const struct loaded_plugin *lp);
 /* The host API table that workers hand to plugins. */
 extern const struct fh_api loader_api;
 
-/* The context the host API works on: the public head, then the host's. */
+/* The context the host API works on: the core the SDK harness shares
+ * (sdk/fnhost_ctx.h: the public head, arena, output, error), then the
+ * host's. */
 struct host_ctx {
-    struct fh_ctx pub;
+    struct fh_ctx_core_ core;
     struct loaded_plugin *lp;
-    struct arena_block *arena;
-    struct json_object *output;
-    int has_output;
-    char *error;          /* from fh_fail() */
-    int no_retry;
-    long long retry_after_ms;
     struct invocation *inv; /* the handler call's steps; NULL elsewhere */
 };
 

@@ -26,24 +26,6 @@ host_of(struct fh_ctx *ctx)
     return (struct host_ctx *)ctx;
 }
 
-static void
-set_error(struct fh_ctx *ctx, char *msg, int no_retry)
-{
-    struct host_ctx *c = host_of(ctx);
-
-    free(c->error);
-    c->error = msg;
-    c->no_retry = no_retry;
-    c->retry_after_ms = 0;
-}
-
-static const char *
-get_error(struct fh_ctx *ctx, int *no_retry)
-{
-    *no_retry = host_of(ctx)->no_retry;
-    return host_of(ctx)->error;
-}
-
 static int
 call(struct fh_ctx *ctx, const char *name, fh_step_fn fn, void *arg,
      struct json_object **result)
@@ -105,9 +87,10 @@ record(struct fh_ctx *ctx, const struct fh_step_outcome_ *o)
                                json_object_new_string(retry ? "retry"
                                                             : "sleep"));
         json_object_object_add(inv->suspend, "step", step_json(o));
-        if (retry && c->retry_after_ms > 0)
-            json_object_object_add(inv->suspend, "retry_after_ms",
-                                   json_object_new_int64(c->retry_after_ms));
+        if (retry && c->core.retry_after_ms > 0)
+            json_object_object_add(
+                inv->suspend, "retry_after_ms",
+                json_object_new_int64(c->core.retry_after_ms));
         return;
     }
     {
@@ -122,8 +105,6 @@ record(struct fh_ctx *ctx, const struct fh_step_outcome_ *o)
 }
 
 static const struct fh_steps_ops_ host_ops = {
-    .set_error = set_error,
-    .error = get_error,
     .call = call,
     .record = record,
     .now_ms = now_ms,
@@ -149,45 +130,32 @@ invocation_fini(struct invocation *inv)
     memset(inv, 0, sizeof(*inv));
 }
 
-static int
-no_steps_here(struct fh_ctx *ctx)
+/* The handler call's steps, or NULL outside one. */
+static struct fh_steps_ *
+steps_of(struct fh_ctx *ctx)
 {
-    set_error(ctx, xstrdup("steps can only be used inside a handler"), 1);
-    return FH_ERR;
+    struct invocation *inv = host_of(ctx)->inv;
+
+    return inv != NULL ? &inv->steps : NULL;
 }
 
 int
 steps_run(struct fh_ctx *ctx, const char *name, fh_step_fn fn, void *arg,
           struct json_object **result)
 {
-    struct invocation *inv = host_of(ctx)->inv;
-
-    if (inv == NULL) {
-        if (result != NULL)
-            *result = NULL;
-        return no_steps_here(ctx);
-    }
-    return fh_steps_run_(&inv->steps, ctx, name, fn, arg, result);
+    return fh_steps_run_(steps_of(ctx), ctx, name, fn, arg, result);
 }
 
 int
 steps_sleep(struct fh_ctx *ctx, const char *name, const char *duration)
 {
-    struct invocation *inv = host_of(ctx)->inv;
-
-    if (inv == NULL)
-        return no_steps_here(ctx);
-    return fh_steps_sleep_(&inv->steps, ctx, name, 0, duration, 0);
+    return fh_steps_sleep_(steps_of(ctx), ctx, name, 0, duration, 0);
 }
 
 int
 steps_sleep_until(struct fh_ctx *ctx, const char *name, int64_t at_ms)
 {
-    struct invocation *inv = host_of(ctx)->inv;
-
-    if (inv == NULL)
-        return no_steps_here(ctx);
-    return fh_steps_sleep_(&inv->steps, ctx, name, 1, NULL, at_ms);
+    return fh_steps_sleep_(steps_of(ctx), ctx, name, 1, NULL, at_ms);
 }
 
 _Static_assert(FH_STEPS_MAX_DEPTH_ == JSON_EVENT_DEPTH,

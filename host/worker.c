@@ -107,24 +107,24 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
     fev.json = ev;
 
     memset(&c, 0, sizeof(c));
-    c.pub.api = &loader_api;
-    c.pub.state = lp->state;
-    c.pub.plugin = lp->desc->name;
-    c.pub.function_id = fn->id;
-    c.pub.run_id = run_id;
+    c.core.pub.api = &loader_api;
+    c.core.pub.state = lp->state;
+    c.core.pub.plugin = lp->desc->name;
+    c.core.pub.function_id = fn->id;
+    c.core.pub.run_id = run_id;
     if (json_object_object_get_ex(msg, "attempt", &v))
-        c.pub.attempt = (unsigned)json_object_get_int(v);
+        c.core.pub.attempt = (unsigned)json_object_get_int(v);
     if (json_object_object_get_ex(msg, "max_attempts", &v))
-        c.pub.max_attempts = (unsigned)json_object_get_int(v);
+        c.core.pub.max_attempts = (unsigned)json_object_get_int(v);
     c.lp = lp;
     invocation_init(&inv, rfd, wfd, run_id, json_object_object_get(msg, "steps"),
-                    c.pub.attempt, c.pub.max_attempts);
+                    c.core.pub.attempt, c.core.pub.max_attempts);
     c.inv = &inv;
 
-    rc = fn->run(&c.pub, &fev);
+    rc = fn->run(&c.core.pub, &fev);
 
     /* A handler may change its state pointer; keep what it set. */
-    lp->state = c.pub.state;
+    lp->state = c.core.pub.state;
     /* Which attempt of which unit this call ended in, for the record. */
     json_object_object_add(done, "attempt", json_object_new_int((int)inv.steps.attempt));
     json_object_object_add(done, "unit_started_at",
@@ -138,15 +138,15 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
                      fn->id, rc);
         json_object_object_add(done, "ok", json_object_new_boolean(0));
         json_object_object_add(done, "suspend", json_object_get(inv.suspend));
-        if (c.error != NULL)
+        if (c.core.error != NULL)
             json_object_object_add(done, "error",
-                                   json_object_new_string(c.error));
+                                   json_object_new_string(c.core.error));
     } else if (rc == FH_SUSPENDED) {
         json_object_object_add(done, "ok", json_object_new_boolean(0));
         json_object_object_add(done, "error", json_object_new_string(
             "the handler returned FH_SUSPENDED but no step suspended"));
-    } else if (rc == FH_OK && c.has_output &&
-               fh_json_depth_(c.output, FH_STEPS_MAX_DEPTH_) >
+    } else if (rc == FH_OK && c.core.has_output &&
+               fh_json_depth_(c.core.output, FH_STEPS_MAX_DEPTH_) >
                    FH_STEPS_MAX_DEPTH_) {
         json_object_object_add(done, "ok", json_object_new_boolean(0));
         json_object_object_add(done, "error", json_object_new_string(
@@ -155,23 +155,23 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
     } else if (rc == FH_OK) {
         json_object_object_add(done, "ok", json_object_new_boolean(1));
         json_object_object_add(done, "output",
-                               c.has_output ? json_object_get(c.output)
+                               c.core.has_output ? json_object_get(c.core.output)
                                             : NULL);
     } else {
         char why[64];
 
         json_object_object_add(done, "ok", json_object_new_boolean(0));
-        if (c.error == NULL)
+        if (c.core.error == NULL)
             snprintf(why, sizeof(why), "handler returned %d without a"
                                        " reason", rc);
         json_object_object_add(done, "error",
-                               json_object_new_string(c.error ? c.error
+                               json_object_new_string(c.core.error ? c.core.error
                                                               : why));
         json_object_object_add(done, "no_retry",
-                               json_object_new_boolean(c.no_retry));
-        if (c.retry_after_ms > 0)
+                               json_object_new_boolean(c.core.no_retry));
+        if (c.core.retry_after_ms > 0)
             json_object_object_add(done, "retry_after_ms",
-                                   json_object_new_int64(c.retry_after_ms));
+                                   json_object_new_int64(c.core.retry_after_ms));
     }
     host_ctx_reset(&c);
     invocation_fini(&inv);

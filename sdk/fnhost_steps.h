@@ -14,10 +14,11 @@
  * (fnhost_duration.h), at most a year, and fails for good otherwise; once
  * the run must stop (a retry, a sleep), every later step call says so.
  *
- * Each side supplies the effects (struct fh_steps_ops_): what a context's
- * error is, how a step's function is called, and how an outcome is kept —
- * the host sends a checkpoint to the master and waits until it is durable,
- * the harness writes it to its own memo. */
+ * Each side supplies the effects (struct fh_steps_ops_): how a step's
+ * function is called and how an outcome is kept — the host sends a
+ * checkpoint to the master and waits until it is durable, the harness
+ * writes it to its own memo. Both contexts start with the same core
+ * (fnhost_ctx.h), which holds the error a failed step leaves. */
 #ifndef FNHOST_STEPS_H_
 #define FNHOST_STEPS_H_
 
@@ -29,6 +30,7 @@
 #include <string.h>
 
 #include "fnhost.h"
+#include "fnhost_ctx.h"
 #include "fnhost_duration.h"
 
 /* At most one year, as `ms` counts it (365.25 days). */
@@ -56,11 +58,6 @@ struct fh_step_outcome_ {
 };
 
 struct fh_steps_ops_ {
-    /* The context's error: MSG (new, or NULL to clear), and whether it
-     * rules out a retry. Clears any retry-after delay. */
-    void (*set_error)(struct fh_ctx *ctx, char *msg, int no_retry);
-    /* The context's error message (or NULL), and its no-retry flag. */
-    const char *(*error)(struct fh_ctx *ctx, int *no_retry);
     /* Runs a step's function (the harness may run a mock instead). */
     int (*call)(struct fh_ctx *ctx, const char *name, fh_step_fn fn,
                 void *arg, struct json_object **result);
@@ -68,8 +65,8 @@ struct fh_steps_ops_ {
     void (*replayed)(struct fh_ctx *ctx, const char *id);
     /* A step ended. Completed and final outcomes must be durable when
      * this returns; a failed attempt to retry and a sleep suspend the run
-     * (read the context's retry-after delay here: set_error clears it
-     * next). */
+     * (read the context's retry-after delay here: the error is set, and
+     * the delay cleared, next). */
     void (*record)(struct fh_ctx *ctx, const struct fh_step_outcome_ *o);
     /* A sleep whose time had come: status "completed", nothing to keep
      * (a replay decides the same way). May be NULL. */
@@ -90,13 +87,6 @@ struct fh_steps_ {
     int suspended;               /* the run must stop: a retry or sleep */
 };
 
-static __attribute__((unused)) void
-fh_steps_oom_(void)
-{
-    fputs("fnhost: out of memory\n", stderr);
-    abort();
-}
-
 static char *fh_steps_printf_(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), unused));
 
@@ -111,7 +101,7 @@ fh_steps_printf_(const char *fmt, ...)
     n = vasprintf(&s, fmt, ap);
     va_end(ap);
     if (n < 0)
-        fh_steps_oom_();
+        fh_ctx_oom_();
     return s;
 }
 
@@ -127,7 +117,7 @@ fh_json_valid_(const char *text, size_t len)
 
     if (tok == NULL && (tok = json_tokener_new_ex(2 * FH_STEPS_MAX_DEPTH_)) ==
                            NULL)
-        fh_steps_oom_();
+        fh_ctx_oom_();
     json_tokener_reset(tok);
     o = json_tokener_parse_ex(tok, text, (int)len + 1);
     ok = json_tokener_get_error(tok) == json_tokener_success &&
@@ -179,7 +169,7 @@ fh_steps_init_(struct fh_steps_ *s, const struct fh_steps_ops_ *ops,
     s->names = json_object_new_object();
     s->owned = json_object_new_array();
     if (s->names == NULL || s->owned == NULL)
-        fh_steps_oom_();
+        fh_ctx_oom_();
     s->attempt = attempt;
     s->max_attempts = max_attempts ? max_attempts : 1;
     s->unit_started = ops->now_ms();
@@ -191,6 +181,24 @@ fh_steps_fini_(struct fh_steps_ *s)
     json_object_put(s->names);
     json_object_put(s->owned);
     memset(s, 0, sizeof(*s));
+}
+
+/* The context's error: MSG (new, or NULL to clear). */
+static __attribute__((unused)) void
+fh_steps_error_(struct fh_ctx *ctx, char *msg, int no_retry)
+{
+    fh_core_set_error_(fh_core_(ctx), msg, no_retry);
+}
+
+/* A step API called outside a handler (in load(), or in a step). */
+static __attribute__((unused)) int
+fh_steps_outside_(struct fh_ctx *ctx)
+{
+    fh_steps_error_(ctx,
+                    fh_steps_printf_("steps can only be used inside a"
+                                     " handler"),
+                    1);
+    return FH_ERR;
 }
 
 /* "name" the first time in this call, then "name:1", "name:2", ... */
@@ -207,7 +215,7 @@ fh_steps_id_(struct fh_steps_ *s, const char *name)
         char *id = strdup(name);
 
         if (id == NULL)
-            fh_steps_oom_();
+            fh_ctx_oom_();
         return id;
     }
     return fh_steps_printf_("%s:%d", name, seen);
@@ -226,8 +234,8 @@ fh_steps_replay_(struct fh_steps_ *s, struct fh_ctx *ctx, const char *id,
     if (s->ops->replayed != NULL)
         s->ops->replayed(ctx, id);
     if (json_object_object_get_ex(e, "error", &v)) {
-        s->ops->set_error(ctx, fh_steps_printf_("%s",
-                                                json_object_get_string(v)), 1);
+        fh_steps_error_(ctx, fh_steps_printf_("%s", json_object_get_string(v)),
+                        1);
         return -1;
     }
     if (result != NULL)
@@ -258,13 +266,15 @@ fh_steps_run_(struct fh_steps_ *s, struct fh_ctx *ctx, const char *name,
     if (result != NULL)
         *result = NULL;
     if (s == NULL)
-        return FH_ERR; /* the caller sets the error: it has no ops here */
+        return fh_steps_outside_(ctx);
     ops = s->ops;
     if (s->suspended)
         return FH_SUSPENDED; /* the handler went on after a suspension */
     if (name == NULL || *name == '\0' || fn == NULL) {
-        ops->set_error(ctx, fh_steps_printf_("fh_step: a step needs a name"
-                                             " and a function"), 1);
+        fh_steps_error_(ctx,
+                        fh_steps_printf_("fh_step: a step needs a name"
+                                         " and a function"),
+                        1);
         return FH_ERR;
     }
     id = fh_steps_id_(s, name);
@@ -274,7 +284,7 @@ fh_steps_run_(struct fh_steps_ *s, struct fh_ctx *ctx, const char *name,
         return rc > 0 ? FH_OK : FH_ERR;
     }
 
-    ops->set_error(ctx, NULL, 0);
+    fh_steps_error_(ctx, NULL, 0);
     memset(&o, 0, sizeof(o));
     o.id = id;
     o.name = name;
@@ -289,9 +299,11 @@ fh_steps_run_(struct fh_steps_ *s, struct fh_ctx *ctx, const char *name,
     if (rc == FH_OK &&
         fh_json_depth_(res, FH_STEPS_MAX_DEPTH_) > FH_STEPS_MAX_DEPTH_) {
         /* The store and the replay could not read it back. */
-        ops->set_error(ctx, fh_steps_printf_("step result nests deeper than"
-                                             " %d levels",
-                                             FH_STEPS_MAX_DEPTH_), 1);
+        fh_steps_error_(ctx,
+                        fh_steps_printf_("step result nests deeper than"
+                                         " %d levels",
+                                         FH_STEPS_MAX_DEPTH_),
+                        1);
         rc = FH_ERR;
     }
     if (rc == FH_OK) {
@@ -301,16 +313,20 @@ fh_steps_run_(struct fh_steps_ *s, struct fh_ctx *ctx, const char *name,
             res, JSON_C_TO_STRING_PLAIN, &len);
         if (o.result_text == NULL) {
             /* A custom serializer failed, or memory ran out. */
-            ops->set_error(ctx, fh_steps_printf_("step result could not be"
-                                                 " serialized"), 1);
+            fh_steps_error_(ctx,
+                            fh_steps_printf_("step result could not be"
+                                             " serialized"),
+                            1);
             rc = FH_ERR;
         } else if (!fh_json_valid_(o.result_text, len)) {
             /* A custom serializer (json_object_set_serializer(),
              * json_object_new_double_s()) wrote text a replay would
              * misread. */
-            ops->set_error(ctx, fh_steps_printf_("step result is not valid"
-                                                 " JSON: %.60s",
-                                                 o.result_text), 1);
+            fh_steps_error_(ctx,
+                            fh_steps_printf_("step result is not valid"
+                                             " JSON: %.60s",
+                                             o.result_text),
+                            1);
             o.result_text = NULL;
             rc = FH_ERR;
         }
@@ -330,10 +346,11 @@ fh_steps_run_(struct fh_steps_ *s, struct fh_ctx *ctx, const char *name,
     }
     json_object_put(res);
     res = NULL;
-    why = ops->error(ctx, &no_retry);
-    err = why != NULL ? fh_steps_printf_("%s", why)
-                      : fh_steps_printf_("step returned %d without a reason",
-                                         rc);
+    why = fh_core_(ctx)->error;
+    no_retry = fh_core_(ctx)->no_retry;
+    err = why != NULL
+              ? fh_steps_printf_("%s", why)
+              : fh_steps_printf_("step returned %d without a reason", rc);
     o.status = "failed";
     o.error = err;
     o.final = no_retry || s->attempt + 1 >= s->max_attempts;
@@ -343,12 +360,12 @@ fh_steps_run_(struct fh_steps_ *s, struct fh_ctx *ctx, const char *name,
         /* Out of attempts: the failure is the step's outcome, stored like
          * a result, and the handler decides what it means. */
         fh_steps_stored_(s);
-        ops->set_error(ctx, err, 1);
+        fh_steps_error_(ctx, err, 1);
         ctx->attempt = 0;
         return FH_ERR;
     }
     s->suspended = 1;
-    ops->set_error(ctx, err, 0);
+    fh_steps_error_(ctx, err, 0);
     return FH_SUSPENDED;
 }
 
@@ -399,7 +416,7 @@ fh_steps_sleep_at_(struct fh_steps_ *s, struct fh_ctx *ctx, const char *name,
         o.final = 1;
         s->ops->record(ctx, &o);
         fh_steps_stored_(s);
-        s->ops->set_error(ctx, why, 1);
+        fh_steps_error_(ctx, why, 1);
         free(id);
         return FH_ERR;
     }
@@ -412,7 +429,7 @@ fh_steps_sleep_at_(struct fh_steps_ *s, struct fh_ctx *ctx, const char *name,
 }
 
 /* fh_sleep() and fh_sleep_until(): DURATION for the one, AT_MS for the
- * other (UNTIL set). */
+ * other (UNTIL set). S is NULL outside a handler. */
 static __attribute__((unused)) int
 fh_steps_sleep_(struct fh_steps_ *s, struct fh_ctx *ctx, const char *name,
                 int until, const char *duration, int64_t at_ms)
@@ -420,10 +437,13 @@ fh_steps_sleep_(struct fh_steps_ *s, struct fh_ctx *ctx, const char *name,
     int64_t now, ms = 0;
     char err[256];
 
+    if (s == NULL)
+        return fh_steps_outside_(ctx);
     if (name == NULL || *name == '\0') {
-        s->ops->set_error(ctx, fh_steps_printf_("%s: a sleep needs a name",
-                                                until ? "fh_sleep_until"
-                                                      : "fh_sleep"), 1);
+        fh_steps_error_(ctx,
+                        fh_steps_printf_("%s: a sleep needs a name",
+                                         until ? "fh_sleep_until" : "fh_sleep"),
+                        1);
         return FH_ERR;
     }
     now = s->ops->now_ms();

@@ -2,9 +2,11 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * Part of the SDK: it uses libc and json-c only, never the host's code.
- * What it shares with the host is in headers both include: the rules of
- * steps (fnhost_steps.h: ids, replay, retries, sleeps), durations
- * (fnhost_duration.h) and the descriptor checks (fnhost_check.h). Where it
+ * What it shares with the host is in headers both include: the context and
+ * the API entries that only touch it (fnhost_ctx.h: fh_fail, fh_alloc,
+ * fh_set_output, fh_retry_after), the rules of steps (fnhost_steps.h:
+ * ids, replay, retries, sleeps), durations (fnhost_duration.h) and the
+ * descriptor checks (fnhost_check.h). Where it
  * plays the rest of the host, it follows host/loader.c (the API),
  * host/worker.c and host/sched.c (what an invocation's outcome means) and
  * host/ingest.c (events); keep them in step. */
@@ -67,11 +69,6 @@ struct fh_test {
     int ended;
 };
 
-struct arena_block {
-    struct arena_block *next;
-    max_align_t data[];
-};
-
 /* One invocation, as host/steps.h's struct invocation. */
 struct inv {
     struct fh_steps_ steps;    /* the rules' state */
@@ -81,16 +78,11 @@ struct inv {
     struct fh_test_result *r;
 };
 
-/* The context the API works on: the public head, then ours. */
+/* The context the API works on: the core the host shares
+ * (fnhost_ctx.h: the public head, arena, output, error), then ours. */
 struct tctx {
-    struct fh_ctx pub;
+    struct fh_ctx_core_ core;
     struct fh_test *t;
-    struct arena_block *arena;
-    struct json_object *output;
-    int has_output;
-    char *error;
-    int no_retry;
-    int64_t retry_after_ms;
     struct inv *inv;             /* NULL outside handlers */
     struct fh_test_result *r;    /* where log lines go, or NULL */
 };
@@ -301,19 +293,7 @@ static const char *const level_names[] = {"error", "warn", "info", "debug"};
 static void
 ctx_reset(struct tctx *c)
 {
-    while (c->arena != NULL) {
-        struct arena_block *b = c->arena;
-
-        c->arena = b->next;
-        free(b);
-    }
-    json_object_put(c->output);
-    c->output = NULL;
-    c->has_output = 0;
-    free(c->error);
-    c->error = NULL;
-    c->no_retry = 0;
-    c->retry_after_ms = 0;
+    fh_core_reset_(&c->core);
 }
 
 static void
@@ -379,26 +359,6 @@ api_log(struct fh_ctx *ctx, int level, const char *fmt, ...)
     }
 }
 
-static int api_fail(struct fh_ctx *ctx, int retry, const char *fmt, ...)
-    FH_PRINTF(3, 4);
-
-static int
-api_fail(struct fh_ctx *ctx, int retry, const char *fmt, ...)
-{
-    struct tctx *c = (struct tctx *)ctx;
-    va_list ap;
-    char *msg;
-
-    va_start(ap, fmt);
-    if (vasprintf(&msg, fmt, ap) < 0)
-        msg = NULL;
-    va_end(ap);
-    free(c->error);
-    c->error = msg ? msg : xstrdup("out of memory formatting the error");
-    c->no_retry = retry == FH_NO_RETRY;
-    return FH_ERR;
-}
-
 static const char *
 api_config(struct fh_ctx *ctx, const char *key)
 {
@@ -408,44 +368,6 @@ api_config(struct fh_ctx *ctx, const char *key)
     if (key == NULL || !json_object_object_get_ex(c->t->config, key, &v))
         return NULL;
     return json_object_get_string(v);
-}
-
-static void *
-api_alloc(struct fh_ctx *ctx, size_t n)
-{
-    struct tctx *c = (struct tctx *)ctx;
-    struct arena_block *b;
-
-    if (n > SIZE_MAX - sizeof(*b))
-        abort();
-    b = xcalloc(1, sizeof(*b) + n);
-    b->next = c->arena;
-    c->arena = b;
-    return b->data;
-}
-
-static int
-api_set_output(struct fh_ctx *ctx, struct json_object *output)
-{
-    struct tctx *c = (struct tctx *)ctx;
-
-    json_object_put(c->output);
-    c->output = output;
-    c->has_output = 1;
-    return FH_OK;
-}
-
-static int
-api_retry_after(struct fh_ctx *ctx, int64_t ms)
-{
-    struct tctx *c = (struct tctx *)ctx;
-
-    if (ms < 1000)
-        ms = 1000;
-    if (ms > 24LL * 3600 * 1000)
-        ms = 24LL * 3600 * 1000;
-    c->retry_after_ms = ms;
-    return FH_OK;
 }
 
 static const char *
@@ -496,15 +418,6 @@ add_replayed(struct fh_test_result *r, const char *id)
     r->replayed[r->nreplayed++] = xstrdup(id);
 }
 
-static void
-ctx_set_error(struct tctx *c, char *msg, int no_retry)
-{
-    free(c->error);
-    c->error = msg;
-    c->no_retry = no_retry;
-    c->retry_after_ms = 0;
-}
-
 /* Stores step ID as the host's checkpoint does: a result (DATA, copied
  * through JSON text) or an error. */
 static void
@@ -518,21 +431,6 @@ store_step(struct fh_test *t, const char *id, struct json_object *data,
     else
         json_object_object_add(e, "data", stored_copy(data));
     json_object_object_add(t->memo, id, e);
-}
-
-static void
-steps_set_error(struct fh_ctx *ctx, char *msg, int no_retry)
-{
-    ctx_set_error((struct tctx *)ctx, msg, no_retry);
-}
-
-static const char *
-steps_error(struct fh_ctx *ctx, int *no_retry)
-{
-    struct tctx *c = (struct tctx *)ctx;
-
-    *no_retry = c->no_retry;
-    return c->error;
 }
 
 static const struct mock *
@@ -603,7 +501,7 @@ steps_record(struct fh_ctx *ctx, const struct fh_step_outcome_ *o)
         } else {
             inv->suspend = FH_TEST_RETRYING;
             inv->suspend_step = inv->r->nran - 1;
-            inv->retry_after_ms = c->retry_after_ms;
+            inv->retry_after_ms = c->core.retry_after_ms;
         }
     }
 }
@@ -617,8 +515,6 @@ steps_passed(struct fh_ctx *ctx, const struct fh_step_outcome_ *o)
 }
 
 static const struct fh_steps_ops_ steps_ops = {
-    .set_error = steps_set_error,
-    .error = steps_error,
     .call = steps_call,
     .replayed = steps_replayed,
     .record = steps_record,
@@ -626,45 +522,32 @@ static const struct fh_steps_ops_ steps_ops = {
     .now_ms = now_ms,
 };
 
-static int
-no_steps_here(struct tctx *c)
+/* The handler call's steps, or NULL outside one. */
+static struct fh_steps_ *
+steps_of(struct fh_ctx *ctx)
 {
-    ctx_set_error(c, xstrdup("steps can only be used inside a handler"), 1);
-    return FH_ERR;
+    struct inv *inv = ((struct tctx *)ctx)->inv;
+
+    return inv != NULL ? &inv->steps : NULL;
 }
 
 static int
 api_step(struct fh_ctx *ctx, const char *name, fh_step_fn fn, void *arg,
          struct json_object **result)
 {
-    struct tctx *c = (struct tctx *)ctx;
-
-    if (c->inv == NULL) {
-        if (result != NULL)
-            *result = NULL;
-        return no_steps_here(c);
-    }
-    return fh_steps_run_(&c->inv->steps, ctx, name, fn, arg, result);
+    return fh_steps_run_(steps_of(ctx), ctx, name, fn, arg, result);
 }
 
 static int
 api_sleep(struct fh_ctx *ctx, const char *name, const char *duration)
 {
-    struct tctx *c = (struct tctx *)ctx;
-
-    if (c->inv == NULL)
-        return no_steps_here(c);
-    return fh_steps_sleep_(&c->inv->steps, ctx, name, 0, duration, 0);
+    return fh_steps_sleep_(steps_of(ctx), ctx, name, 0, duration, 0);
 }
 
 static int
 api_sleep_until(struct fh_ctx *ctx, const char *name, int64_t at_ms)
 {
-    struct tctx *c = (struct tctx *)ctx;
-
-    if (c->inv == NULL)
-        return no_steps_here(c);
-    return fh_steps_sleep_(&c->inv->steps, ctx, name, 1, NULL, at_ms);
+    return fh_steps_sleep_(steps_of(ctx), ctx, name, 1, NULL, at_ms);
 }
 
 static const struct fh_api test_api = {
@@ -672,11 +555,11 @@ static const struct fh_api test_api = {
     .abi_major = FH_ABI_MAJOR,
     .abi_minor = FH_ABI_MINOR,
     .log = api_log,
-    .fail = api_fail,
+    .fail = fh_core_fail_,
     .config = api_config,
-    .alloc = api_alloc,
-    .set_output = api_set_output,
-    .retry_after = api_retry_after,
+    .alloc = fh_core_alloc_,
+    .set_output = fh_core_set_output_,
+    .retry_after = fh_core_retry_after_,
     .state_dir = api_state_dir,
     .step = api_step,
     .sleep = api_sleep,
@@ -687,9 +570,9 @@ static void
 ctx_init(struct tctx *c, struct fh_test *t)
 {
     memset(c, 0, sizeof(*c));
-    c->pub.api = &test_api;
-    c->pub.plugin = t->plugin->name;
-    c->pub.state = t->state;
+    c->core.pub.api = &test_api;
+    c->core.pub.plugin = t->plugin->name;
+    c->core.pub.state = t->state;
     c->t = t;
 }
 
@@ -729,7 +612,7 @@ fh_test_free(struct fh_test *t)
         struct tctx c;
 
         ctx_init(&c, t);
-        t->plugin->unload(&c.pub);
+        t->plugin->unload(&c.core.pub);
         ctx_reset(&c);
     }
     if (t->state_made)
@@ -821,11 +704,11 @@ fh_test_load(struct fh_test *t)
         return 0;
     }
     ctx_init(&c, t);
-    rc = t->plugin->load(&c.pub);
-    t->state = c.pub.state;
+    rc = t->plugin->load(&c.core.pub);
+    t->state = c.core.pub.state;
     if (rc != FH_OK) {
         set_error(t, "load() failed: %s",
-                  c.error ? c.error
+                  c.core.error ? c.core.error
                           : "it returned an error and gave no reason");
         t->load_error = xstrdup(t->error);
         ctx_reset(&c);
@@ -1126,20 +1009,20 @@ invoke(struct fh_test *t, const char *function_id, const char *event_json,
     result_next(r);
     memcpy(r->run_id, t->run_id, sizeof(r->run_id));
     ctx_init(&c, t);
-    c.pub.function_id = fn->id;
-    c.pub.run_id = t->run_id;
-    c.pub.attempt = t->attempt;
-    c.pub.max_attempts = fn_max_attempts(t, fn);
+    c.core.pub.function_id = fn->id;
+    c.core.pub.run_id = t->run_id;
+    c.core.pub.attempt = t->attempt;
+    c.core.pub.max_attempts = fn_max_attempts(t, fn);
     c.r = r;
     memset(&inv, 0, sizeof(inv));
     fh_steps_init_(&inv.steps, &steps_ops, t->memo, t->attempt,
-                   c.pub.max_attempts);
+                   c.core.pub.max_attempts);
     inv.r = r;
     c.inv = &inv;
 
-    rc = fn->run(&c.pub, &fev);
+    rc = fn->run(&c.core.pub, &fev);
 
-    t->state = c.pub.state; /* keep what the handler set */
+    t->state = c.core.pub.state; /* keep what the handler set */
     r->rc = rc;
     r->attempt = inv.steps.attempt;
     r->max_attempts = inv.steps.max_attempts;
@@ -1157,12 +1040,12 @@ invoke(struct fh_test *t, const char *function_id, const char *event_json,
             t->attempt = 0;
         } else {
             r->retry = &r->ran[inv.suspend_step];
-            r->error = xstrdup(c.error);
+            r->error = xstrdup(c.core.error);
             r->retry_after_ms = inv.retry_after_ms;
             t->attempt = inv.steps.attempt + 1;
         }
-    } else if (rc == FH_OK && c.has_output &&
-               fh_json_depth_(c.output, FH_STEPS_MAX_DEPTH_) >
+    } else if (rc == FH_OK && c.core.has_output &&
+               fh_json_depth_(c.core.output, FH_STEPS_MAX_DEPTH_) >
                    FH_STEPS_MAX_DEPTH_) {
         /* As host/worker.c: the store could not read it back. */
         r->status = FH_TEST_FAILED;
@@ -1172,19 +1055,19 @@ invoke(struct fh_test *t, const char *function_id, const char *event_json,
         t->ended = 1;
     } else if (rc == FH_OK) {
         r->status = FH_TEST_COMPLETED;
-        if (c.has_output)
-            r->output = json_text(c.output);
+        if (c.core.has_output)
+            r->output = json_text(c.core.output);
         t->ended = 1;
     } else {
         if (rc == FH_SUSPENDED)
             r->error = xstrdup("the handler returned FH_SUSPENDED but no"
                                " step suspended");
-        else if (c.error != NULL)
-            r->error = xstrdup(c.error);
+        else if (c.core.error != NULL)
+            r->error = xstrdup(c.core.error);
         else
             r->error = xasprintf("handler returned %d without a reason", rc);
-        r->no_retry = rc != FH_SUSPENDED && c.no_retry;
-        r->retry_after_ms = rc != FH_SUSPENDED ? c.retry_after_ms : 0;
+        r->no_retry = rc != FH_SUSPENDED && c.core.no_retry;
+        r->retry_after_ms = rc != FH_SUSPENDED ? c.core.retry_after_ms : 0;
         if (r->no_retry ||
             inv.steps.attempt + 1 >= inv.steps.max_attempts) {
             r->status = FH_TEST_FAILED;

@@ -93,15 +93,15 @@ call(struct loaded_plugin *lp, const struct fh_function *fn, const char *data,
     ev.data = json_tokener_parse(data);
     ev.json = json_object_new_object();
     memset(c, 0, sizeof(*c));
-    c->pub.api = &loader_api;
-    c->pub.state = lp->state;
-    c->pub.plugin = lp->desc->name;
-    c->pub.function_id = fn->id;
-    c->pub.run_id = "01HRUNRUNRUNRUNRUNRUNRUNRU";
-    c->pub.attempt = attempt;
-    c->pub.max_attempts = 5;
+    c->core.pub.api = &loader_api;
+    c->core.pub.state = lp->state;
+    c->core.pub.plugin = lp->desc->name;
+    c->core.pub.function_id = fn->id;
+    c->core.pub.run_id = "01HRUNRUNRUNRUNRUNRUNRUNRU";
+    c->core.pub.attempt = attempt;
+    c->core.pub.max_attempts = 5;
     c->lp = lp;
-    rc = fn->run(&c->pub, &ev);
+    rc = fn->run(&c->core.pub, &ev);
     json_object_put(ev.data);
     json_object_put(ev.json);
     return rc;
@@ -154,13 +154,13 @@ test_ok(void)
     ok(lp.loaded, "and is marked loaded");
     rc = call(&lp, &lp.desc->functions[0], "{\"x\":42}", 0, &c);
     is_int(rc, FH_OK, "echo returns FH_OK");
-    ok(c.has_output, "and sets an output");
-    is_int(json_object_get_int(get(get(c.output, "data"), "x")), 42,
+    ok(c.core.has_output, "and sets an output");
+    is_int(json_object_get_int(get(get(c.core.output, "data"), "x")), 42,
            "which echoes the event data");
-    is_str(str(c.output, "greeting"), "hello",
+    is_str(str(c.core.output, "greeting"), "hello",
            "and reads its own [plugin ok] greeting");
     host_ctx_reset(&c);
-    ok(c.output == NULL && !c.has_output, "host_ctx_reset clears the output");
+    ok(c.core.output == NULL && !c.core.has_output, "host_ctx_reset clears the output");
     loader_close(&lp);
     json_object_put(cfg);
     ok(lp.handle == NULL && lp.path == NULL, "loader_close clears it all");
@@ -171,7 +171,7 @@ test_ok(void)
     is_int(loader_init(&lp, cfg, &loader_api, err, sizeof(err)), 0,
            "ok.so initializes without settings");
     call(&lp, &lp.desc->functions[0], "{}", 0, &c);
-    ok(c.output != NULL && get(c.output, "greeting") == NULL,
+    ok(c.core.output != NULL && get(c.core.output, "greeting") == NULL,
        "its greeting is unset, not another plugin's");
     host_ctx_reset(&c);
     loader_close(&lp);
@@ -211,19 +211,19 @@ test_options(void)
 
     is_int(call(&lp, &lp.desc->functions[0], "{\"fail_times\":1}", 0, &c),
            FH_ERR, "a failing handler returns FH_ERR");
-    is_str(c.error, "flaky failure on attempt 0",
+    is_str(c.core.error, "flaky failure on attempt 0",
            "fh_fail's formatted reason is kept");
-    is_int(c.no_retry, 0, "FH_RETRY can be retried");
+    is_int(c.core.no_retry, 0, "FH_RETRY can be retried");
     host_ctx_reset(&c);
-    ok(c.error == NULL, "host_ctx_reset clears the error");
+    ok(c.core.error == NULL, "host_ctx_reset clears the error");
     is_int(call(&lp, &lp.desc->functions[0],
                 "{\"fail_times\":1,\"fatal\":true}", 1, &c),
            FH_ERR, "a fatal failure returns FH_ERR");
-    is_int(c.no_retry, 1, "FH_NO_RETRY is not retried");
+    is_int(c.core.no_retry, 1, "FH_NO_RETRY is not retried");
     host_ctx_reset(&c);
     is_int(call(&lp, &lp.desc->functions[0], "{\"fail_times\":1}", 1, &c),
            FH_OK, "the next attempt succeeds");
-    is_int(json_object_get_int(get(c.output, "attempt")), 1,
+    is_int(json_object_get_int(get(c.core.output, "attempt")), 1,
            "and sees its attempt number");
     host_ctx_reset(&c);
     loader_close(&lp);
@@ -240,21 +240,21 @@ test_api(void)
     char *saved = old ? strdup(old) : NULL;
 
     memset(&c, 0, sizeof(c));
-    c.pub.api = &loader_api;
-    c.pub.plugin = "t";
+    c.core.pub.api = &loader_api;
+    c.core.pub.plugin = "t";
     is_int(loader_api.size, sizeof(struct fh_api),
            "the API table says its size");
     is_int(loader_api.abi_major, FH_ABI_MAJOR, "and its ABI");
     ok(FH_API_HAS(&loader_api, state_dir), "every 1.0 entry is set");
 
-    loader_api.retry_after(&c.pub, 10);
-    is_int(c.retry_after_ms, 1000, "retry_after is at least 1 s");
-    loader_api.retry_after(&c.pub, 90000);
-    is_int(c.retry_after_ms, 90000, "a delay in range is kept");
-    loader_api.retry_after(&c.pub, 7LL * 24 * 3600 * 1000);
-    is_int(c.retry_after_ms, 24LL * 3600 * 1000, "and at most 24 h");
+    loader_api.retry_after(&c.core.pub, 10);
+    is_int(c.core.retry_after_ms, 1000, "retry_after is at least 1 s");
+    loader_api.retry_after(&c.core.pub, 90000);
+    is_int(c.core.retry_after_ms, 90000, "a delay in range is kept");
+    loader_api.retry_after(&c.core.pub, 7LL * 24 * 3600 * 1000);
+    is_int(c.core.retry_after_ms, 24LL * 3600 * 1000, "and at most 24 h");
 
-    p = loader_api.alloc(&c.pub, 1000);
+    p = loader_api.alloc(&c.core.pub, 1000);
     for (int i = 0; i < 1000; i++)
         if (p[i] != 0)
             zero = 0;
@@ -262,23 +262,23 @@ test_api(void)
     ok((uintptr_t)p % _Alignof(max_align_t) == 0, "and aligned");
     memset(p, 0xff, 1000); /* all of it is ours: ASan would see */
 
-    is_int(loader_api.fail(&c.pub, FH_NO_RETRY, "bad %s %d", "input", 7),
+    is_int(loader_api.fail(&c.core.pub, FH_NO_RETRY, "bad %s %d", "input", 7),
            FH_ERR, "fh_fail returns FH_ERR");
-    is_str(c.error, "bad input 7", "with the formatted message");
-    loader_api.fail(&c.pub, FH_RETRY, "second");
-    is_str(c.error, "second", "a second fh_fail replaces the first");
-    is_int(c.no_retry, 0, "and its retry mode");
-    ok(loader_api.config(&c.pub, "anything") == NULL,
+    is_str(c.core.error, "bad input 7", "with the formatted message");
+    loader_api.fail(&c.core.pub, FH_RETRY, "second");
+    is_str(c.core.error, "second", "a second fh_fail replaces the first");
+    is_int(c.core.no_retry, 0, "and its retry mode");
+    ok(loader_api.config(&c.core.pub, "anything") == NULL,
        "no config outside a loaded plugin");
     host_ctx_reset(&c);
-    ok(c.arena == NULL && c.error == NULL && c.retry_after_ms == 0,
+    ok(c.core.arena == NULL && c.core.error == NULL && c.core.retry_after_ms == 0,
        "host_ctx_reset frees the arena and clears the rest");
 
     setenv("FNHOST_STATE", "/var/lib/fnhost-test", 1);
-    is_str(loader_api.state_dir(&c.pub), "/var/lib/fnhost-test",
+    is_str(loader_api.state_dir(&c.core.pub), "/var/lib/fnhost-test",
            "fh_state_dir is FNHOST_STATE");
     unsetenv("FNHOST_STATE");
-    is_str(loader_api.state_dir(&c.pub), ".fnhost", "or .fnhost when unset");
+    is_str(loader_api.state_dir(&c.core.pub), ".fnhost", "or .fnhost when unset");
     if (saved != NULL)
         setenv("FNHOST_STATE", saved, 1);
     free(saved);
