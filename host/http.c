@@ -373,21 +373,6 @@ api_auth_ok(struct http *h, struct evhttp_request *req)
     return 0;
 }
 
-static const char *
-status_filter(const char *s)
-{
-    static const char *const map[][2] = {
-        {"queued", "queued"},       {"running", "running"},
-        {"completed", "completed"}, {"failed", "failed"},
-        {"cancelled", "cancelled"},
-    };
-
-    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-        if (strcasecmp(s, map[i][0]) == 0)
-            return map[i][1];
-    return NULL;
-}
-
 /* A run whose function no plugin of the current generation declares waits
  * for it to come back; the store cannot know that, so it is said here. */
 static void
@@ -434,9 +419,9 @@ handle_list_runs(struct http *h, struct evhttp_request *req)
     fn = evhttp_find_header(&q, "function_id");
     status = evhttp_find_header(&q, "status");
     limit = evhttp_find_header(&q, "limit");
-    if (status != NULL && status_filter(status) == NULL) {
+    if (status != NULL && store_status_where(status) == NULL) {
         reply_error(req, 400, "status must be one of queued, running,"
-                              " completed, failed, cancelled");
+                              " sleeping, completed, failed, cancelled");
         evhttp_clear_headers(&q);
         return;
     }
@@ -446,8 +431,7 @@ handle_list_runs(struct http *h, struct evhttp_request *req)
         evhttp_clear_headers(&q);
         return;
     }
-    runs = store_list_runs(h->d.store, fn,
-                           status ? status_filter(status) : NULL, (int)n);
+    runs = store_list_runs(h->d.store, fn, status, (int)n);
     evhttp_clear_headers(&q);
     if (runs == NULL) {
         reply_error(req, 500, "reading runs failed; see the log");
@@ -509,7 +493,11 @@ handle_v1(struct http *h, struct evhttp_request *req, const char *path)
             return;
         }
         json_object_put(o);
-        o = store_event_runs(h->d.store, id);
+        if ((o = store_event_runs(h->d.store, id)) == NULL) {
+            reply_error(req, 500, "cannot read the event's runs from the"
+                                  " store; the log says why");
+            return;
+        }
         mark_all_waiting(h, o);
         reply_data(req, o);
     } else if (sscanf(path, "/v1/events/%63[^/]%63s", id, rest) == 1) {

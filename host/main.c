@@ -279,7 +279,7 @@ api_get(const struct cli *c, const char *path, int *status)
         die("%s", err);
         return NULL;
     }
-    o = json_tokener_parse(resp);
+    o = json_parse(resp); /* as deep as the host writes */
     if (o == NULL)
         die("the host answered %d with a body that is not JSON: %.200s",
             *status, resp);
@@ -340,7 +340,7 @@ cmd_send(struct cli *c)
         if (file == NULL)
             return die("cannot read %s: %s", c->data + 1, strerror(errno));
     }
-    data = json_tokener_parse(file ? file : c->data ? c->data : "{}");
+    data = json_parse(file ? file : c->data ? c->data : "{}");
     free(file);
     if (data == NULL || !json_object_is_type(data, json_type_object)) {
         json_object_put(data);

@@ -311,6 +311,15 @@ dispatch(struct sched *s)
         steps = job->fresh ? NULL
                            : store_run_steps(s->store, job->run_id,
                                              job->started_at);
+        if (!job->fresh && steps == NULL) {
+            /* Its stored steps cannot be read (the store said why): it
+             * must not run without them, or they would run again. It
+             * stays queued in the store and is tried again in a second. */
+            set_del(s, job);
+            job_free(job);
+            arm_wake(s, now_ms() + 1000);
+            continue;
+        }
         rc = pool_dispatch(s->pool, job, job->event_id, job->event->s, steps,
                            max_attempts(fn), fn->timeout_ms);
         json_object_put(steps);

@@ -135,13 +135,15 @@ int store_due_runs(struct store *st, int64_t now, const char *const *fns,
                    void (*fn)(void *arg, const struct store_due *due),
                    void *arg);
 
-/* The earliest wake time after NOW of a queued run of FNS, or 0. */
+/* The earliest wake time after NOW of a queued run of FNS, or 0; NOW +
+ * 1 s when the store cannot say (logged), so that it is asked again. */
 int64_t store_next_wake(struct store *st, int64_t now,
                         const char *const *fns);
 
 /* The stored steps of a run, for a worker's replay (new): {"step id":
  * {"data": result} | {"error": "message"}}; a sleep whose time has come
- * counts as done. */
+ * counts as done. NULL (and an error in the log) when they cannot all be
+ * read: the run must then wait, not replay without them. */
 struct json_object *store_run_steps(struct store *st, const char *run_id,
                                     int64_t now);
 
@@ -150,6 +152,11 @@ struct json_object *store_run_steps(struct store *st, const char *run_id,
 struct json_object *store_get_run(struct store *st, const char *run_id);
 struct json_object *store_get_event(struct store *st, const char *event_id);
 struct json_object *store_event_runs(struct store *st, const char *event_id);
+/* The SQL condition on runs for a status as the API shows it ("queued",
+ * "running", "sleeping", "completed", "failed", "cancelled"; any case),
+ * or NULL for another word. */
+const char *store_status_where(const char *status);
+/* STATUS, if not NULL, is one store_status_where() knows. */
 struct json_object *store_list_runs(struct store *st, const char *function_id,
                                     const char *status, int limit);
 

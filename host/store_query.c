@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "log.h"
 #include "store_int.h"
@@ -98,14 +99,21 @@ store_next_wake(struct store *st, int64_t now, const char *const *fns)
     free(ph);
     rc = sqlite3_prepare_v2(store_reader(st), sql, -1, &s, NULL);
     free(sql);
-    if (rc != SQLITE_OK)
-        return 0;
-    sqlite3_bind_int64(s, 1, now);
-    for (int i = 0; i < nf; i++)
-        store_bind_text(s, i + 2, fns[i]);
-    if (sqlite3_step(s) == SQLITE_ROW)
-        t = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(s, 1, now);
+        for (int i = 0; i < nf; i++)
+            store_bind_text(s, i + 2, fns[i]);
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW)
+            t = sqlite3_column_int64(s, 0);
+        sqlite3_finalize(s);
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        /* No answer is not "nothing sleeps": look again in a second. */
+        log_error("store", "cannot find the next wake time: %s",
+                  sqlite3_errmsg(store_reader(st)));
+        t = now + 1000;
+    }
     return t;
 }
 
@@ -130,6 +138,28 @@ add_text(struct json_object *o, const char *key, sqlite3_stmt *s, int col)
     const char *v = (const char *)sqlite3_column_text(s, col);
 
     json_object_object_add(o, key, v ? json_object_new_string(v) : NULL);
+}
+
+/* What the API shows for each stored status, and the condition that
+ * finds it: a run waiting for its retry is stored queued with attempt > 0,
+ * and shown Running. Keep the two in step. */
+static const char *const status_where[][2] = {
+    {"queued", "status = 'queued' AND attempt = 0"},
+    {"running", "(status = 'running' OR (status = 'queued' AND attempt > 0))"},
+    {"sleeping", "status = 'sleeping'"},
+    {"completed", "status = 'completed'"},
+    {"failed", "status = 'failed'"},
+    {"cancelled", "status = 'cancelled'"},
+};
+
+const char *
+store_status_where(const char *status)
+{
+    for (size_t i = 0; i < sizeof(status_where) / sizeof(status_where[0]);
+         i++)
+        if (strcasecmp(status, status_where[i][0]) == 0)
+            return status_where[i][1];
+    return NULL;
 }
 
 static const char *
@@ -220,16 +250,18 @@ store_run_steps(struct store *st, const char *run_id, int64_t now)
 {
     static const char sql[] = "SELECT step_id, status, result, error,"
                               " wake_at FROM steps WHERE run_id = ?";
-    struct json_object *memo = json_object_new_object();
+    struct json_object *memo;
     sqlite3_stmt *q;
+    int rc;
 
     if (sqlite3_prepare_v2(store_reader(st), sql, -1, &q, NULL) != SQLITE_OK) {
-        log_error("store", "steps of %s: %s", run_id,
+        log_error("store", "cannot read the steps of run %s: %s", run_id,
                   sqlite3_errmsg(store_reader(st)));
-        return memo;
+        return NULL;
     }
+    memo = json_object_new_object();
     store_bind_text(q, 1, run_id);
-    while (sqlite3_step(q) == SQLITE_ROW) {
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         const char *status = (const char *)sqlite3_column_text(q, 1);
         const char *result = (const char *)sqlite3_column_text(q, 2);
         struct json_object *e = json_object_new_object();
@@ -249,6 +281,13 @@ store_run_steps(struct store *st, const char *run_id, int64_t now)
         }
         json_object_object_add(memo, (const char *)sqlite3_column_text(q, 0),
                                e);
+    }
+    if (rc != SQLITE_DONE) {
+        /* Half a memo would run stored steps again: none at all. */
+        log_error("store", "cannot read the steps of run %s: %s", run_id,
+                  sqlite3_errmsg(store_reader(st)));
+        json_object_put(memo);
+        memo = NULL;
     }
     sqlite3_finalize(q);
     return memo;
@@ -344,18 +383,16 @@ struct json_object *
 store_list_runs(struct store *st, const char *function_id,
                 const char *status, int limit)
 {
-    const char *args[2];
-    char sql[320];
+    const char *args[1], *where = status ? store_status_where(status) : NULL;
+    char sql[512];
     int n = 0;
 
-    snprintf(sql, sizeof(sql), "SELECT " RUN_COLUMNS " FROM runs WHERE 1%s%s"
+    snprintf(sql, sizeof(sql), "SELECT " RUN_COLUMNS " FROM runs WHERE 1%s%s%s"
                                " ORDER BY id DESC LIMIT ?",
-             function_id ? " AND function_id = ?" : "",
-             status ? " AND status = ?" : "");
+             function_id ? " AND function_id = ?" : "", where ? " AND " : "",
+             where ? where : "");
     if (function_id)
         args[n++] = function_id;
-    if (status)
-        args[n++] = status;
     return query_runs(st, sql, args, n, limit > 0 ? limit : 100, 0);
 }
 
@@ -367,8 +404,11 @@ store_get_event(struct store *st, const char *event_id)
     sqlite3_stmt *s;
     struct json_object *o = NULL;
 
-    if (sqlite3_prepare_v2(store_reader(st), sql, -1, &s, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(store_reader(st), sql, -1, &s, NULL) != SQLITE_OK) {
+        log_error("store", "cannot read event %s: %s", event_id,
+                  sqlite3_errmsg(store_reader(st)));
         return NULL;
+    }
     store_bind_text(s, 1, event_id);
     if (sqlite3_step(s) == SQLITE_ROW) {
         const char *json = (const char *)sqlite3_column_text(s, 5);

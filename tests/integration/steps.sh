@@ -140,7 +140,24 @@ t_is "$(jq -r '.data.status' <<<"$BODY_OUT")" Sleeping "a sleeping run shows Sle
 t_has "$(jq -r '.data.sleeping_until' <<<"$BODY_OUT")" "Z" "with when it wakes"
 t_is "$(jq -r '.data.steps[2] | [.step_id, .kind, .status] | join(",")' <<<"$BODY_OUT")" \
     "nap,sleep,sleeping" "the sleep is a step"
-t_is "$(grep -c . <<<"$(pgrep -P "$T_PID")")" 2 "it holds no worker (both idle, alive)"
+get /metrics
+t_has "$BODY_OUT" $'\nfnhost_runs_running 0\n' "it holds no worker"
+get "/v1/runs?status=sleeping"
+t_is "$(jq -r '[.data[].run_id] | join(",")' <<<"$BODY_OUT")" "$RUN" \
+    "GET /v1/runs?status=sleeping finds it"
+get "/v1/runs?status=queued"
+t_is "$(jq --arg r "$RUN" '[.data[] | select(.run_id == $r)] | length' \
+    <<<"$BODY_OUT")" 0 "status=queued does not"
+# A store that cannot give the steps back: the run waits rather than
+# replaying without them (which would run a and b again).
+sql_rw() { sqlite3 "$STATE/fnhost.db" ".timeout 5000" "$1"; }
+sql_rw "ALTER TABLE steps RENAME TO steps_away"
+wait_until 10 grep -q "cannot read the steps of run $RUN" "$LOG"
+t_ok $? "when the steps cannot be read at its wake, the log says so"
+t_is "$(sql "select status from runs where id = '$RUN'")" sleeping \
+    "and the run stays asleep in the store"
+t_is "$(execs "$RUN" a),$(execs "$RUN" b)" "1,1" "without running a step"
+sql_rw "ALTER TABLE steps_away RENAME TO steps"
 wait_until 10 status_is "$EV" Completed
 run_of "$EV"
 t_is "$(execs "$RUN" a),$(execs "$RUN" b),$(execs "$RUN" c)" "1,1,1" \

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -540,6 +541,44 @@ test_reads(struct store *st)
     o = store_list_runs(st, "fn-1", "failed", 0);
     is_int(arrlen(o), 0, "fn-1 has none");
     json_object_put(o);
+    {
+        /* Each status filter finds the runs that show that status (a run
+         * waiting for a retry shows Running), and together they find
+         * every run once. */
+        static const char *const names[] = {"queued",    "running",
+                                            "sleeping",  "completed",
+                                            "failed",    "cancelled"};
+        size_t all, seen = 0, wrong = 0, retrying = 0;
+
+        /* test_requeue's run fails once and waits for its retry. */
+        store_start_attempt(st, first[1].runs[0].id, 0, now_ms());
+        is_int(finish(st, first[1].runs[0].id, 0, RUN_RETRY, NULL,
+                      "try again", now_ms() + 3600000),
+               0, "a run waits for its retry");
+        o = store_list_runs(st, NULL, NULL, 1000);
+        all = arrlen(o);
+        for (size_t i = 0; i < all; i++) {
+            struct json_object *run = json_object_array_get_idx(o, i);
+
+            retrying += strcmp(str(run, "status"), "Running") == 0;
+        }
+        json_object_put(o);
+        for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+            o = store_list_runs(st, NULL, names[k], 1000);
+            for (size_t i = 0; i < arrlen(o); i++)
+                wrong += strcasecmp(str(json_object_array_get_idx(o, i),
+                                        "status"),
+                                    names[k]) != 0;
+            seen += arrlen(o);
+            json_object_put(o);
+        }
+        is_int(wrong, 0, "each status filter finds only runs showing it");
+        is_int(seen, all, "and all of them, once");
+        is_int(retrying, 1, "(the one waiting for its retry shows Running)");
+        ok(store_status_where("Sleeping") != NULL &&
+               store_status_where("asleep") == NULL,
+           "status names are known in any case, and only those");
+    }
     o = store_list_runs(st, NULL, NULL, 2);
     is_int(arrlen(o), 2, "a limit of 2 lists 2");
     if (arrlen(o) == 2)
