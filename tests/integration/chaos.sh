@@ -27,9 +27,24 @@ for batch in 1 2 3 4; do
 done
 t_is "${#ACKED[@]}" 80 "80 events acknowledged"
 
-MASTER_KILLS=0 WORKER_KILLS=0
+# Which steps were acknowledged, and when: a snapshot of the completed
+# steps before every kill, keeping the first time each was seen. The store
+# alone cannot tell: a step run again after its acknowledgement would
+# replace its row, and its commit time, with the new one.
+ACKDB="$T_DIR/acked.db"
+sqlite3 "$ACKDB" "create table a(run_id text, step_id text,
+    committed_at integer, primary key (run_id, step_id))"
+snapshot() {
+    sqlite3 "$ACKDB" ".timeout 5000" "ATTACH '$STATE/fnhost.db' AS f" \
+        "insert or ignore into a select run_id, step_id, committed_at
+         from f.steps where status = 'completed'"
+}
+
+MASTER_KILLS=0 WORKER_KILLS=0 KILLED_AT=()
 for round in $(seq 1 "$ROUNDS"); do
     sleep "0.$(( RANDOM % 4 + 1 ))$(( RANDOM % 10 ))"
+    snapshot
+    KILLED_AT+=("$(sqlite3 "$ACKDB" "select count(*) from a")")
     if [ $(( RANDOM % 3 )) -eq 0 ]; then
         t_kill9
         MASTER_KILLS=$((MASTER_KILLS + 1))
@@ -42,7 +57,8 @@ for round in $(seq 1 "$ROUNDS"); do
         fi
     fi
 done
-echo "# killed the master $MASTER_KILLS and a worker $WORKER_KILLS times"
+echo "# killed the master $MASTER_KILLS and a worker $WORKER_KILLS times;" \
+    "steps acknowledged at each kill: ${KILLED_AT[*]}"
 
 done_all() { [ "$(sql "select count(*) from runs where status = 'completed'")" = 80 ]; }
 wait_until 60 done_all
@@ -58,8 +74,11 @@ t_is "$(sql "select count(*) from steps where status = 'completed'")" 400 \
 
 # A step may run more than once before its checkpoint is acknowledged (a
 # kill in between); never after.
-sqlite3 "$EXECS" "ATTACH '$STATE/fnhost.db' AS f" \
-    "select count(*) from execs e join f.steps s on s.run_id = e.run_id
+t_ok "$([ "${KILLED_AT[0]}" -gt 0 ] && [ "${KILLED_AT[0]}" -lt 400 ]; echo $?)" \
+    "the first kill came with steps acknowledged and steps to go (${KILLED_AT[0]})"
+snapshot
+sqlite3 "$EXECS" "ATTACH '$ACKDB' AS k" \
+    "select count(*) from execs e join k.a s on s.run_id = e.run_id
      and s.step_id = e.step_id where e.at > s.committed_at" >"$T_DIR/after"
 t_is "$(cat "$T_DIR/after")" 0 "no step ran again after its checkpoint was acknowledged"
 AGAIN=$(sqlite3 "$EXECS" "select count(*) from (select run_id, step_id

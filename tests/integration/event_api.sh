@@ -72,9 +72,9 @@ post '{"name":"test/echo","data":{"after":"413"}}'
 t_is "$HTTP_CODE" 200 "and the next request is served"
 
 # Keys: an empty key is a 401; with no keys configured any key works.
-out=$(curl -s -w '%{http_code}' -d '{"name":"test/echo"}' "$URL/e/")
-t_has "$out" "401" "POST /e/ without a key is a 401"
-t_has "$out" "Event key is required" "that says a key is required"
+out=$(curl -s -o "$T_DIR/b" -w '%{http_code}' -d '{"name":"test/echo"}' "$URL/e/")
+t_is "$out" 401 "POST /e/ without a key is a 401"
+t_has "$(cat "$T_DIR/b")" "Event key is required" "that says a key is required"
 post '{"name":"test/echo"}' any-key-at-all
 t_is "$HTTP_CODE" 200 "on loopback without keys any key is accepted"
 get /e/test
@@ -115,10 +115,12 @@ t_is "$(sql "select count(*) from events where id like '01M8JYAHCCKKKAFSG83MVVVG
 FUT=$(( $(date +%s%3N) + 3600000 ))
 post "{\"name\":\"test/echo\",\"ts\":$FUT,\"data\":{}}"
 EV=$(jq -r '.ids[0]' <<<"$BODY_OUT")
+t_is "$(sql "select group_concat(distinct wake_at) from runs
+    where event_id = '$EV'")" "$FUT" "an event with a future ts is due then"
 sleep 0.3
 get "/v1/events/$EV/runs"
 t_is "$(jq -r '[.data[].status] | unique | join(",")' <<<"$BODY_OUT")" Queued \
-    "an event with a future ts waits (Queued)"
+    "and waits (Queued)"
 
 # A store that cannot write (here a trigger standing in for a full disk)
 # answers 503 with the reason; nothing half-stored, and it recovers.

@@ -82,7 +82,8 @@ t_has "$OUT" "reload failed, the previous generation keeps serving: $PLUGINS/fla
 t_is "$(gen)" "$G" "and the old generation serves on"
 cat "$BUILD/tests/plugins/flaky.so" >"$PLUGINS/flaky.so"
 OUT=$("$FNHOST" reload --state "$STATE" 2>&1)
-t_has "$OUT" "reloaded" "once the file is complete, it loads"
+t_has "$OUT" "reloaded" "once the file is complete, it reloads"
+t_has "$("$FNHOST" functions --state "$STATE")" "flaky" "with the plugin's functions"
 rm -f "$PLUGINS/flaky.so"
 "$FNHOST" reload --state "$STATE" >/dev/null
 

@@ -182,26 +182,37 @@ t_has "$(jq -r '.data.error' <<<"$BODY_OUT")" "longer than a year" \
     "a sleep over a year is refused"
 send "{\"name\":\"test/sleep\",\"data\":{\"until\":$(( $(date +%s%3N) - 1000 ))}}"
 wait_until 10 status_is "$EV" Completed
-t_ok $? "sleep_until a past time does not sleep"
+t_ok $? "sleep_until a past time completes"
+t_is "$(sql "select count(*) from steps s join runs r on r.id = s.run_id
+    where r.event_id = '$EV' and s.kind = 'sleep'")" 0 \
+    "without sleeping (no sleep step is stored)"
 
 # kill -9 during a sleep: the run wakes after the restart, nothing reruns.
-send '{"name":"test/steps","data":{"sleep":"2s"}}'
+send '{"name":"test/steps","data":{"sleep":"3s"}}'
 LONG=$EV
-send '{"name":"test/steps","data":{"sleep":"300ms"}}'
+send '{"name":"test/steps","data":{"sleep":"1s"}}'
 SHORT=$EV
 wait_until 5 status_is "$LONG" Sleeping
 wait_until 5 status_is "$SHORT" Sleeping
 t_kill9
-sleep 0.5 # the short sleep ends while the host is down
+t_is "$(sql "select group_concat(status) from runs
+    where event_id in ('$LONG', '$SHORT')")" "sleeping,sleeping" \
+    "both runs were asleep when the master was killed"
+sleep 1.2 # the short sleep ends while the host is down
 t_start --config "$T_DIR/fnhost.ini"
 wait_until 10 status_is "$SHORT" Completed
 t_ok $? "a sleep that ended while the host was down completes after the restart"
 wait_until 10 status_is "$LONG" Completed
-t_ok $? "a sleep interrupted by kill -9 completes on time"
+t_ok $? "a sleep interrupted by kill -9 completes after the restart"
 for ev in "$SHORT" "$LONG"; do
     run_of "$ev"
     t_is "$(execs "$RUN" a),$(execs "$RUN" b),$(execs "$RUN" c)" "1,1,1" \
         "run $RUN: no step ran twice across the crash"
 done
+GAP=$(sql "select (select started_at from steps where run_id = '$RUN' and
+    step_id = 'c') - (select started_at from steps where run_id = '$RUN' and
+    step_id = 'nap')")
+t_ok "$([ "$GAP" -ge 3000 ]; echo $?)" \
+    "and not early: the step after the 3 s sleep ran $GAP ms after it began"
 t_stop
 t_done
