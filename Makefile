@@ -94,7 +94,7 @@ HARNESS_TESTS := $(BUILD)/tests/unit/test_plugin_user_sync \
                  $(BUILD)/tests/unit/test_plugin_steps
 HARNESS_DEPS   = sdk/fnhost_test.c sdk/fnhost_test.h sdk/fnhost.h \
                  sdk/fnhost_duration.h sdk/fnhost_check.h \
-                 sdk/fnhost_steps.h sdk/fnhost_ctx.h \
+                 sdk/fnhost_steps.h sdk/fnhost_ctx.h sdk/fnhost_event.h \
                  tests/unit/tap.h
 HARNESS_CFLAGS = $(filter-out -MMD -MP -iquote host,$(FINAL_CFLAGS)) \
                  -Itests/unit
@@ -156,7 +156,7 @@ install: all
 	install -m 644 sdk/fnhost.mk $(DESTDIR)$(PREFIX)/share/fnhost/fnhost.mk
 	install -m 644 sdk/fnhost_test.h $(DESTDIR)$(PREFIX)/include/fnhost_test.h
 	install -m 644 sdk/fnhost_duration.h sdk/fnhost_check.h \
-	    sdk/fnhost_steps.h sdk/fnhost_ctx.h \
+	    sdk/fnhost_steps.h sdk/fnhost_ctx.h sdk/fnhost_event.h \
 	    $(DESTDIR)$(PREFIX)/include/
 	install -m 644 sdk/fnhost_test.c \
 	    $(DESTDIR)$(PREFIX)/share/fnhost/fnhost_test.c

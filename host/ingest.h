@@ -6,10 +6,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fnhost_event.h"
+
 struct json_object;
 
 #define INGEST_MAX_EVENTS 5000
-#define INGEST_MAX_NAME 512
+#define INGEST_MAX_NAME FH_EVENT_MAX_NAME_
 
 /* Parses BODY (one event object or an array of them, Inngest's event API)
  * and returns a new array of normalized events, each {"name", "data",

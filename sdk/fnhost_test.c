@@ -1,20 +1,21 @@
 /* fnhost_test.c - runs a plugin's functions in a unit test, without the host.
  * SPDX-License-Identifier: Apache-2.0
  *
- * Part of the SDK: it uses libc and json-c only, never the host's code.
+ * Part of the SDK: it links libc and json-c only, never the host's objects.
  * What it shares with the host is in headers both include: the context and
  * the API entries that only touch it (fnhost_ctx.h: fh_fail, fh_alloc,
- * fh_set_output, fh_retry_after), the rules of steps (fnhost_steps.h:
- * ids, replay, retries, sleeps), durations (fnhost_duration.h) and the
- * descriptor checks (fnhost_check.h). Where it
- * plays the rest of the host, it follows host/loader.c (the API),
- * host/worker.c and host/sched.c (what an invocation's outcome means) and
- * host/ingest.c (events); keep them in step. */
+ * fh_set_output, fh_retry_after), the event checks (fnhost_event.h), the
+ * rules of steps (fnhost_steps.h: ids, replay, retries, sleeps), durations
+ * (fnhost_duration.h) and the descriptor checks (fnhost_check.h). Where it
+ * plays the rest of the host, it follows host/loader.c (log, config,
+ * state_dir), host/worker.c and host/sched.c (what an invocation's outcome
+ * means); keep them in step. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include "fnhost_test.h"
 #include "fnhost_check.h"
+#include "fnhost_event.h"
 #include "fnhost_steps.h"
 
 #include <ctype.h>
@@ -31,11 +32,8 @@
 
 /* fh_test_run_all() gives up after this many invocations. */
 #define MAX_INVOCATIONS 1000
-/* The host's default retries (4), and its limits on an event. */
+/* The host's default retries (4). */
 #define DEFAULT_RETRIES 4
-#define MAX_NAME 255
-#define TS_MIN 315532800000LL
-#define TS_MAX 4102444800000LL
 
 struct mock {
     char *name;
@@ -823,13 +821,11 @@ triggers(const struct fh_function *f, const char *name)
 }
 
 /* The event as the host's event API stores it (new), or NULL with the
- * reason in ERR. */
+ * reason in ERR: fnhost_event.h's rules, the host's own. */
 static struct json_object *
 make_event(const char *text, int64_t now, char *err, size_t errlen)
 {
-    struct json_object *in, *out, *v, *data = NULL;
-    const char *name;
-    int64_t ts = 0;
+    struct json_object *in, *out;
     char why[128];
 
     if (text == NULL) {
@@ -840,84 +836,9 @@ make_event(const char *text, int64_t now, char *err, size_t errlen)
         snprintf(err, errlen, "the event is not JSON: %s", why);
         return NULL;
     }
-    if (!json_object_is_type(in, json_type_object)) {
-        snprintf(err, errlen, "the event must be a JSON object");
-        goto bad;
-    }
-    if (!json_object_object_get_ex(in, "name", &v) ||
-        !json_object_is_type(v, json_type_string) ||
-        json_object_get_string_len(v) == 0) {
-        snprintf(err, errlen, "the event's \"name\" is required and must be"
-                              " a non-empty string");
-        goto bad;
-    }
-    name = json_object_get_string(v);
-    if (json_object_get_string_len(v) > MAX_NAME ||
-        strlen(name) != (size_t)json_object_get_string_len(v)) {
-        snprintf(err, errlen, "the event's \"name\" is longer than %d bytes"
-                              " or holds a NUL", MAX_NAME);
-        goto bad;
-    }
-    if (strncasecmp(name, "inngest/", 8) == 0) {
-        snprintf(err, errlen, "event name \"%.64s\" is reserved: names under"
-                              " inngest/ are for the host", name);
-        goto bad;
-    }
-    if (json_object_object_get_ex(in, "data", &data) && data != NULL &&
-        !json_object_is_type(data, json_type_object)) {
-        snprintf(err, errlen, "the event's \"data\" must be an object");
-        goto bad;
-    }
-    if (json_object_object_get_ex(in, "ts", &v) && v != NULL) {
-        double d = json_object_get_double(v);
-
-        if (json_object_is_type(v, json_type_int)) {
-            ts = json_object_get_int64(v);
-        } else if (json_object_is_type(v, json_type_double) && d >= -9e15 &&
-                   d <= 9e15 && d == (double)(int64_t)d) {
-            ts = (int64_t)d;
-        } else {
-            snprintf(err, errlen, "the event's \"ts\" must be an integer"
-                                  " number of milliseconds");
-            goto bad;
-        }
-        if (ts != 0 && (ts < TS_MIN || ts > TS_MAX)) {
-            snprintf(err, errlen, "the event's \"ts\" %lld is outside"
-                                  " 1980..2100 (it is in milliseconds)",
-                     (long long)ts);
-            goto bad;
-        }
-    }
-    if (json_object_object_get_ex(in, "id", &v) && v != NULL &&
-        (!json_object_is_type(v, json_type_string) ||
-         json_object_get_string_len(v) > MAX_NAME)) {
-        snprintf(err, errlen, "the event's \"id\" must be a string of at"
-                              " most %d bytes", MAX_NAME);
-        goto bad;
-    }
-
-    out = json_object_new_object();
-    json_object_object_add(out, "name", json_object_new_string(name));
-    data = data != NULL ? stored_copy(data) : NULL;
-    if (data == NULL)
-        data = json_object_new_object();
-    json_object_object_del(data, "_inngest"); /* Inngest strips it */
-    json_object_object_add(out, "data", data);
-    if (json_object_object_get_ex(in, "id", &v) && v != NULL &&
-        json_object_get_string_len(v) > 0)
-        json_object_object_add(out, "id", json_object_get(v));
-    json_object_object_add(out, "ts", json_object_new_int64(ts ? ts : now));
-    if (json_object_object_get_ex(in, "v", &v) &&
-        json_object_is_type(v, json_type_string))
-        json_object_object_add(out, "v", json_object_get(v));
-    if (json_object_object_get_ex(in, "user", &v) &&
-        json_object_is_type(v, json_type_object))
-        json_object_object_add(out, "user", json_object_get(v));
+    out = fh_event_normalize_(in, "event", now, err, errlen);
     json_object_put(in);
     return out;
-bad:
-    json_object_put(in);
-    return NULL;
 }
 
 static unsigned

@@ -626,6 +626,27 @@ test_probe(void)
     fh_test_run(t, "probe", "{\"name\":\"inngest/x\"}", &r);
     has_str(r.error, "reserved", "inngest/ events are refused");
     fh_test_result_free(&r);
+    {
+        /* The host's limits, not a stricter copy: names up to 512 bytes. */
+        char ev[700], name[520];
+
+        memset(name, 'n', sizeof(name));
+        memcpy(name, "probe/", 6);
+        name[512] = '\0';
+        snprintf(ev, sizeof(ev), "{\"name\":\"%s\"}", name);
+        fh_test_new_run(t);
+        fh_test_run(t, "probe", ev, &r);
+        is_int(r.status, FH_TEST_COMPLETED, "a 512-byte event name is taken");
+        fh_test_result_free(&r);
+        name[512] = 'n';
+        name[513] = '\0';
+        snprintf(ev, sizeof(ev), "{\"name\":\"%s\"}", name);
+        fh_test_new_run(t);
+        fh_test_run(t, "probe", ev, &r);
+        is_str(fh_test_error(t), "event: \"name\" is longer than 512 bytes",
+               "a 513-byte one is refused, as the host says it");
+        fh_test_result_free(&r);
+    }
     fh_test_free(t);
     ok(state[0] != '\0' && access(state, F_OK) != 0,
        "the harness's own state folder is removed");
