@@ -212,7 +212,7 @@ handle_ingest(struct http *h, struct evhttp_request *req, const char *key)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t len = evbuffer_get_length(in);
-    const char *body = (const char *)evbuffer_pullup(in, -1);
+    const char *body;
     struct json_object *events;
     char err[512];
     int64_t now = now_ms();
@@ -232,6 +232,8 @@ handle_ingest(struct http *h, struct evhttp_request *req, const char *key)
         reply_error(req, 401, "Event key not found");
         return;
     }
+    /* Made contiguous only for a request that may be stored. */
+    body = (const char *)evbuffer_pullup(in, -1);
     events = ingest_parse(body ? body : "", len, now, err, sizeof(err));
     if (events == NULL) {
         refuse_events(h, req, err);
@@ -314,7 +316,6 @@ handle_webhook(struct http *h, struct evhttp_request *req, const char *name)
     const char *body = (const char *)evbuffer_pullup(in, -1);
     struct json_object *ev, *events;
     char err[512];
-    const char *text;
     int64_t now = now_ms();
     int status;
 
@@ -342,8 +343,7 @@ handle_webhook(struct http *h, struct evhttp_request *req, const char *name)
         return;
     }
     /* The transformed event goes through the event API's own checks. */
-    text = json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN);
-    events = ingest_parse(text, strlen(text), now, err, sizeof(err));
+    events = ingest_events(ev, now, err, sizeof(err));
     json_object_put(ev);
     if (events == NULL) {
         char msg[600];

@@ -102,12 +102,11 @@ numbers_valid(struct json_object *v)
 }
 
 struct json_object *
-ingest_parse(const char *body, size_t len, int64_t now, char *err,
-             size_t errlen)
+ingest_parse_json(const char *body, size_t len, char *err, size_t errlen)
 {
     struct json_tokener *tok;
-    struct json_object *root, *out;
-    size_t i = 0, n;
+    struct json_object *root;
+    size_t i = 0;
     int off;
 
     while (i < len && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' ||
@@ -171,10 +170,18 @@ ingest_parse(const char *body, size_t len, int64_t now, char *err,
             return NULL;
         }
     }
+    return root;
+}
 
-    out = json_object_new_array();
+struct json_object *
+ingest_events(struct json_object *root, int64_t now, char *err, size_t errlen)
+{
+    struct json_object *out = json_object_new_array();
+    size_t i, n;
+
     if (json_object_is_type(root, json_type_object)) {
-        struct json_object *ev = fh_event_normalize_(root, "event", now, err, errlen);
+        struct json_object *ev =
+            fh_event_normalize_(root, "event", now, err, errlen);
 
         if (ev == NULL)
             goto fail;
@@ -191,8 +198,8 @@ ingest_parse(const char *body, size_t len, int64_t now, char *err,
             struct json_object *ev;
 
             snprintf(where, sizeof(where), "events[%zu]", i);
-            ev = fh_event_normalize_(json_object_array_get_idx(root, i), where, now,
-                           err, errlen);
+            ev = fh_event_normalize_(json_object_array_get_idx(root, i), where,
+                                     now, err, errlen);
             if (ev == NULL)
                 goto fail;
             json_object_array_add(out, ev);
@@ -202,13 +209,25 @@ ingest_parse(const char *body, size_t len, int64_t now, char *err,
                               " an array of event objects");
         goto fail;
     }
-    json_object_put(root);
     return out;
 
 fail:
-    json_object_put(root);
     json_object_put(out);
     return NULL;
+}
+
+struct json_object *
+ingest_parse(const char *body, size_t len, int64_t now, char *err,
+             size_t errlen)
+{
+    struct json_object *root = ingest_parse_json(body, len, err, errlen);
+    struct json_object *out;
+
+    if (root == NULL)
+        return NULL;
+    out = ingest_events(root, now, err, errlen);
+    json_object_put(root);
+    return out;
 }
 
 int

@@ -22,6 +22,18 @@ struct json_object;
 struct json_object *ingest_parse(const char *body, size_t len, int64_t now,
                                  char *err, size_t errlen);
 
+/* ingest_parse() in its two halves. The first reads BODY strictly as one
+ * JSON value (UTF-8, RFC 8259 numbers, nothing after it, at most
+ * JSON_EVENT_DEPTH deep): the value (new), or NULL with the reason in ERR
+ * ("request body is not valid JSON: ... at byte N"). The second checks
+ * and normalizes the events of ROOT (borrowed). Webhooks use both: the
+ * sender's payload is read strictly, and the event made from it is
+ * checked like any other. */
+struct json_object *ingest_parse_json(const char *body, size_t len,
+                                      char *err, size_t errlen);
+struct json_object *ingest_events(struct json_object *root, int64_t now,
+                                  char *err, size_t errlen);
+
 /* Reads Inngest's x-inngest-event-id-seed header, "<ms>,<base64 of 10
  * bytes>", and writes the id of the event at INDEX of the request into
  * OUT (ULID_LEN + 1 bytes) the way Inngest does: the index is added to the

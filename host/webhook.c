@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "ingest.h"
 #include "util.h"
 
 static int
@@ -184,16 +185,14 @@ webhook_event(const struct webhook_source *src, sig_header_fn header,
                  src->name, detail);
         return sig_status(r);
     }
-    {
-        /* Verified bytes, but still outside input: parse it strictly. */
-        char *copy = xmalloc(len + 1);
-
-        memcpy(copy, body, len);
-        copy[len] = '\0';
-        payload = strlen(copy) == len ? json_parse(copy) : NULL;
-        free(copy);
+    /* Verified bytes, but still outside input: read as strictly as the
+     * event API reads its bodies. */
+    payload = ingest_parse_json(body, len, detail, sizeof(detail));
+    if (payload == NULL) {
+        snprintf(err, errlen, "webhook %s: %s", src->name, detail);
+        return 400;
     }
-    if (payload == NULL || !json_object_is_type(payload, json_type_object)) {
+    if (!json_object_is_type(payload, json_type_object)) {
         json_object_put(payload);
         snprintf(err, errlen, "webhook %s: the payload is not a JSON object",
                  src->name);

@@ -103,5 +103,6 @@ OUT=$("$FNHOST" check "$BUILD/tests/plugins/abi_major.so" 2>&1)
 t_is "$?" 1 "fnhost check of a bad plugin exits 1"
 t_has "$OUT" "built for ABI 2.0, host has 1.1" "and says why"
 OUT=$("$FNHOST" check "$BUILD/tests/plugins/ctor_crash.so" 2>&1)
-t_has "$OUT" "crashed while loading" "fnhost check survives a crashing plugin"
+t_is "$?" 1 "fnhost check of a plugin that crashes while loading exits 1"
+t_has "$OUT" "crashed while loading" "and survives it to say so"
 t_done
