@@ -434,11 +434,27 @@ handle_list_runs(struct http *h, struct evhttp_request *req)
     runs = store_list_runs(h->d.store, fn, status, (int)n);
     evhttp_clear_headers(&q);
     if (runs == NULL) {
-        reply_error(req, 500, "reading runs failed; see the log");
+        reply_error(req, 500, "cannot read runs from the store; the log"
+                              " says why");
         return;
     }
     mark_all_waiting(h, runs);
     reply_data(req, runs);
+}
+
+/* A read that found nothing: 404, or 500 when the store failed to say. */
+static void
+store_failed_or_404(struct evhttp_request *req, int failed, const char *what,
+                    const char *id)
+{
+    char msg[128];
+
+    if (failed)
+        snprintf(msg, sizeof(msg), "cannot read %s %.26s from the store; the"
+                                   " log says why", what, id);
+    else
+        snprintf(msg, sizeof(msg), "%s %.26s not found", what, id);
+    reply_error(req, failed ? 500 : 404, msg);
 }
 
 static void
@@ -446,6 +462,7 @@ handle_v1(struct http *h, struct evhttp_request *req, const char *path)
 {
     char id[64], rest[64];
     struct json_object *o;
+    int failed;
 
     if (!api_auth_ok(h, req))
         return;
@@ -478,18 +495,16 @@ handle_v1(struct http *h, struct evhttp_request *req, const char *path)
         json_object_object_add(g, "last_reload", lr);
         reply_data(req, g);
     } else if (sscanf(path, "/v1/runs/%63[^/]%63s", id, rest) == 1) {
-        if ((o = store_get_run(h->d.store, id)) == NULL) {
-            snprintf(rest, sizeof(rest), "run %.26s not found", id);
-            reply_error(req, 404, rest);
+        if ((o = store_get_run(h->d.store, id, &failed)) == NULL) {
+            store_failed_or_404(req, failed, "run", id);
             return;
         }
         mark_waiting(h, o);
         reply_data(req, o);
     } else if (sscanf(path, "/v1/events/%63[^/]%63s", id, rest) == 2 &&
                strcmp(rest, "/runs") == 0) {
-        if ((o = store_get_event(h->d.store, id)) == NULL) {
-            snprintf(rest, sizeof(rest), "event %.26s not found", id);
-            reply_error(req, 404, rest);
+        if ((o = store_get_event(h->d.store, id, &failed)) == NULL) {
+            store_failed_or_404(req, failed, "event", id);
             return;
         }
         json_object_put(o);
@@ -501,9 +516,8 @@ handle_v1(struct http *h, struct evhttp_request *req, const char *path)
         mark_all_waiting(h, o);
         reply_data(req, o);
     } else if (sscanf(path, "/v1/events/%63[^/]%63s", id, rest) == 1) {
-        if ((o = store_get_event(h->d.store, id)) == NULL) {
-            snprintf(rest, sizeof(rest), "event %.26s not found", id);
-            reply_error(req, 404, rest);
+        if ((o = store_get_event(h->d.store, id, &failed)) == NULL) {
+            store_failed_or_404(req, failed, "event", id);
             return;
         }
         reply_data(req, o);

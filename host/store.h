@@ -148,9 +148,13 @@ struct json_object *store_run_steps(struct store *st, const char *run_id,
                                     int64_t now);
 
 /* Reads for the API: new json-c objects (release with json_object_put), or
- * NULL when not found. */
-struct json_object *store_get_run(struct store *st, const char *run_id);
-struct json_object *store_get_event(struct store *st, const char *event_id);
+ * NULL when not found, or when the store cannot be read: then it is
+ * logged, the lists are NULL, and *FAILED (if not NULL) is set, so that
+ * a failure is not answered as "not found". */
+struct json_object *store_get_run(struct store *st, const char *run_id,
+                                  int *failed);
+struct json_object *store_get_event(struct store *st, const char *event_id,
+                                    int *failed);
 struct json_object *store_event_runs(struct store *st, const char *event_id);
 /* The SQL condition on runs for a status as the API shows it ("queued",
  * "running", "sleeping", "completed", "failed", "cancelled"; any case),

@@ -334,13 +334,19 @@ run_json(sqlite3 *db, sqlite3_stmt *s, int with_attempts)
 
 static struct json_object *
 query_runs(struct store *st, const char *sql, const char *const *args,
-           int nargs, int limit, int single)
+           int nargs, int limit, int single, int *failed)
 {
     sqlite3_stmt *s;
     struct json_object *arr = NULL, *one = NULL;
+    int rc;
 
+    if (failed != NULL)
+        *failed = 0;
     if (sqlite3_prepare_v2(store_reader(st), sql, -1, &s, NULL) != SQLITE_OK) {
-        log_error("store", "query runs: %s", sqlite3_errmsg(store_reader(st)));
+        log_error("store", "cannot read runs: %s",
+                  sqlite3_errmsg(store_reader(st)));
+        if (failed != NULL)
+            *failed = 1;
         return NULL;
     }
     for (int i = 0; i < nargs; i++)
@@ -349,24 +355,35 @@ query_runs(struct store *st, const char *sql, const char *const *args,
         sqlite3_bind_int(s, nargs + 1, limit);
     if (!single)
         arr = json_object_new_array();
-    while (sqlite3_step(s) == SQLITE_ROW) {
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         if (single) {
             one = run_json(store_reader(st), s, 1);
+            rc = SQLITE_DONE;
             break;
         }
         json_object_array_add(arr, run_json(store_reader(st), s, 0));
+    }
+    if (rc != SQLITE_DONE) {
+        /* Not "no such run": a part of the answer is no answer. */
+        log_error("store", "cannot read runs: %s",
+                  sqlite3_errmsg(store_reader(st)));
+        json_object_put(arr);
+        json_object_put(one);
+        arr = one = NULL;
+        if (failed != NULL)
+            *failed = 1;
     }
     sqlite3_finalize(s);
     return single ? one : arr;
 }
 
 struct json_object *
-store_get_run(struct store *st, const char *run_id)
+store_get_run(struct store *st, const char *run_id, int *failed)
 {
     const char *args[] = {run_id};
 
     return query_runs(st, "SELECT " RUN_COLUMNS " FROM runs WHERE id = ?",
-                      args, 1, 0, 1);
+                      args, 1, 0, 1, failed);
 }
 
 struct json_object *
@@ -376,7 +393,7 @@ store_event_runs(struct store *st, const char *event_id)
 
     return query_runs(st, "SELECT " RUN_COLUMNS " FROM runs WHERE"
                           " event_id = ? ORDER BY id",
-                      args, 1, 0, 0);
+                      args, 1, 0, 0, NULL);
 }
 
 struct json_object *
@@ -393,24 +410,35 @@ store_list_runs(struct store *st, const char *function_id,
              where ? where : "");
     if (function_id)
         args[n++] = function_id;
-    return query_runs(st, sql, args, n, limit > 0 ? limit : 100, 0);
+    return query_runs(st, sql, args, n, limit > 0 ? limit : 100, 0, NULL);
 }
 
 struct json_object *
-store_get_event(struct store *st, const char *event_id)
+store_get_event(struct store *st, const char *event_id, int *failed)
 {
     static const char sql[] = "SELECT id, name, user_id, ts, received_at,"
                               " json FROM events WHERE id = ?";
     sqlite3_stmt *s;
     struct json_object *o = NULL;
+    int rc;
 
+    if (failed != NULL)
+        *failed = 0;
     if (sqlite3_prepare_v2(store_reader(st), sql, -1, &s, NULL) != SQLITE_OK) {
         log_error("store", "cannot read event %s: %s", event_id,
                   sqlite3_errmsg(store_reader(st)));
+        if (failed != NULL)
+            *failed = 1;
         return NULL;
     }
     store_bind_text(s, 1, event_id);
-    if (sqlite3_step(s) == SQLITE_ROW) {
+    if ((rc = sqlite3_step(s)) != SQLITE_ROW && rc != SQLITE_DONE) {
+        log_error("store", "cannot read event %s: %s", event_id,
+                  sqlite3_errmsg(store_reader(st)));
+        if (failed != NULL)
+            *failed = 1;
+    }
+    if (rc == SQLITE_ROW) {
         const char *json = (const char *)sqlite3_column_text(s, 5);
         struct json_object *ev = json_parse(json);
 

@@ -214,5 +214,19 @@ GAP=$(sql "select (select started_at from steps where run_id = '$RUN' and
     step_id = 'nap')")
 t_ok "$([ "$GAP" -ge 3000 ]; echo $?)" \
     "and not early: the step after the 3 s sleep ran $GAP ms after it began"
+
+# A store that cannot be read is not "not found".
+get "/v1/runs/01AAAAAAAAAAAAAAAAAAAAAAAA"
+t_is "$HTTP_CODE" 404 "a run that does not exist is a 404"
+sql_rw "ALTER TABLE runs RENAME TO runs_away"
+get "/v1/runs/$RUN"
+t_is "$HTTP_CODE" 500 "a run that cannot be read is a 500"
+t_has "$(jq -r .error <<<"$BODY_OUT")" "cannot read run $RUN from the store" \
+    "that says so"
+get "/v1/events/$EV/runs"
+t_is "$HTTP_CODE" 500 "so are an event's runs"
+sql_rw "ALTER TABLE runs_away RENAME TO runs"
+get "/v1/runs/$RUN"
+t_is "$HTTP_CODE" 200 "and once the store reads again, the run is back"
 t_stop
 t_done

@@ -371,10 +371,10 @@ test_dedup(struct store *st)
     is_int(b.runs[1].created, 1, "but a function new to that id runs");
     is_int(query_int("select count(*) from events"), events_before + 1,
            "the repeated event is still stored");
-    o = store_get_run(st, b.runs[0].id);
+    o = store_get_run(st, b.runs[0].id, NULL);
     ok(o == NULL, "the run that was not created cannot be found");
     json_object_put(o);
-    o = store_get_run(st, b.runs[1].id);
+    o = store_get_run(st, b.runs[1].id, NULL);
     ok(o != NULL, "the one that was can");
     json_object_put(o);
 
@@ -407,7 +407,7 @@ test_attempts(struct store *st)
 
     store_start_attempt(st, r, 0, now_ms());
     ok(barrier(st), "start attempt 0 committed");
-    o = store_get_run(st, r);
+    o = store_get_run(st, r, NULL);
     is_str(str(o, "status"), "Running", "a started run is Running");
     ok(str(o, "run_started_at") != NULL, "with its start time");
     json_object_put(o);
@@ -427,7 +427,7 @@ test_attempts(struct store *st)
     ok(due_has(&l, r) >= 0, "it is due at its wake time");
     if (due_has(&l, r) >= 0)
         is_int(l.attempt[due_has(&l, r)], 1, "for attempt 1");
-    o = store_get_run(st, r);
+    o = store_get_run(st, r, NULL);
     is_str(str(o, "error"), "boom on attempt 0", "the run shows the error");
     ok(str(o, "next_attempt_at") != NULL, "and when it tries again");
     is_int(json_object_get_int(get(o, "attempt")), 1, "attempt is now 1");
@@ -436,7 +436,7 @@ test_attempts(struct store *st)
     store_start_attempt(st, r, 1, now_ms());
     is_int(finish(st, r, 1, RUN_COMPLETED, "{\"a\":1}", NULL, 0), 0,
            "completion is recorded");
-    o = store_get_run(st, r);
+    o = store_get_run(st, r, NULL);
     is_str(str(o, "status"), "Completed", "status Completed");
     is_str(str(o, "run_id"), r, "run_id");
     is_str(str(o, "function_id"), "fn-1", "function_id");
@@ -472,7 +472,7 @@ test_attempts(struct store *st)
     store_start_attempt(st, r, 0, now_ms());
     is_int(finish(st, r, 0, RUN_FAILED, NULL, "fatal: no email", 0), 0,
            "a failure is recorded");
-    o = store_get_run(st, r);
+    o = store_get_run(st, r, NULL);
     is_str(str(o, "status"), "Failed", "status Failed");
     is_str(str(o, "error"), "fatal: no email", "with its error");
     ok(get(o, "output") == NULL, "and no output");
@@ -506,7 +506,7 @@ test_requeue(struct store *st)
     ok(due_has(&l, r) >= 0, "which is due again");
     if (due_has(&l, r) >= 0)
         is_int(l.attempt[due_has(&l, r)], 0, "for the same attempt");
-    o = store_get_run(st, r);
+    o = store_get_run(st, r, NULL);
     is_str(str(o, "status"), "Queued", "it shows as Queued");
     json_object_put(o);
     is_int(store_requeue_running(st, err, sizeof(err)), 0,
@@ -602,7 +602,7 @@ test_reads(struct store *st)
 
     make_event(&t, "app/evt", "sender-id-9", 1690000000000LL, NOFN);
     is_int(put(st, &t, 1, 60000, NULL, 0), 0, "an event with no runs");
-    e = store_get_event(st, t.ev.id);
+    e = store_get_event(st, t.ev.id, NULL);
     ok(e != NULL, "store_get_event finds it");
     is_str(str(e, "internal_id"), t.ev.id, "internal_id");
     is_str(str(e, "name"), "app/evt", "name");
@@ -614,9 +614,19 @@ test_reads(struct store *st)
     o = store_event_runs(st, t.ev.id);
     is_int(arrlen(o), 0, "it started no runs");
     json_object_put(o);
-    e = store_get_event(st, "01AAAAAAAAAAAAAAAAAAAAAAAA");
+    {
+        int failed = -1;
+
+        e = store_get_event(st, "01AAAAAAAAAAAAAAAAAAAAAAAA", &failed);
+        is_int(failed, 0, "an unknown event is not a failed read");
+        json_object_put(e);
+        e = store_get_run(st, "01AAAAAAAAAAAAAAAAAAAAAAAA", &failed);
+        is_int(failed, 0, "nor is an unknown run");
+        json_object_put(e);
+    }
+    e = store_get_event(st, "01AAAAAAAAAAAAAAAAAAAAAAAA", NULL);
     ok(e == NULL, "an unknown event is NULL");
-    o = store_get_run(st, "01AAAAAAAAAAAAAAAAAAAAAAAA");
+    o = store_get_run(st, "01AAAAAAAAAAAAAAAAAAAAAAAA", NULL);
     ok(o == NULL, "an unknown run is NULL");
 }
 
@@ -671,14 +681,14 @@ test_close_flushes(struct store **stp)
         printf("#   error: %s\n", err);
         return;
     }
-    e = store_get_event(*stp, t.ev.id);
+    e = store_get_event(*stp, t.ev.id, NULL);
     ok(e != NULL, "the write queued at close is there after reopening");
     json_object_put(e);
     is_int(query_int("pragma user_version"), 2,
            "reopening does not migrate again: user_version stays 2");
     is_int(store_count_runs(*stp, "completed"), 1, "the completed run");
     is_int(store_count_runs(*stp, "failed"), 1, "the failed run");
-    e = store_get_run(*stp, first[0].runs[0].id);
+    e = store_get_run(*stp, first[0].runs[0].id, NULL);
     is_int(json_object_get_int(get(get(e, "output"), "a")), 1,
            "the completed run's output survives");
     is_int(arrlen(get(e, "attempts")), 2, "and its attempts");
