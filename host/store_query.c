@@ -180,7 +180,24 @@ api_status(const char *status, int attempt)
     return "Unknown";
 }
 
-/* Every step of a run, in the order they were stored. */
+/* Ends the row loop of Q over ARR (what RUN_ID's rows are): ARR, or NULL
+ * (logged) if the rows stopped on an error rather than at their end. */
+static struct json_object *
+rows_end(sqlite3 *db, sqlite3_stmt *q, int rc, struct json_object *arr,
+         const char *what, const char *run_id)
+{
+    if (rc != SQLITE_DONE) {
+        log_error("store", "cannot read the %s of run %s: %s", what, run_id,
+                  sqlite3_errmsg(db));
+        json_object_put(arr);
+        arr = NULL;
+    }
+    sqlite3_finalize(q);
+    return arr;
+}
+
+/* Every step of a run, in the order they were stored; NULL if they
+ * cannot be read. */
 static struct json_object *
 run_steps_json(sqlite3 *db, const char *run_id)
 {
@@ -191,10 +208,12 @@ run_steps_json(sqlite3 *db, const char *run_id)
     struct json_object *arr = json_object_new_array();
     sqlite3_stmt *q;
 
+    int rc;
+
     if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
-        return arr;
+        return rows_end(db, NULL, SQLITE_ERROR, arr, "steps", run_id);
     sqlite3_bind_text(q, 1, run_id, -1, SQLITE_TRANSIENT);
-    while (sqlite3_step(q) == SQLITE_ROW) {
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         struct json_object *o = json_object_new_object();
         const char *result = (const char *)sqlite3_column_text(q, 7);
 
@@ -213,11 +232,10 @@ run_steps_json(sqlite3 *db, const char *run_id)
             add_time(o, "wake_at", q, 9);
         json_object_array_add(arr, o);
     }
-    sqlite3_finalize(q);
-    return arr;
+    return rows_end(db, q, rc, arr, "steps", run_id);
 }
 
-/* Every attempt of a run, oldest first. */
+/* Every attempt of a run, oldest first; NULL if they cannot be read. */
 static struct json_object *
 run_attempts_json(sqlite3 *db, const char *run_id)
 {
@@ -227,10 +245,12 @@ run_attempts_json(sqlite3 *db, const char *run_id)
     struct json_object *arr = json_object_new_array();
     sqlite3_stmt *q;
 
+    int rc;
+
     if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
-        return arr;
+        return rows_end(db, NULL, SQLITE_ERROR, arr, "attempts", run_id);
     sqlite3_bind_text(q, 1, run_id, -1, SQLITE_TRANSIENT);
-    while (sqlite3_step(q) == SQLITE_ROW) {
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         struct json_object *at = json_object_new_object();
 
         add_text(at, "step_id", q, 0);
@@ -241,8 +261,7 @@ run_attempts_json(sqlite3 *db, const char *run_id)
         add_text(at, "error", q, 4);
         json_object_array_add(arr, at);
     }
-    sqlite3_finalize(q);
-    return arr;
+    return rows_end(db, q, rc, arr, "attempts", run_id);
 }
 
 struct json_object *
@@ -297,7 +316,9 @@ store_run_steps(struct store *st, const char *run_id, int64_t now)
     "id, function_id, event_id, status, attempt, wake_at, output, error,"   \
     " created_at, started_at, ended_at, updated_at"
 
-/* A run row in Inngest's v1 shape, plus fnhost's own fields. */
+/* A run row in Inngest's v1 shape, plus fnhost's own fields; with
+ * WITH_ATTEMPTS its steps and attempts too, or NULL if those cannot be
+ * read. */
 static struct json_object *
 run_json(sqlite3 *db, sqlite3_stmt *s, int with_attempts)
 {
@@ -325,9 +346,18 @@ run_json(sqlite3 *db, sqlite3_stmt *s, int with_attempts)
         add_time(o, "sleeping_until", s, 5);
     if (with_attempts) {
         const char *id = (const char *)sqlite3_column_text(s, 0);
+        struct json_object *steps = run_steps_json(db, id);
+        struct json_object *attempts = steps ? run_attempts_json(db, id)
+                                             : NULL;
 
-        json_object_object_add(o, "steps", run_steps_json(db, id));
-        json_object_object_add(o, "attempts", run_attempts_json(db, id));
+        if (attempts == NULL) {
+            /* Shown without them, the run would look as if it had none. */
+            json_object_put(steps);
+            json_object_put(o);
+            return NULL;
+        }
+        json_object_object_add(o, "steps", steps);
+        json_object_object_add(o, "attempts", attempts);
     }
     return o;
 }
@@ -358,15 +388,16 @@ query_runs(struct store *st, const char *sql, const char *const *args,
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         if (single) {
             one = run_json(store_reader(st), s, 1);
-            rc = SQLITE_DONE;
+            rc = one != NULL ? SQLITE_DONE : SQLITE_ABORT; /* logged */
             break;
         }
         json_object_array_add(arr, run_json(store_reader(st), s, 0));
     }
     if (rc != SQLITE_DONE) {
         /* Not "no such run": a part of the answer is no answer. */
-        log_error("store", "cannot read runs: %s",
-                  sqlite3_errmsg(store_reader(st)));
+        if (rc != SQLITE_ABORT)
+            log_error("store", "cannot read runs: %s",
+                      sqlite3_errmsg(store_reader(st)));
         json_object_put(arr);
         json_object_put(one);
         arr = one = NULL;

@@ -154,6 +154,8 @@ sql_rw() { sqlite3 "$STATE/fnhost.db" ".timeout 5000" "$1"; }
 sql_rw "ALTER TABLE steps RENAME TO steps_away"
 wait_until 10 grep -q "cannot read the steps of run $RUN" "$LOG"
 t_ok $? "when the steps cannot be read at its wake, the log says so"
+get "/v1/runs/$RUN"
+t_is "$HTTP_CODE" 500 "and the API answers 500, not a run without steps"
 t_is "$(sql "select status from runs where id = '$RUN'")" sleeping \
     "and the run stays asleep in the store"
 t_is "$(execs "$RUN" a),$(execs "$RUN" b)" "1,1" "without running a step"
