@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 #   make                      build/fnhost and build/plugins/*.so
-#   make run                  build, then start fnhost with the example plugins
-#   make test                 unit, integration and fault tests
+#   make deps                 install the Debian packages (root) or say which
+#   make run                  deps, build, then start fnhost with the examples
+#   make test                 deps, then unit, integration and fault tests,
+#                             built with warnings as errors (WERROR=1)
 #   make SAN=address,undefined test   the same under ASan+UBSan (in build-san/)
 #   make bench                benchmarks (figures, not pass/fail)
 #   make fuzz                 libFuzzer targets (clang), a short run each
@@ -18,13 +20,21 @@ VERSION := 0.1.0
 
 PKGS     = libevent json-c sqlite3 inih libcrypto
 STD      = -std=c11 -D_GNU_SOURCE
-WARN     = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wpointer-arith \
+# Warnings are errors in `make test` and CI (WERROR=1), not in a plain
+# `make` or `make install`: a newer compiler's new warning must not stop a
+# user's build.
+WERROR  ?=
+WARN     = -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) -Wformat=2 -Wshadow -Wpointer-arith \
            -Wwrite-strings -Wstrict-prototypes -Wmissing-prototypes \
            -Wundef -Wvla -Wno-unused-parameter
 OPT     ?= -O2
 DEBUG   ?= -g
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Asked once, when first used rather than when this file is read: `make
+# deps` (or `make test`, which runs it first) may have just installed them.
+PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell pkg-config --cflags $$(PKGS) \
+                 2>/dev/null))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $$(shell pkg-config --libs $$(PKGS) \
+                 2>/dev/null))$(PKG_LIBS)
 FINAL_CFLAGS  = $(STD) $(WARN) $(OPT) $(DEBUG) -Isdk -iquote host -MMD -MP \
                 -DFNHOST_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(CFLAGS)
 FINAL_LDFLAGS = $(LDFLAGS)
@@ -65,7 +75,7 @@ say = $(if $(V),,@printf '  %-6s %s\n' $(1) $(2);)
 $(BUILD)/fnhost: $(HOST_OBJ)
 	$(call say,LINK,$@)$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c | pkgcheck
 	@mkdir -p $(@D)
 	$(call say,CC,$<)$(CC) $(FINAL_CFLAGS) -c -o $@ $<
 
@@ -130,17 +140,31 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/host/util.o $(BUILD)/host/store_sql.o
 	$(call say,BENCH,$@)$(CC) $(FINAL_CFLAGS) $(FINAL_LDFLAGS) -o $@ $^ \
 	    $(LDLIBS)
 
+# A plain `make` on a machine without the libraries stops at once and says
+# which packages to install, instead of failing on a missing header.
+pkgcheck:
+	@pkg-config --exists $(PKGS) 2>/dev/null || scripts/deps.sh check
+
 deps:
 	@scripts/deps.sh build
 
-run: deps all
+# run, test and bench install what is missing, then build in a second make:
+# only a make started after the install finds the libraries with
+# pkg-config, and with -j the install must end before anything compiles.
+run test:
+	@scripts/deps.sh build
+	@$(MAKE) --no-print-directory $(if $(filter test,$@),WERROR=1) $@-now
+bench:
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory bench-now
+
+run-now: all
 	$(BUILD)/fnhost serve --plugins $(BUILD)/plugins
 
-test: deps all $(FIXTURES) $(UNIT) $(HARNESS_TESTS) $(TOOLS)
+test-now: all $(FIXTURES) $(UNIT) $(HARNESS_TESTS) $(TOOLS)
 	@FNHOST_BUILD=$(BUILD) tests/run.sh
 
-bench: deps all $(FIXTURES) $(TOOLS) $(BENCH)
-	@scripts/deps.sh bench
+bench-now: all $(FIXTURES) $(TOOLS) $(BENCH)
 	@FNHOST_BUILD=$(BUILD) bench/run.sh
 
 fuzz:
@@ -167,5 +191,6 @@ install: all
 clean:
 	rm -rf build build-san build-clang
 
-.PHONY: all deps run test bench fuzz install clean
+.PHONY: all pkgcheck deps run test bench run-now test-now bench-now fuzz \
+        install clean
 -include $(HOST_OBJ:.o=.d) $(UNIT:=.d) $(TOOLS:=.d)

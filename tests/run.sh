@@ -2,9 +2,10 @@
 # run.sh - runs every test: unit binaries, then integration and fault tests.
 # SPDX-License-Identifier: Apache-2.0
 #
-# Each test prints TAP ("ok N - what", "not ok N - what"). The last line is
-# "N passed, N failed". FNHOST_BUILD names the build folder (build or
-# build-san); TESTS=name1,name2 runs only those (unit or integration).
+# Each test prints TAP ("ok N - what", "not ok N - what", "ok N # skip
+# why"). The last line is "N passed, N failed, N skipped". FNHOST_BUILD
+# names the build folder (build or build-san); TESTS=name1,name2 runs only
+# those (unit or integration).
 set -u
 cd "$(dirname "$0")/.."
 export FNHOST_BUILD="${FNHOST_BUILD:-build}"
@@ -12,7 +13,7 @@ export FNHOST_ROOT="$PWD"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
-passed=0 failed=0 failures=()
+passed=0 failed=0 skipped=0 failures=()
 logdir="$FNHOST_BUILD/test-logs"
 mkdir -p "$logdir"
 
@@ -22,27 +23,32 @@ selected() {
     return 1
 }
 
-# Runs one TAP-producing command; counts its "ok" and "not ok" lines.
+# Runs one TAP-producing command; counts its "ok", "not ok" and skipped
+# ("ok N # skip ...") lines.
 run_one() {
-    local name=$1 log="$logdir/$1.log" start rc p f
+    local name=$1 log="$logdir/$1.log" start rc p f s
     shift
     start=$(date +%s)
     "$@" >"$log" 2>&1
     rc=$?
-    p=$(grep -c '^ok ' "$log")
+    s=$(grep -ciE '^ok [0-9]*[^#]*# *skip' "$log")
+    p=$(($(grep -c '^ok ' "$log") - s))
     f=$(grep -c '^not ok ' "$log")
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
         echo "not ok - $name exited with status $rc" >>"$log"
         f=1
     fi
-    if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+    if [ "$p" -eq 0 ] && [ "$f" -eq 0 ] && [ "$s" -eq 0 ]; then
         echo "not ok - $name ran no test" >>"$log"
         f=1
     fi
     passed=$((passed + p))
     failed=$((failed + f))
-    printf '%-28s %3d passed, %d failed  (%ds)\n' "$name" "$p" "$f" \
-        $(($(date +%s) - start))
+    skipped=$((skipped + s))
+    printf '%-28s %3d passed, %d failed%s  (%ds)\n' "$name" "$p" "$f" \
+        "$([ "$s" -gt 0 ] && echo ", $s skipped")" $(($(date +%s) - start))
+    [ "$s" -gt 0 ] && grep -iE '^ok [0-9]*[^#]*# *skip' "$log" | head -5 |
+        sed 's/^/    /'
     if [ "$f" -ne 0 ]; then
         failures+=("$name")
         grep -B2 -A12 '^not ok' "$log" | head -60 | sed 's/^/    /'
@@ -69,5 +75,5 @@ fi
 
 echo
 [ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]} (logs in $logdir)"
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -1,0 +1,78 @@
+#!/bin/sh
+# fresh-debian.sh - the README's two commands on a Debian 12 that has never
+# had fnhost's packages: a minimal root made with debootstrap, make and git
+# installed in it, this repository cloned, then `make test` once and `make
+# run` until /health answers. CI runs it, so that a build that only works
+# where the libraries are already installed cannot land.
+# SPDX-License-Identifier: Apache-2.0
+#
+#   scripts/fresh-debian.sh          as root; clones HEAD (committed work)
+#   FRESH_KEEP=1 scripts/fresh-debian.sh   keep the root afterwards
+set -eu
+cd "$(dirname "$0")/.."
+repo=$PWD
+
+[ "$(id -u)" -eq 0 ] || { echo "fresh: run as root (debootstrap, chroot)" >&2
+    exit 2; }
+if ! command -v debootstrap >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap \
+        >/dev/null 2>&1 || { apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap \
+            >/dev/null; }
+fi
+
+root=$(mktemp -d /var/tmp/fnhost-fresh.XXXXXX)
+log=$root.log
+mounted=""
+cleanup() {
+    for m in $mounted; do umount -l "$root$m" 2>/dev/null || true; done
+    if [ -z "${FRESH_KEEP:-}" ]; then rm -rf "$root"; else
+        echo "fresh: kept $root" >&2; fi
+}
+trap cleanup EXIT
+mnt() { # mnt TYPE-OR-BIND SOURCE DIR
+    mkdir -p "$root$3"
+    if [ "$1" = bind ]; then mount --bind "$2" "$root$3"
+    else mount -t "$1" "$2" "$root$3"; fi
+    mounted="$3 $mounted"
+}
+
+echo "fresh: debootstrap --variant=minbase bookworm (log: $log)" >&2
+debootstrap --variant=minbase bookworm "$root" >"$log" 2>&1 || {
+    tail -20 "$log" >&2; exit 1; }
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+mnt proc proc /proc
+mnt bind /dev /dev
+mnt devpts devpts /dev/pts
+mnt tmpfs tmpfs /dev/shm
+mnt bind "$repo" /mnt/fnhost
+
+# What the README tells a newcomer to do, and nothing more: make and git,
+# clone, `make test`; then `make run` starts the host on its defaults.
+chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
+    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    /bin/sh -euc '
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends make git >/dev/null
+    git clone -q /mnt/fnhost /root/fnhost
+    cd /root/fnhost
+    echo "fresh: make test" >&2
+    make test
+    echo "fresh: make run" >&2
+    make run >/tmp/run.log 2>&1 &
+    ok=1
+    for i in $(seq 1 600); do
+        if curl -fsS http://127.0.0.1:8288/health >/dev/null 2>&1; then
+            ok=0; break; fi
+        sleep 0.2
+    done
+    pkill -INT -f "^build/fnhost serve" || true
+    wait || true
+    if [ "$ok" -ne 0 ]; then
+        echo "fresh: make run did not answer /health:" >&2
+        tail -30 /tmp/run.log >&2
+        exit 1
+    fi
+    echo "fresh: make run answered /health" >&2
+'
