@@ -22,6 +22,7 @@ if ! command -v debootstrap >/dev/null 2>&1; then
 fi
 
 root=$(mktemp -d /var/tmp/fnhost-fresh.XXXXXX)
+chmod 755 "$root" # apt inside downloads as _apt
 log=$root.log
 mounted=""
 cleanup() {
@@ -41,6 +42,15 @@ echo "fresh: debootstrap --variant=minbase bookworm (log: $log)" >&2
 debootstrap --variant=minbase bookworm "$root" >"$log" 2>&1 || {
     tail -20 "$log" >&2; exit 1; }
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# The network is this machine's, so is whom it trusts: where the host's
+# TLS goes through a proxy with its own CA (NODE_EXTRA_CA_CERTS, npm's
+# cafile), npm inside must trust the same bundle.
+ca=${NODE_EXTRA_CA_CERTS:-${SSL_CERT_FILE:-}}
+caenv=""
+if [ -n "$ca" ] && [ -f "$ca" ]; then
+    cp "$ca" "$root/etc/host-ca.crt"
+    caenv="NODE_EXTRA_CA_CERTS=/etc/host-ca.crt npm_config_cafile=/etc/host-ca.crt"
+fi
 mnt proc proc /proc
 mnt bind /dev /dev
 mnt devpts devpts /dev/pts
@@ -49,7 +59,8 @@ mnt bind "$repo" /mnt/fnhost
 
 # What the README tells a newcomer to do, and nothing more: make and git,
 # clone, `make test`; then `make run` starts the host on its defaults.
-chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
+# shellcheck disable=SC2086
+chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 $caenv \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     /bin/sh -euc '
     export DEBIAN_FRONTEND=noninteractive
