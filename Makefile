@@ -151,9 +151,12 @@ deps:
 # run, test and bench install what is missing, then build in a second make:
 # only a make started after the install finds the libraries with
 # pkg-config, and with -j the install must end before anything compiles.
-run test:
+run:
+	@scripts/deps.sh run
+	@$(MAKE) --no-print-directory run-now
+test:
 	@scripts/deps.sh build
-	@$(MAKE) --no-print-directory $(if $(filter test,$@),WERROR=1) $@-now
+	@$(MAKE) --no-print-directory WERROR=1 test-now
 bench:
 	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory bench-now

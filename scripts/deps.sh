@@ -2,8 +2,9 @@
 # deps.sh - installs the Debian packages fnhost needs, or says how to.
 # SPDX-License-Identifier: Apache-2.0
 #
-#   scripts/deps.sh build   compilers, libraries and the tools the tests use,
-#                           and Node >= 20 for the Inngest client test
+#   scripts/deps.sh run     compilers and libraries, for make run
+#   scripts/deps.sh build   and the tools the tests use, with Node >= 20 for
+#                           the Inngest client test
 #   scripts/deps.sh bench   and wrk, for make bench
 #   scripts/deps.sh fuzz    and clang with libFuzzer
 #   scripts/deps.sh check   install nothing: name what `make` is missing
@@ -19,10 +20,11 @@ node=1
 mode=${1:-build}
 case "$mode" in
 build) ;;
+run) node=0 ;;
 bench) pkgs="$pkgs wrk" ;;
 fuzz) pkgs="$pkgs clang libclang-rt-dev llvm"; node=0 ;;
 check) node=0 ;;
-*) echo "usage: scripts/deps.sh [build|bench|fuzz|check]" >&2; exit 2 ;;
+*) echo "usage: scripts/deps.sh [run|build|bench|fuzz|check]" >&2; exit 2 ;;
 esac
 
 installed() {

@@ -1,9 +1,10 @@
 #!/bin/sh
 # fresh-debian.sh - the README's two commands on a Debian 12 that has never
 # had fnhost's packages: a minimal root made with debootstrap, make and git
-# installed in it, this repository cloned, then `make test` once and `make
-# run` until /health answers. CI runs it, so that a build that only works
-# where the libraries are already installed cannot land.
+# installed in it, this repository cloned, then, in the README's order,
+# `make run` until /health answers and `make test` once. CI runs it, so
+# that a build that only works where the libraries are already installed
+# cannot land.
 # SPDX-License-Identifier: Apache-2.0
 #
 #   scripts/fresh-debian.sh          as root; clones HEAD (committed work)
@@ -58,7 +59,8 @@ mnt tmpfs tmpfs /dev/shm
 mnt bind "$repo" /mnt/fnhost
 
 # What the README tells a newcomer to do, and nothing more: make and git,
-# clone, `make test`; then `make run` starts the host on its defaults.
+# clone, `make run` (it installs the packages, builds and serves on the
+# defaults), then `make test`.
 # shellcheck disable=SC2086
 chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 $caenv \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
@@ -68,14 +70,15 @@ chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 $caenv \
     apt-get install -y -qq --no-install-recommends make git >/dev/null
     git clone -q /mnt/fnhost /root/fnhost
     cd /root/fnhost
-    echo "fresh: make test" >&2
-    make test
     echo "fresh: make run" >&2
     make run >/tmp/run.log 2>&1 &
+    run=$!
     ok=1
-    for i in $(seq 1 600); do
+    # Installing the packages takes minutes; stop waiting if make gives up.
+    for i in $(seq 1 3000); do
         if curl -fsS http://127.0.0.1:8288/health >/dev/null 2>&1; then
             ok=0; break; fi
+        kill -0 "$run" 2>/dev/null || break
         sleep 0.2
     done
     pkill -INT -f "^build/fnhost serve" || true
@@ -86,4 +89,6 @@ chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 $caenv \
         exit 1
     fi
     echo "fresh: make run answered /health" >&2
+    echo "fresh: make test" >&2
+    make test
 '
