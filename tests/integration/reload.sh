@@ -120,13 +120,24 @@ t_is "$(jq -r .data.output <<<"$BODY_OUT")" "v2: a,b,c" \
 t_is "$(jq -r '[.data.steps[].step_id] | join(",")' <<<"$BODY_OUT")" "a,nap,b,c" \
     "keeping its stored steps and running the added one"
 
-# Removal and return: a pending run waits for its function.
-post '{"name":"test/upgrade","data":{"sleep":"500ms"}}'
+# Removal and return: a pending run waits for its function. The reload
+# that removes it must be in effect before the run wakes, however loaded
+# the machine: the sleep is long, and the test waits for the generation
+# without the function before it waits out the sleep.
+post '{"name":"test/upgrade","data":{"sleep":"4s"}}'
 PEND=$(jq -r '.ids[0]' <<<"$BODY_OUT")
+PEND_AT=$(date +%s)
 wait_until 5 sleeping "$PEND" Sleeping
 rm -f "$PLUGINS/upgrade.so"
+G=$(gen)
 "$FNHOST" reload --state "$STATE" >/dev/null
-sleep 1 # its wake time passes while the function is gone
+newer_gen() { [ "$(gen)" -gt "$G" ]; }
+wait_until 10 newer_gen
+t_ok $? "the reload that removes the function is in effect"
+T=$(($(date +%s) - PEND_AT))
+t_ok $((T < 4 ? 0 : 1)) "before the sleeping run wakes (after $T s of 4)"
+# Its wake time passes while the function is gone.
+while [ "$(date +%s)" -lt $((PEND_AT + 5)) ]; do sleep 0.2; done
 upgrade_run "$PEND"
 t_is "$(jq -r '.data.status' <<<"$BODY_OUT")" Waiting \
     "a sleeping run of a removed function waits instead of failing"
