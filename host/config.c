@@ -269,10 +269,8 @@ function_entry(struct config *cfg, const char *id)
     cfg->functions = xrealloc(cfg->functions,
                               (cfg->nfunctions + 1) * sizeof(*f));
     f = &cfg->functions[cfg->nfunctions++];
+    memset(f, 0, sizeof(*f));
     f->id = xstrdup(id);
-    f->retries = -1;
-    f->backoff_scale = -1;
-    f->timeout_ms = 0;
     return f;
 }
 
@@ -394,29 +392,8 @@ static int
 set_function(struct config *cfg, const char *id, const char *key,
              const char *v, char *err, size_t errlen)
 {
-    struct config_function *f = function_entry(cfg, id);
-    long n;
-
-    if (strcmp(key, "retries") == 0) {
-        if (parse_int(v, 0, 20, &n) != 0) {
-            snprintf(err, errlen, "retries: expected 0 to 20, got \"%s\"", v);
-            return -1;
-        }
-        f->retries = (int)n;
-    } else if (strcmp(key, "backoff_scale") == 0) {
-        if (parse_scale(v, &f->backoff_scale) != 0) {
-            snprintf(err, errlen, "backoff_scale: expected a number from 0 to"
-                                  " 1000, got \"%s\"", v);
-            return -1;
-        }
-    } else if (strcmp(key, "timeout") == 0) {
-        if (parse_timeout(v, &f->timeout_ms, err, errlen) != 0)
-            return -1;
-    } else {
-        snprintf(err, errlen, "unknown function setting \"%s\"", key);
-        return -1;
-    }
-    return 0;
+    return fnopt_set_config(&function_entry(cfg, id)->set, key, v, err,
+                            errlen);
 }
 
 static int

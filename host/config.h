@@ -6,14 +6,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fnopt.h"
+
 struct json_object;
 
-/* Per-function overrides from a [function ID] section. */
+/* Per-function overrides from a [function ID] section: any option of the
+ * table in fnopt.h. */
 struct config_function {
     char *id;
-    int retries;          /* -1: unset */
-    double backoff_scale; /* < 0: unset */
-    int64_t timeout_ms;   /* 0: unset */
+    struct fnopt_set set;
 };
 
 /* A [webhook NAME] section: a source of signed webhooks. */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "fnhost_check.h"
+#include "fnopt.h"
 #include "log.h"
 #include "steps.h"
 #include "util.h"
@@ -55,9 +56,41 @@ loader_open(struct loaded_plugin *lp, const char *path, char *err,
                                  " plugin (build it with FH_PLUGIN())");
     memcpy(&entry, &sym, sizeof(entry)); /* clean under -Wpedantic */
     p = entry();
-    if (fh_check_descriptor_(p, err, errlen) != 0)
+    if (loader_check(p, err, errlen) != 0)
         return -1;
     lp->desc = p;
+    return 0;
+}
+
+/* The options function F of P declares, as JSON (new), or NULL with ERR. */
+static struct json_object *
+declared_options(const struct fh_plugin *p, const struct fh_function *f,
+                 char *err, size_t errlen)
+{
+    struct fh_function_opts o;
+    struct json_object *d;
+    char why[256];
+
+    if (fh_function_options_(p, f, &o, err, errlen) != 0)
+        return NULL;
+    if ((d = fnopt_declared(&o, why, sizeof(why))) == NULL)
+        fail(err, errlen, "plugin %s: function \"%s\": %s", p->name, f->id,
+             why);
+    return d;
+}
+
+int
+loader_check(const struct fh_plugin *p, char *err, size_t errlen)
+{
+    if (fh_check_descriptor_(p, err, errlen) != 0)
+        return -1;
+    for (const struct fh_function *f = p->functions; f->id != NULL; f++) {
+        struct json_object *d = declared_options(p, f, err, errlen);
+
+        if (d == NULL)
+            return -1;
+        json_object_put(d);
+    }
     return 0;
 }
 
@@ -123,7 +156,7 @@ loader_describe(const struct loaded_plugin *lp)
 {
     struct json_object *o = json_object_new_object(), *fns;
     const struct fh_plugin *p = lp->desc;
-    char abi[32];
+    char abi[32], why[256];
 
     json_object_object_add(o, "name", json_object_new_string(p->name));
     json_object_object_add(o, "version", json_object_new_string(p->version));
@@ -141,11 +174,9 @@ loader_describe(const struct loaded_plugin *lp)
         for (const char *const *t = f->triggers; *t != NULL; t++)
             json_object_array_add(tr, json_object_new_string(*t));
         json_object_object_add(fo, "triggers", tr);
-        json_object_object_add(fo, "retries",
-                               json_object_new_int(f->retries));
-        if (f->timeout != NULL)
-            json_object_object_add(fo, "timeout",
-                                   json_object_new_string(f->timeout));
+        /* loader_open() checked them: this cannot fail. */
+        json_object_object_add(fo, "options",
+                               declared_options(p, f, why, sizeof(why)));
         json_object_array_add(fns, fo);
     }
     json_object_object_add(o, "functions", fns);

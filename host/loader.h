@@ -27,6 +27,11 @@ struct loaded_plugin {
 int loader_open(struct loaded_plugin *lp, const char *path, char *err,
                 size_t errlen);
 
+/* Checks descriptor P, most basic first: magic, ABI version and sizes,
+ * name, version, then each function and its options. Returns 0, or -1
+ * with "why" in ERR. */
+int loader_check(const struct fh_plugin *p, char *err, size_t errlen);
+
 /* Calls the plugin's load() with CONFIG ({"name": {...}} of every plugin,
  * borrowed). Returns 0, or -1 with the reason in ERR. */
 int loader_init(struct loaded_plugin *lp, struct json_object *config,
@@ -39,7 +44,9 @@ void loader_close(struct loaded_plugin *lp);
  * '*' only as the last character right after '/' or '.'. 0 or -1. */
 int loader_check_trigger(const char *t, char *err, size_t errlen);
 
-/* The descriptor as JSON (new): name, version, abi, functions. */
+/* The descriptor as JSON (new): name, version, abi, functions; each
+ * function's "options" holds what it declares, by the JSON names of the
+ * table in fnopt.h, in their host form (timeout_ms). */
 struct json_object *loader_describe(const struct loaded_plugin *lp);
 
 /* The host API table that workers hand to plugins. */

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "duration.h"
+#include "fnopt.h"
 #include "loader.h"
 #include "log.h"
 #include "util.h"
@@ -155,11 +155,8 @@ check_descriptor(struct json_object *d, char *err, size_t errlen)
             !json_object_object_get_ex(f, "triggers", &tr) ||
             !json_object_is_type(tr, json_type_array) ||
             json_object_array_length(tr) == 0 ||
-            !json_object_object_get_ex(f, "retries", &v) ||
-            !json_object_is_type(v, json_type_int) ||
-            json_object_get_int(v) < -1 || json_object_get_int(v) > 20 ||
-            (json_object_object_get_ex(f, "timeout", &v) &&
-             !json_object_is_type(v, json_type_string))) {
+            !json_object_object_get_ex(f, "options", &v) ||
+            fnopt_check_declared(v, why, sizeof(why)) != 0) {
             snprintf(err, errlen, "the describe process gave a malformed"
                                   " function %zu", i);
             return -1;
@@ -359,12 +356,11 @@ add_plugin(struct generation *g, const struct config *cfg, const char *file,
     p->copy = xstrdup(copy);
     g->fns = xrealloc(g->fns, (g->nfns + n) * sizeof(*g->fns));
     for (size_t i = 0; i < n; i++) {
-        struct json_object *fo = json_object_array_get_idx(fns, i), *v;
+        struct json_object *fo = json_object_array_get_idx(fns, i);
         struct fn_info *f = &g->fns[g->nfns++];
         const struct config_function *over;
         struct json_object *tr = json_object_object_get(fo, "triggers");
         size_t nt = json_object_array_length(tr);
-        int retries;
 
         memset(f, 0, sizeof(*f));
         f->id = xstrdup(json_object_get_string(json_object_object_get(fo, "id")));
@@ -374,25 +370,9 @@ add_plugin(struct generation *g, const struct config *cfg, const char *file,
         for (size_t t = 0; t < nt; t++)
             f->triggers[t] = xstrdup(json_object_get_string(
                 json_object_array_get_idx(tr, t)));
-        retries = json_object_get_int(json_object_object_get(fo, "retries"));
-        f->retries = retries == 0 ? cfg->retries : retries < 0 ? 0 : retries;
-        f->timeout_ms = cfg->timeout_ms;
-        if (json_object_object_get_ex(fo, "timeout", &v)) {
-            char why[128];
-
-            if (duration_parse(json_object_get_string(v), &f->timeout_ms, why,
-                               sizeof(why)) != 0)
-                f->timeout_ms = cfg->timeout_ms;
-        }
-        f->backoff_scale = cfg->backoff_scale;
-        if ((over = config_function(cfg, f->id)) != NULL) {
-            if (over->retries >= 0)
-                f->retries = over->retries;
-            if (over->backoff_scale >= 0)
-                f->backoff_scale = over->backoff_scale;
-            if (over->timeout_ms > 0)
-                f->timeout_ms = over->timeout_ms;
-        }
+        over = config_function(cfg, f->id);
+        fnopt_resolve(f, cfg, json_object_object_get(fo, "options"),
+                      over != NULL ? &over->set : NULL);
     }
     return 0;
 }
@@ -532,10 +512,7 @@ registry_json(const struct generation *g)
             for (char **t = f->triggers; *t != NULL; t++)
                 json_object_array_add(tr, json_object_new_string(*t));
             json_object_object_add(fo, "triggers", tr);
-            json_object_object_add(fo, "retries",
-                                   json_object_new_int(f->retries));
-            json_object_object_add(fo, "timeout_ms",
-                                   json_object_new_int64(f->timeout_ms));
+            fnopt_json(f, fo);
             json_object_array_add(fns, fo);
         }
         json_object_object_add(po, "functions", fns);

@@ -18,8 +18,9 @@ struct fn_info {
     char *name;
     const char *plugin; /* the plugin's name, owned by the plugin_info */
     char **triggers;    /* NULL-terminated */
-    int retries;        /* effective: config, descriptor, then default */
-    int64_t timeout_ms; /* effective */
+    /* The effective options: see the table in fnopt.c. */
+    int retries;
+    int64_t timeout_ms;
     double backoff_scale;
 };
 

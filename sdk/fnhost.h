@@ -33,17 +33,35 @@
  *   new       the caller owns the result and releases it as the comment says.
  *
  * ABI rules. FH_ABI_MAJOR changes for any incompatible change: the host
- * refuses plugins of another major version. FH_ABI_MINOR grows when a field
- * is appended to struct fh_plugin, struct fh_function or struct fh_api, or a
- * constant is added; fields are never reordered, removed or retyped within a
- * major version. A host of minor M loads plugins built for any minor <= M
- * and refuses newer ones, because such a plugin may call an API entry the
- * host does not have. Plugins that want to run on older hosts of the same
- * major test FH_API_HAS() before calling an entry added after 1.0.
+ * refuses plugins of another major version. FH_ABI_MINOR grows when
+ * something is appended: a field of struct fh_plugin, struct
+ * fh_function_opts or struct fh_api, a use for a spare slot, a constant.
+ * Fields are never reordered, removed or retyped within a major version.
+ * struct fh_function never grows (it is an array: its size is its stride);
+ * a function's new options go into its struct fh_function_opts, which
+ * carries its own size.
+ *
+ * Minor versions. A host loads a plugin of its major version built for any
+ * minor, older or newer, as long as the plugin uses nothing the host does
+ * not know:
+ *   - older: what the plugin's header did not have reads as unset (an
+ *     options struct is read only as far as its size; missing fields take
+ *     the defaults);
+ *   - newer: the host checks what it can see. Everything past what it
+ *     knows must be zero: the descriptor past its own size, the spare
+ *     slots, an options struct past its own size. A plugin that sets an
+ *     option the host does not know is refused with "upgrade fnhost",
+ *     naming the plugin and the function. API entries the host cannot
+ *     check: a plugin built for 1.N that may run on an older host tests
+ *     FH_API_HAS() before calling an entry added after that host's minor,
+ *     and reads a field of struct fh_ctx added in 1.N only when
+ *     ctx->api->abi_minor >= N.
  *
  *   1.0  descriptor, function table, log, fail, config, alloc, set_output,
  *        retry_after
  *   1.1  steps: step, sleep, sleep_until, state_dir; fh_ctx.step_id
+ *   1.2  struct fh_function_opts (FH_OPTS()) in fh_function.opts; hosts
+ *        load plugins built for a newer minor (above)
  */
 #ifndef FNHOST_H
 #define FNHOST_H
@@ -59,7 +77,7 @@ extern "C" {
 
 #define FH_ABI_MAGIC 0x31686e66u /* "fnh1" in memory on little-endian */
 #define FH_ABI_MAJOR 1
-#define FH_ABI_MINOR 1
+#define FH_ABI_MINOR 2
 
 #define FH_EXPORT       __attribute__((visibility("default")))
 #define FH_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -138,6 +156,35 @@ typedef int (*fh_handler)(struct fh_ctx *ctx, const struct fh_event *ev);
 typedef int (*fh_step_fn)(struct fh_ctx *ctx, void *arg,
                           struct json_object **result);
 
+/* A function's options (1.2). Size-stamped so that options can be
+ * appended without shifting the function table: set them with FH_OPTS(),
+ * which stamps the size, and leave the rest zero, which means "the host's
+ * default". The host reads only the fields within the size a plugin
+ * stamped, and refuses a size below 1.2's or past any it could know. Each
+ * option can also be set, and overridden, in the [function ID] section of
+ * the host's config.
+ *
+ *     { .id = "charge", .run = charge, .triggers = FH_EVENTS("shop/order"),
+ *       .opts = FH_OPTS(.retries = 10, .timeout = "2m") },
+ */
+struct fh_function_opts {
+    uint32_t size;       /* sizeof(struct fh_function_opts) at build time:
+                            FH_OPTS() sets it */
+    int32_t retries;     /* 0: the default (4); 1..20; or FH_RETRIES_NONE
+                            for a single attempt */
+    const char *timeout; /* per attempt, e.g. "30s" or "2m"; NULL: the
+                            host's default */
+};
+
+#define FH_RETRIES_NONE (-1)
+
+/* A pointer to static options for fh_function.opts, size stamped:
+ * FH_OPTS(.retries = 3, .timeout = "1m"). Use it at file scope, in the
+ * function table (a compound literal there lives as long as the plugin). */
+#define FH_OPTS(...)                                                        \
+    (&(const struct fh_function_opts){                                      \
+        .size = sizeof(struct fh_function_opts), __VA_ARGS__})
+
 /* One function of a plugin. Use designated initializers; unset options take
  * the host's defaults. */
 struct fh_function {
@@ -148,14 +195,14 @@ struct fh_function {
                                       FH_EVENTS(). A trailing "*" after "/" or
                                       "." matches the rest: "clerk/user.*" */
     fh_handler run;                /* the handler */
-    int retries;                   /* 0: the default (4); 1..20; or
-                                      FH_RETRIES_NONE for a single attempt */
-    const char *timeout;           /* per attempt, e.g. "30s" or "2m"; NULL:
-                                      the host's default */
-    void *spare[4];                /* zero; room to grow within 1.x */
+    int retries;                   /* 1.0 place of opts->retries: either
+                                      here or there, not both */
+    const char *timeout;           /* 1.0 place of opts->timeout: either
+                                      here or there, not both */
+    const struct fh_function_opts *opts; /* 1.2, borrowed (static): the
+                                      options, FH_OPTS(...); NULL: none */
+    void *spare[3];                /* zero; room to grow within 1.x */
 };
-
-#define FH_RETRIES_NONE (-1)
 
 /* Triggers for struct fh_function: FH_EVENTS("a/b", "a/c.*"). */
 #define FH_EVENTS(...) ((const char *const[]){__VA_ARGS__, NULL})

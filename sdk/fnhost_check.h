@@ -20,6 +20,14 @@
 /* The smallest descriptor a 1.x plugin can have: 1.0's. */
 #define FH_PLUGIN_SIZE_1_0_ (offsetof(struct fh_plugin, spare) + 4 * sizeof(void *))
 
+/* The smallest options struct: 1.2's, the first. */
+#define FH_OPTS_SIZE_1_2_                                                   \
+    (offsetof(struct fh_function_opts, timeout) + sizeof(const char *))
+
+/* A size stamped past this is garbage, not a newer minor: no 1.x struct
+ * will grow that far, and the host reads that much of plugin memory. */
+#define FH_SIZE_MAX_ 4096u
+
 static int
 fh_check_fail_(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -57,12 +65,91 @@ fh_check_trigger_(const char *t, char *err, size_t errlen)
     return 0;
 }
 
+/* Whether the N bytes at P are all zero. */
+static int
+fh_is_zero_(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+
+    for (size_t i = 0; i < n; i++)
+        if (b[i] != 0)
+            return 0;
+    return 1;
+}
+
+/* Whether the spare slots of a descriptor or function are all NULL. */
+static int
+fh_spares_unset_(void *const *spare, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (spare[i] != NULL)
+            return 0;
+    return 1;
+}
+
+/* Reads the options function F of plugin P declares, wherever the plugin's
+ * minor puts them, into OUT: a whole struct of this header's size, zero
+ * where unset. A plugin of 1.2 or later may point to options (read as far
+ * as their stamped size: missing fields are unset); the 1.0 fields
+ * retries and timeout count as well, but an option set in both places is
+ * refused. Returns 0, or -1 with the reason, naming plugin and function,
+ * in ERR. Does not check the values: fh_check_functions_() does. */
+static int
+fh_function_options_(const struct fh_plugin *p, const struct fh_function *f,
+                     struct fh_function_opts *out, char *err, size_t errlen)
+{
+    const struct fh_function_opts *o = p->abi_minor >= 2 ? f->opts : NULL;
+
+    memset(out, 0, sizeof(*out));
+    if (o != NULL) {
+        size_t n = o->size;
+
+        if (n < FH_OPTS_SIZE_1_2_ || n > FH_SIZE_MAX_ ||
+            n % _Alignof(struct fh_function_opts) != 0)
+            return fh_check_fail_(err, errlen, "plugin %s: function \"%s\":"
+                                  " its options say they are %zu bytes, %s:"
+                                  " set them with FH_OPTS()", p->name, f->id,
+                                  n,
+                                  n < FH_OPTS_SIZE_1_2_
+                                      ? "smaller than ABI 1.2's, the first"
+                                  : n > FH_SIZE_MAX_
+                                      ? "more than any ABI 1.x could have"
+                                      : "not the size of a whole struct");
+        if (n > sizeof(*out) &&
+            !fh_is_zero_((const char *)o + sizeof(*out), n - sizeof(*out)))
+            return fh_check_fail_(err, errlen, "plugin %s: function \"%s\""
+                                  " sets an option newer than this host's"
+                                  " ABI %u.%u knows (its options are %zu"
+                                  " bytes, this host reads %zu): upgrade"
+                                  " fnhost", p->name, f->id, FH_ABI_MAJOR,
+                                  FH_ABI_MINOR, n, sizeof(*out));
+        memcpy(out, o, n < sizeof(*out) ? n : sizeof(*out));
+    }
+    if (f->retries != 0 && out->retries != 0)
+        return fh_check_fail_(err, errlen, "plugin %s: function \"%s\" sets"
+                              " retries both in the function and in its"
+                              " options: set it in one place", p->name,
+                              f->id);
+    if (f->timeout != NULL && out->timeout != NULL)
+        return fh_check_fail_(err, errlen, "plugin %s: function \"%s\" sets"
+                              " timeout both in the function and in its"
+                              " options: set it in one place", p->name,
+                              f->id);
+    if (f->retries != 0)
+        out->retries = f->retries;
+    if (f->timeout != NULL)
+        out->timeout = f->timeout;
+    out->size = sizeof(*out);
+    return 0;
+}
+
 static int
 fh_check_functions_(const struct fh_plugin *p, char *err, size_t errlen)
 {
     const struct fh_function *f;
 
     for (f = p->functions; f->id != NULL || f->run != NULL; f++) {
+        struct fh_function_opts o;
         char why[256];
         int64_t ms;
 
@@ -83,18 +170,26 @@ fh_check_functions_(const struct fh_plugin *p, char *err, size_t errlen)
             if (fh_check_trigger_(*t, why, sizeof(why)) != 0)
                 return fh_check_fail_(err, errlen, "function \"%s\": %s", f->id, why);
         }
-        if (f->retries < FH_RETRIES_NONE || f->retries > 20)
-            return fh_check_fail_(err, errlen, "function \"%s\": retries %d is out of"
-                                     " range (0..20, or FH_RETRIES_NONE)",
-                        f->id, f->retries);
-        if (f->timeout != NULL &&
-            fh_duration_parse_(f->timeout, &ms, why, sizeof(why)) != 0)
-            return fh_check_fail_(err, errlen, "function \"%s\": timeout: %s", f->id,
-                        why);
-        if (f->timeout != NULL && ms < 1)
-            return fh_check_fail_(err, errlen, "function \"%s\": timeout: must be at"
-                                     " least 1ms, got \"%s\"", f->id,
-                        f->timeout);
+        if (p->abi_minor > FH_ABI_MINOR &&
+            !fh_spares_unset_(f->spare, sizeof(f->spare) / sizeof(void *)))
+            return fh_check_fail_(err, errlen, "plugin %s: function \"%s\""
+                                  " uses a spare slot that ABI %u.%u gave"
+                                  " no meaning: upgrade fnhost", p->name,
+                                  f->id, FH_ABI_MAJOR, FH_ABI_MINOR);
+        if (fh_function_options_(p, f, &o, err, errlen) != 0)
+            return -1;
+        if (o.retries < FH_RETRIES_NONE || o.retries > 20)
+            return fh_check_fail_(err, errlen, "function \"%s\": retries %d"
+                                  " is out of range (0..20, or"
+                                  " FH_RETRIES_NONE)", f->id, (int)o.retries);
+        if (o.timeout != NULL &&
+            fh_duration_parse_(o.timeout, &ms, why, sizeof(why)) != 0)
+            return fh_check_fail_(err, errlen, "function \"%s\": timeout: %s",
+                                  f->id, why);
+        if (o.timeout != NULL && ms < 1)
+            return fh_check_fail_(err, errlen, "function \"%s\": timeout:"
+                                  " must be at least 1ms, got \"%s\"", f->id,
+                                  o.timeout);
         for (const struct fh_function *g = p->functions; g < f; g++)
             if (strcmp(g->id, f->id) == 0)
                 return fh_check_fail_(err, errlen, "duplicate function id \"%s\"",
@@ -114,14 +209,13 @@ fh_check_descriptor_(const struct fh_plugin *p, char *err, size_t errlen)
     if (p->magic != FH_ABI_MAGIC)
         return fh_check_fail_(err, errlen, "bad magic 0x%08x: not an fnhost"
                                            " plugin descriptor", p->magic);
-    if (p->abi_major != FH_ABI_MAJOR || p->abi_minor > FH_ABI_MINOR)
+    /* Any minor of our major may load: see "Minor versions" in fnhost.h. */
+    if (p->abi_major != FH_ABI_MAJOR)
         return fh_check_fail_(err, errlen,
                               "built for ABI %u.%u, host has %u.%u%s",
                               p->abi_major, p->abi_minor, FH_ABI_MAJOR,
                               FH_ABI_MINOR,
-                              p->abi_major > FH_ABI_MAJOR ||
-                                      (p->abi_major == FH_ABI_MAJOR &&
-                                       p->abi_minor > FH_ABI_MINOR)
+                              p->abi_major > FH_ABI_MAJOR
                                   ? ": upgrade fnhost"
                                   : ": rebuild the plugin against this"
                                     " fnhost");
@@ -129,6 +223,11 @@ fh_check_descriptor_(const struct fh_plugin *p, char *err, size_t errlen)
         return fh_check_fail_(err, errlen, "descriptor is %u bytes, smaller"
                                            " than ABI 1.0's %zu",
                               p->size, FH_PLUGIN_SIZE_1_0_);
+    if (p->size > FH_SIZE_MAX_)
+        return fh_check_fail_(err, errlen, "descriptor says it is %u bytes,"
+                                           " more than any ABI 1.x could"
+                                           " have: build it with FH_PLUGIN()",
+                              p->size);
     if (p->name == NULL || *p->name == '\0')
         return fh_check_fail_(err, errlen, "descriptor has no name");
     if (strlen(p->name) > 64 || strpbrk(p->name, " /[]") != NULL)
@@ -142,6 +241,18 @@ fh_check_descriptor_(const struct fh_plugin *p, char *err, size_t errlen)
     if (p->functions == NULL)
         return fh_check_fail_(err, errlen, "plugin %s has no function table",
                               p->name);
+    /* A newer minor may have given meaning to what this host sees as spare
+     * or past the end: the plugin loads only if it left those unset. */
+    if (p->abi_minor > FH_ABI_MINOR &&
+        (!fh_spares_unset_(p->spare, sizeof(p->spare) / sizeof(void *)) ||
+         (p->size > sizeof(*p) &&
+          !fh_is_zero_((const char *)p + sizeof(*p), p->size - sizeof(*p)))))
+        return fh_check_fail_(err, errlen, "plugin %s is built for ABI %u.%u"
+                                           " and sets a descriptor field"
+                                           " this host's %u.%u does not know:"
+                                           " upgrade fnhost", p->name,
+                              p->abi_major, p->abi_minor, FH_ABI_MAJOR,
+                              FH_ABI_MINOR);
     return fh_check_functions_(p, err, errlen);
 }
 

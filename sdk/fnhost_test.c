@@ -844,11 +844,17 @@ make_event(const char *text, int64_t now, char *err, size_t errlen)
 static unsigned
 fn_max_attempts(const struct fh_test *t, const struct fh_function *f)
 {
+    struct fh_function_opts o;
+    char why[256];
+
     if (t->max_attempts > 0)
         return t->max_attempts;
-    if (f->retries == FH_RETRIES_NONE)
+    /* fh_test_new() checked the descriptor: this cannot fail. */
+    if (fh_function_options_(t->plugin, f, &o, why, sizeof(why)) != 0)
         return 1;
-    return (unsigned)(f->retries == 0 ? DEFAULT_RETRIES : f->retries) + 1;
+    if (o.retries == FH_RETRIES_NONE)
+        return 1;
+    return (unsigned)(o.retries == 0 ? DEFAULT_RETRIES : o.retries) + 1;
 }
 
 /* Clears what describes the last invocation, keeping the lists. */

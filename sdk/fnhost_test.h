@@ -141,7 +141,7 @@ struct fh_test_result {
 
 /* Checks PLUGIN (borrowed; what fh_plugin_entry() returns) as the host
  * does before loading it: magic, ABI version, size, name, version, and
- * each function's id, handler, triggers, retries and timeout. Returns 0,
+ * each function's id, handler, triggers and options. Returns 0,
  * or -1 with the reason in ERR, worded as `fnhost check` words it. */
 int fh_test_check(const struct fh_plugin *plugin, char *err, size_t errlen);
 

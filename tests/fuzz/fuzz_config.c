@@ -36,9 +36,14 @@ check_loaded(const struct config *c, const uint8_t *data, size_t size)
     for (size_t i = 0; i < c->nfunctions; i++) {
         const struct config_function *f = &c->functions[i];
 
-        if (f->retries < -1 || f->retries > 20 || f->timeout_ms < 0 ||
-            !(f->backoff_scale < 0 || f->backoff_scale <= 1000))
-            fail("a function setting is out of range", data, size, "");
+        for (size_t k = 0; k < fnopt_count; k++) {
+            const struct fnopt *o = &fnopt_table[k];
+            double v = o->type == FNOPT_SCALE ? f->set.v[k].d
+                                              : (double)f->set.v[k].i;
+
+            if ((f->set.mask & (1u << k)) && !(v >= o->lo && v <= o->hi))
+                fail("a function setting is out of range", data, size, "");
+        }
     }
 }
 

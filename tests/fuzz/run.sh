@@ -29,7 +29,7 @@ declare -A sources=(
     [fuzz_seed]="host/ingest.c host/util.c"
     [fuzz_duration]="host/duration.c"
     [fuzz_proto]="host/proto.c host/util.c"
-    [fuzz_config]="host/config.c host/duration.c host/util.c"
+    [fuzz_config]="host/config.c host/fnopt.c host/duration.c host/util.c"
     [fuzz_signature]="host/signature.c"
 )
 targets="fuzz_ingest fuzz_seed fuzz_duration fuzz_proto fuzz_config

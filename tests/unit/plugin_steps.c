@@ -508,7 +508,8 @@ failing(struct fh_ctx *ctx, const struct fh_event *ev)
 static const struct fh_function probe_functions[] = {
     {.id = "probe", .run = probe, .retries = FH_RETRIES_NONE,
      .triggers = FH_EVENTS("probe/*")},
-    {.id = "failing", .run = failing, .retries = 20, .timeout = "2m",
+    {.id = "failing", .run = failing,
+     .opts = FH_OPTS(.retries = 20, .timeout = "2m"),
      .triggers = FH_EVENTS("probe/fail", "other.*")},
     FH_FUNCTIONS_END,
 };
@@ -590,7 +591,7 @@ test_probe(void)
     fh_test_run(t, "failing", "{\"name\":\"other.thing\"}", &r);
     is_int(r.status, FH_TEST_RETRYING, "a retryable failure is retried");
     is_str(r.error, "plain failure", "with the handler's error");
-    is_int(r.max_attempts, 21, "retries 20 is 21 attempts");
+    is_int(r.max_attempts, 21, "FH_OPTS(.retries = 20) is 21 attempts");
     fh_test_result_free(&r);
     fh_test_run(t, "failing", "{\"name\":\"other.thing\"}", &r);
     is_int(r.attempt, 1, "the next invocation is attempt 1");
@@ -684,9 +685,13 @@ test_descriptors(void)
     p = probe_plugin, p.magic = 0x12345678;
     refused(&p, "bad magic 0x12345678");
     p = probe_plugin, p.abi_major = 2, p.abi_minor = 0;
-    refused(&p, "built for ABI 2.0, host has 1.1: upgrade fnhost");
+    refused(&p, "built for ABI 2.0, host has 1.2: upgrade fnhost");
     p = probe_plugin, p.abi_minor = FH_ABI_MINOR + 1;
-    refused(&p, "upgrade fnhost");
+    is_int(fh_test_check(&p, err, sizeof(err)), 0,
+           "a newer minor that uses nothing unknown passes");
+    p.spare[0] = &p;
+    refused(&p, "sets a descriptor field this host's 1.2 does not know:"
+                " upgrade fnhost");
     p = probe_plugin, p.size = 8;
     refused(&p, "smaller than ABI 1.0's");
     p = probe_plugin, p.name = "a b";
@@ -711,6 +716,16 @@ test_descriptors(void)
     memcpy(fns, probe_functions, sizeof(fns));
     fns[0].timeout = "0s";
     refused(&p, "function \"probe\": timeout: must be at least 1ms, got \"0s\"");
+    memcpy(fns, probe_functions, sizeof(fns));
+    fns[1].retries = 3;
+    refused(&p, "function \"failing\" sets retries both in the function and"
+                " in its options");
+    memcpy(fns, probe_functions, sizeof(fns));
+    fns[1].opts = FH_OPTS(.retries = 21);
+    refused(&p, "function \"failing\": retries 21 is out of range");
+    memcpy(fns, probe_functions, sizeof(fns));
+    fns[1].opts = &(const struct fh_function_opts){.size = 4};
+    refused(&p, "its options say they are 4 bytes, smaller than ABI 1.2's");
     memcpy(fns, probe_functions, sizeof(fns));
     fns[0].triggers = NULL;
     refused(&p, "has no trigger");

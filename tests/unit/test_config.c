@@ -49,6 +49,17 @@ str2(struct json_object *obj, const char *a, const char *b)
     return json_object_get_string(y);
 }
 
+/* The value F's section sets for option NAME, or NULL when unset. */
+static const union fnopt_value *
+over(const struct config_function *f, const char *name)
+{
+    const struct fnopt *o = fnopt_find(name);
+
+    if (o == NULL || !(f->set.mask & (1u << (o - fnopt_table))))
+        return NULL;
+    return &f->set.v[o - fnopt_table];
+}
+
 static void
 test_defaults(void)
 {
@@ -271,16 +282,18 @@ test_file(void)
     f = config_function(&c, "flaky");
     ok(f != NULL, "[function flaky] is found");
     if (f != NULL) {
-        is_int(f->retries, 2, "its retries");
-        ok(f->backoff_scale == 0.5, "its backoff_scale");
-        is_int(f->timeout_ms, 5000, "its timeout");
+        is_int(over(f, "retries")->i, 2, "its retries");
+        ok(over(f, "backoff_scale")->d == 0.5, "its backoff_scale");
+        is_int(over(f, "timeout")->i, 5000, "its timeout");
     }
     f = config_function(&c, "quick");
     ok(f != NULL, "[function quick] is found");
     if (f != NULL) {
-        is_int(f->retries, 0, "retries 0 is kept, not taken as unset");
-        ok(f->backoff_scale < 0, "an unset backoff_scale stays unset");
-        is_int(f->timeout_ms, 0, "an unset timeout stays unset");
+        ok(over(f, "retries") != NULL && over(f, "retries")->i == 0,
+           "retries 0 is kept, not taken as unset");
+        ok(over(f, "backoff_scale") == NULL,
+           "an unset backoff_scale stays unset");
+        ok(over(f, "timeout") == NULL, "an unset timeout stays unset");
     }
     ok(config_function(&c, "flak") == NULL, "ids match exactly");
     config_free(&c);
@@ -390,7 +403,8 @@ test_file(void)
     has_str(err, "line 2: timeout: must be at least 1ms",
             "with its line and reason");
     f = config_function(&c, "f");
-    ok(f != NULL && f->timeout_ms == 5000,
+    ok(f != NULL && over(f, "timeout") != NULL &&
+           over(f, "timeout")->i == 5000,
        "a refused function timeout keeps the old value");
     config_free(&c);
 

@@ -55,6 +55,13 @@ idx(struct json_object *a, size_t i)
     return json_object_array_get_idx(a, i);
 }
 
+/* Option NAME that function I of descriptor JSON D declares, or NULL. */
+static struct json_object *
+opt(struct json_object *d, size_t i, const char *name)
+{
+    return get(get(idx(get(d, "functions"), i), "options"), name);
+}
+
 static size_t
 arrlen(struct json_object *a)
 {
@@ -127,7 +134,7 @@ test_ok(void)
     d = loader_describe(&lp);
     is_str(str(d, "name"), "ok", "its name is \"ok\"");
     is_str(str(d, "version"), "1.0.0", "its version");
-    is_str(str(d, "abi"), "1.1", "its ABI");
+    is_str(str(d, "abi"), "1.2", "its ABI");
     is_int(arrlen(get(d, "functions")), 2, "two functions");
     f0 = idx(get(d, "functions"), 0);
     f1 = idx(get(d, "functions"), 1);
@@ -138,9 +145,9 @@ test_ok(void)
            "test/echo");
     is_str(json_object_get_string(idx(get(f0, "triggers"), 1)), "test/wild.*",
            "and test/wild.*");
-    is_int(json_object_get_int(get(f0, "retries")), 0,
-           "retries 0: the host's default");
-    ok(get(f0, "timeout") == NULL, "no timeout of its own");
+    ok(get(f0, "options") != NULL &&
+           json_object_object_length(get(f0, "options")) == 0,
+       "no options of its own: the host's defaults");
     is_str(str(f1, "id"), "count-ok", "the second is count-ok");
     is_str(json_object_get_string(idx(get(f1, "triggers"), 0)), "test/fanout",
            "triggered by test/fanout");
@@ -189,8 +196,9 @@ test_options(void)
     is_int(loader_open(&lp, fixture("hang"), err, sizeof(err)), 0,
            "hang.so opens");
     d = lp.desc ? loader_describe(&lp) : NULL;
-    is_str(str(idx(get(d, "functions"), 0), "timeout"), "1s",
-           "its timeout is described");
+    is_int(json_object_get_int(get(get(idx(get(d, "functions"), 0), "options"),
+                                   "timeout_ms")),
+           1000, "its timeout is described, in ms");
     json_object_put(d);
     loader_close(&lp);
 
@@ -202,10 +210,11 @@ test_options(void)
         return;
     }
     d = loader_describe(&lp);
-    is_int(json_object_get_int(get(idx(get(d, "functions"), 0), "retries")), 3,
+    is_int(json_object_get_int(opt(d, 0, "retries")), 3,
            "retries 3 is described");
-    is_int(json_object_get_int(get(idx(get(d, "functions"), 1), "retries")),
-           FH_RETRIES_NONE, "and FH_RETRIES_NONE");
+    ok(opt(d, 1, "retries") != NULL &&
+           json_object_get_int(opt(d, 1, "retries")) == 0,
+       "and FH_RETRIES_NONE, as 0 retries");
     json_object_put(d);
     loader_init(&lp, cfg, &loader_api, err, sizeof(err));
 
@@ -295,9 +304,8 @@ test_refused(void)
 
     refused("bad_magic", "bad magic");
     refused("bad_magic", "not an fnhost plugin");
-    refused("abi_major", "built for ABI 2.0, host has 1.1");
+    refused("abi_major", "built for ABI 2.0, host has 1.2");
     refused("abi_major", "upgrade fnhost");
-    refused("abi_newer_minor", "built for ABI 1.2, host has 1.1");
     refused("no_entry", "no fh_plugin_entry");
     refused("dup_id", "duplicate function id \"same-id\"");
     refused("bad_trigger", "wildcard");
@@ -346,6 +354,201 @@ test_refused(void)
     loader_close(&lp);
 }
 
+/* Opens fixture NAME and describes it (new JSON), or returns NULL. */
+static struct json_object *
+describe(const char *name)
+{
+    struct loaded_plugin lp;
+    struct json_object *d = NULL;
+    char err[512] = "";
+
+    if (loader_open(&lp, fixture(name), err, sizeof(err)) == 0)
+        d = loader_describe(&lp);
+    else
+        printf("#   %s.so: %s\n", name, err);
+    ok(d != NULL, "%s.so loads", name);
+    loader_close(&lp);
+    return d;
+}
+
+/* Plugins of every minor of ABI 1 load, with their options wherever their
+ * minor puts them; options the host cannot honour are refused. */
+static void
+test_versions(void)
+{
+    struct json_object *d;
+    char newer[16];
+
+    d = describe("abi_older_minor");
+    is_str(str(d, "abi"), "1.0", "abi_older_minor is built for 1.0");
+    json_object_put(d);
+
+    d = describe("abi_v1_1");
+    is_str(str(d, "abi"), "1.1", "abi_v1_1 is built for 1.1 (its header)");
+    is_int(json_object_get_int(opt(d, 0, "retries")), 1,
+           "its 1.1 .retries is read");
+    is_int(json_object_get_int(opt(d, 0, "timeout_ms")), 7000,
+           "and its 1.1 .timeout");
+    json_object_put(d);
+
+    d = describe("opts_v1_2");
+    is_str(str(d, "abi"), "1.2", "opts_v1_2 is built for 1.2");
+    is_int(json_object_get_int(opt(d, 0, "retries")), 2,
+           "FH_OPTS(.retries = 2) is read");
+    is_int(json_object_get_int(opt(d, 0, "timeout_ms")), 9000,
+           "and FH_OPTS(.timeout = \"9s\")");
+    ok(opt(d, 1, "retries") != NULL &&
+           json_object_get_int(opt(d, 1, "retries")) == 0 &&
+           opt(d, 1, "timeout_ms") == NULL,
+       "FH_RETRIES_NONE in the options is 0 retries; no timeout is unset");
+    json_object_put(d);
+
+    d = describe("abi_newer_minor");
+    snprintf(newer, sizeof(newer), "%d.%d", FH_ABI_MAJOR, FH_ABI_MINOR + 1);
+    is_str(str(d, "abi"), newer,
+           "a plugin of a newer minor that uses nothing unknown loads");
+    is_int(json_object_get_int(opt(d, 0, "retries")), 6,
+           "and the options this host knows, of its longer struct, count");
+    json_object_put(d);
+
+    refused("bad_opts_size", "plugin bad-opts-size: function \"small-opts\":"
+                             " its options say they are 8 bytes, smaller"
+                             " than ABI 1.2's, the first: set them with"
+                             " FH_OPTS()");
+    refused("abi_newer_option", "plugin abi-newer-option: function"
+                                " \"abi-newer-option\" sets an option newer"
+                                " than this host's ABI");
+    refused("abi_newer_option", "upgrade fnhost");
+}
+
+static int
+noop(struct fh_ctx *ctx, const struct fh_event *ev)
+{
+    return FH_OK;
+}
+
+static const char *const noop_triggers[] = {"test/noop", NULL};
+
+/* A descriptor of one function, built for MINOR, in memory. */
+static void
+make_plugin(struct fh_plugin *p, struct fh_function fns[2], unsigned minor)
+{
+    memset(p, 0, sizeof(*p));
+    memset(fns, 0, 2 * sizeof(*fns));
+    fns[0].id = "fn";
+    fns[0].run = noop;
+    fns[0].triggers = noop_triggers;
+    p->magic = FH_ABI_MAGIC;
+    p->abi_major = FH_ABI_MAJOR;
+    p->abi_minor = (uint16_t)minor;
+    p->size = sizeof(*p);
+    p->name = "mem";
+    p->version = "1";
+    p->functions = fns;
+}
+
+/* Whether loader_check() refuses P with WHY, or accepts it (WHY NULL). */
+static void
+checks(const struct fh_plugin *p, const char *why, const char *what)
+{
+    char err[512] = "";
+    int rc = loader_check(p, err, sizeof(err));
+
+    if (why == NULL) {
+        is_int(rc, 0, "%s", what);
+        if (rc != 0)
+            printf("#   refused: %s\n", err);
+    } else {
+        is_int(rc, -1, "%s", what);
+        has_str(err, why, "  saying \"%s\"", why);
+    }
+}
+
+/* The size, version and both-places rules, on descriptors in memory. */
+static void
+test_descriptors(void)
+{
+    struct fh_plugin p;
+    struct fh_function fns[2];
+    struct fh_function_opts o = {.size = sizeof(o), .retries = 3};
+    struct {
+        struct fh_function_opts known;
+        int64_t later;
+    } longer = {.known = {.size = sizeof(longer)}};
+    struct {
+        struct fh_plugin known;
+        void *later;
+    } desc;
+
+    make_plugin(&p, fns, FH_ABI_MINOR);
+    fns[0].opts = &o;
+    checks(&p, NULL, "options of this host's size load");
+    fns[0].retries = 2;
+    checks(&p, "plugin mem: function \"fn\" sets retries both in the function"
+               " and in its options: set it in one place",
+           "retries set in both places is refused");
+    fns[0].retries = 0;
+    fns[0].timeout = "1s";
+    o.timeout = "2s";
+    checks(&p, "sets timeout both in the function and in its options",
+           "and so is a timeout set in both");
+    fns[0].timeout = NULL;
+    o.timeout = "soon";
+    checks(&p, "function \"fn\": timeout: ", "a bad timeout in the options"
+                                             " is refused");
+    o.timeout = NULL;
+    o.retries = 21;
+    checks(&p, "retries 21 is out of range", "as are retries out of range");
+    o.retries = 3;
+
+    o.size = 1u << 20;
+    checks(&p, "its options say they are 1048576 bytes, more than any ABI"
+               " 1.x could have: set them with FH_OPTS()",
+           "an absurd options size is refused");
+    o.size = sizeof(o) + 1;
+    checks(&p, "not the size of a whole struct",
+           "so is a size that ends inside a field");
+    o.size = 4;
+    checks(&p, "smaller than ABI 1.2's", "and one below 1.2's");
+    p.abi_minor = 1;
+    checks(&p, NULL, "a 1.1 plugin's spare slot is not read as options");
+    o.size = sizeof(o);
+
+    /* Past what this host knows: zero loads, anything else is refused. */
+    make_plugin(&p, fns, FH_ABI_MINOR);
+    fns[0].opts = &longer.known;
+    checks(&p, NULL, "longer options whose unknown part is zero load");
+    longer.later = 1;
+    checks(&p, "sets an option newer than this host's",
+           "longer options that set an unknown field are refused");
+    longer.later = 0;
+
+    make_plugin(&p, fns, FH_ABI_MINOR + 1);
+    fns[0].spare[0] = &o;
+    checks(&p, "plugin mem: function \"fn\" uses a spare slot that ABI",
+           "a newer minor's function using a spare slot is refused");
+    make_plugin(&p, fns, FH_ABI_MINOR);
+    fns[0].spare[0] = &o;
+    checks(&p, NULL, "a spare slot of this minor is ignored, as before");
+
+    make_plugin(&desc.known, fns, FH_ABI_MINOR + 1);
+    desc.known.size = sizeof(desc);
+    desc.later = NULL;
+    checks(&desc.known, NULL, "a newer minor's longer descriptor loads");
+    desc.later = &o;
+    checks(&desc.known, "and sets a descriptor field this host's",
+           "unless it sets what this host does not know");
+    desc.later = NULL;
+    desc.known.spare[1] = &o;
+    checks(&desc.known, "upgrade fnhost", "or a spare slot");
+    desc.known.size = 1u << 20;
+    checks(&desc.known, "more than any ABI 1.x could have",
+           "an absurd descriptor size is refused");
+    make_plugin(&p, fns, 7);
+    p.abi_major = 2;
+    checks(&p, "built for ABI 2.7, host has 1.", "another major is refused");
+}
+
 int
 main(void)
 {
@@ -359,5 +562,7 @@ main(void)
     test_options();
     test_api();
     test_refused();
+    test_versions();
+    test_descriptors();
     return done_testing();
 }
