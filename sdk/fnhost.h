@@ -55,7 +55,7 @@
  *     check: a plugin built for 1.N that may run on an older host tests
  *     FH_API_HAS() before calling an entry added after that host's minor,
  *     and reads a field of struct fh_ctx added in 1.N only when
- *     ctx->api->abi_minor >= N.
+ *     ctx->api->abi_minor >= N. (Hosts before 1.2 refuse newer minors.)
  *
  *   1.0  descriptor, function table, log, fail, config, alloc, set_output,
  *        retry_after
