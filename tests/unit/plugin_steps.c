@@ -281,7 +281,7 @@ test_limits(void)
     struct fh_test_result r;
 
     fh_test_run_all(t, "deep", "{\"name\":\"test/deep\",\"data\":"
-                               "{\"depth\":64,\"nap\":10}}", &r);
+                               "{\"depth\":64,\"nap\":3600000}}", &r);
     is_int(r.status, FH_TEST_COMPLETED, "a result nesting 64 levels is fine");
     is_str(ran_ids(&r), "deep,nap,deep:1", "and replayed after a sleep");
     ok(fh_test_replayed(&r, "deep"), "as stored, not run again");
