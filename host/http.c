@@ -23,6 +23,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "registry.h"
+#include "router.h"
 #include "sched.h"
 #include "store.h"
 #include "util.h"
@@ -253,6 +254,7 @@ submit(struct http *h, struct evhttp_request *req, struct json_object *events,
     const struct generation *gen = *h->d.gen;
     struct ingest_req *ir;
     size_t n = json_object_array_length(events);
+    size_t *match = xcalloc(gen && gen->nfns ? gen->nfns : 1, sizeof(*match));
 
     ir = xcalloc(1, sizeof(*ir));
     ir->h = h;
@@ -273,26 +275,20 @@ submit(struct http *h, struct evhttp_request *req, struct json_object *events,
                          ? json_object_get_string(v) : NULL;
         e->ts = json_object_get_int64(json_object_object_get(ev, "ts"));
         e->json = json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-        for (size_t f = 0; gen != NULL && f < gen->nfns; f++) {
-            const struct fn_info *fn = &gen->fns[f];
-
-            for (char **t = fn->triggers; *t != NULL; t++) {
-                if (!router_match(*t, e->name))
-                    continue;
-                e->runs = xrealloc(e->runs, (e->nruns + 1) * sizeof(*e->runs));
-                ulid_new(e->runs[e->nruns].id, now);
-                /* Copied: a reload may free the generation before the
-                 * commit. */
-                ir->fn_ids = xrealloc(ir->fn_ids,
-                                      (ir->nfn_ids + 1) * sizeof(char *));
-                ir->fn_ids[ir->nfn_ids] = xstrdup(fn->id);
-                e->runs[e->nruns].function_id = ir->fn_ids[ir->nfn_ids++];
-                e->runs[e->nruns].created = 0;
-                e->nruns++;
-                break;
-            }
+        e->nruns = gen == NULL ? 0 : router_lookup(gen->router, e->name,
+                                                      match);
+        e->runs = xcalloc(e->nruns ? e->nruns : 1, sizeof(*e->runs));
+        for (size_t r = 0; r < e->nruns; r++) {
+            ulid_new(e->runs[r].id, now);
+            /* Copied: a reload may free the generation before the
+             * commit. */
+            ir->fn_ids = xrealloc(ir->fn_ids,
+                                  (ir->nfn_ids + 1) * sizeof(char *));
+            ir->fn_ids[ir->nfn_ids] = xstrdup(gen->fns[match[r]].id);
+            e->runs[r].function_id = ir->fn_ids[ir->nfn_ids++];
         }
     }
+    free(match);
     evhttp_connection_set_closecb(evhttp_request_get_connection(req),
                                   conn_closed_cb, ir);
     h->pending++;

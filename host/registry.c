@@ -19,19 +19,10 @@
 #include "fnopt.h"
 #include "loader.h"
 #include "log.h"
+#include "router.h"
 #include "util.h"
 
 volatile int registry_cancel;
-
-int
-router_match(const char *t, const char *name)
-{
-    size_t n = strlen(t);
-
-    if (n > 0 && t[n - 1] == '*')
-        return strncmp(t, name, n - 1) == 0;
-    return strcmp(t, name) == 0;
-}
 
 const struct fn_info *
 registry_find(const struct generation *g, const char *id)
@@ -457,6 +448,7 @@ registry_build(const struct config *cfg, const char *plugins_dir,
         free(names[i]);
     }
     free(names);
+    g->router = router_new(g->fns, g->nfns);
     return g;
 }
 
@@ -467,6 +459,7 @@ registry_free(struct generation *g, int remove_dir)
         return;
     if (remove_dir && g->dir != NULL)
         rm_rf(g->dir);
+    router_free(g->router);
     for (size_t i = 0; i < g->nfns; i++)
         fn_free(&g->fns[i]);
     free(g->fns);

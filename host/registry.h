@@ -12,6 +12,7 @@
 
 struct config;
 struct json_object;
+struct router;
 
 struct fn_info {
     char *id;
@@ -43,6 +44,7 @@ struct generation {
     size_t refused; /* plugins that failed to load */
     char *first_error; /* "file: reason" of the first refused plugin */
     int workers;    /* worker processes on this generation (the pool's) */
+    struct router *router; /* the functions' triggers, indexed */
 };
 
 /* Builds generation N from the *.so files of PLUGINS_DIR into
@@ -64,10 +66,6 @@ const struct fn_info *registry_find(const struct generation *g,
 /* Set (from any thread) to make a registry_build() in progress give up:
  * its describe child is killed and the build fails. */
 extern volatile int registry_cancel;
-
-/* Whether event NAME matches trigger pattern T: equal, or T ends in "*"
- * (after '/' or '.') and NAME starts with the part before it. */
-int router_match(const char *t, const char *name);
 
 /* The generation as JSON for GET /v1/functions (new). */
 struct json_object *registry_json(const struct generation *g);
