@@ -1,8 +1,9 @@
 /* http.c - the HTTP surface: the event API, /health, /metrics, /v1.
  * SPDX-License-Identifier: Apache-2.0
  *
- * POST /e/{key} answers only after the events and their runs committed,
- * so a 200 means nothing in it can be lost. */
+ * Events go to the pipeline; POST /e/{key} answers from its callback,
+ * after the events and their runs committed, so a 200 means nothing in
+ * it can be lost. */
 #include "http.h"
 
 #include <arpa/inet.h>
@@ -22,8 +23,8 @@
 #include "config.h"
 #include "ingest.h"
 #include "log.h"
+#include "pipeline.h"
 #include "registry.h"
-#include "router.h"
 #include "sched.h"
 #include "store.h"
 #include "util.h"
@@ -34,8 +35,7 @@ struct http {
     struct evhttp *evh;
     struct evhttp_bound_socket *sock;
     struct http_deps d;
-    uint64_t events_received, requests_refused;
-    int pending; /* ingest requests waiting for their commit */
+    uint64_t requests_refused;
 };
 
 /* One POST /e/ request waiting for its commit. */
@@ -93,92 +93,60 @@ reply_data(struct evhttp_request *req, struct json_object *data)
 
 /* ------------------------------------------------------------ ingest */
 
-int
-http_pending(const struct http *h)
-{
-    return h->pending;
-}
-
-static void
-ingest_free(struct ingest_req *ir)
-{
-    ir->h->pending--;
-    for (size_t i = 0; i < ir->nevs; i++)
-        free(ir->evs[i].runs);
-    free(ir->evs);
-    for (size_t i = 0; i < ir->nfn_ids; i++)
-        free(ir->fn_ids[i]);
-    free(ir->fn_ids);
-    json_object_put(ir->events);
-    free(ir);
-}
+/* An event request waiting for the pipeline's answer. */
+struct reply_to {
+    struct evhttp_request *req; /* NULL once the client went away */
+};
 
 static void
 conn_closed_cb(struct evhttp_connection *evcon, void *arg)
 {
-    struct ingest_req *ir = arg;
+    struct reply_to *rt = arg;
 
-    ir->req = NULL;
+    rt->req = NULL;
 }
 
 static void
-ingested_cb(void *arg, int rc, const char *err)
+submitted_cb(void *arg, const struct pipeline_result *r)
 {
-    struct ingest_req *ir = arg;
-    struct http *h = ir->h;
+    struct reply_to *rt = arg;
     struct json_object *o, *ids;
+    char msg[512];
 
-    if (ir->req != NULL)
-        evhttp_connection_set_closecb(evhttp_request_get_connection(ir->req),
-                                      NULL, NULL);
-    if (rc != 0) {
-        log_error("http", "events not stored: %s", err);
-        if (ir->req != NULL) {
-            char msg[512];
-
-            snprintf(msg, sizeof(msg), "events not stored, send them again:"
-                                       " %s", err);
-            reply_error(ir->req, 503, msg);
-        }
-        ingest_free(ir);
-        return;
+    if (rt->req == NULL)
+        goto out;
+    evhttp_connection_set_closecb(evhttp_request_get_connection(rt->req),
+                                  NULL, NULL);
+    if (r->rc != 0) {
+        snprintf(msg, sizeof(msg), "events not stored, send them again: %s",
+                 r->error);
+        reply_error(rt->req, 503, msg);
+        goto out;
     }
-    h->events_received += ir->nevs;
     ids = json_object_new_array();
-    for (size_t i = 0; i < ir->nevs; i++) {
-        struct store_new_event *e = &ir->evs[i];
-        struct shared_str *ev = NULL;
+    for (size_t i = 0; i < r->nids; i++)
+        json_object_array_add(ids, json_object_new_string(r->ids[i]));
+    o = json_object_new_object();
+    json_object_object_add(o, "ids", ids);
+    json_object_object_add(o, "status", json_object_new_int(200));
+    reply_json(rt->req, 200, o);
+out:
+    free(rt);
+}
 
-        json_object_array_add(ids, json_object_new_string(e->id));
-        if (e->duplicate) {
-            log_info("ingest", "event %s (%s) was stored already: a resend"
-                               " with the same x-inngest-event-id-seed starts"
-                               " nothing", e->id, e->name);
-            continue;
-        }
-        for (size_t j = 0; j < e->nruns; j++) {
-            if (!e->runs[j].created) {
-                log_info("ingest", "event %s (%s, id %s): %s ran for this id"
-                                   " already; no new run", e->id, e->name,
-                         e->user_id, e->runs[j].function_id);
-                continue;
-            }
-            if (ev == NULL)
-                ev = shared_str_new(e->json, strlen(e->json));
-            sched_submit(h->d.sched, e->runs[j].id, e->runs[j].function_id,
-                         e->id, ev, e->ts);
-        }
-        shared_str_unref(ev);
-    }
-    if (ir->req != NULL) {
-        o = json_object_new_object();
-        json_object_object_add(o, "ids", ids);
-        json_object_object_add(o, "status", json_object_new_int(200));
-        reply_json(ir->req, 200, o);
-    } else {
-        json_object_put(ids);
-    }
-    ingest_free(ir);
+/* Hands EVENTS (checked, stolen) to the pipeline; REQ is answered once
+ * they committed. */
+static void
+submit(struct http *h, struct evhttp_request *req, struct json_object *events,
+       const char *seed, int64_t window, int64_t now)
+{
+    struct reply_to *rt = xcalloc(1, sizeof(*rt));
+    struct pipeline_source src = {seed, window, now};
+
+    rt->req = req;
+    evhttp_connection_set_closecb(evhttp_request_get_connection(req),
+                                  conn_closed_cb, rt);
+    pipeline_submit(h->d.pipeline, events, &src, submitted_cb, rt);
 }
 
 static int
@@ -191,10 +159,6 @@ key_ok(const struct config *cfg, const char *key)
             return 1;
     return 0;
 }
-
-static void submit(struct http *h, struct evhttp_request *req,
-                   struct json_object *events, const char *seed,
-                   int64_t window, int64_t now);
 
 static void
 refuse_events(struct http *h, struct evhttp_request *req, const char *err)
@@ -243,56 +207,6 @@ handle_ingest(struct http *h, struct evhttp_request *req, const char *key)
     seed = evhttp_find_header(evhttp_request_get_input_headers(req),
                               "x-inngest-event-id-seed");
     submit(h, req, events, seed, h->d.cfg->dedup_window_ms, now);
-}
-
-/* Stores EVENTS (a validated array, stolen) with their runs, and answers
- * REQ once they are committed. SEED, if set, derives the event ids. */
-static void
-submit(struct http *h, struct evhttp_request *req, struct json_object *events,
-       const char *seed, int64_t window, int64_t now)
-{
-    const struct generation *gen = *h->d.gen;
-    struct ingest_req *ir;
-    size_t n = json_object_array_length(events);
-    size_t *match = xcalloc(gen && gen->nfns ? gen->nfns : 1, sizeof(*match));
-
-    ir = xcalloc(1, sizeof(*ir));
-    ir->h = h;
-    ir->req = req;
-    ir->events = events;
-    ir->nevs = n;
-    ir->evs = xcalloc(n ? n : 1, sizeof(*ir->evs));
-    for (size_t i = 0; i < n; i++) {
-        struct json_object *ev = json_object_array_get_idx(events, i), *v;
-        struct store_new_event *e = &ir->evs[i];
-
-        /* An SDK retrying a send repeats its seed: same ids, and the
-         * store recognizes the events it has already. */
-        if (seed == NULL || ingest_seeded_id(seed, i, e->id) != 0)
-            ulid_new(e->id, now);
-        e->name = json_object_get_string(json_object_object_get(ev, "name"));
-        e->user_id = json_object_object_get_ex(ev, "id", &v)
-                         ? json_object_get_string(v) : NULL;
-        e->ts = json_object_get_int64(json_object_object_get(ev, "ts"));
-        e->json = json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-        e->nruns = gen == NULL ? 0 : router_lookup(gen->router, e->name,
-                                                      match);
-        e->runs = xcalloc(e->nruns ? e->nruns : 1, sizeof(*e->runs));
-        for (size_t r = 0; r < e->nruns; r++) {
-            ulid_new(e->runs[r].id, now);
-            /* Copied: a reload may free the generation before the
-             * commit. */
-            ir->fn_ids = xrealloc(ir->fn_ids,
-                                  (ir->nfn_ids + 1) * sizeof(char *));
-            ir->fn_ids[ir->nfn_ids] = xstrdup(gen->fns[match[r]].id);
-            e->runs[r].function_id = ir->fn_ids[ir->nfn_ids++];
-        }
-    }
-    free(match);
-    evhttp_connection_set_closecb(evhttp_request_get_connection(req),
-                                  conn_closed_cb, ir);
-    h->pending++;
-    store_put_events(h->d.store, ir->evs, ir->nevs, window, ingested_cb, ir);
 }
 
 /* ----------------------------------------------------------- webhooks */
@@ -527,8 +441,10 @@ handle_metrics(struct http *h, struct evhttp_request *req)
 {
     struct evbuffer *b = evbuffer_new();
     uint64_t ops, commits;
+    struct pipeline_stats ps;
 
     store_stats(h->d.store, &ops, &commits);
+    pipeline_stats(h->d.pipeline, &ps);
     evbuffer_add_printf(b,
         "# HELP fnhost_events_received_total Events stored.\n"
         "# TYPE fnhost_events_received_total counter\n"
@@ -548,7 +464,7 @@ handle_metrics(struct http *h, struct evhttp_request *req)
         "# HELP fnhost_store_commits_total Transactions the writes took.\n"
         "# TYPE fnhost_store_commits_total counter\n"
         "fnhost_store_commits_total %llu\n",
-        (unsigned long long)h->events_received,
+        (unsigned long long)ps.events_stored,
         (unsigned long long)h->requests_refused, sched_queued(h->d.sched),
         sched_running(h->d.sched), (unsigned long long)ops,
         (unsigned long long)commits);

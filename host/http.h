@@ -10,6 +10,7 @@ struct config;
 struct event_base;
 struct generation;
 struct http;
+struct pipeline;
 struct sched;
 struct store;
 struct webhooks;
@@ -30,6 +31,7 @@ struct http_deps {
     const struct config *cfg;
     struct store *store;
     struct sched *sched;
+    struct pipeline *pipeline;           /* where events go */
     const struct generation *const *gen; /* the current generation */
     const struct webhooks *webhooks;     /* the signed webhook sources */
     const struct reload_status *reload;
@@ -40,9 +42,6 @@ struct http_deps {
 struct http *http_start(struct event_base *base, const struct http_deps *deps,
                         char *bound, size_t boundlen, char *err,
                         size_t errlen);
-
-/* Event requests waiting for their commit. */
-int http_pending(const struct http *h);
 
 /* Stops accepting connections; requests in flight still get answers. */
 void http_stop_listening(struct http *h);

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "pipeline.h"
 #include "registry.h"
 #include "sched.h"
 #include "store.h"
@@ -45,6 +46,7 @@ struct server {
     struct event_base *base;
     struct store *store;
     struct sched *sched;
+    struct pipeline *pipeline;
     struct http *http;
     struct generation *gen;
     struct generation **retired; /* replaced, waiting for their workers */
@@ -118,7 +120,7 @@ drained_cb(evutil_socket_t fd, short what, void *arg)
     struct server *sv = arg;
     struct timeval flush = {0, 50000}, again = {0, 10000};
 
-    if (http_pending(sv->http) > 0) {
+    if (pipeline_pending(sv->pipeline) > 0) {
         event_base_once(sv->base, -1, EV_TIMEOUT, drained_cb, sv, &again);
         return;
     }
@@ -511,9 +513,12 @@ server_main(struct config *cfg)
     if (cfg->watch && watch_start(&sv) != 0)
         goto out;
 
+    sv.pipeline = pipeline_new(sv.store, sv.sched,
+                               (const struct generation *const *)&sv.gen);
     deps.cfg = cfg;
     deps.store = sv.store;
     deps.sched = sv.sched;
+    deps.pipeline = sv.pipeline;
     deps.gen = (const struct generation *const *)&sv.gen;
     deps.webhooks = &webhooks;
     deps.reload = &sv.status;
@@ -553,11 +558,13 @@ server_main(struct config *cfg)
 out:
     if (addr_file != NULL)
         unlink(addr_file);
-    /* Order matters: the store first (its last callbacks answer clients
-     * and touch the scheduler), then HTTP, then the scheduler, which kills
-     * workers still busy after the grace period: their runs stay running
-     * in the store and run again at the next start. */
+    /* Order matters: the store first (its last callbacks finish the
+     * pipeline's submissions: they answer clients and touch the
+     * scheduler), then the pipeline and HTTP, then the scheduler, which
+     * kills workers still busy after the grace period: their runs stay
+     * running in the store and run again at the next start. */
     store_close(sv.store);
+    pipeline_free(sv.pipeline);
     http_free(sv.http);
     if (sv.reload.running)
         pthread_join(sv.reload.thread, NULL);

@@ -1,0 +1,206 @@
+/* pipeline.c - every event's way in: ids, routing, the store, the
+ * scheduler.
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "pipeline.h"
+
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest.h"
+#include "log.h"
+#include "registry.h"
+#include "router.h"
+#include "sched.h"
+#include "store.h"
+#include "util.h"
+
+struct pipeline {
+    struct store *store;
+    struct sched *sched;
+    const struct generation *const *gen;
+    size_t *match;  /* router_lookup's output, reused by every event */
+    size_t nmatch;  /* its room */
+    int pending;
+    struct pipeline_stats stats;
+};
+
+/* One submission waiting for its commit. */
+struct submission {
+    struct pipeline *p;
+    struct json_object *events; /* owns the strings the store borrows */
+    struct store_new_event *evs;
+    size_t nevs;
+    char **fn_ids; /* copies: a reload may free the generation before the
+                      commit */
+    size_t nfn_ids;
+    pipeline_done_fn done;
+    void *arg;
+};
+
+struct pipeline *
+pipeline_new(struct store *st, struct sched *s,
+             const struct generation *const *gen)
+{
+    struct pipeline *p = xcalloc(1, sizeof(*p));
+
+    p->store = st;
+    p->sched = s;
+    p->gen = gen;
+    return p;
+}
+
+void
+pipeline_free(struct pipeline *p)
+{
+    if (p == NULL)
+        return;
+    free(p->match);
+    free(p);
+}
+
+int
+pipeline_pending(const struct pipeline *p)
+{
+    return p->pending;
+}
+
+void
+pipeline_stats(const struct pipeline *p, struct pipeline_stats *out)
+{
+    *out = p->stats;
+}
+
+static void
+submission_free(struct submission *sub)
+{
+    for (size_t i = 0; i < sub->nevs; i++)
+        free(sub->evs[i].runs);
+    free(sub->evs);
+    for (size_t i = 0; i < sub->nfn_ids; i++)
+        free(sub->fn_ids[i]);
+    free(sub->fn_ids);
+    json_object_put(sub->events);
+    free(sub);
+}
+
+/* Hands the runs that the commit created to the scheduler. */
+static void
+schedule_runs(struct pipeline *p, const struct store_new_event *e)
+{
+    struct shared_str *ev = NULL;
+
+    if (e->duplicate) {
+        log_info("ingest", "event %s (%s) was stored already: a resend"
+                           " with the same x-inngest-event-id-seed starts"
+                           " nothing", e->id, e->name);
+        return;
+    }
+    for (size_t j = 0; j < e->nruns; j++) {
+        if (!e->runs[j].created) {
+            log_info("ingest", "event %s (%s, id %s): %s ran for this id"
+                               " already; no new run", e->id, e->name,
+                     e->user_id, e->runs[j].function_id);
+            continue;
+        }
+        if (ev == NULL)
+            ev = shared_str_new(e->json, strlen(e->json));
+        sched_submit(p->sched, e->runs[j].id, e->runs[j].function_id, e->id,
+                     ev, e->ts);
+    }
+    shared_str_unref(ev);
+}
+
+static void
+stored_cb(void *arg, int rc, const char *err)
+{
+    struct submission *sub = arg;
+    struct pipeline *p = sub->p;
+    struct pipeline_result res;
+    const char **ids;
+
+    memset(&res, 0, sizeof(res));
+    if (rc != 0) {
+        log_error("pipeline", "events not stored: %s", err);
+        res.rc = -1;
+        res.error = err;
+        sub->done(sub->arg, &res);
+        p->pending--;
+        submission_free(sub);
+        return;
+    }
+    p->stats.events_stored += sub->nevs;
+    ids = xcalloc(sub->nevs ? sub->nevs : 1, sizeof(*ids));
+    for (size_t i = 0; i < sub->nevs; i++) {
+        ids[i] = sub->evs[i].id;
+        schedule_runs(p, &sub->evs[i]);
+    }
+    res.ids = ids;
+    res.nids = sub->nevs;
+    sub->done(sub->arg, &res);
+    free(ids);
+    p->pending--;
+    submission_free(sub);
+}
+
+/* Fills E from event EV (borrowed: the strings stay EV's) and its runs
+ * from the functions of G that it triggers. */
+static void
+event_prepare(struct pipeline *p, struct submission *sub,
+              const struct generation *g, struct json_object *ev,
+              struct store_new_event *e, int64_t now)
+{
+    struct json_object *v;
+
+    e->name = json_object_get_string(json_object_object_get(ev, "name"));
+    e->user_id = json_object_object_get_ex(ev, "id", &v)
+                     ? json_object_get_string(v) : NULL;
+    e->ts = json_object_get_int64(json_object_object_get(ev, "ts"));
+    e->json = json_object_to_json_string_ext(
+        ev, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    e->nruns = g == NULL ? 0 : router_lookup(g->router, e->name, p->match);
+    if (e->nruns == 0)
+        return;
+    e->runs = xcalloc(e->nruns, sizeof(*e->runs));
+    sub->fn_ids = xrealloc(sub->fn_ids,
+                           (sub->nfn_ids + e->nruns) * sizeof(char *));
+    for (size_t r = 0; r < e->nruns; r++) {
+        ulid_new(e->runs[r].id, now);
+        sub->fn_ids[sub->nfn_ids] = xstrdup(g->fns[p->match[r]].id);
+        e->runs[r].function_id = sub->fn_ids[sub->nfn_ids++];
+    }
+}
+
+void
+pipeline_submit(struct pipeline *p, struct json_object *events,
+                const struct pipeline_source *src, pipeline_done_fn done,
+                void *arg)
+{
+    const struct generation *g = *p->gen;
+    struct submission *sub = xcalloc(1, sizeof(*sub));
+    size_t n = json_object_array_length(events);
+
+    if (g != NULL && g->nfns > p->nmatch) {
+        p->nmatch = g->nfns;
+        p->match = xrealloc(p->match, p->nmatch * sizeof(*p->match));
+    }
+    sub->p = p;
+    sub->events = events;
+    sub->nevs = n;
+    sub->evs = xcalloc(n ? n : 1, sizeof(*sub->evs));
+    sub->done = done;
+    sub->arg = arg;
+    for (size_t i = 0; i < n; i++) {
+        struct store_new_event *e = &sub->evs[i];
+
+        /* An SDK retrying a send repeats its seed: same ids, and the
+         * store recognizes the events it has already. */
+        if (src->seed == NULL || ingest_seeded_id(src->seed, i, e->id) != 0)
+            ulid_new(e->id, src->now);
+        event_prepare(p, sub, g, json_object_array_get_idx(events, i), e,
+                      src->now);
+    }
+    p->pending++;
+    store_put_events(p->store, sub->evs, sub->nevs, src->dedup_window_ms,
+                     stored_cb, sub);
+}

@@ -1,0 +1,72 @@
+/* pipeline.h - every event's way in: ids, routing, the store, the
+ * scheduler.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Each source of events (the event API and webhooks; later steps that
+ * send events, invokes, cron and replays) hands its events to
+ * pipeline_submit(). It gives each event an id, routes it to the
+ * functions of the current generation, stores the events and their runs
+ * in one transaction, hands the new runs to the scheduler once that has
+ * committed, and only then reports back: a source that acknowledges from
+ * its callback never acknowledges anything that could be lost. */
+#ifndef FNHOST_PIPELINE_H
+#define FNHOST_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct generation;
+struct json_object;
+struct pipeline;
+struct sched;
+struct store;
+
+/* What a source says about its events. */
+struct pipeline_source {
+    const char *seed;        /* x-inngest-event-id-seed, or NULL: the
+                                ids are derived from it (borrowed during
+                                the call) */
+    int64_t dedup_window_ms; /* an event "id" seen this recently starts
+                                no new run */
+    int64_t now;             /* when the events arrived, ms */
+};
+
+/* How a submission ended: RC 0 when the events and their runs committed
+ * (IDS then holds the NIDS event ids, in the order given; borrowed until
+ * the callback returns), or -1 when nothing was stored, with the reason
+ * in ERROR. */
+struct pipeline_result {
+    int rc;
+    const char *error;
+    const char *const *ids;
+    size_t nids;
+};
+
+typedef void (*pipeline_done_fn)(void *arg, const struct pipeline_result *r);
+
+/* GEN points at the current generation (borrowed, read at each submit). */
+struct pipeline *pipeline_new(struct store *st, struct sched *s,
+                              const struct generation *const *gen);
+/* After store_close(): the store's last callbacks finish submissions. */
+void pipeline_free(struct pipeline *p);
+
+/* Submits EVENTS (a json-c array of events that ingest_events() has
+ * checked and normalized; stolen). DONE(ARG, result) runs once, on the
+ * loop, after the commit or its failure; never before this returns. */
+void pipeline_submit(struct pipeline *p, struct json_object *events,
+                     const struct pipeline_source *src, pipeline_done_fn done,
+                     void *arg);
+
+/* Submissions waiting for their commit: the server drains them before it
+ * exits, so that no committed event misses its acknowledgement. */
+int pipeline_pending(const struct pipeline *p);
+
+/* Counters for /metrics. */
+struct pipeline_stats {
+    uint64_t events_stored;   /* resends included */
+    uint64_t events_unrouted; /* stored events that triggered no function */
+};
+
+void pipeline_stats(const struct pipeline *p, struct pipeline_stats *out);
+
+#endif
