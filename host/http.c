@@ -449,6 +449,10 @@ handle_metrics(struct http *h, struct evhttp_request *req)
         "# HELP fnhost_events_received_total Events stored.\n"
         "# TYPE fnhost_events_received_total counter\n"
         "fnhost_events_received_total %llu\n"
+        "# HELP fnhost_events_unrouted_total Events stored that triggered"
+        " no function.\n"
+        "# TYPE fnhost_events_unrouted_total counter\n"
+        "fnhost_events_unrouted_total %llu\n"
         "# HELP fnhost_requests_refused_total Event requests refused.\n"
         "# TYPE fnhost_requests_refused_total counter\n"
         "fnhost_requests_refused_total %llu\n"
@@ -465,6 +469,7 @@ handle_metrics(struct http *h, struct evhttp_request *req)
         "# TYPE fnhost_store_commits_total counter\n"
         "fnhost_store_commits_total %llu\n",
         (unsigned long long)ps.events_stored,
+        (unsigned long long)ps.events_unrouted,
         (unsigned long long)h->requests_refused, sched_queued(h->d.sched),
         sched_running(h->d.sched), (unsigned long long)ops,
         (unsigned long long)commits);

@@ -4,6 +4,8 @@
 #define FNHOST_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
@@ -27,5 +29,24 @@ void log_vmsg(int level, const char *module, const char *fmt, va_list ap)
         if (log_enabled(LOG_DEBUG))                                         \
             log_msg(LOG_DEBUG, m, __VA_ARGS__);                             \
     } while (0)
+
+/* At most one line per key per interval, for lines that outside input can
+ * cause at will (one per unrouted event name). The table of keys is
+ * bounded: when its slots for a key are taken by keys seen more recently,
+ * the oldest is forgotten, so a flood of distinct keys costs no memory,
+ * only a line for each key it brings back. */
+struct log_limit;
+
+struct log_limit *log_limit_new(size_t slots, int64_t interval_ms);
+void log_limit_free(struct log_limit *l);
+
+/* Whether the line for KEY may be written at NOW (monotonic ms): 1 for
+ * the first in INTERVAL_MS, and then *HELD_BACK says how many lines of
+ * KEY were held back since the last written one; 0 otherwise. */
+int log_limit_pass(struct log_limit *l, const char *key, int64_t now,
+                   uint64_t *held_back);
+
+/* Keys remembered now (for tests: never more than the slots). */
+size_t log_limit_keys(const struct log_limit *l);
 
 #endif

@@ -21,6 +21,7 @@ struct pipeline {
     const struct generation *const *gen;
     size_t *match;  /* router_lookup's output, reused by every event */
     size_t nmatch;  /* its room */
+    struct log_limit *unrouted; /* names said to trigger nothing lately */
     int pending;
     struct pipeline_stats stats;
 };
@@ -47,6 +48,8 @@ pipeline_new(struct store *st, struct sched *s,
     p->store = st;
     p->sched = s;
     p->gen = gen;
+    /* A client can send any number of names: remember a bounded few. */
+    p->unrouted = log_limit_new(1024, 60 * 1000);
     return p;
 }
 
@@ -56,6 +59,7 @@ pipeline_free(struct pipeline *p)
     if (p == NULL)
         return;
     free(p->match);
+    log_limit_free(p->unrouted);
     free(p);
 }
 
@@ -84,6 +88,26 @@ submission_free(struct submission *sub)
     free(sub);
 }
 
+/* An event no function wants is often a typo in a name or a plugin
+ * that is not loaded: say so, once a minute per name. */
+static void
+note_unrouted(struct pipeline *p, const struct store_new_event *e)
+{
+    uint64_t held;
+
+    p->stats.events_unrouted++;
+    if (!log_limit_pass(p->unrouted, e->name, mono_ms(), &held))
+        return;
+    if (held > 0)
+        log_info("pipeline", "event %s (%s) triggers no function; stored,"
+                             " nothing runs (%llu more of that name since"
+                             " the last line)", e->id, e->name,
+                 (unsigned long long)held);
+    else
+        log_info("pipeline", "event %s (%s) triggers no function; stored,"
+                             " nothing runs", e->id, e->name);
+}
+
 /* Hands the runs that the commit created to the scheduler. */
 static void
 schedule_runs(struct pipeline *p, const struct store_new_event *e)
@@ -96,6 +120,8 @@ schedule_runs(struct pipeline *p, const struct store_new_event *e)
                            " nothing", e->id, e->name);
         return;
     }
+    if (e->nruns == 0)
+        note_unrouted(p, e);
     for (size_t j = 0; j < e->nruns; j++) {
         if (!e->runs[j].created) {
             log_info("ingest", "event %s (%s, id %s): %s ran for this id"

@@ -138,6 +138,27 @@ t_is "$HTTP_CODE" 200 "once the store can write again, events are accepted"
 
 get /metrics
 t_has "$BODY_OUT" "fnhost_events_received_total" "/metrics serves Prometheus text"
+
+# An event no function wants is logged at info, once a minute per name,
+# and counted.
+unrouted() {
+    get /metrics
+    sed -n 's/^fnhost_events_unrouted_total //p' <<<"$BODY_OUT"
+}
+U0=$(unrouted)
+post '[{"name":"nobody/home"},{"name":"nobody/home"}]'
+post '{"name":"nobody/home"}'
+post '{"name":"nobody/else"}'
+post '{"name":"test/echo"}'
+t_is "$(unrouted)" "$((U0 + 4))" \
+    "/metrics counts the 4 events that triggered nothing"
+LINE='info  \[pipeline\] event [0-9A-Z]* (nobody/home) triggers no function'
+t_is "$(grep -c "$LINE" "$LOG")" 1 \
+    "the log says once that nobody/home triggers no function"
+t_is "$(grep -c '(nobody/else) triggers no function' "$LOG")" 1 \
+    "and once for another name"
+t_is "$(grep -c '(test/echo) triggers no function' "$LOG")" 0 \
+    "and nothing for a routed event"
 get /nope
 t_is "$HTTP_CODE" 404 "an unknown path is a 404"
 get /v1/runs/01AAAAAAAAAAAAAAAAAAAAAAAA
