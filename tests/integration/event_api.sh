@@ -165,12 +165,29 @@ get /v1/runs/01AAAAAAAAAAAAAAAAAAAAAAAA
 t_is "$HTTP_CODE" 404 "an unknown run is a 404"
 t_stop
 
-# With keys configured, an unknown key is refused.
-t_start --event-keys k1,k2
+# With keys configured, an unknown key is refused: also one of the same
+# length, a prefix of a key, and a key with more after it.
+t_start --event-keys key-one,key-two --api-key the-api-key
 post '{"name":"test/echo"}' wrong
 t_is "$HTTP_CODE" 401 "with event_keys set an unknown key is a 401"
 t_has "$BODY_OUT" "Event key not found" "that says the key was not found"
-post '{"name":"test/echo"}' k2
+for k in key-twx key-tw key-two2 key-on; do
+    post '{"name":"test/echo"}' "$k"
+    t_is "$HTTP_CODE" 401 "event key $k is refused"
+done
+post '{"name":"test/echo"}' key-two
 t_is "$HTTP_CODE" 200 "a configured key is accepted"
+post '{"name":"test/echo"}' key-one
+t_is "$HTTP_CODE" 200 "and so is the other one"
+api() { # api KEY: GET /v1/runs with that bearer token; prints the status
+    curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $1" \
+        "$URL/v1/runs"
+}
+get /v1/runs
+t_is "$HTTP_CODE" 401 "with api_key set, /v1 without it is a 401"
+for k in the-api-kez the-api-ke the-api-key2 ""; do
+    t_is "$(api "$k")" 401 "API key \"$k\" is refused"
+done
+t_is "$(api the-api-key)" 200 "the API key is accepted"
 t_stop
 t_done
