@@ -199,6 +199,20 @@ refuse_events(struct http *h, struct evhttp_request *req, const char *err)
     reply_json(req, 400, o);
 }
 
+/* Whether KEY (the rest of /e/KEY) lets REQ send events; if not, the 401
+ * is sent. */
+static int
+event_key_ok(struct http *h, struct evhttp_request *req, const char *key)
+{
+    if (*key != '\0' && key_ok(h->d.cfg, key))
+        return 1;
+    h->requests_refused++;
+    reply_error(req, 401, *key == '\0' ? "Event key is required"
+                                       : "Event key not found");
+    return 0;
+}
+
+/* POST /e/{key}, the key checked already. */
 static void
 handle_ingest(struct http *h, struct evhttp_request *req, const char *key)
 {
@@ -210,20 +224,6 @@ handle_ingest(struct http *h, struct evhttp_request *req, const char *key)
     int64_t now = now_ms();
     const char *seed;
 
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-        reply_error(req, 405, "use POST to send events");
-        return;
-    }
-    if (*key == '\0') {
-        h->requests_refused++;
-        reply_error(req, 401, "Event key is required");
-        return;
-    }
-    if (!key_ok(h->d.cfg, key)) {
-        h->requests_refused++;
-        reply_error(req, 401, "Event key not found");
-        return;
-    }
     /* Made contiguous only for a request that may be stored. */
     body = (const char *)evbuffer_pullup(in, -1);
     events = ingest_parse(body ? body : "", len, now, err, sizeof(err));
@@ -244,6 +244,20 @@ header_cb(void *arg, const char *name)
     return evhttp_find_header(evhttp_request_get_input_headers(arg), name);
 }
 
+/* Whether a source NAME is configured: an unknown one is a 404, like any
+ * path that is not there. */
+static int
+webhook_exists(const struct http *h, const char *name, char *err,
+               size_t errlen)
+{
+    if (webhooks_find(h->d.webhooks, name) != NULL)
+        return 1;
+    snprintf(err, errlen, "no webhook source \"%.64s\": configure"
+                          " [webhook %.64s]", name, name);
+    return 0;
+}
+
+/* POST /webhooks/{name} of a configured source. */
 static void
 handle_webhook(struct http *h, struct evhttp_request *req, const char *name)
 {
@@ -256,16 +270,6 @@ handle_webhook(struct http *h, struct evhttp_request *req, const char *name)
     int64_t now = now_ms();
     int status;
 
-    if (src == NULL) {
-        snprintf(err, sizeof(err), "no webhook source \"%.64s\": configure"
-                                   " [webhook %.64s]", name, name);
-        reply_error(req, 404, err);
-        return;
-    }
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-        reply_error(req, 405, "use POST to deliver webhooks");
-        return;
-    }
     status = webhook_event(src, header_cb, req, body ? body : "", len, now,
                            &ev, err, sizeof(err));
     if (status != 200) {
@@ -294,6 +298,8 @@ handle_webhook(struct http *h, struct evhttp_request *req, const char *name)
 
 /* -------------------------------------------------------------- reads */
 
+/* Whether REQ carries the API key (when one is set); if not, the 401 is
+ * sent. */
 static int
 api_auth_ok(struct http *h, struct evhttp_request *req)
 {
@@ -340,7 +346,7 @@ mark_all_waiting(struct http *h, struct json_object *runs)
 }
 
 static void
-handle_list_runs(struct http *h, struct evhttp_request *req)
+handle_list_runs(struct http *h, struct evhttp_request *req, const char *rest)
 {
     struct evkeyvalq q;
     const char *fn, *status, *limit;
@@ -394,77 +400,119 @@ store_failed_or_404(struct evhttp_request *req, int failed, const char *what,
     reply_error(req, failed ? 500 : 404, msg);
 }
 
-static void
-handle_v1(struct http *h, struct evhttp_request *req, const char *path)
+/* The id at the start of REST (up to a '/' or the end) into ID, and what
+ * follows it into *AFTER. Returns 0, or -1 when no id of at most 63 bytes
+ * starts REST: such paths name nothing. */
+static int
+api_id(const char *rest, char id[64], const char **after)
 {
-    char id[64], rest[64];
-    struct json_object *o;
-    int failed;
+    size_t n = strcspn(rest, "/");
 
-    if (!api_auth_ok(h, req))
-        return;
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
-        reply_error(req, 405, "only GET is supported here");
-        return;
-    }
-    if (strcmp(path, "/v1/runs") == 0) {
-        handle_list_runs(h, req);
-    } else if (strcmp(path, "/v1/functions") == 0) {
-        struct json_object *g = registry_json(*h->d.gen), *lr;
-        char ts[32];
-
-        lr = json_object_new_object();
-        time_format(h->d.reload->at, ts, sizeof(ts));
-        json_object_object_add(lr, "at", json_object_new_string(ts));
-        json_object_object_add(lr, "ok",
-                               json_object_new_boolean(h->d.reload->ok));
-        json_object_object_add(lr, "error",
-                               h->d.reload->ok
-                                   ? NULL
-                                   : json_object_new_string(
-                                         h->d.reload->error));
-        json_object_object_add(lr, "requested",
-                               json_object_new_int((int)h->d.reload->requested));
-        json_object_object_add(lr, "covered",
-                               json_object_new_int((int)h->d.reload->covered));
-        json_object_object_add(lr, "building",
-                               json_object_new_boolean(h->d.reload->building));
-        json_object_object_add(g, "last_reload", lr);
-        reply_data(req, g);
-    } else if (sscanf(path, "/v1/runs/%63[^/]%63s", id, rest) == 1) {
-        if ((o = store_get_run(h->d.store, id, &failed)) == NULL) {
-            store_failed_or_404(req, failed, "run", id);
-            return;
-        }
-        mark_waiting(h, o);
-        reply_data(req, o);
-    } else if (sscanf(path, "/v1/events/%63[^/]%63s", id, rest) == 2 &&
-               strcmp(rest, "/runs") == 0) {
-        if ((o = store_get_event(h->d.store, id, &failed)) == NULL) {
-            store_failed_or_404(req, failed, "event", id);
-            return;
-        }
-        json_object_put(o);
-        if ((o = store_event_runs(h->d.store, id)) == NULL) {
-            reply_error(req, 500, "cannot read the event's runs from the"
-                                  " store; the log says why");
-            return;
-        }
-        mark_all_waiting(h, o);
-        reply_data(req, o);
-    } else if (sscanf(path, "/v1/events/%63[^/]%63s", id, rest) == 1) {
-        if ((o = store_get_event(h->d.store, id, &failed)) == NULL) {
-            store_failed_or_404(req, failed, "event", id);
-            return;
-        }
-        reply_data(req, o);
-    } else {
-        reply_error(req, 404, "no such API path");
-    }
+    if (n == 0 || n >= 64)
+        return -1;
+    memcpy(id, rest, n);
+    id[n] = '\0';
+    *after = rest + n;
+    return 0;
 }
 
 static void
-handle_metrics(struct http *h, struct evhttp_request *req)
+handle_no_api_path(struct http *h, struct evhttp_request *req,
+                   const char *rest)
+{
+    reply_error(req, 404, "no such API path");
+}
+
+/* GET /v1/functions */
+static void
+handle_functions(struct http *h, struct evhttp_request *req, const char *rest)
+{
+    struct json_object *g = registry_json(*h->d.gen), *lr;
+    char ts[32];
+
+    lr = json_object_new_object();
+    time_format(h->d.reload->at, ts, sizeof(ts));
+    json_object_object_add(lr, "at", json_object_new_string(ts));
+    json_object_object_add(lr, "ok", json_object_new_boolean(h->d.reload->ok));
+    json_object_object_add(lr, "error",
+                           h->d.reload->ok
+                               ? NULL
+                               : json_object_new_string(h->d.reload->error));
+    json_object_object_add(lr, "requested",
+                           json_object_new_int((int)h->d.reload->requested));
+    json_object_object_add(lr, "covered",
+                           json_object_new_int((int)h->d.reload->covered));
+    json_object_object_add(lr, "building",
+                           json_object_new_boolean(h->d.reload->building));
+    json_object_object_add(g, "last_reload", lr);
+    reply_data(req, g);
+}
+
+/* GET /v1/runs/{id} */
+static void
+handle_run(struct http *h, struct evhttp_request *req, const char *rest)
+{
+    char id[64];
+    const char *after;
+    struct json_object *o;
+    int failed;
+
+    if (api_id(rest, id, &after) != 0 || *after != '\0') {
+        handle_no_api_path(h, req, rest);
+        return;
+    }
+    if ((o = store_get_run(h->d.store, id, &failed)) == NULL) {
+        store_failed_or_404(req, failed, "run", id);
+        return;
+    }
+    mark_waiting(h, o);
+    reply_data(req, o);
+}
+
+/* GET /v1/events/{id} and /v1/events/{id}/runs */
+static void
+handle_event(struct http *h, struct evhttp_request *req, const char *rest)
+{
+    char id[64];
+    const char *after;
+    struct json_object *o;
+    int failed;
+
+    if (api_id(rest, id, &after) != 0 ||
+        (*after != '\0' && strcmp(after, "/runs") != 0)) {
+        handle_no_api_path(h, req, rest);
+        return;
+    }
+    if ((o = store_get_event(h->d.store, id, &failed)) == NULL) {
+        store_failed_or_404(req, failed, "event", id);
+        return;
+    }
+    if (*after == '\0') {
+        reply_data(req, o);
+        return;
+    }
+    json_object_put(o);
+    if ((o = store_event_runs(h->d.store, id)) == NULL) {
+        reply_error(req, 500, "cannot read the event's runs from the"
+                              " store; the log says why");
+        return;
+    }
+    mark_all_waiting(h, o);
+    reply_data(req, o);
+}
+
+static void
+handle_health(struct http *h, struct evhttp_request *req, const char *rest)
+{
+    struct json_object *o = json_object_new_object();
+
+    json_object_object_add(o, "status", json_object_new_int(200));
+    json_object_object_add(o, "message", json_object_new_string("OK"));
+    reply_json(req, 200, o);
+}
+
+static void
+handle_metrics(struct http *h, struct evhttp_request *req, const char *rest)
 {
     struct evbuffer *b = evbuffer_new();
     uint64_t ops, commits;
@@ -506,38 +554,112 @@ handle_metrics(struct http *h, struct evhttp_request *req)
     evbuffer_free(b);
 }
 
+/* ------------------------------------------------------------ routes */
+
+/* How a route checks who is asking. */
+enum route_auth {
+    AUTH_NONE,
+    AUTH_API_KEY,   /* "Authorization: Bearer <api_key>" when one is set;
+                       checked first, so that without it nothing of the API
+                       shows, not even which paths exist */
+    AUTH_EVENT_KEY, /* the rest of the path is an event key, checked once
+                       the method is right */
+    AUTH_SIGNED,    /* the source's signature over the raw body, verified
+                       by the handler */
+};
+
+/* One entry of the HTTP surface (nginx's locations, tmux's cmd_entry). */
+struct route {
+    const char *path; /* the whole path, or with PREFIX its start */
+    int prefix;       /* the handler gets what follows PATH as REST */
+    int methods;      /* the EVHTTP_REQ_* accepted; 0: any */
+    const char *use;  /* the 405's error for any other method */
+    enum route_auth auth;
+    /* Optional: whether REST names something that exists; if not, the
+     * reason for the 404 goes into ERR. Asked before the method, as for
+     * any path that is not there. */
+    int (*exists)(const struct http *h, const char *rest, char *err,
+                  size_t errlen);
+    void (*handle)(struct http *h, struct evhttp_request *req,
+                   const char *rest);
+};
+
+#define ONLY_GET "only GET is supported here"
+
+/* The first entry that matches a path serves it. */
+static const struct route routes[] = {
+    {"/e/", 1, EVHTTP_REQ_POST, "use POST to send events", AUTH_EVENT_KEY,
+     NULL, handle_ingest},
+    /* No key at all: the key check answers 401 for any method. */
+    {"/e", 0, 0, NULL, AUTH_EVENT_KEY, NULL, handle_ingest},
+    {"/webhooks/", 1, EVHTTP_REQ_POST, "use POST to deliver webhooks",
+     AUTH_SIGNED, webhook_exists, handle_webhook},
+    {"/health", 0, 0, NULL, AUTH_NONE, NULL, handle_health},
+    {"/metrics", 0, 0, NULL, AUTH_NONE, NULL, handle_metrics},
+    {"/v1/runs", 0, EVHTTP_REQ_GET, ONLY_GET, AUTH_API_KEY, NULL,
+     handle_list_runs},
+    {"/v1/runs/", 1, EVHTTP_REQ_GET, ONLY_GET, AUTH_API_KEY, NULL,
+     handle_run},
+    {"/v1/events/", 1, EVHTTP_REQ_GET, ONLY_GET, AUTH_API_KEY, NULL,
+     handle_event},
+    {"/v1/functions", 0, EVHTTP_REQ_GET, ONLY_GET, AUTH_API_KEY, NULL,
+     handle_functions},
+    {"/v1/", 1, EVHTTP_REQ_GET, ONLY_GET, AUTH_API_KEY, NULL,
+     handle_no_api_path},
+};
+
+static const struct route *
+route_find(const char *path, const char **rest)
+{
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        const struct route *r = &routes[i];
+        size_t n = strlen(r->path);
+
+        if (r->prefix ? strncmp(path, r->path, n) == 0
+                      : strcmp(path, r->path) == 0) {
+            *rest = path + (r->prefix ? n : strlen(path));
+            return r;
+        }
+    }
+    return NULL;
+}
+
+/* Checks in a fixed order: the API key, that the path names something,
+ * the method, the event key; then the handler. */
 static void
 request_cb(struct evhttp_request *req, void *arg)
 {
     struct http *h = arg;
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    const struct route *r;
+    const char *rest;
+    char err[512];
 
     if (path == NULL) {
         reply_error(req, 400, "bad request URI");
         return;
     }
-    if (strncmp(path, "/e/", 3) == 0) {
-        handle_ingest(h, req, path + 3);
-    } else if (strncmp(path, "/webhooks/", 10) == 0) {
-        handle_webhook(h, req, path + 10);
-    } else if (strcmp(path, "/e") == 0 || strcmp(path, "/e/") == 0) {
-        reply_error(req, 401, "Event key is required");
-    } else if (strcmp(path, "/health") == 0) {
-        struct json_object *o = json_object_new_object();
-
-        json_object_object_add(o, "status", json_object_new_int(200));
-        json_object_object_add(o, "message", json_object_new_string("OK"));
-        reply_json(req, 200, o);
-    } else if (strcmp(path, "/metrics") == 0) {
-        handle_metrics(h, req);
-    } else if (strncmp(path, "/v1/", 4) == 0) {
-        handle_v1(h, req, path);
-    } else {
+    if ((r = route_find(path, &rest)) == NULL) {
         reply_error(req, 404, "not found: fnhost serves /e/{key},"
                               " /webhooks/{source}, /health, /metrics and"
                               " /v1/");
+        return;
     }
+    if (r->auth == AUTH_API_KEY && !api_auth_ok(h, req))
+        return;
+    if (r->exists != NULL && !r->exists(h, rest, err, sizeof(err))) {
+        reply_error(req, 404, err);
+        return;
+    }
+    if (r->methods != 0 &&
+        (evhttp_request_get_command(req) & (unsigned)r->methods) == 0) {
+        reply_error(req, 405, r->use);
+        return;
+    }
+    if (r->auth == AUTH_EVENT_KEY && !event_key_ok(h, req, rest))
+        return;
+    r->handle(h, req, rest);
 }
 
 int
