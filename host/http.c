@@ -27,6 +27,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "registry.h"
+#include "reload.h"
 #include "sched.h"
 #include "store.h"
 #include "util.h"

@@ -11,21 +11,10 @@ struct event_base;
 struct generation;
 struct http;
 struct pipeline;
+struct reload_status;
 struct sched;
 struct store;
 struct webhooks;
-
-/* How the last reload went, for GET /v1/functions. */
-struct reload_status {
-    int64_t at;       /* ms; the start-up load counts as the first */
-    int ok;
-    unsigned generation;
-    char error[1024];
-    unsigned requested; /* reload requests received so far */
-    unsigned covered;   /* the last finished build began after this many:
-                           it includes every change made before them */
-    int building;
-};
 
 struct http_deps {
     const struct config *cfg;

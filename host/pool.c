@@ -288,8 +288,7 @@ spawn(struct pool *p)
     evutil_make_socket_nonblocking(from[0]);
     w = xcalloc(1, sizeof(*w));
     w->pool = p;
-    w->gen = p->gen;
-    w->gen->workers++;
+    w->gen = generation_ref(p->gen);
     w->pid = pid;
     w->state = W_STARTING;
     w->bev = bufferevent_socket_new(p->base, from[0], BEV_OPT_CLOSE_ON_FREE);
@@ -340,15 +339,13 @@ fill(struct pool *p)
 }
 
 struct pool *
-pool_new(struct event_base *base, int n, struct json_object *plugin_config,
-         const struct pool_callbacks *cb)
+pool_new(struct event_base *base, int n, struct json_object *plugin_config)
 {
     struct pool *p = xcalloc(1, sizeof(*p));
 
     p->base = base;
     p->size = n;
     p->plugin_config = plugin_config;
-    p->cb = *cb;
     p->sigchld = evsignal_new(base, SIGCHLD, sigchld_cb, p);
     evsignal_add(p->sigchld, NULL);
     p->respawn = evtimer_new(base, respawn_cb, p);
@@ -374,12 +371,11 @@ pool_set_generation(struct pool *p, struct generation *g)
 {
     struct generation *old = p->gen;
 
-    p->gen = g;
+    p->gen = generation_ref(g);
     for (struct worker *w = p->workers; w != NULL; w = w->next)
         if (w->gen != g)
             retire(w);
-    if (old != NULL && old != g && old->workers == 0)
-        p->cb.released(p->cb.arg, old);
+    generation_unref(old);
     fill(p);
 }
 
@@ -641,6 +637,8 @@ worker_free(struct worker *w)
     close_pipes(w);
     event_free(w->timer);
     free(w->kill_reason);
+    /* Its process is gone: it no longer maps the generation's copies. */
+    generation_unref(w->gen);
     free(w);
 }
 
@@ -673,8 +671,6 @@ reaped(struct pool *p, struct worker *w, int status)
     }
     if (was_starting && !p->stopping && !w->quitting)
         p->failed_starts++;
-    if (--w->gen->workers == 0 && w->gen != p->gen)
-        p->cb.released(p->cb.arg, w->gen);
     worker_free(w);
 }
 
@@ -761,5 +757,67 @@ pool_free(struct pool *p)
     }
     event_free(p->sigchld);
     event_free(p->respawn);
+    generation_unref(p->gen);
     free(p);
+}
+
+/* ------------------------------------------------- as an executor */
+
+static void
+ex_bind(void *impl, const struct pool_callbacks *cb)
+{
+    struct pool *p = impl;
+
+    p->cb = *cb;
+}
+
+static void
+ex_set_generation(void *impl, struct generation *g)
+{
+    pool_set_generation(impl, g);
+}
+
+static int
+ex_dispatch(void *impl, struct job *job, struct json_object *steps,
+            unsigned max_attempts, int64_t timeout_ms)
+{
+    return pool_dispatch(impl, job, job->event_id, job->event->s, steps,
+                         max_attempts, timeout_ms);
+}
+
+static void
+ex_ack(void *impl, struct job *job)
+{
+    pool_ack(impl, job);
+}
+
+static void
+ex_kill(void *impl, struct job *job, const char *why)
+{
+    pool_kill(impl, job, why);
+}
+
+static int
+ex_idle(void *impl)
+{
+    return pool_idle(impl);
+}
+
+static void
+ex_stop(void *impl, void (*done)(void *), void *arg)
+{
+    pool_stop(impl, done, arg);
+}
+
+static const struct executor_ops pool_ops = {
+    ex_bind, ex_set_generation, ex_dispatch, ex_ack, ex_kill, ex_idle,
+    ex_stop,
+};
+
+struct executor
+pool_executor(struct pool *p)
+{
+    struct executor ex = {&pool_ops, p};
+
+    return ex;
 }

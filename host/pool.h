@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "store.h"
+#include "executor.h"
 
 struct event_base;
 struct generation;
@@ -13,43 +13,18 @@ struct json_object;
 struct pool;
 struct job;
 
-enum pool_suspend { SUSPEND_NONE, SUSPEND_SLEEP, SUSPEND_RETRY };
-
-/* How an invocation ended. Strings are borrowed for the callback. */
-struct pool_result {
-    int ok;
-    const char *output;   /* JSON text when ok */
-    const char *error;    /* why it failed */
-    int no_retry;
-    int64_t retry_after_ms;
-    unsigned attempt;     /* of the unit (step or handler code) it ended in */
-    int64_t unit_started_at;
-    enum pool_suspend suspend;
-    struct store_step step; /* the sleep, or the step to retry */
-};
-
-struct pool_callbacks {
-    /* An invocation ended (also when its worker died or timed out). */
-    void (*result)(void *arg, struct job *job, const struct pool_result *r);
-    /* A worker became idle. */
-    void (*idle)(void *arg);
-    /* A step checkpoint: store it, then pool_ack() the job. */
-    void (*step)(void *arg, struct job *job, const struct store_step *step);
-    /* The last worker of a generation other than the current one is gone:
-     * the generation may be freed. */
-    void (*released)(void *arg, struct generation *g);
-    void *arg;
-};
-
 /* A pool of N workers, started once a generation is set. PLUGIN_CONFIG
- * (borrowed for the pool's life) is sent to each worker. */
+ * (borrowed for the pool's life) is sent to each worker. Results go to
+ * the callbacks that pool_executor()'s bind sets. */
 struct pool *pool_new(struct event_base *base, int n,
-                      struct json_object *plugin_config,
-                      const struct pool_callbacks *cb);
+                      struct json_object *plugin_config);
 
-/* Starts workers on generation G (borrowed until released). Workers of an
- * earlier generation finish the invocation they hold and exit; when the
- * last is gone, the released callback hands that generation back. */
+/* The pool as the scheduler's executor (see executor.h). */
+struct executor pool_executor(struct pool *p);
+
+/* Starts workers on generation G (each holds a reference). Workers of an
+ * earlier generation finish the invocation they hold and exit, dropping
+ * theirs: the last one gone frees that generation. */
 void pool_set_generation(struct pool *p, struct generation *g);
 
 /* Sends JOB to an idle worker with its stored steps (STEPS, borrowed; NULL

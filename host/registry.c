@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,14 @@
 #include "router.h"
 #include "util.h"
 
-volatile int registry_cancel;
+/* Set by the loop's thread, read by the build thread. */
+static atomic_int cancel;
+
+void
+registry_cancel_builds(void)
+{
+    atomic_store(&cancel, 1);
+}
 
 const struct fn_info *
 registry_find(const struct generation *g, const char *id)
@@ -212,9 +220,9 @@ registry_describe(const char *path, struct json_object *config,
         int64_t left = deadline - mono_ms();
         ssize_t r;
 
-        if (left <= 0 || registry_cancel) {
+        if (left <= 0 || atomic_load(&cancel)) {
             kill(pid, SIGKILL);
-            snprintf(err, errlen, registry_cancel
+            snprintf(err, errlen, atomic_load(&cancel)
                                       ? "cancelled: fnhost is stopping"
                                       : "load() did not finish within %d ms",
                      timeout_ms);
@@ -368,6 +376,8 @@ add_plugin(struct generation *g, const struct config *cfg, const char *file,
     return 0;
 }
 
+static void generation_free(struct generation *g, int remove_dir);
+
 struct generation *
 registry_build(const struct config *cfg, const char *plugins_dir,
                const char *state_dir, unsigned n, char *err, size_t errlen)
@@ -398,6 +408,7 @@ registry_build(const struct config *cfg, const char *plugins_dir,
         qsort(names, nnames, sizeof(char *), cmp_str);
 
     g = xcalloc(1, sizeof(*g));
+    g->refs = 1;
     g->n = n;
     g->built_at = now_ms();
     g->dir = xasprintf("%s/gen/%u", state_dir, n);
@@ -407,14 +418,14 @@ registry_build(const struct config *cfg, const char *plugins_dir,
         for (size_t i = 0; i < nnames; i++)
             free(names[i]);
         free(names);
-        registry_free(g, 0);
+        generation_free(g, 0);
         return NULL;
     }
     for (size_t i = 0; i < nnames; i++) {
         char *src, *dst, why[600];
         struct json_object *desc = NULL;
 
-        if (registry_cancel) {
+        if (atomic_load(&cancel)) {
             if (g->refused++ == 0)
                 g->first_error = xstrdup("cancelled: fnhost is stopping");
             free(names[i]);
@@ -452,8 +463,9 @@ registry_build(const struct config *cfg, const char *plugins_dir,
     return g;
 }
 
-void
-registry_free(struct generation *g, int remove_dir)
+/* Frees G, and removes its folder if REMOVE_DIR. */
+static void
+generation_free(struct generation *g, int remove_dir)
 {
     if (g == NULL)
         return;
@@ -469,6 +481,24 @@ registry_free(struct generation *g, int remove_dir)
     free(g->dir);
     free(g->first_error);
     free(g);
+}
+
+struct generation *
+generation_ref(struct generation *g)
+{
+    if (g != NULL)
+        g->refs++;
+    return g;
+}
+
+void
+generation_unref(struct generation *g)
+{
+    if (g == NULL || --g->refs > 0)
+        return;
+    log_debug("loader", "generation %u is no longer used; removing %s", g->n,
+              g->dir);
+    generation_free(g, 1);
 }
 
 struct json_object *

@@ -43,29 +43,38 @@ struct generation {
     size_t nfns;
     size_t refused; /* plugins that failed to load */
     char *first_error; /* "file: reason" of the first refused plugin */
-    int workers;    /* worker processes on this generation (the pool's) */
+    int refs;       /* see generation_ref() */
     struct router *router; /* the functions' triggers, indexed */
 };
 
 /* Builds generation N from the *.so files of PLUGINS_DIR into
  * STATE_DIR/gen/N. A plugin that fails any check is refused with one log
- * line naming the file and the reason; the rest load. Returns NULL only if
- * the folders themselves fail, with the reason in ERR. */
+ * line naming the file and the reason; the rest load. Returns it with one
+ * reference (the caller's), or NULL only if the folders themselves fail,
+ * with the reason in ERR. */
 struct generation *registry_build(const struct config *cfg,
                                   const char *plugins_dir,
                                   const char *state_dir, unsigned n,
                                   char *err, size_t errlen);
 
-/* Frees G and removes its folder. */
-void registry_free(struct generation *g, int remove_dir);
+/* A generation lives as long as someone holds a reference: the current
+ * generation pointer, the scheduler and pool that route to it, and each
+ * worker process that has its plugins mapped. Whoever stores a pointer
+ * takes a reference, and drops it when it lets go; the last unref removes
+ * STATE/gen/<n> (no process maps its copies any more) and frees it. Both
+ * are for the loop's thread only. generation_ref returns G; NULL is
+ * ignored by both. */
+struct generation *generation_ref(struct generation *g);
+void generation_unref(struct generation *g);
 
 /* The function with ID, or NULL. */
 const struct fn_info *registry_find(const struct generation *g,
                                     const char *id);
 
 /* Set (from any thread) to make a registry_build() in progress give up:
- * its describe child is killed and the build fails. */
-extern volatile int registry_cancel;
+ * its describe child is killed and the build fails. An atomic, since the
+ * build runs on a thread of its own. */
+void registry_cancel_builds(void);
 
 /* The generation as JSON for GET /v1/functions (new). */
 struct json_object *registry_json(const struct generation *g);

@@ -12,7 +12,7 @@
 #include "config.h"
 #include "duration.h"
 #include "log.h"
-#include "pool.h"
+#include "executor.h"
 #include "registry.h"
 #include "store.h"
 #include "util.h"
@@ -27,8 +27,8 @@ struct sched {
     struct event_base *base;
     struct store *store;
     const struct config *cfg;
-    struct generation *gen;
-    struct pool *pool;
+    struct generation *gen; /* a reference of its own */
+    struct executor ex;
 
     struct job *head, **tail; /* ready, in order */
     int nqueued;
@@ -42,12 +42,9 @@ struct sched {
     struct event *kick;  /* dispatch and scan outside the caller's stack */
     int backlog;         /* due runs may be in the store only */
     int stopping;
-    void (*released)(void *arg, struct generation *g);
-    void *released_arg;
 };
 
 static void dispatch(struct sched *s);
-static void released_cb(void *arg, struct generation *g);
 
 struct shared_str *
 shared_str_new(const char *str, size_t len)
@@ -288,7 +285,8 @@ dispatch(struct sched *s)
     struct job *job;
     int rc;
 
-    while (!s->stopping && s->head != NULL && pool_idle(s->pool) > 0) {
+    while (!s->stopping && s->head != NULL &&
+           s->ex.ops->idle(s->ex.impl) > 0) {
         const struct fn_info *fn;
 
         job = dequeue(s);
@@ -320,8 +318,8 @@ dispatch(struct sched *s)
             arm_wake(s, now_ms() + 1000);
             continue;
         }
-        rc = pool_dispatch(s->pool, job, job->event_id, job->event->s, steps,
-                           max_attempts(fn), fn->timeout_ms);
+        rc = s->ex.ops->dispatch(s->ex.impl, job, steps, max_attempts(fn),
+                                 fn->timeout_ms);
         json_object_put(steps);
         if (rc != 0) {
             set_del(s, job);
@@ -418,11 +416,11 @@ step_stored_cb(void *arg, int rc, const char *err)
          * attempt fails, and the step runs again after the backoff. */
         log_error("sched", "run %s: cannot store a step: %s; stopping its"
                            " worker", sp->job->run_id, err);
-        pool_kill(s->pool, sp->job, "its step could not be stored");
+        s->ex.ops->kill(s->ex.impl, sp->job, "its step could not be stored");
     } else {
         sp->job->attempt = 0;
         sp->job->started_at = now_ms();
-        pool_ack(s->pool, sp->job);
+        s->ex.ops->ack(s->ex.impl, sp->job);
     }
     free(sp);
 }
@@ -570,10 +568,10 @@ idle_cb(void *arg)
 
 struct sched *
 sched_new(struct event_base *base, struct store *st,
-          const struct config *cfg, int workers)
+          const struct config *cfg, struct executor ex)
 {
     struct sched *s = xcalloc(1, sizeof(*s));
-    struct pool_callbacks cb = {result_cb, idle_cb, step_cb, released_cb, s};
+    struct pool_callbacks cb = {result_cb, idle_cb, step_cb, s};
 
     s->base = base;
     s->store = st;
@@ -581,25 +579,9 @@ sched_new(struct event_base *base, struct store *st,
     s->tail = &s->head;
     s->wake = evtimer_new(base, wake_cb, s);
     s->kick = event_new(base, -1, 0, kick_cb, s);
-    s->pool = pool_new(base, workers, cfg->plugin_config, &cb);
+    s->ex = ex;
+    ex.ops->bind(ex.impl, &cb);
     return s;
-}
-
-static void
-released_cb(void *arg, struct generation *g)
-{
-    struct sched *s = arg;
-
-    if (s->released != NULL)
-        s->released(s->released_arg, g);
-}
-
-void
-sched_on_released(struct sched *s, void (*fn)(void *, struct generation *),
-                  void *arg)
-{
-    s->released = fn;
-    s->released_arg = arg;
 }
 
 void
@@ -607,8 +589,9 @@ sched_set_generation(struct sched *s, struct generation *g)
 {
     int first = s->gen == NULL;
 
-    s->gen = g;
-    pool_set_generation(s->pool, g);
+    generation_unref(s->gen);
+    s->gen = generation_ref(g);
+    s->ex.ops->set_generation(s->ex.impl, g);
     if (!first) {
         /* Runs of functions that came back, or are new, may be due. */
         s->backlog = 1;
@@ -654,13 +637,12 @@ sched_stop(struct sched *s, void (*done)(void *), void *arg)
 {
     s->stopping = 1;
     evtimer_del(s->wake);
-    pool_stop(s->pool, done, arg);
+    s->ex.ops->stop(s->ex.impl, done, arg);
 }
 
 void
 sched_free(struct sched *s)
 {
-    pool_free(s->pool);
     for (size_t i = 0; i < s->setcap; i++) {
         struct job *j = s->set[i], *next;
 
@@ -672,6 +654,7 @@ sched_free(struct sched *s)
     free(s->set);
     event_free(s->wake);
     event_free(s->kick);
+    generation_unref(s->gen);
     free(s);
 }
 

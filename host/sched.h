@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "executor.h"
+
 struct config;
 struct event_base;
 struct generation;
@@ -43,18 +45,16 @@ struct job {
     struct job *hnext; /* in the claimed set */
 };
 
+/* A scheduler that runs its jobs on EX (the pool, or a test's fake),
+ * which must outlive it; it binds EX's callbacks to itself. */
 struct sched *sched_new(struct event_base *base, struct store *st,
-                        const struct config *cfg, int workers);
+                        const struct config *cfg, struct executor ex);
 void sched_free(struct sched *s);
 
-/* Makes G the generation that new invocations run on; runs of functions it
- * declares again (or anew) are looked for in the store. */
+/* Makes G the generation that new invocations run on (taking a reference
+ * and handing G on to the executor); runs of functions it declares again
+ * (or anew) are looked for in the store. */
 void sched_set_generation(struct sched *s, struct generation *g);
-
-/* FN(ARG, g) runs when the last worker of a replaced generation is gone. */
-void sched_on_released(struct sched *s,
-                       void (*fn)(void *arg, struct generation *g),
-                       void *arg);
 
 /* Finds due runs in the store (after a restart) and starts dispatching. */
 void sched_start(struct sched *s);

@@ -12,50 +12,32 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
 #include <sys/file.h>
-#include <sys/inotify.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "http.h"
 #include "log.h"
 #include "pipeline.h"
+#include "pool.h"
 #include "registry.h"
+#include "reload.h"
 #include "sched.h"
 #include "store.h"
 #include "util.h"
 #include "webhook.h"
 
-/* A reload: generation n+1 is built on a thread of its own (copying and
- * describing plugins can take seconds, and a plugin's load() can hang),
- * and handed to the loop through a pipe. */
-struct reload {
-    pthread_t thread;
-    int pipe[2];
-    struct event *ev;
-    int running, again;
-    unsigned covers; /* requests counted when this build began */
-    unsigned n;
-    struct generation *built;
-    char err[1024];
-};
-
 struct server {
     struct config *cfg;
     struct event_base *base;
     struct store *store;
+    struct pool *pool;
     struct sched *sched;
     struct pipeline *pipeline;
     struct http *http;
-    struct generation *gen;
-    struct generation **retired; /* replaced, waiting for their workers */
-    size_t nretired;
+    struct reload *reload;
     char *plugins;
-    struct reload reload;
-    struct reload_status status;
-    struct event *sigterm, *sigint, *sighup, *grace, *watch, *debounce;
-    int inotify;
+    struct event *sigterm, *sigint, *grace;
     int stopping;
 };
 
@@ -150,7 +132,7 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
     struct server *sv = arg;
     struct timeval tv = {10, 0};
 
-    registry_cancel = 1; /* a plugin build in progress gives up */
+    reload_stop(sv->reload); /* a plugin build in progress gives up */
     if (sv->stopping) {
         log_warn("server", "second signal: stopping now");
         event_base_loopexit(sv->base, NULL);
@@ -165,169 +147,13 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
     sched_stop(sv->sched, stopped_cb, sv);
 }
 
-/* --------------------------------------------------------- reloads */
-
-static void *
-build_main(void *arg)
+/* A reload made G current: new invocations run on it. */
+static void
+apply_cb(void *arg, struct generation *g)
 {
     struct server *sv = arg;
-    struct reload *r = &sv->reload;
-    char one = 1;
 
-    r->err[0] = '\0';
-    r->built = registry_build(sv->cfg, sv->plugins, sv->cfg->state_dir, r->n,
-                              r->err, sizeof(r->err));
-    (void)!write(r->pipe[1], &one, 1);
-    return NULL;
-}
-
-static void
-reload_start(struct server *sv, const char *why)
-{
-    struct reload *r = &sv->reload;
-
-    sv->status.requested++;
-    if (sv->stopping)
-        return;
-    if (r->running) {
-        /* Coalesce: one more build after this one, however many asked. */
-        r->again = 1;
-        return;
-    }
-    r->running = 1;
-    sv->status.building = 1;
-    r->covers = sv->status.requested;
-    r->n = sv->gen->n + 1;
-    log_info("reload", "%s: building generation %u from %s", why, r->n,
-             sv->plugins);
-    if (pthread_create(&r->thread, NULL, build_main, sv) != 0) {
-        log_error("reload", "cannot start the build thread");
-        r->running = 0;
-        sv->status.building = 0;
-        sv->status.at = now_ms();
-        sv->status.ok = 0;
-        sv->status.covered = r->covers;
-        snprintf(sv->status.error, sizeof(sv->status.error),
-                 "cannot start the build thread");
-    }
-}
-
-static void
-release_generation(struct server *sv, struct generation *g)
-{
-    for (size_t i = 0; i < sv->nretired; i++) {
-        if (sv->retired[i] == g) {
-            sv->retired[i] = sv->retired[--sv->nretired];
-            log_info("reload", "generation %u: its last worker is gone;"
-                               " removing %s", g->n, g->dir);
-            registry_free(g, 1);
-            return;
-        }
-    }
-}
-
-static void
-released_cb(void *arg, struct generation *g)
-{
-    release_generation(arg, g);
-}
-
-static void
-reload_done_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct server *sv = arg;
-    struct reload *r = &sv->reload;
-    struct generation *g, *old;
-    char c;
-
-    (void)!read(fd, &c, 1);
-    pthread_join(r->thread, NULL);
-    r->running = 0;
-    g = r->built;
-    r->built = NULL;
-    sv->status.at = now_ms();
-    sv->status.covered = r->covers;
-    sv->status.building = r->again;
-    if (g == NULL || g->refused > 0 || sv->stopping) {
-        /* nginx's rule: the new generation must be whole, or the old one
-         * goes on serving as it was. */
-        snprintf(sv->status.error, sizeof(sv->status.error), "%s",
-                 g == NULL ? r->err
-                 : sv->stopping ? "fnhost is stopping"
-                                : g->first_error);
-        sv->status.ok = 0;
-        log_error("reload", "kept generation %u: %s", sv->gen->n,
-                  sv->status.error);
-        registry_free(g, 1);
-    } else {
-        old = sv->gen;
-        sv->gen = g;
-        sv->status.ok = 1;
-        sv->status.error[0] = '\0';
-        sv->status.generation = g->n;
-        sv->retired = xrealloc(sv->retired,
-                               (sv->nretired + 1) * sizeof(*sv->retired));
-        sv->retired[sv->nretired++] = old;
-        log_info("reload", "generation %u: %zu plugin%s, %zu function%s;"
-                           " workers of generation %u finish what they"
-                           " hold", g->n, g->nplugins,
-                 g->nplugins == 1 ? "" : "s", g->nfns,
-                 g->nfns == 1 ? "" : "s", old->n);
-        /* The pool hands OLD back through released_cb once its last
-         * worker has exited (at once if it has none). */
-        sched_set_generation(sv->sched, g);
-    }
-    if (r->again) {
-        r->again = 0;
-        reload_start(sv, "another reload was asked for meanwhile");
-    }
-}
-
-static void
-hup_cb(evutil_socket_t sig, short what, void *arg)
-{
-    reload_start(arg, "SIGHUP");
-}
-
-/* --watch: inotify on the plugin folder, debounced, so a build that
- * writes several files reloads once. */
-static void
-debounce_cb(evutil_socket_t fd, short what, void *arg)
-{
-    reload_start(arg, "the plugin folder changed");
-}
-
-static void
-watch_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct server *sv = arg;
-    char buf[4096];
-    struct timeval tv = {0, 300000};
-
-    while (read(fd, buf, sizeof(buf)) > 0)
-        ;
-    evtimer_add(sv->debounce, &tv);
-}
-
-static int
-watch_start(struct server *sv)
-{
-    sv->inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (sv->inotify < 0 ||
-        inotify_add_watch(sv->inotify, sv->plugins,
-                          IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE |
-                              IN_MOVED_FROM | IN_ATTRIB) < 0) {
-        log_error("reload", "cannot watch %s: %s", sv->plugins,
-                  strerror(errno));
-        return -1;
-    }
-    sv->watch = event_new(sv->base, sv->inotify, EV_READ | EV_PERSIST,
-                          watch_cb, sv);
-    sv->debounce = evtimer_new(sv->base, debounce_cb, sv);
-    event_add(sv->watch, NULL);
-    log_info("reload", "watching %s: changes reload the plugins",
-             sv->plugins);
-    return 0;
+    sched_set_generation(sv->sched, g);
 }
 
 static int
@@ -360,16 +186,6 @@ lock_state(const char *state, int *fd, char *err, size_t errlen)
     }
     free(path);
     return 0;
-}
-
-/* SIGHUP before the loop can take it (while generation 1 is built) would
- * end the process: note it, and reload once serving. */
-static volatile sig_atomic_t early_hup;
-
-static void
-early_hup_handler(int sig)
-{
-    early_hup = 1;
 }
 
 /* Secrets in the environment would be inherited by workers, which run
@@ -411,15 +227,7 @@ server_main(struct config *cfg)
     memset(&sv, 0, sizeof(sv));
     memset(&webhooks, 0, sizeof(webhooks));
     sv.cfg = cfg;
-    sv.inotify = -1;
-    sv.reload.pipe[0] = sv.reload.pipe[1] = -1;
-    {
-        struct sigaction sa;
-
-        memset(&sa, 0, sizeof(sa));
-        sa.sa_handler = early_hup_handler;
-        sigaction(SIGHUP, &sa, NULL);
-    }
+    reload_catch_early_hup();
     scrub_environment();
     if (cfg->workers == 0) {
         /* A worker waits for each step's checkpoint to commit, so it is
@@ -486,42 +294,26 @@ server_main(struct config *cfg)
     gendir = xasprintf("%s/gen", cfg->state_dir);
     rm_rf(gendir);
     sv.plugins = server_plugins_dir(cfg);
-    sv.gen = registry_build(cfg, sv.plugins, cfg->state_dir, 1, err,
-                            sizeof(err));
-    if (sv.gen == NULL) {
+    sv.reload = reload_new(sv.base, cfg, sv.plugins, err, sizeof(err));
+    if (sv.reload == NULL) {
         log_error("loader", "%s", err);
         goto out;
     }
-    log_info("loader", "generation 1: %zu plugin%s, %zu function%s from %s%s",
-             sv.gen->nplugins, sv.gen->nplugins == 1 ? "" : "s",
-             sv.gen->nfns, sv.gen->nfns == 1 ? "" : "s", sv.plugins,
-             sv.gen->refused ? " (some refused: see above)" : "");
-
-    sv.status.at = now_ms();
-    sv.status.ok = 1;
-    sv.status.generation = 1;
-    sv.sched = sched_new(sv.base, sv.store, cfg, cfg->workers);
-    sched_on_released(sv.sched, released_cb, &sv);
-    sched_set_generation(sv.sched, sv.gen);
-    if (pipe2(sv.reload.pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
-        log_error("server", "pipe: %s", strerror(errno));
-        goto out;
-    }
-    sv.reload.ev = event_new(sv.base, sv.reload.pipe[0], EV_READ | EV_PERSIST,
-                             reload_done_cb, &sv);
-    event_add(sv.reload.ev, NULL);
-    if (cfg->watch && watch_start(&sv) != 0)
+    sv.pool = pool_new(sv.base, cfg->workers, cfg->plugin_config);
+    sv.sched = sched_new(sv.base, sv.store, cfg, pool_executor(sv.pool));
+    sched_set_generation(sv.sched, reload_current(sv.reload));
+    if (reload_serve(sv.reload, apply_cb, &sv) != 0)
         goto out;
 
     sv.pipeline = pipeline_new(sv.store, sv.sched,
-                               (const struct generation *const *)&sv.gen);
+                               reload_current_ptr(sv.reload));
     deps.cfg = cfg;
     deps.store = sv.store;
     deps.sched = sv.sched;
     deps.pipeline = sv.pipeline;
-    deps.gen = (const struct generation *const *)&sv.gen;
+    deps.gen = reload_current_ptr(sv.reload);
     deps.webhooks = &webhooks;
-    deps.reload = &sv.status;
+    deps.reload = reload_status(sv.reload);
     sv.http = http_start(sv.base, &deps, bound, sizeof(bound), err,
                          sizeof(err));
     if (sv.http == NULL) {
@@ -543,12 +335,8 @@ server_main(struct config *cfg)
 
     sv.sigterm = evsignal_new(sv.base, SIGTERM, stop_cb, &sv);
     sv.sigint = evsignal_new(sv.base, SIGINT, stop_cb, &sv);
-    sv.sighup = evsignal_new(sv.base, SIGHUP, hup_cb, &sv);
     evsignal_add(sv.sigterm, NULL);
     evsignal_add(sv.sigint, NULL);
-    evsignal_add(sv.sighup, NULL);
-    if (early_hup)
-        reload_start(&sv, "SIGHUP (during start-up)");
 
     sched_start(sv.sched);
     event_base_dispatch(sv.base);
@@ -566,31 +354,16 @@ out:
     store_close(sv.store);
     pipeline_free(sv.pipeline);
     http_free(sv.http);
-    if (sv.reload.running)
-        pthread_join(sv.reload.thread, NULL);
-    registry_free(sv.reload.built, 1);
+    /* Each drops its references to generations: the last one removes the
+     * generation's folder. */
+    reload_free(sv.reload);
     if (sv.sched != NULL)
         sched_free(sv.sched);
-    registry_free(sv.gen, 1);
-    for (size_t i = 0; i < sv.nretired; i++)
-        registry_free(sv.retired[i], 1);
-    free(sv.retired);
-    if (sv.reload.ev)
-        event_free(sv.reload.ev);
-    if (sv.reload.pipe[0] >= 0) {
-        close(sv.reload.pipe[0]);
-        close(sv.reload.pipe[1]);
-    }
-    if (sv.watch) {
-        event_free(sv.watch);
-        event_free(sv.debounce);
-    }
-    if (sv.inotify >= 0)
-        close(sv.inotify);
+    if (sv.pool != NULL)
+        pool_free(sv.pool);
     if (sv.sigterm) {
         event_free(sv.sigterm);
         event_free(sv.sigint);
-        event_free(sv.sighup);
     }
     if (sv.grace)
         event_free(sv.grace);
