@@ -156,6 +156,17 @@ enqueue(struct sched *s, struct job *job)
     s->nqueued++;
 }
 
+/* Puts JOB back at the head: it was first in line and stays so. */
+static void
+requeue_head(struct sched *s, struct job *job)
+{
+    job->next = s->head;
+    s->head = job;
+    if (s->tail == &s->head)
+        s->tail = &job->next;
+    s->nqueued++;
+}
+
 static struct job *
 dequeue(struct sched *s)
 {
@@ -322,9 +333,16 @@ dispatch(struct sched *s)
                                  fn->timeout_ms);
         json_object_put(steps);
         if (rc != 0) {
-            set_del(s, job);
-            job_free(job);
-            continue;
+            /* The executor could not take it after all (a worker that
+             * went away as it was chosen). The run keeps its place and
+             * goes out with the next idle worker, or in a second at the
+             * latest: dropped here, nothing would look for it again
+             * until a restart. */
+            log_debug("sched", "run %s: dispatch failed; it stays first in"
+                               " line", job->run_id);
+            requeue_head(s, job);
+            arm_wake(s, now_ms() + 1000);
+            break;
         }
         s->nrunning++;
         /* A new run shows as running from its first checkpoint or its
@@ -348,6 +366,13 @@ sched_backoff_ms(unsigned a)
     return table[a < 10 ? a : 9];
 }
 
+/* The longest retry_after taken: fh_retry_after()'s own bound. */
+#define RETRY_AFTER_MAX_MS (24LL * 3600 * 1000)
+
+/* A failed attempt's delay: the function's own retry_after as given (it
+ * says when the service will take the call again, so the backoff scale,
+ * a setting for tests and impatient set-ups, does not apply to it), else
+ * the backoff table plus up to 30 s of jitter, scaled. */
 static int64_t
 retry_delay(double scale, unsigned attempt, int64_t retry_after_ms)
 {
@@ -355,7 +380,8 @@ retry_delay(double scale, unsigned attempt, int64_t retry_after_ms)
     int64_t d;
 
     if (retry_after_ms > 0)
-        return (int64_t)((double)retry_after_ms * scale);
+        return retry_after_ms < RETRY_AFTER_MAX_MS ? retry_after_ms
+                                                   : RETRY_AFTER_MAX_MS;
     if (getrandom(&r, sizeof(r), 0) != sizeof(r))
         r = (uint32_t)rand();
     d = sched_backoff_ms(attempt) + (int64_t)(r % 30001);

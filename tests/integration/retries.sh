@@ -59,6 +59,29 @@ GAP=$(sql "select b.started_at - a.ended_at from attempts a join attempts b
            on a.run_id = b.run_id and b.attempt = 1 where a.attempt = 0")
 t_ok "$([ "$GAP" -ge 150 ] && [ "$GAP" -le 1500 ]; echo $?)" \
     "the first retry waits 15 s scaled, plus jitter ($GAP ms)"
+
+# fh_retry_after's delay is the service's: the backoff scale leaves it be.
+post '{"name":"test/retry-after","data":{"after_ms":2000}}'
+EV=$(jq -r '.ids[0]' <<<"$BODY_OUT")
+retry_queued() {
+    get "/v1/events/$EV/runs"
+    RUN=$(jq -r '.data[0].run_id' <<<"$BODY_OUT")
+    get "/v1/runs/$RUN"
+    [ "$(jq -r '.data.next_attempt_at' <<<"$BODY_OUT")" != null ] &&
+        [ "$(jq -r '.data.attempts | length' <<<"$BODY_OUT")" = 1 ]
+}
+wait_until 10 retry_queued
+ms() { date -d "$1" +%s%3N; }
+NEXT=$(jq -r '.data.next_attempt_at' <<<"$BODY_OUT")
+ENDED=$(jq -r '.data.attempts[0].ended_at' <<<"$BODY_OUT")
+t_is "$(($(ms "$NEXT") - $(ms "$ENDED")))" 2000 \
+    "GET /v1/runs: a retry_after of 2 s is next_attempt_at, unscaled"
+wait_until 10 runs_in completed 2
+GAP=$(sql "select b.started_at - a.ended_at from attempts a join attempts b
+           on a.run_id = b.run_id and b.attempt = 1
+           where a.attempt = 0 and a.run_id = '$RUN'")
+t_ok "$([ "$GAP" -ge 2000 ]; echo $?)" \
+    "and the retry starts no sooner ($GAP ms after the failure)"
 t_stop
 
 # A [function ID] section overrides retries and the backoff scale.

@@ -35,6 +35,24 @@ always_fails(struct fh_ctx *ctx, const struct fh_event *ev)
     return fh_fail(ctx, FH_RETRY, "always fails");
 }
 
+/* Attempt 0 fails asking to be retried after data.after_ms; then
+ * {"attempt": n}. */
+static int
+retry_after(struct fh_ctx *ctx, const struct fh_event *ev)
+{
+    struct json_object *v, *out;
+
+    if (ctx->attempt == 0) {
+        if (json_object_object_get_ex(fh_event_data(ev), "after_ms", &v))
+            fh_retry_after(ctx, json_object_get_int64(v));
+        return fh_fail(ctx, FH_RETRY, "the service said: retry later");
+    }
+    out = json_object_new_object();
+    json_object_object_add(out, "attempt",
+                           json_object_new_int64(ctx->attempt));
+    return fh_set_output(ctx, out);
+}
+
 static const struct fh_function functions[] = {
     {.id = "flaky",
      .triggers = FH_EVENTS("test/flaky"),
@@ -44,6 +62,9 @@ static const struct fh_function functions[] = {
      .triggers = FH_EVENTS("test/flaky-none"),
      .run = always_fails,
      .retries = FH_RETRIES_NONE},
+    {.id = "retry-after",
+     .triggers = FH_EVENTS("test/retry-after"),
+     .run = retry_after},
     FH_FUNCTIONS_END};
 
 FH_PLUGIN(.name = "flaky", .version = "1.0.0", .functions = functions);

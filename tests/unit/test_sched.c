@@ -1,0 +1,694 @@
+/* test_sched.c - the scheduler's retry, backoff, outcome and backlog
+ * logic, driven through a fake executor on a real store.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The fake stands in for worker processes only: the test decides how each
+ * invocation ends, and reads what the scheduler made of it from the store
+ * (a temporary SQLite file), as the API would. */
+#include <event2/event.h>
+#include <json-c/json.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "executor.h"
+#include "registry.h"
+#include "sched.h"
+#include "store.h"
+#include "tap.h"
+#include "util.h"
+
+static char tmpdir[] = "/tmp/fnhost-test-sched-XXXXXX";
+static struct event_base *base;
+static struct store *store;
+static sqlite3 *peek; /* the test's own read connection */
+
+/* ------------------------------------------------------ fake executor */
+
+#define FAKE_MAX 16
+
+struct fake {
+    struct pool_callbacks cb;
+    struct generation *gen;
+    int slots;        /* jobs it can take now */
+    int refuse;       /* dispatches to refuse although idle */
+    int calls;        /* dispatch calls, refused ones included */
+    struct job *jobs[FAKE_MAX]; /* dispatched, not yet ended */
+    char steps[FAKE_MAX][512];  /* the steps each was sent with */
+    unsigned max[FAKE_MAX];
+    int64_t timeout[FAKE_MAX];
+    int njobs;
+    int acks, kills;
+    int stopped;
+};
+
+static struct fake fake;
+
+static void
+fake_bind(void *impl, const struct pool_callbacks *cb)
+{
+    ((struct fake *)impl)->cb = *cb;
+}
+
+static void
+fake_set_generation(void *impl, struct generation *g)
+{
+    struct fake *f = impl;
+
+    generation_unref(f->gen);
+    f->gen = generation_ref(g);
+}
+
+static int
+fake_dispatch(void *impl, struct job *job, struct json_object *steps,
+              unsigned max_attempts, int64_t timeout_ms)
+{
+    struct fake *f = impl;
+
+    f->calls++;
+    if (f->refuse > 0) {
+        f->refuse--;
+        return -1;
+    }
+    if (f->slots == 0 || f->njobs == FAKE_MAX)
+        return -1;
+    f->slots--;
+    snprintf(f->steps[f->njobs], sizeof(f->steps[0]), "%s",
+             steps ? json_object_to_json_string_ext(steps,
+                                                    JSON_C_TO_STRING_PLAIN)
+                   : "");
+    f->max[f->njobs] = max_attempts;
+    f->timeout[f->njobs] = timeout_ms;
+    f->jobs[f->njobs++] = job;
+    return 0;
+}
+
+static void
+fake_ack(void *impl, struct job *job)
+{
+    ((struct fake *)impl)->acks++;
+}
+
+static void
+fake_kill(void *impl, struct job *job, const char *why)
+{
+    ((struct fake *)impl)->kills++;
+}
+
+static int
+fake_idle(void *impl)
+{
+    const struct fake *f = impl;
+
+    /* A refusing fake still says it is idle: that is the failure. */
+    return f->slots > 0 ? f->slots : f->refuse > 0;
+}
+
+static void
+fake_stop(void *impl, void (*done)(void *), void *arg)
+{
+    ((struct fake *)impl)->stopped = 1;
+    done(arg);
+}
+
+static const struct executor_ops fake_ops = {
+    fake_bind, fake_set_generation,
+    fake_dispatch, fake_ack, fake_kill, fake_idle, fake_stop,
+};
+
+/* The index of RUN_ID's running job in the fake, or -1. */
+static int
+fake_find(const char *run_id)
+{
+    for (int i = 0; i < fake.njobs; i++)
+        if (strcmp(fake.jobs[i]->run_id, run_id) == 0)
+            return i;
+    return -1;
+}
+
+/* Ends RUN_ID's invocation with R, as a worker would report it, and
+ * frees its slot. */
+static void
+fake_end(const char *run_id, struct pool_result *r)
+{
+    int i = fake_find(run_id);
+    struct job *job;
+
+    if (i < 0)
+        return;
+    job = fake.jobs[i];
+    fake.jobs[i] = fake.jobs[--fake.njobs];
+    memmove(fake.steps[i], fake.steps[fake.njobs], sizeof(fake.steps[0]));
+    fake.max[i] = fake.max[fake.njobs];
+    fake.timeout[i] = fake.timeout[fake.njobs];
+    fake.slots++;
+    if (r->attempt == 0 && r->unit_started_at == 0)
+        r->attempt = job->attempt;
+    fake.cb.result(fake.cb.arg, job, r);
+    fake.cb.idle(fake.cb.arg);
+}
+
+static void
+end_ok(const char *run_id, const char *output)
+{
+    struct pool_result r;
+
+    memset(&r, 0, sizeof(r));
+    r.ok = 1;
+    r.output = output;
+    fake_end(run_id, &r);
+}
+
+static void
+end_failed(const char *run_id, const char *why, int no_retry,
+           int64_t retry_after_ms)
+{
+    struct pool_result r;
+
+    memset(&r, 0, sizeof(r));
+    r.error = why;
+    r.no_retry = no_retry;
+    r.retry_after_ms = retry_after_ms;
+    fake_end(run_id, &r);
+}
+
+/* ------------------------------------------------------------ helpers */
+
+/* Runs the loop until COND(ARG) holds, for at most MS. */
+static int
+loop_until(int (*cond)(const void *), const void *arg, int64_t ms)
+{
+    int64_t deadline = mono_ms() + ms;
+
+    while (!cond(arg) && mono_ms() < deadline) {
+        struct timeval tv = {0, 20000};
+
+        event_base_loopexit(base, &tv);
+        event_base_loop(base, EVLOOP_ONCE);
+    }
+    return cond(arg);
+}
+
+static int
+is_running(const void *run_id)
+{
+    return fake_find(run_id) >= 0;
+}
+
+/* A column of RUN_ID's row, as text (static buffer). */
+static const char *
+run_col(const char *run_id, const char *col)
+{
+    static char buf[512];
+    char sql[128];
+    sqlite3_stmt *s;
+
+    buf[0] = '\0';
+    snprintf(sql, sizeof(sql), "SELECT %s FROM runs WHERE id = ?", col);
+    if (sqlite3_prepare_v2(peek, sql, -1, &s, NULL) != SQLITE_OK)
+        return buf;
+    sqlite3_bind_text(s, 1, run_id, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+        snprintf(buf, sizeof(buf), "%s", sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    return buf;
+}
+
+struct want_status {
+    const char *run_id;
+    const char *status;
+};
+
+static int
+has_status(const void *arg)
+{
+    const struct want_status *w = arg;
+
+    return strcmp(run_col(w->run_id, "status"), w->status) == 0;
+}
+
+static int
+reach(const char *run_id, const char *status)
+{
+    struct want_status w = {run_id, status};
+
+    return loop_until(has_status, &w, 5000);
+}
+
+/* The delay the scheduler chose after RUN_ID's attempt A: its wake time
+ * minus the end of that attempt, both as stored. */
+static int64_t
+retry_gap(const char *run_id, unsigned a)
+{
+    sqlite3_stmt *s;
+    int64_t gap = -1;
+
+    if (sqlite3_prepare_v2(peek, "SELECT r.wake_at - a.ended_at FROM runs r"
+                                 " JOIN attempts a ON a.run_id = r.id"
+                                 " WHERE r.id = ? AND a.attempt = ?",
+                           -1, &s, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(s, 1, run_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, (int)a);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        gap = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return gap;
+}
+
+static int64_t
+count(const char *sql, const char *run_id)
+{
+    sqlite3_stmt *s;
+    int64_t n = -1;
+
+    if (sqlite3_prepare_v2(peek, sql, -1, &s, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(s, 1, run_id, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        n = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return n;
+}
+
+struct want_attempts {
+    const char *run_id;
+    int64_t n;
+};
+
+static int
+has_attempts(const void *arg)
+{
+    const struct want_attempts *w = arg;
+
+    return count("SELECT count(*) FROM attempts WHERE run_id = ?",
+                 w->run_id) >= w->n;
+}
+
+/* Waits until RUN_ID's attempt N-1 is recorded: its outcome committed. */
+static int
+recorded(const char *run_id, int64_t n)
+{
+    struct want_attempts w = {run_id, n};
+
+    return loop_until(has_attempts, &w, 5000);
+}
+
+struct committed {
+    int fired, rc;
+};
+
+static void
+committed_cb(void *arg, int rc, const char *err)
+{
+    struct committed *c = arg;
+
+    c->fired = 1;
+    c->rc = rc;
+}
+
+static int
+fired(const void *arg)
+{
+    return ((const struct committed *)arg)->fired;
+}
+
+/* Ingests one event that starts a run of FN, and hands the run to S as
+ * the event API does. RUN_ID gets its id. */
+static void
+start_run(struct sched *s, const char *fn, char run_id[27])
+{
+    struct store_new_event ev;
+    struct store_new_run run;
+    struct committed c = {0, -1};
+    struct shared_str *json;
+    static const char text[] = "{\"name\":\"test/e\",\"data\":{}}";
+
+    memset(&ev, 0, sizeof(ev));
+    memset(&run, 0, sizeof(run));
+    ulid_new(ev.id, 0);
+    ev.name = "test/e";
+    ev.ts = now_ms();
+    ev.json = text;
+    ev.runs = &run;
+    ev.nruns = 1;
+    ulid_new(run.id, 0);
+    run.function_id = fn;
+    store_put_events(store, &ev, 1, 0, committed_cb, &c);
+    loop_until(fired, &c, 5000);
+    json = shared_str_new(text, sizeof(text) - 1);
+    sched_submit(s, run.id, fn, ev.id, json, ev.ts);
+    shared_str_unref(json);
+    memcpy(run_id, run.id, 27);
+}
+
+/* A generation declaring functions by hand: ID, retries, scale. */
+static struct generation *
+make_generation(void)
+{
+    static const struct {
+        const char *id;
+        int retries;
+        double scale;
+    } fns[] = {
+        {"ok", 4, 0.001},
+        {"twice", 2, 0.01},
+        {"once", 1, 0.001},
+        {"patient", 4, 0.001},
+    };
+    struct generation *g = xcalloc(1, sizeof(*g));
+
+    g->refs = 1;
+    g->n = 1;
+    g->dir = xasprintf("%s/gen/1", tmpdir);
+    g->nfns = sizeof(fns) / sizeof(fns[0]);
+    g->fns = xcalloc(g->nfns, sizeof(*g->fns));
+    for (size_t i = 0; i < g->nfns; i++) {
+        g->fns[i].id = xstrdup(fns[i].id);
+        g->fns[i].name = xstrdup(fns[i].id);
+        g->fns[i].triggers = xcalloc(1, sizeof(char *));
+        g->fns[i].retries = fns[i].retries;
+        g->fns[i].timeout_ms = 5000;
+        g->fns[i].backoff_scale = fns[i].scale;
+    }
+    return g;
+}
+
+/* -------------------------------------------------------------- tests */
+
+static void
+test_backoff_table(void)
+{
+    static const int64_t want[] = {15000,   30000,   60000,   120000,
+                                   300000,  600000,  1200000, 2400000,
+                                   3600000, 7200000, 7200000, 7200000};
+
+    for (unsigned a = 0; a < sizeof(want) / sizeof(want[0]); a++)
+        is_int(sched_backoff_ms(a), want[a], "backoff after attempt %u", a);
+    is_int(sched_backoff_ms(1000), 7200000, "and 2 h from then on");
+}
+
+static void
+test_completed(struct sched *s)
+{
+    char id[27];
+    int i;
+
+    start_run(s, "ok", id);
+    ok(loop_until(is_running, id, 5000), "a submitted run is dispatched");
+    i = fake_find(id);
+    is_int(i >= 0 ? fake.max[i] : 0, 5, "with its function's max attempts");
+    is_int(i >= 0 ? fake.timeout[i] : 0, 5000, "and its time limit");
+    is_int(i >= 0 ? fake.jobs[i]->attempt : 99, 0, "as attempt 0");
+    ok(sched_running(s) == 1, "the scheduler counts it running");
+    end_ok(id, "{\"n\":42}");
+    ok(reach(id, "completed"), "an ok result completes the run");
+    is_str(run_col(id, "output"), "{\"n\":42}", "with its output stored");
+    is_int(sched_running(s), 0, "and it no longer counts as running");
+}
+
+/* A step checkpoint goes to the store, and only then is acknowledged. */
+static void
+test_step(struct sched *s)
+{
+    char id[27];
+    struct store_step st;
+    int acks = fake.acks;
+    int64_t deadline;
+
+    start_run(s, "ok", id);
+    loop_until(is_running, id, 5000);
+    memset(&st, 0, sizeof(st));
+    st.step_id = "first";
+    st.name = "first";
+    st.kind = "run";
+    st.status = "completed";
+    st.result = "1";
+    st.started_at = st.ended_at = now_ms();
+    fake.cb.step(fake.cb.arg, fake.jobs[fake_find(id)], &st);
+    is_int(fake.acks, acks, "a checkpoint is not acknowledged before it"
+                            " commits");
+    deadline = mono_ms() + 5000;
+    while (fake.acks == acks && mono_ms() < deadline)
+        event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+    is_int(fake.acks, acks + 1, "and is acknowledged once it has");
+    is_int(count("SELECT count(*) FROM steps WHERE run_id = ?", id), 1,
+           "the step is stored");
+    is_str(run_col(id, "status"), "running", "and the run shows running");
+    end_ok(id, "null");
+    ok(reach(id, "completed"), "then it completes");
+}
+
+static void
+test_retries(struct sched *s)
+{
+    char id[27];
+    int64_t gap0, gap1;
+
+    start_run(s, "twice", id);
+    loop_until(is_running, id, 5000);
+    end_failed(id, "boom 0", 0, 0);
+    recorded(id, 1);
+    is_str(run_col(id, "status"), "queued", "a failed attempt queues a"
+                                            " retry");
+    is_str(run_col(id, "attempt"), "1", "for attempt 1");
+    gap0 = retry_gap(id, 0);
+    /* 15 s plus up to 30 s of jitter, times 0.01. */
+    ok(gap0 >= 150 && gap0 <= 450, "the first retry waits 15 s + jitter,"
+                                   " scaled (%lld ms)", (long long)gap0);
+    ok(loop_until(is_running, id, 5000), "and is dispatched when due");
+    is_int(fake.jobs[fake_find(id)]->attempt, 1, "as attempt 1");
+    end_failed(id, "boom 1", 0, 0);
+    recorded(id, 2);
+    is_str(run_col(id, "status"), "queued", "a second failure queues"
+                                            " another");
+    gap1 = retry_gap(id, 1);
+    ok(gap1 >= 300 && gap1 <= 600, "which waits 30 s + jitter, scaled"
+                                   " (%lld ms)", (long long)gap1);
+    ok(loop_until(is_running, id, 5000), "and is dispatched");
+    end_ok(id, "\"third time\"");
+    ok(reach(id, "completed"), "the third attempt completes the run");
+    is_int(count("SELECT count(*) FROM attempts WHERE run_id = ?", id), 3,
+           "with three attempts recorded");
+}
+
+/* Jitter is drawn per retry, within 0-30 s (scaled): over several runs
+ * the delays all fall in bounds and are not all the same. */
+static void
+test_jitter(struct sched *s)
+{
+    enum { N = 12 };
+    char ids[N][27];
+    int64_t gaps[N], lo = 1 << 30, hi = -1;
+
+    fake.slots = N;
+    for (int i = 0; i < N; i++)
+        start_run(s, "patient", ids[i]);
+    for (int i = 0; i < N; i++) {
+        loop_until(is_running, ids[i], 5000);
+        end_failed(ids[i], "again", 0, 0);
+    }
+    for (int i = 0; i < N; i++) {
+        recorded(ids[i], 1);
+        gaps[i] = retry_gap(ids[i], 0);
+        lo = gaps[i] < lo ? gaps[i] : lo;
+        hi = gaps[i] > hi ? gaps[i] : hi;
+    }
+    ok(lo >= 15 && hi <= 45, "%d retry delays all within 15-45 ms"
+                             " (%lld-%lld)", N, (long long)lo, (long long)hi);
+    ok(hi > lo, "and jittered, not all equal");
+    for (int i = 0; i < N; i++) {
+        loop_until(is_running, ids[i], 5000);
+        end_ok(ids[i], "null");
+        reach(ids[i], "completed");
+    }
+    fake.slots = 1;
+}
+
+static void
+test_no_retry(struct sched *s)
+{
+    char id[27];
+
+    start_run(s, "twice", id);
+    loop_until(is_running, id, 5000);
+    end_failed(id, "fatal", 1, 0);
+    ok(reach(id, "failed"), "a no_retry failure fails the run at once");
+    is_str(run_col(id, "error"), "fatal", "with its error");
+    is_int(count("SELECT count(*) FROM attempts WHERE run_id = ?", id), 1,
+           "after one attempt");
+}
+
+static void
+test_max_attempts(struct sched *s)
+{
+    char id[27];
+
+    start_run(s, "once", id);
+    loop_until(is_running, id, 5000);
+    end_failed(id, "first", 0, 0);
+    recorded(id, 1);
+    is_str(run_col(id, "attempt"), "1", "retries = 1: the first failure"
+                                        " retries");
+    ok(loop_until(is_running, id, 5000), "the retry is dispatched");
+    end_failed(id, "second", 0, 0);
+    ok(reach(id, "failed"), "the last attempt's failure fails the run");
+    is_str(run_col(id, "error"), "second", "with the last error");
+    is_int(count("SELECT count(*) FROM attempts WHERE run_id = ?", id), 2,
+           "after retries + 1 attempts");
+}
+
+/* fh_retry_after's delay is the service's word: the backoff scale (0.001
+ * here) does not shrink it. */
+static void
+test_retry_after(struct sched *s)
+{
+    char id[27];
+
+    start_run(s, "twice", id);
+    loop_until(is_running, id, 5000);
+    /* Long enough that it never comes due while the tests run. */
+    end_failed(id, "busy", 0, 600000);
+    recorded(id, 1);
+    is_str(run_col(id, "status"), "queued", "a retry_after failure queues a"
+                                            " retry");
+    is_int(retry_gap(id, 0), 600000, "at exactly the delay asked for,"
+                                   " unscaled");
+    ok(sched_running(s) == 0 && fake_find(id) < 0,
+       "and nothing runs it before then");
+}
+
+static void
+test_sleep(struct sched *s)
+{
+    char id[27];
+    struct pool_result r;
+    int i;
+
+    start_run(s, "ok", id);
+    loop_until(is_running, id, 5000);
+    memset(&r, 0, sizeof(r));
+    r.suspend = SUSPEND_SLEEP;
+    r.step.step_id = "nap";
+    r.step.name = "nap";
+    r.step.kind = "sleep";
+    r.step.status = "sleeping";
+    r.step.started_at = now_ms();
+    r.step.wake_at = now_ms() + 100;
+    fake_end(id, &r);
+    ok(reach(id, "sleeping"), "a sleep suspends the run");
+    ok(fake_find(id) < 0, "and frees its worker");
+    ok(loop_until(is_running, id, 5000), "it is dispatched again when due");
+    i = fake_find(id);
+    has_str(i >= 0 ? fake.steps[i] : "", "\"nap\"",
+            "with the finished sleep among its steps");
+    end_ok(id, "null");
+    ok(reach(id, "completed"), "and completes");
+}
+
+/* One slot: runs wait in the ready queue and go out as it frees up. */
+static void
+test_backlog(struct sched *s)
+{
+    char ids[3][27];
+
+    fake.slots = 1;
+    for (int i = 0; i < 3; i++)
+        start_run(s, "ok", ids[i]);
+    loop_until(is_running, ids[0], 5000);
+    is_int(fake.njobs, 1, "a full pool runs one");
+    is_int(sched_queued(s), 2, "and two wait in the ready queue");
+    end_ok(ids[0], "null");
+    ok(loop_until(is_running, ids[1], 5000),
+       "the next goes out when a worker frees up");
+    is_int(sched_queued(s), 1, "one still waits");
+    end_ok(ids[1], "null");
+    ok(loop_until(is_running, ids[2], 5000), "then the last");
+    end_ok(ids[2], "null");
+    ok(reach(ids[2], "completed"), "and all complete");
+}
+
+/* A dispatch that fails although the executor said it was idle must not
+ * lose the run: it is dispatched later without anything else happening. */
+static void
+test_failed_dispatch(struct sched *s)
+{
+    char id[27];
+    int calls = fake.calls;
+
+    fake.slots = 0;
+    fake.refuse = 1;
+    start_run(s, "ok", id);
+    loop_until(is_running, id, 200);
+    ok(fake.calls > calls && fake_find(id) < 0,
+       "the executor refused the dispatch");
+    fake.slots = 1;
+    ok(loop_until(is_running, id, 5000),
+       "the run is dispatched later, not dropped");
+    end_ok(id, "null");
+    ok(reach(id, "completed"), "and completes");
+}
+
+static void
+stopped_cb(void *arg)
+{
+    *(int *)arg = 1;
+}
+
+int
+main(void)
+{
+    struct config cfg;
+    struct executor ex = {&fake_ops, &fake};
+    struct generation *g;
+    struct sched *s;
+    char err[256], *db;
+    int stopped = 0;
+
+    if (mkdtemp(tmpdir) == NULL)
+        return 1;
+    base = event_base_new();
+    db = xasprintf("%s/fnhost.db", tmpdir);
+    store = store_open(base, db, "normal", err, sizeof(err));
+    ok(store != NULL, "store opens: %s", store ? "" : err);
+    if (store == NULL)
+        return 1;
+    sqlite3_open_v2(db, &peek, SQLITE_OPEN_READONLY, NULL);
+    sqlite3_busy_timeout(peek, 5000);
+    config_init(&cfg);
+    fake.slots = 1;
+    s = sched_new(base, store, &cfg, ex);
+    g = make_generation();
+    sched_set_generation(s, g);
+    ok(fake.gen == g, "the executor is handed the generation");
+    sched_start(s);
+
+    test_backoff_table();
+    test_completed(s);
+    test_step(s);
+    test_retries(s);
+    test_jitter(s);
+    test_no_retry(s);
+    test_max_attempts(s);
+    test_retry_after(s);
+    test_sleep(s);
+    test_backlog(s);
+    test_failed_dispatch(s);
+
+    sched_stop(s, stopped_cb, &stopped);
+    ok(stopped && fake.stopped, "stopping stops the executor");
+    store_close(store);
+    sched_free(s);
+    ok(g->refs == 2, "the scheduler let go of the generation");
+    generation_unref(fake.gen);
+    generation_unref(g);
+    sqlite3_close(peek);
+    config_free(&cfg);
+    event_base_free(base);
+    rm_rf(tmpdir);
+    free(db);
+    return done_testing();
+}
