@@ -28,6 +28,7 @@
 #include "pipeline.h"
 #include "registry.h"
 #include "reload.h"
+#include "run_state.h"
 #include "sched.h"
 #include "store.h"
 #include "util.h"
@@ -317,35 +318,6 @@ api_auth_ok(struct http *h, struct evhttp_request *req)
     return 0;
 }
 
-/* A run whose function no plugin of the current generation declares waits
- * for it to come back; the store cannot know that, so it is said here. */
-static void
-mark_waiting(struct http *h, struct json_object *run)
-{
-    const char *fn = json_object_get_string(
-        json_object_object_get(run, "function_id"));
-    const char *status = json_object_get_string(
-        json_object_object_get(run, "status"));
-
-    if (fn == NULL || status == NULL || registry_find(*h->d.gen, fn) != NULL)
-        return;
-    /* A run still on a worker of the previous generation is running:
-     * it finishes on the old code. */
-    if (strcmp(status, "Queued") == 0 || strcmp(status, "Sleeping") == 0) {
-        json_object_object_add(run, "status",
-                               json_object_new_string("Waiting"));
-        json_object_object_add(run, "waiting_for_function",
-                               json_object_new_boolean(1));
-    }
-}
-
-static void
-mark_all_waiting(struct http *h, struct json_object *runs)
-{
-    for (size_t i = 0; i < json_object_array_length(runs); i++)
-        mark_waiting(h, json_object_array_get_idx(runs, i));
-}
-
 static void
 handle_list_runs(struct http *h, struct evhttp_request *req, const char *rest)
 {
@@ -363,9 +335,12 @@ handle_list_runs(struct http *h, struct evhttp_request *req, const char *rest)
     fn = evhttp_find_header(&q, "function_id");
     status = evhttp_find_header(&q, "status");
     limit = evhttp_find_header(&q, "limit");
-    if (status != NULL && store_status_where(status) == NULL) {
-        reply_error(req, 400, "status must be one of queued, running,"
-                              " sleeping, completed, failed, cancelled");
+    if (status != NULL && run_state_parse(status) < 0) {
+        char msg[160];
+
+        snprintf(msg, sizeof(msg), "status must be one of %s",
+                 run_state_filter_words());
+        reply_error(req, 400, msg);
         evhttp_clear_headers(&q);
         return;
     }
@@ -382,7 +357,6 @@ handle_list_runs(struct http *h, struct evhttp_request *req, const char *rest)
                               " says why");
         return;
     }
-    mark_all_waiting(h, runs);
     reply_data(req, runs);
 }
 
@@ -466,7 +440,6 @@ handle_run(struct http *h, struct evhttp_request *req, const char *rest)
         store_failed_or_404(req, failed, "run", id);
         return;
     }
-    mark_waiting(h, o);
     reply_data(req, o);
 }
 
@@ -498,7 +471,6 @@ handle_event(struct http *h, struct evhttp_request *req, const char *rest)
                               " store; the log says why");
         return;
     }
-    mark_all_waiting(h, o);
     reply_data(req, o);
 }
 

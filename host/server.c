@@ -147,6 +147,16 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
     sched_stop(sv->sched, stopped_cb, sv);
 }
 
+/* Whether the current generation declares FUNCTION_ID: the store's
+ * reads show a pending run of a function that is gone as waiting. */
+static int
+loaded_cb(void *arg, const char *function_id)
+{
+    struct server *sv = arg;
+
+    return registry_find(reload_current(sv->reload), function_id) != NULL;
+}
+
 /* A reload made G current: new invocations run on it. */
 static void
 apply_cb(void *arg, struct generation *g)
@@ -299,6 +309,7 @@ server_main(struct config *cfg)
         log_error("loader", "%s", err);
         goto out;
     }
+    store_set_loaded(sv.store, loaded_cb, &sv);
     sv.pool = pool_new(sv.base, cfg->workers, cfg->plugin_config);
     sv.sched = sched_new(sv.base, sv.store, cfg, pool_executor(sv.pool));
     sched_set_generation(sv.sched, reload_current(sv.reload));

@@ -76,6 +76,9 @@ struct store {
     int efd;
     struct event *ev;
     uint64_t commits, ops; /* for the log at close */
+
+    int (*loaded)(void *arg, const char *function_id);
+    void *loaded_arg;
 };
 
 /* ------------------------------------------------------------- helpers */
@@ -559,6 +562,11 @@ store_open(struct event_base *base, const char *path, const char *sync,
         goto fail;
     if ((st->rdb = open_db(path, sync, err, errlen)) == NULL)
         goto fail;
+    if (store_query_init(st, st->rdb) != 0) {
+        snprintf(err, errlen, "register SQL functions: %s",
+                 sqlite3_errmsg(st->rdb));
+        goto fail;
+    }
     for (int i = 0; i < NSTMT; i++) {
         if (sqlite3_prepare_v3(st->wdb, store_stmt_sql[i], -1,
                                SQLITE_PREPARE_PERSISTENT, &st->stmt[i],
@@ -693,4 +701,19 @@ sqlite3 *
 store_reader(struct store *st)
 {
     return st->rdb;
+}
+
+void
+store_set_loaded(struct store *st, int (*loaded)(void *, const char *),
+                 void *arg)
+{
+    st->loaded = loaded;
+    st->loaded_arg = arg;
+}
+
+int
+store_function_loaded(struct store *st, const char *function_id)
+{
+    return st->loaded == NULL || function_id == NULL ||
+           st->loaded(st->loaded_arg, function_id);
 }

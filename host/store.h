@@ -156,13 +156,17 @@ struct json_object *store_get_run(struct store *st, const char *run_id,
 struct json_object *store_get_event(struct store *st, const char *event_id,
                                     int *failed);
 struct json_object *store_event_runs(struct store *st, const char *event_id);
-/* The SQL condition on runs for a status as the API shows it ("queued",
- * "running", "sleeping", "completed", "failed", "cancelled"; any case),
- * or NULL for another word. */
-const char *store_status_where(const char *status);
-/* STATUS, if not NULL, is one store_status_where() knows. */
+/* STATUS, if not NULL, is a word run_state_parse() knows: the runs that
+ * show that status. */
 struct json_object *store_list_runs(struct store *st, const char *function_id,
                                     const char *status, int limit);
+
+/* How the reads above learn whether a run's function is declared now
+ * (LOADED(ARG, id) non-zero), which decides whether a pending run shows
+ * as waiting (run_state.h). Until it is set, every function is. */
+void store_set_loaded(struct store *st,
+                      int (*loaded)(void *arg, const char *function_id),
+                      void *arg);
 
 /* Writes applied and transactions committed so far: a group commit
  * applies many writes per transaction. */

@@ -10,6 +10,12 @@
 /* The loop thread's read-only connection (store.c owns it). */
 sqlite3 *store_reader(struct store *st);
 
+/* Whether the current generation declares FUNCTION_ID (store_set_loaded). */
+int store_function_loaded(struct store *st, const char *function_id);
+
+/* Adds the SQL functions the reads use to the read connection DB. */
+int store_query_init(struct store *st, sqlite3 *db);
+
 static inline void
 store_bind_text(sqlite3_stmt *s, int i, const char *v)
 {

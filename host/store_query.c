@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "log.h"
+#include "run_state.h"
 #include "store_int.h"
 #include "util.h"
 
@@ -140,44 +141,28 @@ add_text(struct json_object *o, const char *key, sqlite3_stmt *s, int col)
     json_object_object_add(o, key, v ? json_object_new_string(v) : NULL);
 }
 
-/* What the API shows for each stored status, and the condition that
- * finds it: a run waiting for its retry is stored queued with attempt > 0,
- * and shown Running. Keep the two in step. */
-static const char *const status_where[][2] = {
-    {"queued", "status = 'queued' AND attempt = 0"},
-    {"running", "(status = 'running' OR (status = 'queued' AND attempt > 0))"},
-    {"sleeping", "status = 'sleeping'"},
-    {"completed", "status = 'completed'"},
-    {"failed", "status = 'failed'"},
-    {"cancelled", "status = 'cancelled'"},
-};
-
-const char *
-store_status_where(const char *status)
+/* run_state_is(FILTER, status, attempt, function_id): whether a row is
+ * found by the status filter FILTER (an enum run_state), decided by the
+ * same decoding that shows it. */
+static void
+run_state_is_sql(sqlite3_context *c, int argc, sqlite3_value **v)
 {
-    for (size_t i = 0; i < sizeof(status_where) / sizeof(status_where[0]);
-         i++)
-        if (strcasecmp(status, status_where[i][0]) == 0)
-            return status_where[i][1];
-    return NULL;
+    struct store *st = sqlite3_user_data(c);
+    enum run_state s = run_state_decode(
+        (const char *)sqlite3_value_text(v[1]), sqlite3_value_int(v[2]),
+        store_function_loaded(st, (const char *)sqlite3_value_text(v[3])));
+
+    sqlite3_result_int(c, run_state_matches(sqlite3_value_int(v[0]), s));
 }
 
-static const char *
-api_status(const char *status, int attempt)
+int
+store_query_init(struct store *st, sqlite3 *db)
 {
-    if (strcmp(status, "queued") == 0)
-        return attempt > 0 ? "Running" : "Queued";
-    if (strcmp(status, "running") == 0)
-        return "Running";
-    if (strcmp(status, "completed") == 0)
-        return "Completed";
-    if (strcmp(status, "failed") == 0)
-        return "Failed";
-    if (strcmp(status, "cancelled") == 0)
-        return "Cancelled";
-    if (strcmp(status, "sleeping") == 0)
-        return "Sleeping";
-    return "Unknown";
+    return sqlite3_create_function(db, "run_state_is", 4,
+                                   SQLITE_UTF8 | SQLITE_DETERMINISTIC, st,
+                                   run_state_is_sql, NULL, NULL) == SQLITE_OK
+               ? 0
+               : -1;
 }
 
 /* Ends the row loop of Q over ARR (what RUN_ID's rows are): ARR, or NULL
@@ -320,18 +305,25 @@ store_run_steps(struct store *st, const char *run_id, int64_t now)
  * WITH_ATTEMPTS its steps and attempts too, or NULL if those cannot be
  * read. */
 static struct json_object *
-run_json(sqlite3 *db, sqlite3_stmt *s, int with_attempts)
+run_json(struct store *st, sqlite3_stmt *s, int with_attempts)
 {
+    sqlite3 *db = store_reader(st);
     struct json_object *o = json_object_new_object();
     const char *status = (const char *)sqlite3_column_text(s, 3);
     const char *output = (const char *)sqlite3_column_text(s, 6);
     int attempt = sqlite3_column_int(s, 4);
+    enum run_state state = run_state_decode(
+        status, attempt,
+        store_function_loaded(st, (const char *)sqlite3_column_text(s, 1)));
 
     add_text(o, "run_id", s, 0);
     add_text(o, "function_id", s, 1);
     add_text(o, "event_id", s, 2);
     json_object_object_add(o, "status",
-                           json_object_new_string(api_status(status, attempt)));
+                           json_object_new_string(run_state_shown(state)));
+    if (state == RS_WAITING)
+        json_object_object_add(o, "waiting_for_function",
+                               json_object_new_boolean(1));
     add_time(o, "run_started_at", s, 9);
     add_time(o, "ended_at", s, 10);
     json_object_object_add(o, "output",
@@ -387,11 +379,11 @@ query_runs(struct store *st, const char *sql, const char *const *args,
         arr = json_object_new_array();
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         if (single) {
-            one = run_json(store_reader(st), s, 1);
+            one = run_json(st, s, 1);
             rc = one != NULL ? SQLITE_DONE : SQLITE_ABORT; /* logged */
             break;
         }
-        json_object_array_add(arr, run_json(store_reader(st), s, 0));
+        json_object_array_add(arr, run_json(st, s, 0));
     }
     if (rc != SQLITE_DONE) {
         /* Not "no such run": a part of the answer is no answer. */
@@ -431,16 +423,22 @@ struct json_object *
 store_list_runs(struct store *st, const char *function_id,
                 const char *status, int limit)
 {
-    const char *args[1], *where = status ? store_status_where(status) : NULL;
-    char sql[512];
-    int n = 0;
+    const char *args[2];
+    char sql[512], filter[16];
+    int n = 0, state = status ? run_state_parse(status) : -1;
 
-    snprintf(sql, sizeof(sql), "SELECT " RUN_COLUMNS " FROM runs WHERE 1%s%s%s"
+    snprintf(sql, sizeof(sql), "SELECT " RUN_COLUMNS " FROM runs WHERE 1%s%s"
                                " ORDER BY id DESC LIMIT ?",
-             function_id ? " AND function_id = ?" : "", where ? " AND " : "",
-             where ? where : "");
+             function_id ? " AND function_id = ?" : "",
+             state >= 0 ? " AND run_state_is(CAST(? AS INTEGER), status,"
+                          " attempt, function_id)"
+                        : "");
     if (function_id)
         args[n++] = function_id;
+    if (state >= 0) {
+        snprintf(filter, sizeof(filter), "%d", state);
+        args[n++] = filter;
+    }
     return query_runs(st, sql, args, n, limit > 0 ? limit : 100, 0, NULL);
 }
 

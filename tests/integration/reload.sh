@@ -153,6 +153,32 @@ install -m 644 "$BUILD/tests/plugins/upgrade_v2.so" "$PLUGINS/upgrade.so"
 wait_until 10 sleeping "$PEND" Completed
 t_is "$(jq -r .data.output <<<"$BODY_OUT")" "v2: a,b,c" \
     "when the plugin comes back, the waiting run completes"
+
+# A run waiting for a retry (fh_retry_after, a minute) when its plugin is
+# removed waits for it too: it shows Waiting, not Running.
+t_plugins flaky
+"$FNHOST" reload --state "$STATE" >/dev/null
+post '{"name":"test/retry-after","data":{"after_ms":60000}}'
+RA=$(jq -r '.ids[0]' <<<"$BODY_OUT")
+ra_run() {
+    get "/v1/events/$RA/runs"
+    RA_RUN=$(jq -r '.data[] | select(.function_id == "retry-after") | .run_id' <<<"$BODY_OUT")
+    get "/v1/runs/$RA_RUN"
+}
+retrying() { ra_run; [ "$(jq -r .data.next_attempt_at <<<"$BODY_OUT")" != null ]; }
+wait_until 10 retrying
+t_is "$(jq -r .data.status <<<"$BODY_OUT")" Running \
+    "a run waiting for its retry shows Running"
+rm -f "$PLUGINS/flaky.so"
+"$FNHOST" reload --state "$STATE" >/dev/null
+ra_run
+t_is "$(jq -r .data.status <<<"$BODY_OUT")" Waiting \
+    "once its plugin is removed, the retrying run shows Waiting"
+get "/v1/runs?status=waiting&function_id=retry-after"
+t_is "$(jq -r '[.data[].run_id] | join(",")' <<<"$BODY_OUT")" "$RA_RUN" \
+    "and ?status=waiting finds it"
+get "/v1/runs?status=running&function_id=retry-after"
+t_is "$(jq -r '.data | length' <<<"$BODY_OUT")" 0 "?status=running does not"
 t_stop
 
 OUT=$("$FNHOST" reload --state "$STATE" 2>&1)

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "run_state.h"
 #include "store.h"
 #include "tap.h"
 #include "util.h"
@@ -19,6 +20,13 @@ static char dbpath[256];
 static struct event_base *base;
 
 /* ------------------------------------------------------------- helpers */
+
+/* A loaded predicate: every function but ARG. */
+static int
+loaded_but(void *arg, const char *function_id)
+{
+    return strcmp(function_id, arg) != 0;
+}
 
 struct waiter {
     int fired;
@@ -546,8 +554,9 @@ test_reads(struct store *st)
          * waiting for a retry shows Running), and together they find
          * every run once. */
         static const char *const names[] = {"queued",    "running",
-                                            "sleeping",  "completed",
-                                            "failed",    "cancelled"};
+                                            "sleeping",  "waiting",
+                                            "completed", "failed",
+                                            "cancelled"};
         size_t all, seen = 0, wrong = 0, retrying = 0;
 
         /* test_requeue's run fails once and waits for its retry. */
@@ -575,9 +584,27 @@ test_reads(struct store *st)
         is_int(wrong, 0, "each status filter finds only runs showing it");
         is_int(seen, all, "and all of them, once");
         is_int(retrying, 1, "(the one waiting for its retry shows Running)");
-        ok(store_status_where("Sleeping") != NULL &&
-               store_status_where("asleep") == NULL,
+        ok(run_state_parse("Sleeping") == RS_SLEEPING &&
+               run_state_parse("asleep") < 0,
            "status names are known in any case, and only those");
+
+        /* Its function gone from the current generation, the retrying
+         * run waits for it: shown so, and found so. */
+        store_set_loaded(st, loaded_but, (void *)first[1].runs[0].function_id);
+        e = store_get_run(st, first[1].runs[0].id, NULL);
+        is_str(str(e, "status"), "Waiting",
+               "a retrying run of a removed function shows Waiting");
+        ok(json_object_get_boolean(
+               json_object_object_get(e, "waiting_for_function")),
+           "waiting_for_function says why");
+        json_object_put(e);
+        o = store_list_runs(st, first[1].runs[0].function_id, "waiting", 10);
+        ok(arrlen(o) >= 1, "status=waiting finds it");
+        json_object_put(o);
+        o = store_list_runs(st, first[1].runs[0].function_id, "running", 10);
+        is_int(arrlen(o), 0, "status=running does not");
+        json_object_put(o);
+        store_set_loaded(st, NULL, NULL);
     }
     o = store_list_runs(st, NULL, NULL, 2);
     is_int(arrlen(o), 2, "a limit of 2 lists 2");
@@ -720,6 +747,49 @@ test_open_errors(void)
     store_close(st);
 }
 
+/* A run's state from its stored status, attempt, and whether its function
+ * is declared now. */
+static void
+test_run_state(void)
+{
+    static const struct {
+        const char *status;
+        int attempt, loaded;
+        enum run_state want;
+        const char *shown;
+    } cases[] = {
+        {"queued", 0, 1, RS_QUEUED, "Queued"},
+        {"queued", 2, 1, RS_RETRYING, "Running"},
+        {"queued", 0, 0, RS_WAITING, "Waiting"},
+        {"queued", 3, 0, RS_WAITING, "Waiting"},
+        {"sleeping", 0, 1, RS_SLEEPING, "Sleeping"},
+        {"sleeping", 0, 0, RS_WAITING, "Waiting"},
+        {"running", 0, 0, RS_RUNNING, "Running"},
+        {"completed", 0, 0, RS_COMPLETED, "Completed"},
+        {"failed", 4, 1, RS_FAILED, "Failed"},
+        {"cancelled", 0, 1, RS_CANCELLED, "Cancelled"},
+        {"exploded", 0, 1, RS_UNKNOWN, "Unknown"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        enum run_state st = run_state_decode(cases[i].status,
+                                             cases[i].attempt,
+                                             cases[i].loaded);
+
+        is_int(st, cases[i].want, "stored %s at attempt %d, %s: state",
+               cases[i].status, cases[i].attempt,
+               cases[i].loaded ? "loaded" : "gone");
+        is_str(run_state_shown(st), cases[i].shown, "shown %s",
+               cases[i].shown);
+    }
+    ok(run_state_matches(RS_RUNNING, RS_RETRYING) &&
+           !run_state_matches(RS_QUEUED, RS_RETRYING),
+       "status=running finds retries, status=queued does not");
+    is_str(run_state_filter_words(),
+           "queued, running, sleeping, waiting, completed, failed,"
+           " cancelled", "the filter's words, for its error message");
+}
+
 int
 main(void)
 {
@@ -741,6 +811,7 @@ main(void)
     is_int(query_int("pragma user_version"), 2, "migrated to version 1");
     is_int(store_count_runs(st, NULL), 0, "no runs yet");
 
+    test_run_state();
     test_put_and_due(st);
     test_future_ts(st);
     test_dedup(st);
