@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <json-c/json.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -20,7 +21,7 @@
 
 /* ------------------------------------------------------------ write ops */
 
-enum op_kind { OP_EVENTS, OP_START, OP_FINISH, OP_STEP };
+enum op_kind { OP_EVENTS, OP_START, OP_FINISH, OP_STEP, OP_REQUEUE };
 
 /* A step with its strings owned by the op. */
 struct step_copy {
@@ -58,6 +59,9 @@ struct op {
             struct step_copy step;
             int update_run;
         } step;
+        struct {
+            int *requeued; /* out, read after the callback */
+        } requeue;
     } u;
 };
 
@@ -360,6 +364,12 @@ apply_op(struct store *st, struct op *op, int64_t now)
         sqlite3_bind_int64(s[S_STEP_RUN], 2, now);
         bind_text(s[S_STEP_RUN], 3, op->u.step.run_id);
         return step_done(s[S_STEP_RUN]);
+    case OP_REQUEUE:
+        sqlite3_bind_int64(s[S_REQUEUE], 1, now);
+        if (step_done(s[S_REQUEUE]) != 0)
+            return -1;
+        *op->u.requeue.requeued = sqlite3_changes(st->wdb);
+        return 0;
     }
     return -1;
 }
@@ -562,6 +572,10 @@ store_open(struct event_base *base, const char *path, const char *sync,
         goto fail;
     if ((st->rdb = open_db(path, sync, err, errlen)) == NULL)
         goto fail;
+    /* Every write goes through the writer thread, in its group commit:
+     * the read connection refuses any, so a write cannot slip past. */
+    if (exec_sql(st->rdb, "PRAGMA query_only = ON", err, errlen) != 0)
+        goto fail;
     if (store_query_init(st, st->rdb) != 0) {
         snprintf(err, errlen, "register SQL functions: %s",
                  sqlite3_errmsg(st->rdb));
@@ -672,20 +686,50 @@ store_put_step(struct store *st, const char *run_id,
     enqueue(st, op);
 }
 
+struct requeue_wait {
+    int fired, rc;
+    char err[256];
+};
+
+static void
+requeued_cb(void *arg, int rc, const char *err)
+{
+    struct requeue_wait *w = arg;
+
+    w->fired = 1;
+    w->rc = rc;
+    snprintf(w->err, sizeof(w->err), "%s", err ? err : "");
+}
+
 int
 store_requeue_running(struct store *st, char *err, size_t errlen)
 {
-    char sql[160];
+    struct op *op = xcalloc(1, sizeof(*op));
+    struct requeue_wait w = {0, -1, ""};
+    int requeued = 0;
 
-    /* The writer thread is idle before serving starts, so the loop may
-     * write here directly. */
-    snprintf(sql, sizeof(sql),
-             "UPDATE runs SET status = 'queued', updated_at = %lld"
-             " WHERE status = 'running'",
-             (long long)now_ms());
-    if (exec_sql(st->rdb, sql, err, errlen) != 0)
+    /* Through the writer like any write; before serving nothing else is
+     * queued, so waiting here for its commit (the loop is not running
+     * yet) runs no one else's callback early. */
+    op->kind = OP_REQUEUE;
+    op->done = requeued_cb;
+    op->arg = &w;
+    op->u.requeue.requeued = &requeued;
+    enqueue(st, op);
+    while (!w.fired) {
+        struct pollfd pfd = {st->efd, POLLIN, 0};
+
+        if (poll(&pfd, 1, -1) < 0 && errno != EINTR) {
+            snprintf(err, errlen, "poll: %s", strerror(errno));
+            return -1;
+        }
+        drain(st);
+    }
+    if (w.rc != 0) {
+        snprintf(err, errlen, "%s", w.err);
         return -1;
-    return sqlite3_changes(st->rdb);
+    }
+    return requeued;
 }
 
 void

@@ -111,6 +111,8 @@ const char *const store_stmt_sql[NSTMT] = {
     [S_FINISH_RUN] = "UPDATE runs SET status = ?, attempt = ?, wake_at = ?,"
                      " output = ?, error = ?, ended_at = ?, updated_at = ?,"
                      " started_at = coalesce(started_at, ?) WHERE id = ?",
+    [S_REQUEUE] = "UPDATE runs SET status = 'queued', updated_at = ?"
+                  " WHERE status = 'running'",
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",

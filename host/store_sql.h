@@ -21,6 +21,7 @@ enum {
     S_WAKE_STEPS,
     S_END_ATTEMPT,
     S_FINISH_RUN,
+    S_REQUEUE,
     S_PUT_STEP,
     S_STEP_RUN,
     S_BEGIN,

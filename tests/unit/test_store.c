@@ -12,6 +12,7 @@
 
 #include "run_state.h"
 #include "store.h"
+#include "store_int.h"
 #include "tap.h"
 #include "util.h"
 
@@ -499,6 +500,7 @@ test_requeue(struct store *st)
     char err[256] = "";
     struct due_list l;
     struct json_object *o;
+    uint64_t ops0, commits0, ops1, commits1;
 
     is_int(store_requeue_running(st, err, sizeof(err)), 0,
            "nothing running: nothing requeued");
@@ -508,8 +510,15 @@ test_requeue(struct store *st)
     due(st, now_ms(), FN1, &l);
     ok(due_has(&l, r) < 0, "and is not due while running");
     /* The host dies here; on restart: */
+    store_stats(st, &ops0, &commits0);
     is_int(store_requeue_running(st, err, sizeof(err)), 1,
            "store_requeue_running requeues the one running run");
+    store_stats(st, &ops1, &commits1);
+    ok(ops1 == ops0 + 1 && commits1 == commits0 + 1,
+       "through the writer, in a commit of its own");
+    ok(sqlite3_exec(store_reader(st), "UPDATE runs SET status = 'queued'"
+                                      " WHERE 0", NULL, NULL, NULL) != SQLITE_OK,
+       "the read connection refuses writes");
     due(st, now_ms(), FN1, &l);
     ok(due_has(&l, r) >= 0, "which is due again");
     if (due_has(&l, r) >= 0)
