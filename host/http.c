@@ -490,9 +490,11 @@ handle_metrics(struct http *h, struct evhttp_request *req, const char *rest)
     struct evbuffer *b = evbuffer_new();
     uint64_t ops, commits;
     struct pipeline_stats ps;
+    int64_t queued, sleeping;
 
     store_stats(h->d.store, &ops, &commits);
     pipeline_stats(h->d.pipeline, &ps);
+    store_run_gauges(h->d.store, &queued, &sleeping);
     evbuffer_add_printf(b,
         "# HELP fnhost_events_received_total Events stored.\n"
         "# TYPE fnhost_events_received_total counter\n"
@@ -510,6 +512,13 @@ handle_metrics(struct http *h, struct evhttp_request *req, const char *rest)
         "# HELP fnhost_runs_running Runs on a worker now.\n"
         "# TYPE fnhost_runs_running gauge\n"
         "fnhost_runs_running %d\n"
+        "# HELP fnhost_runs_queued Runs stored as queued: new, or waiting"
+        " for a retry.\n"
+        "# TYPE fnhost_runs_queued gauge\n"
+        "fnhost_runs_queued %lld\n"
+        "# HELP fnhost_runs_sleeping Runs in a sleep step.\n"
+        "# TYPE fnhost_runs_sleeping gauge\n"
+        "fnhost_runs_sleeping %lld\n"
         "# HELP fnhost_store_writes_total Writes committed to the store.\n"
         "# TYPE fnhost_store_writes_total counter\n"
         "fnhost_store_writes_total %llu\n"
@@ -519,7 +528,8 @@ handle_metrics(struct http *h, struct evhttp_request *req, const char *rest)
         (unsigned long long)ps.events_stored,
         (unsigned long long)ps.events_unrouted,
         (unsigned long long)h->requests_refused, sched_queued(h->d.sched),
-        sched_running(h->d.sched), (unsigned long long)ops,
+        sched_running(h->d.sched), (long long)queued, (long long)sleeping,
+        (unsigned long long)ops,
         (unsigned long long)commits);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "text/plain; version=0.0.4");

@@ -290,13 +290,14 @@ server_main(struct config *cfg)
         goto out;
     }
     {
-        long long queued = store_count_runs(sv.store, "queued");
-        long long sleeping = store_count_runs(sv.store, "sleeping");
+        int64_t queued, sleeping;
 
+        store_run_gauges(sv.store, &queued, &sleeping);
         if (queued > 0 || sleeping > 0)
             log_info("server", "resuming: %lld run%s to run (%d were running"
                                " when fnhost stopped), %lld sleeping",
-                     queued, queued == 1 ? "" : "s", n, sleeping);
+                     (long long)queued, queued == 1 ? "" : "s", n,
+                     (long long)sleeping);
     }
 
     /* Generation folders of an earlier process are stale: its workers

@@ -83,6 +83,13 @@ struct store {
 
     int (*loaded)(void *arg, const char *function_id);
     void *loaded_arg;
+
+    /* Runs stored queued and sleeping, for /metrics: counted once at
+     * open, then kept by the status triggers (store_sql.c). MOVED_* is
+     * the open transaction's share (writer thread only), added to the
+     * totals (under LOCK) when it commits, dropped when it rolls back. */
+    int64_t nqueued, nsleeping;
+    int64_t moved_queued, moved_sleeping;
 };
 
 /* ------------------------------------------------------------- helpers */
@@ -374,6 +381,51 @@ apply_op(struct store *st, struct op *op, int64_t now)
     return -1;
 }
 
+/* fnhost_status_moved(OLD, NEW): a run's status changed (NULL: none). */
+static void
+status_moved_sql(sqlite3_context *c, int argc, sqlite3_value **v)
+{
+    struct store *st = sqlite3_user_data(c);
+
+    for (int i = 0; i < 2; i++) {
+        const char *s = (const char *)sqlite3_value_text(v[i]);
+        int d = i == 0 ? -1 : 1;
+
+        if (s == NULL)
+            continue;
+        if (strcmp(s, "queued") == 0)
+            st->moved_queued += d;
+        else if (strcmp(s, "sleeping") == 0)
+            st->moved_sleeping += d;
+    }
+    sqlite3_result_null(c);
+}
+
+/* Counts pending runs and sets the triggers that keep the count. Before
+ * the writer thread starts. */
+static int
+count_init(struct store *st, char *err, size_t errlen)
+{
+    sqlite3_stmt *s;
+
+    if (sqlite3_create_function(st->wdb, "fnhost_status_moved", 2,
+                                SQLITE_UTF8, st, status_moved_sql, NULL,
+                                NULL) != SQLITE_OK ||
+        exec_sql(st->wdb, store_status_triggers, err, errlen) != 0 ||
+        sqlite3_prepare_v2(st->wdb, store_pending_count, -1, &s, NULL) !=
+            SQLITE_OK) {
+        if (err[0] == '\0')
+            snprintf(err, errlen, "count runs: %s", sqlite3_errmsg(st->wdb));
+        return -1;
+    }
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        st->nqueued = sqlite3_column_int64(s, 0);
+        st->nsleeping = sqlite3_column_int64(s, 1);
+    }
+    sqlite3_finalize(s);
+    return 0;
+}
+
 /* Commits one group: every op queued while the last commit ran. */
 static void
 commit_group(struct store *st, struct op *group)
@@ -382,6 +434,7 @@ commit_group(struct store *st, struct op *group)
     const char *why = NULL;
     struct op *op;
 
+    st->moved_queued = st->moved_sleeping = 0;
     if (step_done(st->stmt[S_BEGIN]) != 0) {
         why = sqlite3_errmsg(st->wdb);
         goto failed;
@@ -398,6 +451,8 @@ commit_group(struct store *st, struct op *group)
     }
     pthread_mutex_lock(&st->lock);
     st->commits++;
+    st->nqueued += st->moved_queued;
+    st->nsleeping += st->moved_sleeping;
     pthread_mutex_unlock(&st->lock);
     return;
 
@@ -569,6 +624,9 @@ store_open(struct event_base *base, const char *path, const char *sync,
     if ((st->wdb = open_db(path, sync, err, errlen)) == NULL)
         goto fail;
     if (migrate(st->wdb, err, errlen) != 0)
+        goto fail;
+    err[0] = '\0';
+    if (count_init(st, err, errlen) != 0)
         goto fail;
     if ((st->rdb = open_db(path, sync, err, errlen)) == NULL)
         goto fail;
@@ -745,6 +803,15 @@ sqlite3 *
 store_reader(struct store *st)
 {
     return st->rdb;
+}
+
+void
+store_run_gauges(struct store *st, int64_t *queued, int64_t *sleeping)
+{
+    pthread_mutex_lock(&st->lock);
+    *queued = st->nqueued;
+    *sleeping = st->nsleeping;
+    pthread_mutex_unlock(&st->lock);
 }
 
 void

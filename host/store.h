@@ -172,6 +172,11 @@ void store_set_loaded(struct store *st,
  * applies many writes per transaction. */
 void store_stats(struct store *st, uint64_t *ops, uint64_t *commits);
 
+/* Runs stored queued (new, or waiting for a retry; a new run counts until
+ * its first checkpoint) and sleeping, as of the last commit: kept as
+ * writes commit, so reading them costs no query. */
+void store_run_gauges(struct store *st, int64_t *queued, int64_t *sleeping);
+
 /* Counts for /health and tests: runs in STATUS (NULL: all). */
 int64_t store_count_runs(struct store *st, const char *status);
 

@@ -117,3 +117,20 @@ const char *const store_stmt_sql[NSTMT] = {
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
 };
+
+/* TEMP: they live with the connection, not in the schema, so they need
+ * no migration and a database opened by anything else is unaffected. */
+const char store_status_triggers[] =
+    "CREATE TEMP TRIGGER runs_status_new AFTER INSERT ON main.runs"
+    " BEGIN SELECT fnhost_status_moved(NULL, new.status); END;"
+    "CREATE TEMP TRIGGER runs_status_moved AFTER UPDATE OF status"
+    " ON main.runs WHEN old.status IS NOT new.status"
+    " BEGIN SELECT fnhost_status_moved(old.status, new.status); END;"
+    "CREATE TEMP TRIGGER runs_status_gone AFTER DELETE ON main.runs"
+    " BEGIN SELECT fnhost_status_moved(old.status, NULL); END;";
+
+/* Through the runs_due index: it visits pending runs only. */
+const char store_pending_count[] =
+    "SELECT count(*) FILTER (WHERE status = 'queued'),"
+    " count(*) FILTER (WHERE status = 'sleeping')"
+    " FROM runs WHERE status IN ('queued', 'sleeping')";

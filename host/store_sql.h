@@ -32,4 +32,10 @@ enum {
 
 extern const char *const store_stmt_sql[NSTMT];
 
+/* Temporary triggers on the writer's connection that report every change
+ * of a run's status to the SQL function fnhost_status_moved(old, new),
+ * and the count they start from. */
+extern const char store_status_triggers[];
+extern const char store_pending_count[];
+
 #endif

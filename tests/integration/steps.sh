@@ -142,6 +142,7 @@ t_is "$(jq -r '.data.steps[2] | [.step_id, .kind, .status] | join(",")' <<<"$BOD
     "nap,sleep,sleeping" "the sleep is a step"
 get /metrics
 t_has "$BODY_OUT" $'\nfnhost_runs_running 0\n' "it holds no worker"
+t_has "$BODY_OUT" $'\nfnhost_runs_sleeping 1\n' "/metrics counts it sleeping"
 get "/v1/runs?status=sleeping"
 t_is "$(jq -r '[.data[].run_id] | join(",")' <<<"$BODY_OUT")" "$RUN" \
     "GET /v1/runs?status=sleeping finds it"
@@ -164,6 +165,8 @@ wait_until 10 status_is "$EV" Completed
 run_of "$EV"
 t_is "$(execs "$RUN" a),$(execs "$RUN" b),$(execs "$RUN" c)" "1,1,1" \
     "after waking, the steps before the sleep did not run again"
+get /metrics
+t_has "$BODY_OUT" $'\nfnhost_runs_sleeping 0\n' "and no longer sleeping"
 GAP=$(sqlite3 -readonly "$STATE/fnhost.db" "select (select started_at from steps
     where run_id = '$RUN' and step_id = 'c') - (select started_at from steps
     where run_id = '$RUN' and step_id = 'nap')")
@@ -216,6 +219,15 @@ GAP=$(sql "select (select started_at from steps where run_id = '$RUN' and
     step_id = 'nap')")
 t_ok "$([ "$GAP" -ge 3000 ]; echo $?)" \
     "and not early: the step after the 3 s sleep ran $GAP ms after it began"
+
+# A run due in an hour waits in the store, not in the ready queue.
+get /metrics
+t_has "$BODY_OUT" $'\nfnhost_runs_queued 0\n' "/metrics: no run queued"
+send "{\"name\":\"test/steps\",\"data\":{},\"ts\":$(( $(date +%s%3N) + 3600000 ))}"
+get /metrics
+t_has "$BODY_OUT" $'\nfnhost_runs_queued 1\n' \
+    "a run due in an hour counts as queued in the store"
+t_has "$BODY_OUT" $'\nfnhost_runs_ready 0\n' "though not in the ready queue"
 
 # A store that cannot be read is not "not found".
 get "/v1/runs/01AAAAAAAAAAAAAAAAAAAAAAAA"

@@ -253,6 +253,21 @@ finish(struct store *st, const char *run_id, unsigned attempt,
     return wait_for(&w) ? w.rc : -2;
 }
 
+/* Whether the gauges for /metrics agree with the runs as stored. */
+static void
+gauges_match(struct store *st, const char *when)
+{
+    int64_t queued, sleeping;
+
+    store_run_gauges(st, &queued, &sleeping);
+    is_int(queued, query_int("select count(*) from runs where status ="
+                             " 'queued'"), "%s: the queued gauge is exact",
+           when);
+    is_int(sleeping, query_int("select count(*) from runs where status ="
+                               " 'sleeping'"),
+           "%s: the sleeping gauge is exact", when);
+}
+
 /* --------------------------------------------------------------- tests */
 
 static const char *const FN1[] = {"fn-1", NULL};
@@ -666,6 +681,58 @@ test_reads(struct store *st)
     ok(o == NULL, "an unknown run is NULL");
 }
 
+/* The gauges move with each write as it commits. */
+static void
+test_gauges(struct store *st)
+{
+    struct test_event t;
+    int64_t q0, s0, q, sl;
+    const char *r;
+
+    store_run_gauges(st, &q0, &s0);
+    make_event(&t, "app/gauge", NULL, 1700000000000LL, FN1);
+    put(st, &t, 1, 0, NULL, 0);
+    r = t.runs[0].id;
+    store_run_gauges(st, &q, &sl);
+    is_int(q - q0, 1, "a new run counts as queued");
+    store_start_attempt(st, r, 0, now_ms());
+    barrier(st);
+    store_run_gauges(st, &q, &sl);
+    is_int(q - q0, 0, "no longer once it starts");
+    {
+        struct store_attempt at;
+        struct store_step nap;
+        struct waiter w = {0};
+
+        memset(&at, 0, sizeof(at));
+        memset(&nap, 0, sizeof(nap));
+        snprintf(at.run_id, sizeof(at.run_id), "%s", r);
+        at.started_at = at.ended_at = now_ms();
+        at.outcome = RUN_SLEEP;
+        nap.step_id = nap.name = "nap";
+        nap.kind = "sleep";
+        nap.status = "sleeping";
+        nap.wake_at = now_ms() + 3600000;
+        at.step = &nap;
+        store_finish_attempt(st, &at, done_cb, &w);
+        wait_for(&w);
+    }
+    store_run_gauges(st, &q, &sl);
+    is_int(sl - s0, 1, "a sleep counts as sleeping");
+    store_start_attempt(st, r, 0, now_ms());
+    barrier(st);
+    finish(st, r, 0, RUN_RETRY, NULL, "again", now_ms() + 3600000);
+    store_run_gauges(st, &q, &sl);
+    ok(q - q0 == 1 && sl - s0 == 0, "a retry counts as queued, not sleeping");
+    store_start_attempt(st, r, 1, now_ms());
+    barrier(st);
+    finish(st, r, 1, RUN_COMPLETED, "1", NULL, 0);
+    store_run_gauges(st, &q, &sl);
+    ok(q == q0 && sl == s0, "a completed run counts as neither");
+    gauges_match(st, "after a run's life");
+}
+
+
 static void
 test_write_failure(struct store *st)
 {
@@ -687,6 +754,7 @@ test_write_failure(struct store *st)
            "the event of the failed batch was rolled back");
     is_int(query_int("select count(*) from runs"), runs,
            "and so were its runs");
+    gauges_match(st, "after a rolled-back write");
     ok(exec_other("DROP TRIGGER no_runs") == 0, "the trouble goes away");
     make_event(&t, "app/fails", NULL, 1700000000000LL, FN1);
     is_int(put(st, &t, 1, 60000, err, sizeof(err)), 0,
@@ -722,6 +790,7 @@ test_close_flushes(struct store **stp)
     json_object_put(e);
     is_int(query_int("pragma user_version"), 2,
            "reopening does not migrate again: user_version stays 2");
+    gauges_match(*stp, "counted at open");
     is_int(store_count_runs(*stp, "completed"), 1, "the completed run");
     is_int(store_count_runs(*stp, "failed"), 1, "the failed run");
     e = store_get_run(*stp, first[0].runs[0].id, NULL);
@@ -826,10 +895,13 @@ main(void)
     test_dedup(st);
     test_attempts(st);
     test_requeue(st);
+    gauges_match(st, "after a requeue");
     test_reads(st);
     test_group_commit(st); /* last: its 200 runs crowd the due lists */
     test_write_failure(st);
     test_close_flushes(&st);
+    if (st != NULL)
+        test_gauges(st);
     store_close(st);
     test_open_errors();
 
