@@ -531,8 +531,9 @@ test_requeue(struct store *st)
     store_stats(st, &ops1, &commits1);
     ok(ops1 == ops0 + 1 && commits1 == commits0 + 1,
        "through the writer, in a commit of its own");
-    ok(sqlite3_exec(store_reader(st), "UPDATE runs SET status = 'queued'"
-                                      " WHERE 0", NULL, NULL, NULL) != SQLITE_OK,
+    ok(sqlite3_exec(store_reader(st),
+                    "UPDATE runs SET status = 'queued' WHERE 0", NULL, NULL,
+                    NULL) != SQLITE_OK,
        "the read connection refuses writes");
     due(st, now_ms(), FN1, &l);
     ok(due_has(&l, r) >= 0, "which is due again");
