@@ -317,7 +317,8 @@ fired(const void *arg)
 }
 
 /* Ingests one event that starts a run of FN, and hands the run to S as
- * the event API does. RUN_ID gets its id. */
+ * the event API does (unless S is NULL: then only the store has it, as
+ * after a restart). RUN_ID gets its id. */
 static void
 start_run(struct sched *s, const char *fn, char run_id[27])
 {
@@ -339,9 +340,11 @@ start_run(struct sched *s, const char *fn, char run_id[27])
     run.function_id = fn;
     store_put_events(store, &ev, 1, 0, committed_cb, &c);
     loop_until(fired, &c, 5000);
-    json = shared_str_new(text, sizeof(text) - 1);
-    sched_submit(s, run.id, fn, ev.id, json, ev.ts);
-    shared_str_unref(json);
+    if (s != NULL) {
+        json = shared_str_new(text, sizeof(text) - 1);
+        sched_submit(s, run.id, fn, ev.id, json, ev.ts);
+        shared_str_unref(json);
+    }
     memcpy(run_id, run.id, 27);
 }
 
@@ -632,6 +635,28 @@ test_failed_dispatch(struct sched *s)
     ok(reach(id, "completed"), "and completes");
 }
 
+/* Runs the scheduler was never handed (stored before a restart) are
+ * found in the store and dispatched. */
+static void
+test_found_in_store(struct sched *s)
+{
+    char ids[2][27];
+
+    fake.slots = 2;
+    start_run(NULL, "ok", ids[0]);
+    start_run(NULL, "ok", ids[1]);
+    loop_until(is_running, ids[0], 100);
+    ok(fake_find(ids[0]) < 0, "a run only the store knows is not run yet");
+    sched_start(s);
+    ok(loop_until(is_running, ids[0], 5000) &&
+           loop_until(is_running, ids[1], 5000),
+       "a scan of the store finds both and dispatches them");
+    end_ok(ids[0], "null");
+    end_ok(ids[1], "null");
+    ok(reach(ids[1], "completed"), "and they complete");
+    fake.slots = 1;
+}
+
 static void
 stopped_cb(void *arg)
 {
@@ -677,6 +702,7 @@ main(void)
     test_sleep(s);
     test_backlog(s);
     test_failed_dispatch(s);
+    test_found_in_store(s);
 
     sched_stop(s, stopped_cb, &stopped);
     ok(stopped && fake.stopped, "stopping stops the executor");
