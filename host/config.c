@@ -14,50 +14,199 @@
 #include "duration.h"
 #include "util.h"
 
+#define SERVER(field) offsetof(struct config, field)
+#define WEBHOOK(field) offsetof(struct config_webhook, field)
+
+/* The [server] settings; the README's configuration table is written from
+ * these rows (fnhost help --markdown settings). */
+const struct config_setting config_settings[] = {
+    {"listen", "--listen", "ADDR:PORT", "FNHOST_LISTEN", CT_ADDRESS,
+     SERVER(listen), 0, 0, NULL, "ADDRESS:PORT", "127.0.0.1:8288", NULL,
+     "where HTTP listens; port 0 picks a free port"},
+    {"plugins", "--plugins", "DIR", "FNHOST_PLUGINS", CT_STRING,
+     SERVER(plugins_dir), 0, 0, NULL, NULL, NULL,
+     "./plugins if it holds a .so, else the plugins folder beside the"
+     " binary (build/plugins in a checkout)",
+     "the plugin folder"},
+    {"state", "--state", "DIR", "FNHOST_STATE", CT_STRING, SERVER(state_dir),
+     0, 0, NULL, NULL, ".fnhost", "./.fnhost",
+     "the state folder: the store, the lock, the address of a running"
+     " host"},
+    {"workers", "--workers", "N", "FNHOST_WORKERS", CT_INT, SERVER(workers),
+     1, 256, NULL, "a number from 1 to 256", NULL,
+     "16 per CPU, at most 64",
+     "worker processes (a worker waits on each step's commit, so many"
+     " keep the disk busy)"},
+    {"timeout", "--timeout", "DURATION", "FNHOST_TIMEOUT", CT_DURATION,
+     SERVER(timeout_ms), 1, 0, NULL, NULL, "30s", NULL,
+     "time limit of one attempt"},
+    {"retries", "--retries", "N", "FNHOST_RETRIES", CT_INT, SERVER(retries),
+     0, 20, NULL, "0 to 20", "4", NULL,
+     "retries of a function after its first attempt, 0 to 20"},
+    {"backoff_scale", "--backoff-scale", "X", "FNHOST_BACKOFF_SCALE",
+     CT_SCALE, SERVER(backoff_scale), 0, 1000, NULL,
+     "a number from 0 to 1000", "1", NULL,
+     "multiplies every retry delay (tests use 0.0001)"},
+    {"max_body", "--max-body", "SIZE", "FNHOST_MAX_BODY", CT_SIZE,
+     SERVER(max_body), 1024, 0, NULL, "a size of at least 1KiB such as 4MiB",
+     "4MiB", NULL, "the largest request body"},
+    {"dedup_window", "--dedup-window", "DURATION", "FNHOST_DEDUP_WINDOW",
+     CT_DURATION, SERVER(dedup_window_ms), 0, 0, NULL, NULL, "24h", NULL,
+     "a repeated event id within it starts no new run"},
+    {"event_keys", "--event-keys", "K1,K2", "FNHOST_EVENT_KEYS", CT_KEYS,
+     SERVER(event_keys), 0, 0, NULL, NULL, NULL,
+     "none: any non-empty key, on loopback only",
+     "the keys POST /e/KEY accepts (also event_key)"},
+    {"api_key", "--api-key", "KEY", "FNHOST_API_KEY", CT_STRING,
+     SERVER(api_key), 0, 0, NULL, NULL, NULL,
+     "none: /v1 is open, on loopback only",
+     "bearer token for /v1 (and for the CLI)"},
+    {"synchronous", "--synchronous", "full|normal", "FNHOST_SYNCHRONOUS",
+     CT_CHOICE, SERVER(synchronous), 0, 0, "full normal", "full or normal",
+     "full", NULL,
+     "SQLite durability; full: an acknowledged event survives power loss"},
+    {"log_level", "--log-level", "LEVEL", "FNHOST_LOG_LEVEL", CT_CHOICE,
+     SERVER(log_level), 0, 0, "error warn info debug",
+     "error, warn, info or debug", "info", NULL,
+     "the least important lines logged: error, warn, info or debug"},
+    {"load_timeout", "--load-timeout", "DURATION", "FNHOST_LOAD_TIMEOUT",
+     CT_DURATION, SERVER(load_timeout_ms), 1, 0, NULL, NULL, "10s", NULL,
+     "how long a plugin's load() may take when it is described"},
+    {"watch", "--watch", NULL, "FNHOST_WATCH", CT_BOOL, SERVER(watch), 0, 0,
+     NULL, NULL, NULL, "off", "reload when the plugin folder changes"},
+    /* Read first, by the command line: it names the file of the others. */
+    {"config", "--config", "FILE", "FNHOST_CONFIG", CT_STRING,
+     SERVER(config_file), 0, 0, NULL, NULL, NULL, "none",
+     "an INI file: [server] (these keys), [plugin NAME], [function ID],"
+     " [webhook NAME]"},
+};
+const size_t config_nsettings =
+    sizeof(config_settings) / sizeof(config_settings[0]);
+/* struct config's bit mask of the settings set. */
+_Static_assert(sizeof(config_settings) / sizeof(config_settings[0]) <= 32,
+               "more settings than bits in config.set");
+
+/* The keys of a [webhook NAME] section. */
+const struct config_setting config_webhook_settings[] = {
+    {"secret", "--webhook", "NAME=SECRET", "FNHOST_WEBHOOK_<NAME>_SECRET",
+     CT_LINES, WEBHOOK(secrets), 0, 0, NULL, NULL, NULL, "required",
+     "a signing secret; several, space-separated, while you rotate it (any"
+     " may match); each setting adds one (also secrets)"},
+    {"scheme", NULL, NULL, NULL, CT_STRING, WEBHOOK(scheme), 0, 0, NULL,
+     NULL, NULL, "the provider's, by name; else standard-webhooks",
+     "how deliveries are signed: standard-webhooks (Svix), stripe or"
+     " github"},
+    {"transform", NULL, NULL, NULL, CT_STRING, WEBHOOK(transform), 0, 0,
+     NULL, NULL, NULL, "the provider's, by name and scheme; else generic",
+     "how a payload becomes an event: clerk, stripe, github or generic"},
+    {"prefix", NULL, NULL, NULL, CT_STRING, WEBHOOK(prefix), 0, 0, NULL,
+     NULL, NULL, "the provider's name, else the source's",
+     "event names are PREFIX/TYPE"},
+    {"type_field", NULL, NULL, NULL, CT_STRING, WEBHOOK(type_field), 0, 0,
+     NULL, NULL, NULL, "type", "generic: the payload field holding the type"},
+    {"dedup_window", NULL, NULL, NULL, CT_DURATION, WEBHOOK(dedup_window_ms),
+     0, 0, NULL, NULL, "72h", NULL,
+     "how long a message id starts nothing new"},
+    {"tolerance", NULL, NULL, NULL, CT_DURATION, WEBHOOK(tolerance_ms), 1000,
+     0, NULL, "a duration of at least 1s", "5m", NULL,
+     "how far the signed timestamp may be from now"},
+};
+const size_t config_nwebhook_settings =
+    sizeof(config_webhook_settings) / sizeof(config_webhook_settings[0]);
+
+/* Older spellings that still work. */
+static const struct {
+    const char *alias, *key;
+} setting_aliases[] = {{"event_key", "event_keys"}};
+
+static const struct config_setting *
+table_find(const struct config_setting *t, size_t n, const char *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(t[i].key, key) == 0)
+            return &t[i];
+    return NULL;
+}
+
+const struct config_setting *
+config_setting_find(const char *key)
+{
+    for (size_t i = 0; i < sizeof(setting_aliases) /
+                               sizeof(setting_aliases[0]); i++)
+        if (strcmp(key, setting_aliases[i].alias) == 0)
+            key = setting_aliases[i].key;
+    return table_find(config_settings, config_nsettings, key);
+}
+
+static int setting_apply(const struct config_setting *s, void *base,
+                         const char *v, char *err, size_t errlen);
+
+/* Sets every field of the table T in BASE to its default. */
+static void
+table_init(const struct config_setting *t, size_t n, void *base)
+{
+    char err[256];
+
+    for (size_t i = 0; i < n; i++) {
+        /* A list is an empty list, not NULL, when it has no default. */
+        const char *def = t[i].def ? t[i].def
+                          : t[i].type == CT_KEYS ? "" : NULL;
+
+        /* A default the parser refuses is a bug in the table. */
+        if (def != NULL && setting_apply(&t[i], base, def, err,
+                                         sizeof(err)) != 0) {
+            fprintf(stderr, "fnhost: the default of %s: %s\n", t[i].key,
+                    err);
+            abort();
+        }
+    }
+}
+
+/* Frees the fields of the table T in BASE. */
+static void
+table_free(const struct config_setting *t, size_t n, void *base)
+{
+    for (size_t i = 0; i < n; i++) {
+        void *p = (char *)base + t[i].offset;
+
+        switch (t[i].type) {
+        case CT_STRING:
+        case CT_LINES:
+        case CT_ADDRESS:
+        case CT_CHOICE:
+            free(*(char **)p);
+            break;
+        case CT_KEYS:
+            for (char **k = *(char ***)p; k != NULL && *k != NULL; k++)
+                free(*k);
+            free(*(char ***)p);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
 void
 config_init(struct config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
-    cfg->listen = xstrdup("127.0.0.1:8288");
-    cfg->state_dir = xstrdup(".fnhost");
-    cfg->timeout_ms = 30000;
-    cfg->load_timeout_ms = 10000;
-    cfg->backoff_scale = 1.0;
-    cfg->retries = 4;
-    cfg->max_body = 4u << 20;
-    cfg->dedup_window_ms = 24LL * 3600 * 1000;
-    cfg->event_keys = xcalloc(1, sizeof(char *));
-    cfg->synchronous = xstrdup("full");
-    cfg->log_level = xstrdup("info");
+    table_init(config_settings, config_nsettings, cfg);
     cfg->plugin_config = json_object_new_object();
 }
 
 void
 config_free(struct config *cfg)
 {
-    free(cfg->listen);
-    free(cfg->plugins_dir);
-    free(cfg->state_dir);
-    free(cfg->config_file);
-    for (char **k = cfg->event_keys; k != NULL && *k != NULL; k++)
-        free(*k);
-    free(cfg->event_keys);
-    free(cfg->api_key);
-    free(cfg->synchronous);
-    free(cfg->log_level);
+    table_free(config_settings, config_nsettings, cfg);
     json_object_put(cfg->plugin_config);
     for (size_t i = 0; i < cfg->nfunctions; i++)
         free(cfg->functions[i].id);
     free(cfg->functions);
     for (size_t i = 0; i < cfg->nwebhooks; i++) {
-        struct config_webhook *w = &cfg->webhooks[i];
-
-        free(w->name);
-        free(w->secrets);
-        free(w->scheme);
-        free(w->transform);
-        free(w->prefix);
-        free(w->type_field);
+        free(cfg->webhooks[i].name);
+        table_free(config_webhook_settings, config_nwebhook_settings,
+                   &cfg->webhooks[i]);
     }
     free(cfg->webhooks);
     memset(cfg, 0, sizeof(*cfg));
@@ -109,39 +258,6 @@ parse_int(const char *s, long lo, long hi, long *out)
     return 0;
 }
 
-static int
-parse_scale(const char *s, double *out)
-{
-    char *end;
-    double v;
-
-    errno = 0;
-    v = strtod(s, &end);
-    if (errno != 0 || end == s || *end != '\0' || !(v >= 0 && v <= 1000))
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int
-parse_timeout(const char *v, int64_t *out, char *err, size_t errlen)
-{
-    char derr[160];
-    int64_t ms;
-
-    if (duration_parse(v, &ms, derr, sizeof(derr)) != 0) {
-        snprintf(err, errlen, "timeout: %s", derr);
-        return -1;
-    }
-    if (ms < 1) {
-        snprintf(err, errlen, "timeout: must be at least 1ms, got \"%s\"",
-                 v);
-        return -1;
-    }
-    *out = ms;
-    return 0;
-}
-
 static void
 set_str(char **dst, const char *v)
 {
@@ -149,113 +265,154 @@ set_str(char **dst, const char *v)
     *dst = xstrdup(v);
 }
 
+/* *KEYS (NULL-terminated, or NULL) becomes the list in V, "k1, k2". */
 static void
-set_keys(struct config *cfg, const char *v)
+set_keys(char ***keys, const char *v)
 {
     char *copy = xstrdup(v), *save = NULL;
     size_t n = 0;
 
-    for (char **k = cfg->event_keys; *k != NULL; k++)
+    for (char **k = *keys; k != NULL && *k != NULL; k++)
         free(*k);
-    cfg->event_keys[0] = NULL;
+    free(*keys);
+    *keys = xcalloc(1, sizeof(char *));
     for (char *t = strtok_r(copy, ", ", &save); t != NULL;
          t = strtok_r(NULL, ", ", &save)) {
-        cfg->event_keys = xrealloc(cfg->event_keys, (n + 2) * sizeof(char *));
-        cfg->event_keys[n++] = xstrdup(t);
-        cfg->event_keys[n] = NULL;
+        *keys = xrealloc(*keys, (n + 2) * sizeof(char *));
+        (*keys)[n++] = xstrdup(t);
+        (*keys)[n] = NULL;
     }
     free(copy);
+}
+
+/* Is V one of the space-separated words of CHOICES, in any case? */
+static int
+is_choice(const char *choices, const char *v)
+{
+    size_t n = strlen(v);
+
+    for (const char *c = choices; *c != '\0'; c += strcspn(c, " ")) {
+        c += strspn(c, " ");
+        if (n > 0 && strncasecmp(c, v, n) == 0 && (c[n] == ' ' ||
+                                                   c[n] == '\0'))
+            return 1;
+    }
+    return 0;
+}
+
+/* Parses V as S says and stores it in its field of BASE; 0, or -1 with
+ * "KEY: reason" in ERR and the field unchanged. */
+static int
+setting_apply(const struct config_setting *s, void *base, const char *v,
+              char *err, size_t errlen)
+{
+    void *p = (char *)base + s->offset;
+    char derr[160];
+    long n;
+
+    switch (s->type) {
+    case CT_STRING:
+        set_str(p, v);
+        return 0;
+    case CT_LINES: {
+        /* One line per setting: a GitHub secret may hold spaces. */
+        char **lines = p;
+        char *all = *lines ? xasprintf("%s\n%s", *lines, v) : xstrdup(v);
+
+        free(*lines);
+        *lines = all;
+        return 0;
+    }
+    case CT_ADDRESS:
+        if (strchr(v, ':') == NULL)
+            break;
+        set_str(p, v);
+        return 0;
+    case CT_CHOICE:
+        if (!is_choice(s->choices, v))
+            break;
+        set_str(p, v);
+        return 0;
+    case CT_KEYS:
+        set_keys(p, v);
+        return 0;
+    case CT_INT:
+        if (parse_int(v, (long)s->lo, (long)s->hi, &n) != 0)
+            break;
+        *(int *)p = (int)n;
+        return 0;
+    case CT_SCALE: {
+        char *end;
+        double d;
+
+        errno = 0;
+        d = strtod(v, &end);
+        if (errno != 0 || end == v || *end != '\0' ||
+            !(d >= s->lo && d <= s->hi))
+            break;
+        *(double *)p = d;
+        return 0;
+    }
+    case CT_DURATION: {
+        int64_t ms;
+
+        if (s->expect != NULL &&
+            (duration_parse(v, &ms, derr, sizeof(derr)) != 0 ||
+             ms < (int64_t)s->lo))
+            break;
+        if (duration_parse(v, &ms, derr, sizeof(derr)) != 0) {
+            snprintf(err, errlen, "%s: %s", s->key, derr);
+            return -1;
+        }
+        if (ms < (int64_t)s->lo) {
+            duration_format((int64_t)s->lo, derr, sizeof(derr));
+            snprintf(err, errlen, "%s: must be at least %s, got \"%s\"",
+                     s->key, derr, v);
+            return -1;
+        }
+        *(int64_t *)p = ms;
+        return 0;
+    }
+    case CT_SIZE: {
+        size_t sz;
+
+        if (config_parse_size(v, &sz) != 0 || sz < (size_t)s->lo)
+            break;
+        *(size_t *)p = sz;
+        return 0;
+    }
+    case CT_BOOL:
+        *(int *)p = strcmp(v, "1") == 0 || strcasecmp(v, "yes") == 0 ||
+                    strcasecmp(v, "true") == 0 || strcasecmp(v, "on") == 0;
+        return 0;
+    }
+    snprintf(err, errlen, "%s: expected %s, got \"%s\"", s->key,
+             s->expect ? s->expect : "another value", v);
+    return -1;
 }
 
 int
 config_set(struct config *cfg, const char *key, const char *v, char *err,
            size_t errlen)
 {
-    long n;
-    char derr[160];
+    const struct config_setting *s = config_setting_find(key);
 
-    if (strcmp(key, "listen") == 0) {
-        if (strchr(v, ':') == NULL)
-            goto bad_listen;
-        set_str(&cfg->listen, v);
-    } else if (strcmp(key, "plugins") == 0) {
-        set_str(&cfg->plugins_dir, v);
-    } else if (strcmp(key, "state") == 0) {
-        set_str(&cfg->state_dir, v);
-    } else if (strcmp(key, "workers") == 0) {
-        if (parse_int(v, 1, 256, &n) != 0) {
-            snprintf(err, errlen, "workers: expected a number from 1 to 256,"
-                                  " got \"%s\"", v);
-            return -1;
-        }
-        cfg->workers = (int)n;
-    } else if (strcmp(key, "retries") == 0) {
-        if (parse_int(v, 0, 20, &n) != 0) {
-            snprintf(err, errlen, "retries: expected 0 to 20, got \"%s\"", v);
-            return -1;
-        }
-        cfg->retries = (int)n;
-    } else if (strcmp(key, "timeout") == 0) {
-        if (parse_timeout(v, &cfg->timeout_ms, err, errlen) != 0)
-            return -1;
-    } else if (strcmp(key, "load_timeout") == 0) {
-        if (parse_timeout(v, &cfg->load_timeout_ms, err, errlen) != 0)
-            return -1;
-    } else if (strcmp(key, "watch") == 0) {
-        cfg->watch = strcmp(v, "1") == 0 || strcasecmp(v, "yes") == 0 ||
-                     strcasecmp(v, "true") == 0 || strcasecmp(v, "on") == 0;
-    } else if (strcmp(key, "dedup_window") == 0) {
-        if (duration_parse(v, &cfg->dedup_window_ms, derr, sizeof(derr)) !=
-            0) {
-            snprintf(err, errlen, "dedup_window: %s", derr);
-            return -1;
-        }
-    } else if (strcmp(key, "backoff_scale") == 0) {
-        if (parse_scale(v, &cfg->backoff_scale) != 0) {
-            snprintf(err, errlen, "backoff_scale: expected a number from 0 to"
-                                  " 1000, got \"%s\"", v);
-            return -1;
-        }
-    } else if (strcmp(key, "max_body") == 0) {
-        size_t sz;
-
-        if (config_parse_size(v, &sz) != 0 || sz < 1024) {
-            snprintf(err, errlen, "max_body: expected a size of at least 1KiB"
-                                  " such as 4MiB, got \"%s\"", v);
-            return -1;
-        }
-        cfg->max_body = sz;
-    } else if (strcmp(key, "event_keys") == 0 ||
-               strcmp(key, "event_key") == 0) {
-        set_keys(cfg, v);
-    } else if (strcmp(key, "api_key") == 0) {
-        set_str(&cfg->api_key, v);
-    } else if (strcmp(key, "synchronous") == 0) {
-        if (strcasecmp(v, "full") != 0 && strcasecmp(v, "normal") != 0) {
-            snprintf(err, errlen, "synchronous: expected full or normal,"
-                                  " got \"%s\"", v);
-            return -1;
-        }
-        set_str(&cfg->synchronous, v);
-    } else if (strcmp(key, "log_level") == 0) {
-        if (strcasecmp(v, "error") && strcasecmp(v, "warn") &&
-            strcasecmp(v, "info") && strcasecmp(v, "debug")) {
-            snprintf(err, errlen, "log_level: expected error, warn, info or"
-                                  " debug, got \"%s\"", v);
-            return -1;
-        }
-        set_str(&cfg->log_level, v);
-    } else if (strcmp(key, "config") == 0) {
-        set_str(&cfg->config_file, v);
-    } else {
+    if (s == NULL) {
         snprintf(err, errlen, "unknown setting \"%s\"", key);
         return -1;
     }
+    if (setting_apply(s, cfg, v, err, errlen) != 0)
+        return -1;
+    cfg->set |= 1u << (s - config_settings);
     return 0;
+}
 
-bad_listen:
-    snprintf(err, errlen, "listen: expected ADDRESS:PORT, got \"%s\"", v);
-    return -1;
+int
+config_is_set(const struct config *cfg, const char *key)
+{
+    const struct config_setting *s = config_setting_find(key);
+
+    return s != NULL && (cfg->set & (1u << (s - config_settings))) != 0;
 }
 
 static struct config_function *
@@ -288,7 +445,7 @@ config_set_webhook(struct config *cfg, const char *name, const char *key,
                    const char *v, char *err, size_t errlen)
 {
     struct config_webhook *w = NULL;
-    char derr[160];
+    const struct config_setting *s;
 
     for (size_t i = 0; i < cfg->nwebhooks; i++)
         if (strcmp(cfg->webhooks[i].name, name) == 0)
@@ -305,43 +462,16 @@ config_set_webhook(struct config *cfg, const char *name, const char *key,
         w = &cfg->webhooks[cfg->nwebhooks++];
         memset(w, 0, sizeof(*w));
         w->name = xstrdup(name);
-        w->dedup_window_ms = 72LL * 3600 * 1000;
-        w->tolerance_s = 300;
+        table_init(config_webhook_settings, config_nwebhook_settings, w);
     }
-    if (strcmp(key, "secret") == 0 || strcmp(key, "secrets") == 0) {
-        /* One line per secret setting: a GitHub secret may hold spaces. */
-        char *all = w->secrets ? xasprintf("%s\n%s", w->secrets, v)
-                               : xstrdup(v);
-
-        free(w->secrets);
-        w->secrets = all;
-    } else if (strcmp(key, "scheme") == 0) {
-        set_str(&w->scheme, v);
-    } else if (strcmp(key, "transform") == 0) {
-        set_str(&w->transform, v);
-    } else if (strcmp(key, "prefix") == 0) {
-        set_str(&w->prefix, v);
-    } else if (strcmp(key, "type_field") == 0) {
-        set_str(&w->type_field, v);
-    } else if (strcmp(key, "dedup_window") == 0) {
-        if (duration_parse(v, &w->dedup_window_ms, derr, sizeof(derr)) != 0) {
-            snprintf(err, errlen, "dedup_window: %s", derr);
-            return -1;
-        }
-    } else if (strcmp(key, "tolerance") == 0) {
-        int64_t ms;
-
-        if (duration_parse(v, &ms, derr, sizeof(derr)) != 0 || ms < 1000) {
-            snprintf(err, errlen, "tolerance: expected a duration of at least"
-                                  " 1s, got \"%s\"", v);
-            return -1;
-        }
-        w->tolerance_s = ms / 1000;
-    } else {
+    /* "secrets" is the older spelling of "secret". */
+    s = table_find(config_webhook_settings, config_nwebhook_settings,
+                   strcmp(key, "secrets") == 0 ? "secret" : key);
+    if (s == NULL) {
         snprintf(err, errlen, "unknown webhook setting \"%s\"", key);
         return -1;
     }
-    return 0;
+    return setting_apply(s, w, v, err, errlen);
 }
 
 struct ini_state {
@@ -513,25 +643,20 @@ load_env_webhooks(struct config *cfg, char *err, size_t errlen)
 int
 config_load_env(struct config *cfg, char *err, size_t errlen)
 {
-    static const char *const keys[] = {
-        "listen", "plugins", "state", "workers", "retries", "timeout",
-        "load_timeout", "watch",
-        "dedup_window", "backoff_scale", "max_body", "event_keys", "api_key",
-        "synchronous", "log_level", NULL};
-    char name[64], why[256];
+    char why[256];
 
-    for (size_t i = 0; keys[i] != NULL; i++) {
+    for (size_t i = 0; i < config_nsettings; i++) {
+        const struct config_setting *s = &config_settings[i];
         const char *v;
-        size_t j;
 
-        snprintf(name, sizeof(name), "FNHOST_%s", keys[i]);
-        for (j = 7; name[j] != '\0'; j++)
-            name[j] = (char)toupper((unsigned char)name[j]);
-        v = getenv(name);
+        /* FNHOST_CONFIG names the file read before the environment. */
+        if (s->offset == offsetof(struct config, config_file))
+            continue;
+        v = getenv(s->env);
         if (v == NULL || *v == '\0')
             continue;
-        if (config_set(cfg, keys[i], v, why, sizeof(why)) != 0) {
-            snprintf(err, errlen, "%s: %s", name, why);
+        if (config_set(cfg, s->key, v, why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "%s: %s", s->env, why);
             return -1;
         }
     }

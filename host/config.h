@@ -29,7 +29,7 @@ struct config_webhook {
     char *prefix;          /* generic: event name prefix (default NAME) */
     char *type_field;      /* generic: the payload field with the type */
     int64_t dedup_window_ms;
-    int64_t tolerance_s;
+    int64_t tolerance_ms;
 };
 
 struct config {
@@ -55,13 +55,62 @@ struct config {
     size_t nfunctions;
     struct config_webhook *webhooks;
     size_t nwebhooks;
+    uint32_t set;          /* bit I: config_settings[I] was set, not a
+                              default */
 };
+
+/* What a setting's value is, and so how it is parsed and checked. */
+enum config_type {
+    CT_STRING,   /* char *, any text */
+    CT_LINES,    /* char *, each value adds a line (webhook secrets) */
+    CT_ADDRESS,  /* char *, ADDRESS:PORT */
+    CT_CHOICE,   /* char *, one of CHOICES (any case) */
+    CT_KEYS,     /* char **, NULL-terminated, from "k1, k2" */
+    CT_INT,      /* int, LO to HI */
+    CT_SCALE,    /* double, LO to HI */
+    CT_DURATION, /* int64_t ms, "30s", at least LO */
+    CT_SIZE,     /* size_t bytes, "4MiB", at least LO */
+    CT_BOOL,     /* int: 1, yes, true or on; anything else is off */
+};
+
+/* One setting: a row of config_settings (the [server] keys, which are
+ * also flags and FNHOST_* variables) or of config_webhook_settings (the
+ * keys of [webhook NAME]). The table drives config_init, config_set,
+ * config_load_env, the flags of the command line, `fnhost help` and the
+ * README's tables (`fnhost help --markdown settings` writes them; the
+ * tests compare), so a new setting is one row plus its behaviour. */
+struct config_setting {
+    const char *key;      /* the INI key */
+    const char *flag;     /* "--listen"; NULL: no flag */
+    const char *metavar;  /* the flag's value, "ADDR:PORT"; NULL: none */
+    const char *env;      /* "FNHOST_LISTEN"; NULL: none */
+    enum config_type type;
+    size_t offset;        /* of the field in its struct */
+    double lo, hi;        /* the range, as the type says */
+    const char *choices;  /* CT_CHOICE: "full normal" */
+    const char *expect;   /* errors say "KEY: expected EXPECT, got ..." */
+    const char *def;      /* the default, as a value; NULL: none (0) */
+    const char *def_doc;  /* the default in words; NULL: DEF */
+    const char *help;     /* what it does, one phrase */
+};
+
+extern const struct config_setting config_settings[];
+extern const size_t config_nsettings;
+extern const struct config_setting config_webhook_settings[];
+extern const size_t config_nwebhook_settings;
+
+/* The [server] setting KEY (or its alias), or NULL. */
+const struct config_setting *config_setting_find(const char *key);
+
+/* Was KEY set by a file, the environment or a flag (not a default)? */
+int config_is_set(const struct config *cfg, const char *key);
 
 /* Fills CFG with the embedded defaults. */
 void config_init(struct config *cfg);
 void config_free(struct config *cfg);
 
-/* Sets one [server] key from any source. Returns 0, or -1 with the reason
+/* Sets one [server] key from any source (a refused value changes
+ * nothing). Returns 0, or -1 with the reason
  * in ERR ("workers: expected a number from 1 to 256"). */
 int config_set(struct config *cfg, const char *key, const char *value,
                char *err, size_t errlen);

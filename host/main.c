@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "client.h"
 #include "config.h"
 #include "fnhost.h"
+#include "help.h"
 #include "log.h"
 #include "registry.h"
 #include "server.h"
@@ -24,110 +26,6 @@
 #include "webhook.h"
 #include "worker.h"
 
-static const char usage[] =
-    "usage: fnhost COMMAND [OPTIONS]\n"
-    "\n"
-    "commands:\n"
-    "  serve                     run the host (HTTP, store, workers)\n"
-    "  send NAME --data JSON|@FILE [--id ID]\n"
-    "                            send an event to a running host\n"
-    "  runs [--function F] [--status S] [--limit N]\n"
-    "                            list runs, newest first\n"
-    "  run ID                    show one run and its attempts\n"
-    "  functions                 show the loaded plugins and functions\n"
-    "  check FILE.so             load a plugin in a child process and print\n"
-    "                            its descriptor, or why it is refused\n"
-    "  new-plugin NAME [DIR]     write a ready-to-build plugin folder\n"
-    "  reload                    reload the plugins (as SIGHUP does) and\n"
-    "                            say how it went\n"
-    "  sign [--webhook NAME | --secret S --scheme X] [--id ID] @FILE\n"
-    "                            print the headers a sender would sign\n"
-    "                            FILE with (for curl -H @headers)\n"
-    "  version                   print the version\n"
-    "\n"
-    "options (also FNHOST_<NAME> variables and [server] keys of --config):\n"
-    "  --config FILE             INI file: [server], [plugin NAME],\n"
-    "                            [function ID]\n"
-    "  --listen ADDR:PORT        default 127.0.0.1:8288 (port 0: any free)\n"
-    "  --plugins DIR             default ./plugins, else the built plugins\n"
-    "  --state DIR               default ./.fnhost\n"
-    "  --workers N               default: 16 per CPU, at most 64\n"
-    "  --timeout DURATION        per attempt, default 30s\n"
-    "  --retries N               default retries per function, default 4\n"
-    "  --backoff-scale X         multiply retry delays, default 1\n"
-    "  --max-body SIZE           largest request body, default 4MiB\n"
-    "  --event-keys K1,K2        accepted event keys (default: any, on\n"
-    "                            loopback only)\n"
-    "  --api-key KEY             bearer token for /v1 (and for the CLI)\n"
-    "  --synchronous full|normal SQLite durability, default full\n"
-    "  --log-level LEVEL         error, warn, info (default) or debug\n"
-    "  --watch                   reload when the plugin folder changes\n"
-    "  --url URL                 the host the CLI talks to (default: the\n"
-    "                            address in STATE/fnhost.addr)\n"
-    "  --webhook NAME=SECRET     a signed webhook source (more in\n"
-    "                            [webhook NAME]; FNHOST_WEBHOOK_NAME_SECRET)\n"
-    "  --key KEY                 event key for send (default: dev)\n"
-    "  --json                    print the API's JSON as is\n";
-
-enum {
-    OPT_URL = 256,
-    OPT_KEY,
-    OPT_DATA,
-    OPT_ID,
-    OPT_FUNCTION,
-    OPT_STATUS,
-    OPT_LIMIT,
-    OPT_JSON,
-    OPT_WEBHOOK,
-    OPT_SECRET,
-    OPT_SCHEME,
-    OPT_TIMESTAMP,
-    OPT_WATCH,
-};
-
-static const struct option long_opts[] = {
-    {"config", required_argument, NULL, 'c'},
-    {"listen", required_argument, NULL, 'l'},
-    {"plugins", required_argument, NULL, 'p'},
-    {"state", required_argument, NULL, 's'},
-    {"workers", required_argument, NULL, 'w'},
-    {"timeout", required_argument, NULL, 't'},
-    {"retries", required_argument, NULL, 'r'},
-    {"backoff-scale", required_argument, NULL, 'b'},
-    {"max-body", required_argument, NULL, 'm'},
-    {"event-keys", required_argument, NULL, 'e'},
-    {"api-key", required_argument, NULL, 'a'},
-    {"synchronous", required_argument, NULL, 'y'},
-    {"log-level", required_argument, NULL, 'v'},
-    {"url", required_argument, NULL, OPT_URL},
-    {"key", required_argument, NULL, OPT_KEY},
-    {"data", required_argument, NULL, OPT_DATA},
-    {"id", required_argument, NULL, OPT_ID},
-    {"function", required_argument, NULL, OPT_FUNCTION},
-    {"status", required_argument, NULL, OPT_STATUS},
-    {"limit", required_argument, NULL, OPT_LIMIT},
-    {"json", no_argument, NULL, OPT_JSON},
-    {"webhook", required_argument, NULL, OPT_WEBHOOK},
-    {"secret", required_argument, NULL, OPT_SECRET},
-    {"scheme", required_argument, NULL, OPT_SCHEME},
-    {"timestamp", required_argument, NULL, OPT_TIMESTAMP},
-    {"watch", no_argument, NULL, OPT_WATCH},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-
-/* Flags that map to config keys, applied after the file and environment. */
-static const struct {
-    int opt;
-    const char *key;
-} flag_keys[] = {
-    {'l', "listen"},       {'p', "plugins"},       {'s', "state"},
-    {'w', "workers"},      {'t', "timeout"},       {'r', "retries"},
-    {'b', "backoff_scale"}, {'m', "max_body"},     {'e', "event_keys"},
-    {'a', "api_key"},      {'y', "synchronous"},   {'v', "log_level"},
-    {OPT_WATCH, "watch"},
-};
-
 struct cli {
     struct config cfg;
     const char *url, *key, *data, *id, *function, *status, *limit;
@@ -135,6 +33,38 @@ struct cli {
     int json;
     char **args;
     int nargs;
+};
+
+#define OPT(field) offsetof(struct cli, field)
+
+/* The client commands' options; the settings' flags are in
+ * config_settings. */
+static const struct cli_option options[] = {
+    {"url", "URL", OPT(url),
+     "the host the CLI talks to (default: FNHOST_URL, else the address in"
+     " STATE/fnhost.addr, else listen)"},
+    {"key", "KEY", OPT(key),
+     "the event key send uses (default: FNHOST_EVENT_KEY, else the first"
+     " of event_keys, else dev)"},
+    {"data", "JSON|@FILE", OPT(data), "the event's data, or a file of it"},
+    {"id", "ID", OPT(id),
+     "send: the event's id (a repeat starts nothing new); sign: the"
+     " message id (default: a new one)"},
+    {"function", "F", OPT(function), "only the runs of function F"},
+    {"status", "S", OPT(status),
+     "only runs in status S: queued, running, sleeping, completed, failed,"
+     " cancelled"},
+    {"limit", "N", OPT(limit), "at most N runs (default 50)"},
+    {"json", NULL, OPT(json), "print the API's JSON as is"},
+    {"webhook", "NAME[=SECRET]", OPT(webhook),
+     "sign: the [webhook NAME] source of --config to sign as; serve:"
+     " NAME=SECRET adds a source"},
+    {"secret", "S", OPT(secret), "sign with this secret, without a config"},
+    {"scheme", "X", OPT(scheme),
+     "with --secret: standard-webhooks (default), stripe or github"},
+    {"timestamp", "UNIX_S", OPT(timestamp),
+     "sign as of this time, in seconds since the epoch (default: now)"},
+    {NULL, NULL, 0, NULL},
 };
 
 static int
@@ -153,89 +83,128 @@ die(const char *fmt, ...)
     return 1;
 }
 
+/* getopt_long values: a setting's flag is OPT_SETTING + its row, a client
+ * option OPT_CLIENT + its row. */
+enum { OPT_SETTING = 1000, OPT_CLIENT = 2000 };
+
+/* The long options of getopt_long, from both tables (new). */
+static struct option *
+long_options(void)
+{
+    struct option *lo = xcalloc(config_nsettings +
+                                    sizeof(options) / sizeof(options[0]) + 1,
+                                sizeof(*lo));
+    size_t n = 0;
+
+    for (size_t i = 0; i < config_nsettings; i++) {
+        if (config_settings[i].flag == NULL)
+            continue;
+        lo[n].name = config_settings[i].flag + 2;
+        lo[n].has_arg = config_settings[i].metavar ? required_argument
+                                                   : no_argument;
+        lo[n++].val = OPT_SETTING + (int)i;
+    }
+    for (size_t i = 0; options[i].name != NULL; i++) {
+        lo[n].name = options[i].name;
+        lo[n].has_arg = options[i].metavar ? required_argument : no_argument;
+        lo[n++].val = OPT_CLIENT + (int)i;
+    }
+    lo[n].name = "help";
+    lo[n].val = 'h';
+    return lo;
+}
+
+/* Reads the options of fnhost CMD ...: the client options into C; the
+ * settings from, in rising precedence, the defaults, the --config file,
+ * FNHOST_* and the flags. Returns 0, or 1 after saying why not. */
 static int
-parse_args(struct cli *c, int argc, char **argv)
+parse_args(struct cli *c, const struct cmd_entry *cmd, int argc, char **argv)
 {
     struct {
         int opt;
         const char *val;
     } flags[64];
-    int nflags = 0, o;
+    int nflags = 0, o, rc = 1;
     const char *config = getenv("FNHOST_CONFIG");
+    struct option *lo = long_options();
     char err[512];
 
     config_init(&c->cfg);
     opterr = 0;
     optind = 2;
-    while ((o = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
-        switch (o) {
-        case 'c':
-            config = optarg;
-            break;
-        case OPT_URL: c->url = optarg; break;
-        case OPT_KEY: c->key = optarg; break;
-        case OPT_DATA: c->data = optarg; break;
-        case OPT_ID: c->id = optarg; break;
-        case OPT_FUNCTION: c->function = optarg; break;
-        case OPT_STATUS: c->status = optarg; break;
-        case OPT_LIMIT: c->limit = optarg; break;
-        case OPT_JSON: c->json = 1; break;
-        case OPT_SECRET: c->secret = optarg; break;
-        case OPT_SCHEME: c->scheme = optarg; break;
-        case OPT_TIMESTAMP: c->timestamp = optarg; break;
-        case OPT_WATCH:
-            flags[nflags].opt = o;
-            flags[nflags++].val = "1";
-            break;
-        case 'h':
-            fputs(usage, stdout);
+    while ((o = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+        if (o == 'h') {
+            help_print_command(stdout, cmd, options);
             exit(0);
-        case ':':
-            return die("option %s needs a value", argv[optind - 1]);
-        case '?':
-            return die("unknown option %s (see fnhost help)",
-                       argv[optind - 1]);
-        default:
-            if (nflags == 64)
-                return die("too many options");
-            flags[nflags].opt = o;
-            flags[nflags++].val = optarg;
+        } else if (o == ':') {
+            die("option %s needs a value", argv[optind - 1]);
+            goto out;
+        } else if (o == '?') {
+            die("unknown option %s (see fnhost help)", argv[optind - 1]);
+            goto out;
+        } else if (o >= OPT_CLIENT) {
+            const struct cli_option *opt = &options[o - OPT_CLIENT];
+
+            if (opt->metavar == NULL)
+                *(int *)((char *)c + opt->offset) = 1;
+            else
+                *(const char **)((char *)c + opt->offset) = optarg;
+            /* --webhook NAME=SECRET is a source, applied with the flags. */
+            if (opt->offset != OPT(webhook))
+                continue;
+        } else if (config_settings[o - OPT_SETTING].offset ==
+                   offsetof(struct config, config_file)) {
+            config = optarg; /* it names the file: read first */
+            continue;
         }
+        if (nflags == 64) {
+            die("too many options");
+            goto out;
+        }
+        flags[nflags].opt = o;
+        flags[nflags++].val = optarg ? optarg : "1";
     }
     c->args = argv + optind;
     c->nargs = argc - optind;
     if (config != NULL) {
-        if (config_load_file(&c->cfg, config, err, sizeof(err)) != 0)
-            return die("%s", err);
+        if (config_load_file(&c->cfg, config, err, sizeof(err)) != 0) {
+            die("%s", err);
+            goto out;
+        }
         config_set(&c->cfg, "config", config, err, sizeof(err));
     }
-    if (config_load_env(&c->cfg, err, sizeof(err)) != 0)
-        return die("%s", err);
+    if (config_load_env(&c->cfg, err, sizeof(err)) != 0) {
+        die("%s", err);
+        goto out;
+    }
     for (int i = 0; i < nflags; i++) {
-        if (flags[i].opt == OPT_WEBHOOK) {
-            const char *eq = strchr(flags[i].val, '=');
+        const char *v = flags[i].val;
+
+        if (flags[i].opt >= OPT_CLIENT) { /* --webhook */
+            const char *eq = strchr(v, '=');
             char name[80];
 
-            c->webhook = flags[i].val;
             if (eq == NULL)
                 continue; /* just a name, for sign */
-            snprintf(name, sizeof(name), "%.*s", (int)(eq - flags[i].val),
-                     flags[i].val);
+            snprintf(name, sizeof(name), "%.*s", (int)(eq - v), v);
             if (config_set_webhook(&c->cfg, name, "secret", eq + 1, err,
-                                   sizeof(err)) != 0)
-                return die("--webhook: %s", err);
-            continue;
-        }
-        for (size_t k = 0; k < sizeof(flag_keys) / sizeof(flag_keys[0]); k++) {
-            if (flag_keys[k].opt != flags[i].opt)
-                continue;
-            if (config_set(&c->cfg, flag_keys[k].key, flags[i].val, err,
-                           sizeof(err)) != 0)
-                return die("--%s", err);
+                                   sizeof(err)) != 0) {
+                die("--webhook: %s", err);
+                goto out;
+            }
+        } else if (config_set(&c->cfg,
+                              config_settings[flags[i].opt -
+                                              OPT_SETTING].key,
+                              v, err, sizeof(err)) != 0) {
+            die("--%s", err);
+            goto out;
         }
     }
     log_set_level_name(c->cfg.log_level);
-    return 0;
+    rc = 0;
+out:
+    free(lo);
+    return rc;
 }
 
 /* The daemon's URL: --url, FNHOST_URL, STATE/fnhost.addr, or listen. */
@@ -686,61 +655,136 @@ cmd_check(struct cli *c)
     return 0;
 }
 
+static int
+cmd_serve(struct cli *c)
+{
+    if (c->nargs != 0)
+        return die("serve takes no arguments");
+    return server_main(&c->cfg);
+}
+
+static int
+cmd_new_plugin(struct cli *c)
+{
+    if (c->nargs != 1 && c->nargs != 2)
+        return die("usage: fnhost new-plugin NAME [DIR]");
+    return newplugin_main(c->args[0], c->nargs == 2 ? c->args[1]
+                                                    : c->args[0]);
+}
+
+static int
+cmd_version(struct cli *c)
+{
+    printf("fnhost %s (plugin ABI %d.%d)\n", FNHOST_VERSION, FH_ABI_MAJOR,
+           FH_ABI_MINOR);
+    return 0;
+}
+
+static int cmd_help(struct cli *c);
+
+/* Every command; fnhost help and the README's command table are written
+ * from these rows. */
+static const struct cmd_entry commands[] = {
+    {"serve", "[OPTIONS]", "run the host (HTTP, store, workers)", "* webhook",
+     cmd_serve, 0},
+    {"send", "NAME --data JSON|@FILE [--id ID] [--key KEY]",
+     "send an event to a running host", "data id key url state", cmd_send,
+     0},
+    {"runs", "[--function F] [--status S] [--limit N]",
+     "list runs, newest first", "function status limit json url state"
+     " api_key", cmd_runs, 0},
+    {"run", "ID", "show one run, its steps and attempts",
+     "json url state api_key", cmd_run, 0},
+    {"functions", "", "show the loaded plugins and functions",
+     "json url state api_key", cmd_functions, 0},
+    {"reload", "", "reload the plugins (as SIGHUP does) and say how it went",
+     "state url api_key", cmd_reload, 0},
+    {"check", "FILE.so",
+     "load a plugin in a child process and print its descriptor, or why it"
+     " is refused", "json state config", cmd_check, 0},
+    {"new-plugin", "NAME [DIR]", "write a ready-to-build plugin folder", "",
+     cmd_new_plugin, 0},
+    {"sign",
+     "(--webhook NAME | --secret S) [OPTIONS] @FILE",
+     "print the headers a sender would sign FILE with (for curl -H"
+     " @headers)", "webhook secret scheme id timestamp config webhook-keys",
+     cmd_sign, 0},
+    {"help", "[COMMAND]", "every command and option, or one command's", "",
+     cmd_help, CMD_RAW},
+    {"version", "", "print the version", "", cmd_version, CMD_RAW},
+    {NULL, NULL, NULL, NULL, NULL, 0},
+};
+
+static const struct cmd_entry *
+cmd_find(const char *name)
+{
+    for (const struct cmd_entry *c = commands; c->name != NULL; c++)
+        if (strcmp(c->name, name) == 0)
+            return c;
+    return NULL;
+}
+
+/* fnhost help [COMMAND]; fnhost help --markdown settings|webhook|commands
+ * writes a table of the README (tests/integration/cli.sh compares). */
+static int
+cmd_help(struct cli *c)
+{
+    const struct cmd_entry *cmd;
+
+    if (c->nargs == 0) {
+        help_print_all(stdout, commands, options);
+        return 0;
+    }
+    if (c->nargs == 2 && strcmp(c->args[0], "--markdown") == 0) {
+        if (help_print_markdown(stdout, c->args[1], commands) != 0)
+            return die("no table \"%s\" (settings, webhook or commands)",
+                       c->args[1]);
+        return 0;
+    }
+    cmd = c->nargs == 1 ? cmd_find(c->args[0]) : NULL;
+    if (cmd == NULL)
+        return die("usage: fnhost help [COMMAND]: no command \"%s\"",
+                   c->args[0]);
+    help_print_command(stdout, cmd, options);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
     struct cli c;
-    const char *cmd = argc > 1 ? argv[1] : "help";
+    const char *name = argc > 1 ? argv[1] : "help";
+    const struct cmd_entry *cmd;
     int rc;
 
     /* Internal commands: the master starts these; no options. */
-    if (strcmp(cmd, "worker") == 0) {
+    if (strcmp(name, "worker") == 0) {
         /* Exec'd as /proc/self/exe, it would show as "exe" in ps and top. */
         prctl(PR_SET_NAME, "fnhost-worker");
         log_set_level_name(getenv("FNHOST_LOG_LEVEL") ? getenv("FNHOST_LOG_LEVEL")
                                                       : "info");
         return worker_main(3, 4);
     }
-    if (strcmp(cmd, "describe") == 0 && argc == 3)
+    if (strcmp(name, "describe") == 0 && argc == 3)
         return describe_main(argv[2]);
-    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
-        strcmp(cmd, "-h") == 0) {
-        fputs(usage, stdout);
-        return 0;
-    }
-    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-        printf("fnhost %s (plugin ABI %d.%d)\n", FNHOST_VERSION, FH_ABI_MAJOR,
-               FH_ABI_MINOR);
-        return 0;
-    }
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0)
+        name = "help";
+    else if (strcmp(name, "--version") == 0)
+        name = "version";
+    cmd = cmd_find(name);
+    if (cmd == NULL)
+        return die("unknown command \"%s\" (see fnhost help)", name);
     memset(&c, 0, sizeof(c));
-    if (parse_args(&c, argc, argv) != 0) {
+    if (cmd->flags & CMD_RAW) {
+        c.args = argv + 2;
+        c.nargs = argc > 2 ? argc - 2 : 0;
+        return cmd->exec(&c);
+    }
+    if (parse_args(&c, cmd, argc, argv) != 0) {
         config_free(&c.cfg);
         return 2;
     }
-    if (strcmp(cmd, "serve") == 0)
-        rc = c.nargs ? die("serve takes no arguments") : server_main(&c.cfg);
-    else if (strcmp(cmd, "send") == 0)
-        rc = cmd_send(&c);
-    else if (strcmp(cmd, "runs") == 0)
-        rc = cmd_runs(&c);
-    else if (strcmp(cmd, "run") == 0)
-        rc = cmd_run(&c);
-    else if (strcmp(cmd, "functions") == 0)
-        rc = cmd_functions(&c);
-    else if (strcmp(cmd, "check") == 0)
-        rc = cmd_check(&c);
-    else if (strcmp(cmd, "sign") == 0)
-        rc = cmd_sign(&c);
-    else if (strcmp(cmd, "reload") == 0)
-        rc = cmd_reload(&c);
-    else if (strcmp(cmd, "new-plugin") == 0)
-        rc = c.nargs == 1 || c.nargs == 2
-                 ? newplugin_main(c.args[0], c.nargs == 2 ? c.args[1]
-                                                          : c.args[0])
-                 : die("usage: fnhost new-plugin NAME [DIR]");
-    else
-        rc = die("unknown command \"%s\" (see fnhost help)", cmd);
+    rc = cmd->exec(&c);
     config_free(&c.cfg);
     return rc;
 }

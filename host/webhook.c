@@ -41,7 +41,7 @@ source_init(struct webhook_source *src, const struct config_webhook *cw,
     memset(src, 0, sizeof(*src));
     src->name = xstrdup(cw->name);
     src->dedup_window_ms = cw->dedup_window_ms;
-    src->tolerance_s = cw->tolerance_s;
+    src->tolerance_s = cw->tolerance_ms / 1000;
     /* A source named like a provider gets that provider's scheme and
      * transform unless told otherwise: [webhook clerk] just works. */
     if (cw->scheme != NULL) {

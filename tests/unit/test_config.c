@@ -16,7 +16,8 @@ static const char *const env_keys[] = {
     "FNHOST_DEDUP_WINDOW", "FNHOST_BACKOFF_SCALE",
     "FNHOST_MAX_BODY",     "FNHOST_EVENT_KEYS",
     "FNHOST_API_KEY",      "FNHOST_SYNCHRONOUS",
-    "FNHOST_LOG_LEVEL",    NULL};
+    "FNHOST_LOG_LEVEL",    "FNHOST_LOAD_TIMEOUT",
+    "FNHOST_WATCH",        NULL};
 
 static char tmpdir[] = "/tmp/fnhost-test-config-XXXXXX";
 
@@ -466,6 +467,82 @@ test_env(void)
         unsetenv(env_keys[i]);
 }
 
+/* The table's rows follow one naming rule, so a flag or a variable can be
+ * guessed from the key; and every row documents itself. */
+static void
+test_table(void)
+{
+    struct config c;
+    char err[256];
+
+    for (size_t i = 0; i < config_nsettings; i++) {
+        const struct config_setting *s = &config_settings[i];
+        char env[64], flag[64];
+        size_t j;
+
+        snprintf(env, sizeof(env), "FNHOST_%s", s->key);
+        for (j = 7; env[j] != '\0'; j++)
+            env[j] = (char)(env[j] >= 'a' && env[j] <= 'z' ? env[j] - 32
+                                                            : env[j]);
+        snprintf(flag, sizeof(flag), "--%s", s->key);
+        for (j = 2; flag[j] != '\0'; j++)
+            flag[j] = flag[j] == '_' ? '-' : flag[j];
+        is_str(s->env, env, "%s: its variable is %s", s->key, env);
+        is_str(s->flag, flag, "%s: its flag is %s", s->key, flag);
+        ok(s->help != NULL && *s->help != '\0' &&
+               (s->def != NULL || s->def_doc != NULL),
+           "%s: it has help and a default", s->key);
+        ok(config_setting_find(s->key) == s, "%s: it is found", s->key);
+    }
+    ok(config_setting_find("event_key") == config_setting_find("event_keys"),
+       "event_key is event_keys");
+    ok(config_setting_find("nope") == NULL, "an unknown key is not found");
+
+    config_init(&c);
+    ok(!config_is_set(&c, "state") && !config_is_set(&c, "listen"),
+       "a default is not set");
+    sets(&c, "state", ".fnhost");
+    ok(config_is_set(&c, "state"), "a setting to the default value is set");
+    ok(!config_is_set(&c, "listen"), "and the others are not");
+    setenv("FNHOST_LISTEN", "127.0.0.1:1", 1);
+    is_int(config_load_env(&c, err, sizeof(err)), 0, "FNHOST_LISTEN loads");
+    ok(config_is_set(&c, "listen"), "a variable sets it");
+    unsetenv("FNHOST_LISTEN");
+
+    /* Settings that had no flag get one from the table; their errors
+     * name them. */
+    sets(&c, "load_timeout", "3s");
+    is_int(c.load_timeout_ms, 3000, "load_timeout 3s");
+    refuses(&c, "load_timeout", "0", "load_timeout: must be at least 1ms");
+    sets(&c, "watch", "yes");
+    is_int(c.watch, 1, "watch = yes");
+    sets(&c, "watch", "no");
+    is_int(c.watch, 0, "watch = no");
+    config_free(&c);
+
+    /* [webhook NAME] keys: the same rows, in their own table. */
+    config_init(&c);
+    is_int(config_set_webhook(&c, "acme", "tolerance", "10m", err,
+                              sizeof(err)), 0, "a webhook tolerance loads");
+    is_int(c.webhooks[0].tolerance_ms, 600000, "as 10 minutes");
+    is_int(c.webhooks[0].dedup_window_ms, 72LL * 3600 * 1000,
+           "a new source has the default dedup window, 72h");
+    is_int(config_set_webhook(&c, "acme", "tolerance", "500ms", err,
+                              sizeof(err)), -1, "a tolerance under 1s is"
+                                                " refused");
+    has_str(err, "tolerance: expected a duration of at least 1s, got"
+                 " \"500ms\"", "saying so");
+    is_int(c.webhooks[0].tolerance_ms, 600000, "and keeps the old value");
+    config_set_webhook(&c, "acme", "secret", "s1", err, sizeof(err));
+    config_set_webhook(&c, "acme", "secrets", "s2 s3", err, sizeof(err));
+    is_str(c.webhooks[0].secrets, "s1\ns2 s3",
+           "each secret setting adds a line (secrets too)");
+    is_int(config_set_webhook(&c, "acme", "secert", "x", err, sizeof(err)),
+           -1, "an unknown webhook key is refused");
+    has_str(err, "unknown webhook setting \"secert\"", "by name");
+    config_free(&c);
+}
+
 static void
 size_is(const char *s, size_t want)
 {
@@ -518,6 +595,7 @@ main(void)
     test_file();
     test_env();
     test_sizes();
+    test_table();
     {
         static const char *const names[] = {
             "good.ini",  "section.ini", "value.ini",     "fn.ini",
