@@ -11,30 +11,106 @@
 #include "ingest.h"
 #include "util.h"
 
-static int
-transform_parse(const char *s, enum webhook_transform *t)
-{
-    static const struct {
-        const char *name;
-        enum webhook_transform t;
-    } names[] = {{"clerk", WT_CLERK},
-                 {"stripe", WT_STRIPE},
-                 {"github", WT_GITHUB},
-                 {"generic", WT_GENERIC}};
+/* What a transform finds in a verified payload. */
+struct webhook_parts {
+    const char *type;        /* the event's type (borrowed), NULL: none */
+    struct json_object *data; /* the event's data (new); NULL: the payload */
+    int64_t ts;              /* ms; left as is: now */
+};
 
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if (strcmp(s, names[i].name) == 0) {
-            *t = names[i].t;
-            return 0;
-        }
-    }
-    return -1;
+typedef void (*webhook_transform_fn)(const struct webhook_source *src,
+                                     struct json_object *payload,
+                                     sig_header_fn header, void *arg,
+                                     struct webhook_parts *out);
+
+/* A provider is one row plus its transform: a [webhook NAME] named like
+ * it gets its scheme and transform, and the events are PREFIX/<type>. */
+struct webhook_provider {
+    const char *name;       /* also its transform's name */
+    enum sig_scheme scheme; /* for a source of this name */
+    int for_scheme;         /* the transform of other sources of SCHEME */
+    const char *prefix;     /* NULL: the source's name */
+    const char *type_from;  /* where the type is, for errors; NULL: the
+                               source's type_field */
+    webhook_transform_fn transform;
+};
+
+static const char *
+str_at(struct json_object *o, const char *key)
+{
+    struct json_object *v;
+
+    if (!json_object_object_get_ex(o, key, &v) ||
+        !json_object_is_type(v, json_type_string) ||
+        json_object_get_string_len(v) == 0)
+        return NULL;
+    return json_object_get_string(v);
+}
+
+/* Clerk's envelope: {type, data, timestamp (ms), object, ...}. */
+static void
+transform_clerk(const struct webhook_source *src, struct json_object *payload,
+                sig_header_fn header, void *arg, struct webhook_parts *out)
+{
+    struct json_object *v;
+
+    out->type = str_at(payload, "type");
+    if (json_object_object_get_ex(payload, "data", &v) &&
+        json_object_is_type(v, json_type_object))
+        out->data = json_object_get(v);
+    if (json_object_object_get_ex(payload, "timestamp", &v) &&
+        json_object_is_type(v, json_type_int))
+        out->ts = json_object_get_int64(v);
+}
+
+/* Stripe's event: the whole event is the data, its type says what. */
+static void
+transform_stripe(const struct webhook_source *src, struct json_object *payload,
+                 sig_header_fn header, void *arg, struct webhook_parts *out)
+{
+    out->type = str_at(payload, "type");
+}
+
+/* GitHub names the event in a header only. */
+static void
+transform_github(const struct webhook_source *src, struct json_object *payload,
+                 sig_header_fn header, void *arg, struct webhook_parts *out)
+{
+    out->type = header(arg, "x-github-event");
+}
+
+/* Anyone else: the type is the source's type_field. */
+static void
+transform_generic(const struct webhook_source *src,
+                  struct json_object *payload, sig_header_fn header,
+                  void *arg, struct webhook_parts *out)
+{
+    out->type = str_at(payload, src->type_field);
+}
+
+static const struct webhook_provider providers[] = {
+    {"clerk", SIG_STANDARD, 0, "clerk", "field \"type\"", transform_clerk},
+    {"stripe", SIG_STRIPE, 1, "stripe", "field \"type\"", transform_stripe},
+    {"github", SIG_GITHUB, 1, "github", "header x-github-event",
+     transform_github},
+    {"generic", SIG_STANDARD, 1, NULL, NULL, transform_generic},
+};
+#define NPROVIDERS (sizeof(providers) / sizeof(providers[0]))
+
+static const struct webhook_provider *
+provider_find(const char *name)
+{
+    for (size_t i = 0; i < NPROVIDERS; i++)
+        if (strcmp(name, providers[i].name) == 0)
+            return &providers[i];
+    return NULL;
 }
 
 static int
 source_init(struct webhook_source *src, const struct config_webhook *cw,
             char *err, size_t errlen)
 {
+    const struct webhook_provider *by_name = provider_find(cw->name);
     char *copy, *save = NULL, why[256];
     const char *seps;
 
@@ -52,28 +128,31 @@ source_init(struct webhook_source *src, const struct config_webhook *cw,
             return -1;
         }
     } else {
-        src->scheme = strcmp(cw->name, "stripe") == 0   ? SIG_STRIPE
-                      : strcmp(cw->name, "github") == 0 ? SIG_GITHUB
-                                                        : SIG_STANDARD;
+        src->scheme = by_name != NULL ? by_name->scheme : SIG_STANDARD;
     }
     if (cw->transform != NULL) {
-        if (transform_parse(cw->transform, &src->transform) != 0) {
+        src->provider = provider_find(cw->transform);
+        if (src->provider == NULL) {
+            char names[200] = "";
+
+            for (size_t i = 0; i < NPROVIDERS; i++)
+                snprintf(names + strlen(names), sizeof(names) - strlen(names),
+                         "%s%s", i == 0 ? "" : i + 1 < NPROVIDERS ? ", "
+                                                                  : " or ",
+                         providers[i].name);
             snprintf(err, errlen, "webhook %s: unknown transform \"%s\""
-                                  " (clerk, stripe, github or generic)",
-                     cw->name, cw->transform);
+                                  " (%s)", cw->name, cw->transform, names);
             return -1;
         }
     } else {
-        src->transform = strcmp(cw->name, "clerk") == 0 ? WT_CLERK
-                         : src->scheme == SIG_STRIPE    ? WT_STRIPE
-                         : src->scheme == SIG_GITHUB    ? WT_GITHUB
-                                                        : WT_GENERIC;
+        src->provider = by_name;
+        for (size_t i = 0; src->provider == NULL && i < NPROVIDERS; i++)
+            if (providers[i].for_scheme && providers[i].scheme == src->scheme)
+                src->provider = &providers[i];
     }
-    src->prefix = xstrdup(cw->prefix ? cw->prefix
-                          : src->transform == WT_CLERK  ? "clerk"
-                          : src->transform == WT_STRIPE ? "stripe"
-                          : src->transform == WT_GITHUB ? "github"
-                                                        : cw->name);
+    src->prefix = xstrdup(cw->prefix            ? cw->prefix
+                          : src->provider->prefix ? src->provider->prefix
+                                                  : cw->name);
     src->type_field = xstrdup(cw->type_field ? cw->type_field : "type");
     if (cw->secrets == NULL) {
         snprintf(err, errlen, "webhook %s: no secret: set secret in [webhook"
@@ -153,28 +232,16 @@ webhooks_find(const struct webhooks *w, const char *name)
     return NULL;
 }
 
-static const char *
-str_at(struct json_object *o, const char *key)
-{
-    struct json_object *v;
-
-    if (!json_object_object_get_ex(o, key, &v) ||
-        !json_object_is_type(v, json_type_string) ||
-        json_object_get_string_len(v) == 0)
-        return NULL;
-    return json_object_get_string(v);
-}
-
 int
 webhook_event(const struct webhook_source *src, sig_header_fn header,
               void *arg, const char *body, size_t len, int64_t now,
               struct json_object **event, char *err, size_t errlen)
 {
     char detail[256];
-    const char *msg_id = NULL, *type = NULL, *id;
-    struct json_object *payload, *ev, *data = NULL, *v;
+    const char *msg_id = NULL, *id;
+    struct json_object *payload, *ev;
+    struct webhook_parts parts = {NULL, NULL, 0};
     enum sig_result r;
-    int64_t ts = now;
 
     *event = NULL;
     r = sig_verify(src->scheme, src->secrets, src->nsecrets, header, arg,
@@ -198,34 +265,15 @@ webhook_event(const struct webhook_source *src, sig_header_fn header,
                  src->name);
         return 400;
     }
-    switch (src->transform) {
-    case WT_CLERK:
-        /* Clerk's envelope: {type, data, timestamp (ms), object, ...}. */
-        type = str_at(payload, "type");
-        if (json_object_object_get_ex(payload, "data", &v) &&
-            json_object_is_type(v, json_type_object))
-            data = json_object_get(v);
-        if (json_object_object_get_ex(payload, "timestamp", &v) &&
-            json_object_is_type(v, json_type_int))
-            ts = json_object_get_int64(v);
-        break;
-    case WT_GITHUB:
-        type = header(arg, "x-github-event");
-        break;
-    case WT_STRIPE:
-    case WT_GENERIC:
-        type = str_at(payload, src->transform == WT_STRIPE ? "type"
-                                                           : src->type_field);
-        break;
-    }
-    if (type == NULL) {
-        json_object_put(data);
+    parts.ts = now;
+    src->provider->transform(src, payload, header, arg, &parts);
+    if (parts.type == NULL) {
+        json_object_put(parts.data);
         json_object_put(payload);
         snprintf(err, errlen, "webhook %s: the payload has no event type (%s)",
-                 src->name,
-                 src->transform == WT_GITHUB ? "header x-github-event"
-                 : src->transform == WT_GENERIC ? src->type_field
-                                                : "field \"type\"");
+                 src->name, src->provider->type_from
+                                ? src->provider->type_from
+                                : src->type_field);
         return 400;
     }
     /* The message id makes a redelivery the same event: Svix and GitHub
@@ -233,16 +281,16 @@ webhook_event(const struct webhook_source *src, sig_header_fn header,
     id = msg_id != NULL ? msg_id : str_at(payload, "id");
     ev = json_object_new_object();
     {
-        char *name = xasprintf("%s/%s", src->prefix, type);
+        char *name = xasprintf("%s/%s", src->prefix, parts.type);
 
         json_object_object_add(ev, "name", json_object_new_string(name));
         free(name);
     }
-    json_object_object_add(ev, "data",
-                           data ? data : json_object_get(payload));
+    json_object_object_add(ev, "data", parts.data ? parts.data
+                                                  : json_object_get(payload));
     if (id != NULL)
         json_object_object_add(ev, "id", json_object_new_string(id));
-    json_object_object_add(ev, "ts", json_object_new_int64(ts));
+    json_object_object_add(ev, "ts", json_object_new_int64(parts.ts));
     json_object_put(payload);
     *event = ev;
     return 200;

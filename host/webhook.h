@@ -11,12 +11,14 @@
 struct config;
 struct json_object;
 
-enum webhook_transform { WT_CLERK, WT_STRIPE, WT_GITHUB, WT_GENERIC };
+/* A provider: a row of webhook.c's table (clerk, stripe, github,
+ * generic). */
+struct webhook_provider;
 
 struct webhook_source {
     char *name;
     enum sig_scheme scheme;
-    enum webhook_transform transform;
+    const struct webhook_provider *provider; /* the transform */
     struct sig_secret *secrets;
     size_t nsecrets;
     char *prefix;     /* event names are PREFIX/<type> */
