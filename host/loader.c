@@ -226,12 +226,19 @@ api_config(struct fh_ctx *ctx, const char *key)
     return json_object_get_string(v);
 }
 
+/* Absolute, as fh_state_dir() promises, whatever folder a plugin later
+ * changes to: serve and check pass FNHOST_STATE absolute; a relative one,
+ * or none, is taken from the folder this process started in. */
 static const char *
 api_state_dir(struct fh_ctx *ctx)
 {
+    static char dir[4096];
     const char *s = getenv("FNHOST_STATE");
+    char *abs = path_absolute(s != NULL && *s != '\0' ? s : ".fnhost");
 
-    return s != NULL && *s != '\0' ? s : ".fnhost";
+    snprintf(dir, sizeof(dir), "%s", abs);
+    free(abs);
+    return dir;
 }
 
 const struct fh_api loader_api = {

@@ -619,26 +619,45 @@ cmd_reload(struct cli *c)
                " see its log", pid);
 }
 
+/* fnhost check FILE.so: describes the plugin in a child, as a reload
+ * would. Its load() sees fh_state_dir() as the state folder given with
+ * --state (or FNHOST_STATE, or [server] state), created if missing, or
+ * else as a new temporary folder removed afterwards: checking a plugin
+ * leaves nothing in the current folder. */
 static int
 cmd_check(struct cli *c)
 {
     struct json_object *d, *fns;
-    char err[1024];
+    const char *tmp = getenv("TMPDIR");
+    char err[1024], *path, *state;
+    int temp = !config_is_set(&c->cfg, "state"), rc = 1;
 
     if (c->nargs != 1)
         return die("usage: fnhost check FILE.so");
     if (access(c->args[0], R_OK) != 0)
         return die("%s: %s", c->args[0], strerror(errno));
-    d = registry_describe(c->args[0], c->cfg.plugin_config, 10000, err,
-                          sizeof(err));
+    /* dlopen() looks a name without a '/' up in the library path. */
+    path = path_absolute(c->args[0]);
+    state = temp ? xasprintf("%s/fnhost-check-XXXXXX",
+                             tmp != NULL && *tmp != '\0' ? tmp : "/tmp")
+                 : path_absolute(c->cfg.state_dir);
+    if (temp ? mkdtemp(state) == NULL : mkdir_p(state, 0700) != 0) {
+        die("cannot create the state folder %s: %s", state, strerror(errno));
+        goto out;
+    }
+    /* The describe process passes it on to fh_state_dir(). */
+    setenv("FNHOST_STATE", state, 1);
+    d = registry_describe(path, c->cfg.plugin_config,
+                          (int)c->cfg.load_timeout_ms, err, sizeof(err));
     if (d == NULL) {
         fprintf(stderr, "%s: %s\n", c->args[0], err);
-        return 1;
+        goto out;
     }
+    rc = 0;
     if (c->json) {
         print_json(d);
         json_object_put(d);
-        return 0;
+        goto out;
     }
     printf("%s: plugin %s %s (ABI %s)\n", c->args[0], jstr(d, "name"),
            jstr(d, "version"), jstr(d, "abi"));
@@ -652,7 +671,12 @@ cmd_check(struct cli *c)
                    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     }
     json_object_put(d);
-    return 0;
+out:
+    if (temp)
+        rm_rf(state);
+    free(state);
+    free(path);
+    return rc;
 }
 
 static int

@@ -242,6 +242,21 @@ rm_rf(const char *path)
     return 0;
 }
 
+char *
+path_absolute(const char *path)
+{
+    char *real, cwd[4096];
+
+    if (path[0] == '/')
+        return xstrdup(path);
+    real = realpath(path, NULL);
+    if (real != NULL)
+        return real;
+    if (getcwd(cwd, sizeof(cwd)) == NULL)
+        return xstrdup(path);
+    return xasprintf("%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd, path);
+}
+
 void
 child_before_exec(void)
 {

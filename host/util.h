@@ -55,6 +55,10 @@ int mkdir_p(const char *path, unsigned mode);
  * a production build, instead of as a sanitizer report. */
 void child_before_exec(void);
 
+/* PATH made absolute (new): resolved if it exists, else joined to the
+ * current folder (PATH itself if the current folder cannot be read). */
+char *path_absolute(const char *path);
+
 /* Removes PATH and everything under it. 0 or -1 with errno. */
 int rm_rf(const char *path);
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # cli.sh - the command line: help written from the tables (and the README's
-# tables, which must be the same).
+# tables, which must be the same), check.
 # SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/lib.sh"
 t_setup
@@ -33,5 +33,26 @@ for table in settings webhook commands; do
     t_is "$DOC" "$("$FNHOST" help --markdown "$table")" \
         "README.md's $table table is fnhost help --markdown $table"
 done
+
+# check: a bare file name is a file here, not a library to search for;
+# load() gets an absolute state folder, a temporary one unless --state
+# says, and nothing is left in the current folder.
+mkdir -p "$T_DIR/cwd"
+install -m 644 "$BUILD/plugins/user-sync.so" "$T_DIR/cwd/user-sync.so"
+cd "$T_DIR/cwd"
+OUT=$("$FNHOST" check user-sync.so 2>&1)
+t_ok $? "fnhost check FILE.so works without ./"
+t_has "$OUT" "plugin user-sync" "and describes the plugin"
+mkdir "$T_DIR/cwd/.fnhost" # as if fnhost serve had run here
+"$FNHOST" check ./user-sync.so >/dev/null 2>&1
+t_is "$(ls -A "$T_DIR/cwd" "$T_DIR/cwd/.fnhost" | tr '\n' ' ')" \
+    "$T_DIR/cwd: .fnhost user-sync.so  $T_DIR/cwd/.fnhost: " \
+    "check leaves nothing in ./.fnhost (user-sync's load() opens app.db)"
+OUT=$("$FNHOST" check user-sync.so --state checkstate 2>&1)
+t_ok $? "check --state DIR works"
+t_ok "$([ -f "$T_DIR/cwd/checkstate/app.db" ]; echo $?)" \
+    "and load() gets that folder as fh_state_dir"
+rm -rf "$T_DIR/cwd/checkstate"
+cd "$ROOT"
 
 t_done

@@ -286,8 +286,23 @@ test_api(void)
     setenv("FNHOST_STATE", "/var/lib/fnhost-test", 1);
     is_str(loader_api.state_dir(&c.core.pub), "/var/lib/fnhost-test",
            "fh_state_dir is FNHOST_STATE");
-    unsetenv("FNHOST_STATE");
-    is_str(loader_api.state_dir(&c.core.pub), ".fnhost", "or .fnhost when unset");
+    {
+        /* Absolute, as fnhost.h promises: a relative folder, or the
+         * default when it is unset, is taken from the current folder. */
+        char cwd[4096], want[4200];
+
+        if (getcwd(cwd, sizeof(cwd)) == NULL)
+            cwd[0] = '\0';
+        unsetenv("FNHOST_STATE");
+        snprintf(want, sizeof(want), "%s/.fnhost", cwd);
+        is_str(loader_api.state_dir(&c.core.pub), want,
+               "or CWD/.fnhost when unset: absolute");
+        setenv("FNHOST_STATE", "no-such-state", 1);
+        snprintf(want, sizeof(want), "%s/no-such-state", cwd);
+        is_str(loader_api.state_dir(&c.core.pub), want,
+               "a relative FNHOST_STATE is made absolute");
+        unsetenv("FNHOST_STATE");
+    }
     if (saved != NULL)
         setenv("FNHOST_STATE", saved, 1);
     free(saved);

@@ -182,6 +182,25 @@ test_backoff(void)
                (long long)want[i].ms);
 }
 
+static void
+test_path_absolute(void)
+{
+    char cwd[4096], want[4200], *p;
+
+    if (getcwd(cwd, sizeof(cwd)) == NULL)
+        cwd[0] = '\0';
+    p = path_absolute("/var/lib/x/../y");
+    is_str(p, "/var/lib/x/../y", "an absolute path is kept as it is");
+    free(p);
+    p = path_absolute("no-such-folder/sub");
+    snprintf(want, sizeof(want), "%s/no-such-folder/sub", cwd);
+    is_str(p, want, "a missing relative path is joined to the current one");
+    free(p);
+    p = path_absolute(".");
+    is_str(p, cwd, "an existing one is resolved");
+    free(p);
+}
+
 int
 main(void)
 {
@@ -189,5 +208,6 @@ main(void)
     test_time();
     test_files();
     test_backoff();
+    test_path_absolute();
     return done_testing();
 }
