@@ -356,14 +356,16 @@ cmd_runs(struct cli *c)
         return o == NULL;
     }
     data = json_object_object_get(o, "data");
+    /* RETRIES is the API's "attempt", 0 on the first attempt (Inngest
+     * counts from 0 too): the same number, under a name that says so. */
     printf("%-26s  %-28s  %-9s  %-7s  %s\n", "RUN", "FUNCTION", "STATUS",
-           "ATTEMPT", "CREATED");
+           "RETRIES", "CREATED");
     for (size_t i = 0; i < json_object_array_length(data); i++) {
         struct json_object *r = json_object_array_get_idx(data, i);
 
         printf("%-26s  %-28s  %-9s  %-7d  %s\n", jstr(r, "run_id"),
                jstr(r, "function_id"), jstr(r, "status"),
-               json_object_get_int(json_object_object_get(r, "attempt")) + 1,
+               json_object_get_int(json_object_object_get(r, "attempt")),
                jstr(r, "created_at"));
     }
     json_object_put(o);

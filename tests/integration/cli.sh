@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # cli.sh - the command line: help written from the tables (and the README's
-# tables, which must be the same), check.
+# tables, which must be the same), check, runs.
 # SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/lib.sh"
 t_setup
@@ -55,4 +55,19 @@ t_ok "$([ -f "$T_DIR/cwd/checkstate/app.db" ]; echo $?)" \
 rm -rf "$T_DIR/cwd/checkstate"
 cd "$ROOT"
 
+# runs: the number under RETRIES is the API's "attempt".
+t_plugins ok flaky
+t_start
+post '{"name":"test/echo","data":{}}'
+post '{"name":"test/flaky","data":{"fail_times":2}}'
+wait_until 20 runs_in completed 2
+OUT=$("$FNHOST" runs --state "$STATE")
+t_has "$(head -n 1 <<<"$OUT")" "RETRIES" "fnhost runs has a RETRIES column"
+get "/v1/runs?limit=10"
+for fn in echo flaky; do
+    t_is "$(awk -v f="$fn" '$2 == f { print $4 }' <<<"$OUT")" \
+        "$(jq -r --arg f "$fn" '.data[] | select(.function_id == $f) | .attempt' \
+            <<<"$BODY_OUT")" "fnhost runs shows $fn's attempt as the API does"
+done
+t_stop
 t_done
