@@ -64,12 +64,18 @@ static const char plugin_c[] =
     "\n"
     "FH_PLUGIN(.name = \"@N@\", .version = \"0.1.0\", .functions = functions);\n";
 
+/* "@MK@" becomes the fnhost.mk of the fnhost that wrote the folder, if it
+ * has one: a custom PREFIX then needs no PKG_CONFIG_PATH. */
 static const char makefile[] =
-    "# Build with the fnhost SDK: `make install` of fnhost provides it\n"
-    "# through pkg-config; for a checkout, make FNHOST_MK=/path/to/fnhost/sdk/fnhost.mk\n"
+    "# Build with the fnhost SDK: the fnhost.mk of the fnhost that wrote\n"
+    "# this, else pkg-config's; or make FNHOST_MK=/path/to/fnhost.mk\n"
     "PLUGIN = @N@\n"
     "SRCS = @N@.c\n"
-    "include $(or $(FNHOST_MK),$(shell pkg-config --variable=mkfile fnhost))\n";
+    "FNHOST_MK ?= $(or $(wildcard @MK@),$(shell pkg-config"
+    " --variable=mkfile fnhost 2>/dev/null))\n"
+    "include $(or $(FNHOST_MK),$(error fnhost.mk not found: set"
+    " PKG_CONFIG_PATH=PREFIX/lib/pkgconfig, PREFIX being where fnhost is"
+    " installed, or FNHOST_MK=/path/to/fnhost/sdk/fnhost.mk))\n";
 
 static const char test_c[] =
     "/* test_@N@.c - unit tests of @N@ on the SDK's test harness (make check):\n"
@@ -136,6 +142,35 @@ static const char readme[] =
     "plugin folder (`chmod go-w` it) and run `fnhost reload`; then\n"
     "`fnhost send @N@/hello --data @event.json` starts a run of `@N@-hello`.\n";
 
+/* The fnhost.mk beside this binary (new), or "" if it has none:
+ * PREFIX/share/fnhost/fnhost.mk for PREFIX/bin/fnhost, or a checkout's
+ * sdk/fnhost.mk for its build/fnhost. */
+static char *
+own_mkfile(void)
+{
+    static const char *const rel[] = {"../share/fnhost/fnhost.mk",
+                                      "../sdk/fnhost.mk"};
+    char *exe = realpath("/proc/self/exe", NULL), *slash, *mk;
+
+    if (exe == NULL || (slash = strrchr(exe, '/')) == NULL) {
+        free(exe);
+        return xstrdup("");
+    }
+    *slash = '\0';
+    for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+        char *path = xasprintf("%s/%s", exe, rel[i]);
+
+        mk = realpath(path, NULL);
+        free(path);
+        if (mk != NULL) {
+            free(exe);
+            return mk;
+        }
+    }
+    free(exe);
+    return xstrdup("");
+}
+
 static int
 write_template(const char *dir, const char *file, const char *tmpl,
                const char *name)
@@ -154,6 +189,12 @@ write_template(const char *dir, const char *file, const char *tmpl,
         if (strncmp(p, "@N@", 3) == 0) {
             fputs(name, f);
             p += 2;
+        } else if (strncmp(p, "@MK@", 4) == 0) {
+            char *mk = own_mkfile();
+
+            fputs(mk, f);
+            free(mk);
+            p += 3;
         } else {
             fputc(*p, f);
         }

@@ -14,8 +14,12 @@
 ifndef FNHOST_SDK
 FNHOST_SDK := $(dir $(lastword $(MAKEFILE_LIST)))
 endif
+# fnhost.h: beside this file in a checkout, PREFIX/include for an
+# installed PREFIX/share/fnhost/fnhost.mk, else wherever pkg-config says.
 FNHOST_INCLUDE ?= $(if $(wildcard $(FNHOST_SDK)fnhost.h),-I$(FNHOST_SDK),\
-                  $(shell pkg-config --cflags fnhost))
+                  $(if $(wildcard $(FNHOST_SDK)../../include/fnhost.h),\
+                       -I$(FNHOST_SDK)../../include,\
+                       $(shell pkg-config --cflags fnhost)))
 CC ?= cc
 
 FNHOST_PLUGIN_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -O2 -g -fPIC \

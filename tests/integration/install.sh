@@ -43,8 +43,25 @@ t_has "$OUT" "plugin hello 0.1.0" "and the installed fnhost accepts it"
 # dropped into a running fnhost and reloaded, runs.
 PREFIX="$T_DIR/usr"
 make -s -C "$ROOT" install BUILD="$BUILD" PREFIX="$PREFIX" >"$T_DIR/install2.log" 2>&1
-export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"
 cd "$T_DIR"
+# Without PKG_CONFIG_PATH (and with no fnhost.pc that pkg-config could
+# find), the Makefile new-plugin writes finds the SDK of the fnhost that
+# wrote it; or says what to set.
+unset PKG_CONFIG_PATH
+mkdir -p "$T_DIR/nopc"
+"$PREFIX/bin/fnhost" new-plugin bare >/dev/null
+OUT=$(PKG_CONFIG_LIBDIR="$T_DIR/nopc" make -C bare 2>&1)
+t_ok $? "a new plugin builds under a custom PREFIX without PKG_CONFIG_PATH"
+t_ok "$([ -f bare/bare.so ]; echo $?)" "and makes bare.so"
+OUT=$(PKG_CONFIG_LIBDIR="$T_DIR/nopc" make -s -C bare check 2>&1)
+t_is "$(tail -n 1 <<<"$OUT")" "0 failed" "and its test runs on that SDK's harness"
+mkdir -p "$T_DIR/loose"
+cp "$PREFIX/bin/fnhost" "$T_DIR/loose/fnhost"
+(cd "$T_DIR/loose" && ./fnhost new-plugin lost >/dev/null)
+OUT=$(PKG_CONFIG_LIBDIR="$T_DIR/nopc" make -C "$T_DIR/loose/lost" 2>&1)
+t_has "$OUT" "fnhost.mk not found: set PKG_CONFIG_PATH=PREFIX/lib/pkgconfig" \
+    "an fnhost with no SDK beside it writes a Makefile that says what to set"
+export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"
 "$PREFIX/bin/fnhost" new-plugin greeter >"$T_DIR/new.log"
 t_ok $? "fnhost new-plugin writes a plugin folder"
 make -s -C greeter >"$T_DIR/greeter-build.log" 2>&1
