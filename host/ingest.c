@@ -49,58 +49,6 @@ utf8_valid(const unsigned char *s, size_t n)
     return 1;
 }
 
-/* Whether S is a number as RFC 8259 writes one. */
-static int
-number_text_valid(const char *s)
-{
-    s += *s == '-';
-    if (*s == '0')
-        s++;
-    else if (*s >= '1' && *s <= '9')
-        s += strspn(s, "0123456789");
-    else
-        return 0;
-    if (*s == '.') {
-        if (s[1] < '0' || s[1] > '9')
-            return 0;
-        s += 1 + strspn(s + 1, "0123456789");
-    }
-    if (*s == 'e' || *s == 'E') {
-        s += 1 + (s[1] == '+' || s[1] == '-');
-        if (*s < '0' || *s > '9')
-            return 0;
-        s += strspn(s, "0123456789");
-    }
-    return *s == '\0';
-}
-
-/* Whether every number under V is JSON: even in strict mode json-c takes
- * NaN, Infinity, "1." and "01.5", and writes them back as they came. */
-static int
-numbers_valid(struct json_object *v)
-{
-    switch (json_object_get_type(v)) {
-    case json_type_double:
-        return isfinite(json_object_get_double(v)) &&
-               number_text_valid(json_object_to_json_string(v));
-    case json_type_array:
-        for (size_t i = 0; i < json_object_array_length(v); i++)
-            if (!numbers_valid(json_object_array_get_idx(v, i)))
-                return 0;
-        return 1;
-    case json_type_object: {
-        json_object_object_foreach(v, key, val) {
-            (void)key;
-            if (!numbers_valid(val))
-                return 0;
-        }
-        return 1;
-    }
-    default:
-        return 1;
-    }
-}
-
 struct json_object *
 ingest_parse_json(const char *body, size_t len, char *err, size_t errlen)
 {
@@ -154,7 +102,7 @@ ingest_parse_json(const char *body, size_t len, char *err, size_t errlen)
         return NULL;
     }
     json_tokener_free(tok);
-    if (!numbers_valid(root)) {
+    if (fh_json_bad_number_(root) != NULL) {
         snprintf(err, errlen, "request body is not valid JSON: NaN, Infinity"
                               " and numbers like \"1.\" or \"01.5\" are not"
                               " JSON");

@@ -65,6 +65,8 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
     struct fh_event fev;
     struct host_ctx c;
     struct invocation inv;
+    const char *text;
+    char *bad;
     int rc;
 
     json_object_object_add(done, "t", json_object_new_string("done"));
@@ -146,12 +148,11 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
         json_object_object_add(done, "error", json_object_new_string(
             "the handler returned FH_SUSPENDED but no step suspended"));
     } else if (rc == FH_OK && c.core.has_output &&
-               fh_json_depth_(c.core.output, FH_STEPS_MAX_DEPTH_) >
-                   FH_STEPS_MAX_DEPTH_) {
+               (bad = fh_steps_output_check_(c.core.output, &text)) != NULL) {
         json_object_object_add(done, "ok", json_object_new_boolean(0));
-        json_object_object_add(done, "error", json_object_new_string(
-            "the output nests too deep to store (more than 64 levels)"));
+        json_object_object_add(done, "error", json_object_new_string(bad));
         json_object_object_add(done, "no_retry", json_object_new_boolean(1));
+        free(bad);
     } else if (rc == FH_OK) {
         json_object_object_add(done, "ok", json_object_new_boolean(1));
         json_object_object_add(done, "output",

@@ -145,4 +145,65 @@ fh_event_normalize_(struct json_object *in, const char *where, int64_t now, char
 }
 
 
+/* Whether S is a number as RFC 8259 writes one. */
+static __attribute__((unused)) int
+fh_json_number_text_valid_(const char *s)
+{
+    s += *s == '-';
+    if (*s == '0')
+        s++;
+    else if (*s >= '1' && *s <= '9')
+        s += strspn(s, "0123456789");
+    else
+        return 0;
+    if (*s == '.') {
+        if (s[1] < '0' || s[1] > '9')
+            return 0;
+        s += 1 + strspn(s + 1, "0123456789");
+    }
+    if (*s == 'e' || *s == 'E') {
+        s += 1 + (s[1] == '+' || s[1] == '-');
+        if (*s < '0' || *s > '9')
+            return 0;
+        s += strspn(s, "0123456789");
+    }
+    return *s == '\0';
+}
+
+/* The text of the first number under V that JSON cannot carry (borrowed
+ * from V), or NULL if there is none: even in strict mode json-c takes NaN,
+ * Infinity, "1." and "01.5", and writes them back as they came, so an
+ * event body, a step result or a run's output holding one would make the
+ * API print text that is not JSON. */
+static __attribute__((unused)) const char *
+fh_json_bad_number_(struct json_object *v)
+{
+    const char *bad;
+
+    switch (json_object_get_type(v)) {
+    case json_type_double:
+        bad = json_object_to_json_string(v);
+        return isfinite(json_object_get_double(v)) &&
+                       fh_json_number_text_valid_(bad)
+                   ? NULL
+                   : bad;
+    case json_type_array:
+        for (size_t i = 0; i < json_object_array_length(v); i++)
+            if ((bad = fh_json_bad_number_(json_object_array_get_idx(v, i))) !=
+                NULL)
+                return bad;
+        return NULL;
+    case json_type_object: {
+        json_object_object_foreach(v, key, val) {
+            (void)key;
+            if ((bad = fh_json_bad_number_(val)) != NULL)
+                return bad;
+        }
+        return NULL;
+    }
+    default:
+        return NULL;
+    }
+}
+
 #endif

@@ -8,9 +8,10 @@
  *
  * The rules: step ids ("name", then "name:1", "name:2", ... within one
  * handler call); a step with a stored outcome returns it without running;
- * a new result must nest at most FH_STEPS_MAX_DEPTH_ levels; a failed step
- * is retried until its attempts run out or it says not to, and its last
- * error becomes its stored outcome; a sleep takes the duration grammar
+ * a new result must nest at most FH_STEPS_MAX_DEPTH_ levels and print as
+ * JSON that reads back (no NaN, no Infinity), as must a run's output; a
+ * failed step is retried until its attempts run out or it says not to,
+ * and its last error becomes its stored outcome; a sleep takes the duration grammar
  * (fnhost_duration.h), at most a year, and fails for good otherwise; once
  * the run must stop (a retry, a sleep), every later step call says so.
  *
@@ -32,6 +33,7 @@
 #include "fnhost.h"
 #include "fnhost_ctx.h"
 #include "fnhost_duration.h"
+#include "fnhost_event.h"
 
 /* At most one year, as `ms` counts it (365.25 days). */
 #define FH_STEPS_MAX_SLEEP_MS_ 31557600000LL
@@ -105,25 +107,34 @@ fh_steps_printf_(const char *fmt, ...)
     return s;
 }
 
-/* Whether all of TEXT (LEN bytes, NUL-terminated) is one JSON value. The
- * NUL is parsed too, so a bare number ends in the same call (each call
- * costs json-c a locale switch). */
-static __attribute__((unused)) int
-fh_json_valid_(const char *text, size_t len)
+/* Why TEXT (LEN bytes, NUL-terminated), which WHAT ("step result")
+ * printed as, would not read back as what it is (new), or NULL: it is
+ * not one JSON value (a custom serializer wrote it), or it holds a number
+ * JSON has not (NaN, Infinity), which json-c prints and parses back but
+ * the API could then only print as text that is not JSON. The NUL is
+ * parsed too, so a bare number ends in the same call (each call costs
+ * json-c a locale switch). */
+static __attribute__((unused)) char *
+fh_json_check_(const char *what, const char *text, size_t len)
 {
     static struct json_tokener *tok;
     struct json_object *o;
-    int ok;
+    const char *bad;
+    char *why = NULL;
 
     if (tok == NULL && (tok = json_tokener_new_ex(2 * FH_STEPS_MAX_DEPTH_)) ==
                            NULL)
         fh_ctx_oom_();
     json_tokener_reset(tok);
     o = json_tokener_parse_ex(tok, text, (int)len + 1);
-    ok = json_tokener_get_error(tok) == json_tokener_success &&
-         json_tokener_get_parse_end(tok) == len;
+    if (json_tokener_get_error(tok) != json_tokener_success ||
+        json_tokener_get_parse_end(tok) != len)
+        why = fh_steps_printf_("%s is not valid JSON: %.60s", what, text);
+    else if ((bad = fh_json_bad_number_(o)) != NULL)
+        why = fh_steps_printf_("%s is not valid JSON: %.40s is not a number"
+                               " JSON can hold", what, bad);
     json_object_put(o);
-    return ok;
+    return why;
 }
 
 /* How deep O nests (0 for a scalar), counted no further than LIMIT + 1,
@@ -156,6 +167,25 @@ fh_json_depth_(struct json_object *o, int limit)
         return max + 1;
     }
     return 0;
+}
+
+/* Why a run's OUTPUT (fh_set_output()) cannot be stored (new), or NULL
+ * with its JSON text in *TEXT (borrowed from OUTPUT): the rules of a step
+ * result, so that the store and the API can read it back. */
+static __attribute__((unused)) char *
+fh_steps_output_check_(struct json_object *output, const char **text)
+{
+    size_t len;
+
+    *text = NULL;
+    if (fh_json_depth_(output, FH_STEPS_MAX_DEPTH_) > FH_STEPS_MAX_DEPTH_)
+        return fh_steps_printf_("the output nests too deep to store (more"
+                                " than %d levels)", FH_STEPS_MAX_DEPTH_);
+    *text = json_object_to_json_string_length(output, JSON_C_TO_STRING_PLAIN,
+                                              &len);
+    if (*text == NULL)
+        return fh_steps_printf_("the output could not be serialized");
+    return fh_json_check_("the output", *text, len);
 }
 
 static __attribute__((unused)) void
@@ -308,6 +338,7 @@ fh_steps_run_(struct fh_steps_ *s, struct fh_ctx *ctx, const char *name,
     }
     if (rc == FH_OK) {
         size_t len;
+        char *bad;
 
         o.result_text = json_object_to_json_string_length(
             res, JSON_C_TO_STRING_PLAIN, &len);
@@ -318,15 +349,12 @@ fh_steps_run_(struct fh_steps_ *s, struct fh_ctx *ctx, const char *name,
                                              " serialized"),
                             1);
             rc = FH_ERR;
-        } else if (!fh_json_valid_(o.result_text, len)) {
+        } else if ((bad = fh_json_check_("step result", o.result_text,
+                                         len)) != NULL) {
             /* A custom serializer (json_object_set_serializer(),
              * json_object_new_double_s()) wrote text a replay would
-             * misread. */
-            fh_steps_error_(ctx,
-                            fh_steps_printf_("step result is not valid"
-                                             " JSON: %.60s",
-                                             o.result_text),
-                            1);
+             * misread, or the result holds NaN or Infinity. */
+            fh_steps_error_(ctx, bad, 1);
             o.result_text = NULL;
             rc = FH_ERR;
         }

@@ -894,7 +894,8 @@ invoke(struct fh_test *t, const char *function_id, const char *event_json,
     struct fh_event fev;
     struct tctx c;
     struct inv inv;
-    char err[512];
+    const char *text;
+    char err[512], *bad;
     int rc;
 
     if (function_id == NULL ||
@@ -972,12 +973,10 @@ invoke(struct fh_test *t, const char *function_id, const char *event_json,
             t->attempt = inv.steps.attempt + 1;
         }
     } else if (rc == FH_OK && c.core.has_output &&
-               fh_json_depth_(c.core.output, FH_STEPS_MAX_DEPTH_) >
-                   FH_STEPS_MAX_DEPTH_) {
+               (bad = fh_steps_output_check_(c.core.output, &text)) != NULL) {
         /* As host/worker.c: the store could not read it back. */
         r->status = FH_TEST_FAILED;
-        r->error = xasprintf("the output nests too deep to store (more than"
-                             " %d levels)", FH_STEPS_MAX_DEPTH_);
+        r->error = bad;
         r->no_retry = 1;
         t->ended = 1;
     } else if (rc == FH_OK) {

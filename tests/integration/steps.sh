@@ -25,6 +25,13 @@ status_is() { # status_is EV STATUS
     get "/v1/events/$1/runs"
     [ "$(jq -r '.data[0].status' <<<"$BODY_OUT")" = "$2" ]
 }
+# strict_json: whether BODY_OUT is JSON as RFC 8259 has it (jq 1.6 reads
+# NaN and Infinity; SQLite's json_valid does not)
+strict_json() {
+    printf '%s' "$BODY_OUT" >"$T_DIR/body.json"
+    [ "$(sqlite3 :memory: "select json_valid(cast(
+        readfile('$T_DIR/body.json') as text))")" = 1 ]
+}
 execs() { # execs RUN STEP: how often the step body ran
     sqlite3 "$EXECS" "select count(*) from execs where run_id = '$1' and step_id = '$2'"
 }
@@ -115,6 +122,26 @@ run_of "$EV"
 t_is "$(jq -r '.data.error' <<<"$BODY_OUT")" \
     "step result could not be serialized" \
     "a result whose serializer fails fails the step (the worker lives)"
+# json-c prints NaN and Infinity as named: neither may reach the API.
+send '{"name":"test/deep","data":{"nonfinite":"nan"}}'
+wait_until 10 status_is "$EV" Failed
+run_of "$EV"
+strict_json
+t_ok $? "a step result holding NaN leaves /v1/runs/{id} valid JSON"
+t_is "$(jq -r '.data.error' <<<"$BODY_OUT")" \
+    "step result is not valid JSON: NaN is not a number JSON can hold" \
+    "it fails the step and the run, saying why"
+t_is "$(jq -r '.data.steps[0].status' <<<"$BODY_OUT")" failed \
+    "the step shows failed"
+t_is "$(execs "$RUN" deep)" 1 "without a retry"
+send '{"name":"test/deep","data":{"nonfinite":"inf","output":1}}'
+wait_until 10 status_is "$EV" Failed
+run_of "$EV"
+strict_json
+t_ok $? "an output holding Infinity leaves /v1/runs/{id} valid JSON"
+t_is "$(jq -r '.data.error' <<<"$BODY_OUT")" \
+    "the output is not valid JSON: Infinity is not a number JSON can hold" \
+    "it fails the run, saying why"
 
 # Messages bigger than a pipe holds (64 KiB) both ways: a 300 KB event,
 # step results of 200 KB, replayed after a sleep.

@@ -3,6 +3,7 @@
  *
  * With [plugin steps] database = PATH, every step execution is recorded in
  * table execs(run_id, step_id, at) so tests can prove which steps ran. */
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,6 +190,20 @@ nested(int depth)
     return o;
 }
 
+/* {"n": NaN} or {"n": Infinity}, ... for data.nonfinite "nan", "inf" or
+ * "-inf": json-c prints those as they are named, which is not JSON. */
+static struct json_object *
+nonfinite(const char *which)
+{
+    struct json_object *o = json_object_new_object();
+    double d = strcmp(which, "nan") == 0 ? NAN
+               : *which == '-'          ? -INFINITY
+                                        : INFINITY;
+
+    json_object_object_add(o, "n", json_object_new_double(d));
+    return o;
+}
+
 /* A json-c serializer that fails. */
 static int
 unprintable(struct json_object *o, struct printbuf *pb, int level, int flags)
@@ -207,6 +222,8 @@ deep_step(struct fh_ctx *ctx, void *arg, struct json_object **result)
     if (data_int(ev, "bad_json", 0)) {
         /* A custom serializer that writes text no parser reads back. */
         *result = json_object_new_double_s(1.0, "1}, \"x\": [oops");
+    } else if (data_str(ev, "nonfinite") != NULL) {
+        *result = nonfinite(data_str(ev, "nonfinite"));
     } else if (data_int(ev, "unprintable", 0)) {
         *result = json_object_new_object();
         json_object_set_serializer(*result, unprintable, NULL, NULL);
@@ -228,14 +245,19 @@ deep_step(struct fh_ctx *ctx, void *arg, struct json_object **result)
 /* data.depth levels of nesting in a step's result, or with data.output
  * set, in the run's output: more than 64 cannot be stored. data.bytes: a
  * result of a string that long instead; data.bad_json: one that is not
- * JSON; data.unprintable: one whose serializer fails. The step runs twice (deep, deep:1) around a sleep of data.nap
- * ms, if given, so the result is replayed; the output is then how deep the
- * replayed result nests. */
+ * JSON; data.unprintable: one whose serializer fails; data.nonfinite
+ * ("nan", "inf", "-inf"): one holding NaN or Infinity (with data.output,
+ * the output holds it). The step runs twice (deep, deep:1) around a sleep
+ * of data.nap ms, if given, so the result is replayed; the output is then
+ * how deep the replayed result nests. */
 static int
 deep(struct fh_ctx *ctx, const struct fh_event *ev)
 {
     if (data_int(ev, "output", 0)) {
-        fh_set_output(ctx, nested(data_int(ev, "depth", 1)));
+        const char *nf = data_str(ev, "nonfinite");
+
+        fh_set_output(ctx, nf != NULL ? nonfinite(nf)
+                                      : nested(data_int(ev, "depth", 1)));
         return FH_OK;
     }
     struct json_object *res = NULL;

@@ -311,6 +311,28 @@ test_limits(void)
     is_int(r.status, FH_TEST_FAILED, "a result that cannot be printed fails");
     is_str(r.error, "step result could not be serialized", "saying why");
     fh_test_result_free(&r);
+    /* json-c prints NaN and Infinity as named, and reads them back. */
+    fh_test_run_all(t, "deep", "{\"name\":\"test/deep\",\"data\":"
+                               "{\"nonfinite\":\"nan\"}}", &r);
+    is_int(r.status, FH_TEST_FAILED, "a result holding NaN fails");
+    is_str(r.error, "step result is not valid JSON: NaN is not a number JSON"
+                    " can hold", "saying why");
+    ok(r.nran == 1 && r.ran[0].final, "the step ran once and failed for good");
+    fh_test_result_free(&r);
+    fh_test_run_all(t, "deep", "{\"name\":\"test/deep\",\"data\":"
+                               "{\"nonfinite\":\"-inf\"}}", &r);
+    is_str(r.error, "step result is not valid JSON: -Infinity is not a"
+                    " number JSON can hold", "so does one holding -Infinity");
+    fh_test_result_free(&r);
+    fh_test_run_all(t, "deep", "{\"name\":\"test/deep\",\"data\":"
+                               "{\"nonfinite\":\"inf\",\"output\":1}}",
+                    &r);
+    is_int(r.status, FH_TEST_FAILED, "an output holding Infinity fails");
+    is_str(r.error, "the output is not valid JSON: Infinity is not a number"
+                    " JSON can hold", "saying why");
+    is_int(r.no_retry, 1, "without a retry");
+    ok(r.output == NULL, "and stores no output");
+    fh_test_result_free(&r);
     fh_test_free(t);
 }
 
