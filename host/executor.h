@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "store.h"
+#include "step_record.h"
 
 struct generation;
 struct job;
@@ -29,7 +29,7 @@ struct pool_result {
     unsigned attempt;     /* of the unit (step or handler code) it ended in */
     int64_t unit_started_at;
     enum pool_suspend suspend;
-    struct store_step step; /* the sleep, or the step to retry */
+    struct step_record step; /* the sleep, or the step to retry */
 };
 
 /* What an executor reports back, on the loop's thread. */
@@ -39,7 +39,7 @@ struct pool_callbacks {
     /* A worker became idle. */
     void (*idle)(void *arg);
     /* A step checkpoint: store it, then ack the job. */
-    void (*step)(void *arg, struct job *job, const struct store_step *step);
+    void (*step)(void *arg, struct job *job, const struct step_record *step);
     void *arg;
 };
 

@@ -12,8 +12,6 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <json-c/json.h>
-#include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,7 +64,6 @@ static void worker_read_cb(struct bufferevent *bev, void *arg);
 static void worker_event_cb(struct bufferevent *bev, short what, void *arg);
 static void worker_timeout_cb(evutil_socket_t fd, short what, void *arg);
 static void sigchld_cb(evutil_socket_t fd, short what, void *arg);
-static const char *str_field(struct json_object *o, const char *key);
 static void respawn_cb(evutil_socket_t fd, short what, void *arg);
 
 static int
@@ -107,48 +104,31 @@ alive(const struct pool *p)
     return n;
 }
 
-/* Sends BODY as one frame to W (and empties it). Most frames are small
- * and the pipe empty: they are written now rather than through the
+/* Frames on their way to a worker: the loop's thread alone sends. */
+static struct proto_buf obuf;
+
+/* Sends the frames in B to W (and empties B). Most frames are small and
+ * the pipe empty: they are written now rather than through the
  * bufferevent, which would arm a write event (two epoll_ctl calls and a
  * loop turn per message, the master's main cost under load). What does
  * not fit is queued behind. */
 static void
-send_frame(struct worker *w, struct evbuffer *body)
+send_buf(struct worker *w, struct proto_buf *b)
 {
-    uint32_t be = htonl((uint32_t)evbuffer_get_length(body));
     struct evbuffer *out;
+    ssize_t n = 0;
 
-    if (w->out == NULL) {
-        evbuffer_drain(body, evbuffer_get_length(body));
-        return;
+    if (w->out != NULL) {
+        out = bufferevent_get_output(w->out);
+        if (evbuffer_get_length(out) == 0) {
+            n = write(bufferevent_getfd(w->out), b->data, b->len);
+            if (n < 0)
+                n = 0; /* full, or gone: the bufferevent finds out */
+        }
+        if ((size_t)n < b->len)
+            evbuffer_add(out, b->data + n, b->len - (size_t)n);
     }
-    evbuffer_prepend(body, &be, sizeof(be));
-    out = bufferevent_get_output(w->out);
-    if (evbuffer_get_length(out) == 0)
-        evbuffer_write(body, bufferevent_getfd(w->out));
-    if (evbuffer_get_length(body) > 0)
-        evbuffer_add_buffer(out, body);
-}
-
-static void
-send_raw(struct worker *w, const char *body, size_t len)
-{
-    struct evbuffer *b = evbuffer_new();
-
-    evbuffer_add(b, body, len);
-    send_frame(w, b);
-    evbuffer_free(b);
-}
-
-static void
-send_msg(struct worker *w, struct json_object *msg)
-{
-    size_t len;
-    const char *s = json_object_to_json_string_length(
-        msg, JSON_C_TO_STRING_PLAIN, &len);
-
-    send_raw(w, s, len);
-    json_object_put(msg);
+    b->len = 0;
 }
 
 static void
@@ -249,7 +229,7 @@ static int
 spawn(struct pool *p)
 {
     struct worker *w;
-    struct json_object *hello, *files;
+    struct proto_hello hello;
     int to[2], from[2];
     pid_t pid, master = getpid();
 
@@ -303,19 +283,16 @@ spawn(struct pool *p)
     w->next = p->workers;
     p->workers = w;
 
-    hello = json_object_new_object();
-    files = json_object_new_array();
-    for (size_t i = 0; i < p->gen->nplugins; i++)
-        json_object_array_add(files,
-                              json_object_new_string(p->gen->plugins[i].copy));
-    json_object_object_add(hello, "t", json_object_new_string("hello"));
-    json_object_object_add(hello, "plugins", files);
-    json_object_object_add(hello, "config",
-                           json_object_get(p->plugin_config));
-    json_object_object_add(hello, "log_level",
-                           json_object_new_string(log_enabled(LOG_DEBUG)
-                                                      ? "debug" : "info"));
-    send_msg(w, hello);
+    hello.nplugins = p->gen->nplugins;
+    hello.plugins = xcalloc(hello.nplugins ? hello.nplugins : 1,
+                            sizeof(*hello.plugins));
+    for (size_t i = 0; i < hello.nplugins; i++)
+        hello.plugins[i] = p->gen->plugins[i].copy;
+    hello.config = p->plugin_config;
+    hello.log_level = log_enabled(LOG_DEBUG) ? "debug" : "info";
+    proto_put_hello(&obuf, &hello);
+    free(hello.plugins);
+    send_buf(w, &obuf);
     log_debug("pool", "worker %d started on generation %u", (int)pid,
               p->gen->n);
     return 0;
@@ -385,10 +362,7 @@ pool_dispatch(struct pool *p, struct job *job, const char *event_id,
               unsigned max_attempts, int64_t timeout_ms)
 {
     struct worker *w;
-    struct json_object *m;
-    struct evbuffer *body;
-    const char *head;
-    size_t len;
+    struct proto_invoke inv;
 
     for (w = p->workers; w != NULL; w = w->next)
         if (w->state == W_IDLE && !w->doomed && !w->quitting &&
@@ -396,31 +370,16 @@ pool_dispatch(struct pool *p, struct job *job, const char *event_id,
             break;
     if (w == NULL)
         return -1;
-    m = json_object_new_object();
-    json_object_object_add(m, "t", json_object_new_string("invoke"));
-    json_object_object_add(m, "run_id", json_object_new_string(job->run_id));
-    json_object_object_add(m, "function_id",
-                           json_object_new_string(job->function_id));
-    json_object_object_add(m, "attempt",
-                           json_object_new_int((int)job->attempt));
-    json_object_object_add(m, "max_attempts",
-                           json_object_new_int((int)max_attempts));
-    json_object_object_add(m, "event_id", json_object_new_string(event_id));
-    if (steps != NULL)
-        json_object_object_add(m, "steps", json_object_get(steps));
-    /* The event goes in as the JSON text it is stored as (ingest wrote
-     * it, an object), not as a string: no escaping here and no second
-     * parse in the worker. Anything else goes as null, which the worker
-     * answers with "bad invoke message". */
-    head = json_object_to_json_string_length(m, JSON_C_TO_STRING_PLAIN, &len);
-    body = evbuffer_new();
-    evbuffer_add(body, head, len - 1); /* without its closing brace */
-    evbuffer_add_printf(body, ",\"event\":%s}",
-                        event_json != NULL && *event_json == '{' ? event_json
-                                                                 : "null");
-    send_frame(w, body);
-    evbuffer_free(body);
-    json_object_put(m);
+    memset(&inv, 0, sizeof(inv));
+    inv.run_id = job->run_id;
+    inv.function_id = job->function_id;
+    inv.event_id = event_id;
+    inv.attempt = job->attempt;
+    inv.max_attempts = max_attempts;
+    inv.event_json = event_json;
+    inv.steps = steps;
+    proto_put_invoke(&obuf, &inv);
+    send_buf(w, &obuf);
     w->state = W_BUSY;
     w->job = job;
     w->timeout_ms = timeout_ms;
@@ -434,7 +393,8 @@ pool_ack(struct pool *p, struct job *job)
     for (struct worker *w = p->workers; w != NULL; w = w->next) {
         if (w->job != job || w->state != W_BUSY)
             continue;
-        send_raw(w, PROTO_ACK, sizeof(PROTO_ACK) - 1);
+        proto_put_ack(&obuf);
+        send_buf(w, &obuf);
         /* The time limit is per step: the next one starts now. */
         arm_timeout(w);
         return;
@@ -452,39 +412,6 @@ pool_kill(struct pool *p, struct job *job, const char *why)
     }
 }
 
-/* Reads a step record a worker sent (borrowing from O). */
-static void
-parse_step(struct json_object *o, struct store_step *st)
-{
-    struct json_object *v;
-
-    memset(st, 0, sizeof(*st));
-    if (o == NULL)
-        return;
-    st->step_id = str_field(o, "step_id");
-    st->name = str_field(o, "name");
-    st->kind = str_field(o, "kind");
-    st->status = str_field(o, "status");
-    if (json_object_object_get_ex(o, "result", &v))
-        st->result = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
-    st->error = str_field(o, "error");
-    st->attempt = (unsigned)json_object_get_int(json_object_object_get(o, "attempt"));
-    st->started_at = json_object_get_int64(json_object_object_get(o, "started_at"));
-    st->ended_at = json_object_get_int64(json_object_object_get(o, "ended_at"));
-    st->wake_at = json_object_get_int64(json_object_object_get(o, "wake_at"));
-}
-
-static const char *
-str_field(struct json_object *o, const char *key)
-{
-    struct json_object *v;
-
-    if (!json_object_object_get_ex(o, key, &v) ||
-        json_object_is_type(v, json_type_null))
-        return NULL;
-    return json_object_get_string(v);
-}
-
 static void
 finish_job(struct worker *w, const struct pool_result *r)
 {
@@ -496,70 +423,71 @@ finish_job(struct worker *w, const struct pool_result *r)
         w->pool->cb.result(w->pool->cb.arg, job, r);
 }
 
+/* W says it is ready. */
 static void
-handle_msg(struct worker *w, struct json_object *m)
+handle_ready(struct worker *w)
 {
-    const char *t = str_field(m, "t");
     struct pool *p = w->pool;
 
-    if (t != NULL && strcmp(t, "ready") == 0 && w->state == W_STARTING) {
-        evtimer_del(w->timer);
-        w->state = W_IDLE;
-        p->failed_starts = 0;
-        if (w->quitting) {
-            retire(w);
-            return;
-        }
-        p->cb.idle(p->cb.arg);
-    } else if (t != NULL && strcmp(t, "done") == 0 && w->state == W_BUSY) {
-        struct pool_result r;
-        struct json_object *v, *sus;
+    if (w->state != W_STARTING) {
+        log_warn("pool", "worker %d: unexpected message \"ready\"",
+                 (int)w->pid);
+        return;
+    }
+    evtimer_del(w->timer);
+    w->state = W_IDLE;
+    p->failed_starts = 0;
+    if (w->quitting) {
+        retire(w);
+        return;
+    }
+    p->cb.idle(p->cb.arg);
+}
 
-        memset(&r, 0, sizeof(r));
-        r.attempt = (unsigned)json_object_get_int(json_object_object_get(m, "attempt"));
-        r.unit_started_at = json_object_get_int64(
-            json_object_object_get(m, "unit_started_at"));
-        if (json_object_object_get_ex(m, "suspend", &sus) && sus != NULL) {
-            const char *kind = str_field(sus, "kind");
+/* W's invocation ended as D says. */
+static void
+handle_done(struct worker *w, const struct proto_done *d)
+{
+    static const enum pool_suspend suspend[] = {
+        [PROTO_SUSPEND_NONE] = SUSPEND_NONE,
+        [PROTO_SUSPEND_SLEEP] = SUSPEND_SLEEP,
+        [PROTO_SUSPEND_RETRY] = SUSPEND_RETRY,
+    };
+    struct pool *p = w->pool;
+    struct pool_result r;
 
-            r.suspend = kind && strcmp(kind, "sleep") == 0 ? SUSPEND_SLEEP
-                                                           : SUSPEND_RETRY;
-            parse_step(json_object_object_get(sus, "step"), &r.step);
-            r.retry_after_ms = json_object_get_int64(
-                json_object_object_get(sus, "retry_after_ms"));
-        }
-        r.ok = json_object_get_boolean(json_object_object_get(m, "ok"));
-        if (r.ok) {
-            v = json_object_object_get(m, "output");
-            r.output = json_object_to_json_string_ext(v,
-                                                      JSON_C_TO_STRING_PLAIN);
-        }
-        r.error = str_field(m, "error");
-        r.no_retry =
-            json_object_get_boolean(json_object_object_get(m, "no_retry"));
-        if (r.suspend == SUSPEND_NONE)
-            r.retry_after_ms = json_object_get_int64(
-                json_object_object_get(m, "retry_after_ms"));
-        w->state = W_IDLE;
-        finish_job(w, &r);
-        if (w->doomed) {
-            /* Killed while its answer was on the way: no more work. */
-        } else if (p->stopping || w->quitting) {
-            /* Closing its pipes tells the worker to exit. */
-            close_pipes(w);
-            w->state = W_DEAD;
-        } else {
-            p->cb.idle(p->cb.arg);
-        }
+    if (w->state != W_BUSY) {
+        log_warn("pool", "worker %d: unexpected message \"done\"",
+                 (int)w->pid);
+        return;
+    }
+    memset(&r, 0, sizeof(r));
+    r.ok = d->ok;
+    r.output = d->ok ? d->output : NULL;
+    r.error = d->error;
+    r.no_retry = d->no_retry;
+    r.retry_after_ms = d->retry_after_ms;
+    r.attempt = d->attempt;
+    r.unit_started_at = d->unit_started_at;
+    r.suspend = suspend[d->suspend];
+    if (d->suspend != PROTO_SUSPEND_NONE)
+        r.step = d->step;
+    w->state = W_IDLE;
+    finish_job(w, &r);
+    if (w->doomed) {
+        /* Killed while its answer was on the way: no more work. */
+    } else if (p->stopping || w->quitting) {
+        /* Closing its pipes tells the worker to exit. */
+        close_pipes(w);
+        w->state = W_DEAD;
     } else {
-        log_warn("pool", "worker %d: unexpected message \"%s\"", (int)w->pid,
-                 t ? t : "?");
+        p->cb.idle(p->cb.arg);
     }
 }
 
 /* A step checkpoint from W's invocation. */
 static void
-handle_step(struct worker *w, const struct store_step *st)
+handle_step(struct worker *w, const struct step_record *st)
 {
     if (w->state != W_BUSY || w->job == NULL) {
         log_warn("pool", "worker %d sent a step while running nothing",
@@ -590,12 +518,12 @@ worker_read_cb(struct bufferevent *bev, void *arg)
             doom(w, "worker sent a malformed message");
             return;
         }
-        if (m.json == NULL) {
+        if (m.type == PROTO_READY)
+            handle_ready(w);
+        else if (m.type == PROTO_STEP)
             handle_step(w, &m.step);
-            continue;
-        }
-        handle_msg(w, m.json);
-        json_object_put(m.json);
+        else
+            handle_done(w, &m.done);
     }
 }
 

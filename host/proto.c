@@ -1,18 +1,69 @@
-/* proto.c - framed JSON messages between the master and its workers.
+/* proto.c - every message between the master and its workers, both ways.
  * SPDX-License-Identifier: Apache-2.0 */
 #include "proto.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <json-c/json.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "util.h"
+
+/* ------------------------------------------------------------ bytes */
+
+static unsigned char *
+put32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+    return p + 4;
+}
+
+static unsigned char *
+put64(unsigned char *p, int64_t v)
+{
+    return put32(put32(p, (uint32_t)((uint64_t)v >> 32)), (uint32_t)v);
+}
+
+static uint32_t
+get32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+           (uint32_t)p[2] << 8 | p[3];
+}
+
+static int64_t
+get64(const unsigned char *p)
+{
+    return (int64_t)((uint64_t)get32(p) << 32 | get32(p + 4));
+}
+
+/* Room for N more bytes at the end of B; returns where they go. */
+static unsigned char *
+buf_room(struct proto_buf *b, size_t n)
+{
+    if (b->cap - b->len < n) {
+        size_t cap = b->cap ? b->cap : 1024;
+
+        while (cap - b->len < n)
+            cap *= 2;
+        b->data = xrealloc(b->data, cap);
+        b->cap = cap;
+    }
+    return b->data + b->len;
+}
+
+void
+proto_buf_free(struct proto_buf *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof(*b));
+}
 
 static int
 write_all(int fd, const void *buf, size_t n)
@@ -32,6 +83,233 @@ write_all(int fd, const void *buf, size_t n)
     return 0;
 }
 
+/* Room kept in a worker's buffer between messages: a big result's is
+ * given back. */
+#define BUF_KEEP 65536
+
+int
+proto_write(int fd, struct proto_buf *b)
+{
+    int rc = write_all(fd, b->data, b->len);
+
+    b->len = 0;
+    if (b->cap > BUF_KEEP)
+        proto_buf_free(b);
+    return rc;
+}
+
+/* ------------------------------------------------------- JSON frames */
+
+/* Appends MSG as a JSON frame, its object's closing brace left off when
+ * OPEN is set (the caller adds the rest); returns where the length goes. */
+static size_t
+put_json(struct proto_buf *b, struct json_object *msg, int open)
+{
+    size_t len, at = b->len;
+    const char *s = json_object_to_json_string_length(
+        msg, JSON_C_TO_STRING_PLAIN, &len);
+
+    len -= open != 0;
+    memcpy(buf_room(b, 4 + len) + 4, s, len);
+    b->len += 4 + len;
+    return at;
+}
+
+/* Writes the length of the frame that starts at AT. */
+static void
+end_frame(struct proto_buf *b, size_t at)
+{
+    put32(b->data + at, (uint32_t)(b->len - at - 4));
+}
+
+static void
+put_text(struct proto_buf *b, const char *s, size_t n)
+{
+    memcpy(buf_room(b, n), s, n);
+    b->len += n;
+}
+
+/* Adds KEY: S to M, unless S is NULL. */
+static void
+add_str(struct json_object *m, const char *key, const char *s)
+{
+    if (s != NULL)
+        json_object_object_add(m, key, json_object_new_string(s));
+}
+
+void
+proto_put_hello(struct proto_buf *b, const struct proto_hello *h)
+{
+    struct json_object *m = json_object_new_object();
+    struct json_object *files = json_object_new_array();
+
+    for (size_t i = 0; i < h->nplugins; i++)
+        json_object_array_add(files, json_object_new_string(h->plugins[i]));
+    json_object_object_add(m, "t", json_object_new_string("hello"));
+    json_object_object_add(m, "plugins", files);
+    json_object_object_add(m, "config", json_object_get(h->config));
+    add_str(m, "log_level", h->log_level);
+    end_frame(b, put_json(b, m, 0));
+    json_object_put(m);
+}
+
+void
+proto_put_invoke(struct proto_buf *b, const struct proto_invoke *inv)
+{
+    struct json_object *m = json_object_new_object();
+    const char *ev = inv->event_json;
+    size_t at;
+
+    json_object_object_add(m, "t", json_object_new_string("invoke"));
+    add_str(m, "run_id", inv->run_id);
+    add_str(m, "function_id", inv->function_id);
+    json_object_object_add(m, "attempt", json_object_new_int64(inv->attempt));
+    json_object_object_add(m, "max_attempts",
+                           json_object_new_int64(inv->max_attempts));
+    add_str(m, "event_id", inv->event_id);
+    if (inv->steps != NULL)
+        json_object_object_add(m, "steps", json_object_get(inv->steps));
+    /* The event goes in as the JSON text it is stored as (ingest wrote
+     * it, an object), not as a string: no escaping here and no second
+     * parse in the worker. Anything else goes as null, which the worker
+     * refuses. */
+    if (ev == NULL || *ev != '{')
+        ev = "null";
+    at = put_json(b, m, 1);
+    put_text(b, ",\"event\":", 9);
+    put_text(b, ev, strlen(ev));
+    put_text(b, "}", 1);
+    end_frame(b, at);
+    json_object_put(m);
+}
+
+void
+proto_put_ack(struct proto_buf *b)
+{
+    unsigned char *p = buf_room(b, 4 + sizeof(PROTO_ACK) - 1);
+
+    memcpy(put32(p, sizeof(PROTO_ACK) - 1), PROTO_ACK,
+           sizeof(PROTO_ACK) - 1);
+    b->len += 4 + sizeof(PROTO_ACK) - 1;
+}
+
+/* One tokener, reset per message: a fresh one allocates and clears its
+ * whole parse stack each time. Only one thread of a process reads
+ * messages. */
+static struct json_tokener *tokener;
+
+struct json_object *
+proto_parse(const char *buf, size_t len)
+{
+    struct json_object *o;
+
+    if (len > PROTO_MAX_FRAME)
+        return NULL;
+    if (tokener == NULL && (tokener = json_tokener_new_ex(JSON_PARSE_DEPTH)) ==
+                               NULL)
+        abort();
+    json_tokener_reset(tokener);
+    o = json_tokener_parse_ex(tokener, buf, (int)len);
+    if (o != NULL && tokener->char_offset != (int)len) {
+        json_object_put(o);
+        o = NULL;
+    }
+    if (o != NULL && !json_object_is_type(o, json_type_object)) {
+        json_object_put(o);
+        o = NULL;
+    }
+    return o;
+}
+
+static const char *
+str_field(struct json_object *o, const char *key)
+{
+    struct json_object *v;
+
+    if (!json_object_object_get_ex(o, key, &v) ||
+        !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+enum proto_type
+proto_type_of(struct json_object *msg)
+{
+    static const struct {
+        const char *name;
+        enum proto_type type;
+    } types[] = {{"hello", PROTO_HELLO},
+                 {"invoke", PROTO_INVOKE},
+                 {"ack", PROTO_ACK_MSG}};
+    const char *t = str_field(msg, "t");
+
+    for (size_t i = 0; t != NULL && i < sizeof(types) / sizeof(*types); i++)
+        if (strcmp(t, types[i].name) == 0)
+            return types[i].type;
+    return PROTO_UNKNOWN;
+}
+
+int
+proto_read_hello(struct json_object *msg, struct proto_hello *h)
+{
+    struct json_object *files;
+    size_t n;
+
+    memset(h, 0, sizeof(*h));
+    if (proto_type_of(msg) != PROTO_HELLO ||
+        !json_object_object_get_ex(msg, "plugins", &files) ||
+        !json_object_is_type(files, json_type_array) ||
+        !json_object_object_get_ex(msg, "config", &h->config))
+        return -1;
+    n = json_object_array_length(files);
+    h->plugins = xcalloc(n ? n : 1, sizeof(*h->plugins));
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *f = json_object_array_get_idx(files, i);
+
+        if (!json_object_is_type(f, json_type_string)) {
+            free(h->plugins);
+            memset(h, 0, sizeof(*h));
+            return -1;
+        }
+        h->plugins[h->nplugins++] = json_object_get_string(f);
+    }
+    h->log_level = str_field(msg, "log_level");
+    return 0;
+}
+
+static unsigned
+uint_field(struct json_object *o, const char *key)
+{
+    int64_t v = json_object_get_int64(json_object_object_get(o, key));
+
+    return v < 0 ? 0 : v > UINT32_MAX ? UINT32_MAX : (unsigned)v;
+}
+
+int
+proto_read_invoke(struct json_object *msg, struct proto_invoke *inv)
+{
+    memset(inv, 0, sizeof(*inv));
+    if (proto_type_of(msg) != PROTO_INVOKE)
+        return -1;
+    inv->run_id = str_field(msg, "run_id");
+    inv->function_id = str_field(msg, "function_id");
+    inv->event_id = str_field(msg, "event_id");
+    inv->attempt = uint_field(msg, "attempt");
+    inv->max_attempts = uint_field(msg, "max_attempts");
+    if (!json_object_object_get_ex(msg, "event", &inv->event) ||
+        !json_object_is_type(inv->event, json_type_object))
+        inv->event = NULL;
+    if (!json_object_object_get_ex(msg, "steps", &inv->steps) ||
+        !json_object_is_type(inv->steps, json_type_object))
+        inv->steps = NULL;
+    return inv->run_id != NULL && inv->function_id != NULL &&
+                   inv->event != NULL
+               ? 0
+               : -1;
+}
+
+/* ---------------------------------------------------- a worker reads */
+
 static int
 read_all(int fd, void *buf, size_t n)
 {
@@ -50,66 +328,6 @@ read_all(int fd, void *buf, size_t n)
         n -= (size_t)r;
     }
     return 0;
-}
-
-int
-proto_send(int fd, struct json_object *msg)
-{
-    size_t len;
-    const char *s = json_object_to_json_string_length(
-        msg, JSON_C_TO_STRING_PLAIN, &len);
-    uint32_t be = htonl((uint32_t)len);
-    struct iovec iov[2];
-    ssize_t w;
-
-    if (len > PROTO_MAX_FRAME) {
-        errno = EMSGSIZE;
-        return -1;
-    }
-    /* One write for the whole frame: the master wakes once per message,
-     * not once for the length and again for the body. */
-    iov[0].iov_base = &be;
-    iov[0].iov_len = sizeof(be);
-    iov[1].iov_base = (void *)(uintptr_t)s;
-    iov[1].iov_len = len;
-    do
-        w = writev(fd, iov, 2);
-    while (w < 0 && errno == EINTR);
-    if (w < 0)
-        return -1;
-    if ((size_t)w < sizeof(be))
-        return write_all(fd, (char *)&be + w, sizeof(be) - (size_t)w) != 0 ||
-                       write_all(fd, s, len) != 0
-                   ? -1
-                   : 0;
-    return write_all(fd, s + ((size_t)w - sizeof(be)),
-                     len - ((size_t)w - sizeof(be)));
-}
-
-/* One tokener, reset per message: a fresh one allocates and clears its
- * whole parse stack each time. Only one thread of a process (the loop, or
- * a worker) reads messages. */
-static struct json_tokener *tokener;
-
-static struct json_object *
-parse(const char *buf, size_t len)
-{
-    struct json_object *o;
-
-    if (tokener == NULL && (tokener = json_tokener_new_ex(JSON_PARSE_DEPTH)) ==
-                               NULL)
-        abort();
-    json_tokener_reset(tokener);
-    o = json_tokener_parse_ex(tokener, buf, (int)len);
-    if (o != NULL && tokener->char_offset != (int)len) {
-        json_object_put(o);
-        o = NULL;
-    }
-    if (o != NULL && !json_object_is_type(o, json_type_object)) {
-        json_object_put(o);
-        o = NULL;
-    }
-    return o;
 }
 
 /* Bytes read ahead by proto_recv(): one read usually brings a whole frame
@@ -155,13 +373,14 @@ read_buffered(int fd, char *dst, size_t n)
 struct json_object *
 proto_recv(int fd)
 {
-    uint32_t be, len;
+    unsigned char be[4];
+    uint32_t len;
     char *buf;
     struct json_object *o;
 
-    if (read_buffered(fd, (char *)&be, sizeof(be)) != 0)
+    if (read_buffered(fd, (char *)be, sizeof(be)) != 0)
         return NULL;
-    len = ntohl(be);
+    len = get32(be);
     if (len == 0 || len > PROTO_MAX_FRAME) {
         errno = EPROTO;
         return NULL;
@@ -171,7 +390,7 @@ proto_recv(int fd)
         free(buf);
         return NULL;
     }
-    o = parse(buf, len);
+    o = proto_parse(buf, len);
     free(buf);
     if (o == NULL)
         errno = EPROTO;
@@ -182,11 +401,12 @@ int
 proto_recv_ack(int fd)
 {
     char buf[sizeof(PROTO_ACK)];
-    uint32_t be, len;
+    unsigned char be[4];
+    uint32_t len;
 
-    if (read_buffered(fd, (char *)&be, sizeof(be)) != 0)
+    if (read_buffered(fd, (char *)be, sizeof(be)) != 0)
         return -1;
-    len = ntohl(be);
+    len = get32(be);
     if (len != sizeof(PROTO_ACK) - 1) {
         errno = EPROTO;
         return 0;
@@ -200,43 +420,57 @@ proto_recv_ack(int fd)
     return 1;
 }
 
-/* ------------------------------------------------------- step frames */
+/* ----------------------------------------------------- binary frames */
 
-#define STEP_FIXED (1 + 4 + 3 * 8) /* tag, attempt, three times */
-#define STEP_NSTR 6
 #define NO_STRING 0xffffffffu
+#define RECORD_FIXED (4 + 3 * 8) /* attempt, three times */
+#define RECORD_NSTR 6
+#define DONE_FIXED (1 + 1 + 4 + 2 * 8) /* flags, suspend, attempt, times */
+#define DONE_OK 1u
+#define DONE_NO_RETRY 2u
 
-static unsigned char *
-put32(unsigned char *p, uint32_t v)
+static size_t
+str_size(const char *s)
 {
-    p[0] = (unsigned char)(v >> 24);
-    p[1] = (unsigned char)(v >> 16);
-    p[2] = (unsigned char)(v >> 8);
-    p[3] = (unsigned char)v;
-    return p + 4;
+    return 4 + (s != NULL ? strlen(s) + 1 : 0);
 }
 
 static unsigned char *
-put64(unsigned char *p, int64_t v)
+put_str(unsigned char *p, const char *s)
 {
-    return put32(put32(p, (uint32_t)((uint64_t)v >> 32)), (uint32_t)v);
+    size_t n;
+
+    if (s == NULL)
+        return put32(p, NO_STRING);
+    n = strlen(s);
+    p = put32(p, (uint32_t)n);
+    memcpy(p, s, n + 1);
+    return p + n + 1;
 }
 
-static uint32_t
-get32(const unsigned char *p)
+/* Reads a string at *P (before END) into *S: 0, or -1 if it runs past
+ * END, lacks its NUL or holds another. */
+static int
+get_str(const unsigned char **p, const unsigned char *end, const char **s)
 {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-           (uint32_t)p[2] << 8 | p[3];
-}
+    uint32_t n;
 
-static int64_t
-get64(const unsigned char *p)
-{
-    return (int64_t)((uint64_t)get32(p) << 32 | get32(p + 4));
+    if (end - *p < 4)
+        return -1;
+    n = get32(*p);
+    *p += 4;
+    *s = NULL;
+    if (n == NO_STRING)
+        return 0;
+    if ((size_t)(end - *p) <= n || (*p)[n] != '\0' || memchr(*p, 0, n))
+        return -1;
+    *s = (const char *)*p;
+    *p += (size_t)n + 1;
+    return 0;
 }
 
 static void
-step_strings(const struct store_step *st, const char *v[STEP_NSTR])
+record_strings(const struct step_record *st, const char *v[RECORD_NSTR])
 {
     v[0] = st->step_id;
     v[1] = st->name;
@@ -246,74 +480,51 @@ step_strings(const struct store_step *st, const char *v[STEP_NSTR])
     v[5] = st->error;
 }
 
-/* The length of ST's frame body, which is written to BUF if it fits in
- * CAP bytes. */
 static size_t
-step_encode(const struct store_step *st, unsigned char *buf, size_t cap)
+record_size(const struct step_record *st)
 {
-    const char *v[STEP_NSTR];
-    size_t len[STEP_NSTR], n = STEP_FIXED;
-    unsigned char *p = buf;
+    const char *v[RECORD_NSTR];
+    size_t n = RECORD_FIXED;
 
-    step_strings(st, v);
-    for (int i = 0; i < STEP_NSTR; i++) {
-        len[i] = v[i] != NULL ? strlen(v[i]) : 0;
-        n += 4 + (v[i] != NULL ? len[i] + 1 : 0);
-    }
-    if (n > cap)
-        return n;
-    *p++ = PROTO_STEP_TAG;
+    record_strings(st, v);
+    for (int i = 0; i < RECORD_NSTR; i++)
+        n += str_size(v[i]);
+    return n;
+}
+
+static unsigned char *
+put_record(unsigned char *p, const struct step_record *st)
+{
+    const char *v[RECORD_NSTR];
+
+    record_strings(st, v);
     p = put32(p, st->attempt);
     p = put64(p, st->started_at);
     p = put64(p, st->ended_at);
     p = put64(p, st->wake_at);
-    for (int i = 0; i < STEP_NSTR; i++) {
-        if (v[i] == NULL) {
-            p = put32(p, NO_STRING);
-            continue;
-        }
-        p = put32(p, (uint32_t)len[i]);
-        memcpy(p, v[i], len[i]);
-        p[len[i]] = '\0';
-        p += len[i] + 1;
-    }
-    return n;
+    for (int i = 0; i < RECORD_NSTR; i++)
+        p = put_str(p, v[i]);
+    return p;
 }
 
-/* Reads a step frame's body (LEN bytes at BODY) into ST, whose strings
- * then point into BODY: 0, or -1 if it is not exactly one well-formed
- * step. */
+/* Reads a record at *P (before END) into ST, whose strings then point
+ * into the frame. */
 static int
-step_decode(const unsigned char *body, size_t len, struct store_step *st)
+get_record(const unsigned char **p, const unsigned char *end,
+           struct step_record *st)
 {
-    const unsigned char *p = body, *end = body + len;
-    const char *v[STEP_NSTR];
+    const char *v[RECORD_NSTR];
 
-    if (len < STEP_FIXED || body[0] != PROTO_STEP_TAG)
+    if (end - *p < RECORD_FIXED)
         return -1;
-    memset(st, 0, sizeof(*st));
-    st->attempt = get32(p + 1);
-    st->started_at = get64(p + 5);
-    st->ended_at = get64(p + 13);
-    st->wake_at = get64(p + 21);
-    p += STEP_FIXED;
-    for (int i = 0; i < STEP_NSTR; i++) {
-        uint32_t n;
-
-        if (end - p < 4)
+    st->attempt = get32(*p);
+    st->started_at = get64(*p + 4);
+    st->ended_at = get64(*p + 12);
+    st->wake_at = get64(*p + 20);
+    *p += RECORD_FIXED;
+    for (int i = 0; i < RECORD_NSTR; i++)
+        if (get_str(p, end, &v[i]) != 0)
             return -1;
-        n = get32(p);
-        p += 4;
-        v[i] = NULL;
-        if (n == NO_STRING)
-            continue;
-        if ((size_t)(end - p) <= n || p[n] != '\0' || memchr(p, 0, n))
-            return -1;
-        v[i] = (const char *)p;
-        p += (size_t)n + 1;
-    }
-    if (p != end)
-        return -1;
     st->step_id = v[0];
     st->name = v[1];
     st->kind = v[2];
@@ -323,93 +534,149 @@ step_decode(const unsigned char *body, size_t len, struct store_step *st)
     return 0;
 }
 
-int
-proto_send_step(int fd, const struct store_step *step)
+/* Room in B for a binary frame of body size N, its length written; NULL
+ * (errno EMSGSIZE) when N is over the limit. */
+static unsigned char *
+begin_binary(struct proto_buf *b, size_t n)
 {
-    unsigned char small[1024], *buf = small;
-    size_t n = step_encode(step, NULL, 0);
-    int rc;
-
     if (n > PROTO_MAX_FRAME) {
         errno = EMSGSIZE;
+        return NULL;
+    }
+    return put32(buf_room(b, 4 + n), (uint32_t)n);
+}
+
+void
+proto_put_ready(struct proto_buf *b, unsigned nplugins)
+{
+    unsigned char *p = begin_binary(b, 5);
+
+    *p++ = 'R';
+    put32(p, nplugins);
+    b->len += 4 + 5;
+}
+
+int
+proto_put_step(struct proto_buf *b, const struct step_record *st)
+{
+    size_t n = 1 + record_size(st);
+    unsigned char *p = begin_binary(b, n);
+
+    if (p == NULL)
+        return -1;
+    *p++ = 'S';
+    put_record(p, st);
+    b->len += 4 + n;
+    return 0;
+}
+
+int
+proto_put_done(struct proto_buf *b, const struct proto_done *d)
+{
+    size_t n = 1 + DONE_FIXED + str_size(d->output) + str_size(d->error);
+    unsigned char *p;
+
+    if (d->suspend != PROTO_SUSPEND_NONE)
+        n += record_size(&d->step);
+    if ((p = begin_binary(b, n)) == NULL)
+        return -1;
+    *p++ = 'D';
+    *p++ = (unsigned char)((d->ok ? DONE_OK : 0) |
+                           (d->no_retry ? DONE_NO_RETRY : 0));
+    *p++ = (unsigned char)d->suspend;
+    p = put32(p, d->attempt);
+    p = put64(p, d->unit_started_at);
+    p = put64(p, d->retry_after_ms);
+    p = put_str(p, d->output);
+    p = put_str(p, d->error);
+    if (d->suspend != PROTO_SUSPEND_NONE)
+        put_record(p, &d->step);
+    b->len += 4 + n;
+    return 0;
+}
+
+/* Reads a binary frame's body (LEN bytes at BODY) into MSG: 0, or -1 if
+ * it is not exactly one well-formed message. */
+static int
+decode(const unsigned char *body, size_t len, struct proto_msg *msg)
+{
+    const unsigned char *p = body + 1, *end = body + len;
+    struct proto_done *d = &msg->done;
+
+    switch (body[0]) {
+    case 'R':
+        if (len != 5)
+            return -1;
+        msg->type = PROTO_READY;
+        msg->plugins = get32(p);
+        return 0;
+    case 'S':
+        msg->type = PROTO_STEP;
+        return get_record(&p, end, &msg->step) == 0 && p == end ? 0 : -1;
+    case 'D':
+        if (len < 1 + DONE_FIXED || p[0] & ~(DONE_OK | DONE_NO_RETRY) ||
+            p[1] > PROTO_SUSPEND_RETRY)
+            return -1;
+        msg->type = PROTO_DONE;
+        d->ok = (p[0] & DONE_OK) != 0;
+        d->no_retry = (p[0] & DONE_NO_RETRY) != 0;
+        d->suspend = (enum proto_suspend)p[1];
+        d->attempt = get32(p + 2);
+        d->unit_started_at = get64(p + 6);
+        d->retry_after_ms = get64(p + 14);
+        p += DONE_FIXED;
+        if (get_str(&p, end, &d->output) != 0 ||
+            get_str(&p, end, &d->error) != 0)
+            return -1;
+        if (d->suspend != PROTO_SUSPEND_NONE &&
+            get_record(&p, end, &d->step) != 0)
+            return -1;
+        return p == end ? 0 : -1;
+    default:
         return -1;
     }
-    if (4 + n > sizeof(small))
-        buf = xmalloc(4 + n);
-    put32(buf, (uint32_t)n);
-    step_encode(step, buf + 4, n);
-    /* One write: the master wakes once per checkpoint. */
-    rc = write_all(fd, buf, 4 + n);
-    if (buf != small)
-        free(buf);
-    return rc;
 }
 
-void
-proto_add_step(struct evbuffer *out, const struct store_step *step)
-{
-    size_t n = step_encode(step, NULL, 0);
-    unsigned char *buf = xmalloc(4 + n);
+/* ---------------------------------------------------- the master reads */
 
-    put32(buf, (uint32_t)n);
-    step_encode(step, buf + 4, n);
-    evbuffer_add(out, buf, 4 + n);
-    free(buf);
-}
-
-/* ------------------------------------------------------- master side */
-
-void
-proto_add(struct evbuffer *out, struct json_object *msg)
-{
-    size_t len;
-    const char *s = json_object_to_json_string_length(
-        msg, JSON_C_TO_STRING_PLAIN, &len);
-    uint32_t be = htonl((uint32_t)len);
-
-    evbuffer_add(out, &be, sizeof(be));
-    evbuffer_add(out, s, len);
-}
-
-/* The last step frame taken, which its strings point into; room for
- * STEP_BUF_KEEP bytes stays between frames. */
-#define STEP_BUF_KEEP 65536
-static unsigned char *step_buf;
-static size_t step_cap;
+/* The last frame taken, which its strings point into; room for BUF_KEEP
+ * bytes stays between frames. */
+static unsigned char *take_buf;
+static size_t take_cap;
 
 int
 proto_take(struct evbuffer *in, struct proto_msg *msg)
 {
-    uint32_t be, len;
+    unsigned char be[4];
+    uint32_t len;
     unsigned char *p;
 
     memset(msg, 0, sizeof(*msg));
-    if (step_cap > STEP_BUF_KEEP) {
+    if (take_cap > BUF_KEEP) {
         /* The last frame was a big one: do not keep its room. */
-        free(step_buf);
-        step_buf = NULL;
-        step_cap = 0;
+        free(take_buf);
+        take_buf = NULL;
+        take_cap = 0;
     }
     if (evbuffer_get_length(in) < sizeof(be))
         return 0;
-    evbuffer_copyout(in, &be, sizeof(be));
-    len = ntohl(be);
+    evbuffer_copyout(in, be, sizeof(be));
+    len = get32(be);
     if (len == 0 || len > PROTO_MAX_FRAME)
         return -1;
     if (evbuffer_get_length(in) < sizeof(be) + len)
         return 0;
     p = evbuffer_pullup(in, (ev_ssize_t)(sizeof(be) + len));
-    if (p[sizeof(be)] == PROTO_STEP_TAG) {
-        if (len > step_cap) {
-            free(step_buf);
-            step_cap = len < 4096 ? 4096 : len;
-            step_buf = xmalloc(step_cap);
-        }
-        memcpy(step_buf, p + sizeof(be), len);
-        evbuffer_drain(in, sizeof(be) + len);
-        return step_decode(step_buf, len, &msg->step) == 0 ? 1 : -1;
+    if (len > take_cap) {
+        free(take_buf);
+        take_cap = len < 4096 ? 4096 : len;
+        take_buf = xmalloc(take_cap);
     }
-    msg->json = parse((const char *)p + sizeof(be), len);
+    memcpy(take_buf, p + sizeof(be), len);
     evbuffer_drain(in, sizeof(be) + len);
-    return msg->json != NULL ? 1 : -1;
+    if (decode(take_buf, len, msg) != 0) {
+        memset(msg, 0, sizeof(*msg));
+        return -1;
+    }
+    return 1;
 }

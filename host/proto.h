@@ -1,69 +1,162 @@
-/* proto.h - framed JSON messages between the master and its workers.
+/* proto.h - every message between the master and its workers, both ways.
  * SPDX-License-Identifier: Apache-2.0
  *
- * A frame is a 4-byte big-endian length, then that many bytes of body:
- * JSON (it starts with '{'), or a step checkpoint in binary (it starts
- * with PROTO_STEP_TAG).
- * master -> worker: hello {plugins, config}, invoke {run_id, function_id,
- *                   attempt, max_attempts, event_id, event, steps}, ack
- * worker -> master: ready {plugins}, step checkpoints (binary), done
- *                   {run_id, ok, output, error, no_retry, retry_after_ms,
- *                   suspend} */
+ * One encoder (proto_put_*) and one decoder per message, used by both
+ * sides, the unit tests and the fuzzer alike. A frame is a 4-byte
+ * big-endian length, then that many bytes of body.
+ *
+ * master -> worker, JSON: a worker needs the event, the stored steps and
+ * the plugin config as json-c objects anyway.
+ *   hello   {"t":"hello","plugins":[path...],"config":{...},"log_level":s}
+ *   invoke  {"t":"invoke","run_id","function_id","attempt","max_attempts",
+ *            "event_id","steps":{...},"event":{...}}
+ *   ack     PROTO_ACK, compared as bytes (it comes once per step)
+ *
+ * worker -> master, binary, decoded in place: a step comes once per step,
+ * and the master reads processes that run plugin code, so it parses no
+ * JSON from them at all.
+ *   ready   'R' u32 plugins
+ *   step    'S' record                             (a checkpoint)
+ *   done    'D' u8 flags (1 ok, 2 no_retry) u8 suspend (enum proto_suspend)
+ *           u32 attempt i64 unit_started_at i64 retry_after_ms
+ *           str output str error, then the record when it suspends
+ *   record  u32 attempt i64 started_at i64 ended_at i64 wake_at
+ *           str step_id str name str kind str status str result str error
+ *   str     u32 length (0xffffffff for none), that many bytes, a NUL; no
+ *           NUL of its own
+ * integers big-endian. A step thus travels in one form, struct
+ * step_record, whether it is a checkpoint or the sleep or retry an
+ * invocation ends in. */
 #ifndef FNHOST_PROTO_H
 #define FNHOST_PROTO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
-#include "store.h"
+#include "step_record.h"
 
 struct evbuffer;
 struct json_object;
 
 #define PROTO_MAX_FRAME (64u << 20)
 
-/* Blocking, for workers: write one message, or read one (new; NULL on EOF
- * or error, with errno set; EPROTO for a bad frame). */
-int proto_send(int fd, struct json_object *msg);
-struct json_object *proto_recv(int fd);
-
-/* The acknowledgement of a step checkpoint, as its exact bytes: the
- * master sends it, a worker waits for it, and compares rather than parses
- * (it comes once per step). */
+/* The acknowledgement of a step checkpoint, as its exact bytes. */
 #define PROTO_ACK "{\"t\":\"ack\"}"
 
-/* Blocking, for workers: reads one frame and says whether it is exactly
- * PROTO_ACK (1), something else (0; errno EPROTO), or nothing (-1: EOF or
- * error). */
+enum proto_type {
+    PROTO_UNKNOWN,
+    PROTO_HELLO,  /* master -> worker */
+    PROTO_INVOKE,
+    PROTO_ACK_MSG,
+    PROTO_READY,  /* worker -> master */
+    PROTO_STEP,
+    PROTO_DONE,
+};
+
+/* hello: what a new worker loads. */
+struct proto_hello {
+    const char **plugins;       /* the generation's copies; read: new array
+                                   (free it) of strings borrowed from the
+                                   message */
+    size_t nplugins;
+    struct json_object *config; /* the plugin config, borrowed */
+    const char *log_level;      /* "debug" or "info"; NULL for neither */
+};
+
+/* invoke: one invocation of a run. Strings and objects are borrowed. */
+struct proto_invoke {
+    const char *run_id;
+    const char *function_id;
+    const char *event_id;       /* the internal ULID */
+    unsigned attempt;
+    unsigned max_attempts;
+    const char *event_json;     /* put: the event as stored (the text of an
+                                   object; anything else goes as null) */
+    struct json_object *event;  /* read: the event object */
+    struct json_object *steps;  /* the stored steps (store_run_steps()),
+                                   or NULL */
+};
+
+enum proto_suspend {
+    PROTO_SUSPEND_NONE,
+    PROTO_SUSPEND_SLEEP, /* the step is a sleep */
+    PROTO_SUSPEND_RETRY, /* the step failed an attempt and is retried */
+};
+
+/* done: how an invocation ended. Strings are borrowed. */
+struct proto_done {
+    int ok;                  /* the handler returned FH_OK */
+    int no_retry;
+    enum proto_suspend suspend;
+    unsigned attempt;        /* of the unit (step or handler code) it ended
+                                in */
+    int64_t unit_started_at;
+    int64_t retry_after_ms;
+    const char *output;      /* JSON text when ok, or NULL for none */
+    const char *error;       /* why it failed, or NULL */
+    struct step_record step; /* when it suspends: the sleep or the step to
+                                retry */
+};
+
+/* Bytes of frames on their way out. */
+struct proto_buf {
+    unsigned char *data;
+    size_t len, cap;
+};
+
+void proto_buf_free(struct proto_buf *b);
+
+/* Encoders: each appends one whole frame to B. The worker's return 0, or
+ * -1 (errno EMSGSIZE, B unchanged) for a frame over PROTO_MAX_FRAME; the
+ * master's own messages are not checked (a worker refuses one). */
+void proto_put_hello(struct proto_buf *b, const struct proto_hello *h);
+void proto_put_invoke(struct proto_buf *b, const struct proto_invoke *inv);
+void proto_put_ack(struct proto_buf *b);
+void proto_put_ready(struct proto_buf *b, unsigned nplugins);
+int proto_put_step(struct proto_buf *b, const struct step_record *st);
+int proto_put_done(struct proto_buf *b, const struct proto_done *d);
+
+/* Blocking, for workers: writes B's bytes to FD in one call where it can
+ * (the master wakes once per message) and empties B. 0, or -1 with
+ * errno. */
+int proto_write(int fd, struct proto_buf *b);
+
+/* ----------------------------------------------------- worker side */
+
+/* Blocking: reads one message of the master's (new; NULL on EOF or error,
+ * with errno set, 0 for a clean EOF; EPROTO for a bad frame). */
+struct json_object *proto_recv(int fd);
+
+/* The body of a JSON frame as its object (new), or NULL if it is not one
+ * JSON object. */
+struct json_object *proto_parse(const char *body, size_t len);
+
+/* Which message MSG (from proto_recv) is; PROTO_UNKNOWN for none. */
+enum proto_type proto_type_of(struct json_object *msg);
+
+/* Decoders of the master's messages: 0, or -1 when a field the worker
+ * needs is missing or of the wrong type. Results borrow from MSG. */
+int proto_read_hello(struct json_object *msg, struct proto_hello *h);
+int proto_read_invoke(struct json_object *msg, struct proto_invoke *inv);
+
+/* Blocking: reads one frame and says whether it is exactly PROTO_ACK (1),
+ * something else (0; errno EPROTO), or nothing (-1: EOF or error). */
 int proto_recv_ack(int fd);
 
-/* A step checkpoint, once per step, is a binary frame that the master
- * decodes in place, not a JSON text to build, print and parse:
- *
- *   'S'  u32 attempt  i64 started_at  i64 ended_at  i64 wake_at
- *   then step_id, name, kind, status, result, error, each as a u32
- *   length (0xffffffff for none), that many bytes, and a NUL
- *
- * integers big-endian; the strings hold no NUL of their own. */
-#define PROTO_STEP_TAG 'S'
+/* ----------------------------------------------------- master side */
 
-/* Blocking, for workers: sends STEP as a step frame. */
-int proto_send_step(int fd, const struct store_step *step);
-
-/* For the master's bufferevents: append one message to OUT, or one step
- * frame. */
-void proto_add(struct evbuffer *out, struct json_object *msg);
-void proto_add_step(struct evbuffer *out, const struct store_step *step);
-
-/* A message the master took from a worker: JSON, or a step frame. */
+/* A message the master took from a worker. Its strings point into a
+ * buffer proto.c reuses: valid until the next proto_take(). */
 struct proto_msg {
-    struct json_object *json; /* new; NULL for a step */
-    struct store_step step;   /* its strings valid until the next
-                                 proto_take() */
+    enum proto_type type;    /* PROTO_READY, PROTO_STEP or PROTO_DONE */
+    unsigned plugins;        /* ready: how many plugins the worker loaded */
+    struct step_record step; /* step */
+    struct proto_done done;  /* done */
 };
 
 /* Takes one whole message from IN if there is one: 1 and *MSG, 0 if more
- * bytes are needed, -1 for a malformed frame. Only one thread may take
- * messages (the step's strings live in a buffer this file reuses). */
+ * bytes are needed, -1 for a malformed frame (dropped whole when its
+ * length was readable). Only one thread may take messages. */
 int proto_take(struct evbuffer *in, struct proto_msg *msg);
 
 #endif

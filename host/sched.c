@@ -388,14 +388,14 @@ retry_delay(double scale, unsigned attempt, int64_t retry_after_ms)
     return (int64_t)((double)d * scale);
 }
 
-/* A store_step with its own strings. */
+/* A step_record with its own strings. */
 struct step_own {
-    struct store_step s;
+    struct step_record s;
     char *str[6];
 };
 
-static const struct store_step *
-step_own_set(struct step_own *o, const struct store_step *from)
+static const struct step_record *
+step_own_set(struct step_own *o, const struct step_record *from)
 {
     const char *const *src[6];
     const char **dst[6];
@@ -452,7 +452,7 @@ step_stored_cb(void *arg, int rc, const char *err)
 }
 
 static void
-step_cb(void *arg, struct job *job, const struct store_step *step)
+step_cb(void *arg, struct job *job, const struct step_record *step)
 {
     struct sched *s = arg;
     struct stepping *sp = xcalloc(1, sizeof(*sp));

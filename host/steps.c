@@ -4,8 +4,8 @@
  * The rules (ids, replay, retries, sleeps) are sdk/fnhost_steps.h, shared
  * with the SDK's test harness; this file supplies the worker's effects: a
  * new outcome becomes a checkpoint the master must acknowledge before the
- * handler goes on, and a retry or a sleep becomes the "suspend" of the
- * invocation's done message. */
+ * handler goes on, and a retry or a sleep ends the invocation, its step
+ * record sent with the done message (host/proto.h). */
 #include "steps.h"
 
 #include <errno.h>
@@ -38,9 +38,10 @@ call(struct fh_ctx *ctx, const char *name, fh_step_fn fn, void *arg,
  * durable. A master that is gone ends this worker: nothing the handler
  * does after this point could be recorded. */
 static void
-checkpoint(struct invocation *inv, const struct store_step *step)
+checkpoint(struct invocation *inv, const struct step_record *step)
 {
-    if (proto_send_step(inv->wfd, step) != 0) {
+    if (proto_put_step(inv->out, step) != 0 ||
+        proto_write(inv->wfd, inv->out) != 0) {
         log_error("worker", "run %s: cannot send a checkpoint: %s",
                   inv->run_id, strerror(errno));
         _exit(1);
@@ -52,26 +53,23 @@ checkpoint(struct invocation *inv, const struct store_step *step)
     }
 }
 
-/* A step record for the done message's "suspend" (new). */
-static struct json_object *
-step_json(const struct fh_step_outcome_ *o)
+static char *
+dup_or_null(const char *s)
 {
-    struct json_object *j = json_object_new_object();
+    return s != NULL ? xstrdup(s) : NULL;
+}
 
-    json_object_object_add(j, "step_id", json_object_new_string(o->id));
-    json_object_object_add(j, "name", json_object_new_string(o->name));
-    json_object_object_add(j, "kind", json_object_new_string(o->kind));
-    json_object_object_add(j, "status", json_object_new_string(o->status));
-    json_object_object_add(j, "attempt", json_object_new_int((int)o->attempt));
-    json_object_object_add(j, "started_at",
-                           json_object_new_int64(o->started_at));
-    json_object_object_add(j, "ended_at", json_object_new_int64(o->ended_at));
-    if (o->error != NULL)
-        json_object_object_add(j, "error", json_object_new_string(o->error));
-    if (o->wake_at > 0)
-        json_object_object_add(j, "wake_at",
-                               json_object_new_int64(o->wake_at));
-    return j;
+/* The step record of outcome O; its strings borrowed from O. */
+static struct step_record
+record_of(const struct fh_step_outcome_ *o)
+{
+    struct step_record st = {
+        .step_id = o->id, .name = o->name, .kind = o->kind,
+        .status = o->status, .result = o->result_text, .error = o->error,
+        .attempt = o->attempt, .started_at = o->started_at,
+        .ended_at = o->ended_at, .wake_at = o->wake_at};
+
+    return st;
 }
 
 static void
@@ -79,29 +77,26 @@ record(struct fh_ctx *ctx, const struct fh_step_outcome_ *o)
 {
     struct host_ctx *c = host_of(ctx);
     struct invocation *inv = c->inv;
+    struct step_record st = record_of(o);
     int retry = strcmp(o->status, "failed") == 0 && !o->final;
 
-    if (retry || strcmp(o->status, "sleeping") == 0) {
-        inv->suspend = json_object_new_object();
-        json_object_object_add(inv->suspend, "kind",
-                               json_object_new_string(retry ? "retry"
-                                                            : "sleep"));
-        json_object_object_add(inv->suspend, "step", step_json(o));
-        if (retry && c->core.retry_after_ms > 0)
-            json_object_object_add(
-                inv->suspend, "retry_after_ms",
-                json_object_new_int64(c->core.retry_after_ms));
+    if (!retry && strcmp(o->status, "sleeping") != 0) {
+        checkpoint(inv, &st);
         return;
     }
-    {
-        struct store_step st = {
-            .step_id = o->id, .name = o->name, .kind = o->kind,
-            .status = o->status, .error = o->error, .attempt = o->attempt,
-            .started_at = o->started_at, .ended_at = o->ended_at,
-            .result = o->result_text};
-
-        checkpoint(inv, &st);
-    }
+    /* A retry or a sleep ends the invocation: the step goes with its
+     * done message, in the same record a checkpoint is. O's strings do
+     * not outlive this call. */
+    inv->suspend = retry ? PROTO_SUSPEND_RETRY : PROTO_SUSPEND_SLEEP;
+    inv->step = st;
+    inv->step.step_id = dup_or_null(st.step_id);
+    inv->step.name = dup_or_null(st.name);
+    inv->step.kind = dup_or_null(st.kind);
+    inv->step.status = dup_or_null(st.status);
+    inv->step.result = dup_or_null(st.result);
+    inv->step.error = dup_or_null(st.error);
+    if (retry)
+        inv->retry_after_ms = c->core.retry_after_ms;
 }
 
 static const struct fh_steps_ops_ host_ops = {
@@ -111,13 +106,15 @@ static const struct fh_steps_ops_ host_ops = {
 };
 
 void
-invocation_init(struct invocation *inv, int rfd, int wfd, const char *run_id,
+invocation_init(struct invocation *inv, int rfd, int wfd,
+                struct proto_buf *out, const char *run_id,
                 struct json_object *memo, unsigned attempt,
                 unsigned max_attempts)
 {
     memset(inv, 0, sizeof(*inv));
     inv->rfd = rfd;
     inv->wfd = wfd;
+    inv->out = out;
     inv->run_id = run_id;
     fh_steps_init_(&inv->steps, &host_ops, memo, attempt, max_attempts);
 }
@@ -126,7 +123,12 @@ void
 invocation_fini(struct invocation *inv)
 {
     fh_steps_fini_(&inv->steps);
-    json_object_put(inv->suspend);
+    free((char *)inv->step.step_id);
+    free((char *)inv->step.name);
+    free((char *)inv->step.kind);
+    free((char *)inv->step.status);
+    free((char *)inv->step.result);
+    free((char *)inv->step.error);
     memset(inv, 0, sizeof(*inv));
 }
 

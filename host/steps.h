@@ -15,19 +15,26 @@
 
 #include "fnhost.h"
 #include "fnhost_steps.h"
+#include "proto.h"
 
 struct json_object;
 
 struct invocation {
-    int rfd, wfd;                /* from and to the master */
-    const char *run_id;          /* borrowed */
-    struct fh_steps_ steps;      /* the rules' state: ids seen, attempt,
-                                    when the unit running now began */
-    struct json_object *suspend; /* why the handler must stop, or NULL */
+    int rfd, wfd;                 /* from and to the master */
+    struct proto_buf *out;        /* frames to the master, borrowed */
+    const char *run_id;           /* borrowed */
+    struct fh_steps_ steps;       /* the rules' state: ids seen, attempt,
+                                     when the unit running now began */
+    enum proto_suspend suspend;   /* why the handler must stop, if it must */
+    struct step_record step;      /* then: the sleep, or the step to retry
+                                     (its strings owned) */
+    int64_t retry_after_ms;       /* for the retry */
 };
 
+/* Starts a handler call's steps: MEMO (borrowed) holds the stored ones,
+ * OUT carries checkpoints over WFD, and acknowledgements come on RFD. */
 void invocation_init(struct invocation *inv, int rfd, int wfd,
-                     const char *run_id,
+                     struct proto_buf *out, const char *run_id,
                      struct json_object *memo, unsigned attempt,
                      unsigned max_attempts);
 void invocation_fini(struct invocation *inv);

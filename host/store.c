@@ -25,7 +25,7 @@ enum op_kind { OP_EVENTS, OP_START, OP_FINISH, OP_STEP, OP_REQUEUE };
 
 /* A step with its strings owned by the op. */
 struct step_copy {
-    struct store_step s;
+    struct step_record s;
     int present;
     char *step_id, *name, *kind, *status, *result, *error;
 };
@@ -269,7 +269,7 @@ put_attempt(struct store *st, const char *run_id, const char *step_id,
 }
 
 static int
-put_step(struct store *st, const char *run_id, const struct store_step *p,
+put_step(struct store *st, const char *run_id, const struct step_record *p,
          int64_t now)
 {
     sqlite3_stmt *s = st->stmt[S_PUT_STEP];
@@ -300,7 +300,7 @@ apply_finish(struct store *st, struct op *op, int64_t now)
 {
     sqlite3_stmt *f = st->stmt[S_FINISH_RUN];
     struct store_attempt *a = &op->u.fin.at;
-    const struct store_step *step =
+    const struct step_record *step =
         op->u.fin.step.present ? &op->u.fin.step.s : NULL;
     int64_t wake = 0;
     unsigned next = a->attempt;
@@ -341,7 +341,7 @@ static int
 apply_op(struct store *st, struct op *op, int64_t now)
 {
     sqlite3_stmt **s = st->stmt;
-    const struct store_step *p;
+    const struct step_record *p;
 
     switch (op->kind) {
     case OP_EVENTS:
@@ -521,7 +521,7 @@ enqueue(struct store *st, struct op *op)
 }
 
 static void
-step_copy_set(struct step_copy *c, const struct store_step *from)
+step_copy_set(struct step_copy *c, const struct step_record *from)
 {
     memset(c, 0, sizeof(*c));
     if (from == NULL)
@@ -730,7 +730,7 @@ store_finish_attempt(struct store *st, const struct store_attempt *at,
 
 void
 store_put_step(struct store *st, const char *run_id,
-               const struct store_step *step, int update_run,
+               const struct step_record *step, int update_run,
                store_done_fn done, void *arg)
 {
     struct op *op = xcalloc(1, sizeof(*op));

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "step_record.h"
+
 struct event_base;
 struct json_object;
 struct store;
@@ -48,20 +50,6 @@ enum run_outcome {
     RUN_SLEEP,     /* the handler sleeps until step->wake_at */
 };
 
-/* A step as a worker reported it. Strings are borrowed. */
-struct store_step {
-    const char *step_id; /* "name" or "name:n" */
-    const char *name;
-    const char *kind;    /* "run" or "sleep" */
-    const char *status;  /* "completed", "failed" or "sleeping" */
-    const char *result;  /* JSON text, for completed */
-    const char *error;   /* for failed, or a failed attempt */
-    unsigned attempt;    /* 0-based */
-    int64_t started_at;
-    int64_t ended_at;
-    int64_t wake_at;     /* for sleeping */
-};
-
 struct store_attempt {
     char run_id[27];
     unsigned attempt;   /* 0-based, of the step or handler code that ran */
@@ -71,7 +59,7 @@ struct store_attempt {
     const char *output; /* JSON text for RUN_COMPLETED, borrowed */
     const char *error;  /* for RUN_RETRY and RUN_FAILED, borrowed */
     int64_t wake_at;    /* for RUN_RETRY */
-    const struct store_step *step; /* the step the invocation ended in
+    const struct step_record *step; /* the step the invocation ended in
                                       (a sleep, a failed step attempt), or
                                       NULL; borrowed */
 };
@@ -109,7 +97,7 @@ void store_put_events(struct store *st, struct store_new_event *evs,
  * invocation; later ones find it so already). DONE runs after the
  * commit: only then may the handler go on. STEP is copied. */
 void store_put_step(struct store *st, const char *run_id,
-                    const struct store_step *step, int update_run,
+                    const struct step_record *step, int update_run,
                     store_done_fn done, void *arg);
 
 /* Marks a run running for attempt A, and a sleep it woke from complete

@@ -22,18 +22,8 @@
 struct worker_state {
     struct loaded_plugin *plugins;
     size_t nplugins;
+    struct proto_buf out; /* frames to the master */
 };
-
-static const char *
-str_field(struct json_object *o, const char *key)
-{
-    struct json_object *v;
-
-    if (!json_object_object_get_ex(o, key, &v) ||
-        !json_object_is_type(v, json_type_string))
-        return NULL;
-    return json_object_get_string(v);
-}
 
 static int
 find_function(struct worker_state *ws, const char *id,
@@ -53,74 +43,67 @@ find_function(struct worker_state *ws, const char *id,
     return -1;
 }
 
-/* Runs one invocation and builds the "done" message (new). */
-static struct json_object *
+/* Sends DONE to the master: 0, or -1. */
+static int
+send_done(struct worker_state *ws, int wfd, const struct proto_done *done)
+{
+    if (proto_put_done(&ws->out, done) != 0)
+        return -1;
+    return proto_write(wfd, &ws->out);
+}
+
+/* Runs the invocation MSG asks for and sends its done message: 0, or -1
+ * if it cannot be sent. */
+static int
 invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
 {
-    struct json_object *done = json_object_new_object(), *ev = NULL, *v;
-    const char *run_id = str_field(msg, "run_id");
-    const char *fn_id = str_field(msg, "function_id");
+    struct proto_invoke in;
+    struct proto_done done;
     struct loaded_plugin *lp;
     const struct fh_function *fn;
     struct fh_event fev;
     struct host_ctx c;
     struct invocation inv;
-    const char *text;
-    char *bad;
+    struct json_object *v;
+    char why[256], *bad = NULL;
     int rc;
 
-    json_object_object_add(done, "t", json_object_new_string("done"));
-    json_object_object_add(done, "run_id",
-                           json_object_new_string(run_id ? run_id : ""));
-    if (json_object_object_get_ex(msg, "event", &ev) &&
-        json_object_is_type(ev, json_type_object))
-        json_object_get(ev);
-    else
-        ev = NULL;
-    if (run_id == NULL || fn_id == NULL || ev == NULL) {
-        json_object_object_add(done, "ok", json_object_new_boolean(0));
-        json_object_object_add(done, "error",
-                               json_object_new_string("bad invoke message"));
-        json_object_put(ev);
-        return done;
+    memset(&done, 0, sizeof(done));
+    if (proto_read_invoke(msg, &in) != 0) {
+        done.error = "bad invoke message";
+        return send_done(ws, wfd, &done);
     }
-    if (find_function(ws, fn_id, &lp, &fn) != 0) {
-        char why[256];
-
+    if (find_function(ws, in.function_id, &lp, &fn) != 0) {
         snprintf(why, sizeof(why), "function %s is not loaded in this worker",
-                 fn_id);
-        json_object_object_add(done, "ok", json_object_new_boolean(0));
-        json_object_object_add(done, "error", json_object_new_string(why));
-        json_object_put(ev);
-        return done;
+                 in.function_id);
+        done.error = why;
+        return send_done(ws, wfd, &done);
     }
 
     memset(&fev, 0, sizeof(fev));
-    fev.name = str_field(ev, "name");
-    fev.id = str_field(ev, "id");
-    fev.internal_id = str_field(msg, "event_id");
-    if (json_object_object_get_ex(ev, "ts", &v))
+    fev.name = fh_json_str(in.event, "name");
+    fev.id = fh_json_str(in.event, "id");
+    fev.internal_id = in.event_id;
+    if (json_object_object_get_ex(in.event, "ts", &v))
         fev.ts = json_object_get_int64(v);
-    if (!json_object_object_get_ex(ev, "data", &fev.data) ||
+    if (!json_object_object_get_ex(in.event, "data", &fev.data) ||
         !json_object_is_type(fev.data, json_type_object)) {
         fev.data = json_object_new_object();
-        json_object_object_add(ev, "data", fev.data);
+        json_object_object_add(in.event, "data", fev.data);
     }
-    fev.json = ev;
+    fev.json = in.event;
 
     memset(&c, 0, sizeof(c));
     c.core.pub.api = &loader_api;
     c.core.pub.state = lp->state;
     c.core.pub.plugin = lp->desc->name;
     c.core.pub.function_id = fn->id;
-    c.core.pub.run_id = run_id;
-    if (json_object_object_get_ex(msg, "attempt", &v))
-        c.core.pub.attempt = (unsigned)json_object_get_int(v);
-    if (json_object_object_get_ex(msg, "max_attempts", &v))
-        c.core.pub.max_attempts = (unsigned)json_object_get_int(v);
+    c.core.pub.run_id = in.run_id;
+    c.core.pub.attempt = in.attempt;
+    c.core.pub.max_attempts = in.max_attempts;
     c.lp = lp;
-    invocation_init(&inv, rfd, wfd, run_id, json_object_object_get(msg, "steps"),
-                    c.core.pub.attempt, c.core.pub.max_attempts);
+    invocation_init(&inv, rfd, wfd, &ws->out, in.run_id, in.steps,
+                    in.attempt, in.max_attempts);
     c.inv = &inv;
 
     rc = fn->run(&c.core.pub, &fev);
@@ -128,77 +111,56 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
     /* A handler may change its state pointer; keep what it set. */
     lp->state = c.core.pub.state;
     /* Which attempt of which unit this call ended in, for the record. */
-    json_object_object_add(done, "attempt", json_object_new_int((int)inv.steps.attempt));
-    json_object_object_add(done, "unit_started_at",
-                           json_object_new_int64(inv.steps.unit_started));
-    if (inv.suspend != NULL) {
+    done.attempt = inv.steps.attempt;
+    done.unit_started_at = inv.steps.unit_started;
+    if (inv.suspend != PROTO_SUSPEND_NONE) {
         /* A sleep or a step's retry stops the run, whatever the handler
          * returned after ignoring FH_SUSPENDED. */
         if (rc != FH_SUSPENDED)
             log_warn("worker", "%s: the handler returned %d after a step"
                                " suspended the run; suspending anyway",
                      fn->id, rc);
-        json_object_object_add(done, "ok", json_object_new_boolean(0));
-        json_object_object_add(done, "suspend", json_object_get(inv.suspend));
-        if (c.core.error != NULL)
-            json_object_object_add(done, "error",
-                                   json_object_new_string(c.core.error));
+        done.suspend = inv.suspend;
+        done.step = inv.step;
+        done.retry_after_ms = inv.retry_after_ms;
+        done.error = c.core.error;
     } else if (rc == FH_SUSPENDED) {
-        json_object_object_add(done, "ok", json_object_new_boolean(0));
-        json_object_object_add(done, "error", json_object_new_string(
-            "the handler returned FH_SUSPENDED but no step suspended"));
+        done.error = "the handler returned FH_SUSPENDED but no step"
+                     " suspended";
     } else if (rc == FH_OK && c.core.has_output &&
-               (bad = fh_steps_output_check_(c.core.output, &text)) != NULL) {
-        json_object_object_add(done, "ok", json_object_new_boolean(0));
-        json_object_object_add(done, "error", json_object_new_string(bad));
-        json_object_object_add(done, "no_retry", json_object_new_boolean(1));
-        free(bad);
+               (bad = fh_steps_output_check_(c.core.output, &done.output)) !=
+                   NULL) {
+        done.error = bad;
+        done.no_retry = 1;
     } else if (rc == FH_OK) {
-        json_object_object_add(done, "ok", json_object_new_boolean(1));
-        json_object_object_add(done, "output",
-                               c.core.has_output ? json_object_get(c.core.output)
-                                            : NULL);
+        done.ok = 1;
     } else {
-        char why[64];
-
-        json_object_object_add(done, "ok", json_object_new_boolean(0));
-        if (c.core.error == NULL)
-            snprintf(why, sizeof(why), "handler returned %d without a"
-                                       " reason", rc);
-        json_object_object_add(done, "error",
-                               json_object_new_string(c.core.error ? c.core.error
-                                                              : why));
-        json_object_object_add(done, "no_retry",
-                               json_object_new_boolean(c.core.no_retry));
-        if (c.core.retry_after_ms > 0)
-            json_object_object_add(done, "retry_after_ms",
-                                   json_object_new_int64(c.core.retry_after_ms));
+        snprintf(why, sizeof(why), "handler returned %d without a reason",
+                 rc);
+        done.error = c.core.error ? c.core.error : why;
+        done.no_retry = c.core.no_retry;
+        done.retry_after_ms = c.core.retry_after_ms;
     }
+    rc = send_done(ws, wfd, &done);
+    free(bad);
     host_ctx_reset(&c);
     invocation_fini(&inv);
-    json_object_put(ev);
-    return done;
+    return rc;
 }
 
 static void
-load_plugins(struct worker_state *ws, struct json_object *hello)
+load_plugins(struct worker_state *ws, const struct proto_hello *hello)
 {
-    struct json_object *files, *config;
-    size_t n;
-
-    if (!json_object_object_get_ex(hello, "plugins", &files) ||
-        !json_object_object_get_ex(hello, "config", &config))
-        return;
-    n = json_object_array_length(files);
-    ws->plugins = xcalloc(n ? n : 1, sizeof(*ws->plugins));
-    for (size_t i = 0; i < n; i++) {
-        const char *path =
-            json_object_get_string(json_object_array_get_idx(files, i));
+    ws->plugins = xcalloc(hello->nplugins ? hello->nplugins : 1,
+                          sizeof(*ws->plugins));
+    for (size_t i = 0; i < hello->nplugins; i++) {
+        const char *path = hello->plugins[i];
         struct loaded_plugin *lp = &ws->plugins[ws->nplugins];
         char err[512];
 
         if (loader_open(lp, path, err, sizeof(err)) != 0 ||
-            loader_init(lp, config, &loader_api, err, sizeof(err)) != 0) {
+            loader_init(lp, hello->config, &loader_api, err, sizeof(err)) !=
+                0) {
             /* The master described this file before starting us, so
              * this is rare (a plugin whose load() is not repeatable). */
             log_error("worker", "%s: %s", path, err);
@@ -212,10 +174,12 @@ load_plugins(struct worker_state *ws, struct json_object *hello)
 int
 worker_main(int rfd, int wfd)
 {
-    struct worker_state ws = {NULL, 0};
-    struct json_object *hello, *ready, *msg, *lvl;
+    struct worker_state ws;
+    struct proto_hello h;
+    struct json_object *hello, *msg;
     int status = 0;
 
+    memset(&ws, 0, sizeof(ws));
     /* Processes a plugin starts must not hold the master's pipes. */
     fcntl(rfd, F_SETFD, FD_CLOEXEC);
     fcntl(wfd, F_SETFD, FD_CLOEXEC);
@@ -225,29 +189,27 @@ worker_main(int rfd, int wfd)
                   errno ? strerror(errno) : "connection closed");
         return 1;
     }
-    if (json_object_object_get_ex(hello, "log_level", &lvl))
-        log_set_level_name(json_object_get_string(lvl));
-    load_plugins(&ws, hello);
+    if (proto_read_hello(hello, &h) == 0) {
+        if (h.log_level != NULL)
+            log_set_level_name(h.log_level);
+        load_plugins(&ws, &h);
+        free(h.plugins);
+    } else {
+        log_error("worker", "a bad hello from the master");
+    }
     json_object_put(hello);
 
-    ready = json_object_new_object();
-    json_object_object_add(ready, "t", json_object_new_string("ready"));
-    json_object_object_add(ready, "plugins",
-                           json_object_new_int((int)ws.nplugins));
-    if (proto_send(wfd, ready) != 0)
+    proto_put_ready(&ws.out, (unsigned)ws.nplugins);
+    if (proto_write(wfd, &ws.out) != 0)
         status = 1;
-    json_object_put(ready);
 
     while (status == 0 && (msg = proto_recv(rfd)) != NULL) {
-        const char *t = str_field(msg, "t");
-
-        if (t != NULL && strcmp(t, "invoke") == 0) {
-            struct json_object *done = invoke(&ws, rfd, wfd, msg);
-
-            if (proto_send(wfd, done) != 0)
+        if (proto_type_of(msg) == PROTO_INVOKE) {
+            if (invoke(&ws, rfd, wfd, msg) != 0)
                 status = 1;
-            json_object_put(done);
         } else {
+            const char *t = fh_json_str(msg, "t");
+
             log_warn("worker", "unknown message \"%s\"", t ? t : "?");
         }
         json_object_put(msg);
@@ -259,6 +221,7 @@ worker_main(int rfd, int wfd)
     for (size_t i = 0; i < ws.nplugins; i++)
         loader_close(&ws.plugins[i]);
     free(ws.plugins);
+    proto_buf_free(&ws.out);
     return status;
 }
 

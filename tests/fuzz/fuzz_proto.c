@@ -3,11 +3,14 @@
  *
  * The master reads frames from workers that run plugin code, so a frame
  * may be anything. The input arrives in pieces (sizes picked from its
- * length) as from a socket; proto_take is called until it wants more or
+ * length) as from a pipe; proto_take is called until it wants more or
  * refuses, as the master does. Every message taken must read back the
- * same after being framed again: a JSON object through proto_add, a step
- * checkpoint through proto_add_step (binary, decoded in place, so the
- * check also covers its bounds: ASan sees any read past the frame). */
+ * same after being written again by the encoder a worker uses
+ * (proto_put_ready, proto_put_step, proto_put_done): the frames are
+ * decoded in place, so the check also covers their bounds (ASan sees any
+ * read past a frame). An input that is one JSON object also goes through
+ * the worker's decoders of the master's messages, and what they read
+ * must be written back the same by the master's encoders. */
 #include <event2/buffer.h>
 #include <json-c/json.h>
 #include <stdint.h>
@@ -20,28 +23,10 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void
-check_roundtrip(struct json_object *msg)
+fail(const char *what)
 {
-    struct evbuffer *b = evbuffer_new();
-    struct proto_msg m;
-    const char *want;
-
-    if (!json_object_is_type(msg, json_type_object)) {
-        fprintf(stderr, "fuzz_proto: took a message that is not an object\n");
-        abort();
-    }
-    want = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN);
-    proto_add(b, msg);
-    if (proto_take(b, &m) != 1 || m.json == NULL ||
-        evbuffer_get_length(b) != 0 ||
-        strcmp(json_object_to_json_string_ext(m.json, JSON_C_TO_STRING_PLAIN),
-               want) != 0) {
-        fprintf(stderr, "fuzz_proto: %s does not read back after proto_add\n",
-                want);
-        abort();
-    }
-    json_object_put(m.json);
-    evbuffer_free(b);
+    fprintf(stderr, "fuzz_proto: %s\n", what);
+    abort();
 }
 
 static char *
@@ -56,37 +41,152 @@ same(const char *a, const char *b)
     return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
 }
 
-/* A step taken, framed again, must read back field for field. */
+/* A copy of ST whose strings are its own (S holds them), for proto_take
+ * reuses the buffer the taken ones point into. */
+static struct step_record
+record_copy(const struct step_record *st, char *s[6])
+{
+    struct step_record c = *st;
+
+    c.step_id = s[0] = dup_or_null(st->step_id);
+    c.name = s[1] = dup_or_null(st->name);
+    c.kind = s[2] = dup_or_null(st->kind);
+    c.status = s[3] = dup_or_null(st->status);
+    c.result = s[4] = dup_or_null(st->result);
+    c.error = s[5] = dup_or_null(st->error);
+    return c;
+}
+
+/* Whether A and B print the same: json_object_equal() would call a NaN,
+ * which json-c reads, unequal to itself. */
+static int
+json_same(struct json_object *a, struct json_object *b)
+{
+    char *t = dup_or_null(json_object_to_json_string_ext(
+        a, JSON_C_TO_STRING_PLAIN));
+    int eq = same(t, json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN));
+
+    free(t);
+    return eq;
+}
+
+static int
+record_same(const struct step_record *a, const struct step_record *b)
+{
+    return a->attempt == b->attempt && a->started_at == b->started_at &&
+           a->ended_at == b->ended_at && a->wake_at == b->wake_at &&
+           same(a->step_id, b->step_id) && same(a->name, b->name) &&
+           same(a->kind, b->kind) && same(a->status, b->status) &&
+           same(a->result, b->result) && same(a->error, b->error);
+}
+
+/* Writes MSG again with the worker's encoder and takes it back. */
 static void
-check_step(const struct store_step *st)
+check_roundtrip(const struct proto_msg *msg)
 {
     struct evbuffer *b = evbuffer_new();
-    struct store_step want = *st;
-    struct proto_msg m;
-    char *s[6];
+    struct proto_buf out = {0};
+    struct proto_msg want = *msg, m;
+    char *s[6] = {0}, *out_s = NULL, *err_s = NULL;
+    int same_msg;
 
-    /* proto_take reuses the buffer the strings point into. */
-    want.step_id = s[0] = dup_or_null(st->step_id);
-    want.name = s[1] = dup_or_null(st->name);
-    want.kind = s[2] = dup_or_null(st->kind);
-    want.status = s[3] = dup_or_null(st->status);
-    want.result = s[4] = dup_or_null(st->result);
-    want.error = s[5] = dup_or_null(st->error);
-    proto_add_step(b, &want);
-    if (proto_take(b, &m) != 1 || m.json != NULL ||
-        evbuffer_get_length(b) != 0 || m.step.attempt != want.attempt ||
-        m.step.started_at != want.started_at ||
-        m.step.ended_at != want.ended_at || m.step.wake_at != want.wake_at ||
-        !same(m.step.step_id, want.step_id) || !same(m.step.name, want.name) ||
-        !same(m.step.kind, want.kind) || !same(m.step.status, want.status) ||
-        !same(m.step.result, want.result) || !same(m.step.error, want.error)) {
-        fprintf(stderr, "fuzz_proto: a step frame does not read back after"
-                        " proto_add_step\n");
-        abort();
+    switch (msg->type) {
+    case PROTO_READY:
+        proto_put_ready(&out, msg->plugins);
+        break;
+    case PROTO_STEP:
+        want.step = record_copy(&msg->step, s);
+        if (proto_put_step(&out, &want.step) != 0)
+            fail("a step taken cannot be written again");
+        break;
+    case PROTO_DONE:
+        want.done.output = out_s = dup_or_null(msg->done.output);
+        want.done.error = err_s = dup_or_null(msg->done.error);
+        want.done.step = record_copy(&msg->done.step, s);
+        if (proto_put_done(&out, &want.done) != 0)
+            fail("a done taken cannot be written again");
+        break;
+    default:
+        fail("took a message of no type a worker sends");
     }
+    evbuffer_add(b, out.data, out.len);
+    if (proto_take(b, &m) != 1 || evbuffer_get_length(b) != 0 ||
+        m.type != want.type)
+        fail("a message does not read back after it was written again");
+    switch (m.type) {
+    case PROTO_READY:
+        same_msg = m.plugins == want.plugins;
+        break;
+    case PROTO_STEP:
+        same_msg = record_same(&m.step, &want.step);
+        break;
+    default:
+        same_msg = m.done.ok == want.done.ok &&
+                   m.done.no_retry == want.done.no_retry &&
+                   m.done.suspend == want.done.suspend &&
+                   m.done.attempt == want.done.attempt &&
+                   m.done.unit_started_at == want.done.unit_started_at &&
+                   m.done.retry_after_ms == want.done.retry_after_ms &&
+                   same(m.done.output, want.done.output) &&
+                   same(m.done.error, want.done.error) &&
+                   record_same(&m.done.step, &want.done.step);
+    }
+    if (!same_msg)
+        fail("a message does not read back field for field");
     for (int i = 0; i < 6; i++)
         free(s[i]);
+    free(out_s);
+    free(err_s);
+    proto_buf_free(&out);
     evbuffer_free(b);
+}
+
+/* The worker's side: what proto_read_* take from a JSON object must be
+ * what the master's encoders write back. */
+static void
+check_master_msg(const uint8_t *data, size_t size)
+{
+    struct json_object *o = proto_parse((const char *)data, size), *back;
+    struct proto_buf out = {0};
+    struct proto_hello h, h2;
+    struct proto_invoke inv, inv2;
+
+    if (o == NULL)
+        return;
+    if (proto_read_hello(o, &h) == 0) {
+        proto_put_hello(&out, &h);
+        back = proto_parse((const char *)out.data + 4, out.len - 4);
+        if (back == NULL || proto_read_hello(back, &h2) != 0 ||
+            h2.nplugins != h.nplugins ||
+            !json_same(h2.config, h.config) ||
+            !same(h2.log_level, h.log_level))
+            fail("a hello does not read back");
+        for (size_t i = 0; i < h.nplugins; i++)
+            if (strcmp(h.plugins[i], h2.plugins[i]) != 0)
+                fail("a hello's plugins do not read back");
+        free(h.plugins);
+        free(h2.plugins);
+        json_object_put(back);
+        out.len = 0;
+    }
+    if (proto_read_invoke(o, &inv) == 0) {
+        inv.event_json =
+            json_object_to_json_string_ext(inv.event, JSON_C_TO_STRING_PLAIN);
+        proto_put_invoke(&out, &inv);
+        back = proto_parse((const char *)out.data + 4, out.len - 4);
+        if (back == NULL || proto_read_invoke(back, &inv2) != 0 ||
+            !same(inv2.run_id, inv.run_id) ||
+            !same(inv2.function_id, inv.function_id) ||
+            !same(inv2.event_id, inv.event_id) ||
+            inv2.attempt != inv.attempt ||
+            inv2.max_attempts != inv.max_attempts ||
+            !json_same(inv2.event, inv.event) ||
+            !json_same(inv2.steps, inv.steps))
+            fail("an invoke does not read back");
+        json_object_put(back);
+    }
+    proto_buf_free(&out);
+    json_object_put(o);
 }
 
 int
@@ -108,14 +208,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             rc = proto_take(in, &msg);
             if (rc != 1)
                 break;
-            if (msg.json == NULL) {
-                check_step(&msg.step);
-                continue;
-            }
-            check_roundtrip(msg.json);
-            json_object_put(msg.json);
+            check_roundtrip(&msg);
         }
     }
     evbuffer_free(in);
+    if (size > 0 && data[0] == '{')
+        check_master_msg(data, size);
     return 0;
 }

@@ -1,5 +1,9 @@
-/* test_proto.c - unit tests for framed messages between master and workers.
- * SPDX-License-Identifier: Apache-2.0 */
+/* test_proto.c - unit tests for the messages between master and workers.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Every message goes through the encoder production uses (proto_put_*)
+ * and the decoder of the side that reads it: proto_recv and
+ * proto_read_* for a worker, proto_take for the master. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
@@ -14,15 +18,6 @@
 #include "proto.h"
 #include "tap.h"
 
-static struct json_object *
-sample(void)
-{
-    return json_tokener_parse("{\"type\":\"invoke\",\"run_id\":\"01ABC\","
-                              "\"attempt\":3,\"event\":{\"name\":\"a/b\","
-                              "\"data\":{\"list\":[1,2.5,null,true],"
-                              "\"s\":\"caf\\u00e9 \\\"q\\\"\"}}}");
-}
-
 /* Writes a raw frame: a length header LEN and N bytes of BODY. */
 static void
 raw_frame(int fd, uint32_t len, const char *body, size_t n)
@@ -34,39 +29,108 @@ raw_frame(int fd, uint32_t len, const char *body, size_t n)
         perror("write");
 }
 
+/* The master's messages, read back as a worker reads them. */
 static void
-test_socket(void)
+test_worker_reads(void)
 {
+    struct proto_buf b = {0};
+    struct json_object *config = json_tokener_parse("{\"p\":{\"k\":\"v\"}}");
+    struct json_object *steps =
+        json_tokener_parse("{\"a\":{\"data\":[1,2.5,null,true]},"
+                           "\"b\":{\"error\":\"caf\\u00e9 \\\"q\\\"\"}}");
+    const char *paths[] = {"/s/gen/1/a.so", "/s/gen/1/b.so"};
+    struct proto_hello h = {paths, 2, config, "debug"}, hr;
+    struct proto_invoke inv = {
+        .run_id = "01RUN", .function_id = "fn-a", .event_id = "01EV",
+        .attempt = 3, .max_attempts = 5,
+        .event_json = "{\"name\":\"a/b\",\"data\":{\"x\":1}}", .steps = steps};
+    struct proto_invoke ir;
+    struct json_object *got;
     int sv[2];
-    struct json_object *msg = sample(), *got;
 
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
         ok(0, "socketpair: %s", strerror(errno));
         return;
     }
-    is_int(proto_send(sv[0], msg), 0, "proto_send writes a message");
+    proto_put_hello(&b, &h);
+    proto_put_invoke(&b, &inv);
+    is_int(proto_write(sv[0], &b), 0, "proto_write sends two frames");
+    is_int(b.len, 0, "and empties the buffer");
+
     got = proto_recv(sv[1]);
-    ok(got != NULL && json_object_equal(got, msg),
-       "proto_recv gives the same message back");
+    is_int(proto_type_of(got), PROTO_HELLO, "the first is a hello");
+    is_int(proto_read_hello(got, &hr), 0, "which reads back");
+    ok(hr.nplugins == 2 && strcmp(hr.plugins[0], paths[0]) == 0 &&
+           strcmp(hr.plugins[1], paths[1]) == 0,
+       "with its plugins in order");
+    ok(json_object_equal(hr.config, config), "its config");
+    is_str(hr.log_level, "debug", "and its log level");
+    free(hr.plugins);
     json_object_put(got);
 
-    /* Back to back: one at a time, in order. */
-    {
-        struct json_object *a = json_tokener_parse("{\"n\":1}");
-        struct json_object *b = json_tokener_parse("{\"n\":2}");
+    got = proto_recv(sv[1]);
+    is_int(proto_type_of(got), PROTO_INVOKE, "the second is an invoke");
+    is_int(proto_read_invoke(got, &ir), 0, "which reads back");
+    is_str(ir.run_id, "01RUN", "run_id");
+    is_str(ir.function_id, "fn-a", "function_id");
+    is_str(ir.event_id, "01EV", "event_id");
+    ok(ir.attempt == 3 && ir.max_attempts == 5, "attempt and max_attempts");
+    is_str(json_object_to_json_string_ext(ir.event, JSON_C_TO_STRING_PLAIN |
+                                                JSON_C_TO_STRING_NOSLASHESCAPE),
+           inv.event_json, "the event, as an object, as it was stored");
+    ok(json_object_equal(ir.steps, steps), "the stored steps");
+    json_object_put(got);
 
-        proto_send(sv[0], a);
-        proto_send(sv[0], b);
-        got = proto_recv(sv[1]);
-        ok(got != NULL && json_object_equal(got, a), "first of two");
-        json_object_put(got);
-        got = proto_recv(sv[1]);
-        ok(got != NULL && json_object_equal(got, b), "then the second");
-        json_object_put(got);
-        json_object_put(a);
-        json_object_put(b);
+    /* An event that is not an object goes as null: the worker refuses. */
+    inv.event_json = "[1]";
+    inv.steps = NULL;
+    proto_put_invoke(&b, &inv);
+    proto_write(sv[0], &b);
+    got = proto_recv(sv[1]);
+    is_int(proto_read_invoke(got, &ir), -1, "an invoke without an event is"
+                                            " refused");
+    json_object_put(got);
+    inv.event_json = "{}";
+    proto_put_invoke(&b, &inv);
+    proto_write(sv[0], &b);
+    got = proto_recv(sv[1]);
+    is_int(proto_read_invoke(got, &ir), 0, "one without steps is fine");
+    ok(ir.steps == NULL, "and has none");
+    json_object_put(got);
+
+    /* Messages of another kind, or missing what the worker needs. */
+    got = json_tokener_parse("{\"t\":\"invoke\",\"run_id\":\"r\"}");
+    is_int(proto_read_invoke(got, &ir), -1, "an invoke without a function"
+                                            " is refused");
+    is_int(proto_read_hello(got, &hr), -1, "an invoke is not a hello");
+    json_object_put(got);
+    got = json_tokener_parse("{\"t\":\"hello\",\"plugins\":[1],"
+                             "\"config\":{}}");
+    is_int(proto_read_hello(got, &hr), -1, "a plugin path that is not a"
+                                           " string is refused");
+    json_object_put(got);
+    got = json_tokener_parse("{\"t\":\"nope\"}");
+    is_int(proto_type_of(got), PROTO_UNKNOWN, "an unknown type is unknown");
+    json_object_put(got);
+
+    proto_buf_free(&b);
+    json_object_put(config);
+    json_object_put(steps);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+/* proto_recv refuses frames that are not one JSON object. */
+static void
+test_recv_refuses(void)
+{
+    struct json_object *got;
+    int sv[2];
+
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
+        ok(0, "socketpair: %s", strerror(errno));
+        return;
     }
-
     raw_frame(sv[0], 0, NULL, 0);
     errno = 0;
     got = proto_recv(sv[1]);
@@ -84,20 +148,17 @@ test_socket(void)
     got = proto_recv(sv[1]);
     ok(got == NULL, "JSON that is not an object is refused");
     is_int(errno, EPROTO, "with EPROTO");
-    json_object_put(got);
 
     raw_frame(sv[0], 3, "{}x", 3);
     errno = 0;
     got = proto_recv(sv[1]);
     ok(got == NULL, "bytes after the object in a frame are refused");
     is_int(errno, EPROTO, "with EPROTO");
-    json_object_put(got);
 
     /* The stream is still usable after a bad frame that was read whole. */
-    proto_send(sv[0], msg);
+    raw_frame(sv[0], 7, "{\"n\":2}", 7);
     got = proto_recv(sv[1]);
-    ok(got != NULL && json_object_equal(got, msg),
-       "a good frame after bad ones is read");
+    ok(got != NULL, "a good frame after bad ones is read");
     json_object_put(got);
 
     raw_frame(sv[0], PROTO_MAX_FRAME + 1, NULL, 0);
@@ -105,7 +166,17 @@ test_socket(void)
     got = proto_recv(sv[1]);
     ok(got == NULL, "a frame over PROTO_MAX_FRAME is refused");
     is_int(errno, EPROTO, "with EPROTO, without reading 64 MiB");
+    close(sv[0]);
+    close(sv[1]);
 
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+        return;
+    raw_frame(sv[0], 7, "{\"n\":2}", 7);
+    got = proto_recv(sv[1]);
+    ok(got != NULL && json_object_get_int(json_object_object_get(got, "n")) ==
+                          2,
+       "a good frame reads fine");
+    json_object_put(got);
     /* A frame cut short by the peer going away. */
     raw_frame(sv[0], 100, "{\"a\":", 5);
     close(sv[0]);
@@ -116,184 +187,125 @@ test_socket(void)
     ok(got == NULL, "a clean EOF is NULL");
     is_int(errno, 0, "with errno 0");
     close(sv[1]);
-    json_object_put(msg);
 }
 
+/* An invoke bigger than a socket buffer, from a child. */
 static void
 test_big(void)
 {
     size_t n = 1 << 20;
-    char *s = malloc(n + 1);
-    struct json_object *msg, *got, *v;
+    char *ev = malloc(n + 32);
+    struct proto_invoke inv = {.run_id = "r", .function_id = "f",
+                               .event_id = "e", .event_json = ev}, ir;
+    struct proto_buf b = {0};
+    struct json_object *got, *v;
     int sv[2], status = -1;
     pid_t pid;
 
-    for (size_t i = 0; i < n; i++)
-        s[i] = (char)('a' + i % 26);
-    s[n] = '\0';
-    msg = json_object_new_object();
-    json_object_object_add(msg, "big", json_object_new_string(s));
+    strcpy(ev, "{\"big\":\"");
+    memset(ev + 8, 'a', n);
+    strcpy(ev + 8 + n, "\"}");
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
         ok(0, "socketpair: %s", strerror(errno));
+        free(ev);
         return;
     }
-    /* 1 MiB is more than a socket buffer holds: send from a child. */
     pid = fork();
     if (pid == 0) {
         close(sv[1]);
-        _exit(proto_send(sv[0], msg) == 0 ? 0 : 1);
+        proto_put_invoke(&b, &inv);
+        _exit(proto_write(sv[0], &b) == 0 ? 0 : 1);
     }
     close(sv[0]);
     got = proto_recv(sv[1]);
     waitpid(pid, &status, 0);
     ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-       "proto_send writes a 1 MiB message");
-    ok(got != NULL && json_object_object_get_ex(got, "big", &v) &&
-           json_object_get_string_len(v) == (int)n &&
-           memcmp(json_object_get_string(v), s, n) == 0,
+       "proto_write sends a 1 MiB invoke");
+    ok(got != NULL && proto_read_invoke(got, &ir) == 0 &&
+           json_object_object_get_ex(ir.event, "big", &v) &&
+           json_object_get_string_len(v) == (int)n,
        "proto_recv reads it back whole");
     json_object_put(got);
-    json_object_put(msg);
     close(sv[1]);
-    free(s);
+    free(ev);
 }
 
-/* proto_take for a JSON frame: its return, and the message in *GOT. */
-static int
-take(struct evbuffer *in, struct json_object **got)
+/* The step acknowledgement is compared as bytes, not parsed. */
+static void
+test_ack(void)
 {
-    struct proto_msg m;
-    int rc = proto_take(in, &m);
+    struct proto_buf b = {0};
+    int sv[2];
 
-    *got = rc == 1 ? m.json : NULL;
-    if (rc == 1 && m.json == NULL)
-        return 99; /* a step frame where JSON was expected */
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
+        ok(0, "socketpair: %s", strerror(errno));
+        return;
+    }
+    proto_put_ack(&b);
+    proto_put_ack(&b);
+    proto_write(sv[0], &b);
+    is_int(proto_recv_ack(sv[1]), 1, "proto_recv_ack takes an acknowledgement");
+    is_int(proto_recv_ack(sv[1]), 1, "sent twice, both are read");
+    raw_frame(sv[0], 11, "{\"t\":\"bad\"}", 11);
+    errno = 0;
+    is_int(proto_recv_ack(sv[1]), 0, "another message of the same length is"
+                                     " not one");
+    is_int(errno, EPROTO, "it sets EPROTO");
+    raw_frame(sv[0], 2, "{}", 2);
+    is_int(proto_recv_ack(sv[1]), 0, "nor is a message of another length");
+    close(sv[0]);
+    /* The {} above was left unread (its length was wrong): drain it. */
+    is_int(proto_recv_ack(sv[1]) <= 0, 1, "the rest is refused or EOF");
+    close(sv[1]);
+    proto_buf_free(&b);
+}
+
+/* Feeds B to IN a byte at a time, as a pipe may deliver it: proto_take's
+ * last return, with *EARLY set if it took anything before the end. */
+static int
+trickle(struct proto_buf *b, struct evbuffer *in, struct proto_msg *m,
+        int *early)
+{
+    int rc = 0;
+
+    *early = 0;
+    for (size_t i = 0; i < b->len; i++) {
+        evbuffer_add(in, b->data + i, 1);
+        rc = proto_take(in, m);
+        if (rc != 0 && i + 1 < b->len)
+            *early = 1;
+    }
+    b->len = 0;
     return rc;
 }
 
+static const struct step_record sample_step = {
+    .step_id = "send:2", .name = "send", .kind = "run",
+    .status = "completed", .result = "{\"id\":\"msg_1\",\"n\":[1,2]}",
+    .error = NULL, .attempt = 3, .started_at = 1764403200123LL,
+    .ended_at = 1764403200456LL, .wake_at = 0};
+
+/* The worker's messages, read back as the master reads them. */
 static void
-test_evbuffer(void)
+test_master_reads(void)
 {
-    struct evbuffer *in = evbuffer_new(), *frame = evbuffer_new();
-    struct json_object *msg = sample(), *got = NULL;
-    unsigned char *bytes;
-    size_t len;
-    int rc = 0, early = 0;
-
-    proto_add(frame, msg);
-    len = evbuffer_get_length(frame);
-    bytes = malloc(len);
-    evbuffer_copyout(frame, bytes, len);
-    {
-        const char *json =
-            json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN);
-        uint32_t be;
-
-        memcpy(&be, bytes, 4);
-        is_int(ntohl(be), strlen(json), "proto_add writes a big-endian length");
-        is_int(len, 4 + strlen(json), "then the JSON");
-    }
-
-    /* A byte at a time: nothing until the last byte. */
-    for (size_t i = 0; i < len; i++) {
-        evbuffer_add(in, bytes + i, 1);
-        rc = take(in, &got);
-        if (rc != 0 && i + 1 < len)
-            early = 1;
-    }
-    ok(!early, "a partial frame gives 0 until it is complete");
-    is_int(rc, 1, "the complete frame gives 1");
-    ok(got != NULL && json_object_equal(got, msg), "and the message");
-    json_object_put(got);
-    is_int(evbuffer_get_length(in), 0, "the frame was consumed");
-
-    /* Two frames back to back come out one by one. */
-    {
-        struct json_object *a = json_tokener_parse("{\"n\":1}");
-        struct json_object *b = json_tokener_parse("{\"n\":2}");
-
-        proto_add(in, a);
-        proto_add(in, b);
-        got = NULL;
-        is_int(take(in, &got), 1, "first of two frames");
-        ok(got != NULL && json_object_equal(got, a), "is the first");
-        json_object_put(got);
-        got = NULL;
-        is_int(take(in, &got), 1, "second of two frames");
-        ok(got != NULL && json_object_equal(got, b), "is the second");
-        json_object_put(got);
-        is_int(take(in, &got), 0, "then nothing");
-        json_object_put(a);
-        json_object_put(b);
-    }
-
-    /* Bad frames. */
-    {
-        uint32_t be = htonl(PROTO_MAX_FRAME + 1);
-
-        evbuffer_add(in, &be, 3);
-        is_int(take(in, &got), 0, "3 bytes of a header: need more");
-        evbuffer_add(in, (char *)&be + 3, 1);
-        is_int(take(in, &got), -1,
-               "a length over PROTO_MAX_FRAME is malformed at once");
-        evbuffer_drain(in, evbuffer_get_length(in));
-
-        be = 0;
-        evbuffer_add(in, &be, 4);
-        is_int(take(in, &got), -1, "a zero length is malformed");
-        evbuffer_drain(in, evbuffer_get_length(in));
-
-        be = htonl(6);
-        evbuffer_add(in, &be, 4);
-        evbuffer_add(in, "{oops}", 6);
-        proto_add(in, msg);
-        is_int(take(in, &got), -1, "invalid JSON is malformed");
-        got = NULL;
-        is_int(take(in, &got), 1, "the bad frame was dropped whole");
-        ok(got != NULL && json_object_equal(got, msg),
-           "so the next frame reads fine");
-        json_object_put(got);
-    }
-
-    free(bytes);
-    evbuffer_free(frame);
-    evbuffer_free(in);
-    json_object_put(msg);
-}
-
-/* Step checkpoints: written by a worker with proto_send_step, read by
- * the master with proto_take, field for field. */
-static void
-test_step(void)
-{
-    struct store_step st = {
-        .step_id = "send:2", .name = "send", .kind = "run",
-        .status = "completed", .result = "{\"id\":\"msg_1\",\"n\":[1,2]}",
-        .error = NULL, .attempt = 3, .started_at = 1764403200123LL,
-        .ended_at = 1764403200456LL, .wake_at = 0};
     struct evbuffer *in = evbuffer_new();
+    struct proto_buf b = {0};
+    struct step_record st = sample_step;
+    struct proto_done d;
     struct proto_msg m;
-    unsigned char bytes[512];
-    ssize_t n;
-    int fds[2], rc = 0, early = 0;
+    int early;
 
-    if (pipe(fds) != 0) {
-        ok(0, "pipe: %s", strerror(errno));
-        return;
-    }
-    is_int(proto_send_step(fds[1], &st), 0, "proto_send_step writes a step");
-    n = read(fds[0], bytes, sizeof(bytes));
-    ok(n > 5 && bytes[4] == PROTO_STEP_TAG, "as a frame tagged 'S'");
-    /* A byte at a time, as a pipe may deliver it. */
-    for (ssize_t i = 0; i < n; i++) {
-        evbuffer_add(in, bytes + i, 1);
-        rc = proto_take(in, &m);
-        if (rc != 0 && i + 1 < n)
-            early = 1;
-    }
+    proto_put_ready(&b, 7);
+    is_int(trickle(&b, in, &m, &early), 1, "a ready reads back");
+    ok(!early, "only once it is whole");
+    ok(m.type == PROTO_READY && m.plugins == 7, "with its plugin count");
+
+    is_int(proto_put_step(&b, &st), 0, "proto_put_step writes a step");
+    ok(b.len > 5 && b.data[4] == 'S', "as a frame tagged 'S'");
+    is_int(trickle(&b, in, &m, &early), 1, "the complete frame gives 1");
     ok(!early, "a partial step frame gives 0 until it is complete");
-    is_int(rc, 1, "the complete frame gives 1");
-    ok(m.json == NULL, "and no JSON: it is a step");
+    is_int(m.type, PROTO_STEP, "it is a step");
     is_str(m.step.step_id, "send:2", "step_id");
     is_str(m.step.name, "send", "name");
     is_str(m.step.kind, "run", "kind");
@@ -306,99 +318,197 @@ test_step(void)
     is_int(m.step.wake_at, 0, "wake_at");
     is_int(evbuffer_get_length(in), 0, "the frame was consumed");
 
-    /* A failed step: an error, no result, an empty name. */
+    /* A completed invocation. */
+    memset(&d, 0, sizeof(d));
+    d.ok = 1;
+    d.attempt = 2;
+    d.unit_started_at = -5;
+    d.output = "{\"sent\":true}";
+    is_int(proto_put_done(&b, &d), 0, "proto_put_done writes a done");
+    is_int(trickle(&b, in, &m, &early), 1, "which reads back");
+    ok(!early, "only once it is whole");
+    ok(m.type == PROTO_DONE && m.done.ok && !m.done.no_retry &&
+           m.done.suspend == PROTO_SUSPEND_NONE,
+       "ok, without a suspension");
+    ok(m.done.attempt == 2 && m.done.unit_started_at == -5,
+       "attempt and unit_started_at");
+    is_str(m.done.output, d.output, "its output");
+    ok(m.done.error == NULL && m.done.step.step_id == NULL,
+       "no error, no step");
+
+    /* A retry: the step goes in the record a checkpoint has. */
+    memset(&d, 0, sizeof(d));
     st.status = "failed";
     st.result = NULL;
     st.error = "smtp: 550 no such user";
     st.name = "";
-    proto_add_step(in, &st);
-    is_int(proto_take(in, &m), 1, "a failed step reads back");
-    ok(m.step.result == NULL, "without a result");
-    is_str(m.step.error, "smtp: 550 no such user", "with its error");
-    is_str(m.step.name, "", "an empty string stays empty");
+    d.suspend = PROTO_SUSPEND_RETRY;
+    d.no_retry = 1;
+    d.retry_after_ms = 90000;
+    d.error = "smtp: 550 no such user";
+    d.step = st;
+    proto_put_done(&b, &d);
+    /* Two frames at once come out one by one. */
+    proto_put_step(&b, &st);
+    evbuffer_add(in, b.data, b.len);
+    b.len = 0;
+    is_int(proto_take(in, &m), 1, "a done that suspends reads back");
+    ok(m.type == PROTO_DONE && !m.done.ok && m.done.no_retry &&
+           m.done.suspend == PROTO_SUSPEND_RETRY &&
+           m.done.retry_after_ms == 90000,
+       "as a retry, after 90 s");
+    is_str(m.done.error, d.error, "with its error");
+    is_str(m.done.step.step_id, "send:2", "and its step");
+    is_str(m.done.step.name, "", "an empty string stays empty");
+    is_str(m.done.step.error, st.error, "the step's error");
+    ok(m.done.step.result == NULL && m.done.output == NULL,
+       "no result, no output");
+    is_int(proto_take(in, &m), 1, "then the step behind it");
+    ok(m.type == PROTO_STEP && m.step.result == NULL &&
+           strcmp(m.step.error, st.error) == 0,
+       "a failed step, without a result");
+    is_int(proto_take(in, &m), 0, "then nothing");
 
-    /* Malformed: every way a length can lie. */
-    {
-        unsigned char good[256];
-        size_t len;
-        uint32_t be;
-
-        proto_add_step(in, &st);
-        len = evbuffer_get_length(in);
-        evbuffer_remove(in, good, len);
-
-        /* One byte cut from the body, the length told to match. */
-        be = htonl((uint32_t)(len - 5));
-        evbuffer_add(in, &be, 4);
-        evbuffer_add(in, good + 4, len - 5);
-        is_int(proto_take(in, &m), -1, "a string cut short is malformed");
-        is_int(evbuffer_get_length(in), 0, "and dropped whole");
-
-        /* One byte too many. */
-        be = htonl((uint32_t)(len - 3));
-        evbuffer_add(in, &be, 4);
-        evbuffer_add(in, good + 4, len - 4);
-        evbuffer_add(in, "x", 1);
-        is_int(proto_take(in, &m), -1, "a byte after the last string is"
-                                       " malformed");
-
-        /* The error's NUL replaced: it would run on past its end. */
-        good[len - 1] = 'x';
-        evbuffer_add(in, good, len);
-        is_int(proto_take(in, &m), -1, "a string without its NUL is"
-                                       " malformed");
-        good[len - 1] = '\0';
-
-        /* A NUL inside the error (its first byte). */
-        good[len - 1 - strlen(st.error)] = '\0';
-        evbuffer_add(in, good, len);
-        is_int(proto_take(in, &m), -1, "a NUL inside a string is malformed");
-
-        /* Only the tag. */
-        be = htonl(1);
-        evbuffer_add(in, &be, 4);
-        evbuffer_add(in, "S", 1);
-        is_int(proto_take(in, &m), -1, "a bare tag is malformed");
-    }
-
-    close(fds[0]);
-    close(fds[1]);
+    proto_buf_free(&b);
     evbuffer_free(in);
 }
 
-/* The step acknowledgement is compared as bytes, not parsed. */
+/* Whatever a worker writes, the master takes whole messages or refuses. */
 static void
-test_ack(void)
+test_master_refuses(void)
 {
-    int sv[2];
+    struct evbuffer *in = evbuffer_new();
+    struct proto_buf b = {0};
+    struct step_record st = sample_step;
+    struct proto_done d;
+    struct proto_msg m;
+    unsigned char good[256];
+    size_t len;
+    uint32_t be;
 
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
-        ok(0, "socketpair: %s", strerror(errno));
-        return;
+    be = htonl(PROTO_MAX_FRAME + 1);
+    evbuffer_add(in, &be, 3);
+    is_int(proto_take(in, &m), 0, "3 bytes of a header: need more");
+    evbuffer_add(in, (char *)&be + 3, 1);
+    is_int(proto_take(in, &m), -1,
+           "a length over PROTO_MAX_FRAME is malformed at once");
+    evbuffer_drain(in, evbuffer_get_length(in));
+
+    be = 0;
+    evbuffer_add(in, &be, 4);
+    is_int(proto_take(in, &m), -1, "a zero length is malformed");
+    evbuffer_drain(in, evbuffer_get_length(in));
+
+    /* A worker speaks no JSON. */
+    be = htonl(13);
+    evbuffer_add(in, &be, 4);
+    evbuffer_add(in, "{\"t\":\"ready\"}", 13);
+    proto_put_ready(&b, 1);
+    evbuffer_add(in, b.data, b.len);
+    b.len = 0;
+    is_int(proto_take(in, &m), -1, "a JSON message from a worker is"
+                                   " malformed");
+    is_int(proto_take(in, &m), 1, "the bad frame was dropped whole");
+    is_int(m.type, PROTO_READY, "so the next frame reads fine");
+
+    st.error = "smtp: 550 no such user";
+    proto_put_step(&b, &st);
+    len = b.len;
+    memcpy(good, b.data, len);
+    b.len = 0;
+
+    /* One byte cut from the body, the length told to match. */
+    be = htonl((uint32_t)(len - 5));
+    evbuffer_add(in, &be, 4);
+    evbuffer_add(in, good + 4, len - 5);
+    is_int(proto_take(in, &m), -1, "a string cut short is malformed");
+    is_int(evbuffer_get_length(in), 0, "and dropped whole");
+
+    /* One byte too many. */
+    be = htonl((uint32_t)(len - 3));
+    evbuffer_add(in, &be, 4);
+    evbuffer_add(in, good + 4, len - 4);
+    evbuffer_add(in, "x", 1);
+    is_int(proto_take(in, &m), -1, "a byte after the last string is"
+                                   " malformed");
+
+    /* The error's NUL replaced: it would run on past its end. */
+    good[len - 1] = 'x';
+    evbuffer_add(in, good, len);
+    is_int(proto_take(in, &m), -1, "a string without its NUL is malformed");
+    good[len - 1] = '\0';
+
+    /* A NUL inside the error (its first byte). */
+    good[len - 1 - strlen(st.error)] = '\0';
+    evbuffer_add(in, good, len);
+    is_int(proto_take(in, &m), -1, "a NUL inside a string is malformed");
+
+    be = htonl(1);
+    evbuffer_add(in, &be, 4);
+    evbuffer_add(in, "S", 1);
+    is_int(proto_take(in, &m), -1, "a bare tag is malformed");
+    evbuffer_add(in, &be, 4);
+    evbuffer_add(in, "X", 1);
+    is_int(proto_take(in, &m), -1, "an unknown tag is malformed");
+
+    /* A done whose suspension is out of range, or lacks its step. */
+    memset(&d, 0, sizeof(d));
+    d.suspend = PROTO_SUSPEND_SLEEP;
+    d.step = sample_step;
+    proto_put_done(&b, &d);
+    b.data[6] = 9;
+    evbuffer_add(in, b.data, b.len);
+    is_int(proto_take(in, &m), -1, "a done with an unknown suspension is"
+                                   " malformed");
+    b.data[6] = PROTO_SUSPEND_NONE;
+    evbuffer_add(in, b.data, b.len);
+    is_int(proto_take(in, &m), -1, "one with a step it does not announce"
+                                   " is malformed");
+    b.len = 0;
+    d.suspend = PROTO_SUSPEND_NONE;
+    proto_put_done(&b, &d);
+    b.data[6] = PROTO_SUSPEND_SLEEP;
+    evbuffer_add(in, b.data, b.len);
+    is_int(proto_take(in, &m), -1, "one that suspends without its step is"
+                                   " malformed");
+    b.len = 0;
+    proto_put_done(&b, &d);
+    b.data[5] = 0x80;
+    evbuffer_add(in, b.data, b.len);
+    is_int(proto_take(in, &m), -1, "one with unknown flags is malformed");
+    b.len = 0;
+
+    /* Over the limit, the worker's encoders write nothing. */
+    {
+        size_t n = PROTO_MAX_FRAME;
+        char *big = malloc(n + 1);
+
+        memset(big, 'x', n);
+        big[n] = '\0';
+        st = sample_step;
+        st.result = big;
+        errno = 0;
+        is_int(proto_put_step(&b, &st), -1, "a step over PROTO_MAX_FRAME is"
+                                            " refused");
+        is_int(errno, EMSGSIZE, "with EMSGSIZE");
+        d.output = big;
+        is_int(proto_put_done(&b, &d), -1, "so is such a done");
+        is_int(b.len, 0, "and neither is written");
+        free(big);
     }
-    raw_frame(sv[0], sizeof(PROTO_ACK) - 1, PROTO_ACK, sizeof(PROTO_ACK) - 1);
-    is_int(proto_recv_ack(sv[1]), 1, "proto_recv_ack takes an acknowledgement");
-    raw_frame(sv[0], 11, "{\"t\":\"ack\"}", 11);
-    is_int(proto_recv_ack(sv[1]), 1, "sent twice, both are read");
-    raw_frame(sv[0], 11, "{\"t\":\"bad\"}", 11);
-    errno = 0;
-    is_int(proto_recv_ack(sv[1]), 0, "another message of the same length is not one");
-    is_int(errno, EPROTO, "it sets EPROTO");
-    raw_frame(sv[0], 2, "{}", 2);
-    is_int(proto_recv_ack(sv[1]), 0, "nor is a message of another length");
-    close(sv[0]);
-    /* The {} above was left unread (its length was wrong): drain it. */
-    is_int(proto_recv_ack(sv[1]) <= 0, 1, "the rest is refused or EOF");
-    close(sv[1]);
+
+    proto_buf_free(&b);
+    evbuffer_free(in);
 }
 
 int
 main(void)
 {
-    test_socket();
+    test_worker_reads();
+    test_recv_refuses();
     test_ack();
     test_big();
-    test_evbuffer();
-    test_step();
+    test_master_reads();
+    test_master_refuses();
     return done_testing();
 }

@@ -418,7 +418,7 @@ static void
 test_step(struct sched *s)
 {
     char id[27];
-    struct store_step st;
+    struct step_record st;
     int acks = fake.acks;
     int64_t deadline;
 

@@ -702,7 +702,7 @@ test_gauges(struct store *st)
     is_int(q - q0, 0, "no longer once it starts");
     {
         struct store_attempt at;
-        struct store_step nap;
+        struct step_record nap;
         struct waiter w = {0};
 
         memset(&at, 0, sizeof(at));

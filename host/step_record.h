@@ -1,0 +1,29 @@
+/* step_record.h - a step as a worker reports it: the one record a step
+ * travels in, from the worker to the store.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * A worker fills one for each new step outcome (a result, a final
+ * failure, a sleep, an attempt to retry), proto carries it in one binary
+ * form (a checkpoint, or the end of an invocation that suspends), and the
+ * master hands it to the store as it was decoded. It depends on nothing,
+ * so that the worker's side need not know the store. */
+#ifndef FNHOST_STEP_RECORD_H
+#define FNHOST_STEP_RECORD_H
+
+#include <stdint.h>
+
+/* Strings are borrowed; each may be NULL. */
+struct step_record {
+    const char *step_id; /* "name" or "name:n" */
+    const char *name;
+    const char *kind;    /* "run" or "sleep" */
+    const char *status;  /* "completed", "failed" or "sleeping" */
+    const char *result;  /* JSON text, for completed */
+    const char *error;   /* for failed, or a failed attempt */
+    unsigned attempt;    /* 0-based */
+    int64_t started_at;
+    int64_t ended_at;
+    int64_t wake_at;     /* for sleeping */
+};
+
+#endif
