@@ -287,8 +287,12 @@ steps_load(struct fh_ctx *ctx)
 
     if (path == NULL)
         return FH_OK;
+    /* The wait for a lock is set first: after a kill -9 the first worker
+     * to open the database recovers it, and the others' journal_mode
+     * would otherwise fail at once with SQLITE_BUSY. */
     if (sqlite3_open(path, &db) != SQLITE_OK ||
-        sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000;"
+        sqlite3_busy_timeout(db, 10000) != SQLITE_OK ||
+        sqlite3_exec(db, "PRAGMA journal_mode=WAL;"
                          " CREATE TABLE IF NOT EXISTS execs(run_id TEXT,"
                          " step_id TEXT, at INTEGER)",
                      NULL, NULL, NULL) != SQLITE_OK) {
