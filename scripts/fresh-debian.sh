@@ -15,12 +15,14 @@ repo=$PWD
 
 [ "$(id -u)" -eq 0 ] || { echo "fresh: run as root (debootstrap, chroot)" >&2
     exit 2; }
-if ! command -v debootstrap >/dev/null 2>&1; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap \
+# The checker's own tools, on this machine (not in the root).
+for tool in debootstrap curl; do
+    command -v "$tool" >/dev/null 2>&1 && continue
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$tool" \
         >/dev/null 2>&1 || { apt-get update -qq >/dev/null
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap \
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$tool" \
             >/dev/null; }
-fi
+done
 
 root=$(mktemp -d /var/tmp/fnhost-fresh.XXXXXX)
 chmod 755 "$root" # apt inside downloads as _apt
@@ -28,7 +30,7 @@ log=$root.log
 mounted=""
 cleanup() {
     for m in $mounted; do umount -l "$root$m" 2>/dev/null || true; done
-    if [ -z "${FRESH_KEEP:-}" ]; then rm -rf "$root"; else
+    if [ -z "${FRESH_KEEP:-}" ]; then rm -rf "$root" "$root.run.log"; else
         echo "fresh: kept $root" >&2; fi
 }
 trap cleanup EXIT
@@ -60,35 +62,54 @@ mnt bind "$repo" /mnt/fnhost
 
 # What the README tells a newcomer to do, and nothing more: make and git,
 # clone, `make run` (it installs the packages, builds and serves on the
-# defaults), then `make test`.
-# shellcheck disable=SC2086
-chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 $caenv \
-    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    /bin/sh -euc '
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null
+# defaults), then `make test`. The check itself (curl, kill) runs from
+# outside, with the host's tools, so it puts nothing into the root.
+in_root() {
+    # shellcheck disable=SC2086
+    chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 $caenv \
+        PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+        DEBIAN_FRONTEND=noninteractive /bin/sh -euc "$1"
+}
+in_root 'apt-get update -qq >/dev/null
     apt-get install -y -qq --no-install-recommends make git >/dev/null
-    git clone -q /mnt/fnhost /root/fnhost
-    cd /root/fnhost
-    echo "fresh: make run" >&2
-    make run >/tmp/run.log 2>&1 &
-    run=$!
-    ok=1
-    # Installing the packages takes minutes; stop waiting if make gives up.
-    for i in $(seq 1 3000); do
-        if curl -fsS http://127.0.0.1:8288/health >/dev/null 2>&1; then
-            ok=0; break; fi
-        kill -0 "$run" 2>/dev/null || break
-        sleep 0.2
+    git clone -q /mnt/fnhost /root/fnhost'
+
+# The root shares this machine's network: what answers on 8288 must be the
+# fnhost started in it, so nothing may answer there before.
+health() { curl -fsS -o /dev/null --max-time 2 http://127.0.0.1:8288/health; }
+if health 2>/dev/null; then
+    echo "fresh: something already answers on 127.0.0.1:8288; stop it" >&2
+    exit 1
+fi
+# The processes whose root is the fresh root, whose command starts so.
+in_root_pids() {
+    for p in /proc/[0-9]*; do
+        [ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] || continue
+        case "$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)" in
+        "$1"*) echo "${p#/proc/}" ;;
+        esac
     done
-    pkill -INT -f "^build/fnhost serve" || true
-    wait || true
-    if [ "$ok" -ne 0 ]; then
-        echo "fresh: make run did not answer /health:" >&2
-        tail -30 /tmp/run.log >&2
-        exit 1
-    fi
-    echo "fresh: make run answered /health" >&2
-    echo "fresh: make test" >&2
-    make test
-'
+}
+
+echo "fresh: make run" >&2
+in_root 'cd /root/fnhost && exec make run' >"$root.run.log" 2>&1 &
+run=$!
+ok=1
+# Installing the packages takes minutes; stop waiting if make gives up.
+for i in $(seq 1 3000); do
+    if health 2>/dev/null && [ -n "$(in_root_pids "build/fnhost serve")" ]
+    then ok=0; break; fi
+    kill -0 "$run" 2>/dev/null || break
+    sleep 0.2
+done
+for pid in $(in_root_pids "build/fnhost serve"); do kill -INT "$pid"; done
+wait "$run" || true
+if [ "$ok" -ne 0 ]; then
+    echo "fresh: make run did not answer /health:" >&2
+    tail -30 "$root.run.log" >&2
+    exit 1
+fi
+echo "fresh: make run answered /health" >&2
+
+echo "fresh: make test" >&2
+in_root 'cd /root/fnhost && make test'
