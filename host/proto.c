@@ -595,6 +595,44 @@ proto_put_done(struct proto_buf *b, const struct proto_done *d)
     return 0;
 }
 
+/* Times a worker sends are milliseconds since the epoch: past this (about
+ * 35,000 years) or negative, they are nonsense, and the master's sums on
+ * them could overflow. */
+#define RECORD_MAX_MS ((int64_t)1 << 50)
+
+static int
+is(const char *s, const char *word)
+{
+    return s != NULL && strcmp(s, word) == 0;
+}
+
+/* Whether ST says something the store may keep, for a record that comes
+ * as a checkpoint (SUSPEND PROTO_SUSPEND_NONE) or with a done that
+ * suspends. The master reads processes that run plugin code: a record is
+ * never taken on trust, since a step stored as completed never runs
+ * again. A checkpoint holds a result or a final failure; a sleep, a
+ * sleeping step with its wake time; a retry, the failed attempt. */
+static int
+record_ok(const struct step_record *st, enum proto_suspend suspend)
+{
+    if (st->step_id == NULL || st->step_id[0] == '\0' ||
+        !(is(st->kind, "run") || is(st->kind, "sleep")) ||
+        st->started_at < 0 || st->started_at > RECORD_MAX_MS ||
+        st->ended_at < 0 || st->ended_at > RECORD_MAX_MS ||
+        st->wake_at < 0 || st->wake_at > RECORD_MAX_MS)
+        return 0;
+    switch (suspend) {
+    case PROTO_SUSPEND_NONE:
+        return is(st->status, "completed") || is(st->status, "failed");
+    case PROTO_SUSPEND_SLEEP:
+        return is(st->status, "sleeping") && is(st->kind, "sleep") &&
+               st->wake_at > 0;
+    case PROTO_SUSPEND_RETRY:
+        return is(st->status, "failed");
+    }
+    return 0;
+}
+
 /* Reads a binary frame's body (LEN bytes at BODY) into MSG: 0, or -1 if
  * it is not exactly one well-formed message. */
 static int
@@ -612,7 +650,10 @@ decode(const unsigned char *body, size_t len, struct proto_msg *msg)
         return 0;
     case 'S':
         msg->type = PROTO_STEP;
-        return get_record(&p, end, &msg->step) == 0 && p == end ? 0 : -1;
+        return get_record(&p, end, &msg->step) == 0 && p == end &&
+                       record_ok(&msg->step, PROTO_SUSPEND_NONE)
+                   ? 0
+                   : -1;
     case 'D':
         if (len < 1 + DONE_FIXED || p[0] & ~(DONE_OK | DONE_NO_RETRY) ||
             p[1] > PROTO_SUSPEND_RETRY)
@@ -629,7 +670,8 @@ decode(const unsigned char *body, size_t len, struct proto_msg *msg)
             get_str(&p, end, &d->error) != 0)
             return -1;
         if (d->suspend != PROTO_SUSPEND_NONE &&
-            get_record(&p, end, &d->step) != 0)
+            (get_record(&p, end, &d->step) != 0 ||
+             !record_ok(&d->step, d->suspend)))
             return -1;
         return p == end ? 0 : -1;
     default:

@@ -614,9 +614,11 @@ void
 sched_set_generation(struct sched *s, struct generation *g)
 {
     int first = s->gen == NULL;
+    struct generation *old = s->gen;
 
-    generation_unref(s->gen);
+    /* The new reference first: G may be the one held, by its last ref. */
     s->gen = generation_ref(g);
+    generation_unref(old);
     s->ex.ops->set_generation(s->ex.impl, g);
     if (!first) {
         /* Runs of functions that came back, or are new, may be due. */

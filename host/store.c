@@ -774,12 +774,15 @@ store_requeue_running(struct store *st, char *err, size_t errlen)
     op->arg = &w;
     op->u.requeue.requeued = &requeued;
     enqueue(st, op);
+    /* W lives on this stack until the callback has run: never return
+     * before it, or the writer's completion would write into a dead
+     * frame. A failing poll only costs a short sleep per turn. */
     while (!w.fired) {
         struct pollfd pfd = {st->efd, POLLIN, 0};
 
-        if (poll(&pfd, 1, -1) < 0 && errno != EINTR) {
-            snprintf(err, errlen, "poll: %s", strerror(errno));
-            return -1;
+        if (poll(&pfd, 1, 100) < 0 && errno != EINTR) {
+            log_warn("store", "poll while requeueing: %s", strerror(errno));
+            usleep(10000);
         }
         drain(st);
     }

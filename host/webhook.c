@@ -145,7 +145,13 @@ source_init(struct webhook_source *src, const struct config_webhook *cw,
             return -1;
         }
     } else {
-        src->provider = by_name;
+        /* By name, unless the name is a provider that owns a scheme
+         * (stripe, github) and another scheme was set: then, as for any
+         * other name, the transform of the scheme. [webhook clerk] is
+         * clerk's whatever its scheme. */
+        if (by_name != NULL &&
+            (!by_name->for_scheme || by_name->scheme == src->scheme))
+            src->provider = by_name;
         for (size_t i = 0; src->provider == NULL && i < NPROVIDERS; i++)
             if (providers[i].for_scheme && providers[i].scheme == src->scheme)
                 src->provider = &providers[i];

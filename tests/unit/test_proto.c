@@ -373,6 +373,91 @@ test_master_reads(void)
     evbuffer_free(in);
 }
 
+/* Puts ST as a checkpoint (SUSPEND none) or in a done that suspends, and
+ * says what the master makes of it. */
+static int
+take_record(const struct step_record *st, enum proto_suspend suspend)
+{
+    struct evbuffer *in = evbuffer_new();
+    struct proto_buf b = {0};
+    struct proto_done d;
+    struct proto_msg m;
+    int rc;
+
+    if (suspend == PROTO_SUSPEND_NONE) {
+        proto_put_step(&b, st);
+    } else {
+        memset(&d, 0, sizeof(d));
+        d.suspend = suspend;
+        d.step = *st;
+        proto_put_done(&b, &d);
+    }
+    evbuffer_add(in, b.data, b.len);
+    rc = proto_take(in, &m);
+    proto_buf_free(&b);
+    evbuffer_free(in);
+    return rc;
+}
+
+/* A well-formed frame can still say what no worker of ours says; a step
+ * stored as completed never runs again, so the master refuses it. */
+static void
+test_master_refuses_records(void)
+{
+    struct step_record st = sample_step, sl = sample_step;
+
+    is_int(take_record(&st, PROTO_SUSPEND_NONE), 1,
+           "a completed step is a checkpoint");
+    st.status = "sleeping";
+    is_int(take_record(&st, PROTO_SUSPEND_NONE), -1,
+           "a checkpoint that says sleeping is refused");
+    st.status = NULL;
+    is_int(take_record(&st, PROTO_SUSPEND_NONE), -1,
+           "one without a status too");
+    st = sample_step;
+    st.kind = "dance";
+    is_int(take_record(&st, PROTO_SUSPEND_NONE), -1, "an unknown kind too");
+    st = sample_step;
+    st.step_id = NULL;
+    is_int(take_record(&st, PROTO_SUSPEND_NONE), -1, "a step without an id");
+    st.step_id = "";
+    is_int(take_record(&st, PROTO_SUSPEND_NONE), -1, "or with an empty one");
+    st = sample_step;
+    st.ended_at = INT64_MAX;
+    is_int(take_record(&st, PROTO_SUSPEND_NONE), -1,
+           "a time past any real one");
+    st.ended_at = -1;
+    is_int(take_record(&st, PROTO_SUSPEND_NONE), -1, "or before 1970");
+
+    sl.kind = "sleep";
+    sl.status = "sleeping";
+    sl.result = NULL;
+    sl.wake_at = sl.ended_at + 60000;
+    is_int(take_record(&sl, PROTO_SUSPEND_SLEEP), 1,
+           "a sleep suspends with its sleeping step");
+    sl.status = NULL;
+    is_int(take_record(&sl, PROTO_SUSPEND_SLEEP), -1,
+           "a sleep whose step has no status is refused (it would be"
+           " stored as completed)");
+    sl.status = "completed";
+    is_int(take_record(&sl, PROTO_SUSPEND_SLEEP), -1,
+           "as is one whose step says completed");
+    sl.status = "sleeping";
+    sl.wake_at = 0;
+    is_int(take_record(&sl, PROTO_SUSPEND_SLEEP), -1,
+           "and one with no wake time");
+    sl.wake_at = INT64_MAX;
+    is_int(take_record(&sl, PROTO_SUSPEND_SLEEP), -1,
+           "or a wake time no sum may take");
+    st = sample_step;
+    is_int(take_record(&st, PROTO_SUSPEND_RETRY), -1,
+           "a retry whose step completed is refused");
+    st.status = "failed";
+    st.error = "boom";
+    is_int(take_record(&st, PROTO_SUSPEND_RETRY), 1,
+           "a retry carries the failed attempt");
+}
+
 /* Whatever a worker writes, the master takes whole messages or refuses. */
 static void
 test_master_refuses(void)
@@ -510,5 +595,6 @@ main(void)
     test_big();
     test_master_reads();
     test_master_refuses();
+    test_master_refuses_records();
     return done_testing();
 }

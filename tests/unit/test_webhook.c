@@ -141,6 +141,34 @@ main(void)
     webhooks_fini(&w);
     config_free(&c);
 
+    /* Named like a provider that owns a scheme, but set to another
+     * scheme: the transform goes with the scheme, as it did before the
+     * providers became a table; clerk stays clerk's. */
+    config_init(&c);
+    set(&c, "github", "secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+    set(&c, "github", "scheme", "standard-webhooks");
+    set(&c, "stripe", "secret", "gh secret");
+    set(&c, "stripe", "scheme", "github");
+    set(&c, "clerk", "secret", "gh secret");
+    set(&c, "clerk", "scheme", "github");
+    is_int(webhooks_init(&w, &c, err, sizeof(err)), 0,
+           "providers' names with other schemes load");
+    is_str(deliver(webhooks_find(&w, "github"), typed,
+                   "x-github-event: push\n", &data),
+           "github/charge.succeeded",
+           "[webhook github] on Standard Webhooks: generic, by type");
+    json_object_put(data);
+    is_str(deliver(webhooks_find(&w, "stripe"), typed,
+                   "x-github-event: push\n", &data),
+           "github/push", "[webhook stripe] on GitHub's scheme: github's");
+    json_object_put(data);
+    is_str(deliver(webhooks_find(&w, "clerk"), clerk,
+                   "x-github-event: push\n", &data),
+           "clerk/user.created", "[webhook clerk] on any scheme: clerk's");
+    json_object_put(data);
+    webhooks_fini(&w);
+    config_free(&c);
+
     config_init(&c);
     set(&c, "x", "secret", "whsec_x");
     set(&c, "x", "transform", "svix");
