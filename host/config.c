@@ -46,7 +46,8 @@ const struct config_setting config_settings[] = {
     {"backoff_scale", "--backoff-scale", "X", "FNHOST_BACKOFF_SCALE",
      CT_SCALE, SERVER(backoff_scale), 0, 1000, NULL,
      "a number from 0 to 1000", "1", NULL,
-     "multiplies every retry delay (tests use 0.0001)"},
+     "multiplies the backoff between retries, not a plugin's"
+     " fh_retry_after (tests use 0.0001)"},
     {"max_body", "--max-body", "SIZE", "FNHOST_MAX_BODY", CT_SIZE,
      SERVER(max_body), 1024, 0, NULL, "a size of at least 1KiB such as 4MiB",
      "4MiB", NULL, "the largest request body"},
