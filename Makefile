@@ -35,7 +35,8 @@ PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell pkg-config --cflags $$(PKGS) \
                  2>/dev/null))$(PKG_CFLAGS)
 PKG_LIBS   = $(eval PKG_LIBS := $$(shell pkg-config --libs $$(PKGS) \
                  2>/dev/null))$(PKG_LIBS)
-FINAL_CFLAGS  = $(STD) $(WARN) $(OPT) $(DEBUG) -Isdk -iquote host -MMD -MP \
+FINAL_CFLAGS  = $(STD) $(WARN) $(OPT) $(DEBUG) -Isdk -iquote lib -iquote host \
+                -MMD -MP \
                 -DFNHOST_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(CFLAGS)
 FINAL_LDFLAGS = $(LDFLAGS)
 ifdef SAN
@@ -53,6 +54,14 @@ PLUGIN_LDFLAGS = -shared -Wl,-z,defs
 HOST_SRC  := $(wildcard host/*.c)
 HOST_OBJ  := $(HOST_SRC:%.c=$(BUILD)/%.o)
 LIB_OBJ   := $(filter-out $(BUILD)/host/main.o,$(HOST_OBJ))
+# lib/: what the host and the SDK's test harness share, compiled once (PIC:
+# the harness library may be linked into anything) into libfnhost_core.a.
+CORE_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard lib/*.c))
+CORE      := $(BUILD)/libfnhost_core.a
+# The installed harness: fnhost_test.o and the core as one object whose
+# only globals are the fh_test_ API, so the core's names cannot collide
+# with a plugin's in its test program.
+HARNESS   := $(BUILD)/libfnhost_test.a
 PLUGINS   := $(patsubst plugins/%/,$(BUILD)/plugins/%.so,$(wildcard plugins/*/))
 FIXTURES  := $(patsubst tests/plugins/%.c,$(BUILD)/tests/plugins/%.so,\
                $(wildcard tests/plugins/*.c))
@@ -67,17 +76,28 @@ BENCH     := $(BUILD)/bench/bare $(BUILD)/bench/steps_load \
 #   LIBS.user-sync = -lsqlite3
 -include $(wildcard plugins/*/plugin.mk)
 
-all: $(BUILD)/fnhost $(PLUGINS)
+all: $(BUILD)/fnhost $(PLUGINS) $(HARNESS)
 
 # `make V=1` shows whole command lines.
 say = $(if $(V),,@printf '  %-6s %s\n' $(1) $(2);)
 
-$(BUILD)/fnhost: $(HOST_OBJ)
+$(BUILD)/fnhost: $(HOST_OBJ) $(CORE)
 	$(call say,LINK,$@)$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/%.o: %.c | pkgcheck
 	@mkdir -p $(@D)
 	$(call say,CC,$<)$(CC) $(FINAL_CFLAGS) -c -o $@ $<
+
+$(CORE_OBJ) $(BUILD)/sdk/fnhost_test.o: FINAL_CFLAGS += -fPIC
+$(CORE_OBJ): FINAL_CFLAGS += -fvisibility=hidden
+
+$(CORE): $(CORE_OBJ)
+	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
+
+$(HARNESS): $(BUILD)/sdk/fnhost_test.o $(CORE_OBJ)
+	$(call say,AR,$@)$(CC) -r -nostdlib -o $(@:.a=.o) $^ \
+	    && objcopy --localize-hidden $(@:.a=.o) && rm -f $@ \
+	    && $(AR) rcs $@ $(@:.a=.o)
 
 .SECONDEXPANSION:
 $(BUILD)/plugins/%.so: $$(wildcard plugins/%/*.c) $$(wildcard plugins/%/*.h) sdk/fnhost.h
@@ -91,28 +111,26 @@ $(BUILD)/tests/plugins/%.so: tests/plugins/%.c sdk/fnhost.h
 	$(call say,PLUGIN,$@)$(CC) $(FINAL_CFLAGS) $(PLUGIN_CFLAGS) \
 	    $(FINAL_LDFLAGS) $(PLUGIN_LDFLAGS) -o $@ $< -lsqlite3 -ljson-c
 
-$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(LIB_OBJ)
+$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(LIB_OBJ) $(CORE)
 	@mkdir -p $(@D)
 	$(call say,TEST,$@)$(CC) $(FINAL_CFLAGS) -Itests/unit $(FINAL_LDFLAGS) \
-	    -o $@ $< $(LIB_OBJ) $(LDLIBS)
+	    -o $@ $< $(LIB_OBJ) $(CORE) $(LDLIBS)
 
 # Plugin unit tests on the SDK's test harness: each links one plugin's
-# sources with sdk/fnhost_test.c and its test, and no host code. They are
-# named test_plugin_* so tests/run.sh runs them with the other unit tests.
+# sources and its test with libfnhost_test.a, as `make check` does out of
+# tree, and no other host code. They are named test_plugin_* so
+# tests/run.sh runs them with the other unit tests.
 HARNESS_TESTS := $(BUILD)/tests/unit/test_plugin_user_sync \
                  $(BUILD)/tests/unit/test_plugin_onboarding \
                  $(BUILD)/tests/unit/test_plugin_steps
-HARNESS_DEPS   = sdk/fnhost_test.c sdk/fnhost_test.h sdk/fnhost.h \
-                 sdk/fnhost_duration.h sdk/fnhost_check.h \
-                 sdk/fnhost_steps.h sdk/fnhost_ctx.h sdk/fnhost_event.h \
-                 tests/unit/tap.h
-HARNESS_CFLAGS = $(filter-out -MMD -MP -iquote host,$(FINAL_CFLAGS)) \
+HARNESS_DEPS   = $(HARNESS) sdk/fnhost_test.h sdk/fnhost.h tests/unit/tap.h
+HARNESS_CFLAGS = $(filter-out -MMD -MP -iquote lib host,$(FINAL_CFLAGS)) \
                  -Itests/unit
 # $(call harness_test,LIBS): the recipe, linking the .c prerequisites.
 define harness_test
 @mkdir -p $(@D)
 $(call say,TEST,$@)$(CC) $(HARNESS_CFLAGS) $(FINAL_LDFLAGS) -o $@ \
-    $(filter %.c,$^) $(1) -ljson-c
+    $(filter %.c,$^) $(HARNESS) $(1) -ljson-c
 endef
 
 $(BUILD)/tests/unit/test_plugin_user_sync: tests/unit/plugin_user_sync.c \
@@ -135,7 +153,8 @@ $(BUILD)/bench/plugins/%.so: bench/plugins/%.c sdk/fnhost.h
 	$(call say,PLUGIN,$@)$(CC) $(FINAL_CFLAGS) $(PLUGIN_CFLAGS) \
 	    $(FINAL_LDFLAGS) $(PLUGIN_LDFLAGS) -o $@ $< -ljson-c
 
-$(BUILD)/bench/%: bench/%.c $(BUILD)/host/util.o $(BUILD)/host/store_sql.o
+$(BUILD)/bench/%: bench/%.c $(BUILD)/host/util.o $(BUILD)/host/store_sql.o \
+        $(CORE)
 	@mkdir -p $(@D)
 	$(call say,BENCH,$@)$(CC) $(FINAL_CFLAGS) $(FINAL_LDFLAGS) -o $@ $^ \
 	    $(LDLIBS)
@@ -182,11 +201,7 @@ install: all
 	install -m 644 sdk/fnhost.h $(DESTDIR)$(PREFIX)/include/fnhost.h
 	install -m 644 sdk/fnhost.mk $(DESTDIR)$(PREFIX)/share/fnhost/fnhost.mk
 	install -m 644 sdk/fnhost_test.h $(DESTDIR)$(PREFIX)/include/fnhost_test.h
-	install -m 644 sdk/fnhost_duration.h sdk/fnhost_check.h \
-	    sdk/fnhost_steps.h sdk/fnhost_ctx.h sdk/fnhost_event.h \
-	    $(DESTDIR)$(PREFIX)/include/
-	install -m 644 sdk/fnhost_test.c \
-	    $(DESTDIR)$(PREFIX)/share/fnhost/fnhost_test.c
+	install -m 644 $(HARNESS) $(DESTDIR)$(PREFIX)/lib/libfnhost_test.a
 	install -m 644 $(PLUGINS) $(DESTDIR)$(PREFIX)/lib/fnhost/plugins/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
 	    sdk/fnhost.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/fnhost.pc
@@ -196,4 +211,5 @@ clean:
 
 .PHONY: all pkgcheck deps run test bench run-now test-now bench-now fuzz \
         install clean
--include $(HOST_OBJ:.o=.d) $(UNIT:=.d) $(TOOLS:=.d)
+-include $(HOST_OBJ:.o=.d) $(CORE_OBJ:.o=.d) $(BUILD)/sdk/fnhost_test.d \
+         $(UNIT:=.d) $(TOOLS:=.d)

@@ -10,7 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "fnhost_event.h"
+#include "event.h"
+#include "json_check.h"
 #include "util.h"
 
 /* Whether S[0..N) is UTF-8 (RFC 3629): json-c's own check lets overlong
@@ -102,7 +103,7 @@ ingest_parse_json(const char *body, size_t len, char *err, size_t errlen)
         return NULL;
     }
     json_tokener_free(tok);
-    if (fh_json_bad_number_(root) != NULL) {
+    if (json_check_numbers(root) != NULL) {
         snprintf(err, errlen, "request body is not valid JSON: NaN, Infinity"
                               " and numbers like \"1.\" or \"01.5\" are not"
                               " JSON");
@@ -129,7 +130,7 @@ ingest_events(struct json_object *root, int64_t now, char *err, size_t errlen)
 
     if (json_object_is_type(root, json_type_object)) {
         struct json_object *ev =
-            fh_event_normalize_(root, "event", now, err, errlen);
+            event_normalize(root, "event", now, err, errlen);
 
         if (ev == NULL)
             goto fail;
@@ -146,8 +147,8 @@ ingest_events(struct json_object *root, int64_t now, char *err, size_t errlen)
             struct json_object *ev;
 
             snprintf(where, sizeof(where), "events[%zu]", i);
-            ev = fh_event_normalize_(json_object_array_get_idx(root, i), where,
-                                     now, err, errlen);
+            ev = event_normalize(json_object_array_get_idx(root, i), where,
+                                 now, err, errlen);
             if (ev == NULL)
                 goto fail;
             json_object_array_add(out, ev);

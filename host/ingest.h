@@ -6,12 +6,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "fnhost_event.h"
+#include "event.h"
 
 struct json_object;
 
 #define INGEST_MAX_EVENTS 5000
-#define INGEST_MAX_NAME FH_EVENT_MAX_NAME_
+#define INGEST_MAX_NAME EVENT_MAX_NAME
 
 /* Parses BODY (one event object or an array of them, Inngest's event API)
  * and returns a new array of normalized events, each {"name", "data",

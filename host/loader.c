@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fnhost_check.h"
+#include "check.h"
+#include "ctx.h"
 #include "fnopt.h"
 #include "log.h"
 #include "steps.h"
@@ -33,7 +34,7 @@ fail(char *err, size_t errlen, const char *fmt, ...)
 int
 loader_check_trigger(const char *t, char *err, size_t errlen)
 {
-    return fh_check_trigger_(t, err, errlen);
+    return check_trigger(t, err, errlen);
 }
 
 int
@@ -71,7 +72,7 @@ declared_options(const struct fh_plugin *p, const struct fh_function *f,
     struct json_object *d;
     char why[256];
 
-    if (fh_function_options_(p, f, &o, err, errlen) != 0)
+    if (check_read_options(p, f, &o, err, errlen) != 0)
         return NULL;
     if ((d = fnopt_declared(&o, why, sizeof(why))) == NULL)
         fail(err, errlen, "plugin %s: function \"%s\": %s", p->name, f->id,
@@ -82,7 +83,7 @@ declared_options(const struct fh_plugin *p, const struct fh_function *f,
 int
 loader_check(const struct fh_plugin *p, char *err, size_t errlen)
 {
-    if (fh_check_descriptor_(p, err, errlen) != 0)
+    if (check_plugin(p, err, errlen) != 0)
         return -1;
     for (const struct fh_function *f = p->functions; f->id != NULL; f++) {
         struct json_object *d = declared_options(p, f, err, errlen);
@@ -188,7 +189,7 @@ loader_describe(const struct loaded_plugin *lp)
 void
 host_ctx_reset(struct host_ctx *c)
 {
-    fh_core_reset_(&c->core);
+    ctx_reset(&c->core);
 }
 
 static void api_log(struct fh_ctx *ctx, int level, const char *fmt, ...)
@@ -246,11 +247,11 @@ const struct fh_api loader_api = {
     .abi_major = FH_ABI_MAJOR,
     .abi_minor = FH_ABI_MINOR,
     .log = api_log,
-    .fail = fh_core_fail_,
+    .fail = ctx_fail,
     .config = api_config,
-    .alloc = fh_core_alloc_,
-    .set_output = fh_core_set_output_,
-    .retry_after = fh_core_retry_after_,
+    .alloc = ctx_alloc,
+    .set_output = ctx_set_output,
+    .retry_after = ctx_retry_after,
     .state_dir = api_state_dir,
     .step = steps_run,
     .sleep = steps_sleep,

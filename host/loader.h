@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 #include "fnhost.h"
-#include "fnhost_ctx.h"
+#include "ctx.h"
 
 struct json_object;
 
@@ -53,10 +53,10 @@ struct json_object *loader_describe(const struct loaded_plugin *lp);
 extern const struct fh_api loader_api;
 
 /* The context the host API works on: the core the SDK harness shares
- * (sdk/fnhost_ctx.h: the public head, arena, output, error), then the
+ * (lib/ctx.h: the public head, arena, output, error), then the
  * host's. */
 struct host_ctx {
-    struct fh_ctx_core_ core;
+    struct ctx_core core;
     struct loaded_plugin *lp;
     struct invocation *inv; /* the handler call's steps; NULL elsewhere */
 };

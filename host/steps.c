@@ -1,7 +1,7 @@
 /* steps.c - durable steps inside a worker: checkpoints and suspensions.
  * SPDX-License-Identifier: Apache-2.0
  *
- * The rules (ids, replay, retries, sleeps) are sdk/fnhost_steps.h, shared
+ * The rules (ids, replay, retries, sleeps) are lib/steprules.h, shared
  * with the SDK's test harness; this file supplies the worker's effects: a
  * new outcome becomes a checkpoint the master must acknowledge before the
  * handler goes on, and a retry or a sleep ends the invocation, its step
@@ -61,7 +61,7 @@ dup_or_null(const char *s)
 
 /* The step record of outcome O; its strings borrowed from O. */
 static struct step_record
-record_of(const struct fh_step_outcome_ *o)
+record_of(const struct step_outcome *o)
 {
     struct step_record st = {
         .step_id = o->id, .name = o->name, .kind = o->kind,
@@ -73,7 +73,7 @@ record_of(const struct fh_step_outcome_ *o)
 }
 
 static void
-record(struct fh_ctx *ctx, const struct fh_step_outcome_ *o)
+record(struct fh_ctx *ctx, const struct step_outcome *o)
 {
     struct host_ctx *c = host_of(ctx);
     struct invocation *inv = c->inv;
@@ -95,11 +95,9 @@ record(struct fh_ctx *ctx, const struct fh_step_outcome_ *o)
     inv->step.status = dup_or_null(st.status);
     inv->step.result = dup_or_null(st.result);
     inv->step.error = dup_or_null(st.error);
-    if (retry)
-        inv->retry_after_ms = c->core.retry_after_ms;
 }
 
-static const struct fh_steps_ops_ host_ops = {
+static const struct steprules_ops host_ops = {
     .call = call,
     .record = record,
     .now_ms = now_ms,
@@ -116,13 +114,13 @@ invocation_init(struct invocation *inv, int rfd, int wfd,
     inv->wfd = wfd;
     inv->out = out;
     inv->run_id = run_id;
-    fh_steps_init_(&inv->steps, &host_ops, memo, attempt, max_attempts);
+    steprules_init(&inv->steps, &host_ops, memo, attempt, max_attempts);
 }
 
 void
 invocation_fini(struct invocation *inv)
 {
-    fh_steps_fini_(&inv->steps);
+    steprules_fini(&inv->steps);
     free((char *)inv->step.step_id);
     free((char *)inv->step.name);
     free((char *)inv->step.kind);
@@ -133,7 +131,7 @@ invocation_fini(struct invocation *inv)
 }
 
 /* The handler call's steps, or NULL outside one. */
-static struct fh_steps_ *
+static struct steprules *
 steps_of(struct fh_ctx *ctx)
 {
     struct invocation *inv = host_of(ctx)->inv;
@@ -145,20 +143,20 @@ int
 steps_run(struct fh_ctx *ctx, const char *name, fh_step_fn fn, void *arg,
           struct json_object **result)
 {
-    return fh_steps_run_(steps_of(ctx), ctx, name, fn, arg, result);
+    return steprules_run(steps_of(ctx), ctx, name, fn, arg, result);
 }
 
 int
 steps_sleep(struct fh_ctx *ctx, const char *name, const char *duration)
 {
-    return fh_steps_sleep_(steps_of(ctx), ctx, name, 0, duration, 0);
+    return steprules_sleep(steps_of(ctx), ctx, name, 0, duration, 0);
 }
 
 int
 steps_sleep_until(struct fh_ctx *ctx, const char *name, int64_t at_ms)
 {
-    return fh_steps_sleep_(steps_of(ctx), ctx, name, 1, NULL, at_ms);
+    return steprules_sleep(steps_of(ctx), ctx, name, 1, NULL, at_ms);
 }
 
-_Static_assert(FH_STEPS_MAX_DEPTH_ == JSON_EVENT_DEPTH,
+_Static_assert(STEPRULES_MAX_DEPTH == JSON_EVENT_DEPTH,
                "a step result may nest as deep as an event");

@@ -7,14 +7,14 @@
  * master, waiting for the acknowledgement that it is durable before the
  * handler goes on. Sleeps and retries suspend the handler: the run is
  * resumed later by a new invocation that replays the stored steps. The
- * rules are sdk/fnhost_steps.h, shared with the SDK's test harness. */
+ * rules are lib/steprules.h, shared with the SDK's test harness. */
 #ifndef FNHOST_STEPS_H
 #define FNHOST_STEPS_H
 
 #include <stdint.h>
 
 #include "fnhost.h"
-#include "fnhost_steps.h"
+#include "steprules.h"
 #include "proto.h"
 
 struct json_object;
@@ -23,12 +23,11 @@ struct invocation {
     int rfd, wfd;                 /* from and to the master */
     struct proto_buf *out;        /* frames to the master, borrowed */
     const char *run_id;           /* borrowed */
-    struct fh_steps_ steps;       /* the rules' state: ids seen, attempt,
+    struct steprules steps;       /* the rules' state: ids seen, attempt,
                                      when the unit running now began */
     enum proto_suspend suspend;   /* why the handler must stop, if it must */
     struct step_record step;      /* then: the sleep, or the step to retry
                                      (its strings owned) */
-    int64_t retry_after_ms;       /* for the retry */
 };
 
 /* Starts a handler call's steps: MEMO (borrowed) holds the stored ones,

@@ -65,7 +65,8 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
     struct host_ctx c;
     struct invocation inv;
     struct json_object *v;
-    char why[256], *bad = NULL;
+    struct steprules_verdict vd;
+    char why[256];
     int rc;
 
     memset(&done, 0, sizeof(done));
@@ -113,36 +114,24 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
     /* Which attempt of which unit this call ended in, for the record. */
     done.attempt = inv.steps.attempt;
     done.unit_started_at = inv.steps.unit_started;
+    /* The master decides again whether a failure is retried, by the same
+     * rule and the attempts it counts. */
+    steprules_decide(&inv.steps, &c.core.pub, rc, &vd);
+    if (vd.ignored_suspension)
+        log_warn("worker", "%s: the handler returned %d after a step"
+                           " suspended the run; suspending anyway",
+                 fn->id, rc);
+    done.ok = vd.end == STEPRULES_END_COMPLETED;
+    done.output = vd.output;
+    done.error = vd.error;
+    done.no_retry = vd.no_retry;
+    done.retry_after_ms = vd.retry_after_ms;
     if (inv.suspend != PROTO_SUSPEND_NONE) {
-        /* A sleep or a step's retry stops the run, whatever the handler
-         * returned after ignoring FH_SUSPENDED. */
-        if (rc != FH_SUSPENDED)
-            log_warn("worker", "%s: the handler returned %d after a step"
-                               " suspended the run; suspending anyway",
-                     fn->id, rc);
         done.suspend = inv.suspend;
         done.step = inv.step;
-        done.retry_after_ms = inv.retry_after_ms;
-        done.error = c.core.error;
-    } else if (rc == FH_SUSPENDED) {
-        done.error = "the handler returned FH_SUSPENDED but no step"
-                     " suspended";
-    } else if (rc == FH_OK && c.core.has_output &&
-               (bad = fh_steps_output_check_(c.core.output, &done.output)) !=
-                   NULL) {
-        done.error = bad;
-        done.no_retry = 1;
-    } else if (rc == FH_OK) {
-        done.ok = 1;
-    } else {
-        snprintf(why, sizeof(why), "handler returned %d without a reason",
-                 rc);
-        done.error = c.core.error ? c.core.error : why;
-        done.no_retry = c.core.no_retry;
-        done.retry_after_ms = c.core.retry_after_ms;
     }
     rc = send_done(ws, wfd, &done);
-    free(bad);
+    steprules_verdict_free(&vd);
     host_ctx_reset(&c);
     invocation_fini(&inv);
     return rc;

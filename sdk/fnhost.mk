@@ -36,17 +36,21 @@ $(PLUGIN).so: $(SRCS)
 	    $(LDFLAGS) -o $@ $(SRCS) $(LIBS) -ljson-c
 
 # `make check` builds the plugin's unit tests (TEST_SRCS, by default the
-# test_*.c files here) with SRCS and the SDK's test harness into one
-# program, $(PLUGIN)_test, that runs the functions without a host; then
-# runs it. See fnhost_test.h.
+# test_*.c files here) with SRCS and the SDK's test harness, a library,
+# into one program, $(PLUGIN)_test, that runs the functions without a
+# host; then runs it. See fnhost_test.h.
 TEST_SRCS ?= $(wildcard test_*.c)
-FNHOST_TEST_SRC ?= $(firstword $(wildcard $(FNHOST_SDK)fnhost_test.c) \
-                   $(shell pkg-config --variable=prefix fnhost 2>/dev/null)/share/fnhost/fnhost_test.c)
+# libfnhost_test.a: a checkout's build/, PREFIX/lib for an installed
+# PREFIX/share/fnhost/fnhost.mk, else wherever pkg-config says.
+FNHOST_TEST_LIB ?= $(firstword \
+                   $(wildcard $(FNHOST_SDK)../build/libfnhost_test.a \
+                              $(FNHOST_SDK)../../lib/libfnhost_test.a) \
+                   $(shell pkg-config --variable=libdir fnhost 2>/dev/null)/libfnhost_test.a)
 
 check: $(PLUGIN)_test
 	./$(PLUGIN)_test
 
-$(PLUGIN)_test: $(TEST_SRCS) $(SRCS) $(FNHOST_TEST_SRC)
+$(PLUGIN)_test: $(TEST_SRCS) $(SRCS) $(FNHOST_TEST_LIB)
 	$(CC) $(filter-out -fPIC -fvisibility=hidden,$(FNHOST_PLUGIN_CFLAGS)) \
 	    $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -ljson-c
 

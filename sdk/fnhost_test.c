@@ -1,22 +1,19 @@
 /* fnhost_test.c - runs a plugin's functions in a unit test, without the host.
  * SPDX-License-Identifier: Apache-2.0
  *
- * Part of the SDK: it links libc and json-c only, never the host's objects.
- * What it shares with the host is in headers both include: the context and
- * the API entries that only touch it (fnhost_ctx.h: fh_fail, fh_alloc,
- * fh_set_output, fh_retry_after), the event checks (fnhost_event.h), the
- * rules of steps (fnhost_steps.h: ids, replay, retries, sleeps), durations
- * (fnhost_duration.h) and the descriptor checks (fnhost_check.h). Where it
- * plays the rest of the host, it follows host/loader.c (log, config,
- * state_dir), host/worker.c and host/sched.c (what an invocation's outcome
- * means); keep them in step. */
+ * Part of the SDK, installed as libfnhost_test.a: it links libc, json-c
+ * and the host's internal library (lib/), never the rest of the host.
+ * From lib/ it takes what the host runs itself: the context and the API
+ * entries that only touch it (ctx.h: fh_fail, fh_alloc, fh_set_output,
+ * fh_retry_after), the event checks (event.h), the rules of steps and
+ * what a handler's result means (steprules.h), durations (duration.h) and
+ * the descriptor checks (check.h). Where it plays the rest of the host, it
+ * follows host/loader.c (log, config, state_dir) and host/sched.c (when a
+ * retry comes); keep them in step. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include "fnhost_test.h"
-#include "fnhost_check.h"
-#include "fnhost_event.h"
-#include "fnhost_steps.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -29,6 +26,12 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "check.h"
+#include "ctx.h"
+#include "duration.h"
+#include "event.h"
+#include "steprules.h"
 
 /* fh_test_run_all() gives up after this many invocations. */
 #define MAX_INVOCATIONS 1000
@@ -69,17 +72,15 @@ struct fh_test {
 
 /* One invocation, as host/steps.h's struct invocation. */
 struct inv {
-    struct fh_steps_ steps;    /* the rules' state */
-    int suspend;               /* 0, or FH_TEST_SLEEPING / FH_TEST_RETRYING */
-    size_t suspend_step;       /* its index in r->ran */
-    int64_t retry_after_ms;
+    struct steprules steps;    /* the rules' state */
+    size_t suspend_step;       /* the step that suspended, in r->ran */
     struct fh_test_result *r;
 };
 
 /* The context the API works on: the core the host shares
- * (fnhost_ctx.h: the public head, arena, output, error), then ours. */
+ * (lib/ctx.h: the public head, arena, output, error), then ours. */
 struct tctx {
-    struct fh_ctx_core_ core;
+    struct ctx_core core;
     struct fh_test *t;
     struct inv *inv;             /* NULL outside handlers */
     struct fh_test_result *r;    /* where log lines go, or NULL */
@@ -136,8 +137,7 @@ xstrdup(const char *s)
     return d;
 }
 
-/* fnhost_steps.h has one. */
-#define xasprintf fh_steps_printf_
+#define xasprintf ctx_format
 
 static int set_error(struct fh_test *t, const char *fmt, ...) FH_PRINTF(2, 3);
 
@@ -208,7 +208,7 @@ parse_json(const char *text, struct json_object **out, char *err,
            size_t errlen)
 {
     /* As deep as the host reads stored JSON (its JSON_PARSE_DEPTH). */
-    struct json_tokener *tok = json_tokener_new_ex(2 * FH_STEPS_MAX_DEPTH_);
+    struct json_tokener *tok = json_tokener_new_ex(2 * STEPRULES_MAX_DEPTH);
     size_t len = strlen(text), off;
     enum json_tokener_error e;
 
@@ -273,7 +273,7 @@ remove_one(const char *path, const struct stat *sb, int flag,
 int
 fh_test_duration(const char *s, int64_t *out, char *err, size_t errlen)
 {
-    return fh_duration_parse_(s, out, err, errlen);
+    return duration_parse(s, out, err, errlen);
 }
 
 /* ------------------------------------------------------- the descriptor */
@@ -281,7 +281,7 @@ fh_test_duration(const char *s, int64_t *out, char *err, size_t errlen)
 int
 fh_test_check(const struct fh_plugin *p, char *err, size_t errlen)
 {
-    return fh_check_descriptor_(p, err, errlen);
+    return check_plugin(p, err, errlen);
 }
 
 /* ------------------------------------------------------------ the API */
@@ -289,13 +289,13 @@ fh_test_check(const struct fh_plugin *p, char *err, size_t errlen)
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 static void
-ctx_reset(struct tctx *c)
+tctx_reset(struct tctx *c)
 {
-    fh_core_reset_(&c->core);
+    ctx_reset(&c->core);
 }
 
 static void
-ctx_init(struct tctx *c, struct fh_test *t);
+tctx_init(struct tctx *c, struct fh_test *t);
 
 static void api_log(struct fh_ctx *ctx, int level, const char *fmt, ...)
     FH_PRINTF(3, 4);
@@ -460,7 +460,7 @@ steps_replayed(struct fh_ctx *ctx, const char *id)
 
 /* Lists outcome O in the result's steps (what ran). */
 static struct fh_test_step *
-list_step(struct tctx *c, const struct fh_step_outcome_ *o)
+list_step(struct tctx *c, const struct step_outcome *o)
 {
     int sleep = strcmp(o->kind, "sleep") == 0;
     struct fh_test_step *rec =
@@ -478,7 +478,7 @@ list_step(struct tctx *c, const struct fh_step_outcome_ *o)
 /* An outcome is listed and, if it is stored, goes to the memo the next
  * invocations replay. */
 static void
-steps_record(struct fh_ctx *ctx, const struct fh_step_outcome_ *o)
+steps_record(struct fh_ctx *ctx, const struct step_outcome *o)
 {
     struct tctx *c = (struct tctx *)ctx;
     struct inv *inv = c->inv;
@@ -489,7 +489,6 @@ steps_record(struct fh_ctx *ctx, const struct fh_step_outcome_ *o)
         store_step(c->t, o->id, o->result, NULL);
     } else if (strcmp(o->status, "sleeping") == 0) {
         rec->sleep_ms = o->wake_at - o->started_at;
-        inv->suspend = FH_TEST_SLEEPING;
         inv->suspend_step = inv->r->nran - 1;
     } else {
         rec->error = xstrdup(o->error);
@@ -497,9 +496,7 @@ steps_record(struct fh_ctx *ctx, const struct fh_step_outcome_ *o)
         if (o->final) {
             store_step(c->t, o->id, NULL, o->error);
         } else {
-            inv->suspend = FH_TEST_RETRYING;
             inv->suspend_step = inv->r->nran - 1;
-            inv->retry_after_ms = c->core.retry_after_ms;
         }
     }
 }
@@ -507,12 +504,12 @@ steps_record(struct fh_ctx *ctx, const struct fh_step_outcome_ *o)
 /* A sleep until a time that had passed is listed, with no time to sleep,
  * and not stored. */
 static void
-steps_passed(struct fh_ctx *ctx, const struct fh_step_outcome_ *o)
+steps_passed(struct fh_ctx *ctx, const struct step_outcome *o)
 {
     list_step((struct tctx *)ctx, o);
 }
 
-static const struct fh_steps_ops_ steps_ops = {
+static const struct steprules_ops steps_ops = {
     .call = steps_call,
     .replayed = steps_replayed,
     .record = steps_record,
@@ -521,7 +518,7 @@ static const struct fh_steps_ops_ steps_ops = {
 };
 
 /* The handler call's steps, or NULL outside one. */
-static struct fh_steps_ *
+static struct steprules *
 steps_of(struct fh_ctx *ctx)
 {
     struct inv *inv = ((struct tctx *)ctx)->inv;
@@ -533,19 +530,19 @@ static int
 api_step(struct fh_ctx *ctx, const char *name, fh_step_fn fn, void *arg,
          struct json_object **result)
 {
-    return fh_steps_run_(steps_of(ctx), ctx, name, fn, arg, result);
+    return steprules_run(steps_of(ctx), ctx, name, fn, arg, result);
 }
 
 static int
 api_sleep(struct fh_ctx *ctx, const char *name, const char *duration)
 {
-    return fh_steps_sleep_(steps_of(ctx), ctx, name, 0, duration, 0);
+    return steprules_sleep(steps_of(ctx), ctx, name, 0, duration, 0);
 }
 
 static int
 api_sleep_until(struct fh_ctx *ctx, const char *name, int64_t at_ms)
 {
-    return fh_steps_sleep_(steps_of(ctx), ctx, name, 1, NULL, at_ms);
+    return steprules_sleep(steps_of(ctx), ctx, name, 1, NULL, at_ms);
 }
 
 static const struct fh_api test_api = {
@@ -553,11 +550,11 @@ static const struct fh_api test_api = {
     .abi_major = FH_ABI_MAJOR,
     .abi_minor = FH_ABI_MINOR,
     .log = api_log,
-    .fail = fh_core_fail_,
+    .fail = ctx_fail,
     .config = api_config,
-    .alloc = fh_core_alloc_,
-    .set_output = fh_core_set_output_,
-    .retry_after = fh_core_retry_after_,
+    .alloc = ctx_alloc,
+    .set_output = ctx_set_output,
+    .retry_after = ctx_retry_after,
     .state_dir = api_state_dir,
     .step = api_step,
     .sleep = api_sleep,
@@ -565,7 +562,7 @@ static const struct fh_api test_api = {
 };
 
 static void
-ctx_init(struct tctx *c, struct fh_test *t)
+tctx_init(struct tctx *c, struct fh_test *t)
 {
     memset(c, 0, sizeof(*c));
     c->core.pub.api = &test_api;
@@ -609,9 +606,9 @@ fh_test_free(struct fh_test *t)
     if (t->loaded && t->plugin->unload != NULL) {
         struct tctx c;
 
-        ctx_init(&c, t);
+        tctx_init(&c, t);
         t->plugin->unload(&c.core.pub);
-        ctx_reset(&c);
+        tctx_reset(&c);
     }
     if (t->state_made)
         nftw(t->state_dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
@@ -701,7 +698,7 @@ fh_test_load(struct fh_test *t)
         t->loaded = 1;
         return 0;
     }
-    ctx_init(&c, t);
+    tctx_init(&c, t);
     rc = t->plugin->load(&c.core.pub);
     t->state = c.core.pub.state;
     if (rc != FH_OK) {
@@ -709,10 +706,10 @@ fh_test_load(struct fh_test *t)
                   c.core.error ? c.core.error
                           : "it returned an error and gave no reason");
         t->load_error = xstrdup(t->error);
-        ctx_reset(&c);
+        tctx_reset(&c);
         return -1;
     }
-    ctx_reset(&c);
+    tctx_reset(&c);
     t->loaded = 1;
     return 0;
 }
@@ -821,7 +818,7 @@ triggers(const struct fh_function *f, const char *name)
 }
 
 /* The event as the host's event API stores it (new), or NULL with the
- * reason in ERR: fnhost_event.h's rules, the host's own. */
+ * reason in ERR: lib/event.h's rules, the host's own. */
 static struct json_object *
 make_event(const char *text, int64_t now, char *err, size_t errlen)
 {
@@ -836,7 +833,7 @@ make_event(const char *text, int64_t now, char *err, size_t errlen)
         snprintf(err, errlen, "the event is not JSON: %s", why);
         return NULL;
     }
-    out = fh_event_normalize_(in, "event", now, err, errlen);
+    out = event_normalize(in, "event", now, err, errlen);
     json_object_put(in);
     return out;
 }
@@ -850,7 +847,7 @@ fn_max_attempts(const struct fh_test *t, const struct fh_function *f)
     if (t->max_attempts > 0)
         return t->max_attempts;
     /* fh_test_new() checked the descriptor: this cannot fail. */
-    if (fh_function_options_(t->plugin, f, &o, why, sizeof(why)) != 0)
+    if (check_read_options(t->plugin, f, &o, why, sizeof(why)) != 0)
         return 1;
     if (o.retries == FH_RETRIES_NONE)
         return 1;
@@ -894,8 +891,8 @@ invoke(struct fh_test *t, const char *function_id, const char *event_json,
     struct fh_event fev;
     struct tctx c;
     struct inv inv;
-    const char *text;
-    char err[512], *bad;
+    struct steprules_verdict vd;
+    char err[512];
     int rc;
 
     if (function_id == NULL ||
@@ -936,14 +933,14 @@ invoke(struct fh_test *t, const char *function_id, const char *event_json,
 
     result_next(r);
     memcpy(r->run_id, t->run_id, sizeof(r->run_id));
-    ctx_init(&c, t);
+    tctx_init(&c, t);
     c.core.pub.function_id = fn->id;
     c.core.pub.run_id = t->run_id;
     c.core.pub.attempt = t->attempt;
     c.core.pub.max_attempts = fn_max_attempts(t, fn);
     c.r = r;
     memset(&inv, 0, sizeof(inv));
-    fh_steps_init_(&inv.steps, &steps_ops, t->memo, t->attempt,
+    steprules_init(&inv.steps, &steps_ops, t->memo, t->attempt,
                    c.core.pub.max_attempts);
     inv.r = r;
     c.inv = &inv;
@@ -955,58 +952,47 @@ invoke(struct fh_test *t, const char *function_id, const char *event_json,
     r->attempt = inv.steps.attempt;
     r->max_attempts = inv.steps.max_attempts;
     r->invocations++;
-    if (inv.suspend) {
-        if (rc != FH_SUSPENDED)
-            fprintf(stderr, "fh_test: %s: the handler returned %d after a"
-                            " step suspended the run; suspending anyway\n",
-                    fn->id, rc);
-        r->status = inv.suspend;
-        if (inv.suspend == FH_TEST_SLEEPING) {
-            r->sleep = &r->ran[inv.suspend_step];
-            /* The next invocation comes when the sleep is over. */
-            store_step(t, r->sleep->id, NULL, NULL);
-            t->attempt = 0;
-        } else {
-            r->retry = &r->ran[inv.suspend_step];
-            r->error = xstrdup(c.core.error);
-            r->retry_after_ms = inv.retry_after_ms;
-            t->attempt = inv.steps.attempt + 1;
-        }
-    } else if (rc == FH_OK && c.core.has_output &&
-               (bad = fh_steps_output_check_(c.core.output, &text)) != NULL) {
-        /* As host/worker.c: the store could not read it back. */
-        r->status = FH_TEST_FAILED;
-        r->error = bad;
-        r->no_retry = 1;
-        t->ended = 1;
-    } else if (rc == FH_OK) {
+    /* What the run does next is host/sched.c's part: sleep, retry or
+     * end. */
+    steprules_decide(&inv.steps, &c.core.pub, rc, &vd);
+    if (vd.ignored_suspension)
+        fprintf(stderr, "fh_test: %s: the handler returned %d after a step"
+                        " suspended the run; suspending anyway\n",
+                fn->id, rc);
+    r->error = vd.error != NULL && vd.end != STEPRULES_END_SLEEP
+                   ? xstrdup(vd.error)
+                   : NULL;
+    r->no_retry = vd.no_retry;
+    r->retry_after_ms = vd.retry_after_ms;
+    switch (vd.end) {
+    case STEPRULES_END_COMPLETED:
         r->status = FH_TEST_COMPLETED;
         if (c.core.has_output)
             r->output = json_text(c.core.output);
         t->ended = 1;
-    } else {
-        if (rc == FH_SUSPENDED)
-            r->error = xstrdup("the handler returned FH_SUSPENDED but no"
-                               " step suspended");
-        else if (c.core.error != NULL)
-            r->error = xstrdup(c.core.error);
-        else
-            r->error = xasprintf("handler returned %d without a reason", rc);
-        r->no_retry = rc != FH_SUSPENDED && c.core.no_retry;
-        r->retry_after_ms = rc != FH_SUSPENDED ? c.core.retry_after_ms : 0;
-        if (r->no_retry ||
-            inv.steps.attempt + 1 >= inv.steps.max_attempts) {
-            r->status = FH_TEST_FAILED;
-            r->retry_after_ms = 0;
-            t->ended = 1;
-        } else {
-            r->status = FH_TEST_RETRYING;
-            t->attempt = inv.steps.attempt + 1;
-        }
+        break;
+    case STEPRULES_END_SLEEP:
+        r->status = FH_TEST_SLEEPING;
+        r->sleep = &r->ran[inv.suspend_step];
+        /* The next invocation comes when the sleep is over. */
+        store_step(t, r->sleep->id, NULL, NULL);
+        t->attempt = 0;
+        break;
+    case STEPRULES_END_RETRY:
+        r->status = FH_TEST_RETRYING;
+        if (inv.steps.suspended == STEPRULES_RETRY)
+            r->retry = &r->ran[inv.suspend_step];
+        t->attempt = inv.steps.attempt + 1;
+        break;
+    case STEPRULES_END_FAILED:
+        r->status = FH_TEST_FAILED;
+        t->ended = 1;
+        break;
     }
+    steprules_verdict_free(&vd);
     t->invocations++;
-    ctx_reset(&c);
-    fh_steps_fini_(&inv.steps);
+    tctx_reset(&c);
+    steprules_fini(&inv.steps);
     json_object_put(ev);
     return 0;
 }

@@ -6,13 +6,17 @@
  * hands the plugin an API table that behaves as the host's (fh_config,
  * fh_alloc, fh_set_output, fh_fail, fh_retry_after, fh_state_dir, fh_log,
  * steps and sleeps), runs a handler and tells what the host would do with
- * the outcome. It needs libc and json-c, nothing of the host.
+ * the outcome. It is a library, libfnhost_test.a, that needs libc and
+ * json-c; it runs the host's own code for what it shares with the host
+ * (the descriptor checks, events, steps, what a result means) and exports
+ * only the fh_test_ functions below.
  *
- * Build the test, the plugin's .c files and fnhost_test.c into one
- * program; the plugin's fh_plugin_entry() is then an ordinary function:
+ * Link the test and the plugin's .c files with it into one program (`make
+ * check` of fnhost.mk does); the plugin's fh_plugin_entry() is then an
+ * ordinary function:
  *
- *     cc -std=c11 -Isdk -o test_greet test_greet.c greet.c \
- *        sdk/fnhost_test.c -ljson-c
+ *     cc -std=c11 -I$PREFIX/include -o test_greet test_greet.c greet.c \
+ *        $PREFIX/lib/libfnhost_test.a -ljson-c
  *
  *     const struct fh_plugin *fh_plugin_entry(void);
  *

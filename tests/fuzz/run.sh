@@ -23,13 +23,14 @@ seconds="${FUZZ_SECONDS:-20}"
 cc="${FUZZ_CC:-clang}"
 out=build/fuzz
 
-# The host sources each target links: only what it calls.
+# The host sources each target links: only what it calls. Each links the
+# core library (lib/, see build_core) as well.
 declare -A sources=(
     [fuzz_ingest]="host/ingest.c host/util.c"
     [fuzz_seed]="host/ingest.c host/util.c"
-    [fuzz_duration]="host/duration.c"
+    [fuzz_duration]=""
     [fuzz_proto]="host/proto.c host/util.c"
-    [fuzz_config]="host/config.c host/fnopt.c host/duration.c host/util.c"
+    [fuzz_config]="host/config.c host/fnopt.c host/util.c"
     [fuzz_signature]="host/signature.c"
 )
 targets="fuzz_ingest fuzz_seed fuzz_duration fuzz_proto fuzz_config
@@ -72,7 +73,7 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
 cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
         -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Wall -Wextra
-        -Wno-unused-parameter -Isdk -iquote host $pkg_cflags"
+        -Wno-unused-parameter -Isdk -iquote lib -iquote host $pkg_cflags"
 libs="$pkg_libs -lpthread -ldl -lm"
 
 selected() {
@@ -81,23 +82,51 @@ selected() {
     return 1
 }
 
+# The core library, as the Makefile's libfnhost_core.a but built with the
+# fuzzing flags: compiled once for every target, unless it is newer than
+# everything it is made of.
+core=$out/libfnhost_core.a
+build_core() {
+    local f
+
+    if [ -f "$core" ]; then
+        for f in lib/*.[ch] sdk/fnhost.h tests/fuzz/run.sh; do
+            [ "$f" -nt "$core" ] && break
+            f=""
+        done
+        [ -z "$f" ] && return 0
+    fi
+    rm -rf "$core" "$out/lib" && mkdir -p "$out/lib" || return 1
+    for f in lib/*.c; do
+        # shellcheck disable=SC2086
+        "$cc" $cflags -c -o "$out/lib/$(basename "$f" .c).o" "$f" || return 1
+    done >"$out/core.build.log" 2>&1
+    ar rcs "$core" "$out"/lib/*.o
+}
+
 # Builds TARGET unless the binary is newer than everything it is made of.
 build() {
     local t=$1 bin=$out/$1 f
-    local deps="tests/fuzz/$t.c ${sources[$t]} tests/fuzz/run.sh"
+    local deps="tests/fuzz/$t.c ${sources[$t]} $core tests/fuzz/run.sh"
 
     if [ -x "$bin" ]; then
-        for f in $deps host/*.h sdk/*.h; do
+        for f in $deps host/*.h lib/*.h sdk/*.h; do
             [ "$f" -nt "$bin" ] && break
             f=""
         done
         [ -z "$f" ] && return 0
     fi
     # shellcheck disable=SC2086
-    "$cc" $cflags -o "$bin" "tests/fuzz/$t.c" ${sources[$t]} $libs \
+    "$cc" $cflags -o "$bin" "tests/fuzz/$t.c" ${sources[$t]} "$core" $libs \
         >"$out/$t.build.log" 2>&1
 }
 
+if ! build_core; then
+    echo "not ok 1 - the core library does not build (see $out/core.build.log)"
+    sed 's/^/#   /' "$out/core.build.log" | head -20
+    echo "1..1"
+    exit 1
+fi
 n=0 failed=0
 for t in $targets; do
     selected "$t" || continue

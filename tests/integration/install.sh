@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# install.sh - make install puts the binary, the SDK header, fnhost.mk and
-# fnhost.pc in place, and a plugin builds out of tree against them.
+# install.sh - make install puts the binary, the SDK headers, the test
+# harness library, fnhost.mk and fnhost.pc in place, and a plugin builds
+# and is tested out of tree against them.
 # SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/lib.sh"
 t_setup
@@ -8,10 +9,19 @@ DEST="$T_DIR/dest"
 make -s -C "$ROOT" install BUILD="$BUILD" PREFIX=/usr/local DESTDIR="$DEST" \
     >"$T_DIR/install.log" 2>&1
 t_ok $? "make install PREFIX=/usr/local DESTDIR=... succeeds"
-for f in bin/fnhost include/fnhost.h share/fnhost/fnhost.mk \
-    lib/pkgconfig/fnhost.pc lib/fnhost/plugins/user-sync.so; do
+for f in bin/fnhost include/fnhost.h include/fnhost_test.h \
+    lib/libfnhost_test.a share/fnhost/fnhost.mk lib/pkgconfig/fnhost.pc \
+    lib/fnhost/plugins/user-sync.so; do
     t_ok "$([ -f "$DEST/usr/local/$f" ]; echo $?)" "it installs $f"
 done
+# The code the host shares with the harness is inside the library.
+t_is "$(cd "$DEST/usr/local/include" && echo *)" "fnhost.h fnhost_test.h" \
+    "the only headers installed are fnhost.h and fnhost_test.h"
+t_is "$(cd "$DEST/usr/local/share/fnhost" && echo *)" "fnhost.mk" \
+    "no harness source is installed"
+t_is "$(nm -g --defined-only "$DEST/usr/local/lib/libfnhost_test.a" |
+    awk 'NF == 3 && $3 !~ /^fh_test_/' | wc -l)" 0 \
+    "the harness library exports only fh_test_ names"
 export PKG_CONFIG_PATH="$DEST/usr/local/lib/pkgconfig"
 PCF=$(pkg-config --define-variable=prefix="$DEST/usr/local" --cflags fnhost)
 t_has "$PCF" "-I$DEST/usr/local/include" "pkg-config --cflags fnhost names the header"

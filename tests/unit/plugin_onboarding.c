@@ -2,8 +2,8 @@
  * harness: its steps, its sleep, replays of a resumed run, retries.
  * SPDX-License-Identifier: Apache-2.0
  *
- * Built from this file, plugins/onboarding-emails/onboarding_emails.c and
- * sdk/fnhost_test.c. Without smtp_url the plugin writes its emails to the
+ * Built from this file and plugins/onboarding-emails/onboarding_emails.c,
+ * linked with the harness library. Without smtp_url the plugin writes its emails to the
  * log, which the harness records. */
 #include <arpa/inet.h>
 #include <json-c/json.h>

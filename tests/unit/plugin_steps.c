@@ -3,7 +3,8 @@
  * checks what the harness hands a plugin.
  * SPDX-License-Identifier: Apache-2.0
  *
- * Built from this file, tests/plugins/steps.c and sdk/fnhost_test.c. */
+ * Built from this file and tests/plugins/steps.c, linked with the harness
+ * library (build/libfnhost_test.a). */
 #include <json-c/json.h>
 #include <sqlite3.h>
 #include <stdio.h>

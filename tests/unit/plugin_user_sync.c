@@ -1,8 +1,8 @@
 /* plugin_user_sync.c - the user-sync plugin under the SDK's test harness.
  * SPDX-License-Identifier: Apache-2.0
  *
- * Built from this file, plugins/user-sync/user_sync.c and
- * sdk/fnhost_test.c: the plugin runs in this process, with no daemon. */
+ * Built from this file and plugins/user-sync/user_sync.c, linked with the
+ * harness library: the plugin runs in this process, with no daemon. */
 #include <json-c/json.h>
 #include <sqlite3.h>
 #include <stdio.h>

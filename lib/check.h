@@ -1,0 +1,34 @@
+/* check.h - the checks a plugin's descriptor must pass: one copy for the
+ * host's loader and the SDK's test harness, so `make check` refuses
+ * exactly what fnhost would refuse, in the same words.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Internal to fnhost: not installed, and may change between releases. */
+#ifndef FNHOST_CHECK_H
+#define FNHOST_CHECK_H
+
+#include <stddef.h>
+
+#include "fnhost.h"
+
+/* Checks descriptor P as fnhost does before loading a plugin, most basic
+ * first: magic, ABI version, size, name, version, then every function and
+ * its options. Returns 0, or -1 with the reason in ERR. */
+int check_plugin(const struct fh_plugin *p, char *err, size_t errlen);
+
+/* Checks one trigger pattern: non-empty, printable, at most 255 bytes, and
+ * '*' only as the last character right after '/' or '.'. 0 or -1 with the
+ * reason in ERR. */
+int check_trigger(const char *t, char *err, size_t errlen);
+
+/* Reads the options function F of plugin P declares, wherever the plugin's
+ * minor puts them, into OUT: a whole struct of this header's size, zero
+ * where unset. A plugin of 1.2 or later may point to options (read as far
+ * as their stamped size: missing fields are unset); the 1.0 fields
+ * retries and timeout count as well, but an option set in both places is
+ * refused. Returns 0, or -1 with the reason, naming plugin and function,
+ * in ERR. Does not check the values: check_plugin() does. */
+int check_read_options(const struct fh_plugin *p, const struct fh_function *f,
+                       struct fh_function_opts *out, char *err, size_t errlen);
+
+#endif

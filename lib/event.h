@@ -1,0 +1,26 @@
+/* event.h - what makes an event valid, and the form it is stored in: one
+ * copy for the host's event API (host/ingest.c) and the SDK's test harness
+ * (sdk/fnhost_test.c), so a plugin's unit tests get the events fnhost
+ * would hand it and refuse the ones it would refuse.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Internal to fnhost: not installed, and may change between releases. */
+#ifndef FNHOST_EVENT_H
+#define FNHOST_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct json_object;
+
+/* The longest event name and id, in bytes. */
+#define EVENT_MAX_NAME 512
+
+/* Validates one event IN (WHERE names it in errors: "event",
+ * "events[2]"); returns the copy the host stores (new: name, data without
+ * "_inngest", id, ts defaulting to NOW, v, user), or NULL with the reason
+ * in ERR. */
+struct json_object *event_normalize(struct json_object *in, const char *where,
+                                    int64_t now, char *err, size_t errlen);
+
+#endif

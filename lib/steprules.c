@@ -1,0 +1,385 @@
+/* steprules.c - the rules of durable steps, and what a handler's result
+ * means, for the host (in a worker) and the SDK's test harness alike.
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "steprules.h"
+
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctx.h"
+#include "duration.h"
+#include "json_check.h"
+
+char *
+steprules_check_output(struct json_object *output, const char **text)
+{
+    size_t len;
+
+    *text = NULL;
+    if (json_check_depth(output, STEPRULES_MAX_DEPTH) > STEPRULES_MAX_DEPTH)
+        return ctx_format("the output nests too deep to store (more"
+                         " than %d levels)",
+                         STEPRULES_MAX_DEPTH);
+    *text =
+        json_object_to_json_string_length(output, JSON_C_TO_STRING_PLAIN, &len);
+    if (*text == NULL)
+        return ctx_format("the output could not be serialized");
+    return json_check_text("the output", *text, len);
+}
+
+void
+steprules_init(struct steprules *s, const struct steprules_ops *ops,
+               struct json_object *memo, unsigned attempt,
+               unsigned max_attempts)
+{
+    memset(s, 0, sizeof(*s));
+    s->ops = ops;
+    s->memo = memo;
+    s->names = json_object_new_object();
+    s->owned = json_object_new_array();
+    if (s->names == NULL || s->owned == NULL)
+        ctx_abort_oom();
+    s->attempt = attempt;
+    s->max_attempts = max_attempts ? max_attempts : 1;
+    s->unit_started = ops->now_ms();
+}
+
+void
+steprules_fini(struct steprules *s)
+{
+    json_object_put(s->names);
+    json_object_put(s->owned);
+    memset(s, 0, sizeof(*s));
+}
+
+/* The context's error: MSG (new, or NULL to clear). */
+static void
+set_error(struct fh_ctx *ctx, char *msg, int no_retry)
+{
+    ctx_set_error(ctx_core(ctx), msg, no_retry);
+}
+
+/* A step API called outside a handler (in load(), or in a step). */
+static int
+outside(struct fh_ctx *ctx)
+{
+    set_error(ctx,
+              ctx_format("steps can only be used inside a"
+                        " handler"),
+              1);
+    return FH_ERR;
+}
+
+/* "name" the first time in this call, then "name:1", "name:2", ... */
+static char *
+step_id(struct steprules *s, const char *name)
+{
+    struct json_object *n;
+    int seen = 0;
+
+    if (json_object_object_get_ex(s->names, name, &n))
+        seen = json_object_get_int(n);
+    json_object_object_add(s->names, name, json_object_new_int(seen + 1));
+    if (seen == 0) {
+        char *id = strdup(name);
+
+        if (id == NULL)
+            ctx_abort_oom();
+        return id;
+    }
+    return ctx_format("%s:%d", name, seen);
+}
+
+/* Step ID's stored outcome: 1 (and *RESULT) for a result, -1 (and the
+ * context's error) for a failure, 0 if it has none. */
+static int
+replay(struct steprules *s, struct fh_ctx *ctx, const char *id,
+       struct json_object **result)
+{
+    struct json_object *e, *v;
+
+    if (!json_object_object_get_ex(s->memo, id, &e))
+        return 0;
+    if (s->ops->replayed != NULL)
+        s->ops->replayed(ctx, id);
+    if (json_object_object_get_ex(e, "error", &v)) {
+        set_error(ctx, ctx_format("%s", json_object_get_string(v)), 1);
+        return -1;
+    }
+    if (result != NULL)
+        *result = json_object_object_get(e, "data");
+    return 1;
+}
+
+/* After a stored outcome the next unit of work starts fresh. */
+static void
+stored(struct steprules *s)
+{
+    s->attempt = 0;
+    s->unit_started = s->ops->now_ms();
+}
+
+int
+steprules_run(struct steprules *s, struct fh_ctx *ctx, const char *name,
+              fh_step_fn fn, void *arg, struct json_object **result)
+{
+    const struct steprules_ops *ops;
+    struct step_outcome o;
+    struct json_object *res = NULL;
+    const char *why;
+    char *id, *err;
+    int rc, no_retry = 0;
+
+    if (result != NULL)
+        *result = NULL;
+    if (s == NULL)
+        return outside(ctx);
+    ops = s->ops;
+    if (s->suspended)
+        return FH_SUSPENDED; /* the handler went on after a suspension */
+    if (name == NULL || *name == '\0' || fn == NULL) {
+        set_error(ctx,
+                  ctx_format("fh_step: a step needs a name"
+                            " and a function"),
+                  1);
+        return FH_ERR;
+    }
+    id = step_id(s, name);
+    rc = replay(s, ctx, id, result);
+    if (rc != 0) {
+        free(id);
+        return rc > 0 ? FH_OK : FH_ERR;
+    }
+
+    set_error(ctx, NULL, 0);
+    memset(&o, 0, sizeof(o));
+    o.id = id;
+    o.name = name;
+    o.kind = "run";
+    o.attempt = s->attempt;
+    ctx->attempt = s->attempt;
+    ctx->step_id = id;
+    o.started_at = ops->now_ms();
+    rc = ops->call(ctx, name, fn, arg, &res);
+    o.ended_at = ops->now_ms();
+    ctx->step_id = NULL;
+    if (rc == FH_OK &&
+        json_check_depth(res, STEPRULES_MAX_DEPTH) > STEPRULES_MAX_DEPTH) {
+        /* The store and the replay could not read it back. */
+        set_error(ctx,
+                  ctx_format("step result nests deeper than"
+                            " %d levels",
+                            STEPRULES_MAX_DEPTH),
+                  1);
+        rc = FH_ERR;
+    }
+    if (rc == FH_OK) {
+        size_t len;
+        char *bad;
+
+        o.result_text = json_object_to_json_string_length(
+            res, JSON_C_TO_STRING_PLAIN, &len);
+        if (o.result_text == NULL) {
+            /* A custom serializer failed, or memory ran out. */
+            set_error(ctx,
+                      ctx_format("step result could not be"
+                                " serialized"),
+                      1);
+            rc = FH_ERR;
+        } else if ((bad = json_check_text("step result", o.result_text, len)) !=
+                   NULL) {
+            /* A custom serializer (json_object_set_serializer(),
+             * json_object_new_double_s()) wrote text a replay would
+             * misread, or the result holds NaN or Infinity. */
+            set_error(ctx, bad, 1);
+            o.result_text = NULL;
+            rc = FH_ERR;
+        }
+    }
+    if (rc == FH_OK) {
+        o.status = "completed";
+        o.result = res;
+        ops->record(ctx, &o);
+        stored(s);
+        if (res != NULL)
+            json_object_array_add(s->owned, res);
+        if (result != NULL)
+            *result = res;
+        ctx->attempt = 0;
+        free(id);
+        return FH_OK;
+    }
+    json_object_put(res);
+    res = NULL;
+    why = ctx_core(ctx)->error;
+    no_retry = ctx_core(ctx)->no_retry;
+    err = why != NULL ? ctx_format("%s", why)
+                      : ctx_format("step returned %d without a reason", rc);
+    o.status = "failed";
+    o.error = err;
+    o.final = no_retry || s->attempt + 1 >= s->max_attempts;
+    ops->record(ctx, &o);
+    free(id);
+    if (o.final) {
+        /* Out of attempts: the failure is the step's outcome, stored like
+         * a result, and the handler decides what it means. */
+        stored(s);
+        set_error(ctx, err, 1);
+        ctx->attempt = 0;
+        return FH_ERR;
+    }
+    s->suspended = STEPRULES_RETRY;
+    /* The delay the step asked for; the error set next clears it. */
+    s->retry_after_ms = ctx_core(ctx)->retry_after_ms;
+    set_error(ctx, err, 0);
+    return FH_SUSPENDED;
+}
+
+/* A sleep until AT (ms), or one that fails with WHY (new) if not NULL;
+ * DURATION is what the handler wrote, or NULL. NOW is the one reading of
+ * the clock the call uses, so a sleep of N ms is recorded as N. */
+static int
+sleep_at(struct steprules *s, struct fh_ctx *ctx, const char *name,
+         const char *duration, int64_t now, int64_t at, char *why)
+{
+    struct step_outcome o;
+    char *id;
+    int rc;
+
+    if (s->suspended) {
+        free(why);
+        return FH_SUSPENDED;
+    }
+    id = step_id(s, name);
+    rc = replay(s, ctx, id, NULL);
+    if (rc != 0) {
+        free(id);
+        free(why);
+        return rc > 0 ? FH_OK : FH_ERR;
+    }
+    if (why == NULL && at - now > STEPRULES_MAX_SLEEP_MS)
+        why = ctx_format("sleep \"%s\" is longer than a year", name);
+    memset(&o, 0, sizeof(o));
+    o.id = id;
+    o.name = name;
+    o.kind = "sleep";
+    o.attempt = s->attempt;
+    o.started_at = o.ended_at = now;
+    o.duration = duration;
+    if (why == NULL && at <= now) {
+        /* Nothing to wait for; replays decide the same way. */
+        o.status = "completed";
+        o.wake_at = at;
+        if (s->ops->passed != NULL)
+            s->ops->passed(ctx, &o);
+        free(id);
+        return FH_OK;
+    }
+    if (why != NULL) {
+        /* Retrying cannot fix a bad duration: the step fails for good. */
+        o.status = "failed";
+        o.error = why;
+        o.final = 1;
+        s->ops->record(ctx, &o);
+        stored(s);
+        set_error(ctx, why, 1);
+        free(id);
+        return FH_ERR;
+    }
+    o.status = "sleeping";
+    o.wake_at = at;
+    s->ops->record(ctx, &o);
+    s->suspended = STEPRULES_SLEEP;
+    free(id);
+    return FH_SUSPENDED;
+}
+
+int
+steprules_sleep(struct steprules *s, struct fh_ctx *ctx, const char *name,
+                int until, const char *duration, int64_t at_ms)
+{
+    int64_t now, ms = 0;
+    char err[256];
+
+    if (s == NULL)
+        return outside(ctx);
+    if (name == NULL || *name == '\0') {
+        set_error(ctx,
+                  ctx_format("%s: a sleep needs a name",
+                            until ? "fh_sleep_until" : "fh_sleep"),
+                  1);
+        return FH_ERR;
+    }
+    now = s->ops->now_ms();
+    if (until)
+        return sleep_at(s, ctx, name, NULL, now, at_ms, NULL);
+    if (duration == NULL ||
+        duration_parse(duration, &ms, err, sizeof(err)) != 0)
+        return sleep_at(s, ctx, name, duration, now, 0,
+                        ctx_format("sleep \"%s\": %s", name,
+                                  duration ? err : "no duration"));
+    if (ms > STEPRULES_MAX_SLEEP_MS)
+        return sleep_at(s, ctx, name, duration, now, 0,
+                        ctx_format("sleep \"%s\": \"%s\" is longer than a year",
+                                  name, duration));
+    return sleep_at(s, ctx, name, duration, now, now + ms, NULL);
+}
+
+void
+steprules_decide(struct steprules *s, struct fh_ctx *ctx, int rc,
+                 struct steprules_verdict *v)
+{
+    struct ctx_core *c = ctx_core(ctx);
+
+    memset(v, 0, sizeof(*v));
+    if (s->suspended != STEPRULES_RUNNING) {
+        /* A sleep or a step's retry stops the run, whatever the handler
+         * returned after ignoring FH_SUSPENDED. */
+        v->end = s->suspended == STEPRULES_SLEEP ? STEPRULES_END_SLEEP
+                                                 : STEPRULES_END_RETRY;
+        v->error = c->error;
+        v->retry_after_ms = s->retry_after_ms;
+        v->ignored_suspension = rc != FH_SUSPENDED;
+        return;
+    }
+    if (rc == FH_OK && c->has_output &&
+        (v->owned = steprules_check_output(c->output, &v->output)) != NULL) {
+        /* The store could not read it back: no attempt would do better. */
+        v->end = STEPRULES_END_FAILED;
+        v->error = v->owned;
+        v->no_retry = 1;
+        return;
+    }
+    if (rc == FH_OK) {
+        v->end = STEPRULES_END_COMPLETED;
+        return;
+    }
+    if (rc == FH_SUSPENDED) {
+        v->error = "the handler returned FH_SUSPENDED but no step suspended";
+    } else {
+        if (c->error != NULL)
+            v->error = c->error;
+        else
+            v->error = v->owned =
+                ctx_format("handler returned %d without a reason", rc);
+        v->no_retry = c->no_retry;
+        v->retry_after_ms = c->retry_after_ms;
+    }
+    if (v->no_retry || s->attempt + 1 >= s->max_attempts) {
+        /* No attempt is left to delay. */
+        v->end = STEPRULES_END_FAILED;
+        v->retry_after_ms = 0;
+    } else {
+        v->end = STEPRULES_END_RETRY;
+    }
+}
+
+void
+steprules_verdict_free(struct steprules_verdict *v)
+{
+    free(v->owned);
+    memset(v, 0, sizeof(*v));
+}

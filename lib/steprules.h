@@ -1,0 +1,151 @@
+/* steprules.h - the rules of durable steps, and what a handler's result
+ * means: one copy for the host (host/steps.c and host/worker.c, in a
+ * worker) and the SDK's test harness (sdk/fnhost_test.c), so a plugin's
+ * unit tests see steps and runs behave exactly as fnhost runs them.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Internal to fnhost: not installed, and may change between releases.
+ * Plugins use fh_step() and fh_sleep().
+ *
+ * The rules: step ids ("name", then "name:1", "name:2", ... within one
+ * handler call); a step with a stored outcome returns it without running;
+ * a new result must nest at most STEPRULES_MAX_DEPTH levels and print as
+ * JSON that reads back (no NaN, no Infinity), as must a run's output; a
+ * failed step is retried until its attempts run out or it says not to,
+ * and its last error becomes its stored outcome; a sleep takes the
+ * duration grammar (duration.h), at most a year, and fails for good
+ * otherwise; once the run must stop (a retry, a sleep), every later step
+ * call says so.
+ *
+ * Each side supplies the effects (struct steprules_ops): how a step's
+ * function is called and how an outcome is kept. The host sends a
+ * checkpoint to the master and waits until it is durable; the harness
+ * writes it to its own memo. Both contexts start with the same core
+ * (ctx.h), which holds the error a failed step leaves. */
+#ifndef FNHOST_STEPRULES_H
+#define FNHOST_STEPRULES_H
+
+#include <stdint.h>
+
+#include "fnhost.h"
+
+/* At most one year, as `ms` counts it (365.25 days). */
+#define STEPRULES_MAX_SLEEP_MS 31557600000LL
+/* How deep a step result or a run's output may nest: what the store and
+ * a replay can read back. */
+#define STEPRULES_MAX_DEPTH 64
+
+/* How a step call ended, for the side to keep. */
+struct step_outcome {
+    const char *id; /* "name" or "name:n" */
+    const char *name;
+    const char *kind;           /* "run" or "sleep" */
+    const char *status;         /* "completed", "failed" or "sleeping" */
+    struct json_object *result; /* completed: the result (may be NULL) */
+    const char *result_text;    /* completed: RESULT as plain JSON text,
+                                   checked to parse back */
+    const char *error;          /* failed */
+    int final;                  /* failed: no attempt is left; the error is
+                                   the step's stored outcome */
+    unsigned attempt;           /* 0-based */
+    int64_t started_at, ended_at;
+    int64_t wake_at;      /* sleeping */
+    const char *duration; /* a sleep as written, or NULL */
+};
+
+struct steprules_ops {
+    /* Runs a step's function (the harness may run a mock instead). */
+    int (*call)(struct fh_ctx *ctx, const char *name, fh_step_fn fn, void *arg,
+                struct json_object **result);
+    /* Step ID returned its stored outcome. May be NULL. */
+    void (*replayed)(struct fh_ctx *ctx, const char *id);
+    /* A step ended. Completed and final outcomes must be durable when
+     * this returns; a failed attempt to retry and a sleep suspend the run
+     * (read the context's retry-after delay here: the error is set, and
+     * the delay cleared, next). */
+    void (*record)(struct fh_ctx *ctx, const struct step_outcome *o);
+    /* A sleep whose time had come: status "completed", nothing to keep
+     * (a replay decides the same way). May be NULL. */
+    void (*passed)(struct fh_ctx *ctx, const struct step_outcome *o);
+    int64_t (*now_ms)(void);
+};
+
+/* Whether a handler call may go on. */
+enum steprules_state {
+    STEPRULES_RUNNING,
+    STEPRULES_RETRY, /* a step failed and will be retried */
+    STEPRULES_SLEEP, /* a sleep has begun */
+};
+
+/* One handler call's steps. */
+struct steprules {
+    const struct steprules_ops *ops;
+    struct json_object *memo;  /* borrowed: id -> {"data": v} or
+                                  {"error": "..."} */
+    struct json_object *names; /* name -> times seen in this call */
+    struct json_object *owned; /* results of steps run now (an array) */
+    unsigned attempt;          /* of the unit running now */
+    unsigned max_attempts;
+    int64_t unit_started;           /* when the unit running now began */
+    enum steprules_state suspended; /* whether the run must stop */
+    int64_t retry_after_ms;         /* STEPRULES_RETRY: the step's delay */
+};
+
+/* Starts a handler call's steps: MEMO (borrowed) holds the stored
+ * outcomes, ATTEMPT is the attempt of the unit running now (0-based) of
+ * MAX_ATTEMPTS (0 counts as 1). */
+void steprules_init(struct steprules *s, const struct steprules_ops *ops,
+                    struct json_object *memo, unsigned attempt,
+                    unsigned max_attempts);
+void steprules_fini(struct steprules *s);
+
+/* fh_step(): S is NULL outside a handler. */
+int steprules_run(struct steprules *s, struct fh_ctx *ctx, const char *name,
+                  fh_step_fn fn, void *arg, struct json_object **result);
+
+/* fh_sleep() and fh_sleep_until(): DURATION for the one, AT_MS for the
+ * other (UNTIL set). S is NULL outside a handler. */
+int steprules_sleep(struct steprules *s, struct fh_ctx *ctx, const char *name,
+                    int until, const char *duration, int64_t at_ms);
+
+/* Why a run's OUTPUT (fh_set_output()) cannot be stored (new), or NULL
+ * with its JSON text in *TEXT (borrowed from OUTPUT): the rules of a step
+ * result, so that the store and the API can read it back. */
+char *steprules_check_output(struct json_object *output, const char **text);
+
+/* How a handler call ended. */
+enum steprules_end {
+    STEPRULES_END_COMPLETED,
+    STEPRULES_END_SLEEP,  /* a sleep began: resume at its wake time */
+    STEPRULES_END_RETRY,  /* failed, with an attempt left */
+    STEPRULES_END_FAILED, /* failed for good */
+};
+
+/* What a handler's result means. */
+struct steprules_verdict {
+    enum steprules_end end;
+    const char *output;     /* COMPLETED: the output's JSON text, or
+                               NULL without fh_set_output() (borrowed
+                               from the context) */
+    const char *error;      /* RETRY, FAILED: why; SLEEP: any error the
+                               handler left (borrowed from the context,
+                               or OWNED) */
+    int no_retry;           /* FAILED: the handler said not to retry,
+                               or its output cannot be stored */
+    int64_t retry_after_ms; /* RETRY: the delay asked for, or 0 */
+    int ignored_suspension; /* the handler returned something else
+                               than FH_SUSPENDED after a step
+                               suspended the run: it stops anyway */
+    char *owned;            /* what ERROR points to when made here */
+};
+
+/* Decides what handler call CTX, whose steps are S, means now that its
+ * handler returned RC: the suspension a step began (a sleep, a step's
+ * retry) whatever RC says; else RC, the context's output, error, no-retry
+ * flag and retry-after delay, and the attempts left. Free V with
+ * steprules_verdict_free() once its strings are used. */
+void steprules_decide(struct steprules *s, struct fh_ctx *ctx, int rc,
+                      struct steprules_verdict *v);
+void steprules_verdict_free(struct steprules_verdict *v);
+
+#endif
