@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "config.h"
 #include "duration.h"
 #include "fnhost.h"
@@ -18,13 +19,16 @@
 #define YEAR_MS (365.25 * 24 * 3600 * 1000)
 
 /* Add a row here, and the field where its value lives (fn_info; and
- * fh_function_opts if plugins may set it), then the code that obeys it. */
+ * fh_function_opts if plugins may set it), then the code that obeys it.
+ * The range of an option a plugin may set is lib/check.h's, which the
+ * descriptor checks of the host and the SDK's harness hold it to. */
 const struct fnopt fnopt_table[] = {
-    {.name = "retries", .type = FNOPT_COUNT, .lo = 0, .hi = 20,
+    {.name = "retries", .type = FNOPT_COUNT, .lo = 0, .hi = CHECK_RETRIES_MAX,
      .abi = offsetof(struct fh_function_opts, retries),
      .cfg = offsetof(struct config, retries),
      .fn = offsetof(struct fn_info, retries), .json = "retries"},
-    {.name = "timeout", .type = FNOPT_DURATION, .lo = 1, .hi = 100 * YEAR_MS,
+    {.name = "timeout", .type = FNOPT_DURATION, .lo = CHECK_TIMEOUT_MIN_MS,
+     .hi = 100 * YEAR_MS,
      .abi = offsetof(struct fh_function_opts, timeout),
      .cfg = offsetof(struct config, timeout_ms),
      .fn = offsetof(struct fn_info, timeout_ms), .json = "timeout_ms"},

@@ -179,21 +179,21 @@ check_functions(const struct fh_plugin *p, char *err, size_t errlen)
                         p->name, f->id, FH_ABI_MAJOR, FH_ABI_MINOR);
         if (check_read_options(p, f, &o, err, errlen) != 0)
             return -1;
-        if (o.retries < FH_RETRIES_NONE || o.retries > 20)
+        if (o.retries < FH_RETRIES_NONE || o.retries > CHECK_RETRIES_MAX)
             return fail(err, errlen,
                         "function \"%s\": retries %d"
-                        " is out of range (0..20, or"
+                        " is out of range (0..%d, or"
                         " FH_RETRIES_NONE)",
-                        f->id, (int)o.retries);
+                        f->id, (int)o.retries, CHECK_RETRIES_MAX);
         if (o.timeout != NULL &&
             duration_parse(o.timeout, &ms, why, sizeof(why)) != 0)
             return fail(err, errlen, "function \"%s\": timeout: %s", f->id,
                         why);
-        if (o.timeout != NULL && ms < 1)
+        if (o.timeout != NULL && ms < CHECK_TIMEOUT_MIN_MS)
             return fail(err, errlen,
                         "function \"%s\": timeout:"
-                        " must be at least 1ms, got \"%s\"",
-                        f->id, o.timeout);
+                        " must be at least %dms, got \"%s\"",
+                        f->id, CHECK_TIMEOUT_MIN_MS, o.timeout);
         for (const struct fh_function *g = p->functions; g < f; g++)
             if (strcmp(g->id, f->id) == 0)
                 return fail(err, errlen, "duplicate function id \"%s\"", f->id);
