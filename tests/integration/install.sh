@@ -53,6 +53,11 @@ t_has "$OUT" "plugin hello 0.1.0" "and the installed fnhost accepts it"
 # dropped into a running fnhost and reloaded, runs.
 PREFIX="$T_DIR/usr"
 make -s -C "$ROOT" install BUILD="$BUILD" PREFIX="$PREFIX" >"$T_DIR/install2.log" 2>&1
+# The harness of a sanitizer build is instrumented: a test that links it
+# links the sanitizers' runtimes too.
+SAN_LDFLAGS=
+nm "$PREFIX/lib/libfnhost_test.a" | grep -q ' U __asan_' &&
+    SAN_LDFLAGS="-fsanitize=address,undefined"
 cd "$T_DIR"
 # Without PKG_CONFIG_PATH (and with no fnhost.pc that pkg-config could
 # find), the Makefile new-plugin writes finds the SDK of the fnhost that
@@ -63,7 +68,8 @@ mkdir -p "$T_DIR/nopc"
 OUT=$(PKG_CONFIG_LIBDIR="$T_DIR/nopc" make -C bare 2>&1)
 t_ok $? "a new plugin builds under a custom PREFIX without PKG_CONFIG_PATH"
 t_ok "$([ -f bare/bare.so ]; echo $?)" "and makes bare.so"
-OUT=$(PKG_CONFIG_LIBDIR="$T_DIR/nopc" make -s -C bare check 2>&1)
+OUT=$(PKG_CONFIG_LIBDIR="$T_DIR/nopc" make -s -C bare check \
+    LDFLAGS="$SAN_LDFLAGS" 2>&1)
 t_is "$(tail -n 1 <<<"$OUT")" "0 failed" "and its test runs on that SDK's harness"
 mkdir -p "$T_DIR/loose"
 cp "$PREFIX/bin/fnhost" "$T_DIR/loose/fnhost"
@@ -76,7 +82,7 @@ export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"
 t_ok $? "fnhost new-plugin writes a plugin folder"
 make -s -C greeter >"$T_DIR/greeter-build.log" 2>&1
 t_ok $? "the template builds against the installed SDK with its 3-line Makefile"
-OUT=$(make -s -C greeter check 2>/dev/null)
+OUT=$(make -s -C greeter check LDFLAGS="$SAN_LDFLAGS" 2>/dev/null)
 t_is "$(tail -n 1 <<<"$OUT")" "0 failed" "its unit test passes on the installed harness"
 t_start
 install -m 644 greeter/greeter.so "$PLUGINS/"
