@@ -1,7 +1,8 @@
 # Makefile - builds fnhost, its plugins, tests and benchmarks.
 # SPDX-License-Identifier: Apache-2.0
 #
-#   make                      build/fnhost and build/plugins/*.so
+#   make                      build/fnhost, build/plugins/*.so and the SDK's
+#                             test harness, build/libfnhost_test.a
 #   make deps                 install the Debian packages (root) or say which
 #   make run                  deps, build, then start fnhost with the examples
 #   make test                 deps, then unit, integration and fault tests,
@@ -88,6 +89,7 @@ $(BUILD)/%.o: %.c | pkgcheck
 	@mkdir -p $(@D)
 	$(call say,CC,$<)$(CC) $(FINAL_CFLAGS) -c -o $@ $<
 
+# Hidden, the core's names are local to the harness once linked into it.
 $(CORE_OBJ) $(BUILD)/sdk/fnhost_test.o: FINAL_CFLAGS += -fPIC
 $(CORE_OBJ): FINAL_CFLAGS += -fvisibility=hidden
 

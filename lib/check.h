@@ -12,11 +12,12 @@
 #include "fnhost.h"
 
 /* The range of each option a plugin declares, that check_plugin() holds
- * it to. The host's option table (host/fnopt.c) takes its ranges for
- * them from here, so a [function ID] override obeys the same ones. */
-#define CHECK_RETRIES_MAX 20   /* retries: 0..20, or FH_RETRIES_NONE */
-#define CHECK_TIMEOUT_MIN_MS 1 /* timeout: at least 1ms, at most what the
-                                  duration grammar reads (100 years) */
+ * it to: retries 0..20 (or FH_RETRIES_NONE); a timeout of at least 1ms,
+ * at most what the duration grammar reads (100 years). The host's option
+ * table (host/fnopt.c) takes them from here, so a [function ID] override
+ * obeys the same ones. */
+#define CHECK_RETRIES_MAX 20
+#define CHECK_TIMEOUT_MIN_MS 1
 
 /* Checks descriptor P as fnhost does before loading a plugin, most basic
  * first: magic, ABI version, size, name, version, then every function and

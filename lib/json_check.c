@@ -87,8 +87,8 @@ json_check_text(const char *what, const char *text, size_t len)
         why = ctx_format("%s is not valid JSON: %.60s", what, text);
     else if ((bad = json_check_numbers(o)) != NULL)
         why = ctx_format("%s is not valid JSON: %.40s is not a number JSON"
-                        " can hold",
-                        what, bad);
+                         " can hold",
+                         what, bad);
     json_object_put(o);
     return why;
 }

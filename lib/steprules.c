@@ -4,7 +4,6 @@
 #include "steprules.h"
 
 #include <json-c/json.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +20,8 @@ steprules_check_output(struct json_object *output, const char **text)
     *text = NULL;
     if (json_check_depth(output, STEPRULES_MAX_DEPTH) > STEPRULES_MAX_DEPTH)
         return ctx_format("the output nests too deep to store (more"
-                         " than %d levels)",
-                         STEPRULES_MAX_DEPTH);
+                          " than %d levels)",
+                          STEPRULES_MAX_DEPTH);
     *text =
         json_object_to_json_string_length(output, JSON_C_TO_STRING_PLAIN, &len);
     if (*text == NULL)
@@ -68,7 +67,7 @@ outside(struct fh_ctx *ctx)
 {
     set_error(ctx,
               ctx_format("steps can only be used inside a"
-                        " handler"),
+                         " handler"),
               1);
     return FH_ERR;
 }
@@ -143,7 +142,7 @@ steprules_run(struct steprules *s, struct fh_ctx *ctx, const char *name,
     if (name == NULL || *name == '\0' || fn == NULL) {
         set_error(ctx,
                   ctx_format("fh_step: a step needs a name"
-                            " and a function"),
+                             " and a function"),
                   1);
         return FH_ERR;
     }
@@ -171,8 +170,8 @@ steprules_run(struct steprules *s, struct fh_ctx *ctx, const char *name,
         /* The store and the replay could not read it back. */
         set_error(ctx,
                   ctx_format("step result nests deeper than"
-                            " %d levels",
-                            STEPRULES_MAX_DEPTH),
+                             " %d levels",
+                             STEPRULES_MAX_DEPTH),
                   1);
         rc = FH_ERR;
     }
@@ -186,7 +185,7 @@ steprules_run(struct steprules *s, struct fh_ctx *ctx, const char *name,
             /* A custom serializer failed, or memory ran out. */
             set_error(ctx,
                       ctx_format("step result could not be"
-                                " serialized"),
+                                 " serialized"),
                       1);
             rc = FH_ERR;
         } else if ((bad = json_check_text("step result", o.result_text, len)) !=
@@ -309,7 +308,7 @@ steprules_sleep(struct steprules *s, struct fh_ctx *ctx, const char *name,
     if (name == NULL || *name == '\0') {
         set_error(ctx,
                   ctx_format("%s: a sleep needs a name",
-                            until ? "fh_sleep_until" : "fh_sleep"),
+                             until ? "fh_sleep_until" : "fh_sleep"),
                   1);
         return FH_ERR;
     }
@@ -320,11 +319,11 @@ steprules_sleep(struct steprules *s, struct fh_ctx *ctx, const char *name,
         duration_parse(duration, &ms, err, sizeof(err)) != 0)
         return sleep_at(s, ctx, name, duration, now, 0,
                         ctx_format("sleep \"%s\": %s", name,
-                                  duration ? err : "no duration"));
+                                   duration ? err : "no duration"));
     if (ms > STEPRULES_MAX_SLEEP_MS)
         return sleep_at(s, ctx, name, duration, now, 0,
                         ctx_format("sleep \"%s\": \"%s\" is longer than a year",
-                                  name, duration));
+                                   name, duration));
     return sleep_at(s, ctx, name, duration, now, now + ms, NULL);
 }
 

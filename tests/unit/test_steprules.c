@@ -103,8 +103,9 @@ test_completed(void)
     begin(&c, 0, 3);
     ctx_fail(&c.core.pub, FH_RETRY, "first try");
     decide(&c, FH_OK);
-    is_int(c.v.end, STEPRULES_END_COMPLETED, "FH_OK wins over an earlier"
-                                              " fh_fail()");
+    is_int(c.v.end, STEPRULES_END_COMPLETED,
+           "FH_OK wins over an earlier"
+           " fh_fail()");
     end(&c);
 }
 
@@ -170,8 +171,9 @@ test_failed(void)
 
     begin(&c, 0, 3);
     decide(&c, 7);
-    is_int(c.v.end, STEPRULES_END_RETRY, "an unknown code without a reason"
-                                         " is a failure to retry");
+    is_int(c.v.end, STEPRULES_END_RETRY,
+           "an unknown code without a reason"
+           " is a failure to retry");
     is_str(c.v.error, "handler returned 7 without a reason",
            "that says what the handler returned");
     end(&c);
@@ -179,8 +181,9 @@ test_failed(void)
     /* max_attempts 0 counts as one attempt. */
     begin(&c, 0, 0);
     decide(&c, FH_ERR);
-    is_int(c.v.end, STEPRULES_END_FAILED, "a function with one attempt"
-                                          " fails on its first");
+    is_int(c.v.end, STEPRULES_END_FAILED,
+           "a function with one attempt"
+           " fails on its first");
     end(&c);
 }
 
@@ -195,8 +198,10 @@ test_suspended_without_step(void)
     decide(&c, FH_SUSPENDED);
     is_int(c.v.end, STEPRULES_END_RETRY,
            "FH_SUSPENDED with no step suspended is a failure to retry");
-    is_str(c.v.error, "the handler returned FH_SUSPENDED but no step"
-                      " suspended", "that says so");
+    is_str(c.v.error,
+           "the handler returned FH_SUSPENDED but no step"
+           " suspended",
+           "that says so");
     ok(!c.v.no_retry, "whatever fh_fail() said before");
     is_int(c.v.retry_after_ms, 0, "with the backoff's delay, not its own");
     end(&c);
