@@ -35,6 +35,11 @@ const struct fnopt fnopt_table[] = {
     {.name = "backoff_scale", .type = FNOPT_SCALE, .lo = 0, .hi = 1000,
      .abi = FNOPT_NONE, .cfg = offsetof(struct config, backoff_scale),
      .fn = offsetof(struct fn_info, backoff_scale), .json = NULL},
+    {.name = "checkpoint_ahead", .type = FNOPT_COUNT, .lo = 0, .hi = 1,
+     .abi = offsetof(struct fh_function_opts, checkpoint_ahead),
+     .cfg = FNOPT_NONE, .def = 0,
+     .fn = offsetof(struct fn_info, checkpoint_ahead),
+     .json = "checkpoint_ahead"},
 };
 
 const size_t fnopt_count = sizeof(fnopt_table) / sizeof(fnopt_table[0]);

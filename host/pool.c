@@ -376,6 +376,7 @@ pool_dispatch(struct pool *p, struct job *job, const char *event_id,
     inv.event_id = event_id;
     inv.attempt = job->attempt;
     inv.max_attempts = max_attempts;
+    inv.checkpoint_ahead = job->checkpoint_ahead;
     inv.event_json = event_json;
     inv.steps = steps;
     proto_put_invoke(&obuf, &inv);

@@ -167,6 +167,8 @@ proto_put_invoke(struct proto_buf *b, const struct proto_invoke *inv)
     json_object_object_add(m, "max_attempts",
                            json_object_new_int64(inv->max_attempts));
     add_str(m, "event_id", inv->event_id);
+    if (inv->checkpoint_ahead)
+        json_object_object_add(m, "ahead", json_object_new_boolean(1));
     if (inv->steps != NULL)
         json_object_object_add(m, "steps", json_object_get(inv->steps));
     /* The event goes in as the JSON text it is stored as (ingest wrote
@@ -296,6 +298,8 @@ proto_read_invoke(struct json_object *msg, struct proto_invoke *inv)
     inv->event_id = str_field(msg, "event_id");
     inv->attempt = uint_field(msg, "attempt");
     inv->max_attempts = uint_field(msg, "max_attempts");
+    inv->checkpoint_ahead =
+        json_object_get_boolean(json_object_object_get(msg, "ahead"));
     if (!json_object_object_get_ex(msg, "event", &inv->event) ||
         !json_object_is_type(inv->event, json_type_object))
         inv->event = NULL;

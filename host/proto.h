@@ -70,6 +70,7 @@ struct proto_invoke {
     const char *event_id;       /* the internal ULID */
     unsigned attempt;
     unsigned max_attempts;
+    int checkpoint_ahead;       /* the worker goes on before each ack */
     const char *event_json;     /* put: the event as stored (the text of an
                                    object; anything else goes as null) */
     struct json_object *event;  /* read: the event object */

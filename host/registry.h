@@ -23,6 +23,7 @@ struct fn_info {
     int retries;
     int64_t timeout_ms;
     double backoff_scale;
+    int checkpoint_ahead; /* 1: steps run on before their commit */
 };
 
 struct plugin_info {

@@ -329,6 +329,7 @@ dispatch(struct sched *s)
             arm_wake(s, now_ms() + 1000);
             continue;
         }
+        job->checkpoint_ahead = fn->checkpoint_ahead;
         rc = s->ex.ops->dispatch(s->ex.impl, job, steps, max_attempts(fn),
                                  fn->timeout_ms);
         json_object_put(steps);

@@ -40,6 +40,8 @@ struct job {
     int fresh;          /* just ingested: it has no stored steps */
     int checkpointed;   /* a step was stored in this invocation */
     unsigned max_attempts; /* its function's, when it was dispatched */
+    int checkpoint_ahead;  /* its function's: steps run on before their
+                              checkpoints commit */
     double backoff_scale;
     struct job *next;  /* in the ready queue */
     struct job *hnext; /* in the claimed set */

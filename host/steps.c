@@ -34,9 +34,27 @@ call(struct fh_ctx *ctx, const char *name, fh_step_fn fn, void *arg,
     return fn(ctx, arg, result);
 }
 
-/* Sends STEP as a checkpoint and waits until the master says it is
- * durable. A master that is gone ends this worker: nothing the handler
- * does after this point could be recorded. */
+/* Checkpoints sent ahead that may wait for their acknowledgements at
+ * once: enough for any run of short steps to share commits, few enough
+ * that the master's replies never fill the pipe while nobody reads it. */
+#define AHEAD_MAX 256
+
+/* Reads one acknowledgement. A master that is gone ends this worker:
+ * nothing the handler does after this point could be recorded. */
+static void
+await_ack(struct invocation *inv)
+{
+    if (proto_recv_ack(inv->rfd) != 1) {
+        log_error("worker", "run %s: no acknowledgement for a checkpoint",
+                  inv->run_id);
+        _exit(1);
+    }
+    inv->unacked--;
+}
+
+/* Sends STEP as a checkpoint and, unless the function checkpoints ahead,
+ * waits until the master says it is durable. The master acknowledges in
+ * the order it received, after each commit. */
 static void
 checkpoint(struct invocation *inv, const struct step_record *step)
 {
@@ -46,11 +64,16 @@ checkpoint(struct invocation *inv, const struct step_record *step)
                   inv->run_id, strerror(errno));
         _exit(1);
     }
-    if (proto_recv_ack(inv->rfd) != 1) {
-        log_error("worker", "run %s: no acknowledgement for a checkpoint",
-                  inv->run_id);
-        _exit(1);
-    }
+    inv->unacked++;
+    while (inv->unacked > (inv->ahead ? AHEAD_MAX - 1 : 0))
+        await_ack(inv);
+}
+
+void
+invocation_settle(struct invocation *inv)
+{
+    while (inv->unacked > 0)
+        await_ack(inv);
 }
 
 static char *
@@ -107,9 +130,10 @@ void
 invocation_init(struct invocation *inv, int rfd, int wfd,
                 struct proto_buf *out, const char *run_id,
                 struct json_object *memo, unsigned attempt,
-                unsigned max_attempts)
+                unsigned max_attempts, int ahead)
 {
     memset(inv, 0, sizeof(*inv));
+    inv->ahead = ahead;
     inv->rfd = rfd;
     inv->wfd = wfd;
     inv->out = out;

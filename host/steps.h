@@ -25,17 +25,26 @@ struct invocation {
     const char *run_id;           /* borrowed */
     struct steprules steps;       /* the rules' state: ids seen, attempt,
                                      when the unit running now began */
+    int ahead;                    /* checkpoint ahead: go on before acks */
+    unsigned unacked;             /* checkpoints sent, not yet acknowledged */
     enum proto_suspend suspend;   /* why the handler must stop, if it must */
     struct step_record step;      /* then: the sleep, or the step to retry
                                      (its strings owned) */
 };
 
 /* Starts a handler call's steps: MEMO (borrowed) holds the stored ones,
- * OUT carries checkpoints over WFD, and acknowledgements come on RFD. */
+ * OUT carries checkpoints over WFD, and acknowledgements come on RFD.
+ * With AHEAD, a step returns once its checkpoint is sent, not durable. */
 void invocation_init(struct invocation *inv, int rfd, int wfd,
                      struct proto_buf *out, const char *run_id,
                      struct json_object *memo, unsigned attempt,
-                     unsigned max_attempts);
+                     unsigned max_attempts, int ahead);
+
+/* Waits until every checkpoint sent is acknowledged: durable. The worker
+ * calls it before it says how the invocation ended, so that a run never
+ * sleeps, retries or ends ahead of its steps, and no acknowledgement is
+ * left in the pipe for the next invocation. */
+void invocation_settle(struct invocation *inv);
 void invocation_fini(struct invocation *inv);
 
 /* The fh_api entries; see sdk/fnhost.h. */

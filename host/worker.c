@@ -104,10 +104,13 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
     c.core.pub.max_attempts = in.max_attempts;
     c.lp = lp;
     invocation_init(&inv, rfd, wfd, &ws->out, in.run_id, in.steps,
-                    in.attempt, in.max_attempts);
+                    in.attempt, in.max_attempts, in.checkpoint_ahead);
     c.inv = &inv;
 
     rc = fn->run(&c.core.pub, &fev);
+    /* Checkpoints sent ahead are durable before the run may sleep, retry
+     * or end. */
+    invocation_settle(&inv);
 
     /* A handler may change its state pointer; keep what it set. */
     lp->state = c.core.pub.state;

@@ -185,6 +185,12 @@ check_functions(const struct fh_plugin *p, char *err, size_t errlen)
                         " is out of range (0..%d, or"
                         " FH_RETRIES_NONE)",
                         f->id, (int)o.retries, CHECK_RETRIES_MAX);
+        if (o.checkpoint_ahead != 0 &&
+            o.checkpoint_ahead != FH_CHECKPOINT_AHEAD)
+            return fail(err, errlen,
+                        "function \"%s\": checkpoint_ahead %d is neither 0"
+                        " nor FH_CHECKPOINT_AHEAD",
+                        f->id, (int)o.checkpoint_ahead);
         if (o.timeout != NULL &&
             duration_parse(o.timeout, &ms, why, sizeof(why)) != 0)
             return fail(err, errlen, "function \"%s\": timeout: %s", f->id,

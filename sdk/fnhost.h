@@ -174,9 +174,26 @@ struct fh_function_opts {
                             for a single attempt */
     const char *timeout; /* per attempt, e.g. "30s" or "2m"; NULL: the
                             host's default */
+    int32_t checkpoint_ahead; /* FH_CHECKPOINT_AHEAD: the handler goes on
+                            while its steps' checkpoints commit; 0: each
+                            step is durable before the next one starts */
 };
 
 #define FH_RETRIES_NONE (-1)
+
+/* Checkpointing ahead. By default a step's result is durable before
+ * FH_STEP returns, so a step never runs before the one it follows is
+ * stored. With .checkpoint_ahead = FH_CHECKPOINT_AHEAD, FH_STEP returns
+ * as soon as the result is sent, and the checkpoints commit while the
+ * handler goes on (what Inngest's SDK calls checkpointing): several steps
+ * share one commit, so a run of short steps holds its worker for less.
+ * What stays true: a step whose checkpoint was acknowledged never runs
+ * again, and every checkpoint of an invocation is durable before the run
+ * sleeps, retries or ends. What changes: if the worker or the host dies,
+ * steps that ran after the last durable checkpoint run again, so a later
+ * step's effects may come before an earlier step is recorded. Use it for
+ * steps that are idempotent, or cheap to repeat. */
+#define FH_CHECKPOINT_AHEAD 1
 
 /* A pointer to static options for fh_function.opts, size stamped:
  * FH_OPTS(.retries = 3, .timeout = "1m"). Use it at file scope, in the

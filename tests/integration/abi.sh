@@ -16,7 +16,7 @@ t_has "$L" "bad_opts_size.so: plugin bad-opts-size: function \"small-opts\": its
     "options smaller than 1.2's are refused, naming plugin and function"
 t_has "$L" "abi_newer_option.so: plugin abi-newer-option: function \"abi-newer-option\" sets an option newer than this host's ABI 1.2 knows" \
     "an option of a newer minor is refused"
-t_has "$L" "(its options are 24 bytes, this host reads 16): upgrade fnhost" \
+t_has "$L" "(its options are 32 bytes, this host reads 24): upgrade fnhost" \
     "saying what to do"
 
 # fn_json ID: the function's entry in GET /v1/functions.

@@ -16,11 +16,16 @@ EXECS="$T_DIR/execs.db"
 printf '[plugin steps]\ndatabase = %s\n' "$EXECS" >"$T_DIR/fnhost.ini"
 T_WORKERS=4 t_start --config "$T_DIR/fnhost.ini"
 
-# 80 runs of 5 steps each (a, b, item, item:1, c), 15 ms a step.
+# 80 runs of 5 steps each (a, b, item, item:1, c), 15 ms a step; half of
+# them checkpoint ahead (steps-ahead), where a step does not wait for the
+# commit of the one before, and the same must hold.
 ACKED=()
 for batch in 1 2 3 4; do
+    NAME=test/steps
+    [ $((batch % 2)) = 0 ] && NAME=test/steps-ahead
     BODY=$(for i in $(seq 1 20); do
-        printf '{"name":"test/steps","data":{"items":2,"step_ms":15,"n":%d}}\n' $i
+        printf '{"name":"%s","data":{"items":2,"step_ms":15,"n":%d}}\n' \
+            "$NAME" $i
     done | jq -cs .)
     post "$BODY"
     [ "$HTTP_CODE" = 200 ] && ACKED+=($(jq -r '.ids[]' <<<"$BODY_OUT"))

@@ -53,6 +53,29 @@ t_is "$(sqlite3 "$EXECS" "select count(*) from execs where run_id = '$RUN'")" 6 
 OUT=$("$FNHOST" run "$RUN" --state "$STATE")
 t_has "$OUT" "step item:2" "fnhost run lists the steps"
 
+# Checkpointing ahead: the same steps, each run once, all stored before
+# the run sleeps and before it ends; the function says it does.
+send '{"name":"test/steps-ahead","data":{"items":3,"sleep":"300ms"}}'
+AHEAD_EV=$EV
+wait_until 5 status_is "$EV" Sleeping
+t_ok $? "a function that checkpoints ahead sleeps"
+run_of "$EV"
+t_is "$(jq -r '[.data.steps[] | "\(.step_id)=\(.status)"] | join(",")' \
+    <<<"$BODY_OUT")" "a=completed,b=completed,nap=sleeping" \
+    "with the steps before the sleep stored"
+wait_until 10 status_is "$AHEAD_EV" Completed
+t_ok $? "and completes"
+run_of "$AHEAD_EV"
+t_is "$(jq -c '.data.output | [.a.value, .b.value, .c.value]' <<<"$BODY_OUT")" \
+    "[1,2,3]" "with the results of its steps"
+t_is "$(jq -r '[.data.steps[].step_id] | join(",")' <<<"$BODY_OUT")" \
+    "a,b,nap,item,item:1,item:2,c" "every step stored"
+t_is "$(sqlite3 "$EXECS" "select count(*) from execs where run_id = '$RUN'")" 6 \
+    "each step ran once"
+get /v1/functions
+t_is "$(jq -r '.data.plugins[].functions[] | select(.id == "steps-ahead")
+    | .checkpoint_ahead' <<<"$BODY_OUT")" 1 "GET /v1/functions shows it"
+
 # Per-step retries: earlier steps are not run again.
 send '{"name":"test/step-flaky","data":{"fail_times":2}}'
 wait_until 10 status_is "$EV" Completed

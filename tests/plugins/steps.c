@@ -313,6 +313,10 @@ steps_unload(struct fh_ctx *ctx)
 static const struct fh_function functions[] = {
     {.id = "three-steps", .run = three_steps,
      .triggers = FH_EVENTS("test/steps")},
+    /* The same steps, checkpointed ahead. */
+    {.id = "steps-ahead", .run = three_steps,
+     .triggers = FH_EVENTS("test/steps-ahead"),
+     .opts = FH_OPTS(.checkpoint_ahead = FH_CHECKPOINT_AHEAD)},
     {.id = "step-flaky", .run = step_flaky, .retries = 3,
      .triggers = FH_EVENTS("test/step-flaky")},
     {.id = "step-fatal", .run = step_fatal, .retries = 2,

@@ -152,7 +152,7 @@ test_resolve(void)
 
     fnopt_json(&f, fo);
     is_str(json_object_to_json_string_ext(fo, JSON_C_TO_STRING_PLAIN),
-           "{\"retries\":0,\"timeout_ms\":5000}",
+           "{\"retries\":0,\"timeout_ms\":5000,\"checkpoint_ahead\":0}",
            "GET /v1/functions shows the effective values by JSON name");
     json_object_put(fo);
     json_object_put(d);

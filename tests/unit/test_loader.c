@@ -515,6 +515,12 @@ test_descriptors(void)
     o.retries = 21;
     checks(&p, "retries 21 is out of range", "as are retries out of range");
     o.retries = 3;
+    o.checkpoint_ahead = FH_CHECKPOINT_AHEAD;
+    checks(&p, NULL, "checkpoint_ahead = FH_CHECKPOINT_AHEAD is accepted");
+    o.checkpoint_ahead = 2;
+    checks(&p, "checkpoint_ahead 2 is neither 0 nor FH_CHECKPOINT_AHEAD",
+           "another value is refused");
+    o.checkpoint_ahead = 0;
 
     o.size = 1u << 20;
     checks(&p, "its options say they are 1048576 bytes, more than any ABI"
