@@ -61,6 +61,9 @@ sleeper(struct fh_ctx *ctx, const struct fh_event *ev)
 static const struct fh_function functions[] = {
     {.id = "steps-1", .run = steps_1, .triggers = FH_EVENTS("bench/steps-1")},
     {.id = "steps-3", .run = steps_3, .triggers = FH_EVENTS("bench/steps-3")},
+    /* The same, checkpointing ahead ("3a" in bench/run.sh steps). */
+    {.id = "steps-3a", .run = steps_3, .triggers = FH_EVENTS("bench/steps-3a"),
+     .opts = FH_OPTS(.checkpoint_ahead = FH_CHECKPOINT_AHEAD)},
     {.id = "steps-10", .run = steps_10,
      .triggers = FH_EVENTS("bench/steps-10")},
     {.id = "sleeper", .run = sleeper, .triggers = FH_EVENTS("bench/sleep")},
