@@ -69,6 +69,7 @@ struct store {
     sqlite3 *wdb; /* the writer thread's connection */
     sqlite3 *rdb; /* the loop's read connection */
     sqlite3_stmt *stmt[NSTMT];
+    struct store_scan scan; /* on RDB, the loop's */
 
     pthread_t thread;
     pthread_mutex_t lock;
@@ -603,6 +604,7 @@ release(struct store *st)
         close(st->efd);
     for (int i = 0; i < NSTMT; i++)
         sqlite3_finalize(st->stmt[i]);
+    store_scan_clear(&st->scan);
     sqlite3_close(st->rdb);
     sqlite3_close(st->wdb);
     pthread_mutex_destroy(&st->lock);
@@ -806,6 +808,12 @@ sqlite3 *
 store_reader(struct store *st)
 {
     return st->rdb;
+}
+
+struct store_scan *
+store_scan(struct store *st)
+{
+    return &st->scan;
 }
 
 void

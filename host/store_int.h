@@ -16,6 +16,21 @@ int store_function_loaded(struct store *st, const char *function_id);
 /* Adds the SQL functions the reads use to the read connection DB. */
 int store_query_init(struct store *st, sqlite3 *db);
 
+/* The scheduler's due-run scan statements on the read connection. They
+ * depend only on how many functions the generation has (the ids are
+ * bound on each call), so they are prepared once per count, not on every
+ * wake; NF is the count they were prepared for. */
+struct store_scan {
+    sqlite3_stmt *due, *wake;
+    int nf;
+};
+
+/* ST's scan statements (store.c owns the struct, store_query.c fills it). */
+struct store_scan *store_scan(struct store *st);
+
+/* Finalizes SC's statements; before the read connection closes. */
+void store_scan_clear(struct store_scan *sc);
+
 static inline void
 store_bind_text(sqlite3_stmt *s, int i, const char *v)
 {

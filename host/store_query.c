@@ -13,35 +13,52 @@
 #include "store_int.h"
 #include "util.h"
 
-/* "?, ?, ?" for N function ids, into a new string. */
-static char *
-placeholders(const char *const *fns, int *n)
+/* How many ids FNS holds, up to its NULL. */
+static int
+count_ids(const char *const *fns)
 {
-    char *p;
     int k = 0;
 
     while (fns[k] != NULL)
         k++;
-    *n = k;
-    p = xcalloc(1, (size_t)k * 3 + 1);
-    for (int i = 0; i < k; i++)
+    return k;
+}
+
+/* "?,?,?" for N function ids, into a new string. */
+static char *
+placeholders(int n)
+{
+    char *p = xcalloc(1, (size_t)n * 2 + 1);
+
+    for (int i = 0; i < n; i++)
         strcat(p, i ? ",?" : "?");
     return p;
 }
 
-int
-store_due_runs(struct store *st, int64_t now, const char *const *fns,
-               int limit, int (*skip)(void *, const char *),
-               void (*fn)(void *, const struct store_due *), void *arg)
+void
+store_scan_clear(struct store_scan *sc)
 {
-    sqlite3_stmt *s;
-    int n = 0, nf, rc;
-    char *ph = placeholders(fns, &nf), *sql;
+    sqlite3_finalize(sc->due);
+    sqlite3_finalize(sc->wake);
+    sc->due = sc->wake = NULL;
+    sc->nf = 0;
+}
 
-    if (nf == 0) {
-        free(ph);
-        return 0;
-    }
+/* ST's scan statements for NF function ids: the cached ones, or new ones
+ * when the count changed (a new generation). NULL, with the reason in
+ * ERR, if they cannot be prepared; the next call tries again. */
+static struct store_scan *
+scan_prepare(struct store *st, int nf, char *err, size_t errlen)
+{
+    struct store_scan *sc = store_scan(st);
+    sqlite3 *db = store_reader(st);
+    char *ph, *sql;
+    int rc;
+
+    if (sc->due != NULL && sc->nf == nf)
+        return sc;
+    store_scan_clear(sc);
+    ph = placeholders(nf);
     sql = xasprintf("SELECT r.id, r.function_id, r.attempt, e.json, e.id"
                     " FROM runs r JOIN events e ON e.id = r.event_id"
                     " WHERE r.status IN ('queued', 'sleeping')"
@@ -50,16 +67,63 @@ store_due_runs(struct store *st, int64_t now, const char *const *fns,
                      * index it would read every sleeping run. */
                     " AND +r.function_id IN (%s)"
                     " ORDER BY r.wake_at LIMIT ?", ph);
-    free(ph);
-    rc = sqlite3_prepare_v2(store_reader(st), sql, -1, &s, NULL);
+    rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+                            &sc->due, NULL);
     free(sql);
-    if (rc != SQLITE_OK) {
-        log_error("store", "due runs: %s", sqlite3_errmsg(store_reader(st)));
-        return -1;
+    if (rc == SQLITE_OK) {
+        sql = xasprintf("SELECT min(wake_at) FROM runs"
+                        " WHERE status IN ('queued', 'sleeping')"
+                        " AND wake_at > ? AND +function_id IN (%s)", ph);
+        rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+                                &sc->wake, NULL);
+        free(sql);
     }
+    free(ph);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+        store_scan_clear(sc);
+        return NULL;
+    }
+    sc->nf = nf;
+    return sc;
+}
+
+/* Binds NOW and the NF ids of FNS to S, from parameter 1 on. */
+static void
+scan_bind(sqlite3_stmt *s, int64_t now, const char *const *fns, int nf)
+{
     sqlite3_bind_int64(s, 1, now);
     for (int i = 0; i < nf; i++)
         store_bind_text(s, i + 2, fns[i]);
+}
+
+/* Ends a use of S: it leaves its read transaction and forgets the ids,
+ * which the generation owns. */
+static void
+scan_done(sqlite3_stmt *s)
+{
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+}
+
+int
+store_due_runs(struct store *st, int64_t now, const char *const *fns,
+               int limit, int (*skip)(void *, const char *),
+               void (*fn)(void *, const struct store_due *), void *arg)
+{
+    struct store_scan *sc;
+    sqlite3_stmt *s;
+    char err[256];
+    int n = 0, nf = count_ids(fns), rc;
+
+    if (nf == 0)
+        return 0;
+    if ((sc = scan_prepare(st, nf, err, sizeof(err))) == NULL) {
+        log_error("store", "due runs: %s", err);
+        return -1;
+    }
+    s = sc->due;
+    scan_bind(s, now, fns, nf);
     sqlite3_bind_int(s, nf + 2, limit);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct store_due d;
@@ -78,41 +142,35 @@ store_due_runs(struct store *st, int64_t now, const char *const *fns,
         log_error("store", "due runs: %s", sqlite3_errmsg(store_reader(st)));
         n = -1;
     }
-    sqlite3_finalize(s);
+    scan_done(s);
     return n;
 }
 
 int64_t
 store_next_wake(struct store *st, int64_t now, const char *const *fns)
 {
-    sqlite3_stmt *s;
+    struct store_scan *sc;
     int64_t t = 0;
-    int nf, rc;
-    char *ph = placeholders(fns, &nf), *sql;
+    char err[256];
+    int nf = count_ids(fns), rc;
 
-    if (nf == 0) {
-        free(ph);
+    if (nf == 0)
         return 0;
-    }
-    sql = xasprintf("SELECT min(wake_at) FROM runs"
-                    " WHERE status IN ('queued', 'sleeping')"
-                    " AND wake_at > ? AND +function_id IN (%s)", ph);
-    free(ph);
-    rc = sqlite3_prepare_v2(store_reader(st), sql, -1, &s, NULL);
-    free(sql);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_int64(s, 1, now);
-        for (int i = 0; i < nf; i++)
-            store_bind_text(s, i + 2, fns[i]);
-        rc = sqlite3_step(s);
+    if ((sc = scan_prepare(st, nf, err, sizeof(err))) != NULL) {
+        scan_bind(sc->wake, now, fns, nf);
+        rc = sqlite3_step(sc->wake);
         if (rc == SQLITE_ROW)
-            t = sqlite3_column_int64(s, 0);
-        sqlite3_finalize(s);
+            t = sqlite3_column_int64(sc->wake, 0);
+        else if (rc != SQLITE_DONE)
+            snprintf(err, sizeof(err), "%s",
+                     sqlite3_errmsg(store_reader(st)));
+        scan_done(sc->wake);
+    } else {
+        rc = SQLITE_ERROR;
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         /* No answer is not "nothing sleeps": look again in a second. */
-        log_error("store", "cannot find the next wake time: %s",
-                  sqlite3_errmsg(store_reader(st)));
+        log_error("store", "cannot find the next wake time: %s", err);
         t = now + 1000;
     }
     return t;
