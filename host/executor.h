@@ -15,7 +15,6 @@
 
 struct generation;
 struct job;
-struct json_object;
 
 enum pool_suspend { SUSPEND_NONE, SUSPEND_SLEEP, SUSPEND_RETRY };
 
@@ -51,8 +50,9 @@ struct executor_ops {
     /* Starts JOB with its stored STEPS (borrowed; NULL for none) and a
      * time limit per step. 0, or -1 when it cannot (nothing idle, a
      * worker that just went away): the job is then still the caller's. */
-    int (*dispatch)(void *impl, struct job *job, struct json_object *steps,
-                    unsigned max_attempts, int64_t timeout_ms);
+    int (*dispatch)(void *impl, struct job *job,
+                    const struct step_memo *steps, unsigned max_attempts,
+                    int64_t timeout_ms);
     /* JOB's checkpoint is durable: let it go on. */
     void (*ack)(void *impl, struct job *job);
     /* Ends JOB's invocation; it is reported failed with WHY. */

@@ -358,7 +358,7 @@ pool_set_generation(struct pool *p, struct generation *g)
 
 int
 pool_dispatch(struct pool *p, struct job *job, const char *event_id,
-              const char *event_json, struct json_object *steps,
+              const char *event_json, const struct step_memo *steps,
               unsigned max_attempts, int64_t timeout_ms)
 {
     struct worker *w;
@@ -378,7 +378,7 @@ pool_dispatch(struct pool *p, struct job *job, const char *event_id,
     inv.max_attempts = max_attempts;
     inv.checkpoint_ahead = job->checkpoint_ahead;
     inv.event_json = event_json;
-    inv.steps = steps;
+    inv.memo = steps;
     proto_put_invoke(&obuf, &inv);
     send_buf(w, &obuf);
     w->state = W_BUSY;
@@ -707,7 +707,7 @@ ex_set_generation(void *impl, struct generation *g)
 }
 
 static int
-ex_dispatch(void *impl, struct job *job, struct json_object *steps,
+ex_dispatch(void *impl, struct job *job, const struct step_memo *steps,
             unsigned max_attempts, int64_t timeout_ms)
 {
     return pool_dispatch(impl, job, job->event_id, job->event->s, steps,

@@ -31,7 +31,7 @@ void pool_set_generation(struct pool *p, struct generation *g);
  * for none) and a time limit per step. Returns 0, or -1 if no worker is
  * idle. */
 int pool_dispatch(struct pool *p, struct job *job, const char *event_id,
-                  const char *event_json, struct json_object *steps,
+                  const char *event_json, const struct step_memo *steps,
                   unsigned max_attempts, int64_t timeout_ms);
 
 /* Tells the worker running JOB that its checkpoint is durable. A job whose

@@ -129,6 +129,63 @@ put_text(struct proto_buf *b, const char *s, size_t n)
     b->len += n;
 }
 
+/* Appends S as a JSON string. */
+static void
+put_json_str(struct proto_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+    char *o;
+
+    /* The most one byte can take is "\u00XX", 6 bytes. */
+    o = (char *)buf_room(b, n * 6 + 2);
+    *o++ = '"';
+    for (; *p != '\0'; p++) {
+        if (*p == '"' || *p == '\\') {
+            *o++ = '\\';
+            *o++ = (char)*p;
+        } else if (*p < 0x20) {
+            memcpy(o, "\\u00", 4);
+            o[4] = hex[*p >> 4];
+            o[5] = hex[*p & 15];
+            o += 6;
+        } else {
+            *o++ = (char)*p;
+        }
+    }
+    *o++ = '"';
+    b->len = (size_t)((unsigned char *)o - b->data);
+}
+
+/* Appends ,"steps":{...} for MEMO: each result goes in as the JSON text it
+ * was stored as, not parsed and printed again. */
+static void
+put_memo(struct proto_buf *b, const struct step_memo *memo)
+{
+    put_text(b, ",\"steps\":{", 10);
+    for (size_t i = 0; i < memo->n; i++) {
+        const struct step_memo_entry *e = &memo->v[i];
+
+        if (i > 0)
+            put_text(b, ",", 1);
+        put_json_str(b, e->step_id);
+        if (e->error != NULL) {
+            put_text(b, ":{\"error\":", 10);
+            put_json_str(b, e->error);
+        } else {
+            put_text(b, ":{\"data\":", 9);
+            /* An empty text is no JSON: null, as for none. */
+            if (e->result != NULL && *e->result != '\0')
+                put_text(b, e->result, strlen(e->result));
+            else
+                put_text(b, "null", 4);
+        }
+        put_text(b, "}", 1);
+    }
+    put_text(b, "}", 1);
+}
+
 /* Adds KEY: S to M, unless S is NULL. */
 static void
 add_str(struct json_object *m, const char *key, const char *s)
@@ -169,8 +226,6 @@ proto_put_invoke(struct proto_buf *b, const struct proto_invoke *inv)
     add_str(m, "event_id", inv->event_id);
     if (inv->checkpoint_ahead)
         json_object_object_add(m, "ahead", json_object_new_boolean(1));
-    if (inv->steps != NULL)
-        json_object_object_add(m, "steps", json_object_get(inv->steps));
     /* The event goes in as the JSON text it is stored as (ingest wrote
      * it, an object), not as a string: no escaping here and no second
      * parse in the worker. Anything else goes as null, which the worker
@@ -178,6 +233,8 @@ proto_put_invoke(struct proto_buf *b, const struct proto_invoke *inv)
     if (ev == NULL || *ev != '{')
         ev = "null";
     at = put_json(b, m, 1);
+    if (inv->memo != NULL)
+        put_memo(b, inv->memo);
     put_text(b, ",\"event\":", 9);
     put_text(b, ev, strlen(ev));
     put_text(b, "}", 1);

@@ -9,7 +9,8 @@
  * the plugin config as json-c objects anyway.
  *   hello   {"t":"hello","plugins":[path...],"config":{...},"log_level":s}
  *   invoke  {"t":"invoke","run_id","function_id","attempt","max_attempts",
- *            "event_id","steps":{...},"event":{...}}
+ *            "event_id","steps":{...},"event":{...}}; the stored event and
+ *            step results go in as the texts they were stored as
  *   ack     PROTO_ACK, compared as bytes (it comes once per step)
  *
  * worker -> master, binary, decoded in place: a step comes once per step,
@@ -74,8 +75,11 @@ struct proto_invoke {
     const char *event_json;     /* put: the event as stored (the text of an
                                    object; anything else goes as null) */
     struct json_object *event;  /* read: the event object */
-    struct json_object *steps;  /* the stored steps (store_run_steps()),
-                                   or NULL */
+    const struct step_memo *memo; /* put: the stored steps
+                                     (store_run_steps()), or NULL */
+    struct json_object *steps;  /* read: the stored steps,
+                                   {"step id": {"data": result} |
+                                   {"error": "message"}}, or NULL */
 };
 
 enum proto_suspend {

@@ -3,7 +3,6 @@
 #include "sched.h"
 
 #include <event2/event.h>
-#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,7 +291,7 @@ max_attempts(const struct fn_info *fn)
 static void
 dispatch(struct sched *s)
 {
-    struct json_object *steps;
+    struct step_memo *steps;
     struct job *job;
     int rc;
 
@@ -332,7 +331,7 @@ dispatch(struct sched *s)
         job->checkpoint_ahead = fn->checkpoint_ahead;
         rc = s->ex.ops->dispatch(s->ex.impl, job, steps, max_attempts(fn),
                                  fn->timeout_ms);
-        json_object_put(steps);
+        free(steps);
         if (rc != 0) {
             /* The executor could not take it after all (a worker that
              * went away as it was chosen). The run keeps its place and

@@ -10,6 +10,7 @@
 #ifndef FNHOST_STEP_RECORD_H
 #define FNHOST_STEP_RECORD_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Strings are borrowed; each may be NULL. */
@@ -24,6 +25,25 @@ struct step_record {
     int64_t started_at;
     int64_t ended_at;
     int64_t wake_at;     /* for sleeping */
+};
+
+/* A stored step as a resumed invocation replays it: its result as the
+ * JSON text it was stored as, or, when it failed, its error. */
+struct step_memo_entry {
+    const char *step_id;
+    const char *result; /* JSON text; NULL for null */
+    const char *error;  /* not NULL: the step failed, with this message */
+};
+
+/* The stored steps of a run, on their way from the store to a worker.
+ * The master passes the texts on into the invoke message as they are: it
+ * neither parses nor prints them (the worker that stored a result made
+ * it from a JSON value, and the one that replays it parses it), so a
+ * resume costs the size of its steps once, not a parse and a print of
+ * each. */
+struct step_memo {
+    struct step_memo_entry *v;
+    size_t n;
 };
 
 #endif

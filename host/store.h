@@ -128,12 +128,12 @@ int store_due_runs(struct store *st, int64_t now, const char *const *fns,
 int64_t store_next_wake(struct store *st, int64_t now,
                         const char *const *fns);
 
-/* The stored steps of a run, for a worker's replay (new): {"step id":
- * {"data": result} | {"error": "message"}}; a sleep whose time has come
+/* The stored steps of a run, for a worker's replay, as their stored texts
+ * (new, one block: release it with free()); a sleep whose time has come
  * counts as done. NULL (and an error in the log) when they cannot all be
  * read: the run must then wait, not replay without them. */
-struct json_object *store_run_steps(struct store *st, const char *run_id,
-                                    int64_t now);
+struct step_memo *store_run_steps(struct store *st, const char *run_id,
+                                  int64_t now);
 
 /* Reads for the API: new json-c objects (release with json_object_put), or
  * NULL when not found, or when the store cannot be read: then it is

@@ -3,6 +3,7 @@
  * see committed state only.
  * SPDX-License-Identifier: Apache-2.0 */
 #include <json-c/json.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -307,13 +308,59 @@ run_attempts_json(sqlite3 *db, const char *run_id)
     return rows_end(db, q, rc, arr, "attempts", run_id);
 }
 
-struct json_object *
+/* Appends the NUL-terminated text S (or nothing, for NULL) to the text
+ * *BUF of *LEN bytes (*CAP allocated); returns its offset, or SIZE_MAX
+ * for NULL. */
+static size_t
+memo_text(char **buf, size_t *len, size_t *cap, const char *s)
+{
+    size_t at = *len, n;
+
+    if (s == NULL)
+        return SIZE_MAX;
+    n = strlen(s) + 1;
+    if (*cap - *len < n) {
+        while (*cap - *len < n)
+            *cap = *cap ? *cap * 2 : 4096;
+        *buf = xrealloc(*buf, *cap);
+    }
+    memcpy(*buf + at, s, n);
+    *len += n;
+    return at;
+}
+
+/* The memo of N entries whose strings are at the offsets OFF (three per
+ * entry, SIZE_MAX for NULL) in TEXT, in one new block. */
+static struct step_memo *
+memo_build(const size_t *off, size_t n, const char *text, size_t len)
+{
+    size_t head = sizeof(struct step_memo) + n * sizeof(struct step_memo_entry);
+    struct step_memo *m = xmalloc(head + len);
+    char *t = (char *)m + head;
+
+    m->v = (struct step_memo_entry *)(m + 1);
+    m->n = n;
+    if (len > 0)
+        memcpy(t, text, len);
+    for (size_t i = 0; i < n; i++) {
+        const size_t *o = off + 3 * i;
+
+        m->v[i].step_id = t + o[0];
+        m->v[i].result = o[1] == SIZE_MAX ? NULL : t + o[1];
+        m->v[i].error = o[2] == SIZE_MAX ? NULL : t + o[2];
+    }
+    return m;
+}
+
+struct step_memo *
 store_run_steps(struct store *st, const char *run_id, int64_t now)
 {
     static const char sql[] = "SELECT step_id, status, result, error,"
                               " wake_at FROM steps WHERE run_id = ?";
-    struct json_object *memo;
+    struct step_memo *memo = NULL;
     sqlite3_stmt *q;
+    char *text = NULL;
+    size_t *off = NULL, n = 0, nalloc = 0, len = 0, cap = 0;
     int rc;
 
     if (sqlite3_prepare_v2(store_reader(st), sql, -1, &q, NULL) != SQLITE_OK) {
@@ -321,37 +368,39 @@ store_run_steps(struct store *st, const char *run_id, int64_t now)
                   sqlite3_errmsg(store_reader(st)));
         return NULL;
     }
-    memo = json_object_new_object();
     store_bind_text(q, 1, run_id);
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         const char *status = (const char *)sqlite3_column_text(q, 1);
-        const char *result = (const char *)sqlite3_column_text(q, 2);
-        struct json_object *e = json_object_new_object();
+        const char *result = NULL, *error = NULL;
 
         if (strcmp(status, "failed") == 0) {
-            json_object_object_add(
-                e, "error",
-                json_object_new_string((const char *)sqlite3_column_text(q, 3)
-                                           ?: "step failed"));
+            error = (const char *)sqlite3_column_text(q, 3) ?: "step failed";
         } else if (strcmp(status, "sleeping") == 0 &&
                    sqlite3_column_int64(q, 4) > now) {
-            json_object_put(e); /* still asleep: not done */
-            continue;
+            continue; /* still asleep: not done */
         } else {
-            json_object_object_add(e, "data",
-                                   result ? json_parse(result) : NULL);
+            result = (const char *)sqlite3_column_text(q, 2);
         }
-        json_object_object_add(memo, (const char *)sqlite3_column_text(q, 0),
-                               e);
+        if (n == nalloc) {
+            nalloc = nalloc ? nalloc * 2 : 16;
+            off = xrealloc(off, nalloc * 3 * sizeof(*off));
+        }
+        off[3 * n] = memo_text(&text, &len, &cap,
+                               (const char *)sqlite3_column_text(q, 0));
+        off[3 * n + 1] = memo_text(&text, &len, &cap, result);
+        off[3 * n + 2] = memo_text(&text, &len, &cap, error);
+        n++;
     }
-    if (rc != SQLITE_DONE) {
+    if (rc == SQLITE_DONE) {
+        memo = memo_build(off, n, text, len);
+    } else {
         /* Half a memo would run stored steps again: none at all. */
         log_error("store", "cannot read the steps of run %s: %s", run_id,
                   sqlite3_errmsg(store_reader(st)));
-        json_object_put(memo);
-        memo = NULL;
     }
     sqlite3_finalize(q);
+    free(off);
+    free(text);
     return memo;
 }
 

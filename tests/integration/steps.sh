@@ -270,6 +270,20 @@ GAP=$(sql "select (select started_at from steps where run_id = '$RUN' and
 t_ok "$([ "$GAP" -ge 3000 ]; echo $?)" \
     "and not early: the step after the 3 s sleep ran $GAP ms after it began"
 
+# A long run: 200 steps, each followed by a sleep, so that each of its 200
+# wakes replays every step stored before it (the last, 399 of them).
+send '{"name":"test/naps","data":{"naps":200}}'
+wait_until 120 status_is "$EV" Completed
+t_ok $? "a run of 200 steps and 200 sleeps completes"
+run_of "$EV"
+t_is "$(jq -c '.data.output' <<<"$BODY_OUT")" '{"sum":19900,"n":200}' \
+    "every replay gave the handler each stored result back"
+t_is "$(jq -r '[.data.steps[] | select(.status == "completed")] | length' \
+    <<<"$BODY_OUT")" 400 "all 400 steps are stored, completed"
+t_is "$(sqlite3 "$EXECS" "select count(*) || ',' || count(distinct step_id)
+    from execs where run_id = '$RUN'")" "200,200" \
+    "each step's body ran once: none ran again on a resume"
+
 # A run due in an hour waits in the store, not in the ready queue.
 get /metrics
 t_has "$BODY_OUT" $'\nfnhost_runs_queued 0\n' "/metrics: no run queued"

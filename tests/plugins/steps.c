@@ -107,6 +107,31 @@ three_steps(struct fh_ctx *ctx, const struct fh_event *ev)
     return FH_OK;
 }
 
+/* data.naps times a step ("item", returning its index) then a 1 ms
+ * sleep: every wake replays all the steps stored before it, so the last
+ * resume carries 2 * naps of them. The output is the sum of the results
+ * the handler got back, and how many there were. */
+static int
+many_naps(struct fh_ctx *ctx, const struct fh_event *ev)
+{
+    int naps = data_int(ev, "naps", 0), sum = 0;
+    struct json_object *out;
+
+    for (int i = 0; i < naps; i++) {
+        struct step_arg it = {ev, "item", i};
+        struct json_object *r;
+
+        FH_STEP_RESULT(ctx, "item", plain_step, &it, &r);
+        sum += json_object_get_int(json_object_object_get(r, "value"));
+        FH_SLEEP(ctx, "nap", "1ms");
+    }
+    out = json_object_new_object();
+    json_object_object_add(out, "sum", json_object_new_int(sum));
+    json_object_object_add(out, "n", json_object_new_int(naps));
+    fh_set_output(ctx, out);
+    return FH_OK;
+}
+
 /* Fails while ctx->attempt < data.fail_times, retryably. */
 static int
 flaky_step(struct fh_ctx *ctx, void *arg, struct json_object **result)
@@ -324,6 +349,8 @@ static const struct fh_function functions[] = {
     {.id = "bad-sleep", .run = bad_sleep,
      .triggers = FH_EVENTS("test/sleep")},
     {.id = "deep", .run = deep, .triggers = FH_EVENTS("test/deep")},
+    {.id = "many-naps", .run = many_naps,
+     .triggers = FH_EVENTS("test/naps")},
     FH_FUNCTIONS_END,
 };
 

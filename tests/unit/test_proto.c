@@ -35,15 +35,28 @@ test_worker_reads(void)
 {
     struct proto_buf b = {0};
     struct json_object *config = json_tokener_parse("{\"p\":{\"k\":\"v\"}}");
-    struct json_object *steps =
-        json_tokener_parse("{\"a\":{\"data\":[1,2.5,null,true]},"
-                           "\"b\":{\"error\":\"caf\\u00e9 \\\"q\\\"\"}}");
+    /* The stored steps go as their texts: a result as stored, a step id
+     * and an error escaped as JSON strings. */
+    struct step_memo_entry entries[] = {
+        {"a", "[1,2.5,null,true]", NULL},
+        {"b", NULL, "caf\u00e9 \"q\""},
+        {"c\\\"\n\x01/\u00e9", "{\"k\":\"v\"}", NULL},
+        {"d", NULL, NULL},
+        {"e", "", NULL},
+    };
+    struct step_memo memo = {entries, 5};
+    struct json_object *steps = json_tokener_parse(
+        "{\"a\":{\"data\":[1,2.5,null,true]},"
+        "\"b\":{\"error\":\"caf\\u00e9 \\\"q\\\"\"},"
+        "\"c\\\\\\\"\\n\\u0001\\/\\u00e9\":{\"data\":{\"k\":\"v\"}},"
+        "\"d\":{\"data\":null},\"e\":{\"data\":null}}");
     const char *paths[] = {"/s/gen/1/a.so", "/s/gen/1/b.so"};
     struct proto_hello h = {paths, 2, config, "debug"}, hr;
     struct proto_invoke inv = {
         .run_id = "01RUN", .function_id = "fn-a", .event_id = "01EV",
         .attempt = 3, .max_attempts = 5,
-        .event_json = "{\"name\":\"a/b\",\"data\":{\"x\":1}}", .steps = steps};
+        .event_json = "{\"name\":\"a/b\",\"data\":{\"x\":1}}",
+        .memo = &memo};
     struct proto_invoke ir;
     struct json_object *got;
     int sv[2];
@@ -78,12 +91,14 @@ test_worker_reads(void)
     is_str(json_object_to_json_string_ext(ir.event, JSON_C_TO_STRING_PLAIN |
                                                 JSON_C_TO_STRING_NOSLASHESCAPE),
            inv.event_json, "the event, as an object, as it was stored");
-    ok(json_object_equal(ir.steps, steps), "the stored steps");
+    ok(steps != NULL && json_object_equal(ir.steps, steps),
+       "the stored steps: results, errors, ids with quotes and control"
+       " characters; none or an empty text as null");
     json_object_put(got);
 
     /* An event that is not an object goes as null: the worker refuses. */
     inv.event_json = "[1]";
-    inv.steps = NULL;
+    inv.memo = NULL;
     proto_put_invoke(&b, &inv);
     proto_write(sv[0], &b);
     got = proto_recv(sv[1]);
@@ -96,6 +111,15 @@ test_worker_reads(void)
     got = proto_recv(sv[1]);
     is_int(proto_read_invoke(got, &ir), 0, "one without steps is fine");
     ok(ir.steps == NULL, "and has none");
+    json_object_put(got);
+    memo.n = 0;
+    inv.memo = &memo;
+    proto_put_invoke(&b, &inv);
+    proto_write(sv[0], &b);
+    got = proto_recv(sv[1]);
+    ok(proto_read_invoke(got, &ir) == 0 && ir.steps != NULL &&
+           json_object_object_length(ir.steps) == 0,
+       "a resumed run with no stored steps has an empty object");
     json_object_put(got);
 
     /* Messages of another kind, or missing what the worker needs. */

@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "executor.h"
+#include "proto.h"
 #include "registry.h"
 #include "sched.h"
 #include "store.h"
@@ -62,8 +63,31 @@ fake_set_generation(void *impl, struct generation *g)
     f->gen = generation_ref(g);
 }
 
+/* STEPS as a worker reads them from the invoke message, as JSON text
+ * into OUT; "" for none. */
+static void
+steps_text(const struct step_memo *steps, char *out, size_t outlen)
+{
+    struct proto_buf b = {0};
+    struct proto_invoke inv = {.run_id = "r", .function_id = "f",
+                               .event_json = "{}", .memo = steps}, ir;
+    struct json_object *msg;
+
+    out[0] = '\0';
+    if (steps == NULL)
+        return;
+    proto_put_invoke(&b, &inv);
+    msg = proto_parse((const char *)b.data + 4, b.len - 4);
+    if (msg != NULL && proto_read_invoke(msg, &ir) == 0 && ir.steps != NULL)
+        snprintf(out, outlen, "%s",
+                 json_object_to_json_string_ext(ir.steps,
+                                                JSON_C_TO_STRING_PLAIN));
+    json_object_put(msg);
+    proto_buf_free(&b);
+}
+
 static int
-fake_dispatch(void *impl, struct job *job, struct json_object *steps,
+fake_dispatch(void *impl, struct job *job, const struct step_memo *steps,
               unsigned max_attempts, int64_t timeout_ms)
 {
     struct fake *f = impl;
@@ -76,10 +100,7 @@ fake_dispatch(void *impl, struct job *job, struct json_object *steps,
     if (f->slots == 0 || f->njobs == FAKE_MAX)
         return -1;
     f->slots--;
-    snprintf(f->steps[f->njobs], sizeof(f->steps[0]), "%s",
-             steps ? json_object_to_json_string_ext(steps,
-                                                    JSON_C_TO_STRING_PLAIN)
-                   : "");
+    steps_text(steps, f->steps[f->njobs], sizeof(f->steps[0]));
     f->max[f->njobs] = max_attempts;
     f->timeout[f->njobs] = timeout_ms;
     f->jobs[f->njobs++] = job;
