@@ -333,6 +333,41 @@ test_limits(void)
         json_object_put(o);
     }
 
+    /* UTF-8 is checked wherever a sequence starts, after ASCII runs of
+     * every length (the check skips ASCII a word at a time). */
+    {
+        static const char *const bad[] = {"\xc0\xaf", "\xed\xa0\x80",
+                                          "\xff", "\xf4\x90\x80\x80",
+                                          "\xe2\x82"};
+        static const char good[] =
+            "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";
+        int refused = 0, kept = 0, tries = 0;
+
+        for (int pad = 0; pad < 20; pad++) {
+            char text[128];
+
+            for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+                snprintf(text, sizeof(text),
+                         "{\"name\":\"a/b\",\"data\":"
+                         "{\"s\":\"%.*s%s\"}}",
+                         pad, "xxxxxxxxxxxxxxxxxxxx", bad[k]);
+                o = parse(text);
+                refused += o == NULL && strstr(err, "not UTF-8") != NULL;
+                json_object_put(o);
+                tries++;
+            }
+            snprintf(text, sizeof(text),
+                     "{\"name\":\"a/b\",\"data\":{\"s\":\"%.*s%s\"}}",
+                     pad, "xxxxxxxxxxxxxxxxxxxx", good);
+            o = parse(text);
+            kept += o != NULL;
+            json_object_put(o);
+        }
+        is_int(refused, tries, "a bad sequence after any run of ASCII is"
+                               " refused as not UTF-8");
+        is_int(kept, 20, "and good ones after any run are kept");
+    }
+
     /* A tiny error buffer is truncated, not overrun. */
     {
         char small[8];
