@@ -265,6 +265,179 @@ child_before_exec(void)
 #endif
 }
 
+/* Room for N more bytes at the end of B. */
+static void
+text_room(struct text_buf *b, size_t n)
+{
+    size_t cap = b->cap ? b->cap : 1024;
+
+    if (b->cap - b->len >= n)
+        return;
+    while (cap - b->len < n)
+        cap *= 2;
+    b->s = xrealloc(b->s, cap);
+    b->cap = cap;
+}
+
+void
+text_append(struct text_buf *b, const char *s, size_t n)
+{
+    text_room(b, n);
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+}
+
+#define ONES 0x0101010101010101ull
+
+static void
+text_putc(struct text_buf *b, char c)
+{
+    text_room(b, 1);
+    b->s[b->len++] = c;
+}
+
+/* S[0..N) as a JSON string, escaped as json-c escapes it: the two-char
+ * forms for \b \f \n \r \t " and \\, \u00xx for other controls, every
+ * other byte (/ too, with NOSLASHESCAPE) as it is. */
+static void
+text_put_str(struct text_buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    char *o;
+
+    text_room(b, n + 2);
+    o = b->s + b->len;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        uint64_t w;
+
+        /* 8 bytes at a time while none is a control, " or \\: the
+         * "has a byte less than" test of each, OR-ed; the high bits of ~w
+         * are those of ~(w ^ '"') and ~(w ^ '\\'), both being ASCII. */
+        while (n - i >= 8) {
+            memcpy(&w, s + i, 8);
+            if (((w - ONES * 0x20) | ((w ^ ONES * '"') - ONES) |
+                 ((w ^ ONES * '\\') - ONES)) & ~w & ONES * 0x80)
+                break;
+            memcpy(o, &w, 8);
+            o += 8;
+            i += 8;
+        }
+        if (i == n)
+            break;
+        c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *o++ = (char)c;
+            continue;
+        }
+        /* An escape takes up to 6 bytes for 1: room for it and the rest
+         * (escapes are rare; room for all at 6 would be a lot). */
+        b->len = (size_t)(o - b->s);
+        text_room(b, 6 + (n - i - 1) + 1);
+        o = b->s + b->len;
+        *o++ = '\\';
+        switch (c) {
+        case '\b': *o++ = 'b'; break;
+        case '\f': *o++ = 'f'; break;
+        case '\n': *o++ = 'n'; break;
+        case '\r': *o++ = 'r'; break;
+        case '\t': *o++ = 't'; break;
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        default:
+            memcpy(o, "u00", 3);
+            o[3] = hex[c >> 4];
+            o[4] = hex[c & 15];
+            o += 5;
+        }
+    }
+    *o++ = '"';
+    b->len = (size_t)(o - b->s);
+}
+
+/* V in decimal. */
+static void
+text_put_u64(struct text_buf *b, uint64_t v, int negative)
+{
+    char d[24], *p = d + sizeof(d);
+
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    if (negative)
+        *--p = '-';
+    text_append(b, p, (size_t)(d + sizeof(d) - p));
+}
+
+void
+json_append(struct text_buf *b, struct json_object *o)
+{
+    size_t i, n;
+    int64_t v;
+    int first = 1;
+
+    switch (json_object_get_type(o)) {
+    case json_type_null:
+        text_append(b, "null", 4);
+        break;
+    case json_type_boolean:
+        if (json_object_get_boolean(o))
+            text_append(b, "true", 4);
+        else
+            text_append(b, "false", 5);
+        break;
+    case json_type_int:
+        /* json-c holds an int as int64 or, above INT64_MAX, as uint64,
+         * where json_object_get_int64 says INT64_MAX. */
+        v = json_object_get_int64(o);
+        if (v == INT64_MAX)
+            text_put_u64(b, json_object_get_uint64(o), 0);
+        else if (v < 0)
+            text_put_u64(b, (uint64_t)0 - (uint64_t)v, 1);
+        else
+            text_put_u64(b, (uint64_t)v, 0);
+        break;
+    case json_type_double: {
+        /* A parsed double prints as its source text, another with
+         * json-c's format rules: json-c says which. */
+        size_t len;
+        const char *s = json_object_to_json_string_length(
+            o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+
+        text_append(b, s, len);
+        break;
+    }
+    case json_type_string:
+        text_put_str(b, json_object_get_string(o),
+                     (size_t)json_object_get_string_len(o));
+        break;
+    case json_type_array:
+        text_putc(b, '[');
+        n = json_object_array_length(o);
+        for (i = 0; i < n; i++) {
+            if (i > 0)
+                text_putc(b, ',');
+            json_append(b, json_object_array_get_idx(o, i));
+        }
+        text_putc(b, ']');
+        break;
+    case json_type_object:
+        text_putc(b, '{');
+        json_object_object_foreach(o, key, val) {
+            if (!first)
+                text_putc(b, ',');
+            first = 0;
+            text_put_str(b, key, strlen(key));
+            text_putc(b, ':');
+            json_append(b, val);
+        }
+        text_putc(b, '}');
+        break;
+    }
+}
+
 struct json_object *
 json_parse(const char *s)
 {

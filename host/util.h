@@ -42,6 +42,21 @@ struct json_object;
  * object, or NULL. */
 struct json_object *json_parse(const char *s);
 
+/* Text that grows; S is not NUL-terminated unless one was put. */
+struct text_buf {
+    char *s;
+    size_t len, cap;
+};
+
+/* Appends the N bytes at S to B. */
+void text_append(struct text_buf *b, const char *s, size_t n);
+
+/* Appends O as JSON to B: the very bytes json-c prints with
+ * JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, written
+ * without json-c's call per piece into a buffer that starts small (every
+ * event ingested is printed once: this is the cost of that print). */
+void json_append(struct text_buf *b, struct json_object *o);
+
 
 /* Reads a whole file into a new NUL-terminated buffer (free it), or NULL
  * with errno set. *LEN gets the size if LEN is not NULL. */

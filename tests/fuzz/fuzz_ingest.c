@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "ingest.h"
+#include "util.h"
 
 /* Inside 1980..2100, so a defaulted ts survives a second ingest. */
 #define NOW 1700000000000LL
@@ -166,6 +167,23 @@ json_bad(struct json_object *v)
     }
 }
 
+/* The text the store keeps (json_append's) is the text json-c prints. */
+static void
+check_text(struct json_object *ev)
+{
+    struct text_buf b = {0};
+    size_t len;
+    const char *s = json_object_to_json_string_length(
+        ev, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+
+    json_append(&b, ev);
+    if (b.len != len || memcmp(b.s, s, len) != 0) {
+        fprintf(stderr, "fuzz_ingest: json_append: %.*s\n", (int)b.len, b.s);
+        fail("json_append does not print what json-c prints", ev);
+    }
+    free(b.s);
+}
+
 /* The event's text is valid JSON, and ingesting it again gives the same
  * event. */
 static void
@@ -223,6 +241,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fail("more than INGEST_MAX_EVENTS events", NULL);
     for (size_t i = 0; i < n; i++) {
         check_event(json_object_array_get_idx(out, i));
+        check_text(json_object_array_get_idx(out, i));
         check_again(json_object_array_get_idx(out, i));
     }
     json_object_put(out);

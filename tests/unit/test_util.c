@@ -1,6 +1,7 @@
 /* test_util.c - unit tests for ULIDs, time formatting, files and backoff.
  * SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <json-c/json.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,6 +202,107 @@ test_path_absolute(void)
     free(p);
 }
 
+/* Whether json_append writes O as json-c prints it. */
+static int
+appends_as_json_c(struct json_object *o)
+{
+    struct text_buf b = {0};
+    const char *want = json_object_to_json_string_ext(
+        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    int same;
+
+    json_append(&b, o);
+    same = b.len == strlen(want) && memcmp(b.s, want, b.len) == 0;
+    if (!same)
+        printf("# json-c: %s\n# json_append: %.*s\n", want, (int)b.len, b.s);
+    free(b.s);
+    return same;
+}
+
+/* The same for TEXT, parsed. */
+static int
+prints_as_json_c(const char *text)
+{
+    struct json_object *o = json_tokener_parse(text);
+    int parsed = o != NULL || strcmp(text, "null") == 0;
+    int same = parsed && appends_as_json_c(o);
+
+    if (!parsed)
+        printf("# cannot parse %s\n", text);
+    json_object_put(o);
+    return same;
+}
+
+/* The event text the store keeps is json_append's: it must be json-c's
+ * byte for byte, whatever the JSON. */
+static void
+test_json_append(void)
+{
+    static const char *const cases[] = {
+        "null", "true", "false", "0", "-1", "42",
+        "9223372036854775807", "-9223372036854775808",
+        "9223372036854775808", "18446744073709551615",
+        "1.5", "-0.0", "1e400", "1.0E+2", "0.10", "\"\"",
+        "\"a/b \\\\ \\\" \\b\\f\\n\\r\\t \\u0001\\u001f\\u007f\"",
+        "\"caf\\u00e9 \xe2\x82\xac \\ud83d\\ude00 \\u0000 end\"",
+        "[]", "{}", "[[],{},[null,1,\"x\"]]",
+        "{\"a\":1,\"b\":[true,false,null],\"c\":{\"d\":{}}}",
+        "{\"k/\\n\\\"\":\"v\",\"\":0,\"dup\":1,\"dup\":2}",
+        "{\"name\":\"clerk/user.created\",\"data\":{\"id\":\"user_29w\","
+        "\"created_at\":1654012591514,\"n\":-3.25e-7,\"o\":[{\"x\":[]}]}}",
+    };
+    int same = 0, n = (int)(sizeof(cases) / sizeof(cases[0]));
+    struct json_object *o;
+
+    for (int i = 0; i < n; i++)
+        same += prints_as_json_c(cases[i]);
+    is_int(same, n, "json_append prints what json-c prints");
+    o = json_object_new_object();
+    json_object_object_add(o, "u", json_object_new_uint64(7));
+    json_object_object_add(o, "d", json_object_new_double(0.1));
+    json_object_object_add(o, "s", json_object_new_string_len("a\0b", 3));
+    ok(appends_as_json_c(o), "also values made in code, and a string"
+                             " holding a NUL");
+    json_object_put(o);
+    {
+        /* Escapes grow the text 6 to 1: many of them, past any room. */
+        char *big = malloc(5001);
+
+        for (int i = 0; i < 5000; i++)
+            big[i] = "a\n\x01\"/"[i % 5];
+        big[5000] = '\0';
+        o = json_object_new_array();
+        json_object_array_add(o, json_object_new_string(big));
+        json_object_array_add(o, json_object_new_string(big + 4000));
+        ok(appends_as_json_c(o), "strings of many escapes");
+        json_object_put(o);
+        free(big);
+    }
+    {
+        /* Each byte that needs escaping (or nearly does) at each place of
+         * a string read 8 bytes at a time, next to UTF-8. */
+        static const char special[] = "\x01\x1f\"\\\n\x7f/ \x21\x5b\x5d\xff";
+        int alike = 0, tries = 0;
+
+        o = json_object_new_array();
+        for (size_t k = 0; k < sizeof(special) - 1; k++) {
+            for (int pos = 0; pos < 24; pos++) {
+                char str[25];
+
+                for (int i = 0; i < 24; i++)
+                    str[i] = i % 7 == 3 ? '\xc3' : i % 7 == 4 ? '\xa9' : 'x';
+                str[pos] = special[k];
+                str[24] = '\0';
+                json_object_array_put_idx(o, 0, json_object_new_string(str));
+                alike += appends_as_json_c(o);
+                tries++;
+            }
+        }
+        is_int(alike, tries, "each special byte at each place");
+        json_object_put(o);
+    }
+}
+
 int
 main(void)
 {
@@ -209,5 +311,6 @@ main(void)
     test_files();
     test_backoff();
     test_path_absolute();
+    test_json_append();
     return done_testing();
 }
