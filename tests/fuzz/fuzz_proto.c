@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_check.h"
 #include "proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -211,7 +212,11 @@ check_master_msg(const uint8_t *data, size_t size)
         json_object_put(back);
         out.len = 0;
     }
-    if (proto_read_invoke(o, &inv) == 0) {
+    /* The master sends only events that ingest took, which refuses any
+     * number JSON does not have ("04e", NaN): json-c would print such a
+     * number back as something else, so it proves nothing here. */
+    if (proto_read_invoke(o, &inv) == 0 &&
+        json_check_numbers(inv.event) == NULL) {
         struct step_memo memo = {NULL, 0};
         struct json_object *want = NULL;
 
