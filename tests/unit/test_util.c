@@ -248,8 +248,8 @@ test_json_append(void)
         "[]", "{}", "[[],{},[null,1,\"x\"]]",
         "{\"a\":1,\"b\":[true,false,null],\"c\":{\"d\":{}}}",
         "{\"k/\\n\\\"\":\"v\",\"\":0,\"dup\":1,\"dup\":2}",
-        "{\"name\":\"clerk/user.created\",\"data\":{\"id\":\"user_29w\","
-        "\"created_at\":1654012591514,\"n\":-3.25e-7,\"o\":[{\"x\":[]}]}}",
+        ("{\"name\":\"clerk/user.created\",\"data\":{\"id\":\"user_29w\","
+         "\"created_at\":1654012591514,\"n\":-3.25e-7,\"o\":[{\"x\":[]}]}}"),
     };
     int same = 0, n = (int)(sizeof(cases) / sizeof(cases[0]));
     struct json_object *o;
