@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_check.h"
 #include "proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -212,16 +211,17 @@ check_master_msg(const uint8_t *data, size_t size)
         json_object_put(back);
         out.len = 0;
     }
-    /* The master sends only events that ingest took, which refuses any
-     * number JSON does not have ("04e", NaN): json-c would print such a
-     * number back as something else, so it proves nothing here. */
-    if (proto_read_invoke(o, &inv) == 0 &&
-        json_check_numbers(inv.event) == NULL) {
+    if (proto_read_invoke(o, &inv) == 0) {
         struct step_memo memo = {NULL, 0};
-        struct json_object *want = NULL;
+        struct json_object *want = NULL, *want_event;
 
+        /* The master sends the event as the text it stored; the worker
+         * must read what that text says. json-c does not print every
+         * number it reads back as itself ("04e", a 100-digit integer), so
+         * the text, not the first object, is what to compare with. */
         inv.event_json =
             json_object_to_json_string_ext(inv.event, JSON_C_TO_STRING_PLAIN);
+        want_event = proto_parse(inv.event_json, strlen(inv.event_json));
         if (inv.steps != NULL) {
             memo_from(inv.steps, &memo, &want);
             inv.memo = &memo;
@@ -234,11 +234,12 @@ check_master_msg(const uint8_t *data, size_t size)
             !same(inv2.event_id, inv.event_id) ||
             inv2.attempt != inv.attempt ||
             inv2.max_attempts != inv.max_attempts ||
-            !json_same(inv2.event, inv.event) ||
+            !json_same(inv2.event, want_event) ||
             !json_same(inv2.steps, want))
             fail("an invoke does not read back");
         json_object_put(back);
         json_object_put(want);
+        json_object_put(want_event);
         free(memo.v);
     }
     proto_buf_free(&out);
