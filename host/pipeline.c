@@ -33,9 +33,9 @@ struct submission {
     struct text_buf text; /* and the events' texts, each NUL-terminated */
     struct store_new_event *evs;
     size_t nevs;
-    char **fn_ids; /* copies: a reload may free the generation before the
-                      commit */
-    size_t nfn_ids;
+    struct generation *gen; /* a reference: the runs' function ids are
+                               its, and a reload may replace it before
+                               the commit */
     pipeline_done_fn done;
     void *arg;
 };
@@ -82,9 +82,7 @@ submission_free(struct submission *sub)
     for (size_t i = 0; i < sub->nevs; i++)
         free(sub->evs[i].runs);
     free(sub->evs);
-    for (size_t i = 0; i < sub->nfn_ids; i++)
-        free(sub->fn_ids[i]);
-    free(sub->fn_ids);
+    generation_unref(sub->gen);
     json_object_put(sub->events);
     free(sub->text.s);
     free(sub);
@@ -193,12 +191,9 @@ event_prepare(struct pipeline *p, struct submission *sub,
     if (e->nruns == 0)
         return;
     e->runs = xcalloc(e->nruns, sizeof(*e->runs));
-    sub->fn_ids = xrealloc(sub->fn_ids,
-                           (sub->nfn_ids + e->nruns) * sizeof(char *));
     for (size_t r = 0; r < e->nruns; r++) {
         ulid_new(e->runs[r].id, now);
-        sub->fn_ids[sub->nfn_ids] = xstrdup(g->fns[p->match[r]].id);
-        e->runs[r].function_id = sub->fn_ids[sub->nfn_ids++];
+        e->runs[r].function_id = g->fns[p->match[r]].id;
     }
 }
 
@@ -216,6 +211,9 @@ pipeline_submit(struct pipeline *p, struct json_object *events,
         p->match = xrealloc(p->match, p->nmatch * sizeof(*p->match));
     }
     sub->p = p;
+    /* The count is the generation's own bookkeeping, not its contents:
+     * the pointer is const so that the pipeline changes nothing else. */
+    sub->gen = generation_ref((struct generation *)g);
     sub->events = events;
     sub->nevs = n;
     sub->evs = xcalloc(n ? n : 1, sizeof(*sub->evs));
