@@ -16,27 +16,6 @@
 #include "steps.h"
 #include "util.h"
 
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-int
-loader_check_trigger(const char *t, char *err, size_t errlen)
-{
-    return check_trigger(t, err, errlen);
-}
-
 int
 loader_open(struct loaded_plugin *lp, const char *path, char *err,
             size_t errlen)
@@ -49,15 +28,16 @@ loader_open(struct loaded_plugin *lp, const char *path, char *err,
     lp->path = xstrdup(path);
     lp->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (lp->handle == NULL)
-        return fail(err, errlen, "not a loadable shared object: %s",
-                    dlerror());
+        return check_fail(err, errlen, "not a loadable shared object: %s",
+                          dlerror());
     sym = dlsym(lp->handle, "fh_plugin_entry");
     if (sym == NULL)
-        return fail(err, errlen, "no fh_plugin_entry symbol: not an fnhost"
-                                 " plugin (build it with FH_PLUGIN())");
+        return check_fail(err, errlen,
+                          "no fh_plugin_entry symbol: not an fnhost"
+                          " plugin (build it with FH_PLUGIN())");
     memcpy(&entry, &sym, sizeof(entry)); /* clean under -Wpedantic */
     p = entry();
-    if (loader_check(p, err, errlen) != 0)
+    if (check_plugin(p, err, errlen) != 0)
         return -1;
     lp->desc = p;
     return 0;
@@ -75,16 +55,9 @@ declared_options(const struct fh_plugin *p, const struct fh_function *f,
     if (check_read_options(p, f, &o, err, errlen) != 0)
         return NULL;
     if ((d = fnopt_declared(&o, why, sizeof(why))) == NULL)
-        fail(err, errlen, "plugin %s: function \"%s\": %s", p->name, f->id,
-             why);
+        check_fail(err, errlen, "plugin %s: function \"%s\": %s", p->name,
+                   f->id, why);
     return d;
-}
-
-int
-loader_check(const struct fh_plugin *p, char *err, size_t errlen)
-{
-    /* The options' ranges too: the one check the harness runs as well. */
-    return check_plugin(p, err, errlen);
 }
 
 int
@@ -110,7 +83,7 @@ loader_init(struct loaded_plugin *lp, struct json_object *config,
     rc = lp->desc->load(&c.core.pub);
     lp->state = c.core.pub.state;
     if (rc != FH_OK) {
-        fail(err, errlen, "load() failed: %s",
+        check_fail(err, errlen, "load() failed: %s",
              c.core.error ? c.core.error
                           : "it returned an error and gave no reason");
         host_ctx_reset(&c);

@@ -27,11 +27,6 @@ struct loaded_plugin {
 int loader_open(struct loaded_plugin *lp, const char *path, char *err,
                 size_t errlen);
 
-/* Checks descriptor P, most basic first: magic, ABI version and sizes,
- * name, version, then each function and its options. Returns 0, or -1
- * with "why" in ERR. */
-int loader_check(const struct fh_plugin *p, char *err, size_t errlen);
-
 /* Calls the plugin's load() with CONFIG ({"name": {...}} of every plugin,
  * borrowed). Returns 0, or -1 with the reason in ERR. */
 int loader_init(struct loaded_plugin *lp, struct json_object *config,
@@ -39,10 +34,6 @@ int loader_init(struct loaded_plugin *lp, struct json_object *config,
 
 /* Calls unload() if load() ran, then unmaps. */
 void loader_close(struct loaded_plugin *lp);
-
-/* Checks one trigger pattern: non-empty, printable, at most 255 bytes, and
- * '*' only as the last character right after '/' or '.'. 0 or -1. */
-int loader_check_trigger(const char *t, char *err, size_t errlen);
 
 /* The descriptor as JSON (new): name, version, abi, functions; each
  * function's "options" holds what it declares, by the JSON names of the

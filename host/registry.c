@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "config.h"
 #include "fnopt.h"
 #include "loader.h"
@@ -164,7 +165,7 @@ check_descriptor(struct json_object *d, char *err, size_t errlen)
             struct json_object *tv = json_object_array_get_idx(tr, t);
 
             if (!json_object_is_type(tv, json_type_string) ||
-                loader_check_trigger(json_object_get_string(tv), why,
+                check_trigger(json_object_get_string(tv), why,
                                      sizeof(why)) != 0) {
                 snprintf(err, errlen, "the describe process gave a bad"
                                       " trigger for function %zu", i);

@@ -15,7 +15,7 @@ struct router;
 
 /* Indexes the triggers of the NFNS functions FNS (borrowed only during
  * the call): exact names, and prefix wildcards ("app/user.*", or a "*"
- * after a slash). Triggers are the ones loader_check_trigger() accepts.
+ * after a slash). Triggers are the ones check_trigger() accepts.
  * New; never NULL. */
 struct router *router_new(const struct fn_info *fns, size_t nfns);
 void router_free(struct router *r);

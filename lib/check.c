@@ -21,11 +21,8 @@
  * will grow that far, and the host reads that much of plugin memory. */
 #define SIZE_MAX_1X 4096u
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
+int
+check_fail(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
 
@@ -42,24 +39,24 @@ check_trigger(const char *t, char *err, size_t errlen)
     const char *star = strchr(t, '*');
 
     if (n == 0)
-        return fail(err, errlen, "a trigger is empty");
+        return check_fail(err, errlen, "a trigger is empty");
     if (n > 255)
-        return fail(err, errlen,
-                    "trigger \"%.40s...\" is longer than 255"
-                    " bytes",
-                    t);
+        return check_fail(err, errlen,
+                          "trigger \"%.40s...\" is longer than 255"
+                          " bytes",
+                          t);
     for (const char *p = t; *p != '\0'; p++)
         if ((unsigned char)*p <= ' ' || *p == 0x7f)
-            return fail(err, errlen,
-                        "trigger \"%s\" has a space or control"
-                        " character",
-                        t);
+            return check_fail(err, errlen,
+                              "trigger \"%s\" has a space or control"
+                              " character",
+                              t);
     if (star != NULL &&
         (star != t + n - 1 || n < 2 || (star[-1] != '/' && star[-1] != '.')))
-        return fail(err, errlen,
-                    "trigger \"%s\": a wildcard may only end"
-                    " the name, right after '/' or '.'",
-                    t);
+        return check_fail(err, errlen,
+                          "trigger \"%s\": a wildcard may only end"
+                          " the name, right after '/' or '.'",
+                          t);
     return 0;
 }
 
@@ -97,38 +94,39 @@ check_read_options(const struct fh_plugin *p, const struct fh_function *f,
 
         if (n < OPTS_SIZE_1_2 || n > SIZE_MAX_1X ||
             n % _Alignof(struct fh_function_opts) != 0)
-            return fail(err, errlen,
-                        "plugin %s: function \"%s\":"
-                        " its options say they are %zu bytes, %s:"
-                        " set them with FH_OPTS()",
-                        p->name, f->id, n,
-                        n < OPTS_SIZE_1_2 ? "smaller than ABI 1.2's, the first"
-                        : n > SIZE_MAX_1X ? "more than any ABI 1.x could have"
-                                          : "not the size of a whole struct");
+            return check_fail(
+                err, errlen,
+                "plugin %s: function \"%s\":"
+                " its options say they are %zu bytes, %s:"
+                " set them with FH_OPTS()",
+                p->name, f->id, n,
+                n < OPTS_SIZE_1_2 ? "smaller than ABI 1.2's, the first"
+                : n > SIZE_MAX_1X ? "more than any ABI 1.x could have"
+                                  : "not the size of a whole struct");
         if (n > sizeof(*out) &&
             !is_zero((const char *)o + sizeof(*out), n - sizeof(*out)))
-            return fail(err, errlen,
-                        "plugin %s: function \"%s\""
-                        " sets an option newer than this host's"
-                        " ABI %u.%u knows (its options are %zu"
-                        " bytes, this host reads %zu): upgrade"
-                        " fnhost",
-                        p->name, f->id, FH_ABI_MAJOR, FH_ABI_MINOR, n,
-                        sizeof(*out));
+            return check_fail(err, errlen,
+                              "plugin %s: function \"%s\""
+                              " sets an option newer than this host's"
+                              " ABI %u.%u knows (its options are %zu"
+                              " bytes, this host reads %zu): upgrade"
+                              " fnhost",
+                              p->name, f->id, FH_ABI_MAJOR, FH_ABI_MINOR, n,
+                              sizeof(*out));
         memcpy(out, o, n < sizeof(*out) ? n : sizeof(*out));
     }
     if (f->retries != 0 && out->retries != 0)
-        return fail(err, errlen,
-                    "plugin %s: function \"%s\" sets"
-                    " retries both in the function and in its"
-                    " options: set it in one place",
-                    p->name, f->id);
+        return check_fail(err, errlen,
+                          "plugin %s: function \"%s\" sets"
+                          " retries both in the function and in its"
+                          " options: set it in one place",
+                          p->name, f->id);
     if (f->timeout != NULL && out->timeout != NULL)
-        return fail(err, errlen,
-                    "plugin %s: function \"%s\" sets"
-                    " timeout both in the function and in its"
-                    " options: set it in one place",
-                    p->name, f->id);
+        return check_fail(err, errlen,
+                          "plugin %s: function \"%s\" sets"
+                          " timeout both in the function and in its"
+                          " options: set it in one place",
+                          p->name, f->id);
     if (f->retries != 0)
         out->retries = f->retries;
     if (f->timeout != NULL)
@@ -150,59 +148,64 @@ check_functions(const struct fh_plugin *p, char *err, size_t errlen)
         int64_t ms;
 
         if (f->id == NULL || *f->id == '\0')
-            return fail(err, errlen, "function %d has no id",
-                        (int)(f - p->functions));
+            return check_fail(err, errlen, "function %d has no id",
+                              (int)(f - p->functions));
         if (strlen(f->id) > 128 || strchr(f->id, ' ') != NULL)
-            return fail(err, errlen,
-                        "function \"%.40s\": an id is at most"
-                        " 128 characters, without spaces",
-                        f->id);
+            return check_fail(err, errlen,
+                              "function \"%.40s\": an id is at most"
+                              " 128 characters, without spaces",
+                              f->id);
         if (f->run == NULL)
-            return fail(err, errlen, "function \"%s\" has no handler", f->id);
+            return check_fail(err, errlen, "function \"%s\" has no handler",
+                              f->id);
         if (f->triggers == NULL || f->triggers[0] == NULL)
-            return fail(err, errlen, "function \"%s\" has no trigger", f->id);
+            return check_fail(err, errlen, "function \"%s\" has no trigger",
+                              f->id);
         for (const char *const *t = f->triggers; *t != NULL; t++) {
             if (t - f->triggers >= 10)
-                return fail(err, errlen,
-                            "function \"%s\" has more than 10"
-                            " triggers",
-                            f->id);
+                return check_fail(err, errlen,
+                                  "function \"%s\" has more than 10"
+                                  " triggers",
+                                  f->id);
             if (check_trigger(*t, why, sizeof(why)) != 0)
-                return fail(err, errlen, "function \"%s\": %s", f->id, why);
+                return check_fail(err, errlen, "function \"%s\": %s", f->id,
+                                  why);
         }
         if (p->abi_minor > FH_ABI_MINOR &&
             !spares_unset(f->spare, sizeof(f->spare) / sizeof(void *)))
-            return fail(err, errlen,
-                        "plugin %s: function \"%s\""
-                        " uses a spare slot that ABI %u.%u gave"
-                        " no meaning: upgrade fnhost",
-                        p->name, f->id, FH_ABI_MAJOR, FH_ABI_MINOR);
+            return check_fail(err, errlen,
+                              "plugin %s: function \"%s\""
+                              " uses a spare slot that ABI %u.%u gave"
+                              " no meaning: upgrade fnhost",
+                              p->name, f->id, FH_ABI_MAJOR, FH_ABI_MINOR);
         if (check_read_options(p, f, &o, err, errlen) != 0)
             return -1;
         if (o.retries < FH_RETRIES_NONE || o.retries > CHECK_RETRIES_MAX)
-            return fail(err, errlen,
-                        "function \"%s\": retries %d"
-                        " is out of range (0..%d, or"
-                        " FH_RETRIES_NONE)",
-                        f->id, (int)o.retries, CHECK_RETRIES_MAX);
+            return check_fail(err, errlen,
+                              "function \"%s\": retries %d"
+                              " is out of range (0..%d, or"
+                              " FH_RETRIES_NONE)",
+                              f->id, (int)o.retries, CHECK_RETRIES_MAX);
         if (o.checkpoint_ahead != 0 &&
             o.checkpoint_ahead != FH_CHECKPOINT_AHEAD)
-            return fail(err, errlen,
-                        "function \"%s\": checkpoint_ahead %d is neither 0"
-                        " nor FH_CHECKPOINT_AHEAD",
-                        f->id, (int)o.checkpoint_ahead);
+            return check_fail(
+                err, errlen,
+                "function \"%s\": checkpoint_ahead %d is neither 0"
+                " nor FH_CHECKPOINT_AHEAD",
+                f->id, (int)o.checkpoint_ahead);
         if (o.timeout != NULL &&
             duration_parse(o.timeout, &ms, why, sizeof(why)) != 0)
-            return fail(err, errlen, "function \"%s\": timeout: %s", f->id,
-                        why);
+            return check_fail(err, errlen, "function \"%s\": timeout: %s",
+                              f->id, why);
         if (o.timeout != NULL && ms < CHECK_TIMEOUT_MIN_MS)
-            return fail(err, errlen,
-                        "function \"%s\": timeout:"
-                        " must be at least %dms, got \"%s\"",
-                        f->id, CHECK_TIMEOUT_MIN_MS, o.timeout);
+            return check_fail(err, errlen,
+                              "function \"%s\": timeout:"
+                              " must be at least %dms, got \"%s\"",
+                              f->id, CHECK_TIMEOUT_MIN_MS, o.timeout);
         for (const struct fh_function *g = p->functions; g < f; g++)
             if (strcmp(g->id, f->id) == 0)
-                return fail(err, errlen, "duplicate function id \"%s\"", f->id);
+                return check_fail(err, errlen, "duplicate function id \"%s\"",
+                                  f->id);
     }
     return 0;
 }
@@ -211,55 +214,56 @@ int
 check_plugin(const struct fh_plugin *p, char *err, size_t errlen)
 {
     if (p == NULL)
-        return fail(err, errlen, "fh_plugin_entry() returned NULL");
+        return check_fail(err, errlen, "fh_plugin_entry() returned NULL");
     if (p->magic != FH_ABI_MAGIC)
-        return fail(err, errlen,
-                    "bad magic 0x%08x: not an fnhost"
-                    " plugin descriptor",
-                    p->magic);
+        return check_fail(err, errlen,
+                          "bad magic 0x%08x: not an fnhost"
+                          " plugin descriptor",
+                          p->magic);
     /* Any minor of our major may load: see "Minor versions" in fnhost.h. */
     if (p->abi_major != FH_ABI_MAJOR)
-        return fail(err, errlen, "built for ABI %u.%u, host has %u.%u%s",
-                    p->abi_major, p->abi_minor, FH_ABI_MAJOR, FH_ABI_MINOR,
-                    p->abi_major > FH_ABI_MAJOR
-                        ? ": upgrade fnhost"
-                        : ": rebuild the plugin against this"
-                          " fnhost");
+        return check_fail(
+            err, errlen, "built for ABI %u.%u, host has %u.%u%s", p->abi_major,
+            p->abi_minor, FH_ABI_MAJOR, FH_ABI_MINOR,
+            p->abi_major > FH_ABI_MAJOR ? ": upgrade fnhost"
+                                        : ": rebuild the plugin against this"
+                                          " fnhost");
     if (p->size < PLUGIN_SIZE_1_0)
-        return fail(err, errlen,
-                    "descriptor is %u bytes, smaller"
-                    " than ABI 1.0's %zu",
-                    p->size, PLUGIN_SIZE_1_0);
+        return check_fail(err, errlen,
+                          "descriptor is %u bytes, smaller"
+                          " than ABI 1.0's %zu",
+                          p->size, PLUGIN_SIZE_1_0);
     if (p->size > SIZE_MAX_1X)
-        return fail(err, errlen,
-                    "descriptor says it is %u bytes,"
-                    " more than any ABI 1.x could"
-                    " have: build it with FH_PLUGIN()",
-                    p->size);
+        return check_fail(err, errlen,
+                          "descriptor says it is %u bytes,"
+                          " more than any ABI 1.x could"
+                          " have: build it with FH_PLUGIN()",
+                          p->size);
     if (p->name == NULL || *p->name == '\0')
-        return fail(err, errlen, "descriptor has no name");
+        return check_fail(err, errlen, "descriptor has no name");
     if (strlen(p->name) > 64 || strpbrk(p->name, " /[]") != NULL)
-        return fail(err, errlen,
-                    "plugin name \"%.64s\" must be at"
-                    " most 64 characters without"
-                    " spaces, '/' or brackets",
-                    p->name);
+        return check_fail(err, errlen,
+                          "plugin name \"%.64s\" must be at"
+                          " most 64 characters without"
+                          " spaces, '/' or brackets",
+                          p->name);
     if (p->version == NULL)
-        return fail(err, errlen, "plugin %s has no version", p->name);
+        return check_fail(err, errlen, "plugin %s has no version", p->name);
     if (p->functions == NULL)
-        return fail(err, errlen, "plugin %s has no function table", p->name);
+        return check_fail(err, errlen, "plugin %s has no function table",
+                          p->name);
     /* A newer minor may have given meaning to what this host sees as spare
      * or past the end: the plugin loads only if it left those unset. */
     if (p->abi_minor > FH_ABI_MINOR &&
         (!spares_unset(p->spare, sizeof(p->spare) / sizeof(void *)) ||
          (p->size > sizeof(*p) &&
           !is_zero((const char *)p + sizeof(*p), p->size - sizeof(*p)))))
-        return fail(err, errlen,
-                    "plugin %s is built for ABI %u.%u"
-                    " and sets a descriptor field"
-                    " this host's %u.%u does not know:"
-                    " upgrade fnhost",
-                    p->name, p->abi_major, p->abi_minor, FH_ABI_MAJOR,
-                    FH_ABI_MINOR);
+        return check_fail(err, errlen,
+                          "plugin %s is built for ABI %u.%u"
+                          " and sets a descriptor field"
+                          " this host's %u.%u does not know:"
+                          " upgrade fnhost",
+                          p->name, p->abi_major, p->abi_minor, FH_ABI_MAJOR,
+                          FH_ABI_MINOR);
     return check_functions(p, err, errlen);
 }

@@ -24,6 +24,11 @@
  * its options. Returns 0, or -1 with the reason in ERR. */
 int check_plugin(const struct fh_plugin *p, char *err, size_t errlen);
 
+/* Writes the reason FMT says into ERR and returns -1: how every check
+ * here, and the loader's own, fail. */
+int check_fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Checks one trigger pattern: non-empty, printable, at most 255 bytes, and
  * '*' only as the last character right after '/' or '.'. 0 or -1 with the
  * reason in ERR. */

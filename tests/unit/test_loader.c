@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "loader.h"
 #include "tap.h"
 
@@ -462,12 +463,12 @@ make_plugin(struct fh_plugin *p, struct fh_function fns[2], unsigned minor)
     p->functions = fns;
 }
 
-/* Whether loader_check() refuses P with WHY, or accepts it (WHY NULL). */
+/* Whether check_plugin() refuses P with WHY, or accepts it (WHY NULL). */
 static void
 checks(const struct fh_plugin *p, const char *why, const char *what)
 {
     char err[512] = "";
-    int rc = loader_check(p, err, sizeof(err));
+    int rc = check_plugin(p, err, sizeof(err));
 
     if (why == NULL) {
         is_int(rc, 0, "%s", what);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "loader.h"
 #include "registry.h"
 #include "router.h"
@@ -261,7 +262,7 @@ static void
 accepted_as(const char *label, const char *t)
 {
     char err[256] = "";
-    int rc = loader_check_trigger(t, err, sizeof(err));
+    int rc = check_trigger(t, err, sizeof(err));
 
     is_int(rc, 0, "trigger %s is accepted", label);
     if (rc != 0)
@@ -282,7 +283,7 @@ refused(const char *label, const char *t, const char *why)
 {
     char err[256] = "";
 
-    is_int(loader_check_trigger(t, err, sizeof(err)), -1,
+    is_int(check_trigger(t, err, sizeof(err)), -1,
            "trigger %s is refused", label);
     has_str(err, why, "trigger %s: the error says \"%s\"", label, why);
 }
