@@ -72,6 +72,34 @@ t_is "$(jq -r '[.data.steps[].step_id] | join(",")' <<<"$BODY_OUT")" \
     "a,b,nap,item,item:1,item:2,c" "every step stored"
 t_is "$(sqlite3 "$EXECS" "select count(*) from execs where run_id = '$RUN'")" 6 \
     "each step ran once"
+# What checkpointing ahead changes, seen in the store: committed_at is the
+# time of the batch that stored a step. Waiting for each commit, a step
+# never starts before the batch holding the step before it; ahead, with
+# the writer kept busy by 20 runs at once, steps do. A function that
+# ignored the option would show none.
+early_starts() { # early_starts FUNCTION: steps begun before the last one's
+    sql "select count(*) from (select s.started_at, lag(s.committed_at)
+         over (partition by s.run_id order by s.started_at, s.rowid) prev
+         from steps s join runs r on r.id = s.run_id
+         where r.function_id = '$1' and s.kind = 'run')
+         where started_at < prev"
+}
+twenty() { # twenty NAME: 20 runs of 6 steps at once, all completed
+    post "$(for i in $(seq 1 20); do
+        printf '{"name":"%s","data":{"items":3,"n":%d}}\n' "$1" "$i"
+    done | jq -cs .)"
+    all_done() { [ "$(sql "select count(*) from runs where function_id = '$2'
+        and status != 'completed'")" = 0 ]; }
+    wait_until 20 all_done "$1" "$2"
+}
+twenty test/steps three-steps
+twenty test/steps-ahead steps-ahead
+t_is "$(early_starts three-steps)" 0 \
+    "waiting for each commit, no step starts before the one before is stored"
+t_ok "$([ "$(early_starts steps-ahead)" -gt 0 ]; echo $?)" \
+    "ahead, steps start before the one before is stored ($(early_starts \
+    steps-ahead) of 100)"
+
 get /v1/functions
 t_is "$(jq -r '.data.plugins[].functions[] | select(.id == "steps-ahead")
     | .checkpoint_ahead' <<<"$BODY_OUT")" 1 "GET /v1/functions shows it"
