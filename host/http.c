@@ -26,6 +26,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "pipeline.h"
+#include "pool.h"
 #include "registry.h"
 #include "reload.h"
 #include "run_state.h"
@@ -541,13 +542,18 @@ handle_metrics(struct http *h, struct evhttp_request *req, const char *rest)
         "fnhost_store_writes_total %llu\n"
         "# HELP fnhost_store_commits_total Transactions the writes took.\n"
         "# TYPE fnhost_store_commits_total counter\n"
-        "fnhost_store_commits_total %llu\n",
+        "fnhost_store_commits_total %llu\n"
+        "# HELP fnhost_worker_start_failures_total Workers that ended before"
+        " they were ready: a plugin's load() failed, crashed or hung.\n"
+        "# TYPE fnhost_worker_start_failures_total counter\n"
+        "fnhost_worker_start_failures_total %llu\n",
         (unsigned long long)ps.events_stored,
         (unsigned long long)ps.events_unrouted,
         (unsigned long long)h->requests_refused, sched_queued(h->d.sched),
         sched_running(h->d.sched), (long long)queued, (long long)sleeping,
         (unsigned long long)ops,
-        (unsigned long long)commits);
+        (unsigned long long)commits,
+        (unsigned long long)pool_start_failures(h->d.pool));
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "text/plain; version=0.0.4");
     evhttp_send_reply(req, 200, "OK", b);

@@ -11,6 +11,7 @@ struct event_base;
 struct generation;
 struct http;
 struct pipeline;
+struct pool;
 struct reload_status;
 struct sched;
 struct store;
@@ -20,6 +21,7 @@ struct http_deps {
     const struct config *cfg;
     struct store *store;
     struct sched *sched;
+    const struct pool *pool;             /* the workers, for /metrics */
     struct pipeline *pipeline;           /* where events go */
     const struct generation *const *gen; /* the current generation */
     const struct webhooks *webhooks;     /* the signed webhook sources */

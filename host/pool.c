@@ -26,6 +26,7 @@
 #include "registry.h"
 #include "sched.h"
 #include "util.h"
+#include "worker.h"
 
 enum worker_state { W_STARTING, W_IDLE, W_BUSY, W_DEAD };
 
@@ -55,6 +56,7 @@ struct pool {
     struct event *sigchld;
     struct event *respawn;
     int failed_starts; /* in a row, for the respawn delay */
+    uint64_t start_failures; /* ever, for /metrics */
     int stopping;
     void (*stopped)(void *);
     void *stopped_arg;
@@ -90,6 +92,12 @@ int
 pool_busy(const struct pool *p)
 {
     return count_state(p, W_BUSY);
+}
+
+uint64_t
+pool_start_failures(const struct pool *p)
+{
+    return p->start_failures;
 }
 
 /* Workers that count towards the pool's size: not the ones leaving with
@@ -579,6 +587,10 @@ reaped(struct pool *p, struct worker *w, int status)
 
     if (w->kill_reason != NULL)
         snprintf(why, sizeof(why), "%s", w->kill_reason);
+    else if (was_starting && WIFEXITED(status) &&
+             WEXITSTATUS(status) == WORKER_EXIT_LOAD)
+        snprintf(why, sizeof(why), "could not load its plugins (its line"
+                                   " above says why); it gets no runs");
     else if (WIFSIGNALED(status))
         snprintf(why, sizeof(why), "worker killed by signal %d (%s)",
                  WTERMSIG(status), strsignal(WTERMSIG(status)));
@@ -598,8 +610,10 @@ reaped(struct pool *p, struct worker *w, int status)
     } else if (!p->stopping && !w->quitting) {
         log_warn("pool", "worker %d: %s", (int)w->pid, why);
     }
-    if (was_starting && !p->stopping && !w->quitting)
+    if (was_starting && !p->stopping && !w->quitting) {
         p->failed_starts++;
+        p->start_failures++;
+    }
     worker_free(w);
 }
 

@@ -43,6 +43,9 @@ void pool_kill(struct pool *p, struct job *job, const char *why);
 
 int pool_idle(const struct pool *p);
 int pool_busy(const struct pool *p);
+/* Workers that ended before they were ready (a plugin's load() failed,
+ * crashed or hung), since the pool began. */
+uint64_t pool_start_failures(const struct pool *p);
 
 /* Stops every worker: idle ones at once, busy ones after their current
  * invocation. DONE runs once all are gone. */

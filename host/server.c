@@ -322,6 +322,7 @@ server_main(struct config *cfg)
     deps.cfg = cfg;
     deps.store = sv.store;
     deps.sched = sv.sched;
+    deps.pool = sv.pool;
     deps.pipeline = sv.pipeline;
     deps.gen = reload_current_ptr(sv.reload);
     deps.webhooks = &webhooks;

@@ -140,9 +140,12 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
     return rc;
 }
 
-static void
+/* Loads every plugin of HELLO: 0, or -1 (logged) if any fails. */
+static int
 load_plugins(struct worker_state *ws, const struct proto_hello *hello)
 {
+    int rc = 0;
+
     ws->plugins = xcalloc(hello->nplugins ? hello->nplugins : 1,
                           sizeof(*ws->plugins));
     for (size_t i = 0; i < hello->nplugins; i++) {
@@ -154,13 +157,16 @@ load_plugins(struct worker_state *ws, const struct proto_hello *hello)
             loader_init(lp, hello->config, &loader_api, err, sizeof(err)) !=
                 0) {
             /* The master described this file before starting us, so
-             * this is rare (a plugin whose load() is not repeatable). */
+             * this is rare: a load() that depends on something that came
+             * and went (a database, a file). */
             log_error("worker", "%s: %s", path, err);
             loader_close(lp);
+            rc = -1;
             continue;
         }
         ws->nplugins++;
     }
+    return rc;
 }
 
 int
@@ -184,12 +190,19 @@ worker_main(int rfd, int wfd)
     if (proto_read_hello(hello, &h) == 0) {
         if (h.log_level != NULL)
             log_set_level_name(h.log_level);
-        load_plugins(&ws, &h);
+        /* A worker missing a plugin would fail each of its runs at once,
+         * and, being quick to fail, draw more of them: it leaves instead,
+         * before it says it is ready. */
+        if (load_plugins(&ws, &h) != 0)
+            status = WORKER_EXIT_LOAD;
         free(h.plugins);
     } else {
         log_error("worker", "a bad hello from the master");
+        status = 1;
     }
     json_object_put(hello);
+    if (status != 0)
+        goto out;
 
     proto_put_ready(&ws.out, (unsigned)ws.nplugins);
     if (proto_write(wfd, &ws.out) != 0)
@@ -210,6 +223,7 @@ worker_main(int rfd, int wfd)
         log_error("worker", "malformed message from the master");
         status = 1;
     }
+out:
     for (size_t i = 0; i < ws.nplugins; i++)
         loader_close(&ws.plugins[i]);
     free(ws.plugins);
