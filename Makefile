@@ -108,7 +108,7 @@ $(BUILD)/plugins/%.so: $$(wildcard plugins/%/*.c) $$(wildcard plugins/%/*.h) sdk
 	    $(FINAL_LDFLAGS) $(PLUGIN_LDFLAGS) \
 	    -o $@ $(filter %.c,$^) $(LIBS.$*) -ljson-c
 
-$(BUILD)/tests/plugins/%.so: tests/plugins/%.c sdk/fnhost.h
+$(BUILD)/tests/plugins/%.so: tests/plugins/%.c sdk/fnhost.h $(wildcard tests/plugins/*.h)
 	@mkdir -p $(@D)
 	$(call say,PLUGIN,$@)$(CC) $(FINAL_CFLAGS) $(PLUGIN_CFLAGS) \
 	    $(FINAL_LDFLAGS) $(PLUGIN_LDFLAGS) -o $@ $< -lsqlite3 -ljson-c

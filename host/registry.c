@@ -24,6 +24,9 @@
 #include "router.h"
 #include "util.h"
 
+/* How many plugins are described at once. */
+#define DESCRIBE_BATCH 32
+
 /* Set by the loop's thread, read by the build thread. */
 static atomic_int cancel;
 
@@ -176,19 +179,30 @@ check_descriptor(struct json_object *d, char *err, size_t errlen)
     return 0;
 }
 
-struct json_object *
-registry_describe(const char *path, struct json_object *config,
-                  int timeout_ms, char *err, size_t errlen)
+/* One describe child: `fnhost describe FILE`, whose answer comes back on
+ * a pipe. Several run at once, so that plugins whose load() hangs cost one
+ * load_timeout together, not one each, one after another. */
+struct describe {
+    pid_t pid;  /* 0: never started (ERR says why) */
+    int fd;     /* the answer's pipe; -1 once at its end */
+    char *buf;
+    size_t len, cap;
+    int status;   /* from waitpid, once reaped */
+    int reaped;
+    int timed_out;
+    char err[256]; /* why it could not start */
+};
+
+/* Starts describing PATH with CFG (JSON text) as the plugin config. On
+ * failure D->pid stays 0 and D->err says why. */
+static void
+describe_start(struct describe *d, const char *path, const char *cfg)
 {
-    int inp[2], outp[2], status;
-    const char *cfg = json_object_to_json_string_ext(config,
-                                                     JSON_C_TO_STRING_PLAIN);
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    int64_t deadline = mono_ms() + timeout_ms;
-    struct json_object *o = NULL, *e;
+    int inp[2], outp[2];
     pid_t pid;
 
+    memset(d, 0, sizeof(*d));
+    d->fd = -1;
     if (pipe2(inp, O_CLOEXEC) != 0)
         goto sys_fail;
     if (pipe2(outp, O_CLOEXEC) != 0) {
@@ -216,69 +230,139 @@ registry_describe(const char *path, struct json_object *config,
     /* The config is small; a pipe holds 64 KiB, so this does not block. */
     (void)!write(inp[1], cfg, strlen(cfg));
     close(inp[1]);
-    for (;;) {
-        struct pollfd pfd = {outp[0], POLLIN, 0};
-        int64_t left = deadline - mono_ms();
-        ssize_t r;
+    d->pid = pid;
+    d->fd = outp[0];
+    return;
 
+sys_fail:
+    snprintf(d->err, sizeof(d->err), "cannot start the describe process: %s",
+             strerror(errno));
+}
+
+/* Reads the answers of the N children in DS until each has closed its pipe
+ * and exited, or DEADLINE (mono_ms) passes or a cancel comes: those left
+ * are killed and marked timed out. Every child is reaped. */
+static void
+describe_collect(struct describe *ds, size_t n, int64_t deadline)
+{
+    struct pollfd *pfd = xcalloc(n ? n : 1, sizeof(*pfd));
+
+    for (;;) {
+        size_t np = 0, left_open = 0;
+        int64_t left = deadline - mono_ms();
+
+        for (size_t i = 0; i < n; i++) {
+            struct describe *d = &ds[i];
+
+            if (d->pid != 0 && !d->reaped && d->fd < 0) {
+                /* It closed its pipe; it may still hang before exiting. */
+                pid_t r = waitpid(d->pid, &d->status, WNOHANG);
+
+                if (r == d->pid || (r < 0 && errno != EINTR))
+                    d->reaped = 1;
+            }
+            if (d->pid != 0 && !d->reaped)
+                left_open++;
+        }
+        if (left_open == 0)
+            break;
         if (left <= 0 || atomic_load(&cancel)) {
-            kill(pid, SIGKILL);
-            snprintf(err, errlen, atomic_load(&cancel)
-                                      ? "cancelled: fnhost is stopping"
-                                      : "load() did not finish within %d ms",
-                     timeout_ms);
-            waitpid(pid, NULL, 0);
-            close(outp[0]);
-            free(buf);
-            return NULL;
+            for (size_t i = 0; i < n; i++) {
+                struct describe *d = &ds[i];
+
+                if (d->pid == 0 || d->reaped)
+                    continue;
+                kill(d->pid, SIGKILL);
+                while (waitpid(d->pid, &d->status, 0) < 0 && errno == EINTR)
+                    ;
+                d->reaped = 1;
+                d->timed_out = 1;
+            }
+            break;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (ds[i].fd >= 0) {
+                pfd[np].fd = ds[i].fd;
+                pfd[np].events = POLLIN;
+                pfd[np].revents = 0;
+                np++;
+            }
+        }
+        if (np == 0) {
+            /* Only exits to wait for: look again shortly. */
+            usleep(2000);
+            continue;
         }
         /* Wake at least every 100 ms to see a cancel. */
-        if (poll(&pfd, 1, left > 100 ? 100 : (int)left) <= 0)
+        if (poll(pfd, np, left > 100 ? 100 : (int)left) <= 0)
             continue;
-        if (cap - len < 4096) {
-            cap = cap ? cap * 2 : 8192;
-            buf = xrealloc(buf, cap);
-        }
-        r = read(outp[0], buf + len, cap - len - 1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        len += (size_t)r;
-    }
-    close(outp[0]);
-    /* A child that closed its pipe may still hang: it gets until the
-     * deadline to exit, like the rest. */
-    for (;;) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
+        for (size_t i = 0, j = 0; i < n; i++) {
+            struct describe *d = &ds[i];
+            ssize_t r;
 
-        if (r == pid || (r < 0 && errno != EINTR))
-            break;
-        if (r == 0 && mono_ms() >= deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            free(buf);
-            snprintf(err, errlen, "load() did not finish within %d ms",
-                     timeout_ms);
-            return NULL;
+            if (d->fd < 0)
+                continue;
+            if (pfd[j++].revents == 0)
+                continue;
+            if (d->cap - d->len < 4096) {
+                d->cap = d->cap ? d->cap * 2 : 8192;
+                d->buf = xrealloc(d->buf, d->cap);
+            }
+            r = read(d->fd, d->buf + d->len, d->cap - d->len - 1);
+            if (r < 0 && (errno == EINTR || errno == EAGAIN))
+                continue;
+            if (r <= 0) {
+                close(d->fd);
+                d->fd = -1;
+                continue;
+            }
+            d->len += (size_t)r;
         }
-        if (r == 0)
-            usleep(2000);
     }
-    if (buf != NULL) {
-        buf[len] = '\0';
-        o = json_parse(buf);
+    for (size_t i = 0; i < n; i++) {
+        if (ds[i].fd >= 0) {
+            close(ds[i].fd);
+            ds[i].fd = -1;
+        }
     }
-    free(buf);
-    if (WIFSIGNALED(status)) {
+    free(pfd);
+}
+
+/* What D's child answered: the checked descriptor (new), or NULL with the
+ * reason in ERR. Frees D's buffer. */
+static struct json_object *
+describe_result(struct describe *d, int timeout_ms, char *err, size_t errlen)
+{
+    struct json_object *o = NULL, *e;
+
+    if (d->pid == 0) {
+        snprintf(err, errlen, "%s", d->err);
+        return NULL;
+    }
+    if (d->timed_out) {
+        free(d->buf);
+        d->buf = NULL;
+        snprintf(err, errlen, atomic_load(&cancel)
+                                  ? "cancelled: fnhost is stopping"
+                                  : "load() did not finish within %d ms",
+                 timeout_ms);
+        return NULL;
+    }
+    if (d->buf != NULL) {
+        d->buf[d->len] = '\0';
+        o = json_parse(d->buf);
+    }
+    free(d->buf);
+    d->buf = NULL;
+    if (WIFSIGNALED(d->status)) {
         snprintf(err, errlen, "crashed while loading (killed by signal %d)",
-                 WTERMSIG(status));
+                 WTERMSIG(d->status));
         json_object_put(o);
         return NULL;
     }
     if (o == NULL) {
         snprintf(err, errlen, "loading failed (exit status %d, no"
-                              " descriptor)", WEXITSTATUS(status));
+                              " descriptor)", WEXITSTATUS(d->status));
         return NULL;
     }
     if (json_object_object_get_ex(o, "error", &e)) {
@@ -291,11 +375,18 @@ registry_describe(const char *path, struct json_object *config,
         return NULL;
     }
     return o;
+}
 
-sys_fail:
-    snprintf(err, errlen, "cannot start the describe process: %s",
-             strerror(errno));
-    return NULL;
+struct json_object *
+registry_describe(const char *path, struct json_object *config,
+                  int timeout_ms, char *err, size_t errlen)
+{
+    struct describe d;
+
+    describe_start(&d, path, json_object_to_json_string_ext(
+                                 config, JSON_C_TO_STRING_PLAIN));
+    describe_collect(&d, 1, mono_ms() + timeout_ms);
+    return describe_result(&d, timeout_ms, err, errlen);
 }
 
 static void
@@ -388,6 +479,7 @@ registry_build(const struct config *cfg, const char *plugins_dir,
     struct dirent *de;
     char **names = NULL;
     size_t nnames = 0;
+    const char *cfg_text;
 
     d = opendir(plugins_dir);
     if (d == NULL) {
@@ -422,42 +514,62 @@ registry_build(const struct config *cfg, const char *plugins_dir,
         generation_free(g, 0);
         return NULL;
     }
-    for (size_t i = 0; i < nnames; i++) {
-        char *src, *dst, why[600];
-        struct json_object *desc = NULL;
+    /* Copy each file, describe the copies side by side (a batch at a
+     * time), then add them in name order: the first to declare an id
+     * keeps it, whatever order the children finished in. */
+    cfg_text = json_object_to_json_string_ext(cfg->plugin_config,
+                                              JSON_C_TO_STRING_PLAIN);
+    for (size_t b = 0; b < nnames; b += DESCRIBE_BATCH) {
+        size_t nb = nnames - b < DESCRIBE_BATCH ? nnames - b
+                                                : DESCRIBE_BATCH;
+        struct describe ds[DESCRIBE_BATCH];
+        char *src[DESCRIBE_BATCH], *dst[DESCRIBE_BATCH];
+        char why[DESCRIBE_BATCH][600];
 
-        if (atomic_load(&cancel)) {
-            if (g->refused++ == 0)
-                g->first_error = xstrdup("cancelled: fnhost is stopping");
-            free(names[i]);
-            continue;
+        for (size_t i = 0; i < nb; i++) {
+            src[i] = xasprintf("%s/%s", plugins_dir, names[b + i]);
+            dst[i] = xasprintf("%s/%s", g->dir, names[b + i]);
+            why[i][0] = '\0';
+            memset(&ds[i], 0, sizeof(ds[i]));
+            ds[i].fd = -1;
+            if (atomic_load(&cancel))
+                snprintf(why[i], sizeof(why[i]), "cancelled: fnhost is"
+                                                 " stopping");
+            else if (copy_plugin(src[i], dst[i], why[i],
+                                 sizeof(why[i])) == 0)
+                describe_start(&ds[i], dst[i], cfg_text);
         }
-        src = xasprintf("%s/%s", plugins_dir, names[i]);
-        dst = xasprintf("%s/%s", g->dir, names[i]);
+        describe_collect(ds, nb, mono_ms() + cfg->load_timeout_ms);
+        for (size_t i = 0; i < nb; i++) {
+            struct json_object *desc = NULL;
 
-        if (copy_plugin(src, dst, why, sizeof(why)) != 0 ||
-            (desc = registry_describe(dst, cfg->plugin_config,
-                                      (int)cfg->load_timeout_ms, why,
-                                      sizeof(why))) == NULL ||
-            add_plugin(g, cfg, src, dst, desc, why, sizeof(why)) != 0) {
-            log_error("loader", "%s: %s", src, why);
-            unlink(dst);
-            if (g->refused++ == 0)
-                g->first_error = xasprintf("%s: %s", src, why);
-        } else {
-            const struct plugin_info *p = &g->plugins[g->nplugins - 1];
+            /* Each step that fails says why in why[i]. */
+            if (why[i][0] == '\0')
+                desc = describe_result(&ds[i], (int)cfg->load_timeout_ms,
+                                       why[i], sizeof(why[i]));
+            if (desc != NULL)
+                (void)add_plugin(g, cfg, src[i], dst[i], desc, why[i],
+                                 sizeof(why[i]));
+            if (why[i][0] != '\0') {
+                log_error("loader", "%s: %s", src[i], why[i]);
+                unlink(dst[i]);
+                if (g->refused++ == 0)
+                    g->first_error = xasprintf("%s: %s", src[i], why[i]);
+            } else {
+                const struct plugin_info *p = &g->plugins[g->nplugins - 1];
+                size_t nf = json_object_array_length(
+                    json_object_object_get(desc, "functions"));
 
-            log_info("loader", "%s: plugin %s %s, %zu function%s", src,
-                     p->name, p->version,
-                     json_object_array_length(
-                         json_object_object_get(desc, "functions")),
-                     json_object_array_length(json_object_object_get(
-                         desc, "functions")) == 1 ? "" : "s");
+                log_info("loader", "%s: plugin %s %s, %zu function%s",
+                         src[i], p->name, p->version, nf,
+                         nf == 1 ? "" : "s");
+            }
+            json_object_put(desc);
+            free(ds[i].buf);
+            free(src[i]);
+            free(dst[i]);
+            free(names[b + i]);
         }
-        json_object_put(desc);
-        free(src);
-        free(dst);
-        free(names[i]);
     }
     free(names);
     g->router = router_new(g->fns, g->nfns);

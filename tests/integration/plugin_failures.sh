@@ -55,4 +55,21 @@ wait_until 10 runs_in completed 202
 t_is "$(sql "select count(*) from runs where status = 'completed'")" 202 \
     "and serves"
 t_stop
+
+# 14. Plugins are described side by side: three whose load() returns only
+# once all three are loading at the same time load at start. Described one
+# after another, each would wait out its load_timeout and be refused.
+rm -f "$PLUGINS"/*.so
+t_plugins barrier_1 barrier_2 barrier_3
+mkdir -p "$T_DIR/barrier"
+export FNHOST_TEST_BARRIER="$T_DIR/barrier"
+: >"$LOG"
+t_start --load-timeout 5s
+t_has "$(cat "$LOG")" "generation 1: 3 plugins, 3 functions" \
+    "three plugins are described at once at start"
+post '{"name":"test/barrier"}'
+wait_until 10 runs_in completed 4
+t_is "$(sql "select count(*) from runs where function_id like 'barrier-%' and status = 'completed'")" 3 \
+    "and each serves"
+t_stop
 t_done
