@@ -495,11 +495,35 @@ handle_event(struct http *h, struct evhttp_request *req, const char *rest)
 static void
 handle_health(struct http *h, struct evhttp_request *req, const char *rest)
 {
-    struct json_object *o = json_object_new_object();
+    const struct generation *g = *h->d.gen;
+    struct json_object *o = json_object_new_object(), *refused;
+    char *msg;
 
-    json_object_object_add(o, "status", json_object_new_int(200));
-    json_object_object_add(o, "message", json_object_new_string("OK"));
-    reply_json(req, 200, o);
+    if (g->refused == 0) {
+        json_object_object_add(o, "status", json_object_new_int(200));
+        json_object_object_add(o, "message", json_object_new_string("OK"));
+        reply_json(req, 200, o);
+        return;
+    }
+    /* Degraded: events are still taken, and those for a refused plugin's
+     * functions wait for it, but a plugin in the folder does not run. */
+    msg = xasprintf("degraded: %zu plugin%s refused: %s", g->refused,
+                    g->refused == 1 ? "" : "s", g->first_error);
+    refused = json_object_new_array();
+    for (size_t i = 0; i < g->refused; i++) {
+        struct json_object *r = json_object_new_object();
+
+        json_object_object_add(r, "file",
+                               json_object_new_string(g->refusals[i].file));
+        json_object_object_add(r, "reason",
+                               json_object_new_string(g->refusals[i].reason));
+        json_object_array_add(refused, r);
+    }
+    json_object_object_add(o, "status", json_object_new_int(503));
+    json_object_object_add(o, "message", json_object_new_string(msg));
+    json_object_object_add(o, "refused", refused);
+    free(msg);
+    reply_json(req, 503, o);
 }
 
 static void
@@ -543,6 +567,10 @@ handle_metrics(struct http *h, struct evhttp_request *req, const char *rest)
         "# HELP fnhost_store_commits_total Transactions the writes took.\n"
         "# TYPE fnhost_store_commits_total counter\n"
         "fnhost_store_commits_total %llu\n"
+        "# HELP fnhost_plugins_refused Plugin files of the folder that the"
+        " current generation refused.\n"
+        "# TYPE fnhost_plugins_refused gauge\n"
+        "fnhost_plugins_refused %zu\n"
         "# HELP fnhost_worker_start_failures_total Workers that ended before"
         " they were ready: a plugin's load() failed, crashed or hung.\n"
         "# TYPE fnhost_worker_start_failures_total counter\n"
@@ -552,7 +580,7 @@ handle_metrics(struct http *h, struct evhttp_request *req, const char *rest)
         (unsigned long long)h->requests_refused, sched_queued(h->d.sched),
         sched_running(h->d.sched), (long long)queued, (long long)sleeping,
         (unsigned long long)ops,
-        (unsigned long long)commits,
+        (unsigned long long)commits, (*h->d.gen)->refused,
         (unsigned long long)pool_start_failures(h->d.pool));
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "text/plain; version=0.0.4");

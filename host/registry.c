@@ -42,6 +42,16 @@ registry_find(const struct generation *g, const char *id)
     if (g == NULL)
         return NULL;
     for (size_t i = 0; i < g->nfns; i++)
+        if (!g->fns[i].unloaded && strcmp(g->fns[i].id, id) == 0)
+            return &g->fns[i];
+    return NULL;
+}
+
+/* Any function with ID, unloaded ones included. */
+static const struct fn_info *
+find_any(const struct generation *g, const char *id)
+{
+    for (size_t i = 0; i < g->nfns; i++)
         if (strcmp(g->fns[i].id, id) == 0)
             return &g->fns[i];
     return NULL;
@@ -402,6 +412,7 @@ fn_free(struct fn_info *f)
 static void
 plugin_free(struct plugin_info *p)
 {
+    json_object_put(p->desc);
     free(p->name);
     free(p->version);
     free(p->file);
@@ -409,8 +420,46 @@ plugin_free(struct plugin_info *p)
     free(p->abi);
 }
 
-/* Adds the functions of one described plugin, unless one of its ids is
- * taken already. Returns 0 or -1 with ERR. */
+/* Adds the functions that descriptor D declares, for PLUGIN (a name that
+ * outlives G's functions), UNLOADED as fn_info says. */
+static void
+add_functions(struct generation *g, const struct config *cfg,
+              const char *plugin, struct json_object *d, int unloaded)
+{
+    struct json_object *fns = json_object_object_get(d, "functions");
+    size_t n = json_object_array_length(fns);
+
+    g->fns = xrealloc(g->fns, (g->nfns + n) * sizeof(*g->fns));
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *fo = json_object_array_get_idx(fns, i);
+        struct fn_info *f = &g->fns[g->nfns];
+        const struct config_function *over;
+        struct json_object *tr = json_object_object_get(fo, "triggers");
+        size_t nt = json_object_array_length(tr);
+        const char *id = json_object_get_string(
+            json_object_object_get(fo, "id"));
+
+        /* A refused plugin's old ids never displace a loaded plugin's. */
+        if (unloaded && find_any(g, id) != NULL)
+            continue;
+        g->nfns++;
+        memset(f, 0, sizeof(*f));
+        f->id = xstrdup(id);
+        f->name = xstrdup(json_object_get_string(json_object_object_get(fo, "name")));
+        f->plugin = plugin;
+        f->unloaded = unloaded;
+        f->triggers = xcalloc(nt + 1, sizeof(char *));
+        for (size_t t = 0; t < nt; t++)
+            f->triggers[t] = xstrdup(json_object_get_string(
+                json_object_array_get_idx(tr, t)));
+        over = config_function(cfg, f->id);
+        fnopt_resolve(f, cfg, json_object_object_get(fo, "options"),
+                      over != NULL ? &over->set : NULL);
+    }
+}
+
+/* Adds one described plugin and its functions, unless its name or one of
+ * its ids is taken already. Returns 0 or -1 with ERR. */
 static int
 add_plugin(struct generation *g, const struct config *cfg, const char *file,
            const char *copy, struct json_object *d, char *err, size_t errlen)
@@ -445,27 +494,101 @@ add_plugin(struct generation *g, const struct config *cfg, const char *file,
     p->abi = xstrdup(json_object_get_string(json_object_object_get(d, "abi")));
     p->file = xstrdup(file);
     p->copy = xstrdup(copy);
-    g->fns = xrealloc(g->fns, (g->nfns + n) * sizeof(*g->fns));
-    for (size_t i = 0; i < n; i++) {
-        struct json_object *fo = json_object_array_get_idx(fns, i);
-        struct fn_info *f = &g->fns[g->nfns++];
-        const struct config_function *over;
-        struct json_object *tr = json_object_object_get(fo, "triggers");
-        size_t nt = json_object_array_length(tr);
-
-        memset(f, 0, sizeof(*f));
-        f->id = xstrdup(json_object_get_string(json_object_object_get(fo, "id")));
-        f->name = xstrdup(json_object_get_string(json_object_object_get(fo, "name")));
-        f->plugin = p->name;
-        f->triggers = xcalloc(nt + 1, sizeof(char *));
-        for (size_t t = 0; t < nt; t++)
-            f->triggers[t] = xstrdup(json_object_get_string(
-                json_object_array_get_idx(tr, t)));
-        over = config_function(cfg, f->id);
-        fnopt_resolve(f, cfg, json_object_object_get(fo, "options"),
-                      over != NULL ? &over->set : NULL);
-    }
+    p->desc = json_object_get(d);
+    add_functions(g, cfg, p->name, d, 0);
     return 0;
+}
+
+/* ------------------------------------------------ what plugins declared */
+
+/* STATE_DIR/declared.json: {"plugins": {"FILE.so": descriptor, ...}},
+ * keyed by the file's name in the plugin folder. */
+static char *
+declared_path(const char *state_dir)
+{
+    return xasprintf("%s/declared.json", state_dir);
+}
+
+/* What STATE_DIR remembers FILE (a path in the plugin folder) declared:
+ * a checked descriptor (new), or NULL. */
+static struct json_object *
+declared_find(struct json_object *mem, const char *file)
+{
+    const char *base = strrchr(file, '/');
+    struct json_object *plugins, *d;
+    char why[256];
+
+    base = base ? base + 1 : file;
+    if (mem == NULL || !json_object_object_get_ex(mem, "plugins", &plugins) ||
+        !json_object_object_get_ex(plugins, base, &d))
+        return NULL;
+    /* Ours, but a file on disk: read as carefully as a describe. */
+    if (check_descriptor(d, why, sizeof(why)) != 0) {
+        log_warn("loader", "declared.json: %s: %s; ignored", base, why);
+        return NULL;
+    }
+    return json_object_get(d);
+}
+
+int
+registry_remember(const struct generation *g, const char *state_dir)
+{
+    struct json_object *o = json_object_new_object();
+    struct json_object *plugins = json_object_new_object();
+    char *path = declared_path(state_dir), *tmp = xasprintf("%s.tmp", path);
+    const char *text;
+    int fd, rc = -1;
+
+    for (size_t i = 0; i < g->nplugins + g->refused; i++) {
+        const char *file = i < g->nplugins ? g->plugins[i].file
+                                           : g->refusals[i - g->nplugins].file;
+        struct json_object *d = i < g->nplugins
+                                    ? g->plugins[i].desc
+                                    : g->refusals[i - g->nplugins].desc;
+        const char *base = strrchr(file, '/');
+
+        if (d != NULL)
+            json_object_object_add(plugins, base ? base + 1 : file,
+                                   json_object_get(d));
+    }
+    json_object_object_add(o, "plugins", plugins);
+    text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+    /* Written whole and renamed into place, so a crash leaves the old
+     * file or the new one. */
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text) &&
+        fsync(fd) == 0 && close(fd) == 0) {
+        fd = -1;
+        rc = rename(tmp, path);
+    }
+    if (rc != 0) {
+        log_warn("loader", "cannot record what the plugins declare in %s:"
+                           " %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        unlink(tmp);
+    }
+    json_object_put(o);
+    free(path);
+    free(tmp);
+    return rc;
+}
+
+/* Adds FILE, refused for WHY, with what MEM remembers it declared. */
+static void
+add_refusal(struct generation *g, struct json_object *mem, const char *file,
+            const char *why)
+{
+    struct refusal *r;
+
+    log_error("loader", "%s: %s", file, why);
+    if (g->refused == 0)
+        g->first_error = xasprintf("%s: %s", file, why);
+    g->refusals = xrealloc(g->refusals, (g->refused + 1) * sizeof(*r));
+    r = &g->refusals[g->refused++];
+    r->file = xstrdup(file);
+    r->reason = xstrdup(why);
+    r->desc = declared_find(mem, file);
 }
 
 static void generation_free(struct generation *g, int remove_dir);
@@ -480,6 +603,7 @@ registry_build(const struct config *cfg, const char *plugins_dir,
     char **names = NULL;
     size_t nnames = 0;
     const char *cfg_text;
+    struct json_object *mem;
 
     d = opendir(plugins_dir);
     if (d == NULL) {
@@ -513,6 +637,13 @@ registry_build(const struct config *cfg, const char *plugins_dir,
         free(names);
         generation_free(g, 0);
         return NULL;
+    }
+    {
+        char *path = declared_path(state_dir), *text = file_read(path, NULL);
+
+        mem = text != NULL ? json_parse(text) : NULL;
+        free(text);
+        free(path);
     }
     /* Copy each file, describe the copies side by side (a batch at a
      * time), then add them in name order: the first to declare an id
@@ -551,10 +682,8 @@ registry_build(const struct config *cfg, const char *plugins_dir,
                 (void)add_plugin(g, cfg, src[i], dst[i], desc, why[i],
                                  sizeof(why[i]));
             if (why[i][0] != '\0') {
-                log_error("loader", "%s: %s", src[i], why[i]);
+                add_refusal(g, mem, src[i], why[i]);
                 unlink(dst[i]);
-                if (g->refused++ == 0)
-                    g->first_error = xasprintf("%s: %s", src[i], why[i]);
             } else {
                 const struct plugin_info *p = &g->plugins[g->nplugins - 1];
                 size_t nf = json_object_array_length(
@@ -572,6 +701,19 @@ registry_build(const struct config *cfg, const char *plugins_dir,
         }
     }
     free(names);
+    /* Events for what a refused plugin declared when it last loaded still
+     * get runs: they wait for it in the store. Loaded plugins go first, so
+     * that their ids win. */
+    for (size_t i = 0; i < g->refused; i++) {
+        struct refusal *r = &g->refusals[i];
+
+        if (r->desc != NULL)
+            add_functions(g, cfg,
+                          json_object_get_string(
+                              json_object_object_get(r->desc, "name")),
+                          r->desc, 1);
+    }
+    json_object_put(mem);
     g->router = router_new(g->fns, g->nfns);
     return g;
 }
@@ -591,6 +733,12 @@ generation_free(struct generation *g, int remove_dir)
     for (size_t i = 0; i < g->nplugins; i++)
         plugin_free(&g->plugins[i]);
     free(g->plugins);
+    for (size_t i = 0; i < g->refused; i++) {
+        free(g->refusals[i].file);
+        free(g->refusals[i].reason);
+        json_object_put(g->refusals[i].desc);
+    }
+    free(g->refusals);
     free(g->dir);
     free(g->first_error);
     free(g);
@@ -614,10 +762,35 @@ generation_unref(struct generation *g)
     generation_free(g, 1);
 }
 
+/* The functions of PLUGIN in G, LOADED or not, as JSON. */
+static struct json_object *
+functions_json(const struct generation *g, const char *plugin, int unloaded)
+{
+    struct json_object *fns = json_object_new_array();
+
+    for (size_t j = 0; j < g->nfns; j++) {
+        const struct fn_info *f = &g->fns[j];
+        struct json_object *fo, *tr;
+
+        if (f->plugin != plugin || f->unloaded != unloaded)
+            continue;
+        fo = json_object_new_object();
+        tr = json_object_new_array();
+        json_object_object_add(fo, "id", json_object_new_string(f->id));
+        json_object_object_add(fo, "name", json_object_new_string(f->name));
+        for (char **t = f->triggers; *t != NULL; t++)
+            json_object_array_add(tr, json_object_new_string(*t));
+        json_object_object_add(fo, "triggers", tr);
+        fnopt_json(f, fo);
+        json_object_array_add(fns, fo);
+    }
+    return fns;
+}
+
 struct json_object *
 registry_json(const struct generation *g)
 {
-    struct json_object *o = json_object_new_object(), *plugins;
+    struct json_object *o = json_object_new_object(), *plugins, *refused;
     char ts[32];
 
     json_object_object_add(o, "generation", json_object_new_int((int)g->n));
@@ -627,33 +800,36 @@ registry_json(const struct generation *g)
     for (size_t i = 0; i < g->nplugins; i++) {
         const struct plugin_info *p = &g->plugins[i];
         struct json_object *po = json_object_new_object();
-        struct json_object *fns = json_object_new_array();
 
         json_object_object_add(po, "name", json_object_new_string(p->name));
         json_object_object_add(po, "version",
                                json_object_new_string(p->version));
         json_object_object_add(po, "abi", json_object_new_string(p->abi));
         json_object_object_add(po, "file", json_object_new_string(p->file));
-        for (size_t j = 0; j < g->nfns; j++) {
-            const struct fn_info *f = &g->fns[j];
-            struct json_object *fo, *tr;
-
-            if (f->plugin != p->name)
-                continue;
-            fo = json_object_new_object();
-            tr = json_object_new_array();
-            json_object_object_add(fo, "id", json_object_new_string(f->id));
-            json_object_object_add(fo, "name",
-                                   json_object_new_string(f->name));
-            for (char **t = f->triggers; *t != NULL; t++)
-                json_object_array_add(tr, json_object_new_string(*t));
-            json_object_object_add(fo, "triggers", tr);
-            fnopt_json(f, fo);
-            json_object_array_add(fns, fo);
-        }
-        json_object_object_add(po, "functions", fns);
+        json_object_object_add(po, "functions",
+                               functions_json(g, p->name, 0));
         json_object_array_add(plugins, po);
     }
     json_object_object_add(o, "plugins", plugins);
+    refused = json_object_new_array();
+    for (size_t i = 0; i < g->refused; i++) {
+        const struct refusal *r = &g->refusals[i];
+        struct json_object *ro = json_object_new_object();
+        struct json_object *name = NULL;
+
+        json_object_object_add(ro, "file", json_object_new_string(r->file));
+        json_object_object_add(ro, "reason",
+                               json_object_new_string(r->reason));
+        if (r->desc != NULL)
+            name = json_object_object_get(r->desc, "name");
+        json_object_object_add(ro, "name", json_object_get(name));
+        /* What it declared when it last loaded: their runs wait for it. */
+        json_object_object_add(
+            ro, "functions",
+            name ? functions_json(g, json_object_get_string(name), 1)
+                 : json_object_new_array());
+        json_object_array_add(refused, ro);
+    }
+    json_object_object_add(o, "refused", refused);
     return o;
 }

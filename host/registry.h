@@ -24,6 +24,10 @@ struct fn_info {
     int64_t timeout_ms;
     double backoff_scale;
     int checkpoint_ahead; /* 1: steps run on before their commit */
+    /* 1: declared by a plugin that is refused now, as it last loaded.
+     * Routed, so its events get runs, which wait in the store until a
+     * generation loads it; registry_find() does not see it. */
+    int unloaded;
 };
 
 struct plugin_info {
@@ -32,6 +36,16 @@ struct plugin_info {
     char *file; /* the file in the plugin folder */
     char *copy; /* its copy in the generation folder */
     char *abi;
+    struct json_object *desc; /* what it declared */
+};
+
+/* A plugin file of the folder that this generation refused. */
+struct refusal {
+    char *file;   /* in the plugin folder */
+    char *reason;
+    /* What it declared the last time it loaded (STATE/declared.json), or
+     * NULL if it never did: its functions are in fns, unloaded. */
+    struct json_object *desc;
 };
 
 struct generation {
@@ -42,7 +56,8 @@ struct generation {
     size_t nplugins;
     struct fn_info *fns;
     size_t nfns;
-    size_t refused; /* plugins that failed to load */
+    struct refusal *refusals; /* the plugins that failed to load */
+    size_t refused;
     char *first_error; /* "file: reason" of the first refused plugin */
     int refs;       /* see generation_ref() */
     struct router *router; /* the functions' triggers, indexed */
@@ -68,7 +83,13 @@ struct generation *registry_build(const struct config *cfg,
 struct generation *generation_ref(struct generation *g);
 void generation_unref(struct generation *g);
 
-/* The function with ID, or NULL. */
+/* Records what G's plugins declare in STATE_DIR/declared.json, for the
+ * builds after it (and after a restart) to route the events of a plugin
+ * they refuse: G's loaded plugins as they are, its refused ones as they
+ * were remembered. Call when G becomes current. 0, or -1 (logged). */
+int registry_remember(const struct generation *g, const char *state_dir);
+
+/* The loaded function with ID, or NULL. */
 const struct fn_info *registry_find(const struct generation *g,
                                     const char *id);
 

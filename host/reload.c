@@ -134,6 +134,7 @@ build_done_cb(evutil_socket_t fd, short what, void *arg)
     } else {
         old = r->cur;
         r->cur = g; /* the build's reference */
+        registry_remember(g, r->cfg->state_dir);
         r->status.ok = 1;
         r->status.error[0] = '\0';
         r->status.generation = g->n;
@@ -223,8 +224,14 @@ reload_new(struct event_base *base, const struct config *cfg,
     r->inotify = -1;
     r->pipe[0] = r->pipe[1] = -1;
     r->status.at = now_ms();
-    r->status.ok = 1;
+    /* Generation 1 serves even with plugins refused (there is nothing
+     * else), but the start-up load did not go as asked. */
+    r->status.ok = g->refused == 0;
+    if (g->first_error != NULL)
+        snprintf(r->status.error, sizeof(r->status.error), "%s",
+                 g->first_error);
     r->status.generation = 1;
+    registry_remember(g, cfg->state_dir);
     return r;
 }
 

@@ -56,6 +56,49 @@ t_is "$(sql "select count(*) from runs where status = 'completed'")" 202 \
     "and serves"
 t_stop
 
+# 2. A plugin refused at start: the host says so, and the events for what
+# it last declared get runs that wait for it.
+rm -f "$PLUGINS"/*.so
+t_plugins ok
+: >"$LOG"
+t_start
+get /health
+t_is "$HTTP_CODE" 200 "/health is 200 while every plugin loads"
+t_stop
+chmod 664 "$PLUGINS/ok.so"
+: >"$LOG"
+t_start
+get /health
+t_is "$HTTP_CODE" 503 "/health is 503 while a plugin in the folder is refused"
+t_has "$(jq -r .message <<<"$BODY_OUT")" "degraded: 1 plugin refused: $PLUGINS/ok.so: refused: the file is writable by its group" \
+    "and says which file and why"
+get /v1/functions
+t_is "$(jq -r '.data.refused[0].file' <<<"$BODY_OUT")" "$PLUGINS/ok.so" \
+    "/v1/functions lists the refused file"
+t_is "$(jq -r '[.data.refused[0].functions[].id] | sort | join(",")' <<<"$BODY_OUT")" \
+    "count-ok,echo" \
+    "with the functions it declared when it last loaded"
+t_is "$(jq -r '.data.last_reload.ok' <<<"$BODY_OUT")" false \
+    "and the start-up load is not called ok"
+t_is "$(metric fnhost_plugins_refused)" 1 "/metrics counts it"
+post '{"name":"test/echo","data":{"n":1}}'
+t_is "$HTTP_CODE" 200 "an event for its function is accepted"
+EV=$(jq -r '.ids[0]' <<<"$BODY_OUT")
+wait_until 5 eval '[ "$(sql "select count(*) from runs where event_id = '"'$EV'"'")" -ge 1 ]'
+t_is "$(sql "select status from runs where event_id = '$EV' and function_id = 'echo'")" queued \
+    "and gets a run, which waits in the store"
+get "/v1/events/$EV/runs"
+t_is "$(jq -r '.data[] | select(.function_id == "echo") | .status' <<<"$BODY_OUT")" Waiting \
+    "shown as Waiting"
+chmod 644 "$PLUGINS/ok.so"
+"$FNHOST" reload --state "$STATE" >/dev/null 2>&1
+t_ok $? "a reload with the file fixed succeeds"
+wait_until 10 eval '[ "$(sql "select status from runs where event_id = '"'$EV'"' and function_id = '"'echo'"'")" = completed ]'
+t_ok $? "the waiting run starts once the plugin loads, and completes"
+get /health
+t_is "$HTTP_CODE" 200 "/health is 200 again"
+t_stop
+
 # 14. Plugins are described side by side: three whose load() returns only
 # once all three are loading at the same time load at start. Described one
 # after another, each would wait out its load_timeout and be refused.

@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0 */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,8 +62,9 @@ main(void)
     g = registry_build(&cfg, plugins, state, 8, err, sizeof(err));
     ok(g != NULL && g->refused == 1 && g->nplugins == 0,
        "after registry_cancel_builds, a build refuses its plugins");
-    is_str(g ? g->first_error : NULL, "cancelled: fnhost is stopping",
-           "and says why");
+    ok(g != NULL && g->first_error != NULL &&
+           strstr(g->first_error, "a.so: cancelled: fnhost is stopping"),
+       "and says why, for each file");
     generation_unref(g);
 
     config_free(&cfg);
