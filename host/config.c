@@ -49,8 +49,9 @@ const struct config_setting config_settings[] = {
      "multiplies the backoff between retries, not a plugin's"
      " fh_retry_after (tests use 0.0001)"},
     {"max_body", "--max-body", "SIZE", "FNHOST_MAX_BODY", CT_SIZE,
-     SERVER(max_body), 1024, 0, NULL, "a size of at least 1KiB such as 4MiB",
-     "4MiB", NULL, "the largest request body"},
+     SERVER(max_body), 1024, 16 << 20, NULL,
+     "a size from 1KiB to 16MiB such as 4MiB",
+     "4MiB", NULL, "the largest request body, at most 16MiB"},
     {"dedup_window", "--dedup-window", "DURATION", "FNHOST_DEDUP_WINDOW",
      CT_DURATION, SERVER(dedup_window_ms), 0, 0, NULL, NULL, "24h", NULL,
      "a repeated event id within it starts no new run"},
@@ -377,7 +378,8 @@ setting_apply(const struct config_setting *s, void *base, const char *v,
     case CT_SIZE: {
         size_t sz;
 
-        if (config_parse_size(v, &sz) != 0 || sz < (size_t)s->lo)
+        if (config_parse_size(v, &sz) != 0 || sz < (size_t)s->lo ||
+            (s->hi > 0 && sz > (size_t)s->hi))
             break;
         *(size_t *)p = sz;
         return 0;

@@ -69,7 +69,8 @@ enum config_type {
     CT_INT,      /* int, LO to HI */
     CT_SCALE,    /* double, LO to HI */
     CT_DURATION, /* int64_t ms, "30s", at least LO */
-    CT_SIZE,     /* size_t bytes, "4MiB", at least LO */
+    CT_SIZE,     /* size_t bytes, "4MiB", at least LO, at most HI (if
+                    set) */
     CT_BOOL,     /* int: 1, yes, true or on; anything else is off */
 };
 

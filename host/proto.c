@@ -226,6 +226,10 @@ proto_put_invoke(struct proto_buf *b, const struct proto_invoke *inv)
     add_str(m, "event_id", inv->event_id);
     if (inv->checkpoint_ahead)
         json_object_object_add(m, "ahead", json_object_new_boolean(1));
+    if (inv->memo != NULL)
+        json_object_object_add(
+            m, "state",
+            json_object_new_int64((int64_t)step_memo_bytes(inv->memo)));
     /* The event goes in as the JSON text it is stored as (ingest wrote
      * it, an object), not as a string: no escaping here and no second
      * parse in the worker. Anything else goes as null, which the worker
@@ -357,6 +361,12 @@ proto_read_invoke(struct json_object *msg, struct proto_invoke *inv)
     inv->max_attempts = uint_field(msg, "max_attempts");
     inv->checkpoint_ahead =
         json_object_get_boolean(json_object_object_get(msg, "ahead"));
+    {
+        int64_t st = json_object_get_int64(json_object_object_get(msg,
+                                                                  "state"));
+
+        inv->state_bytes = st > 0 ? (uint64_t)st : 0;
+    }
     if (!json_object_object_get_ex(msg, "event", &inv->event) ||
         !json_object_is_type(inv->event, json_type_object))
         inv->event = NULL;

@@ -77,6 +77,8 @@ struct proto_invoke {
     struct json_object *event;  /* read: the event object */
     const struct step_memo *memo; /* put: the stored steps
                                      (store_run_steps()), or NULL */
+    uint64_t state_bytes;       /* read: what MEMO holds, as
+                                   step_memo_bytes() counts it */
     struct json_object *steps;  /* read: the stored steps,
                                    {"step id": {"data": result} |
                                    {"error": "message"}}, or NULL */

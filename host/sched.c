@@ -13,6 +13,7 @@
 #include "log.h"
 #include "executor.h"
 #include "registry.h"
+#include "steprules.h"
 #include "store.h"
 #include "util.h"
 
@@ -329,6 +330,7 @@ dispatch(struct sched *s)
             continue;
         }
         job->checkpoint_ahead = fn->checkpoint_ahead;
+        job->state_bytes = step_memo_bytes(steps);
         rc = s->ex.ops->dispatch(s->ex.impl, job, steps, max_attempts(fn),
                                  fn->timeout_ms);
         free(steps);
@@ -455,13 +457,31 @@ static void
 step_cb(void *arg, struct job *job, const struct step_record *step)
 {
     struct sched *s = arg;
-    struct stepping *sp = xcalloc(1, sizeof(*sp));
+    struct stepping *sp;
+    int failed = strcmp(step->status, "failed") == 0;
+    int kept = failed || strcmp(step->status, "completed") == 0;
+    const char *t = failed ? step->error : step->result;
+    uint64_t n = !kept ? 0 : t == NULL || *t == '\0' ? 4 : strlen(t);
 
+    if (n > 0 && (job->state_bytes > STEPRULES_MAX_RUN_STATE ||
+                  n > STEPRULES_MAX_RUN_STATE - job->state_bytes)) {
+        /* The worker's step rules refuse such a step; one that sends it
+         * anyway gets no ack, since no resume could carry the run. */
+        log_error("sched", "run %s: step %s would take the run's stored"
+                           " steps over %llu MiB; stopping its worker",
+                  job->run_id, step->step_id,
+                  STEPRULES_MAX_RUN_STATE >> 20);
+        s->ex.ops->kill(s->ex.impl, job, "its step would take the run's"
+                                         " stored steps over the limit");
+        return;
+    }
+    job->state_bytes += n;
+    sp = xcalloc(1, sizeof(*sp));
     /* The job outlives this write: the store commits in order, so a finish
      * of the same job (which frees it) commits after it. */
     sp->sched = s;
     sp->job = job;
-    if (strcmp(step->status, "failed") == 0)
+    if (failed)
         log_info("run", "%s %s step %s failed for good: %s",
                  job->function_id, job->run_id, step->step_id,
                  step->error ? step->error : "?");

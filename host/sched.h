@@ -43,6 +43,8 @@ struct job {
     int checkpoint_ahead;  /* its function's: steps run on before their
                               checkpoints commit */
     double backoff_scale;
+    uint64_t state_bytes; /* what its stored steps hold, as
+                             step_memo_bytes() counts it */
     struct job *next;  /* in the ready queue */
     struct job *hnext; /* in the claimed set */
 };

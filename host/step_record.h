@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Strings are borrowed; each may be NULL. */
 struct step_record {
@@ -45,5 +46,21 @@ struct step_memo {
     struct step_memo_entry *v;
     size_t n;
 };
+
+/* What the run keeps in MEMO (NULL: nothing), as steprules counts it
+ * against STEPRULES_MAX_RUN_STATE: each result's or error's text. */
+static inline uint64_t
+step_memo_bytes(const struct step_memo *memo)
+{
+    uint64_t n = 0;
+
+    for (size_t i = 0; memo != NULL && i < memo->n; i++) {
+        const char *t = memo->v[i].error ? memo->v[i].error
+                                         : memo->v[i].result;
+
+        n += t != NULL && *t != '\0' ? strlen(t) : 4; /* "null" */
+    }
+    return n;
+}
 
 #endif

@@ -105,6 +105,7 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
     c.lp = lp;
     invocation_init(&inv, rfd, wfd, &ws->out, in.run_id, in.steps,
                     in.attempt, in.max_attempts, in.checkpoint_ahead);
+    inv.steps.state_bytes = in.state_bytes;
     c.inv = &inv;
 
     rc = fn->run(&c.core.pub, &fev);

@@ -196,6 +196,21 @@ steprules_run(struct steprules *s, struct fh_ctx *ctx, const char *name,
             set_error(ctx, bad, 1);
             o.result_text = NULL;
             rc = FH_ERR;
+        } else if (s->state_bytes > STEPRULES_MAX_RUN_STATE ||
+                   len > STEPRULES_MAX_RUN_STATE - s->state_bytes) {
+            /* A resume could not carry it: refused before it is stored. */
+            set_error(ctx,
+                      ctx_format("step result of %zu bytes would take the"
+                                 " run's stored steps to %llu bytes, over"
+                                 " the %llu MiB a run may keep",
+                                 len,
+                                 (unsigned long long)(s->state_bytes + len),
+                                 STEPRULES_MAX_RUN_STATE >> 20),
+                      1);
+            o.result_text = NULL;
+            rc = FH_ERR;
+        } else {
+            s->state_bytes += len;
         }
     }
     if (rc == FH_OK) {
@@ -225,6 +240,7 @@ steprules_run(struct steprules *s, struct fh_ctx *ctx, const char *name,
     if (o.final) {
         /* Out of attempts: the failure is the step's outcome, stored like
          * a result, and the handler decides what it means. */
+        s->state_bytes += strlen(err);
         stored(s);
         set_error(ctx, err, 1);
         ctx->attempt = 0;

@@ -34,6 +34,11 @@
 /* How deep a step result or a run's output may nest: what the store and
  * a replay can read back. */
 #define STEPRULES_MAX_DEPTH 64
+/* The most a run may keep in stored steps (results and errors, as JSON
+ * text), as Inngest's 32 MB of run state: a resume carries all of it to a
+ * worker in one message, which must fit PROTO_MAX_FRAME with the event.
+ * The step that would cross it fails for good, and is not stored. */
+#define STEPRULES_MAX_RUN_STATE (32ULL << 20)
 
 /* How a step call ended, for the side to keep. */
 struct step_outcome {
@@ -88,6 +93,10 @@ struct steprules {
     unsigned max_attempts;
     int64_t unit_started;           /* when the unit running now began */
     enum steprules_state suspended; /* whether the run must stop */
+    uint64_t state_bytes;           /* stored by the run: the memo's
+                                       results and errors (the caller sets
+                                       it after steprules_init), and what
+                                       this call stored since */
     int64_t retry_after_ms;         /* STEPRULES_RETRY: the step's delay */
 };
 

@@ -431,6 +431,29 @@ store_step(struct fh_test *t, const char *id, struct json_object *data,
     json_object_object_add(t->memo, id, e);
 }
 
+/* What MEMO holds, counted as the host counts a run's stored steps
+ * (step_memo_bytes()): each result's or error's JSON text. */
+static uint64_t
+memo_bytes(struct json_object *memo)
+{
+    uint64_t n = 0;
+
+    json_object_object_foreach(memo, id, e)
+    {
+        struct json_object *v;
+        size_t len = 4;
+
+        (void)id;
+        if (json_object_object_get_ex(e, "error", &v))
+            len = (size_t)json_object_get_string_len(v);
+        else if (json_object_object_get_ex(e, "data", &v) && v != NULL)
+            json_object_to_json_string_length(v, JSON_C_TO_STRING_PLAIN,
+                                              &len);
+        n += len;
+    }
+    return n;
+}
+
 static const struct mock *
 find_mock(const struct fh_test *t, const char *name)
 {
@@ -942,6 +965,7 @@ invoke(struct fh_test *t, const char *function_id, const char *event_json,
     memset(&inv, 0, sizeof(inv));
     steprules_init(&inv.steps, &steps_ops, t->memo, t->attempt,
                    c.core.pub.max_attempts);
+    inv.steps.state_bytes = memo_bytes(t->memo);
     inv.r = r;
     c.inv = &inv;
 

@@ -182,11 +182,15 @@ test_set(void)
     sets(&c, "max_body", "1KiB");
     is_int(c.max_body, 1024, "max body 1KiB is the least");
     refuses(&c, "max_body", "1000",
-            "max_body: expected a size of at least"
-            " 1KiB");
+            "max_body: expected a size from 1KiB to 16MiB");
     refuses(&c, "max_body", "lots", "got \"lots\"");
     refuses(&c, "max_body", "4XB", "max_body");
-    refuses(&c, "max_body", "512", "max_body: expected a size of at least");
+    refuses(&c, "max_body", "512", "max_body: expected a size from 1KiB");
+    sets(&c, "max_body", "16MiB");
+    is_int(c.max_body, 16 << 20, "max body 16MiB is the most");
+    /* An event must fit a worker's message with 32 MiB of stored steps. */
+    refuses(&c, "max_body", "17MiB", "got \"17MiB\"");
+    sets(&c, "max_body", "1KiB");
     is_int(c.max_body, 1024, "a refused max_body keeps the old value");
 
     sets(&c, "event_keys", "k1, k2,k3");

@@ -18,6 +18,7 @@
 #include "proto.h"
 #include "registry.h"
 #include "sched.h"
+#include "steprules.h"
 #include "store.h"
 #include "tap.h"
 #include "util.h"
@@ -466,6 +467,51 @@ test_step(struct sched *s)
     ok(reach(id, "completed"), "then it completes");
 }
 
+/* A step that would take the run's stored steps over
+ * STEPRULES_MAX_RUN_STATE is neither stored nor acknowledged, whatever the
+ * worker says: no resume could carry the run to a worker. */
+static void
+test_state_limit(struct sched *s)
+{
+    char id[27], *big;
+    struct step_record st;
+    int acks = fake.acks, kills = fake.kills;
+    size_t n = (size_t)(STEPRULES_MAX_RUN_STATE - 10);
+    int64_t deadline;
+
+    start_run(s, "ok", id);
+    loop_until(is_running, id, 5000);
+    big = xmalloc(n + 1);
+    memset(big, '7', n);
+    big[n] = '\0';
+    memset(&st, 0, sizeof(st));
+    st.step_id = st.name = "big";
+    st.kind = "run";
+    st.status = "completed";
+    st.result = big;
+    st.started_at = st.ended_at = now_ms();
+    fake.cb.step(fake.cb.arg, fake.jobs[fake_find(id)], &st);
+    deadline = mono_ms() + 10000;
+    while (fake.acks == acks && mono_ms() < deadline)
+        event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+    is_int(fake.acks, acks + 1, "a step just under the run's limit is"
+                                " acknowledged");
+    st.step_id = st.name = "over";
+    st.result = "\"one hundred bytes and then some, which is more than the"
+                " run has left to keep in its steps\"";
+    fake.cb.step(fake.cb.arg, fake.jobs[fake_find(id)], &st);
+    for (int i = 0; i < 50; i++)
+        event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+    is_int(fake.acks, acks + 1, "the step that crosses it is not");
+    is_int(fake.kills, kills + 1, "its worker is stopped instead");
+    is_int(count("SELECT count(*) FROM steps WHERE run_id = ?", id), 1,
+           "and it is not stored");
+    end_failed(id, "its step would take the run's stored steps over the"
+                   " limit", 1, 0);
+    ok(reach(id, "failed"), "the run ends as its worker's kill says");
+    free(big);
+}
+
 static void
 test_retries(struct sched *s)
 {
@@ -715,6 +761,7 @@ main(void)
     test_backoff_table();
     test_completed(s);
     test_step(s);
+    test_state_limit(s);
     test_retries(s);
     test_jitter(s);
     test_no_retry(s);
