@@ -67,6 +67,12 @@ const struct config_setting config_settings[] = {
      CT_CHOICE, SERVER(synchronous), 0, 0, "full normal", "full or normal",
      "full", NULL,
      "SQLite durability; full: an acknowledged event survives power loss"},
+    {"store_check", "--store-check", "quick|off", "FNHOST_STORE_CHECK",
+     CT_CHOICE, SERVER(store_check), 0, 0, "quick off", "quick or off",
+     "quick", NULL,
+     "at start, SQLite's quick_check of the store; a damaged store is"
+     " refused, naming the file (off: for a store too big to read at"
+     " each start)"},
     {"log_level", "--log-level", "LEVEL", "FNHOST_LOG_LEVEL", CT_CHOICE,
      SERVER(log_level), 0, 0, "error warn info debug",
      "error, warn, info or debug", "info", NULL,

@@ -49,6 +49,7 @@ struct config {
     char **event_keys;     /* NULL-terminated; empty: any key on loopback */
     char *api_key;         /* bearer token for /v1; NULL: none */
     char *synchronous;     /* "full" or "normal" */
+    char *store_check;     /* "quick" or "off" */
     char *log_level;
     struct json_object *plugin_config; /* {"name": {"key": "value"}} */
     struct config_function *functions;

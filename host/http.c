@@ -499,6 +499,16 @@ handle_health(struct http *h, struct evhttp_request *req, const char *rest)
     struct json_object *o = json_object_new_object(), *refused;
     char *msg;
 
+    if (store_damaged(h->d.store)) {
+        json_object_object_add(o, "status", json_object_new_int(503));
+        json_object_object_add(
+            o, "message",
+            json_object_new_string("the store is damaged: no event or step"
+                                   " is acknowledged; the log says which"
+                                   " file and what to do"));
+        reply_json(req, 503, o);
+        return;
+    }
     if (g->refused == 0) {
         json_object_object_add(o, "status", json_object_new_int(200));
         json_object_object_add(o, "message", json_object_new_string("OK"));

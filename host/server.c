@@ -284,6 +284,15 @@ server_main(struct config *cfg)
         log_error("store", "%s", err);
         goto out;
     }
+    if (strcmp(cfg->store_check, "quick") == 0) {
+        if (store_check(sv.store, err, sizeof(err)) != 0) {
+            log_error("store", "%s", err);
+            goto out;
+        }
+    } else {
+        log_warn("store", "store_check = off: %s is not checked for damage",
+                 db);
+    }
     n = store_requeue_running(sv.store, err, sizeof(err));
     if (n < 0) {
         log_error("store", "requeue runs: %s", err);
@@ -342,9 +351,10 @@ server_main(struct config *cfg)
                      strerror(errno));
         free(line);
     }
+    /* The store's mode as SQLite reports it, not as asked for. */
     log_info("server", "fnhost %s listening on http://%s (state %s, %d"
-                       " workers, synchronous=%s)", FNHOST_VERSION, bound,
-             cfg->state_dir, cfg->workers, cfg->synchronous);
+                       " workers, %s)", FNHOST_VERSION, bound,
+             cfg->state_dir, cfg->workers, store_mode(sv.store));
 
     sv.sigterm = evsignal_new(sv.base, SIGTERM, stop_cb, &sv);
     sv.sigint = evsignal_new(sv.base, SIGINT, stop_cb, &sv);

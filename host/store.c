@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,8 @@ struct store {
     int efd;
     struct event *ev;
     uint64_t commits, ops; /* for the log at close */
+    atomic_int damaged;    /* SQLite reported corruption: writes fail */
+    char mode[64];         /* see store_mode() */
 
     int (*loaded)(void *arg, const char *function_id);
     void *loaded_arg;
@@ -436,6 +439,11 @@ commit_group(struct store *st, struct op *group)
     struct op *op;
 
     st->moved_queued = st->moved_sleeping = 0;
+    if (atomic_load(&st->damaged)) {
+        /* Nothing is acknowledged into a store that reported damage. */
+        why = "the database is damaged; see the log";
+        goto failed;
+    }
     if (step_done(st->stmt[S_BEGIN]) != 0) {
         why = sqlite3_errmsg(st->wdb);
         goto failed;
@@ -462,6 +470,15 @@ rollback:
      * nothing acknowledged is lost. */
     {
         char *copy = xstrdup(why);
+        int code = sqlite3_errcode(st->wdb);
+
+        if ((code == SQLITE_CORRUPT || code == SQLITE_NOTADB) &&
+            !atomic_exchange(&st->damaged, 1))
+            log_error("store", "%s is damaged (%s): no more writes are"
+                               " acknowledged; stop fnhost, and restore"
+                               " the file from a backup or recover it with"
+                               " sqlite3 .recover",
+                      sqlite3_db_filename(st->wdb, "main"), copy);
 
         step_done(st->stmt[S_ROLLBACK]);
         for (op = group; op != NULL; op = op->next) {
@@ -612,6 +629,8 @@ release(struct store *st)
     free(st);
 }
 
+static void read_mode(struct store *st);
+
 struct store *
 store_open(struct event_base *base, const char *path, const char *sync,
            char *err, size_t errlen)
@@ -649,6 +668,7 @@ store_open(struct event_base *base, const char *path, const char *sync,
             goto fail;
         }
     }
+    read_mode(st);
     st->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (st->efd < 0) {
         snprintf(err, errlen, "eventfd: %s", strerror(errno));
@@ -663,8 +683,90 @@ store_open(struct event_base *base, const char *path, const char *sync,
     return st;
 
 fail:
+    /* Name the file: "file is not a database" alone does not say which. */
+    if (strncmp(err, path, strlen(path)) != 0 &&
+        strncmp(err, "open ", 5) != 0) {
+        char *why = xstrdup(err);
+
+        snprintf(err, errlen, "%s: %s", path, why);
+        free(why);
+    }
     release(st);
     return NULL;
+}
+
+int
+store_check(struct store *st, char *err, size_t errlen)
+{
+    sqlite3_stmt *s;
+    const char *path = sqlite3_db_filename(st->rdb, "main");
+    int rc;
+
+    if (sqlite3_prepare_v2(st->rdb, "PRAGMA quick_check(1)", -1, &s, NULL) !=
+        SQLITE_OK) {
+        snprintf(err, errlen, "%s: quick_check: %s", path,
+                 sqlite3_errmsg(st->rdb));
+        return -1;
+    }
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW &&
+        strcmp((const char *)sqlite3_column_text(s, 0), "ok") == 0) {
+        sqlite3_finalize(s);
+        return 0;
+    }
+    snprintf(err, errlen, "%s is damaged (%s); nothing is acknowledged into"
+                          " it. Restore it from a backup, or recover what"
+                          " it holds with: sqlite3 %s .recover",
+             path,
+             rc == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0)
+                              : sqlite3_errmsg(st->rdb),
+             path);
+    sqlite3_finalize(s);
+    return -1;
+}
+
+int
+store_damaged(struct store *st)
+{
+    return atomic_load(&st->damaged);
+}
+
+const char *
+store_mode(const struct store *st)
+{
+    return st->mode;
+}
+
+/* Reads the mode the writer's connection runs in into ST->mode. Before the
+ * writer thread starts. */
+static void
+read_mode(struct store *st)
+{
+    sqlite3_stmt *s;
+    const char *q[2] = {"PRAGMA journal_mode", "PRAGMA synchronous"};
+    char v[2][16] = {"?", "?"};
+    static const char *const sync_names[] = {"off", "normal", "full",
+                                             "extra"};
+
+    /* What SQLite says the writer runs in, not what was asked for. */
+    for (int i = 0; i < 2; i++) {
+        if (sqlite3_prepare_v2(st->wdb, q[i], -1, &s, NULL) != SQLITE_OK)
+            continue;
+        if (sqlite3_step(s) == SQLITE_ROW) {
+            if (i == 0) {
+                snprintf(v[0], sizeof(v[0]), "%s",
+                         (const char *)sqlite3_column_text(s, 0));
+            } else {
+                int n = sqlite3_column_int(s, 0);
+
+                snprintf(v[1], sizeof(v[1]), "%s",
+                         n >= 0 && n < 4 ? sync_names[n] : "?");
+            }
+        }
+        sqlite3_finalize(s);
+    }
+    snprintf(st->mode, sizeof(st->mode), "journal_mode=%s synchronous=%s",
+             v[0], v[1]);
 }
 
 void

@@ -79,6 +79,17 @@ struct store_due {
 struct store *store_open(struct event_base *base, const char *path,
                          const char *synchronous, char *err, size_t errlen);
 
+/* PRAGMA quick_check: 0, or -1 with the file, what is wrong and what to
+ * do in ERR. Before the host acknowledges anything into the store. */
+int store_check(struct store *st, char *err, size_t errlen);
+
+/* Whether SQLite has reported the file damaged: every write fails since. */
+int store_damaged(struct store *st);
+
+/* The mode the writer's connection runs in, as SQLite reported it when
+ * the store opened: "journal_mode=wal synchronous=full". */
+const char *store_mode(const struct store *st);
+
 /* Finishes queued writes (running their callbacks) and closes. */
 void store_close(struct store *st);
 
