@@ -84,6 +84,10 @@ struct store {
     uint64_t commits, ops; /* for the log at close */
     atomic_int damaged;    /* SQLite reported corruption: writes fail */
     char mode[64];         /* see store_mode() */
+    /* FNHOST_FAULT_COMMIT_DELAY_MS, for tests: the writer waits this long
+     * before each COMMIT, which widens the window in which an ack sent
+     * too early would be seen (tests/integration/acks.sh). */
+    long fault_delay_ms;
 
     int (*loaded)(void *arg, const char *function_id);
     void *loaded_arg;
@@ -454,6 +458,8 @@ commit_group(struct store *st, struct op *group)
             goto rollback;
         }
     }
+    if (st->fault_delay_ms > 0)
+        usleep((useconds_t)st->fault_delay_ms * 1000);
     if (step_done(st->stmt[S_COMMIT]) != 0) {
         why = sqlite3_errmsg(st->wdb);
         goto rollback;
@@ -669,6 +675,15 @@ store_open(struct event_base *base, const char *path, const char *sync,
         }
     }
     read_mode(st);
+    {
+        const char *d = getenv("FNHOST_FAULT_COMMIT_DELAY_MS");
+
+        st->fault_delay_ms = d != NULL ? strtol(d, NULL, 10) : 0;
+        if (st->fault_delay_ms > 0)
+            log_warn("store", "FNHOST_FAULT_COMMIT_DELAY_MS: each commit"
+                              " waits %ld ms first (a test setting)",
+                     st->fault_delay_ms);
+    }
     st->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (st->efd < 0) {
         snprintf(err, errlen, "eventfd: %s", strerror(errno));
