@@ -64,4 +64,41 @@ t_is "$(sqlite3 "$COUNT" "select count(distinct run_id) from execs")" 40 \
     "every run executed"
 t_stop
 
+# Runs of five steps, 150 ms each, killed mid-step: after the restart each
+# resumes at the step it was in, and no step stored before the kill runs
+# again.
+rm -f "$PLUGINS"/*.so
+t_plugins steps
+EXECS="$T_DIR/execs.db"
+printf '[plugin steps]\ndatabase = %s\n' "$EXECS" >"$T_DIR/steps.ini"
+rm -rf "$STATE"
+t_start --config "$T_DIR/steps.ini"
+post "$(for i in $(seq 1 6); do
+    printf '{"name":"test/steps","data":{"items":2,"step_ms":150,"n":%d}}\n' $i
+done | jq -cs .)"
+t_is "$HTTP_CODE" 200 "6 five-step runs accepted"
+mid() { [ "$(sql "select count(*) from steps where status = 'completed'")" -ge 4 ]; }
+wait_until 20 mid
+t_kill9
+STORED=$(sql "select count(*) from steps where status = 'completed'")
+RUNNING=$(sql "select count(*) from runs where status = 'running'")
+BEFORE=$(sql "select run_id || ' ' || step_id || ' ' || committed_at from steps
+              where status = 'completed'")
+t_ok "$([ "$STORED" -lt 30 ] && [ "$RUNNING" -ge 1 ]; echo $?)" \
+    "the kill came mid-run: $STORED of 30 steps stored, $RUNNING runs running"
+t_start --config "$T_DIR/steps.ini"
+wait_until 30 eval '[ "$(sql "select count(*) from runs where status = '"'completed'"'")" = 6 ]'
+t_ok $? "after the restart the 6 runs complete"
+t_is "$(sql "select count(*) from steps where status = 'completed'")" 30 \
+    "with all 30 steps"
+AGAIN=0
+while read -r run step at; do
+    [ -n "$run" ] || continue
+    n=$(sqlite3 "$EXECS" "select count(*) from execs where run_id = '$run'
+                          and step_id = '$step' and at > $at")
+    [ "$n" = 0 ] || AGAIN=$((AGAIN + 1))
+done <<<"$BEFORE"
+t_is "$AGAIN" 0 "no step stored before the kill ran again"
+t_stop
+
 t_done
