@@ -3,7 +3,8 @@
 # while events keep coming; nothing fails or is lost; a broken plugin keeps
 # the old generation; an upgrade adds a step to a sleeping run; a removed
 # plugin's runs wait and resume when it comes back; a plugin hanging in
-# load() does not block the master; --watch reloads by itself.
+# load() does not block the master; --watch reloads by itself; handlers
+# in flight at a SIGHUP finish once, with no extra attempt.
 # SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/lib.sh"
 t_setup
@@ -213,5 +214,38 @@ t_plugins flaky
 has_flaky() { "$FNHOST" functions --state "$STATE" | grep -q flaky; }
 wait_until 10 has_flaky
 t_ok $? "with --watch, copying a plugin in reloads by itself"
+t_stop
+
+# Handlers in flight across a SIGHUP: each finishes on the old generation,
+# its result is kept, and the run completes once, with no extra attempt.
+STATE="$T_DIR/state-busy"
+rm -f "$PLUGINS"/*.so
+t_plugins counter
+COUNT="$T_DIR/count.db"
+printf '[server]\nload_timeout = 1s\n[plugin counter]\ndatabase = %s\n' \
+    "$COUNT" >"$T_DIR/busy.ini"
+T_WORKERS=2 t_start --config "$T_DIR/busy.ini"
+post "$(for i in $(seq 1 6); do
+    printf '{"name":"test/count","data":{"n":%d,"sleep_ms":600}}\n' "$i"
+done | jq -cs .)"
+t_is "$HTTP_CODE" 200 "6 slow runs accepted"
+busy() { [ "$(sqlite3 "$COUNT" ".timeout 5000" "select count(*) from execs")" -ge 2 ]; }
+wait_until 10 busy
+G0=$(gen)
+kill -HUP "$T_PID"
+wait_until 10 eval '[ "$(gen)" -gt "$G0" ]'
+t_ok $? "a SIGHUP swaps the generation while both workers run handlers"
+INFLIGHT=$(sqlite3 "$COUNT" "select count(*) from execs")
+t_ok "$([ "$INFLIGHT" -lt 6 ]; echo $?)" \
+    "with runs still to start ($INFLIGHT of 6 started)"
+wait_until 30 runs_in completed 6
+t_is "$(sql "select count(*) from runs where status = 'completed'")" 6 \
+    "every run completes"
+t_is "$(sqlite3 "$COUNT" "select count(*) from execs")" 6 \
+    "each ran exactly once: a handler in flight at the SIGHUP was not cut"
+t_is "$(sqlite3 "$COUNT" "select count(*) from execs where attempt > 0")" 0 \
+    "and none needed another attempt"
+t_is "$(sql "select count(*) from attempts where error is not null")" 0 \
+    "no attempt failed"
 t_stop
 t_done
