@@ -213,10 +213,21 @@ reload_new(struct event_base *base, const struct config *cfg,
         free(r);
         return NULL;
     }
-    log_info("loader", "generation 1: %zu plugin%s, %zu function%s from %s%s",
-             g->nplugins, g->nplugins == 1 ? "" : "s", g->nfns,
-             g->nfns == 1 ? "" : "s", plugins_dir,
-             g->refused ? " (some refused: see above)" : "");
+    {
+        size_t waiting = 0;
+
+        for (size_t i = 0; i < g->nfns; i++)
+            waiting += g->fns[i].unloaded;
+        log_info("loader", "generation 1: %zu plugin%s, %zu function%s from"
+                           " %s%s", g->nplugins,
+                 g->nplugins == 1 ? "" : "s", g->nfns - waiting,
+                 g->nfns - waiting == 1 ? "" : "s", plugins_dir,
+                 g->refused ? " (some refused: see above)" : "");
+        if (waiting > 0)
+            log_warn("loader", "%zu function%s of refused plugins, as they"
+                               " last loaded, get runs that wait for them",
+                     waiting, waiting == 1 ? "" : "s");
+    }
     r->base = base;
     r->cfg = cfg;
     r->plugins = plugins_dir;
