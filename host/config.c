@@ -59,7 +59,7 @@ const struct config_setting config_settings[] = {
      SERVER(event_keys), 0, 0, NULL, NULL, NULL,
      "none: any non-empty key, on loopback only",
      "the keys POST /e/KEY accepts (also event_key)"},
-    {"api_key", "--api-key", "KEY", "FNHOST_API_KEY", CT_STRING,
+    {"api_key", "--api-key", "KEY", "FNHOST_API_KEY", CT_SECRET,
      SERVER(api_key), 0, 0, NULL, NULL, NULL,
      "none: /v1 is open, on loopback only",
      "bearer token for /v1 (and for the CLI)"},
@@ -156,10 +156,14 @@ table_init(const struct config_setting *t, size_t n, void *base)
     char err[256];
 
     for (size_t i = 0; i < n; i++) {
-        /* A list is an empty list, not NULL, when it has no default. */
-        const char *def = t[i].def ? t[i].def
-                          : t[i].type == CT_KEYS ? "" : NULL;
+        const char *def = t[i].def;
 
+        /* A list is an empty list, not NULL, when it has no default. */
+        if (def == NULL && t[i].type == CT_KEYS) {
+            *(char ***)((char *)base + t[i].offset) =
+                xcalloc(1, sizeof(char *));
+            continue;
+        }
         /* A default the parser refuses is a bug in the table. */
         if (def != NULL && setting_apply(&t[i], base, def, err,
                                          sizeof(err)) != 0) {
@@ -179,6 +183,7 @@ table_free(const struct config_setting *t, size_t n, void *base)
 
         switch (t[i].type) {
         case CT_STRING:
+        case CT_SECRET:
         case CT_LINES:
         case CT_ADDRESS:
         case CT_CHOICE:
@@ -293,6 +298,14 @@ set_keys(char ***keys, const char *v)
     free(copy);
 }
 
+/* Whether V holds nothing but spaces and tabs: as a key it would let in
+ * an "Authorization: Bearer" with an empty or folded value. */
+static int
+is_blank(const char *v)
+{
+    return v[strspn(v, " \t")] == '\0';
+}
+
 /* Is V one of the space-separated words of CHOICES, in any case? */
 static int
 is_choice(const char *choices, const char *v)
@@ -322,11 +335,24 @@ setting_apply(const struct config_setting *s, void *base, const char *v,
     case CT_STRING:
         set_str(p, v);
         return 0;
+    case CT_SECRET:
+        if (is_blank(v)) {
+            snprintf(err, errlen, "%s: is empty; give a key, or leave it"
+                                  " unset", s->key);
+            return -1;
+        }
+        set_str(p, v);
+        return 0;
     case CT_LINES: {
         /* One line per setting: a GitHub secret may hold spaces. */
         char **lines = p;
-        char *all = *lines ? xasprintf("%s\n%s", *lines, v) : xstrdup(v);
+        char *all;
 
+        if (is_blank(v)) {
+            snprintf(err, errlen, "%s: is empty", s->key);
+            return -1;
+        }
+        all = *lines ? xasprintf("%s\n%s", *lines, v) : xstrdup(v);
         free(*lines);
         *lines = all;
         return 0;
@@ -342,6 +368,12 @@ setting_apply(const struct config_setting *s, void *base, const char *v,
         set_str(p, v);
         return 0;
     case CT_KEYS:
+        /* An empty list would mean "any key": not what setting it says. */
+        if (strspn(v, ", \t") == strlen(v)) {
+            snprintf(err, errlen, "%s: is empty; give one or more keys, or"
+                                  " leave it unset", s->key);
+            return -1;
+        }
         set_keys(p, v);
         return 0;
     case CT_INT:

@@ -63,10 +63,12 @@ struct config {
 /* What a setting's value is, and so how it is parsed and checked. */
 enum config_type {
     CT_STRING,   /* char *, any text */
-    CT_LINES,    /* char *, each value adds a line (webhook secrets) */
+    CT_SECRET,   /* char *, a key: not empty, nor only spaces */
+    CT_LINES,    /* char *, each value adds a line (webhook secrets); not
+                    empty */
     CT_ADDRESS,  /* char *, ADDRESS:PORT */
     CT_CHOICE,   /* char *, one of CHOICES (any case) */
-    CT_KEYS,     /* char **, NULL-terminated, from "k1, k2" */
+    CT_KEYS,     /* char **, NULL-terminated, from "k1, k2"; not empty */
     CT_INT,      /* int, LO to HI */
     CT_SCALE,    /* double, LO to HI */
     CT_DURATION, /* int64_t ms, "30s", at least LO */

@@ -203,11 +203,16 @@ test_set(void)
     sets(&c, "event_key", "only");
     is_str(c.event_keys[0], "only", "event_key replaces the keys");
     ok(c.event_keys[1] == NULL, "with just one");
-    sets(&c, "event_keys", "");
-    ok(c.event_keys[0] == NULL, "an empty list clears them");
+    /* Set empty, a key would open what it guards (issue #11, item 8). */
+    refuses(&c, "event_keys", "", "event_keys: is empty");
+    refuses(&c, "event_keys", " , ,", "event_keys: is empty");
+    is_str(c.event_keys[0], "only", "a refused list keeps the old keys");
 
     sets(&c, "api_key", "secret");
     is_str(c.api_key, "secret", "api key set");
+    refuses(&c, "api_key", "", "api_key: is empty");
+    refuses(&c, "api_key", " \t ", "api_key: is empty");
+    is_str(c.api_key, "secret", "a refused api key keeps the old one");
 
     sets(&c, "synchronous", "normal");
     is_str(c.synchronous, "normal", "synchronous normal");
@@ -541,6 +546,10 @@ test_table(void)
     config_set_webhook(&c, "acme", "secrets", "s2 s3", err, sizeof(err));
     is_str(c.webhooks[0].secrets, "s1\ns2 s3",
            "each secret setting adds a line (secrets too)");
+    is_int(config_set_webhook(&c, "acme", "secret", " ", err, sizeof(err)),
+           -1, "an empty webhook secret is refused");
+    has_str(err, "secret: is empty", "saying so");
+    is_str(c.webhooks[0].secrets, "s1\ns2 s3", "and adds no line");
     is_int(config_set_webhook(&c, "acme", "secert", "x", err, sizeof(err)),
            -1, "an unknown webhook key is refused");
     has_str(err, "unknown webhook setting \"secert\"", "by name");

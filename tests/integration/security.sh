@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# security.sh - what guards the host: keys that cannot be empty, the
+# loopback rule on the bound address, secrets kept out of /proc, and one
+# permission rule for plugin files and folders (issue #11, items 7-10).
+# SPDX-License-Identifier: Apache-2.0
+. "$(dirname "$0")/lib.sh"
+t_setup
+t_plugins ok
+
+# raw REQUEST: sends REQUEST (printf %b escapes) to the daemon as is and
+# prints the status of the answer: for what curl will not send.
+raw() {
+    local hp=${URL#http://} line
+    exec 3<>"/dev/tcp/${hp%:*}/${hp##*:}"
+    printf '%b' "$1" >&3
+    IFS=' ' read -r -t 10 _ line _ <&3
+    exec 3<&-
+    echo "$line"
+}
+
+# serve_refused WHAT ARGS...: fnhost serve with ARGS must exit 2 at once;
+# prints its output. (timeout only bounds a host that wrongly starts.)
+serve_refused() {
+    local out rc
+    out=$(timeout 10 "$FNHOST" serve --listen 127.0.0.1:0 --workers 2 \
+        --state "$T_DIR/refused" --plugins "$PLUGINS" "$@" 2>&1)
+    rc=$?
+    echo "$out"
+    return $rc
+}
+
+# --- item 8: an empty key is refused at start, however it is given
+OUT=$(serve_refused --api-key "")
+t_is "$?" 2 "an empty --api-key is refused"
+t_has "$OUT" "api_key: is empty" "saying so"
+printf '[server]\napi_key =\n' >"$T_DIR/empty.ini"
+OUT=$(serve_refused --config "$T_DIR/empty.ini")
+t_is "$?" 2 "an empty api_key in the config is refused"
+t_has "$OUT" "line 2: api_key: is empty" "naming the line"
+OUT=$(serve_refused --api-key "   ")
+t_is "$?" 2 "an api_key of spaces is refused"
+OUT=$(serve_refused --event-keys "")
+t_is "$?" 2 "an empty --event-keys is refused"
+t_has "$OUT" "event_keys: is empty" "saying so"
+printf '[server]\nevent_key = ,\n' >"$T_DIR/empty.ini"
+OUT=$(serve_refused --config "$T_DIR/empty.ini")
+t_is "$?" 2 "an event_key of nothing but commas is refused"
+OUT=$(serve_refused --webhook "hook=")
+t_is "$?" 2 "an empty --webhook secret is refused"
+t_has "$OUT" "secret: is empty" "saying so"
+
+# With a key, no empty or folded-empty bearer opens /v1.
+t_start --api-key the-api-key
+REQ='GET /v1/runs HTTP/1.1\r\nHost: x\r\nConnection: close\r\n'
+t_is "$(raw "$REQ\r\n")" 401 "/v1 without Authorization is a 401"
+t_is "$(raw "${REQ}Authorization: Bearer\r\n\r\n")" 401 \
+    "\"Authorization: Bearer\" is a 401"
+t_is "$(raw "${REQ}Authorization: Bearer \r\n\r\n")" 401 \
+    "\"Authorization: Bearer \" is a 401"
+t_is "$(raw "${REQ}Authorization: Bearer\r\n \r\n\r\n")" 401 \
+    "a Bearer folded onto an empty line is a 401"
+t_is "$(raw "${REQ}Authorization: Bearer \r\n\t \r\n\r\n")" 401 \
+    "a Bearer folded onto blanks is a 401"
+t_is "$(raw "${REQ}Authorization: Bearer\r\n the-api-key\r\n\r\n")" 200 \
+    "the key folded onto a second line is the key (the check reads it)"
+t_stop
+
+t_done
