@@ -7,6 +7,7 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -706,18 +707,24 @@ request_cb(struct evhttp_request *req, void *arg)
     r->handle(h, req, rest);
 }
 
-int
-http_is_loopback(const char *addr)
+/* Whether the socket address SA is loopback: 127/8, ::1 or 127/8 mapped
+ * into IPv6. The address bound, not the name asked for: "localhost" may
+ * resolve to anything /etc/hosts says. */
+static int
+is_loopback(const struct sockaddr_storage *sa)
 {
-    struct in_addr a4;
-    struct in6_addr a6;
+    if (sa->ss_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
 
-    if (strcmp(addr, "localhost") == 0)
-        return 1;
-    if (inet_pton(AF_INET, addr, &a4) == 1)
-        return (ntohl(a4.s_addr) >> 24) == 127;
-    if (inet_pton(AF_INET6, addr, &a6) == 1)
-        return IN6_IS_ADDR_LOOPBACK(&a6);
+        return (ntohl(s4->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (sa->ss_family == AF_INET6) {
+        const struct in6_addr *a6 =
+            &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+        return IN6_IS_ADDR_LOOPBACK(a6) ||
+               (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127);
+    }
     return 0;
 }
 
@@ -732,6 +739,7 @@ http_start(struct event_base *base, const struct http_deps *deps, char *bound,
     char *end;
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
+    char host[INET6_ADDRSTRLEN];
 
     if (colon == NULL || (size_t)(colon - deps->cfg->listen) >= sizeof(addr)) {
         snprintf(err, errlen, "listen: expected ADDRESS:PORT, got \"%s\"",
@@ -747,16 +755,6 @@ http_start(struct event_base *base, const struct http_deps *deps, char *bound,
     port = strtol(colon + 1, &end, 10);
     if (*end != '\0' || port < 0 || port > 65535) {
         snprintf(err, errlen, "listen: bad port in \"%s\"", deps->cfg->listen);
-        return NULL;
-    }
-    if (!http_is_loopback(addr) &&
-        (deps->cfg->event_keys[0] == NULL || deps->cfg->api_key == NULL)) {
-        snprintf(err, errlen, "listening on %s needs event_keys and api_key"
-                              " set ([server] in the config, or"
-                              " FNHOST_EVENT_KEYS and FNHOST_API_KEY): without"
-                              " them anyone who reaches the port could send"
-                              " events and read runs; or listen on 127.0.0.1",
-                 addr);
         return NULL;
     }
     h = xcalloc(1, sizeof(*h));
@@ -779,22 +777,39 @@ http_start(struct event_base *base, const struct http_deps *deps, char *bound,
         return NULL;
     }
     if (getsockname(evhttp_bound_socket_get_fd(h->sock),
-                    (struct sockaddr *)&ss, &sl) == 0) {
-        char host[INET6_ADDRSTRLEN];
+                    (struct sockaddr *)&ss, &sl) != 0) {
+        snprintf(err, errlen, "cannot read the address bound for %s: %s",
+                 deps->cfg->listen, strerror(errno));
+        goto fail;
+    }
+    if (ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 
-        if (ss.ss_family == AF_INET6) {
-            struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+        inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+        snprintf(bound, boundlen, "[%s]:%u", host, ntohs(s6->sin6_port));
+    } else {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 
-            inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
-            snprintf(bound, boundlen, "[%s]:%u", host, ntohs(s6->sin6_port));
-        } else {
-            struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-            inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
-            snprintf(bound, boundlen, "%s:%u", host, ntohs(s4->sin_port));
-        }
+        inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+        snprintf(bound, boundlen, "%s:%u", host, ntohs(s4->sin_port));
+    }
+    /* Checked on the socket, before the loop accepts anything on it. */
+    if (!is_loopback(&ss) &&
+        (deps->cfg->event_keys[0] == NULL || deps->cfg->api_key == NULL)) {
+        snprintf(err, errlen, "listening on %s (%s) needs event_keys and"
+                              " api_key set ([server] in the config, or"
+                              " FNHOST_EVENT_KEYS and FNHOST_API_KEY): without"
+                              " them anyone who reaches the port could send"
+                              " events and read runs; or listen on 127.0.0.1",
+                 host, deps->cfg->listen);
+        goto fail;
     }
     return h;
+
+fail:
+    evhttp_free(h->evh);
+    free(h);
+    return NULL;
 }
 
 void

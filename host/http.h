@@ -38,7 +38,4 @@ struct http *http_start(struct event_base *base, const struct http_deps *deps,
 void http_stop_listening(struct http *h);
 void http_free(struct http *h);
 
-/* Whether ADDR (no port) is a loopback address. */
-int http_is_loopback(const char *addr);
-
 #endif

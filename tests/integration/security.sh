@@ -65,4 +65,21 @@ t_is "$(raw "${REQ}Authorization: Bearer\r\n the-api-key\r\n\r\n")" 200 \
     "the key folded onto a second line is the key (the check reads it)"
 t_stop
 
+# --- item 9: the loopback rule looks at the address bound, not the name.
+# In namespaces of its own (nothing outside can reach it), /etc/hosts maps
+# localhost to 0.0.0.0: listening there without keys must be refused.
+printf '0.0.0.0 localhost\n' >"$T_DIR/hosts"
+if unshare -rmn sh -c "mount --bind '$T_DIR/hosts' /etc/hosts &&
+        getent hosts localhost | grep -q 0.0.0.0" 2>/dev/null; then
+    OUT=$(unshare -rmn sh -c "mount --bind '$T_DIR/hosts' /etc/hosts &&
+        exec timeout 10 '$FNHOST' serve --listen localhost:0 --workers 2 \
+            --state '$T_DIR/ns' --plugins '$PLUGINS'" 2>&1)
+    t_is "$?" 1 "\"localhost\" bound to 0.0.0.0 without keys is refused"
+    t_has "$OUT" "listening on 0.0.0.0 (localhost:0) needs event_keys and" \
+        "naming the address bound"
+else
+    T_N=$((T_N + 1))
+    echo "ok $T_N # skip no user and mount namespaces here (unshare -rmn)"
+fi
+
 t_done
