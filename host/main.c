@@ -638,6 +638,11 @@ cmd_check(struct cli *c)
         return die("usage: fnhost check FILE.so");
     if (access(c->args[0], R_OK) != 0)
         return die("%s: %s", c->args[0], strerror(errno));
+    /* What serve would refuse, check refuses, in the same words. */
+    if (registry_check_plugin(c->args[0], err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s: %s\n", c->args[0], err);
+        return 1;
+    }
     /* dlopen() looks a name without a '/' up in the library path. */
     path = path_absolute(c->args[0]);
     state = temp ? xasprintf("%s/fnhost-check-XXXXXX",

@@ -63,8 +63,73 @@ cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Copies SRC to DST whole, refusing files others could have written
- * (sshd's StrictModes rule): a writable plugin is code anyone can run. */
+/* The one rule for what fnhost loads, for serve and check alike (sshd's
+ * StrictModes): code that others could have written is code anyone can
+ * run. ST is a plugin file, or its folder if IS_DIR; NAME names the
+ * folder in the message (a file's name is the caller's prefix). */
+static int
+check_mode(const struct stat *st, int is_dir, const char *name, char *err,
+           size_t errlen)
+{
+    char where[512] = "";
+    const char *it = is_dir ? "it" : "the file";
+
+    if (is_dir)
+        snprintf(where, sizeof(where), "plugin folder %s: ", name);
+    if (is_dir ? !S_ISDIR(st->st_mode) : !S_ISREG(st->st_mode))
+        return check_fail(err, errlen, "%snot a %s", where,
+                          is_dir ? "folder" : "regular file");
+    /* A sticky folder lets others add files, but not replace ours: what
+     * they add is theirs, and refused below for its owner. */
+    if ((st->st_mode & (S_IWGRP | S_IWOTH)) &&
+        !(is_dir && (st->st_mode & S_ISVTX)))
+        return check_fail(err, errlen, "%srefused: %s is writable by %s%s"
+                                       " (mode %03o); run chmod go-w on it",
+                          where, it,
+                          st->st_mode & S_IWOTH ? "others" : "its group",
+                          is_dir ? " and not sticky" : "",
+                          (unsigned)(st->st_mode & 0777));
+    if (st->st_uid != geteuid() && st->st_uid != 0)
+        return check_fail(err, errlen, "%srefused: %s is owned by uid %u,"
+                                       " not by this user (%u) or root",
+                          where, it, (unsigned)st->st_uid,
+                          (unsigned)geteuid());
+    return 0;
+}
+
+/* Checks the plugin folder DIR by the rule of check_mode(). */
+static int
+check_folder(const char *dir, char *err, size_t errlen)
+{
+    struct stat st;
+
+    if (stat(dir, &st) != 0)
+        return check_fail(err, errlen, "plugin folder %s: %s", dir,
+                          strerror(errno));
+    return check_mode(&st, 1, dir, err, errlen);
+}
+
+int
+registry_check_plugin(const char *path, char *err, size_t errlen)
+{
+    char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+
+    if (fd < 0 || fstat(fd, &st) != 0)
+        rc = check_fail(err, errlen, "cannot read: %s", strerror(errno));
+    else if ((rc = check_mode(&st, 0, NULL, err, errlen)) == 0)
+        rc = check_folder(slash == NULL ? "." : slash == dir ? "/"
+                                                : (*slash = '\0', dir),
+                          err, errlen);
+    if (fd >= 0)
+        close(fd);
+    free(dir);
+    return rc;
+}
+
+/* Copies SRC to DST whole, refusing files check_mode() refuses: the copy
+ * is checked on the descriptor it is read from. */
 static int
 copy_plugin(const char *src, const char *dst, char *err, size_t errlen)
 {
@@ -78,23 +143,8 @@ copy_plugin(const char *src, const char *dst, char *err, size_t errlen)
         snprintf(err, errlen, "cannot read: %s", strerror(errno));
         goto fail;
     }
-    if (!S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "not a regular file");
+    if (check_mode(&st, 0, NULL, err, errlen) != 0)
         goto fail;
-    }
-    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-        snprintf(err, errlen, "refused: the file is writable by %s (mode"
-                              " %03o); run chmod go-w on it",
-                 st.st_mode & S_IWOTH ? "others" : "its group",
-                 (unsigned)(st.st_mode & 0777));
-        goto fail;
-    }
-    if (st.st_uid != geteuid() && st.st_uid != 0) {
-        snprintf(err, errlen, "refused: the file is owned by uid %u, not by"
-                              " this user (%u) or root",
-                 (unsigned)st.st_uid, (unsigned)geteuid());
-        goto fail;
-    }
     snprintf(tmp, sizeof(tmp), "%s.tmp", dst);
     out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0500);
     if (out < 0) {
@@ -605,6 +655,8 @@ registry_build(const struct config *cfg, const char *plugins_dir,
     const char *cfg_text;
     struct json_object *mem;
 
+    if (check_folder(plugins_dir, err, errlen) != 0)
+        return NULL;
     d = opendir(plugins_dir);
     if (d == NULL) {
         snprintf(err, errlen, "plugin folder %s: %s", plugins_dir,

@@ -101,6 +101,13 @@ void registry_cancel_builds(void);
 /* The generation as JSON for GET /v1/functions (new). */
 struct json_object *registry_json(const struct generation *g);
 
+/* Whether fnhost would load the file at PATH as far as its permissions
+ * go, by the rule serve applies: a regular file and its folder, owned by
+ * this user or root, writable by no one else (a folder may be if it is
+ * sticky, as /tmp). `fnhost check` uses it; serve checks the same on the
+ * copy it loads. 0, or -1 with the reason in ERR. */
+int registry_check_plugin(const char *path, char *err, size_t errlen);
+
 /* Describes the plugin at PATH in a child process (`fnhost describe`)
  * with CONFIG (borrowed) as its plugin config. Returns the descriptor
  * JSON (new), or NULL with the reason in ERR. TIMEOUT_MS bounds load(). */

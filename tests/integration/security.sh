@@ -82,4 +82,44 @@ else
     echo "ok $T_N # skip no user and mount namespaces here (unshare -rmn)"
 fi
 
+# --- item 10: check and serve apply one rule to a plugin and its folder
+SO="$BUILD/tests/plugins/ok.so"
+mkdir -p "$T_DIR/p10"
+install -m 666 "$SO" "$T_DIR/p10/ok.so"
+OUT=$("$FNHOST" check "$T_DIR/p10/ok.so" 2>&1)
+t_is "$?" 1 "fnhost check refuses a mode-666 plugin"
+t_has "$OUT" "ok.so: refused: the file is writable by others (mode 666)" \
+    "in the words serve uses"
+chmod 664 "$T_DIR/p10/ok.so"
+OUT=$("$FNHOST" check "$T_DIR/p10/ok.so" 2>&1)
+t_has "$OUT" "refused: the file is writable by its group (mode 664)" \
+    "and a group-writable one"
+chmod 644 "$T_DIR/p10/ok.so"
+"$FNHOST" check "$T_DIR/p10/ok.so" >/dev/null 2>&1
+t_is "$?" 0 "a mode-644 plugin in a mode-755 folder passes check"
+if [ "$(id -u)" = 0 ]; then
+    chown 4242 "$T_DIR/p10/ok.so"
+    OUT=$("$FNHOST" check "$T_DIR/p10/ok.so" 2>&1)
+    t_has "$OUT" "refused: the file is owned by uid 4242, not by this user" \
+        "a plugin owned by another user is refused"
+    chown 0 "$T_DIR/p10/ok.so"
+else
+    T_N=$((T_N + 1))
+    echo "ok $T_N # skip not root: cannot give a file to another user"
+fi
+for mode in 777 775; do
+    chmod "$mode" "$T_DIR/p10"
+    OUT=$("$FNHOST" check "$T_DIR/p10/ok.so" 2>&1)
+    t_has "$OUT" "plugin folder $T_DIR/p10: refused: it is writable by" \
+        "check refuses a plugin in a mode-$mode folder, naming it"
+    OUT=$(serve_refused --plugins "$T_DIR/p10")
+    t_is "$?" 1 "serve refuses to start on a mode-$mode plugin folder"
+    t_has "$OUT" "plugin folder $T_DIR/p10: refused: it is writable by" \
+        "in the same words"
+done
+chmod 1777 "$T_DIR/p10"
+"$FNHOST" check "$T_DIR/p10/ok.so" >/dev/null 2>&1
+t_is "$?" 0 "a sticky world-writable folder (as /tmp) passes"
+chmod 755 "$T_DIR/p10"
+
 t_done
