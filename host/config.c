@@ -682,6 +682,66 @@ load_env_webhooks(struct config *cfg, char *err, size_t errlen)
 }
 
 int
+config_is_secret(const struct config_setting *s)
+{
+    return s->type == CT_SECRET || s->type == CT_KEYS || s->type == CT_LINES;
+}
+
+void
+config_wipe(char *s)
+{
+    /* volatile: the bytes are read by the kernel, not by this program. */
+    for (volatile char *p = s; *p != '\0'; p++)
+        *p = 'x';
+}
+
+/* Whether the environment entry E ("NAME=VALUE") holds a secret: a
+ * secret setting's variable, a webhook secret, or the CLI's event key. */
+static int
+env_is_secret(const char *e)
+{
+    const char *eq = strchr(e, '=');
+    size_t n = eq != NULL ? (size_t)(eq - e) : 0;
+
+    if (n == 0)
+        return 0;
+    if (strncmp(e, "FNHOST_WEBHOOK_", 15) == 0 && n > 15 + 7 &&
+        strncmp(eq - 7, "_SECRET", 7) == 0)
+        return 1;
+    if (n == 16 && strncmp(e, "FNHOST_EVENT_KEY", 16) == 0)
+        return 1;
+    for (size_t i = 0; i < config_nsettings; i++)
+        if (config_is_secret(&config_settings[i]) &&
+            config_settings[i].env != NULL &&
+            strlen(config_settings[i].env) == n &&
+            strncmp(e, config_settings[i].env, n) == 0)
+            return 1;
+    return 0;
+}
+
+void
+config_scrub_environment(void)
+{
+    char **names = NULL;
+    size_t n = 0;
+
+    for (char **e = environ; e != NULL && *e != NULL; e++) {
+        if (!env_is_secret(*e))
+            continue;
+        names = xrealloc(names, (n + 1) * sizeof(*names));
+        names[n++] = xasprintf("%.*s", (int)(strchr(*e, '=') - *e), *e);
+        /* unsetenv only drops the pointer: the bytes stay in the block
+         * the kernel shows as /proc/PID/environ. */
+        config_wipe(strchr(*e, '=') + 1);
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsetenv(names[i]);
+        free(names[i]);
+    }
+    free(names);
+}
+
+int
 config_load_env(struct config *cfg, char *err, size_t errlen)
 {
     char why[256];

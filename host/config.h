@@ -132,6 +132,20 @@ int config_load_file(struct config *cfg, const char *path, char *err,
 /* Applies every FNHOST_<KEY> environment variable. 0 or -1 with ERR. */
 int config_load_env(struct config *cfg, char *err, size_t errlen);
 
+/* Whether S holds a secret (a key or a webhook secret): its value must
+ * not show in ps nor in /proc/PID/environ. */
+int config_is_secret(const struct config_setting *s);
+
+/* Overwrites the string S in place ('x' for each byte): for argv and
+ * environment strings, whose bytes /proc/PID/cmdline and environ show. */
+void config_wipe(char *s);
+
+/* Overwrites the value of every secret FNHOST_* variable in the
+ * environment block, then removes it: neither workers (which inherit the
+ * environment) nor plugin code reading /proc/<master>/environ see them.
+ * Call it once the settings were read, before starting any process. */
+void config_scrub_environment(void);
+
 /* The overrides for function ID, or NULL. */
 const struct config_function *config_function(const struct config *cfg,
                                               const char *id);

@@ -33,6 +33,8 @@ struct cli {
     int json;
     char **args;
     int nargs;
+    char **copies; /* of the secret options, whose argv bytes are wiped */
+    size_t ncopies;
 };
 
 #define OPT(field) offsetof(struct cli, field)
@@ -122,7 +124,7 @@ parse_args(struct cli *c, const struct cmd_entry *cmd, int argc, char **argv)
 {
     struct {
         int opt;
-        const char *val;
+        char *val; /* in argv */
     } flags[64];
     int nflags = 0, o, rc = 1;
     const char *config = getenv("FNHOST_CONFIG");
@@ -145,10 +147,20 @@ parse_args(struct cli *c, const struct cmd_entry *cmd, int argc, char **argv)
         } else if (o >= OPT_CLIENT) {
             const struct cli_option *opt = &options[o - OPT_CLIENT];
 
-            if (opt->metavar == NULL)
+            if (opt->metavar == NULL) {
                 *(int *)((char *)c + opt->offset) = 1;
-            else
+            } else if (opt->offset == OPT(key) ||
+                       opt->offset == OPT(secret)) {
+                /* A key: kept as a copy, wiped from ps. */
+                c->copies = xrealloc(c->copies,
+                                     (c->ncopies + 1) * sizeof(char *));
+                c->copies[c->ncopies] = xstrdup(optarg);
+                *(const char **)((char *)c + opt->offset) =
+                    c->copies[c->ncopies++];
+                config_wipe(optarg);
+            } else {
                 *(const char **)((char *)c + opt->offset) = optarg;
+            }
             /* --webhook NAME=SECRET is a source, applied with the flags. */
             if (opt->offset != OPT(webhook))
                 continue;
@@ -162,7 +174,7 @@ parse_args(struct cli *c, const struct cmd_entry *cmd, int argc, char **argv)
             goto out;
         }
         flags[nflags].opt = o;
-        flags[nflags++].val = optarg ? optarg : "1";
+        flags[nflags++].val = optarg;
     }
     c->args = argv + optind;
     c->nargs = argc - optind;
@@ -177,12 +189,13 @@ parse_args(struct cli *c, const struct cmd_entry *cmd, int argc, char **argv)
         die("%s", err);
         goto out;
     }
+    /* The values point into argv: secrets are wiped once applied, so
+     * that ps and /proc/PID/cmdline no longer show them. */
     for (int i = 0; i < nflags; i++) {
-        const char *v = flags[i].val;
+        const char *v = flags[i].val ? flags[i].val : "1";
 
         if (flags[i].opt >= OPT_CLIENT) { /* --webhook */
-            const char *eq = strchr(v, '=');
-            char name[80];
+            char *eq = strchr(flags[i].val, '='), name[80];
 
             if (eq == NULL)
                 continue; /* just a name, for sign */
@@ -192,12 +205,17 @@ parse_args(struct cli *c, const struct cmd_entry *cmd, int argc, char **argv)
                 die("--webhook: %s", err);
                 goto out;
             }
-        } else if (config_set(&c->cfg,
-                              config_settings[flags[i].opt -
-                                              OPT_SETTING].key,
-                              v, err, sizeof(err)) != 0) {
-            die("--%s", err);
-            goto out;
+            config_wipe(eq + 1);
+        } else {
+            const struct config_setting *s =
+                &config_settings[flags[i].opt - OPT_SETTING];
+
+            if (config_set(&c->cfg, s->key, v, err, sizeof(err)) != 0) {
+                die("--%s", err);
+                goto out;
+            }
+            if (config_is_secret(s) && flags[i].val != NULL)
+                config_wipe(flags[i].val);
         }
     }
     log_set_level_name(c->cfg.log_level);
@@ -813,9 +831,15 @@ main(int argc, char **argv)
     }
     if (parse_args(&c, cmd, argc, argv) != 0) {
         config_free(&c.cfg);
+        for (size_t i = 0; i < c.ncopies; i++)
+            free(c.copies[i]);
+        free(c.copies);
         return 2;
     }
     rc = cmd->exec(&c);
     config_free(&c.cfg);
+    for (size_t i = 0; i < c.ncopies; i++)
+        free(c.copies[i]);
+    free(c.copies);
     return rc;
 }

@@ -198,32 +198,6 @@ lock_state(const char *state, int *fd, char *err, size_t errlen)
     return 0;
 }
 
-/* Secrets in the environment would be inherited by workers, which run
- * plugin code: once read, they are removed. */
-static void
-scrub_environment(void)
-{
-    extern char **environ;
-    char *names[64];
-    size_t n = 0;
-
-    for (char **e = environ; e != NULL && *e != NULL && n < 64; e++) {
-        const char *eq = strchr(*e, '=');
-
-        if (eq == NULL)
-            continue;
-        if ((strncmp(*e, "FNHOST_WEBHOOK_", 15) == 0 &&
-             eq - *e > 7 && strncmp(eq - 7, "_SECRET", 7) == 0) ||
-            strncmp(*e, "FNHOST_API_KEY=", 15) == 0 ||
-            strncmp(*e, "FNHOST_EVENT_KEYS=", 18) == 0)
-            names[n++] = xasprintf("%.*s", (int)(eq - *e), *e);
-    }
-    for (size_t i = 0; i < n; i++) {
-        unsetenv(names[i]);
-        free(names[i]);
-    }
-}
-
 int
 server_main(struct config *cfg)
 {
@@ -238,7 +212,8 @@ server_main(struct config *cfg)
     memset(&webhooks, 0, sizeof(webhooks));
     sv.cfg = cfg;
     reload_catch_early_hup();
-    scrub_environment();
+    /* Before any process starts: workers run plugin code. */
+    config_scrub_environment();
     if (cfg->workers == 0) {
         /* A worker waits for each step's checkpoint to commit, so it is
          * idle most of the time: many per core keep the commits full

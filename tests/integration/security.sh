@@ -5,7 +5,7 @@
 # SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/lib.sh"
 t_setup
-t_plugins ok
+t_plugins ok proc_peek
 
 # raw REQUEST: sends REQUEST (printf %b escapes) to the daemon as is and
 # prints the status of the answer: for what curl will not send.
@@ -63,6 +63,52 @@ t_is "$(raw "${REQ}Authorization: Bearer \r\n\t \r\n\r\n")" 401 \
     "a Bearer folded onto blanks is a 401"
 t_is "$(raw "${REQ}Authorization: Bearer\r\n the-api-key\r\n\r\n")" 200 \
     "the key folded onto a second line is the key (the check reads it)"
+t_stop
+
+# --- item 7: no secret shows in the master's cmdline or environment, to
+# ps or to a plugin reading /proc/<parent>, nor in a worker's environment.
+# Each secret is given twice, in FNHOST_* and as a flag (the flag wins).
+S_API_ENV=s3cr3t-api-from-env S_API_FLAG=s3cr3t-api-from-flag
+S_EV_ENV=s3cr3t-ev-from-env S_EV_FLAG=s3cr3t-ev-from-flag
+S_EV_CLI=s3cr3t-ev-for-the-cli
+# standard-webhooks secrets: whsec_ and base64 ("secret-from-the-env", ...)
+S_WH_ENV=c2VjcmV0LWZyb20tdGhlLWVudg S_WH_FLAG=c2VjcmV0LWZyb20tdGhlLWZsYWc
+NEEDLES=("$S_API_ENV" "$S_API_FLAG" "$S_EV_ENV" "$S_EV_FLAG" "$S_EV_CLI"
+    "$S_WH_ENV" "$S_WH_FLAG")
+: >"$LOG"
+FNHOST_API_KEY=$S_API_ENV FNHOST_EVENT_KEYS=$S_EV_ENV \
+    FNHOST_EVENT_KEY=$S_EV_CLI FNHOST_WEBHOOK_HOOKENV_SECRET=whsec_$S_WH_ENV \
+    FNHOST_TEST_MARKER=visible-marker \
+    t_start --api-key "$S_API_FLAG" --event-keys="$S_EV_FLAG" \
+    --webhook "hookflag=whsec_$S_WH_FLAG"
+t_has "$(cat "$LOG")" "source hookenv: POST /webhooks/hookenv, 1 secret" \
+    "the webhook secret from the environment was read"
+post "{\"name\":\"test/proc-peek\",\"data\":{\"needles\":
+    $(printf '%s\n' "${NEEDLES[@]}" visible-marker serve | jq -R . |
+        jq -sc .)}}" "$S_EV_FLAG"
+t_is "$HTTP_CODE" 200 "the event key from the flag was read"
+wait_until 10 runs_in completed 1
+RUN=$(sql "select id from runs where function_id = 'proc-peek'")
+OUT=$(curl -s -H "Authorization: Bearer $S_API_FLAG" "$URL/v1/runs/$RUN" |
+    jq -c .data.output)
+# needles 7 (the marker, not a secret) and 8 ("serve") prove the reads.
+t_is "$(jq -c '.parent_environ.found' <<<"$OUT")" "[7]" \
+    "a plugin reads /proc/<master>/environ and finds no secret in it"
+t_is "$(jq -c '.parent_cmdline.found' <<<"$OUT")" "[8]" \
+    "nor in /proc/<master>/cmdline"
+t_is "$(jq -c '.own_environ.found' <<<"$OUT")" "[7]" \
+    "nor in the environment the worker inherited"
+found=""
+for f in cmdline environ; do
+    for n in "${NEEDLES[@]}"; do
+        grep -qaF -- "$n" "/proc/$T_PID/$f" && found="$found $f:$n"
+    done
+done
+t_is "$found" "" "no secret in /proc/<master>/cmdline or environ"
+t_has "$(ps -o args= -p "$T_PID")" "--api-key xxxxxxxx" \
+    "ps shows the flag, its value overwritten"
+t_has "$(tr '\0' '\n' <"/proc/$T_PID/environ")" "FNHOST_TEST_MARKER=visible" \
+    "other variables stay as they were"
 t_stop
 
 # --- item 9: the loopback rule looks at the address bound, not the name.
