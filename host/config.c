@@ -4,7 +4,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <ini.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -515,49 +514,18 @@ config_set_webhook(struct config *cfg, const char *name, const char *key,
     return setting_apply(s, w, v, err, errlen);
 }
 
+/* The longest line of a config file: a JWT or a long list of keys fits;
+ * a file that is no config file is refused early. */
+#define CONFIG_MAX_LINE 65536
+
+/* The parse of one file: where it is, and the first error. */
 struct ini_state {
     struct config *cfg;
-    char *err;
-    size_t errlen;
-    int failed;
     FILE *f;
-    int line;      /* the line inih is reading */
-    int err_line;  /* the line of the first error */
+    char *section;   /* the current [section]'s name; "" before any */
+    char *prev_name; /* the key an indented line continues; NULL: none */
+    char why[300];   /* the first error */
 };
-
-/* inih reads one line per call into a buffer of NUM bytes: reading whole
- * lines here, and refusing a longer one rather than letting inih read its
- * rest as a line of its own, keeps our count and inih's the same (Debian's
- * inih has no INI_HANDLER_LINENO). fgets cannot tell a NUL from the end. */
-static char *
-line_reader(char *str, int num, void *arg)
-{
-    struct ini_state *st = arg;
-    int c = EOF, n = 0;
-
-    if (st->failed)
-        return NULL;
-    while ((c = getc(st->f)) != EOF && c != '\n') {
-        if (c == '\0' || n == num - 2) {
-            if (c == '\0')
-                snprintf(st->err, st->errlen, "the line holds a NUL byte");
-            else
-                snprintf(st->err, st->errlen, "the line is longer than %d"
-                                              " bytes", num - 2);
-            st->failed = 1;
-            st->err_line = st->line + 1;
-            return NULL;
-        }
-        str[n++] = (char)c;
-    }
-    if (c == EOF && n == 0)
-        return NULL;
-    if (c == '\n')
-        str[n++] = '\n';
-    str[n] = '\0';
-    st->line++;
-    return str;
-}
 
 static int
 set_function(struct config *cfg, const char *id, const char *key,
@@ -567,18 +535,17 @@ set_function(struct config *cfg, const char *id, const char *key,
                             errlen);
 }
 
+/* Applies KEY = VALUE of SECTION. 0, or -1 with the reason in ST. */
 static int
-ini_cb(void *arg, const char *section, const char *key, const char *value)
+ini_apply(struct ini_state *st, const char *section, const char *key,
+          const char *value)
 {
-    struct ini_state *st = arg;
-    char why[256];
-    int rc = 0;
+    char *why = st->why;
+    size_t len = sizeof(st->why);
 
-    if (st->failed)
-        return 1;
-    if (strcmp(section, "server") == 0) {
-        rc = config_set(st->cfg, key, value, why, sizeof(why));
-    } else if (strncmp(section, "plugin ", 7) == 0 && section[7] != '\0') {
+    if (strcmp(section, "server") == 0)
+        return config_set(st->cfg, key, value, why, len);
+    if (strncmp(section, "plugin ", 7) == 0 && section[7] != '\0') {
         struct json_object *sec;
         const char *name = section + 7;
 
@@ -587,22 +554,126 @@ ini_cb(void *arg, const char *section, const char *key, const char *value)
             json_object_object_add(st->cfg->plugin_config, name, sec);
         }
         json_object_object_add(sec, key, json_object_new_string(value));
-    } else if (strncmp(section, "function ", 9) == 0 && section[9] != '\0') {
-        rc = set_function(st->cfg, section + 9, key, value, why,
-                          sizeof(why));
-    } else if (strncmp(section, "webhook ", 8) == 0 && section[8] != '\0') {
-        rc = config_set_webhook(st->cfg, section + 8, key, value, why,
-                                sizeof(why));
-    } else {
-        snprintf(why, sizeof(why), "unknown section [%s]", section);
-        rc = -1;
-    }
-    if (rc != 0) {
-        snprintf(st->err, st->errlen, "%s", why);
-        st->failed = 1;
-        st->err_line = st->line;
         return 0;
     }
+    if (strncmp(section, "function ", 9) == 0 && section[9] != '\0')
+        return set_function(st->cfg, section + 9, key, value, why, len);
+    if (strncmp(section, "webhook ", 8) == 0 && section[8] != '\0')
+        return config_set_webhook(st->cfg, section + 8, key, value, why,
+                                  len);
+    snprintf(why, len, "unknown section [%s]", section);
+    return -1;
+}
+
+static char *
+ini_lskip(char *s)
+{
+    while (*s != '\0' && isspace((unsigned char)*s))
+        s++;
+    return s;
+}
+
+static char *
+ini_rstrip(char *s)
+{
+    char *e = s + strlen(s);
+
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+/* The first of CHARS (NULL: none) in S, or else the ';' that starts an
+ * inline comment (after a space), or else S's end. */
+static char *
+ini_find(char *s, const char *chars)
+{
+    int was_space = 0;
+
+    while (*s != '\0' && !(chars != NULL && strchr(chars, *s)) &&
+           !(was_space && *s == ';')) {
+        was_space = isspace((unsigned char)*s);
+        s++;
+    }
+    return s;
+}
+
+/* Parses LINE (without its newline), line LINENO, and applies what it
+ * sets. The syntax is inih's, with its defaults (the reader fnhost used
+ * before; Debian builds it for lines of 200 bytes and names of 50, too
+ * short for a JWT or a function id): ';' or '#' starts a comment line,
+ * " ;" an inline one; "key = value" or "key: value"; an indented line
+ * continues (sets again) the value of the key before it; a UTF-8 BOM is
+ * skipped.
+ * 0, or -1 with the reason in ST. */
+static int
+ini_line(struct ini_state *st, char *line, int lineno)
+{
+    char *start = line, *end, *value;
+
+    if (lineno == 1 && strncmp(start, "\xEF\xBB\xBF", 3) == 0)
+        start += 3;
+    start = ini_rstrip(ini_lskip(start));
+    if (*start == '\0' || *start == ';' || *start == '#')
+        return 0;
+    /* As inih 55 did, this keeps an inline comment in the value; and
+     * after "= value", with no key, an indented line is a line of its
+     * own. */
+    if (st->prev_name != NULL && *st->prev_name != '\0' && start > line)
+        return ini_apply(st, st->section, st->prev_name, start);
+    end = ini_find(start + (*start == '['), *start == '[' ? "]" : "=:");
+    if (*end == '\0' || *end == ';') {
+        snprintf(st->why, sizeof(st->why), "syntax error");
+        return -1;
+    }
+    *end = '\0';
+    free(st->prev_name);
+    st->prev_name = NULL;
+    if (*start == '[') {
+        free(st->section);
+        st->section = xstrdup(start + 1);
+        return 0;
+    }
+    value = end + 1;
+    *ini_find(value, NULL) = '\0';
+    st->prev_name = xstrdup(ini_rstrip(start));
+    return ini_apply(st, st->section, st->prev_name,
+                     ini_rstrip(ini_lskip(value)));
+}
+
+/* Reads the next line of ST's file into *BUF (grown as needed, without
+ * the newline). 1 if there is one, 0 at the end, -1 with the reason in
+ * ST: a NUL byte, a line over CONFIG_MAX_LINE bytes, a read error. */
+static int
+ini_read_line(struct ini_state *st, char **buf, size_t *cap)
+{
+    size_t n = 0;
+    int c;
+
+    while ((c = getc(st->f)) != EOF && c != '\n') {
+        if (c == '\0' || n == CONFIG_MAX_LINE) {
+            snprintf(st->why, sizeof(st->why),
+                     c == '\0' ? "the line holds a NUL byte"
+                               : "the line is longer than %d bytes",
+                     CONFIG_MAX_LINE);
+            return -1;
+        }
+        if (n + 1 >= *cap) {
+            *cap = *cap ? *cap * 2 : 256;
+            *buf = xrealloc(*buf, *cap);
+        }
+        (*buf)[n++] = (char)c;
+    }
+    if (ferror(st->f)) {
+        snprintf(st->why, sizeof(st->why), "cannot read it: %s",
+                 strerror(errno));
+        return -1;
+    }
+    if (c == EOF && n == 0)
+        return 0;
+    if (*buf == NULL)
+        *buf = xcalloc(1, *cap = 256);
+    (*buf)[n] = '\0';
     return 1;
 }
 
@@ -611,36 +682,33 @@ config_load_file(struct config *cfg, const char *path, char *err,
                  size_t errlen)
 {
     struct ini_state st;
-    char why[300];
-    int rc;
+    char *line = NULL;
+    size_t cap = 0;
+    int lineno = 0, rc;
 
     memset(&st, 0, sizeof(st));
-    why[0] = '\0';
     st.cfg = cfg;
-    st.err = why;
-    st.errlen = sizeof(why);
     st.f = fopen(path, "r");
     if (st.f == NULL) {
         snprintf(err, errlen, "config %s: %s", path, strerror(errno));
         return -1;
     }
-    rc = ini_parse_stream(line_reader, &st, ini_cb, &st);
+    st.section = xstrdup("");
+    /* The first error stops the file: its line is the one named. */
+    while ((rc = ini_read_line(&st, &line, &cap)) != 0) {
+        lineno++;
+        if (rc < 0 || ini_line(&st, line, lineno) != 0) {
+            rc = -1;
+            snprintf(err, errlen, "config %s: line %d: %s", path, lineno,
+                     st.why);
+            break;
+        }
+    }
     fclose(st.f);
-    /* inih returns the first failing line, a syntax error or ours. */
-    if (rc > 0 && (!st.failed || rc < st.err_line)) {
-        snprintf(err, errlen, "config %s: line %d: syntax error", path, rc);
-        return -1;
-    }
-    if (st.failed) {
-        snprintf(err, errlen, "config %s: line %d: %s", path, st.err_line,
-                 why);
-        return -1;
-    }
-    if (rc != 0) {
-        snprintf(err, errlen, "config %s: cannot read it", path);
-        return -1;
-    }
-    return 0;
+    free(line);
+    free(st.section);
+    free(st.prev_name);
+    return rc < 0 ? -1 : 0;
 }
 
 extern char **environ;

@@ -124,8 +124,9 @@ int config_set(struct config *cfg, const char *key, const char *value,
 int config_set_webhook(struct config *cfg, const char *name, const char *key,
                        const char *value, char *err, size_t errlen);
 
-/* Loads PATH (INI: [server], [plugin NAME], [function ID]). Returns 0, or
- * -1 with "PATH:LINE: reason" in ERR. */
+/* Loads PATH (INI: [server], [plugin NAME], [function ID], [webhook
+ * NAME]; inih's syntax, lines of up to 64 KiB). Returns 0, or -1 with
+ * "config PATH: line N: reason" in ERR; the first error stops the file. */
 int config_load_file(struct config *cfg, const char *path, char *err,
                      size_t errlen);
 

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "tap.h"
+#include "util.h"
 
 static const char *const env_keys[] = {
     "FNHOST_LISTEN",       "FNHOST_PLUGINS",
@@ -371,7 +372,7 @@ test_file(void)
     has_str(err, "line 2: syntax error", "as a syntax error on its line");
     config_free(&c);
 
-    /* inih reads on after a syntax error: a bad value further down must
+    /* The first error names its line: a bad value further down must
      * not hide the earlier line, nor be blamed on it. */
     path = write_ini("first.ini", "[server]\n"
                                   "listen = 127.0.0.1:1\n"
@@ -596,6 +597,111 @@ test_sizes(void)
     size_bad("18446744073709551615GiB");
 }
 
+/* Lines as long as users need (issue #11, item 16): a JWT, a long list of
+ * keys, a function id of 128 bytes; one byte over the limit is refused
+ * with its line. The old reader stopped at 198 bytes a line and cut
+ * section names at 49. */
+static void
+test_long_lines(void)
+{
+    enum { MAX = 65536 };
+    struct config c;
+    char err[512], *text, *jwt, *keys, id[129];
+    const char *path;
+    size_t n;
+
+    jwt = xmalloc(4097);
+    for (size_t i = 0; i < 4096; i++)
+        jwt[i] = "abcdefghijklmnopqrstuvwxyz0123456789-_."[i % 39];
+    jwt[4096] = '\0';
+    keys = xmalloc(1000 * 21 + 1);
+    n = 0;
+    for (int i = 0; i < 1000; i++)
+        n += (size_t)sprintf(keys + n, "%skey-%015d", i ? "," : "", i);
+    memset(id, 'f', 128);
+    id[128] = '\0';
+    text = xasprintf("[server]\nevent_keys = %s ; a comment\n"
+                     "[plugin auth]\ntoken = %s\n", keys, jwt);
+    path = write_ini("long.ini", text);
+    config_init(&c);
+    err[0] = '\0';
+    is_int(config_load_file(&c, path, err, sizeof(err)), 0,
+           "a file with lines of 4 and 21 KB loads");
+    if (err[0] != '\0')
+        printf("#   error: %s\n", err);
+    is_str(str2(c.plugin_config, "auth", "token"), jwt,
+           "a 4 KB value is read whole");
+    for (n = 0; c.event_keys[n] != NULL; n++)
+        ;
+    is_int(n, 1000, "all of 1000 keys are read");
+    is_str(n == 1000 ? c.event_keys[999] : "", "key-000000000000999",
+           "the last one without the comment after it");
+    config_free(&c);
+    free(text);
+
+    /* The syntax of the old reader (inih 55) stays: a BOM, "key: value",
+     * inline " ;" comments but not ";" inside a value, # comment lines,
+     * indented lines continuing a value (comment and all), CRLF. */
+    path = write_ini("syntax2.ini", "\xEF\xBB\xBF[plugin s]\r\n"
+                                    "a: one ; a comment\r\n"
+                                    "# a comment line\n"
+                                    "b = x;y\n"
+                                    "c = first\n"
+                                    "  second ; cut\n"
+                                    "d =\n"
+                                    "= no key\n"
+                                    "  e = 5\n");
+    config_init(&c);
+    is_int(config_load_file(&c, path, err, sizeof(err)), 0,
+           "a file in inih's syntax loads");
+    is_str(str2(c.plugin_config, "s", "a"), "one", "key: value");
+    is_str(str2(c.plugin_config, "s", "b"), "x;y",
+           "a ';' without a space before it is in the value");
+    is_str(str2(c.plugin_config, "s", "c"), "second ; cut",
+           "an indented line sets the key before it again, as it is");
+    is_str(str2(c.plugin_config, "s", "d"), "", "an empty value");
+    is_str(str2(c.plugin_config, "s", "e"), "5",
+           "after a line with no key, an indented line is one of its own");
+    config_free(&c);
+
+    text = xasprintf("[function %s]\nretries = 3\n", id);
+    path = write_ini("longid.ini", text);
+    config_init(&c);
+    is_int(config_load_file(&c, path, err, sizeof(err)), 0,
+           "a [function ID] with an id of 128 bytes loads");
+    ok(config_function(&c, id) != NULL, "and is found by its whole id");
+    config_free(&c);
+    free(text);
+
+    /* A value that ends the line at the limit loads; one byte more is
+     * refused, naming the line. */
+    text = xmalloc(MAX + 32);
+    n = (size_t)sprintf(text, "[plugin p]\n; a comment\nk = ");
+    memset(text + n, 'v', MAX - 4);
+    strcpy(text + n + MAX - 4, "\n");
+    path = write_ini("limit.ini", text);
+    config_init(&c);
+    err[0] = '\0';
+    is_int(config_load_file(&c, path, err, sizeof(err)), 0,
+           "a line of exactly 64 KiB loads");
+    ok(str2(c.plugin_config, "p", "k") != NULL &&
+           strlen(str2(c.plugin_config, "p", "k")) == MAX - 4,
+       "with all of its value");
+    config_free(&c);
+    strcpy(text + n + MAX - 4, "v\nx = 1\n");
+    path = write_ini("over.ini", text);
+    config_init(&c);
+    err[0] = '\0';
+    is_int(config_load_file(&c, path, err, sizeof(err)), -1,
+           "a line of 64 KiB and a byte is refused");
+    has_str(err, "line 3: the line is longer than 65536 bytes",
+            "naming its line and the limit");
+    config_free(&c);
+    free(text);
+    free(keys);
+    free(jwt);
+}
+
 int
 main(void)
 {
@@ -606,6 +712,7 @@ main(void)
     test_defaults();
     test_set();
     test_file();
+    test_long_lines();
     test_env();
     test_sizes();
     test_table();
@@ -613,7 +720,9 @@ main(void)
         static const char *const names[] = {
             "good.ini",  "section.ini", "value.ini",     "fn.ini",
             "fnval.ini", "syntax.ini",  "nosection.ini", "first.ini",
-            "late.ini",  "fntime.ini",  "fnzero.ini",    NULL};
+            "late.ini",  "fntime.ini",  "fnzero.ini",    "long.ini",
+            "limit.ini", "over.ini",    "longid.ini",    "syntax2.ini",
+            NULL};
         char p[300];
 
         for (size_t i = 0; names[i] != NULL; i++) {
