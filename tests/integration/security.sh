@@ -84,14 +84,15 @@ FNHOST_API_KEY=$S_API_ENV FNHOST_EVENT_KEYS=$S_EV_ENV \
 t_has "$(cat "$LOG")" "source hookenv: POST /webhooks/hookenv, 1 secret" \
     "the webhook secret from the environment was read"
 post "{\"name\":\"test/proc-peek\",\"data\":{\"needles\":
-    $(printf '%s\n' "${NEEDLES[@]}" visible-marker serve | jq -R . |
+    $(printf '%s\n' "${NEEDLES[@]}" visible-marker hookflag= | jq -R . |
         jq -sc .)}}" "$S_EV_FLAG"
 t_is "$HTTP_CODE" 200 "the event key from the flag was read"
 wait_until 10 runs_in completed 1
 RUN=$(sql "select id from runs where function_id = 'proc-peek'")
 OUT=$(curl -s -H "Authorization: Bearer $S_API_FLAG" "$URL/v1/runs/$RUN" |
     jq -c .data.output)
-# needles 7 (the marker, not a secret) and 8 ("serve") prove the reads.
+# needles 7 (a variable, not a secret) and 8 (the name before a wiped
+# secret) prove the files were read.
 t_is "$(jq -c '.parent_environ.found' <<<"$OUT")" "[7]" \
     "a plugin reads /proc/<master>/environ and finds no secret in it"
 t_is "$(jq -c '.parent_cmdline.found' <<<"$OUT")" "[8]" \
@@ -149,9 +150,15 @@ if [ "$(id -u)" = 0 ]; then
     t_has "$OUT" "refused: the file is owned by uid 4242, not by this user" \
         "a plugin owned by another user is refused"
     chown 0 "$T_DIR/p10/ok.so"
+    chown 4242 "$T_DIR/p10"
+    OUT=$("$FNHOST" check "$T_DIR/p10/ok.so" 2>&1)
+    t_has "$OUT" "plugin folder $T_DIR/p10: refused: it is owned by uid 4242" \
+        "and one in a folder owned by another user"
+    chown 0 "$T_DIR/p10"
 else
-    T_N=$((T_N + 1))
-    echo "ok $T_N # skip not root: cannot give a file to another user"
+    T_N=$((T_N + 2))
+    echo "ok $((T_N - 1)) # skip not root: cannot give a file to another user"
+    echo "ok $T_N # skip not root: cannot give a folder to another user"
 fi
 for mode in 777 775; do
     chmod "$mode" "$T_DIR/p10"
