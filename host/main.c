@@ -670,8 +670,10 @@ cmd_check(struct cli *c)
         die("cannot create the state folder %s: %s", state, strerror(errno));
         goto out;
     }
-    /* The describe process passes it on to fh_state_dir(). */
+    /* The describe process passes it on to fh_state_dir(); it runs the
+     * plugin's load(), which has no business with our secrets. */
     setenv("FNHOST_STATE", state, 1);
+    config_scrub_environment();
     d = registry_describe(path, c->cfg.plugin_config,
                           (int)c->cfg.load_timeout_ms, err, sizeof(err));
     if (d == NULL) {

@@ -111,6 +111,9 @@ t_has "$(ps -o args= -p "$T_PID")" "--api-key xxxxxxxx" \
 t_has "$(tr '\0' '\n' <"/proc/$T_PID/environ")" "FNHOST_TEST_MARKER=visible" \
     "other variables stay as they were"
 t_stop
+OUT=$(FNHOST_API_KEY=$S_API_ENV "$FNHOST" check "$PLUGINS/proc_peek.so" 2>&1)
+t_has "$OUT" "load() sees FNHOST_API_KEY: no" \
+    "fnhost check does not pass secret variables to the plugin it loads"
 
 # --- item 9: the loopback rule looks at the address bound, not the name.
 # In namespaces of its own (nothing outside can reach it), /etc/hosts maps
@@ -170,6 +173,17 @@ for mode in 777 775; do
     t_has "$OUT" "plugin folder $T_DIR/p10: refused: it is writable by" \
         "in the same words"
 done
+# A reload applies the rule too: it fails, naming the folder, and the
+# generation that serves stays.
+chmod 755 "$T_DIR/p10"
+t_start --plugins "$T_DIR/p10"
+chmod 777 "$T_DIR/p10"
+OUT=$("$FNHOST" reload --state "$STATE" 2>&1)
+t_has "$OUT" "plugin folder $T_DIR/p10: refused: it is writable by others" \
+    "a reload refuses a folder made world-writable"
+post '{"name":"test/echo","data":{}}'
+t_is "$HTTP_CODE" 200 "and the loaded generation keeps serving"
+t_stop
 chmod 1777 "$T_DIR/p10"
 "$FNHOST" check "$T_DIR/p10/ok.so" >/dev/null 2>&1
 t_is "$?" 0 "a sticky world-writable folder (as /tmp) passes"

@@ -6,7 +6,8 @@
  * /proc/<parent>/cmdline and its own /proc/self/environ, and outputs, for
  * each, how many bytes it read and which of the event's "needles" it
  * found (by index: the output itself must not repeat a secret), so a
- * test can tell "read and not found" from "could not read".
+ * test can tell "read and not found" from "could not read". Its load()
+ * logs whether it sees FNHOST_API_KEY.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -91,9 +92,20 @@ proc_peek(struct fh_ctx *ctx, const struct fh_event *ev)
     return fh_set_output(ctx, out);
 }
 
+/* Says whether load() sees a secret variable: `fnhost check` runs it in
+ * a child that inherits the CLI's environment. */
+static int
+proc_peek_load(struct fh_ctx *ctx)
+{
+    fh_log(ctx, FH_LOG_INFO, "load() sees FNHOST_API_KEY: %s",
+           getenv("FNHOST_API_KEY") != NULL ? "yes" : "no");
+    return FH_OK;
+}
+
 static const struct fh_function functions[] = {
     {.id = "proc-peek", .triggers = FH_EVENTS("test/proc-peek"),
      .run = proc_peek},
     FH_FUNCTIONS_END};
 
-FH_PLUGIN(.name = "proc-peek", .version = "1.0.0", .functions = functions);
+FH_PLUGIN(.name = "proc-peek", .version = "1.0.0", .functions = functions,
+          .load = proc_peek_load);
