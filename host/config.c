@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "duration.h"
 #include "util.h"
@@ -221,6 +222,7 @@ config_free(struct config *cfg)
                    &cfg->webhooks[i]);
     }
     free(cfg->webhooks);
+    free(cfg->file_warning);
     memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -525,6 +527,7 @@ struct ini_state {
     char *section;   /* the current [section]'s name; "" before any */
     char *prev_name; /* the key an indented line continues; NULL: none */
     char why[300];   /* the first error */
+    const char *secret; /* the key of a secret the file sets; NULL: none */
 };
 
 static int
@@ -543,8 +546,13 @@ ini_apply(struct ini_state *st, const char *section, const char *key,
     char *why = st->why;
     size_t len = sizeof(st->why);
 
-    if (strcmp(section, "server") == 0)
+    if (strcmp(section, "server") == 0) {
+        const struct config_setting *s = config_setting_find(key);
+
+        if (s != NULL && config_is_secret(s))
+            st->secret = s->key;
         return config_set(st->cfg, key, value, why, len);
+    }
     if (strncmp(section, "plugin ", 7) == 0 && section[7] != '\0') {
         struct json_object *sec;
         const char *name = section + 7;
@@ -558,9 +566,12 @@ ini_apply(struct ini_state *st, const char *section, const char *key,
     }
     if (strncmp(section, "function ", 9) == 0 && section[9] != '\0')
         return set_function(st->cfg, section + 9, key, value, why, len);
-    if (strncmp(section, "webhook ", 8) == 0 && section[8] != '\0')
+    if (strncmp(section, "webhook ", 8) == 0 && section[8] != '\0') {
+        if (strncmp(key, "secret", 6) == 0)
+            st->secret = "a webhook secret";
         return config_set_webhook(st->cfg, section + 8, key, value, why,
                                   len);
+    }
     snprintf(why, len, "unknown section [%s]", section);
     return -1;
 }
@@ -682,6 +693,7 @@ config_load_file(struct config *cfg, const char *path, char *err,
                  size_t errlen)
 {
     struct ini_state st;
+    struct stat sb;
     char *line = NULL;
     size_t cap = 0;
     int lineno = 0, rc;
@@ -703,6 +715,18 @@ config_load_file(struct config *cfg, const char *path, char *err,
                      st.why);
             break;
         }
+    }
+    /* The file is the recommended home of secrets: only if no one else
+     * can read it. */
+    if (rc == 0 && st.secret != NULL && fstat(fileno(st.f), &sb) == 0 &&
+        (sb.st_mode & (S_IRGRP | S_IROTH))) {
+        free(cfg->file_warning);
+        cfg->file_warning = xasprintf("config %s holds %s and is readable"
+                                      " by %s (mode %03o); run chmod 600 on"
+                                      " it", path, st.secret,
+                                      sb.st_mode & S_IROTH ? "others"
+                                                           : "its group",
+                                      (unsigned)(sb.st_mode & 0777));
     }
     fclose(st.f);
     free(line);

@@ -58,6 +58,8 @@ struct config {
     size_t nwebhooks;
     uint32_t set;          /* bit I: config_settings[I] was set, not a
                               default */
+    char *file_warning;    /* NULL, or why the config file's mode does not
+                              suit the secrets it holds (serve logs it) */
 };
 
 /* What a setting's value is, and so how it is parsed and checked. */
@@ -126,7 +128,9 @@ int config_set_webhook(struct config *cfg, const char *name, const char *key,
 
 /* Loads PATH (INI: [server], [plugin NAME], [function ID], [webhook
  * NAME]; inih's syntax, lines of up to 64 KiB). Returns 0, or -1 with
- * "config PATH: line N: reason" in ERR; the first error stops the file. */
+ * "config PATH: line N: reason" in ERR; the first error stops the file.
+ * A file that sets a secret but is readable by group or others gets a
+ * cfg->file_warning. */
 int config_load_file(struct config *cfg, const char *path, char *err,
                      size_t errlen);
 

@@ -214,6 +214,8 @@ server_main(struct config *cfg)
     reload_catch_early_hup();
     /* Before any process starts: workers run plugin code. */
     config_scrub_environment();
+    if (cfg->file_warning != NULL)
+        log_warn("config", "%s", cfg->file_warning);
     if (cfg->workers == 0) {
         /* A worker waits for each step's checkpoint to commit, so it is
          * idle most of the time: many per core keep the commits full

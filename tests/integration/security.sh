@@ -111,6 +111,22 @@ t_has "$(ps -o args= -p "$T_PID")" "--api-key xxxxxxxx" \
 t_has "$(tr '\0' '\n' <"/proc/$T_PID/environ")" "FNHOST_TEST_MARKER=visible" \
     "other variables stay as they were"
 t_stop
+# The config file, the recommended home of secrets, is said to be open if
+# it is: serve warns.
+printf '[server]\napi_key = %s\n' "$S_API_FLAG" >"$T_DIR/secret.ini"
+chmod 644 "$T_DIR/secret.ini"
+: >"$LOG"
+t_start --config "$T_DIR/secret.ini"
+W="holds api_key and is readable by others (mode 644); run chmod 600"
+t_has "$(cat "$LOG")" "config $T_DIR/secret.ini $W" \
+    "serve warns of a config file with a key that others can read"
+t_stop
+chmod 600 "$T_DIR/secret.ini"
+: >"$LOG"
+t_start --config "$T_DIR/secret.ini"
+t_is "$(grep -c 'secret.ini holds' "$LOG")" 0 "and not once it is mode 600"
+t_stop
+
 OUT=$(FNHOST_API_KEY=$S_API_ENV "$FNHOST" check "$PLUGINS/proc_peek.so" 2>&1)
 t_has "$OUT" "load() sees FNHOST_API_KEY: no" \
     "fnhost check does not pass secret variables to the plugin it loads"

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -664,6 +665,22 @@ test_long_lines(void)
            "after a line with no key, an indented line is one of its own");
     config_free(&c);
 
+    /* A file that holds a secret and that others can read is said to. */
+    path = write_ini("hook.ini", "[webhook w]\nsecret = whsec_abc\n");
+    chmod(path, 0640);
+    config_init(&c);
+    is_int(config_load_file(&c, path, err, sizeof(err)), 0,
+           "a file with a webhook secret loads");
+    has_str(c.file_warning ? c.file_warning : "",
+            "holds a webhook secret and is readable by its group (mode 640)",
+            "with a warning when its group can read it");
+    config_free(&c);
+    chmod(path, 0600);
+    config_init(&c);
+    config_load_file(&c, path, err, sizeof(err));
+    ok(c.file_warning == NULL, "and none at mode 600");
+    config_free(&c);
+
     text = xasprintf("[function %s]\nretries = 3\n", id);
     path = write_ini("longid.ini", text);
     config_init(&c);
@@ -722,7 +739,7 @@ main(void)
             "fnval.ini", "syntax.ini",  "nosection.ini", "first.ini",
             "late.ini",  "fntime.ini",  "fnzero.ini",    "long.ini",
             "limit.ini", "over.ini",    "longid.ini",    "syntax2.ini",
-            NULL};
+            "hook.ini",  NULL};
         char p[300];
 
         for (size_t i = 0; names[i] != NULL; i++) {
