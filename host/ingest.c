@@ -15,51 +15,6 @@
 #include "json_check.h"
 #include "util.h"
 
-/* Whether S[0..N) is UTF-8 (RFC 3629): json-c's own check lets overlong
- * forms and surrogates through. */
-static int
-utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-
-    while (i < n) {
-        unsigned c = s[i], need, min, cp;
-        uint64_t w;
-
-        /* Bodies are mostly ASCII: 8 bytes at a time while they are. */
-        if (n - i >= 8) {
-            memcpy(&w, s + i, 8);
-            if ((w & 0x8080808080808080ull) == 0) {
-                i += 8;
-                continue;
-            }
-        }
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf)
-            need = 1, min = 0x80, cp = c & 0x1f;
-        else if (c >= 0xe0 && c <= 0xef)
-            need = 2, min = 0x800, cp = c & 0x0f;
-        else if (c >= 0xf0 && c <= 0xf4)
-            need = 3, min = 0x10000, cp = c & 0x07;
-        else
-            return 0;
-        if (n - i <= need)
-            return 0;
-        for (unsigned k = 1; k <= need; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = cp << 6 | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += need + 1;
-    }
-    return 1;
-}
-
 /* One tokener, reset per body: a new one allocates and clears its whole
  * parse stack each time. Only the loop's thread parses request bodies.
  * It keeps the room of the longest string it read (a body at most). */
@@ -70,6 +25,7 @@ ingest_parse_json(const char *body, size_t len, char *err, size_t errlen)
 {
     struct json_tokener *tok;
     struct json_object *root;
+    const char *why;
     size_t i = 0;
     int off;
 
@@ -85,7 +41,7 @@ ingest_parse_json(const char *body, size_t len, char *err, size_t errlen)
         snprintf(err, errlen, "request body is too large");
         return NULL;
     }
-    if (!utf8_valid((const unsigned char *)body, len)) {
+    if (!json_check_utf8(body, len)) {
         snprintf(err, errlen, "request body is not valid JSON: it is not"
                               " UTF-8");
         return NULL;
@@ -136,6 +92,14 @@ ingest_parse_json(const char *body, size_t len, char *err, size_t errlen)
             json_object_put(root);
             return NULL;
         }
+    }
+    /* What json-c took but would store changed: a raw control character
+     * in a string, a lone surrogate, an integer beyond 64 bits. */
+    if ((why = json_check_strict(body, len, JSON_EVENT_DEPTH, &i)) != NULL) {
+        snprintf(err, errlen, "request body is not valid JSON: %s (at byte"
+                              " %zu)", why, i);
+        json_object_put(root);
+        return NULL;
     }
     return root;
 }

@@ -124,6 +124,15 @@ event_normalize(struct json_object *in, const char *where, int64_t now,
             json_object_put(out);
             return NULL;
         }
+        /* Dedup reads the id as a C string: "a\u0000-1" and "a\u0000-2"
+         * would be one id. */
+        if (strlen(json_object_get_string(v)) !=
+            (size_t)json_object_get_string_len(v)) {
+            snprintf(err, errlen, "%s (%.64s): \"id\" contains a NUL byte",
+                     where, name);
+            json_object_put(out);
+            return NULL;
+        }
         if (json_object_get_string_len(v) > 0)
             json_object_object_add(out, "id", json_object_get(v));
     }

@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,7 @@ json_check_text(const char *what, const char *text, size_t len)
     struct json_object *o;
     const char *bad;
     char *why = NULL;
+    size_t at;
 
     if (tok == NULL && (tok = json_tokener_new_ex(128)) == NULL)
         ctx_abort_oom();
@@ -89,6 +91,8 @@ json_check_text(const char *what, const char *text, size_t len)
         why = ctx_format("%s is not valid JSON: %.40s is not a number JSON"
                          " can hold",
                          what, bad);
+    else if ((bad = json_check_strict(text, len, 128, &at)) != NULL)
+        why = ctx_format("%s is not valid JSON: %s", what, bad);
     json_object_put(o);
     return why;
 }
@@ -122,4 +126,336 @@ json_check_depth(struct json_object *o, int limit)
         return max + 1;
     }
     return 0;
+}
+
+/* ------------------------------------------------ strict JSON and UTF-8 */
+
+/* The length of the UTF-8 sequence at P (N > 0 bytes left): 1 to 4, or 0
+ * if none begins there (RFC 3629: no overlong forms, no surrogates,
+ * nothing past U+10FFFF). */
+static size_t
+utf8_seq(const unsigned char *p, size_t n)
+{
+    unsigned c = p[0], need, min, cp;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        need = 1, min = 0x80, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef)
+        need = 2, min = 0x800, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4)
+        need = 3, min = 0x10000, cp = c & 0x07;
+    else
+        return 0;
+    if (n <= need)
+        return 0;
+    for (unsigned k = 1; k <= need; k++) {
+        if ((p[k] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[k] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return need + 1;
+}
+
+int
+json_check_utf8(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, k;
+
+    while (i < n) {
+        uint64_t w;
+
+        /* Mostly ASCII: 8 bytes at a time while it is. */
+        if (n - i >= 8) {
+            memcpy(&w, p + i, 8);
+            if ((w & 0x8080808080808080ull) == 0) {
+                i += 8;
+                continue;
+            }
+        }
+        if ((k = utf8_seq(p + i, n - i)) == 0)
+            return 0;
+        i += k;
+    }
+    return 1;
+}
+
+char *
+json_check_repair_utf8(const char *s)
+{
+    size_t n = strlen(s), i = 0, o = 0, k;
+    char *out;
+
+    if (json_check_utf8(s, n))
+        return NULL;
+    /* At worst each byte becomes the 3 bytes of U+FFFD. */
+    if ((out = malloc(3 * n + 1)) == NULL)
+        ctx_abort_oom();
+    while (i < n) {
+        if ((k = utf8_seq((const unsigned char *)s + i, n - i)) == 0) {
+            memcpy(out + o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i++;
+            continue;
+        }
+        memcpy(out + o, s + i, k);
+        o += k;
+        i += k;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* The value of the 4 hex digits at P (at least 4 bytes), or -1. */
+static long
+hex4(const unsigned char *p)
+{
+    long v = 0;
+
+    for (int i = 0; i < 4; i++) {
+        int c = p[i];
+
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= c - '0';
+        else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+            v |= (c | 0x20) - 'a' + 10;
+        else
+            return -1;
+    }
+    return v;
+}
+
+/* Reads the string whose quote is at *P; *P ends after its closing
+ * quote, or at the problem. */
+static const char *
+strict_string(const unsigned char **pp, const unsigned char *end)
+{
+    const unsigned char *p = *pp + 1;
+    const char *why = "a string does not end";
+    long u, lo;
+    size_t k;
+
+    while (p < end) {
+        if (*p == '"') {
+            *pp = p + 1;
+            return NULL;
+        }
+        if (*p < 0x20) {
+            why = "a control character in a string must be escaped";
+            break;
+        }
+        if (*p != '\\') {
+            if ((k = utf8_seq(p, (size_t)(end - p))) == 0) {
+                why = "it is not UTF-8";
+                break;
+            }
+            p += k;
+            continue;
+        }
+        if (end - p < 2)
+            break;
+        if (strchr("\"\\/bfnrt", p[1]) != NULL && p[1] != '\0') {
+            p += 2;
+            continue;
+        }
+        if (p[1] != 'u') {
+            why = "a string holds an escape JSON has not";
+            break;
+        }
+        u = end - p >= 6 ? hex4(p + 2) : -1;
+        if (u < 0) {
+            why = "a \\u escape needs 4 hex digits";
+            break;
+        }
+        if (u >= 0xdc00 && u <= 0xdfff) {
+            why = "a \\u escape is a lone surrogate (\\udc00-\\udfff),"
+                  " not a character";
+            break;
+        }
+        if (u >= 0xd800 && u <= 0xdbff) {
+            lo = end - p >= 12 && p[6] == '\\' && p[7] == 'u' ? hex4(p + 8)
+                                                              : -1;
+            if (lo < 0xdc00 || lo > 0xdfff) {
+                why = "a \\u escape is a lone surrogate (\\ud800-\\udbff),"
+                      " not a character";
+                break;
+            }
+            p += 6;
+        }
+        p += 6;
+    }
+    *pp = p;
+    return why;
+}
+
+static int
+is_digit(const unsigned char *p, const unsigned char *end)
+{
+    return p < end && *p >= '0' && *p <= '9';
+}
+
+/* Reads the number at *P; *P ends after it, or at its start when it is
+ * not one (NaN, Infinity, "1.", "01"). */
+static const char *
+strict_number(const unsigned char **pp, const unsigned char *end)
+{
+    const unsigned char *p = *pp, *digits;
+    int integer = 1;
+    size_t n;
+
+    p += *p == '-';
+    digits = p;
+    if (!is_digit(p, end))
+        return "it holds a number JSON has not (NaN, Infinity, ...)";
+    if (*p == '0')
+        p++;
+    else
+        while (is_digit(p, end))
+            p++;
+    n = (size_t)(p - digits);
+    if (p < end && *p == '.') {
+        if (!is_digit(++p, end))
+            return "it holds a number JSON has not (\"1.\")";
+        while (is_digit(p, end))
+            p++;
+        integer = 0;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        p += p < end && (*p == '+' || *p == '-');
+        if (!is_digit(p, end))
+            return "it holds a number JSON has not (\"1e\")";
+        while (is_digit(p, end))
+            p++;
+        integer = 0;
+    }
+    if (p < end && ((*p >= '0' && *p <= '9') || *p == '.' ||
+                    ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z')))
+        return "it holds a number JSON has not (\"01\", \"1x\")";
+    if (integer) {
+        /* json-c clamps: refuse rather than store another number. */
+        const char *max = digits > *pp ? "9223372036854775808"
+                                       : "18446744073709551615";
+        size_t m = strlen(max);
+
+        if (n > m || (n == m && memcmp(digits, max, m) > 0))
+            return "it holds an integer beyond 64 bits: send it as a"
+                   " string";
+    }
+    *pp = p;
+    return NULL;
+}
+
+/* What a strict reading expects next. */
+enum strict_want {
+    WANT_VALUE,
+    WANT_VALUE_OR_END, /* after '[' */
+    WANT_KEY_OR_END,   /* after '{' */
+    WANT_KEY,          /* after ',' in an object */
+    WANT_COLON,
+    WANT_NEXT, /* after a value: ',', the end of its container, or of
+                  the text */
+};
+
+const char *
+json_check_strict(const char *text, size_t len, int max_depth, size_t *at)
+{
+    const unsigned char *start = (const unsigned char *)text, *p = start;
+    const unsigned char *end = start + len;
+    unsigned char stack[JSON_CHECK_MAX_DEPTH];
+    enum strict_want want = WANT_VALUE;
+    const char *why = NULL;
+    int depth = 0;
+
+    if (max_depth > JSON_CHECK_MAX_DEPTH)
+        max_depth = JSON_CHECK_MAX_DEPTH;
+    for (;;) {
+        while (p < end &&
+               (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+            p++;
+        if (p == end) {
+            if (want != WANT_NEXT || depth > 0)
+                why = "it ends too soon";
+            break;
+        }
+        switch (want) {
+        case WANT_NEXT:
+            if (depth == 0) {
+                why = "there is more after the value";
+            } else if (*p == ',') {
+                want = stack[depth - 1] == '{' ? WANT_KEY : WANT_VALUE;
+                p++;
+            } else if (*p == (stack[depth - 1] == '{' ? '}' : ']')) {
+                depth--;
+                p++;
+            } else {
+                why = "a ',' or the container's end is missing";
+            }
+            break;
+        case WANT_KEY_OR_END:
+        case WANT_KEY:
+            if (want == WANT_KEY_OR_END && *p == '}') {
+                depth--;
+                p++;
+                want = WANT_NEXT;
+            } else if (*p == '"') {
+                why = strict_string(&p, end);
+                want = WANT_COLON;
+            } else {
+                why = "an object key must be a string";
+            }
+            break;
+        case WANT_COLON:
+            if (*p == ':') {
+                p++;
+                want = WANT_VALUE;
+            } else {
+                why = "a ':' is missing after an object key";
+            }
+            break;
+        case WANT_VALUE_OR_END:
+            if (*p == ']') {
+                depth--;
+                p++;
+                want = WANT_NEXT;
+                break;
+            }
+            /* fall through */
+        case WANT_VALUE:
+            want = WANT_NEXT;
+            if (*p == '{' || *p == '[') {
+                if (depth >= max_depth) {
+                    why = "it nests too deep";
+                    break;
+                }
+                stack[depth++] = *p;
+                want = *p == '{' ? WANT_KEY_OR_END : WANT_VALUE_OR_END;
+                p++;
+            } else if (*p == '"') {
+                why = strict_string(&p, end);
+            } else if (*p == '-' || (*p >= '0' && *p <= '9') ||
+                       *p == 'N' || *p == 'I') {
+                why = strict_number(&p, end);
+            } else if ((size_t)(end - p) >= 4 && memcmp(p, "true", 4) == 0) {
+                p += 4;
+            } else if ((size_t)(end - p) >= 5 &&
+                       memcmp(p, "false", 5) == 0) {
+                p += 5;
+            } else if ((size_t)(end - p) >= 4 && memcmp(p, "null", 4) == 0) {
+                p += 4;
+            } else {
+                why = "a value is missing or is not one JSON has";
+            }
+            break;
+        }
+        if (why != NULL)
+            break;
+    }
+    *at = (size_t)(p - start);
+    return why;
 }

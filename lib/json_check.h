@@ -22,9 +22,36 @@ const char *json_check_numbers(struct json_object *v);
  * printed as, would not read back as what it is (new), or NULL: it is
  * not one JSON value (a custom serializer wrote it), or it holds a number
  * JSON has not (NaN, Infinity), which json-c prints and parses back but
- * the API could then only print as text that is not JSON. The caller
+ * the API could then only print as text that is not JSON, or anything
+ * else json_check_strict() refuses (a string that is not UTF-8). The caller
  * bounds the depth first (json_check_depth()); this parses 128 levels. */
 char *json_check_text(const char *what, const char *text, size_t len);
+
+/* The deepest nesting json_check_strict() follows. */
+#define JSON_CHECK_MAX_DEPTH 512
+
+/* Why TEXT (LEN bytes; it need not be NUL-terminated) is not exactly one
+ * JSON value as RFC 8259 writes it, nesting at most MAX_DEPTH levels
+ * (clamped to JSON_CHECK_MAX_DEPTH), or NULL if it is; *AT is then the
+ * byte where the problem is. The reason is a static string ("it is not
+ * UTF-8"). Beyond the grammar it refuses what json-c would take and
+ * silently change, so that what is stored is what was sent: a raw
+ * control character in a string (json-c keeps it, and prints it
+ * escaped), an escaped lone surrogate ("\ud800"; json-c makes it
+ * U+FFFD), and an integer beyond 64 bits (json-c clamps it to
+ * 18446744073709551615). Strings must be UTF-8 (RFC 3629: no overlong
+ * forms, no surrogates). It allocates nothing. */
+const char *json_check_strict(const char *text, size_t len, int max_depth,
+                              size_t *at);
+
+/* Whether S[0..N) is UTF-8 (RFC 3629): json-c's own check lets overlong
+ * forms and surrogates through. */
+int json_check_utf8(const char *s, size_t n);
+
+/* S (NUL-terminated) as UTF-8, in a new string: each byte that does not
+ * begin a valid sequence becomes U+FFFD; NULL if S is UTF-8 already.
+ * For messages, which say what happened even when their bytes are bad. */
+char *json_check_repair_utf8(const char *s);
 
 /* How deep O nests (0 for a scalar), counted no further than LIMIT + 1,
  * so that a pathological value cannot exhaust the stack. */

@@ -125,6 +125,12 @@ t_kill9() {
 }
 
 t_done() {
+    local line
+    if [ -s "$T_DIR/not-strict-json" ]; then
+        while IFS= read -r line; do
+            t_ok 1 "a /v1 answer is JSON as RFC 8259 has it: $line"
+        done <"$T_DIR/not-strict-json"
+    fi
     echo "1..$T_N"
     [ "$T_FAILED" -eq 0 ]
 }
@@ -139,13 +145,48 @@ post() {
     BODY_OUT=${BODY_OUT%$'\n'}
 }
 
-# get PATH: GET; sets HTTP_CODE and BODY_OUT.
+# get PATH: GET; sets HTTP_CODE and BODY_OUT. Every /v1 answer must be
+# JSON as RFC 8259 has it (t_strict_json): t_done fails for each one that
+# is not (noted in a file, since get may run in a subshell).
 get() {
-    local out
-    out=$(curl -s -w '\n%{http_code}' "$URL$1")
-    HTTP_CODE=${out##*$'\n'}
-    BODY_OUT=${out%$'\n'*}
-    BODY_OUT=${BODY_OUT%$'\n'}
+    local body="$T_DIR/get.$BASHPID" why
+    HTTP_CODE=$(curl -s -o "$body" -w '%{http_code}' "$URL$1")
+    BODY_OUT=$(cat "$body" 2>/dev/null)
+    case "$HTTP_CODE:$1" in
+    000:*) ;;
+    *:/v1/*)
+        why=$(t_strict_json "$body") ||
+            echo "GET $1: $why" >>"$T_DIR/not-strict-json"
+        ;;
+    esac
+    rm -f "$body"
+}
+
+# t_strict_json FILE: whether FILE is one JSON text as RFC 8259 has it
+# (UTF-8; no NaN, Infinity, raw control character or lone surrogate);
+# prints why not. jq and SQLite's json_valid are laxer.
+t_strict_json() {
+    python3 -S -c '
+import json, sys
+def constant(c):
+    raise ValueError(c + " is not JSON")
+def text(v):
+    if isinstance(v, str):
+        v.encode("utf-8")  # a lone surrogate does not encode
+    elif isinstance(v, list):
+        for x in v:
+            text(x)
+    elif isinstance(v, dict):
+        for k, x in v.items():
+            text(k)
+            text(x)
+try:
+    with open(sys.argv[1], "rb") as f:
+        text(json.loads(f.read().decode("utf-8"), parse_constant=constant))
+except Exception as e:
+    print(str(e)[:200])
+    sys.exit(1)
+' "$1"
 }
 
 # sql QUERY: runs against the daemon's store, read-only.

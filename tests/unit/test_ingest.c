@@ -379,6 +379,57 @@ test_limits(void)
     }
 }
 
+/* What json-c reads but would store changed, and the edges of the strict
+ * reading that refuses it (json_check_strict()). */
+static void
+test_strict(void)
+{
+    static const char *const taken[] = {
+        "{\"name\":\"a/b\",\"data\":{\"n\":18446744073709551615}}",
+        "{\"name\":\"a/b\",\"data\":{\"n\":-9223372036854775808}}",
+        "{\"name\":\"a/b\",\"data\":{\"n\":[0,-0,1.5e+3,2E-2,-0.0,1e300]}}",
+        "{\"name\":\"a/b\",\"data\":{\"s\":\"\\ud83d\\ude00\\u00e9\\/\\b\"}}",
+        "{\"name\":\"a/b\",\"data\":{\"s\":\"\xf0\x9f\x98\x80\","
+        "\"e\":{},\"a\":[]}}",
+        " [ {\"name\":\"a/b\"} , {\"name\":\"a/c\",\"data\":{\"t\":true,"
+        "\"f\":false,\"z\":null}} ] \n",
+    };
+    struct json_object *o;
+
+    for (size_t i = 0; i < sizeof(taken) / sizeof(*taken); i++) {
+        o = parse(taken[i]);
+        ok(o != NULL, "strict JSON is taken: %s", taken[i]);
+        if (o == NULL)
+            printf("# %s\n", err);
+        json_object_put(o);
+    }
+    refused("2^64", "{\"name\":\"a/b\",\"data\":{\"n\":18446744073709551616}}",
+            "integer beyond 64 bits", NULL);
+    refused("-2^63 - 1",
+            "{\"name\":\"a/b\",\"data\":{\"n\":-9223372036854775809}}",
+            "integer beyond 64 bits", NULL);
+    refused("a big integer in an array",
+            "[{\"name\":\"a/b\",\"data\":{\"n\":[1,"
+            "99999999999999999999999]}}]",
+            "integer beyond 64 bits", "at byte 30", NULL);
+    refused("a raw newline in a string", "{\"name\":\"a/b\",\"data\":"
+            "{\"s\":\"a\nb\"}}", "control character", NULL);
+    refused("a raw DEL is fine, a raw U+001F is not",
+            "{\"name\":\"a\x7f/b\",\"data\":{\"s\":\"\x1f\"}}",
+            "control character", NULL);
+    refused("a lone high surrogate at the end",
+            "{\"name\":\"a/b\",\"data\":{\"s\":\"x\\ud800\"}}",
+            "lone surrogate", NULL);
+    refused("a high surrogate before a non-surrogate",
+            "{\"name\":\"a/b\",\"data\":{\"s\":\"\\ud800\\u0041\"}}",
+            "lone surrogate", NULL);
+    refused("two high surrogates",
+            "{\"name\":\"a/b\",\"data\":{\"s\":\"\\udbff\\udbff\"}}",
+            "lone surrogate", NULL);
+    refused("a lone low surrogate", "{\"name\":\"a/b\",\"id\":\"\\udfff\"}",
+            "lone surrogate", NULL);
+}
+
 int
 main(void)
 {
@@ -387,5 +438,6 @@ main(void)
     test_fields();
     test_errors();
     test_limits();
+    test_strict();
     return done_testing();
 }

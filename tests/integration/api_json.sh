@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# api_json.sh - what enters the store is what /v1 can serve as JSON (RFC
+# 8259), and is bounded: event text json-c would take and silently change
+# is refused with a 400 and nothing stored; messages, names, results and
+# outputs that are not UTF-8 or are too big never reach the store as
+# they came; lists stay small however big the outputs stored. lib.sh's
+# get checks every /v1 answer with a strict parser.
+# SPDX-License-Identifier: Apache-2.0
+. "$(dirname "$0")/lib.sh"
+t_setup
+t_plugins ok
+t_start
+
+events_stored() { sql "select count(*) from events"; }
+
+# refused BODY WANT DESCRIPTION: POST /e answers 400 with an error holding
+# WANT, and stores nothing.
+refused() {
+    local before
+    before=$(events_stored)
+    post "$1"
+    t_is "$HTTP_CODE" 400 "$3: 400"
+    t_has "$(jq -r .error <<<"$BODY_OUT")" "$2" "$3: the error says why"
+    t_is "$(events_stored)" "$before" "$3: nothing is stored"
+}
+
+# --- event ids with a NUL: "order\u0000-1" and "order\u0000-2" are one C
+# string, so dedup would take the second for the first.
+refused '{"name":"test/echo","id":"order\u0000-1"}' '"id" contains a NUL' \
+    'an id holding \u0000'
+refused '{"name":"test/echo","id":"order\u0000-2"}' '"id" contains a NUL' \
+    'another id that differs after the \u0000'
+refused '[{"name":"test/echo"},{"name":"test/echo","id":"a\u0000"}]' \
+    'events[1] (test/echo): "id" contains a NUL' 'a NUL id in a batch'
+t_is "$(sql "select count(*) from runs")" 0 "and no run was made"
+
+# --- integers json-c would clamp to 64 bits
+refused '{"name":"test/echo","data":{"n":12345678901234567890123456789012345}}' \
+    "integer beyond 64 bits" "an integer of 35 digits"
+refused '{"name":"test/echo","data":{"n":18446744073709551616}}' \
+    "integer beyond 64 bits" "2^64"
+refused '{"name":"test/echo","data":{"n":-9223372036854775809}}' \
+    "integer beyond 64 bits" "-2^63 - 1"
+post '{"name":"test/echo","data":{"max":18446744073709551615,"min":-9223372036854775808,"big":1e300}}'
+t_is "$HTTP_CODE" 200 "the largest and smallest 64-bit integers are taken"
+EV=$(jq -r '.ids[0]' <<<"$BODY_OUT")
+get "/v1/events/$EV"
+t_has "$BODY_OUT" '"data":{"max":18446744073709551615,"min":-9223372036854775808,"big":1e300}' \
+    "and served as they were sent"
+
+# --- text json-c would change: a raw control character, a lone surrogate
+refused $'{"name":"test/echo","data":{"s":"a\tb"}}' \
+    "control character in a string must be escaped" "a raw tab in a string"
+refused $'{"name":"test/echo","data":{"s":"a\x01b"}}' \
+    "control character in a string must be escaped" "a raw U+0001"
+refused '{"name":"test/echo","data":{"s":"a\ud800b"}}' "lone surrogate" \
+    'a lone high surrogate \ud800'
+refused '{"name":"test/echo","data":{"s":"\udc00"}}' "lone surrogate" \
+    'a lone low surrogate \udc00'
+refused '{"name":"test/echo","data":{"\ud800":1}}' "lone surrogate" \
+    'a lone surrogate in a key'
+post '{"name":"test/echo","data":{"s":"\ud83d\ude00 \u00e9\t"}}'
+t_is "$HTTP_CODE" 200 "a surrogate pair and escaped controls are taken"
+EV=$(jq -r '.ids[0]' <<<"$BODY_OUT")
+get "/v1/events/$EV"
+t_is "$(jq -r .data.data.s <<<"$BODY_OUT")" $'\U1F600 \u00e9\t' \
+    "and read back as the characters they name"
+
+t_stop
+t_done
