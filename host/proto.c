@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "json_check.h"
+#include "steprules.h"
 #include "util.h"
 
 /* ------------------------------------------------------------ bytes */
@@ -677,6 +679,32 @@ is(const char *s, const char *word)
     return s != NULL && strcmp(s, word) == 0;
 }
 
+/* Whether S (may be NULL) is text the API can print: UTF-8, and no
+ * longer than anything a worker makes. */
+static int
+text_ok(const char *s)
+{
+    size_t n;
+
+    return s == NULL || ((n = strlen(s)) <= STEPRULES_MAX_OUTPUT &&
+                         json_check_utf8(s, n));
+}
+
+/* Whether S (may be NULL) is a result or an output the store may keep:
+ * JSON as RFC 8259 writes it, within the size a step may return. A
+ * worker checks its results first and says why; this is for one that
+ * does not (a plugin writing to the master's pipe, a broken build), since
+ * the API prints what the store holds. */
+static int
+json_text_ok(const char *s)
+{
+    size_t n, at;
+
+    return s == NULL || ((n = strlen(s)) <= STEPRULES_MAX_OUTPUT &&
+                         json_check_strict(s, n, JSON_PARSE_DEPTH, &at) ==
+                             NULL);
+}
+
 /* Whether ST says something the store may keep, for a record that comes
  * as a checkpoint (SUSPEND PROTO_SUSPEND_NONE) or with a done that
  * suspends. The master reads processes that run plugin code: a record is
@@ -690,7 +718,9 @@ record_ok(const struct step_record *st, enum proto_suspend suspend)
         !(is(st->kind, "run") || is(st->kind, "sleep")) ||
         st->started_at < 0 || st->started_at > RECORD_MAX_MS ||
         st->ended_at < 0 || st->ended_at > RECORD_MAX_MS ||
-        st->wake_at < 0 || st->wake_at > RECORD_MAX_MS)
+        st->wake_at < 0 || st->wake_at > RECORD_MAX_MS ||
+        !text_ok(st->step_id) || !text_ok(st->name) || !text_ok(st->error) ||
+        !json_text_ok(st->result))
         return 0;
     switch (suspend) {
     case PROTO_SUSPEND_NONE:
@@ -738,7 +768,8 @@ decode(const unsigned char *body, size_t len, struct proto_msg *msg)
         d->retry_after_ms = get64(p + 14);
         p += DONE_FIXED;
         if (get_str(&p, end, &d->output) != 0 ||
-            get_str(&p, end, &d->error) != 0)
+            get_str(&p, end, &d->error) != 0 || !json_text_ok(d->output) ||
+            !text_ok(d->error))
             return -1;
         if (d->suspend != PROTO_SUSPEND_NONE &&
             (get_record(&p, end, &d->step) != 0 ||

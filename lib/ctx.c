@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_check.h"
+
 struct ctx_arena_block {
     struct ctx_arena_block *next;
     max_align_t data[];
@@ -42,11 +44,37 @@ ctx_format(const char *fmt, ...)
     return s;
 }
 
+/* MSG (steals) as the error a context keeps: UTF-8, at most
+ * CTX_MAX_ERROR bytes. */
+static char *
+error_kept(char *msg)
+{
+    static const char cut[] = "... (cut: the message was %zu bytes)";
+    char *fixed;
+    size_t n, at;
+
+    if (msg == NULL)
+        return NULL;
+    if ((fixed = json_check_repair_utf8(msg)) != NULL) {
+        free(msg);
+        msg = fixed;
+    }
+    if ((n = strlen(msg)) <= CTX_MAX_ERROR)
+        return msg;
+    /* Room for the note (its number has at most 20 digits), cut where a
+     * character begins. */
+    at = CTX_MAX_ERROR - (sizeof(cut) + 20);
+    while (at > 0 && ((unsigned char)msg[at] & 0xc0) == 0x80)
+        at--;
+    snprintf(msg + at, n + 1 - at, cut, n);
+    return msg;
+}
+
 void
 ctx_set_error(struct ctx_core *c, char *msg, int no_retry)
 {
     free(c->error);
-    c->error = msg;
+    c->error = error_kept(msg);
     c->no_retry = no_retry;
     c->retry_after_ms = 0;
 }
@@ -82,7 +110,7 @@ ctx_fail(struct fh_ctx *ctx, int retry, const char *fmt, ...)
         ctx_abort_oom();
     /* Unlike ctx_set_error(): a delay asked for before fh_fail() stays. */
     free(c->error);
-    c->error = msg;
+    c->error = error_kept(msg);
     c->no_retry = retry == FH_NO_RETRY;
     return FH_ERR;
 }

@@ -19,6 +19,11 @@
 #define CTX_RETRY_AFTER_MIN_MS 1000LL
 #define CTX_RETRY_AFTER_MAX_MS (24LL * 3600 * 1000)
 
+/* The longest error message kept, in bytes: a longer one is cut, so
+ * that a plugin's error cannot grow the store and every run list without
+ * bound. */
+#define CTX_MAX_ERROR (16 * 1024)
+
 struct ctx_arena_block;
 
 struct ctx_core {
@@ -42,7 +47,10 @@ void ctx_abort_oom(void) __attribute__((noreturn));
 char *ctx_format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Sets the error to MSG (steals; NULL clears it): a new error clears any
- * retry-after delay an earlier one asked for. */
+ * retry-after delay an earlier one asked for. Like fh_fail()'s, the
+ * message kept is UTF-8 (each bad byte becomes U+FFFD, so it still says
+ * what happened and the API can print it as JSON) and at most
+ * CTX_MAX_ERROR bytes (a longer one is cut, and says so). */
 void ctx_set_error(struct ctx_core *c, char *msg, int no_retry);
 
 /* Frees what one call left: the arena, the output and the error. */

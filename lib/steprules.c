@@ -16,6 +16,7 @@ char *
 steprules_check_output(struct json_object *output, const char **text)
 {
     size_t len;
+    char *why;
 
     *text = NULL;
     if (json_check_depth(output, STEPRULES_MAX_DEPTH) > STEPRULES_MAX_DEPTH)
@@ -26,7 +27,15 @@ steprules_check_output(struct json_object *output, const char **text)
         json_object_to_json_string_length(output, JSON_C_TO_STRING_PLAIN, &len);
     if (*text == NULL)
         return ctx_format("the output could not be serialized");
-    return json_check_text("the output", *text, len);
+    if (len > STEPRULES_MAX_OUTPUT)
+        why = ctx_format("the output is %zu bytes, more than the %d MiB"
+                         " a run may return",
+                         len, STEPRULES_MAX_OUTPUT >> 20);
+    else
+        why = json_check_text("the output", *text, len);
+    if (why != NULL)
+        *text = NULL; /* nothing of it is sent to be stored */
+    return why;
 }
 
 void
@@ -146,6 +155,11 @@ steprules_run(struct steprules *s, struct fh_ctx *ctx, const char *name,
                   1);
         return FH_ERR;
     }
+    if (!json_check_utf8(name, strlen(name))) {
+        /* The API shows step names: they must be text. */
+        set_error(ctx, ctx_format("fh_step: a step's name must be UTF-8"), 1);
+        return FH_ERR;
+    }
     id = step_id(s, name);
     rc = replay(s, ctx, id, result);
     if (rc != 0) {
@@ -187,6 +201,15 @@ steprules_run(struct steprules *s, struct fh_ctx *ctx, const char *name,
                       ctx_format("step result could not be"
                                  " serialized"),
                       1);
+            rc = FH_ERR;
+        } else if (len > STEPRULES_MAX_OUTPUT) {
+            /* Retrying would return as much again. */
+            set_error(ctx,
+                      ctx_format("step result is %zu bytes, more than the"
+                                 " %d MiB a step may return",
+                                 len, STEPRULES_MAX_OUTPUT >> 20),
+                      1);
+            o.result_text = NULL;
             rc = FH_ERR;
         } else if ((bad = json_check_text("step result", o.result_text, len)) !=
                    NULL) {
@@ -321,9 +344,10 @@ steprules_sleep(struct steprules *s, struct fh_ctx *ctx, const char *name,
 
     if (s == NULL)
         return outside(ctx);
-    if (name == NULL || *name == '\0') {
+    if (name == NULL || *name == '\0' ||
+        !json_check_utf8(name, strlen(name))) {
         set_error(ctx,
-                  ctx_format("%s: a sleep needs a name",
+                  ctx_format("%s: a sleep needs a name, in UTF-8",
                              until ? "fh_sleep_until" : "fh_sleep"),
                   1);
         return FH_ERR;

@@ -9,8 +9,10 @@
  *
  * The rules: step ids ("name", then "name:1", "name:2", ... within one
  * handler call); a step with a stored outcome returns it without running;
- * a new result must nest at most STEPRULES_MAX_DEPTH levels and print as
- * JSON that reads back (no NaN, no Infinity), as must a run's output; a
+ * a step's name is UTF-8; a new result must nest at most
+ * STEPRULES_MAX_DEPTH levels, print as JSON that reads back (no NaN, no
+ * Infinity, UTF-8 strings) and take at most STEPRULES_MAX_OUTPUT bytes,
+ * as must a run's output; a
  * failed step is retried until its attempts run out or it says not to,
  * and its last error becomes its stored outcome; a sleep takes the
  * duration grammar (duration.h), at most a year, and fails for good
@@ -39,6 +41,9 @@
  * worker in one message, which must fit PROTO_MAX_FRAME with the event.
  * The step that would cross it fails for good, and is not stored. */
 #define STEPRULES_MAX_RUN_STATE (32ULL << 20)
+/* The largest step result, and run output, as JSON text: Inngest's 4 MB
+ * per step output. What a whole run keeps: STEPRULES_MAX_RUN_STATE. */
+#define STEPRULES_MAX_OUTPUT (4 * 1024 * 1024)
 
 /* How a step call ended, for the side to keep. */
 struct step_outcome {

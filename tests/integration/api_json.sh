@@ -8,7 +8,7 @@
 # SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/lib.sh"
 t_setup
-t_plugins ok
+t_plugins ok outputs
 t_start
 
 events_stored() { sql "select count(*) from events"; }
@@ -65,6 +65,66 @@ EV=$(jq -r '.ids[0]' <<<"$BODY_OUT")
 get "/v1/events/$EV"
 t_is "$(jq -r .data.data.s <<<"$BODY_OUT")" $'\U1F600 \u00e9\t' \
     "and read back as the characters they name"
+
+# --- what a handler returns
+# out DATA: sends test/out with DATA; waits for its run to end; the run
+# into RUN and BODY_OUT (/v1/runs/{id}).
+out() {
+    post "{\"name\":\"test/out\",\"data\":$1}"
+    EV=$(jq -r '.ids[0]' <<<"$BODY_OUT")
+    wait_until 20 run_ended "$EV"
+    get "/v1/events/$EV/runs"
+    RUN=$(jq -r '.data[0].run_id' <<<"$BODY_OUT")
+    get "/v1/runs/$RUN"
+}
+run_ended() {
+    get "/v1/events/$1/runs"
+    case "$(jq -r '.data[0].status' <<<"$BODY_OUT")" in
+    Completed | Failed) return 0 ;;
+    esac
+    return 1
+}
+
+out '{"fail_utf8":1}'
+t_is "$(jq -r .data.status <<<"$BODY_OUT")" Failed "fh_fail with bytes that are not UTF-8 fails the run"
+t_is "$(jq -r .data.error <<<"$BODY_OUT")" $'bad bytes: \uFFFD\uFFFD, \uFFFD\uFFFD, end' \
+    "its message keeps its text, each bad byte a U+FFFD"
+
+out '{"name_utf8":1}'
+t_is "$(jq -r .data.error <<<"$BODY_OUT")" "fh_step: a step's name must be UTF-8" \
+    "a step whose name is not UTF-8 fails, saying why"
+t_is "$(jq -r '.data.steps | length' <<<"$BODY_OUT")" 0 "and is not stored"
+
+out '{"result_utf8":1}'
+t_is "$(jq -r .data.error <<<"$BODY_OUT")" \
+    "step result is not valid JSON: it is not UTF-8" \
+    "a step result whose string is not UTF-8 fails the step, saying why"
+t_is "$(jq -r '.data.steps[0].status' <<<"$BODY_OUT")" failed \
+    "the step shows failed"
+
+out '{"output_utf8":1}'
+t_is "$(jq -r .data.error <<<"$BODY_OUT")" \
+    "the output is not valid JSON: it is not UTF-8" \
+    "an output whose string is not UTF-8 fails the run, saying why"
+
+# --- sizes: 4 MiB per step result and per output; errors are cut at 16 KiB
+out '{"result_bytes":4194400}'
+t_is "$(jq -r .data.error <<<"$BODY_OUT")" \
+    "step result is 4194402 bytes, more than the 4 MiB a step may return" \
+    "a step result over 4 MiB fails the step, saying why"
+t_is "$(jq -r '.data.steps[0].status' <<<"$BODY_OUT")" failed \
+    "the step shows failed, with no result stored"
+out '{"output_bytes":4194400}'
+t_is "$(jq -r .data.error <<<"$BODY_OUT")" \
+    "the output is 4194402 bytes, more than the 4 MiB a run may return" \
+    "an output over 4 MiB fails the run, saying why"
+t_is "$(sql "select count(*) from runs where length(output) > 4194304")" 0 \
+    "and is not stored"
+out '{"error_bytes":1000000}'
+ERR=$(jq -r .data.error <<<"$BODY_OUT")
+t_ok "$([ "${#ERR}" -le 16384 ] && echo 0 || echo 1)" \
+    "a 1 MB error message is stored cut to 16 KiB (${#ERR} bytes)"
+t_has "$ERR" "... (cut: the message was 1000000 bytes)" "and says so"
 
 t_stop
 t_done

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "proto.h"
+#include "steprules.h"
 #include "tap.h"
 
 /* Writes a raw frame: a length header LEN and N bytes of BODY. */
@@ -397,16 +398,28 @@ test_master_reads(void)
     evbuffer_free(in);
 }
 
+/* What the master makes of the frame in B (freed). */
+static int
+take_frame(struct proto_buf *b)
+{
+    struct evbuffer *in = evbuffer_new();
+    struct proto_msg m;
+    int rc;
+
+    evbuffer_add(in, b->data, b->len);
+    rc = proto_take(in, &m);
+    proto_buf_free(b);
+    evbuffer_free(in);
+    return rc;
+}
+
 /* Puts ST as a checkpoint (SUSPEND none) or in a done that suspends, and
  * says what the master makes of it. */
 static int
 take_record(const struct step_record *st, enum proto_suspend suspend)
 {
-    struct evbuffer *in = evbuffer_new();
     struct proto_buf b = {0};
     struct proto_done d;
-    struct proto_msg m;
-    int rc;
 
     if (suspend == PROTO_SUSPEND_NONE) {
         proto_put_step(&b, st);
@@ -416,11 +429,7 @@ take_record(const struct step_record *st, enum proto_suspend suspend)
         d.step = *st;
         proto_put_done(&b, &d);
     }
-    evbuffer_add(in, b.data, b.len);
-    rc = proto_take(in, &m);
-    proto_buf_free(&b);
-    evbuffer_free(in);
-    return rc;
+    return take_frame(&b);
 }
 
 /* A well-formed frame can still say what no worker of ours says; a step
@@ -480,6 +489,71 @@ test_master_refuses_records(void)
     st.error = "boom";
     is_int(take_record(&st, PROTO_SUSPEND_RETRY), 1,
            "a retry carries the failed attempt");
+}
+
+/* Puts a done with OUTPUT and ERROR, and says what the master makes of
+ * it. */
+static int
+take_done(const char *output, const char *error)
+{
+    struct proto_buf b = {0};
+    struct proto_done d;
+
+    memset(&d, 0, sizeof(d));
+    d.ok = 1;
+    d.output = output;
+    d.error = error;
+    proto_put_done(&b, &d);
+    return take_frame(&b);
+}
+
+/* The API prints what the store holds: a worker that does not check its
+ * results (a plugin writing to the pipe) cannot store what is not JSON,
+ * not UTF-8, or bigger than any step may return. */
+static void
+test_master_refuses_text(void)
+{
+    static const char *bad_json[] = {
+        "NaN", "{\"n\":Infinity}", "[-Infinity]", "1.", "01",
+        "\"\\ud800\"", "\"a\tb\"", "\"\xff\"",
+        "12345678901234567890123456789", "{\"a\":1", "[1] 2",
+    };
+    struct step_record st = sample_step;
+    char *big = malloc(STEPRULES_MAX_OUTPUT + 2);
+
+    for (size_t i = 0; i < sizeof(bad_json) / sizeof(*bad_json); i++) {
+        st.result = bad_json[i];
+        is_int(take_record(&st, PROTO_SUSPEND_NONE), -1,
+               "a step result that is not strict JSON is refused");
+        is_int(take_done(bad_json[i], NULL), -1,
+               "so is such an output");
+    }
+    st.result = "{\"s\":\"\\ud83d\\ude00 caf\xc3\xa9\",\"n\":-0.5e-3}";
+    is_int(take_record(&st, PROTO_SUSPEND_NONE), 1,
+           "one that is, with a surrogate pair and UTF-8, is taken");
+    st = sample_step;
+    st.name = "st\xffp";
+    is_int(take_record(&st, PROTO_SUSPEND_NONE), -1,
+           "a step name that is not UTF-8 is refused");
+    st = sample_step;
+    st.status = "failed";
+    st.result = NULL;
+    st.error = "bad \xc0\xaf";
+    is_int(take_record(&st, PROTO_SUSPEND_NONE), -1,
+           "an error that is not UTF-8 is refused");
+    is_int(take_done(NULL, "bad \xc0\xaf"), -1, "in a done too");
+
+    memset(big, ' ', STEPRULES_MAX_OUTPUT + 1);
+    big[0] = '1';
+    big[STEPRULES_MAX_OUTPUT + 1] = '\0';
+    st = sample_step;
+    st.result = big;
+    is_int(take_record(&st, PROTO_SUSPEND_NONE), -1,
+           "a step result over STEPRULES_MAX_OUTPUT is refused");
+    is_int(take_done(big, NULL), -1, "so is such an output");
+    big[STEPRULES_MAX_OUTPUT] = '\0';
+    is_int(take_done(big, NULL), 1, "one of STEPRULES_MAX_OUTPUT is taken");
+    free(big);
 }
 
 /* Whatever a worker writes, the master takes whole messages or refuses. */
@@ -620,5 +694,6 @@ main(void)
     test_master_reads();
     test_master_refuses();
     test_master_refuses_records();
+    test_master_refuses_text();
     return done_testing();
 }
