@@ -154,9 +154,12 @@ struct json_object *store_get_run(struct store *st, const char *run_id,
                                   int *failed);
 struct json_object *store_get_event(struct store *st, const char *event_id,
                                     int *failed);
+/* The runs EVENT_ID started, each with its output (not its steps). */
 struct json_object *store_event_runs(struct store *st, const char *event_id);
-/* STATUS, if not NULL, is a word run_state_parse() knows: the runs that
- * show that status. */
+/* Summaries of runs, newest first: no output (a run's output is up to
+ * STEPRULES_MAX_OUTPUT bytes; store_get_run() has it), so that a list
+ * stays small. STATUS, if not NULL, is a word run_state_parse() knows:
+ * the runs that show that status. */
 struct json_object *store_list_runs(struct store *st, const char *function_id,
                                     const char *status, int limit);
 

@@ -407,12 +407,24 @@ store_run_steps(struct store *st, const char *run_id, int64_t now)
 #define RUN_COLUMNS                                                         \
     "id, function_id, event_id, status, attempt, wake_at, output, error,"   \
     " created_at, started_at, ended_at, updated_at"
+/* The same columns for a list of run summaries: outputs (up to
+ * STEPRULES_MAX_OUTPUT each) are not even read. */
+#define RUN_SUMMARY_COLUMNS                                                 \
+    "id, function_id, event_id, status, attempt, wake_at, NULL, error,"     \
+    " created_at, started_at, ended_at, updated_at"
 
-/* A run row in Inngest's v1 shape, plus fnhost's own fields; with
- * WITH_ATTEMPTS its steps and attempts too, or NULL if those cannot be
- * read. */
+/* What a run's JSON holds besides its summary. */
+enum run_detail {
+    RUN_SUMMARY = 0,
+    RUN_OUTPUT = 1, /* its output */
+    RUN_STEPS = 2,  /* its steps and attempts */
+};
+
+/* A run row in Inngest's v1 shape, plus fnhost's own fields, with what
+ * DETAIL (enum run_detail bits) asks for; NULL if its steps or attempts
+ * cannot be read. */
 static struct json_object *
-run_json(struct store *st, sqlite3_stmt *s, int with_attempts)
+run_json(struct store *st, sqlite3_stmt *s, int detail)
 {
     sqlite3 *db = store_reader(st);
     struct json_object *o = json_object_new_object();
@@ -433,8 +445,9 @@ run_json(struct store *st, sqlite3_stmt *s, int with_attempts)
                                json_object_new_boolean(1));
     add_time(o, "run_started_at", s, 9);
     add_time(o, "ended_at", s, 10);
-    json_object_object_add(o, "output",
-                           output ? json_parse(output) : NULL);
+    if (detail & RUN_OUTPUT)
+        json_object_object_add(o, "output",
+                               output ? json_parse(output) : NULL);
     add_text(o, "error", s, 7);
     json_object_object_add(o, "attempt", json_object_new_int(attempt));
     add_time(o, "created_at", s, 8);
@@ -443,7 +456,7 @@ run_json(struct store *st, sqlite3_stmt *s, int with_attempts)
         add_time(o, "next_attempt_at", s, 5);
     if (strcmp(status, "sleeping") == 0)
         add_time(o, "sleeping_until", s, 5);
-    if (with_attempts) {
+    if (detail & RUN_STEPS) {
         const char *id = (const char *)sqlite3_column_text(s, 0);
         struct json_object *steps = run_steps_json(db, id);
         struct json_object *attempts = steps ? run_attempts_json(db, id)
@@ -461,9 +474,12 @@ run_json(struct store *st, sqlite3_stmt *s, int with_attempts)
     return o;
 }
 
+/* The runs SQL finds (ARGS bound from 1 on, then LIMIT if positive), as
+ * an array of what DETAIL asks for; with SINGLE, the first one alone,
+ * with its steps and attempts. */
 static struct json_object *
 query_runs(struct store *st, const char *sql, const char *const *args,
-           int nargs, int limit, int single, int *failed)
+           int nargs, int limit, int single, int detail, int *failed)
 {
     sqlite3_stmt *s;
     struct json_object *arr = NULL, *one = NULL;
@@ -486,11 +502,11 @@ query_runs(struct store *st, const char *sql, const char *const *args,
         arr = json_object_new_array();
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         if (single) {
-            one = run_json(st, s, 1);
+            one = run_json(st, s, RUN_OUTPUT | RUN_STEPS);
             rc = one != NULL ? SQLITE_DONE : SQLITE_ABORT; /* logged */
             break;
         }
-        json_object_array_add(arr, run_json(st, s, 0));
+        json_object_array_add(arr, run_json(st, s, detail));
     }
     if (rc != SQLITE_DONE) {
         /* Not "no such run": a part of the answer is no answer. */
@@ -513,7 +529,7 @@ store_get_run(struct store *st, const char *run_id, int *failed)
     const char *args[] = {run_id};
 
     return query_runs(st, "SELECT " RUN_COLUMNS " FROM runs WHERE id = ?",
-                      args, 1, 0, 1, failed);
+                      args, 1, 0, 1, RUN_OUTPUT | RUN_STEPS, failed);
 }
 
 struct json_object *
@@ -521,9 +537,11 @@ store_event_runs(struct store *st, const char *event_id)
 {
     const char *args[] = {event_id};
 
+    /* With their outputs, as Inngest's answer has them (a client polls
+     * this for a run's result): one per function the event started. */
     return query_runs(st, "SELECT " RUN_COLUMNS " FROM runs WHERE"
                           " event_id = ? ORDER BY id",
-                      args, 1, 0, 0, NULL);
+                      args, 1, 0, 0, RUN_OUTPUT, NULL);
 }
 
 struct json_object *
@@ -534,7 +552,8 @@ store_list_runs(struct store *st, const char *function_id,
     char sql[512], filter[16];
     int n = 0, state = status ? run_state_parse(status) : -1;
 
-    snprintf(sql, sizeof(sql), "SELECT " RUN_COLUMNS " FROM runs WHERE 1%s%s"
+    snprintf(sql, sizeof(sql), "SELECT " RUN_SUMMARY_COLUMNS " FROM runs"
+                               " WHERE 1%s%s"
                                " ORDER BY id DESC LIMIT ?",
              function_id ? " AND function_id = ?" : "",
              state >= 0 ? " AND run_state_is(CAST(? AS INTEGER), status,"
@@ -546,7 +565,8 @@ store_list_runs(struct store *st, const char *function_id,
         snprintf(filter, sizeof(filter), "%d", state);
         args[n++] = filter;
     }
-    return query_runs(st, sql, args, n, limit > 0 ? limit : 100, 0, NULL);
+    return query_runs(st, sql, args, n, limit > 0 ? limit : 100, 0,
+                      RUN_SUMMARY, NULL);
 }
 
 struct json_object *

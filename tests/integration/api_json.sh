@@ -126,5 +126,26 @@ t_ok "$([ "${#ERR}" -le 16384 ] && echo 0 || echo 1)" \
     "a 1 MB error message is stored cut to 16 KiB (${#ERR} bytes)"
 t_has "$ERR" "... (cut: the message was 1000000 bytes)" "and says so"
 
+# --- lists carry summaries; a run's detail carries its output
+for i in 1 2 3 4 5; do
+    out '{"output_bytes":3000000}'
+    t_is "$(jq -r .data.status <<<"$BODY_OUT")" Completed "a 3 MB output $i is stored"
+done
+t_is "$(jq -r '.data.output | length' <<<"$BODY_OUT")" 3000000 \
+    "GET /v1/runs/{id} carries the output"
+BYTES=$(curl -s "$URL/v1/runs?limit=20" | wc -c)
+t_ok "$([ "$BYTES" -lt 100000 ] && echo 0 || echo 1)" \
+    "GET /v1/runs?limit=20 stays small with 15 MB of outputs stored ($BYTES bytes)"
+get "/v1/runs?limit=20"
+t_is "$(jq '[.data[] | has("output")] | any' <<<"$BODY_OUT")" false \
+    "its runs carry no output"
+t_is "$(jq -r '.data | length' <<<"$BODY_OUT")" "$(sql "select count(*) from runs")" \
+    "and every run is there"
+get "/v1/events/$EV/runs"
+t_is "$(jq -r '.data[0].output | length' <<<"$BODY_OUT")" 3000000 \
+    "GET /v1/events/{id}/runs carries the outputs of the event's runs, as Inngest's does"
+get "/v1/runs?limit=1000"
+t_is "$HTTP_CODE" 200 "GET /v1/runs with every bad run above answers"
+
 t_stop
 t_done
