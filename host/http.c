@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "ingest.h"
+#include "json_check.h"
 #include "log.h"
 #include "pipeline.h"
 #include "pool.h"
@@ -70,14 +71,23 @@ reply_text(struct evhttp_request *req, int code, const char *s, size_t len)
     evhttp_send_reply(req, code, code == 200 ? "OK" : NULL, NULL);
 }
 
+/* Sends O (stolen) as JSON. What enters the store is checked to print as
+ * JSON, but a string json-c prints as it holds it could still carry
+ * bytes that are not UTF-8 (a store written before those checks, a file
+ * name in an error): they become U+FFFD, so that the answer is JSON. */
 static void
 reply_json(struct evhttp_request *req, int code, struct json_object *o)
 {
     size_t len;
     const char *s = json_object_to_json_string_length(
         o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+    char *fixed = json_check_utf8(s, len) ? NULL : json_check_repair_utf8(s);
 
-    reply_text(req, code, s, len);
+    if (fixed != NULL)
+        reply_text(req, code, fixed, strlen(fixed));
+    else
+        reply_text(req, code, s, len);
+    free(fixed);
     json_object_put(o);
 }
 

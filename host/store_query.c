@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "json_check.h"
 #include "log.h"
 #include "run_state.h"
 #include "store_int.h"
@@ -200,6 +201,21 @@ add_text(struct json_object *o, const char *key, sqlite3_stmt *s, int col)
     json_object_object_add(o, key, v ? json_object_new_string(v) : NULL);
 }
 
+/* The stored JSON text S (may be NULL) as a value to serve, or NULL
+ * (null) if it is not JSON as RFC 8259 has it: results and outputs are
+ * checked before they are stored, but a store written before those
+ * checks may hold NaN, and the API prints only JSON. */
+static struct json_object *
+stored_json(const char *s)
+{
+    size_t at;
+
+    if (s == NULL ||
+        json_check_strict(s, strlen(s), JSON_PARSE_DEPTH, &at) != NULL)
+        return NULL;
+    return json_parse(s);
+}
+
 /* run_state_is(FILTER, status, attempt, function_id): whether a row is
  * found by the status filter FILTER (an enum run_state), decided by the
  * same decoding that shows it. */
@@ -269,8 +285,7 @@ run_steps_json(sqlite3 *db, const char *run_id)
                                json_object_new_int(sqlite3_column_int(q, 4)));
         add_time(o, "started_at", q, 5);
         add_time(o, "ended_at", q, 6);
-        json_object_object_add(o, "result",
-                               result ? json_parse(result) : NULL);
+        json_object_object_add(o, "result", stored_json(result));
         add_text(o, "error", q, 8);
         if (sqlite3_column_type(q, 9) != SQLITE_NULL)
             add_time(o, "wake_at", q, 9);
@@ -446,8 +461,7 @@ run_json(struct store *st, sqlite3_stmt *s, int detail)
     add_time(o, "run_started_at", s, 9);
     add_time(o, "ended_at", s, 10);
     if (detail & RUN_OUTPUT)
-        json_object_object_add(o, "output",
-                               output ? json_parse(output) : NULL);
+        json_object_object_add(o, "output", stored_json(output));
     add_text(o, "error", s, 7);
     json_object_object_add(o, "attempt", json_object_new_int(attempt));
     add_time(o, "created_at", s, 8);
