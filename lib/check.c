@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "duration.h"
+#include "json_check.h"
 
 /* The smallest descriptor a 1.x plugin can have: 1.0's. */
 #define PLUGIN_SIZE_1_0 (offsetof(struct fh_plugin, spare) + 4 * sizeof(void *))
@@ -51,6 +52,9 @@ check_trigger(const char *t, char *err, size_t errlen)
                               "trigger \"%s\" has a space or control"
                               " character",
                               t);
+    /* Names, ids and triggers are shown by the API, which prints JSON. */
+    if (!json_check_utf8(t, n))
+        return check_fail(err, errlen, "a trigger is not UTF-8");
     if (star != NULL &&
         (star != t + n - 1 || n < 2 || (star[-1] != '/' && star[-1] != '.')))
         return check_fail(err, errlen,
@@ -155,6 +159,10 @@ check_functions(const struct fh_plugin *p, char *err, size_t errlen)
                               "function \"%.40s\": an id is at most"
                               " 128 characters, without spaces",
                               f->id);
+        if (!json_check_utf8(f->id, strlen(f->id)))
+            return check_fail(err, errlen,
+                              "function %d: its id is not UTF-8",
+                              (int)(f - p->functions));
         if (f->run == NULL)
             return check_fail(err, errlen, "function \"%s\" has no handler",
                               f->id);
@@ -247,8 +255,13 @@ check_plugin(const struct fh_plugin *p, char *err, size_t errlen)
                           " most 64 characters without"
                           " spaces, '/' or brackets",
                           p->name);
+    if (!json_check_utf8(p->name, strlen(p->name)))
+        return check_fail(err, errlen, "the plugin's name is not UTF-8");
     if (p->version == NULL)
         return check_fail(err, errlen, "plugin %s has no version", p->name);
+    if (!json_check_utf8(p->version, strlen(p->version)))
+        return check_fail(err, errlen, "plugin %s: its version is not UTF-8",
+                          p->name);
     if (p->functions == NULL)
         return check_fail(err, errlen, "plugin %s has no function table",
                           p->name);

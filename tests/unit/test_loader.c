@@ -523,6 +523,27 @@ test_descriptors(void)
            "another value is refused");
     o.checkpoint_ahead = 0;
 
+    /* The API prints them as JSON: they must be text. */
+    fns[0].id = "f\xffn";
+    checks(&p, "function 0: its id is not UTF-8",
+           "a function id that is not UTF-8 is refused");
+    fns[0].id = "fn\xc3\xa9";
+    checks(&p, NULL, "one in UTF-8 loads");
+    fns[0].id = "fn";
+    p.name = "m\xc0\xaf" "em";
+    checks(&p, "the plugin's name is not UTF-8", "so is a plugin name");
+    p.name = "mem";
+    p.version = "1.\xe9" "x";
+    checks(&p, "plugin mem: its version is not UTF-8", "and a version");
+    p.version = "1";
+    {
+        static const char *const bad[] = {"test/\xed\xa0\x80", NULL};
+
+        fns[0].triggers = bad;
+        checks(&p, "a trigger is not UTF-8", "and a trigger");
+        fns[0].triggers = noop_triggers;
+    }
+
     o.size = 1u << 20;
     checks(&p, "its options say they are 1048576 bytes, more than any ABI"
                " 1.x could have: set them with FH_OPTS()",
