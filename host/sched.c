@@ -371,23 +371,28 @@ sched_backoff_ms(unsigned a)
 /* The longest retry_after taken: fh_retry_after()'s own bound. */
 #define RETRY_AFTER_MAX_MS (24LL * 3600 * 1000)
 
-/* A failed attempt's delay: the function's own retry_after as given (it
- * says when the service will take the call again, so the backoff scale,
- * a setting for tests and impatient set-ups, does not apply to it), else
- * the backoff table plus up to 30 s of jitter, scaled. */
-static int64_t
-retry_delay(double scale, unsigned attempt, int64_t retry_after_ms)
+int64_t
+sched_retry_delay_ms(double scale, unsigned attempt, int64_t retry_after_ms,
+                     uint32_t draw)
 {
-    uint32_t r = 0;
     int64_t d;
 
     if (retry_after_ms > 0)
         return retry_after_ms < RETRY_AFTER_MAX_MS ? retry_after_ms
                                                    : RETRY_AFTER_MAX_MS;
+    d = sched_backoff_ms(attempt) + (int64_t)(draw % 30001);
+    return (int64_t)((double)d * scale);
+}
+
+/* A failed attempt's delay, with a fresh draw for the jitter. */
+static int64_t
+retry_delay(double scale, unsigned attempt, int64_t retry_after_ms)
+{
+    uint32_t r = 0;
+
     if (getrandom(&r, sizeof(r), 0) != sizeof(r))
         r = (uint32_t)rand();
-    d = sched_backoff_ms(attempt) + (int64_t)(r % 30001);
-    return (int64_t)((double)d * scale);
+    return sched_retry_delay_ms(scale, attempt, retry_after_ms, r);
 }
 
 /* A step_record with its own strings. */

@@ -79,4 +79,12 @@ int sched_running(const struct sched *s);
  * scale: 15 s, 30 s, 1 m, 2 m, 5 m, 10 m, 20 m, 40 m, 1 h, then 2 h. */
 int64_t sched_backoff_ms(unsigned a);
 
+/* The delay before the retry of failed attempt ATTEMPT (0-based): the
+ * function's RETRY_AFTER_MS as given, up to 24 h, when it set one (the
+ * service said when; SCALE does not apply); else sched_backoff_ms(ATTEMPT)
+ * plus DRAW % 30001 ms of jitter, times SCALE. DRAW is a uniform random
+ * number (the scheduler takes it from getrandom), so a test can pick it. */
+int64_t sched_retry_delay_ms(double scale, unsigned attempt,
+                             int64_t retry_after_ms, uint32_t draw);
+
 #endif

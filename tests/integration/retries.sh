@@ -49,16 +49,27 @@ t_is "$(jq -r '.data.attempts | length' <<<"$BODY_OUT")" 1 \
     "FH_RETRIES_NONE allows a single attempt"
 t_stop
 
-# The delays follow the backoff table: with the scale at 1/100 the first
-# retry waits 150 ms plus up to 300 ms of jitter, never less.
+# The delays follow the backoff table, here scaled to 1/50: the retry after
+# attempt A waits at least the table's entry for A (15 s, 30 s, 1 min), plus
+# up to 30 s of jitter, plus the time to dispatch it. So only lower bounds
+# hold; as the table outgrows the jitter, a backoff that stays at 15 s
+# cannot reach the third (1 min: 45 s at most), and a second gap shorter
+# than 30 s means the second retry did not wait longer than the first had
+# to. The gaps are the store's: from one attempt's end to the next's start.
 STATE="$T_DIR/state2"
-t_start --backoff-scale 0.01
-post '{"name":"test/flaky","data":{"fail_times":1}}'
-wait_until 10 runs_in completed 1
-GAP=$(sql "select b.started_at - a.ended_at from attempts a join attempts b
-           on a.run_id = b.run_id and b.attempt = 1 where a.attempt = 0")
-t_ok "$([ "$GAP" -ge 150 ] && [ "$GAP" -le 1500 ]; echo $?)" \
-    "the first retry waits 15 s scaled, plus jitter ($GAP ms)"
+t_start --backoff-scale 0.02
+post '{"name":"test/flaky","data":{"fail_times":3}}'
+wait_until 20 runs_in completed 1
+GAPS=($(sql "select b.started_at - a.ended_at from attempts a join attempts b
+             on a.run_id = b.run_id and b.attempt = a.attempt + 1
+             order by a.attempt"))
+t_is "${#GAPS[@]}" 3 "a run failing three times has three retry gaps"
+t_ok "$([ "${GAPS[0]:-0}" -ge 300 ]; echo $?)" \
+    "the first retry waits 15 s scaled, or more (${GAPS[0]:-} ms)"
+t_ok "$([ "${GAPS[1]:-0}" -ge 600 ]; echo $?)" \
+    "the second 30 s scaled, or more: past the first's least (${GAPS[1]:-} ms)"
+t_ok "$([ "${GAPS[2]:-0}" -ge 1200 ]; echo $?)" \
+    "the third 1 min scaled, or more: past the first's most (${GAPS[2]:-} ms)"
 
 # fh_retry_after's delay is the service's: the backoff scale leaves it be.
 post '{"name":"test/retry-after","data":{"after_ms":2000}}'

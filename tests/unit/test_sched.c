@@ -416,6 +416,59 @@ test_backoff_table(void)
     is_int(sched_backoff_ms(1000), 7200000, "and 2 h from then on");
 }
 
+/* The delay of each retry: the table grows, the jitter stays within 30 s,
+ * the scale multiplies both, and fh_retry_after's delay is taken as is. */
+static void
+test_retry_delay(void)
+{
+    static const uint32_t draws[] = {1,     29999,  30000,     30001,
+                                     60001, 123456, UINT32_MAX};
+    int grows = 1, beats_jitter = 1, bounded = 1;
+
+    for (unsigned a = 0; a < 9; a++) {
+        grows &= sched_retry_delay_ms(1, a + 1, 0, 0) >
+                 sched_retry_delay_ms(1, a, 0, 0);
+        /* Two attempts on, the least delay exceeds the most before. */
+        beats_jitter &= sched_retry_delay_ms(1, a + 2, 0, 0) >
+                        sched_retry_delay_ms(1, a, 0, 30000);
+    }
+    ok(grows, "each retry waits longer than the one before, jitter aside");
+    ok(beats_jitter, "and two retries on, longer whatever the jitter");
+    is_int(sched_retry_delay_ms(1, 0, 0, 0), 15000,
+           "the first retry waits 15 s at least");
+    is_int(sched_retry_delay_ms(1, 9, 0, 0), 7200000, "the tenth 2 h");
+    is_int(sched_retry_delay_ms(1, 4000000000u, 0, 0), 7200000,
+           "and every one after it");
+
+    for (unsigned a = 0; a < 12; a++)
+        for (size_t i = 0; i < sizeof(draws) / sizeof(draws[0]); i++) {
+            int64_t j = sched_retry_delay_ms(1, a, 0, draws[i]) -
+                        sched_retry_delay_ms(1, a, 0, 0);
+
+            bounded &= j >= 0 && j <= 30000 && j == draws[i] % 30001;
+        }
+    ok(bounded, "the jitter adds 0 to 30 s, the draw modulo 30001 ms");
+    is_int(sched_retry_delay_ms(1, 2, 0, 30000), 90000,
+           "at most 30 s: 1 min becomes 1 min 30 s");
+
+    is_int(sched_retry_delay_ms(0.01, 0, 0, 12345), 273,
+           "the scale multiplies table and jitter: (15 s + 12.345 s) / 100");
+    is_int(sched_retry_delay_ms(0.0001, 9, 0, 30000), 723,
+           "(2 h + 30 s) / 10000");
+    is_int(sched_retry_delay_ms(10, 1, 0, 0), 300000, "30 s * 10");
+    is_int(sched_retry_delay_ms(0, 5, 0, UINT32_MAX), 0, "a scale of 0: none");
+
+    is_int(sched_retry_delay_ms(0.001, 3, 2000, UINT32_MAX), 2000,
+           "a retry_after is the delay, unscaled and without jitter");
+    is_int(sched_retry_delay_ms(1, 0, 1, 30000), 1,
+           "however short");
+    is_int(sched_retry_delay_ms(1, 0, 25LL * 3600 * 1000, 0),
+           24LL * 3600 * 1000, "and at most 24 h");
+    is_int(sched_retry_delay_ms(1, 1, 0, 0), 30000,
+           "no retry_after (0): the table");
+    is_int(sched_retry_delay_ms(1, 1, -5, 0), 30000, "nor a negative one");
+}
+
 static void
 test_completed(struct sched *s)
 {
@@ -759,6 +812,7 @@ main(void)
     sched_start(s);
 
     test_backoff_table();
+    test_retry_delay();
     test_completed(s);
     test_step(s);
     test_state_limit(s);
