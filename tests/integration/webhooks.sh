@@ -2,7 +2,8 @@
 # webhooks.sh - signed webhooks end to end: a Clerk user.created signed the
 # way Svix signs it reaches user-sync; tampered, wrongly signed, stale and
 # incomplete deliveries are refused and leave nothing; a redelivery starts
-# nothing new; Stripe, GitHub and generic sources.
+# nothing new; Stripe, GitHub and generic sources, each of which refuses
+# wrong, missing and empty signatures.
 # SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/lib.sh"
 t_setup
@@ -151,6 +152,59 @@ deliver acme "$T_DIR/acme.json"
 t_is "$HTTP_CODE" 200 "a generic source with its secret from FNHOST_WEBHOOK_ACME_SECRET"
 t_is "$(sql "select name from events where name like 'acme/%'")" acme/order.shipped \
     "names events prefix/<type field>"
+
+# Every scheme refuses a wrong, a missing and an empty signature, and
+# stores nothing. Each payload is new and would be accepted if signed (an
+# unverified delivery would show as a 200 and a stored event).
+WRONG=whsec_d3Jvbmcgc2VjcmV0IGZvciB0aGUgdGVzdA==
+runs_listed() {
+    get "/v1/runs?limit=100"
+    jq '.data | length' <<<"$BODY_OUT"
+}
+# refusals SOURCE SCHEME HEADER EMPTIED FILE [curl args]: HEADER is the
+# signature header; EMPTIED a sed command that empties its signature and
+# keeps the rest (Stripe's t=).
+refusals() {
+    local src=$1 scheme=$2 hdr=$3 emptied=$4 file=$5 before listed
+    shift 5
+    before=$(counts)
+    listed=$(runs_listed)
+    "$FNHOST" sign --secret "$WRONG" --scheme "$scheme" @"$file" >"$T_DIR/h"
+    deliver "$src" "$file" "$@"
+    t_is "$HTTP_CODE" 401 "$src: a signature by another secret is a 401"
+    t_has "$(jq -r .error <<<"$BODY_OUT")" "signature matches" \
+        "$src: that says no signature matches"
+    sign --webhook "$src" @"$file"
+    sed -i "/^$hdr:/Id" "$T_DIR/h"
+    deliver "$src" "$file" "$@"
+    t_is "$HTTP_CODE" 400 "$src: no signature header is a 400"
+    t_has "$(jq -r .error <<<"$BODY_OUT")" "missing header $hdr" \
+        "$src: that names the header"
+    deliver "$src" "$file" "$@" -H "$hdr;"
+    t_is "$HTTP_CODE" 400 "$src: an empty signature header is a 400"
+    t_has "$(jq -r .error <<<"$BODY_OUT")" "missing header $hdr" \
+        "$src: as missing"
+    sign --webhook "$src" @"$file"
+    sed -i "$emptied" "$T_DIR/h"
+    deliver "$src" "$file" "$@"
+    t_is "$HTTP_CODE" 401 "$src: an empty signature in the header is a 401"
+    t_has "$(jq -r .error <<<"$BODY_OUT")" "signature" \
+        "$src: refused for its signature"
+    t_is "$(counts)" "$before" "$src: the refusals stored no event and no run"
+    t_is "$(runs_listed)" "$listed" "$src: GET /v1/runs lists no new run"
+}
+printf '{"type":"user.deleted","data":{"id":"user_wrong"}}' >"$T_DIR/clerk2.json"
+refusals clerk standard-webhooks svix-signature 's/v1,[^ ]*$/v1,/' \
+    "$T_DIR/clerk2.json"
+printf '{"id":"evt_refused","type":"invoice.paid","data":{}}' >"$T_DIR/stripe2.json"
+refusals stripe stripe stripe-signature 's/v1=[0-9a-f]*/v1=/' \
+    "$T_DIR/stripe2.json"
+printf '{"ref":"refs/heads/refused"}' >"$T_DIR/push2.json"
+refusals github github x-hub-signature-256 's/sha256=[0-9a-f]*/sha256=/' \
+    "$T_DIR/push2.json" -H 'X-GitHub-Event: push'
+printf '{"kind":"order.refused","order":43}' >"$T_DIR/acme2.json"
+refusals acme standard-webhooks svix-signature 's/v1,[^ ]*$/v1,/' \
+    "$T_DIR/acme2.json"
 t_stop
 
 # A secret that is not base64 stops fnhost with the reason.
