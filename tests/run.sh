@@ -16,7 +16,7 @@
 #   TEST_TIMEOUT=300       seconds each test may take; then its process
 #                          group (daemons and all) is stopped
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 export FNHOST_BUILD="${FNHOST_BUILD:-build}"
 export FNHOST_ROOT="$PWD"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
