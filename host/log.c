@@ -11,6 +11,7 @@
 #include "util.h"
 
 static int max_level = LOG_INFO;
+static int log_fd = STDERR_FILENO;
 static const char *const names[] = {"error", "warn", "info", "debug"};
 
 int
@@ -37,10 +38,74 @@ log_enabled(int level)
     return level <= max_level;
 }
 
+/* Length of the UTF-8 sequence at S (N bytes left) that a terminal shows
+ * as text; 0 for a byte that is not one: a control character (C0, DEL,
+ * C1), a stray or overlong byte, a surrogate, or a cut sequence. */
+static size_t
+printable_len(const unsigned char *s, size_t n)
+{
+    size_t len;
+    uint32_t c;
+
+    if (s[0] >= 0x20 && s[0] < 0x7f)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        len = 2, c = s[0] & 0x1f;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        len = 3, c = s[0] & 0x0f;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        len = 4, c = s[0] & 0x07;
+    else
+        return 0;
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        c = c << 6 | (s[i] & 0x3f);
+    }
+    if (c < 0xa0 || (len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
+        (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+        return 0;
+    return len;
+}
+
+size_t
+log_escape(char *dst, size_t cap, const char *src, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)src;
+    size_t o = 0, i = 0;
+
+    while (i < n) {
+        size_t len = printable_len(s + i, n - i);
+
+        if (len == 0) {
+            if (o + 4 >= cap)
+                break;
+            snprintf(dst + o, 5, "\\x%02x", s[i]);
+            o += 4, i++;
+        } else {
+            if (o + len >= cap)
+                break;
+            memcpy(dst + o, s + i, len);
+            o += len, i += len;
+        }
+    }
+    if (cap > 0)
+        dst[o] = '\0';
+    return o;
+}
+
+void
+log_set_fd(int fd)
+{
+    log_fd = fd;
+}
+
 void
 log_vmsg(int level, const char *module, const char *fmt, va_list ap)
 {
-    char line[2048], ts[32];
+    char line[2048], msg[2048], ts[32];
     int n, m;
 
     if (level > max_level)
@@ -50,18 +115,18 @@ log_vmsg(int level, const char *module, const char *fmt, va_list ap)
                  names[level < 0 ? 0 : level > 3 ? 3 : level], module);
     if (n < 0 || (size_t)n >= sizeof(line))
         n = 0;
-    m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+    m = vsnprintf(msg, sizeof(msg), fmt, ap);
     if (m < 0)
         m = 0;
-    n += m;
-    if ((size_t)n > sizeof(line) - 2)
-        n = (int)sizeof(line) - 2;
-    /* Keep one event on one line, whatever the message holds. */
-    for (int i = 0; i < n; i++)
-        if (line[i] == '\n' || line[i] == '\r')
-            line[i] = ' ';
+    if ((size_t)m >= sizeof(msg))
+        m = (int)sizeof(msg) - 1;
+    /* Messages carry outside text (event ids, names, plugin errors): one
+     * event stays on one line, and no byte of it can move the cursor,
+     * recolour the terminal or pass for a line of ours. */
+    n += (int)log_escape(line + n, sizeof(line) - (size_t)n - 1, msg,
+                         (size_t)m);
     line[n++] = '\n';
-    (void)!write(STDERR_FILENO, line, (size_t)n);
+    (void)!write(log_fd, line, (size_t)n);
 }
 
 void

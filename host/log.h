@@ -21,6 +21,15 @@ void log_msg(int level, const char *module, const char *fmt, ...)
 void log_vmsg(int level, const char *module, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 
+/* Where lines go: stderr unless a worker moved it (see plugin_log.c). */
+void log_set_fd(int fd);
+
+/* Copies N bytes of SRC into DST (CAP bytes, NUL-terminated) with every
+ * byte that is not printable UTF-8 text written as \xNN: control
+ * characters, C1, stray bytes and bad sequences. Stops early rather than
+ * cut an escape. Returns the length written. */
+size_t log_escape(char *dst, size_t cap, const char *src, size_t n);
+
 #define log_error(m, ...) log_msg(LOG_ERROR, m, __VA_ARGS__)
 #define log_warn(m, ...)  log_msg(LOG_WARN, m, __VA_ARGS__)
 #define log_info(m, ...)  log_msg(LOG_INFO, m, __VA_ARGS__)

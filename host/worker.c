@@ -15,6 +15,7 @@
 
 #include "loader.h"
 #include "log.h"
+#include "plugin_log.h"
 #include "proto.h"
 #include "steps.h"
 #include "util.h"
@@ -108,7 +109,10 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
     inv.steps.state_bytes = in.state_bytes;
     c.inv = &inv;
 
+    plugin_log_set_plugin(lp->desc->name);
     rc = fn->run(&c.core.pub, &fev);
+    /* Ends a line the handler left unfinished, as its own. */
+    plugin_log_set_plugin(lp->desc->name);
     /* Checkpoints sent ahead are durable before the run may sleep, retry
      * or end. */
     invocation_settle(&inv);
@@ -152,8 +156,10 @@ load_plugins(struct worker_state *ws, const struct proto_hello *hello)
     for (size_t i = 0; i < hello->nplugins; i++) {
         const char *path = hello->plugins[i];
         struct loaded_plugin *lp = &ws->plugins[ws->nplugins];
+        const char *base = strrchr(path, '/');
         char err[512];
 
+        plugin_log_set_plugin(base ? base + 1 : path);
         if (loader_open(lp, path, err, sizeof(err)) != 0 ||
             loader_init(lp, hello->config, &loader_api, err, sizeof(err)) !=
                 0) {
@@ -182,10 +188,12 @@ worker_main(int rfd, int wfd)
     /* Processes a plugin starts must not hold the master's pipes. */
     fcntl(rfd, F_SETFD, FD_CLOEXEC);
     fcntl(wfd, F_SETFD, FD_CLOEXEC);
+    plugin_log_start("?");
     hello = proto_recv(rfd);
     if (hello == NULL) {
         log_error("worker", "no hello from the master: %s",
                   errno ? strerror(errno) : "connection closed");
+        plugin_log_stop();
         return 1;
     }
     if (proto_read_hello(hello, &h) == 0) {
@@ -229,6 +237,7 @@ out:
         loader_close(&ws.plugins[i]);
     free(ws.plugins);
     proto_buf_free(&ws.out);
+    plugin_log_stop();
     return status;
 }
 
@@ -240,6 +249,11 @@ describe_main(const char *path)
     char err[512], *in;
     int status = 0;
 
+    {
+        const char *base = strrchr(path, '/');
+
+        plugin_log_start(base ? base + 1 : path);
+    }
     in = file_read("/dev/stdin", NULL);
     config = in ? json_parse(in) : NULL;
     free(in);
@@ -264,5 +278,6 @@ describe_main(const char *path)
     json_object_put(out);
     loader_close(&lp);
     json_object_put(config);
+    plugin_log_stop();
     return status;
 }

@@ -1,6 +1,8 @@
 /* test_log.c - unit tests for rate-limited log lines.
  * SPDX-License-Identifier: Apache-2.0 */
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "tap.h"
@@ -48,9 +50,52 @@ test_bounded(void)
     log_limit_free(l);
 }
 
+static void
+test_escape(void)
+{
+    char out[256];
+    const char in[] = "a\nb\r\x1b[31mc\x7f\xc2\x9b\xff\xc3\xa9\xe2\x82"
+                      "\xac\xed\xa0\x80\xc0\xaf\xe2\x82";
+
+    log_escape(out, sizeof(out), in, sizeof(in) - 1);
+    is_str(out,
+           "a\\x0ab\\x0d\\x1b[31mc\\x7f\\xc2\\x9b\\xff\xc3\xa9\xe2\x82\xac"
+           "\\xed\\xa0\\x80\\xc0\\xaf\\xe2\\x82",
+           "controls, C1, stray bytes, surrogates, overlong and cut sequences"
+           " are escaped; UTF-8 text is kept");
+    is_int((int)log_escape(out, 6, "ab\x01", 3), 2,
+           "an escape that does not fit is left out whole");
+    is_str(out, "ab", "and the text before it is kept");
+}
+
+static void
+test_line(void)
+{
+    int p[2];
+    char buf[512];
+    ssize_t n;
+
+    if (pipe(p) != 0) {
+        ok(0, "pipe");
+        return;
+    }
+    log_set_fd(p[1]);
+    log_info("test", "event %s", "x\n2026-01-01T00:00:00Z error [sched] fake");
+    log_set_fd(STDERR_FILENO);
+    close(p[1]);
+    n = read(p[0], buf, sizeof(buf) - 1);
+    close(p[0]);
+    buf[n > 0 ? n : 0] = '\0';
+    ok(strstr(buf, "[test] event x\\x0a2026-01-01T00:00:00Z error") != NULL,
+       "an id with a newline stays on its line, escaped: %s", buf);
+    ok(strchr(buf, '\n') == buf + strlen(buf) - 1, "one line");
+}
+
 int
 main(void)
 {
+    test_escape();
+    test_line();
     test_once_per_interval();
     test_bounded();
     return done_testing();
