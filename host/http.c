@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "http_guard.h"
 #include "ingest.h"
 #include "json_check.h"
 #include "log.h"
@@ -41,6 +42,7 @@ struct http {
     struct event_base *base;
     struct evhttp *evh;
     struct evhttp_bound_socket *sock;
+    struct http_guard *guard;
     struct http_deps d;
     uint64_t requests_refused;
 };
@@ -786,6 +788,7 @@ http_start(struct event_base *base, const struct http_deps *deps, char *bound,
         free(h);
         return NULL;
     }
+    h->guard = http_guard_new(base, evhttp_bound_socket_get_listener(h->sock));
     if (getsockname(evhttp_bound_socket_get_fd(h->sock),
                     (struct sockaddr *)&ss, &sl) != 0) {
         snprintf(err, errlen, "cannot read the address bound for %s: %s",
@@ -826,6 +829,8 @@ void
 http_stop_listening(struct http *h)
 {
     if (h->sock != NULL) {
+        http_guard_free(h->guard);
+        h->guard = NULL;
         evhttp_del_accept_socket(h->evh, h->sock);
         h->sock = NULL;
     }
@@ -836,6 +841,7 @@ http_free(struct http *h)
 {
     if (h == NULL)
         return;
+    http_guard_free(h->guard);
     evhttp_free(h->evh);
     free(h);
 }
