@@ -42,7 +42,18 @@ struct sched {
     struct event *kick;  /* dispatch and scan outside the caller's stack */
     int backlog;         /* due runs may be in the store only */
     int stopping;
+
+    /* Outcomes the store could not record (a full disk): their runs stay
+     * claimed, nothing new is dispatched until they are written, and one
+     * timer writes them again. */
+    struct finishing *unrecorded;
+    struct event *rewrite;
+    int64_t unrecorded_logged_at; /* mono ms of the last line about them */
+    uint64_t unrecorded_failures; /* failed writes since that line */
 };
+
+/* While outcomes wait to be written, a line at most this often. */
+#define UNRECORDED_LOG_MS 10000
 
 static void dispatch(struct sched *s);
 
@@ -296,7 +307,9 @@ dispatch(struct sched *s)
     struct job *job;
     int rc;
 
-    while (!s->stopping && s->head != NULL &&
+    /* A store that cannot record outcomes would only collect more of
+     * them in memory: no new attempt until it can. */
+    while (!s->stopping && s->unrecorded == NULL && s->head != NULL &&
            s->ex.ops->idle(s->ex.impl) > 0) {
         const struct fn_info *fn;
 
@@ -504,14 +517,33 @@ struct finishing {
     char *output;
     char *error;
     struct step_own step;
+    struct finishing *next; /* in sched.unrecorded */
 };
 
 static void finish_write(struct finishing *f);
 
 static void
-finish_retry_cb(evutil_socket_t fd, short what, void *arg)
+finishing_free(struct finishing *f)
 {
-    finish_write(arg);
+    free(f->output);
+    free(f->error);
+    step_own_free(&f->step);
+    free(f);
+}
+
+/* Writes every unrecorded outcome again, in the order they failed. */
+static void
+rewrite_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct sched *s = arg;
+    struct finishing *f = s->unrecorded, *next;
+
+    s->unrecorded = NULL;
+    for (; f != NULL; f = next) {
+        next = f->next;
+        f->next = NULL;
+        finish_write(f);
+    }
 }
 
 static void
@@ -521,24 +553,43 @@ finished_cb(void *arg, int rc, const char *err)
     struct sched *s = f->sched;
 
     if (rc != 0) {
+        struct finishing **p = &s->unrecorded;
         struct timeval tv = {1, 0};
+        int64_t now = mono_ms();
 
         /* The outcome is not durable yet, so the run stays claimed and the
          * write is tried again: acknowledging nothing loses nothing. */
-        log_error("sched", "run %s: cannot record attempt %u: %s; trying"
-                           " again in 1 s", f->job->run_id, f->at.attempt,
-                  err);
-        event_base_once(s->base, -1, EV_TIMEOUT, finish_retry_cb, f, &tv);
+        s->unrecorded_failures++;
+        if (s->unrecorded_logged_at == 0 ||
+            now - s->unrecorded_logged_at >= UNRECORDED_LOG_MS) {
+            log_error("sched", "cannot record the outcome of run %s: %s;"
+                               " no new attempts start until the store can"
+                               " (%llu failed write%s since the last line);"
+                               " trying again every second",
+                      f->job->run_id, err,
+                      (unsigned long long)s->unrecorded_failures,
+                      s->unrecorded_failures == 1 ? "" : "s");
+            s->unrecorded_logged_at = now;
+            s->unrecorded_failures = 0;
+        }
+        while (*p != NULL)
+            p = &(*p)->next;
+        *p = f;
+        if (!evtimer_pending(s->rewrite, NULL))
+            evtimer_add(s->rewrite, &tv);
         return;
+    }
+    if (s->unrecorded_logged_at != 0 && s->unrecorded == NULL &&
+        !evtimer_pending(s->rewrite, NULL)) {
+        log_info("sched", "the store records outcomes again; dispatching");
+        s->unrecorded_logged_at = 0;
+        s->unrecorded_failures = 0;
     }
     set_del(s, f->job);
     if (f->at.outcome == RUN_RETRY || f->at.outcome == RUN_SLEEP)
         arm_wake(s, f->at.wake_at);
     job_free(f->job);
-    free(f->output);
-    free(f->error);
-    step_own_free(&f->step);
-    free(f);
+    finishing_free(f);
     kick(s);
 }
 
@@ -630,6 +681,7 @@ sched_new(struct event_base *base, struct store *st,
     s->tail = &s->head;
     s->wake = evtimer_new(base, wake_cb, s);
     s->kick = event_new(base, -1, 0, kick_cb, s);
+    s->rewrite = evtimer_new(base, rewrite_cb, s);
     s->ex = ex;
     ex.ops->bind(ex.impl, &cb);
     return s;
@@ -696,6 +748,19 @@ sched_stop(struct sched *s, void (*done)(void *), void *arg)
 void
 sched_free(struct sched *s)
 {
+    size_t n = 0;
+
+    /* Their runs stay claimed in the store, which requeues them at the
+     * next start: they run again, and nothing is lost. */
+    for (struct finishing *f = s->unrecorded, *next; f != NULL; f = next) {
+        next = f->next;
+        finishing_free(f); /* its job is in the set, freed below */
+        n++;
+    }
+    if (n > 0)
+        log_warn("sched", "%zu outcome%s could not be recorded; the store"
+                          " requeues %s at the next start", n,
+                 n == 1 ? "" : "s", n == 1 ? "its run" : "their runs");
     for (size_t i = 0; i < s->setcap; i++) {
         struct job *j = s->set[i], *next;
 
@@ -707,6 +772,7 @@ sched_free(struct sched *s)
     free(s->set);
     event_free(s->wake);
     event_free(s->kick);
+    event_free(s->rewrite);
     generation_unref(s->gen);
     free(s);
 }
