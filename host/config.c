@@ -52,6 +52,11 @@ const struct config_setting config_settings[] = {
      SERVER(max_body), 1024, 16 << 20, NULL,
      "a size from 1KiB to 16MiB such as 4MiB",
      "4MiB", NULL, "the largest request body, at most 16MiB"},
+    {"request_timeout", "--request-timeout", "DURATION",
+     "FNHOST_REQUEST_TIMEOUT", CT_DURATION, SERVER(request_timeout_ms), 100,
+     0, NULL, "a duration of at least 100ms", "30s", NULL,
+     "the most time a client has to send a whole request, headers and"
+     " body, from when it connected or got its previous answer"},
     {"dedup_window", "--dedup-window", "DURATION", "FNHOST_DEDUP_WINDOW",
      CT_DURATION, SERVER(dedup_window_ms), 0, 0, NULL, NULL, "24h", NULL,
      "a repeated event id within it starts no new run"},

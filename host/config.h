@@ -45,6 +45,7 @@ struct config {
     double backoff_scale;  /* multiplies every retry delay */
     int retries;           /* default retries per function */
     size_t max_body;       /* bytes of one request body */
+    int64_t request_timeout_ms; /* to send one whole request */
     int64_t dedup_window_ms;
     char **event_keys;     /* NULL-terminated; empty: any key on loopback */
     char *api_key;         /* bearer token for /v1; NULL: none */

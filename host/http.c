@@ -693,6 +693,7 @@ request_cb(struct evhttp_request *req, void *arg)
     const char *rest;
     char err[512];
 
+    http_guard_request_read(h->guard, req);
     if (path == NULL) {
         reply_error(req, 400, "bad request URI");
         return;
@@ -788,7 +789,9 @@ http_start(struct event_base *base, const struct http_deps *deps, char *bound,
         free(h);
         return NULL;
     }
-    h->guard = http_guard_new(base, evhttp_bound_socket_get_listener(h->sock));
+    h->guard = http_guard_new(base, h->evh,
+                              evhttp_bound_socket_get_listener(h->sock),
+                              deps->cfg->request_timeout_ms);
     if (getsockname(evhttp_bound_socket_get_fd(h->sock),
                     (struct sockaddr *)&ss, &sl) != 0) {
         snprintf(err, errlen, "cannot read the address bound for %s: %s",
@@ -829,8 +832,7 @@ void
 http_stop_listening(struct http *h)
 {
     if (h->sock != NULL) {
-        http_guard_free(h->guard);
-        h->guard = NULL;
+        http_guard_stop_accepting(h->guard);
         evhttp_del_accept_socket(h->evh, h->sock);
         h->sock = NULL;
     }
@@ -841,7 +843,7 @@ http_free(struct http *h)
 {
     if (h == NULL)
         return;
-    http_guard_free(h->guard);
     evhttp_free(h->evh);
+    http_guard_free(h->guard);
     free(h);
 }
