@@ -17,7 +17,7 @@ set -eu
 
 # What building and running fnhost needs (make run); the tests add tools.
 run_pkgs="gcc make pkg-config libevent-dev libjson-c-dev libsqlite3-dev \
-libssl-dev libcurl4-openssl-dev"
+libssl-dev libcurl4-openssl-dev libpcre2-dev"
 test_pkgs="curl sqlite3 jq binutils procps clang libclang-rt-dev"
 node=1
 mode=${1:-build}

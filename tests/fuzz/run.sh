@@ -46,7 +46,7 @@ skip() {
 
 command -v "$cc" >/dev/null 2>&1 ||
     skip "$cc not found (scripts/deps.sh fuzz installs it)"
-pkgs="libevent json-c sqlite3 libcrypto"
+pkgs="libevent json-c sqlite3 libcrypto libpcre2-8"
 # shellcheck disable=SC2086
 pkg_cflags=$(pkg-config --cflags $pkgs 2>/dev/null) ||
     skip "pkg-config cannot find $pkgs (scripts/deps.sh build)"
