@@ -32,9 +32,10 @@ declare -A sources=(
     [fuzz_proto]="host/proto.c host/util.c"
     [fuzz_config]="host/config.c host/fnopt.c host/util.c"
     [fuzz_signature]="host/signature.c"
+    [fuzz_expr]=""
 )
 targets="fuzz_ingest fuzz_seed fuzz_duration fuzz_proto fuzz_config
-         fuzz_signature"
+         fuzz_signature fuzz_expr"
 
 # "ok 1 # SKIP" rather than "1..0": tests/run.sh counts "ok" lines.
 skip() {

@@ -87,7 +87,8 @@ test_literals(void)
     gives("null", "null:null");
     gives("'a\\tb'", "string:a\tb");
     gives("\"q\\\"\\\\\"", "string:q\"\\");
-    gives("'\\x41\\101\\u00e9\\U0001F600'", "string:AA\xc3\xa9\xf0\x9f\x98\x80");
+    gives("'\\x41\\101\\u00e9\\U0001F600'",
+          "string:AA\xc3\xa9\xf0\x9f\x98\x80");
     gives("r'a\\nb'", "string:a\\nb");
     gives("'''it's'''", "string:it's");
     gives("[1, 'a', [true], null]", "list:[1,\"a\",[true],null]");
