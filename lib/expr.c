@@ -750,35 +750,34 @@ parse_member_rest(struct parser *p, struct node *n)
         size_t at = p->start;
 
         if (is_char(p, '.')) {
-            char name[32];
-            size_t len;
+            size_t name_at, len;
+            char *name;
 
             next(p);
             if (p->tok != T_IDENT) {
                 fail(p, p->start, "expected a field name after '.'");
                 break;
             }
+            name_at = p->start;
             len = p->end - p->start;
-            if (p->src[p->end] == '(') {
+            name = expr_alloc(len + 1);
+            memcpy(name, p->src + p->start, len);
+            next(p);
+            if (is_char(p, '(')) {
                 struct node *args[2] = {n, NULL};
-                int nargs;
+                int nargs = parse_args(p, name, args + 1, 1);
 
-                snprintf(name, sizeof(name), "%.*s", (int)len,
-                         p->src + p->start);
-                next(p);
-                nargs = parse_args(p, name, args + 1, 1);
                 if (nargs < 0) {
-                    node_free(n);
-                    return NULL;
+                    free(name);
+                    break;
                 }
-                n = make_call(p, p->start, name, 1, args, nargs + 1);
+                n = make_call(p, name_at, name, 1, args, nargs + 1);
+                free(name);
                 continue;
             }
             n = node_new(p, N_FIELD, at, n, NULL, NULL);
-            n->name = expr_alloc(len + 1);
-            memcpy(n->name, p->src + p->start, len);
+            n->name = name;
             n->namelen = len;
-            next(p);
         } else if (is_char(p, '[')) {
             struct node *idx;
 

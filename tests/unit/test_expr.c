@@ -272,7 +272,10 @@ test_functions(void)
     refused("size()", "size takes 1 argument");
     refused("'a'.startsWith()", "startsWith takes 1 argument");
     refused("startsWith('a', 'b')", "unknown function 'startsWith'");
-    refused("event.data.id.frob()", "unknown function 'frob'");
+    refused("event.data.id.frob()", "column 15: unknown function 'frob'");
+    gives("event.data.id . startsWith ('u')", "bool:true");
+    refused("'a'.startsWith('a', 'b')", "too many arguments to startsWith");
+    refused("'a'.size(1)", "column 5: size takes 0 arguments");
 }
 
 static void
