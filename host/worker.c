@@ -111,8 +111,6 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
 
     plugin_log_set_plugin(lp->desc->name);
     rc = fn->run(&c.core.pub, &fev);
-    /* Ends a line the handler left unfinished, as its own. */
-    plugin_log_set_plugin(lp->desc->name);
     /* Checkpoints sent ahead are durable before the run may sleep, retry
      * or end. */
     invocation_settle(&inv);

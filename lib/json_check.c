@@ -241,6 +241,11 @@ strict_string(const unsigned char **pp, const unsigned char *end)
     size_t k;
 
     while (p < end) {
+        /* Most of a body is printable ASCII: a byte compare, no call. */
+        if (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') {
+            p++;
+            continue;
+        }
         if (*p == '"') {
             *pp = p + 1;
             return NULL;
