@@ -387,6 +387,7 @@ pool_dispatch(struct pool *p, struct job *job, const char *event_id,
     inv.checkpoint_ahead = job->checkpoint_ahead;
     inv.event_json = event_json;
     inv.memo = steps;
+    inv.state_bytes = job->state_bytes;
     proto_put_invoke(&obuf, &inv);
     send_buf(w, &obuf);
     w->state = W_BUSY;

@@ -229,9 +229,8 @@ proto_put_invoke(struct proto_buf *b, const struct proto_invoke *inv)
     if (inv->checkpoint_ahead)
         json_object_object_add(m, "ahead", json_object_new_boolean(1));
     if (inv->memo != NULL)
-        json_object_object_add(
-            m, "state",
-            json_object_new_int64((int64_t)step_memo_bytes(inv->memo)));
+        json_object_object_add(m, "state",
+                               json_object_new_int64((int64_t)inv->state_bytes));
     /* The event goes in as the JSON text it is stored as (ingest wrote
      * it, an object), not as a string: no escaping here and no second
      * parse in the worker. Anything else goes as null, which the worker

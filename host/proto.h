@@ -77,8 +77,9 @@ struct proto_invoke {
     struct json_object *event;  /* read: the event object */
     const struct step_memo *memo; /* put: the stored steps
                                      (store_run_steps()), or NULL */
-    uint64_t state_bytes;       /* read: what MEMO holds, as
-                                   step_memo_bytes() counts it */
+    uint64_t state_bytes;       /* what MEMO holds, as step_memo_bytes()
+                                   counts it (the scheduler counted it
+                                   once, at dispatch) */
     struct json_object *steps;  /* read: the stored steps,
                                    {"step id": {"data": result} |
                                    {"error": "message"}}, or NULL */

@@ -59,6 +59,8 @@ test_worker_reads(void)
         .event_json = "{\"name\":\"a/b\",\"data\":{\"x\":1}}",
         .memo = &memo};
     struct proto_invoke ir;
+
+    inv.state_bytes = step_memo_bytes(&memo);
     struct json_object *got;
     int sv[2];
 
@@ -89,6 +91,9 @@ test_worker_reads(void)
     is_str(ir.function_id, "fn-a", "function_id");
     is_str(ir.event_id, "01EV", "event_id");
     ok(ir.attempt == 3 && ir.max_attempts == 5, "attempt and max_attempts");
+    /* 17 + 9 + 9 + 4 + 4: texts as stored, "null" for none. */
+    is_int((int)ir.state_bytes, 43, "what the stored steps hold, for the"
+                                    " run's 32 MiB");
     is_str(json_object_to_json_string_ext(ir.event, JSON_C_TO_STRING_PLAIN |
                                                 JSON_C_TO_STRING_NOSLASHESCAPE),
            inv.event_json, "the event, as an object, as it was stored");
