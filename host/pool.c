@@ -523,9 +523,17 @@ worker_read_cb(struct bufferevent *bev, void *arg)
     while (w->bev != NULL &&
            (rc = proto_take(bufferevent_get_input(bev), &m)) != 0) {
         if (rc < 0) {
-            log_error("pool", "worker %d sent a malformed message; stopping"
-                              " it", (int)w->pid);
-            doom(w, "worker sent a malformed message");
+            /* The reason becomes the attempt's error: what the plugin
+             * author reads in the run. */
+            char *why = m.why != NULL
+                            ? xasprintf("worker sent %s", m.why)
+                            : xstrdup("worker sent a malformed message");
+
+            log_error("pool", "worker %d (run %s): %s; stopping it",
+                      (int)w->pid, w->job != NULL ? w->job->run_id : "-",
+                      why);
+            doom(w, why);
+            free(why);
             return;
         }
         if (m.type == PROTO_READY)

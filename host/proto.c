@@ -704,33 +704,41 @@ json_text_ok(const char *s)
                              NULL);
 }
 
-/* Whether ST says something the store may keep, for a record that comes
+/* Why ST says something the store may not keep (NULL: it may), for a
+ * record that comes
  * as a checkpoint (SUSPEND PROTO_SUSPEND_NONE) or with a done that
  * suspends. The master reads processes that run plugin code: a record is
  * never taken on trust, since a step stored as completed never runs
  * again. A checkpoint holds a result or a final failure; a sleep, a
  * sleeping step with its wake time; a retry, the failed attempt. */
-static int
-record_ok(const struct step_record *st, enum proto_suspend suspend)
+static const char *
+record_why(const struct step_record *st, enum proto_suspend suspend)
 {
+    int fits;
+
     if (st->step_id == NULL || st->step_id[0] == '\0' ||
         !(is(st->kind, "run") || is(st->kind, "sleep")) ||
         st->started_at < 0 || st->started_at > RECORD_MAX_MS ||
         st->ended_at < 0 || st->ended_at > RECORD_MAX_MS ||
-        st->wake_at < 0 || st->wake_at > RECORD_MAX_MS ||
-        !text_ok(st->step_id) || !text_ok(st->name) || !text_ok(st->error) ||
-        !json_text_ok(st->result))
-        return 0;
+        st->wake_at < 0 || st->wake_at > RECORD_MAX_MS)
+        return "a step record without an id, or with a bad kind or time";
+    if (!text_ok(st->step_id) || !text_ok(st->name) || !text_ok(st->error))
+        return "a step's id, name or error is not UTF-8, or over 4 MiB";
+    if (!json_text_ok(st->result))
+        return "a step result that is not strict JSON, or over 4 MiB";
     switch (suspend) {
     case PROTO_SUSPEND_NONE:
-        return is(st->status, "completed") || is(st->status, "failed");
+        fits = is(st->status, "completed") || is(st->status, "failed");
+        break;
     case PROTO_SUSPEND_SLEEP:
-        return is(st->status, "sleeping") && is(st->kind, "sleep") &&
+        fits = is(st->status, "sleeping") && is(st->kind, "sleep") &&
                st->wake_at > 0;
-    case PROTO_SUSPEND_RETRY:
-        return is(st->status, "failed");
+        break;
+    default: /* PROTO_SUSPEND_RETRY */
+        fits = is(st->status, "failed");
+        break;
     }
-    return 0;
+    return fits ? NULL : "a step status that does not fit the message";
 }
 
 /* Reads a binary frame's body (LEN bytes at BODY) into MSG: 0, or -1 if
@@ -750,10 +758,10 @@ decode(const unsigned char *body, size_t len, struct proto_msg *msg)
         return 0;
     case 'S':
         msg->type = PROTO_STEP;
-        return get_record(&p, end, &msg->step) == 0 && p == end &&
-                       record_ok(&msg->step, PROTO_SUSPEND_NONE)
-                   ? 0
-                   : -1;
+        if (get_record(&p, end, &msg->step) != 0 || p != end)
+            return -1;
+        msg->why = record_why(&msg->step, PROTO_SUSPEND_NONE);
+        return msg->why == NULL ? 0 : -1;
     case 'D':
         if (len < 1 + DONE_FIXED || p[0] & ~(DONE_OK | DONE_NO_RETRY) ||
             p[1] > PROTO_SUSPEND_RETRY)
@@ -767,13 +775,19 @@ decode(const unsigned char *body, size_t len, struct proto_msg *msg)
         d->retry_after_ms = get64(p + 14);
         p += DONE_FIXED;
         if (get_str(&p, end, &d->output) != 0 ||
-            get_str(&p, end, &d->error) != 0 || !json_text_ok(d->output) ||
-            !text_ok(d->error))
+            get_str(&p, end, &d->error) != 0)
             return -1;
-        if (d->suspend != PROTO_SUSPEND_NONE &&
-            (get_record(&p, end, &d->step) != 0 ||
-             !record_ok(&d->step, d->suspend)))
+        if (!json_text_ok(d->output) || !text_ok(d->error)) {
+            msg->why = "a run output that is not strict JSON or over 4 MiB,"
+                       " or an error that is not UTF-8";
             return -1;
+        }
+        if (d->suspend != PROTO_SUSPEND_NONE) {
+            if (get_record(&p, end, &d->step) != 0)
+                return -1;
+            if ((msg->why = record_why(&d->step, d->suspend)) != NULL)
+                return -1;
+        }
         return p == end ? 0 : -1;
     default:
         return -1;
@@ -818,7 +832,10 @@ proto_take(struct evbuffer *in, struct proto_msg *msg)
     memcpy(take_buf, p + sizeof(be), len);
     evbuffer_drain(in, sizeof(be) + len);
     if (decode(take_buf, len, msg) != 0) {
+        const char *why = msg->why;
+
         memset(msg, 0, sizeof(*msg));
+        msg->why = why;
         return -1;
     }
     return 1;

@@ -160,6 +160,8 @@ struct proto_msg {
     unsigned plugins;        /* ready: how many plugins the worker loaded */
     struct step_record step; /* step */
     struct proto_done done;  /* done */
+    const char *why; /* proto_take() said -1 for what a well-formed frame
+                        holds: what the master refuses (static), or NULL */
 };
 
 /* Takes one whole message from IN if there is one: 1 and *MSG, 0 if more
