@@ -32,13 +32,18 @@ W=$(workers_of "$T_PID" | head -n 1)
 kill -9 "$W"
 wait_until 10 grep -q "the database is down" "$LOG"
 t_ok $? "the worker started in its place cannot load it: the log says why"
-rm -f "$DOWN"
 
-# 200 events for a function with no retries: every one must complete.
+# 200 events for a function with no retries, while workers started in
+# its place still cannot load the plugin: every one must complete, on the
+# worker that has it.
 BATCH=$(jq -nc '[range(200) | {name: "test/load-when", data: {i: .}}]')
 post "$BATCH"
 t_is "$HTTP_CODE" 200 "200 events are accepted"
 wait_until 60 runs_in completed 201
+twice() { [ "$(metric fnhost_worker_start_failures_total)" -ge 2 ]; }
+wait_until 10 twice
+t_ok $? "meanwhile another worker tried to start and could not"
+rm -f "$DOWN"
 t_is "$(sql "select count(*) from runs where status = 'completed'")" 201 \
     "every run completes: none was given to the worker that cannot run it"
 t_is "$(sql "select count(*) from runs where status = 'failed'")" 0 \
