@@ -198,7 +198,10 @@ OUT=$("$FNHOST" reload --state "$STATE" 2>&1)
 t_has "$OUT" "plugin folder $T_DIR/p10: refused: it is writable by others" \
     "a reload refuses a folder made world-writable"
 post '{"name":"test/echo","data":{}}'
-t_is "$HTTP_CODE" 200 "and the loaded generation keeps serving"
+EV=$(jq -r '.ids[0]' <<<"$BODY_OUT")
+echo_done() { [ "$(sql "select status from runs where event_id = '$EV' and function_id = 'echo'")" = completed ]; }
+wait_until 10 echo_done
+t_ok $? "and the loaded generation keeps serving: the event's run completes"
 t_stop
 chmod 1777 "$T_DIR/p10"
 "$FNHOST" check "$T_DIR/p10/ok.so" >/dev/null 2>&1
