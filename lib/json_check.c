@@ -80,6 +80,11 @@ json_check_text(const char *what, const char *text, size_t len)
     char *why = NULL;
     size_t at;
 
+    /* The strict reader refuses all that the rest would, without
+     * building a tree: on the way of every step result and output, it is
+     * the only pass. The rest only find the words for a refusal. */
+    if ((bad = json_check_strict(text, len, 128, &at)) == NULL)
+        return NULL;
     if (tok == NULL && (tok = json_tokener_new_ex(128)) == NULL)
         ctx_abort_oom();
     json_tokener_reset(tok);
@@ -91,8 +96,9 @@ json_check_text(const char *what, const char *text, size_t len)
         why = ctx_format("%s is not valid JSON: %.40s is not a number JSON"
                          " can hold",
                          what, bad);
-    else if ((bad = json_check_strict(text, len, 128, &at)) != NULL)
-        why = ctx_format("%s is not valid JSON: %s", what, bad);
+    else
+        why = ctx_format("%s is not valid JSON: %s", what,
+                         json_check_strict(text, len, 128, &at));
     json_object_put(o);
     return why;
 }
