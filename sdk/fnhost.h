@@ -456,19 +456,25 @@ fh_event_data(const struct fh_event *ev)
     return ev->data;
 }
 
-/* The string at the dotted PATH inside OBJ ("user.email"), or NULL when a
- * part is missing or the value is not a string. Borrowed from OBJ. */
-static inline const char *
-fh_json_str(struct json_object *obj, const char *path)
+/* Small readers for event payloads. PATH is dotted: "data.object.id".
+ * A part that is a decimal number also indexes an array ("items.0.id"),
+ * where the value there is an array; a key that itself holds a dot is
+ * out of reach (use json_object_object_get_ex). Each returns what it
+ * found, borrowed from OBJ, or says it found nothing: a missing part, a
+ * JSON null and a value of another type are all "nothing". */
+
+/* The value at PATH inside OBJ, or NULL. An empty PATH is OBJ. */
+static inline struct json_object *
+fh_json_get(struct json_object *obj, const char *path)
 {
-    char key[128];
-    const char *p = path, *dot;
+    char key[256];
+    const char *p = path;
     struct json_object *cur = obj;
 
-    while (cur != NULL) {
+    while (cur != NULL && *p != '\0') {
+        const char *dot = p;
         size_t n;
 
-        dot = p;
         while (*dot != '\0' && *dot != '.')
             dot++;
         n = (size_t)(dot - p);
@@ -477,15 +483,102 @@ fh_json_str(struct json_object *obj, const char *path)
         for (size_t i = 0; i < n; i++)
             key[i] = p[i];
         key[n] = '\0';
-        if (!json_object_object_get_ex(cur, key, &cur))
+        if (json_object_is_type(cur, json_type_array)) {
+            size_t idx = 0, i;
+
+            /* Digits only, no sign, no leading zero, below 10^9. */
+            if (n == 0 || n > 9 || (n > 1 && key[0] == '0'))
+                return NULL;
+            for (i = 0; i < n; i++) {
+                if (key[i] < '0' || key[i] > '9')
+                    return NULL;
+                idx = idx * 10 + (size_t)(key[i] - '0');
+            }
+            if (idx >= json_object_array_length(cur))
+                return NULL;
+            cur = json_object_array_get_idx(cur, idx);
+        } else if (!json_object_object_get_ex(cur, key, &cur)) {
             return NULL;
+        }
         if (*dot == '\0')
             break;
         p = dot + 1;
+        if (*p == '\0') /* "a." names no key */
+            return NULL;
     }
-    if (cur == NULL || !json_object_is_type(cur, json_type_string))
+    return cur;
+}
+
+/* The string at PATH inside OBJ ("user.email"), or NULL when a part is
+ * missing or the value is not a string. */
+static inline const char *
+fh_json_str(struct json_object *obj, const char *path)
+{
+    struct json_object *v = fh_json_get(obj, path);
+
+    if (v == NULL || !json_object_is_type(v, json_type_string))
         return NULL;
-    return json_object_get_string(cur);
+    return json_object_get_string(v);
+}
+
+/* The integer at PATH into *OUT: 0, or -1 (and *OUT untouched) when it is
+ * missing, not a number, has a fraction, or does not fit 64 bits. A
+ * number written with a fraction of zero (3.0) counts, as JavaScript
+ * senders have no other kind. */
+static inline int
+fh_json_int(struct json_object *obj, const char *path, int64_t *out)
+{
+    struct json_object *v = fh_json_get(obj, path);
+
+    if (v == NULL)
+        return -1;
+    if (json_object_is_type(v, json_type_int)) {
+        int64_t i = json_object_get_int64(v);
+
+        /* json-c keeps integers above INT64_MAX as unsigned. */
+        if (i == INT64_MAX && json_object_get_uint64(v) != (uint64_t)INT64_MAX)
+            return -1;
+        *out = i;
+        return 0;
+    }
+    if (json_object_is_type(v, json_type_double)) {
+        double d = json_object_get_double(v);
+
+        /* 2^63 is the first double past INT64_MAX. */
+        if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) ||
+            d != (double)(int64_t)d)
+            return -1;
+        *out = (int64_t)d;
+        return 0;
+    }
+    return -1;
+}
+
+/* The number at PATH into *OUT: 0, or -1 when it is missing or not a
+ * number. An integer beyond 2^53 loses precision, as in JavaScript. */
+static inline int
+fh_json_number(struct json_object *obj, const char *path, double *out)
+{
+    struct json_object *v = fh_json_get(obj, path);
+
+    if (v == NULL || (!json_object_is_type(v, json_type_int) &&
+                      !json_object_is_type(v, json_type_double)))
+        return -1;
+    *out = json_object_get_double(v);
+    return 0;
+}
+
+/* The boolean at PATH into *OUT (0 or 1): 0, or -1 when it is missing or
+ * not true or false. Nothing else counts: not 0, 1, "true" or "". */
+static inline int
+fh_json_bool(struct json_object *obj, const char *path, int *out)
+{
+    struct json_object *v = fh_json_get(obj, path);
+
+    if (v == NULL || !json_object_is_type(v, json_type_boolean))
+        return -1;
+    *out = json_object_get_boolean(v) ? 1 : 0;
+    return 0;
 }
 
 #ifdef __cplusplus
