@@ -221,4 +221,5 @@ const struct fh_api loader_api = {
     .step = steps_run,
     .sleep = steps_sleep,
     .sleep_until = steps_sleep_until,
+    .send_event = steps_send,
 };

@@ -4,9 +4,11 @@
 #include "pipeline.h"
 
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "event.h"
 #include "ingest.h"
 #include "log.h"
 #include "registry.h"
@@ -24,6 +26,7 @@ struct pipeline {
     struct log_limit *unrouted; /* names said to trigger nothing lately */
     int pending;
     struct pipeline_stats stats;
+    int64_t step_window; /* the dedup window of events that steps send */
 };
 
 /* One submission waiting for its commit. */
@@ -36,16 +39,18 @@ struct submission {
     struct generation *gen; /* a reference: the runs' function ids are
                                its, and a reload may replace it before
                                the commit */
-    pipeline_done_fn done;
+    pipeline_done_fn done;     /* a source's, or NULL for a step's: */
+    store_done_fn step_done;
     void *arg;
 };
 
 struct pipeline *
 pipeline_new(struct store *st, struct sched *s,
-             const struct generation *const *gen)
+             const struct generation *const *gen, int64_t step_window_ms)
 {
     struct pipeline *p = xcalloc(1, sizeof(*p));
 
+    p->step_window = step_window_ms;
     p->store = st;
     p->sched = s;
     p->gen = gen;
@@ -146,6 +151,18 @@ stored_cb(void *arg, int rc, const char *err)
     const char **ids;
 
     memset(&res, 0, sizeof(res));
+    if (sub->step_done != NULL) {
+        /* A send step: its events are durable with it, or neither is. */
+        if (rc == 0) {
+            p->stats.events_stored += sub->nevs;
+            for (size_t i = 0; i < sub->nevs; i++)
+                schedule_runs(p, &sub->evs[i]);
+        }
+        sub->step_done(sub->arg, rc, err);
+        p->pending--;
+        submission_free(sub);
+        return;
+    }
     if (rc != 0) {
         log_error("pipeline", "events not stored: %s", err);
         res.rc = -1;
@@ -197,10 +214,12 @@ event_prepare(struct pipeline *p, struct submission *sub,
     }
 }
 
-void
-pipeline_submit(struct pipeline *p, struct json_object *events,
-                const struct pipeline_source *src, pipeline_done_fn done,
-                void *arg)
+/* A submission of EVENTS (stolen) to be stored with the ids IDS (an
+ * array of strings; NULL: new ones, or from SEED): each event routed, and
+ * the text the store keeps made. */
+static struct submission *
+submission_new(struct pipeline *p, struct json_object *events,
+               struct json_object *ids, const char *seed, int64_t now)
 {
     const struct generation *g = *p->gen;
     struct submission *sub = xcalloc(1, sizeof(*sub));
@@ -217,17 +236,18 @@ pipeline_submit(struct pipeline *p, struct json_object *events,
     sub->events = events;
     sub->nevs = n;
     sub->evs = xcalloc(n ? n : 1, sizeof(*sub->evs));
-    sub->done = done;
-    sub->arg = arg;
     for (size_t i = 0; i < n; i++) {
         struct store_new_event *e = &sub->evs[i];
 
+        if (ids != NULL)
+            snprintf(e->id, sizeof(e->id), "%s",
+                     json_object_get_string(json_object_array_get_idx(ids, i)));
         /* An SDK retrying a send repeats its seed: same ids, and the
          * store recognizes the events it has already. */
-        if (src->seed == NULL || ingest_seeded_id(src->seed, i, e->id) != 0)
-            ulid_new(e->id, src->now);
+        else if (seed == NULL || ingest_seeded_id(seed, i, e->id) != 0)
+            ulid_new(e->id, now);
         event_prepare(p, sub, g, json_object_array_get_idx(events, i), e,
-                      src->now);
+                      now);
     }
     /* The text has stopped moving. JSON text holds no NUL (a string's
      * is escaped), so each event's ends at the first. */
@@ -236,6 +256,83 @@ pipeline_submit(struct pipeline *p, struct json_object *events,
         at += strlen(sub->evs[i].json) + 1;
     }
     p->pending++;
+    return sub;
+}
+
+void
+pipeline_submit(struct pipeline *p, struct json_object *events,
+                const struct pipeline_source *src, pipeline_done_fn done,
+                void *arg)
+{
+    struct submission *sub =
+        submission_new(p, events, NULL, src->seed, src->now);
+
+    sub->done = done;
+    sub->arg = arg;
     store_put_events(p->store, sub->evs, sub->nevs, src->dedup_window_ms,
                      stored_cb, sub);
+}
+
+/* Whether S looks like one of fnhost's event ids: 26 characters of
+ * Crockford's base32, the first at most 7 (a 48-bit time). */
+static int
+is_event_id(const char *s)
+{
+    static const char digits[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+    if (s == NULL || strlen(s) != EVENT_ID_LEN || s[0] > '7')
+        return 0;
+    for (size_t i = 0; i < EVENT_ID_LEN; i++)
+        if (s[i] == '\0' || strchr(digits, s[i]) == NULL)
+            return 0;
+    return 1;
+}
+
+int
+pipeline_submit_step(void *impl, const char *run_id,
+                     const struct step_record *step, int update_run,
+                     store_done_fn done, void *arg, char *err, size_t errlen)
+{
+    struct pipeline *p = impl;
+    struct json_object *sent, *result, *ids = NULL, *events;
+    struct submission *sub;
+    size_t n;
+
+    /* A worker runs plugin code: what it sends is checked again, as the
+     * event API checks a body. */
+    sent = ingest_parse_json(step->events, strlen(step->events), err, errlen);
+    if (sent == NULL)
+        return -1;
+    events = ingest_events(sent, now_ms(), err, errlen);
+    json_object_put(sent);
+    if (events == NULL)
+        return -1;
+    n = json_object_array_length(events);
+    result = json_tokener_parse(step->result);
+    if (result == NULL || !json_object_object_get_ex(result, "ids", &ids) ||
+        !json_object_is_type(ids, json_type_array) ||
+        json_object_array_length(ids) != n) {
+        snprintf(err, errlen, "its result is not {\"ids\": [...]} with one"
+                              " id per event");
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!is_event_id(json_object_get_string(
+                json_object_array_get_idx(ids, i)))) {
+            snprintf(err, errlen, "ids[%zu] is not an event id", i);
+            goto fail;
+        }
+    }
+    sub = submission_new(p, events, ids, NULL, now_ms());
+    json_object_put(result);
+    sub->step_done = done;
+    sub->arg = arg;
+    store_put_step_events(p->store, run_id, step, update_run, sub->evs,
+                          sub->nevs, p->step_window, stored_cb, sub);
+    return 0;
+
+fail:
+    json_object_put(result);
+    json_object_put(events);
+    return -1;
 }

@@ -15,6 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "step_record.h"
+#include "store.h"
+
 struct generation;
 struct json_object;
 struct pipeline;
@@ -44,9 +47,12 @@ struct pipeline_result {
 
 typedef void (*pipeline_done_fn)(void *arg, const struct pipeline_result *r);
 
-/* GEN points at the current generation (borrowed, read at each submit). */
+/* GEN points at the current generation (borrowed, read at each submit).
+ * Events that steps send are deduplicated by their "id" over
+ * STEP_WINDOW_MS, the event API's default window. */
 struct pipeline *pipeline_new(struct store *st, struct sched *s,
-                              const struct generation *const *gen);
+                              const struct generation *const *gen,
+                              int64_t step_window_ms);
 /* After store_close(): the store's last callbacks finish submissions. */
 void pipeline_free(struct pipeline *p);
 
@@ -56,6 +62,18 @@ void pipeline_free(struct pipeline *p);
 void pipeline_submit(struct pipeline *p, struct json_object *events,
                      const struct pipeline_source *src, pipeline_done_fn done,
                      void *arg);
+
+/* Stores send step STEP of run RUN_ID (a completed "send" record: its
+ * events and {"ids": [...]}) with its events and the runs they start, in
+ * one transaction, as store_put_step_events() does; the runs go to the
+ * scheduler after the commit, then DONE(ARG, rc, err) runs. Returns 0, or
+ * -1 when the events or ids are not what the event API would take from a
+ * client (nothing is stored; DONE is not called), with why in ERR. IMPL
+ * is the pipeline: this is the scheduler's struct sched_sender. */
+int pipeline_submit_step(void *impl, const char *run_id,
+                         const struct step_record *step, int update_run,
+                         store_done_fn done, void *arg, char *err,
+                         size_t errlen);
 
 /* Submissions waiting for their commit: the server drains them before it
  * exits, so that no committed event misses its acknowledgement. */

@@ -496,7 +496,7 @@ proto_recv_ack(int fd)
 
 #define NO_STRING 0xffffffffu
 #define RECORD_FIXED (4 + 3 * 8) /* attempt, three times */
-#define RECORD_NSTR 6
+#define RECORD_NSTR 7
 #define DONE_FIXED (1 + 1 + 4 + 2 * 8) /* flags, suspend, attempt, times */
 #define DONE_OK 1u
 #define DONE_NO_RETRY 2u
@@ -550,6 +550,7 @@ record_strings(const struct step_record *st, const char *v[RECORD_NSTR])
     v[3] = st->status;
     v[4] = st->result;
     v[5] = st->error;
+    v[6] = st->events;
 }
 
 static size_t
@@ -603,6 +604,7 @@ get_record(const unsigned char **p, const unsigned char *end,
     st->status = v[3];
     st->result = v[4];
     st->error = v[5];
+    st->events = v[6];
     return 0;
 }
 
@@ -717,7 +719,8 @@ record_why(const struct step_record *st, enum proto_suspend suspend)
     int fits;
 
     if (st->step_id == NULL || st->step_id[0] == '\0' ||
-        !(is(st->kind, "run") || is(st->kind, "sleep")) ||
+        !(is(st->kind, "run") || is(st->kind, "sleep") ||
+          is(st->kind, "send")) ||
         st->started_at < 0 || st->started_at > RECORD_MAX_MS ||
         st->ended_at < 0 || st->ended_at > RECORD_MAX_MS ||
         st->wake_at < 0 || st->wake_at > RECORD_MAX_MS)
@@ -726,6 +729,16 @@ record_why(const struct step_record *st, enum proto_suspend suspend)
         return "a step's id, name or error is not UTF-8, or over 4 MiB";
     if (!json_text_ok(st->result))
         return "a step result that is not strict JSON, or over 4 MiB";
+    /* Events go only with a sent step's result; the pipeline checks
+     * them as the event API does. */
+    if (st->events != NULL &&
+        !(is(st->kind, "send") && is(st->status, "completed") &&
+          st->result != NULL && json_text_ok(st->events)))
+        return "events that are not strict JSON, or not with a completed"
+               " send step";
+    if (is(st->kind, "send") && is(st->status, "completed") &&
+        st->events == NULL)
+        return "a completed send step without its events";
     switch (suspend) {
     case PROTO_SUSPEND_NONE:
         fits = is(st->status, "completed") || is(st->status, "failed");

@@ -29,6 +29,7 @@ struct sched {
     const struct config *cfg;
     struct generation *gen; /* a reference of its own */
     struct executor ex;
+    struct sched_sender sender;
 
     struct job *head, **tail; /* ready, in order */
     int nqueued;
@@ -503,9 +504,37 @@ step_cb(void *arg, struct job *job, const struct step_record *step)
         log_info("run", "%s %s step %s failed for good: %s",
                  job->function_id, job->run_id, step->step_id,
                  step->error ? step->error : "?");
-    store_put_step(s->store, job->run_id, step, !job->checkpointed,
-                   step_stored_cb, sp);
+    if (step->events != NULL) {
+        char why[512];
+
+        if (s->sender.submit == NULL)
+            snprintf(why, sizeof(why), "no sender is set");
+        else if (s->sender.submit(s->sender.impl, job->run_id, step,
+                                  !job->checkpointed, step_stored_cb, sp,
+                                  why, sizeof(why)) == 0)
+            why[0] = '\0';
+        if (why[0] != '\0') {
+            /* The worker's step rules check events as the pipeline
+             * does: one that sends others gets no ack. */
+            log_error("sched", "run %s: step %s sends events the host"
+                               " refuses (%s); stopping its worker",
+                      job->run_id, step->step_id, why);
+            s->ex.ops->kill(s->ex.impl, job, "its step sent events the"
+                                             " host refuses");
+            free(sp);
+            return;
+        }
+    } else {
+        store_put_step(s->store, job->run_id, step, !job->checkpointed,
+                       step_stored_cb, sp);
+    }
     job->checkpointed = 1;
+}
+
+void
+sched_set_sender(struct sched *s, struct sched_sender sender)
+{
+    s->sender = sender;
 }
 
 /* ----------------------------------------------------------- results */

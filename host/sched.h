@@ -12,6 +12,8 @@
 #include <stdint.h>
 
 #include "executor.h"
+#include "step_record.h"
+#include "store.h"
 
 struct config;
 struct event_base;
@@ -59,6 +61,19 @@ void sched_free(struct sched *s);
  * and handing G on to the executor); runs of functions it declares again
  * (or anew) are looked for in the store. */
 void sched_set_generation(struct sched *s, struct generation *g);
+
+/* Who stores a step that sends events (the pipeline, which routes them):
+ * see pipeline_submit_step(). */
+struct sched_sender {
+    int (*submit)(void *impl, const char *run_id,
+                  const struct step_record *step, int update_run,
+                  store_done_fn done, void *arg, char *err, size_t errlen);
+    void *impl;
+};
+
+/* Sets who stores send steps. Without one, a worker that sends events
+ * is stopped, and its attempt fails. */
+void sched_set_sender(struct sched *s, struct sched_sender sender);
 
 /* Finds due runs in the store (after a restart) and starts dispatching. */
 void sched_start(struct sched *s);

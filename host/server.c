@@ -304,7 +304,10 @@ server_main(struct config *cfg)
         goto out;
 
     sv.pipeline = pipeline_new(sv.store, sv.sched,
-                               reload_current_ptr(sv.reload));
+                               reload_current_ptr(sv.reload),
+                               cfg->dedup_window_ms);
+    sched_set_sender(sv.sched,
+                     (struct sched_sender){pipeline_submit_step, sv.pipeline});
     deps.cfg = cfg;
     deps.store = sv.store;
     deps.sched = sv.sched;

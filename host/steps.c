@@ -90,7 +90,8 @@ record_of(const struct step_outcome *o)
         .step_id = o->id, .name = o->name, .kind = o->kind,
         .status = o->status, .result = o->result_text, .error = o->error,
         .attempt = o->attempt, .started_at = o->started_at,
-        .ended_at = o->ended_at, .wake_at = o->wake_at};
+        .ended_at = o->ended_at, .wake_at = o->wake_at,
+        .events = o->events};
 
     return st;
 }
@@ -124,6 +125,7 @@ static const struct steprules_ops host_ops = {
     .call = call,
     .record = record,
     .now_ms = now_ms,
+    .new_id = ulid_new,
 };
 
 void
@@ -168,6 +170,13 @@ steps_run(struct fh_ctx *ctx, const char *name, fh_step_fn fn, void *arg,
           struct json_object **result)
 {
     return steprules_run(steps_of(ctx), ctx, name, fn, arg, result);
+}
+
+int
+steps_send(struct fh_ctx *ctx, const char *name, struct json_object *events,
+           struct json_object **ids)
+{
+    return steprules_send(steps_of(ctx), ctx, name, events, ids);
 }
 
 int

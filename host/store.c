@@ -59,6 +59,9 @@ struct op {
             char run_id[27];
             struct step_copy step;
             int update_run;
+            struct store_new_event *evs; /* a send step's, borrowed */
+            size_t n;
+            int64_t window;
         } step;
         struct {
             int *requeued; /* out, read after the callback */
@@ -194,13 +197,16 @@ migrate(sqlite3 *db, char *err, size_t errlen)
 
 /* --------------------------------------------------------- writer side */
 
+/* Inserts the N events EVS and the runs they start, deduplicating by the
+ * sender's id over WINDOW ms. */
 static int
-apply_events(struct store *st, struct op *op, int64_t now)
+apply_events(struct store *st, struct store_new_event *evs, size_t n,
+             int64_t window, int64_t now)
 {
     sqlite3_stmt **s = st->stmt;
 
-    for (size_t i = 0; i < op->u.ev.n; i++) {
-        struct store_new_event *e = &op->u.ev.evs[i];
+    for (size_t i = 0; i < n; i++) {
+        struct store_new_event *e = &evs[i];
 
         bind_text(s[S_INS_EVENT], 1, e->id);
         bind_text(s[S_INS_EVENT], 2, e->name);
@@ -235,7 +241,7 @@ apply_events(struct store *st, struct op *op, int64_t now)
                 bind_text(s[S_PUT_DEDUP], 1, r->function_id);
                 bind_text(s[S_PUT_DEDUP], 2, e->user_id);
                 bind_text(s[S_PUT_DEDUP], 3, r->id);
-                sqlite3_bind_int64(s[S_PUT_DEDUP], 4, now + op->u.ev.window);
+                sqlite3_bind_int64(s[S_PUT_DEDUP], 4, now + window);
                 if (step_done(s[S_PUT_DEDUP]) != 0)
                     return -1;
             }
@@ -353,7 +359,8 @@ apply_op(struct store *st, struct op *op, int64_t now)
 
     switch (op->kind) {
     case OP_EVENTS:
-        return apply_events(st, op, now);
+        return apply_events(st, op->u.ev.evs, op->u.ev.n, op->u.ev.window,
+                            now);
     case OP_START:
         sqlite3_bind_int(s[S_START_RUN], 1, (int)op->u.start.attempt);
         sqlite3_bind_int64(s[S_START_RUN], 2, op->u.start.at);
@@ -369,9 +376,13 @@ apply_op(struct store *st, struct op *op, int64_t now)
         return apply_finish(st, op, now);
     case OP_STEP:
         p = &op->u.step.step.s;
+        /* A send step and its events commit together: once the step is
+         * stored, its events are, and a replay sends nothing again. */
         if (put_step(st, op->u.step.run_id, p, now) != 0 ||
             put_attempt(st, op->u.step.run_id, p->step_id, p->attempt,
-                        p->started_at, p->ended_at, p->error) != 0)
+                        p->started_at, p->ended_at, p->error) != 0 ||
+            apply_events(st, op->u.step.evs, op->u.step.n,
+                         op->u.step.window, now) != 0)
             return -1;
         if (!op->u.step.update_run)
             return 0;
@@ -852,6 +863,16 @@ store_put_step(struct store *st, const char *run_id,
                const struct step_record *step, int update_run,
                store_done_fn done, void *arg)
 {
+    store_put_step_events(st, run_id, step, update_run, NULL, 0, 0, done,
+                          arg);
+}
+
+void
+store_put_step_events(struct store *st, const char *run_id,
+                      const struct step_record *step, int update_run,
+                      struct store_new_event *evs, size_t nevs,
+                      int64_t dedup_window_ms, store_done_fn done, void *arg)
+{
     struct op *op = xcalloc(1, sizeof(*op));
 
     op->kind = OP_STEP;
@@ -859,7 +880,11 @@ store_put_step(struct store *st, const char *run_id,
     op->arg = arg;
     snprintf(op->u.step.run_id, sizeof(op->u.step.run_id), "%s", run_id);
     step_copy_set(&op->u.step.step, step);
+    op->u.step.step.s.events = NULL; /* they go as EVS */
     op->u.step.update_run = update_run;
+    op->u.step.evs = evs;
+    op->u.step.n = nevs;
+    op->u.step.window = dedup_window_ms;
     enqueue(st, op);
 }
 

@@ -111,6 +111,15 @@ void store_put_step(struct store *st, const char *run_id,
                     const struct step_record *step, int update_run,
                     store_done_fn done, void *arg);
 
+/* As store_put_step, and in the same transaction stores the NEVS events
+ * EVS that a send step sends, and their runs, as store_put_events does
+ * (EVS is borrowed, and filled in, until DONE runs). */
+void store_put_step_events(struct store *st, const char *run_id,
+                           const struct step_record *step, int update_run,
+                           struct store_new_event *evs, size_t nevs,
+                           int64_t dedup_window_ms, store_done_fn done,
+                           void *arg);
+
 /* Marks a run running for attempt A, and a sleep it woke from complete
  * (not waited for: a crash before it commits leaves the run queued or
  * sleeping, which is what a restart wants anyway). */

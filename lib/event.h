@@ -16,6 +16,9 @@ struct json_object;
 /* The longest event name and id, in bytes. */
 #define EVENT_MAX_NAME 512
 
+/* The length of fnhost's own event ids (ULIDs), without the NUL. */
+#define EVENT_ID_LEN 26
+
 /* Validates one event IN (WHERE names it in errors: "event",
  * "events[2]"); returns the copy the host stores (new: name, data without
  * "_inngest", id, ts defaulting to NOW, v, user), or NULL with the reason

@@ -10,6 +10,7 @@
 
 #include "ctx.h"
 #include "duration.h"
+#include "event.h"
 #include "json_check.h"
 
 char *
@@ -130,9 +131,20 @@ stored(struct steprules *s)
     s->unit_started = s->ops->now_ms();
 }
 
-int
-steprules_run(struct steprules *s, struct fh_ctx *ctx, const char *name,
-              fh_step_fn fn, void *arg, struct json_object **result)
+/* What kind of step run_step() runs. */
+struct step_kind {
+    const char *api;  /* the API call, for errors: "fh_step" */
+    const char *kind; /* the stored kind: "run" or "send" */
+    int direct;       /* call FN itself, never ops->call (no mock) */
+    const char *events; /* "send": set by FN, the events' JSON text */
+};
+
+/* A step of kind K: its stored outcome if it has one, else FN(ARG) run
+ * now and its outcome recorded (fh_step() and fh_send_event()). */
+static int
+run_step(struct steprules *s, struct fh_ctx *ctx, const char *name,
+         struct step_kind *k, fh_step_fn fn, void *arg,
+         struct json_object **result)
 {
     const struct steprules_ops *ops;
     struct step_outcome o;
@@ -150,14 +162,15 @@ steprules_run(struct steprules *s, struct fh_ctx *ctx, const char *name,
         return FH_SUSPENDED; /* the handler went on after a suspension */
     if (name == NULL || *name == '\0' || fn == NULL) {
         set_error(ctx,
-                  ctx_format("fh_step: a step needs a name"
-                             " and a function"),
+                  ctx_format("%s: a step needs a name%s", k->api,
+                             k->direct ? "" : " and a function"),
                   1);
         return FH_ERR;
     }
     if (!json_check_utf8(name, strlen(name))) {
         /* The API shows step names: they must be text. */
-        set_error(ctx, ctx_format("fh_step: a step's name must be UTF-8"), 1);
+        set_error(ctx, ctx_format("%s: a step's name must be UTF-8", k->api),
+                  1);
         return FH_ERR;
     }
     id = step_id(s, name);
@@ -171,12 +184,12 @@ steprules_run(struct steprules *s, struct fh_ctx *ctx, const char *name,
     memset(&o, 0, sizeof(o));
     o.id = id;
     o.name = name;
-    o.kind = "run";
+    o.kind = k->kind;
     o.attempt = s->attempt;
     ctx->attempt = s->attempt;
     ctx->step_id = id;
     o.started_at = ops->now_ms();
-    rc = ops->call(ctx, name, fn, arg, &res);
+    rc = k->direct ? fn(ctx, arg, &res) : ops->call(ctx, name, fn, arg, &res);
     o.ended_at = ops->now_ms();
     ctx->step_id = NULL;
     if (rc == FH_OK &&
@@ -239,6 +252,7 @@ steprules_run(struct steprules *s, struct fh_ctx *ctx, const char *name,
     if (rc == FH_OK) {
         o.status = "completed";
         o.result = res;
+        o.events = k->events;
         ops->record(ctx, &o);
         stored(s);
         if (res != NULL)
@@ -274,6 +288,97 @@ steprules_run(struct steprules *s, struct fh_ctx *ctx, const char *name,
     s->retry_after_ms = ctx_core(ctx)->retry_after_ms;
     set_error(ctx, err, 0);
     return FH_SUSPENDED;
+}
+
+int
+steprules_run(struct steprules *s, struct fh_ctx *ctx, const char *name,
+              fh_step_fn fn, void *arg, struct json_object **result)
+{
+    struct step_kind k = {"fh_step", "run", 0, NULL};
+
+    return run_step(s, ctx, name, &k, fn, arg, result);
+}
+
+/* fh_send_event()'s step body: checks and completes the events as the
+ * event API does, gives each an id, and returns {"ids": [...]}. */
+struct sending {
+    struct steprules *s;
+    struct json_object *events; /* as the handler gave them */
+    struct json_object *normal; /* what is sent: an array */
+    struct step_kind *k;
+};
+
+static int
+send_body(struct fh_ctx *ctx, void *arg, struct json_object **result)
+{
+    struct sending *sd = arg;
+    struct json_object *in = sd->events, *ids, *out;
+    int many = json_object_is_type(in, json_type_array);
+    size_t n = many ? json_object_array_length(in) : 1, len;
+    int64_t now = sd->s->ops->now_ms();
+    char err[512];
+
+    if (in == NULL || (!many && !json_object_is_type(in, json_type_object)))
+        return ctx_fail(ctx, FH_NO_RETRY, "send an event object or an array"
+                                          " of event objects");
+    if (n == 0 || n > STEPRULES_MAX_SEND)
+        return ctx_fail(ctx, FH_NO_RETRY, "send 1 to %d events at once, not"
+                                          " %zu", STEPRULES_MAX_SEND, n);
+    sd->normal = json_object_new_array_ext((int)n);
+    ids = json_object_new_array_ext((int)n);
+    if (sd->normal == NULL || ids == NULL)
+        ctx_abort_oom();
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *ev;
+        char where[32], id[EVENT_ID_LEN + 1];
+
+        snprintf(where, sizeof(where), many ? "events[%zu]" : "event", i);
+        ev = event_normalize(many ? json_object_array_get_idx(in, i) : in,
+                             where, now, err, sizeof(err));
+        if (ev == NULL) {
+            json_object_put(ids);
+            return ctx_fail(ctx, FH_NO_RETRY, "%s", err);
+        }
+        json_object_array_add(sd->normal, ev);
+        sd->s->ops->new_id(id, now);
+        json_object_array_add(ids, json_object_new_string(id));
+    }
+    sd->k->events = json_object_to_json_string_length(
+        sd->normal, JSON_C_TO_STRING_PLAIN, &len);
+    if (sd->k->events == NULL)
+        ctx_abort_oom();
+    if (len > STEPRULES_MAX_OUTPUT) {
+        sd->k->events = NULL;
+        json_object_put(ids);
+        return ctx_fail(ctx, FH_NO_RETRY, "the events are %zu bytes as JSON,"
+                                          " more than the %d MiB one step"
+                                          " may send",
+                        len, STEPRULES_MAX_OUTPUT >> 20);
+    }
+    if ((out = json_object_new_object()) == NULL)
+        ctx_abort_oom();
+    json_object_object_add(out, "ids", ids);
+    *result = out;
+    return FH_OK;
+}
+
+int
+steprules_send(struct steprules *s, struct fh_ctx *ctx, const char *name,
+               struct json_object *events, struct json_object **ids)
+{
+    struct step_kind k = {"fh_send_event", "send", 1, NULL};
+    struct sending sd = {s, events, NULL, &k};
+    struct json_object *res = NULL;
+    int rc;
+
+    if (ids != NULL)
+        *ids = NULL;
+    rc = run_step(s, ctx, name, &k, send_body, &sd, &res);
+    json_object_put(sd.normal);
+    json_object_put(events);
+    if (rc == FH_OK && ids != NULL)
+        *ids = json_object_object_get(res, "ids");
+    return rc;
 }
 
 /* A sleep until AT (ms), or one that fails with WHY (new) if not NULL;

@@ -49,7 +49,7 @@
 struct step_outcome {
     const char *id; /* "name" or "name:n" */
     const char *name;
-    const char *kind;           /* "run" or "sleep" */
+    const char *kind;           /* "run", "sleep" or "send" */
     const char *status;         /* "completed", "failed" or "sleeping" */
     struct json_object *result; /* completed: the result (may be NULL) */
     const char *result_text;    /* completed: RESULT as plain JSON text,
@@ -61,6 +61,9 @@ struct step_outcome {
     int64_t started_at, ended_at;
     int64_t wake_at;      /* sleeping */
     const char *duration; /* a sleep as written, or NULL */
+    const char *events;   /* completed "send": the events sent, as a JSON
+                             array of checked and completed events, in
+                             the order of RESULT's ids */
 };
 
 struct steprules_ops {
@@ -78,6 +81,9 @@ struct steprules_ops {
      * (a replay decides the same way). May be NULL. */
     void (*passed)(struct fh_ctx *ctx, const struct step_outcome *o);
     int64_t (*now_ms)(void);
+    /* Writes a new event id (a ULID, EVENT_ID_LEN characters and a NUL)
+     * for an event sent at NOW. */
+    void (*new_id)(char *out, int64_t now);
 };
 
 /* Whether a handler call may go on. */
@@ -116,6 +122,16 @@ void steprules_fini(struct steprules *s);
 /* fh_step(): S is NULL outside a handler. */
 int steprules_run(struct steprules *s, struct fh_ctx *ctx, const char *name,
                   fh_step_fn fn, void *arg, struct json_object **result);
+
+/* The most events one fh_send_event() sends: the event API's limit. */
+#define STEPRULES_MAX_SEND 5000
+
+/* fh_send_event(): EVENTS (stolen) is an event object or an array of
+ * them, checked and completed as the event API does; the step's result is
+ * {"ids": [...]}, and *IDS (may be NULL) gets its array, borrowed. A bad
+ * event fails the step for good. S is NULL outside a handler. */
+int steprules_send(struct steprules *s, struct fh_ctx *ctx, const char *name,
+                   struct json_object *events, struct json_object **ids);
 
 /* fh_sleep() and fh_sleep_until(): DURATION for the one, AT_MS for the
  * other (UNTIL set). S is NULL outside a handler. */

@@ -62,6 +62,7 @@
  *   1.1  steps: step, sleep, sleep_until, state_dir; fh_ctx.step_id
  *   1.2  struct fh_function_opts (FH_OPTS()) in fh_function.opts; hosts
  *        load plugins built for a newer minor (above)
+ *   1.3  send_event
  */
 #ifndef FNHOST_H
 #define FNHOST_H
@@ -77,7 +78,7 @@ extern "C" {
 
 #define FH_ABI_MAGIC 0x31686e66u /* "fnh1" in memory on little-endian */
 #define FH_ABI_MAJOR 1
-#define FH_ABI_MINOR 2
+#define FH_ABI_MINOR 3
 
 #define FH_EXPORT       __attribute__((visibility("default")))
 #define FH_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -282,6 +283,9 @@ struct fh_api {
                 void *arg, struct json_object **result);
     int (*sleep)(struct fh_ctx *ctx, const char *name, const char *duration);
     int (*sleep_until)(struct fh_ctx *ctx, const char *name, int64_t at_ms);
+    /* 1.3: the step toolbox */
+    int (*send_event)(struct fh_ctx *ctx, const char *name,
+                      struct json_object *events, struct json_object **ids);
 };
 
 #define FH_API_HAS(api, fn)                                                 \
@@ -418,6 +422,27 @@ fh_sleep_until(struct fh_ctx *ctx, const char *name, int64_t at_ms)
 /* The forms to use in handlers: each returns from the handler when the
  * run must stop (a suspension, or a step's final failure). ARG may point
  * to const data: the step function gets it back as it was passed. */
+/* A step that sends events: EVENTS (steals) is one event object or an
+ * array of up to 5000, with the fields of the event API ("name", "data",
+ * "id", "ts"). They go through the same way in as POST /e/: checked,
+ * given ids, stored, deduplicated by "id", and each starts the functions
+ * it triggers. The step is memoized like any other: the events, the
+ * step's checkpoint and the runs they start commit in one transaction,
+ * so once the step is stored they are sent exactly once, and a replay
+ * sends nothing. *IDS (may be NULL) gets the events' ids, a JSON array of
+ * strings in the order given (borrowed until the handler returns); the
+ * step's stored result is {"ids": [...]}, as Inngest's step.sendEvent
+ * returns. Returns FH_OK, FH_SUSPENDED (return it), or FH_ERR when an
+ * event is bad (no name, a name under "inngest/", data not an object,
+ * ...): the step fails for good with the reason, as a step body's
+ * FH_NO_RETRY does. Needs a 1.3 host: FH_API_HAS(ctx->api, send_event). */
+static inline int
+fh_send_event(struct fh_ctx *ctx, const char *name,
+              struct json_object *events, struct json_object **ids)
+{
+    return ctx->api->send_event(ctx, name, events, ids);
+}
+
 #define FH_STEP(ctx, name, fn, arg)                                         \
     do {                                                                    \
         int fh_rc_ = fh_step((ctx), (name), (fn),                           \
@@ -431,6 +456,15 @@ fh_sleep_until(struct fh_ctx *ctx, const char *name, int64_t at_ms)
     do {                                                                    \
         int fh_rc_ = fh_step((ctx), (name), (fn),                           \
                              (void *)(uintptr_t)(const void *)(arg), (out));\
+        if (fh_rc_ != FH_OK)                                                \
+            return fh_rc_;                                                  \
+    } while (0)
+
+/* fh_send_event() that returns from the handler when it must; IDS may
+ * be NULL. */
+#define FH_SEND_EVENT(ctx, name, events, ids)                               \
+    do {                                                                    \
+        int fh_rc_ = fh_send_event((ctx), (name), (events), (ids));         \
         if (fh_rc_ != FH_OK)                                                \
             return fh_rc_;                                                  \
     } while (0)

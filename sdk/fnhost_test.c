@@ -481,15 +481,24 @@ steps_replayed(struct fh_ctx *ctx, const char *id)
     add_replayed(((struct tctx *)ctx)->inv->r, id);
 }
 
+/* An id for an event a step sends: a ULID, as the host's. */
+static void
+new_event_id(char *out, int64_t now)
+{
+    (void)now;
+    ulid(out);
+}
+
 /* Lists outcome O in the result's steps (what ran). */
 static struct fh_test_step *
 list_step(struct tctx *c, const struct step_outcome *o)
 {
     int sleep = strcmp(o->kind, "sleep") == 0;
+    int send = strcmp(o->kind, "send") == 0;
     struct fh_test_step *rec =
         add_step(c->inv->r, o->id, o->name,
-                 sleep ? FH_TEST_SLEEP : FH_TEST_STEP, o->attempt,
-                 c->t->invocations);
+                 sleep ? FH_TEST_SLEEP : send ? FH_TEST_SEND : FH_TEST_STEP,
+                 o->attempt, c->t->invocations);
 
     if (sleep) {
         rec->duration = o->duration ? xstrdup(o->duration) : NULL;
@@ -509,6 +518,7 @@ steps_record(struct fh_ctx *ctx, const struct step_outcome *o)
 
     if (strcmp(o->status, "completed") == 0) {
         rec->result = json_text(o->result);
+        rec->events = o->events != NULL ? xstrdup(o->events) : NULL;
         store_step(c->t, o->id, o->result, NULL);
     } else if (strcmp(o->status, "sleeping") == 0) {
         rec->sleep_ms = o->wake_at - o->started_at;
@@ -538,6 +548,7 @@ static const struct steprules_ops steps_ops = {
     .record = steps_record,
     .passed = steps_passed,
     .now_ms = now_ms,
+    .new_id = new_event_id,
 };
 
 /* The handler call's steps, or NULL outside one. */
@@ -554,6 +565,13 @@ api_step(struct fh_ctx *ctx, const char *name, fh_step_fn fn, void *arg,
          struct json_object **result)
 {
     return steprules_run(steps_of(ctx), ctx, name, fn, arg, result);
+}
+
+static int
+api_send_event(struct fh_ctx *ctx, const char *name,
+               struct json_object *events, struct json_object **ids)
+{
+    return steprules_send(steps_of(ctx), ctx, name, events, ids);
 }
 
 static int
@@ -582,6 +600,7 @@ static const struct fh_api test_api = {
     .step = api_step,
     .sleep = api_sleep,
     .sleep_until = api_sleep_until,
+    .send_event = api_send_event,
 };
 
 static void
@@ -1058,6 +1077,7 @@ fh_test_result_free(struct fh_test_result *r)
         free(r->ran[i].result);
         free(r->ran[i].error);
         free(r->ran[i].duration);
+        free(r->ran[i].events);
     }
     free(r->ran);
     for (size_t i = 0; i < r->nlog; i++)

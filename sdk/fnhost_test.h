@@ -80,6 +80,7 @@ enum fh_test_status {
 enum fh_test_step_kind {
     FH_TEST_STEP = 0,  /* fh_step() */
     FH_TEST_SLEEP = 1, /* fh_sleep() or fh_sleep_until() */
+    FH_TEST_SEND = 2,  /* fh_send_event() */
 };
 
 /* One step or sleep that ran for real (was not replayed). Owned by the
@@ -102,6 +103,10 @@ struct fh_test_step {
     int64_t sleep_ms;    /* a sleep: how long it sleeps; 0 when it did not
                             (a time in the past) or failed */
     int64_t wake_at;     /* a sleep: when it wakes, ms since the epoch */
+    char *events;        /* a send that succeeded: the events as the host
+                            would store them (a JSON array, checked and
+                            completed as the event API does; "result"
+                            holds their ids); the harness sends nothing */
 };
 
 /* One line the plugin logged with fh_log(). */
