@@ -128,7 +128,8 @@ $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(LIB_OBJ) $(CORE)
 # tests/run.sh runs them with the other unit tests.
 HARNESS_TESTS := $(BUILD)/tests/unit/test_plugin_user_sync \
                  $(BUILD)/tests/unit/test_plugin_onboarding \
-                 $(BUILD)/tests/unit/test_plugin_steps
+                 $(BUILD)/tests/unit/test_plugin_steps \
+                 $(BUILD)/tests/unit/test_plugin_sender
 HARNESS_DEPS   = $(HARNESS) sdk/fnhost_test.h sdk/fnhost.h tests/unit/tap.h
 HARNESS_CFLAGS = $(filter-out -MMD -MP -iquote lib host,$(FINAL_CFLAGS)) \
                  -Itests/unit
@@ -147,6 +148,9 @@ $(BUILD)/tests/unit/test_plugin_onboarding: tests/unit/plugin_onboarding.c \
 	$(call harness_test,$(LIBS.onboarding-emails))
 $(BUILD)/tests/unit/test_plugin_steps: tests/unit/plugin_steps.c \
         tests/plugins/steps.c $(HARNESS_DEPS)
+	$(call harness_test,-lsqlite3)
+$(BUILD)/tests/unit/test_plugin_sender: tests/unit/plugin_sender.c \
+        tests/plugins/sender.c $(HARNESS_DEPS)
 	$(call harness_test,-lsqlite3)
 
 $(BUILD)/tests/tools/%: tests/tools/%.c
