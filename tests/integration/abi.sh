@@ -14,7 +14,7 @@ t_start
 L=$(cat "$LOG")
 t_has "$L" "bad_opts_size.so: plugin bad-opts-size: function \"small-opts\": its options say they are 8 bytes, smaller than ABI 1.2's, the first: set them with FH_OPTS()" \
     "options smaller than 1.2's are refused, naming plugin and function"
-t_has "$L" "abi_newer_option.so: plugin abi-newer-option: function \"abi-newer-option\" sets an option newer than this host's ABI 1.2 knows" \
+t_has "$L" "abi_newer_option.so: plugin abi-newer-option: function \"abi-newer-option\" sets an option newer than this host's ABI $HOST_ABI knows" \
     "an option of a newer minor is refused"
 t_has "$L" "(its options are 32 bytes, this host reads 24): upgrade fnhost" \
     "saying what to do"

@@ -8,6 +8,10 @@ set -u
 
 ROOT=${FNHOST_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 BUILD=${FNHOST_BUILD:-build}
+# The ABI this host is, "MAJOR.MINOR", as sdk/fnhost.h defines it.
+HOST_ABI=$(awk '$1 == "#define" && $2 == "FH_ABI_MAJOR" { M = $3 }
+                $1 == "#define" && $2 == "FH_ABI_MINOR" { m = $3 }
+                END { print M "." m }' "$ROOT/sdk/fnhost.h")
 case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
 FNHOST="$BUILD/fnhost"
 T_N=0

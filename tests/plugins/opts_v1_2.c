@@ -4,7 +4,7 @@
  */
 #include <unistd.h>
 
-#include <fnhost.h>
+#include "abi/fnhost-1.2.h" /* as 1.2 shipped: these stay 1.2 plugins */
 
 static int
 fails(struct fh_ctx *ctx, const struct fh_event *ev)

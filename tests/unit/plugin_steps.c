@@ -17,6 +17,11 @@
 #include "fnhost_test.h"
 #include "tap.h"
 
+/* The ABI this host is, "MAJOR.MINOR", as the refusals word it. */
+#define ABI_STR_(x) #x
+#define ABI_STR(x) ABI_STR_(x)
+#define HOST_ABI ABI_STR(FH_ABI_MAJOR) "." ABI_STR(FH_ABI_MINOR)
+
 const struct fh_plugin *fh_plugin_entry(void);
 
 static char dir[256], execs_db[300];
@@ -708,12 +713,12 @@ test_descriptors(void)
     p = probe_plugin, p.magic = 0x12345678;
     refused(&p, "bad magic 0x12345678");
     p = probe_plugin, p.abi_major = 2, p.abi_minor = 0;
-    refused(&p, "built for ABI 2.0, host has 1.2: upgrade fnhost");
+    refused(&p, "built for ABI 2.0, host has " HOST_ABI ": upgrade fnhost");
     p = probe_plugin, p.abi_minor = FH_ABI_MINOR + 1;
     is_int(fh_test_check(&p, err, sizeof(err)), 0,
            "a newer minor that uses nothing unknown passes");
     p.spare[0] = &p;
-    refused(&p, "sets a descriptor field this host's 1.2 does not know:"
+    refused(&p, "sets a descriptor field this host's " HOST_ABI " does not know:"
                 " upgrade fnhost");
     p = probe_plugin, p.size = 8;
     refused(&p, "smaller than ABI 1.0's");

@@ -1,0 +1,592 @@
+/* fnhost-1.2.h - sdk/fnhost.h as it was at ABI 1.2, frozen: never edit it.
+ * Fixtures built against it (opts_v1_2.c) prove that a plugin built for
+ * 1.2 loads and behaves the same on later hosts. The original follows.
+ */
+/* fnhost.h - the plugin ABI of fnhost, and its manual.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * A plugin is a shared object that includes only this header. It exports
+ * exactly one symbol, fh_plugin_entry(), written by FH_PLUGIN(), which
+ * returns a static descriptor: the plugin's name, version and a table of
+ * functions, each with the events that trigger it. The host never links a
+ * plugin against its own symbols; every service (logging, configuration,
+ * memory, run output, errors) is reached through the API table that the host
+ * hands to each call in its context.
+ *
+ * A minimal plugin:
+ *
+ *     #include <fnhost.h>
+ *
+ *     static int
+ *     hello(struct fh_ctx *ctx, const struct fh_event *ev)
+ *     {
+ *         fh_log(ctx, FH_LOG_INFO, "hello from %s", ev->name);
+ *         return FH_OK;
+ *     }
+ *
+ *     static const struct fh_function functions[] = {
+ *         { .id = "hello", .run = hello, .triggers = FH_EVENTS("app/hi") },
+ *         FH_FUNCTIONS_END
+ *     };
+ *
+ *     FH_PLUGIN(.name = "hello", .version = "1.0.0", .functions = functions);
+ *
+ * Memory: every pointer below is marked
+ *   borrowed  valid until the call that handed it out returns; never free it,
+ *   steals    the callee takes ownership, even when it fails,
+ *   new       the caller owns the result and releases it as the comment says.
+ *
+ * ABI rules. FH_ABI_MAJOR changes for any incompatible change: the host
+ * refuses plugins of another major version. FH_ABI_MINOR grows when
+ * something is appended: a field of struct fh_plugin, struct
+ * fh_function_opts or struct fh_api, a use for a spare slot, a constant.
+ * Fields are never reordered, removed or retyped within a major version.
+ * struct fh_function never grows (it is an array: its size is its stride);
+ * a function's new options go into its struct fh_function_opts, which
+ * carries its own size.
+ *
+ * Minor versions. A host loads a plugin of its major version built for any
+ * minor, older or newer, as long as the plugin uses nothing the host does
+ * not know:
+ *   - older: what the plugin's header did not have reads as unset (an
+ *     options struct is read only as far as its size; missing fields take
+ *     the defaults);
+ *   - newer: the host checks what it can see. Everything past what it
+ *     knows must be zero: the descriptor past its own size, the spare
+ *     slots, an options struct past its own size. A plugin that sets an
+ *     option the host does not know is refused with "upgrade fnhost",
+ *     naming the plugin and the function. API entries the host cannot
+ *     check: a plugin built for 1.N that may run on an older host tests
+ *     FH_API_HAS() before calling an entry added after that host's minor,
+ *     and reads a field of struct fh_ctx added in 1.N only when
+ *     ctx->api->abi_minor >= N. (Hosts before 1.2 refuse newer minors.)
+ *
+ *   1.0  descriptor, function table, log, fail, config, alloc, set_output,
+ *        retry_after
+ *   1.1  steps: step, sleep, sleep_until, state_dir; fh_ctx.step_id
+ *   1.2  struct fh_function_opts (FH_OPTS()) in fh_function.opts; hosts
+ *        load plugins built for a newer minor (above)
+ */
+#ifndef FNHOST_H
+#define FNHOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FH_ABI_MAGIC 0x31686e66u /* "fnh1" in memory on little-endian */
+#define FH_ABI_MAJOR 1
+#define FH_ABI_MINOR 2
+
+#define FH_EXPORT       __attribute__((visibility("default")))
+#define FH_PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+/* Return codes of handlers, load() and API calls: 0 is success. */
+enum fh_rc {
+    FH_OK = 0,
+    FH_ERR = -1,      /* failed; the reason was given to fh_fail() or logged */
+    FH_SUSPENDED = 1, /* from a step call: the run must stop here (a sleep
+                         or a retry); return it from the handler at once.
+                         FH_STEP() and FH_SLEEP() do that for you */
+};
+
+/* How a failure is retried, for fh_fail(). */
+enum fh_retry {
+    FH_RETRY = 0,    /* retry with the function's backoff (the default) */
+    FH_NO_RETRY = 1, /* fail now: retrying cannot help (bad input) */
+};
+
+/* Log levels for fh_log(). */
+enum fh_log_level {
+    FH_LOG_ERROR = 0,
+    FH_LOG_WARN = 1,
+    FH_LOG_INFO = 2,
+    FH_LOG_DEBUG = 3,
+};
+
+struct fh_api;
+
+/* An event as a handler sees it. Borrowed, with everything it points to,
+ * for the duration of the handler call. */
+struct fh_event {
+    const char *name;         /* "clerk/user.created" */
+    const char *id;           /* the sender's id, or NULL if none */
+    const char *internal_id;  /* fnhost's ULID for the event */
+    int64_t ts;               /* milliseconds since the epoch */
+    struct json_object *data; /* the "data" object, never NULL */
+    struct json_object *json; /* the whole event object */
+};
+
+/* The context of one call into the plugin: load(), unload() or a handler.
+ * The host owns it; a plugin reads the fields and passes it back to the API.
+ * Only this head is public; the host keeps its own data behind it. */
+struct fh_ctx {
+    const struct fh_api *api; /* borrowed: the host's services */
+    void *state;              /* the plugin's own: set it in load() */
+    const char *plugin;       /* borrowed: the plugin's name */
+    const char *function_id;  /* borrowed: NULL in load() and unload() */
+    const char *run_id;       /* borrowed: NULL in load() and unload() */
+    unsigned attempt;         /* 0 on the first attempt of the step (or
+                                 of the handler code between steps) that
+                                 runs now; each step counts its own */
+    unsigned max_attempts;    /* retries + 1 */
+    const char *step_id;      /* 1.1, borrowed: inside a step function, its id
+                                 ("name" or "name:n"); with run_id a good
+                                 idempotency key for the step's effect.
+                                 NULL elsewhere */
+};
+
+/* A handler. Return FH_OK when the run is done, FH_SUSPENDED when a step
+ * call said so, or the value of fh_fail(). Any other non-zero return is a
+ * retryable failure. The event is borrowed. A handler runs again from the
+ * top each time its run resumes (see "steps" below), and code outside
+ * steps may run more than once (at-least-once): after a failure, or when
+ * a worker or the host died during the attempt.
+ *
+ * A worker runs one handler at a time, on one thread: ctx->state needs no
+ * locking against other handlers of the same process. */
+typedef int (*fh_handler)(struct fh_ctx *ctx, const struct fh_event *ev);
+
+/* A step's body, run by fh_step() when the step has no stored result. Set
+ * *RESULT to a new json-c value (the host steals it; leave it NULL for
+ * null) and return FH_OK, or return fh_fail(). ARG is what was passed to
+ * fh_step(). Everything a step does before its result is stored may be
+ * done again (at-least-once); once stored, the step never runs again. */
+typedef int (*fh_step_fn)(struct fh_ctx *ctx, void *arg,
+                          struct json_object **result);
+
+/* A function's options (1.2). Size-stamped so that options can be
+ * appended without shifting the function table: set them with FH_OPTS(),
+ * which stamps the size, and leave the rest zero, which means "the host's
+ * default". The host reads only the fields within the size a plugin
+ * stamped, and refuses a size below 1.2's or past any it could know. Each
+ * option can also be set, and overridden, in the [function ID] section of
+ * the host's config.
+ *
+ *     { .id = "charge", .run = charge, .triggers = FH_EVENTS("shop/order"),
+ *       .opts = FH_OPTS(.retries = 10, .timeout = "2m") },
+ */
+struct fh_function_opts {
+    uint32_t size;       /* sizeof(struct fh_function_opts) at build time:
+                            FH_OPTS() sets it */
+    int32_t retries;     /* 0: the default (4); 1..20; or FH_RETRIES_NONE
+                            for a single attempt */
+    const char *timeout; /* per attempt, e.g. "30s" or "2m"; NULL: the
+                            host's default */
+    int32_t checkpoint_ahead; /* FH_CHECKPOINT_AHEAD: the handler goes on
+                            while its steps' checkpoints commit; 0: each
+                            step is durable before the next one starts */
+};
+
+#define FH_RETRIES_NONE (-1)
+
+/* Checkpointing ahead. By default a step's result is durable before
+ * FH_STEP returns, so a step never runs before the one it follows is
+ * stored. With .checkpoint_ahead = FH_CHECKPOINT_AHEAD, FH_STEP returns
+ * as soon as the result is sent, and the checkpoints commit while the
+ * handler goes on (what Inngest's SDK calls checkpointing): several steps
+ * share one commit, so a run of short steps holds its worker for less.
+ * What stays true: a step whose checkpoint was acknowledged never runs
+ * again, and every checkpoint of an invocation is durable before the run
+ * sleeps, retries or ends. What changes: if the worker or the host dies,
+ * steps that ran after the last durable checkpoint run again, so a later
+ * step's effects may come before an earlier step is recorded. Use it for
+ * steps that are idempotent, or cheap to repeat. */
+#define FH_CHECKPOINT_AHEAD 1
+
+/* A pointer to static options for fh_function.opts, size stamped:
+ * FH_OPTS(.retries = 3, .timeout = "1m"). Use it at file scope, in the
+ * function table (a compound literal there lives as long as the plugin). */
+#define FH_OPTS(...)                                                        \
+    (&(const struct fh_function_opts){                                      \
+        .size = sizeof(struct fh_function_opts), __VA_ARGS__})
+
+/* One function of a plugin. Use designated initializers; unset options take
+ * the host's defaults. */
+struct fh_function {
+    const char *id;                /* stable id, unique in the host: runs and
+                                      their checkpoints are stored under it */
+    const char *name;              /* display name; NULL: the id */
+    const char *const *triggers;   /* event names, NULL-terminated: see
+                                      FH_EVENTS(). A trailing "*" after "/" or
+                                      "." matches the rest: "clerk/user.*" */
+    fh_handler run;                /* the handler */
+    int retries;                   /* 1.0 place of opts->retries: either
+                                      here or there, not both */
+    const char *timeout;           /* 1.0 place of opts->timeout: either
+                                      here or there, not both */
+    const struct fh_function_opts *opts; /* 1.2, borrowed (static): the
+                                      options, FH_OPTS(...); NULL: none */
+    void *spare[3];                /* zero; room to grow within 1.x */
+};
+
+/* Triggers for struct fh_function: FH_EVENTS("a/b", "a/c.*"). */
+#define FH_EVENTS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* Ends a function table. */
+#define FH_FUNCTIONS_END {.id = NULL, .run = NULL}
+
+/* The descriptor a plugin exports through fh_plugin_entry(). */
+struct fh_plugin {
+    uint32_t magic;     /* FH_ABI_MAGIC: must stay the first field */
+    uint16_t abi_major; /* FH_ABI_MAJOR at build time */
+    uint16_t abi_minor; /* FH_ABI_MINOR at build time */
+    uint32_t size;      /* sizeof(struct fh_plugin) at build time */
+    const char *name;   /* unique among loaded plugins; names the
+                           [plugin NAME] section of the config */
+    const char *version;
+    const struct fh_function *functions; /* ends with FH_FUNCTIONS_END */
+    int (*load)(struct fh_ctx *ctx);     /* optional: once per process, before
+                                            any handler; set ctx->state.
+                                            Non-zero refuses the plugin */
+    void (*unload)(struct fh_ctx *ctx);  /* optional: release ctx->state */
+    void *spare[4];                      /* zero; room to grow within 1.x */
+};
+
+/* Writes the entry point. Use it once, at file scope, after the function
+ * table: FH_PLUGIN(.name = "x", .version = "1.0.0", .functions = fns); */
+#define FH_PLUGIN(...)                                                      \
+    FH_EXPORT const struct fh_plugin *fh_plugin_entry(void);                \
+    const struct fh_plugin *fh_plugin_entry(void)                           \
+    {                                                                       \
+        static const struct fh_plugin fh_descriptor_ = {                    \
+            .magic = FH_ABI_MAGIC,                                          \
+            .abi_major = FH_ABI_MAJOR,                                      \
+            .abi_minor = FH_ABI_MINOR,                                      \
+            .size = sizeof(struct fh_plugin),                               \
+            __VA_ARGS__};                                                   \
+        return &fh_descriptor_;                                             \
+    }                                                                       \
+    extern int fh_plugin_needs_a_semicolon_
+
+/* The host's services. Append-only: an entry added in 1.N is marked so, and
+ * a plugin built for 1.N that may run on an older host tests FH_API_HAS(). */
+struct fh_api {
+    uint32_t size; /* sizeof(struct fh_api) in the host */
+    uint16_t abi_major;
+    uint16_t abi_minor;
+
+    /* 1.0: the basics */
+    void (*log)(struct fh_ctx *ctx, int level, const char *fmt, ...)
+        FH_PRINTF(3, 4);
+    int (*fail)(struct fh_ctx *ctx, int retry, const char *fmt, ...)
+        FH_PRINTF(3, 4);
+    const char *(*config)(struct fh_ctx *ctx, const char *key);
+    void *(*alloc)(struct fh_ctx *ctx, size_t n);
+    int (*set_output)(struct fh_ctx *ctx, struct json_object *output);
+    int (*retry_after)(struct fh_ctx *ctx, int64_t delay_ms);
+    /* 1.1: durable steps and sleeps, the state folder */
+    const char *(*state_dir)(struct fh_ctx *ctx);
+    int (*step)(struct fh_ctx *ctx, const char *name, fh_step_fn fn,
+                void *arg, struct json_object **result);
+    int (*sleep)(struct fh_ctx *ctx, const char *name, const char *duration);
+    int (*sleep_until)(struct fh_ctx *ctx, const char *name, int64_t at_ms);
+};
+
+#define FH_API_HAS(api, fn)                                                 \
+    ((api)->size >= offsetof(struct fh_api, fn) + sizeof((api)->fn) &&      \
+     (api)->fn != NULL)
+
+/* Writes a line to the host's log, prefixed with the plugin, the function
+ * and the run. No trailing newline. */
+#define fh_log(ctx, level, ...) ((ctx)->api->log((ctx), (level), __VA_ARGS__))
+
+/* Records why the call failed and returns FH_ERR, so a handler ends with
+ * `return fh_fail(ctx, FH_NO_RETRY, "payload has no %s", field);`. It may
+ * also be called earlier, with `return FH_ERR;` after some cleanup.
+ * FH_RETRY failures are retried with backoff until the function's retries
+ * are used up; FH_NO_RETRY failures fail the run at once. The message is
+ * stored with the attempt and shown by `fnhost run`. In load(), the message
+ * is the reason the plugin is refused (pass FH_NO_RETRY there). */
+#define fh_fail(ctx, retry, ...) ((ctx)->api->fail((ctx), (retry), __VA_ARGS__))
+
+/* The value of KEY in the [plugin NAME] section of the host's config, or
+ * NULL when unset. Borrowed for the life of the process. */
+static inline const char *
+fh_config(struct fh_ctx *ctx, const char *key)
+{
+    return ctx->api->config(ctx, key);
+}
+
+/* The value of KEY, or DEF when unset. */
+static inline const char *
+fh_config_or(struct fh_ctx *ctx, const char *key, const char *def)
+{
+    const char *v = ctx->api->config(ctx, key);
+
+    return v != NULL ? v : def;
+}
+
+/* N bytes of zeroed memory from the call's arena: freed by the host when
+ * the call returns (new, but never free it yourself). Never NULL. */
+static inline void *
+fh_alloc(struct fh_ctx *ctx, size_t n)
+{
+    return ctx->api->alloc(ctx, n);
+}
+
+/* Sets the run's output, shown by `fnhost run` and GET /v1/runs/{id}.
+ * Steals OUTPUT (any json-c value, NULL for null). Returns FH_OK. */
+static inline int
+fh_set_output(struct fh_ctx *ctx, struct json_object *output)
+{
+    return ctx->api->set_output(ctx, output);
+}
+
+/* Asks that the next attempt wait DELAY_MS (clamped to 1 s .. 24 h) rather
+ * than the backoff table's delay; use it with fh_fail(ctx, FH_RETRY, ...)
+ * when a service answered "retry after". Returns FH_OK. */
+static inline int
+fh_retry_after(struct fh_ctx *ctx, int64_t delay_ms)
+{
+    return ctx->api->retry_after(ctx, delay_ms);
+}
+
+/* The host's state folder (absolute; borrowed for the life of the
+ * process): a plugin keeps its own files here when its config names none,
+ * as user-sync does with app.db. */
+static inline const char *
+fh_state_dir(struct fh_ctx *ctx)
+{
+    return ctx->api->state_dir(ctx);
+}
+
+/* ------------------------------------------------------------ steps
+ *
+ * A durable function is a handler that calls steps. The host runs the
+ * handler again from the top whenever the run resumes (after a sleep, a
+ * retry, a crash or a restart); a step whose result is stored returns it
+ * at once without running. So between steps, the handler must do the same
+ * thing every time: call the same steps, in the same order, with the same
+ * names. Work with effects (email, payment, database writes) belongs in
+ * steps; what is computed from the event and from step results may sit
+ * between them.
+ *
+ * Step names are the contract with runs in flight: the n-th call of one
+ * name in a run gets the id "name:n" (the first is "name"). Renaming or
+ * reordering steps of a function that has runs sleeping changes which
+ * stored results they find.
+ *
+ *     static int
+ *     onboarding(struct fh_ctx *ctx, const struct fh_event *ev)
+ *     {
+ *         FH_STEP(ctx, "welcome-email", send_welcome, ev);
+ *         FH_SLEEP(ctx, "wait-3-days", "3 days");
+ *         FH_STEP(ctx, "trial-offer-email", send_trial_offer, ev);
+ *         return FH_OK;
+ *     }
+ */
+
+/* Runs step NAME: returns its stored result, or runs FN(ctx, ARG, &r),
+ * stores r durably and only then returns. *RESULT (if not NULL) gets the
+ * result, borrowed until the handler returns. A result must nest at most
+ * 64 levels and print as valid JSON, or the step fails for good.
+ *   FH_OK         the step has its result
+ *   FH_SUSPENDED  the step failed and will be retried after a backoff:
+ *                 return FH_SUSPENDED from the handler
+ *   FH_ERR        the step failed for good (no retry, or its last
+ *                 attempt): handle it and go on, or return FH_ERR to fail
+ *                 the run with the step's error */
+static inline int
+fh_step(struct fh_ctx *ctx, const char *name, fh_step_fn fn, void *arg,
+        struct json_object **result)
+{
+    return ctx->api->step(ctx, name, fn, arg, result);
+}
+
+/* Sleeps DURATION ("3 days", "3d", "2.5h", "30 mins", "1h30m", a bare
+ * number of ms; at most a year). The first time, it returns FH_SUSPENDED:
+ * the run holds no worker while it sleeps, and resumes when the time has
+ * come (at once after a restart, if the time passed meanwhile); then it
+ * returns FH_OK. A duration that does not parse, or is longer than a year,
+ * fails the step without retry: FH_ERR. */
+static inline int
+fh_sleep(struct fh_ctx *ctx, const char *name, const char *duration)
+{
+    return ctx->api->sleep(ctx, name, duration);
+}
+
+/* Sleeps until AT_MS (ms since the epoch); a time in the past does not
+ * sleep. Returns as fh_sleep() does. */
+static inline int
+fh_sleep_until(struct fh_ctx *ctx, const char *name, int64_t at_ms)
+{
+    return ctx->api->sleep_until(ctx, name, at_ms);
+}
+
+/* The forms to use in handlers: each returns from the handler when the
+ * run must stop (a suspension, or a step's final failure). ARG may point
+ * to const data: the step function gets it back as it was passed. */
+#define FH_STEP(ctx, name, fn, arg)                                         \
+    do {                                                                    \
+        int fh_rc_ = fh_step((ctx), (name), (fn),                           \
+                             (void *)(uintptr_t)(const void *)(arg), NULL); \
+        if (fh_rc_ != FH_OK)                                                \
+            return fh_rc_;                                                  \
+    } while (0)
+
+/* As FH_STEP, and *OUT gets the step's result (borrowed). */
+#define FH_STEP_RESULT(ctx, name, fn, arg, out)                             \
+    do {                                                                    \
+        int fh_rc_ = fh_step((ctx), (name), (fn),                           \
+                             (void *)(uintptr_t)(const void *)(arg), (out));\
+        if (fh_rc_ != FH_OK)                                                \
+            return fh_rc_;                                                  \
+    } while (0)
+
+#define FH_SLEEP(ctx, name, duration)                                       \
+    do {                                                                    \
+        int fh_rc_ = fh_sleep((ctx), (name), (duration));                   \
+        if (fh_rc_ != FH_OK)                                                \
+            return fh_rc_;                                                  \
+    } while (0)
+
+#define FH_SLEEP_UNTIL(ctx, name, at_ms)                                    \
+    do {                                                                    \
+        int fh_rc_ = fh_sleep_until((ctx), (name), (at_ms));                \
+        if (fh_rc_ != FH_OK)                                                \
+            return fh_rc_;                                                  \
+    } while (0)
+
+/* The event's "data" object (borrowed). */
+static inline struct json_object *
+fh_event_data(const struct fh_event *ev)
+{
+    return ev->data;
+}
+
+/* Small readers for event payloads. PATH is dotted: "data.object.id".
+ * A part that is a decimal number also indexes an array ("items.0.id"),
+ * where the value there is an array; a key that itself holds a dot is
+ * out of reach (use json_object_object_get_ex). Each returns what it
+ * found, borrowed from OBJ, or says it found nothing: a missing part, a
+ * JSON null and a value of another type are all "nothing". */
+
+/* The value at PATH inside OBJ, or NULL. An empty PATH is OBJ. */
+static inline struct json_object *
+fh_json_get(struct json_object *obj, const char *path)
+{
+    char key[256];
+    const char *p = path;
+    struct json_object *cur = obj;
+
+    while (cur != NULL && *p != '\0') {
+        const char *dot = p;
+        size_t n;
+
+        while (*dot != '\0' && *dot != '.')
+            dot++;
+        n = (size_t)(dot - p);
+        if (n >= sizeof(key))
+            return NULL;
+        for (size_t i = 0; i < n; i++)
+            key[i] = p[i];
+        key[n] = '\0';
+        if (json_object_is_type(cur, json_type_array)) {
+            size_t idx = 0, i;
+
+            /* Digits only, no sign, no leading zero, below 10^9. */
+            if (n == 0 || n > 9 || (n > 1 && key[0] == '0'))
+                return NULL;
+            for (i = 0; i < n; i++) {
+                if (key[i] < '0' || key[i] > '9')
+                    return NULL;
+                idx = idx * 10 + (size_t)(key[i] - '0');
+            }
+            if (idx >= json_object_array_length(cur))
+                return NULL;
+            cur = json_object_array_get_idx(cur, idx);
+        } else if (!json_object_object_get_ex(cur, key, &cur)) {
+            return NULL;
+        }
+        if (*dot == '\0')
+            break;
+        p = dot + 1;
+        if (*p == '\0') /* "a." names no key */
+            return NULL;
+    }
+    return cur;
+}
+
+/* The string at PATH inside OBJ ("user.email"), or NULL when a part is
+ * missing or the value is not a string. */
+static inline const char *
+fh_json_str(struct json_object *obj, const char *path)
+{
+    struct json_object *v = fh_json_get(obj, path);
+
+    if (v == NULL || !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+/* The integer at PATH into *OUT: 0, or -1 (and *OUT untouched) when it is
+ * missing, not a number, has a fraction, or does not fit 64 bits. A
+ * number written with a fraction of zero (3.0) counts, as JavaScript
+ * senders have no other kind. */
+static inline int
+fh_json_int(struct json_object *obj, const char *path, int64_t *out)
+{
+    struct json_object *v = fh_json_get(obj, path);
+
+    if (v == NULL)
+        return -1;
+    if (json_object_is_type(v, json_type_int)) {
+        int64_t i = json_object_get_int64(v);
+
+        /* json-c keeps integers above INT64_MAX as unsigned. */
+        if (i == INT64_MAX && json_object_get_uint64(v) != (uint64_t)INT64_MAX)
+            return -1;
+        *out = i;
+        return 0;
+    }
+    if (json_object_is_type(v, json_type_double)) {
+        double d = json_object_get_double(v);
+
+        /* 2^63 is the first double past INT64_MAX. */
+        if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) ||
+            d != (double)(int64_t)d)
+            return -1;
+        *out = (int64_t)d;
+        return 0;
+    }
+    return -1;
+}
+
+/* The number at PATH into *OUT: 0, or -1 when it is missing or not a
+ * number. An integer beyond 2^53 loses precision, as in JavaScript. */
+static inline int
+fh_json_number(struct json_object *obj, const char *path, double *out)
+{
+    struct json_object *v = fh_json_get(obj, path);
+
+    if (v == NULL || (!json_object_is_type(v, json_type_int) &&
+                      !json_object_is_type(v, json_type_double)))
+        return -1;
+    *out = json_object_get_double(v);
+    return 0;
+}
+
+/* The boolean at PATH into *OUT (0 or 1): 0, or -1 when it is missing or
+ * not true or false. Nothing else counts: not 0, 1, "true" or "". */
+static inline int
+fh_json_bool(struct json_object *obj, const char *path, int *out)
+{
+    struct json_object *v = fh_json_get(obj, path);
+
+    if (v == NULL || !json_object_is_type(v, json_type_boolean))
+        return -1;
+    *out = json_object_get_boolean(v) ? 1 : 0;
+    return 0;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FNHOST_H */
