@@ -273,6 +273,107 @@ pipeline_submit(struct pipeline *p, struct json_object *events,
                      stored_cb, sub);
 }
 
+/* The lifecycle events a run emits, as Inngest names them. */
+static const char ev_finished[] = "inngest/function.finished";
+static const char ev_failed[] = "inngest/function.failed";
+
+/* Whether NAME is one of them: a run that one of them started emits
+ * none, or a function that subscribes to them would start itself
+ * without end. */
+static int
+is_lifecycle(const char *name)
+{
+    return name != NULL &&
+           (strcmp(name, ev_finished) == 0 || strcmp(name, ev_failed) == 0);
+}
+
+/* Event NAME about run AT of FUNCTION_ID, triggered by TRIGGER (a parsed
+ * event; borrowed), with Inngest's data. */
+static struct json_object *
+lifecycle_event(const char *name, const struct store_attempt *at,
+                const char *function_id, struct json_object *trigger,
+                int64_t now)
+{
+    struct json_object *ev = json_object_new_object();
+    struct json_object *data = json_object_new_object(), *list;
+
+    json_object_object_add(data, "function_id",
+                           json_object_new_string(function_id));
+    json_object_object_add(data, "run_id", json_object_new_string(at->run_id));
+    json_object_object_add(data, "event", json_object_get(trigger));
+    list = json_object_new_array();
+    json_object_array_add(list, json_object_get(trigger));
+    json_object_object_add(data, "events", list);
+    if (at->outcome == RUN_FAILED) {
+        struct json_object *err = json_object_new_object();
+
+        json_object_object_add(err, "name", json_object_new_string("Error"));
+        json_object_object_add(err, "message",
+                               json_object_new_string(at->error ? at->error
+                                                                : ""));
+        json_object_object_add(data, "error", err);
+    } else {
+        json_object_object_add(data, "result",
+                               at->output ? json_tokener_parse(at->output)
+                                          : NULL);
+    }
+    json_object_object_add(ev, "name", json_object_new_string(name));
+    json_object_object_add(ev, "data", data);
+    /* Inngest's: one failure event per run, whatever resends it. */
+    if (strcmp(name, ev_failed) == 0)
+        json_object_object_add(ev, "id", json_object_new_string(at->run_id));
+    json_object_object_add(ev, "ts", json_object_new_int64(now));
+    return ev;
+}
+
+void
+pipeline_finish(void *impl, const struct store_attempt *at,
+                const char *function_id, const char *trigger_json,
+                store_done_fn done, void *arg)
+{
+    struct pipeline *p = impl;
+    const struct generation *g = *p->gen;
+    const char *names[2] = {ev_finished, ev_failed};
+    struct json_object *trigger = NULL, *events = NULL;
+    struct submission *sub;
+    int64_t now = now_ms();
+
+    if ((at->outcome == RUN_COMPLETED || at->outcome == RUN_FAILED) &&
+        g != NULL && g->nfns > p->nmatch) {
+        p->nmatch = g->nfns;
+        p->match = xrealloc(p->match, p->nmatch * sizeof(*p->match));
+    }
+    for (int i = 0; i < 2 && g != NULL; i++) {
+        /* Stored only when a function wants them: a run's end costs
+         * nothing more when none does. */
+        if ((at->outcome != RUN_COMPLETED && at->outcome != RUN_FAILED) ||
+            (i == 1 && at->outcome != RUN_FAILED) ||
+            router_lookup(g->router, names[i], p->match) == 0)
+            continue;
+        if (trigger == NULL) {
+            trigger = trigger_json ? json_tokener_parse(trigger_json) : NULL;
+            if (is_lifecycle(json_object_get_string(
+                    json_object_object_get(trigger, "name"))))
+                break;
+            events = json_object_new_array();
+        }
+        json_object_array_add(events, lifecycle_event(names[i], at,
+                                                      function_id, trigger,
+                                                      now));
+    }
+    json_object_put(trigger);
+    if (events == NULL || json_object_array_length(events) == 0) {
+        json_object_put(events);
+        store_finish_attempt(p->store, at, done, arg);
+        return;
+    }
+    sub = submission_new(p, events, NULL, NULL, now);
+    sub->step_done = done;
+    sub->arg = arg;
+    store_finish_attempt_events(p->store, at, sub->evs, sub->nevs,
+                                p->step_window, stored_cb, sub);
+}
+
 /* Whether S looks like one of fnhost's event ids: 26 characters of
  * Crockford's base32, the first at most 7 (a 48-bit time). */
 static int

@@ -75,6 +75,19 @@ int pipeline_submit_step(void *impl, const char *run_id,
                          store_done_fn done, void *arg, char *err,
                          size_t errlen);
 
+/* Records how run attempt AT of FUNCTION_ID ended, as
+ * store_finish_attempt() does, and when the run completed or failed,
+ * stores in the same transaction its lifecycle events, as Inngest emits
+ * them (inngest/function.finished, and inngest/function.failed with the
+ * run id as its "id"; data: function_id, run_id, event, events, and
+ * result or error), if any function is triggered by them; their runs go
+ * to the scheduler after the commit, then DONE(ARG, rc, err) runs.
+ * TRIGGER_JSON is the run's event (NULL if unknown): runs of lifecycle
+ * events emit none. IMPL is the pipeline. */
+void pipeline_finish(void *impl, const struct store_attempt *at,
+                     const char *function_id, const char *trigger_json,
+                     store_done_fn done, void *arg);
+
 /* Submissions waiting for their commit: the server drains them before it
  * exits, so that no committed event misses its acknowledgement. */
 int pipeline_pending(const struct pipeline *p);

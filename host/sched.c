@@ -625,10 +625,17 @@ finished_cb(void *arg, int rc, const char *err)
 static void
 finish_write(struct finishing *f)
 {
+    struct sched *s = f->sched;
+
     f->at.output = f->output;
     f->at.error = f->error;
     f->at.step = f->step.s.step_id ? &f->step.s : NULL;
-    store_finish_attempt(f->sched->store, &f->at, finished_cb, f);
+    if (s->sender.finish != NULL)
+        s->sender.finish(s->sender.impl, &f->at, f->job->function_id,
+                         f->job->event ? f->job->event->s : NULL,
+                         finished_cb, f);
+    else
+        store_finish_attempt(s->store, &f->at, finished_cb, f);
 }
 
 static void

@@ -68,11 +68,17 @@ struct sched_sender {
     int (*submit)(void *impl, const char *run_id,
                   const struct step_record *step, int update_run,
                   store_done_fn done, void *arg, char *err, size_t errlen);
+    /* Records how an attempt ended, with the run's lifecycle events:
+     * see pipeline_finish(). */
+    void (*finish)(void *impl, const struct store_attempt *at,
+                   const char *function_id, const char *trigger_json,
+                   store_done_fn done, void *arg);
     void *impl;
 };
 
-/* Sets who stores send steps. Without one, a worker that sends events
- * is stopped, and its attempt fails. */
+/* Sets who stores send steps and runs' ends. Without one, a worker that
+ * sends events is stopped, and its attempt fails; runs emit no lifecycle
+ * events. */
 void sched_set_sender(struct sched *s, struct sched_sender sender);
 
 /* Finds due runs in the store (after a restart) and starts dispatching. */

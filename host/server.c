@@ -307,7 +307,8 @@ server_main(struct config *cfg)
                                reload_current_ptr(sv.reload),
                                cfg->dedup_window_ms);
     sched_set_sender(sv.sched,
-                     (struct sched_sender){pipeline_submit_step, sv.pipeline});
+                     (struct sched_sender){pipeline_submit_step, pipeline_finish,
+                                           sv.pipeline});
     deps.cfg = cfg;
     deps.store = sv.store;
     deps.sched = sv.sched;

@@ -54,6 +54,9 @@ struct op {
             char *output;
             char *error;
             struct step_copy step;
+            struct store_new_event *evs; /* lifecycle events, borrowed */
+            size_t n;
+            int64_t window;
         } fin;
         struct {
             char run_id[27];
@@ -373,7 +376,13 @@ apply_op(struct store *st, struct op *op, int64_t now)
         sqlite3_bind_int64(s[S_WAKE_STEPS], 3, op->u.start.at);
         return step_done(s[S_WAKE_STEPS]);
     case OP_FINISH:
-        return apply_finish(st, op, now);
+        /* A run's lifecycle events commit with its end: never one
+         * without the other. */
+        return apply_finish(st, op, now) != 0 ||
+                       apply_events(st, op->u.fin.evs, op->u.fin.n,
+                                    op->u.fin.window, now) != 0
+                   ? -1
+                   : 0;
     case OP_STEP:
         p = &op->u.step.step.s;
         /* A send step and its events commit together: once the step is
@@ -843,7 +852,20 @@ void
 store_finish_attempt(struct store *st, const struct store_attempt *at,
                      store_done_fn done, void *arg)
 {
+    store_finish_attempt_events(st, at, NULL, 0, 0, done, arg);
+}
+
+void
+store_finish_attempt_events(struct store *st, const struct store_attempt *at,
+                            struct store_new_event *evs, size_t nevs,
+                            int64_t dedup_window_ms, store_done_fn done,
+                            void *arg)
+{
     struct op *op = xcalloc(1, sizeof(*op));
+
+    op->u.fin.evs = evs;
+    op->u.fin.n = nevs;
+    op->u.fin.window = dedup_window_ms;
 
     op->kind = OP_FINISH;
     op->done = done;

@@ -130,6 +130,16 @@ void store_start_attempt(struct store *st, const char *run_id, unsigned a,
 void store_finish_attempt(struct store *st, const struct store_attempt *at,
                           store_done_fn done, void *arg);
 
+/* As store_finish_attempt, and in the same transaction stores the NEVS
+ * events EVS (a run's lifecycle events) and their runs, as
+ * store_put_events does (EVS is borrowed, and filled in, until DONE
+ * runs). */
+void store_finish_attempt_events(struct store *st,
+                                 const struct store_attempt *at,
+                                 struct store_new_event *evs, size_t nevs,
+                                 int64_t dedup_window_ms, store_done_fn done,
+                                 void *arg);
+
 /* Queues every run left running by a previous process again. Returns the
  * number of runs, or -1. Call before serving. */
 int store_requeue_running(struct store *st, char *err, size_t errlen);
