@@ -129,7 +129,8 @@ $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(LIB_OBJ) $(CORE)
 HARNESS_TESTS := $(BUILD)/tests/unit/test_plugin_user_sync \
                  $(BUILD)/tests/unit/test_plugin_onboarding \
                  $(BUILD)/tests/unit/test_plugin_steps \
-                 $(BUILD)/tests/unit/test_plugin_sender
+                 $(BUILD)/tests/unit/test_plugin_sender \
+                 $(BUILD)/tests/unit/test_plugin_lifecycle
 HARNESS_DEPS   = $(HARNESS) sdk/fnhost_test.h sdk/fnhost.h tests/unit/tap.h
 HARNESS_CFLAGS = $(filter-out -MMD -MP -iquote lib host,$(FINAL_CFLAGS)) \
                  -Itests/unit
@@ -152,6 +153,9 @@ $(BUILD)/tests/unit/test_plugin_steps: tests/unit/plugin_steps.c \
 $(BUILD)/tests/unit/test_plugin_sender: tests/unit/plugin_sender.c \
         tests/plugins/sender.c $(HARNESS_DEPS)
 	$(call harness_test,-lsqlite3)
+$(BUILD)/tests/unit/test_plugin_lifecycle: tests/unit/plugin_lifecycle.c \
+        tests/plugins/lifecycle.c $(HARNESS_DEPS)
+	$(call harness_test,)
 
 $(BUILD)/tests/tools/%: tests/tools/%.c
 	@mkdir -p $(@D)

@@ -117,6 +117,54 @@ loader_close(struct loaded_plugin *lp)
     memset(lp, 0, sizeof(*lp));
 }
 
+/* The function a failure handler of F is, as Inngest's SDKs register
+ * it: "ID-failure", triggered by inngest/function.failed of F's runs,
+ * with one retry. */
+static struct json_object *
+failure_function(const struct fh_function *f)
+{
+    static const char head[] = "event.data.function_id == \"";
+    struct json_object *fo = json_object_new_object(), *tr, *opts;
+    struct text_buf t = {0};
+    char *s;
+
+    s = xasprintf("%s" CHECK_FAILURE_SUFFIX, f->id);
+    json_object_object_add(fo, "id", json_object_new_string(s));
+    free(s);
+    s = xasprintf("%s (failure)", f->name ? f->name : f->id);
+    json_object_object_add(fo, "name", json_object_new_string(s));
+    free(s);
+    tr = json_object_new_array();
+    json_object_array_add(tr, json_object_new_string(
+                                  "inngest/function.failed"));
+    json_object_object_add(fo, "triggers", tr);
+    /* A CEL string literal of the id: quotes and backslashes escaped,
+     * and bytes below a space as \x escapes (ids have no spaces, but
+     * may have any other byte of UTF-8). */
+    text_append(&t, head, sizeof(head) - 1);
+    for (const char *c = f->id; *c != '\0'; c++) {
+        char esc[8];
+
+        if (*c == '"' || *c == '\\') {
+            esc[0] = '\\', esc[1] = *c;
+            text_append(&t, esc, 2);
+        } else if ((unsigned char)*c < 0x20) {
+            snprintf(esc, sizeof(esc), "\\x%02x", (unsigned char)*c);
+            text_append(&t, esc, 4);
+        } else {
+            text_append(&t, c, 1);
+        }
+    }
+    text_append(&t, "\"", 2);
+    json_object_object_add(fo, "if", json_object_new_string(t.s));
+    free(t.s);
+    json_object_object_add(fo, "failure_of", json_object_new_string(f->id));
+    opts = json_object_new_object();
+    json_object_object_add(opts, "retries", json_object_new_int(1));
+    json_object_object_add(fo, "options", opts);
+    return fo;
+}
+
 struct json_object *
 loader_describe(const struct loaded_plugin *lp)
 {
@@ -144,6 +192,8 @@ loader_describe(const struct loaded_plugin *lp)
         json_object_object_add(fo, "options",
                                declared_options(p, f, why, sizeof(why)));
         json_object_array_add(fns, fo);
+        if (check_has_failure_handler(p, f))
+            json_object_array_add(fns, failure_function(f));
     }
     json_object_object_add(o, "functions", fns);
     return o;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "event.h"
+#include "expr.h"
 #include "ingest.h"
 #include "log.h"
 #include "registry.h"
@@ -186,6 +187,28 @@ stored_cb(void *arg, int rc, const char *err)
     submission_free(sub);
 }
 
+/* Keeps, of the N functions of G at MATCH that event EV triggers, those
+ * whose `if` holds for it; returns how many. An `if` that cannot be
+ * evaluated (a field it reads is missing) does not hold, as Inngest's. */
+static size_t
+filter_runs(const struct generation *g, struct json_object *ev,
+            size_t *match, size_t n)
+{
+    size_t kept = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct fn_info *f = &g->fns[match[i]];
+        struct expr_vars vars = {ev, NULL};
+        char why[256];
+
+        if (f->if_expr != NULL &&
+            expr_eval_bool(f->if_expr, &vars, why, sizeof(why)) != 1)
+            continue;
+        match[kept++] = match[i];
+    }
+    return kept;
+}
+
 /* Fills E from event EV (borrowed: the strings stay EV's) and its runs
  * from the functions of G that it triggers; its text goes on the end of
  * SUB's (E->json is set once they are all there). */
@@ -205,6 +228,7 @@ event_prepare(struct pipeline *p, struct submission *sub,
     json_append(&sub->text, ev);
     text_append(&sub->text, "", 1);
     e->nruns = g == NULL ? 0 : router_lookup(g->router, e->name, p->match);
+    e->nruns = filter_runs(g, ev, p->match, e->nruns);
     if (e->nruns == 0)
         return;
     e->runs = xcalloc(e->nruns, sizeof(*e->runs));
@@ -334,7 +358,7 @@ pipeline_finish(void *impl, const struct store_attempt *at,
     struct pipeline *p = impl;
     const struct generation *g = *p->gen;
     const char *names[2] = {ev_finished, ev_failed};
-    struct json_object *trigger = NULL, *events = NULL;
+    struct json_object *trigger = NULL, *events = NULL, *ev;
     struct submission *sub;
     int64_t now = now_ms();
 
@@ -357,9 +381,13 @@ pipeline_finish(void *impl, const struct store_attempt *at,
                 break;
             events = json_object_new_array();
         }
-        json_object_array_add(events, lifecycle_event(names[i], at,
-                                                      function_id, trigger,
-                                                      now));
+        ev = lifecycle_event(names[i], at, function_id, trigger, now);
+        /* Failure handlers subscribe to the failures of one function. */
+        if (filter_runs(g, ev, p->match,
+                        router_lookup(g->router, names[i], p->match)) > 0)
+            json_object_array_add(events, ev);
+        else
+            json_object_put(ev);
     }
     json_object_put(trigger);
     if (events == NULL || json_object_array_length(events) == 0) {

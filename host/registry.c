@@ -18,6 +18,7 @@
 
 #include "check.h"
 #include "config.h"
+#include "expr.h"
 #include "fnopt.h"
 #include "loader.h"
 #include "log.h"
@@ -214,7 +215,12 @@ check_descriptor(struct json_object *d, char *err, size_t errlen)
         struct json_object *f = json_object_array_get_idx(fns, i), *tr;
 
         if (!json_object_is_type(f, json_type_object) ||
-            !is_str(f, "id", 128) || !is_str(f, "name", 256) ||
+            !is_str(f, "id", 128 + sizeof(CHECK_FAILURE_SUFFIX)) ||
+            !is_str(f, "name", 256) ||
+            (json_object_object_get_ex(f, "if", &v) &&
+             !is_str(f, "if", EXPR_MAX_SOURCE)) ||
+            (json_object_object_get_ex(f, "failure_of", &v) &&
+             !is_str(f, "failure_of", 128)) ||
             !json_object_object_get_ex(f, "triggers", &tr) ||
             !json_object_is_type(tr, json_type_array) ||
             json_object_array_length(tr) == 0 ||
@@ -223,6 +229,19 @@ check_descriptor(struct json_object *d, char *err, size_t errlen)
             snprintf(err, errlen, "the describe process gave a malformed"
                                   " function %zu", i);
             return -1;
+        }
+        if (json_object_object_get_ex(f, "if", &v)) {
+            struct expr *e = expr_compile(json_object_get_string(v), why,
+                                          sizeof(why));
+
+            if (e == NULL) {
+                snprintf(err, errlen, "function %s: if: %s",
+                         json_object_get_string(
+                             json_object_object_get(f, "id")),
+                         why);
+                return -1;
+            }
+            expr_free(e);
         }
         for (size_t t = 0; t < json_object_array_length(tr); t++) {
             struct json_object *tv = json_object_array_get_idx(tr, t);
@@ -457,6 +476,8 @@ fn_free(struct fn_info *f)
     for (char **t = f->triggers; t && *t; t++)
         free(*t);
     free(f->triggers);
+    expr_free(f->if_expr);
+    free(f->failure_of);
 }
 
 static void
@@ -488,6 +509,7 @@ add_functions(struct generation *g, const struct config *cfg,
         size_t nt = json_object_array_length(tr);
         const char *id = json_object_get_string(
             json_object_object_get(fo, "id"));
+        struct json_object *v;
 
         /* A refused plugin's old ids never displace a loaded plugin's. */
         if (unloaded && find_any(g, id) != NULL)
@@ -505,6 +527,17 @@ add_functions(struct generation *g, const struct config *cfg,
         over = config_function(cfg, f->id);
         fnopt_resolve(f, cfg, json_object_object_get(fo, "options"),
                       over != NULL ? &over->set : NULL);
+        if (json_object_object_get_ex(fo, "if", &v)) {
+            char why[256];
+
+            /* The descriptor was checked: it compiles. */
+            f->if_expr = expr_compile(json_object_get_string(v), why,
+                                      sizeof(why));
+            if (f->if_expr == NULL)
+                log_error("registry", "function %s: if: %s", f->id, why);
+        }
+        if (json_object_object_get_ex(fo, "failure_of", &v))
+            f->failure_of = xstrdup(json_object_get_string(v));
     }
 }
 
@@ -833,6 +866,12 @@ functions_json(const struct generation *g, const char *plugin, int unloaded)
         for (char **t = f->triggers; *t != NULL; t++)
             json_object_array_add(tr, json_object_new_string(*t));
         json_object_object_add(fo, "triggers", tr);
+        if (f->if_expr != NULL)
+            json_object_object_add(fo, "if", json_object_new_string(
+                                                 expr_source(f->if_expr)));
+        if (f->failure_of != NULL)
+            json_object_object_add(fo, "failure_of",
+                                   json_object_new_string(f->failure_of));
         fnopt_json(f, fo);
         json_object_array_add(fns, fo);
     }

@@ -28,6 +28,11 @@ struct fn_info {
      * Routed, so its events get runs, which wait in the store until a
      * generation loads it; registry_find() does not see it. */
     int unloaded;
+    /* A filter on the events its triggers match: the run starts only
+     * when it holds for the event ("event.data.function_id == \"x\"").
+     * NULL: none. Compiled when the generation is built. */
+    struct expr *if_expr;
+    char *failure_of; /* a failure handler: the function it serves */
 };
 
 struct plugin_info {

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "loader.h"
 #include "log.h"
 #include "plugin_log.h"
@@ -28,17 +29,12 @@ struct worker_state {
 
 static int
 find_function(struct worker_state *ws, const char *id,
-              struct loaded_plugin **lp, const struct fh_function **fn)
+              struct loaded_plugin **lp, fh_handler *run)
 {
     for (size_t i = 0; i < ws->nplugins; i++) {
-        const struct fh_function *f;
-
-        for (f = ws->plugins[i].desc->functions; f->id != NULL; f++) {
-            if (strcmp(f->id, id) == 0) {
-                *lp = &ws->plugins[i];
-                *fn = f;
-                return 0;
-            }
+        if (check_find_function(ws->plugins[i].desc, id, run) != NULL) {
+            *lp = &ws->plugins[i];
+            return 0;
         }
     }
     return -1;
@@ -61,7 +57,7 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
     struct proto_invoke in;
     struct proto_done done;
     struct loaded_plugin *lp;
-    const struct fh_function *fn;
+    fh_handler run;
     struct fh_event fev;
     struct host_ctx c;
     struct invocation inv;
@@ -75,7 +71,7 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
         done.error = "bad invoke message";
         return send_done(ws, wfd, &done);
     }
-    if (find_function(ws, in.function_id, &lp, &fn) != 0) {
+    if (find_function(ws, in.function_id, &lp, &run) != 0) {
         snprintf(why, sizeof(why), "function %s is not loaded in this worker",
                  in.function_id);
         done.error = why;
@@ -99,7 +95,7 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
     c.core.pub.api = &loader_api;
     c.core.pub.state = lp->state;
     c.core.pub.plugin = lp->desc->name;
-    c.core.pub.function_id = fn->id;
+    c.core.pub.function_id = in.function_id;
     c.core.pub.run_id = in.run_id;
     c.core.pub.attempt = in.attempt;
     c.core.pub.max_attempts = in.max_attempts;
@@ -110,7 +106,7 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
     c.inv = &inv;
 
     plugin_log_set_plugin(lp->desc->name);
-    rc = fn->run(&c.core.pub, &fev);
+    rc = run(&c.core.pub, &fev);
     /* Checkpoints sent ahead are durable before the run may sleep, retry
      * or end. */
     invocation_settle(&inv);
@@ -126,7 +122,7 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
     if (vd.ignored_suspension)
         log_warn("worker", "%s: the handler returned %d after a step"
                            " suspended the run; suspending anyway",
-                 fn->id, rc);
+                 in.function_id, rc);
     done.ok = vd.end == STEPRULES_END_COMPLETED;
     done.output = vd.output;
     done.error = vd.error;

@@ -215,7 +215,64 @@ check_functions(const struct fh_plugin *p, char *err, size_t errlen)
                 return check_fail(err, errlen, "duplicate function id \"%s\"",
                                   f->id);
     }
+    /* A failure handler takes the id "X-failure": no function may. */
+    for (f = p->functions; f->id != NULL; f++) {
+        struct fh_function_opts o;
+        size_t n = strlen(f->id);
+
+        check_read_options(p, f, &o, err, errlen); /* passed above */
+        if (o.on_failure == NULL)
+            continue;
+        for (const struct fh_function *g = p->functions; g->id != NULL; g++)
+            if (strncmp(g->id, f->id, n) == 0 &&
+                strcmp(g->id + n, CHECK_FAILURE_SUFFIX) == 0)
+                return check_fail(err, errlen,
+                                  "function \"%s\" has a failure handler,"
+                                  " whose id is \"%s\", and a function has"
+                                  " that id: rename it",
+                                  f->id, g->id);
+    }
     return 0;
+}
+
+int
+check_has_failure_handler(const struct fh_plugin *p,
+                          const struct fh_function *f)
+{
+    struct fh_function_opts o;
+    char why[256];
+
+    return check_read_options(p, f, &o, why, sizeof(why)) == 0 &&
+           o.on_failure != NULL;
+}
+
+const struct fh_function *
+check_find_function(const struct fh_plugin *p, const char *id,
+                    fh_handler *run)
+{
+    const size_t ns = sizeof(CHECK_FAILURE_SUFFIX) - 1;
+    size_t n = strlen(id);
+
+    for (const struct fh_function *f = p->functions; f->id != NULL; f++) {
+        if (strcmp(f->id, id) == 0) {
+            *run = f->run;
+            return f;
+        }
+    }
+    if (n <= ns || strcmp(id + n - ns, CHECK_FAILURE_SUFFIX) != 0)
+        return NULL;
+    for (const struct fh_function *f = p->functions; f->id != NULL; f++) {
+        struct fh_function_opts o;
+        char why[256];
+
+        if (strlen(f->id) == n - ns && strncmp(f->id, id, n - ns) == 0 &&
+            check_read_options(p, f, &o, why, sizeof(why)) == 0 &&
+            o.on_failure != NULL) {
+            *run = o.on_failure;
+            return f;
+        }
+    }
+    return NULL;
 }
 
 int

@@ -44,4 +44,18 @@ int check_trigger(const char *t, char *err, size_t errlen);
 int check_read_options(const struct fh_plugin *p, const struct fh_function *f,
                        struct fh_function_opts *out, char *err, size_t errlen);
 
+/* A failure handler's function id is its function's id and this. */
+#define CHECK_FAILURE_SUFFIX "-failure"
+
+/* Function ID of checked plugin P: the function, with the handler to run
+ * in *RUN: its own, or for "X-failure" the on_failure handler of X. NULL
+ * when P has no such function. */
+const struct fh_function *check_find_function(const struct fh_plugin *p,
+                                              const char *id,
+                                              fh_handler *run);
+
+/* Whether checked function F of P has a failure handler. */
+int check_has_failure_handler(const struct fh_plugin *p,
+                              const struct fh_function *f);
+
 #endif

@@ -37,9 +37,27 @@ event_ts(struct json_object *v, int64_t *ts)
     }
 }
 
+static struct json_object *normalize(struct json_object *in,
+                                     const char *where, int64_t now,
+                                     int internal, char *err, size_t errlen);
+
 struct json_object *
 event_normalize(struct json_object *in, const char *where, int64_t now,
                 char *err, size_t errlen)
+{
+    return normalize(in, where, now, 0, err, errlen);
+}
+
+struct json_object *
+event_normalize_internal(struct json_object *in, const char *where,
+                         int64_t now, char *err, size_t errlen)
+{
+    return normalize(in, where, now, 1, err, errlen);
+}
+
+static struct json_object *
+normalize(struct json_object *in, const char *where, int64_t now,
+          int internal, char *err, size_t errlen)
 {
     struct json_object *out, *v, *data = NULL;
     const char *name;
@@ -68,7 +86,7 @@ event_normalize(struct json_object *in, const char *where, int64_t now,
         snprintf(err, errlen, "%s: \"name\" contains a NUL byte", where);
         return NULL;
     }
-    if (strncasecmp(name, "inngest/", 8) == 0) {
+    if (!internal && strncasecmp(name, "inngest/", 8) == 0) {
         snprintf(err, errlen,
                  "%s: event name \"%.64s\" is reserved: names"
                  " under inngest/ are for the host",

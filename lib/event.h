@@ -26,4 +26,11 @@ struct json_object;
 struct json_object *event_normalize(struct json_object *in, const char *where,
                                     int64_t now, char *err, size_t errlen);
 
+/* As event_normalize, for the SDK's test harness, which hands a function
+ * what the host would: there a name under inngest/ (a run's lifecycle
+ * event, which only the host makes) is allowed. */
+struct json_object *event_normalize_internal(struct json_object *in,
+                                             const char *where, int64_t now,
+                                             char *err, size_t errlen);
+
 #endif

@@ -62,7 +62,7 @@
  *   1.1  steps: step, sleep, sleep_until, state_dir; fh_ctx.step_id
  *   1.2  struct fh_function_opts (FH_OPTS()) in fh_function.opts; hosts
  *        load plugins built for a newer minor (above)
- *   1.3  send_event
+ *   1.3  send_event; fh_function_opts.on_failure
  */
 #ifndef FNHOST_H
 #define FNHOST_H
@@ -178,6 +178,10 @@ struct fh_function_opts {
     int32_t checkpoint_ahead; /* FH_CHECKPOINT_AHEAD: the handler goes on
                             while its steps' checkpoints commit; 0: each
                             step is durable before the next one starts */
+    /* 1.3 */
+    fh_handler on_failure; /* runs once a run of this function has failed
+                            for good, as Inngest's onFailure: see "Failure
+                            handlers" below. NULL: none */
 };
 
 #define FH_RETRIES_NONE (-1)
@@ -195,6 +199,16 @@ struct fh_function_opts {
  * step's effects may come before an earlier step is recorded. Use it for
  * steps that are idempotent, or cheap to repeat. */
 #define FH_CHECKPOINT_AHEAD 1
+
+/* Failure handlers. A function with .opts = FH_OPTS(.on_failure = fn)
+ * gets a second function, "ID-failure" (named "NAME (failure)"), whose
+ * handler is fn and whose event is the inngest/function.failed event of
+ * each run of ID that fails for good: ev->data holds "function_id",
+ * "run_id", "event" (the failed run's event), "events" and "error"
+ * ({"name", "message"}: fh_json_str(ev->data, "error.message")). It is a
+ * function like any other, with steps, retries (1 by default) and its
+ * own runs, and a [function ID-failure] config section. A plugin may not
+ * also declare a function named "ID-failure". */
 
 /* A pointer to static options for fh_function.opts, size stamped:
  * FH_OPTS(.retries = 3, .timeout = "1m"). Use it at file scope, in the

@@ -836,16 +836,6 @@ fh_test_new_run(struct fh_test *t)
 
 /* ------------------------------------------------------------ running */
 
-static const struct fh_function *
-find_function(const struct fh_test *t, const char *id)
-{
-    for (const struct fh_function *f = t->plugin->functions; f->id != NULL;
-         f++)
-        if (strcmp(f->id, id) == 0)
-            return f;
-    return NULL;
-}
-
 static int
 triggers(const struct fh_function *f, const char *name)
 {
@@ -875,7 +865,7 @@ make_event(const char *text, int64_t now, char *err, size_t errlen)
         snprintf(err, errlen, "the event is not JSON: %s", why);
         return NULL;
     }
-    out = event_normalize(in, "event", now, err, errlen);
+    out = event_normalize_internal(in, "event", now, err, errlen);
     json_object_put(in);
     return out;
 }
@@ -929,16 +919,18 @@ invoke(struct fh_test *t, const char *function_id, const char *event_json,
        struct fh_test_result *r)
 {
     const struct fh_function *fn;
+    fh_handler run;
     struct json_object *ev, *v;
     struct fh_event fev;
     struct tctx c;
+    int failure;
     struct inv inv;
     struct steprules_verdict vd;
     char err[512];
     int rc;
 
     if (function_id == NULL ||
-        (fn = find_function(t, function_id)) == NULL) {
+        (fn = check_find_function(t->plugin, function_id, &run)) == NULL) {
         set_error(t, "plugin %s has no function \"%s\"", t->plugin->name,
                   function_id ? function_id : "(null)");
         return refuse(t, r);
@@ -946,10 +938,12 @@ invoke(struct fh_test *t, const char *function_id, const char *event_json,
     if (fh_test_load(t) != 0)
         return refuse(t, r);
     run_begin(t);
-    if (t->function_id != NULL && strcmp(t->function_id, fn->id) != 0) {
+    /* A failure handler, "X-failure": X's on_failure. */
+    failure = strcmp(fn->id, function_id) != 0;
+    if (t->function_id != NULL && strcmp(t->function_id, function_id) != 0) {
         set_error(t, "run %s of %s has not ended: call fh_test_new_run()"
                      " to start a run of %s",
-                  t->run_id, t->function_id, fn->id);
+                  t->run_id, t->function_id, function_id);
         return refuse(t, r);
     }
     if ((ev = make_event(event_json, t->started, err, sizeof(err))) == NULL) {
@@ -958,14 +952,15 @@ invoke(struct fh_test *t, const char *function_id, const char *event_json,
     }
     memset(&fev, 0, sizeof(fev));
     fev.name = json_object_get_string(json_object_object_get(ev, "name"));
-    if (!triggers(fn, fev.name)) {
+    if (failure ? strcmp(fev.name, "inngest/function.failed") != 0
+                : !triggers(fn, fev.name)) {
         set_error(t, "event %s does not trigger function %s", fev.name,
-                  fn->id);
+                  function_id);
         json_object_put(ev);
         return refuse(t, r);
     }
     if (t->function_id == NULL)
-        t->function_id = xstrdup(fn->id);
+        t->function_id = xstrdup(function_id);
     if (json_object_object_get_ex(ev, "id", &v))
         fev.id = json_object_get_string(v);
     fev.internal_id = t->event_id;
@@ -976,10 +971,13 @@ invoke(struct fh_test *t, const char *function_id, const char *event_json,
     result_next(r);
     memcpy(r->run_id, t->run_id, sizeof(r->run_id));
     tctx_init(&c, t);
-    c.core.pub.function_id = fn->id;
+    c.core.pub.function_id = t->function_id;
     c.core.pub.run_id = t->run_id;
     c.core.pub.attempt = t->attempt;
-    c.core.pub.max_attempts = fn_max_attempts(t, fn);
+    /* A failure handler has one retry, as the host gives it. */
+    c.core.pub.max_attempts = failure && t->max_attempts == 0
+                                  ? 2
+                                  : fn_max_attempts(t, fn);
     c.r = r;
     memset(&inv, 0, sizeof(inv));
     steprules_init(&inv.steps, &steps_ops, t->memo, t->attempt,
@@ -988,7 +986,7 @@ invoke(struct fh_test *t, const char *function_id, const char *event_json,
     inv.r = r;
     c.inv = &inv;
 
-    rc = fn->run(&c.core.pub, &fev);
+    rc = run(&c.core.pub, &fev);
 
     t->state = c.core.pub.state; /* keep what the handler set */
     r->rc = rc;

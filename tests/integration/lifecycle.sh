@@ -62,6 +62,28 @@ t_is "$(sql "select count(*) from events e join runs r on r.id = json_extract(e.
     "runs started by lifecycle events emit none (no function starts itself without end)"
 t_is "$(sql "select count(*) from events where name like 'inngest/function.%'")" 3 \
     "three lifecycle events in all: finished, finished and failed"
+
+# A failure handler: guarded's runs that fail start guarded-failure, with
+# their function.failed event; other functions' failures do not.
+get /v1/functions
+t_is "$(jq -c '[.data.plugins[].functions[] | select(.id == "guarded-failure") |
+               .name, .triggers[0], .failure_of, .retries]' <<<"$BODY_OUT")" \
+    '["guarded (failure)","inngest/function.failed","guarded",1]' \
+    "a function with on_failure gets ID-failure, triggered by inngest/function.failed, one retry"
+t_has "$(jq -r '.data.plugins[].functions[] | select(.id == "guarded-failure") | .if' <<<"$BODY_OUT")" \
+    'event.data.function_id == "guarded"' "for its own function's runs only"
+send '{"name":"test/guarded","data":{"who":"ada"}}'
+GUARDED=$RUN
+wait_until 10 eval '[ -n "$(observer "$GUARDED" guarded-failure)" ]'
+t_ok $? "a failed run of guarded starts its failure handler"
+OUT=$(observer "$GUARDED" guarded-failure)
+t_is "$(jq -c '[.function_id, .run_id, .error, .trigger]' <<<"$OUT")" \
+    "[\"guarded\",\"$GUARDED\",\"broken on purpose\",\"test/guarded\"]" \
+    "which sees the function, the run, the error and the run's event"
+t_is "$(sql "select count(*) from runs where function_id = 'guarded-failure'")" 1 \
+    "the failures of breaks started no failure handler of guarded"
+wait_until 10 eval '[ -n "$(observer "$GUARDED" on-failed)" ]'
+t_ok $? "and function.failed subscribers still see guarded's failure"
 t_stop
 
 # The events commit with the run's end. Each commit held DELAY ms: kill

@@ -4,7 +4,9 @@
  *
  * "works" (test/works) returns {"ok": data.n}; "breaks" (test/breaks)
  * fails without retry. "on-finished" and "on-failed" return what their
- * event says: {"function_id", "run_id", "result", "error", "trigger"}. */
+ * event says: {"function_id", "run_id", "result", "error", "trigger"}.
+ * "guarded" (test/guarded) fails without retry too, and has a failure
+ * handler (guarded-failure) that returns the same. */
 #include <fnhost.h>
 
 static int
@@ -52,6 +54,8 @@ observe(struct fh_ctx *ctx, const struct fh_event *ev)
 }
 
 static const struct fh_function functions[] = {
+    {.id = "guarded", .run = breaks, .triggers = FH_EVENTS("test/guarded"),
+     .opts = FH_OPTS(.on_failure = observe)},
     {.id = "works", .run = works, .triggers = FH_EVENTS("test/works")},
     {.id = "breaks", .run = breaks, .triggers = FH_EVENTS("test/breaks")},
     {.id = "on-finished", .run = observe,
