@@ -55,6 +55,18 @@ event_normalize_internal(struct json_object *in, const char *where,
     return normalize(in, where, now, 1, err, errlen);
 }
 
+int
+event_host_made(const char *name)
+{
+    static const char *const made[] = {"inngest/function.finished",
+                                       "inngest/function.failed"};
+
+    for (size_t i = 0; i < sizeof(made) / sizeof(made[0]); i++)
+        if (strcmp(name, made[i]) == 0)
+            return 1;
+    return 0;
+}
+
 static struct json_object *
 normalize(struct json_object *in, const char *where, int64_t now,
           int internal, char *err, size_t errlen)
@@ -86,7 +98,8 @@ normalize(struct json_object *in, const char *where, int64_t now,
         snprintf(err, errlen, "%s: \"name\" contains a NUL byte", where);
         return NULL;
     }
-    if (!internal && strncasecmp(name, "inngest/", 8) == 0) {
+    if (!(internal && event_host_made(name)) &&
+        strncasecmp(name, "inngest/", 8) == 0) {
         snprintf(err, errlen,
                  "%s: event name \"%.64s\" is reserved: names"
                  " under inngest/ are for the host",

@@ -26,9 +26,14 @@ struct json_object;
 struct json_object *event_normalize(struct json_object *in, const char *where,
                                     int64_t now, char *err, size_t errlen);
 
+/* Whether NAME is an event the host itself makes and sends to functions
+ * (inngest/function.finished, inngest/function.failed): reserved to
+ * clients, but a function may be triggered by it. */
+int event_host_made(const char *name);
+
 /* As event_normalize, for the SDK's test harness, which hands a function
- * what the host would: there a name under inngest/ (a run's lifecycle
- * event, which only the host makes) is allowed. */
+ * what the host would: there a name the host makes (event_host_made()) is
+ * allowed. */
 struct json_object *event_normalize_internal(struct json_object *in,
                                              const char *where, int64_t now,
                                              char *err, size_t errlen);

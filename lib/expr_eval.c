@@ -455,8 +455,11 @@ logic(struct ev *ev, const struct node *n, struct expr_value *out)
     int lrc, rrc;
     char lerr[256] = "";
 
+    /* A bool operand may still hold what it was read from ([true][0]):
+     * each is released once its value is read. */
     lrc = eval(ev, n->a, &l);
     if (lrc == 0 && l.type == EXPR_BOOL && l.u.b == decide) {
+        expr_value_release(&l);
         set_bool(out, decide);
         return 0;
     }
@@ -465,6 +468,7 @@ logic(struct ev *ev, const struct node *n, struct expr_value *out)
     rrc = eval(ev, n->b, &r);
     if (rrc == 0 && r.type == EXPR_BOOL && r.u.b == decide) {
         expr_value_release(&l);
+        expr_value_release(&r);
         set_bool(out, decide);
         return 0;
     }
@@ -481,8 +485,10 @@ logic(struct ev *ev, const struct node *n, struct expr_value *out)
         expr_value_release(&l);
         return -1;
     }
+    expr_value_release(&l);
     if (rrc != 0)
         return -1;
+    expr_value_release(&r);
     set_bool(out, !decide);
     return 0;
 }
@@ -701,20 +707,26 @@ eval(struct ev *ev, const struct node *n, struct expr_value *out)
     case N_NEG:
         if (eval(ev, n->a, &a) != 0)
             return -1;
+        /* A scalar operand may still hold what it was read from (the
+         * list of [1][0]): release it once its value is copied. */
         if (n->kind == N_NOT && a.type == EXPR_BOOL) {
             set_bool(out, !a.u.b);
-        } else if (n->kind == N_NEG && a.type == EXPR_INT) {
-            if (a.u.i == INT64_MIN)
-                return ev_fail(ev, n, "integer overflow");
+        } else if (n->kind == N_NEG && a.type == EXPR_INT &&
+                   a.u.i != INT64_MIN) {
             set_int(out, -a.u.i);
         } else if (n->kind == N_NEG && a.type == EXPR_DOUBLE) {
             set_double(out, -a.u.d);
         } else {
-            ev_fail(ev, n, "no such overload: %s%s",
-                    n->kind == N_NOT ? "!" : "-", expr_type_name(a.type));
+            if (n->kind == N_NEG && a.type == EXPR_INT)
+                ev_fail(ev, n, "integer overflow");
+            else
+                ev_fail(ev, n, "no such overload: %s%s",
+                        n->kind == N_NOT ? "!" : "-",
+                        expr_type_name(a.type));
             expr_value_release(&a);
             return -1;
         }
+        expr_value_release(&a);
         return 0;
     case N_BINARY:
         if (eval(ev, n->a, &a) != 0)
@@ -739,7 +751,9 @@ eval(struct ev *ev, const struct node *n, struct expr_value *out)
             expr_value_release(&a);
             return -1;
         }
-        return eval(ev, a.u.b ? n->b : n->c, out);
+        rc = a.u.b;
+        expr_value_release(&a);
+        return eval(ev, rc ? n->b : n->c, out);
     case N_LIST: {
         struct json_object *arr = json_object_new_array();
 

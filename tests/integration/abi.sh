@@ -16,8 +16,8 @@ t_has "$L" "bad_opts_size.so: plugin bad-opts-size: function \"small-opts\": its
     "options smaller than 1.2's are refused, naming plugin and function"
 t_has "$L" "abi_newer_option.so: plugin abi-newer-option: function \"abi-newer-option\" sets an option newer than this host's ABI $HOST_ABI knows" \
     "an option of a newer minor is refused"
-t_has "$L" "(its options are 32 bytes, this host reads 24): upgrade fnhost" \
-    "saying what to do"
+grep -Eq "\(its options are [0-9]+ bytes, this host reads [0-9]+\): upgrade fnhost" <<<"$L"
+t_ok $? "saying what to do, with both sizes"
 
 # fn_json ID: the function's entry in GET /v1/functions.
 fn_json() {
