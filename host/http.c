@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "duration.h"
 #include "http_guard.h"
 #include "ingest.h"
 #include "json_check.h"
@@ -45,6 +46,7 @@ struct http {
     struct http_guard *guard;
     struct http_deps d;
     uint64_t requests_refused;
+    struct invoking *invoking; /* invoke-and-wait requests waiting */
 };
 
 /* One POST /e/ request waiting for its commit. */
@@ -105,7 +107,7 @@ reply_error(struct evhttp_request *req, int code, const char *msg)
 
 /* {"data": DATA, "metadata": {"fetched_at": ...}}: Inngest's v1 envelope. */
 static void
-reply_data(struct evhttp_request *req, struct json_object *data)
+reply_data_code(struct evhttp_request *req, int code, struct json_object *data)
 {
     struct json_object *o = json_object_new_object();
     struct json_object *meta = json_object_new_object();
@@ -115,7 +117,13 @@ reply_data(struct evhttp_request *req, struct json_object *data)
     json_object_object_add(meta, "fetched_at", json_object_new_string(ts));
     json_object_object_add(o, "data", data);
     json_object_object_add(o, "metadata", meta);
-    reply_json(req, 200, o);
+    reply_json(req, code, o);
+}
+
+static void
+reply_data(struct evhttp_request *req, struct json_object *data)
+{
+    reply_data_code(req, 200, data);
 }
 
 /* ------------------------------------------------------------ ingest */
@@ -454,6 +462,231 @@ handle_functions(struct http *h, struct evhttp_request *req, const char *rest)
     reply_data(req, g);
 }
 
+/* ------------------------------------------------- invoke and wait */
+
+/* The longest and the default wait of POST /v1/functions/{id}/invoke. */
+#define INVOKE_WAIT_MAX_MS (15 * 60 * 1000)
+#define INVOKE_WAIT_DEFAULT_MS (30 * 1000)
+
+/* One invoke request: waiting for its commit, then for its run's end. */
+struct invoking {
+    struct http *h;
+    struct evhttp_request *req; /* NULL once the client went away */
+    char function_id[256];
+    char run_id[27];
+    int64_t wait_ms;
+    struct sched_watch *watch;
+    struct event *timer;
+    struct invoking *next; /* in h->invoking, once the run exists */
+};
+
+/* Forgets the request: no close callback may name IV any more. Returns
+ * the request, or NULL if the client went away. */
+static struct evhttp_request *
+invoking_detach(struct invoking *iv)
+{
+    struct evhttp_request *req = iv->req;
+
+    if (req != NULL)
+        evhttp_connection_set_closecb(evhttp_request_get_connection(req),
+                                      NULL, NULL);
+    iv->req = NULL;
+    return req;
+}
+
+static void
+invoking_free(struct invoking *iv)
+{
+    struct invoking **p;
+
+    for (p = &iv->h->invoking; *p != NULL; p = &(*p)->next) {
+        if (*p == iv) {
+            *p = iv->next;
+            break;
+        }
+    }
+    if (iv->watch != NULL)
+        sched_unwatch(iv->h->d.sched, iv->watch);
+    if (iv->timer != NULL)
+        event_free(iv->timer);
+    invoking_detach(iv);
+    free(iv);
+}
+
+static void
+invoking_closed_cb(struct evhttp_connection *evcon, void *arg)
+{
+    struct invoking *iv = arg;
+
+    iv->req = NULL;
+    if (iv->run_id[0] != '\0')
+        invoking_free(iv); /* else the commit's callback frees it */
+}
+
+/* 202: the run goes on without the caller. */
+static void
+invoking_accepted(struct invoking *iv, const char *why)
+{
+    struct json_object *d = json_object_new_object();
+    struct evhttp_request *req;
+
+    json_object_object_add(d, "run_id", json_object_new_string(iv->run_id));
+    json_object_object_add(d, "function_id",
+                           json_object_new_string(iv->function_id));
+    json_object_object_add(d, "message", json_object_new_string(why));
+    if ((req = invoking_detach(iv)) != NULL)
+        reply_data_code(req, 202, d);
+    else
+        json_object_put(d);
+}
+
+static void
+invoking_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct invoking *iv = arg;
+    char why[128], d[32];
+
+    (void)fd;
+    (void)what;
+    duration_format(iv->wait_ms, d, sizeof(d));
+    snprintf(why, sizeof(why), "the run has not ended after %s; it goes on:"
+                               " GET /v1/runs/%s", d, iv->run_id);
+    invoking_accepted(iv, why);
+    invoking_free(iv);
+}
+
+/* The run ended: its outcome is the answer. */
+static void
+invoking_ended_cb(void *arg, const struct sched_end *end)
+{
+    struct invoking *iv = arg;
+    struct json_object *d = json_object_new_object();
+    struct evhttp_request *req;
+
+    iv->watch = NULL; /* told: the scheduler forgets it */
+    json_object_object_add(d, "run_id", json_object_new_string(iv->run_id));
+    json_object_object_add(d, "function_id",
+                           json_object_new_string(iv->function_id));
+    json_object_object_add(
+        d, "status",
+        json_object_new_string(run_state_shown(run_state_decode(end->status, 0, 1))));
+    if (end->output != NULL)
+        json_object_object_add(d, "output", json_tokener_parse(end->output));
+    if (end->error != NULL)
+        json_object_object_add(d, "error", json_object_new_string(end->error));
+    if ((req = invoking_detach(iv)) != NULL)
+        reply_data(req, d);
+    else
+        json_object_put(d);
+    invoking_free(iv);
+}
+
+static void
+invoke_submitted_cb(void *arg, const struct pipeline_result *r)
+{
+    struct invoking *iv = arg;
+    struct http *h = iv->h;
+    struct timeval tv;
+
+    if (r->rc != 0 || r->run_id == NULL) {
+        char msg[512];
+
+        snprintf(msg, sizeof(msg), "the run was not started, try again: %s",
+                 r->rc != 0 ? r->error : "no run was made");
+        struct evhttp_request *req = invoking_detach(iv);
+
+        if (req != NULL)
+            reply_error(req, 503, msg);
+        free(iv);
+        return;
+    }
+    snprintf(iv->run_id, sizeof(iv->run_id), "%s", r->run_id);
+    if (iv->req == NULL) {
+        /* The caller left before the commit; the run goes on. */
+        free(iv);
+        return;
+    }
+    /* The run cannot have ended yet: it was only now handed to the
+     * scheduler, and its end comes back through this loop. */
+    iv->watch = sched_watch(h->d.sched, iv->run_id, invoking_ended_cb, iv);
+    iv->timer = evtimer_new(h->base, invoking_timeout_cb, iv);
+    tv.tv_sec = iv->wait_ms / 1000;
+    tv.tv_usec = (iv->wait_ms % 1000) * 1000;
+    evtimer_add(iv->timer, &tv);
+    iv->next = h->invoking;
+    h->invoking = iv;
+}
+
+/* POST /v1/functions/{id}/invoke[?wait=DURATION]: starts a run of the
+ * function with {"data": ...} and answers with its outcome, or 202 with
+ * its id once WAIT has passed. */
+static void
+handle_invoke(struct http *h, struct evhttp_request *req, const char *rest)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+    struct evkeyvalq params;
+    struct json_object *body = NULL, *data = NULL;
+    struct invoking *iv;
+    const char *slash = strchr(rest, '/'), *w;
+    char err[512], *id;
+
+    if (slash == NULL || strcmp(slash, "/invoke") != 0 || slash == rest ||
+        (size_t)(slash - rest) >= sizeof(iv->function_id)) {
+        handle_no_api_path(h, req, rest);
+        return;
+    }
+    iv = xcalloc(1, sizeof(*iv));
+    iv->h = h;
+    iv->req = req;
+    iv->wait_ms = INVOKE_WAIT_DEFAULT_MS;
+    id = evhttp_uridecode(rest, 0, NULL);
+    snprintf(iv->function_id, sizeof(iv->function_id), "%.*s",
+             (int)(strcspn(id, "/")), id);
+    free(id);
+    TAILQ_INIT(&params);
+    if (q != NULL && evhttp_parse_query_str(q, &params) == 0 &&
+        (w = evhttp_find_header(&params, "wait")) != NULL &&
+        (duration_parse(w, &iv->wait_ms, err, sizeof(err)) != 0 ||
+         iv->wait_ms > INVOKE_WAIT_MAX_MS)) {
+        char msg[600];
+
+        snprintf(msg, sizeof(msg), "wait: %s",
+                 iv->wait_ms > INVOKE_WAIT_MAX_MS ? "at most 15m" : err);
+        evhttp_clear_headers(&params);
+        free(iv);
+        reply_error(req, 400, msg);
+        return;
+    }
+    evhttp_clear_headers(&params);
+    if (len > 0) {
+        body = ingest_parse_json((const char *)evbuffer_pullup(in, -1), len,
+                                 err, sizeof(err));
+        if (body == NULL || !json_object_is_type(body, json_type_object) ||
+            (json_object_object_get_ex(body, "data", &data) && data != NULL &&
+             !json_object_is_type(data, json_type_object))) {
+            if (body != NULL)
+                snprintf(err, sizeof(err), "the body must be an object,"
+                                           " with \"data\" an object");
+            json_object_put(body);
+            reply_error(req, 400, err);
+            free(iv);
+            return;
+        }
+        data = json_object_get(data);
+        json_object_put(body);
+    }
+    evhttp_connection_set_closecb(evhttp_request_get_connection(req),
+                                  invoking_closed_cb, iv);
+    if (pipeline_invoke(h->d.pipeline, iv->function_id, data, now_ms(),
+                        invoke_submitted_cb, iv, err, sizeof(err)) != 0) {
+        invoking_detach(iv);
+        reply_error(req, 404, err);
+        free(iv);
+    }
+}
+
 /* GET /v1/runs/{id} */
 static void
 handle_run(struct http *h, struct evhttp_request *req, const char *rest)
@@ -661,6 +894,8 @@ static const struct route routes[] = {
      handle_event},
     {"/v1/functions", 0, EVHTTP_REQ_GET, ONLY_GET, AUTH_API_KEY, NULL,
      handle_functions},
+    {"/v1/functions/", 1, EVHTTP_REQ_POST, "use POST to invoke a function",
+     AUTH_API_KEY, NULL, handle_invoke},
     {"/v1/", 1, EVHTTP_REQ_GET, ONLY_GET, AUTH_API_KEY, NULL,
      handle_no_api_path},
 };
@@ -831,6 +1066,15 @@ fail:
 void
 http_stop_listening(struct http *h)
 {
+    /* Callers waiting for a run get its id: the run goes on at the next
+     * start. */
+    while (h->invoking != NULL) {
+        struct invoking *iv = h->invoking;
+
+        invoking_accepted(iv, "fnhost is stopping; the run goes on when it"
+                              " starts again");
+        invoking_free(iv);
+    }
     if (h->sock != NULL) {
         http_guard_stop_accepting(h->guard);
         evhttp_del_accept_socket(h->evh, h->sock);
@@ -843,6 +1087,8 @@ http_free(struct http *h)
 {
     if (h == NULL)
         return;
+    while (h->invoking != NULL)
+        invoking_free(h->invoking);
     evhttp_free(h->evh);
     http_guard_free(h->guard);
     free(h);

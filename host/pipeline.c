@@ -40,6 +40,8 @@ struct submission {
     struct generation *gen; /* a reference: the runs' function ids are
                                its, and a reload may replace it before
                                the commit */
+    const char *target; /* an invoke's function (borrowed until the
+                           events are routed), or NULL: their triggers */
     pipeline_done_fn done;     /* a source's, or NULL for a step's: */
     store_done_fn step_done;
     void *arg;
@@ -181,6 +183,8 @@ stored_cb(void *arg, int rc, const char *err)
     }
     res.ids = ids;
     res.nids = sub->nevs;
+    if (sub->nevs > 0 && sub->evs[0].nruns > 0 && sub->evs[0].runs[0].created)
+        res.run_id = sub->evs[0].runs[0].id;
     sub->done(sub->arg, &res);
     free(ids);
     p->pending--;
@@ -212,11 +216,23 @@ filter_runs(const struct generation *g, struct json_object *ev,
 /* Fills E from event EV (borrowed: the strings stay EV's) and its runs
  * from the functions of G that it triggers; its text goes on the end of
  * SUB's (E->json is set once they are all there). */
+/* The index in G of function ID, loaded or not, or -1. */
+static long
+function_index(const struct generation *g, const char *id)
+{
+    for (size_t i = 0; g != NULL && i < g->nfns; i++)
+        if (strcmp(g->fns[i].id, id) == 0)
+            return (long)i;
+    return -1;
+}
+
 static void
 event_prepare(struct pipeline *p, struct submission *sub,
               const struct generation *g, struct json_object *ev,
               struct store_new_event *e, int64_t now)
 {
+    long target = sub->target != NULL ? function_index(g, sub->target) : -1;
+
     struct json_object *v;
 
     e->name = json_object_get_string(json_object_object_get(ev, "name"));
@@ -227,8 +243,16 @@ event_prepare(struct pipeline *p, struct submission *sub,
      * a call per piece into a buffer that grows from 32 bytes. */
     json_append(&sub->text, ev);
     text_append(&sub->text, "", 1);
-    e->nruns = g == NULL ? 0 : router_lookup(g->router, e->name, p->match);
-    e->nruns = filter_runs(g, ev, p->match, e->nruns);
+    if (sub->target != NULL) {
+        /* An invoke runs the one function, whatever it declares. */
+        e->nruns = target >= 0 ? 1 : 0;
+        if (target >= 0)
+            p->match[0] = (size_t)target;
+    } else {
+        e->nruns = g == NULL ? 0
+                             : router_lookup(g->router, e->name, p->match);
+        e->nruns = filter_runs(g, ev, p->match, e->nruns);
+    }
     if (e->nruns == 0)
         return;
     e->runs = xcalloc(e->nruns, sizeof(*e->runs));
@@ -243,11 +267,14 @@ event_prepare(struct pipeline *p, struct submission *sub,
  * the text the store keeps made. */
 static struct submission *
 submission_new(struct pipeline *p, struct json_object *events,
-               struct json_object *ids, const char *seed, int64_t now)
+               struct json_object *ids, const char *seed, const char *target,
+               int64_t now)
 {
     const struct generation *g = *p->gen;
     struct submission *sub = xcalloc(1, sizeof(*sub));
     size_t n = json_object_array_length(events);
+
+    sub->target = target;
 
     if (g != NULL && g->nfns > p->nmatch) {
         p->nmatch = g->nfns;
@@ -289,7 +316,7 @@ pipeline_submit(struct pipeline *p, struct json_object *events,
                 void *arg)
 {
     struct submission *sub =
-        submission_new(p, events, NULL, src->seed, src->now);
+        submission_new(p, events, NULL, src->seed, NULL, src->now);
 
     sub->done = done;
     sub->arg = arg;
@@ -395,7 +422,7 @@ pipeline_finish(void *impl, const struct store_attempt *at,
         store_finish_attempt(p->store, at, done, arg);
         return;
     }
-    sub = submission_new(p, events, NULL, NULL, now);
+    sub = submission_new(p, events, NULL, NULL, NULL, now);
     sub->step_done = done;
     sub->arg = arg;
     store_finish_attempt_events(p->store, at, sub->evs, sub->nevs,
@@ -452,7 +479,7 @@ pipeline_submit_step(void *impl, const char *run_id,
             goto fail;
         }
     }
-    sub = submission_new(p, events, ids, NULL, now_ms());
+    sub = submission_new(p, events, ids, NULL, NULL, now_ms());
     json_object_put(result);
     sub->step_done = done;
     sub->arg = arg;
@@ -464,4 +491,32 @@ fail:
     json_object_put(result);
     json_object_put(events);
     return -1;
+}
+
+int
+pipeline_invoke(struct pipeline *p, const char *function_id,
+                struct json_object *data, int64_t now, pipeline_done_fn done,
+                void *arg, char *err, size_t errlen)
+{
+    struct json_object *ev, *events;
+    struct submission *sub;
+
+    if (function_index(*p->gen, function_id) < 0) {
+        snprintf(err, errlen, "no function \"%s\"", function_id);
+        json_object_put(data);
+        return -1;
+    }
+    ev = json_object_new_object();
+    json_object_object_add(ev, "name",
+                           json_object_new_string(EVENT_INVOKED));
+    json_object_object_add(ev, "data",
+                           data != NULL ? data : json_object_new_object());
+    json_object_object_add(ev, "ts", json_object_new_int64(now));
+    events = json_object_new_array();
+    json_object_array_add(events, ev);
+    sub = submission_new(p, events, NULL, NULL, function_id, now);
+    sub->done = done;
+    sub->arg = arg;
+    store_put_events(p->store, sub->evs, sub->nevs, 0, stored_cb, sub);
+    return 0;
 }

@@ -43,6 +43,7 @@ struct pipeline_result {
     const char *error;
     const char *const *ids;
     size_t nids;
+    const char *run_id; /* pipeline_invoke(): the run it started */
 };
 
 typedef void (*pipeline_done_fn)(void *arg, const struct pipeline_result *r);
@@ -87,6 +88,16 @@ int pipeline_submit_step(void *impl, const char *run_id,
 void pipeline_finish(void *impl, const struct store_attempt *at,
                      const char *function_id, const char *trigger_json,
                      store_done_fn done, void *arg);
+
+/* Starts a run of FUNCTION_ID, whatever triggers it declares, with an
+ * inngest/function.invoked event whose data is DATA (stolen; NULL: {}),
+ * as Inngest's invoke does. DONE(ARG, result) runs after the commit, with
+ * the run's id in run_id. Returns 0, or -1 with ERR ("no function \"x\"")
+ * when the current generation has no such function, loaded or not. */
+int pipeline_invoke(struct pipeline *p, const char *function_id,
+                    struct json_object *data, int64_t now,
+                    pipeline_done_fn done, void *arg, char *err,
+                    size_t errlen);
 
 /* Submissions waiting for their commit: the server drains them before it
  * exits, so that no committed event misses its acknowledgement. */

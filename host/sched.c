@@ -30,6 +30,7 @@ struct sched {
     struct generation *gen; /* a reference of its own */
     struct executor ex;
     struct sched_sender sender;
+    struct sched_watch *watches; /* runs whose end someone awaits */
 
     struct job *head, **tail; /* ready, in order */
     int nqueued;
@@ -575,6 +576,60 @@ rewrite_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+struct sched_watch {
+    char run_id[27];
+    sched_watch_fn fn;
+    void *arg;
+    struct sched_watch *next;
+};
+
+struct sched_watch *
+sched_watch(struct sched *s, const char *run_id, sched_watch_fn fn,
+            void *arg)
+{
+    struct sched_watch *w = xcalloc(1, sizeof(*w));
+
+    snprintf(w->run_id, sizeof(w->run_id), "%s", run_id);
+    w->fn = fn;
+    w->arg = arg;
+    w->next = s->watches;
+    s->watches = w;
+    return w;
+}
+
+void
+sched_unwatch(struct sched *s, struct sched_watch *w)
+{
+    for (struct sched_watch **p = &s->watches; *p != NULL; p = &(*p)->next) {
+        if (*p == w) {
+            *p = w->next;
+            free(w);
+            return;
+        }
+    }
+}
+
+/* Tells the watches of the run that ended as AT says, and forgets them. */
+static void
+tell_watches(struct sched *s, const struct store_attempt *at)
+{
+    struct sched_end end = {
+        at->run_id, at->outcome == RUN_COMPLETED ? "completed" : "failed",
+        at->outcome == RUN_COMPLETED ? at->output : NULL,
+        at->outcome == RUN_FAILED ? at->error : NULL};
+    struct sched_watch **p = &s->watches, *w;
+
+    while ((w = *p) != NULL) {
+        if (strcmp(w->run_id, at->run_id) != 0) {
+            p = &w->next;
+            continue;
+        }
+        *p = w->next;
+        w->fn(w->arg, &end);
+        free(w);
+    }
+}
+
 static void
 finished_cb(void *arg, int rc, const char *err)
 {
@@ -617,6 +672,8 @@ finished_cb(void *arg, int rc, const char *err)
     set_del(s, f->job);
     if (f->at.outcome == RUN_RETRY || f->at.outcome == RUN_SLEEP)
         arm_wake(s, f->at.wake_at);
+    else if (s->watches != NULL)
+        tell_watches(s, &f->at);
     job_free(f->job);
     finishing_free(f);
     kick(s);
@@ -806,6 +863,12 @@ sched_free(struct sched *s)
         }
     }
     free(s->set);
+    while (s->watches != NULL) { /* none: their owners unwatch first */
+        struct sched_watch *w = s->watches;
+
+        s->watches = w->next;
+        free(w);
+    }
     event_free(s->wake);
     event_free(s->kick);
     event_free(s->rewrite);

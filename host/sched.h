@@ -81,6 +81,27 @@ struct sched_sender {
  * events. */
 void sched_set_sender(struct sched *s, struct sched_sender sender);
 
+/* How a run ended, for whoever watches it. Borrowed during the call. */
+struct sched_end {
+    const char *run_id;
+    const char *status; /* "completed" or "failed" */
+    const char *output; /* completed: the output's JSON text */
+    const char *error;  /* failed: why */
+};
+
+typedef void (*sched_watch_fn)(void *arg, const struct sched_end *end);
+struct sched_watch;
+
+/* Calls FN(ARG, end) once run RUN_ID has ended and its end is committed,
+ * and forgets the watch. Returns the watch, for sched_unwatch(). A run
+ * may have any number of watches; the cost of a run's end without any is
+ * one comparison. */
+struct sched_watch *sched_watch(struct sched *s, const char *run_id,
+                                sched_watch_fn fn, void *arg);
+
+/* Forgets W, whose function has not been called. */
+void sched_unwatch(struct sched *s, struct sched_watch *w);
+
 /* Finds due runs in the store (after a restart) and starts dispatching. */
 void sched_start(struct sched *s);
 

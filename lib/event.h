@@ -26,6 +26,9 @@ struct json_object;
 struct json_object *event_normalize(struct json_object *in, const char *where,
                                     int64_t now, char *err, size_t errlen);
 
+/* The event an invoked run gets, as Inngest names it. */
+#define EVENT_INVOKED "inngest/function.invoked"
+
 /* Whether NAME is an event the host itself makes and sends to functions
  * (inngest/function.finished, inngest/function.failed): reserved to
  * clients, but a function may be triggered by it. */
