@@ -130,7 +130,8 @@ HARNESS_TESTS := $(BUILD)/tests/unit/test_plugin_user_sync \
                  $(BUILD)/tests/unit/test_plugin_onboarding \
                  $(BUILD)/tests/unit/test_plugin_steps \
                  $(BUILD)/tests/unit/test_plugin_sender \
-                 $(BUILD)/tests/unit/test_plugin_lifecycle
+                 $(BUILD)/tests/unit/test_plugin_lifecycle \
+                 $(BUILD)/tests/unit/test_plugin_invoker
 HARNESS_DEPS   = $(HARNESS) sdk/fnhost_test.h sdk/fnhost.h tests/unit/tap.h
 HARNESS_CFLAGS = $(filter-out -MMD -MP -iquote lib host,$(FINAL_CFLAGS)) \
                  -Itests/unit
@@ -155,6 +156,9 @@ $(BUILD)/tests/unit/test_plugin_sender: tests/unit/plugin_sender.c \
 	$(call harness_test,-lsqlite3)
 $(BUILD)/tests/unit/test_plugin_lifecycle: tests/unit/plugin_lifecycle.c \
         tests/plugins/lifecycle.c $(HARNESS_DEPS)
+	$(call harness_test,)
+$(BUILD)/tests/unit/test_plugin_invoker: tests/unit/plugin_invoker.c \
+        tests/plugins/invoker.c $(HARNESS_DEPS)
 	$(call harness_test,)
 
 $(BUILD)/tests/tools/%: tests/tools/%.c

@@ -272,4 +272,6 @@ const struct fh_api loader_api = {
     .sleep = steps_sleep,
     .sleep_until = steps_sleep_until,
     .send_event = steps_send,
+    .invoke = steps_invoke,
+    .error = ctx_error,
 };

@@ -377,10 +377,58 @@ lifecycle_event(const char *name, const struct store_attempt *at,
     return ev;
 }
 
+/* Run AT suspends on an invoke (its step's target and event): the run
+ * it invokes is stored with the suspension, or, when no function has
+ * that id, the step fails at once and the run is due now. */
+static void
+finish_invoke(struct pipeline *p, struct store_attempt *at,
+              store_done_fn done, void *arg, int64_t now)
+{
+    const struct step_record *step = at->step;
+    struct json_object *sent, *events = NULL, *ev;
+    struct step_record failed;
+    struct submission *sub;
+    char why[512];
+
+    sent = json_tokener_parse(step->events);
+    ev = event_normalize_internal(json_object_array_get_idx(sent, 0),
+                                  "invoke", now, why, sizeof(why));
+    json_object_put(sent);
+    if (ev != NULL && function_index(*p->gen, step->target) >= 0) {
+        events = json_object_new_array();
+        json_object_array_add(events, ev);
+        sub = submission_new(p, events, NULL, NULL, step->target, now);
+        /* The strings are the scheduler's, kept until DONE has run. */
+        sub->evs[0].runs[0].parent_run_id = at->run_id;
+        sub->evs[0].runs[0].parent_step_id = step->step_id;
+        sub->step_done = done;
+        sub->arg = arg;
+        store_finish_attempt_events(p->store, at, sub->evs, sub->nevs, 0,
+                                    stored_cb, sub);
+        return;
+    }
+    if (ev == NULL)
+        log_error("pipeline", "run %s: step %s invokes with an event the"
+                              " host refuses: %s", at->run_id, step->step_id,
+                  why);
+    else
+        snprintf(why, sizeof(why), "no function \"%s\"", step->target);
+    json_object_put(ev);
+    failed = *step;
+    failed.status = "failed";
+    failed.result = failed.events = failed.target = NULL;
+    failed.error = xasprintf("invoke %s: %s", step->target, why);
+    failed.ended_at = failed.wake_at = now;
+    at->wake_at = now;
+    at->step = &failed;
+    store_finish_attempt(p->store, at, done, arg);
+    at->step = step;
+    free((char *)failed.error);
+}
+
 void
-pipeline_finish(void *impl, const struct store_attempt *at,
-                const char *function_id, const char *trigger_json,
-                store_done_fn done, void *arg)
+pipeline_finish(void *impl, struct store_attempt *at, const char *function_id,
+                const char *trigger_json, store_done_fn done, void *arg)
 {
     struct pipeline *p = impl;
     const struct generation *g = *p->gen;
@@ -388,6 +436,12 @@ pipeline_finish(void *impl, const struct store_attempt *at,
     struct json_object *trigger = NULL, *events = NULL, *ev;
     struct submission *sub;
     int64_t now = now_ms();
+
+    if (at->outcome == RUN_SLEEP && at->step != NULL &&
+        at->step->target != NULL) {
+        finish_invoke(p, at, done, arg, now);
+        return;
+    }
 
     if ((at->outcome == RUN_COMPLETED || at->outcome == RUN_FAILED) &&
         g != NULL && g->nfns > p->nmatch) {

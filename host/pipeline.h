@@ -84,8 +84,11 @@ int pipeline_submit_step(void *impl, const char *run_id,
  * result or error), if any function is triggered by them; their runs go
  * to the scheduler after the commit, then DONE(ARG, rc, err) runs.
  * TRIGGER_JSON is the run's event (NULL if unknown): runs of lifecycle
- * events emit none. IMPL is the pipeline. */
-void pipeline_finish(void *impl, const struct store_attempt *at,
+ * events emit none. A run that suspends on an invoke (AT's step has a
+ * target) stores the run it invokes with its suspension; with no such
+ * function, the step fails instead and AT's wake time becomes now (the
+ * run resumes at once, to see the failure). IMPL is the pipeline. */
+void pipeline_finish(void *impl, struct store_attempt *at,
                      const char *function_id, const char *trigger_json,
                      store_done_fn done, void *arg);
 

@@ -496,7 +496,7 @@ proto_recv_ack(int fd)
 
 #define NO_STRING 0xffffffffu
 #define RECORD_FIXED (4 + 3 * 8) /* attempt, three times */
-#define RECORD_NSTR 7
+#define RECORD_NSTR 8
 #define DONE_FIXED (1 + 1 + 4 + 2 * 8) /* flags, suspend, attempt, times */
 #define DONE_OK 1u
 #define DONE_NO_RETRY 2u
@@ -551,6 +551,7 @@ record_strings(const struct step_record *st, const char *v[RECORD_NSTR])
     v[4] = st->result;
     v[5] = st->error;
     v[6] = st->events;
+    v[7] = st->target;
 }
 
 static size_t
@@ -605,6 +606,7 @@ get_record(const unsigned char **p, const unsigned char *end,
     st->result = v[4];
     st->error = v[5];
     st->events = v[6];
+    st->target = v[7];
     return 0;
 }
 
@@ -720,7 +722,7 @@ record_why(const struct step_record *st, enum proto_suspend suspend)
 
     if (st->step_id == NULL || st->step_id[0] == '\0' ||
         !(is(st->kind, "run") || is(st->kind, "sleep") ||
-          is(st->kind, "send")) ||
+          is(st->kind, "send") || is(st->kind, "invoke")) ||
         st->started_at < 0 || st->started_at > RECORD_MAX_MS ||
         st->ended_at < 0 || st->ended_at > RECORD_MAX_MS ||
         st->wake_at < 0 || st->wake_at > RECORD_MAX_MS)
@@ -732,10 +734,15 @@ record_why(const struct step_record *st, enum proto_suspend suspend)
     /* Events go only with a sent step's result; the pipeline checks
      * them as the event API does. */
     if (st->events != NULL &&
-        !(is(st->kind, "send") && is(st->status, "completed") &&
+        !(((is(st->kind, "send") && is(st->status, "completed")) ||
+           (is(st->kind, "invoke") && is(st->status, "invoking"))) &&
           st->result != NULL && json_text_ok(st->events)))
         return "events that are not strict JSON, or not with a completed"
-               " send step";
+               " send step or an invoke";
+    if (is(st->status, "invoking") &&
+        (st->events == NULL || st->target == NULL || !text_ok(st->target) ||
+         st->target[0] == '\0'))
+        return "an invoke without its function or its event";
     if (is(st->kind, "send") && is(st->status, "completed") &&
         st->events == NULL)
         return "a completed send step without its events";
@@ -744,7 +751,8 @@ record_why(const struct step_record *st, enum proto_suspend suspend)
         fits = is(st->status, "completed") || is(st->status, "failed");
         break;
     case PROTO_SUSPEND_SLEEP:
-        fits = is(st->status, "sleeping") && is(st->kind, "sleep") &&
+        fits = ((is(st->status, "sleeping") && is(st->kind, "sleep")) ||
+                (is(st->status, "invoking") && is(st->kind, "invoke"))) &&
                st->wake_at > 0;
         break;
     default: /* PROTO_SUSPEND_RETRY */

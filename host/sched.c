@@ -411,16 +411,17 @@ retry_delay(double scale, unsigned attempt, int64_t retry_after_ms)
 }
 
 /* A step_record with its own strings. */
+#define STEP_OWN_NSTR 8
 struct step_own {
     struct step_record s;
-    char *str[6];
+    char *str[STEP_OWN_NSTR];
 };
 
 static const struct step_record *
 step_own_set(struct step_own *o, const struct step_record *from)
 {
-    const char *const *src[6];
-    const char **dst[6];
+    const char *const *src[STEP_OWN_NSTR];
+    const char **dst[STEP_OWN_NSTR];
 
     memset(o, 0, sizeof(*o));
     if (from == NULL || from->step_id == NULL)
@@ -432,7 +433,9 @@ step_own_set(struct step_own *o, const struct step_record *from)
     src[3] = &from->status, dst[3] = &o->s.status;
     src[4] = &from->result, dst[4] = &o->s.result;
     src[5] = &from->error, dst[5] = &o->s.error;
-    for (int i = 0; i < 6; i++) {
+    src[6] = &from->events, dst[6] = &o->s.events;
+    src[7] = &from->target, dst[7] = &o->s.target;
+    for (int i = 0; i < STEP_OWN_NSTR; i++) {
         o->str[i] = *src[i] ? xstrdup(*src[i]) : NULL;
         *dst[i] = o->str[i];
     }
@@ -442,7 +445,7 @@ step_own_set(struct step_own *o, const struct step_record *from)
 static void
 step_own_free(struct step_own *o)
 {
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < STEP_OWN_NSTR; i++)
         free(o->str[i]);
 }
 
@@ -674,6 +677,9 @@ finished_cb(void *arg, int rc, const char *err)
         arm_wake(s, f->at.wake_at);
     else if (s->watches != NULL)
         tell_watches(s, &f->at);
+    /* A run whose invoke this end resolved is due now. */
+    if (store_take_woken(s->store) > 0)
+        arm_wake(s, now_ms());
     job_free(f->job);
     finishing_free(f);
     kick(s);
@@ -722,8 +728,13 @@ result_cb(void *arg, struct job *job, const struct pool_result *r)
         f->at.wake_at = r->step.wake_at;
         step_own_set(&f->step, &r->step);
         duration_format(r->step.wake_at - f->at.ended_at, d, sizeof(d));
-        log_info("run", "%s %s sleeps %s (step %s)", job->function_id,
-                 job->run_id, d, r->step.step_id);
+        if (r->step.target != NULL)
+            log_info("run", "%s %s invokes %s (step %s), for at most %s",
+                     job->function_id, job->run_id, r->step.target,
+                     r->step.step_id, d);
+        else
+            log_info("run", "%s %s sleeps %s (step %s)", job->function_id,
+                     job->run_id, d, r->step.step_id);
     } else {
         const char *where = "";
 

@@ -70,7 +70,7 @@ struct sched_sender {
                   store_done_fn done, void *arg, char *err, size_t errlen);
     /* Records how an attempt ended, with the run's lifecycle events:
      * see pipeline_finish(). */
-    void (*finish)(void *impl, const struct store_attempt *at,
+    void (*finish)(void *impl, struct store_attempt *at,
                    const char *function_id, const char *trigger_json,
                    store_done_fn done, void *arg);
     void *impl;

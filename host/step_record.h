@@ -18,7 +18,7 @@
 struct step_record {
     const char *step_id; /* "name" or "name:n" */
     const char *name;
-    const char *kind;    /* "run", "sleep" or "send" */
+    const char *kind;    /* "run", "sleep", "send" or "invoke" */
     const char *status;  /* "completed", "failed" or "sleeping" */
     const char *result;  /* JSON text, for completed */
     const char *error;   /* for failed, or a failed attempt */
@@ -28,7 +28,9 @@ struct step_record {
     int64_t wake_at;     /* for sleeping */
     const char *events;  /* "send": the events it sends, a JSON array in
                             the order of the ids in RESULT ({"ids":
-                            [...]}); stored as events, not in the step */
+                            [...]}); stored as events, not in the step.
+                            "invoke": the one event the invoked run gets */
+    const char *target;  /* "invoke": the function it invokes */
 };
 
 /* A stored step as a resumed invocation replays it: its result as the

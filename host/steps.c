@@ -91,7 +91,7 @@ record_of(const struct step_outcome *o)
         .status = o->status, .result = o->result_text, .error = o->error,
         .attempt = o->attempt, .started_at = o->started_at,
         .ended_at = o->ended_at, .wake_at = o->wake_at,
-        .events = o->events};
+        .events = o->events, .target = o->target};
 
     return st;
 }
@@ -104,13 +104,14 @@ record(struct fh_ctx *ctx, const struct step_outcome *o)
     struct step_record st = record_of(o);
     int retry = strcmp(o->status, "failed") == 0 && !o->final;
 
-    if (!retry && strcmp(o->status, "sleeping") != 0) {
+    if (!retry && strcmp(o->status, "sleeping") != 0 &&
+        strcmp(o->status, "invoking") != 0) {
         checkpoint(inv, &st);
         return;
     }
-    /* A retry or a sleep ends the invocation: the step goes with its
-     * done message, in the same record a checkpoint is. O's strings do
-     * not outlive this call. */
+    /* A retry, a sleep or an invoke ends the invocation: the step goes
+     * with its done message, in the same record a checkpoint is. O's
+     * strings do not outlive this call. */
     inv->suspend = retry ? PROTO_SUSPEND_RETRY : PROTO_SUSPEND_SLEEP;
     inv->step = st;
     inv->step.step_id = dup_or_null(st.step_id);
@@ -119,6 +120,8 @@ record(struct fh_ctx *ctx, const struct step_outcome *o)
     inv->step.status = dup_or_null(st.status);
     inv->step.result = dup_or_null(st.result);
     inv->step.error = dup_or_null(st.error);
+    inv->step.events = dup_or_null(st.events);
+    inv->step.target = dup_or_null(st.target);
 }
 
 static const struct steprules_ops host_ops = {
@@ -153,6 +156,8 @@ invocation_fini(struct invocation *inv)
     free((char *)inv->step.status);
     free((char *)inv->step.result);
     free((char *)inv->step.error);
+    free((char *)inv->step.events);
+    free((char *)inv->step.target);
     memset(inv, 0, sizeof(*inv));
 }
 
@@ -177,6 +182,13 @@ steps_send(struct fh_ctx *ctx, const char *name, struct json_object *events,
            struct json_object **ids)
 {
     return steprules_send(steps_of(ctx), ctx, name, events, ids);
+}
+
+int
+steps_invoke(struct fh_ctx *ctx, const char *name, const struct fh_invoke *req,
+             struct json_object **result)
+{
+    return steprules_invoke(steps_of(ctx), ctx, name, req, result);
 }
 
 int

@@ -89,6 +89,7 @@ struct store {
     struct event *ev;
     uint64_t commits, ops; /* for the log at close */
     atomic_int damaged;    /* SQLite reported corruption: writes fail */
+    atomic_int woke;       /* runs an invoked run's end made due */
     char mode[64];         /* see store_mode() */
     /* FNHOST_FAULT_COMMIT_DELAY_MS, for tests: the writer waits this long
      * before each COMMIT, which widens the window in which an ack sent
@@ -255,6 +256,8 @@ apply_events(struct store *st, struct store_new_event *evs, size_t n,
             sqlite3_bind_int64(s[S_INS_RUN], 4, e->ts > now ? e->ts : now);
             sqlite3_bind_int64(s[S_INS_RUN], 5, now);
             sqlite3_bind_int64(s[S_INS_RUN], 6, now);
+            bind_text(s[S_INS_RUN], 7, r->parent_run_id);
+            bind_text(s[S_INS_RUN], 8, r->parent_step_id);
             if (step_done(s[S_INS_RUN]) != 0)
                 return -1;
         }
@@ -312,6 +315,62 @@ put_step(struct store *st, const char *run_id, const struct step_record *p,
     return step_done(s);
 }
 
+/* Run A ended: if a step's invoke started it, that step gets its output
+ * or error, and the run waiting on it is due now. */
+static int
+resolve_invoke(struct store *st, const struct store_attempt *a,
+               const char *output, const char *error, int64_t now)
+{
+    sqlite3_stmt **s = st->stmt, *g = s[S_GET_PARENT];
+    char *parent = NULL, *step = NULL, *msg = NULL;
+    int rc;
+
+    bind_text(g, 1, a->run_id);
+    rc = sqlite3_step(g);
+    if (rc == SQLITE_ROW) {
+        parent = xstrdup((const char *)sqlite3_column_text(g, 0));
+        step = xstrdup((const char *)sqlite3_column_text(g, 1));
+        if (a->outcome == RUN_FAILED)
+            msg = xasprintf("invoke %s: %s", sqlite3_column_text(g, 2),
+                            error ? error : "failed");
+    }
+    sqlite3_reset(g);
+    sqlite3_clear_bindings(g);
+    if (rc != SQLITE_ROW) {
+        rc = rc == SQLITE_DONE ? 0 : -1;
+        goto out;
+    }
+    bind_text(s[S_RESOLVE_INVOKE], 1,
+              a->outcome == RUN_COMPLETED ? "completed" : "failed");
+    bind_text(s[S_RESOLVE_INVOKE], 2,
+              a->outcome == RUN_COMPLETED ? (output ? output : "null") : NULL);
+    bind_text(s[S_RESOLVE_INVOKE], 3, msg);
+    sqlite3_bind_int64(s[S_RESOLVE_INVOKE], 4, now);
+    bind_text(s[S_RESOLVE_INVOKE], 5, parent);
+    bind_text(s[S_RESOLVE_INVOKE], 6, step);
+    sqlite3_bind_int64(s[S_RESOLVE_INVOKE], 7, now);
+    if ((rc = step_done(s[S_RESOLVE_INVOKE])) != 0 ||
+        sqlite3_changes(st->wdb) == 0)
+        goto out;
+    sqlite3_bind_int64(s[S_WAKE_PARENT], 1, now);
+    sqlite3_bind_int64(s[S_WAKE_PARENT], 2, now);
+    bind_text(s[S_WAKE_PARENT], 3, parent);
+    if ((rc = step_done(s[S_WAKE_PARENT])) == 0 &&
+        sqlite3_changes(st->wdb) > 0)
+        atomic_fetch_add(&st->woke, 1);
+out:
+    free(parent);
+    free(step);
+    free(msg);
+    return rc;
+}
+
+int
+store_take_woken(struct store *st)
+{
+    return atomic_exchange(&st->woke, 0);
+}
+
 static int
 apply_finish(struct store *st, struct op *op, int64_t now)
 {
@@ -351,7 +410,11 @@ apply_finish(struct store *st, struct op *op, int64_t now)
     sqlite3_bind_int64(f, 7, now);
     sqlite3_bind_int64(f, 8, a->started_at);
     bind_text(f, 9, a->run_id);
-    return step_done(f);
+    if (step_done(f) != 0)
+        return -1;
+    if (a->outcome == RUN_COMPLETED || a->outcome == RUN_FAILED)
+        return resolve_invoke(st, a, op->u.fin.output, op->u.fin.error, now);
+    return 0;
 }
 
 static int
@@ -374,7 +437,12 @@ apply_op(struct store *st, struct op *op, int64_t now)
         sqlite3_bind_int64(s[S_WAKE_STEPS], 1, op->u.start.at);
         bind_text(s[S_WAKE_STEPS], 2, op->u.start.run_id);
         sqlite3_bind_int64(s[S_WAKE_STEPS], 3, op->u.start.at);
-        return step_done(s[S_WAKE_STEPS]);
+        if (step_done(s[S_WAKE_STEPS]) != 0)
+            return -1;
+        sqlite3_bind_int64(s[S_TIMEOUT_INVOKES], 1, op->u.start.at);
+        bind_text(s[S_TIMEOUT_INVOKES], 2, op->u.start.run_id);
+        sqlite3_bind_int64(s[S_TIMEOUT_INVOKES], 3, op->u.start.at);
+        return step_done(s[S_TIMEOUT_INVOKES]);
     case OP_FINISH:
         /* A run's lifecycle events commit with its end: never one
          * without the other. */

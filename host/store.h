@@ -26,6 +26,8 @@ typedef void (*store_done_fn)(void *arg, int rc, const char *err);
 struct store_new_run {
     char id[27];
     const char *function_id; /* borrowed until the callback */
+    const char *parent_run_id;  /* an invoke's: the run waiting for it, */
+    const char *parent_step_id; /* and its step (borrowed); else NULL */
     int created;             /* out: 0 when the dedup key had a run */
 };
 
@@ -89,6 +91,12 @@ int store_damaged(struct store *st);
 /* The mode the writer's connection runs in, as SQLite reported it when
  * the store opened: "journal_mode=wal synchronous=full". */
 const char *store_mode(const struct store *st);
+
+/* How many runs the ends of invoked runs made due since the last call
+ * (their steps' invokes resolved), and zero again: the scheduler looks
+ * for due runs when it is not zero. A group that rolls back may have
+ * counted some: a look too many costs one query. */
+int store_take_woken(struct store *st);
 
 /* Finishes queued writes (running their callbacks) and closes. */
 void store_close(struct store *st);

@@ -12,6 +12,7 @@
 #include "json_check.h"
 #include "log.h"
 #include "run_state.h"
+#include "steprules.h"
 #include "store_int.h"
 #include "util.h"
 
@@ -387,12 +388,24 @@ store_run_steps(struct store *st, const char *run_id, int64_t now)
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         const char *status = (const char *)sqlite3_column_text(q, 1);
         const char *result = NULL, *error = NULL;
+        char *timeout = NULL;
 
         if (strcmp(status, "failed") == 0) {
             error = (const char *)sqlite3_column_text(q, 3) ?: "step failed";
-        } else if (strcmp(status, "sleeping") == 0 &&
+        } else if ((strcmp(status, "sleeping") == 0 ||
+                    strcmp(status, "invoking") == 0) &&
                    sqlite3_column_int64(q, 4) > now) {
-            continue; /* still asleep: not done */
+            continue; /* still asleep, or waiting: not done */
+        } else if (strcmp(status, "invoking") == 0) {
+            /* Its time ran out: the run's start records it so. */
+            struct json_object *r = json_tokener_parse(
+                (const char *)sqlite3_column_text(q, 2));
+
+            error = timeout = steprules_invoke_timeout(
+                json_object_get_string(json_object_object_get(r,
+                                                              "function_id")),
+                json_object_get_string(json_object_object_get(r, "timeout")));
+            json_object_put(r);
         } else {
             result = (const char *)sqlite3_column_text(q, 2);
         }
@@ -404,6 +417,7 @@ store_run_steps(struct store *st, const char *run_id, int64_t now)
                                (const char *)sqlite3_column_text(q, 0));
         off[3 * n + 1] = memo_text(&text, &len, &cap, result);
         off[3 * n + 2] = memo_text(&text, &len, &cap, error);
+        free(timeout);
         n++;
     }
     if (rc == SQLITE_DONE) {

@@ -76,6 +76,11 @@ const char *const store_migrations[] = {
     "DROP INDEX runs_due;"
     "CREATE INDEX runs_due ON runs(wake_at)"
     "  WHERE status IN ('queued', 'sleeping');",
+
+    /* 3: invokes. A run started by a step's invoke names the run and
+     * step waiting for it; the step is "invoking" until it ends. */
+    "ALTER TABLE runs ADD COLUMN parent_run_id TEXT;"
+    "ALTER TABLE runs ADD COLUMN parent_step_id TEXT;",
 };
 
 const int store_nmigrations =
@@ -86,8 +91,9 @@ const char *const store_stmt_sql[NSTMT] = {
                     " json) VALUES (?, ?, ?, ?, ?, ?)"
                     " ON CONFLICT(id) DO NOTHING",
     [S_INS_RUN] = "INSERT INTO runs(id, function_id, event_id, status,"
-                  " attempt, wake_at, created_at, updated_at)"
-                  " VALUES (?, ?, ?, 'queued', 0, ?, ?, ?)",
+                  " attempt, wake_at, created_at, updated_at,"
+                  " parent_run_id, parent_step_id)"
+                  " VALUES (?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?)",
     [S_GET_DEDUP] = "SELECT run_id FROM dedup WHERE function_id = ? AND"
                     " key = ? AND expires_at > ?",
     [S_PUT_DEDUP] = "INSERT OR REPLACE INTO dedup(function_id, key, run_id,"
@@ -113,6 +119,25 @@ const char *const store_stmt_sql[NSTMT] = {
                      " started_at = coalesce(started_at, ?) WHERE id = ?",
     [S_REQUEUE] = "UPDATE runs SET status = 'queued', updated_at = ?"
                   " WHERE status = 'running'",
+    /* An invoke whose time ran out fails, with the error the memo of a
+     * resume gives it (steprules_invoke_timeout()). */
+    [S_TIMEOUT_INVOKES] = "UPDATE steps SET status = 'failed', error ="
+                          " 'invoke ' || json_extract(result,"
+                          " '$.function_id') || ': timed out after ' ||"
+                          " json_extract(result, '$.timeout'),"
+                          " result = NULL, ended_at = ?"
+                          " WHERE run_id = ? AND status = 'invoking'"
+                          " AND wake_at <= ?",
+    [S_GET_PARENT] = "SELECT parent_run_id, parent_step_id, function_id"
+                     " FROM runs WHERE id = ? AND parent_run_id IS NOT NULL",
+    /* Only while the invoke waits, and its time has not run out: once it
+     * has, the caller's resume reads a timeout, whatever comes later. */
+    [S_RESOLVE_INVOKE] = "UPDATE steps SET status = ?, result = ?,"
+                         " error = ?, ended_at = ? WHERE run_id = ?"
+                         " AND step_id = ? AND status = 'invoking'"
+                         " AND wake_at > ?",
+    [S_WAKE_PARENT] = "UPDATE runs SET status = 'queued', wake_at = ?,"
+                      " updated_at = ? WHERE id = ? AND status = 'sleeping'",
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",

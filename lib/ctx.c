@@ -151,3 +151,9 @@ ctx_retry_after(struct fh_ctx *ctx, int64_t ms)
     ctx_core(ctx)->retry_after_ms = ms;
     return FH_OK;
 }
+
+const char *
+ctx_error(struct fh_ctx *ctx)
+{
+    return ctx_core(ctx)->error;
+}

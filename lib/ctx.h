@@ -62,5 +62,6 @@ int ctx_fail(struct fh_ctx *ctx, int retry, const char *fmt, ...)
 void *ctx_alloc(struct fh_ctx *ctx, size_t n);
 int ctx_set_output(struct fh_ctx *ctx, struct json_object *output);
 int ctx_retry_after(struct fh_ctx *ctx, int64_t ms);
+const char *ctx_error(struct fh_ctx *ctx);
 
 #endif

@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "ctx.h"
@@ -123,12 +124,46 @@ replay(struct steprules *s, struct fh_ctx *ctx, const char *id,
     return 1;
 }
 
+/* Gives step NAME its id (*ID, new) and looks for its stored outcome:
+ * 1 when it has one (*ID freed, *RC FH_OK with *RESULT, or FH_ERR with
+ * the context's error), 0 when it must run. */
+static int
+memoized(struct steprules *s, struct fh_ctx *ctx, const char *name,
+         struct json_object **result, char **id, int *rc)
+{
+    int r;
+
+    *id = step_id(s, name);
+    if ((r = replay(s, ctx, *id, result)) == 0)
+        return 0;
+    free(*id);
+    *id = NULL;
+    *rc = r > 0 ? FH_OK : FH_ERR;
+    return 1;
+}
+
 /* After a stored outcome the next unit of work starts fresh. */
 static void
 stored(struct steprules *s)
 {
     s->attempt = 0;
     s->unit_started = s->ops->now_ms();
+}
+
+/* Step O (ID, new) fails for good with WHY (new): recorded and stored as
+ * its outcome, the context's error; returns FH_ERR. */
+static int
+fail_for_good(struct steprules *s, struct fh_ctx *ctx, struct step_outcome *o,
+              char *why, char *id)
+{
+    o->status = "failed";
+    o->error = why;
+    o->final = 1;
+    s->ops->record(ctx, o);
+    stored(s);
+    set_error(ctx, why, 1);
+    free(id);
+    return FH_ERR;
 }
 
 /* What kind of step run_step() runs. */
@@ -173,12 +208,8 @@ run_step(struct steprules *s, struct fh_ctx *ctx, const char *name,
                   1);
         return FH_ERR;
     }
-    id = step_id(s, name);
-    rc = replay(s, ctx, id, result);
-    if (rc != 0) {
-        free(id);
-        return rc > 0 ? FH_OK : FH_ERR;
-    }
+    if (memoized(s, ctx, name, result, &id, &rc))
+        return rc;
 
     set_error(ctx, NULL, 0);
     memset(&o, 0, sizeof(o));
@@ -344,7 +375,8 @@ send_body(struct fh_ctx *ctx, void *arg, struct json_object **result)
         json_object_array_add(ids, json_object_new_string(id));
     }
     sd->k->events = json_object_to_json_string_length(
-        sd->normal, JSON_C_TO_STRING_PLAIN, &len);
+        sd->normal, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+        &len);
     if (sd->k->events == NULL)
         ctx_abort_oom();
     if (len > STEPRULES_MAX_OUTPUT) {
@@ -381,6 +413,119 @@ steprules_send(struct steprules *s, struct fh_ctx *ctx, const char *name,
     return rc;
 }
 
+char *
+steprules_invoke_timeout(const char *function_id, const char *timeout)
+{
+    return ctx_format("invoke %s: timed out after %s", function_id, timeout);
+}
+
+int
+steprules_invoke(struct steprules *s, struct fh_ctx *ctx, const char *name,
+                 const struct fh_invoke *req, struct json_object **result)
+{
+    struct json_object *data = NULL, *ev, *list, *res;
+    struct step_outcome o;
+    const char *fn = NULL, *timeout = "1y", *text;
+    int64_t now, ms = STEPRULES_MAX_SLEEP_MS;
+    char err[256], *why = NULL, *id;
+    size_t len;
+    int rc;
+
+    if (result != NULL)
+        *result = NULL;
+    /* Whatever happens, DATA is the host's now. */
+    if (req != NULL && req->size >= offsetof(struct fh_invoke, data) +
+                                        sizeof(req->data))
+        data = req->data;
+    if (s == NULL) {
+        json_object_put(data);
+        return outside(ctx);
+    }
+    if (s->suspended) {
+        json_object_put(data);
+        return FH_SUSPENDED;
+    }
+    if (name == NULL || *name == '\0' ||
+        !json_check_utf8(name, strlen(name))) {
+        json_object_put(data);
+        set_error(ctx, ctx_format("fh_invoke: a step needs a name, in UTF-8"),
+                  1);
+        return FH_ERR;
+    }
+    if (memoized(s, ctx, name, result, &id, &rc)) {
+        json_object_put(data);
+        return rc;
+    }
+    if (req == NULL || req->size < offsetof(struct fh_invoke, timeout) ||
+        req->size > 4096)
+        why = ctx_format("fh_invoke: write the request with"
+                         " FH_INVOKE_REQ()");
+    else if ((fn = req->function_id) == NULL || *fn == '\0' ||
+             !json_check_utf8(fn, strlen(fn)))
+        why = ctx_format("fh_invoke \"%s\": no function id", name);
+    else if (data != NULL && !json_object_is_type(data, json_type_object))
+        why = ctx_format("fh_invoke \"%s\": data must be an object", name);
+    if (why == NULL && req->size >= offsetof(struct fh_invoke, timeout) +
+                                        sizeof(req->timeout) &&
+        req->timeout != NULL) {
+        timeout = req->timeout;
+        if (duration_parse(timeout, &ms, err, sizeof(err)) != 0)
+            why = ctx_format("fh_invoke \"%s\": timeout: %s", name, err);
+        else if (ms > STEPRULES_MAX_SLEEP_MS || ms <= 0)
+            why = ctx_format("fh_invoke \"%s\": timeout \"%s\" must be"
+                             " more than 0 and at most a year",
+                             name, timeout);
+    }
+    now = s->ops->now_ms();
+    memset(&o, 0, sizeof(o));
+    o.id = id;
+    o.name = name;
+    o.kind = "invoke";
+    o.attempt = s->attempt;
+    o.started_at = o.ended_at = now;
+    ev = json_object_new_object();
+    list = json_object_new_array();
+    res = json_object_new_object();
+    if (ev == NULL || list == NULL || res == NULL)
+        ctx_abort_oom();
+    json_object_object_add(ev, "name", json_object_new_string(EVENT_INVOKED));
+    json_object_object_add(ev, "data",
+                           data != NULL ? data : json_object_new_object());
+    json_object_array_add(list, ev);
+    if (why == NULL) {
+        text = json_object_to_json_string_length(
+            list, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+            &len);
+        if (text == NULL)
+            ctx_abort_oom();
+        if (len > STEPRULES_MAX_OUTPUT)
+            why = ctx_format("fh_invoke \"%s\": data is %zu bytes as JSON,"
+                             " more than the %d MiB an event may hold",
+                             name, len, STEPRULES_MAX_OUTPUT >> 20);
+        else if ((why = json_check_text("fh_invoke data", text, len)) == NULL)
+            o.events = text;
+    }
+    if (why != NULL) {
+        /* Retrying cannot fix the request. */
+        json_object_put(list);
+        json_object_put(res);
+        return fail_for_good(s, ctx, &o, why, id);
+    }
+    json_object_object_add(res, "function_id", json_object_new_string(fn));
+    json_object_object_add(res, "timeout", json_object_new_string(timeout));
+    o.status = "invoking";
+    o.target = fn;
+    o.wake_at = now + ms;
+    o.result = res;
+    o.result_text = json_object_to_json_string_ext(res, JSON_C_TO_STRING_PLAIN);
+    s->ops->record(ctx, &o);
+    s->suspended = STEPRULES_SLEEP; /* until the invoked run ends */
+    json_object_put(list);
+    json_object_put(res);
+    free(id);
+    return FH_SUSPENDED;
+}
+
 /* A sleep until AT (ms), or one that fails with WHY (new) if not NULL;
  * DURATION is what the handler wrote, or NULL. NOW is the one reading of
  * the clock the call uses, so a sleep of N ms is recorded as N. */
@@ -396,12 +541,9 @@ sleep_at(struct steprules *s, struct fh_ctx *ctx, const char *name,
         free(why);
         return FH_SUSPENDED;
     }
-    id = step_id(s, name);
-    rc = replay(s, ctx, id, NULL);
-    if (rc != 0) {
-        free(id);
+    if (memoized(s, ctx, name, NULL, &id, &rc)) {
         free(why);
-        return rc > 0 ? FH_OK : FH_ERR;
+        return rc;
     }
     if (why == NULL && at - now > STEPRULES_MAX_SLEEP_MS)
         why = ctx_format("sleep \"%s\" is longer than a year", name);
@@ -421,17 +563,8 @@ sleep_at(struct steprules *s, struct fh_ctx *ctx, const char *name,
         free(id);
         return FH_OK;
     }
-    if (why != NULL) {
-        /* Retrying cannot fix a bad duration: the step fails for good. */
-        o.status = "failed";
-        o.error = why;
-        o.final = 1;
-        s->ops->record(ctx, &o);
-        stored(s);
-        set_error(ctx, why, 1);
-        free(id);
-        return FH_ERR;
-    }
+    if (why != NULL) /* retrying cannot fix a bad duration */
+        return fail_for_good(s, ctx, &o, why, id);
     o.status = "sleeping";
     o.wake_at = at;
     s->ops->record(ctx, &o);

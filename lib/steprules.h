@@ -49,8 +49,9 @@
 struct step_outcome {
     const char *id; /* "name" or "name:n" */
     const char *name;
-    const char *kind;           /* "run", "sleep" or "send" */
-    const char *status;         /* "completed", "failed" or "sleeping" */
+    const char *kind;           /* "run", "sleep", "send" or "invoke" */
+    const char *status;         /* "completed", "failed", "sleeping" or
+                                   "invoking" */
     struct json_object *result; /* completed: the result (may be NULL) */
     const char *result_text;    /* completed: RESULT as plain JSON text,
                                    checked to parse back */
@@ -63,7 +64,9 @@ struct step_outcome {
     const char *duration; /* a sleep as written, or NULL */
     const char *events;   /* completed "send": the events sent, as a JSON
                              array of checked and completed events, in
-                             the order of RESULT's ids */
+                             the order of RESULT's ids; "invoking": the
+                             one event the invoked function gets */
+    const char *target;   /* "invoking": the function it invokes */
 };
 
 struct steprules_ops {
@@ -132,6 +135,19 @@ int steprules_run(struct steprules *s, struct fh_ctx *ctx, const char *name,
  * event fails the step for good. S is NULL outside a handler. */
 int steprules_send(struct steprules *s, struct fh_ctx *ctx, const char *name,
                    struct json_object *events, struct json_object **ids);
+
+/* fh_invoke(): runs function REQ->function_id with REQ->data (stolen)
+ * and suspends until it ends (the step's status "invoking", with a wake
+ * time at REQ->timeout, at most a year; its result {"function_id",
+ * "timeout"} until then); on replay its stored outcome is the invoked
+ * run's output, or its error. S is NULL outside a handler. */
+int steprules_invoke(struct steprules *s, struct fh_ctx *ctx,
+                     const char *name, const struct fh_invoke *req,
+                     struct json_object **result);
+
+/* The error of an invoke of FUNCTION_ID that waited TIMEOUT (as written)
+ * in vain (new): the store words it the same. */
+char *steprules_invoke_timeout(const char *function_id, const char *timeout);
 
 /* fh_sleep() and fh_sleep_until(): DURATION for the one, AT_MS for the
  * other (UNTIL set). S is NULL outside a handler. */

@@ -62,7 +62,7 @@
  *   1.1  steps: step, sleep, sleep_until, state_dir; fh_ctx.step_id
  *   1.2  struct fh_function_opts (FH_OPTS()) in fh_function.opts; hosts
  *        load plugins built for a newer minor (above)
- *   1.3  send_event; fh_function_opts.on_failure
+ *   1.3  send_event, invoke, error; fh_function_opts.on_failure
  */
 #ifndef FNHOST_H
 #define FNHOST_H
@@ -107,6 +107,7 @@ enum fh_log_level {
 };
 
 struct fh_api;
+struct fh_invoke;
 
 /* An event as a handler sees it. Borrowed, with everything it points to,
  * for the duration of the handler call. */
@@ -300,6 +301,9 @@ struct fh_api {
     /* 1.3: the step toolbox */
     int (*send_event)(struct fh_ctx *ctx, const char *name,
                       struct json_object *events, struct json_object **ids);
+    int (*invoke)(struct fh_ctx *ctx, const char *name,
+                  const struct fh_invoke *req, struct json_object **result);
+    const char *(*error)(struct fh_ctx *ctx);
 };
 
 #define FH_API_HAS(api, fn)                                                 \
@@ -396,6 +400,16 @@ fh_state_dir(struct fh_ctx *ctx)
  *     }
  */
 
+/* Why the last call that returned FH_ERR failed (a step's final error,
+ * an invoke's: "invoke charge-card: card declined"), or NULL. Borrowed
+ * until the next API call. Needs a 1.3 host: FH_API_HAS(ctx->api,
+ * error). */
+static inline const char *
+fh_error(struct fh_ctx *ctx)
+{
+    return ctx->api->error(ctx);
+}
+
 /* Runs step NAME: returns its stored result, or runs FN(ctx, ARG, &r),
  * stores r durably and only then returns. *RESULT (if not NULL) gets the
  * result, borrowed until the handler returns. A result must nest at most
@@ -436,6 +450,39 @@ fh_sleep_until(struct fh_ctx *ctx, const char *name, int64_t at_ms)
 /* The forms to use in handlers: each returns from the handler when the
  * run must stop (a suspension, or a step's final failure). ARG may point
  * to const data: the step function gets it back as it was passed. */
+/* What fh_invoke() invokes. Size-stamped so that it can grow: write it
+ * with FH_INVOKE_REQ(.function_id = "charge-card", .data = d). */
+struct fh_invoke {
+    uint32_t size;             /* sizeof(struct fh_invoke) at build time */
+    const char *function_id;   /* the function to run, by id */
+    struct json_object *data;  /* its event's data (stolen, even when the
+                                  call fails); NULL: {} */
+    const char *timeout;       /* how long to wait for it ("1h"); NULL: a
+                                  year, the longest */
+};
+
+#define FH_INVOKE_REQ(...)                                                  \
+    (&(const struct fh_invoke){.size = sizeof(struct fh_invoke), __VA_ARGS__})
+
+/* A step that runs another function and returns its output, as Inngest's
+ * step.invoke: the function gets an inngest/function.invoked event whose
+ * data is REQ->data, whatever triggers it declares, and this run sleeps,
+ * holding no worker, until that run ends or REQ->timeout passes. *RESULT
+ * (may be NULL) gets the invoked run's output, borrowed until the handler
+ * returns. Returns FH_SUSPENDED (return it) while the run waits; then, on
+ * the call that replays it, FH_OK, or FH_ERR with the reason when the
+ * invoked run failed ("invoke charge-card: card declined"), timed out, or
+ * there is no such function: as a step's final failure, the handler
+ * decides. Memoized like any step: the invoked run starts once, in the
+ * transaction that suspends this one. Needs a 1.3 host:
+ * FH_API_HAS(ctx->api, invoke). */
+static inline int
+fh_invoke(struct fh_ctx *ctx, const char *name, const struct fh_invoke *req,
+          struct json_object **result)
+{
+    return ctx->api->invoke(ctx, name, req, result);
+}
+
 /* A step that sends events: EVENTS (steals) is one event object or an
  * array of up to 5000, with the fields of the event API ("name", "data",
  * "id", "ts"). They go through the same way in as POST /e/: checked,
@@ -470,6 +517,15 @@ fh_send_event(struct fh_ctx *ctx, const char *name,
     do {                                                                    \
         int fh_rc_ = fh_step((ctx), (name), (fn),                           \
                              (void *)(uintptr_t)(const void *)(arg), (out));\
+        if (fh_rc_ != FH_OK)                                                \
+            return fh_rc_;                                                  \
+    } while (0)
+
+/* fh_invoke() that returns from the handler when it must; *OUT gets the
+ * invoked run's output (may be NULL). */
+#define FH_INVOKE(ctx, name, req, out)                                      \
+    do {                                                                    \
+        int fh_rc_ = fh_invoke((ctx), (name), (req), (out));                \
         if (fh_rc_ != FH_OK)                                                \
             return fh_rc_;                                                  \
     } while (0)

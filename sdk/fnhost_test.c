@@ -44,6 +44,13 @@ struct mock {
     void *arg;
 };
 
+/* fh_test_mock_invoke(): what an invoked function's run ends with. */
+struct invoke_mock {
+    char *function_id;
+    struct json_object *output; /* or, with ERROR, nothing */
+    char *error;
+};
+
 struct fh_test {
     const struct fh_plugin *plugin;
     struct json_object *config;  /* key -> string */
@@ -58,6 +65,10 @@ struct fh_test {
     char *error;
     struct mock *mocks;
     size_t nmocks;
+    struct invoke_mock *invokes;
+    size_t ninvokes;
+    char *pending_invoke;        /* the step id of an invoke waiting */
+    char *pending_target;        /* and its function */
 
     /* The run. */
     char run_id[27];
@@ -495,9 +506,13 @@ list_step(struct tctx *c, const struct step_outcome *o)
 {
     int sleep = strcmp(o->kind, "sleep") == 0;
     int send = strcmp(o->kind, "send") == 0;
+    int invoke = strcmp(o->kind, "invoke") == 0;
     struct fh_test_step *rec =
         add_step(c->inv->r, o->id, o->name,
-                 sleep ? FH_TEST_SLEEP : send ? FH_TEST_SEND : FH_TEST_STEP,
+                 sleep    ? FH_TEST_SLEEP
+                 : send   ? FH_TEST_SEND
+                 : invoke ? FH_TEST_INVOKE
+                          : FH_TEST_STEP,
                  o->attempt, c->t->invocations);
 
     if (sleep) {
@@ -522,6 +537,11 @@ steps_record(struct fh_ctx *ctx, const struct step_outcome *o)
         store_step(c->t, o->id, o->result, NULL);
     } else if (strcmp(o->status, "sleeping") == 0) {
         rec->sleep_ms = o->wake_at - o->started_at;
+        inv->suspend_step = inv->r->nran - 1;
+    } else if (strcmp(o->status, "invoking") == 0) {
+        rec->events = xstrdup(o->events);
+        rec->target = xstrdup(o->target);
+        rec->wake_at = o->wake_at;
         inv->suspend_step = inv->r->nran - 1;
     } else {
         rec->error = xstrdup(o->error);
@@ -575,6 +595,13 @@ api_send_event(struct fh_ctx *ctx, const char *name,
 }
 
 static int
+api_invoke(struct fh_ctx *ctx, const char *name, const struct fh_invoke *req,
+           struct json_object **result)
+{
+    return steprules_invoke(steps_of(ctx), ctx, name, req, result);
+}
+
+static int
 api_sleep(struct fh_ctx *ctx, const char *name, const char *duration)
 {
     return steprules_sleep(steps_of(ctx), ctx, name, 0, duration, 0);
@@ -601,6 +628,8 @@ static const struct fh_api test_api = {
     .sleep = api_sleep,
     .sleep_until = api_sleep_until,
     .send_event = api_send_event,
+    .invoke = api_invoke,
+    .error = ctx_error,
 };
 
 static void
@@ -661,6 +690,14 @@ fh_test_free(struct fh_test *t)
     for (size_t i = 0; i < t->nmocks; i++)
         free(t->mocks[i].name);
     free(t->mocks);
+    for (size_t i = 0; i < t->ninvokes; i++) {
+        free(t->invokes[i].function_id);
+        json_object_put(t->invokes[i].output);
+        free(t->invokes[i].error);
+    }
+    free(t->invokes);
+    free(t->pending_invoke);
+    free(t->pending_target);
     free(t->function_id);
     free(t->load_error);
     free(t->error);
@@ -822,6 +859,9 @@ fh_test_mock_step(struct fh_test *t, const char *name, fh_step_fn fn,
 void
 fh_test_new_run(struct fh_test *t)
 {
+    free(t->pending_invoke);
+    free(t->pending_target);
+    t->pending_invoke = t->pending_target = NULL;
     ulid(t->run_id);
     ulid(t->event_id);
     free(t->function_id);
@@ -914,6 +954,71 @@ refuse(struct fh_test *t, struct fh_test_result *r)
 }
 
 /* One invocation of the run, added to R. */
+static const struct invoke_mock *
+find_invoke_mock(const struct fh_test *t, const char *function_id)
+{
+    for (size_t i = 0; function_id != NULL && i < t->ninvokes; i++)
+        if (strcmp(t->invokes[i].function_id, function_id) == 0)
+            return &t->invokes[i];
+    return NULL;
+}
+
+static int
+invoke_mocked(const struct fh_test *t)
+{
+    return find_invoke_mock(t, t->pending_target) != NULL;
+}
+
+/* The invoke the run waits on ends as its mock says, as the host stores
+ * an invoked run's end in the waiting step. */
+static void
+invoke_resolve(struct fh_test *t)
+{
+    const struct invoke_mock *m = find_invoke_mock(t, t->pending_target);
+    char *msg;
+
+    if (t->pending_invoke == NULL || m == NULL)
+        return;
+    if (m->error != NULL) {
+        msg = xasprintf("invoke %s: %s", m->function_id, m->error);
+        store_step(t, t->pending_invoke, NULL, msg);
+        free(msg);
+    } else {
+        store_step(t, t->pending_invoke, m->output, NULL);
+    }
+    free(t->pending_invoke);
+    free(t->pending_target);
+    t->pending_invoke = t->pending_target = NULL;
+}
+
+int
+fh_test_mock_invoke(struct fh_test *t, const char *function_id,
+                    const char *output_json, const char *error)
+{
+    struct json_object *out = NULL;
+    struct invoke_mock *m;
+    char why[128];
+
+    if (function_id == NULL || *function_id == '\0')
+        return -1;
+    if (output_json != NULL && parse_json(output_json, &out, why,
+                                          sizeof(why)) != 0)
+        return -1;
+    m = (struct invoke_mock *)find_invoke_mock(t, function_id);
+    if (m == NULL) {
+        t->invokes = xrealloc(t->invokes,
+                              (t->ninvokes + 1) * sizeof(*t->invokes));
+        m = &t->invokes[t->ninvokes++];
+        m->function_id = xstrdup(function_id);
+    } else {
+        json_object_put(m->output);
+        free(m->error);
+    }
+    m->output = out;
+    m->error = error != NULL ? xstrdup(error) : NULL;
+    return 0;
+}
+
 static int
 invoke(struct fh_test *t, const char *function_id, const char *event_json,
        struct fh_test_result *r)
@@ -938,6 +1043,7 @@ invoke(struct fh_test *t, const char *function_id, const char *event_json,
     if (fh_test_load(t) != 0)
         return refuse(t, r);
     run_begin(t);
+    invoke_resolve(t);
     /* A failure handler, "X-failure": X's on_failure. */
     failure = strcmp(fn->id, function_id) != 0;
     if (t->function_id != NULL && strcmp(t->function_id, function_id) != 0) {
@@ -1013,11 +1119,20 @@ invoke(struct fh_test *t, const char *function_id, const char *event_json,
         t->ended = 1;
         break;
     case STEPRULES_END_SLEEP:
-        r->status = FH_TEST_SLEEPING;
         r->sleep = &r->ran[inv.suspend_step];
+        t->attempt = 0;
+        if (r->sleep->kind == FH_TEST_INVOKE) {
+            /* The invoked run's end, if mocked, comes next. */
+            r->status = FH_TEST_INVOKING;
+            free(t->pending_invoke);
+            free(t->pending_target);
+            t->pending_invoke = xstrdup(r->sleep->id);
+            t->pending_target = xstrdup(r->sleep->target);
+            break;
+        }
+        r->status = FH_TEST_SLEEPING;
         /* The next invocation comes when the sleep is over. */
         store_step(t, r->sleep->id, NULL, NULL);
-        t->attempt = 0;
         break;
     case STEPRULES_END_RETRY:
         r->status = FH_TEST_RETRYING;
@@ -1054,7 +1169,14 @@ fh_test_run_all(struct fh_test *t, const char *function_id,
     for (int i = 0; i < MAX_INVOCATIONS; i++) {
         if (invoke(t, function_id, event_json, r) != 0)
             return -1;
-        if (r->status != FH_TEST_SLEEPING && r->status != FH_TEST_RETRYING)
+        if (r->status == FH_TEST_INVOKING && !invoke_mocked(t)) {
+            set_error(t, "step %s invokes %s, and no fh_test_mock_invoke()"
+                         " says how that run ends",
+                      t->pending_invoke, t->pending_target);
+            return -1;
+        }
+        if (r->status != FH_TEST_SLEEPING && r->status != FH_TEST_RETRYING &&
+            r->status != FH_TEST_INVOKING)
             return 0;
     }
     set_error(t, "run %s of %s has not ended after %d invocations",
@@ -1076,6 +1198,7 @@ fh_test_result_free(struct fh_test_result *r)
         free(r->ran[i].error);
         free(r->ran[i].duration);
         free(r->ran[i].events);
+        free(r->ran[i].target);
     }
     free(r->ran);
     for (size_t i = 0; i < r->nlog; i++)

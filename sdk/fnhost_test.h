@@ -74,6 +74,9 @@ enum fh_test_status {
     FH_TEST_RETRYING,     /* it would run again after a backoff: the
                              handler failed, or a step will be retried */
     FH_TEST_SLEEPING,     /* suspended on a sleep */
+    FH_TEST_INVOKING,     /* suspended on fh_invoke(): R->sleep is the
+                             step; a mock's outcome (fh_test_mock_invoke())
+                             comes with the next invocation */
 };
 
 /* Kinds of struct fh_test_step. */
@@ -81,6 +84,7 @@ enum fh_test_step_kind {
     FH_TEST_STEP = 0,  /* fh_step() */
     FH_TEST_SLEEP = 1, /* fh_sleep() or fh_sleep_until() */
     FH_TEST_SEND = 2,  /* fh_send_event() */
+    FH_TEST_INVOKE = 3, /* fh_invoke() */
 };
 
 /* One step or sleep that ran for real (was not replayed). Owned by the
@@ -106,7 +110,10 @@ struct fh_test_step {
     char *events;        /* a send that succeeded: the events as the host
                             would store them (a JSON array, checked and
                             completed as the event API does; "result"
-                            holds their ids); the harness sends nothing */
+                            holds their ids); the harness sends nothing.
+                            An invoke: the event the invoked function
+                            would get, in a JSON array */
+    char *target;        /* an invoke: the function it invokes */
 };
 
 /* One line the plugin logged with fh_log(). */
@@ -142,7 +149,8 @@ struct fh_test_result {
                                         returned without running, in order
                                         (the last invocation's) */
     size_t nreplayed;
-    const struct fh_test_step *sleep; /* SLEEPING: the sleep, in ran */
+    const struct fh_test_step *sleep; /* SLEEPING: the sleep, in ran;
+                                         INVOKING: the invoke */
     const struct fh_test_step *retry; /* RETRYING for a step: it, in ran */
     struct fh_test_log *log;         /* what the plugin logged, in order */
     size_t nlog;
@@ -220,6 +228,15 @@ int fh_test_step_error(struct fh_test *t, const char *step_id,
  * -1 for a NULL or empty NAME. */
 int fh_test_mock_step(struct fh_test *t, const char *name, fh_step_fn fn,
                       const void *arg);
+
+/* What a run of FUNCTION_ID that a step invokes (fh_invoke()) ends with,
+ * from now on: its output OUTPUT_JSON (copied; NULL is null), or, when
+ * ERROR is not NULL, a failure with that error. The invoke's step gets it
+ * as the host would give it, with the next invocation (fh_test_run_all()
+ * goes on at once). Returns 0, or -1 for a NULL or empty FUNCTION_ID or
+ * OUTPUT_JSON that does not parse. */
+int fh_test_mock_invoke(struct fh_test *t, const char *function_id,
+                        const char *output_json, const char *error);
 
 /* Starts a new run now: a new run id, no stored or canned steps, attempt
  * 0. Mocks, config and load() are kept. */

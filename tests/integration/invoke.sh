@@ -6,7 +6,7 @@
 # SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/lib.sh"
 t_setup
-t_plugins lifecycle steps
+t_plugins lifecycle steps invoker
 t_start
 
 invoke() { # invoke ID [BODY [QUERY]]: CODE and BODY_OUT
@@ -70,4 +70,92 @@ t_stop
 wait "$CURL"
 t_is "$(cat "$T_DIR/pending.code")" 202 "a caller waiting when fnhost stops gets 202"
 t_has "$(jq -r '.data.message' "$T_DIR/pending")" "stopping" "saying fnhost is stopping"
+
+# Steps that invoke. call JSON: sends test/call, RUN gets the caller's run.
+DELAY=1500
+t_start
+call() {
+    post "{\"name\":\"test/call\",\"data\":$1}"
+    EV=$(jq -r '.ids[0]' <<<"$BODY_OUT")
+    RUN=$(sql "select id from runs where event_id = '$EV'")
+}
+status_of() { sql "select status from runs where id = '$1'"; }
+output_of() { sql "select output from runs where id = '$1'" | jq -c .; }
+callee_of() { sql "select id from runs where parent_run_id = '$1'"; }
+
+call '{"target":"double","args":{"n":21}}'
+wait_until 10 eval '[ "$(status_of "$RUN")" = completed ]'
+t_ok $? "a run whose step invokes a function completes"
+t_is "$(output_of "$RUN")" '{"got":{"n":42,"event":"inngest/function.invoked"}}' \
+    "with the invoked run's output, which got inngest/function.invoked and the data"
+CALLEE=$(callee_of "$RUN")
+t_is "$(sql "select function_id || ',' || parent_step_id from runs where id = '$CALLEE'")" \
+    double,call "the invoked run names the run and step waiting for it"
+get "/v1/runs/$RUN"
+t_is "$(jq -c '.data.steps[] | select(.step_id == "call") | [.kind, .status]' <<<"$BODY_OUT")" \
+    '["invoke","completed"]' "the step is an invoke, completed"
+
+call '{"target":"fails"}'
+wait_until 10 eval '[ "$(status_of "$RUN")" = completed ]'
+t_is "$(jq -r '.error' <<<"$(output_of "$RUN")")" "invoke fails: no luck" \
+    "an invoked run that fails is the step's error (fh_error)"
+
+call '{"target":"nope"}'
+wait_until 10 eval '[ "$(status_of "$RUN")" = completed ]'
+t_is "$(jq -r '.error' <<<"$(output_of "$RUN")")" 'invoke nope: no function "nope"' \
+    "no such function is the step's error"
+
+call '{"target":"slow","args":{"nap":"5s"},"timeout":"500ms"}'
+wait_until 10 eval '[ "$(status_of "$RUN")" = completed ]'
+t_ok $? "an invoke that outlasts its timeout completes the caller"
+t_is "$(jq -r '.error' <<<"$(output_of "$RUN")")" "invoke slow: timed out after 500ms" \
+    "with the timeout as the step's error"
+SLOW=$(callee_of "$RUN")
+wait_until 15 eval '[ "$(status_of "$SLOW")" = completed ]'
+t_ok $? "the invoked run goes on to its own end"
+t_is "$(jq -r '.error' <<<"$(output_of "$RUN")")" "invoke slow: timed out after 500ms" \
+    "which changes nothing for the caller"
+get "/v1/runs/$RUN"
+t_is "$(jq -c '.data.steps[] | select(.step_id == "call") | .status' <<<"$BODY_OUT")" \
+    '"failed"' "and the stored step says the same"
+
+call '{"target":"double","args":{"n":1},"timeout":"2y"}'
+wait_until 10 eval '[ "$(status_of "$RUN")" = completed ]'
+t_has "$(jq -r '.error' <<<"$(output_of "$RUN")")" "at most a year" \
+    "a timeout over a year fails the step for good"
+t_is "$(sql "select count(*) from runs where parent_run_id = '$RUN'")" 0 \
+    "and invokes nothing"
+
+# kill -9 while the caller waits for a slow callee: after the restart the
+# callee ends and the caller gets its output; one callee run in all.
+call '{"target":"slow","args":{"nap":"2s"}}'
+wait_until 10 eval '[ -n "$(callee_of "$RUN")" ] && [ "$(status_of "$(callee_of "$RUN")")" = sleeping ]'
+t_ok $? "the callee runs (sleeps) while the caller waits"
+t_is "$(status_of "$RUN")" sleeping "the caller holds no worker: it sleeps"
+t_kill9
+t_start
+wait_until 20 eval '[ "$(status_of "$RUN")" = completed ]'
+t_ok $? "after kill -9 and a restart the caller completes"
+t_is "$(output_of "$RUN")" '{"got":"slept"}' "with the callee's output"
+t_is "$(sql "select count(*) from runs where parent_run_id = '$RUN'")" 1 \
+    "and one callee run was started"
+t_stop
+
+# The invoked run is stored with the caller's suspension: kill -9 the
+# moment either can be read, and both are there.
+FNHOST_FAULT_COMMIT_DELAY_MS=$DELAY t_start
+call '{"target":"double","args":{"n":5}}'
+wait_until 30 eval '[ -n "$RUN" ] || RUN=$(sql "select id from runs where event_id = '"'$EV'"'")'
+visible() {
+    [ "$(status_of "$RUN")" = sleeping ] || [ -n "$(callee_of "$RUN")" ]
+}
+wait_until 30 visible
+t_kill9
+t_is "$(status_of "$RUN"),$(sql "select count(*) from runs where parent_run_id = '$RUN'")" \
+    sleeping,1 "the caller's suspension and the invoked run commit together"
+t_start
+wait_until 20 eval '[ "$(status_of "$RUN")" = completed ]'
+t_is "$(output_of "$RUN")" '{"got":{"n":10,"event":"inngest/function.invoked"}}' \
+    "and after a restart the caller gets the output"
+t_stop
 t_done

@@ -494,6 +494,44 @@ test_master_refuses_records(void)
     st.error = "boom";
     is_int(take_record(&st, PROTO_SUSPEND_RETRY), 1,
            "a retry carries the failed attempt");
+
+    /* Sends and invokes: their events only where they belong. */
+    st = sample_step;
+    st.kind = "send";
+    st.result = "{\"ids\":[\"01ARZ3NDEKTSV4RRFFQ69G5FAV\"]}";
+    st.events = "[{\"name\":\"a\",\"data\":{},\"ts\":1}]";
+    is_int(take_record(&st, PROTO_SUSPEND_NONE), 1,
+           "a completed send carries its events");
+    st.events = NULL;
+    is_int(take_record(&st, PROTO_SUSPEND_NONE), -1,
+           "one without its events is refused (it would send nothing)");
+    st.events = "[{\"name\":\"a\"},";
+    is_int(take_record(&st, PROTO_SUSPEND_NONE), -1,
+           "as is one whose events are not JSON");
+    st = sample_step;
+    st.events = "[]";
+    is_int(take_record(&st, PROTO_SUSPEND_NONE), -1,
+           "a step of kind run with events is refused");
+    sl = sample_step;
+    sl.kind = "invoke";
+    sl.status = "invoking";
+    sl.result = "{\"function_id\":\"f\",\"timeout\":\"1h\"}";
+    sl.events = "[{\"name\":\"inngest/function.invoked\",\"data\":{}}]";
+    sl.target = "f";
+    sl.wake_at = sl.ended_at + 60000;
+    is_int(take_record(&sl, PROTO_SUSPEND_SLEEP), 1,
+           "an invoke suspends with its function and event");
+    is_int(take_record(&sl, PROTO_SUSPEND_NONE), -1,
+           "but is no checkpoint");
+    sl.target = NULL;
+    is_int(take_record(&sl, PROTO_SUSPEND_SLEEP), -1,
+           "an invoke without its function is refused");
+    sl.target = "";
+    is_int(take_record(&sl, PROTO_SUSPEND_SLEEP), -1, "or an empty one");
+    sl.target = "f";
+    sl.events = NULL;
+    is_int(take_record(&sl, PROTO_SUSPEND_SLEEP), -1,
+           "or one without its event");
 }
 
 /* Puts a done with OUTPUT and ERROR, and says what the master makes of
