@@ -13,6 +13,7 @@
 #include "run_state.h"
 #include "store.h"
 #include "store_int.h"
+#include "store_sql.h"
 #include "tap.h"
 #include "util.h"
 
@@ -789,8 +790,9 @@ test_close_flushes(struct store **stp)
     e = store_get_event(*stp, t.ev.id, NULL);
     ok(e != NULL, "the write queued at close is there after reopening");
     json_object_put(e);
-    is_int(query_int("pragma user_version"), 2,
-           "reopening does not migrate again: user_version stays 2");
+    is_int(query_int("pragma user_version"), store_nmigrations,
+           "reopening does not migrate again: user_version stays the"
+           " number of migrations");
     gauges_match(*stp, "counted at open");
     is_int(store_count_runs(*stp, "completed"), 1, "the completed run");
     is_int(store_count_runs(*stp, "failed"), 1, "the failed run");
@@ -804,7 +806,7 @@ test_close_flushes(struct store **stp)
 static void
 test_open_errors(void)
 {
-    char err[512] = "", path[300];
+    char err[512] = "", path[300], sql[64];
     struct store *st;
 
     snprintf(path, sizeof(path), "%s/no/such/dir/state.db", tmpdir);
@@ -819,7 +821,9 @@ test_open_errors(void)
     has_str(err, "newer than this fnhost", "with a reason");
     has_str(err, "version 7", "naming its version");
     store_close(st);
-    ok(exec_other("PRAGMA user_version = 2") == 0, "schema put back");
+    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+             store_nmigrations);
+    ok(exec_other(sql) == 0, "schema put back");
 
     st = store_open(base, dbpath, "normal", err, sizeof(err));
     ok(st != NULL, "synchronous=normal opens too");
@@ -887,7 +891,8 @@ main(void)
         printf("#   error: %s\n", err);
         return done_testing();
     }
-    is_int(query_int("pragma user_version"), 2, "migrated to version 1");
+    is_int(query_int("pragma user_version"), store_nmigrations,
+           "migrated to the last version");
     is_int(store_count_runs(st, NULL), 0, "no runs yet");
 
     test_run_state();
