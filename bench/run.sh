@@ -21,7 +21,7 @@
 # (a durability check that does not hold is a bug, whatever the figures).
 set -euo pipefail
 
-BENCHES=(ingest webhooks steps sleepers reload)
+BENCHES=(ingest webhooks steps invoke sleepers reload)
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if [[ -n ${FNHOST_BUILD:-} ]]; then
@@ -502,6 +502,66 @@ bench_steps() {
 # the store. They are made straight in SQL, row for row what fnhost writes
 # for the "sleeper" function (checked against one real sleeping run), then
 # fnhost starts on them: the time to /health and its memory.
+# invoke: a run whose step invokes a 1-step function (fh_invoke: two runs,
+# the caller sleeping while the callee runs) against the 1-step run alone;
+# then POST /v1/functions/steps-3/invoke, the call a Restate or DBOS user
+# makes, with 1 and 64 callers (wrk), against the same 3-step runs started
+# by events (steps_load, 64 in flight). One fnhost, 32 workers, one run.
+bench_invoke() {
+    local state=$TMP/invoke out w=${BENCH_INVOKE_WORKERS:-32} k
+    local base1 call1 base3 args=(-t1 "-d${SECONDS_PER_RUN}s")
+    local c1_rps c1_p50 c1_p99 c64_rps c64_p50 c64_p99 c64_non2xx
+
+    [[ -x $BUILD/bench/steps_load ]] ||
+        die "no $BUILD/bench/steps_load; run: make bench"
+    start_stepper invoke "$state" "$w"
+    for k in steps-1 invoke steps-3; do
+        echo "invoke: $k runs, 64 in flight, ${SECONDS_PER_RUN} s ..." >&2
+        out=$TMP/invoke-$k.txt
+        "$BUILD/bench/steps_load" -p "$PORT" -d "$state/fnhost.db" \
+            -e "bench/$k" -c 64 -w 2 -t "$SECONDS_PER_RUN" >"$out" \
+            2>"$TMP/invoke-$k.err" ||
+            { cat "$TMP/invoke-$k.err" >&2; show_log "$TMP/invoke.log"
+              fail "steps_load against bench/$k failed"; }
+        if (($(kv "$out" failed) > 0)); then
+            fail "$(kv "$out" failed) bench/$k runs failed"
+        fi
+    done
+    base1=$(kv "$TMP/invoke-steps-1.txt" runs_per_s)
+    call1=$(kv "$TMP/invoke-invoke.txt" runs_per_s)
+    base3=$(kv "$TMP/invoke-steps-3.txt" runs_per_s)
+    printf '{"data":{}}' >"$TMP/invoke-body.json"
+    echo "invoke: POST /v1/functions/steps-3/invoke, 1 caller ..." >&2
+    BENCH_EVENT=$TMP/invoke-body.json run_wrk invoke-1 \
+        "http://127.0.0.1:$PORT/v1/functions/steps-3/invoke" -c1 "${args[@]}"
+    c1_rps=$W_RPS c1_p50=$W_P50 c1_p99=$W_P99
+    ((W_NON2XX == 0)) || fail "$W_NON2XX invokes (1 caller) were not 200"
+    echo "invoke: POST /v1/functions/steps-3/invoke, 64 callers ..." >&2
+    BENCH_EVENT=$TMP/invoke-body.json run_wrk invoke-64 \
+        "http://127.0.0.1:$PORT/v1/functions/steps-3/invoke" -c64 "${args[@]}"
+    c64_rps=$W_RPS c64_p50=$W_P50 c64_p99=$W_P99 c64_non2xx=$W_NON2XX
+    stop "$PID" invoke
+    ((c64_non2xx == 0)) || fail "$c64_non2xx invokes (64 callers) were not 200"
+
+    echo
+    echo "invoke ($w workers, synchronous=FULL)"
+    printf '  %-36s %10s %12s %12s %8s\n' "" "runs/s" "p50" "p99" "vs"
+    row "1-step run (event, 64 in flight)" "$base1" \
+        "$(kv "$TMP/invoke-steps-1.txt" p50_ms)" \
+        "$(kv "$TMP/invoke-steps-1.txt" p99_ms)" "100%"
+    row "step invoking a 1-step run" "$call1" \
+        "$(kv "$TMP/invoke-invoke.txt" p50_ms)" \
+        "$(kv "$TMP/invoke-invoke.txt" p99_ms)" "$(pct "$call1" "$base1")"
+    row "3-step run (event, 64 in flight)" "$base3" \
+        "$(kv "$TMP/invoke-steps-3.txt" p50_ms)" \
+        "$(kv "$TMP/invoke-steps-3.txt" p99_ms)" "100%"
+    row "invoke and wait, 64 callers" "$c64_rps" "$c64_p50" "$c64_p99" \
+        "$(pct "$c64_rps" "$base3")"
+    row "invoke and wait, 1 caller" "$c1_rps" "$c1_p50" "$c1_p99" ""
+    echo "  (run latencies from the store, ms; invoke and wait: wrk's" \
+        "request latencies)"
+}
+
 bench_sleepers() {
     local state=$TMP/sleepers n=${BENCH_SLEEPERS:-1000000} now wake i
     local t0 t1 ready_ms listen_ms health_ms real fake rss0 rss1 w0 w1

@@ -7,6 +7,9 @@
  *                                a small JSON int, then the run completes
  *   sleeper                      on bench/sleep: one step, then
  *                                FH_SLEEP "30 days"
+ *   invoker                      on bench/invoke: a step that invokes
+ *                                steps-1 (fh_invoke) and returns its
+ *                                output
  *
  * The steps do no work of their own, so what bench/run.sh measures is the
  * host: dispatch, one durable checkpoint per step, and the run's end. */
@@ -58,6 +61,16 @@ sleeper(struct fh_ctx *ctx, const struct fh_event *ev)
     return FH_OK;
 }
 
+static int
+invoker(struct fh_ctx *ctx, const struct fh_event *ev)
+{
+    struct json_object *out = NULL;
+
+    FH_INVOKE(ctx, "call", FH_INVOKE_REQ(.function_id = "steps-1"), &out);
+    fh_set_output(ctx, json_object_get(out));
+    return FH_OK;
+}
+
 static const struct fh_function functions[] = {
     {.id = "steps-1", .run = steps_1, .triggers = FH_EVENTS("bench/steps-1")},
     {.id = "steps-3", .run = steps_3, .triggers = FH_EVENTS("bench/steps-3")},
@@ -67,6 +80,7 @@ static const struct fh_function functions[] = {
     {.id = "steps-10", .run = steps_10,
      .triggers = FH_EVENTS("bench/steps-10")},
     {.id = "sleeper", .run = sleeper, .triggers = FH_EVENTS("bench/sleep")},
+    {.id = "invoker", .run = invoker, .triggers = FH_EVENTS("bench/invoke")},
     FH_FUNCTIONS_END};
 
 FH_PLUGIN(.name = "stepper", .version = "1.0.0", .functions = functions);
