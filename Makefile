@@ -19,7 +19,7 @@ PREFIX  ?= /usr/local
 BUILD   := build$(if $(SAN),-san)
 VERSION := 0.1.0
 
-PKGS     = libevent json-c sqlite3 libcrypto libpcre2-8
+PKGS     = libevent json-c sqlite3 libcrypto libpcre2-8 libcurl
 STD      = -std=c11 -D_GNU_SOURCE
 # Warnings are errors in `make test` and CI (WERROR=1), not in a plain
 # `make` or `make install`: a newer compiler's new warning must not stop a

@@ -16,7 +16,7 @@
 struct generation;
 struct job;
 
-enum pool_suspend { SUSPEND_NONE, SUSPEND_SLEEP, SUSPEND_RETRY };
+enum pool_suspend { SUSPEND_NONE, SUSPEND_SLEEP, SUSPEND_RETRY, SUSPEND_FETCH };
 
 /* How an invocation ended. Strings are borrowed for the callback. */
 struct pool_result {
@@ -28,7 +28,8 @@ struct pool_result {
     unsigned attempt;     /* of the unit (step or handler code) it ended in */
     int64_t unit_started_at;
     enum pool_suspend suspend;
-    struct step_record step; /* the sleep, or the step to retry */
+    struct step_record step; /* the sleep, the fetch (its request as its
+                                result), or the step to retry */
 };
 
 /* What an executor reports back, on the loop's thread. */

@@ -274,4 +274,5 @@ const struct fh_api loader_api = {
     .send_event = steps_send,
     .invoke = steps_invoke,
     .error = ctx_error,
+    .fetch = steps_fetch,
 };

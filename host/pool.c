@@ -462,6 +462,7 @@ handle_done(struct worker *w, const struct proto_done *d)
         [PROTO_SUSPEND_NONE] = SUSPEND_NONE,
         [PROTO_SUSPEND_SLEEP] = SUSPEND_SLEEP,
         [PROTO_SUSPEND_RETRY] = SUSPEND_RETRY,
+        [PROTO_SUSPEND_FETCH] = SUSPEND_FETCH,
     };
     struct pool *p = w->pool;
     struct pool_result r;

@@ -722,7 +722,8 @@ record_why(const struct step_record *st, enum proto_suspend suspend)
 
     if (st->step_id == NULL || st->step_id[0] == '\0' ||
         !(is(st->kind, "run") || is(st->kind, "sleep") ||
-          is(st->kind, "send") || is(st->kind, "invoke")) ||
+          is(st->kind, "send") || is(st->kind, "invoke") ||
+          is(st->kind, "fetch")) ||
         st->started_at < 0 || st->started_at > RECORD_MAX_MS ||
         st->ended_at < 0 || st->ended_at > RECORD_MAX_MS ||
         st->wake_at < 0 || st->wake_at > RECORD_MAX_MS)
@@ -746,9 +747,18 @@ record_why(const struct step_record *st, enum proto_suspend suspend)
     if (is(st->kind, "send") && is(st->status, "completed") &&
         st->events == NULL)
         return "a completed send step without its events";
+    /* A fetch's response comes from the host, never from a worker: a
+     * worker asks for it with its request, or fails it for good. */
+    if (is(st->kind, "fetch") && !is(st->status, "failed") &&
+        !(suspend == PROTO_SUSPEND_FETCH && st->result != NULL))
+        return "a fetch step a worker may not record: it sends the request,"
+               " the host the response";
     switch (suspend) {
     case PROTO_SUSPEND_NONE:
         fits = is(st->status, "completed") || is(st->status, "failed");
+        break;
+    case PROTO_SUSPEND_FETCH:
+        fits = is(st->status, "fetching") && is(st->kind, "fetch");
         break;
     case PROTO_SUSPEND_SLEEP:
         fits = ((is(st->status, "sleeping") && is(st->kind, "sleep")) ||
@@ -785,7 +795,7 @@ decode(const unsigned char *body, size_t len, struct proto_msg *msg)
         return msg->why == NULL ? 0 : -1;
     case 'D':
         if (len < 1 + DONE_FIXED || p[0] & ~(DONE_OK | DONE_NO_RETRY) ||
-            p[1] > PROTO_SUSPEND_RETRY)
+            p[1] > PROTO_SUSPEND_FETCH)
             return -1;
         msg->type = PROTO_DONE;
         d->ok = (p[0] & DONE_OK) != 0;

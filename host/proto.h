@@ -89,6 +89,7 @@ enum proto_suspend {
     PROTO_SUSPEND_NONE,
     PROTO_SUSPEND_SLEEP, /* the step is a sleep */
     PROTO_SUSPEND_RETRY, /* the step failed an attempt and is retried */
+    PROTO_SUSPEND_FETCH, /* the step is a fetch: the host makes it */
 };
 
 /* done: how an invocation ended. Strings are borrowed. */

@@ -36,7 +36,8 @@ run_state_decode(const char *status, int attempt, int loaded)
         s = attempt > 0 ? RS_RETRYING : RS_QUEUED;
     else if (strcmp(status, "sleeping") == 0)
         s = RS_SLEEPING;
-    else if (strcmp(status, "running") == 0)
+    else if (strcmp(status, "running") == 0 ||
+             strcmp(status, "fetching") == 0) /* the host runs its step */
         return RS_RUNNING;
     else if (strcmp(status, "completed") == 0)
         return RS_COMPLETED;

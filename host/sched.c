@@ -31,6 +31,7 @@ struct sched {
     struct executor ex;
     struct sched_sender sender;
     struct sched_watch *watches; /* runs whose end someone awaits */
+    struct sched_fetcher fetcher;
 
     struct job *head, **tail; /* ready, in order */
     int nqueued;
@@ -541,6 +542,19 @@ sched_set_sender(struct sched *s, struct sched_sender sender)
     s->sender = sender;
 }
 
+void
+sched_set_fetcher(struct sched *s, struct sched_fetcher fetcher)
+{
+    s->fetcher = fetcher;
+}
+
+void
+sched_poke(struct sched *s)
+{
+    s->backlog = 1;
+    kick(s);
+}
+
 /* ----------------------------------------------------------- results */
 
 struct finishing {
@@ -680,6 +694,15 @@ finished_cb(void *arg, int rc, const char *err)
     /* A run whose invoke this end resolved is due now. */
     if (store_take_woken(s->store) > 0)
         arm_wake(s, now_ms());
+    if (f->at.outcome == RUN_FETCH) {
+        /* The request is durable: now it may be made. */
+        if (s->fetcher.start != NULL)
+            s->fetcher.start(s->fetcher.impl, f->job->run_id,
+                             f->job->function_id, &f->step.s);
+        else
+            log_error("sched", "run %s: no one makes its fetch until a"
+                               " restart", f->job->run_id);
+    }
     job_free(f->job);
     finishing_free(f);
     kick(s);
@@ -723,6 +746,11 @@ result_cb(void *arg, struct job *job, const struct pool_result *r)
         f->at.outcome = RUN_COMPLETED;
         f->output = xstrdup(r->output ? r->output : "null");
         log_info("run", "%s %s completed", job->function_id, job->run_id);
+    } else if (r->suspend == SUSPEND_FETCH && r->step.step_id != NULL) {
+        f->at.outcome = RUN_FETCH;
+        step_own_set(&f->step, &r->step);
+        log_info("run", "%s %s fetches (step %s)", job->function_id,
+                 job->run_id, r->step.step_id);
     } else if (r->suspend == SUSPEND_SLEEP && r->step.step_id != NULL) {
         f->at.outcome = RUN_SLEEP;
         f->at.wake_at = r->step.wake_at;

@@ -102,6 +102,23 @@ struct sched_watch *sched_watch(struct sched *s, const char *run_id,
 /* Forgets W, whose function has not been called. */
 void sched_unwatch(struct sched *s, struct sched_watch *w);
 
+/* Who makes the fetch steps of runs (host/fetch_step.c): START runs once
+ * a run's fetch request is durable (the run is 'fetching'); STEP's
+ * result is the request, and everything is borrowed for the call. */
+struct sched_fetcher {
+    void (*start)(void *impl, const char *run_id, const char *function_id,
+                  const struct step_record *step);
+    void *impl;
+};
+
+/* Sets who makes fetch steps. Without one, a fetching run waits for a
+ * restart (which makes its pending fetch: store_pending_fetches()). */
+void sched_set_fetcher(struct sched *s, struct sched_fetcher fetcher);
+
+/* Runs have become due in the store (a fetch's response was stored):
+ * look for them soon. */
+void sched_poke(struct sched *s);
+
 /* Finds due runs in the store (after a restart) and starts dispatching. */
 void sched_start(struct sched *s);
 

@@ -22,6 +22,7 @@
 #include "pool.h"
 #include "registry.h"
 #include "reload.h"
+#include "fetch_step.h"
 #include "sched.h"
 #include "store.h"
 #include "util.h"
@@ -34,6 +35,7 @@ struct server {
     struct pool *pool;
     struct sched *sched;
     struct pipeline *pipeline;
+    struct fetch_steps *fetch;
     struct http *http;
     struct reload *reload;
     char *plugins;
@@ -309,6 +311,16 @@ server_main(struct config *cfg)
     sched_set_sender(sv.sched,
                      (struct sched_sender){pipeline_submit_step, pipeline_finish,
                                            sv.pipeline});
+    sv.fetch = fetch_steps_new(sv.base, sv.store, sv.sched,
+                               reload_current_ptr(sv.reload), cfg, err,
+                               sizeof(err));
+    if (sv.fetch == NULL) {
+        log_error("fetch", "%s", err);
+        goto out;
+    }
+    sched_set_fetcher(sv.sched,
+                      (struct sched_fetcher){fetch_steps_start, sv.fetch});
+    fetch_steps_resume(sv.fetch);
     deps.cfg = cfg;
     deps.store = sv.store;
     deps.sched = sv.sched;
@@ -354,8 +366,12 @@ out:
      * pipeline's submissions: they answer clients and touch the
      * scheduler), then the pipeline and HTTP, then the scheduler, which
      * kills workers still busy after the grace period: their runs stay
-     * running in the store and run again at the next start. */
+     * running in the store and run again at the next start. Fetches in
+     * flight stay pending in the store, made again at the next start. */
+    if (sv.fetch != NULL)
+        fetch_steps_stop(sv.fetch);
     store_close(sv.store);
+    fetch_steps_free(sv.fetch);
     pipeline_free(sv.pipeline);
     http_free(sv.http);
     /* Each drops its references to generations: the last one removes the

@@ -103,16 +103,20 @@ record(struct fh_ctx *ctx, const struct step_outcome *o)
     struct invocation *inv = c->inv;
     struct step_record st = record_of(o);
     int retry = strcmp(o->status, "failed") == 0 && !o->final;
+    int fetch = strcmp(o->status, "fetching") == 0;
 
-    if (!retry && strcmp(o->status, "sleeping") != 0 &&
+    if (!retry && !fetch && strcmp(o->status, "sleeping") != 0 &&
         strcmp(o->status, "invoking") != 0) {
         checkpoint(inv, &st);
         return;
     }
-    /* A retry, a sleep or an invoke ends the invocation: the step goes
-     * with its done message, in the same record a checkpoint is. O's
-     * strings do not outlive this call. */
-    inv->suspend = retry ? PROTO_SUSPEND_RETRY : PROTO_SUSPEND_SLEEP;
+    /* A retry, a sleep, an invoke or a fetch ends the invocation: the
+     * step goes with its done message, in the same record a checkpoint
+     * is (a fetch's request as its result). O's strings do not outlive
+     * this call. */
+    inv->suspend = retry   ? PROTO_SUSPEND_RETRY
+                   : fetch ? PROTO_SUSPEND_FETCH
+                           : PROTO_SUSPEND_SLEEP;
     inv->step = st;
     inv->step.step_id = dup_or_null(st.step_id);
     inv->step.name = dup_or_null(st.name);
@@ -189,6 +193,13 @@ steps_invoke(struct fh_ctx *ctx, const char *name, const struct fh_invoke *req,
              struct json_object **result)
 {
     return steprules_invoke(steps_of(ctx), ctx, name, req, result);
+}
+
+int
+steps_fetch(struct fh_ctx *ctx, const char *name, const struct fh_fetch *req,
+            struct json_object **response)
+{
+    return steprules_fetch(steps_of(ctx), ctx, name, req, response);
 }
 
 int

@@ -54,6 +54,8 @@ int steps_send(struct fh_ctx *ctx, const char *name, struct json_object *events,
                struct json_object **ids);
 int steps_invoke(struct fh_ctx *ctx, const char *name,
                  const struct fh_invoke *req, struct json_object **result);
+int steps_fetch(struct fh_ctx *ctx, const char *name,
+                const struct fh_fetch *req, struct json_object **response);
 int steps_sleep(struct fh_ctx *ctx, const char *name, const char *duration);
 int steps_sleep_until(struct fh_ctx *ctx, const char *name, int64_t at_ms);
 

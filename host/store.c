@@ -22,7 +22,14 @@
 
 /* ------------------------------------------------------------ write ops */
 
-enum op_kind { OP_EVENTS, OP_START, OP_FINISH, OP_STEP, OP_REQUEUE };
+enum op_kind {
+    OP_EVENTS,
+    OP_START,
+    OP_FINISH,
+    OP_STEP,
+    OP_REQUEUE,
+    OP_FETCH,
+};
 
 /* A step with its strings owned by the op. */
 struct step_copy {
@@ -69,6 +76,11 @@ struct op {
         struct {
             int *requeued; /* out, read after the callback */
         } requeue;
+        struct {
+            struct store_fetch_end e; /* its strings: */
+            char *step_id, *name, *result, *error;
+            int *gone; /* out, set before the callback */
+        } fetch;
     } u;
 };
 
@@ -270,6 +282,7 @@ static const char *const outcome_status[] = {
     [RUN_RETRY] = "queued",
     [RUN_FAILED] = "failed",
     [RUN_SLEEP] = "sleeping",
+    [RUN_FETCH] = "fetching",
 };
 
 static int
@@ -387,6 +400,22 @@ apply_finish(struct store *st, struct op *op, int64_t now)
             return -1;
         wake = step->wake_at;
         next = 0;
+    } else if (a->outcome == RUN_FETCH) {
+        /* The request is durable before the host makes it; the step is
+         * stored when its response is. */
+        sqlite3_stmt *q = st->stmt[S_PUT_FETCH];
+
+        if (step == NULL || step->result == NULL)
+            return -1;
+        bind_text(q, 1, a->run_id);
+        bind_text(q, 2, step->step_id);
+        bind_text(q, 3, step->name);
+        bind_text(q, 4, step->result);
+        sqlite3_bind_int64(q, 5, now);
+        sqlite3_bind_int64(q, 6, step->started_at);
+        if (step_done(q) != 0)
+            return -1;
+        next = 0;
     } else if (put_attempt(st, a->run_id, step ? step->step_id : NULL,
                            a->attempt, a->started_at, a->ended_at,
                            a->outcome == RUN_COMPLETED ? NULL
@@ -402,7 +431,9 @@ apply_finish(struct store *st, struct op *op, int64_t now)
     sqlite3_bind_int(f, 2, (int)next);
     sqlite3_bind_int64(f, 3, wake);
     bind_text(f, 4, op->u.fin.output);
-    bind_text(f, 5, a->outcome == RUN_SLEEP ? NULL : op->u.fin.error);
+    bind_text(f, 5, a->outcome == RUN_SLEEP || a->outcome == RUN_FETCH
+                        ? NULL
+                        : op->u.fin.error);
     if (a->outcome == RUN_COMPLETED || a->outcome == RUN_FAILED)
         sqlite3_bind_int64(f, 6, a->ended_at);
     else
@@ -415,6 +446,53 @@ apply_finish(struct store *st, struct op *op, int64_t now)
     if (a->outcome == RUN_COMPLETED || a->outcome == RUN_FAILED)
         return resolve_invoke(st, a, op->u.fin.output, op->u.fin.error, now);
     return 0;
+}
+
+/* An attempt of a pending fetch ended: see store_fetch_attempt(). */
+static int
+apply_fetch(struct store *st, struct op *op, int64_t now)
+{
+    sqlite3_stmt **s = st->stmt;
+    struct store_fetch_end *e = &op->u.fetch.e;
+    struct step_record step;
+
+    if (e->final) {
+        bind_text(s[S_DEL_FETCH], 1, e->run_id);
+        bind_text(s[S_DEL_FETCH], 2, e->step_id);
+    } else {
+        sqlite3_bind_int(s[S_FETCH_RETRY], 1, (int)e->attempt + 1);
+        sqlite3_bind_int64(s[S_FETCH_RETRY], 2, e->due_at);
+        bind_text(s[S_FETCH_RETRY], 3, e->run_id);
+        bind_text(s[S_FETCH_RETRY], 4, e->step_id);
+    }
+    if (step_done(s[e->final ? S_DEL_FETCH : S_FETCH_RETRY]) != 0)
+        return -1;
+    /* Not pending any more (a copy of it ended first): the step is
+     * stored, and must not be stored again. */
+    *op->u.fetch.gone = sqlite3_changes(st->wdb) == 0;
+    if (*op->u.fetch.gone)
+        return 0;
+    if (put_attempt(st, e->run_id, e->step_id, e->attempt, e->attempt_started,
+                    e->ended_at, e->result ? NULL : e->error) != 0)
+        return -1;
+    if (!e->final)
+        return 0;
+    memset(&step, 0, sizeof(step));
+    step.step_id = e->step_id;
+    step.name = e->name;
+    step.kind = "fetch";
+    step.status = e->result ? "completed" : "failed";
+    step.result = e->result;
+    step.error = e->result ? NULL : e->error;
+    step.attempt = e->attempt;
+    step.started_at = e->started_at;
+    step.ended_at = e->ended_at;
+    if (put_step(st, e->run_id, &step, now) != 0)
+        return -1;
+    sqlite3_bind_int64(s[S_FETCH_RUN], 1, now);
+    sqlite3_bind_int64(s[S_FETCH_RUN], 2, now);
+    bind_text(s[S_FETCH_RUN], 3, e->run_id);
+    return step_done(s[S_FETCH_RUN]);
 }
 
 static int
@@ -473,6 +551,8 @@ apply_op(struct store *st, struct op *op, int64_t now)
             return -1;
         *op->u.requeue.requeued = sqlite3_changes(st->wdb);
         return 0;
+    case OP_FETCH:
+        return apply_fetch(st, op, now);
     }
     return -1;
 }
@@ -669,6 +749,11 @@ free_op(struct op *op)
         step_copy_free(&op->u.fin.step);
     } else if (op->kind == OP_STEP) {
         step_copy_free(&op->u.step.step);
+    } else if (op->kind == OP_FETCH) {
+        free(op->u.fetch.step_id);
+        free(op->u.fetch.name);
+        free(op->u.fetch.result);
+        free(op->u.fetch.error);
     }
     free(op->err);
     free(op);
@@ -975,6 +1060,31 @@ store_put_step_events(struct store *st, const char *run_id,
     op->u.step.evs = evs;
     op->u.step.n = nevs;
     op->u.step.window = dedup_window_ms;
+    enqueue(st, op);
+}
+
+static char *
+dup_or_null(const char *s)
+{
+    return s != NULL ? xstrdup(s) : NULL;
+}
+
+void
+store_fetch_attempt(struct store *st, struct store_fetch_end *e,
+                    store_done_fn done, void *arg)
+{
+    struct op *op = xcalloc(1, sizeof(*op));
+
+    op->kind = OP_FETCH;
+    op->done = done;
+    op->arg = arg;
+    op->u.fetch.e = *e;
+    op->u.fetch.e.step_id = op->u.fetch.step_id = xstrdup(e->step_id);
+    op->u.fetch.e.name = op->u.fetch.name = xstrdup(e->name);
+    op->u.fetch.e.result = op->u.fetch.result = dup_or_null(e->result);
+    op->u.fetch.e.error = op->u.fetch.error = dup_or_null(e->error);
+    op->u.fetch.gone = &e->gone;
+    e->gone = 0;
     enqueue(st, op);
 }
 

@@ -50,6 +50,8 @@ enum run_outcome {
     RUN_RETRY,     /* an attempt failed; try again at wake_at */
     RUN_FAILED,    /* for good */
     RUN_SLEEP,     /* the handler sleeps until step->wake_at */
+    RUN_FETCH,     /* the handler waits for the host to make fetch step
+                      STEP's request (its result) */
 };
 
 struct store_attempt {
@@ -64,6 +66,37 @@ struct store_attempt {
     const struct step_record *step; /* the step the invocation ended in
                                       (a sleep, a failed step attempt), or
                                       NULL; borrowed */
+};
+
+/* A fetch step the host has still to make, from store_pending_fetches().
+ * Strings borrowed for the callback. */
+struct store_fetch {
+    const char *run_id;
+    const char *function_id;
+    const char *step_id;
+    const char *name;
+    const char *request; /* JSON text: lib/fetch_req.h */
+    unsigned attempt;    /* the next, 0-based */
+    int64_t due_at;      /* when it may start */
+    int64_t started_at;  /* when the step began */
+};
+
+/* How an attempt of a pending fetch ended, for store_fetch_attempt(). */
+struct store_fetch_end {
+    char run_id[27];
+    const char *step_id, *name; /* borrowed, as the strings below */
+    unsigned attempt;
+    int64_t started_at;      /* the step's start */
+    int64_t attempt_started; /* this attempt's */
+    int64_t ended_at;
+    const char *result;  /* the response's JSON text: the step completed */
+    const char *error;   /* the attempt failed with this */
+    int final;           /* the step ends now (with RESULT or ERROR) and
+                            the run is due; else the next attempt is due
+                            at DUE_AT */
+    int64_t due_at;
+    int gone;            /* out: the fetch was no longer pending (its
+                            step is stored already): nothing changed */
 };
 
 /* A run that is due, from store_due_runs(). */
@@ -147,6 +180,20 @@ void store_finish_attempt_events(struct store *st,
                                  struct store_new_event *evs, size_t nevs,
                                  int64_t dedup_window_ms, store_done_fn done,
                                  void *arg);
+
+/* Records attempt E of a pending fetch: the attempt, and when E is
+ * final the step's outcome, the end of the pending fetch and the run
+ * queued to resume now, in one transaction (so a response is stored
+ * once, and never fetched again). E is copied but for GONE, which is set
+ * before DONE runs: E must stay valid until then. */
+void store_fetch_attempt(struct store *st, struct store_fetch_end *e,
+                         store_done_fn done, void *arg);
+
+/* Calls FN for every pending fetch (after a restart): 0, or -1 (logged)
+ * when they cannot all be read. */
+int store_pending_fetches(struct store *st,
+                          void (*fn)(void *arg, const struct store_fetch *f),
+                          void *arg);
 
 /* Queues every run left running by a previous process again. Returns the
  * number of runs, or -1. Call before serving. */

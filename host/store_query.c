@@ -663,3 +663,42 @@ store_count_runs(struct store *st, const char *status)
     sqlite3_finalize(s);
     return n;
 }
+
+int
+store_pending_fetches(struct store *st,
+                      void (*fn)(void *arg, const struct store_fetch *f),
+                      void *arg)
+{
+    static const char sql[] =
+        "SELECT f.run_id, r.function_id, f.step_id, f.name, f.request,"
+        " f.attempt, f.due_at, f.started_at FROM fetches f"
+        " JOIN runs r ON r.id = f.run_id WHERE r.status = 'fetching'";
+    sqlite3 *db = store_reader(st);
+    sqlite3_stmt *q;
+    int rc;
+
+    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK) {
+        log_error("store", "cannot read the pending fetches: %s",
+                  sqlite3_errmsg(db));
+        return -1;
+    }
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        struct store_fetch f = {
+            .run_id = (const char *)sqlite3_column_text(q, 0),
+            .function_id = (const char *)sqlite3_column_text(q, 1),
+            .step_id = (const char *)sqlite3_column_text(q, 2),
+            .name = (const char *)sqlite3_column_text(q, 3),
+            .request = (const char *)sqlite3_column_text(q, 4),
+            .attempt = (unsigned)sqlite3_column_int(q, 5),
+            .due_at = sqlite3_column_int64(q, 6),
+            .started_at = sqlite3_column_int64(q, 7),
+        };
+
+        fn(arg, &f);
+    }
+    if (rc != SQLITE_DONE)
+        log_error("store", "cannot read the pending fetches: %s",
+                  sqlite3_errmsg(db));
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? 0 : -1;
+}

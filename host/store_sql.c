@@ -81,6 +81,20 @@ const char *const store_migrations[] = {
      * step waiting for it; the step is "invoking" until it ends. */
     "ALTER TABLE runs ADD COLUMN parent_run_id TEXT;"
     "ALTER TABLE runs ADD COLUMN parent_step_id TEXT;",
+
+    /* 4: fetch steps the host has still to make. A run that fetches is
+     * 'fetching' until the response (or the final error) is its step's;
+     * the request waits here, stored before it is made, so a restart
+     * makes it again. */
+    "CREATE TABLE fetches ("
+    "  run_id TEXT NOT NULL,"
+    "  step_id TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  request TEXT NOT NULL,"        /* JSON: lib/fetch_req.h */
+    "  attempt INTEGER NOT NULL,"     /* the next, 0-based */
+    "  due_at INTEGER NOT NULL,"      /* when the next attempt may start */
+    "  started_at INTEGER NOT NULL,"  /* when the step began */
+    "  PRIMARY KEY (run_id, step_id)) WITHOUT ROWID;",
 };
 
 const int store_nmigrations =
@@ -138,6 +152,15 @@ const char *const store_stmt_sql[NSTMT] = {
                          " AND wake_at > ?",
     [S_WAKE_PARENT] = "UPDATE runs SET status = 'queued', wake_at = ?,"
                       " updated_at = ? WHERE id = ? AND status = 'sleeping'",
+    [S_PUT_FETCH] = "INSERT OR REPLACE INTO fetches(run_id, step_id, name,"
+                    " request, attempt, due_at, started_at)"
+                    " VALUES (?, ?, ?, ?, 0, ?, ?)",
+    [S_FETCH_RETRY] = "UPDATE fetches SET attempt = ?, due_at = ?"
+                      " WHERE run_id = ? AND step_id = ?",
+    [S_DEL_FETCH] = "DELETE FROM fetches WHERE run_id = ? AND step_id = ?",
+    [S_FETCH_RUN] = "UPDATE runs SET status = 'queued', attempt = 0,"
+                    " wake_at = ?, updated_at = ?"
+                    " WHERE id = ? AND status = 'fetching'",
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",

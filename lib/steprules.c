@@ -12,6 +12,7 @@
 #include "ctx.h"
 #include "duration.h"
 #include "event.h"
+#include "fetch_req.h"
 #include "json_check.h"
 
 char *
@@ -526,6 +527,72 @@ steprules_invoke(struct steprules *s, struct fh_ctx *ctx, const char *name,
     return FH_SUSPENDED;
 }
 
+int
+steprules_fetch(struct steprules *s, struct fh_ctx *ctx, const char *name,
+                const struct fh_fetch *req, struct json_object **response)
+{
+    struct step_outcome o;
+    struct json_object *request = NULL;
+    int64_t room;
+    size_t len = 0;
+    char *id, *why;
+    int rc;
+
+    if (response != NULL)
+        *response = NULL;
+    if (s == NULL)
+        return outside(ctx);
+    if (s->suspended)
+        return FH_SUSPENDED;
+    if (name == NULL || *name == '\0' ||
+        !json_check_utf8(name, strlen(name))) {
+        set_error(ctx, ctx_format("fh_fetch: a fetch needs a name, in UTF-8"),
+                  1);
+        return FH_ERR;
+    }
+    if (memoized(s, ctx, name, response, &id, &rc))
+        return rc;
+    /* The response is stored as the step's result: it must fit what the
+     * run may keep, as a step's result must. */
+    room = s->state_bytes >= STEPRULES_MAX_RUN_STATE
+               ? 0
+               : (int64_t)(STEPRULES_MAX_RUN_STATE - s->state_bytes);
+    why = fetch_req_build(req, room, &request);
+    memset(&o, 0, sizeof(o));
+    if (why == NULL) {
+        o.result_text = json_object_to_json_string_length(
+            request, JSON_C_TO_STRING_PLAIN, &len);
+        if (o.result_text == NULL)
+            ctx_abort_oom();
+        if (len > STEPRULES_MAX_OUTPUT)
+            why = ctx_format("the request is %zu bytes as JSON, more than"
+                             " the %d MiB a step may store",
+                             len, STEPRULES_MAX_OUTPUT >> 20);
+    }
+    o.id = id;
+    o.name = name;
+    o.kind = "fetch";
+    o.attempt = s->attempt;
+    o.started_at = o.ended_at = s->ops->now_ms();
+    if (why != NULL) {
+        char *err = ctx_format("fetch \"%s\": %s", name, why);
+
+        /* Retrying cannot fix a bad request: the step fails for good. */
+        free(why);
+        json_object_put(request);
+        o.result_text = NULL;
+        s->state_bytes += strlen(err);
+        return fail_for_good(s, ctx, &o, err, id);
+    }
+    o.status = "fetching";
+    o.result = request;
+    s->ops->record(ctx, &o);
+    s->suspended = STEPRULES_FETCH;
+    json_object_put(request);
+    free(id);
+    return FH_SUSPENDED;
+}
+
 /* A sleep until AT (ms), or one that fails with WHY (new) if not NULL;
  * DURATION is what the handler wrote, or NULL. NOW is the one reading of
  * the clock the call uses, so a sleep of N ms is recorded as N. */
@@ -613,10 +680,11 @@ steprules_decide(struct steprules *s, struct fh_ctx *ctx, int rc,
 
     memset(v, 0, sizeof(*v));
     if (s->suspended != STEPRULES_RUNNING) {
-        /* A sleep or a step's retry stops the run, whatever the handler
+        /* A sleep, a fetch or a step's retry stops the run, whatever the handler
          * returned after ignoring FH_SUSPENDED. */
-        v->end = s->suspended == STEPRULES_SLEEP ? STEPRULES_END_SLEEP
-                                                 : STEPRULES_END_RETRY;
+        v->end = s->suspended == STEPRULES_SLEEP   ? STEPRULES_END_SLEEP
+                 : s->suspended == STEPRULES_FETCH ? STEPRULES_END_FETCH
+                                                   : STEPRULES_END_RETRY;
         v->error = c->error;
         v->retry_after_ms = s->retry_after_ms;
         v->ignored_suspension = rc != FH_SUSPENDED;

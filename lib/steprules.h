@@ -49,12 +49,14 @@
 struct step_outcome {
     const char *id; /* "name" or "name:n" */
     const char *name;
-    const char *kind;           /* "run", "sleep", "send" or "invoke" */
-    const char *status;         /* "completed", "failed", "sleeping" or
-                                   "invoking" */
-    struct json_object *result; /* completed: the result (may be NULL) */
-    const char *result_text;    /* completed: RESULT as plain JSON text,
-                                   checked to parse back */
+    const char *kind;           /* "run", "sleep", "send", "invoke" or
+                                   "fetch" */
+    const char *status;         /* "completed", "failed", "sleeping",
+                                   "invoking" or "fetching" */
+    struct json_object *result; /* completed: the result (may be NULL);
+                                   fetching: the request (fetch_req.h) */
+    const char *result_text;    /* completed, fetching: RESULT as plain
+                                   JSON text, checked to parse back */
     const char *error;          /* failed */
     int final;                  /* failed: no attempt is left; the error is
                                    the step's stored outcome */
@@ -94,6 +96,7 @@ enum steprules_state {
     STEPRULES_RUNNING,
     STEPRULES_RETRY, /* a step failed and will be retried */
     STEPRULES_SLEEP, /* a sleep has begun */
+    STEPRULES_FETCH, /* a fetch has begun: the host makes the request */
 };
 
 /* One handler call's steps. */
@@ -149,6 +152,14 @@ int steprules_invoke(struct steprules *s, struct fh_ctx *ctx,
  * in vain (new): the store words it the same. */
 char *steprules_invoke_timeout(const char *function_id, const char *timeout);
 
+/* fh_fetch(): REQ (borrowed) is checked and becomes a "fetching"
+ * outcome, which suspends the run while the host makes the request; the
+ * response, once stored, is the step's result, and *RESPONSE (may be
+ * NULL) gets it, borrowed. A bad request fails the step for good. S is
+ * NULL outside a handler. */
+int steprules_fetch(struct steprules *s, struct fh_ctx *ctx, const char *name,
+                    const struct fh_fetch *req, struct json_object **response);
+
 /* fh_sleep() and fh_sleep_until(): DURATION for the one, AT_MS for the
  * other (UNTIL set). S is NULL outside a handler. */
 int steprules_sleep(struct steprules *s, struct fh_ctx *ctx, const char *name,
@@ -163,6 +174,7 @@ char *steprules_check_output(struct json_object *output, const char **text);
 enum steprules_end {
     STEPRULES_END_COMPLETED,
     STEPRULES_END_SLEEP,  /* a sleep began: resume at its wake time */
+    STEPRULES_END_FETCH,  /* a fetch began: resume with its response */
     STEPRULES_END_RETRY,  /* failed, with an attempt left */
     STEPRULES_END_FAILED, /* failed for good */
 };

@@ -62,7 +62,8 @@
  *   1.1  steps: step, sleep, sleep_until, state_dir; fh_ctx.step_id
  *   1.2  struct fh_function_opts (FH_OPTS()) in fh_function.opts; hosts
  *        load plugins built for a newer minor (above)
- *   1.3  send_event, invoke, error; fh_function_opts.on_failure
+ *   1.3  send_event, invoke, error, fetch (struct fh_fetch);
+ *        fh_function_opts.on_failure
  */
 #ifndef FNHOST_H
 #define FNHOST_H
@@ -108,6 +109,31 @@ enum fh_log_level {
 
 struct fh_api;
 struct fh_invoke;
+
+/* An HTTP request that the host makes for a handler (fh_fetch(), 1.3).
+ * Size-stamped, as struct fh_function_opts: write it with FH_REQUEST(),
+ * which sets the size, so that fields can be appended; unset fields take
+ * the defaults. Everything is borrowed for the call. */
+struct fh_fetch {
+    uint32_t size;              /* sizeof(struct fh_fetch): FH_REQUEST()
+                                   sets it */
+    const char *method;         /* "GET", "POST", ... (upper case); NULL:
+                                   GET, or POST when there is a body */
+    const char *url;            /* http:// or https:// only */
+    const char *const *headers; /* "Name: value" lines, NULL-terminated
+                                   (FH_HEADERS()); NULL: none */
+    const char *body;           /* UTF-8 text, or NULL for none */
+    const char *timeout;        /* the whole exchange, a duration ("30s");
+                                   NULL: 30 s; at most the function's
+                                   timeout */
+};
+
+/* A request for fh_fetch(): FH_REQUEST(.url = "https://...", ...). */
+#define FH_REQUEST(...)                                                     \
+    (&(const struct fh_fetch){.size = sizeof(struct fh_fetch), __VA_ARGS__})
+
+/* Header lines for struct fh_fetch: FH_HEADERS("Accept: text/plain"). */
+#define FH_HEADERS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 /* An event as a handler sees it. Borrowed, with everything it points to,
  * for the duration of the handler call. */
@@ -304,6 +330,8 @@ struct fh_api {
     int (*invoke)(struct fh_ctx *ctx, const char *name,
                   const struct fh_invoke *req, struct json_object **result);
     const char *(*error)(struct fh_ctx *ctx);
+    int (*fetch)(struct fh_ctx *ctx, const char *name,
+                 const struct fh_fetch *req, struct json_object **response);
 };
 
 #define FH_API_HAS(api, fn)                                                 \
@@ -503,6 +531,51 @@ fh_send_event(struct fh_ctx *ctx, const char *name,
 {
     return ctx->api->send_event(ctx, name, events, ids);
 }
+
+/* A step that makes an HTTP request, durably, from the host: the
+ * plugin needs no HTTP client. The first time, the run suspends (it holds
+ * no worker) while the host makes the request; the response is stored as
+ * the step's result and the run resumes, so the handler replays and
+ * fh_fetch() returns FH_OK with *RESPONSE (borrowed until the handler
+ * returns; may be NULL):
+ *
+ *     {"status": 200, "headers": {"content-type": "..."}, "body": "..."}
+ *
+ * Header names are lower case; a repeated header's values are joined with
+ * ", ". A body that is not UTF-8 (or holds a NUL) is base64, and the
+ * response then has "encoding": "base64". Any status is a response: a 404
+ * is FH_OK with "status": 404. Transport errors (no connection, a
+ * timeout), 5xx and 429 are retried by the host with the function's
+ * retries and backoff (a 429's or 503's Retry-After is honoured); after
+ * the last attempt the step fails for good and fh_fetch() returns FH_ERR
+ * with the reason, as fh_step() does. The request is stored before it is
+ * made, so a host that dies meanwhile makes it again after a restart (at
+ * least once); once the response is stored it is never made again.
+ * Redirects are followed (up to 10); a response body over 4 MiB, or a bad
+ * request (no URL, another scheme, a header that is not "Name: value"),
+ * fails the step for good. Returns FH_SUSPENDED the first time: return
+ * it (FH_FETCH() does). Needs a 1.3 host: FH_API_HAS(ctx->api, fetch). */
+static inline int
+fh_fetch(struct fh_ctx *ctx, const char *name, const struct fh_fetch *req,
+         struct json_object **response)
+{
+    return ctx->api->fetch(ctx, name, req, response);
+}
+
+/* fh_fetch() that returns from the handler when it must, with the
+ * request's fields after RESPONSE (which may be NULL):
+ *
+ *     struct json_object *resp;
+ *     FH_FETCH(ctx, "get-customer", &resp, .url = url,
+ *              .headers = FH_HEADERS("Authorization: Bearer x"));
+ */
+#define FH_FETCH(ctx, name, response, ...)                                  \
+    do {                                                                    \
+        int fh_rc_ = fh_fetch((ctx), (name), FH_REQUEST(__VA_ARGS__),       \
+                              (response));                                  \
+        if (fh_rc_ != FH_OK)                                                \
+            return fh_rc_;                                                  \
+    } while (0)
 
 #define FH_STEP(ctx, name, fn, arg)                                         \
     do {                                                                    \

@@ -51,6 +51,14 @@ struct invoke_mock {
     char *error;
 };
 
+/* A canned fetch response (fh_test_mock_fetch()). */
+struct fetch_mock {
+    char *match;                 /* a step name or a URL */
+    struct json_object *response; /* {"status", "headers", "body"}, or
+                                    NULL for ERROR */
+    char *error;
+};
+
 struct fh_test {
     const struct fh_plugin *plugin;
     struct json_object *config;  /* key -> string */
@@ -69,6 +77,8 @@ struct fh_test {
     size_t ninvokes;
     char *pending_invoke;        /* the step id of an invoke waiting */
     char *pending_target;        /* and its function */
+    struct fetch_mock *fetches;
+    size_t nfetches;
 
     /* The run. */
     char run_id[27];
@@ -86,6 +96,8 @@ struct inv {
     struct steprules steps;    /* the rules' state */
     size_t suspend_step;       /* the step that suspended, in r->ran */
     struct fh_test_result *r;
+    char *unmocked;            /* a fetch without a mock: why the run is
+                                  refused */
 };
 
 /* The context the API works on: the core the host shares
@@ -500,6 +512,55 @@ new_event_id(char *out, int64_t now)
     ulid(out);
 }
 
+/* The mock for a fetch step NAME of REQUEST (its stored form): by the
+ * step's name first, then by its URL. */
+static const struct fetch_mock *
+find_fetch_mock(const struct fh_test *t, const char *name,
+                struct json_object *request)
+{
+    const char *url =
+        json_object_get_string(json_object_object_get(request, "url"));
+
+    for (size_t i = 0; i < t->nfetches; i++)
+        if (strcmp(t->fetches[i].match, name) == 0)
+            return &t->fetches[i];
+    for (size_t i = 0; url != NULL && i < t->nfetches; i++)
+        if (strcmp(t->fetches[i].match, url) == 0)
+            return &t->fetches[i];
+    return NULL;
+}
+
+/* Fetch outcome O (listed as REC): the mock's response, or its error,
+ * stored as the host stores what it fetched, for the next invocation. */
+static void
+fetch_record(struct tctx *c, struct fh_test_step *rec,
+             const struct step_outcome *o)
+{
+    const struct fetch_mock *m =
+        find_fetch_mock(c->t, o->name, o->result);
+
+    rec->request = xstrdup(o->result_text);
+    c->inv->suspend_step = c->inv->r->nran - 1;
+    if (m == NULL) {
+        c->inv->unmocked = xasprintf(
+            "fetch \"%s\" (%s %s) has no mock: the harness makes no"
+            " requests; give it one with fh_test_mock_fetch()",
+            o->name,
+            json_object_get_string(json_object_object_get(o->result,
+                                                          "method")),
+            json_object_get_string(json_object_object_get(o->result, "url")));
+        return;
+    }
+    if (m->response != NULL) {
+        rec->result = json_text(m->response);
+        store_step(c->t, o->id, m->response, NULL);
+    } else {
+        rec->error = xstrdup(m->error);
+        rec->final = 1;
+        store_step(c->t, o->id, NULL, m->error);
+    }
+}
+
 /* Lists outcome O in the result's steps (what ran). */
 static struct fh_test_step *
 list_step(struct tctx *c, const struct step_outcome *o)
@@ -507,11 +568,13 @@ list_step(struct tctx *c, const struct step_outcome *o)
     int sleep = strcmp(o->kind, "sleep") == 0;
     int send = strcmp(o->kind, "send") == 0;
     int invoke = strcmp(o->kind, "invoke") == 0;
+    int fetch = strcmp(o->kind, "fetch") == 0;
     struct fh_test_step *rec =
         add_step(c->inv->r, o->id, o->name,
                  sleep    ? FH_TEST_SLEEP
                  : send   ? FH_TEST_SEND
                  : invoke ? FH_TEST_INVOKE
+                 : fetch  ? FH_TEST_FETCH
                           : FH_TEST_STEP,
                  o->attempt, c->t->invocations);
 
@@ -543,6 +606,8 @@ steps_record(struct fh_ctx *ctx, const struct step_outcome *o)
         rec->target = xstrdup(o->target);
         rec->wake_at = o->wake_at;
         inv->suspend_step = inv->r->nran - 1;
+    } else if (strcmp(o->status, "fetching") == 0) {
+        fetch_record(c, rec, o);
     } else {
         rec->error = xstrdup(o->error);
         rec->final = o->final;
@@ -602,6 +667,13 @@ api_invoke(struct fh_ctx *ctx, const char *name, const struct fh_invoke *req,
 }
 
 static int
+api_fetch(struct fh_ctx *ctx, const char *name, const struct fh_fetch *req,
+          struct json_object **response)
+{
+    return steprules_fetch(steps_of(ctx), ctx, name, req, response);
+}
+
+static int
 api_sleep(struct fh_ctx *ctx, const char *name, const char *duration)
 {
     return steprules_sleep(steps_of(ctx), ctx, name, 0, duration, 0);
@@ -630,6 +702,7 @@ static const struct fh_api test_api = {
     .send_event = api_send_event,
     .invoke = api_invoke,
     .error = ctx_error,
+    .fetch = api_fetch,
 };
 
 static void
@@ -698,6 +771,12 @@ fh_test_free(struct fh_test *t)
     free(t->invokes);
     free(t->pending_invoke);
     free(t->pending_target);
+    for (size_t i = 0; i < t->nfetches; i++) {
+        free(t->fetches[i].match);
+        json_object_put(t->fetches[i].response);
+        free(t->fetches[i].error);
+    }
+    free(t->fetches);
     free(t->function_id);
     free(t->load_error);
     free(t->error);
@@ -856,6 +935,79 @@ fh_test_mock_step(struct fh_test *t, const char *name, fh_step_fn fn,
     return 0;
 }
 
+/* The fetch mock for MATCH, new or to be replaced. */
+static struct fetch_mock *
+fetch_mock_slot(struct fh_test *t, const char *match)
+{
+    struct fetch_mock *m;
+    size_t i;
+
+    for (i = 0; i < t->nfetches; i++)
+        if (strcmp(t->fetches[i].match, match) == 0)
+            break;
+    if (i == t->nfetches) {
+        t->fetches = xrealloc(t->fetches,
+                              (t->nfetches + 1) * sizeof(*t->fetches));
+        memset(&t->fetches[i], 0, sizeof(t->fetches[i]));
+        t->fetches[t->nfetches++].match = xstrdup(match);
+    }
+    m = &t->fetches[i];
+    json_object_put(m->response);
+    free(m->error);
+    m->response = NULL;
+    m->error = NULL;
+    return m;
+}
+
+int
+fh_test_mock_fetch(struct fh_test *t, const char *match,
+                   const char *response_json)
+{
+    struct json_object *in, *out, *v;
+    int64_t status;
+    char err[256];
+
+    if (match == NULL || *match == '\0' || response_json == NULL)
+        return set_error(t, "fh_test_mock_fetch: a step name or URL, and a"
+                            " response, are needed");
+    if (parse_json(response_json, &in, err, sizeof(err)) != 0)
+        return set_error(t, "fh_test_mock_fetch: %s", err);
+    if (!json_object_is_type(in, json_type_object) ||
+        fh_json_int(in, "status", &status) != 0 || status < 100 ||
+        status > 599) {
+        json_object_put(in);
+        return set_error(t, "fh_test_mock_fetch: the response needs a"
+                            " \"status\" of 100 to 599");
+    }
+    /* As the host stores a response: every field there. */
+    out = json_object_new_object();
+    json_object_object_add(out, "status", json_object_new_int64(status));
+    v = json_object_object_get(in, "headers");
+    json_object_object_add(out, "headers",
+                           v != NULL ? json_object_get(v)
+                                     : json_object_new_object());
+    v = json_object_object_get(in, "body");
+    json_object_object_add(out, "body",
+                           v != NULL ? json_object_get(v)
+                                     : json_object_new_string(""));
+    if (json_object_object_get_ex(in, "encoding", &v))
+        json_object_object_add(out, "encoding", json_object_get(v));
+    json_object_put(in);
+    fetch_mock_slot(t, match)->response = out;
+    return 0;
+}
+
+int
+fh_test_mock_fetch_error(struct fh_test *t, const char *match,
+                         const char *error)
+{
+    if (match == NULL || *match == '\0' || error == NULL || *error == '\0')
+        return set_error(t, "fh_test_mock_fetch_error: a step name or URL,"
+                            " and an error, are needed");
+    fetch_mock_slot(t, match)->error = xstrdup(error);
+    return 0;
+}
+
 void
 fh_test_new_run(struct fh_test *t)
 {
@@ -942,7 +1094,7 @@ result_next(struct fh_test_result *r)
     r->rc = 0;
     r->no_retry = 0;
     r->retry_after_ms = 0;
-    r->sleep = r->retry = NULL;
+    r->sleep = r->retry = r->fetch = NULL;
 }
 
 static int
@@ -951,6 +1103,14 @@ refuse(struct fh_test *t, struct fh_test_result *r)
     result_next(r);
     r->error = xstrdup(t->error);
     return -1;
+}
+
+/* What invoke() returns once the handler ran: -1 when the harness could
+ * not play the host's part (a fetch without a mock). */
+static int
+invoked_rc(const struct fh_test_result *r)
+{
+    return r->status == FH_TEST_NOT_RUN ? -1 : 0;
 }
 
 /* One invocation of the run, added to R. */
@@ -1106,7 +1266,8 @@ invoke(struct fh_test *t, const char *function_id, const char *event_json,
         fprintf(stderr, "fh_test: %s: the handler returned %d after a step"
                         " suspended the run; suspending anyway\n",
                 fn->id, rc);
-    r->error = vd.error != NULL && vd.end != STEPRULES_END_SLEEP
+    r->error = vd.error != NULL && vd.end != STEPRULES_END_SLEEP &&
+                       vd.end != STEPRULES_END_FETCH
                    ? xstrdup(vd.error)
                    : NULL;
     r->no_retry = vd.no_retry;
@@ -1134,6 +1295,21 @@ invoke(struct fh_test *t, const char *function_id, const char *event_json,
         /* The next invocation comes when the sleep is over. */
         store_step(t, r->sleep->id, NULL, NULL);
         break;
+    case STEPRULES_END_FETCH:
+        if (inv.unmocked != NULL) {
+            /* The host would make a request: the harness makes none. */
+            r->status = FH_TEST_NOT_RUN;
+            set_error(t, "%s", inv.unmocked);
+            free(r->error);
+            r->error = xstrdup(t->error);
+            rc = -1;
+            break;
+        }
+        r->status = FH_TEST_FETCHING;
+        r->fetch = &r->ran[inv.suspend_step];
+        /* The next invocation comes with the response stored. */
+        t->attempt = 0;
+        break;
     case STEPRULES_END_RETRY:
         r->status = FH_TEST_RETRYING;
         if (inv.steps.suspended == STEPRULES_RETRY)
@@ -1150,7 +1326,8 @@ invoke(struct fh_test *t, const char *function_id, const char *event_json,
     tctx_reset(&c);
     steprules_fini(&inv.steps);
     json_object_put(ev);
-    return 0;
+    free(inv.unmocked);
+    return invoked_rc(r);
 }
 
 int
@@ -1176,7 +1353,7 @@ fh_test_run_all(struct fh_test *t, const char *function_id,
             return -1;
         }
         if (r->status != FH_TEST_SLEEPING && r->status != FH_TEST_RETRYING &&
-            r->status != FH_TEST_INVOKING)
+            r->status != FH_TEST_INVOKING && r->status != FH_TEST_FETCHING)
             return 0;
     }
     set_error(t, "run %s of %s has not ended after %d invocations",
@@ -1199,6 +1376,7 @@ fh_test_result_free(struct fh_test_result *r)
         free(r->ran[i].duration);
         free(r->ran[i].events);
         free(r->ran[i].target);
+        free(r->ran[i].request);
     }
     free(r->ran);
     for (size_t i = 0; i < r->nlog; i++)

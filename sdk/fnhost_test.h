@@ -5,7 +5,7 @@
  * checks the descriptor, calls load(), builds the event and the context,
  * hands the plugin an API table that behaves as the host's (fh_config,
  * fh_alloc, fh_set_output, fh_fail, fh_retry_after, fh_state_dir, fh_log,
- * steps and sleeps), runs a handler and tells what the host would do with
+ * steps, sleeps, sends and fetches, which it answers from mocks), runs a handler and tells what the host would do with
  * the outcome. It is a library, libfnhost_test.a, that needs libc and
  * json-c; it runs the host's own code for what it shares with the host
  * (the descriptor checks, events, steps, what a result means) and exports
@@ -77,6 +77,8 @@ enum fh_test_status {
     FH_TEST_INVOKING,     /* suspended on fh_invoke(): R->sleep is the
                              step; a mock's outcome (fh_test_mock_invoke())
                              comes with the next invocation */
+    FH_TEST_FETCHING,     /* suspended on a fetch: the mock's response
+                             is stored for the next invocation */
 };
 
 /* Kinds of struct fh_test_step. */
@@ -85,6 +87,7 @@ enum fh_test_step_kind {
     FH_TEST_SLEEP = 1, /* fh_sleep() or fh_sleep_until() */
     FH_TEST_SEND = 2,  /* fh_send_event() */
     FH_TEST_INVOKE = 3, /* fh_invoke() */
+    FH_TEST_FETCH = 4,  /* fh_fetch() */
 };
 
 /* One step or sleep that ran for real (was not replayed). Owned by the
@@ -114,6 +117,11 @@ struct fh_test_step {
                             An invoke: the event the invoked function
                             would get, in a JSON array */
     char *target;        /* an invoke: the function it invokes */
+    char *request;       /* a fetch: the request as the host stores it,
+                            JSON: {"method", "url", "headers": ["Name:
+                            value", ...], "body" (if any), "timeout_ms",
+                            "max_bytes"}; "result" or "error" holds what
+                            its mock gave */
 };
 
 /* One line the plugin logged with fh_log(). */
@@ -154,6 +162,7 @@ struct fh_test_result {
     const struct fh_test_step *retry; /* RETRYING for a step: it, in ran */
     struct fh_test_log *log;         /* what the plugin logged, in order */
     size_t nlog;
+    const struct fh_test_step *fetch; /* FETCHING: the fetch, in ran */
 };
 
 /* Checks PLUGIN (borrowed; what fh_plugin_entry() returns) as the host
@@ -237,6 +246,25 @@ int fh_test_mock_step(struct fh_test *t, const char *name, fh_step_fn fn,
  * OUTPUT_JSON that does not parse. */
 int fh_test_mock_invoke(struct fh_test *t, const char *function_id,
                         const char *output_json, const char *error);
+
+/* A response for the fetch steps named MATCH, or else whose URL is
+ * MATCH (exactly), from now on: RESPONSE_JSON (copied) is {"status":
+ * 100..599, "headers": {...}, "body": "..."}; missing headers are {} and
+ * a missing body "". The harness makes no requests: a fetch suspends the
+ * run (FH_TEST_FETCHING) with the response stored, as the host stores
+ * what it fetched, and the next invocation replays it. A fetch that has
+ * no mock refuses the run: fh_test_run() returns -1, R->status is
+ * FH_TEST_NOT_RUN and R->error names the fetch and its URL. Replaces an
+ * earlier mock for MATCH. Returns 0, or -1 for an empty MATCH or a
+ * response without a status. */
+int fh_test_mock_fetch(struct fh_test *t, const char *match,
+                       const char *response_json);
+
+/* As fh_test_mock_fetch(), but the fetch fails for good with ERROR
+ * (copied), as the host's does after its last attempt (a transport error,
+ * a 5xx, a 429): fh_fetch() then returns FH_ERR with ERROR. */
+int fh_test_mock_fetch_error(struct fh_test *t, const char *match,
+                             const char *error);
 
 /* Starts a new run now: a new run id, no stored or canned steps, attempt
  * 0. Mocks, config and load() are kept. */
