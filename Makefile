@@ -131,7 +131,8 @@ HARNESS_TESTS := $(BUILD)/tests/unit/test_plugin_user_sync \
                  $(BUILD)/tests/unit/test_plugin_steps \
                  $(BUILD)/tests/unit/test_plugin_sender \
                  $(BUILD)/tests/unit/test_plugin_lifecycle \
-                 $(BUILD)/tests/unit/test_plugin_invoker
+                 $(BUILD)/tests/unit/test_plugin_invoker \
+                 $(BUILD)/tests/unit/test_plugin_fetcher
 HARNESS_DEPS   = $(HARNESS) sdk/fnhost_test.h sdk/fnhost.h tests/unit/tap.h
 HARNESS_CFLAGS = $(filter-out -MMD -MP -iquote lib host,$(FINAL_CFLAGS)) \
                  -Itests/unit
@@ -160,6 +161,9 @@ $(BUILD)/tests/unit/test_plugin_lifecycle: tests/unit/plugin_lifecycle.c \
 $(BUILD)/tests/unit/test_plugin_invoker: tests/unit/plugin_invoker.c \
         tests/plugins/invoker.c $(HARNESS_DEPS)
 	$(call harness_test,)
+$(BUILD)/tests/unit/test_plugin_fetcher: tests/unit/plugin_fetcher.c \
+        tests/plugins/fetcher.c $(HARNESS_DEPS)
+	$(call harness_test,-lsqlite3)
 
 $(BUILD)/tests/tools/%: tests/tools/%.c
 	@mkdir -p $(@D)

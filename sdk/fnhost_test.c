@@ -967,9 +967,21 @@ fh_test_mock_fetch(struct fh_test *t, const char *match,
     int64_t status;
     char err[256];
 
-    if (match == NULL || *match == '\0' || response_json == NULL)
-        return set_error(t, "fh_test_mock_fetch: a step name or URL, and a"
-                            " response, are needed");
+    if (match == NULL || *match == '\0')
+        return set_error(t, "fh_test_mock_fetch: a step name or URL is"
+                            " needed");
+    if (response_json == NULL) {
+        for (size_t i = 0; i < t->nfetches; i++) {
+            if (strcmp(t->fetches[i].match, match) == 0) {
+                free(t->fetches[i].match);
+                json_object_put(t->fetches[i].response);
+                free(t->fetches[i].error);
+                t->fetches[i] = t->fetches[--t->nfetches];
+                break;
+            }
+        }
+        return 0;
+    }
     if (parse_json(response_json, &in, err, sizeof(err)) != 0)
         return set_error(t, "fh_test_mock_fetch: %s", err);
     if (!json_object_is_type(in, json_type_object) ||

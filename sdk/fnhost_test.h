@@ -255,8 +255,8 @@ int fh_test_mock_invoke(struct fh_test *t, const char *function_id,
  * what it fetched, and the next invocation replays it. A fetch that has
  * no mock refuses the run: fh_test_run() returns -1, R->status is
  * FH_TEST_NOT_RUN and R->error names the fetch and its URL. Replaces an
- * earlier mock for MATCH. Returns 0, or -1 for an empty MATCH or a
- * response without a status. */
+ * earlier mock for MATCH; RESPONSE_JSON NULL removes it. Returns 0, or -1
+ * for an empty MATCH or a response without a status. */
 int fh_test_mock_fetch(struct fh_test *t, const char *match,
                        const char *response_json);
 

@@ -175,4 +175,21 @@ wait_until 20 ended "$RUN"
 t_is "$(status_of "$RUN")" completed "a run killed while it slept after its fetch completes"
 t_is "$(hits /echo/stored)" 1 "and its request was made once"
 t_stop
+
+# The request is stored before it is made. With each commit held 2 s,
+# kill -9 the master the moment the origin sees the request: its pending
+# fetch must be stored already. (Made first, it would still be
+# committing.)
+FNHOST_FAULT_COMMIT_DELAY_MS=2000 t_start --config "$T_DIR/fnhost.ini"
+fetch "{\"url\":\"$ORIGIN/hold/d\"}"
+wait_until 30 eval '[ "$(hits /hold/d)" = 1 ]'
+t_ok $? "the request is made while commits are slow"
+t_kill9
+t_is "$(sql "select count(*) from fetches where run_id = '$RUN'")" 1 \
+    "the moment it is made, it is stored as pending"
+t_start --config "$T_DIR/fnhost.ini"
+wait_until 20 ended "$RUN"
+t_is "$(output "$RUN" | jq -r '.response.body')" released \
+    "after a restart it is made again, and the run completes"
+t_stop
 t_done

@@ -467,6 +467,28 @@ test_master_refuses_records(void)
     st.ended_at = -1;
     is_int(take_record(&st, PROTO_SUSPEND_NONE), -1, "or before 1970");
 
+    /* A fetch: the worker asks with its request; the host answers. */
+    st = sample_step;
+    st.kind = "fetch";
+    st.status = "fetching";
+    st.result = "{\"url\":\"http://x\"}";
+    is_int(take_record(&st, PROTO_SUSPEND_FETCH), 1,
+           "a fetch suspends with its request");
+    st.result = NULL;
+    is_int(take_record(&st, PROTO_SUSPEND_FETCH), -1, "but not without it");
+    st.result = "{\"url\":\"http://x\"}";
+    is_int(take_record(&st, PROTO_SUSPEND_SLEEP), -1,
+           "nor in a done that says it sleeps");
+    st.status = "completed";
+    st.result = "{\"status\":200}";
+    is_int(take_record(&st, PROTO_SUSPEND_NONE), -1,
+           "a worker cannot store a fetch's response");
+    st.status = "failed";
+    st.result = NULL;
+    st.error = "fetch \"x\": the request has no URL";
+    is_int(take_record(&st, PROTO_SUSPEND_NONE), 1,
+           "it can fail a bad request for good");
+
     sl.kind = "sleep";
     sl.status = "sleeping";
     sl.result = NULL;
