@@ -15,13 +15,14 @@
 #   BENCH_SLEEPERS  sleepers: how many sleeping runs (default 1000000)
 #   BENCH_RELOADS   reload: timed `fnhost reload`s (default 5)
 #   BENCH_RELOAD_PLUGINS  reload: how many plugins (default 50)
+#   BENCH_FETCH_WORKERS   fetch: workers (default 8)
 #
 # A benchmark is a function bench_NAME; add its name to BENCHES. Each one
 # may call fail, which makes the script exit 1 after the rest have run
 # (a durability check that does not hold is a bug, whatever the figures).
 set -euo pipefail
 
-BENCHES=(ingest webhooks steps invoke sleepers reload)
+BENCHES=(ingest webhooks steps invoke sleepers reload fetch)
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if [[ -n ${FNHOST_BUILD:-} ]]; then
@@ -322,6 +323,7 @@ start_stepper() {
     local name=$1 state=$2 workers=$3 addr i
     local -a extra=()
     [[ -n $workers ]] && extra=(--workers "$workers")
+    [[ -n ${STEPPER_CONFIG:-} ]] && extra+=(--config "$STEPPER_CONFIG")
     mkdir -p "$state" "$TMP/stepper"
     if [[ ! -e $TMP/stepper/stepper.so ]]; then
         [[ -f $BUILD/bench/plugins/stepper.so ]] ||
@@ -1016,6 +1018,66 @@ bench_reload() {
 }
 
 # --- main -----------------------------------------------------------------
+
+# fetch: closed-loop runs of one fetch step (fh_fetch of a local origin,
+# tests/tools/http_origin, GET /echo/...) against runs of one plain step,
+# on the same host, 64 runs in flight, BENCH_FETCH_WORKERS (default 8)
+# workers. A fetch step costs two invocations (the fetch suspends the
+# run; the replay gets the response), two commits and the request, which
+# libcurl makes on the master's loop. Afterwards the origin's request
+# count must cover every stored fetch step: a response without a request
+# would be a bug.
+bench_fetch() {
+    local state=$TMP/fetch w=${BENCH_FETCH_WORKERS:-8} origin oport k out
+    local rps lines=() steps reqs
+
+    [[ -x $BUILD/bench/steps_load && -x $BUILD/tests/tools/http_origin ]] ||
+        die "no $BUILD/bench/steps_load or tests/tools/http_origin; run:" \
+            "make bench"
+    setsid "$BUILD/tests/tools/http_origin" "$TMP/origin.port" \
+        "$TMP/origin.log" 2>"$TMP/origin.err" &
+    origin=$!
+    CHILDREN+=("$origin")
+    wait_for "$TMP/origin.port" "$origin" origin
+    oport=$(head -n 1 "$TMP/origin.port")
+    printf '[plugin stepper]\nfetch_url = http://127.0.0.1:%s/echo/bench\n' \
+        "$oport" >"$TMP/fetch.ini"
+    STEPPER_CONFIG=$TMP/fetch.ini start_stepper fetch "$state" "$w"
+    for k in fetch-1 steps-1; do
+        echo "fetch: $k runs, $w workers, 2 s warmup + ${SECONDS_PER_RUN} s" \
+            "..." >&2
+        out=$TMP/load-$k.txt
+        if ! "$BUILD/bench/steps_load" -p "$PORT" -d "$state/fnhost.db" \
+            -e "bench/$k" -c 64 -w 2 -t "$SECONDS_PER_RUN" >"$out" \
+            2>"$TMP/load-$k.err"; then
+            cat "$TMP/load-$k.err" >&2
+            show_log "$TMP/fetch.log"
+            fail "steps_load against $k runs failed"
+            continue
+        fi
+        (($(kv "$out" failed) > 0)) && fail "$(kv "$out" failed) $k runs failed"
+        rps=$(kv "$out" runs_per_s)
+        lines+=("$(printf '  %-8s %10.0f %7s ms %7s ms' "$k" "$rps" \
+            "$(kv "$out" p50_ms)" "$(kv "$out" p99_ms)")")
+    done
+    stop "$PID" fetch
+    stop "$origin" origin
+    steps=$(sqlite3 "$state/fnhost.db" \
+        "select count(*) from steps where kind = 'fetch'")
+    reqs=$(grep -c ' /echo/bench$' "$TMP/origin.log" || true)
+    ((reqs >= steps)) ||
+        fail "$steps fetch steps stored, but the origin got $reqs requests"
+
+    echo
+    echo "fetch (one step per run, 64 runs in flight, closed loop, $w" \
+        "workers; latency = event accepted -> run completed)"
+    printf '  %-8s %10s %10s %10s\n' run "runs/s" p50 p99
+    printf '%s\n' "${lines[@]}"
+    echo "  fetch-1: a GET of a local origin per run, made by the master" \
+        "(libcurl multi on its loop); steps-1: one trivial step"
+    echo "  the origin got $reqs requests for $steps stored fetch steps" \
+        "(the rest were in flight at the stop)"
+}
 
 usage() {
     echo "usage: bench/run.sh [-l] [BENCHMARK...]   (${BENCHES[*]})" >&2

@@ -10,6 +10,8 @@
  *   invoker                      on bench/invoke: a step that invokes
  *                                steps-1 (fh_invoke) and returns its
  *                                output
+ *   fetch-1                      on bench/fetch-1: one fetch step of the
+ *                                URL in [plugin stepper] fetch_url
  *
  * The steps do no work of their own, so what bench/run.sh measures is the
  * host: dispatch, one durable checkpoint per step, and the run's end. */
@@ -71,6 +73,17 @@ invoker(struct fh_ctx *ctx, const struct fh_event *ev)
     return FH_OK;
 }
 
+static int
+fetch_1(struct fh_ctx *ctx, const struct fh_event *ev)
+{
+    const char *url = fh_config(ctx, "fetch_url");
+
+    if (url == NULL)
+        return fh_fail(ctx, FH_NO_RETRY, "no fetch_url in [plugin stepper]");
+    FH_FETCH(ctx, "get", NULL, .url = url);
+    return FH_OK;
+}
+
 static const struct fh_function functions[] = {
     {.id = "steps-1", .run = steps_1, .triggers = FH_EVENTS("bench/steps-1")},
     {.id = "steps-3", .run = steps_3, .triggers = FH_EVENTS("bench/steps-3")},
@@ -81,6 +94,7 @@ static const struct fh_function functions[] = {
      .triggers = FH_EVENTS("bench/steps-10")},
     {.id = "sleeper", .run = sleeper, .triggers = FH_EVENTS("bench/sleep")},
     {.id = "invoker", .run = invoker, .triggers = FH_EVENTS("bench/invoke")},
+    {.id = "fetch-1", .run = fetch_1, .triggers = FH_EVENTS("bench/fetch-1")},
     FH_FUNCTIONS_END};
 
 FH_PLUGIN(.name = "stepper", .version = "1.0.0", .functions = functions);
