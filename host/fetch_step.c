@@ -423,9 +423,3 @@ fetch_steps_free(struct fetch_steps *fs)
     fetcher_free(fs->fetcher);
     free(fs);
 }
-
-int
-fetch_steps_pending(const struct fetch_steps *fs)
-{
-    return fs->npending;
-}

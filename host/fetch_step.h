@@ -48,9 +48,6 @@ void fetch_steps_start(void *impl, const char *run_id,
                        const char *function_id,
                        const struct step_record *step);
 
-/* Requests pending (in flight or waiting to be tried again). */
-int fetch_steps_pending(const struct fetch_steps *fs);
-
 /* What an attempt's end means. */
 enum fetch_verdict {
     FETCH_RESPONSE, /* the response is the step's result */

@@ -210,9 +210,9 @@ fetch_req_build(const struct fh_fetch *in, int64_t max_bytes,
         add(o, "body", json_object_new_string_len(req.body, (int)n));
     }
     add(o, "timeout_ms", json_object_new_int64(timeout));
-    add(o, "max_bytes", json_object_new_int64(
-                            max_bytes < STEPRULES_MAX_OUTPUT ? max_bytes
-                                                             : STEPRULES_MAX_OUTPUT));
+    if (max_bytes > STEPRULES_MAX_OUTPUT)
+        max_bytes = STEPRULES_MAX_OUTPUT;
+    add(o, "max_bytes", json_object_new_int64(max_bytes));
     if ((why = fetch_req_read(o, &r)) != NULL) {
         json_object_put(o);
         return why;

@@ -680,8 +680,8 @@ steprules_decide(struct steprules *s, struct fh_ctx *ctx, int rc,
 
     memset(v, 0, sizeof(*v));
     if (s->suspended != STEPRULES_RUNNING) {
-        /* A sleep, a fetch or a step's retry stops the run, whatever the handler
-         * returned after ignoring FH_SUSPENDED. */
+        /* A sleep, a fetch or a step's retry stops the run, whatever the
+         * handler returned after ignoring FH_SUSPENDED. */
         v->end = s->suspended == STEPRULES_SLEEP   ? STEPRULES_END_SLEEP
                  : s->suspended == STEPRULES_FETCH ? STEPRULES_END_FETCH
                                                    : STEPRULES_END_RETRY;

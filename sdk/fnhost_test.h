@@ -5,8 +5,8 @@
  * checks the descriptor, calls load(), builds the event and the context,
  * hands the plugin an API table that behaves as the host's (fh_config,
  * fh_alloc, fh_set_output, fh_fail, fh_retry_after, fh_state_dir, fh_log,
- * steps, sleeps, sends and fetches, which it answers from mocks), runs a handler and tells what the host would do with
- * the outcome. It is a library, libfnhost_test.a, that needs libc and
+ * steps, sleeps, sends, and fetches, which it answers from mocks), runs a
+ * handler and tells what the host would do with the outcome. It is a library, libfnhost_test.a, that needs libc and
  * json-c; it runs the host's own code for what it shares with the host
  * (the descriptor checks, events, steps, what a result means) and exports
  * only the fh_test_ functions below.

@@ -80,7 +80,8 @@ test_requests(void)
             "header 1 is not \"Name: value\"", "a header without a colon");
     REFUSED(FH_REQUEST(.url = "http://a/", .headers = FH_HEADERS("A: 1\nB: 2")),
             "line break", "a header with a line break");
-    REFUSED(FH_REQUEST(.url = "http://a/", .timeout = "2 days"), "1 ms to 1 day",
+    REFUSED(FH_REQUEST(.url = "http://a/", .timeout = "2 days"),
+            "1 ms to 1 day",
             "a timeout over a day");
     REFUSED((&(const struct fh_fetch){.url = "http://a/"}), "FH_REQUEST()",
             "a request without its size");
@@ -118,7 +119,8 @@ test_requests(void)
 static void
 test_verdicts(void)
 {
-    is_int(fetch_step_verdict(NULL, 0, 200), FETCH_RESPONSE, "200 is a response");
+    is_int(fetch_step_verdict(NULL, 0, 200), FETCH_RESPONSE,
+           "200 is a response");
     is_int(fetch_step_verdict(NULL, 0, 404), FETCH_RESPONSE,
            "404 is a response, as Inngest's step.fetch");
     is_int(fetch_step_verdict(NULL, 0, 302), FETCH_RESPONSE,
