@@ -149,6 +149,17 @@ get "/v1/runs/$RUN"
 t_has "$(jq -r '.data.error' <<<"$BODY_OUT")" "fetch \"call\": the URL is not http:// or https://" \
     "another scheme fails the step for good"
 
+# A reload, and the workers killed, while a request is in flight: the
+# run holds no worker, and the master's request goes on.
+fetch "{\"url\":\"$ORIGIN/delay/1500/r\"}"
+wait_until 15 eval '[ "$(hits /delay/1500/r)" = 1 ]'
+kill -HUP "$T_PID"
+for w in $(ps -o pid= --ppid "$T_PID"); do kill -9 "$w" 2>/dev/null; done
+wait_until 20 ended "$RUN"
+t_is "$(output "$RUN" | jq -r '.response.body')" late \
+    "a reload and killed workers during a request: the run completes"
+t_is "$(hits /delay/1500/r)" 1 "with one request"
+
 # kill -9 of the master while a request is in flight: made again after
 # the restart, and the run completes with that response.
 fetch "{\"url\":\"$ORIGIN/hold/k\"}"

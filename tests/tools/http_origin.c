@@ -18,6 +18,7 @@
  *   /slow-429/...     429 with Retry-After: 1 to the first, then 200
  *   /hold/...         the first request of the path is never answered
  *                     (held open); later ones get 200 "released"
+ *   /delay/MS/...     200 "late" after MS ms (the loop goes on meanwhile)
  *   /big/N[/...]      200 with N bytes of "x"
  *   /binary/...       200 with the bytes 0..255
  *   /redirect/N/...   302 to /redirect/N-1/... until 0: 200 "landed"
@@ -127,6 +128,14 @@ echo(struct evhttp_request *req, const char *method, const char *uri)
 }
 
 static void
+late_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    reply(arg, 200, "late", 4);
+}
+
+static void
 request_cb(struct evhttp_request *req, void *arg)
 {
     const char *uri = evhttp_request_get_uri(req);
@@ -135,7 +144,6 @@ request_cb(struct evhttp_request *req, void *arg)
     int n = count(uri), k;
     char buf[256];
 
-    (void)arg;
     fprintf(reqlog, "%s %s\n", method, uri);
     fflush(reqlog);
     if (strncmp(uri, "/echo/", 6) == 0) {
@@ -161,6 +169,10 @@ request_cb(struct evhttp_request *req, void *arg)
         if (n > 1)
             reply(req, 200, "released", 8);
         /* else: held; the connection stays open with no answer */
+    } else if (sscanf(uri, "/delay/%d/", &k) == 1 && k >= 0) {
+        struct timeval tv = {k / 1000, (k % 1000) * 1000};
+
+        event_base_once(arg, -1, EV_TIMEOUT, late_cb, req, &tv);
     } else if (sscanf(uri, "/big/%d", &k) == 1 && k >= 0) {
         char *b = malloc((size_t)k + 1);
 
@@ -223,7 +235,7 @@ main(int argc, char **argv)
         http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                   EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
                   EVHTTP_REQ_OPTIONS);
-    evhttp_set_gencb(http, request_cb, NULL);
+    evhttp_set_gencb(http, request_cb, base);
     sock = evhttp_bind_socket_with_handle(http, "127.0.0.1", 0);
     if (sock == NULL ||
         getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&sa,

@@ -712,6 +712,92 @@ test_sleep(struct sched *s)
     ok(reach(id, "completed"), "and completes");
 }
 
+/* What the fetcher was handed, and what the store held then. */
+static struct {
+    int calls;
+    char run_id[27], request[128];
+    int pending; /* fetches rows of the run when it was handed over */
+} fetched;
+
+static void
+fake_fetch_start(void *impl, const char *run_id, const char *function_id,
+                 const struct step_record *step)
+{
+    sqlite3_stmt *q;
+
+    (void)impl;
+    (void)function_id;
+    fetched.calls++;
+    snprintf(fetched.run_id, sizeof(fetched.run_id), "%s", run_id);
+    snprintf(fetched.request, sizeof(fetched.request), "%s", step->result);
+    fetched.pending = -1;
+    if (sqlite3_prepare_v2(peek, "SELECT count(*) FROM fetches WHERE"
+                                 " run_id = ?", -1, &q, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(q, 1, run_id, -1, SQLITE_STATIC);
+        if (sqlite3_step(q) == SQLITE_ROW)
+            fetched.pending = sqlite3_column_int(q, 0);
+        sqlite3_finalize(q);
+    }
+}
+
+static int
+stored(const void *arg)
+{
+    return *(const int *)arg;
+}
+
+static void
+stored_cb(void *arg, int rc, const char *err)
+{
+    (void)err;
+    *(int *)arg = rc == 0 ? 1 : -1;
+}
+
+/* A fetch suspends the run; the fetcher gets it once it is durable; its
+ * response stored, a poke makes the run due with it. */
+static void
+test_fetch(struct sched *s)
+{
+    char id[27];
+    struct pool_result r;
+    struct store_fetch_end end;
+    int i, done = 0;
+
+    sched_set_fetcher(s, (struct sched_fetcher){fake_fetch_start, NULL});
+    start_run(s, "ok", id);
+    loop_until(is_running, id, 5000);
+    memset(&r, 0, sizeof(r));
+    r.suspend = SUSPEND_FETCH;
+    r.step.step_id = "get";
+    r.step.name = "get";
+    r.step.kind = "fetch";
+    r.step.status = "fetching";
+    r.step.result = "{\"url\":\"http://x\"}";
+    r.step.started_at = now_ms();
+    fake_end(id, &r);
+    ok(reach(id, "fetching"), "a fetch suspends the run");
+    ok(fake_find(id) < 0, "and frees its worker");
+    is_int(fetched.calls, 1, "the fetcher gets the request");
+    is_str(fetched.request, "{\"url\":\"http://x\"}", "as the worker sent it");
+    is_int(fetched.pending, 1, "once it is stored as pending");
+    memset(&end, 0, sizeof(end));
+    snprintf(end.run_id, sizeof(end.run_id), "%s", id);
+    end.step_id = end.name = "get";
+    end.result = "{\"status\":200}";
+    end.final = 1;
+    store_fetch_attempt(store, &end, stored_cb, &done);
+    loop_until(stored, &done, 5000);
+    sched_poke(s);
+    ok(loop_until(is_running, id, 5000), "its response stored, a poke"
+                                         " dispatches the run again");
+    i = fake_find(id);
+    has_str(i >= 0 ? fake.steps[i] : "", "{\"status\":200}",
+            "with the response among its steps");
+    end_ok(id, "null");
+    ok(reach(id, "completed"), "and it completes");
+    sched_set_fetcher(s, (struct sched_fetcher){NULL, NULL});
+}
+
 /* One slot: runs wait in the ready queue and go out as it frees up. */
 static void
 test_backlog(struct sched *s)
@@ -822,6 +908,7 @@ main(void)
     test_max_attempts(s);
     test_retry_after(s);
     test_sleep(s);
+    test_fetch(s);
     test_backlog(s);
     test_failed_dispatch(s);
     test_found_in_store(s);
