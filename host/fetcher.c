@@ -15,6 +15,7 @@
 
 #include "fetch_req.h"
 #include "json_check.h"
+#include "log.h"
 #include "util.h"
 
 /* Connections open at once, over all hosts: more requests wait in curl's
@@ -46,7 +47,6 @@ struct fetch_call {
 /* A socket curl watches: its event. */
 struct watch {
     struct event *ev;
-    struct fetcher *f;
 };
 
 static void check_done(struct fetcher *f);
@@ -116,7 +116,6 @@ watch_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
            (what & CURL_POLL_OUT ? EV_WRITE : 0);
     if (w == NULL) {
         w = xcalloc(1, sizeof(*w));
-        w->f = f;
         curl_multi_assign(f->multi, s, w);
     } else {
         event_free(w->ev);
@@ -276,6 +275,11 @@ fetcher_new(struct event_base *base, char *err, size_t errlen)
         snprintf(err, errlen, "libcurl: %s", curl_easy_strerror(rc));
         return NULL;
     }
+    /* Without it, each name lookup would stop the master's loop. */
+    if (!(curl_version_info(CURLVERSION_NOW)->features &
+          CURL_VERSION_ASYNCHDNS))
+        log_warn("fetch", "this libcurl resolves names synchronously: each"
+                          " fetch step's lookup blocks the master");
     f = xcalloc(1, sizeof(*f));
     f->base = base;
     f->multi = curl_multi_init();

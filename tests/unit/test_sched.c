@@ -740,6 +740,7 @@ fake_fetch_start(void *impl, const char *run_id, const char *function_id,
     }
 }
 
+/* A flag set by a callback on the loop. */
 static int
 stored(const void *arg)
 {
@@ -777,6 +778,8 @@ test_fetch(struct sched *s)
     fake_end(id, &r);
     ok(reach(id, "fetching"), "a fetch suspends the run");
     ok(fake_find(id) < 0, "and frees its worker");
+    /* The store's callback comes on the loop after the commit shows. */
+    loop_until(stored, &fetched.calls, 5000);
     is_int(fetched.calls, 1, "the fetcher gets the request");
     is_str(fetched.request, "{\"url\":\"http://x\"}", "as the worker sent it");
     is_int(fetched.pending, 1, "once it is stored as pending");
