@@ -159,7 +159,7 @@ fetch_req_build(const struct fh_fetch *in, int64_t max_bytes,
         return ctx_format("no request");
     if (in->size < sizeof(req))
         return ctx_format("the request's size is not set: write it with"
-                          " FH_REQUEST()");
+                          " FH_FETCH_REQ()");
     for (size_t i = sizeof(req); i < in->size; i++)
         if (((const unsigned char *)in)[i] != 0)
             return ctx_format("the request sets a field this host does not"

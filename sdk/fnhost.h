@@ -111,11 +111,11 @@ struct fh_api;
 struct fh_invoke;
 
 /* An HTTP request that the host makes for a handler (fh_fetch(), 1.3).
- * Size-stamped, as struct fh_function_opts: write it with FH_REQUEST(),
+ * Size-stamped, as struct fh_function_opts: write it with FH_FETCH_REQ(),
  * which sets the size, so that fields can be appended; unset fields take
  * the defaults. Everything is borrowed for the call. */
 struct fh_fetch {
-    uint32_t size;              /* sizeof(struct fh_fetch): FH_REQUEST()
+    uint32_t size;              /* sizeof(struct fh_fetch): FH_FETCH_REQ()
                                    sets it */
     const char *method;         /* "GET", "POST", ... (upper case); NULL:
                                    GET, or POST when there is a body */
@@ -128,8 +128,8 @@ struct fh_fetch {
                                    timeout */
 };
 
-/* A request for fh_fetch(): FH_REQUEST(.url = "https://...", ...). */
-#define FH_REQUEST(...)                                                     \
+/* A request for fh_fetch(): FH_FETCH_REQ(.url = "https://...", ...). */
+#define FH_FETCH_REQ(...)                                                   \
     (&(const struct fh_fetch){.size = sizeof(struct fh_fetch), __VA_ARGS__})
 
 /* Header lines for struct fh_fetch: FH_HEADERS("Accept: text/plain"). */
@@ -562,17 +562,18 @@ fh_fetch(struct fh_ctx *ctx, const char *name, const struct fh_fetch *req,
     return ctx->api->fetch(ctx, name, req, response);
 }
 
-/* fh_fetch() that returns from the handler when it must, with the
- * request's fields after RESPONSE (which may be NULL):
+/* fh_fetch() that returns from the handler when it must; RESPONSE may
+ * be NULL:
  *
  *     struct json_object *resp;
- *     FH_FETCH(ctx, "get-customer", &resp, .url = url,
- *              .headers = FH_HEADERS("Authorization: Bearer x"));
+ *     FH_FETCH(ctx, "get-customer",
+ *              FH_FETCH_REQ(.url = url,
+ *                           .headers = FH_HEADERS("Authorization: Bearer x")),
+ *              &resp);
  */
-#define FH_FETCH(ctx, name, response, ...)                                  \
+#define FH_FETCH(ctx, name, req, response)                                  \
     do {                                                                    \
-        int fh_rc_ = fh_fetch((ctx), (name), FH_REQUEST(__VA_ARGS__),       \
-                              (response));                                  \
+        int fh_rc_ = fh_fetch((ctx), (name), (req), (response));            \
         if (fh_rc_ != FH_OK)                                                \
             return fh_rc_;                                                  \
     } while (0)

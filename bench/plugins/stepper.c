@@ -80,7 +80,7 @@ fetch_1(struct fh_ctx *ctx, const struct fh_event *ev)
 
     if (url == NULL)
         return fh_fail(ctx, FH_NO_RETRY, "no fetch_url in [plugin stepper]");
-    FH_FETCH(ctx, "get", NULL, .url = url);
+    FH_FETCH(ctx, "get", FH_FETCH_REQ(.url = url), NULL);
     return FH_OK;
 }
 

@@ -49,13 +49,16 @@ fetcher(struct fh_ctx *ctx, const struct fh_event *ev)
         headers[n] = json_object_get_string(json_object_array_get_idx(list, n));
     fh_json_bool(ev->data, "twice", &twice);
     record(ctx, "fetching");
-    FH_FETCH(ctx, "call", &resp, .url = fh_json_str(ev->data, "url"),
-             .method = fh_json_str(ev->data, "method"),
-             .headers = n > 0 ? headers : NULL,
-             .body = fh_json_str(ev->data, "body"),
-             .timeout = fh_json_str(ev->data, "timeout"));
+    FH_FETCH(ctx, "call",
+             FH_FETCH_REQ(.url = fh_json_str(ev->data, "url"),
+                          .method = fh_json_str(ev->data, "method"),
+                          .headers = n > 0 ? headers : NULL,
+                          .body = fh_json_str(ev->data, "body"),
+                          .timeout = fh_json_str(ev->data, "timeout")),
+             &resp);
     if (twice)
-        FH_FETCH(ctx, "again", &again, .url = fh_json_str(ev->data, "url"));
+        FH_FETCH(ctx, "again",
+                 FH_FETCH_REQ(.url = fh_json_str(ev->data, "url")), &again);
     if (nap != NULL)
         FH_SLEEP(ctx, "nap", nap);
     record(ctx, "done");

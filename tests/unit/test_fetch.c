@@ -35,7 +35,7 @@ test_requests(void)
         char later[8]; /* a field a newer SDK appended */
     } newer;
 
-    why = fetch_req_build(FH_REQUEST(.url = "https://a.example/x"), 1000, &o);
+    why = fetch_req_build(FH_FETCH_REQ(.url = "https://a.example/x"), 1000, &o);
     ok(why == NULL, "a URL is enough");
     is_str(fh_json_str(o, "method"), "GET", "GET by default");
     ok(json_object_array_length(json_object_object_get(o, "headers")) == 0,
@@ -47,7 +47,7 @@ test_requests(void)
            "the bound it was given");
     json_object_put(o);
 
-    why = fetch_req_build(FH_REQUEST(.url = "http://a/", .body = "x",
+    why = fetch_req_build(FH_FETCH_REQ(.url = "http://a/", .body = "x",
                                      .timeout = "2m",
                                      .headers = FH_HEADERS("A: 1", "B:2")),
                           1 << 30, &o);
@@ -69,21 +69,22 @@ test_requests(void)
         ok(o == NULL, "(nothing built)");                                   \
         free(why);                                                          \
     } while (0)
-    REFUSED(FH_REQUEST(.method = "GET"), "no URL", "a URL is needed");
-    REFUSED(FH_REQUEST(.url = "file:///etc/passwd"), "not http:// or https://",
-            "file:// is refused");
-    REFUSED(FH_REQUEST(.url = "http://a/b c"), "a space",
+    REFUSED(FH_FETCH_REQ(.method = "GET"), "no URL", "a URL is needed");
+    REFUSED(FH_FETCH_REQ(.url = "file:///etc/passwd"),
+            "not http:// or https://", "file:// is refused");
+    REFUSED(FH_FETCH_REQ(.url = "http://a/b c"), "a space",
             "a URL with a space");
-    REFUSED(FH_REQUEST(.url = "http://a/", .method = "get"), "upper-case",
+    REFUSED(FH_FETCH_REQ(.url = "http://a/", .method = "get"), "upper-case",
             "a lower-case method");
-    REFUSED(FH_REQUEST(.url = "http://a/", .headers = FH_HEADERS("nocolon")),
+    REFUSED(FH_FETCH_REQ(.url = "http://a/", .headers = FH_HEADERS("nocolon")),
             "header 1 is not \"Name: value\"", "a header without a colon");
-    REFUSED(FH_REQUEST(.url = "http://a/", .headers = FH_HEADERS("A: 1\nB: 2")),
+    REFUSED(FH_FETCH_REQ(.url = "http://a/",
+                         .headers = FH_HEADERS("A: 1\nB: 2")),
             "line break", "a header with a line break");
-    REFUSED(FH_REQUEST(.url = "http://a/", .timeout = "2 days"),
+    REFUSED(FH_FETCH_REQ(.url = "http://a/", .timeout = "2 days"),
             "1 ms to 1 day",
             "a timeout over a day");
-    REFUSED((&(const struct fh_fetch){.url = "http://a/"}), "FH_REQUEST()",
+    REFUSED((&(const struct fh_fetch){.url = "http://a/"}), "FH_FETCH_REQ()",
             "a request without its size");
     memset(&newer, 0, sizeof(newer));
     newer.f.size = sizeof(newer);
@@ -94,7 +95,7 @@ test_requests(void)
     newer.later[3] = 1;
     REFUSED(&newer.f, "upgrade fnhost", "one that sets a field the host"
                                          " does not know is refused");
-    why = fetch_req_build(FH_REQUEST(.url = "http://a/"), 0, &o);
+    why = fetch_req_build(FH_FETCH_REQ(.url = "http://a/"), 0, &o);
     has_str(why, "no room", "no room left in the run refuses it");
     free(why);
 
@@ -377,7 +378,7 @@ test_fetcher(void)
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/hello",
              ntohs(sa.sin_port));
     memset(g, 0, sizeof(g));
-    why = fetch_req_build(FH_REQUEST(.url = url), 1000, &o);
+    why = fetch_req_build(FH_FETCH_REQ(.url = url), 1000, &o);
     ok(why == NULL && fetch_req_read(o, &r) == NULL, "a request");
     fetcher_start(f, &r, 5000, 1000, got_cb, &g[0]);
     ok(!g[0].done, "a request never ends within fetcher_start()");
@@ -395,7 +396,7 @@ test_fetcher(void)
     json_object_put(o);
 
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/503", ntohs(sa.sin_port));
-    fetch_req_build(FH_REQUEST(.url = url), 1000, &o);
+    fetch_req_build(FH_FETCH_REQ(.url = url), 1000, &o);
     fetch_req_read(o, &r);
     fetcher_start(f, &r, 5000, 1000, got_cb, &g[2]);
     ok(wait_for(&g[2].done) && g[2].status == 503 && g[2].error[0] == '\0',
@@ -404,7 +405,7 @@ test_fetcher(void)
 
     /* A cancelled call never calls back. */
     memset(g, 0, sizeof(g));
-    fetch_req_build(FH_REQUEST(.url = url), 1000, &o);
+    fetch_req_build(FH_FETCH_REQ(.url = url), 1000, &o);
     fetch_req_read(o, &r);
     fetcher_cancel(fetcher_start(f, &r, 5000, 1000, got_cb, &g[0]));
     fetcher_start(f, &r, 5000, 1000, got_cb, &g[1]);
