@@ -16,7 +16,8 @@
 struct generation;
 struct job;
 
-enum pool_suspend { SUSPEND_NONE, SUSPEND_SLEEP, SUSPEND_RETRY, SUSPEND_FETCH };
+enum pool_suspend { SUSPEND_NONE, SUSPEND_SLEEP, SUSPEND_RETRY, SUSPEND_FETCH,
+                    SUSPEND_WAIT };
 
 /* How an invocation ended. Strings are borrowed for the callback. */
 struct pool_result {
@@ -29,7 +30,7 @@ struct pool_result {
     int64_t unit_started_at;
     enum pool_suspend suspend;
     struct step_record step; /* the sleep, the fetch (its request as its
-                                result), or the step to retry */
+                                result), the wait, or the step to retry */
 };
 
 /* What an executor reports back, on the loop's thread. */

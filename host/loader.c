@@ -275,4 +275,5 @@ const struct fh_api loader_api = {
     .invoke = steps_invoke,
     .error = ctx_error,
     .fetch = steps_fetch,
+    .wait_for_event = steps_wait_for_event,
 };

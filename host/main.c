@@ -393,7 +393,7 @@ cmd_runs(struct cli *c)
 static int
 cmd_run(struct cli *c)
 {
-    struct json_object *o, *r, *at, *out, *steps;
+    struct json_object *o, *r, *at, *out, *steps, *w;
     char *path;
 
     if (c->nargs != 1)
@@ -415,6 +415,11 @@ cmd_run(struct cli *c)
     printf("ended     %s\n", jstr(r, "ended_at"));
     if (json_object_object_get_ex(r, "next_attempt_at", NULL))
         printf("next try  %s\n", jstr(r, "next_attempt_at"));
+    if ((w = json_object_object_get(r, "waiting_for")) != NULL)
+        printf("waits for %s%s%s until %s\n", jstr(w, "event"),
+               json_object_object_get(w, "match") ? " matching " : "",
+               json_object_object_get(w, "match") ? jstr(w, "match") : "",
+               jstr(w, "timeout_at"));
     out = json_object_object_get(r, "output");
     if (out != NULL)
         printf("output    %s\n",
@@ -436,7 +441,8 @@ cmd_run(struct cli *c)
                jstr(st, "started_at"), jstr(st, "ended_at"));
         if (strcmp(status, "failed") == 0)
             printf("error: %s\n", jstr(st, "error"));
-        else if (strcmp(status, "sleeping") == 0)
+        else if (strcmp(status, "sleeping") == 0 ||
+                 strcmp(status, "waiting") == 0)
             printf("until %s\n", jstr(st, "wake_at"));
         else
             printf("%s\n", json_object_to_json_string_ext(

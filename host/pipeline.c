@@ -116,7 +116,8 @@ note_unrouted(struct pipeline *p, const struct store_new_event *e)
                              " nothing runs", e->id, e->name);
 }
 
-/* Hands the runs that the commit created to the scheduler. */
+/* Hands the runs that the commit created, or made due, to the
+ * scheduler. */
 static void
 schedule_runs(struct pipeline *p, const struct store_new_event *e)
 {
@@ -128,7 +129,10 @@ schedule_runs(struct pipeline *p, const struct store_new_event *e)
                            " nothing", e->id, e->name);
         return;
     }
-    if (e->nruns == 0)
+    /* The runs whose waits it ended are due in the store. */
+    if (e->resumed > 0)
+        sched_poke(p->sched);
+    if (e->nruns == 0 && e->resumed == 0)
         note_unrouted(p, e);
     for (size_t j = 0; j < e->nruns; j++) {
         if (!e->runs[j].created) {

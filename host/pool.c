@@ -463,6 +463,7 @@ handle_done(struct worker *w, const struct proto_done *d)
         [PROTO_SUSPEND_SLEEP] = SUSPEND_SLEEP,
         [PROTO_SUSPEND_RETRY] = SUSPEND_RETRY,
         [PROTO_SUSPEND_FETCH] = SUSPEND_FETCH,
+        [PROTO_SUSPEND_WAIT] = SUSPEND_WAIT,
     };
     struct pool *p = w->pool;
     struct pool_result r;

@@ -13,6 +13,7 @@
 #include "json_check.h"
 #include "steprules.h"
 #include "util.h"
+#include "wait.h"
 
 /* ------------------------------------------------------------ bytes */
 
@@ -610,6 +611,62 @@ get_record(const unsigned char **p, const unsigned char *end,
     return 0;
 }
 
+#define WAIT_NSTR 4
+
+static void
+wait_strings(const struct step_record *st, const char *v[WAIT_NSTR])
+{
+    v[0] = st->wait_event;
+    v[1] = st->wait_match;
+    v[2] = st->wait_value;
+    v[3] = st->wait_if;
+}
+
+/* What a wait adds to a done's record. */
+static size_t
+wait_size(const struct step_record *st)
+{
+    const char *v[WAIT_NSTR];
+    size_t n = 8;
+
+    wait_strings(st, v);
+    for (int i = 0; i < WAIT_NSTR; i++)
+        n += str_size(v[i]);
+    return n;
+}
+
+static unsigned char *
+put_wait(unsigned char *p, const struct step_record *st)
+{
+    const char *v[WAIT_NSTR];
+
+    wait_strings(st, v);
+    p = put64(p, st->lookback_ms);
+    for (int i = 0; i < WAIT_NSTR; i++)
+        p = put_str(p, v[i]);
+    return p;
+}
+
+static int
+get_wait(const unsigned char **p, const unsigned char *end,
+         struct step_record *st)
+{
+    const char *v[WAIT_NSTR];
+
+    if (end - *p < 8)
+        return -1;
+    st->lookback_ms = get64(*p);
+    *p += 8;
+    for (int i = 0; i < WAIT_NSTR; i++)
+        if (get_str(p, end, &v[i]) != 0)
+            return -1;
+    st->wait_event = v[0];
+    st->wait_match = v[1];
+    st->wait_value = v[2];
+    st->wait_if = v[3];
+    return 0;
+}
+
 /* Room in B for a binary frame of body size N, its length written; NULL
  * (errno EMSGSIZE) when N is over the limit. */
 static unsigned char *
@@ -654,6 +711,8 @@ proto_put_done(struct proto_buf *b, const struct proto_done *d)
 
     if (d->suspend != PROTO_SUSPEND_NONE)
         n += record_size(&d->step);
+    if (d->suspend == PROTO_SUSPEND_WAIT)
+        n += wait_size(&d->step);
     if ((p = begin_binary(b, n)) == NULL)
         return -1;
     *p++ = 'D';
@@ -666,7 +725,9 @@ proto_put_done(struct proto_buf *b, const struct proto_done *d)
     p = put_str(p, d->output);
     p = put_str(p, d->error);
     if (d->suspend != PROTO_SUSPEND_NONE)
-        put_record(p, &d->step);
+        p = put_record(p, &d->step);
+    if (d->suspend == PROTO_SUSPEND_WAIT)
+        put_wait(p, &d->step);
     b->len += 4 + n;
     return 0;
 }
@@ -714,7 +775,8 @@ json_text_ok(const char *s)
  * suspends. The master reads processes that run plugin code: a record is
  * never taken on trust, since a step stored as completed never runs
  * again. A checkpoint holds a result or a final failure; a sleep, a
- * sleeping step with its wake time; a retry, the failed attempt. */
+ * sleeping step with its wake time; a wait, a waiting step with its
+ * timeout and what it waits for; a retry, the failed attempt. */
 static const char *
 record_why(const struct step_record *st, enum proto_suspend suspend)
 {
@@ -723,7 +785,8 @@ record_why(const struct step_record *st, enum proto_suspend suspend)
     if (st->step_id == NULL || st->step_id[0] == '\0' ||
         !(is(st->kind, "run") || is(st->kind, "sleep") ||
           is(st->kind, "send") || is(st->kind, "invoke") ||
-          is(st->kind, "fetch")) ||
+          is(st->kind, "fetch") ||
+          is(st->kind, "wait")) ||
         st->started_at < 0 || st->started_at > RECORD_MAX_MS ||
         st->ended_at < 0 || st->ended_at > RECORD_MAX_MS ||
         st->wake_at < 0 || st->wake_at > RECORD_MAX_MS)
@@ -765,6 +828,17 @@ record_why(const struct step_record *st, enum proto_suspend suspend)
                 (is(st->status, "invoking") && is(st->kind, "invoke"))) &&
                st->wake_at > 0;
         break;
+    case PROTO_SUSPEND_WAIT:
+        fits = is(st->status, "waiting") && is(st->kind, "wait") &&
+               st->wake_at > 0 && st->wait_event != NULL &&
+               st->wait_event[0] != '\0' && text_ok(st->wait_event) &&
+               (st->wait_match == NULL || wait_path_ok(st->wait_match)) &&
+               (st->wait_value == NULL ||
+                strlen(st->wait_value) <= WAIT_MAX_VALUE) &&
+               json_text_ok(st->wait_value) && text_ok(st->wait_if) &&
+               st->lookback_ms >= 0 &&
+               st->lookback_ms <= STEPRULES_MAX_SLEEP_MS;
+        break;
     default: /* PROTO_SUSPEND_RETRY */
         fits = is(st->status, "failed");
         break;
@@ -795,7 +869,7 @@ decode(const unsigned char *body, size_t len, struct proto_msg *msg)
         return msg->why == NULL ? 0 : -1;
     case 'D':
         if (len < 1 + DONE_FIXED || p[0] & ~(DONE_OK | DONE_NO_RETRY) ||
-            p[1] > PROTO_SUSPEND_FETCH)
+            p[1] > PROTO_SUSPEND_WAIT)
             return -1;
         msg->type = PROTO_DONE;
         d->ok = (p[0] & DONE_OK) != 0;
@@ -815,6 +889,9 @@ decode(const unsigned char *body, size_t len, struct proto_msg *msg)
         }
         if (d->suspend != PROTO_SUSPEND_NONE) {
             if (get_record(&p, end, &d->step) != 0)
+                return -1;
+            if (d->suspend == PROTO_SUSPEND_WAIT &&
+                get_wait(&p, end, &d->step) != 0)
                 return -1;
             if ((msg->why = record_why(&d->step, d->suspend)) != NULL)
                 return -1;

@@ -20,7 +20,9 @@
  *   step    'S' record                             (a checkpoint)
  *   done    'D' u8 flags (1 ok, 2 no_retry) u8 suspend (enum proto_suspend)
  *           u32 attempt i64 unit_started_at i64 retry_after_ms
- *           str output str error, then the record when it suspends
+ *           str output str error, then the record when it suspends,
+ *           then, when it waits, i64 lookback_ms str event str match
+ *           str value str if
  *   record  u32 attempt i64 started_at i64 ended_at i64 wake_at
  *           str step_id str name str kind str status str result str error
  *   str     u32 length (0xffffffff for none), that many bytes, a NUL; no
@@ -90,6 +92,7 @@ enum proto_suspend {
     PROTO_SUSPEND_SLEEP, /* the step is a sleep */
     PROTO_SUSPEND_RETRY, /* the step failed an attempt and is retried */
     PROTO_SUSPEND_FETCH, /* the step is a fetch: the host makes it */
+    PROTO_SUSPEND_WAIT,  /* the step waits for an event */
 };
 
 /* done: how an invocation ended. Strings are borrowed. */
@@ -103,8 +106,8 @@ struct proto_done {
     int64_t retry_after_ms;
     const char *output;      /* JSON text when ok, or NULL for none */
     const char *error;       /* why it failed, or NULL */
-    struct step_record step; /* when it suspends: the sleep or the step to
-                                retry */
+    struct step_record step; /* when it suspends: the sleep, the wait or
+                                the step to retry */
 };
 
 /* Bytes of frames on their way out. */

@@ -17,6 +17,8 @@ static const struct {
     [RS_RETRYING] = {NULL, "Running"},
     [RS_SLEEPING] = {"sleeping", "Sleeping"},
     [RS_WAITING] = {"waiting", "Waiting"},
+    /* Found by "waiting" too: a filter finds what shows as its word. */
+    [RS_WAITING_EVENT] = {NULL, "Waiting"},
     [RS_COMPLETED] = {"completed", "Completed"},
     [RS_FAILED] = {"failed", "Failed"},
     [RS_CANCELLED] = {"cancelled", "Cancelled"},
@@ -39,6 +41,8 @@ run_state_decode(const char *status, int attempt, int loaded)
     else if (strcmp(status, "running") == 0 ||
              strcmp(status, "fetching") == 0) /* the host runs its step */
         return RS_RUNNING;
+    else if (strcmp(status, "waiting") == 0)
+        return RS_WAITING_EVENT; /* its event can come either way */
     else if (strcmp(status, "completed") == 0)
         return RS_COMPLETED;
     else if (strcmp(status, "failed") == 0)

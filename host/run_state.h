@@ -2,8 +2,8 @@
  * the store holds, for the API, its status filter and the CLI.
  * SPDX-License-Identifier: Apache-2.0
  *
- * The store keeps a run's status (queued, running, sleeping, completed,
- * failed, cancelled) and its attempt; the state a user sees also depends
+ * The store keeps a run's status (queued, running, sleeping, waiting,
+ * completed, failed, cancelled) and its attempt; the state a user sees also depends
  * on those together (queued at attempt > 0 is a retry waiting for its
  * backoff) and on the current generation (a pending run of a function no
  * plugin declares waits for it). */
@@ -16,6 +16,7 @@ enum run_state {
     RS_RETRYING,  /* an attempt failed; the next waits for its backoff */
     RS_SLEEPING,  /* in a sleep step */
     RS_WAITING,   /* pending, but no plugin declares its function now */
+    RS_WAITING_EVENT, /* in a wait for an event (fh_wait_for_event()) */
     RS_COMPLETED,
     RS_FAILED,
     RS_CANCELLED,

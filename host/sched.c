@@ -15,6 +15,7 @@
 #include "registry.h"
 #include "steprules.h"
 #include "store.h"
+#include "store_wait.h"
 #include "util.h"
 
 /* The ready queue holds at most QUEUE_MAX runs; the rest wait in the store
@@ -45,6 +46,8 @@ struct sched {
     struct event *kick;  /* dispatch and scan outside the caller's stack */
     int backlog;         /* due runs may be in the store only */
     int stopping;
+    int expiring;        /* a store_expire_waits() is on its way */
+    int expired;         /* how many it ended */
 
     /* Outcomes the store could not record (a full disk): their runs stay
      * claimed, nothing new is dispatched until they are written, and one
@@ -59,6 +62,7 @@ struct sched {
 #define UNRECORDED_LOG_MS 10000
 
 static void dispatch(struct sched *s);
+static void kick(struct sched *s);
 
 struct shared_str *
 shared_str_new(const char *str, size_t len)
@@ -241,6 +245,49 @@ due_cb(void *arg, const struct store_due *d)
     enqueue(s, job);
 }
 
+#define EXPIRE_MAX 1024
+
+static void
+expired_cb(void *arg, int rc, const char *err)
+{
+    struct sched *s = arg;
+
+    s->expiring = 0;
+    if (rc != 0) {
+        log_error("sched", "cannot end the waits that timed out: %s; trying"
+                           " again in a second", err);
+        arm_wake(s, now_ms() + 1000);
+        return;
+    }
+    if (s->expired > 0)
+        log_debug("sched", "%d wait%s timed out", s->expired,
+                  s->expired == 1 ? "" : "s");
+    /* Their runs are due, and more waits may have timed out. */
+    s->backlog = 1;
+    kick(s);
+}
+
+/* Waits whose timeout has come end in the store, in a write of their own
+ * (an event may end them first: the store lets one of the two win); the
+ * next wait's timeout is a wake time like any other. */
+static void
+expire_waits(struct sched *s, int64_t now)
+{
+    int64_t t;
+
+    if (s->expiring)
+        return;
+    t = store_waits_next_timeout(s->store, now);
+    if (t == 0)
+        return;
+    if (t > now) {
+        arm_wake(s, t);
+        return;
+    }
+    s->expiring = 1;
+    store_expire_waits(s->store, now, EXPIRE_MAX, &s->expired, expired_cb, s);
+}
+
 /* Loads due runs from the store when the queue runs low. */
 static void
 scan(struct sched *s)
@@ -251,6 +298,7 @@ scan(struct sched *s)
 
     if (s->gen == NULL || s->stopping)
         return;
+    expire_waits(s, now);
     if (s->nqueued >= QUEUE_LOW) {
         /* Full enough: look again when dispatch drains the queue. */
         s->backlog = 1;
@@ -412,7 +460,7 @@ retry_delay(double scale, unsigned attempt, int64_t retry_after_ms)
 }
 
 /* A step_record with its own strings. */
-#define STEP_OWN_NSTR 8
+#define STEP_OWN_NSTR 12
 struct step_own {
     struct step_record s;
     char *str[STEP_OWN_NSTR];
@@ -436,6 +484,10 @@ step_own_set(struct step_own *o, const struct step_record *from)
     src[5] = &from->error, dst[5] = &o->s.error;
     src[6] = &from->events, dst[6] = &o->s.events;
     src[7] = &from->target, dst[7] = &o->s.target;
+    src[8] = &from->wait_event, dst[8] = &o->s.wait_event;
+    src[9] = &from->wait_match, dst[9] = &o->s.wait_match;
+    src[10] = &from->wait_value, dst[10] = &o->s.wait_value;
+    src[11] = &from->wait_if, dst[11] = &o->s.wait_if;
     for (int i = 0; i < STEP_OWN_NSTR; i++) {
         o->str[i] = *src[i] ? xstrdup(*src[i]) : NULL;
         *dst[i] = o->str[i];
@@ -564,6 +616,7 @@ struct finishing {
     char *output;
     char *error;
     struct step_own step;
+    int resolved;           /* RUN_WAIT: ended at once by a look-back */
     struct finishing *next; /* in sched.unrecorded */
 };
 
@@ -687,7 +740,8 @@ finished_cb(void *arg, int rc, const char *err)
         s->unrecorded_failures = 0;
     }
     set_del(s, f->job);
-    if (f->at.outcome == RUN_RETRY || f->at.outcome == RUN_SLEEP)
+    if (f->at.outcome == RUN_RETRY || f->at.outcome == RUN_SLEEP ||
+        f->at.outcome == RUN_WAIT)
         arm_wake(s, f->at.wake_at);
     else if (s->watches != NULL)
         tell_watches(s, &f->at);
@@ -703,6 +757,8 @@ finished_cb(void *arg, int rc, const char *err)
             log_error("sched", "run %s: no one makes its fetch until a"
                                " restart", f->job->run_id);
     }
+    if (f->resolved)
+        s->backlog = 1; /* a look-back ended the wait: due now */
     job_free(f->job);
     finishing_free(f);
     kick(s);
@@ -716,6 +772,7 @@ finish_write(struct finishing *f)
     f->at.output = f->output;
     f->at.error = f->error;
     f->at.step = f->step.s.step_id ? &f->step.s : NULL;
+    f->at.resolved = &f->resolved;
     if (s->sender.finish != NULL)
         s->sender.finish(s->sender.impl, &f->at, f->job->function_id,
                          f->job->event ? f->job->event->s : NULL,
@@ -763,6 +820,16 @@ result_cb(void *arg, struct job *job, const struct pool_result *r)
         else
             log_info("run", "%s %s sleeps %s (step %s)", job->function_id,
                      job->run_id, d, r->step.step_id);
+        log_info("run", "%s %s sleeps %s (step %s)", job->function_id,
+                 job->run_id, d, r->step.step_id);
+    } else if (r->suspend == SUSPEND_WAIT && r->step.step_id != NULL) {
+        f->at.outcome = RUN_WAIT;
+        f->at.wake_at = r->step.wake_at;
+        step_own_set(&f->step, &r->step);
+        duration_format(r->step.wake_at - f->at.ended_at, d, sizeof(d));
+        log_info("run", "%s %s waits for %s, at most %s (step %s)",
+                 job->function_id, job->run_id, r->step.wait_event, d,
+                 r->step.step_id);
     } else {
         const char *where = "";
 

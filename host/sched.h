@@ -115,8 +115,8 @@ struct sched_fetcher {
  * restart (which makes its pending fetch: store_pending_fetches()). */
 void sched_set_fetcher(struct sched *s, struct sched_fetcher fetcher);
 
-/* Runs have become due in the store (a fetch's response was stored):
- * look for them soon. */
+/* Runs have become due in the store (a fetch's response was stored, an
+ * event ended their waits): look for them soon. */
 void sched_poke(struct sched *s);
 
 /* Finds due runs in the store (after a restart) and starts dispatching. */

@@ -18,19 +18,27 @@
 struct step_record {
     const char *step_id; /* "name" or "name:n" */
     const char *name;
-    const char *kind;    /* "run", "sleep", "send" or "invoke" */
-    const char *status;  /* "completed", "failed" or "sleeping" */
+    const char *kind;    /* "run", "sleep", "send", "invoke" or "wait" */
+    const char *status;  /* "completed", "failed", "sleeping",
+                            "invoking" or "waiting" */
     const char *result;  /* JSON text, for completed */
     const char *error;   /* for failed, or a failed attempt */
     unsigned attempt;    /* 0-based */
     int64_t started_at;
     int64_t ended_at;
-    int64_t wake_at;     /* for sleeping */
+    int64_t wake_at;     /* for sleeping; for waiting, its timeout */
     const char *events;  /* "send": the events it sends, a JSON array in
                             the order of the ids in RESULT ({"ids":
                             [...]}); stored as events, not in the step.
                             "invoke": the one event the invoked run gets */
     const char *target;  /* "invoke": the function it invokes */
+    /* For waiting: what it waits for (lib/wait.h). */
+    const char *wait_event;
+    const char *wait_match; /* a dotted path, or NULL */
+    const char *wait_value; /* the triggering event's value there, as
+                               JSON text, or NULL */
+    const char *wait_if;    /* an expression, or NULL */
+    int64_t lookback_ms;    /* 0: none */
 };
 
 /* A stored step as a resumed invocation replays it: its result as the

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "expr.h"
 #include "loader.h"
 #include "log.h"
 #include "proto.h"
@@ -91,7 +92,10 @@ record_of(const struct step_outcome *o)
         .status = o->status, .result = o->result_text, .error = o->error,
         .attempt = o->attempt, .started_at = o->started_at,
         .ended_at = o->ended_at, .wake_at = o->wake_at,
-        .events = o->events, .target = o->target};
+        .events = o->events, .target = o->target,
+        .wait_event = o->wait_event, .wait_match = o->wait_match,
+        .wait_value = o->wait_value, .wait_if = o->wait_if,
+        .lookback_ms = o->lookback_ms};
 
     return st;
 }
@@ -104,18 +108,20 @@ record(struct fh_ctx *ctx, const struct step_outcome *o)
     struct step_record st = record_of(o);
     int retry = strcmp(o->status, "failed") == 0 && !o->final;
     int fetch = strcmp(o->status, "fetching") == 0;
+    int wait = strcmp(o->status, "waiting") == 0;
 
-    if (!retry && !fetch && strcmp(o->status, "sleeping") != 0 &&
+    if (!retry && !fetch && !wait && strcmp(o->status, "sleeping") != 0 &&
         strcmp(o->status, "invoking") != 0) {
         checkpoint(inv, &st);
         return;
     }
-    /* A retry, a sleep, an invoke or a fetch ends the invocation: the
-     * step goes with its done message, in the same record a checkpoint
-     * is (a fetch's request as its result). O's strings do not outlive
-     * this call. */
+    /* A retry, a sleep, an invoke, a fetch or a wait ends the
+     * invocation: the step goes with its done message, in the same record
+     * a checkpoint is (a fetch's request as its result). O's strings do
+     * not outlive this call. */
     inv->suspend = retry   ? PROTO_SUSPEND_RETRY
                    : fetch ? PROTO_SUSPEND_FETCH
+                   : wait  ? PROTO_SUSPEND_WAIT
                            : PROTO_SUSPEND_SLEEP;
     inv->step = st;
     inv->step.step_id = dup_or_null(st.step_id);
@@ -126,6 +132,22 @@ record(struct fh_ctx *ctx, const struct step_outcome *o)
     inv->step.error = dup_or_null(st.error);
     inv->step.events = dup_or_null(st.events);
     inv->step.target = dup_or_null(st.target);
+    inv->step.wait_event = dup_or_null(st.wait_event);
+    inv->step.wait_match = dup_or_null(st.wait_match);
+    inv->step.wait_value = dup_or_null(st.wait_value);
+    inv->step.wait_if = dup_or_null(st.wait_if);
+}
+
+/* A wait's `if`: refused in the worker, where the step fails for good
+ * with the reason, rather than in the store, where it could only match
+ * nothing. */
+static int
+check_expr(const char *src, char *err, size_t errlen)
+{
+    struct expr *e = expr_compile(src, err, errlen);
+
+    expr_free(e);
+    return e != NULL ? 0 : -1;
 }
 
 static const struct steprules_ops host_ops = {
@@ -133,6 +155,7 @@ static const struct steprules_ops host_ops = {
     .record = record,
     .now_ms = now_ms,
     .new_id = ulid_new,
+    .check_expr = check_expr,
 };
 
 void
@@ -162,6 +185,10 @@ invocation_fini(struct invocation *inv)
     free((char *)inv->step.error);
     free((char *)inv->step.events);
     free((char *)inv->step.target);
+    free((char *)inv->step.wait_event);
+    free((char *)inv->step.wait_match);
+    free((char *)inv->step.wait_value);
+    free((char *)inv->step.wait_if);
     memset(inv, 0, sizeof(*inv));
 }
 
@@ -212,6 +239,13 @@ int
 steps_sleep_until(struct fh_ctx *ctx, const char *name, int64_t at_ms)
 {
     return steprules_sleep(steps_of(ctx), ctx, name, 1, NULL, at_ms);
+}
+
+int
+steps_wait_for_event(struct fh_ctx *ctx, const char *name,
+                     const struct fh_wait *wait, struct json_object **event)
+{
+    return steprules_wait(steps_of(ctx), ctx, name, wait, event);
 }
 
 _Static_assert(STEPRULES_MAX_DEPTH == JSON_EVENT_DEPTH,

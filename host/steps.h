@@ -28,8 +28,8 @@ struct invocation {
     int ahead;                    /* checkpoint ahead: go on before acks */
     unsigned unacked;             /* checkpoints sent, not yet acknowledged */
     enum proto_suspend suspend;   /* why the handler must stop, if it must */
-    struct step_record step;      /* then: the sleep, or the step to retry
-                                     (its strings owned) */
+    struct step_record step;      /* then: the sleep, the wait, or the
+                                     step to retry (its strings owned) */
 };
 
 /* Starts a handler call's steps: MEMO (borrowed) holds the stored ones,
@@ -58,5 +58,8 @@ int steps_fetch(struct fh_ctx *ctx, const char *name,
                 const struct fh_fetch *req, struct json_object **response);
 int steps_sleep(struct fh_ctx *ctx, const char *name, const char *duration);
 int steps_sleep_until(struct fh_ctx *ctx, const char *name, int64_t at_ms);
+int steps_wait_for_event(struct fh_ctx *ctx, const char *name,
+                         const struct fh_wait *wait,
+                         struct json_object **event);
 
 #endif

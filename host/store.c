@@ -18,6 +18,7 @@
 #include "log.h"
 #include "store_int.h"
 #include "store_sql.h"
+#include "store_wait.h"
 #include "util.h"
 
 /* ------------------------------------------------------------ write ops */
@@ -29,6 +30,7 @@ enum op_kind {
     OP_STEP,
     OP_REQUEUE,
     OP_FETCH,
+    OP_EXPIRE,
 };
 
 /* A step with its strings owned by the op. */
@@ -36,6 +38,7 @@ struct step_copy {
     struct step_record s;
     int present;
     char *step_id, *name, *kind, *status, *result, *error;
+    char *wait_event, *wait_match, *wait_value, *wait_if;
 };
 
 struct op {
@@ -81,6 +84,11 @@ struct op {
             char *step_id, *name, *result, *error;
             int *gone; /* out, set before the callback */
         } fetch;
+        struct {
+            int64_t now;
+            int limit;
+            int *n; /* out */
+        } expire;
     } u;
 };
 
@@ -88,6 +96,7 @@ struct store {
     sqlite3 *wdb; /* the writer thread's connection */
     sqlite3 *rdb; /* the loop's read connection */
     sqlite3_stmt *stmt[NSTMT];
+    struct store_waits *waits; /* on WDB, the writer's */
     struct store_scan scan; /* on RDB, the loop's */
 
     pthread_t thread;
@@ -233,6 +242,12 @@ apply_events(struct store *st, struct store_new_event *evs, size_t n,
         if (step_done(s[S_INS_EVENT]) != 0)
             return -1;
         e->duplicate = sqlite3_changes(st->wdb) == 0;
+        e->resumed = 0;
+        /* The waits it ends commit with it, or not at all. */
+        if (!e->duplicate &&
+            store_waits_event(st->waits, e->name, e->json, now,
+                              &e->resumed) != 0)
+            return -1;
         for (size_t j = 0; j < e->nruns; j++) {
             struct store_new_run *r = &e->runs[j];
 
@@ -283,6 +298,7 @@ static const char *const outcome_status[] = {
     [RUN_FAILED] = "failed",
     [RUN_SLEEP] = "sleeping",
     [RUN_FETCH] = "fetching",
+    [RUN_WAIT] = "waiting",
 };
 
 static int
@@ -316,7 +332,8 @@ put_step(struct store *st, const char *run_id, const struct step_record *p,
     bind_text(s, 7, p->error);
     sqlite3_bind_int(s, 8, (int)p->attempt + 1);
     sqlite3_bind_int64(s, 9, p->started_at);
-    if (strcmp(p->status, "sleeping") == 0)
+    if (strcmp(p->status, "sleeping") == 0 ||
+        strcmp(p->status, "waiting") == 0)
         sqlite3_bind_null(s, 10);
     else
         sqlite3_bind_int64(s, 10, p->ended_at);
@@ -394,8 +411,9 @@ apply_finish(struct store *st, struct op *op, int64_t now)
     int64_t wake = 0;
     unsigned next = a->attempt;
 
-    if (a->outcome == RUN_SLEEP) {
-        /* Sleeping is no attempt of anything: only the step is stored. */
+    if (a->outcome == RUN_SLEEP || a->outcome == RUN_WAIT) {
+        /* Sleeping or waiting is no attempt of anything: only the step
+         * is stored. */
         if (step == NULL || put_step(st, a->run_id, step, now) != 0)
             return -1;
         wake = step->wake_at;
@@ -431,9 +449,11 @@ apply_finish(struct store *st, struct op *op, int64_t now)
     sqlite3_bind_int(f, 2, (int)next);
     sqlite3_bind_int64(f, 3, wake);
     bind_text(f, 4, op->u.fin.output);
-    bind_text(f, 5, a->outcome == RUN_SLEEP || a->outcome == RUN_FETCH
-                        ? NULL
-                        : op->u.fin.error);
+    bind_text(f, 5,
+              a->outcome == RUN_SLEEP || a->outcome == RUN_FETCH ||
+                      a->outcome == RUN_WAIT
+                  ? NULL
+                  : op->u.fin.error);
     if (a->outcome == RUN_COMPLETED || a->outcome == RUN_FAILED)
         sqlite3_bind_int64(f, 6, a->ended_at);
     else
@@ -445,6 +465,17 @@ apply_finish(struct store *st, struct op *op, int64_t now)
         return -1;
     if (a->outcome == RUN_COMPLETED || a->outcome == RUN_FAILED)
         return resolve_invoke(st, a, op->u.fin.output, op->u.fin.error, now);
+    if (a->outcome == RUN_WAIT) {
+        /* The wait, and what a look-back finds, in the same commit as
+         * the run's new status. */
+        int resolved;
+
+        if (store_waits_begin(st->waits, a->run_id, step, now, &resolved) !=
+            0)
+            return -1;
+        if (a->resolved != NULL)
+            *a->resolved = resolved;
+    }
     return 0;
 }
 
@@ -553,6 +584,10 @@ apply_op(struct store *st, struct op *op, int64_t now)
         return 0;
     case OP_FETCH:
         return apply_fetch(st, op, now);
+    case OP_EXPIRE:
+        *op->u.expire.n = store_waits_expire(st->waits, op->u.expire.now,
+                                             op->u.expire.limit);
+        return *op->u.expire.n < 0 ? -1 : 0;
     }
     return -1;
 }
@@ -655,6 +690,7 @@ rollback:
                       sqlite3_db_filename(st->wdb, "main"), copy);
 
         step_done(st->stmt[S_ROLLBACK]);
+        store_waits_forget(st->waits);
         for (op = group; op != NULL; op = op->next) {
             op->rc = -1;
             op->err = xasprintf("store: %s", copy);
@@ -727,6 +763,13 @@ step_copy_set(struct step_copy *c, const struct step_record *from)
                                                    : "completed");
     c->s.result = c->result = from->result ? xstrdup(from->result) : NULL;
     c->s.error = c->error = from->error ? xstrdup(from->error) : NULL;
+    c->s.wait_event = c->wait_event =
+        from->wait_event ? xstrdup(from->wait_event) : NULL;
+    c->s.wait_match = c->wait_match =
+        from->wait_match ? xstrdup(from->wait_match) : NULL;
+    c->s.wait_value = c->wait_value =
+        from->wait_value ? xstrdup(from->wait_value) : NULL;
+    c->s.wait_if = c->wait_if = from->wait_if ? xstrdup(from->wait_if) : NULL;
 }
 
 static void
@@ -738,6 +781,10 @@ step_copy_free(struct step_copy *c)
     free(c->status);
     free(c->result);
     free(c->error);
+    free(c->wait_event);
+    free(c->wait_match);
+    free(c->wait_value);
+    free(c->wait_if);
 }
 
 static void
@@ -800,6 +847,7 @@ release(struct store *st)
         close(st->efd);
     for (int i = 0; i < NSTMT; i++)
         sqlite3_finalize(st->stmt[i]);
+    store_waits_free(st->waits);
     store_scan_clear(&st->scan);
     sqlite3_close(st->rdb);
     sqlite3_close(st->wdb);
@@ -847,6 +895,8 @@ store_open(struct event_base *base, const char *path, const char *sync,
             goto fail;
         }
     }
+    if ((st->waits = store_waits_new(st->wdb, err, errlen)) == NULL)
+        goto fail;
     read_mode(st);
     {
         const char *d = getenv("FNHOST_FAULT_COMMIT_DELAY_MS");
@@ -1085,6 +1135,21 @@ store_fetch_attempt(struct store *st, struct store_fetch_end *e,
     op->u.fetch.e.error = op->u.fetch.error = dup_or_null(e->error);
     op->u.fetch.gone = &e->gone;
     e->gone = 0;
+    enqueue(st, op);
+}
+
+void
+store_expire_waits(struct store *st, int64_t now, int limit, int *n,
+                   store_done_fn done, void *arg)
+{
+    struct op *op = xcalloc(1, sizeof(*op));
+
+    op->kind = OP_EXPIRE;
+    op->done = done;
+    op->arg = arg;
+    op->u.expire.now = now;
+    op->u.expire.limit = limit;
+    op->u.expire.n = n;
     enqueue(st, op);
 }
 

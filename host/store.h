@@ -42,6 +42,8 @@ struct store_new_event {
     size_t nruns;
     int duplicate;           /* out: an event with this id was stored
                                 already; it starts no runs */
+    size_t resumed;          /* out: waits it ended, whose runs are due
+                                now (store_wait.h) */
 };
 
 /* How an invocation ended, for store_finish_attempt(). */
@@ -52,6 +54,8 @@ enum run_outcome {
     RUN_SLEEP,     /* the handler sleeps until step->wake_at */
     RUN_FETCH,     /* the handler waits for the host to make fetch step
                       STEP's request (its result) */
+    RUN_WAIT,      /* the handler waits for an event (step->wait_*), or
+                      until step->wake_at */
 };
 
 struct store_attempt {
@@ -66,6 +70,9 @@ struct store_attempt {
     const struct step_record *step; /* the step the invocation ended in
                                       (a sleep, a failed step attempt), or
                                       NULL; borrowed */
+    int *resolved;      /* RUN_WAIT, out (may be NULL): set before the
+                           callback when a look-back ended the wait at
+                           once, so the run is due now */
 };
 
 /* A fetch step the host has still to make, from store_pending_fetches().
@@ -180,6 +187,12 @@ void store_finish_attempt_events(struct store *st,
                                  struct store_new_event *evs, size_t nevs,
                                  int64_t dedup_window_ms, store_done_fn done,
                                  void *arg);
+/* Ends the waits whose timeout is at or before NOW, up to LIMIT, each
+ * in the same transaction as its step's null result and its run's
+ * return to the queue; *N (read in DONE) gets how many. A wait that an
+ * event ended first is not ended again. */
+void store_expire_waits(struct store *st, int64_t now, int limit, int *n,
+                        store_done_fn done, void *arg);
 
 /* Records attempt E of a pending fetch: the attempt, and when E is
  * final the step's outcome, the end of the pending fetch and the run

@@ -14,6 +14,7 @@
 #include "run_state.h"
 #include "steprules.h"
 #include "store_int.h"
+#include "store_wait.h"
 #include "util.h"
 
 /* How many ids FNS holds, up to its NULL. */
@@ -406,6 +407,8 @@ store_run_steps(struct store *st, const char *run_id, int64_t now)
                                                               "function_id")),
                 json_object_get_string(json_object_object_get(r, "timeout")));
             json_object_put(r);
+        } else if (strcmp(status, "waiting") == 0) {
+            continue; /* only its event or its timeout ends it */
         } else {
             result = (const char *)sqlite3_column_text(q, 2);
         }
@@ -484,6 +487,13 @@ run_json(struct store *st, sqlite3_stmt *s, int detail)
         add_time(o, "next_attempt_at", s, 5);
     if (strcmp(status, "sleeping") == 0)
         add_time(o, "sleeping_until", s, 5);
+    if (state == RS_WAITING_EVENT) {
+        struct json_object *w =
+            store_waits_of_run(st, (const char *)sqlite3_column_text(s, 0));
+
+        if (w != NULL)
+            json_object_object_add(o, "waiting_for", w);
+    }
     if (detail & RUN_STEPS) {
         const char *id = (const char *)sqlite3_column_text(s, 0);
         struct json_object *steps = run_steps_json(db, id);

@@ -95,6 +95,31 @@ const char *const store_migrations[] = {
     "  due_at INTEGER NOT NULL,"      /* when the next attempt may start */
     "  started_at INTEGER NOT NULL,"  /* when the step began */
     "  PRIMARY KEY (run_id, step_id)) WITHOUT ROWID;",
+
+    /* 5: pauses: a run that waits for an event (kind 'wait', a step of
+     * fh_wait_for_event(); the run's status is 'waiting'). A pause is
+     * found by the event's name, and by (name, path, value) when it
+     * matches on a field, never by a scan; its timeout by time. Other
+     * kinds (a cancellation on an event) may share the table and its
+     * index. */
+    "CREATE TABLE pauses ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT," /* never reused: cached */
+    "  kind TEXT NOT NULL,"           /* wait */
+    "  run_id TEXT NOT NULL,"
+    "  step_id TEXT,"                 /* wait: the step it ends */
+    "  event TEXT NOT NULL,"          /* the event name waited for */
+    "  match_path TEXT,"              /* a dotted path, or NULL */
+    "  match_value TEXT,"             /* the triggering event's value at
+                                         match_path, as JSON text; NULL
+                                         matches nothing */
+    "  if_expr TEXT,"                 /* an expression, or NULL */
+    "  began_at INTEGER NOT NULL,"    /* when the step was called */
+    "  lookback_ms INTEGER NOT NULL DEFAULT 0,"
+    "  timeout_at INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE INDEX pauses_match ON pauses(event, match_path, match_value);"
+    "CREATE INDEX pauses_timeout ON pauses(timeout_at);"
+    "CREATE INDEX pauses_run ON pauses(run_id);",
 };
 
 const int store_nmigrations =

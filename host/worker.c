@@ -103,6 +103,7 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
     invocation_init(&inv, rfd, wfd, &ws->out, in.run_id, in.steps,
                     in.attempt, in.max_attempts, in.checkpoint_ahead);
     inv.steps.state_bytes = in.state_bytes;
+    inv.steps.event = in.event;
     c.inv = &inv;
 
     plugin_log_set_plugin(lp->desc->name);

@@ -4,6 +4,7 @@
 #include "steprules.h"
 
 #include <json-c/json.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include "event.h"
 #include "fetch_req.h"
 #include "json_check.h"
+#include "wait.h"
 
 char *
 steprules_check_output(struct json_object *output, const char **text)
@@ -672,6 +674,150 @@ steprules_sleep(struct steprules *s, struct fh_ctx *ctx, const char *name,
     return sleep_at(s, ctx, name, duration, now, now + ms, NULL);
 }
 
+/* What a plugin's struct fh_wait says, read as far as its size: 0 is
+ * 1.3's layout. NULL, or why it cannot be read (new). */
+static char *
+wait_read(const struct fh_wait *w, struct fh_wait *out)
+{
+    size_t n;
+
+    memset(out, 0, sizeof(*out));
+    if (w == NULL)
+        return ctx_format("no wait given");
+    n = w->size == 0 ? sizeof(*out) : w->size;
+    if (n < offsetof(struct fh_wait, lookback) + sizeof(w->lookback))
+        return ctx_format("its struct fh_wait says it is %zu bytes, smaller"
+                          " than ABI 1.3's: set it with FH_WAIT()", n);
+    if (n > 4096)
+        return ctx_format("its struct fh_wait says it is %zu bytes: set it"
+                          " with FH_WAIT()", n);
+    for (size_t i = sizeof(*out); i < n; i++)
+        if (((const unsigned char *)w)[i] != 0)
+            return ctx_format("it sets a field of struct fh_wait newer than"
+                              " this host's ABI %d.%d knows: upgrade fnhost",
+                              FH_ABI_MAJOR, FH_ABI_MINOR);
+    memcpy(out, w, n < sizeof(*out) ? n : sizeof(*out));
+    return NULL;
+}
+
+/* Checks wait W of step NAME and fills O's wait fields, reading the clock
+ * once as NOW: NULL, or why the wait cannot be (new). */
+static char *
+wait_check(struct steprules *s, const char *name, const struct fh_wait *w,
+           int64_t now, struct step_outcome *o)
+{
+    char err[256];
+    int64_t ms;
+
+    if (w->event == NULL || *w->event == '\0' ||
+        !json_check_utf8(w->event, strlen(w->event)))
+        return ctx_format("wait \"%s\": .event, the name to wait for, is"
+                          " needed, in UTF-8", name);
+    if (w->match != NULL && !wait_path_ok(w->match))
+        return ctx_format("wait \"%s\": .match \"%s\" is not a dotted path"
+                          " like \"data.user_id\"", name, w->match);
+    if (w->if_expr != NULL &&
+        !json_check_utf8(w->if_expr, strlen(w->if_expr)))
+        return ctx_format("wait \"%s\": .if_expr is not UTF-8", name);
+    if (w->if_expr != NULL && s->ops->check_expr != NULL &&
+        s->ops->check_expr(w->if_expr, err, sizeof(err)) != 0)
+        return ctx_format("wait \"%s\": .if_expr: %s", name, err);
+    if ((w->timeout == NULL) == (w->timeout_at == 0))
+        return ctx_format("wait \"%s\": set one of .timeout and"
+                          " .timeout_at", name);
+    if (w->timeout != NULL) {
+        if (duration_parse(w->timeout, &ms, err, sizeof(err)) != 0)
+            return ctx_format("wait \"%s\": .timeout: %s", name, err);
+        o->wake_at = now + ms;
+    } else {
+        o->wake_at = w->timeout_at;
+    }
+    if (o->wake_at - now > STEPRULES_MAX_SLEEP_MS)
+        return ctx_format("wait \"%s\": its timeout is more than a year"
+                          " away", name);
+    /* A timeout that has passed still records the wait (a look-back may
+     * find its event); the scheduler ends it at once. */
+    if (o->wake_at <= now)
+        o->wake_at = now + 1;
+    if (w->lookback != NULL) {
+        if (duration_parse(w->lookback, &ms, err, sizeof(err)) != 0)
+            return ctx_format("wait \"%s\": .lookback: %s", name, err);
+        if (ms > STEPRULES_MAX_SLEEP_MS)
+            return ctx_format("wait \"%s\": .lookback is longer than a"
+                              " year", name);
+        o->lookback_ms = ms;
+    }
+    o->wait_event = w->event;
+    o->wait_match = w->match;
+    o->wait_if = w->if_expr;
+    return NULL;
+}
+
+int
+steprules_wait(struct steprules *s, struct fh_ctx *ctx, const char *name,
+               const struct fh_wait *wait, struct json_object **event)
+{
+    struct step_outcome o;
+    struct fh_wait w;
+    char *id, *why, *value = NULL;
+    int rc;
+
+    if (event != NULL)
+        *event = NULL;
+    if (s == NULL)
+        return outside(ctx);
+    if (s->suspended)
+        return FH_SUSPENDED;
+    if (name == NULL || *name == '\0' ||
+        !json_check_utf8(name, strlen(name))) {
+        set_error(ctx,
+                  ctx_format("fh_wait_for_event: a wait needs a name, in"
+                             " UTF-8"),
+                  1);
+        return FH_ERR;
+    }
+    id = step_id(s, name);
+    rc = replay(s, ctx, id, event);
+    if (rc != 0) {
+        free(id);
+        return rc > 0 ? FH_OK : FH_ERR;
+    }
+    memset(&o, 0, sizeof(o));
+    o.id = id;
+    o.name = name;
+    o.kind = "wait";
+    o.attempt = s->attempt;
+    o.started_at = o.ended_at = s->ops->now_ms();
+    if ((why = wait_read(wait, &w)) != NULL) {
+        char *named = ctx_format("wait \"%s\": %s", name, why);
+
+        free(why);
+        why = named;
+    } else {
+        why = wait_check(s, name, &w, o.started_at, &o);
+    }
+    if (why != NULL) {
+        /* Retrying cannot fix the wait: the step fails for good. */
+        o.status = "failed";
+        o.error = why;
+        o.final = 1;
+        o.wake_at = 0;
+        s->ops->record(ctx, &o);
+        stored(s);
+        set_error(ctx, why, 1);
+        free(id);
+        return FH_ERR;
+    }
+    if (w.match != NULL)
+        o.wait_value = value = wait_value_at(s->event, w.match);
+    o.status = "waiting";
+    s->ops->record(ctx, &o);
+    s->suspended = STEPRULES_WAIT;
+    free(value);
+    free(id);
+    return FH_SUSPENDED;
+}
+
 void
 steprules_decide(struct steprules *s, struct fh_ctx *ctx, int rc,
                  struct steprules_verdict *v)
@@ -680,10 +826,11 @@ steprules_decide(struct steprules *s, struct fh_ctx *ctx, int rc,
 
     memset(v, 0, sizeof(*v));
     if (s->suspended != STEPRULES_RUNNING) {
-        /* A sleep, a fetch or a step's retry stops the run, whatever the
-         * handler returned after ignoring FH_SUSPENDED. */
+        /* A sleep, a fetch, a wait or a step's retry stops the run,
+         * whatever the handler returned after ignoring FH_SUSPENDED. */
         v->end = s->suspended == STEPRULES_SLEEP   ? STEPRULES_END_SLEEP
                  : s->suspended == STEPRULES_FETCH ? STEPRULES_END_FETCH
+                 : s->suspended == STEPRULES_WAIT  ? STEPRULES_END_WAIT
                                                    : STEPRULES_END_RETRY;
         v->error = c->error;
         v->retry_after_ms = s->retry_after_ms;

@@ -50,9 +50,9 @@ struct step_outcome {
     const char *id; /* "name" or "name:n" */
     const char *name;
     const char *kind;           /* "run", "sleep", "send", "invoke" or
-                                   "fetch" */
+                                   "fetch" or "wait" */
     const char *status;         /* "completed", "failed", "sleeping",
-                                   "invoking" or "fetching" */
+                                   "invoking", "fetching" or "waiting" */
     struct json_object *result; /* completed: the result (may be NULL);
                                    fetching: the request (fetch_req.h) */
     const char *result_text;    /* completed, fetching: RESULT as plain
@@ -62,13 +62,16 @@ struct step_outcome {
                                    the step's stored outcome */
     unsigned attempt;           /* 0-based */
     int64_t started_at, ended_at;
-    int64_t wake_at;      /* sleeping */
+    int64_t wake_at;      /* sleeping; waiting: the timeout */
     const char *duration; /* a sleep as written, or NULL */
     const char *events;   /* completed "send": the events sent, as a JSON
                              array of checked and completed events, in
                              the order of RESULT's ids; "invoking": the
                              one event the invoked function gets */
     const char *target;   /* "invoking": the function it invokes */
+    /* waiting: what for (lib/wait.h) */
+    const char *wait_event, *wait_match, *wait_value, *wait_if;
+    int64_t lookback_ms;
 };
 
 struct steprules_ops {
@@ -89,6 +92,9 @@ struct steprules_ops {
     /* Writes a new event id (a ULID, EVENT_ID_LEN characters and a NUL)
      * for an event sent at NOW. */
     void (*new_id)(char *out, int64_t now);
+    /* Checks a wait's `if` expression: 0, or -1 with the reason in ERR.
+     * May be NULL (the SDK's harness does not evaluate expressions). */
+    int (*check_expr)(const char *src, char *err, size_t errlen);
 };
 
 /* Whether a handler call may go on. */
@@ -97,6 +103,7 @@ enum steprules_state {
     STEPRULES_RETRY, /* a step failed and will be retried */
     STEPRULES_SLEEP, /* a sleep has begun */
     STEPRULES_FETCH, /* a fetch has begun: the host makes the request */
+    STEPRULES_WAIT,  /* a wait for an event has begun */
 };
 
 /* One handler call's steps. */
@@ -115,6 +122,10 @@ struct steprules {
                                        it after steprules_init), and what
                                        this call stored since */
     int64_t retry_after_ms;         /* STEPRULES_RETRY: the step's delay */
+    struct json_object *event;      /* borrowed: the run's triggering
+                                       event, for a wait's match (the
+                                       caller sets it after
+                                       steprules_init) */
 };
 
 /* Starts a handler call's steps: MEMO (borrowed) holds the stored
@@ -165,6 +176,10 @@ int steprules_fetch(struct steprules *s, struct fh_ctx *ctx, const char *name,
 int steprules_sleep(struct steprules *s, struct fh_ctx *ctx, const char *name,
                     int until, const char *duration, int64_t at_ms);
 
+/* fh_wait_for_event(). S is NULL outside a handler. */
+int steprules_wait(struct steprules *s, struct fh_ctx *ctx, const char *name,
+                   const struct fh_wait *wait, struct json_object **event);
+
 /* Why a run's OUTPUT (fh_set_output()) cannot be stored (new), or NULL
  * with its JSON text in *TEXT (borrowed from OUTPUT): the rules of a step
  * result, so that the store and the API can read it back. */
@@ -175,6 +190,8 @@ enum steprules_end {
     STEPRULES_END_COMPLETED,
     STEPRULES_END_SLEEP,  /* a sleep began: resume at its wake time */
     STEPRULES_END_FETCH,  /* a fetch began: resume with its response */
+    STEPRULES_END_WAIT,   /* a wait began: resume on its event or its
+                             timeout */
     STEPRULES_END_RETRY,  /* failed, with an attempt left */
     STEPRULES_END_FAILED, /* failed for good */
 };

@@ -62,7 +62,8 @@
  *   1.1  steps: step, sleep, sleep_until, state_dir; fh_ctx.step_id
  *   1.2  struct fh_function_opts (FH_OPTS()) in fh_function.opts; hosts
  *        load plugins built for a newer minor (above)
- *   1.3  send_event, invoke, error, fetch (struct fh_fetch);
+ *   1.3  the step toolbox: send_event, invoke, error, fetch (struct
+ *        fh_fetch), wait_for_event (struct fh_wait);
  *        fh_function_opts.on_failure
  */
 #ifndef FNHOST_H
@@ -88,9 +89,10 @@ extern "C" {
 enum fh_rc {
     FH_OK = 0,
     FH_ERR = -1,      /* failed; the reason was given to fh_fail() or logged */
-    FH_SUSPENDED = 1, /* from a step call: the run must stop here (a sleep
-                         or a retry); return it from the handler at once.
-                         FH_STEP() and FH_SLEEP() do that for you */
+    FH_SUSPENDED = 1, /* from a step call: the run must stop here (a sleep,
+                         a wait or a retry); return it from the handler at
+                         once. FH_STEP(), FH_SLEEP() and
+                         FH_WAIT_FOR_EVENT() do that for you */
 };
 
 /* How a failure is retried, for fh_fail(). */
@@ -109,6 +111,7 @@ enum fh_log_level {
 
 struct fh_api;
 struct fh_invoke;
+struct fh_wait;
 
 /* An HTTP request that the host makes for a handler (fh_fetch(), 1.3).
  * Size-stamped, as struct fh_function_opts: write it with FH_FETCH_REQ(),
@@ -332,6 +335,9 @@ struct fh_api {
     const char *(*error)(struct fh_ctx *ctx);
     int (*fetch)(struct fh_ctx *ctx, const char *name,
                  const struct fh_fetch *req, struct json_object **response);
+    int (*wait_for_event)(struct fh_ctx *ctx, const char *name,
+                          const struct fh_wait *wait,
+                          struct json_object **event);
 };
 
 #define FH_API_HAS(api, fn)                                                 \
@@ -473,6 +479,65 @@ static inline int
 fh_sleep_until(struct fh_ctx *ctx, const char *name, int64_t at_ms)
 {
     return ctx->api->sleep_until(ctx, name, at_ms);
+}
+
+/* ------------------------------------------------------------ waits (1.3)
+ *
+ * A step that waits for an event: the run holds no worker while it
+ * waits, and resumes when a matching event is stored or the timeout
+ * passes, whichever comes first (exactly one of them wins).
+ *
+ *     struct json_object *login;
+ *
+ *     FH_WAIT_FOR_EVENT(ctx, "wait-login", &login,
+ *                       .event = "app/user.login", .match = "data.user_id",
+ *                       .timeout = "1d", .lookback = "10m");
+ *     if (login == NULL)
+ *         FH_STEP(ctx, "nudge-email", send_nudge, ev);
+ *
+ * What a wait matches. An event named .event, stored after the wait
+ * began, with .match: the value at that dotted path is equal in the run's
+ * triggering event and the candidate (Inngest's
+ * `event.data.user_id == async.data.user_id`; compared as JSON text, and
+ * a path missing from the triggering event matches nothing); with .if_expr
+ * an expression (the README's "Expressions", variables `event` and
+ * `async`) that must be true; with both, both must hold. With .lookback
+ * (beyond Inngest), the newest matching event received within that
+ * window before the wait began, and after the run's triggering event,
+ * also counts: the wait then resolves at once. */
+struct fh_wait {
+    uint32_t size;          /* sizeof(struct fh_wait) at build time, as
+                               FH_WAIT() and FH_WAIT_FOR_EVENT() stamp
+                               it; 0 reads as 1.3's layout */
+    const char *event;      /* the event name to wait for (required) */
+    const char *match;      /* a dotted path ("data.user_id"), or NULL */
+    const char *if_expr;    /* an expression, or NULL */
+    const char *timeout;    /* how long to wait ("1d"; the duration
+                               grammar of fh_sleep()), at most a year */
+    int64_t timeout_at;     /* or until when, in ms since the epoch: one
+                               of the two is required */
+    const char *lookback;   /* a duration ("10m"), or NULL for none; at
+                               most a year */
+};
+
+/* A pointer to a size-stamped struct fh_wait, for fh_wait_for_event(). */
+#define FH_WAIT(...)                                                        \
+    (&(const struct fh_wait){.size = sizeof(struct fh_wait), __VA_ARGS__})
+
+/* Waits, in step NAME, for the event WAIT describes. The first time it
+ * returns FH_SUSPENDED (unless a look-back finds the event, in which case
+ * it too suspends and resumes at once). Once the wait has ended it
+ * returns FH_OK, and *EVENT (if not NULL) gets the event that matched, as
+ * an object like struct fh_event.json (borrowed until the handler
+ * returns), or NULL when the timeout passed first. A wait that cannot be
+ * (no event name, a bad path, duration or expression, a timeout past a
+ * year) fails the step without retry: FH_ERR. Check FH_API_HAS(api,
+ * wait_for_event) in a plugin that may run on a host older than 1.3. */
+static inline int
+fh_wait_for_event(struct fh_ctx *ctx, const char *name,
+                  const struct fh_wait *wait, struct json_object **event)
+{
+    return ctx->api->wait_for_event(ctx, name, wait, event);
 }
 
 /* The forms to use in handlers: each returns from the handler when the
@@ -623,6 +688,17 @@ fh_fetch(struct fh_ctx *ctx, const char *name, const struct fh_fetch *req,
 #define FH_SLEEP_UNTIL(ctx, name, at_ms)                                    \
     do {                                                                    \
         int fh_rc_ = fh_sleep_until((ctx), (name), (at_ms));                \
+        if (fh_rc_ != FH_OK)                                                \
+            return fh_rc_;                                                  \
+    } while (0)
+
+/* As fh_wait_for_event() with FH_WAIT(...), returning from the handler
+ * when the run must stop: FH_WAIT_FOR_EVENT(ctx, "name", &event,
+ * .event = "app/x", .timeout = "1h"). */
+#define FH_WAIT_FOR_EVENT(ctx, name, out, ...)                              \
+    do {                                                                    \
+        int fh_rc_ = fh_wait_for_event((ctx), (name), FH_WAIT(__VA_ARGS__), \
+                                       (out));                              \
         if (fh_rc_ != FH_OK)                                                \
             return fh_rc_;                                                  \
     } while (0)

@@ -32,6 +32,7 @@
 #include "duration.h"
 #include "event.h"
 #include "steprules.h"
+#include "wait.h"
 
 /* fh_test_run_all() gives up after this many invocations. */
 #define MAX_INVOCATIONS 1000
@@ -89,6 +90,8 @@ struct fh_test {
     unsigned invocations;
     int64_t started;             /* the default "ts" of its event */
     int ended;
+    /* The wait it is in, if it waits: strings owned. */
+    char *wait_id, *wait_event, *wait_match, *wait_value;
 };
 
 /* One invocation, as host/steps.h's struct invocation. */
@@ -569,12 +572,14 @@ list_step(struct tctx *c, const struct step_outcome *o)
     int send = strcmp(o->kind, "send") == 0;
     int invoke = strcmp(o->kind, "invoke") == 0;
     int fetch = strcmp(o->kind, "fetch") == 0;
+    int wait = strcmp(o->kind, "wait") == 0;
     struct fh_test_step *rec =
         add_step(c->inv->r, o->id, o->name,
                  sleep    ? FH_TEST_SLEEP
                  : send   ? FH_TEST_SEND
                  : invoke ? FH_TEST_INVOKE
                  : fetch  ? FH_TEST_FETCH
+                 : wait   ? FH_TEST_WAIT
                           : FH_TEST_STEP,
                  o->attempt, c->t->invocations);
 
@@ -582,7 +587,23 @@ list_step(struct tctx *c, const struct step_outcome *o)
         rec->duration = o->duration ? xstrdup(o->duration) : NULL;
         rec->wake_at = o->wake_at;
     }
+    if (wait) {
+        rec->wake_at = o->wake_at;
+        rec->wait_event = xstrdup(o->wait_event);
+        rec->wait_match = xstrdup(o->wait_match);
+        rec->wait_if = xstrdup(o->wait_if);
+    }
     return rec;
+}
+
+static void
+wait_clear(struct fh_test *t)
+{
+    free(t->wait_id);
+    free(t->wait_event);
+    free(t->wait_match);
+    free(t->wait_value);
+    t->wait_id = t->wait_event = t->wait_match = t->wait_value = NULL;
 }
 
 /* An outcome is listed and, if it is stored, goes to the memo the next
@@ -608,6 +629,14 @@ steps_record(struct fh_ctx *ctx, const struct step_outcome *o)
         inv->suspend_step = inv->r->nran - 1;
     } else if (strcmp(o->status, "fetching") == 0) {
         fetch_record(c, rec, o);
+    } else if (strcmp(o->status, "waiting") == 0) {
+        /* As the store keeps it, until an event or its timeout ends it. */
+        wait_clear(c->t);
+        c->t->wait_id = xstrdup(o->id);
+        c->t->wait_event = xstrdup(o->wait_event);
+        c->t->wait_match = xstrdup(o->wait_match);
+        c->t->wait_value = xstrdup(o->wait_value);
+        inv->suspend_step = inv->r->nran - 1;
     } else {
         rec->error = xstrdup(o->error);
         rec->final = o->final;
@@ -685,6 +714,13 @@ api_sleep_until(struct fh_ctx *ctx, const char *name, int64_t at_ms)
     return steprules_sleep(steps_of(ctx), ctx, name, 1, NULL, at_ms);
 }
 
+static int
+api_wait_for_event(struct fh_ctx *ctx, const char *name,
+                   const struct fh_wait *wait, struct json_object **event)
+{
+    return steprules_wait(steps_of(ctx), ctx, name, wait, event);
+}
+
 static const struct fh_api test_api = {
     .size = sizeof(struct fh_api),
     .abi_major = FH_ABI_MAJOR,
@@ -703,6 +739,7 @@ static const struct fh_api test_api = {
     .invoke = api_invoke,
     .error = ctx_error,
     .fetch = api_fetch,
+    .wait_for_event = api_wait_for_event,
 };
 
 static void
@@ -780,6 +817,7 @@ fh_test_free(struct fh_test *t)
     free(t->function_id);
     free(t->load_error);
     free(t->error);
+    wait_clear(t);
     free(t);
 }
 
@@ -1036,6 +1074,7 @@ fh_test_new_run(struct fh_test *t)
     t->invocations = 0;
     t->started = now_ms();
     t->ended = 0;
+    wait_clear(t);
 }
 
 /* ------------------------------------------------------------ running */
@@ -1106,7 +1145,7 @@ result_next(struct fh_test_result *r)
     r->rc = 0;
     r->no_retry = 0;
     r->retry_after_ms = 0;
-    r->sleep = r->retry = r->fetch = NULL;
+    r->sleep = r->retry = r->fetch = r->wait = NULL;
 }
 
 static int
@@ -1261,6 +1300,7 @@ invoke(struct fh_test *t, const char *function_id, const char *event_json,
     steprules_init(&inv.steps, &steps_ops, t->memo, t->attempt,
                    c.core.pub.max_attempts);
     inv.steps.state_bytes = memo_bytes(t->memo);
+    inv.steps.event = ev;
     inv.r = r;
     c.inv = &inv;
 
@@ -1279,7 +1319,8 @@ invoke(struct fh_test *t, const char *function_id, const char *event_json,
                         " suspended the run; suspending anyway\n",
                 fn->id, rc);
     r->error = vd.error != NULL && vd.end != STEPRULES_END_SLEEP &&
-                       vd.end != STEPRULES_END_FETCH
+                       vd.end != STEPRULES_END_FETCH &&
+                       vd.end != STEPRULES_END_WAIT
                    ? xstrdup(vd.error)
                    : NULL;
     r->no_retry = vd.no_retry;
@@ -1320,6 +1361,11 @@ invoke(struct fh_test *t, const char *function_id, const char *event_json,
         r->status = FH_TEST_FETCHING;
         r->fetch = &r->ran[inv.suspend_step];
         /* The next invocation comes with the response stored. */
+        t->attempt = 0;
+        break;
+    case STEPRULES_END_WAIT:
+        r->status = FH_TEST_WAITING;
+        r->wait = &r->ran[inv.suspend_step];
         t->attempt = 0;
         break;
     case STEPRULES_END_RETRY:
@@ -1374,6 +1420,42 @@ fh_test_run_all(struct fh_test *t, const char *function_id,
     return -1;
 }
 
+int
+fh_test_send_event(struct fh_test *t, const char *event_json)
+{
+    struct json_object *ev;
+    const char *name;
+    char err[512];
+    int match;
+
+    if (t->wait_id == NULL)
+        return set_error(t, "fh_test_send_event: run %s does not wait for"
+                            " an event", t->run_id);
+    if ((ev = make_event(event_json, now_ms(), err, sizeof(err))) == NULL)
+        return set_error(t, "fh_test_send_event: %s", err);
+    name = json_object_get_string(json_object_object_get(ev, "name"));
+    /* As the store matches: the name, then the value at the path. */
+    match = strcmp(name, t->wait_event) == 0 &&
+            wait_value_matches(ev, t->wait_match, t->wait_value);
+    if (match) {
+        store_step(t, t->wait_id, ev, NULL);
+        wait_clear(t);
+    }
+    json_object_put(ev);
+    return match;
+}
+
+int
+fh_test_wait_timeout(struct fh_test *t)
+{
+    if (t->wait_id == NULL)
+        return set_error(t, "fh_test_wait_timeout: run %s does not wait for"
+                            " an event", t->run_id);
+    store_step(t, t->wait_id, NULL, NULL);
+    wait_clear(t);
+    return 0;
+}
+
 void
 fh_test_result_free(struct fh_test_result *r)
 {
@@ -1389,6 +1471,9 @@ fh_test_result_free(struct fh_test_result *r)
         free(r->ran[i].events);
         free(r->ran[i].target);
         free(r->ran[i].request);
+        free(r->ran[i].wait_event);
+        free(r->ran[i].wait_match);
+        free(r->ran[i].wait_if);
     }
     free(r->ran);
     for (size_t i = 0; i < r->nlog; i++)

@@ -79,6 +79,8 @@ enum fh_test_status {
                              comes with the next invocation */
     FH_TEST_FETCHING,     /* suspended on a fetch: the mock's response
                              is stored for the next invocation */
+    FH_TEST_WAITING,      /* suspended on a wait for an event: end it with
+                             fh_test_send_event() or fh_test_wait_timeout() */
 };
 
 /* Kinds of struct fh_test_step. */
@@ -88,6 +90,7 @@ enum fh_test_step_kind {
     FH_TEST_SEND = 2,  /* fh_send_event() */
     FH_TEST_INVOKE = 3, /* fh_invoke() */
     FH_TEST_FETCH = 4,  /* fh_fetch() */
+    FH_TEST_WAIT = 5,   /* fh_wait_for_event() */
 };
 
 /* One step or sleep that ran for real (was not replayed). Owned by the
@@ -109,7 +112,8 @@ struct fh_test_step {
                             fh_sleep_until() */
     int64_t sleep_ms;    /* a sleep: how long it sleeps; 0 when it did not
                             (a time in the past) or failed */
-    int64_t wake_at;     /* a sleep: when it wakes, ms since the epoch */
+    int64_t wake_at;     /* a sleep: when it wakes, ms since the epoch;
+                            a wait: its timeout */
     char *events;        /* a send that succeeded: the events as the host
                             would store them (a JSON array, checked and
                             completed as the event API does; "result"
@@ -122,6 +126,9 @@ struct fh_test_step {
                             value", ...], "body" (if any), "timeout_ms",
                             "max_bytes"}; "result" or "error" holds what
                             its mock gave */
+    char *wait_event;    /* a wait: the event name it waits for */
+    char *wait_match;    /* a wait: its match path, or NULL */
+    char *wait_if;       /* a wait: its expression, or NULL */
 };
 
 /* One line the plugin logged with fh_log(). */
@@ -163,6 +170,7 @@ struct fh_test_result {
     struct fh_test_log *log;         /* what the plugin logged, in order */
     size_t nlog;
     const struct fh_test_step *fetch; /* FETCHING: the fetch, in ran */
+    const struct fh_test_step *wait; /* WAITING: the wait, in ran */
 };
 
 /* Checks PLUGIN (borrowed; what fh_plugin_entry() returns) as the host
@@ -281,13 +289,30 @@ void fh_test_new_run(struct fh_test *t);
 int fh_test_run(struct fh_test *t, const char *function_id,
                 const char *event_json, struct fh_test_result *r);
 
-/* Invokes as the host would until the run completes or fails: sleeps are
- * taken as over, retries follow at once with the next attempt. R lists
+/* Invokes as the host would until the run completes, fails or waits for
+ * an event: sleeps are taken as over, retries follow at once with the
+ * next attempt. R lists
  * every step that ran and every line logged; the rest tells the last
  * invocation. Returns as fh_test_run(); -1 too after 1000 invocations
  * (a handler that never ends). */
 int fh_test_run_all(struct fh_test *t, const char *function_id,
                     const char *event_json, struct fh_test_result *r);
+
+/* Waits. A run that waits (FH_TEST_WAITING) goes on at its next
+ * invocation once its wait has ended, by one of these two:
+ *
+ * Sends EVENT_JSON (checked and completed as the host's event API does)
+ * to the run's wait: if the event has the wait's name and, for a wait
+ * with .match, the same value at that path as the run's triggering event,
+ * it ends the wait (the wait's step returns it) and 1 is returned; else
+ * 0, and the run still waits. The harness does not evaluate .if_expr:
+ * an event sent to a wait with one is taken as matching. -1 when the run
+ * does not wait or the event is bad (fh_test_error() says why). */
+int fh_test_send_event(struct fh_test *t, const char *event_json);
+
+/* Ends the run's wait by its timeout: the wait's step returns NULL.
+ * Returns 0, or -1 when the run does not wait. */
+int fh_test_wait_timeout(struct fh_test *t);
 
 /* Frees what R holds and zeroes it. NULL is allowed. */
 void fh_test_result_free(struct fh_test_result *r);
