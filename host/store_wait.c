@@ -55,12 +55,10 @@ static const char *const wait_sql[NW] = {
                  " match_path, match_value, if_expr, began_at, lookback_ms,"
                  " timeout_at, created_at)"
                  " VALUES ('wait', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    /* Newest first, through events_name; only events stored after the
-     * run's trigger (rowid order is commit order). */
+    /* Newest first, through events_name; never the run's own trigger. */
     [W_LOOKBACK] = "SELECT e.json FROM events e WHERE e.name = ?"
-                   " AND e.received_at >= ? AND e.rowid > coalesce(("
-                   "  SELECT t.rowid FROM runs r JOIN events t"
-                   "  ON t.id = r.event_id WHERE r.id = ?), 0)"
+                   " AND e.received_at >= ? AND e.id IS NOT ("
+                   "  SELECT r.event_id FROM runs r WHERE r.id = ?)"
                    " ORDER BY e.received_at DESC, e.rowid DESC LIMIT ?",
     [W_TRIGGER] = "SELECT e.json FROM runs r JOIN events e"
                   " ON e.id = r.event_id WHERE r.id = ?",
@@ -383,8 +381,8 @@ store_waits_event(struct store_waits *w, const char *name, const char *json,
 }
 
 /* The newest event that wait pause ID (of RUN_ID, on STEP) would have
- * matched, received since SINCE and after the run's trigger, as its text
- * (new), or NULL. */
+ * matched, received since SINCE, other than the run's trigger, as its
+ * text (new), or NULL. */
 static char *
 look_back(struct store_waits *w, int64_t id, const char *run_id,
           const struct step_record *step, int64_t since, int *err)

@@ -26,8 +26,8 @@ void store_waits_forget(struct store_waits *w);
 
 /* Records the wait STEP (kind "wait", status "waiting") of RUN_ID, whose
  * step row and run status the caller writes, then looks back: the newest
- * event it matches among those stored after the run's trigger and
- * received since STEP->started_at - STEP->lookback_ms ends it at once
+ * event it matches among those received since STEP->started_at -
+ * STEP->lookback_ms, other than the run's trigger, ends it at once
  * (*RESOLVED = 1). 0, or -1 on a store error. */
 int store_waits_begin(struct store_waits *w, const char *run_id,
                       const struct step_record *step, int64_t now,

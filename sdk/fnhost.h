@@ -503,7 +503,7 @@ fh_sleep_until(struct fh_ctx *ctx, const char *name, int64_t at_ms)
  * an expression (the README's "Expressions", variables `event` and
  * `async`) that must be true; with both, both must hold. With .lookback
  * (beyond Inngest), the newest matching event received within that
- * window before the wait began, and after the run's triggering event,
+ * window before the wait began (other than the run's triggering event)
  * also counts: the wait then resolves at once. */
 struct fh_wait {
     uint32_t size;          /* sizeof(struct fh_wait) at build time, as
