@@ -34,7 +34,9 @@ enum {
     NW
 };
 
-static const char *const wait_sql[NW] = {
+const int store_waits_nsql = NW;
+
+const char *const store_waits_sql[NW] = {
     [W_ANY] = "SELECT 1 FROM pauses WHERE event = ? LIMIT 1",
     /* One step of a loose index scan: the distinct paths waited on for a
      * name cost a seek each, however many waits share them. */
@@ -129,7 +131,7 @@ store_waits_new(sqlite3 *db, char *err, size_t errlen)
 
     w->db = db;
     for (int i = 0; i < NW; i++) {
-        if (sqlite3_prepare_v3(db, wait_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+        if (sqlite3_prepare_v3(db, store_waits_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                                &w->stmt[i], NULL) != SQLITE_OK) {
             snprintf(err, errlen, "prepare: %s", sqlite3_errmsg(db));
             store_waits_free(w);

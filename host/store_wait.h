@@ -16,6 +16,11 @@
 
 struct store_waits;
 
+/* The writer's statements for waits, for tests/unit/test_waits.c, which
+ * checks that none scans a table. */
+extern const char *const store_waits_sql[];
+extern const int store_waits_nsql;
+
 /* The writer's statements for waits on DB, or NULL with the reason. */
 struct store_waits *store_waits_new(sqlite3 *db, char *err, size_t errlen);
 void store_waits_free(struct store_waits *w);
