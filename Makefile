@@ -132,7 +132,8 @@ HARNESS_TESTS := $(BUILD)/tests/unit/test_plugin_user_sync \
                  $(BUILD)/tests/unit/test_plugin_sender \
                  $(BUILD)/tests/unit/test_plugin_lifecycle \
                  $(BUILD)/tests/unit/test_plugin_invoker \
-                 $(BUILD)/tests/unit/test_plugin_fetcher
+                 $(BUILD)/tests/unit/test_plugin_fetcher \
+                 $(BUILD)/tests/unit/test_plugin_waits
 HARNESS_DEPS   = $(HARNESS) sdk/fnhost_test.h sdk/fnhost.h tests/unit/tap.h
 HARNESS_CFLAGS = $(filter-out -MMD -MP -iquote lib host,$(FINAL_CFLAGS)) \
                  -Itests/unit
@@ -163,6 +164,9 @@ $(BUILD)/tests/unit/test_plugin_invoker: tests/unit/plugin_invoker.c \
 	$(call harness_test,)
 $(BUILD)/tests/unit/test_plugin_fetcher: tests/unit/plugin_fetcher.c \
         tests/plugins/fetcher.c $(HARNESS_DEPS)
+	$(call harness_test,-lsqlite3)
+$(BUILD)/tests/unit/test_plugin_waits: tests/unit/plugin_waits.c \
+        tests/plugins/waits.c $(HARNESS_DEPS)
 	$(call harness_test,-lsqlite3)
 
 $(BUILD)/tests/tools/%: tests/tools/%.c
