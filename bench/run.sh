@@ -13,6 +13,7 @@
 #   BENCH_WORKERS   steps: the worker counts to try (default "2 8 32")
 #   FLOOR_REPEAT    steps: floor runs per figure, best kept (default 2)
 #   BENCH_SLEEPERS  sleepers: how many sleeping runs (default 1000000)
+#   BENCH_WAITERS   waits: how many runs wait for an event (default 100000)
 #   BENCH_RELOADS   reload: timed `fnhost reload`s (default 5)
 #   BENCH_RELOAD_PLUGINS  reload: how many plugins (default 50)
 #   BENCH_FETCH_WORKERS   fetch: workers (default 8)
@@ -22,7 +23,7 @@
 # (a durability check that does not hold is a bug, whatever the figures).
 set -euo pipefail
 
-BENCHES=(ingest webhooks steps invoke sleepers reload fetch)
+BENCHES=(ingest webhooks steps invoke sleepers waits reload fetch)
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if [[ -n ${FNHOST_BUILD:-} ]]; then
@@ -575,15 +576,7 @@ bench_sleepers() {
 
     # A real sleeper first: the schema, and the rows to imitate.
     echo "sleepers: one real sleeping run ..." >&2
-    start_stepper sleepers-0 "$state" 2
-    curl -fsS -o /dev/null -d '{"name":"bench/sleep","data":{"i":0}}' \
-        "http://127.0.0.1:$PORT/e/bench" || die "cannot post bench/sleep"
-    for ((i = 0; i < 100; i++)); do
-        [[ $(sqlite3 "$state/fnhost.db" \
-            "select status from runs limit 1") == sleeping ]] && break
-        sleep 0.05
-    done
-    stop "$PID" sleepers-0
+    one_real_run sleepers-0 "$state" bench/sleep sleeping
     real=$(sleeper_shape "$state/fnhost.db" "(select id from runs limit 1)")
 
     now=$(date +%s%3N)
@@ -593,13 +586,7 @@ bench_sleepers() {
     sql="PRAGMA journal_mode=DELETE; PRAGMA synchronous=OFF;
 PRAGMA cache_size=-1000000; PRAGMA temp_store=MEMORY;
 BEGIN;
-CREATE TEMP TABLE n(i INTEGER PRIMARY KEY);
-WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < $n)
-  INSERT INTO n SELECT i FROM c;
-INSERT INTO events(id, name, user_id, ts, received_at, json)
-  SELECT printf('01E%023d', i), 'bench/sleep', NULL, $now, $now,
-         printf('{\"name\":\"bench/sleep\",\"data\":{\"i\":%d},\"ts\":%d}',
-                i, $now) FROM n;
+$(events_sql "$n" bench/sleep "$now")
 INSERT INTO runs(id, function_id, event_id, status, attempt, wake_at,
                  output, error, created_at, started_at, ended_at, updated_at)
   SELECT printf('01R%023d', i), 'sleeper', printf('01E%023d', i),
@@ -681,15 +668,53 @@ PRAGMA journal_mode=WAL;"
     fi
 }
 
+# events_sql N NAME NOW: SQL that makes table n of 1..N and N events NAME
+# received at NOW with ids 01E + i and {"i": i}, as fnhost stores them.
+events_sql() {
+    cat <<SQL
+CREATE TEMP TABLE n(i INTEGER PRIMARY KEY);
+WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < $1)
+  INSERT INTO n SELECT i FROM c;
+INSERT INTO events(id, name, user_id, ts, received_at, json)
+  SELECT printf('01E%023d', i), '$2', NULL, $3, $3,
+         printf('{"name":"$2","data":{"i":%d},"ts":%d}', i, $3) FROM n;
+SQL
+}
+
+# one_real_run NAME STATE EVENT STATUS: on a new store, the first run of
+# EVENT ({"i": 0}) until it has STATUS (up to 5 s), then fnhost stops: the
+# schema, and the rows that a benchmark's runs made in SQL imitate.
+one_real_run() {
+    local name=$1 state=$2 i
+    start_stepper "$name" "$state" 2
+    curl -fsS -o /dev/null -d "{\"name\":\"$3\",\"data\":{\"i\":0}}" \
+        "http://127.0.0.1:$PORT/e/bench" || die "cannot post $3"
+    for ((i = 0; i < 100; i++)); do
+        [[ $(sqlite3 "$state/fnhost.db" \
+            "select status from runs limit 1") == "$4" ]] && break
+        sleep 0.05
+    done
+    stop "$PID" "$name"
+}
+
+# run_shape_sql RUN EVENT: SQL for the shape of run RUN (an SQL
+# expression) and of its event, named EVENT.
+run_shape_sql() {
+    cat <<SQL
+select 'run', function_id, status, attempt, wake_at > created_at,
+       output is null, error is null, started_at is null, ended_at is null
+  from runs where id = $1;
+select 'event', name, user_id is null,
+       json like '{"name":"$2","data":{"i":%},"ts":%}'
+  from events where id = (select event_id from runs where id = $1);
+SQL
+}
+
 # sleeper_shape DB RUN: the rows of one sleeping run with ids and times
 # replaced by what matters (NULL or not, values that are not times).
 sleeper_shape() {
     sqlite3 "$1" "
-select 'run', function_id, status, attempt, wake_at > created_at,
-       output is null, error is null, started_at is null, ended_at is null
-  from runs where id = $2;
-select 'event', name, user_id is null, json like '{\"name\":\"bench/sleep\",\"data\":{\"i\":%},\"ts\":%}'
-  from events where id = (select event_id from runs where id = $2);
+$(run_shape_sql "$2" bench/sleep)
 select 'step', step_id, name, kind, status, result, error is null, attempts,
        started_at is null, ended_at is null, wake_at is null
   from steps where run_id = $2 order by step_id;
@@ -718,6 +743,150 @@ start_ready() {
     ts=$(date -d "${line%% *}" +%s%3N 2>/dev/null) || ts=
     LISTEN_MS=${ts:+$((ts - EXEC_MS))}
     LISTEN_MS=${LISTEN_MS:-?}
+}
+
+# --- waits ----------------------------------------------------------------
+
+# waiter_shape DB RUN: the rows of one waiting run, as sleeper_shape.
+waiter_shape() {
+    sqlite3 "$1" "
+$(run_shape_sql "$2" bench/wait)
+select 'step', step_id, name, kind, status, result is null, error is null,
+       attempts, started_at is null, ended_at is null, wake_at > started_at
+  from steps where run_id = $2 order by step_id;
+select 'pause', kind, step_id, event, match_path, if_expr is null,
+       lookback_ms, timeout_at > began_at
+  from pauses where run_id = $2;
+select 'attempts', count(*) from attempts where run_id = $2;"
+}
+
+# post_batches DIR: POSTs each file of events in DIR, four at a time.
+post_batches() {
+    find "$1" -name '*.json' -print0 |
+        xargs -0 -P4 -I{} curl -fsS -o /dev/null -H 'Content-Type: application/json' \
+            --data-binary @{} "http://127.0.0.1:$PORT/e/bench" ||
+        die "cannot post the events in $1"
+}
+
+# make_batches DIR NAME N: files of 1000 events {"name": NAME, "data":
+# {"i": k}}, k = 1..N, in DIR.
+make_batches() {
+    mkdir -p "$1"
+    awk -v dir="$1" -v name="$2" -v n="$3" 'BEGIN {
+        for (b = 0; b * 1000 < n; b++) {
+            f = sprintf("%s/%05d.json", dir, b)
+            printf "[" >f
+            for (k = b * 1000 + 1; k <= n && k <= (b + 1) * 1000; k++)
+                printf "%s{\"name\":\"%s\",\"data\":{\"i\":%d}}",
+                    (k > b * 1000 + 1 ? "," : ""), name, k >f
+            printf "]" >f
+            close(f)
+        }
+    }'
+}
+
+# until_completed DB FUNCTION N: polls until N runs of FUNCTION completed
+# (at most 300 s); prints the wall ms when they had.
+until_completed() {
+    local i
+    for ((i = 0; i < 3000; i++)); do
+        (($(sqlite3 "$1" ".timeout 5000" "select count(*) from runs
+            where function_id = '$2' and status = 'completed'") >= $3)) &&
+            { date +%s%3N; return 0; }
+        sleep 0.1
+    done
+    return 1
+}
+
+# waits: N runs wait for an event each, on distinct match values; N
+# events then resume them all. Measured from the first POST to the last
+# run completed: events in, waits ended in the events' transactions, runs
+# dispatched and completed. The baseline, in the same run, is the same
+# path without waits: N events that each start a run that completes at
+# once, and N events that neither start nor resume anything.
+bench_waits() {
+    local state=$TMP/waits n=${BENCH_WAITERS:-100000} now timeout
+    local real fake sql t0 t1 t2 b0 b1 b2 c0 c1 resumed left
+
+    echo "waits: one real waiting run ..." >&2
+    one_real_run waits-0 "$state" bench/wait waiting
+    real=$(waiter_shape "$state/fnhost.db" "(select id from runs limit 1)")
+    [[ $real == *"pause|wait|wake|bench/wake|data.i|1|0|1"* ]] ||
+        fail "the real run does not wait as bench_waits expects: $real"
+
+    now=$(date +%s%3N)
+    timeout=$((now + 30 * 86400000))
+    echo "waits: making $n waiting runs in one transaction ..." >&2
+    sql="PRAGMA synchronous=OFF; BEGIN;
+$(events_sql "$n" bench/wait "$now")
+INSERT INTO runs(id, function_id, event_id, status, attempt, wake_at,
+                 output, error, created_at, started_at, ended_at, updated_at)
+  SELECT printf('01R%023d', i), 'waiter', printf('01E%023d', i),
+         'waiting', 0, $timeout, NULL, NULL, $now, $now, NULL, $now FROM n;
+INSERT INTO steps(run_id, step_id, name, kind, status, result, error,
+                  attempts, started_at, ended_at, wake_at, committed_at)
+  SELECT printf('01R%023d', i), 'wake', 'wake', 'wait', 'waiting', NULL,
+         NULL, 1, $now, NULL, $timeout, $now FROM n;
+INSERT INTO pauses(kind, run_id, step_id, event, match_path, match_value,
+                   if_expr, began_at, lookback_ms, timeout_at, created_at)
+  SELECT 'wait', printf('01R%023d', i), 'wake', 'bench/wake', 'data.i', i,
+         NULL, $now, 0, $timeout, $now FROM n;
+COMMIT;"
+    sqlite3 "$state/fnhost.db" "$sql" >/dev/null ||
+        die "cannot make the waiting runs"
+    fake=$(waiter_shape "$state/fnhost.db" "'01R$(printf '%023d' 1)'")
+    if [[ $real != "$fake" ]]; then
+        printf 'real:\n%s\nmade:\n%s\n' "$real" "$fake" >&2
+        fail "the waiting runs made in SQL do not look like fnhost's"
+    fi
+    make_batches "$TMP/wake" bench/wake "$n"
+    make_batches "$TMP/noop" bench/noop "$n"
+
+    echo "waits: $n events that resume $n waits ..." >&2
+    start_stepper waits-1 "$state" 2
+    t0=$(date +%s%3N)
+    post_batches "$TMP/wake"
+    t1=$(date +%s%3N)
+    t2=$(until_completed "$state/fnhost.db" waiter "$n") ||
+        fail "not every waiting run completed within 300 s"
+    stop "$PID" waits-1
+    resumed=$(sqlite3 "$state/fnhost.db" "select count(*) from runs r
+        join steps s on s.run_id = r.id and s.step_id = 'wake'
+        where r.function_id = 'waiter' and r.status = 'completed'
+        and s.result like '{\"name\":\"bench/wake\",\"data\":{\"i\":' ||
+            (substr(r.event_id, 4) + 0) || '}%'")
+    left=$(sqlite3 "$state/fnhost.db" "select count(*) from pauses")
+
+    echo "waits: baseline, $n events that start $n runs ..." >&2
+    rm -rf "$state"
+    start_stepper waits-2 "$state" 2
+    b0=$(date +%s%3N)
+    post_batches "$TMP/noop"
+    b1=$(date +%s%3N)
+    b2=$(until_completed "$state/fnhost.db" noop "$n") ||
+        fail "not every noop run completed within 300 s"
+    echo "waits: baseline, $n events that start and resume nothing ..." >&2
+    c0=$(date +%s%3N)
+    post_batches "$TMP/wake"
+    c1=$(date +%s%3N)
+    stop "$PID" waits-2
+
+    echo
+    echo "waits ($n runs waiting on distinct data.i; 2 workers; events" \
+        "in requests of 1000, 4 at a time)"
+    printf '  %-48s %10s %10s\n' "" "events/s" "runs/s"
+    printf '  %-48s %10.0f %10.0f\n' "resume: events in, to every run completed" \
+        "$(awk -v n="$n" -v d=$((t1 - t0)) 'BEGIN { print n * 1000 / d }')" \
+        "$(awk -v n="$n" -v d=$((t2 - t0)) 'BEGIN { print n * 1000 / d }')"
+    printf '  %-48s %10.0f %10.0f\n' "baseline: each event starts a new run" \
+        "$(awk -v n="$n" -v d=$((b1 - b0)) 'BEGIN { print n * 1000 / d }')" \
+        "$(awk -v n="$n" -v d=$((b2 - b0)) 'BEGIN { print n * 1000 / d }')"
+    printf '  %-48s %10.0f %10s\n' "baseline: events that start or resume nothing" \
+        "$(awk -v n="$n" -v d=$((c1 - c0)) 'BEGIN { print n * 1000 / d }')" "-"
+    echo "  resumes: $resumed of $n runs completed with their own event;" \
+        "$left waits left"
+    ((resumed == n)) || fail "$((n - resumed)) runs did not resume with their event"
+    ((left == 1)) || fail "$left waits left, want 1 (the real one, i = 0)"
 }
 
 # --- hot reload -----------------------------------------------------------

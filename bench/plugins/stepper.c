@@ -12,6 +12,9 @@
  *                                output
  *   fetch-1                      on bench/fetch-1: one fetch step of the
  *                                URL in [plugin stepper] fetch_url
+ *   waiter                       on bench/wait: waits up to 30 days for
+ *                                bench/wake with the same data.i
+ *   noop                         on bench/noop: completes at once
  *
  * The steps do no work of their own, so what bench/run.sh measures is the
  * host: dispatch, one durable checkpoint per step, and the run's end. */
@@ -84,6 +87,20 @@ fetch_1(struct fh_ctx *ctx, const struct fh_event *ev)
     return FH_OK;
 }
 
+static int
+waiter(struct fh_ctx *ctx, const struct fh_event *ev)
+{
+    FH_WAIT_FOR_EVENT(ctx, "wake", NULL, .event = "bench/wake",
+                      .match = "data.i", .timeout = "30 days");
+    return FH_OK;
+}
+
+static int
+noop(struct fh_ctx *ctx, const struct fh_event *ev)
+{
+    return FH_OK;
+}
+
 static const struct fh_function functions[] = {
     {.id = "steps-1", .run = steps_1, .triggers = FH_EVENTS("bench/steps-1")},
     {.id = "steps-3", .run = steps_3, .triggers = FH_EVENTS("bench/steps-3")},
@@ -95,6 +112,8 @@ static const struct fh_function functions[] = {
     {.id = "sleeper", .run = sleeper, .triggers = FH_EVENTS("bench/sleep")},
     {.id = "invoker", .run = invoker, .triggers = FH_EVENTS("bench/invoke")},
     {.id = "fetch-1", .run = fetch_1, .triggers = FH_EVENTS("bench/fetch-1")},
+    {.id = "waiter", .run = waiter, .triggers = FH_EVENTS("bench/wait")},
+    {.id = "noop", .run = noop, .triggers = FH_EVENTS("bench/noop")},
     FH_FUNCTIONS_END};
 
 FH_PLUGIN(.name = "stepper", .version = "1.0.0", .functions = functions);
