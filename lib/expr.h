@@ -3,9 +3,10 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * Internal to fnhost: not installed, and may change between releases.
- * For waitForEvent's `if`, cancelOn and the flow-control keys (issue #12);
- * nothing uses it yet. The subset, and where it differs from cel-go, is in
- * the README's "Expressions" section and in the comments of expr.c. */
+ * For waitForEvent's `if` (host/store_wait.c), and later cancelOn and the
+ * flow-control keys (issue #12). The subset, and where it differs from
+ * cel-go, is in the README's "Expressions" section and in the comments of
+ * expr.c. */
 #ifndef FNHOST_EXPR_H
 #define FNHOST_EXPR_H
 
