@@ -556,6 +556,66 @@ test_master_refuses_records(void)
            "or one without its event");
 }
 
+/* A wait travels after its record in a done, and the master takes it
+ * only when it says what it waits for, in a form the store can index. */
+static void
+test_wait_records(void)
+{
+    struct step_record w = sample_step;
+    struct proto_buf b = {0};
+    struct proto_done d;
+    struct evbuffer *in = evbuffer_new();
+    struct proto_msg m;
+
+    w.kind = "wait";
+    w.status = "waiting";
+    w.result = NULL;
+    w.wake_at = w.ended_at + 60000;
+    w.wait_event = "app/user.login";
+    w.wait_match = "data.user_id";
+    w.wait_value = "\"u1\"";
+    w.wait_if = "async.data.n > 1";
+    w.lookback_ms = 600000;
+    memset(&d, 0, sizeof(d));
+    d.suspend = PROTO_SUSPEND_WAIT;
+    d.step = w;
+    proto_put_done(&b, &d);
+    evbuffer_add(in, b.data, b.len);
+    proto_buf_free(&b);
+    is_int(proto_take(in, &m), 1, "a done that waits is taken");
+    is_int(m.done.suspend, PROTO_SUSPEND_WAIT, "it waits");
+    is_str(m.done.step.wait_event, "app/user.login", "for its event");
+    is_str(m.done.step.wait_match, "data.user_id", "by its path");
+    is_str(m.done.step.wait_value, "\"u1\"", "and value");
+    is_str(m.done.step.wait_if, "async.data.n > 1", "with its if");
+    is_int(m.done.step.lookback_ms, 600000, "and look-back");
+    is_int(m.done.step.wake_at, w.wake_at, "until its timeout");
+    evbuffer_free(in);
+
+    w.wait_event = NULL;
+    is_int(take_record(&w, PROTO_SUSPEND_WAIT), -1, "a wait for no event is refused");
+    w.wait_event = "app/x";
+    w.wait_match = "data..id";
+    is_int(take_record(&w, PROTO_SUSPEND_WAIT), -1, "as is a bad path");
+    w.wait_match = "data.id";
+    w.wait_value = "{not json";
+    is_int(take_record(&w, PROTO_SUSPEND_WAIT), -1, "or a value that is not JSON");
+    w.wait_value = NULL;
+    w.lookback_ms = -1;
+    is_int(take_record(&w, PROTO_SUSPEND_WAIT), -1, "or a negative look-back");
+    w.lookback_ms = 0;
+    w.wake_at = 0;
+    is_int(take_record(&w, PROTO_SUSPEND_WAIT), -1, "or no timeout");
+    w.wake_at = w.ended_at + 1;
+    w.status = "completed";
+    is_int(take_record(&w, PROTO_SUSPEND_WAIT), -1,
+           "a wait whose step says completed is refused");
+    w.status = "waiting";
+    is_int(take_record(&w, PROTO_SUSPEND_NONE), -1,
+           "and a waiting step is no checkpoint");
+    is_int(take_record(&w, PROTO_SUSPEND_WAIT), 1, "the fixed wait is taken");
+}
+
 /* Puts a done with OUTPUT and ERROR, and says what the master makes of
  * it. */
 static int
@@ -759,6 +819,7 @@ main(void)
     test_master_reads();
     test_master_refuses();
     test_master_refuses_records();
+    test_wait_records();
     test_master_refuses_text();
     return done_testing();
 }

@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: Apache-2.0 */
 #include <json-c/json.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ctx.h"
@@ -266,6 +267,127 @@ test_sleep(void)
     end(&c);
 }
 
+/* The last outcome a wait recorded. */
+static struct {
+    char status[16], value[64], error[256];
+    int64_t wake_at, lookback_ms;
+    int n;
+} kept;
+
+static void
+keep(struct fh_ctx *ctx, const struct step_outcome *o)
+{
+    (void)ctx;
+    kept.n++;
+    snprintf(kept.status, sizeof(kept.status), "%s", o->status);
+    snprintf(kept.value, sizeof(kept.value), "%s",
+             o->wait_value ? o->wait_value : "(none)");
+    snprintf(kept.error, sizeof(kept.error), "%s", o->error ? o->error : "");
+    kept.wake_at = o->wake_at;
+    kept.lookback_ms = o->lookback_ms;
+}
+
+static const struct steprules_ops keep_ops = {
+    .call = call,
+    .record = keep,
+    .now_ms = fixed_now,
+};
+
+/* Calls a wait W in a fresh handler call on EVENT: its return code. */
+static int
+wait_once(const struct fh_wait *w, struct json_object *event,
+          struct json_object *memo, struct json_object **got)
+{
+    struct ctx_core core;
+    struct steprules s;
+    int rc;
+
+    memset(&core, 0, sizeof(core));
+    memset(&kept, 0, sizeof(kept));
+    steprules_init(&s, &keep_ops, memo, 0, 3);
+    s.event = event;
+    rc = steprules_wait(&s, &core.pub, "w", w, got);
+    steprules_fini(&s);
+    ctx_reset(&core);
+    return rc;
+}
+
+static void
+test_wait(void)
+{
+    struct json_object *ev = json_tokener_parse(
+        "{\"name\":\"a/start\",\"data\":{\"user\":\"u1\"}}");
+    struct json_object *memo = json_object_new_object(), *got = NULL;
+    struct {
+        struct fh_wait known;
+        const char *newer;
+    } bigger = {.known = {.event = "a/b", .timeout = "1h"}, .newer = "x"};
+    struct fh_wait w = {.event = "a/login", .match = "data.user",
+                        .timeout = "1h", .lookback = "10m"};
+
+    is_int(wait_once(&w, ev, memo, &got), FH_SUSPENDED,
+           "a wait suspends (size 0 reads as 1.3's struct)");
+    is_str(kept.status, "waiting", "its step is waiting");
+    is_int(kept.wake_at, NOW + 3600000, "until its timeout");
+    is_int(kept.lookback_ms, 600000, "with its look-back");
+    is_str(kept.value, "\"u1\"", "and the trigger's value at the path");
+
+    w.match = "data.nobody";
+    wait_once(&w, ev, memo, &got);
+    is_str(kept.value, "(none)", "a path the trigger lacks has no value");
+    w.match = "data.user";
+
+    w.timeout = NULL;
+    w.timeout_at = NOW + 5000;
+    wait_once(&w, ev, memo, &got);
+    is_int(kept.wake_at, NOW + 5000, ".timeout_at is the timeout");
+    w.timeout_at = NOW - 5000;
+    wait_once(&w, ev, memo, &got);
+    is_int(kept.wake_at, NOW + 1, "a past one still waits, for a look-back");
+
+    w.timeout = "1h";
+    is_int(wait_once(&w, ev, memo, &got), FH_ERR, "both timeouts: refused");
+    is_str(kept.status, "failed", "the step fails for good");
+    ok(strstr(kept.error, "one of .timeout and .timeout_at") != NULL,
+       "saying why");
+    w.timeout_at = 0;
+    w.timeout = "2 years";
+    is_int(wait_once(&w, ev, memo, &got), FH_ERR, "over a year: refused");
+    w.timeout = "1h";
+    w.lookback = "soon";
+    is_int(wait_once(&w, ev, memo, &got), FH_ERR, "a bad look-back");
+    w.lookback = NULL;
+    w.match = "data.";
+    is_int(wait_once(&w, ev, memo, &got), FH_ERR, "a bad path");
+    w.match = NULL;
+    w.event = "";
+    is_int(wait_once(&w, ev, memo, &got), FH_ERR, "no event name");
+    w.event = "a/login";
+    w.size = 8;
+    is_int(wait_once(&w, ev, memo, &got), FH_ERR, "a size below 1.3's");
+    bigger.known.size = sizeof(bigger);
+    is_int(wait_once(&bigger.known, ev, memo, &got), FH_ERR,
+           "a newer field set: refused");
+    ok(strstr(kept.error, "upgrade fnhost") != NULL, "saying what to do");
+    bigger.newer = NULL;
+    is_int(wait_once(&bigger.known, ev, memo, &got), FH_SUSPENDED,
+           "a newer struct with its new fields unset waits");
+
+    json_object_object_add(memo, "w",
+                           json_tokener_parse("{\"data\":{\"name\":\"a/b\"}}"));
+    w.size = 0;
+    kept.n = 0;
+    is_int(wait_once(&w, ev, memo, &got), FH_OK, "a stored wait returns");
+    is_str(json_object_get_string(json_object_object_get(got, "name")), "a/b",
+           "its event");
+    is_int(kept.n, 0, "and records nothing");
+    json_object_object_add(memo, "w", json_tokener_parse("{\"data\":null}"));
+    is_int(wait_once(&w, ev, memo, &got), FH_OK, "a timed-out wait returns");
+    ok(got == NULL, "NULL");
+    json_object_put(memo);
+    json_object_put(ev);
+}
+
 int
 main(void)
 {
@@ -275,5 +397,6 @@ main(void)
     test_suspended_without_step();
     test_step_retry();
     test_sleep();
+    test_wait();
     return done_testing();
 }
