@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fnhost.h"
+
 int
 wait_path_ok(const char *path)
 {
@@ -28,31 +30,17 @@ wait_path_ok(const char *path)
 char *
 wait_value_at(struct json_object *obj, const char *path)
 {
-    char key[128];
-    const char *p = path, *dot, *text;
-    struct json_object *cur = obj;
+    struct json_object *v;
+    const char *text;
     size_t len;
     char *out;
 
-    if (obj == NULL || !wait_path_ok(path))
+    /* The walk plugins use (fh_json_get()): one meaning for a path. */
+    if (obj == NULL || !wait_path_ok(path) ||
+        (v = fh_json_get(obj, path)) == NULL)
         return NULL;
-    for (;;) {
-        size_t n;
-
-        for (dot = p; *dot != '\0' && *dot != '.'; dot++)
-            ;
-        n = (size_t)(dot - p);
-        memcpy(key, p, n);
-        key[n] = '\0';
-        if (!json_object_is_type(cur, json_type_object) ||
-            !json_object_object_get_ex(cur, key, &cur))
-            return NULL;
-        if (*dot == '\0')
-            break;
-        p = dot + 1;
-    }
     text = json_object_to_json_string_length(
-        cur, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+        v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
     if (text == NULL || len > WAIT_MAX_VALUE || (out = malloc(len + 1)) == NULL)
         return NULL;
     memcpy(out, text, len + 1);

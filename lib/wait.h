@@ -10,9 +10,10 @@
  * Inngest's `event.data.id == async.data.id`) and an `if` expression
  * (lib/expr.h, with `event` and `async`). Values are compared as their
  * JSON text as json-c prints it, so that the store can index them: "1"
- * and 1 differ, as do 1 and 1.0. A path that is missing in the triggering
- * event matches nothing (in CEL, reading a missing field is an error,
- * and an expression that fails matches nothing). */
+ * and 1 differ, as do 1 and 1.0. A path is read as fh_json_get() reads it
+ * (a number part indexes an array). A path that is missing or null in the
+ * triggering event matches nothing (in CEL, reading a missing field is an
+ * error, and an expression that fails matches nothing). */
 #ifndef FNHOST_WAIT_H
 #define FNHOST_WAIT_H
 
@@ -34,8 +35,8 @@ struct json_object;
 int wait_path_ok(const char *path);
 
 /* The JSON text of the value at the dotted PATH in OBJ (new: free it), or
- * NULL when a part is missing, or the text is longer than
- * WAIT_MAX_VALUE. */
+ * NULL when a part is missing, the value is null, or its text is longer
+ * than WAIT_MAX_VALUE. */
 char *wait_value_at(struct json_object *obj, const char *path);
 
 /* Whether CANDIDATE (an event object) matches a wait on the same name

@@ -498,8 +498,9 @@ fh_sleep_until(struct fh_ctx *ctx, const char *name, int64_t at_ms)
  * What a wait matches. An event named .event, stored after the wait
  * began, with .match: the value at that dotted path is equal in the run's
  * triggering event and the candidate (Inngest's
- * `event.data.user_id == async.data.user_id`; compared as JSON text, and
- * a path missing from the triggering event matches nothing); with .if_expr
+ * `event.data.user_id == async.data.user_id`; the path read as
+ * fh_json_get() reads it, the values compared as JSON text, and a path
+ * missing or null in the triggering event matches nothing); with .if_expr
  * an expression (the README's "Expressions", variables `event` and
  * `async`) that must be true; with both, both must hold. With .lookback
  * (beyond Inngest), the newest matching event received within that
