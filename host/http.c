@@ -47,6 +47,7 @@ struct http {
     struct http_deps d;
     uint64_t requests_refused;
     struct invoking *invoking; /* invoke-and-wait requests waiting */
+    int stopping;              /* http_stop_listening() was called */
 };
 
 /* One POST /e/ request waiting for its commit. */
@@ -586,16 +587,14 @@ invoke_submitted_cb(void *arg, const struct pipeline_result *r)
 {
     struct invoking *iv = arg;
     struct http *h = iv->h;
+    struct evhttp_request *req;
     struct timeval tv;
+    char msg[512];
 
     if (r->rc != 0 || r->run_id == NULL) {
-        char msg[512];
-
         snprintf(msg, sizeof(msg), "the run was not started, try again: %s",
                  r->rc != 0 ? r->error : "no run was made");
-        struct evhttp_request *req = invoking_detach(iv);
-
-        if (req != NULL)
+        if ((req = invoking_detach(iv)) != NULL)
             reply_error(req, 503, msg);
         free(iv);
         return;
@@ -603,6 +602,14 @@ invoke_submitted_cb(void *arg, const struct pipeline_result *r)
     snprintf(iv->run_id, sizeof(iv->run_id), "%s", r->run_id);
     if (iv->req == NULL) {
         /* The caller left before the commit; the run goes on. */
+        free(iv);
+        return;
+    }
+    if (h->stopping) {
+        /* Nothing waits for runs any more: the caller gets the id now,
+         * rather than a connection closed with no answer. */
+        invoking_accepted(iv, "fnhost is stopping; the run goes on when it"
+                              " starts again");
         free(iv);
         return;
     }
@@ -617,6 +624,22 @@ invoke_submitted_cb(void *arg, const struct pipeline_result *r)
     h->invoking = iv;
 }
 
+/* Whether REST (after /v1/functions/) is "{id}/invoke": the one path
+ * under a function; anything else is a 404 whatever the method. */
+static int
+invoke_path_exists(const struct http *h, const char *rest, char *err,
+                   size_t errlen)
+{
+    const char *slash = strchr(rest, '/');
+
+    (void)h;
+    if (slash != NULL && slash != rest && strcmp(slash, "/invoke") == 0 &&
+        (size_t)(slash - rest) < sizeof(((struct invoking *)0)->function_id))
+        return 1;
+    snprintf(err, errlen, "no such API path");
+    return 0;
+}
+
 /* POST /v1/functions/{id}/invoke[?wait=DURATION]: starts a run of the
  * function with {"data": ...} and answers with its outcome, or 202 with
  * its id once WAIT has passed. */
@@ -629,14 +652,9 @@ handle_invoke(struct http *h, struct evhttp_request *req, const char *rest)
     struct evkeyvalq params;
     struct json_object *body = NULL, *data = NULL;
     struct invoking *iv;
-    const char *slash = strchr(rest, '/'), *w;
+    const char *w;
     char err[512], *id;
 
-    if (slash == NULL || strcmp(slash, "/invoke") != 0 || slash == rest ||
-        (size_t)(slash - rest) >= sizeof(iv->function_id)) {
-        handle_no_api_path(h, req, rest);
-        return;
-    }
     iv = xcalloc(1, sizeof(*iv));
     iv->h = h;
     iv->req = req;
@@ -895,7 +913,7 @@ static const struct route routes[] = {
     {"/v1/functions", 0, EVHTTP_REQ_GET, ONLY_GET, AUTH_API_KEY, NULL,
      handle_functions},
     {"/v1/functions/", 1, EVHTTP_REQ_POST, "use POST to invoke a function",
-     AUTH_API_KEY, NULL, handle_invoke},
+     AUTH_API_KEY, invoke_path_exists, handle_invoke},
     {"/v1/", 1, EVHTTP_REQ_GET, ONLY_GET, AUTH_API_KEY, NULL,
      handle_no_api_path},
 };
@@ -1068,6 +1086,7 @@ http_stop_listening(struct http *h)
 {
     /* Callers waiting for a run get its id: the run goes on at the next
      * start. */
+    h->stopping = 1;
     while (h->invoking != NULL) {
         struct invoking *iv = h->invoking;
 

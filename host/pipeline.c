@@ -217,9 +217,6 @@ filter_runs(const struct generation *g, struct json_object *ev,
     return kept;
 }
 
-/* Fills E from event EV (borrowed: the strings stay EV's) and its runs
- * from the functions of G that it triggers; its text goes on the end of
- * SUB's (E->json is set once they are all there). */
 /* The index in G of function ID, loaded or not, or -1. */
 static long
 function_index(const struct generation *g, const char *id)
@@ -230,13 +227,16 @@ function_index(const struct generation *g, const char *id)
     return -1;
 }
 
+/* Fills E from event EV (borrowed: the strings stay EV's) and its runs:
+ * from the functions of G that it triggers, or for an invoke, SUB's
+ * target alone; its text goes on the end of SUB's (E->json is set once
+ * they are all there). */
 static void
 event_prepare(struct pipeline *p, struct submission *sub,
               const struct generation *g, struct json_object *ev,
               struct store_new_event *e, int64_t now)
 {
     long target = sub->target != NULL ? function_index(g, sub->target) : -1;
-
     struct json_object *v;
 
     e->name = json_object_get_string(json_object_object_get(ev, "name"));
@@ -394,9 +394,19 @@ finish_invoke(struct pipeline *p, struct store_attempt *at,
     struct submission *sub;
     char why[512];
 
+    /* proto checked its shape: one event object. Its name is the host's
+     * to give, whatever the worker wrote. */
     sent = json_tokener_parse(step->events);
-    ev = event_normalize_internal(json_object_array_get_idx(sent, 0),
-                                  "invoke", now, why, sizeof(why));
+    ev = json_object_array_get_idx(sent, 0);
+    if (json_object_is_type(sent, json_type_array) &&
+        json_object_is_type(ev, json_type_object)) {
+        json_object_object_add(ev, "name",
+                               json_object_new_string(EVENT_INVOKED));
+        ev = event_normalize_internal(ev, "invoke", now, why, sizeof(why));
+    } else {
+        snprintf(why, sizeof(why), "it is not one event object");
+        ev = NULL;
+    }
     json_object_put(sent);
     if (ev != NULL && function_index(*p->gen, step->target) >= 0) {
         events = json_object_new_array();
@@ -442,7 +452,8 @@ pipeline_finish(void *impl, struct store_attempt *at, const char *function_id,
     int64_t now = now_ms();
 
     if (at->outcome == RUN_SLEEP && at->step != NULL &&
-        at->step->target != NULL) {
+        at->step->status != NULL &&
+        strcmp(at->step->status, "invoking") == 0) {
         finish_invoke(p, at, done, arg, now);
         return;
     }

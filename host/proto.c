@@ -769,6 +769,37 @@ json_text_ok(const char *s)
                              NULL);
 }
 
+/* Whether invoking step ST is what steprules_invoke() records: a
+ * function id, one event object (the pipeline checks it as the event API
+ * does, and names it inngest/function.invoked itself), and the result
+ * {"function_id": that id, "timeout": "..."}, which the store reads if
+ * the invoke times out. */
+static int
+invoke_ok(const struct step_record *st)
+{
+    struct json_object *ev = NULL, *res = NULL, *v;
+    int ok;
+
+    if (st->target == NULL || st->target[0] == '\0' || !text_ok(st->target) ||
+        st->events == NULL || st->result == NULL || !is(st->kind, "invoke"))
+        return 0;
+    ev = json_tokener_parse(st->events);
+    res = json_tokener_parse(st->result);
+    ok = json_object_is_type(ev, json_type_array) &&
+         json_object_array_length(ev) == 1 &&
+         json_object_is_type(json_object_array_get_idx(ev, 0),
+                             json_type_object) &&
+         json_object_is_type(res, json_type_object) &&
+         json_object_object_get_ex(res, "function_id", &v) &&
+         json_object_is_type(v, json_type_string) &&
+         strcmp(json_object_get_string(v), st->target) == 0 &&
+         json_object_object_get_ex(res, "timeout", &v) &&
+         json_object_is_type(v, json_type_string);
+    json_object_put(ev);
+    json_object_put(res);
+    return ok;
+}
+
 /* Why ST says something the store may not keep (NULL: it may), for a
  * record that comes
  * as a checkpoint (SUSPEND PROTO_SUSPEND_NONE) or with a done that
@@ -803,10 +834,12 @@ record_why(const struct step_record *st, enum proto_suspend suspend)
           st->result != NULL && json_text_ok(st->events)))
         return "events that are not strict JSON, or not with a completed"
                " send step or an invoke";
-    if (is(st->status, "invoking") &&
-        (st->events == NULL || st->target == NULL || !text_ok(st->target) ||
-         st->target[0] == '\0'))
-        return "an invoke without its function or its event";
+    if ((st->target != NULL) != is(st->status, "invoking"))
+        return "a function to invoke on a step that is no waiting invoke,"
+               " or an invoke without one";
+    if (is(st->status, "invoking") && !invoke_ok(st))
+        return "an invoke whose function, event or result is not what"
+               " fh_invoke() sends";
     if (is(st->kind, "send") && is(st->status, "completed") &&
         st->events == NULL)
         return "a completed send step without its events";

@@ -62,8 +62,10 @@ void sched_free(struct sched *s);
  * (or anew) are looked for in the store. */
 void sched_set_generation(struct sched *s, struct generation *g);
 
-/* Who stores a step that sends events (the pipeline, which routes them):
- * see pipeline_submit_step(). */
+/* What stores the writes that make events: a step that sends them
+ * (pipeline_submit_step()), and every attempt's end, with a run's
+ * lifecycle events or the run an invoke starts (pipeline_finish()). The
+ * pipeline, which routes them. */
 struct sched_sender {
     int (*submit)(void *impl, const char *run_id,
                   const struct step_record *step, int update_run,

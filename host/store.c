@@ -770,6 +770,10 @@ step_copy_set(struct step_copy *c, const struct step_record *from)
     c->s.wait_value = c->wait_value =
         from->wait_value ? xstrdup(from->wait_value) : NULL;
     c->s.wait_if = c->wait_if = from->wait_if ? xstrdup(from->wait_if) : NULL;
+    /* Borrowed, and the store keeps neither: a send's events and an
+     * invoke's run go to it as events. */
+    c->s.events = NULL;
+    c->s.target = NULL;
 }
 
 static void
@@ -1105,7 +1109,6 @@ store_put_step_events(struct store *st, const char *run_id,
     op->arg = arg;
     snprintf(op->u.step.run_id, sizeof(op->u.step.run_id), "%s", run_id);
     step_copy_set(&op->u.step.step, step);
-    op->u.step.step.s.events = NULL; /* they go as EVS */
     op->u.step.update_run = update_run;
     op->u.step.evs = evs;
     op->u.step.n = nevs;

@@ -30,13 +30,14 @@ struct json_object *event_normalize(struct json_object *in, const char *where,
 #define EVENT_INVOKED "inngest/function.invoked"
 
 /* Whether NAME is an event the host itself makes and sends to functions
- * (inngest/function.finished, inngest/function.failed): reserved to
- * clients, but a function may be triggered by it. */
+ * (inngest/function.finished, inngest/function.failed,
+ * inngest/function.invoked): reserved to clients, but a function may be
+ * triggered by it. */
 int event_host_made(const char *name);
 
-/* As event_normalize, for the SDK's test harness, which hands a function
- * what the host would: there a name the host makes (event_host_made()) is
- * allowed. */
+/* As event_normalize, for events the host makes itself (an invoke's) and
+ * for the SDK's test harness, which hands a function what the host
+ * would: there a name the host makes (event_host_made()) is allowed. */
 struct json_object *event_normalize_internal(struct json_object *in,
                                              const char *where, int64_t now,
                                              char *err, size_t errlen);

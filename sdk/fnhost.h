@@ -541,9 +541,6 @@ fh_wait_for_event(struct fh_ctx *ctx, const char *name,
     return ctx->api->wait_for_event(ctx, name, wait, event);
 }
 
-/* The forms to use in handlers: each returns from the handler when the
- * run must stop (a suspension, or a step's final failure). ARG may point
- * to const data: the step function gets it back as it was passed. */
 /* What fh_invoke() invokes. Size-stamped so that it can grow: write it
  * with FH_INVOKE_REQ(.function_id = "charge-card", .data = d). */
 struct fh_invoke {
@@ -627,6 +624,10 @@ fh_fetch(struct fh_ctx *ctx, const char *name, const struct fh_fetch *req,
 {
     return ctx->api->fetch(ctx, name, req, response);
 }
+
+/* The forms to use in handlers: each returns from the handler when the
+ * run must stop (a suspension, or a step's final failure). ARG may point
+ * to const data: the step function gets it back as it was passed. */
 
 /* fh_fetch() that returns from the handler when it must; RESPONSE may
  * be NULL:

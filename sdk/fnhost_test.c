@@ -1164,7 +1164,6 @@ invoked_rc(const struct fh_test_result *r)
     return r->status == FH_TEST_NOT_RUN ? -1 : 0;
 }
 
-/* One invocation of the run, added to R. */
 static const struct invoke_mock *
 find_invoke_mock(const struct fh_test *t, const char *function_id)
 {
@@ -1230,6 +1229,7 @@ fh_test_mock_invoke(struct fh_test *t, const char *function_id,
     return 0;
 }
 
+/* One invocation of the run, added to R. */
 static int
 invoke(struct fh_test *t, const char *function_id, const char *event_json,
        struct fh_test_result *r)

@@ -554,6 +554,40 @@ test_master_refuses_records(void)
     sl.events = NULL;
     is_int(take_record(&sl, PROTO_SUSPEND_SLEEP), -1,
            "or one without its event");
+    /* What a worker that is not ours could send: the master must not
+     * take it, let alone crash on it. */
+    sl.events = "null";
+    is_int(take_record(&sl, PROTO_SUSPEND_SLEEP), -1,
+           "an invoke whose event is null");
+    sl.events = "{}";
+    is_int(take_record(&sl, PROTO_SUSPEND_SLEEP), -1,
+           "or an object, not a list of one");
+    sl.events = "[{},{}]";
+    is_int(take_record(&sl, PROTO_SUSPEND_SLEEP), -1, "or two events");
+    sl.events = "[1]";
+    is_int(take_record(&sl, PROTO_SUSPEND_SLEEP), -1,
+           "or one that is no object");
+    sl.events = "[{}]";
+    sl.result = "{\"function_id\":\"g\",\"timeout\":\"1h\"}";
+    is_int(take_record(&sl, PROTO_SUSPEND_SLEEP), -1,
+           "an invoke whose result names another function");
+    sl.result = "{\"function_id\":\"f\"}";
+    is_int(take_record(&sl, PROTO_SUSPEND_SLEEP), -1,
+           "or has no timeout (the store words a timeout with it)");
+    sl.result = "{\"function_id\":\"f\",\"timeout\":\"1h\"}";
+    is_int(take_record(&sl, PROTO_SUSPEND_SLEEP), 1, "the right shape passes");
+    sl = sample_step;
+    sl.kind = "sleep";
+    sl.status = "sleeping";
+    sl.result = NULL;
+    sl.wake_at = sl.ended_at + 60000;
+    sl.target = "f";
+    is_int(take_record(&sl, PROTO_SUSPEND_SLEEP), -1,
+           "a sleep that names a function to invoke is refused");
+    st = sample_step;
+    st.target = "f";
+    is_int(take_record(&st, PROTO_SUSPEND_NONE), -1,
+           "as is a checkpoint that does");
 }
 
 /* A wait travels after its record in a done, and the master takes it
