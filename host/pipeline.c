@@ -409,6 +409,7 @@ finish_invoke(struct pipeline *p, struct store_attempt *at,
     }
     json_object_put(sent);
     if (ev != NULL && function_index(*p->gen, step->target) >= 0) {
+        at->outcome = RUN_INVOKE;
         events = json_object_new_array();
         json_object_array_add(events, ev);
         sub = submission_new(p, events, NULL, NULL, step->target, now);
@@ -433,6 +434,8 @@ finish_invoke(struct pipeline *p, struct store_attempt *at,
     failed.result = failed.events = failed.target = NULL;
     failed.error = xasprintf("invoke %s: %s", step->target, why);
     failed.ended_at = failed.wake_at = now;
+    /* A sleep that ends now, to see the step's failure. */
+    at->outcome = RUN_SLEEP;
     at->wake_at = now;
     at->step = &failed;
     store_finish_attempt(p->store, at, done, arg);
@@ -451,8 +454,9 @@ pipeline_finish(void *impl, struct store_attempt *at, const char *function_id,
     struct submission *sub;
     int64_t now = now_ms();
 
-    if (at->outcome == RUN_SLEEP && at->step != NULL &&
-        at->step->status != NULL &&
+    /* By the step, not the outcome: a write again after a store error
+     * (a full disk) finds the outcome this made of it. */
+    if (at->step != NULL && at->step->status != NULL &&
         strcmp(at->step->status, "invoking") == 0) {
         finish_invoke(p, at, done, arg, now);
         return;

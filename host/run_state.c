@@ -39,7 +39,8 @@ run_state_decode(const char *status, int attempt, int loaded)
     else if (strcmp(status, "sleeping") == 0)
         s = RS_SLEEPING;
     else if (strcmp(status, "running") == 0 ||
-             strcmp(status, "fetching") == 0) /* the host runs its step */
+             strcmp(status, "fetching") == 0 || /* the host runs its step */
+             strcmp(status, "invoking") == 0)   /* its invoked run runs */
         return RS_RUNNING;
     else if (strcmp(status, "waiting") == 0)
         return RS_WAITING_EVENT; /* its event can come either way */

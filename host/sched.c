@@ -260,24 +260,28 @@ expired_cb(void *arg, int rc, const char *err)
         return;
     }
     if (s->expired > 0)
-        log_debug("sched", "%d wait%s timed out", s->expired,
-                  s->expired == 1 ? "" : "s");
+        log_debug("sched", "%d wait%s or invoke%s timed out", s->expired,
+                  s->expired == 1 ? "" : "s", s->expired == 1 ? "" : "s");
     /* Their runs are due, and more waits may have timed out. */
     s->backlog = 1;
     kick(s);
 }
 
-/* Waits whose timeout has come end in the store, in a write of their own
- * (an event may end them first: the store lets one of the two win); the
- * next wait's timeout is a wake time like any other. */
+/* Waits and invokes whose timeout has come end in the store, in a write
+ * of their own (an event, or the invoked run's end, may end them first:
+ * the writer lets one of the two win); the next timeout is a wake time
+ * like any other. */
 static void
 expire_waits(struct sched *s, int64_t now)
 {
-    int64_t t;
+    int64_t t, i;
 
     if (s->expiring)
         return;
     t = store_waits_next_timeout(s->store, now);
+    i = store_invokes_next_timeout(s->store, now);
+    if (t == 0 || (i != 0 && i < t))
+        t = i;
     if (t == 0)
         return;
     if (t > now) {
@@ -617,6 +621,7 @@ struct finishing {
     char *error;
     struct step_own step;
     int resolved;           /* RUN_WAIT: ended at once by a look-back */
+    int woke;               /* its end ended a run's invoke */
     struct finishing *next; /* in sched.unrecorded */
 };
 
@@ -741,12 +746,13 @@ finished_cb(void *arg, int rc, const char *err)
     }
     set_del(s, f->job);
     if (f->at.outcome == RUN_RETRY || f->at.outcome == RUN_SLEEP ||
-        f->at.outcome == RUN_WAIT)
-        arm_wake(s, f->at.wake_at);
+        f->at.outcome == RUN_WAIT || f->at.outcome == RUN_INVOKE)
+        arm_wake(s, f->at.wake_at); /* an invoke's: when it times out */
     else if (s->watches != NULL)
         tell_watches(s, &f->at);
-    /* A run whose invoke this end resolved is due now. */
-    if (store_take_woken(s->store) > 0)
+    /* A run whose invoke this end ended is due now; this commit made it
+     * so, and a scan from now on finds it. */
+    if (f->woke)
         arm_wake(s, now_ms());
     if (f->at.outcome == RUN_FETCH) {
         /* The request is durable: now it may be made. */
@@ -773,6 +779,8 @@ finish_write(struct finishing *f)
     f->at.error = f->error;
     f->at.step = f->step.s.step_id ? &f->step.s : NULL;
     f->at.resolved = &f->resolved;
+    f->woke = 0;
+    f->at.woke = &f->woke;
     if (s->sender.finish != NULL)
         s->sender.finish(s->sender.impl, &f->at, f->job->function_id,
                          f->job->event ? f->job->event->s : NULL,
@@ -809,7 +817,9 @@ result_cb(void *arg, struct job *job, const struct pool_result *r)
         log_info("run", "%s %s fetches (step %s)", job->function_id,
                  job->run_id, r->step.step_id);
     } else if (r->suspend == SUSPEND_SLEEP && r->step.step_id != NULL) {
-        f->at.outcome = RUN_SLEEP;
+        /* proto lets a step name a function to invoke only if it is an
+         * invoke that waits. */
+        f->at.outcome = r->step.target != NULL ? RUN_INVOKE : RUN_SLEEP;
         f->at.wake_at = r->step.wake_at;
         step_own_set(&f->step, &r->step);
         duration_format(r->step.wake_at - f->at.ended_at, d, sizeof(d));
@@ -820,8 +830,6 @@ result_cb(void *arg, struct job *job, const struct pool_result *r)
         else
             log_info("run", "%s %s sleeps %s (step %s)", job->function_id,
                      job->run_id, d, r->step.step_id);
-        log_info("run", "%s %s sleeps %s (step %s)", job->function_id,
-                 job->run_id, d, r->step.step_id);
     } else if (r->suspend == SUSPEND_WAIT && r->step.step_id != NULL) {
         f->at.outcome = RUN_WAIT;
         f->at.wake_at = r->step.wake_at;

@@ -110,7 +110,6 @@ struct store {
     struct event *ev;
     uint64_t commits, ops; /* for the log at close */
     atomic_int damaged;    /* SQLite reported corruption: writes fail */
-    atomic_int woke;       /* runs an invoked run's end made due */
     char mode[64];         /* see store_mode() */
     /* FNHOST_FAULT_COMMIT_DELAY_MS, for tests: the writer waits this long
      * before each COMMIT, which widens the window in which an ack sent
@@ -298,6 +297,7 @@ static const char *const outcome_status[] = {
     [RUN_FAILED] = "failed",
     [RUN_SLEEP] = "sleeping",
     [RUN_FETCH] = "fetching",
+    [RUN_INVOKE] = "invoking",
     [RUN_WAIT] = "waiting",
 };
 
@@ -386,8 +386,8 @@ resolve_invoke(struct store *st, const struct store_attempt *a,
     sqlite3_bind_int64(s[S_WAKE_PARENT], 2, now);
     bind_text(s[S_WAKE_PARENT], 3, parent);
     if ((rc = step_done(s[S_WAKE_PARENT])) == 0 &&
-        sqlite3_changes(st->wdb) > 0)
-        atomic_fetch_add(&st->woke, 1);
+        sqlite3_changes(st->wdb) > 0 && a->woke != NULL)
+        *a->woke = 1;
 out:
     free(parent);
     free(step);
@@ -395,10 +395,35 @@ out:
     return rc;
 }
 
-int
-store_take_woken(struct store *st)
+/* Ends up to LIMIT invokes whose time ran out by NOW: each step fails,
+ * its run is due. How many, or -1. */
+static int
+expire_invokes(struct store *st, int64_t now, int limit)
 {
-    return atomic_exchange(&st->woke, 0);
+    sqlite3_stmt **s = st->stmt, *q = s[S_DUE_INVOKES];
+    char (*ids)[27] = xcalloc((size_t)limit, sizeof(*ids));
+    int n = 0, rc;
+
+    sqlite3_bind_int64(q, 1, now);
+    sqlite3_bind_int(q, 2, limit);
+    while (n < limit && (rc = sqlite3_step(q)) == SQLITE_ROW)
+        snprintf(ids[n++], sizeof(ids[0]), "%s", sqlite3_column_text(q, 0));
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    for (int i = 0; i < n; i++) {
+        sqlite3_bind_int64(s[S_TIMEOUT_INVOKES], 1, now);
+        bind_text(s[S_TIMEOUT_INVOKES], 2, ids[i]);
+        sqlite3_bind_int64(s[S_WAKE_PARENT], 1, now);
+        sqlite3_bind_int64(s[S_WAKE_PARENT], 2, now);
+        bind_text(s[S_WAKE_PARENT], 3, ids[i]);
+        if (step_done(s[S_TIMEOUT_INVOKES]) != 0 ||
+            step_done(s[S_WAKE_PARENT]) != 0) {
+            n = -1;
+            break;
+        }
+    }
+    free(ids);
+    return n;
 }
 
 static int
@@ -411,7 +436,8 @@ apply_finish(struct store *st, struct op *op, int64_t now)
     int64_t wake = 0;
     unsigned next = a->attempt;
 
-    if (a->outcome == RUN_SLEEP || a->outcome == RUN_WAIT) {
+    if (a->outcome == RUN_SLEEP || a->outcome == RUN_WAIT ||
+        a->outcome == RUN_INVOKE) {
         /* Sleeping or waiting is no attempt of anything: only the step
          * is stored. */
         if (step == NULL || put_step(st, a->run_id, step, now) != 0)
@@ -451,7 +477,7 @@ apply_finish(struct store *st, struct op *op, int64_t now)
     bind_text(f, 4, op->u.fin.output);
     bind_text(f, 5,
               a->outcome == RUN_SLEEP || a->outcome == RUN_FETCH ||
-                      a->outcome == RUN_WAIT
+                      a->outcome == RUN_WAIT || a->outcome == RUN_INVOKE
                   ? NULL
                   : op->u.fin.error);
     if (a->outcome == RUN_COMPLETED || a->outcome == RUN_FAILED)
@@ -546,12 +572,7 @@ apply_op(struct store *st, struct op *op, int64_t now)
         sqlite3_bind_int64(s[S_WAKE_STEPS], 1, op->u.start.at);
         bind_text(s[S_WAKE_STEPS], 2, op->u.start.run_id);
         sqlite3_bind_int64(s[S_WAKE_STEPS], 3, op->u.start.at);
-        if (step_done(s[S_WAKE_STEPS]) != 0)
-            return -1;
-        sqlite3_bind_int64(s[S_TIMEOUT_INVOKES], 1, op->u.start.at);
-        bind_text(s[S_TIMEOUT_INVOKES], 2, op->u.start.run_id);
-        sqlite3_bind_int64(s[S_TIMEOUT_INVOKES], 3, op->u.start.at);
-        return step_done(s[S_TIMEOUT_INVOKES]);
+        return step_done(s[S_WAKE_STEPS]);
     case OP_FINISH:
         /* A run's lifecycle events commit with its end: never one
          * without the other. */
@@ -584,10 +605,16 @@ apply_op(struct store *st, struct op *op, int64_t now)
         return 0;
     case OP_FETCH:
         return apply_fetch(st, op, now);
-    case OP_EXPIRE:
-        *op->u.expire.n = store_waits_expire(st->waits, op->u.expire.now,
-                                             op->u.expire.limit);
+    case OP_EXPIRE: {
+        int w = store_waits_expire(st->waits, op->u.expire.now,
+                                   op->u.expire.limit);
+        int i = w < 0 ? -1
+                      : expire_invokes(st, op->u.expire.now,
+                                       op->u.expire.limit);
+
+        *op->u.expire.n = w < 0 || i < 0 ? -1 : w + i;
         return *op->u.expire.n < 0 ? -1 : 0;
+    }
     }
     return -1;
 }
@@ -1248,4 +1275,28 @@ store_function_loaded(struct store *st, const char *function_id)
 {
     return st->loaded == NULL || function_id == NULL ||
            st->loaded(st->loaded_arg, function_id);
+}
+
+int64_t
+store_invokes_next_timeout(struct store *st, int64_t now)
+{
+    sqlite3 *db = store_reader(st);
+    sqlite3_stmt *s;
+    int64_t t = 0;
+    int rc = SQLITE_ERROR;
+
+    /* Through the runs_invoking index. */
+    if (sqlite3_prepare_v3(db, "SELECT min(wake_at) FROM runs"
+                               " WHERE status = 'invoking'",
+                           -1, 0, &s, NULL) == SQLITE_OK) {
+        if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+            t = sqlite3_column_int64(s, 0);
+        sqlite3_finalize(s);
+    }
+    if (rc != SQLITE_ROW) {
+        log_error("store", "cannot find the next timeout of an invoke: %s",
+                  sqlite3_errmsg(db));
+        t = now + 1000;
+    }
+    return t;
 }

@@ -56,6 +56,8 @@ enum run_outcome {
                       STEP's request (its result) */
     RUN_WAIT,      /* the handler waits for an event (step->wait_*), or
                       until step->wake_at */
+    RUN_INVOKE,    /* the handler waits for the run its step invokes
+                      (step->target), or until step->wake_at */
 };
 
 struct store_attempt {
@@ -73,6 +75,10 @@ struct store_attempt {
     int *resolved;      /* RUN_WAIT, out (may be NULL): set before the
                            callback when a look-back ended the wait at
                            once, so the run is due now */
+    int *woke;          /* RUN_COMPLETED, RUN_FAILED, out (may be NULL):
+                           set before the callback when this run's end
+                           ended the invoke a run waited on, which is due
+                           now */
 };
 
 /* A fetch step the host has still to make, from store_pending_fetches().
@@ -132,11 +138,10 @@ int store_damaged(struct store *st);
  * the store opened: "journal_mode=wal synchronous=full". */
 const char *store_mode(const struct store *st);
 
-/* How many runs the ends of invoked runs made due since the last call
- * (their steps' invokes resolved), and zero again: the scheduler looks
- * for due runs when it is not zero. A group that rolls back may have
- * counted some: a look too many costs one query. */
-int store_take_woken(struct store *st);
+
+/* The earliest time an invoke runs out, or 0 for none; NOW + 1 s when it
+ * cannot be read (logged). On the loop's connection. */
+int64_t store_invokes_next_timeout(struct store *st, int64_t now);
 
 /* Finishes queued writes (running their callbacks) and closes. */
 void store_close(struct store *st);
@@ -189,8 +194,10 @@ void store_finish_attempt_events(struct store *st,
                                  void *arg);
 /* Ends the waits whose timeout is at or before NOW, up to LIMIT, each
  * in the same transaction as its step's null result and its run's
- * return to the queue; *N (read in DONE) gets how many. A wait that an
- * event ended first is not ended again. */
+ * return to the queue; and so the invokes whose time ran out, their
+ * steps failing ("invoke F: timed out after T"). *N (read in DONE) gets
+ * how many. A wait that an event ended first, an invoke whose run ended
+ * first, is not ended again. */
 void store_expire_waits(struct store *st, int64_t now, int limit, int *n,
                         store_done_fn done, void *arg);
 

@@ -12,7 +12,6 @@
 #include "json_check.h"
 #include "log.h"
 #include "run_state.h"
-#include "steprules.h"
 #include "store_int.h"
 #include "store_wait.h"
 #include "util.h"
@@ -389,26 +388,17 @@ store_run_steps(struct store *st, const char *run_id, int64_t now)
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         const char *status = (const char *)sqlite3_column_text(q, 1);
         const char *result = NULL, *error = NULL;
-        char *timeout = NULL;
 
         if (strcmp(status, "failed") == 0) {
             error = (const char *)sqlite3_column_text(q, 3) ?: "step failed";
-        } else if ((strcmp(status, "sleeping") == 0 ||
-                    strcmp(status, "invoking") == 0) &&
+        } else if (strcmp(status, "sleeping") == 0 &&
                    sqlite3_column_int64(q, 4) > now) {
-            continue; /* still asleep, or waiting: not done */
-        } else if (strcmp(status, "invoking") == 0) {
-            /* Its time ran out: the run's start records it so. */
-            struct json_object *r = json_tokener_parse(
-                (const char *)sqlite3_column_text(q, 2));
-
-            error = timeout = steprules_invoke_timeout(
-                json_object_get_string(json_object_object_get(r,
-                                                              "function_id")),
-                json_object_get_string(json_object_object_get(r, "timeout")));
-            json_object_put(r);
-        } else if (strcmp(status, "waiting") == 0) {
-            continue; /* only its event or its timeout ends it */
+            continue; /* still asleep: not done */
+        } else if (strcmp(status, "waiting") == 0 ||
+                   strcmp(status, "invoking") == 0) {
+            /* Only the writer ends them (an event or an invoked run's
+             * end, or the timeout), before the run is due. */
+            continue;
         } else {
             result = (const char *)sqlite3_column_text(q, 2);
         }
@@ -420,7 +410,6 @@ store_run_steps(struct store *st, const char *run_id, int64_t now)
                                (const char *)sqlite3_column_text(q, 0));
         off[3 * n + 1] = memo_text(&text, &len, &cap, result);
         off[3 * n + 2] = memo_text(&text, &len, &cap, error);
-        free(timeout);
         n++;
     }
     if (rc == SQLITE_DONE) {

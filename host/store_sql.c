@@ -120,6 +120,11 @@ const char *const store_migrations[] = {
     "CREATE INDEX pauses_match ON pauses(event, match_path, match_value);"
     "CREATE INDEX pauses_timeout ON pauses(timeout_at);"
     "CREATE INDEX pauses_run ON pauses(run_id);",
+
+    /* 6: a run waiting on the run its step invoked has status 'invoking'
+     * (not due by time: only the writer ends an invoke, when the invoked
+     * run ends or, found by this index, when its time runs out). */
+    "CREATE INDEX runs_invoking ON runs(wake_at) WHERE status = 'invoking';",
 };
 
 const int store_nmigrations =
@@ -158,25 +163,26 @@ const char *const store_stmt_sql[NSTMT] = {
                      " started_at = coalesce(started_at, ?) WHERE id = ?",
     [S_REQUEUE] = "UPDATE runs SET status = 'queued', updated_at = ?"
                   " WHERE status = 'running'",
-    /* An invoke whose time ran out fails, with the error the memo of a
-     * resume gives it (steprules_invoke_timeout()). */
+    /* The runs whose invoke ran out of time: the writer alone decides an
+     * invoke's end, an invoked run's end or this, whichever it commits
+     * first. The step's result says what was invoked, for the error. */
+    [S_DUE_INVOKES] = "SELECT id FROM runs WHERE status = 'invoking'"
+                      " AND wake_at <= ? ORDER BY wake_at LIMIT ?",
     [S_TIMEOUT_INVOKES] = "UPDATE steps SET status = 'failed', error ="
                           " 'invoke ' || json_extract(result,"
                           " '$.function_id') || ': timed out after ' ||"
                           " json_extract(result, '$.timeout'),"
                           " result = NULL, ended_at = ?"
-                          " WHERE run_id = ? AND status = 'invoking'"
-                          " AND wake_at <= ?",
+                          " WHERE run_id = ? AND status = 'invoking'",
     [S_GET_PARENT] = "SELECT parent_run_id, parent_step_id, function_id"
                      " FROM runs WHERE id = ? AND parent_run_id IS NOT NULL",
-    /* Only while the invoke waits, and its time has not run out: once it
-     * has, the caller's resume reads a timeout, whatever comes later. */
+    /* Only while the invoke waits: once it timed out, a late end
+     * changes nothing. */
     [S_RESOLVE_INVOKE] = "UPDATE steps SET status = ?, result = ?,"
                          " error = ?, ended_at = ? WHERE run_id = ?"
-                         " AND step_id = ? AND status = 'invoking'"
-                         " AND wake_at > ?",
+                         " AND step_id = ? AND status = 'invoking'",
     [S_WAKE_PARENT] = "UPDATE runs SET status = 'queued', wake_at = ?,"
-                      " updated_at = ? WHERE id = ? AND status = 'sleeping'",
+                      " updated_at = ? WHERE id = ? AND status = 'invoking'",
     [S_PUT_FETCH] = "INSERT OR REPLACE INTO fetches(run_id, step_id, name,"
                     " request, attempt, due_at, started_at)"
                     " VALUES (?, ?, ?, ?, 0, ?, ?)",

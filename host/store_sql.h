@@ -24,6 +24,7 @@ enum {
     S_REQUEUE,
     S_PUT_STEP,
     S_STEP_RUN,
+    S_DUE_INVOKES,
     S_TIMEOUT_INVOKES,
     S_GET_PARENT,
     S_RESOLVE_INVOKE,

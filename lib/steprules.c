@@ -416,12 +416,6 @@ steprules_send(struct steprules *s, struct fh_ctx *ctx, const char *name,
     return rc;
 }
 
-char *
-steprules_invoke_timeout(const char *function_id, const char *timeout)
-{
-    return ctx_format("invoke %s: timed out after %s", function_id, timeout);
-}
-
 int
 steprules_invoke(struct steprules *s, struct fh_ctx *ctx, const char *name,
                  const struct fh_invoke *req, struct json_object **result)

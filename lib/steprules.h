@@ -159,10 +159,6 @@ int steprules_invoke(struct steprules *s, struct fh_ctx *ctx,
                      const char *name, const struct fh_invoke *req,
                      struct json_object **result);
 
-/* The error of an invoke of FUNCTION_ID that waited TIMEOUT (as written)
- * in vain (new): the store words it the same. */
-char *steprules_invoke_timeout(const char *function_id, const char *timeout);
-
 /* fh_fetch(): REQ (borrowed) is checked and becomes a "fetching"
  * outcome, which suspends the run while the host makes the request; the
  * response, once stored, is the step's result, and *RESPONSE (may be

@@ -134,7 +134,9 @@ t_is "$(sql "select count(*) from runs where parent_run_id = '$RUN'")" 0 \
 call '{"target":"slow","args":{"nap":"2s"}}'
 wait_until 10 eval '[ -n "$(callee_of "$RUN")" ] && [ "$(status_of "$(callee_of "$RUN")")" = sleeping ]'
 t_ok $? "the callee runs (sleeps) while the caller waits"
-t_is "$(status_of "$RUN")" sleeping "the caller holds no worker: it sleeps"
+t_is "$(status_of "$RUN")" invoking "the caller holds no worker: it waits, invoking"
+get "/v1/runs/$RUN"
+t_is "$(jq -r '.data.status' <<<"$BODY_OUT")" Running "which the API shows as Running, as Inngest does"
 t_kill9
 t_start
 wait_until 20 eval '[ "$(status_of "$RUN")" = completed ]'
@@ -150,15 +152,47 @@ FNHOST_FAULT_COMMIT_DELAY_MS=$DELAY t_start
 call '{"target":"double","args":{"n":5}}'
 wait_until 30 eval '[ -n "$RUN" ] || RUN=$(sql "select id from runs where event_id = '"'$EV'"'")'
 visible() {
-    [ "$(status_of "$RUN")" = sleeping ] || [ -n "$(callee_of "$RUN")" ]
+    [ "$(status_of "$RUN")" = invoking ] || [ -n "$(callee_of "$RUN")" ]
 }
 wait_until 30 visible
 t_kill9
 t_is "$(status_of "$RUN"),$(sql "select count(*) from runs where parent_run_id = '$RUN'")" \
-    sleeping,1 "the caller's suspension and the invoked run commit together"
+    invoking,1 "the caller's suspension and the invoked run commit together"
 t_start
 wait_until 20 eval '[ "$(status_of "$RUN")" = completed ]'
 t_is "$(output_of "$RUN")" '{"got":{"n":10,"event":"inngest/function.invoked"}}' \
     "and after a restart the caller gets the output"
+t_stop
+
+# Many callers, slow commits: the end of each invoked run makes its
+# caller due in the commit that the scheduler then looks after, so no
+# caller waits for its timeout (40 s) whatever the order the commits'
+# callbacks run in.
+FNHOST_FAULT_COMMIT_DELAY_MS=100 t_start
+CALLERS=()
+for i in $(seq 1 20); do
+    call "{\"target\":\"double\",\"args\":{\"n\":$i},\"timeout\":\"40s\"}"
+    CALLERS+=("$RUN")
+done
+all_done() {
+    [ "$(sql "select count(*) from runs where function_id = 'caller' and status = 'completed'
+              and id in ($(printf "'%s'," "${CALLERS[@]}" | sed 's/,$//'))")" = 20 ]
+}
+wait_until 60 all_done
+t_ok $? "twenty callers complete"
+t_is "$(sql "select count(*) from runs where id in ($(printf "'%s'," "${CALLERS[@]}" | sed 's/,$//'))
+             and json_extract(output, '$.got.n') is null")" 0 \
+    "each with its invoked run's output, none with a timeout"
+
+# The timeout and the invoked run's end race: one of them ends the step,
+# and what the caller saw is what is stored.
+for nap in 100ms 200ms; do
+    call "{\"target\":\"slow\",\"args\":{\"nap\":\"$nap\"},\"timeout\":\"400ms\"}"
+    wait_until 30 eval '[ "$(status_of "$RUN")" = completed ]'
+    SAW=$(jq -c 'if has("got") then "output" else "error" end' <<<"$(output_of "$RUN")")
+    STORED=$(sql "select case status when 'completed' then 'output' else 'error' end
+                  from steps where run_id = '$RUN' and step_id = 'call'")
+    t_is "$SAW" "\"$STORED\"" "an invoke racing its timeout ($nap): the caller saw what is stored"
+done
 t_stop
 t_done
