@@ -25,6 +25,8 @@ struct pool_result {
     const char *output;   /* JSON text when ok */
     const char *error;    /* why it failed */
     int no_retry;
+    int cancelled;        /* it stopped at a step boundary because its
+                             job's cancel was set (the ack said so) */
     int64_t retry_after_ms;
     unsigned attempt;     /* of the unit (step or handler code) it ended in */
     int64_t unit_started_at;
@@ -55,7 +57,8 @@ struct executor_ops {
     int (*dispatch)(void *impl, struct job *job,
                     const struct step_memo *steps, unsigned max_attempts,
                     int64_t timeout_ms);
-    /* JOB's checkpoint is durable: let it go on. */
+    /* JOB's checkpoint is durable: let it go on, or, if job->cancel is
+     * set, tell it to stop there (it ends with result.cancelled). */
     void (*ack)(void *impl, struct job *job);
     /* Ends JOB's invocation; it is reported failed with WHY. */
     void (*kill)(void *impl, struct job *job, const char *why);

@@ -403,7 +403,10 @@ pool_ack(struct pool *p, struct job *job)
     for (struct worker *w = p->workers; w != NULL; w = w->next) {
         if (w->job != job || w->state != W_BUSY)
             continue;
-        proto_put_ack(&obuf);
+        if (job->cancel)
+            proto_put_ack_cancel(&obuf);
+        else
+            proto_put_ack(&obuf);
         send_buf(w, &obuf);
         /* The time limit is per step: the next one starts now. */
         arm_timeout(w);
@@ -478,6 +481,7 @@ handle_done(struct worker *w, const struct proto_done *d)
     r.output = d->ok ? d->output : NULL;
     r.error = d->error;
     r.no_retry = d->no_retry;
+    r.cancelled = d->cancelled;
     r.retry_after_ms = d->retry_after_ms;
     r.attempt = d->attempt;
     r.unit_started_at = d->unit_started_at;

@@ -248,14 +248,26 @@ proto_put_invoke(struct proto_buf *b, const struct proto_invoke *inv)
     json_object_put(m);
 }
 
+/* Appends the frame of the N bytes at ACK. */
+static void
+put_ack(struct proto_buf *b, const char *ack, size_t n)
+{
+    unsigned char *p = buf_room(b, 4 + n);
+
+    memcpy(put32(p, (uint32_t)n), ack, n);
+    b->len += 4 + n;
+}
+
 void
 proto_put_ack(struct proto_buf *b)
 {
-    unsigned char *p = buf_room(b, 4 + sizeof(PROTO_ACK) - 1);
+    put_ack(b, PROTO_ACK, sizeof(PROTO_ACK) - 1);
+}
 
-    memcpy(put32(p, sizeof(PROTO_ACK) - 1), PROTO_ACK,
-           sizeof(PROTO_ACK) - 1);
-    b->len += 4 + sizeof(PROTO_ACK) - 1;
+void
+proto_put_ack_cancel(struct proto_buf *b)
+{
+    put_ack(b, PROTO_ACK_CANCEL, sizeof(PROTO_ACK_CANCEL) - 1);
 }
 
 /* One tokener, reset per message: a fresh one allocates and clears its
@@ -473,24 +485,26 @@ proto_recv(int fd)
 int
 proto_recv_ack(int fd)
 {
-    char buf[sizeof(PROTO_ACK)];
+    char buf[sizeof(PROTO_ACK_CANCEL)];
     unsigned char be[4];
     uint32_t len;
 
     if (read_buffered(fd, (char *)be, sizeof(be)) != 0)
         return -1;
     len = get32(be);
-    if (len != sizeof(PROTO_ACK) - 1) {
+    if (len != sizeof(PROTO_ACK) - 1 && len != sizeof(PROTO_ACK_CANCEL) - 1) {
         errno = EPROTO;
         return 0;
     }
     if (read_buffered(fd, buf, len) != 0)
         return -1;
-    if (memcmp(buf, PROTO_ACK, len) != 0) {
-        errno = EPROTO;
-        return 0;
-    }
-    return 1;
+    if (len == sizeof(PROTO_ACK) - 1 && memcmp(buf, PROTO_ACK, len) == 0)
+        return 1;
+    if (len == sizeof(PROTO_ACK_CANCEL) - 1 &&
+        memcmp(buf, PROTO_ACK_CANCEL, len) == 0)
+        return 2;
+    errno = EPROTO;
+    return 0;
 }
 
 /* ----------------------------------------------------- binary frames */
@@ -501,6 +515,7 @@ proto_recv_ack(int fd)
 #define DONE_FIXED (1 + 1 + 4 + 2 * 8) /* flags, suspend, attempt, times */
 #define DONE_OK 1u
 #define DONE_NO_RETRY 2u
+#define DONE_CANCELLED 4u
 
 static size_t
 str_size(const char *s)
@@ -717,7 +732,8 @@ proto_put_done(struct proto_buf *b, const struct proto_done *d)
         return -1;
     *p++ = 'D';
     *p++ = (unsigned char)((d->ok ? DONE_OK : 0) |
-                           (d->no_retry ? DONE_NO_RETRY : 0));
+                           (d->no_retry ? DONE_NO_RETRY : 0) |
+                           (d->cancelled ? DONE_CANCELLED : 0));
     *p++ = (unsigned char)d->suspend;
     p = put32(p, d->attempt);
     p = put64(p, d->unit_started_at);
@@ -901,12 +917,14 @@ decode(const unsigned char *body, size_t len, struct proto_msg *msg)
         msg->why = record_why(&msg->step, PROTO_SUSPEND_NONE);
         return msg->why == NULL ? 0 : -1;
     case 'D':
-        if (len < 1 + DONE_FIXED || p[0] & ~(DONE_OK | DONE_NO_RETRY) ||
+        if (len < 1 + DONE_FIXED ||
+            p[0] & ~(DONE_OK | DONE_NO_RETRY | DONE_CANCELLED) ||
             p[1] > PROTO_SUSPEND_WAIT)
             return -1;
         msg->type = PROTO_DONE;
         d->ok = (p[0] & DONE_OK) != 0;
         d->no_retry = (p[0] & DONE_NO_RETRY) != 0;
+        d->cancelled = (p[0] & DONE_CANCELLED) != 0;
         d->suspend = (enum proto_suspend)p[1];
         d->attempt = get32(p + 2);
         d->unit_started_at = get64(p + 6);

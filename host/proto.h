@@ -11,14 +11,16 @@
  *   invoke  {"t":"invoke","run_id","function_id","attempt","max_attempts",
  *            "event_id","steps":{...},"event":{...}}; the stored event and
  *            step results go in as the texts they were stored as
- *   ack     PROTO_ACK, compared as bytes (it comes once per step)
+ *   ack     PROTO_ACK, compared as bytes (it comes once per step), or
+ *           PROTO_ACK_CANCEL: durable, and the run is cancelled
  *
  * worker -> master, binary, decoded in place: a step comes once per step,
  * and the master reads processes that run plugin code, so it parses no
  * JSON from them at all.
  *   ready   'R' u32 plugins
  *   step    'S' record                             (a checkpoint)
- *   done    'D' u8 flags (1 ok, 2 no_retry) u8 suspend (enum proto_suspend)
+ *   done    'D' u8 flags (1 ok, 2 no_retry, 4 cancelled) u8 suspend
+ *           (enum proto_suspend)
  *           u32 attempt i64 unit_started_at i64 retry_after_ms
  *           str output str error, then the record when it suspends,
  *           then, when it waits, i64 lookback_ms str event str match
@@ -43,8 +45,10 @@ struct json_object;
 
 #define PROTO_MAX_FRAME (64u << 20)
 
-/* The acknowledgement of a step checkpoint, as its exact bytes. */
+/* The acknowledgement of a step checkpoint, as its exact bytes; and the
+ * one that also says the run was cancelled: stop at this boundary. */
 #define PROTO_ACK "{\"t\":\"ack\"}"
+#define PROTO_ACK_CANCEL "{\"t\":\"ack\",\"cancel\":1}"
 
 enum proto_type {
     PROTO_UNKNOWN,
@@ -99,6 +103,7 @@ enum proto_suspend {
 struct proto_done {
     int ok;                  /* the handler returned FH_OK */
     int no_retry;
+    int cancelled;           /* it stopped at a cancel (PROTO_ACK_CANCEL) */
     enum proto_suspend suspend;
     unsigned attempt;        /* of the unit (step or handler code) it ended
                                 in */
@@ -124,6 +129,7 @@ void proto_buf_free(struct proto_buf *b);
 void proto_put_hello(struct proto_buf *b, const struct proto_hello *h);
 void proto_put_invoke(struct proto_buf *b, const struct proto_invoke *inv);
 void proto_put_ack(struct proto_buf *b);
+void proto_put_ack_cancel(struct proto_buf *b);
 void proto_put_ready(struct proto_buf *b, unsigned nplugins);
 int proto_put_step(struct proto_buf *b, const struct step_record *st);
 int proto_put_done(struct proto_buf *b, const struct proto_done *d);
@@ -152,7 +158,8 @@ int proto_read_hello(struct json_object *msg, struct proto_hello *h);
 int proto_read_invoke(struct json_object *msg, struct proto_invoke *inv);
 
 /* Blocking: reads one frame and says whether it is exactly PROTO_ACK (1),
- * something else (0; errno EPROTO), or nothing (-1: EOF or error). */
+ * PROTO_ACK_CANCEL (2), something else (0; errno EPROTO), or nothing (-1:
+ * EOF or error). */
 int proto_recv_ack(int fd);
 
 /* ----------------------------------------------------- master side */

@@ -24,6 +24,10 @@ struct fn_info {
     int64_t timeout_ms;
     double backoff_scale;
     int checkpoint_ahead; /* 1: steps run on before their commit */
+    int64_t timeout_start_ms;  /* timeouts.start: cancelled if not started
+                                  this long after it is due; 0: never */
+    int64_t timeout_finish_ms; /* timeouts.finish: cancelled if not ended
+                                  this long after its first start */
     /* 1: declared by a plugin that is refused now, as it last loaded.
      * Routed, so its events get runs, which wait in the store until a
      * generation loads it; registry_find() does not see it. */

@@ -185,6 +185,23 @@ requeue_head(struct sched *s, struct job *job)
     s->nqueued++;
 }
 
+/* Takes JOB out of the ready queue, wherever it is in it. */
+static void
+queue_remove(struct sched *s, struct job *job)
+{
+    struct job **pj = &s->head;
+
+    while (*pj != NULL && *pj != job)
+        pj = &(*pj)->next;
+    if (*pj == NULL)
+        return;
+    *pj = job->next;
+    if (s->tail == &job->next)
+        s->tail = pj;
+    job->next = NULL;
+    s->nqueued--;
+}
+
 static struct job *
 dequeue(struct sched *s)
 {
@@ -292,6 +309,82 @@ expire_waits(struct sched *s, int64_t now)
     store_expire_waits(s->store, now, EXPIRE_MAX, &s->expired, expired_cb, s);
 }
 
+/* ------------------------------------------------------------ timeouts */
+
+/* Runs past their deadline, read before any is cancelled. */
+struct overdue {
+    struct store_cancel *start, *finish; /* by the deadline they passed */
+    size_t nstart, nfinish, cap;
+};
+
+static void
+overdue_cb(void *arg, const char *run_id, int started)
+{
+    struct overdue *o = arg;
+    struct store_cancel **v = started ? &o->finish : &o->start;
+    size_t *n = started ? &o->nfinish : &o->nstart;
+
+    if (*n == o->cap) {
+        /* Both arrays grow together: CAP bounds each. */
+        o->cap = o->cap ? o->cap * 2 : 16;
+        o->start = xrealloc(o->start, o->cap * sizeof(*o->start));
+        o->finish = xrealloc(o->finish, o->cap * sizeof(*o->finish));
+    }
+    memset(&(*v)[*n], 0, sizeof((*v)[*n]));
+    snprintf((*v)[*n].run_id, sizeof((*v)[*n].run_id), "%s", run_id);
+    (*n)++;
+}
+
+static void
+timed_out_cb(void *arg, int rc, const char *err,
+             const struct store_cancel *v, size_t n)
+{
+    const char *which = arg;
+
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (v[i].done)
+            log_info("run", "%s: cancelled, %s", v[i].run_id, which);
+    if (rc != 0)
+        log_error("sched", "cannot cancel runs past their %s: %s; trying"
+                           " again at the next scan", which, err);
+}
+
+#define START_PASSED "its timeouts.start passed before it started"
+#define FINISH_PASSED "its timeouts.finish passed before it ended"
+
+/* Cancels the runs whose timeouts.start or timeouts.finish passed: the
+ * deadline is stored with the run, so this costs no timer per run. */
+static void
+scan_deadlines(struct sched *s, int64_t now)
+{
+    struct overdue o = {NULL, NULL, 0, 0, 0};
+    size_t k = 0;
+
+    if (store_overdue_runs(s->store, now, QUEUE_SCAN, overdue_cb, &o) < 0) {
+        arm_wake(s, now + 1000);
+        return;
+    }
+    /* A start deadline is met by a run that is on a worker already: its
+     * first start is being written, which replaces the deadline. */
+    for (size_t i = 0; i < o.nstart; i++) {
+        const struct job *j = set_find(s, o.start[i].run_id);
+
+        if (j == NULL || j->where == JOB_QUEUED || j->where == JOB_PARKED)
+            o.start[k++] = o.start[i];
+    }
+    if (k > 0)
+        sched_cancel(s, o.start, k, "cancelled: " START_PASSED,
+                     timed_out_cb, (void *)"timeouts.start");
+    if (o.nfinish > 0)
+        sched_cancel(s, o.finish, o.nfinish, "cancelled: " FINISH_PASSED,
+                     timed_out_cb, (void *)"timeouts.finish");
+    free(o.start);
+    free(o.finish);
+    arm_wake(s, store_next_deadline(s->store, now));
+}
+
+/* ------------------------------------------------------------- scans */
+
 /* Loads due runs from the store when the queue runs low. */
 static void
 scan(struct sched *s)
@@ -327,6 +420,8 @@ wake_cb(evutil_socket_t fd, short what, void *arg)
     struct sched *s = arg;
 
     s->wake_at = 0;
+    if (!s->stopping)
+        scan_deadlines(s, now_ms());
     scan(s);
     dispatch(s);
 }
@@ -415,12 +510,18 @@ dispatch(struct sched *s)
             break;
         }
         s->nrunning++;
+        job->where = JOB_RUNNING;
         /* A new run shows as running from its first checkpoint or its
          * end, whichever comes first: one write less per run. A resumed
-         * one is marked now, which also completes the sleep it woke from. */
-        if (!job->fresh)
-            store_start_attempt(s->store, job->run_id, job->attempt,
-                                job->started_at);
+         * one is marked now, which also completes the sleep it woke from;
+         * so is any run of a function with timeouts, whose first start
+         * trades its start deadline for its finish one. */
+        if (!job->fresh || fn->timeout_start_ms > 0 ||
+            fn->timeout_finish_ms > 0)
+            store_start_timed(s->store, job->run_id, job->attempt,
+                              job->started_at, fn->timeout_finish_ms);
+        if (fn->timeout_finish_ms > 0)
+            arm_wake(s, job->started_at + fn->timeout_finish_ms);
     }
     if (s->backlog && s->nqueued < QUEUE_LOW)
         scan(s);
@@ -748,6 +849,9 @@ finished_cb(void *arg, int rc, const char *err)
     if (f->at.outcome == RUN_RETRY || f->at.outcome == RUN_SLEEP ||
         f->at.outcome == RUN_WAIT || f->at.outcome == RUN_INVOKE)
         arm_wake(s, f->at.wake_at); /* an invoke's: when it times out */
+    if ((f->at.outcome == RUN_RETRY || f->at.outcome == RUN_SLEEP) &&
+        !f->job->cancel)
+        arm_wake(s, f->at.wake_at);
     else if (s->watches != NULL)
         tell_watches(s, &f->at);
     /* A run whose invoke this end ended is due now; this commit made it
@@ -800,6 +904,7 @@ result_cb(void *arg, struct job *job, const struct pool_result *r)
     char d[32];
 
     s->nrunning--;
+    job->where = JOB_FINISHING;
     f->sched = s;
     f->job = job;
     snprintf(f->at.run_id, sizeof(f->at.run_id), "%s", job->run_id);
@@ -816,6 +921,11 @@ result_cb(void *arg, struct job *job, const struct pool_result *r)
         step_own_set(&f->step, &r->step);
         log_info("run", "%s %s fetches (step %s)", job->function_id,
                  job->run_id, r->step.step_id);
+    } else if (r->cancelled && job->cancel) {
+        /* It stopped at the step boundary the cancel asked for. */
+        f->at.outcome = RUN_CANCELLED;
+        log_info("run", "%s %s cancelled at a step boundary",
+                 job->function_id, job->run_id);
     } else if (r->suspend == SUSPEND_SLEEP && r->step.step_id != NULL) {
         /* proto lets a step name a function to invoke only if it is an
          * invoke that waits. */
@@ -864,6 +974,14 @@ result_cb(void *arg, struct job *job, const struct pool_result *r)
                      f->error, d);
         }
     }
+    /* A run whose cancel was asked for does not go on: the store ends
+     * it cancelled once this outcome (the sleep or the failed attempt)
+     * is recorded. Hook: the run becomes Cancelled here, and in
+     * sched_cancel() and the timeouts; inngest/function.cancelled goes
+     * out from these places. */
+    if (job->cancel && (f->at.outcome == RUN_RETRY ||
+                        f->at.outcome == RUN_SLEEP))
+        log_info("run", "%s %s cancelled", job->function_id, job->run_id);
     finish_write(f);
 }
 
@@ -915,6 +1033,7 @@ void
 sched_start(struct sched *s)
 {
     s->backlog = 1;
+    scan_deadlines(s, now_ms());
     scan(s);
     dispatch(s);
 }
@@ -924,7 +1043,13 @@ sched_submit(struct sched *s, const char *run_id, const char *function_id,
              const char *event_id, struct shared_str *event, int64_t wake_at)
 {
     struct job *job;
+    const struct fn_info *fn = s->gen ? registry_find(s->gen, function_id)
+                                      : NULL;
 
+    /* Its timeouts.start deadline was stored with it: look then. */
+    if (fn != NULL && fn->timeout_start_ms > 0)
+        arm_wake(s, (wake_at > now_ms() ? wake_at : now_ms()) +
+                        fn->timeout_start_ms);
     if (wake_at > now_ms()) {
         arm_wake(s, wake_at);
         return;
@@ -942,6 +1067,82 @@ sched_submit(struct sched *s, const char *run_id, const char *function_id,
     set_add(s, job);
     enqueue(s, job);
     kick(s);
+}
+
+/* A cancel being written. */
+struct cancelling {
+    struct sched *sched;
+    struct store_cancel *v;
+    size_t n;
+    sched_cancelled_fn done;
+    void *arg;
+};
+
+static void
+cancelled_cb(void *arg, int rc, const char *err)
+{
+    struct cancelling *c = arg;
+    struct sched *s = c->sched;
+
+    /* The runs taken out of the queue stayed claimed until now, so that
+     * no scan could find them queued again before the cancel committed. */
+    for (size_t i = 0; i < c->n; i++) {
+        struct job *job = set_find(s, c->v[i].run_id);
+
+        if (job == NULL || job->where != JOB_PARKED)
+            continue;
+        if (rc != 0) {
+            /* Not cancelled after all: back in line. */
+            job->where = JOB_QUEUED;
+            enqueue(s, job);
+            continue;
+        }
+        set_del(s, job);
+        job_free(job);
+    }
+    if (c->done != NULL)
+        c->done(c->arg, rc, err, c->v, c->n);
+    free(c->v);
+    free(c);
+    kick(s);
+}
+
+void
+sched_cancel(struct sched *s, const struct store_cancel *v, size_t n,
+             const char *reason, sched_cancelled_fn done, void *arg)
+{
+    struct cancelling *c = xcalloc(1, sizeof(*c));
+
+    c->sched = s;
+    c->v = xcalloc(n ? n : 1, sizeof(*c->v));
+    c->n = n;
+    c->done = done;
+    c->arg = arg;
+    for (size_t i = 0; i < n; i++) {
+        struct job *job = set_find(s, v[i].run_id);
+
+        c->v[i] = v[i];
+        c->v[i].done = 0;
+        c->v[i].at_boundary = 0;
+        if (job == NULL || job->where == JOB_PARKED)
+            continue; /* waiting in the store: cancelled now */
+        if (job->where == JOB_QUEUED) {
+            /* Never dispatched now; claimed until the cancel commits. */
+            queue_remove(s, job);
+            job->where = JOB_PARKED;
+        } else if (job->where == JOB_RUNNING) {
+            /* The step it runs completes and is recorded; its ack then
+             * says stop, and its outcome ends the run cancelled. */
+            job->cancel = 1;
+            c->v[i].at_boundary = 1;
+        } else {
+            /* JOB_FINISHING: its outcome is written before this cancel
+             * (the store applies writes in order), which then finds it
+             * waiting, or ended. */
+            job->cancel = 1;
+        }
+    }
+    store_cancel_runs(s->store, c->v, n, reason, now_ms(), cancelled_cb, c);
 }
 
 void

@@ -31,6 +31,14 @@ struct shared_str {
 struct shared_str *shared_str_new(const char *s, size_t len);
 void shared_str_unref(struct shared_str *s);
 
+/* Where a job the scheduler holds is. */
+enum job_where {
+    JOB_QUEUED,    /* in the ready queue */
+    JOB_RUNNING,   /* on a worker */
+    JOB_FINISHING, /* its outcome is being written */
+    JOB_PARKED,    /* out of the queue, its cancel being written */
+};
+
 /* A run the scheduler holds: queued in memory or running on a worker. */
 struct job {
     char run_id[27];
@@ -47,6 +55,10 @@ struct job {
     double backoff_scale;
     uint64_t state_bytes; /* what its stored steps hold, as
                              step_memo_bytes() counts it */
+    enum job_where where;
+    int cancel;           /* a cancel was asked for while it ran: it stops
+                             at its next step boundary (the executor's
+                             ack says so) */
     struct job *next;  /* in the ready queue */
     struct job *hnext; /* in the claimed set */
 };
@@ -128,6 +140,20 @@ void sched_start(struct sched *s);
 void sched_submit(struct sched *s, const char *run_id,
                   const char *function_id, const char *event_id,
                   struct shared_str *event, int64_t wake_at);
+
+/* How a cancel of several runs went: RC 0 (V[i].done says which were
+ * cancelled) or -1 with ERR when it could not be stored. */
+typedef void (*sched_cancelled_fn)(void *arg, int rc, const char *err,
+                                   const struct store_cancel *v, size_t n);
+
+/* Cancels the runs V[0..N-1] (their run_id set; V is copied) with REASON,
+ * durably: a run that waits (queued, retrying, sleeping) is cancelled at
+ * once and never dispatched again; one on a worker at its next step
+ * boundary (the step it runs is recorded, the next one never starts).
+ * DONE runs once that is committed; a run that has ended is left as it
+ * is (done = 0). */
+void sched_cancel(struct sched *s, const struct store_cancel *v, size_t n,
+                  const char *reason, sched_cancelled_fn done, void *arg);
 
 /* Stops dispatching and stops the workers; DONE runs when they are gone. */
 void sched_stop(struct sched *s, void (*done)(void *arg), void *arg);

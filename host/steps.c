@@ -45,11 +45,14 @@ call(struct fh_ctx *ctx, const char *name, fh_step_fn fn, void *arg,
 static void
 await_ack(struct invocation *inv)
 {
-    if (proto_recv_ack(inv->rfd) != 1) {
+    int rc = proto_recv_ack(inv->rfd);
+
+    if (rc != 1 && rc != 2) {
         log_error("worker", "run %s: no acknowledgement for a checkpoint",
                   inv->run_id);
         _exit(1);
     }
+    inv->cancelled |= rc == 2;
     inv->unacked--;
 }
 
@@ -68,6 +71,11 @@ checkpoint(struct invocation *inv, const struct step_record *step)
     inv->unacked++;
     while (inv->unacked > (inv->ahead ? AHEAD_MAX - 1 : 0))
         await_ack(inv);
+    /* Cancelled: this step is durable, and the handler stops here. (A
+     * function that checkpoints ahead reads its acks late, so it stops
+     * at the first boundary where it does, or runs to its end.) */
+    if (inv->cancelled)
+        steprules_cancel(&inv->steps);
 }
 
 void

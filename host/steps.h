@@ -27,6 +27,7 @@ struct invocation {
                                      when the unit running now began */
     int ahead;                    /* checkpoint ahead: go on before acks */
     unsigned unacked;             /* checkpoints sent, not yet acknowledged */
+    int cancelled;                /* an ack said the run was cancelled */
     enum proto_suspend suspend;   /* why the handler must stop, if it must */
     struct step_record step;      /* then: the sleep, the wait, or the
                                      step to retry (its strings owned) */

@@ -31,6 +31,7 @@ enum op_kind {
     OP_REQUEUE,
     OP_FETCH,
     OP_EXPIRE,
+    OP_CANCEL
 };
 
 /* A step with its strings owned by the op. */
@@ -58,6 +59,7 @@ struct op {
             char run_id[27];
             unsigned attempt;
             int64_t at;
+            int64_t finish_ms; /* 0: none */
         } start;
         struct {
             struct store_attempt at;
@@ -89,6 +91,12 @@ struct op {
             int limit;
             int *n; /* out */
         } expire;
+        struct {
+            struct store_cancel *v;
+            size_t n;
+            char *reason;
+            int64_t at;
+        } cancel;
     } u;
 };
 
@@ -231,6 +239,7 @@ apply_events(struct store *st, struct store_new_event *evs, size_t n,
 
     for (size_t i = 0; i < n; i++) {
         struct store_new_event *e = &evs[i];
+        int64_t due;
 
         bind_text(s[S_INS_EVENT], 1, e->id);
         bind_text(s[S_INS_EVENT], 2, e->name);
@@ -279,11 +288,18 @@ apply_events(struct store *st, struct store_new_event *evs, size_t n,
             bind_text(s[S_INS_RUN], 2, r->function_id);
             bind_text(s[S_INS_RUN], 3, e->id);
             /* A future "ts" schedules the run for that time. */
-            sqlite3_bind_int64(s[S_INS_RUN], 4, e->ts > now ? e->ts : now);
+            due = e->ts > now ? e->ts : now;
+            sqlite3_bind_int64(s[S_INS_RUN], 4, due);
             sqlite3_bind_int64(s[S_INS_RUN], 5, now);
             sqlite3_bind_int64(s[S_INS_RUN], 6, now);
             bind_text(s[S_INS_RUN], 7, r->parent_run_id);
             bind_text(s[S_INS_RUN], 8, r->parent_step_id);
+            /* timeouts.start counts from when the run is due. */
+            if (r->start_timeout_ms > 0)
+                sqlite3_bind_int64(s[S_INS_RUN], 9,
+                                   due + r->start_timeout_ms);
+            else
+                sqlite3_bind_null(s[S_INS_RUN], 9);
             if (step_done(s[S_INS_RUN]) != 0)
                 return -1;
         }
@@ -299,7 +315,45 @@ static const char *const outcome_status[] = {
     [RUN_FETCH] = "fetching",
     [RUN_INVOKE] = "invoking",
     [RUN_WAIT] = "waiting",
+    [RUN_CANCELLED] = "cancelled",
 };
+
+/* Ends RUN_ID cancelled if a cancel was asked for it (or at all, with
+ * FORCE) and it has not ended otherwise. */
+static int
+cancel_pending(struct store *st, const char *run_id, int force, int64_t now)
+{
+    sqlite3_stmt *c = st->stmt[S_CANCEL_PENDING];
+
+    sqlite3_bind_int64(c, 1, now);
+    bind_text(c, 2, run_id);
+    sqlite3_bind_int(c, 3, force);
+    return step_done(c);
+}
+
+static int
+apply_cancel(struct store *st, struct op *op)
+{
+    for (size_t i = 0; i < op->u.cancel.n; i++) {
+        struct store_cancel *c = &op->u.cancel.v[i];
+
+        /* A run that waits ends now. One that turns out to be running
+         * (its outcome could not be written yet) keeps the cancel for
+         * when it is; so does one on a worker. */
+        c->done = 0;
+        for (int k = c->at_boundary; k < 2 && !c->done; k++) {
+            sqlite3_stmt *s = st->stmt[k ? S_CANCEL_FLAG : S_CANCEL_NOW];
+
+            sqlite3_bind_int64(s, 1, op->u.cancel.at);
+            bind_text(s, 2, op->u.cancel.reason);
+            bind_text(s, 3, c->run_id);
+            if (step_done(s) != 0)
+                return -1;
+            c->done = sqlite3_changes(st->wdb) > 0;
+        }
+    }
+    return 0;
+}
 
 static int
 put_attempt(struct store *st, const char *run_id, const char *step_id,
@@ -436,6 +490,12 @@ apply_finish(struct store *st, struct op *op, int64_t now)
     int64_t wake = 0;
     unsigned next = a->attempt;
 
+    if (a->outcome == RUN_CANCELLED) {
+        /* The worker stopped at a step boundary: nothing failed. */
+        if (step != NULL && put_step(st, a->run_id, step, now) != 0)
+            return -1;
+        return cancel_pending(st, a->run_id, 1, now);
+    }
     if (a->outcome == RUN_SLEEP || a->outcome == RUN_WAIT ||
         a->outcome == RUN_INVOKE) {
         /* Sleeping or waiting is no attempt of anything: only the step
@@ -502,6 +562,10 @@ apply_finish(struct store *st, struct op *op, int64_t now)
         if (a->resolved != NULL)
             *a->resolved = resolved;
     }
+    /* A cancel asked for while it ran: the run stops here. */
+    if (a->outcome == RUN_RETRY || a->outcome == RUN_SLEEP ||
+        a->outcome == RUN_WAIT || a->outcome == RUN_INVOKE)
+        return cancel_pending(st, a->run_id, 0, now);
     return 0;
 }
 
@@ -567,6 +631,10 @@ apply_op(struct store *st, struct op *op, int64_t now)
         sqlite3_bind_int64(s[S_START_RUN], 2, op->u.start.at);
         sqlite3_bind_int64(s[S_START_RUN], 3, now);
         bind_text(s[S_START_RUN], 4, op->u.start.run_id);
+        if (op->u.start.finish_ms > 0)
+            sqlite3_bind_int64(s[S_START_RUN], 5, op->u.start.finish_ms);
+        else
+            sqlite3_bind_null(s[S_START_RUN], 5);
         if (step_done(s[S_START_RUN]) != 0)
             return -1;
         sqlite3_bind_int64(s[S_WAKE_STEPS], 1, op->u.start.at);
@@ -615,6 +683,8 @@ apply_op(struct store *st, struct op *op, int64_t now)
         *op->u.expire.n = w < 0 || i < 0 ? -1 : w + i;
         return *op->u.expire.n < 0 ? -1 : 0;
     }
+    case OP_CANCEL:
+        return apply_cancel(st, op);
     }
     return -1;
 }
@@ -832,6 +902,8 @@ free_op(struct op *op)
         free(op->u.fetch.name);
         free(op->u.fetch.result);
         free(op->u.fetch.error);
+    } else if (op->kind == OP_CANCEL) {
+        free(op->u.cancel.reason);
     }
     free(op->err);
     free(op);
@@ -1054,15 +1126,24 @@ store_close(struct store *st)
     release(st);
 }
 
+/* A new write of KIND, whose commit DONE(ARG) hears of. */
+static struct op *
+op_new(enum op_kind kind, store_done_fn done, void *arg)
+{
+    struct op *op = xcalloc(1, sizeof(*op));
+
+    op->kind = kind;
+    op->done = done;
+    op->arg = arg;
+    return op;
+}
+
 void
 store_put_events(struct store *st, struct store_new_event *evs, size_t n,
                  int64_t window, store_done_fn done, void *arg)
 {
-    struct op *op = xcalloc(1, sizeof(*op));
+    struct op *op = op_new(OP_EVENTS, done, arg);
 
-    op->kind = OP_EVENTS;
-    op->done = done;
-    op->arg = arg;
     op->u.ev.evs = evs;
     op->u.ev.n = n;
     op->u.ev.window = window;
@@ -1070,15 +1151,36 @@ store_put_events(struct store *st, struct store_new_event *evs, size_t n,
 }
 
 void
-store_start_attempt(struct store *st, const char *run_id, unsigned a,
-                    int64_t started_at)
+store_start_timed(struct store *st, const char *run_id, unsigned a,
+                  int64_t started_at, int64_t finish_ms)
 {
-    struct op *op = xcalloc(1, sizeof(*op));
+    struct op *op = op_new(OP_START, NULL, NULL);
 
-    op->kind = OP_START;
     snprintf(op->u.start.run_id, sizeof(op->u.start.run_id), "%s", run_id);
     op->u.start.attempt = a;
     op->u.start.at = started_at;
+    op->u.start.finish_ms = finish_ms;
+    enqueue(st, op);
+}
+
+void
+store_start_attempt(struct store *st, const char *run_id, unsigned a,
+                    int64_t started_at)
+{
+    store_start_timed(st, run_id, a, started_at, 0);
+}
+
+void
+store_cancel_runs(struct store *st, struct store_cancel *v, size_t n,
+                  const char *reason, int64_t at, store_done_fn done,
+                  void *arg)
+{
+    struct op *op = op_new(OP_CANCEL, done, arg);
+
+    op->u.cancel.v = v;
+    op->u.cancel.n = n;
+    op->u.cancel.reason = xstrdup(reason);
+    op->u.cancel.at = at;
     enqueue(st, op);
 }
 
@@ -1095,15 +1197,11 @@ store_finish_attempt_events(struct store *st, const struct store_attempt *at,
                             int64_t dedup_window_ms, store_done_fn done,
                             void *arg)
 {
-    struct op *op = xcalloc(1, sizeof(*op));
+    struct op *op = op_new(OP_FINISH, done, arg);
 
     op->u.fin.evs = evs;
     op->u.fin.n = nevs;
     op->u.fin.window = dedup_window_ms;
-
-    op->kind = OP_FINISH;
-    op->done = done;
-    op->arg = arg;
     op->u.fin.at = *at;
     op->u.fin.output = at->output ? xstrdup(at->output) : NULL;
     op->u.fin.error = at->error ? xstrdup(at->error) : NULL;
@@ -1129,11 +1227,8 @@ store_put_step_events(struct store *st, const char *run_id,
                       struct store_new_event *evs, size_t nevs,
                       int64_t dedup_window_ms, store_done_fn done, void *arg)
 {
-    struct op *op = xcalloc(1, sizeof(*op));
+    struct op *op = op_new(OP_STEP, done, arg);
 
-    op->kind = OP_STEP;
-    op->done = done;
-    op->arg = arg;
     snprintf(op->u.step.run_id, sizeof(op->u.step.run_id), "%s", run_id);
     step_copy_set(&op->u.step.step, step);
     op->u.step.update_run = update_run;

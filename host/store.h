@@ -28,6 +28,9 @@ struct store_new_run {
     const char *function_id; /* borrowed until the callback */
     const char *parent_run_id;  /* an invoke's: the run waiting for it, */
     const char *parent_step_id; /* and its step (borrowed); else NULL */
+    int64_t start_timeout_ms; /* its function's timeouts.start, or 0: the
+                                 run is cancelled if it has not started
+                                 that long after it is due */
     int created;             /* out: 0 when the dedup key had a run */
 };
 
@@ -58,6 +61,7 @@ enum run_outcome {
                       until step->wake_at */
     RUN_INVOKE,    /* the handler waits for the run its step invokes
                       (step->target), or until step->wake_at */
+    RUN_CANCELLED, /* the handler stopped at a step boundary, cancelled */
 };
 
 struct store_attempt {
@@ -179,6 +183,29 @@ void store_put_step_events(struct store *st, const char *run_id,
 void store_start_attempt(struct store *st, const char *run_id, unsigned a,
                          int64_t started_at);
 
+/* store_start_attempt() for a run whose function has timeouts: on its
+ * first start its timeouts.start deadline gives way to one FINISH_MS
+ * later (timeouts.finish; 0: none). */
+void store_start_timed(struct store *st, const char *run_id, unsigned a,
+                       int64_t started_at, int64_t finish_ms);
+
+/* A run to cancel, for store_cancel_runs(). */
+struct store_cancel {
+    char run_id[27];
+    int at_boundary; /* 1: it is on a worker; keep the cancel until its
+                        outcome is recorded. 0: cancel it now, if it
+                        waits (queued, retrying, sleeping) */
+    int done;        /* out: 1 if the run was found unfinished and is now
+                        cancelled (or will be at its boundary) */
+};
+
+/* Cancels the N runs of V in one transaction, with REASON (the run's
+ * error, copied) at AT. A run that ended already is left as it is
+ * (done = 0). V must stay valid until DONE runs. */
+void store_cancel_runs(struct store *st, struct store_cancel *v, size_t n,
+                       const char *reason, int64_t at, store_done_fn done,
+                       void *arg);
+
 /* Records how an attempt ended and moves the run on. AT is copied. */
 void store_finish_attempt(struct store *st, const struct store_attempt *at,
                           store_done_fn done, void *arg);
@@ -232,6 +259,34 @@ int store_due_runs(struct store *st, int64_t now, const char *const *fns,
  * 1 s when the store cannot say (logged), so that it is asked again. */
 int64_t store_next_wake(struct store *st, int64_t now,
                         const char *const *fns);
+
+/* Calls FN for up to LIMIT runs, of any function, whose deadline (a
+ * timeouts.start or timeouts.finish) is at NOW or before and whose cancel
+ * is not asked for yet, earliest first; STARTED says which deadline it is
+ * (0: the start one). Returns the number of rows, or -1 (logged). */
+int store_overdue_runs(struct store *st, int64_t now, int limit,
+                       void (*fn)(void *arg, const char *run_id,
+                                  int started),
+                       void *arg);
+
+/* The earliest deadline after NOW, or 0; NOW + 1 s when the store cannot
+ * say (logged). */
+int64_t store_next_deadline(struct store *st, int64_t now);
+
+/* Calls FN for each unfinished run of FUNCTION_ID created at FROM or later
+ * and before TO (ms), whose cancel is not asked for yet, oldest first,
+ * with its triggering event's JSON text (borrowed for the call). Returns
+ * the number of runs, or -1 (logged). */
+int store_runs_to_cancel(struct store *st, const char *function_id,
+                         int64_t from, int64_t to,
+                         void (*fn)(void *arg, const char *run_id,
+                                    const char *event_json),
+                         void *arg);
+
+/* The stored status of RUN_ID into STATUS ("queued", ..., "cancelled"):
+ * 1, 0 when there is no such run, -1 when the store cannot say (logged). */
+int store_run_status(struct store *st, const char *run_id, char *status,
+                     size_t len);
 
 /* The stored steps of a run, for a worker's replay, as their stored texts
  * (new, one block: release it with free()); a sleep whose time has come

@@ -66,6 +66,9 @@ scan_prepare(struct store *st, int nf, char *err, size_t errlen)
                     " FROM runs r JOIN events e ON e.id = r.event_id"
                     " WHERE r.status IN ('queued', 'sleeping')"
                     " AND r.wake_at <= ?"
+                    /* A cancel is pending only for a run that was on a
+                     * worker when the host stopped: the start ends it. */
+                    " AND r.cancel_at IS NULL"
                     /* "+" keeps SQLite on runs_due: with the function
                      * index it would read every sleeping run. */
                     " AND +r.function_id IN (%s)"
@@ -177,6 +180,127 @@ store_next_wake(struct store *st, int64_t now, const char *const *fns)
         t = now + 1000;
     }
     return t;
+}
+
+/* Prepares SQL on the read connection into *S: these reads are rare (a
+ * deadline, a cancel), so each call prepares and finalizes its own.
+ * Returns 0, or -1 logged as reading WHAT. */
+static int
+prepare_read(struct store *st, const char *sql, sqlite3_stmt **s,
+             const char *what)
+{
+    if (sqlite3_prepare_v2(store_reader(st), sql, -1, s, NULL) == SQLITE_OK)
+        return 0;
+    log_error("store", "cannot read %s: %s", what,
+              sqlite3_errmsg(store_reader(st)));
+    return -1;
+}
+
+/* Ends a read of WHAT that stopped with RC: N, or -1 (logged) unless it
+ * reached the end. */
+static int
+finish_read(struct store *st, sqlite3_stmt *s, int rc, int n,
+            const char *what)
+{
+    if (rc != SQLITE_DONE) {
+        log_error("store", "cannot read %s: %s", what,
+                  sqlite3_errmsg(store_reader(st)));
+        n = -1;
+    }
+    sqlite3_finalize(s);
+    return n;
+}
+
+int
+store_overdue_runs(struct store *st, int64_t now, int limit,
+                   void (*fn)(void *, const char *, int), void *arg)
+{
+    /* Through runs_deadline, which holds unfinished runs only. */
+    static const char sql[] = "SELECT id, started_at IS NOT NULL FROM runs"
+                              " WHERE deadline <= ? AND cancel_at IS NULL"
+                              " ORDER BY deadline LIMIT ?";
+    sqlite3_stmt *s;
+    int n = 0, rc;
+
+    if (prepare_read(st, sql, &s, "overdue runs") != 0)
+        return -1;
+    sqlite3_bind_int64(s, 1, now);
+    sqlite3_bind_int(s, 2, limit);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        n++;
+        fn(arg, (const char *)sqlite3_column_text(s, 0),
+           sqlite3_column_int(s, 1));
+    }
+    return finish_read(st, s, rc, n, "overdue runs");
+}
+
+int64_t
+store_next_deadline(struct store *st, int64_t now)
+{
+    static const char sql[] = "SELECT min(deadline) FROM runs"
+                              " WHERE deadline > ? AND cancel_at IS NULL";
+    sqlite3_stmt *s;
+    int64_t t = 0;
+    int rc;
+
+    if (prepare_read(st, sql, &s, "the next deadline") != 0)
+        return now + 1000;
+    sqlite3_bind_int64(s, 1, now);
+    if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        t = sqlite3_column_int64(s, 0);
+        rc = SQLITE_DONE;
+    }
+    if (finish_read(st, s, rc, 0, "the next deadline") < 0)
+        t = now + 1000; /* no answer is not "no deadline" */
+    return t;
+}
+
+int
+store_runs_to_cancel(struct store *st, const char *function_id, int64_t from,
+                     int64_t to, void (*fn)(void *, const char *, const char *),
+                     void *arg)
+{
+    /* Through runs_function (function_id, created_at). */
+    static const char sql[] = "SELECT r.id, e.json FROM runs r"
+                              " JOIN events e ON e.id = r.event_id"
+                              " WHERE r.function_id = ? AND r.created_at >= ?"
+                              " AND r.created_at < ?"
+                              " AND r.status IN ('queued', 'sleeping',"
+                              " 'running') AND r.cancel_at IS NULL"
+                              " ORDER BY r.created_at, r.id";
+    sqlite3_stmt *s;
+    int n = 0, rc;
+
+    if (prepare_read(st, sql, &s, "runs to cancel") != 0)
+        return -1;
+    store_bind_text(s, 1, function_id);
+    sqlite3_bind_int64(s, 2, from);
+    sqlite3_bind_int64(s, 3, to);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        n++;
+        fn(arg, (const char *)sqlite3_column_text(s, 0),
+           (const char *)sqlite3_column_text(s, 1));
+    }
+    return finish_read(st, s, rc, n, "runs to cancel");
+}
+
+int
+store_run_status(struct store *st, const char *run_id, char *status,
+                 size_t len)
+{
+    sqlite3_stmt *s;
+    int rc, found = 0;
+
+    if (prepare_read(st, "SELECT status FROM runs WHERE id = ?", &s,
+                     "a run's status") != 0)
+        return -1;
+    store_bind_text(s, 1, run_id);
+    if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        snprintf(status, len, "%s", (const char *)sqlite3_column_text(s, 0));
+        found = 1;
+        rc = SQLITE_DONE;
+    }
+    return finish_read(st, s, rc, found, "a run's status");
 }
 
 /* ------------------------------------------------------------- reads */
@@ -427,12 +551,12 @@ store_run_steps(struct store *st, const char *run_id, int64_t now)
 
 #define RUN_COLUMNS                                                         \
     "id, function_id, event_id, status, attempt, wake_at, output, error,"   \
-    " created_at, started_at, ended_at, updated_at"
+    " created_at, started_at, ended_at, updated_at, cancel_at, deadline"
 /* The same columns for a list of run summaries: outputs (up to
  * STEPRULES_MAX_OUTPUT each) are not even read. */
 #define RUN_SUMMARY_COLUMNS                                                 \
     "id, function_id, event_id, status, attempt, wake_at, NULL, error,"     \
-    " created_at, started_at, ended_at, updated_at"
+    " created_at, started_at, ended_at, updated_at, cancel_at, deadline"
 
 /* What a run's JSON holds besides its summary. */
 enum run_detail {
@@ -483,6 +607,12 @@ run_json(struct store *st, sqlite3_stmt *s, int detail)
         if (w != NULL)
             json_object_object_add(o, "waiting_for", w);
     }
+    /* A cancel asked for a run on a worker, due at its next step
+     * boundary; and when its timeouts cancel it if it has not ended. */
+    if (state != RS_CANCELLED && sqlite3_column_type(s, 12) != SQLITE_NULL)
+        add_time(o, "cancel_requested_at", s, 12);
+    if (sqlite3_column_type(s, 13) != SQLITE_NULL)
+        add_time(o, "deadline", s, 13);
     if (detail & RUN_STEPS) {
         const char *id = (const char *)sqlite3_column_text(s, 0);
         struct json_object *steps = run_steps_json(db, id);

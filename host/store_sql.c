@@ -125,6 +125,17 @@ const char *const store_migrations[] = {
      * (not due by time: only the writer ends an invoke, when the invoked
      * run ends or, found by this index, when its time runs out). */
     "CREATE INDEX runs_invoking ON runs(wake_at) WHERE status = 'invoking';",
+
+    /* 7: cancellation and the timeouts that cancel. A cancel asked for a
+     * run on a worker is kept in cancel_at until the run reaches its next
+     * step boundary; DEADLINE is when a run that has not ended is
+     * cancelled (timeouts.start before it starts, timeouts.finish after),
+     * NULL once it ended, so that its index holds pending runs only. */
+    "ALTER TABLE runs ADD COLUMN cancel_at INTEGER;"
+    "ALTER TABLE runs ADD COLUMN cancel_reason TEXT;"
+    "ALTER TABLE runs ADD COLUMN deadline INTEGER;"
+    "CREATE INDEX runs_deadline ON runs(deadline)"
+    "  WHERE deadline IS NOT NULL;",
 };
 
 const int store_nmigrations =
@@ -136,15 +147,19 @@ const char *const store_stmt_sql[NSTMT] = {
                     " ON CONFLICT(id) DO NOTHING",
     [S_INS_RUN] = "INSERT INTO runs(id, function_id, event_id, status,"
                   " attempt, wake_at, created_at, updated_at,"
-                  " parent_run_id, parent_step_id)"
-                  " VALUES (?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?)",
+                  " parent_run_id, parent_step_id, deadline)"
+                  " VALUES (?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?)",
     [S_GET_DEDUP] = "SELECT run_id FROM dedup WHERE function_id = ? AND"
                     " key = ? AND expires_at > ?",
     [S_PUT_DEDUP] = "INSERT OR REPLACE INTO dedup(function_id, key, run_id,"
                     " expires_at) VALUES (?, ?, ?, ?)",
-    [S_START_RUN] = "UPDATE runs SET status = 'running', attempt = ?,"
-                    " started_at = coalesce(started_at, ?), updated_at = ?"
-                    " WHERE id = ? AND status IN ('queued', 'sleeping')",
+    /* The first start replaces a timeouts.start deadline by the
+     * timeouts.finish one (?5 ms after it; NULL for none). */
+    [S_START_RUN] = "UPDATE runs SET status = 'running', attempt = ?1,"
+                    " started_at = coalesce(started_at, ?2),"
+                    " deadline = CASE WHEN started_at IS NULL THEN ?2 + ?5"
+                    " ELSE deadline END, updated_at = ?3"
+                    " WHERE id = ?4 AND status IN ('queued', 'sleeping')",
     [S_WAKE_STEPS] = "UPDATE steps SET status = 'completed', ended_at = ?"
                      " WHERE run_id = ? AND status = 'sleeping'"
                      " AND wake_at <= ?",
@@ -156,13 +171,55 @@ const char *const store_stmt_sql[NSTMT] = {
                    " ended_at, wake_at, committed_at)"
                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [S_STEP_RUN] = "UPDATE runs SET attempt = 0, status = 'running',"
-                   " started_at = coalesce(started_at, ?), updated_at = ?"
-                   " WHERE id = ?",
-    [S_FINISH_RUN] = "UPDATE runs SET status = ?, attempt = ?, wake_at = ?,"
-                     " output = ?, error = ?, ended_at = ?, updated_at = ?,"
-                     " started_at = coalesce(started_at, ?) WHERE id = ?",
-    [S_REQUEUE] = "UPDATE runs SET status = 'queued', updated_at = ?"
-                  " WHERE status = 'running'",
+                   " started_at = coalesce(started_at, ?1),"
+                   " deadline = CASE WHEN started_at IS NULL THEN NULL"
+                   " ELSE deadline END, updated_at = ?2 WHERE id = ?3",
+    /* A run that ends drops its deadline; one that started without
+     * S_START_RUN (its function has no timeouts now) met its start one. */
+    [S_FINISH_RUN] = "UPDATE runs SET status = ?1, attempt = ?2,"
+                     " wake_at = ?3, output = ?4, error = ?5, ended_at = ?6,"
+                     " updated_at = ?7, started_at = coalesce(started_at, ?8),"
+                     " deadline = CASE WHEN ?1 IN ('completed', 'failed')"
+                     " OR started_at IS NULL THEN NULL ELSE deadline END"
+                     " WHERE id = ?9",
+    /* Cancelled at once: a run that waits (queued, retrying, sleeping). */
+    [S_CANCEL_NOW] = "UPDATE runs SET status = 'cancelled',"
+                     " cancel_at = coalesce(cancel_at, ?1),"
+                     " cancel_reason = coalesce(cancel_reason, ?2),"
+                     " error = coalesce(cancel_reason, ?2), ended_at = ?1,"
+                     " deadline = NULL, updated_at = ?1"
+                     " WHERE id = ?3 AND status IN ('queued', 'sleeping')",
+    /* Cancelled at its next step boundary: a run on a worker. */
+    [S_CANCEL_FLAG] = "UPDATE runs SET cancel_at = coalesce(cancel_at, ?1),"
+                      " cancel_reason = coalesce(cancel_reason, ?2),"
+                      " updated_at = ?1 WHERE id = ?3"
+                      " AND status IN ('queued', 'sleeping', 'running')",
+    /* After an attempt's outcome: a run whose cancel was asked for ends
+     * cancelled rather than going on (?3 = 1: whether or not it was,
+     * when the worker stopped at a cancel). Completed and failed runs
+     * ended on their own and stay so. */
+    [S_CANCEL_PENDING] = "UPDATE runs SET status = 'cancelled',"
+                         " cancel_at = coalesce(cancel_at, ?1),"
+                         " error = coalesce(cancel_reason, 'cancelled'),"
+                         " ended_at = ?1, deadline = NULL, updated_at = ?1"
+                         " WHERE id = ?2 AND (cancel_at IS NOT NULL OR ?3)"
+                         " AND status IN ('queued', 'sleeping', 'running')",
+    /* At start: runs left running go back to the queue, unless a cancel
+     * was asked for them, which ends them now; so does a cancel asked for
+     * a new run that was on a worker before its first checkpoint. */
+    [S_REQUEUE] = "UPDATE runs SET"
+                  " status = CASE WHEN cancel_at IS NULL THEN 'queued'"
+                  " ELSE 'cancelled' END,"
+                  " error = CASE WHEN cancel_at IS NULL THEN error"
+                  " ELSE coalesce(cancel_reason, 'cancelled') END,"
+                  " ended_at = CASE WHEN cancel_at IS NULL THEN ended_at"
+                  " ELSE ?1 END,"
+                  " deadline = CASE WHEN cancel_at IS NULL THEN deadline END,"
+                  " updated_at = ?1 WHERE status = 'running'"
+                  " OR (cancel_at IS NOT NULL"
+                  " AND status IN ('queued', 'sleeping'))",
+    /* An invoke whose time ran out fails, with the error the memo of a
+     * resume gives it (steprules_invoke_timeout()). */
     /* The runs whose invoke ran out of time: the writer alone decides an
      * invoke's end, an invoked run's end or this, whichever it commits
      * first. The step's result says what was invoked, for the error. */

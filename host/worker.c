@@ -125,6 +125,7 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
                            " suspended the run; suspending anyway",
                  in.function_id, rc);
     done.ok = vd.end == STEPRULES_END_COMPLETED;
+    done.cancelled = vd.end == STEPRULES_END_CANCELLED;
     done.output = vd.output;
     done.error = vd.error;
     done.no_retry = vd.no_retry;

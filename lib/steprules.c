@@ -154,7 +154,8 @@ stored(struct steprules *s)
 }
 
 /* Step O (ID, new) fails for good with WHY (new): recorded and stored as
- * its outcome, the context's error; returns FH_ERR. */
+ * its outcome, the context's error; returns FH_ERR (FH_SUSPENDED if the
+ * run was cancelled at this boundary). */
 static int
 fail_for_good(struct steprules *s, struct fh_ctx *ctx, struct step_outcome *o,
               char *why, char *id)
@@ -166,7 +167,7 @@ fail_for_good(struct steprules *s, struct fh_ctx *ctx, struct step_outcome *o,
     stored(s);
     set_error(ctx, why, 1);
     free(id);
-    return FH_ERR;
+    return s->suspended == STEPRULES_CANCELLED ? FH_SUSPENDED : FH_ERR;
 }
 
 /* What kind of step run_step() runs. */
@@ -295,7 +296,8 @@ run_step(struct steprules *s, struct fh_ctx *ctx, const char *name,
             *result = res;
         ctx->attempt = 0;
         free(id);
-        return FH_OK;
+        /* Stored, and cancelled there: the handler stops. */
+        return s->suspended == STEPRULES_CANCELLED ? FH_SUSPENDED : FH_OK;
     }
     json_object_put(res);
     res = NULL;
@@ -315,7 +317,7 @@ run_step(struct steprules *s, struct fh_ctx *ctx, const char *name,
         stored(s);
         set_error(ctx, err, 1);
         ctx->attempt = 0;
-        return FH_ERR;
+        return s->suspended == STEPRULES_CANCELLED ? FH_SUSPENDED : FH_ERR;
     }
     s->suspended = STEPRULES_RETRY;
     /* The delay the step asked for; the error set next clears it. */
@@ -813,12 +815,27 @@ steprules_wait(struct steprules *s, struct fh_ctx *ctx, const char *name,
 }
 
 void
+steprules_cancel(struct steprules *s)
+{
+    if (s != NULL && s->suspended == STEPRULES_RUNNING)
+        s->suspended = STEPRULES_CANCELLED;
+}
+
+void
 steprules_decide(struct steprules *s, struct fh_ctx *ctx, int rc,
                  struct steprules_verdict *v)
 {
     struct ctx_core *c = ctx_core(ctx);
 
     memset(v, 0, sizeof(*v));
+    if (s->suspended == STEPRULES_CANCELLED) {
+        /* Whatever the handler returned after its step said stop. */
+        v->end = STEPRULES_END_CANCELLED;
+        v->error = "cancelled at a step boundary";
+        v->no_retry = 1;
+        v->ignored_suspension = rc != FH_SUSPENDED;
+        return;
+    }
     if (s->suspended != STEPRULES_RUNNING) {
         /* A sleep, a fetch, a wait or a step's retry stops the run,
          * whatever the handler returned after ignoring FH_SUSPENDED. */

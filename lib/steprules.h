@@ -104,6 +104,7 @@ enum steprules_state {
     STEPRULES_SLEEP, /* a sleep has begun */
     STEPRULES_FETCH, /* a fetch has begun: the host makes the request */
     STEPRULES_WAIT,  /* a wait for an event has begun */
+    STEPRULES_CANCELLED, /* the run was cancelled at a step boundary */
 };
 
 /* One handler call's steps. */
@@ -135,6 +136,12 @@ void steprules_init(struct steprules *s, const struct steprules_ops *ops,
                     struct json_object *memo, unsigned attempt,
                     unsigned max_attempts);
 void steprules_fini(struct steprules *s);
+
+/* The run was cancelled: called by the side's record() once the step it
+ * records is durable, it makes that step call return FH_SUSPENDED (its
+ * outcome kept) and every later one too, so the handler stops at this
+ * boundary. Nothing if the run must stop already (a sleep, a retry). */
+void steprules_cancel(struct steprules *s);
 
 /* fh_step(): S is NULL outside a handler. */
 int steprules_run(struct steprules *s, struct fh_ctx *ctx, const char *name,
@@ -190,6 +197,7 @@ enum steprules_end {
                              timeout */
     STEPRULES_END_RETRY,  /* failed, with an attempt left */
     STEPRULES_END_FAILED, /* failed for good */
+    STEPRULES_END_CANCELLED, /* stopped at a step boundary: cancelled */
 };
 
 /* What a handler's result means. */

@@ -92,6 +92,7 @@ struct fh_test {
     int ended;
     /* The wait it is in, if it waits: strings owned. */
     char *wait_id, *wait_event, *wait_match, *wait_value;
+    char *cancel_at;             /* cancelled once this step is stored */
 };
 
 /* One invocation, as host/steps.h's struct invocation. */
@@ -646,6 +647,11 @@ steps_record(struct fh_ctx *ctx, const struct step_outcome *o)
             inv->suspend_step = inv->r->nran - 1;
         }
     }
+    /* As the host's ack after a cancel: this step is stored, and the
+     * handler stops here. */
+    if (c->t->cancel_at != NULL && strcmp(o->id, c->t->cancel_at) == 0 &&
+        (strcmp(o->status, "completed") == 0 || o->final))
+        steprules_cancel(&inv->steps);
 }
 
 /* A sleep until a time that had passed is listed, with no time to sleep,
@@ -815,6 +821,7 @@ fh_test_free(struct fh_test *t)
     }
     free(t->fetches);
     free(t->function_id);
+    free(t->cancel_at);
     free(t->load_error);
     free(t->error);
     wait_clear(t);
@@ -1075,6 +1082,19 @@ fh_test_new_run(struct fh_test *t)
     t->started = now_ms();
     t->ended = 0;
     wait_clear(t);
+    free(t->cancel_at);
+    t->cancel_at = NULL;
+}
+
+int
+fh_test_cancel_at(struct fh_test *t, const char *step_id)
+{
+    if (step_id != NULL && *step_id == '\0')
+        return set_error(t, "fh_test_cancel_at: an empty step id");
+    run_begin(t);
+    free(t->cancel_at);
+    t->cancel_at = step_id != NULL ? xstrdup(step_id) : NULL;
+    return 0;
 }
 
 /* ------------------------------------------------------------ running */
@@ -1376,6 +1396,10 @@ invoke(struct fh_test *t, const char *function_id, const char *event_json,
         break;
     case STEPRULES_END_FAILED:
         r->status = FH_TEST_FAILED;
+        t->ended = 1;
+        break;
+    case STEPRULES_END_CANCELLED:
+        r->status = FH_TEST_CANCELLED;
         t->ended = 1;
         break;
     }

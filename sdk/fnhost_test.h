@@ -81,6 +81,8 @@ enum fh_test_status {
                              is stored for the next invocation */
     FH_TEST_WAITING,      /* suspended on a wait for an event: end it with
                              fh_test_send_event() or fh_test_wait_timeout() */
+    FH_TEST_CANCELLED,    /* stopped at a step boundary by a cancel
+                             (fh_test_cancel_at()): the run is done */
 };
 
 /* Kinds of struct fh_test_step. */
@@ -254,6 +256,15 @@ int fh_test_mock_step(struct fh_test *t, const char *name, fh_step_fn fn,
  * OUTPUT_JSON that does not parse. */
 int fh_test_mock_invoke(struct fh_test *t, const char *function_id,
                         const char *output_json, const char *error);
+/* Cancels the run at the step boundary after STEP_ID ("name", or
+ * "name:1" for a repeat), as DELETE /v1/runs/{id} does to a run whose
+ * step is running: once that step's outcome (a result, or a final
+ * failure) is stored, its call returns FH_SUSPENDED instead, and so does
+ * every later step call, so FH_STEP() returns from the handler; the run
+ * ends FH_TEST_CANCELLED. The step itself ran and is kept. NULL clears
+ * it. For the current run only (fh_test_new_run() clears it). Returns 0,
+ * or -1 for an empty id. */
+int fh_test_cancel_at(struct fh_test *t, const char *step_id);
 
 /* A response for the fetch steps named MATCH, or else whose URL is
  * MATCH (exactly), from now on: RESPONSE_JSON (copied) is {"status":

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "run_state.h"
+#include "store_sql.h"
 #include "store.h"
 #include "store_int.h"
 #include "store_sql.h"
