@@ -40,6 +40,19 @@ const struct fnopt fnopt_table[] = {
      .cfg = FNOPT_NONE, .def = 0,
      .fn = offsetof(struct fn_info, checkpoint_ahead),
      .json = "checkpoint_ahead"},
+    /* 0 (a [function ID] setting of "0") is no limit. */
+    {.name = "timeouts.start", .type = FNOPT_DURATION, .lo = 0,
+     .hi = 100 * YEAR_MS,
+     .abi = offsetof(struct fh_function_opts, timeouts.start),
+     .cfg = FNOPT_NONE, .def = 0,
+     .fn = offsetof(struct fn_info, timeout_start_ms),
+     .json = "timeouts_start_ms"},
+    {.name = "timeouts.finish", .type = FNOPT_DURATION, .lo = 0,
+     .hi = 100 * YEAR_MS,
+     .abi = offsetof(struct fh_function_opts, timeouts.finish),
+     .cfg = FNOPT_NONE, .def = 0,
+     .fn = offsetof(struct fn_info, timeout_finish_ms),
+     .json = "timeouts_finish_ms"},
 };
 
 const size_t fnopt_count = sizeof(fnopt_table) / sizeof(fnopt_table[0]);

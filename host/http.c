@@ -23,8 +23,10 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include "cancel.h"
 #include "config.h"
 #include "duration.h"
+#include "expr.h"
 #include "http_guard.h"
 #include "ingest.h"
 #include "json_check.h"
@@ -142,16 +144,36 @@ conn_closed_cb(struct evhttp_connection *evcon, void *arg)
     rt->req = NULL;
 }
 
+/* Takes REQ's reply out of the hands of its connection's close, which
+ * clears RT->req if the client goes away first. */
+static void
+reply_later(struct evhttp_request *req, struct reply_to *rt)
+{
+    rt->req = req;
+    evhttp_connection_set_closecb(evhttp_request_get_connection(req),
+                                  conn_closed_cb, rt);
+}
+
+/* Whether RT's client still waits for its answer (then it is its own
+ * again). */
+static int
+reply_now(struct reply_to *rt)
+{
+    if (rt->req == NULL)
+        return 0;
+    evhttp_connection_set_closecb(evhttp_request_get_connection(rt->req),
+                                  NULL, NULL);
+    return 1;
+}
+
 static void
 submitted_cb(void *arg, const struct pipeline_result *r)
 {
     struct reply_to *rt = arg;
     char msg[512], *text, *p;
 
-    if (rt->req == NULL)
+    if (!reply_now(rt))
         goto out;
-    evhttp_connection_set_closecb(evhttp_request_get_connection(rt->req),
-                                  NULL, NULL);
     if (r->rc != 0) {
         snprintf(msg, sizeof(msg), "events not stored, send them again: %s",
                  r->error);
@@ -187,9 +209,7 @@ submit(struct http *h, struct evhttp_request *req, struct json_object *events,
     struct reply_to *rt = xcalloc(1, sizeof(*rt));
     struct pipeline_source src = {seed, window, now};
 
-    rt->req = req;
-    evhttp_connection_set_closecb(evhttp_request_get_connection(req),
-                                  conn_closed_cb, rt);
+    reply_later(req, rt);
     pipeline_submit(h->d.pipeline, events, &src, submitted_cb, rt);
 }
 
@@ -706,6 +726,90 @@ handle_invoke(struct http *h, struct evhttp_request *req, const char *rest)
 }
 
 /* GET /v1/runs/{id} */
+/* A cancel waiting for its commit. */
+struct cancel_req {
+    struct http *h;
+    struct reply_to rt;
+    char run_id[27];
+};
+
+/* The 409 for a run that has ended: as Inngest's, "already ...". */
+static void
+reply_ended(struct evhttp_request *req, const char *id, const char *status)
+{
+    char msg[160];
+
+    snprintf(msg, sizeof(msg), "run %.26s has already %s: only a run that"
+                               " has not ended can be cancelled", id,
+             strcmp(status, "cancelled") == 0 ? "been cancelled"
+             : strcmp(status, "failed") == 0  ? "failed"
+                                              : "completed");
+    reply_error(req, 409, msg);
+}
+
+static void
+run_cancelled_cb(void *arg, int rc, const char *err,
+                 const struct store_cancel *v, size_t n)
+{
+    struct cancel_req *c = arg;
+    struct json_object *o;
+    char msg[512], status[16] = "completed";
+    int failed;
+
+    if (!reply_now(&c->rt))
+        goto out;
+    if (rc != 0) {
+        snprintf(msg, sizeof(msg), "cancel not stored, send it again: %s",
+                 err);
+        reply_error(c->rt.req, 503, msg);
+        goto out;
+    }
+    if (!v[0].done) {
+        /* It ended while the cancel was on its way. */
+        store_run_status(c->h->d.store, c->run_id, status, sizeof(status));
+        reply_ended(c->rt.req, c->run_id, status);
+        goto out;
+    }
+    /* Committed: what the run looks like now (Cancelled, or Running
+     * with cancel_requested_at until its next step boundary). */
+    if ((o = store_get_run(c->h->d.store, c->run_id, &failed)) == NULL) {
+        store_failed_or_404(c->rt.req, failed, "run", c->run_id);
+        goto out;
+    }
+    reply_data(c->rt.req, o);
+out:
+    free(c);
+}
+
+/* DELETE /v1/runs/{id}: answered once the cancel is committed. */
+static void
+cancel_run(struct http *h, struct evhttp_request *req, const char *id)
+{
+    struct cancel_req *c;
+    struct store_cancel v;
+    char status[16];
+    int rc = store_run_status(h->d.store, id, status, sizeof(status));
+
+    if (rc <= 0) {
+        store_failed_or_404(req, rc < 0, "run", id);
+        return;
+    }
+    if (strcmp(status, "completed") == 0 || strcmp(status, "failed") == 0 ||
+        strcmp(status, "cancelled") == 0) {
+        reply_ended(req, id, status);
+        return;
+    }
+    c = xcalloc(1, sizeof(*c));
+    c->h = h;
+    snprintf(c->run_id, sizeof(c->run_id), "%.26s", id);
+    memset(&v, 0, sizeof(v));
+    snprintf(v.run_id, sizeof(v.run_id), "%.26s", id);
+    reply_later(req, &c->rt);
+    sched_cancel(h->d.sched, &v, 1, "cancelled by DELETE /v1/runs",
+                 run_cancelled_cb, c);
+}
+
+/* GET /v1/runs/{id}, DELETE /v1/runs/{id} */
 static void
 handle_run(struct http *h, struct evhttp_request *req, const char *rest)
 {
@@ -718,11 +822,84 @@ handle_run(struct http *h, struct evhttp_request *req, const char *rest)
         handle_no_api_path(h, req, rest);
         return;
     }
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_DELETE) {
+        cancel_run(h, req, id);
+        return;
+    }
     if ((o = store_get_run(h->d.store, id, &failed)) == NULL) {
         store_failed_or_404(req, failed, "run", id);
         return;
     }
     reply_data(req, o);
+}
+
+/* A bulk cancellation waiting for its commits. */
+struct bulk_req {
+    struct reply_to rt;
+    struct json_object *data; /* the answer, but for its count */
+};
+
+static void
+bulk_cancelled_cb(void *arg, int rc, const char *err, int64_t count)
+{
+    struct bulk_req *b = arg;
+    char msg[512];
+
+    if (!reply_now(&b->rt)) {
+        json_object_put(b->data);
+    } else if (rc != 0) {
+        snprintf(msg, sizeof(msg), "cancellation stopped after %lld run%s"
+                                   " (they stay cancelled); send it again"
+                                   " for the rest: %s",
+                 (long long)count, count == 1 ? "" : "s", err);
+        json_object_put(b->data);
+        reply_error(b->rt.req, 503, msg);
+    } else {
+        json_object_object_add(b->data, "cancelled",
+                               json_object_new_int64(count));
+        reply_data(b->rt.req, b->data);
+    }
+    free(b);
+}
+
+/* POST /v1/cancellations: answered once every run it picks is cancelled
+ * (committed), with how many. */
+static void
+handle_cancellations(struct http *h, struct evhttp_request *req,
+                     const char *rest)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    const char *body = (const char *)evbuffer_pullup(in, -1);
+    struct cancel_filter f;
+    struct bulk_req *b;
+    char err[512], id[ULID_LEN + 1], ts[32];
+    int64_t now = now_ms();
+
+    if (cancel_filter_parse(body ? body : "", len, now, &f, err,
+                            sizeof(err)) != 0) {
+        cancel_filter_fini(&f);
+        reply_error(req, 400, err);
+        return;
+    }
+    ulid_new(id, now);
+    b = xcalloc(1, sizeof(*b));
+    b->data = json_object_new_object();
+    json_object_object_add(b->data, "id", json_object_new_string(id));
+    json_object_object_add(b->data, "function_id",
+                           json_object_new_string(f.function_id));
+    time_format(f.from, ts, sizeof(ts));
+    json_object_object_add(b->data, "started_after",
+                           json_object_new_string(ts));
+    time_format(f.to, ts, sizeof(ts));
+    json_object_object_add(b->data, "started_before",
+                           json_object_new_string(ts));
+    json_object_object_add(b->data, "if",
+                           f.cond ? json_object_new_string(expr_source(f.cond))
+                                  : NULL);
+    reply_later(req, &b->rt);
+    cancel_bulk(h->base, h->d.sched, h->d.store, &f, id, bulk_cancelled_cb,
+                b);
 }
 
 /* GET /v1/events/{id} and /v1/events/{id}/runs */
@@ -906,8 +1083,12 @@ static const struct route routes[] = {
     {"/metrics", 0, 0, NULL, AUTH_NONE, NULL, handle_metrics},
     {"/v1/runs", 0, EVHTTP_REQ_GET, ONLY_GET, AUTH_API_KEY, NULL,
      handle_list_runs},
-    {"/v1/runs/", 1, EVHTTP_REQ_GET, ONLY_GET, AUTH_API_KEY, NULL,
+    {"/v1/runs/", 1, EVHTTP_REQ_GET | EVHTTP_REQ_DELETE,
+     "use GET to read a run, DELETE to cancel it", AUTH_API_KEY, NULL,
      handle_run},
+    {"/v1/cancellations", 0, EVHTTP_REQ_POST,
+     "use POST to cancel runs in bulk", AUTH_API_KEY, NULL,
+     handle_cancellations},
     {"/v1/events/", 1, EVHTTP_REQ_GET, ONLY_GET, AUTH_API_KEY, NULL,
      handle_event},
     {"/v1/functions", 0, EVHTTP_REQ_GET, ONLY_GET, AUTH_API_KEY, NULL,

@@ -29,6 +29,7 @@
 struct cli {
     struct config cfg;
     const char *url, *key, *data, *id, *function, *status, *limit;
+    const char *from, *to, *cond;
     const char *webhook, *secret, *scheme, *timestamp;
     int json;
     char **args;
@@ -53,6 +54,13 @@ static const struct cli_option options[] = {
      "send: the event's id (a repeat starts nothing new); sign: the"
      " message id (default: a new one)"},
     {"function", "F", OPT(function), "only the runs of function F"},
+    {"from", "TIME", OPT(from),
+     "cancel: runs created at TIME or later (RFC 3339, or ms since the"
+     " epoch; default: any)"},
+    {"to", "TIME", OPT(to), "cancel: runs created before TIME (default: now)"},
+    {"if", "EXPR", OPT(cond),
+     "cancel: only runs whose triggering event makes EXPR true, e.g."
+     " 'event.data.user_id == \"u1\"'"},
     {"status", "S", OPT(status),
      "only runs in status S: queued, running, sleeping, completed, failed,"
      " cancelled"},
@@ -252,14 +260,16 @@ base_url(const struct cli *c)
     return xasprintf("http://%s", c->cfg.listen);
 }
 
-/* GET PATH and return the parsed body (new), printing errors. */
+/* METHOD PATH with BODY (NULL: none) and return the parsed answer (new),
+ * printing errors. */
 static struct json_object *
-api_get(const struct cli *c, const char *path, int *status)
+api_request(const struct cli *c, const char *method, const char *path,
+            const char *body, int *status)
 {
     char *url = base_url(c), *resp = NULL, err[512];
     struct json_object *o;
 
-    *status = client_request(url, "GET", path, NULL, c->cfg.api_key, &resp,
+    *status = client_request(url, method, path, body, c->cfg.api_key, &resp,
                              err, sizeof(err));
     free(url);
     if (*status < 0) {
@@ -272,6 +282,13 @@ api_get(const struct cli *c, const char *path, int *status)
             *status, resp);
     free(resp);
     return o;
+}
+
+/* GET PATH and return the parsed body (new), printing errors. */
+static struct json_object *
+api_get(const struct cli *c, const char *path, int *status)
+{
+    return api_request(c, "GET", path, NULL, status);
 }
 
 static const char *
@@ -462,6 +479,63 @@ cmd_run(struct cli *c)
                jstr(a, "started_at"), jstr(a, "ended_at"),
                json_object_object_get(a, "error") ? jstr(a, "error") : "ok");
     }
+    json_object_put(o);
+    return 0;
+}
+
+/* fnhost cancel RUN_ID, or --function F [--from T] [--to T] [--if E]. */
+static int
+cmd_cancel(struct cli *c)
+{
+    struct json_object *o, *body = NULL, *d;
+    char *path;
+    int status, bulk = c->function != NULL;
+
+    if (bulk ? c->nargs != 0 : c->nargs != 1 || c->from || c->to || c->cond)
+        return die("usage: fnhost cancel RUN_ID, or fnhost cancel --function"
+                   " F [--from TIME] [--to TIME] [--if EXPR]");
+    if (bulk) {
+        body = json_object_new_object();
+        json_object_object_add(body, "function_id",
+                               json_object_new_string(c->function));
+        if (c->from != NULL)
+            json_object_object_add(body, "started_after",
+                                   json_object_new_string(c->from));
+        if (c->to != NULL)
+            json_object_object_add(body, "started_before",
+                                   json_object_new_string(c->to));
+        if (c->cond != NULL)
+            json_object_object_add(body, "if",
+                                   json_object_new_string(c->cond));
+        path = xstrdup("/v1/cancellations");
+    } else {
+        path = xasprintf("/v1/runs/%s", c->args[0]);
+    }
+    o = api_request(c, bulk ? "POST" : "DELETE", path,
+                    body ? json_object_to_json_string(body) : NULL, &status);
+    free(path);
+    json_object_put(body);
+    if (o == NULL)
+        return 1;
+    if (status != 200) {
+        die("%s", jstr(o, "error"));
+        json_object_put(o);
+        return 1;
+    }
+    d = json_object_object_get(o, "data");
+    if (c->json)
+        print_json(o);
+    else if (bulk)
+        printf("cancellation %s: %lld run%s cancelled\n", jstr(d, "id"),
+               (long long)json_object_get_int64(
+                   json_object_object_get(d, "cancelled")),
+               json_object_get_int64(json_object_object_get(d, "cancelled"))
+                       == 1 ? "" : "s");
+    else if (strcmp(jstr(d, "status"), "Cancelled") == 0)
+        printf("run %s cancelled\n", jstr(d, "run_id"));
+    else
+        printf("run %s: cancel requested; it stops at its next step"
+               " boundary\n", jstr(d, "run_id"));
     json_object_put(o);
     return 0;
 }
@@ -752,6 +826,9 @@ static const struct cmd_entry commands[] = {
      " api_key", cmd_runs, 0},
     {"run", "ID", "show one run, its steps and attempts",
      "json url state api_key", cmd_run, 0},
+    {"cancel", "RUN_ID | --function F [--from T] [--to T] [--if EXPR]",
+     "cancel a run, or a function's runs created in a time range",
+     "function from to if json url state api_key", cmd_cancel, 0},
     {"functions", "", "show the loaded plugins and functions",
      "json url state api_key", cmd_functions, 0},
     {"reload", "", "reload the plugins (as SIGHUP does) and say how it went",

@@ -263,6 +263,7 @@ event_prepare(struct pipeline *p, struct submission *sub,
     for (size_t r = 0; r < e->nruns; r++) {
         ulid_new(e->runs[r].id, now);
         e->runs[r].function_id = g->fns[p->match[r]].id;
+        e->runs[r].start_timeout_ms = g->fns[p->match[r]].timeout_start_ms;
     }
 }
 

@@ -273,14 +273,22 @@ int store_overdue_runs(struct store *st, int64_t now, int limit,
  * say (logged). */
 int64_t store_next_deadline(struct store *st, int64_t now);
 
-/* Calls FN for each unfinished run of FUNCTION_ID created at FROM or later
- * and before TO (ms), whose cancel is not asked for yet, oldest first,
- * with its triggering event's JSON text (borrowed for the call). Returns
- * the number of runs, or -1 (logged). */
+/* A run found by store_runs_to_cancel(); strings borrowed for the call. */
+struct store_found {
+    const char *run_id;
+    int64_t created_at;
+    const char *event_json; /* its triggering event */
+};
+
+/* Calls FN for up to LIMIT unfinished runs of FUNCTION_ID created at FROM
+ * or later and before TO (ms), whose cancel is not asked for yet, in the
+ * order (created_at, run_id), starting after AFTER_AT, AFTER_ID (a
+ * cursor: the last one found; "" for none). Returns the number of runs,
+ * or -1 (logged). */
 int store_runs_to_cancel(struct store *st, const char *function_id,
-                         int64_t from, int64_t to,
-                         void (*fn)(void *arg, const char *run_id,
-                                    const char *event_json),
+                         int64_t from, int64_t to, int64_t after_at,
+                         const char *after_id, int limit,
+                         void (*fn)(void *arg, const struct store_found *r),
                          void *arg);
 
 /* The stored status of RUN_ID into STATUS ("queued", ..., "cancelled"):

@@ -257,17 +257,19 @@ store_next_deadline(struct store *st, int64_t now)
 
 int
 store_runs_to_cancel(struct store *st, const char *function_id, int64_t from,
-                     int64_t to, void (*fn)(void *, const char *, const char *),
+                     int64_t to, int64_t after_at, const char *after_id,
+                     int limit, void (*fn)(void *, const struct store_found *),
                      void *arg)
 {
     /* Through runs_function (function_id, created_at). */
-    static const char sql[] = "SELECT r.id, e.json FROM runs r"
+    static const char sql[] = "SELECT r.id, r.created_at, e.json FROM runs r"
                               " JOIN events e ON e.id = r.event_id"
                               " WHERE r.function_id = ? AND r.created_at >= ?"
                               " AND r.created_at < ?"
+                              " AND (r.created_at, r.id) > (?, ?)"
                               " AND r.status IN ('queued', 'sleeping',"
                               " 'running') AND r.cancel_at IS NULL"
-                              " ORDER BY r.created_at, r.id";
+                              " ORDER BY r.created_at, r.id LIMIT ?";
     sqlite3_stmt *s;
     int n = 0, rc;
 
@@ -276,10 +278,17 @@ store_runs_to_cancel(struct store *st, const char *function_id, int64_t from,
     store_bind_text(s, 1, function_id);
     sqlite3_bind_int64(s, 2, from);
     sqlite3_bind_int64(s, 3, to);
+    sqlite3_bind_int64(s, 4, after_at);
+    store_bind_text(s, 5, after_id);
+    sqlite3_bind_int(s, 6, limit);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_found f = {
+            (const char *)sqlite3_column_text(s, 0),
+            sqlite3_column_int64(s, 1),
+            (const char *)sqlite3_column_text(s, 2)};
+
         n++;
-        fn(arg, (const char *)sqlite3_column_text(s, 0),
-           (const char *)sqlite3_column_text(s, 1));
+        fn(arg, &f);
     }
     return finish_read(st, s, rc, n, "runs to cancel");
 }

@@ -210,6 +210,14 @@ check_functions(const struct fh_plugin *p, char *err, size_t errlen)
                               "function \"%s\": timeout:"
                               " must be at least %dms, got \"%s\"",
                               f->id, CHECK_TIMEOUT_MIN_MS, o.timeout);
+        for (int k = 0; k < 2; k++) {
+            const char *t = k ? o.timeouts.finish : o.timeouts.start;
+
+            if (t != NULL && duration_parse(t, &ms, why, sizeof(why)) != 0)
+                return check_fail(err, errlen,
+                                  "function \"%s\": timeouts.%s: %s", f->id,
+                                  k ? "finish" : "start", why);
+        }
         for (const struct fh_function *g = p->functions; g < f; g++)
             if (strcmp(g->id, f->id) == 0)
                 return check_fail(err, errlen, "duplicate function id \"%s\"",

@@ -166,3 +166,96 @@ duration_format(int64_t ms, char *buf, size_t len)
     if (ms > 0 && off < len)
         snprintf(buf + off, len - off, "%lldms", (long long)ms);
 }
+
+/* The N digits at *P as a number, *P moved past them; -1 if any of the N
+ * is not a digit. */
+static int
+digits(const char **p, int n)
+{
+    int v = 0;
+
+    for (int i = 0; i < n; i++, (*p)++) {
+        if (!isdigit((unsigned char)**p))
+            return -1;
+        v = v * 10 + (**p - '0');
+    }
+    return v;
+}
+
+/* Days from 1970-01-01 to Y-M-D of the proleptic Gregorian calendar
+ * (Howard Hinnant's days_from_civil). */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+    int64_t era, yoe, doy;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+static int
+leap(int y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+int
+duration_parse_time(const char *s, int64_t *out, char *err, size_t errlen)
+{
+    static const int mdays[] = {31, 28, 31, 30, 31, 30,
+                                31, 31, 30, 31, 30, 31};
+    const char *p = s;
+    int y, mo, d, h, mi, sec, ms = 0, scale = 100, off = 0;
+    int64_t t;
+
+    if (*p != '\0' && strspn(p, "0123456789") == strlen(p)) {
+        if (strlen(p) > 15) /* past the year 33000 */
+            goto bad;
+        for (t = 0; *p != '\0'; p++)
+            t = t * 10 + (*p - '0');
+        *out = t;
+        return 0;
+    }
+    if ((y = digits(&p, 4)) < 0 || *p++ != '-' || (mo = digits(&p, 2)) < 0 ||
+        *p++ != '-' || (d = digits(&p, 2)) < 0 ||
+        (*p != 'T' && *p != 't' && *p != ' ') || (p++, h = digits(&p, 2)) < 0 ||
+        *p++ != ':' || (mi = digits(&p, 2)) < 0 || *p++ != ':' ||
+        (sec = digits(&p, 2)) < 0)
+        goto bad;
+    if (*p == '.') {
+        if (!isdigit((unsigned char)*++p))
+            goto bad;
+        for (; isdigit((unsigned char)*p); p++, scale /= 10)
+            ms += (*p - '0') * scale;
+    }
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int sign = *p++ == '-' ? -1 : 1, oh, om;
+
+        if ((oh = digits(&p, 2)) < 0 || *p++ != ':' ||
+            (om = digits(&p, 2)) < 0 || oh > 23 || om > 59)
+            goto bad;
+        off = sign * (oh * 60 + om);
+    } else {
+        goto bad;
+    }
+    if (*p != '\0' || y < 1970 || mo < 1 || mo > 12 || d < 1 ||
+        d > mdays[mo - 1] + (mo == 2 && leap(y)) || h > 23 || mi > 59 ||
+        sec > 60)
+        goto bad;
+    t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
+        (int64_t)off * 60;
+    if (t < 0)
+        goto bad;
+    *out = t * 1000 + ms;
+    return 0;
+bad:
+    snprintf(err, errlen, "time \"%.40s\": expected RFC 3339, as"
+                          " 2026-12-07T10:42:00Z, or milliseconds since the"
+                          " epoch", s);
+    return -1;
+}

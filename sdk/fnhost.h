@@ -64,7 +64,7 @@
  *        load plugins built for a newer minor (above)
  *   1.3  the step toolbox: send_event, invoke, error, fetch (struct
  *        fh_fetch), wait_for_event (struct fh_wait);
- *        fh_function_opts.on_failure
+ *        fh_function_opts.on_failure, timeouts
  */
 #ifndef FNHOST_H
 #define FNHOST_H
@@ -212,6 +212,15 @@ struct fh_function_opts {
     fh_handler on_failure; /* runs once a run of this function has failed
                             for good, as Inngest's onFailure: see "Failure
                             handlers" below. NULL: none */
+    struct fh_timeouts {      /* Inngest's timeouts: exceeding one cancels
+                                 the run (it shows Cancelled). Durations
+                                 as .timeout; NULL: no limit */
+        const char *start;    /* longest a run may wait, queued, before
+                                 its first attempt starts, e.g. "10m" */
+        const char *finish;   /* longest from its first start to its end,
+                                 sleeps and retries included, e.g. "1d" */
+    } timeouts;               /* 1.3: FH_OPTS(.timeouts = {.start = "10m",
+                                 .finish = "1d"}) */
 };
 
 #define FH_RETRIES_NONE (-1)

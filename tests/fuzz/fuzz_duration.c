@@ -5,7 +5,8 @@
  * refusal leaves the output alone and says why, and duration_format is
  * exact (whole ms in d/h/m/s/ms), so its text parses back to the same
  * value. The first byte also picks a short buffer for duration_format,
- * which must truncate and never overrun. */
+ * which must truncate and never overrun. The same bytes go to
+ * duration_parse_time() as a time. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     memcpy(s, data, size);
     s[size] = '\0';
+    /* Times too: a time parsed is never negative, and a refusal says
+     * why and leaves the output alone. */
+    err[0] = '\0';
+    if (duration_parse_time(s, &ms, err, sizeof(err)) != 0
+            ? ms != -12345 || err[0] == '\0'
+            : ms < 0) {
+        fprintf(stderr, "fuzz_duration: time \"%s\": %lld ms, error"
+                        " \"%s\"\n", s, (long long)ms, err);
+        abort();
+    }
+    ms = -12345;
     err[0] = '\0';
     if (duration_parse(s, &ms, err, sizeof(err)) != 0) {
         if (ms != -12345 || err[0] == '\0') {

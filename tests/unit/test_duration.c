@@ -46,9 +46,50 @@ formats(int64_t ms, const char *want)
     is_str(buf, want, "%lld ms formats as %s", (long long)ms, want);
 }
 
+/* Parses the time S and checks it gives WANT ms, or is refused (WANT
+ * -1). */
+static void
+time_is(const char *s, int64_t want)
+{
+    char err[256] = "";
+    int64_t ms = -1;
+    int rc = duration_parse_time(s, &ms, err, sizeof(err));
+
+    if (want < 0) {
+        is_int(rc, -1, "time \"%s\" is refused", s);
+        has_str(err, "expected RFC 3339", "saying what it expects");
+        return;
+    }
+    is_int(rc, 0, "time \"%s\" parses", s);
+    is_int(ms, want, "time \"%s\" is %lld ms", s, (long long)want);
+}
+
+static void
+test_times(void)
+{
+    time_is("1970-01-01T00:00:00Z", 0);
+    time_is("2026-12-07T10:42:00Z", 1796640120000LL);
+    time_is("2026-12-07t10:42:00.25z", 1796640120250LL);
+    time_is("2026-12-07 11:42:00.2509+01:00", 1796640120250LL);
+    time_is("2026-12-07T05:12:00-05:30", 1796640120000LL);
+    time_is("2024-02-29T00:00:00Z", 1709164800000LL);
+    time_is("1796640120000", 1796640120000LL);
+    time_is("2025-02-29T00:00:00Z", -1);
+    time_is("2026-12-07T10:42:00", -1);
+    time_is("2026-12-07", -1);
+    time_is("2026-13-07T10:42:00Z", -1);
+    time_is("1969-12-31T23:59:59Z", -1);
+    time_is("2026-12-07T10:42:00.Z", -1);
+    time_is("2026-12-07T10:42:00Zjunk", -1);
+    time_is("", -1);
+    time_is("-5", -1);
+    time_is("9999999999999999", -1);
+}
+
 int
 main(void)
 {
+    test_times();
     /* The `ms` grammar Inngest's SDK accepts. */
     parses("3 days", 3 * DAY);
     is_int(3 * DAY, 259200000, "3 days is 259200000 ms");

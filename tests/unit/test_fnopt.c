@@ -74,6 +74,12 @@ test_config_values(void)
     is_int(fnopt_set_config(&s, "timeout", "0", err, sizeof(err)), -1,
            "timeout = 0 is refused");
     has_str(err, "timeout: must be at least 1ms", "at least 1ms");
+    is_int(fnopt_set_config(&s, "timeouts.start", "0", err, sizeof(err)), 0,
+           "timeouts.start = 0 (no limit) is taken");
+    is_int(fnopt_set_config(&s, "timeouts.finish", "2h", err, sizeof(err)),
+           0, "timeouts.finish = 2h is taken");
+    is_int(s.v[fnopt_find("timeouts.finish") - fnopt_table].i, 7200000,
+           "as 7200000 ms");
     is_int(fnopt_set_config(&s, "retires", "1", err, sizeof(err)), -1,
            "an unknown key is refused");
     has_str(err, "unknown function setting \"retires\"", "by name");
@@ -102,6 +108,22 @@ test_declared(void)
            "what a describe process sends passes the master's check");
     json_object_put(d);
 
+    memset(&o, 0, sizeof(o));
+    o.timeouts.start = "10m";
+    o.timeouts.finish = "1d";
+    d = fnopt_declared(&o, err, sizeof(err));
+    is_str(json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN),
+           "{\"timeouts_start_ms\":600000,\"timeouts_finish_ms\":86400000}",
+           "timeouts.start and timeouts.finish, in ms");
+    is_int(fnopt_check_declared(d, err, sizeof(err)), 0,
+           "pass the master's check");
+    json_object_put(d);
+    o.timeouts.finish = "soon";
+    ok(fnopt_declared(&o, err, sizeof(err)) == NULL,
+       "a timeouts.finish that is no duration is refused");
+    has_str(err, "timeouts.finish: ", "naming it");
+
+    memset(&o, 0, sizeof(o));
     o.retries = -2;
     ok(fnopt_declared(&o, err, sizeof(err)) == NULL, "retries -2 is refused");
     has_str(err, "retries: expected 0 to 20", "out of range");
@@ -152,7 +174,8 @@ test_resolve(void)
 
     fnopt_json(&f, fo);
     is_str(json_object_to_json_string_ext(fo, JSON_C_TO_STRING_PLAIN),
-           "{\"retries\":0,\"timeout_ms\":5000,\"checkpoint_ahead\":0}",
+           "{\"retries\":0,\"timeout_ms\":5000,\"checkpoint_ahead\":0,"
+           "\"timeouts_start_ms\":0,\"timeouts_finish_ms\":0}",
            "GET /v1/functions shows the effective values by JSON name");
     json_object_put(fo);
     json_object_put(d);
