@@ -347,6 +347,8 @@ apply_cancel(struct store *st, struct op *op)
             sqlite3_bind_int64(s, 1, op->u.cancel.at);
             bind_text(s, 2, op->u.cancel.reason);
             bind_text(s, 3, c->run_id);
+            if (k == 1)
+                sqlite3_bind_int(s, 4, c->at_boundary);
             if (step_done(s) != 0)
                 return -1;
             c->done = sqlite3_changes(st->wdb) > 0;

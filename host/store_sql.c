@@ -189,9 +189,12 @@ const char *const store_stmt_sql[NSTMT] = {
                      " error = coalesce(cancel_reason, ?2), ended_at = ?1,"
                      " deadline = NULL, updated_at = ?1"
                      " WHERE id = ?3 AND status IN ('queued', 'sleeping')",
-    /* Cancelled at its next step boundary: a run on a worker. */
+    /* Cancelled at its next step boundary: a run on a worker (?4 = 1),
+     * which shows as running from now on even if it is new and has not
+     * written a checkpoint yet. */
     [S_CANCEL_FLAG] = "UPDATE runs SET cancel_at = coalesce(cancel_at, ?1),"
                       " cancel_reason = coalesce(cancel_reason, ?2),"
+                      " status = CASE WHEN ?4 THEN 'running' ELSE status END,"
                       " updated_at = ?1 WHERE id = ?3"
                       " AND status IN ('queued', 'sleeping', 'running')",
     /* After an attempt's outcome: a run whose cancel was asked for ends
