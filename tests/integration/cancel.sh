@@ -22,21 +22,9 @@ send() {
     ev=$(jq -r '.ids[0]' <<<"$BODY_OUT")
     RUN=$(sql "select id from runs where event_id = '$ev'")
 }
-# del RUN: DELETE /v1/runs/RUN; sets HTTP_CODE and BODY_OUT.
-del() {
-    local out
-    out=$(curl -s -w '\n%{http_code}' -X DELETE "$URL/v1/runs/$1")
-    HTTP_CODE=${out##*$'\n'}
-    BODY_OUT=${out%$'\n'*}
-}
-# bulk BODY: POST /v1/cancellations.
-bulk() {
-    local out
-    out=$(curl -s -w '\n%{http_code}' -H 'Content-Type: application/json' \
-        --data-binary "$1" "$URL/v1/cancellations")
-    HTTP_CODE=${out##*$'\n'}
-    BODY_OUT=${out%$'\n'*}
-}
+# del RUN: DELETE /v1/runs/RUN; bulk BODY: POST /v1/cancellations.
+del() { request DELETE "/v1/runs/$1"; }
+bulk() { request POST /v1/cancellations "$1"; }
 status() { sql "select status from runs where id = '$1'"; }
 is_status() { [ "$(status "$1")" = "$2" ]; }
 # ran RUN: the steps RUN executed, one per line.

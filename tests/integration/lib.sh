@@ -142,14 +142,21 @@ t_done() {
     [ "$T_FAILED" -eq 0 ]
 }
 
-# post BODY [KEY]: POST /e/KEY; sets HTTP_CODE and BODY_OUT.
-post() {
-    local out
-    out=$(curl -s -w '\n%{http_code}' -H 'Content-Type: application/json' \
-        --data-binary "$1" "$URL/e/${2:-test}")
+# request METHOD PATH [BODY]: a request with a JSON body, or none; sets
+# HTTP_CODE and BODY_OUT.
+request() {
+    local out body=()
+    [ $# -ge 3 ] && body=(-H 'Content-Type: application/json'
+        --data-binary "$3")
+    out=$(curl -s -w '\n%{http_code}' -X "$1" "${body[@]}" "$URL$2")
     HTTP_CODE=${out##*$'\n'}
     BODY_OUT=${out%$'\n'*}
     BODY_OUT=${BODY_OUT%$'\n'}
+}
+
+# post BODY [KEY]: POST /e/KEY; sets HTTP_CODE and BODY_OUT.
+post() {
+    request POST "/e/${2:-test}" "$1"
 }
 
 # get PATH: GET; sets HTTP_CODE and BODY_OUT. Every /v1 answer is kept,
