@@ -127,6 +127,35 @@ test_ids_and_results(void)
     fh_test_free(t);
 }
 
+/* A cancel at a step boundary, as the host's ack says it: the step ran
+ * and is kept, the handler stops there, and nothing after it runs. */
+static void
+test_cancel(void)
+{
+    struct fh_test *t = steps_harness();
+    struct fh_test_result r;
+
+    is_int(fh_test_cancel_at(t, "item:1"), 0, "fh_test_cancel_at(item:1)");
+    is_int(fh_test_run_all(t, "three-steps",
+                           "{\"name\":\"test/steps\",\"data\":{\"items\":3}}",
+                           &r), 0, "three-steps runs");
+    is_int(r.status, FH_TEST_CANCELLED, "and ends cancelled");
+    is_int(r.rc, FH_SUSPENDED, "its handler returned FH_SUSPENDED");
+    is_str(ran_ids(&r), "a,b,item,item:1", "item:1 ran, nothing after it");
+    is_str(execs(r.run_id), "a,b,item,item:1", "no body after it ran");
+    is_str(fh_test_ran(&r, "item:1")->result,
+           "{\"step\":\"item\",\"value\":1}", "item:1 kept its result");
+    is_str(r.error, "cancelled at a step boundary", "the error says so");
+    fh_test_result_free(&r);
+
+    /* The next run is a new one, not cancelled. */
+    fh_test_run_all(t, "three-steps", "{\"name\":\"test/steps\"}", &r);
+    is_int(r.status, FH_TEST_COMPLETED, "a cancel is for its run only");
+    fh_test_result_free(&r);
+    is_int(fh_test_cancel_at(t, ""), -1, "an empty step id is refused");
+    fh_test_free(t);
+}
+
 static void
 test_sleep_resume(void)
 {
@@ -773,6 +802,7 @@ main(void)
     snprintf(execs_db, sizeof(execs_db), "%s/execs.db", dir);
 
     test_ids_and_results();
+    test_cancel();
     test_sleep_resume();
     test_flaky();
     test_fatal();

@@ -276,6 +276,11 @@ test_ack(void)
     proto_write(sv[0], &b);
     is_int(proto_recv_ack(sv[1]), 1, "proto_recv_ack takes an acknowledgement");
     is_int(proto_recv_ack(sv[1]), 1, "sent twice, both are read");
+    proto_put_ack_cancel(&b);
+    proto_put_ack(&b);
+    proto_write(sv[0], &b);
+    is_int(proto_recv_ack(sv[1]), 2, "an ack that says cancel reads as 2");
+    is_int(proto_recv_ack(sv[1]), 1, "and the plain one after it as 1");
     raw_frame(sv[0], 11, "{\"t\":\"bad\"}", 11);
     errno = 0;
     is_int(proto_recv_ack(sv[1]), 0, "another message of the same length is"
@@ -383,6 +388,7 @@ test_master_reads(void)
     evbuffer_add(in, b.data, b.len);
     b.len = 0;
     is_int(proto_take(in, &m), 1, "a done that suspends reads back");
+    ok(!m.done.cancelled, "not cancelled");
     ok(m.type == PROTO_DONE && !m.done.ok && m.done.no_retry &&
            m.done.suspend == PROTO_SUSPEND_RETRY &&
            m.done.retry_after_ms == 90000,
@@ -398,6 +404,19 @@ test_master_reads(void)
            strcmp(m.step.error, st.error) == 0,
        "a failed step, without a result");
     is_int(proto_take(in, &m), 0, "then nothing");
+
+    /* A handler stopped at a cancel. */
+    memset(&d, 0, sizeof(d));
+    d.cancelled = 1;
+    d.no_retry = 1;
+    d.error = "cancelled at a step boundary";
+    proto_put_done(&b, &d);
+    evbuffer_add(in, b.data, b.len);
+    b.len = 0;
+    is_int(proto_take(in, &m), 1, "a cancelled done reads back");
+    ok(m.type == PROTO_DONE && m.done.cancelled && !m.done.ok &&
+           m.done.suspend == PROTO_SUSPEND_NONE,
+       "as cancelled, not ok, not suspended");
 
     proto_buf_free(&b);
     evbuffer_free(in);

@@ -44,6 +44,7 @@ struct fake {
     int64_t timeout[FAKE_MAX];
     int njobs;
     int acks, kills;
+    int cancel_acks;  /* acks of jobs whose cancel was set */
     int stopped;
 };
 
@@ -112,6 +113,7 @@ static void
 fake_ack(void *impl, struct job *job)
 {
     ((struct fake *)impl)->acks++;
+    ((struct fake *)impl)->cancel_acks += job->cancel;
 }
 
 static void
@@ -360,6 +362,8 @@ start_run(struct sched *s, const char *fn, char run_id[27])
     ev.nruns = 1;
     ulid_new(run.id, 0);
     run.function_id = fn;
+    /* As the pipeline does, from the function's timeouts.start. */
+    run.start_timeout_ms = strcmp(fn, "timed") == 0 ? 30 : 0;
     store_put_events(store, &ev, 1, 0, committed_cb, &c);
     loop_until(fired, &c, 5000);
     if (s != NULL) {
@@ -383,6 +387,7 @@ make_generation(void)
         {"twice", 2, 0.01},
         {"once", 1, 0.001},
         {"patient", 4, 0.001},
+        {"timed", 4, 0.001},
     };
     struct generation *g = xcalloc(1, sizeof(*g));
 
@@ -399,6 +404,7 @@ make_generation(void)
         g->fns[i].timeout_ms = 5000;
         g->fns[i].backoff_scale = fns[i].scale;
     }
+    g->fns[4].timeout_start_ms = 30;
     return g;
 }
 
@@ -866,6 +872,111 @@ test_found_in_store(struct sched *s)
     fake.slots = 1;
 }
 
+struct cancel_seen {
+    int fired, rc;
+    int done[4];
+};
+
+static void
+cancel_cb(void *arg, int rc, const char *err, const struct store_cancel *v,
+          size_t n)
+{
+    struct cancel_seen *c = arg;
+
+    c->fired = 1;
+    c->rc = rc;
+    for (size_t i = 0; i < n && i < 4; i++)
+        c->done[i] = v[i].done;
+}
+
+static int
+cancel_fired(const void *arg)
+{
+    return ((const struct cancel_seen *)arg)->fired;
+}
+
+/* Whether an ack with a cancel came since *ARG of them. */
+static int
+acked_more(const void *arg)
+{
+    return fake.cancel_acks > *(const int *)arg;
+}
+
+/* A running run is flagged: its next ack says cancel, and its outcome
+ * ends it cancelled. A queued one leaves the ready queue at once and is
+ * never dispatched. A finished one is left as it is. */
+static void
+test_cancel(struct sched *s)
+{
+    char ids[3][27];
+    struct store_cancel v[3];
+    struct cancel_seen c = {0, -1, {0}};
+    struct step_record st;
+    struct pool_result r;
+    int cancel_acks = fake.cancel_acks;
+
+    fake.slots = 1;
+    start_run(s, "ok", ids[0]);
+    start_run(s, "ok", ids[1]);
+    start_run(s, "ok", ids[2]);
+    loop_until(is_running, ids[0], 5000);
+    end_ok(ids[0], "null");
+    ok(reach(ids[0], "completed"), "the first run completes");
+    loop_until(is_running, ids[1], 5000);
+    is_int(sched_queued(s), 1, "the second runs, the third waits in line");
+    memset(v, 0, sizeof(v));
+    for (int i = 0; i < 3; i++)
+        memcpy(v[i].run_id, ids[i], 27);
+    sched_cancel(s, v, 3, "test cancel", cancel_cb, &c);
+    is_int(sched_queued(s), 0, "the waiting one leaves the queue at once");
+    ok(loop_until(cancel_fired, &c, 5000) && c.rc == 0, "the cancel commits");
+    is_int(c.done[0], 0, "the completed run is left as it is");
+    ok(c.done[1] && c.done[2], "the other two are cancelled");
+    is_str(run_col(ids[2], "status"), "cancelled", "the queued one at once");
+    is_str(run_col(ids[2], "error"), "test cancel", "with the reason");
+    ok(run_col(ids[1], "cancel_at")[0] != '\0' &&
+           strcmp(run_col(ids[1], "status"), "cancelled") != 0,
+       "the running one at its next step boundary");
+
+    memset(&st, 0, sizeof(st));
+    st.step_id = st.name = "first";
+    st.kind = "run";
+    st.status = "completed";
+    st.result = "1";
+    st.started_at = st.ended_at = now_ms();
+    fake.cb.step(fake.cb.arg, fake.jobs[fake_find(ids[1])], &st);
+    loop_until(acked_more, &cancel_acks, 5000);
+    is_int(fake.cancel_acks, cancel_acks + 1,
+           "its checkpoint is acknowledged with the cancel");
+    memset(&r, 0, sizeof(r));
+    r.error = "cancelled at a step boundary";
+    r.no_retry = 1;
+    r.cancelled = 1;
+    fake_end(ids[1], &r);
+    ok(reach(ids[1], "cancelled"), "its outcome ends it cancelled");
+    is_int(count("SELECT count(*) FROM steps WHERE run_id = ?", ids[1]), 1,
+           "with its step stored");
+    loop_until(is_running, ids[2], 200);
+    ok(fake_find(ids[2]) < 0, "the cancelled queued run never runs");
+}
+
+/* A run that waits in line past its function's timeouts.start (30 ms
+ * here) is cancelled by the scheduler's wake, with no timer of its own. */
+static void
+test_start_timeout(struct sched *s)
+{
+    char id[27];
+
+    fake.slots = 0;
+    start_run(s, "timed", id);
+    ok(reach(id, "cancelled"), "a run queued past timeouts.start is"
+                               " cancelled");
+    ok(strstr(run_col(id, "error"), "timeouts.start") != NULL, "saying why");
+    fake.slots = 1;
+    loop_until(is_running, id, 200);
+    ok(fake_find(id) < 0, "and never runs");
+}
+
 static void
 stopped_cb(void *arg)
 {
@@ -915,6 +1026,8 @@ main(void)
     test_backlog(s);
     test_failed_dispatch(s);
     test_found_in_store(s);
+    test_cancel(s);
+    test_start_timeout(s);
 
     sched_stop(s, stopped_cb, &stopped);
     ok(stopped && fake.stopped, "stopping stops the executor");
