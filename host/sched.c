@@ -339,14 +339,10 @@ static void
 timed_out_cb(void *arg, int rc, const char *err,
              const struct store_cancel *v, size_t n)
 {
-    const char *which = arg;
-
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        if (v[i].done)
-            log_info("run", "%s: cancelled, %s", v[i].run_id, which);
     if (rc != 0)
         log_error("sched", "cannot cancel runs past their %s: %s; trying"
-                           " again at the next scan", which, err);
+                           " again at the next scan", (const char *)arg,
+                  err);
 }
 
 #define START_PASSED "its timeouts.start passed before it started"
@@ -785,25 +781,45 @@ sched_unwatch(struct sched *s, struct sched_watch *w)
     }
 }
 
-/* Tells the watches of the run that ended as AT says, and forgets them. */
+/* Tells the watches of the run that ended as END says, and forgets them. */
 static void
-tell_watches(struct sched *s, const struct store_attempt *at)
+tell_watches(struct sched *s, const struct sched_end *end)
+{
+    struct sched_watch **p = &s->watches, *w;
+
+    while ((w = *p) != NULL) {
+        if (strcmp(w->run_id, end->run_id) != 0) {
+            p = &w->next;
+            continue;
+        }
+        *p = w->next;
+        w->fn(w->arg, end);
+        free(w);
+    }
+}
+
+/* The watches of the run that ended as AT says. */
+static void
+tell_watches_at(struct sched *s, const struct store_attempt *at)
 {
     struct sched_end end = {
         at->run_id, at->outcome == RUN_COMPLETED ? "completed" : "failed",
         at->outcome == RUN_COMPLETED ? at->output : NULL,
         at->outcome == RUN_FAILED ? at->error : NULL};
-    struct sched_watch **p = &s->watches, *w;
 
-    while ((w = *p) != NULL) {
-        if (strcmp(w->run_id, at->run_id) != 0) {
-            p = &w->next;
-            continue;
-        }
-        *p = w->next;
-        w->fn(w->arg, &end);
-        free(w);
-    }
+    tell_watches(s, &end);
+}
+
+/* RUN_ID has become Cancelled (committed); HOW says why. The one place
+ * where what follows a cancel belongs: its watches hear of it here, and
+ * so will the inngest/function.cancelled event (#12 item 4). */
+static void
+run_cancelled(struct sched *s, const char *run_id, const char *how)
+{
+    struct sched_end end = {run_id, "cancelled", NULL, how};
+
+    log_info("run", "%s %s", run_id, how);
+    tell_watches(s, &end);
 }
 
 static void
@@ -846,14 +862,17 @@ finished_cb(void *arg, int rc, const char *err)
         s->unrecorded_failures = 0;
     }
     set_del(s, f->job);
-    if (f->at.outcome == RUN_RETRY || f->at.outcome == RUN_SLEEP ||
-        f->at.outcome == RUN_WAIT || f->at.outcome == RUN_INVOKE)
+    if (f->job->cancel && (f->at.outcome == RUN_RETRY ||
+                           f->at.outcome == RUN_SLEEP ||
+                           f->at.outcome == RUN_WAIT ||
+                           f->at.outcome == RUN_INVOKE ||
+                           f->at.outcome == RUN_CANCELLED))
+        run_cancelled(s, f->job->run_id, "cancelled at its step boundary");
+    else if (f->at.outcome == RUN_RETRY || f->at.outcome == RUN_SLEEP ||
+             f->at.outcome == RUN_WAIT || f->at.outcome == RUN_INVOKE)
         arm_wake(s, f->at.wake_at); /* an invoke's: when it times out */
-    if ((f->at.outcome == RUN_RETRY || f->at.outcome == RUN_SLEEP) &&
-        !f->job->cancel)
-        arm_wake(s, f->at.wake_at);
     else if (s->watches != NULL)
-        tell_watches(s, &f->at);
+        tell_watches_at(s, &f->at);
     /* A run whose invoke this end ended is due now; this commit made it
      * so, and a scan from now on finds it. */
     if (f->woke)
@@ -924,8 +943,6 @@ result_cb(void *arg, struct job *job, const struct pool_result *r)
     } else if (r->cancelled && job->cancel) {
         /* It stopped at the step boundary the cancel asked for. */
         f->at.outcome = RUN_CANCELLED;
-        log_info("run", "%s %s cancelled at a step boundary",
-                 job->function_id, job->run_id);
     } else if (r->suspend == SUSPEND_SLEEP && r->step.step_id != NULL) {
         /* proto lets a step name a function to invoke only if it is an
          * invoke that waits. */
@@ -976,12 +993,7 @@ result_cb(void *arg, struct job *job, const struct pool_result *r)
     }
     /* A run whose cancel was asked for does not go on: the store ends
      * it cancelled once this outcome (the sleep or the failed attempt)
-     * is recorded. Hook: the run becomes Cancelled here, and in
-     * sched_cancel() and the timeouts; inngest/function.cancelled goes
-     * out from these places. */
-    if (job->cancel && (f->at.outcome == RUN_RETRY ||
-                        f->at.outcome == RUN_SLEEP))
-        log_info("run", "%s %s cancelled", job->function_id, job->run_id);
+     * is recorded (finished_cb). */
     finish_write(f);
 }
 
@@ -1074,6 +1086,7 @@ struct cancelling {
     struct sched *sched;
     struct store_cancel *v;
     size_t n;
+    char *reason;
     sched_cancelled_fn done;
     void *arg;
 };
@@ -1100,8 +1113,12 @@ cancelled_cb(void *arg, int rc, const char *err)
         set_del(s, job);
         job_free(job);
     }
+    for (size_t i = 0; rc == 0 && i < c->n; i++)
+        if (c->v[i].done && !c->v[i].at_boundary)
+            run_cancelled(s, c->v[i].run_id, c->reason);
     if (c->done != NULL)
         c->done(c->arg, rc, err, c->v, c->n);
+    free(c->reason);
     free(c->v);
     free(c);
     kick(s);
@@ -1118,6 +1135,7 @@ sched_cancel(struct sched *s, const struct store_cancel *v, size_t n,
     c->n = n;
     c->done = done;
     c->arg = arg;
+    c->reason = xstrdup(reason);
     for (size_t i = 0; i < n; i++) {
         struct job *job = set_find(s, v[i].run_id);
 

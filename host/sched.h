@@ -98,9 +98,9 @@ void sched_set_sender(struct sched *s, struct sched_sender sender);
 /* How a run ended, for whoever watches it. Borrowed during the call. */
 struct sched_end {
     const char *run_id;
-    const char *status; /* "completed" or "failed" */
+    const char *status; /* "completed", "failed" or "cancelled" */
     const char *output; /* completed: the output's JSON text */
-    const char *error;  /* failed: why */
+    const char *error;  /* failed, cancelled: why */
 };
 
 typedef void (*sched_watch_fn)(void *arg, const struct sched_end *end);

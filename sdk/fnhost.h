@@ -90,9 +90,10 @@ enum fh_rc {
     FH_OK = 0,
     FH_ERR = -1,      /* failed; the reason was given to fh_fail() or logged */
     FH_SUSPENDED = 1, /* from a step call: the run must stop here (a sleep,
-                         a wait or a retry); return it from the handler at
-                         once. FH_STEP(), FH_SLEEP() and
-                         FH_WAIT_FOR_EVENT() do that for you */
+                         a wait, a retry, or a cancel: the step ran and is
+                         kept); return it from the handler at once.
+                         FH_STEP(), FH_SLEEP() and FH_WAIT_FOR_EVENT() do
+                         that for you */
 };
 
 /* How a failure is retried, for fh_fail(). */
