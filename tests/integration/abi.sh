@@ -37,7 +37,7 @@ t_is "$(fn_json abi-newer-minor | jq -r .retries)" 6 \
     "a plugin built for a newer minor loads, with the options it set"
 t_is "$(fn_json v12-before-timeouts |
     jq -c '[.retries, .timeouts_start_ms, .timeouts_finish_ms]')" '[1,0,0]' \
-    "1.2 options of the size before timeouts were appended load, read as far as they go"
+    "1.2 options from before timeouts were appended load, read as far as they go"
 t_is "$(fn_json v12-timeouts |
     jq -c '[.timeouts_start_ms, .timeouts_finish_ms]')" '[300000,3600000]' \
     "FH_OPTS(.timeouts = {.start = \"5m\", .finish = \"1h\"})"

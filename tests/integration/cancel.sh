@@ -80,7 +80,10 @@ t_is "$(ran "$QUEUED")" "" "the queued run never ran"
 # --- a retrying run: its next attempt (an hour away) never comes
 send test/cancel-retry
 RETRY=$RUN
-wait_until 20 eval '[ "$(sql "select status || attempt from runs where id = '"'$RETRY'"'")" = queued1 ]'
+retrying() {
+    [ "$(sql "select status || attempt from runs where id = '$1'")" = queued1 ]
+}
+wait_until 20 retrying "$RETRY"
 get "/v1/runs/$RETRY"
 t_is "$(jq -r .data.status <<<"$BODY_OUT")" Running "a retrying run"
 del "$RETRY"
@@ -137,7 +140,8 @@ t_is "$(status "$LATE_A") $(status "$FIRST") $(status "$LATE_B")" \
 t_is "$(sql "select error from runs where id = '$LATE_A'")" \
     "cancelled by cancellation $(jq -r .data.id <<<"$BODY_OUT")" \
     "its error names the cancellation"
-MID_RFC=$(date -u -d "@$((MID / 1000))" +%Y-%m-%dT%H:%M:%S).$(printf %03d $((MID % 1000)))Z
+MID_RFC=$(date -u -d "@$((MID / 1000))" +%Y-%m-%dT%H:%M:%S)
+MID_RFC=$MID_RFC.$(printf %03d $((MID % 1000)))Z
 bulk "{\"function_id\":\"cancel-once\",\"started_before\":\"$MID_RFC\"}"
 t_is "$(jq .data.cancelled <<<"$BODY_OUT")" 1 \
     "started_before (RFC 3339) picks the earlier run"

@@ -137,7 +137,8 @@ test_cancel(void)
 
     is_int(fh_test_cancel_at(t, "item:1"), 0, "fh_test_cancel_at(item:1)");
     is_int(fh_test_run_all(t, "three-steps",
-                           "{\"name\":\"test/steps\",\"data\":{\"items\":3}}",
+                           "{\"name\":\"test/steps\","
+                           "\"data\":{\"items\":3}}",
                            &r), 0, "three-steps runs");
     is_int(r.status, FH_TEST_CANCELLED, "and ends cancelled");
     is_int(r.rc, FH_SUSPENDED, "its handler returned FH_SUSPENDED");
