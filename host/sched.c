@@ -355,8 +355,9 @@ scan_deadlines(struct sched *s, int64_t now)
 {
     struct overdue o = {NULL, NULL, 0, 0, 0};
     size_t k = 0;
+    int n = store_overdue_runs(s->store, now, QUEUE_SCAN, overdue_cb, &o);
 
-    if (store_overdue_runs(s->store, now, QUEUE_SCAN, overdue_cb, &o) < 0) {
+    if (n < 0) {
         arm_wake(s, now + 1000);
         return;
     }
@@ -376,7 +377,9 @@ scan_deadlines(struct sched *s, int64_t now)
                      timed_out_cb, (void *)"timeouts.finish");
     free(o.start);
     free(o.finish);
-    arm_wake(s, store_next_deadline(s->store, now));
+    /* A full page may have left overdue runs behind: look again soon. */
+    arm_wake(s, n >= QUEUE_SCAN ? now + 1000
+                                : store_next_deadline(s->store, now));
 }
 
 /* ------------------------------------------------------------- scans */
