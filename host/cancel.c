@@ -45,9 +45,17 @@ int
 cancel_filter_parse(const char *body, size_t len, int64_t now,
                     struct cancel_filter *f, char *err, size_t errlen)
 {
-    struct json_object *o = len > 0 ? json_parse(body) : NULL, *v;
-    char why[256];
+    struct json_object *o = NULL, *v;
+    char why[256], *text;
     int rc = -1;
+
+    /* The request's bytes end where their length says, not at a NUL. */
+    text = xmalloc(len + 1);
+    memcpy(text, body, len);
+    text[len] = '\0';
+    if (len > 0 && strlen(text) == len)
+        o = json_parse(text);
+    free(text);
 
     memset(f, 0, sizeof(*f));
     f->to = now;

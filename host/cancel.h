@@ -27,11 +27,12 @@ struct cancel_filter {
     struct expr *cond; /* `if` over `event`, or NULL: every run */
 };
 
-/* Reads a POST /v1/cancellations body (LEN bytes at BODY) into F, as of
- * NOW: {"function_id": s, "started_after"?: t, "started_before"?: t,
- * "if"?: s, "app_id"?: s}, a time being RFC 3339 or ms (a number or a
- * string of digits); started_before defaults to NOW. Returns 0, or -1
- * with ERR naming the field and what was expected (for `if`, the column).
+/* Reads a POST /v1/cancellations body (LEN bytes at BODY, not
+ * NUL-terminated) into F, as of NOW: {"function_id": s, "started_after"?:
+ * t, "started_before"?: t, "if"?: s, "app_id"?: s}, a time being RFC 3339
+ * or ms (a number or a string of digits); started_before defaults to
+ * NOW. Returns 0, or -1 with ERR naming the field and what was expected
+ * (for `if`, the column).
  * Release F with cancel_filter_fini() either way. */
 int cancel_filter_parse(const char *body, size_t len, int64_t now,
                         struct cancel_filter *f, char *err, size_t errlen);
