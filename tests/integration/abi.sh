@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 t_setup
 t_plugins abi_older_minor abi_v1_1 opts_v1_2 abi_newer_minor bad_opts_size \
-    abi_newer_option
+    abi_newer_option cancel
 t_start
 
 L=$(cat "$LOG")
@@ -35,12 +35,12 @@ t_is "$(fn_json abi-older-minor | jq -c '[.retries, .timeout_ms]')" '[4,30000]' 
     "a 1.0 plugin without options gets the host's defaults"
 t_is "$(fn_json abi-newer-minor | jq -r .retries)" 6 \
     "a plugin built for a newer minor loads, with the options it set"
-t_is "$(fn_json v12-before-timeouts |
-    jq -c '[.retries, .timeouts_start_ms, .timeouts_finish_ms]')" '[1,0,0]' \
-    "1.2 options from before timeouts were appended load, read as far as they go"
-t_is "$(fn_json v12-timeouts |
-    jq -c '[.timeouts_start_ms, .timeouts_finish_ms]')" '[300000,3600000]' \
-    "FH_OPTS(.timeouts = {.start = \"5m\", .finish = \"1h\"})"
+t_is "$(fn_json v12-options |
+    jq -c '[.retries, .timeouts_start_ms, .timeouts_finish_ms]')" '[2,0,0]' \
+    "1.2 options, shorter than 1.3's, read as far as they go: no timeouts"
+t_is "$(fn_json cancel-start |
+    jq -c '[.timeouts_start_ms, .timeouts_finish_ms]')" '[1000,0]' \
+    "FH_OPTS(.timeouts = {.start = \"1s\"})"
 
 post '[{"name":"test/v11-options","data":{}},
        {"name":"test/v12-options","data":{}},
@@ -74,7 +74,7 @@ timeout = 3s
 [function v11-options]
 timeout = 2m
 
-[function v12-timeouts]
+[function cancel-start]
 timeouts.start = 0
 timeouts.finish = 2h
 INI
@@ -84,9 +84,9 @@ t_is "$(fn_json v12-options | jq -c '[.retries, .timeout_ms]')" '[0,3000]' \
     "[function v12-options] overrides both of its FH_OPTS()"
 t_is "$(fn_json v11-options | jq -c '[.retries, .timeout_ms]')" '[1,120000]' \
     "[function v11-options] overrides the timeout and keeps the plugin's retries"
-t_is "$(fn_json v12-timeouts |
+t_is "$(fn_json cancel-start |
     jq -c '[.timeouts_start_ms, .timeouts_finish_ms]')" '[0,7200000]' \
-    "[function v12-timeouts] turns timeouts.start off and sets timeouts.finish"
+    "[function cancel-start] turns timeouts.start off and sets timeouts.finish"
 post '{"name":"test/v12-options","data":{}}'
 wait_until 20 runs_in failed 1
 t_is "$(attempts v12-options)" 1 "retries = 0 from the config makes one attempt"

@@ -22,15 +22,6 @@ hangs(struct fh_ctx *ctx, const struct fh_event *ev)
     return FH_OK;
 }
 
-/* Options as 1.2's header had them before timeouts were appended: a
- * plugin built then still loads, its options read as far as they go. */
-static const struct {
-    uint32_t size;
-    int32_t retries;
-    const char *timeout;
-    int32_t checkpoint_ahead;
-} before_timeouts = {.size = sizeof(before_timeouts), .retries = 1};
-
 static const struct fh_function functions[] = {
     {.id = "v12-options",
      .triggers = FH_EVENTS("test/v12-options"),
@@ -44,14 +35,6 @@ static const struct fh_function functions[] = {
      .triggers = FH_EVENTS("test/v12-hangs"),
      .run = hangs,
      .opts = FH_OPTS(.retries = FH_RETRIES_NONE, .timeout = "300ms")},
-    {.id = "v12-before-timeouts",
-     .triggers = FH_EVENTS("test/v12-before-timeouts"),
-     .run = fails,
-     .opts = (const struct fh_function_opts *)&before_timeouts},
-    {.id = "v12-timeouts",
-     .triggers = FH_EVENTS("test/v12-timeouts"),
-     .run = fails,
-     .opts = FH_OPTS(.timeouts = {.start = "5m", .finish = "1h"})},
     FH_FUNCTIONS_END};
 
 FH_PLUGIN(.name = "opts-v1-2", .version = "1.2.0", .functions = functions);
