@@ -1119,6 +1119,9 @@ cancelled_cb(void *arg, int rc, const char *err)
     for (size_t i = 0; rc == 0 && i < c->n; i++)
         if (c->v[i].done && !c->v[i].at_boundary)
             run_cancelled(s, c->v[i].run_id, c->reason);
+    /* A run whose invoke a cancelled run ended is due now: look. */
+    if (rc == 0)
+        arm_wake(s, now_ms());
     if (c->done != NULL)
         c->done(c->arg, rc, err, c->v, c->n);
     free(c->reason);

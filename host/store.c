@@ -318,6 +318,23 @@ static const char *const outcome_status[] = {
     [RUN_CANCELLED] = "cancelled",
 };
 
+static int resolve_invoke(struct store *st, const struct store_attempt *a,
+                          const char *output, const char *error,
+                          int64_t now);
+
+/* RUN_ID was just cancelled: if a step's invoke started it, that step
+ * fails with "invoke F: cancelled", in the same transaction. */
+static int
+invoke_cancelled(struct store *st, const char *run_id, int64_t now)
+{
+    struct store_attempt a;
+
+    memset(&a, 0, sizeof(a));
+    snprintf(a.run_id, sizeof(a.run_id), "%s", run_id);
+    a.outcome = RUN_FAILED;
+    return resolve_invoke(st, &a, NULL, "cancelled", now);
+}
+
 /* Ends RUN_ID cancelled if a cancel was asked for it (or at all, with
  * FORCE) and it has not ended otherwise. */
 static int
@@ -328,7 +345,10 @@ cancel_pending(struct store *st, const char *run_id, int force, int64_t now)
     sqlite3_bind_int64(c, 1, now);
     bind_text(c, 2, run_id);
     sqlite3_bind_int(c, 3, force);
-    return step_done(c);
+    if (step_done(c) != 0)
+        return -1;
+    return sqlite3_changes(st->wdb) > 0 ? invoke_cancelled(st, run_id, now)
+                                        : 0;
 }
 
 static int
@@ -352,6 +372,9 @@ apply_cancel(struct store *st, struct op *op)
             if (step_done(s) != 0)
                 return -1;
             c->done = sqlite3_changes(st->wdb) > 0;
+            if (c->done && k == 0 &&
+                invoke_cancelled(st, c->run_id, op->u.cancel.at) != 0)
+                return -1;
         }
     }
     return 0;

@@ -9,7 +9,7 @@
 # SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/lib.sh"
 t_setup
-t_plugins cancel
+t_plugins cancel invoker
 W="$T_DIR/w"
 mkdir -p "$W"
 T_WORKERS=1 t_start
@@ -190,6 +190,25 @@ t_ok $? "a run past its timeouts.finish is cancelled in its sleep"
 t_has "$(sql "select error from runs where id = '$FINISH'")" \
     "timeouts.finish passed before it ended" "saying why"
 t_is "$(ran "$FINISH")" before "after its first step only"
+
+# --- a run that a step invoked: cancelling it fails the invoke, and the
+# run waiting on it goes on at once.
+post "{\"name\":\"test/call\",\"data\":{\"target\":\"cancel-sleeper\",
+       \"args\":{\"dir\":\"$W\",\"sleep\":\"10m\"}}}"
+CALLER=$(sql "select id from runs where event_id = '$(jq -r '.ids[0]' <<<"$BODY_OUT")'")
+child_sleeps() {
+    CHILD=$(sql "select id from runs where parent_run_id = '$CALLER'")
+    [ -n "$CHILD" ] && is_status "$CHILD" sleeping
+}
+wait_until 20 child_sleeps
+t_ok $? "an invoked run sleeps while its caller waits"
+del "$CHILD"
+t_is "$(jq -r .data.status <<<"$BODY_OUT")" Cancelled "it is cancelled"
+wait_until 20 is_status "$CALLER" completed
+t_ok $? "its caller goes on"
+t_is "$(sql "select output from runs where id = '$CALLER'")" \
+    '{"error":"invoke cancel-sleeper: cancelled"}' \
+    "with the invoke failed as cancelled"
 t_stop
 
 # --- durability: each commit waits 300 ms, so that a 200 sent before the
