@@ -830,6 +830,7 @@ finished_cb(void *arg, int rc, const char *err)
 {
     struct finishing *f = arg;
     struct sched *s = f->sched;
+    int cancelled;
 
     if (rc != 0) {
         struct finishing **p = &s->unrecorded;
@@ -865,22 +866,25 @@ finished_cb(void *arg, int rc, const char *err)
         s->unrecorded_failures = 0;
     }
     set_del(s, f->job);
-    if (f->job->cancel && (f->at.outcome == RUN_RETRY ||
-                           f->at.outcome == RUN_SLEEP ||
-                           f->at.outcome == RUN_WAIT ||
-                           f->at.outcome == RUN_INVOKE ||
-                           f->at.outcome == RUN_CANCELLED))
+    cancelled = f->job->cancel && (f->at.outcome == RUN_RETRY ||
+                                   f->at.outcome == RUN_SLEEP ||
+                                   f->at.outcome == RUN_WAIT ||
+                                   f->at.outcome == RUN_INVOKE ||
+                                   f->at.outcome == RUN_FETCH ||
+                                   f->at.outcome == RUN_CANCELLED);
+    if (cancelled)
         run_cancelled(s, f->job->run_id, "cancelled at its step boundary");
     else if (f->at.outcome == RUN_RETRY || f->at.outcome == RUN_SLEEP ||
              f->at.outcome == RUN_WAIT || f->at.outcome == RUN_INVOKE)
         arm_wake(s, f->at.wake_at); /* an invoke's: when it times out */
-    else if (s->watches != NULL)
+    else if (s->watches != NULL && (f->at.outcome == RUN_COMPLETED ||
+                                    f->at.outcome == RUN_FAILED))
         tell_watches_at(s, &f->at);
     /* A run whose invoke this end ended is due now; this commit made it
      * so, and a scan from now on finds it. */
     if (f->woke)
         arm_wake(s, now_ms());
-    if (f->at.outcome == RUN_FETCH) {
+    if (f->at.outcome == RUN_FETCH && !cancelled) {
         /* The request is durable: now it may be made. */
         if (s->fetcher.start != NULL)
             s->fetcher.start(s->fetcher.impl, f->job->run_id,

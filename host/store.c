@@ -322,13 +322,20 @@ static int resolve_invoke(struct store *st, const struct store_attempt *a,
                           const char *output, const char *error,
                           int64_t now);
 
-/* RUN_ID was just cancelled: if a step's invoke started it, that step
- * fails with "invoke F: cancelled", in the same transaction. */
+/* RUN_ID was just cancelled: its fetches and waits are dropped, and if a
+ * step's invoke started it, that step fails with "invoke F: cancelled",
+ * in the same transaction. */
 static int
-invoke_cancelled(struct store *st, const char *run_id, int64_t now)
+ended_cancelled(struct store *st, const char *run_id, int64_t now)
 {
     struct store_attempt a;
 
+    bind_text(st->stmt[S_CANCEL_FETCHES], 1, run_id);
+    if (step_done(st->stmt[S_CANCEL_FETCHES]) != 0)
+        return -1;
+    bind_text(st->stmt[S_CANCEL_PAUSES], 1, run_id);
+    if (step_done(st->stmt[S_CANCEL_PAUSES]) != 0)
+        return -1;
     memset(&a, 0, sizeof(a));
     snprintf(a.run_id, sizeof(a.run_id), "%s", run_id);
     a.outcome = RUN_FAILED;
@@ -347,7 +354,7 @@ cancel_pending(struct store *st, const char *run_id, int force, int64_t now)
     sqlite3_bind_int(c, 3, force);
     if (step_done(c) != 0)
         return -1;
-    return sqlite3_changes(st->wdb) > 0 ? invoke_cancelled(st, run_id, now)
+    return sqlite3_changes(st->wdb) > 0 ? ended_cancelled(st, run_id, now)
                                         : 0;
 }
 
@@ -373,7 +380,7 @@ apply_cancel(struct store *st, struct op *op)
                 return -1;
             c->done = sqlite3_changes(st->wdb) > 0;
             if (c->done && k == 0 &&
-                invoke_cancelled(st, c->run_id, op->u.cancel.at) != 0)
+                ended_cancelled(st, c->run_id, op->u.cancel.at) != 0)
                 return -1;
         }
     }
@@ -589,7 +596,8 @@ apply_finish(struct store *st, struct op *op, int64_t now)
     }
     /* A cancel asked for while it ran: the run stops here. */
     if (a->outcome == RUN_RETRY || a->outcome == RUN_SLEEP ||
-        a->outcome == RUN_WAIT || a->outcome == RUN_INVOKE)
+        a->outcome == RUN_WAIT || a->outcome == RUN_INVOKE ||
+        a->outcome == RUN_FETCH)
         return cancel_pending(st, a->run_id, 0, now);
     return 0;
 }

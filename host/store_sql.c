@@ -182,13 +182,17 @@ const char *const store_stmt_sql[NSTMT] = {
                      " deadline = CASE WHEN ?1 IN ('completed', 'failed')"
                      " OR started_at IS NULL THEN NULL ELSE deadline END"
                      " WHERE id = ?9",
-    /* Cancelled at once: a run that waits (queued, retrying, sleeping). */
+    /* Cancelled at once: a run that waits (queued, retrying, sleeping,
+     * fetching: the host's request, made or not, is no longer its;
+     * waiting for an event; invoking: the run it invoked goes on). */
     [S_CANCEL_NOW] = "UPDATE runs SET status = 'cancelled',"
                      " cancel_at = coalesce(cancel_at, ?1),"
                      " cancel_reason = coalesce(cancel_reason, ?2),"
                      " error = coalesce(cancel_reason, ?2), ended_at = ?1,"
                      " deadline = NULL, updated_at = ?1"
-                     " WHERE id = ?3 AND status IN ('queued', 'sleeping')",
+                     " WHERE id = ?3"
+                     " AND status IN ('queued', 'sleeping', 'fetching',"
+                     " 'waiting', 'invoking')",
     /* Cancelled at its next step boundary: a run on a worker (?4 = 1),
      * which shows as running from now on even if it is new and has not
      * written a checkpoint yet. */
@@ -196,7 +200,8 @@ const char *const store_stmt_sql[NSTMT] = {
                       " cancel_reason = coalesce(cancel_reason, ?2),"
                       " status = CASE WHEN ?4 THEN 'running' ELSE status END,"
                       " updated_at = ?1 WHERE id = ?3"
-                      " AND status IN ('queued', 'sleeping', 'running')",
+                      " AND status IN ('queued', 'sleeping', 'running',"
+                      " 'fetching', 'waiting', 'invoking')",
     /* After an attempt's outcome: a run whose cancel was asked for ends
      * cancelled rather than going on (?3 = 1: whether or not it was,
      * when the worker stopped at a cancel). Completed and failed runs
@@ -206,7 +211,8 @@ const char *const store_stmt_sql[NSTMT] = {
                          " error = coalesce(cancel_reason, 'cancelled'),"
                          " ended_at = ?1, deadline = NULL, updated_at = ?1"
                          " WHERE id = ?2 AND (cancel_at IS NOT NULL OR ?3)"
-                         " AND status IN ('queued', 'sleeping', 'running')",
+                         " AND status IN ('queued', 'sleeping', 'running',"
+                         " 'fetching', 'waiting', 'invoking')",
     /* At start: runs left running go back to the queue, unless a cancel
      * was asked for them, which ends them now; so does a cancel asked for
      * a new run that was on a worker before its first checkpoint. */
@@ -252,6 +258,9 @@ const char *const store_stmt_sql[NSTMT] = {
     [S_FETCH_RUN] = "UPDATE runs SET status = 'queued', attempt = 0,"
                     " wake_at = ?, updated_at = ?"
                     " WHERE id = ? AND status = 'fetching'",
+    /* A cancelled run's fetches are not made, nor its waits resumed. */
+    [S_CANCEL_FETCHES] = "DELETE FROM fetches WHERE run_id = ?",
+    [S_CANCEL_PAUSES] = "DELETE FROM pauses WHERE run_id = ?",
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
