@@ -9,7 +9,7 @@
 # SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/lib.sh"
 t_setup
-t_plugins cancel invoker
+t_plugins cancel invoker waits
 W="$T_DIR/w"
 mkdir -p "$W"
 T_WORKERS=1 t_start
@@ -209,6 +209,21 @@ t_ok $? "its caller goes on"
 t_is "$(sql "select output from runs where id = '$CALLER'")" \
     '{"error":"invoke cancel-sleeper: cancelled"}' \
     "with the invoke failed as cancelled"
+
+# --- a run that waits for an event: cancelled, its wait is gone, and the
+# event it waited for resumes nothing.
+post '{"name":"test/wait.start","data":{"user_id":"uc"}}'
+WAITER=$(sql "select id from runs where event_id = '$(jq -r '.ids[0]' <<<"$BODY_OUT")'")
+wait_until 20 is_status "$WAITER" waiting
+del "$WAITER"
+t_is "$(jq -r .data.status <<<"$BODY_OUT")" Cancelled \
+    "DELETE of a run waiting for an event cancels it"
+t_is "$(sql "select count(*) from pauses where run_id = '$WAITER'")" 0 \
+    "its wait is deleted with it"
+post '{"name":"test/wait.login","data":{"user_id":"uc"}}'
+send test/cancel-once
+wait_until 20 is_status "$RUN" completed
+t_is "$(status "$WAITER")" cancelled "the event it waited for does not resume it"
 t_stop
 
 # --- durability: each commit waits 300 ms, so that a 200 sent before the
