@@ -55,7 +55,7 @@ t_has "$OUT" "step item:2" "fnhost run lists the steps"
 
 # Checkpointing ahead: the same steps, each run once, all stored before
 # the run sleeps and before it ends; the function says it does.
-send '{"name":"test/steps-ahead","data":{"items":3,"sleep":"300ms"}}'
+send '{"name":"test/steps-ahead","data":{"items":3,"sleep":"2s"}}'
 AHEAD_EV=$EV
 wait_until 5 status_is "$EV" Sleeping
 t_ok $? "a function that checkpoints ahead sleeps"
