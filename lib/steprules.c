@@ -170,6 +170,33 @@ fail_for_good(struct steprules *s, struct fh_ctx *ctx, struct step_outcome *o,
     return s->suspended == STEPRULES_CANCELLED ? FH_SUSPENDED : FH_ERR;
 }
 
+/* The start every step call shares: *OUT (may be NULL) cleared; 0 when
+ * the call may go on, else 1 with what it returns in *RC: outside a
+ * handler, after the run stopped (FH_SUSPENDED), or for a NAME that is
+ * missing or not UTF-8 (the API shows step names), the error naming API. */
+static int
+step_start(struct steprules *s, struct fh_ctx *ctx, const char *api,
+           const char *name, struct json_object **out, int *rc)
+{
+    if (out != NULL)
+        *out = NULL;
+    if (s == NULL)
+        *rc = outside(ctx);
+    else if (s->suspended)
+        *rc = FH_SUSPENDED; /* the handler went on after a suspension */
+    else if (name == NULL || *name == '\0')
+        *rc = (set_error(ctx, ctx_format("%s: a step needs a name", api), 1),
+               FH_ERR);
+    else if (!json_check_utf8(name, strlen(name)))
+        *rc = (set_error(ctx,
+                         ctx_format("%s: a step's name must be UTF-8", api),
+                         1),
+               FH_ERR);
+    else
+        return 0;
+    return 1;
+}
+
 /* What kind of step run_step() runs. */
 struct step_kind {
     const char *api;  /* the API call, for errors: "fh_step" */
@@ -192,24 +219,11 @@ run_step(struct steprules *s, struct fh_ctx *ctx, const char *name,
     char *id, *err;
     int rc, no_retry = 0;
 
-    if (result != NULL)
-        *result = NULL;
-    if (s == NULL)
-        return outside(ctx);
+    if (step_start(s, ctx, k->api, name, result, &rc))
+        return rc;
     ops = s->ops;
-    if (s->suspended)
-        return FH_SUSPENDED; /* the handler went on after a suspension */
-    if (name == NULL || *name == '\0' || fn == NULL) {
-        set_error(ctx,
-                  ctx_format("%s: a step needs a name%s", k->api,
-                             k->direct ? "" : " and a function"),
-                  1);
-        return FH_ERR;
-    }
-    if (!json_check_utf8(name, strlen(name))) {
-        /* The API shows step names: they must be text. */
-        set_error(ctx, ctx_format("%s: a step's name must be UTF-8", k->api),
-                  1);
+    if (fn == NULL) {
+        set_error(ctx, ctx_format("%s: a step needs a function", k->api), 1);
         return FH_ERR;
     }
     if (memoized(s, ctx, name, result, &id, &rc))
@@ -436,22 +450,8 @@ steprules_invoke(struct steprules *s, struct fh_ctx *ctx, const char *name,
     if (req != NULL && req->size >= offsetof(struct fh_invoke, data) +
                                         sizeof(req->data))
         data = req->data;
-    if (s == NULL) {
-        json_object_put(data);
-        return outside(ctx);
-    }
-    if (s->suspended) {
-        json_object_put(data);
-        return FH_SUSPENDED;
-    }
-    if (name == NULL || *name == '\0' ||
-        !json_check_utf8(name, strlen(name))) {
-        json_object_put(data);
-        set_error(ctx, ctx_format("fh_invoke: a step needs a name, in UTF-8"),
-                  1);
-        return FH_ERR;
-    }
-    if (memoized(s, ctx, name, result, &id, &rc)) {
+    if (step_start(s, ctx, "fh_invoke", name, result, &rc) ||
+        memoized(s, ctx, name, result, &id, &rc)) {
         json_object_put(data);
         return rc;
     }
@@ -536,19 +536,8 @@ steprules_fetch(struct steprules *s, struct fh_ctx *ctx, const char *name,
     char *id, *why;
     int rc;
 
-    if (response != NULL)
-        *response = NULL;
-    if (s == NULL)
-        return outside(ctx);
-    if (s->suspended)
-        return FH_SUSPENDED;
-    if (name == NULL || *name == '\0' ||
-        !json_check_utf8(name, strlen(name))) {
-        set_error(ctx, ctx_format("fh_fetch: a fetch needs a name, in UTF-8"),
-                  1);
-        return FH_ERR;
-    }
-    if (memoized(s, ctx, name, response, &id, &rc))
+    if (step_start(s, ctx, "fh_fetch", name, response, &rc) ||
+        memoized(s, ctx, name, response, &id, &rc))
         return rc;
     /* The response is stored as the step's result: it must fit what the
      * run may keep, as a step's result must. */
@@ -602,10 +591,6 @@ sleep_at(struct steprules *s, struct fh_ctx *ctx, const char *name,
     char *id;
     int rc;
 
-    if (s->suspended) {
-        free(why);
-        return FH_SUSPENDED;
-    }
     if (memoized(s, ctx, name, NULL, &id, &rc)) {
         free(why);
         return rc;
@@ -644,17 +629,11 @@ steprules_sleep(struct steprules *s, struct fh_ctx *ctx, const char *name,
 {
     int64_t now, ms = 0;
     char err[256];
+    int rc;
 
-    if (s == NULL)
-        return outside(ctx);
-    if (name == NULL || *name == '\0' ||
-        !json_check_utf8(name, strlen(name))) {
-        set_error(ctx,
-                  ctx_format("%s: a sleep needs a name, in UTF-8",
-                             until ? "fh_sleep_until" : "fh_sleep"),
-                  1);
-        return FH_ERR;
-    }
+    if (step_start(s, ctx, until ? "fh_sleep_until" : "fh_sleep", name, NULL,
+                   &rc))
+        return rc;
     now = s->ops->now_ms();
     if (until)
         return sleep_at(s, ctx, name, NULL, now, at_ms, NULL);
@@ -758,26 +737,9 @@ steprules_wait(struct steprules *s, struct fh_ctx *ctx, const char *name,
     char *id, *why, *value = NULL;
     int rc;
 
-    if (event != NULL)
-        *event = NULL;
-    if (s == NULL)
-        return outside(ctx);
-    if (s->suspended)
-        return FH_SUSPENDED;
-    if (name == NULL || *name == '\0' ||
-        !json_check_utf8(name, strlen(name))) {
-        set_error(ctx,
-                  ctx_format("fh_wait_for_event: a wait needs a name, in"
-                             " UTF-8"),
-                  1);
-        return FH_ERR;
-    }
-    id = step_id(s, name);
-    rc = replay(s, ctx, id, event);
-    if (rc != 0) {
-        free(id);
-        return rc > 0 ? FH_OK : FH_ERR;
-    }
+    if (step_start(s, ctx, "fh_wait_for_event", name, event, &rc) ||
+        memoized(s, ctx, name, event, &id, &rc))
+        return rc;
     memset(&o, 0, sizeof(o));
     o.id = id;
     o.name = name;
