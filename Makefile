@@ -133,7 +133,8 @@ HARNESS_TESTS := $(BUILD)/tests/unit/test_plugin_user_sync \
                  $(BUILD)/tests/unit/test_plugin_lifecycle \
                  $(BUILD)/tests/unit/test_plugin_invoker \
                  $(BUILD)/tests/unit/test_plugin_fetcher \
-                 $(BUILD)/tests/unit/test_plugin_waits
+                 $(BUILD)/tests/unit/test_plugin_waits \
+                 $(BUILD)/tests/unit/test_plugin_parallel
 HARNESS_DEPS   = $(HARNESS) sdk/fnhost_test.h sdk/fnhost.h tests/unit/tap.h
 HARNESS_CFLAGS = $(filter-out -MMD -MP -iquote lib host,$(FINAL_CFLAGS)) \
                  -Itests/unit
@@ -168,6 +169,9 @@ $(BUILD)/tests/unit/test_plugin_fetcher: tests/unit/plugin_fetcher.c \
 $(BUILD)/tests/unit/test_plugin_waits: tests/unit/plugin_waits.c \
         tests/plugins/waits.c $(HARNESS_DEPS)
 	$(call harness_test,-lsqlite3)
+$(BUILD)/tests/unit/test_plugin_parallel: tests/unit/plugin_parallel.c \
+        tests/plugins/parallel.c $(HARNESS_DEPS)
+	$(call harness_test,)
 
 $(BUILD)/tests/tools/%: tests/tools/%.c
 	@mkdir -p $(@D)

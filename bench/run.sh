@@ -17,13 +17,14 @@
 #   BENCH_RELOADS   reload: timed `fnhost reload`s (default 5)
 #   BENCH_RELOAD_PLUGINS  reload: how many plugins (default 50)
 #   BENCH_FETCH_WORKERS   fetch: workers (default 8)
+#   BENCH_FANOUT_WORKERS  fanout: workers (default 32)
 #
 # A benchmark is a function bench_NAME; add its name to BENCHES. Each one
 # may call fail, which makes the script exit 1 after the rest have run
 # (a durability check that does not hold is a bug, whatever the figures).
 set -euo pipefail
 
-BENCHES=(ingest webhooks steps invoke sleepers waits reload fetch)
+BENCHES=(ingest webhooks steps invoke fanout sleepers waits reload fetch)
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if [[ -n ${FNHOST_BUILD:-} ]]; then
@@ -505,13 +506,29 @@ bench_steps() {
 # the store. They are made straight in SQL, row for row what fnhost writes
 # for the "sleeper" function (checked against one real sleeping run), then
 # fnhost starts on them: the time to /health and its memory.
+# load_steps NAME STATE KIND C: steps_load of bench/KIND runs on the
+# stepper of benchmark NAME (state STATE), C in flight, its figures into
+# $TMP/NAME-KIND.txt; a failed load or a failed run fails the benchmark.
+load_steps() {
+    local name=$1 state=$2 k=$3 c=$4 out=$TMP/$1-$3.txt
+    echo "$name: $k runs, $c in flight, ${SECONDS_PER_RUN} s ..." >&2
+    "$BUILD/bench/steps_load" -p "$PORT" -d "$state/fnhost.db" \
+        -e "bench/$k" -c "$c" -w 2 -t "$SECONDS_PER_RUN" >"$out" \
+        2>"$TMP/$name-$k.err" ||
+        { cat "$TMP/$name-$k.err" >&2; show_log "$TMP/$name.log"
+          fail "steps_load against bench/$k failed"; }
+    if (($(kv "$out" failed) > 0)); then
+        fail "$(kv "$out" failed) bench/$k runs failed"
+    fi
+}
+
 # invoke: a run whose step invokes a 1-step function (fh_invoke: two runs,
 # the caller sleeping while the callee runs) against the 1-step run alone;
 # then POST /v1/functions/steps-3/invoke, the call a Restate or DBOS user
 # makes, with 1 and 64 callers (wrk), against the same 3-step runs started
 # by events (steps_load, 64 in flight). One fnhost, 32 workers, one run.
 bench_invoke() {
-    local state=$TMP/invoke out w=${BENCH_INVOKE_WORKERS:-32} k
+    local state=$TMP/invoke w=${BENCH_INVOKE_WORKERS:-32} k
     local base1 call1 base3 args=(-t1 "-d${SECONDS_PER_RUN}s")
     local c1_rps c1_p50 c1_p99 c64_rps c64_p50 c64_p99 c64_non2xx
 
@@ -519,16 +536,7 @@ bench_invoke() {
         die "no $BUILD/bench/steps_load; run: make bench"
     start_stepper invoke "$state" "$w"
     for k in steps-1 invoke steps-3; do
-        echo "invoke: $k runs, 64 in flight, ${SECONDS_PER_RUN} s ..." >&2
-        out=$TMP/invoke-$k.txt
-        "$BUILD/bench/steps_load" -p "$PORT" -d "$state/fnhost.db" \
-            -e "bench/$k" -c 64 -w 2 -t "$SECONDS_PER_RUN" >"$out" \
-            2>"$TMP/invoke-$k.err" ||
-            { cat "$TMP/invoke-$k.err" >&2; show_log "$TMP/invoke.log"
-              fail "steps_load against bench/$k failed"; }
-        if (($(kv "$out" failed) > 0)); then
-            fail "$(kv "$out" failed) bench/$k runs failed"
-        fi
+        load_steps invoke "$state" "$k" 64
     done
     base1=$(kv "$TMP/invoke-steps-1.txt" runs_per_s)
     call1=$(kv "$TMP/invoke-invoke.txt" runs_per_s)
@@ -563,6 +571,55 @@ bench_invoke() {
     row "invoke and wait, 1 caller" "$c1_rps" "$c1_p50" "$c1_p99" ""
     echo "  (run latencies from the store, ms; invoke and wait: wrk's" \
         "request latencies)"
+}
+
+# fanout: a parallel group of 10 steps (fh_parallel: each branch its own
+# invocation on its own worker, and the run's two) against the same 10
+# steps in a row. With trivial steps, 64 runs in flight: what a group
+# costs the host. With steps that each wait 20 ms (a call to a slow
+# service), one run at a time: how much sooner a run ends when its steps
+# run at once. One fnhost, 32 workers, one run.
+bench_fanout() {
+    local state=$TMP/fanout w=${BENCH_FANOUT_WORKERS:-32} k c
+    local seq fan seq_io fan_io
+
+    [[ -x $BUILD/bench/steps_load ]] ||
+        die "no $BUILD/bench/steps_load; run: make bench"
+    start_stepper fanout "$state" "$w"
+    for k in steps-10 fan-10 seq-10-io fan-10-io; do
+        c=64
+        [[ $k == *-io ]] && c=1
+        load_steps fanout "$state" "$k" "$c"
+    done
+    stop "$PID" fanout
+    # Every run of a group has its 10 branch steps and the group's.
+    k=$(sqlite3 -readonly "$state/fnhost.db" \
+        "select count(*) from runs r where r.function_id like 'fan-10%'
+           and r.target_step is null and r.status = 'completed'
+           and (select count(*) from steps s where s.run_id = r.id) != 11")
+    ((k == 0)) || fail "$k completed fan-out runs lack some of their 11 steps"
+    seq=$(kv "$TMP/fanout-steps-10.txt" runs_per_s)
+    fan=$(kv "$TMP/fanout-fan-10.txt" runs_per_s)
+    seq_io=$(kv "$TMP/fanout-seq-10-io.txt" p50_ms)
+    fan_io=$(kv "$TMP/fanout-fan-10-io.txt" p50_ms)
+
+    echo
+    echo "fanout ($w workers, synchronous=FULL)"
+    printf '  %-36s %10s %12s %12s %8s\n' "" "runs/s" "p50" "p99" "vs"
+    row "10 steps in a row, trivial" "$seq" \
+        "$(kv "$TMP/fanout-steps-10.txt" p50_ms)" \
+        "$(kv "$TMP/fanout-steps-10.txt" p99_ms)" "100%"
+    row "a group of 10, trivial" "$fan" \
+        "$(kv "$TMP/fanout-fan-10.txt" p50_ms)" \
+        "$(kv "$TMP/fanout-fan-10.txt" p99_ms)" "$(pct "$fan" "$seq")"
+    row "10 steps in a row, 20 ms each" \
+        "$(kv "$TMP/fanout-seq-10-io.txt" runs_per_s)" "$seq_io" \
+        "$(kv "$TMP/fanout-seq-10-io.txt" p99_ms)" "100%"
+    row "a group of 10, 20 ms each" \
+        "$(kv "$TMP/fanout-fan-10-io.txt" runs_per_s)" "$fan_io" \
+        "$(kv "$TMP/fanout-fan-10-io.txt" p99_ms)" "$(pct "$fan_io" "$seq_io")"
+    echo "  (trivial: 64 runs in flight, vs = runs/s; 20 ms: 1 run in" \
+        "flight, vs = p50; run latencies from the store)"
 }
 
 bench_sleepers() {

@@ -33,8 +33,8 @@
  * How ends are seen: fnhost has no completion callback, so this polls the
  * daemon's SQLite database read-only, every POLL_US (default 1000 us):
  *
- *   SELECT rowid, status, event_id, created_at, ended_at FROM runs
- *   WHERE rowid >= ?lo
+ *   SELECT rowid, status, event_id, created_at, ended_at, target_step
+ *   IS NOT NULL FROM runs WHERE rowid >= ?lo
  *
  * lo is the oldest run of ours not yet seen ended, so each poll reads the
  * ~OUTSTANDING newest rows of the runs table by rowid: a read transaction
@@ -385,6 +385,10 @@ poll_cb(evutil_socket_t fd, short what, void *arg)
 
         if (was_seen(rowid))
             continue;
+        if (sqlite3_column_int(q_poll, 5)) {
+            mark_seen(rowid);
+            continue;
+        }
         if (strcmp(st, "completed") != 0 && strcmp(st, "failed") != 0)
             continue;
         mark_seen(rowid);
@@ -544,9 +548,11 @@ main(int argc, char **argv)
         lo = base_rowid = sqlite3_column_int64(s, 0) + 1;
         sqlite3_finalize(s);
     }
+    /* A parallel branch (target_step set) is a part of its run: seen at
+     * once, never counted. */
     if (sqlite3_prepare_v3(db, "SELECT rowid, status, event_id, created_at,"
-                               " ended_at FROM runs WHERE rowid >= ?"
-                               " ORDER BY rowid", -1,
+                               " ended_at, target_step IS NOT NULL FROM runs"
+                               " WHERE rowid >= ? ORDER BY rowid", -1,
                            SQLITE_PREPARE_PERSISTENT, &q_poll,
                            NULL) != SQLITE_OK) {
         fprintf(stderr, "steps_load: prepare: %s\n", sqlite3_errmsg(db));

@@ -17,7 +17,7 @@ struct generation;
 struct job;
 
 enum pool_suspend { SUSPEND_NONE, SUSPEND_SLEEP, SUSPEND_RETRY, SUSPEND_FETCH,
-                    SUSPEND_WAIT };
+                    SUSPEND_WAIT, SUSPEND_PARALLEL, SUSPEND_BRANCH };
 
 /* How an invocation ended. Strings are borrowed for the callback. */
 struct pool_result {
@@ -32,7 +32,9 @@ struct pool_result {
     int64_t unit_started_at;
     enum pool_suspend suspend;
     struct step_record step; /* the sleep, the fetch (its request as its
-                                result), the wait, or the step to retry */
+                                result), the wait, the parallel group (its
+                                plan as its result), a branch's step, or
+                                the step to retry */
 };
 
 /* What an executor reports back, on the loop's thread. */

@@ -276,4 +276,5 @@ const struct fh_api loader_api = {
     .error = ctx_error,
     .fetch = steps_fetch,
     .wait_for_event = steps_wait_for_event,
+    .parallel = steps_parallel,
 };

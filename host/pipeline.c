@@ -463,6 +463,10 @@ pipeline_finish(void *impl, struct store_attempt *at, const char *function_id,
         return;
     }
 
+    /* A parallel branch is a part of its run, not a run of its own: its
+     * end is no function's finish or failure. */
+    if (at->group_run[0] != '\0')
+        g = NULL;
     if ((at->outcome == RUN_COMPLETED || at->outcome == RUN_FAILED) &&
         g != NULL && g->nfns > p->nmatch) {
         p->nmatch = g->nfns;

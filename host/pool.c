@@ -379,7 +379,9 @@ pool_dispatch(struct pool *p, struct job *job, const char *event_id,
     if (w == NULL)
         return -1;
     memset(&inv, 0, sizeof(inv));
-    inv.run_id = job->run_id;
+    /* A branch runs as its group's run, which its steps are. */
+    inv.run_id = job->group_run[0] != '\0' ? job->group_run : job->run_id;
+    inv.target = job->target;
     inv.function_id = job->function_id;
     inv.event_id = event_id;
     inv.attempt = job->attempt;
@@ -467,6 +469,8 @@ handle_done(struct worker *w, const struct proto_done *d)
         [PROTO_SUSPEND_RETRY] = SUSPEND_RETRY,
         [PROTO_SUSPEND_FETCH] = SUSPEND_FETCH,
         [PROTO_SUSPEND_WAIT] = SUSPEND_WAIT,
+        [PROTO_SUSPEND_PARALLEL] = SUSPEND_PARALLEL,
+        [PROTO_SUSPEND_BRANCH] = SUSPEND_BRANCH,
     };
     struct pool *p = w->pool;
     struct pool_result r;

@@ -227,6 +227,7 @@ proto_put_invoke(struct proto_buf *b, const struct proto_invoke *inv)
     json_object_object_add(m, "max_attempts",
                            json_object_new_int64(inv->max_attempts));
     add_str(m, "event_id", inv->event_id);
+    add_str(m, "target", inv->target);
     if (inv->checkpoint_ahead)
         json_object_object_add(m, "ahead", json_object_new_boolean(1));
     if (inv->memo != NULL)
@@ -373,6 +374,7 @@ proto_read_invoke(struct json_object *msg, struct proto_invoke *inv)
     inv->event_id = str_field(msg, "event_id");
     inv->attempt = uint_field(msg, "attempt");
     inv->max_attempts = uint_field(msg, "max_attempts");
+    inv->target = str_field(msg, "target");
     inv->checkpoint_ahead =
         json_object_get_boolean(json_object_object_get(msg, "ahead"));
     {
@@ -816,6 +818,37 @@ invoke_ok(const struct step_record *st)
     return ok;
 }
 
+/* Whether RESULT is a parallel group's plan as steprules.h describes
+ * it: the store makes a run of each branch. */
+static int
+plan_ok(const char *result)
+{
+    struct json_object *plan = result ? json_tokener_parse(result) : NULL;
+    struct json_object *list = NULL;
+    const char *mode = fh_json_str(plan, "mode");
+    size_t n = 0;
+    int ok;
+
+    ok = mode != NULL && (strcmp(mode, "all") == 0 ||
+                          strcmp(mode, "race") == 0) &&
+         json_object_object_get_ex(plan, "branches", &list) &&
+         json_object_is_type(list, json_type_array) &&
+         (n = json_object_array_length(list)) >= 1 && n <= FH_PARALLEL_MAX;
+    for (size_t i = 0; ok && i < n; i++) {
+        struct json_object *b = json_object_array_get_idx(list, i);
+        const char *id = fh_json_str(b, "id"), *name = fh_json_str(b, "name");
+
+        ok = id != NULL && *id != '\0' && text_ok(id) && name != NULL &&
+             *name != '\0' && text_ok(name);
+        /* Each branch ends its own step: the ids are distinct. */
+        for (size_t j = 0; ok && j < i; j++)
+            ok = strcmp(id, fh_json_str(json_object_array_get_idx(list, j),
+                                        "id")) != 0;
+    }
+    json_object_put(plan);
+    return ok;
+}
+
 /* Why ST says something the store may not keep (NULL: it may), for a
  * record that comes
  * as a checkpoint (SUSPEND PROTO_SUSPEND_NONE) or with a done that
@@ -832,8 +865,8 @@ record_why(const struct step_record *st, enum proto_suspend suspend)
     if (st->step_id == NULL || st->step_id[0] == '\0' ||
         !(is(st->kind, "run") || is(st->kind, "sleep") ||
           is(st->kind, "send") || is(st->kind, "invoke") ||
-          is(st->kind, "fetch") ||
-          is(st->kind, "wait")) ||
+          is(st->kind, "fetch") || is(st->kind, "wait") ||
+          is(st->kind, "parallel")) ||
         st->started_at < 0 || st->started_at > RECORD_MAX_MS ||
         st->ended_at < 0 || st->ended_at > RECORD_MAX_MS ||
         st->wake_at < 0 || st->wake_at > RECORD_MAX_MS)
@@ -865,9 +898,21 @@ record_why(const struct step_record *st, enum proto_suspend suspend)
         !(suspend == PROTO_SUSPEND_FETCH && st->result != NULL))
         return "a fetch step a worker may not record: it sends the request,"
                " the host the response";
+    /* A group's outcome is the store's to write, once its branches
+     * have ended: a worker only begins one. */
+    if (is(st->kind, "parallel") != (suspend == PROTO_SUSPEND_PARALLEL))
+        return "a parallel group a worker may not record: it begins one,"
+               " and the host ends it";
     switch (suspend) {
     case PROTO_SUSPEND_NONE:
         fits = is(st->status, "completed") || is(st->status, "failed");
+        break;
+    case PROTO_SUSPEND_PARALLEL:
+        fits = is(st->status, "parallel") && plan_ok(st->result);
+        break;
+    case PROTO_SUSPEND_BRANCH:
+        fits = (is(st->status, "completed") || is(st->status, "failed")) &&
+               is(st->kind, "run");
         break;
     case PROTO_SUSPEND_FETCH:
         fits = is(st->status, "fetching") && is(st->kind, "fetch");
@@ -919,7 +964,7 @@ decode(const unsigned char *body, size_t len, struct proto_msg *msg)
     case 'D':
         if (len < 1 + DONE_FIXED ||
             p[0] & ~(DONE_OK | DONE_NO_RETRY | DONE_CANCELLED) ||
-            p[1] > PROTO_SUSPEND_WAIT)
+            p[1] > PROTO_SUSPEND_BRANCH)
             return -1;
         msg->type = PROTO_DONE;
         d->ok = (p[0] & DONE_OK) != 0;

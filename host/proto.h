@@ -9,8 +9,9 @@
  * the plugin config as json-c objects anyway.
  *   hello   {"t":"hello","plugins":[path...],"config":{...},"log_level":s}
  *   invoke  {"t":"invoke","run_id","function_id","attempt","max_attempts",
- *            "event_id","steps":{...},"event":{...}}; the stored event and
- *            step results go in as the texts they were stored as
+ *            "event_id","target","steps":{...},"event":{...}}; the stored
+ *            event and step results go in as the texts they were stored
+ *            as; "target" only in a parallel branch
  *   ack     PROTO_ACK, compared as bytes (it comes once per step), or
  *           PROTO_ACK_CANCEL: durable, and the run is cancelled
  *
@@ -89,6 +90,10 @@ struct proto_invoke {
     struct json_object *steps;  /* read: the stored steps,
                                    {"step id": {"data": result} |
                                    {"error": "message"}}, or NULL */
+    const char *target;         /* a branch's invocation: the step id of
+                                   the parallel step it runs; RUN_ID is
+                                   then the run the group is in. NULL
+                                   otherwise */
 };
 
 enum proto_suspend {
@@ -97,6 +102,9 @@ enum proto_suspend {
     PROTO_SUSPEND_RETRY, /* the step failed an attempt and is retried */
     PROTO_SUSPEND_FETCH, /* the step is a fetch: the host makes it */
     PROTO_SUSPEND_WAIT,  /* the step waits for an event */
+    PROTO_SUSPEND_PARALLEL, /* the step is a parallel group: its plan */
+    PROTO_SUSPEND_BRANCH,   /* a branch's invocation ended (ok) with its
+                               target step's outcome: the record */
 };
 
 /* done: how an invocation ended. Strings are borrowed. */

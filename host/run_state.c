@@ -40,7 +40,8 @@ run_state_decode(const char *status, int attempt, int loaded)
         s = RS_SLEEPING;
     else if (strcmp(status, "running") == 0 ||
              strcmp(status, "fetching") == 0 || /* the host runs its step */
-             strcmp(status, "invoking") == 0)   /* its invoked run runs */
+             strcmp(status, "invoking") == 0 || /* its invoked run runs */
+             strcmp(status, "parallel") == 0)   /* its branches run */
         return RS_RUNNING;
     else if (strcmp(status, "waiting") == 0)
         return RS_WAITING_EVENT; /* its event can come either way */

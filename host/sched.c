@@ -152,6 +152,7 @@ set_del(struct sched *s, struct job *job)
 static void
 job_free(struct job *job)
 {
+    free(job->target);
     free(job->function_id);
     shared_str_unref(job->event);
     free(job);
@@ -258,6 +259,10 @@ due_cb(void *arg, const struct store_due *d)
                               d->attempt);
 
     shared_str_unref(ev);
+    if (d->target != NULL && d->group_run != NULL) {
+        snprintf(job->group_run, sizeof(job->group_run), "%s", d->group_run);
+        job->target = xstrdup(d->target);
+    }
     set_add(s, job);
     enqueue(s, job);
 }
@@ -480,7 +485,10 @@ dispatch(struct sched *s)
         /* A resumed run replays what its steps stored; a new one has
          * nothing stored, so it skips the read. */
         steps = job->fresh ? NULL
-                           : store_run_steps(s->store, job->run_id,
+                           : store_run_steps(s->store,
+                                             job->group_run[0] != '\0'
+                                                 ? job->group_run
+                                                 : job->run_id,
                                              job->started_at);
         if (!job->fresh && steps == NULL) {
             /* Its stored steps cannot be read (the store said why): it
@@ -643,6 +651,15 @@ step_cb(void *arg, struct job *job, const struct step_record *step)
     const char *t = failed ? step->error : step->result;
     uint64_t n = !kept ? 0 : t == NULL || *t == '\0' ? 4 : strlen(t);
 
+    if (job->group_run[0] != '\0') {
+        /* A branch's one step goes with its end; its worker's rules make
+         * it stop at any other. */
+        log_error("sched", "run %s: a parallel branch sent a checkpoint;"
+                           " stopping its worker", job->run_id);
+        s->ex.ops->kill(s->ex.impl, job, "a parallel branch may store only"
+                                         " its own step");
+        return;
+    }
     if (n > 0 && (job->state_bytes > STEPRULES_MAX_RUN_STATE ||
                   n > STEPRULES_MAX_RUN_STATE - job->state_bytes)) {
         /* The worker's step rules refuse such a step; one that sends it
@@ -823,6 +840,22 @@ run_cancelled(struct sched *s, const char *run_id, const char *how)
 
     log_info("run", "%s %s", run_id, how);
     tell_watches(s, &end);
+    /* Its branches that wait in line were cancelled with it, in the
+     * store: none of them starts now. */
+    for (struct job **pj = &s->head; *pj != NULL;) {
+        struct job *j = *pj;
+
+        if (j->group_run[0] == '\0' || strcmp(j->group_run, run_id) != 0) {
+            pj = &j->next;
+            continue;
+        }
+        *pj = j->next;
+        if (s->tail == &j->next)
+            s->tail = pj;
+        s->nqueued--;
+        set_del(s, j);
+        job_free(j);
+    }
 }
 
 static void
@@ -871,6 +904,7 @@ finished_cb(void *arg, int rc, const char *err)
                                    f->at.outcome == RUN_WAIT ||
                                    f->at.outcome == RUN_INVOKE ||
                                    f->at.outcome == RUN_FETCH ||
+                                   f->at.outcome == RUN_PARALLEL ||
                                    f->at.outcome == RUN_CANCELLED);
     if (cancelled)
         run_cancelled(s, f->job->run_id, "cancelled at its step boundary");
@@ -895,6 +929,8 @@ finished_cb(void *arg, int rc, const char *err)
     }
     if (f->resolved)
         s->backlog = 1; /* a look-back ended the wait: due now */
+    if (f->at.outcome == RUN_PARALLEL && !cancelled)
+        s->backlog = 1; /* its branches are due now */
     job_free(f->job);
     finishing_free(f);
     kick(s);
@@ -938,10 +974,43 @@ result_cb(void *arg, struct job *job, const struct pool_result *r)
     f->at.started_at = r->unit_started_at ? r->unit_started_at
                                           : job->started_at;
     f->at.ended_at = now_ms();
-    if (r->ok) {
+    if (job->group_run[0] != '\0') {
+        snprintf(f->at.group_run, sizeof(f->at.group_run), "%s",
+                 job->group_run);
+        if (!r->ok && r->suspend != SUSPEND_NONE &&
+            r->suspend != SUSPEND_RETRY) {
+            /* Its worker's rules stop a branch at any other step. */
+            f->at.outcome = RUN_FAILED;
+            f->error = xstrdup("a parallel branch may only run its own"
+                               " step");
+            log_warn("run", "%s %s (branch %s of run %s) failed: %s",
+                     job->function_id, job->run_id, job->target,
+                     job->group_run, f->error);
+            finish_write(f);
+            return;
+        }
+    }
+    if (r->ok && job->group_run[0] != '\0') {
+        /* A branch ends with its step's outcome, stored as its group's
+         * run's step (none when it had one already). */
+        f->at.outcome = RUN_COMPLETED;
+        if (r->suspend == SUSPEND_BRANCH && r->step.step_id != NULL)
+            step_own_set(&f->step, &r->step);
+        log_info("run", "%s %s step %s (a parallel branch) %s",
+                 job->function_id, job->group_run, job->target,
+                 f->step.s.step_id == NULL ? "had ended already"
+                 : strcmp(f->step.s.status, "completed") == 0
+                     ? "completed"
+                     : "failed for good");
+    } else if (r->ok) {
         f->at.outcome = RUN_COMPLETED;
         f->output = xstrdup(r->output ? r->output : "null");
         log_info("run", "%s %s completed", job->function_id, job->run_id);
+    } else if (r->suspend == SUSPEND_PARALLEL && r->step.step_id != NULL) {
+        f->at.outcome = RUN_PARALLEL;
+        step_own_set(&f->step, &r->step);
+        log_info("run", "%s %s runs parallel group %s", job->function_id,
+                 job->run_id, r->step.step_id);
     } else if (r->suspend == SUSPEND_FETCH && r->step.step_id != NULL) {
         f->at.outcome = RUN_FETCH;
         step_own_set(&f->step, &r->step);

@@ -59,6 +59,10 @@ struct job {
     int cancel;           /* a cancel was asked for while it ran: it stops
                              at its next step boundary (the executor's
                              ack says so) */
+    char group_run[27];   /* a parallel branch: the run its group is in,
+                             whose steps it replays and writes; "" for
+                             other runs */
+    char *target;         /* a parallel branch: the step it runs */
     struct job *next;  /* in the ready queue */
     struct job *hnext; /* in the claimed set */
 };

@@ -117,20 +117,26 @@ record(struct fh_ctx *ctx, const struct step_outcome *o)
     int retry = strcmp(o->status, "failed") == 0 && !o->final;
     int fetch = strcmp(o->status, "fetching") == 0;
     int wait = strcmp(o->status, "waiting") == 0;
+    int group = strcmp(o->status, "parallel") == 0;
+    int branch = o->branch && !retry;
 
-    if (!retry && !fetch && !wait && strcmp(o->status, "sleeping") != 0 &&
+    if (!retry && !fetch && !wait && !group && !branch &&
+        strcmp(o->status, "sleeping") != 0 &&
         strcmp(o->status, "invoking") != 0) {
         checkpoint(inv, &st);
         return;
     }
-    /* A retry, a sleep, an invoke, a fetch or a wait ends the
-     * invocation: the step goes with its done message, in the same record
-     * a checkpoint is (a fetch's request as its result). O's strings do
-     * not outlive this call. */
-    inv->suspend = retry   ? PROTO_SUSPEND_RETRY
-                   : fetch ? PROTO_SUSPEND_FETCH
-                   : wait  ? PROTO_SUSPEND_WAIT
-                           : PROTO_SUSPEND_SLEEP;
+    /* A retry, a sleep, an invoke, a fetch, a wait, a parallel group or
+     * a branch's outcome ends the invocation: the step goes with its done
+     * message, in the same record a checkpoint is (a fetch's request, a
+     * group's plan as its result). O's strings do not outlive this
+     * call. */
+    inv->suspend = retry    ? PROTO_SUSPEND_RETRY
+                   : fetch  ? PROTO_SUSPEND_FETCH
+                   : wait   ? PROTO_SUSPEND_WAIT
+                   : group  ? PROTO_SUSPEND_PARALLEL
+                   : branch ? PROTO_SUSPEND_BRANCH
+                            : PROTO_SUSPEND_SLEEP;
     inv->step = st;
     inv->step.step_id = dup_or_null(st.step_id);
     inv->step.name = dup_or_null(st.name);
@@ -254,6 +260,15 @@ steps_wait_for_event(struct fh_ctx *ctx, const char *name,
                      const struct fh_wait *wait, struct json_object **event)
 {
     return steprules_wait(steps_of(ctx), ctx, name, wait, event);
+}
+
+int
+steps_parallel(struct fh_ctx *ctx, const char *name,
+               const struct fh_parallel *req, struct json_object **results,
+               size_t *winner)
+{
+    return steprules_parallel(steps_of(ctx), ctx, name, req, results,
+                              winner);
 }
 
 _Static_assert(STEPRULES_MAX_DEPTH == JSON_EVENT_DEPTH,

@@ -59,6 +59,9 @@ int steps_fetch(struct fh_ctx *ctx, const char *name,
                 const struct fh_fetch *req, struct json_object **response);
 int steps_sleep(struct fh_ctx *ctx, const char *name, const char *duration);
 int steps_sleep_until(struct fh_ctx *ctx, const char *name, int64_t at_ms);
+int steps_parallel(struct fh_ctx *ctx, const char *name,
+                   const struct fh_parallel *req, struct json_object **results,
+                   size_t *winner);
 int steps_wait_for_event(struct fh_ctx *ctx, const char *name,
                          const struct fh_wait *wait,
                          struct json_object **event);

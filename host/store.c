@@ -13,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <unistd.h>
 
+#include "fnhost.h"
 #include "log.h"
 #include "store_int.h"
 #include "store_sql.h"
@@ -316,15 +318,17 @@ static const char *const outcome_status[] = {
     [RUN_INVOKE] = "invoking",
     [RUN_WAIT] = "waiting",
     [RUN_CANCELLED] = "cancelled",
+    [RUN_PARALLEL] = "parallel",
 };
 
-static int resolve_invoke(struct store *st, const struct store_attempt *a,
+static int resolve_parent(struct store *st, const struct store_attempt *a,
                           const char *output, const char *error,
                           int64_t now);
 
-/* RUN_ID was just cancelled: its fetches and waits are dropped, and if a
- * step's invoke started it, that step fails with "invoke F: cancelled",
- * in the same transaction. */
+/* RUN_ID was just cancelled: its fetches and waits are dropped, its
+ * pending parallel branches cancelled, and if a step's invoke started it,
+ * that step fails with "invoke F: cancelled" (a branch: its step fails
+ * "cancelled"), in the same transaction. */
 static int
 ended_cancelled(struct store *st, const char *run_id, int64_t now)
 {
@@ -336,10 +340,15 @@ ended_cancelled(struct store *st, const char *run_id, int64_t now)
     bind_text(st->stmt[S_CANCEL_PAUSES], 1, run_id);
     if (step_done(st->stmt[S_CANCEL_PAUSES]) != 0)
         return -1;
+    sqlite3_bind_int64(st->stmt[S_CANCEL_BRANCHES], 1, now);
+    bind_text(st->stmt[S_CANCEL_BRANCHES], 2, run_id);
+    if (step_done(st->stmt[S_CANCEL_BRANCHES]) != 0)
+        return -1;
     memset(&a, 0, sizeof(a));
     snprintf(a.run_id, sizeof(a.run_id), "%s", run_id);
     a.outcome = RUN_FAILED;
-    return resolve_invoke(st, &a, NULL, "cancelled", now);
+    a.ended_at = now;
+    return resolve_parent(st, &a, NULL, "cancelled", now);
 }
 
 /* Ends RUN_ID cancelled if a cancel was asked for it (or at all, with
@@ -431,14 +440,54 @@ put_step(struct store *st, const char *run_id, const struct step_record *p,
     return step_done(s);
 }
 
-/* Run A ended: if a step's invoke started it, that step gets its output
- * or error, and the run waiting on it is due now. */
+/* Branch A of group GROUP of run PARENT, running step TARGET, ended
+ * (A->outcome RUN_COMPLETED, or RUN_FAILED with ERROR when it ended
+ * without its step's outcome: the step fails with it). The group ends if
+ * that was its last pending branch (race: its first), and its run is due
+ * now. */
 static int
-resolve_invoke(struct store *st, const struct store_attempt *a,
+resolve_branch(struct store *st, const struct store_attempt *a,
+               const char *parent, const char *group, const char *target,
+               const char *error, int64_t now)
+{
+    sqlite3_stmt **s = st->stmt;
+
+    if (a->outcome != RUN_COMPLETED) {
+        bind_text(s[S_FAIL_BRANCH], 1, parent);
+        bind_text(s[S_FAIL_BRANCH], 2, target);
+        bind_text(s[S_FAIL_BRANCH], 3, group);
+        bind_text(s[S_FAIL_BRANCH], 4, error ? error : "failed");
+        sqlite3_bind_int64(s[S_FAIL_BRANCH], 5, a->ended_at);
+        if (step_done(s[S_FAIL_BRANCH]) != 0)
+            return -1;
+    }
+    bind_text(s[S_END_GROUP], 1, parent);
+    bind_text(s[S_END_GROUP], 2, group);
+    bind_text(s[S_END_GROUP], 3, target);
+    sqlite3_bind_int64(s[S_END_GROUP], 4, now);
+    if (step_done(s[S_END_GROUP]) != 0)
+        return -1;
+    if (sqlite3_changes(st->wdb) == 0)
+        return 0; /* branches are pending, or it ended already */
+    sqlite3_bind_int64(s[S_WAKE_GROUP], 1, now);
+    sqlite3_bind_int64(s[S_WAKE_GROUP], 2, now);
+    bind_text(s[S_WAKE_GROUP], 3, parent);
+    if (step_done(s[S_WAKE_GROUP]) != 0)
+        return -1;
+    if (sqlite3_changes(st->wdb) > 0 && a->woke != NULL)
+        *a->woke = 1;
+    return 0;
+}
+
+/* Run A ended: if a step's invoke started it, that step gets its output
+ * or error, and the run waiting on it is due now; if it is a parallel
+ * branch, its group may end (resolve_branch()). */
+static int
+resolve_parent(struct store *st, const struct store_attempt *a,
                const char *output, const char *error, int64_t now)
 {
     sqlite3_stmt **s = st->stmt, *g = s[S_GET_PARENT];
-    char *parent = NULL, *step = NULL, *msg = NULL;
+    char *parent = NULL, *step = NULL, *msg = NULL, *target = NULL;
     int rc;
 
     bind_text(g, 1, a->run_id);
@@ -446,7 +495,9 @@ resolve_invoke(struct store *st, const struct store_attempt *a,
     if (rc == SQLITE_ROW) {
         parent = xstrdup((const char *)sqlite3_column_text(g, 0));
         step = xstrdup((const char *)sqlite3_column_text(g, 1));
-        if (a->outcome == RUN_FAILED)
+        if (sqlite3_column_type(g, 3) != SQLITE_NULL)
+            target = xstrdup((const char *)sqlite3_column_text(g, 3));
+        else if (a->outcome == RUN_FAILED)
             msg = xasprintf("invoke %s: %s", sqlite3_column_text(g, 2),
                             error ? error : "failed");
     }
@@ -454,6 +505,10 @@ resolve_invoke(struct store *st, const struct store_attempt *a,
     sqlite3_clear_bindings(g);
     if (rc != SQLITE_ROW) {
         rc = rc == SQLITE_DONE ? 0 : -1;
+        goto out;
+    }
+    if (target != NULL) {
+        rc = resolve_branch(st, a, parent, step, target, error, now);
         goto out;
     }
     bind_text(s[S_RESOLVE_INVOKE], 1,
@@ -478,6 +533,7 @@ out:
     free(parent);
     free(step);
     free(msg);
+    free(target);
     return rc;
 }
 
@@ -512,6 +568,43 @@ expire_invokes(struct store *st, int64_t now, int limit)
     return n;
 }
 
+/* Makes a run of each branch of group STEP of run RUN_ID (its plan,
+ * lib/steprules.h, is STEP's result; proto checked it), due now. */
+static int
+begin_group(struct store *st, const char *run_id,
+            const struct step_record *step, int64_t now)
+{
+    sqlite3_stmt *s = st->stmt[S_INS_BRANCH];
+    struct json_object *plan = json_tokener_parse(step->result), *list;
+    int rc = 0;
+
+    if (!json_object_object_get_ex(plan, "branches", &list) ||
+        !json_object_is_type(list, json_type_array)) {
+        json_object_put(plan);
+        return -1;
+    }
+    for (size_t i = 0; rc == 0 && i < json_object_array_length(list); i++) {
+        struct json_object *b = json_object_array_get_idx(list, i);
+        char id[27];
+        uint8_t r[10];
+
+        /* The writer's thread: ulid_new() is the loop's. */
+        if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+            for (size_t k = 0; k < sizeof(r); k++)
+                r[k] = (uint8_t)rand();
+        ulid_encode(id, now, r);
+        id[26] = '\0';
+        bind_text(s, 1, id);
+        bind_text(s, 2, run_id);
+        bind_text(s, 3, step->step_id);
+        bind_text(s, 4, fh_json_str(b, "id"));
+        sqlite3_bind_int64(s, 5, now);
+        rc = step_done(s);
+    }
+    json_object_put(plan);
+    return rc;
+}
+
 static int
 apply_finish(struct store *st, struct op *op, int64_t now)
 {
@@ -519,20 +612,24 @@ apply_finish(struct store *st, struct op *op, int64_t now)
     struct store_attempt *a = &op->u.fin.at;
     const struct step_record *step =
         op->u.fin.step.present ? &op->u.fin.step.s : NULL;
+    /* Whose steps and attempts these are: a branch's are its group's
+     * run's. */
+    const char *srun = a->group_run[0] != '\0' ? a->group_run : a->run_id;
     int64_t wake = 0;
     unsigned next = a->attempt;
+    int waits = a->outcome == RUN_SLEEP || a->outcome == RUN_WAIT ||
+                a->outcome == RUN_INVOKE || a->outcome == RUN_PARALLEL;
 
     if (a->outcome == RUN_CANCELLED) {
         /* The worker stopped at a step boundary: nothing failed. */
-        if (step != NULL && put_step(st, a->run_id, step, now) != 0)
+        if (step != NULL && put_step(st, srun, step, now) != 0)
             return -1;
         return cancel_pending(st, a->run_id, 1, now);
     }
-    if (a->outcome == RUN_SLEEP || a->outcome == RUN_WAIT ||
-        a->outcome == RUN_INVOKE) {
+    if (waits) {
         /* Sleeping or waiting is no attempt of anything: only the step
          * is stored. */
-        if (step == NULL || put_step(st, a->run_id, step, now) != 0)
+        if (step == NULL || put_step(st, srun, step, now) != 0)
             return -1;
         wake = step->wake_at;
         next = 0;
@@ -552,11 +649,18 @@ apply_finish(struct store *st, struct op *op, int64_t now)
         if (step_done(q) != 0)
             return -1;
         next = 0;
-    } else if (put_attempt(st, a->run_id, step ? step->step_id : NULL,
+    } else if (a->group_run[0] != '\0' && a->outcome == RUN_COMPLETED &&
+               step == NULL) {
+        /* A branch whose step had its outcome already: nothing ran. */
+    } else if (put_attempt(st, srun, step ? step->step_id : NULL,
                            a->attempt, a->started_at, a->ended_at,
-                           a->outcome == RUN_COMPLETED ? NULL
-                                                       : op->u.fin.error) !=
-               0) {
+                           a->outcome != RUN_COMPLETED ? op->u.fin.error
+                           : step != NULL ? step->error
+                                          : NULL) != 0) {
+        return -1;
+    } else if (a->outcome == RUN_COMPLETED && step != NULL &&
+               put_step(st, srun, step, now) != 0) {
+        /* A branch's step, stored with the branch's end. */
         return -1;
     }
     if (a->outcome == RUN_RETRY) {
@@ -568,10 +672,7 @@ apply_finish(struct store *st, struct op *op, int64_t now)
     sqlite3_bind_int64(f, 3, wake);
     bind_text(f, 4, op->u.fin.output);
     bind_text(f, 5,
-              a->outcome == RUN_SLEEP || a->outcome == RUN_FETCH ||
-                      a->outcome == RUN_WAIT || a->outcome == RUN_INVOKE
-                  ? NULL
-                  : op->u.fin.error);
+              waits || a->outcome == RUN_FETCH ? NULL : op->u.fin.error);
     if (a->outcome == RUN_COMPLETED || a->outcome == RUN_FAILED)
         sqlite3_bind_int64(f, 6, a->ended_at);
     else
@@ -582,7 +683,7 @@ apply_finish(struct store *st, struct op *op, int64_t now)
     if (step_done(f) != 0)
         return -1;
     if (a->outcome == RUN_COMPLETED || a->outcome == RUN_FAILED)
-        return resolve_invoke(st, a, op->u.fin.output, op->u.fin.error, now);
+        return resolve_parent(st, a, op->u.fin.output, op->u.fin.error, now);
     if (a->outcome == RUN_WAIT) {
         /* The wait, and what a look-back finds, in the same commit as
          * the run's new status. */
@@ -594,12 +695,13 @@ apply_finish(struct store *st, struct op *op, int64_t now)
         if (a->resolved != NULL)
             *a->resolved = resolved;
     }
-    /* A cancel asked for while it ran: the run stops here. */
-    if (a->outcome == RUN_RETRY || a->outcome == RUN_SLEEP ||
-        a->outcome == RUN_WAIT || a->outcome == RUN_INVOKE ||
-        a->outcome == RUN_FETCH)
-        return cancel_pending(st, a->run_id, 0, now);
-    return 0;
+    /* Its branches in the same commit as the group: one is never
+     * without the other. */
+    if (a->outcome == RUN_PARALLEL && begin_group(st, a->run_id, step, now))
+        return -1;
+    /* A cancel asked for while it ran: the run stops here (and its
+     * branches, just made, with it). */
+    return cancel_pending(st, a->run_id, 0, now);
 }
 
 /* An attempt of a pending fetch ended: see store_fetch_attempt(). */

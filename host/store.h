@@ -62,10 +62,16 @@ enum run_outcome {
     RUN_INVOKE,    /* the handler waits for the run its step invokes
                       (step->target), or until step->wake_at */
     RUN_CANCELLED, /* the handler stopped at a step boundary, cancelled */
+    RUN_PARALLEL,  /* the handler began parallel group STEP (its result
+                      the plan, lib/steprules.h): a run of each branch is
+                      made, and it waits until they have ended */
 };
 
 struct store_attempt {
     char run_id[27];
+    char group_run[27]; /* a parallel branch: the run its group is in,
+                           whose steps and attempts it writes; "" for
+                           other runs */
     unsigned attempt;   /* 0-based, of the step or handler code that ran */
     int64_t started_at;
     int64_t ended_at;
@@ -123,6 +129,9 @@ struct store_due {
     const char *event_id;
     unsigned attempt; /* the attempt to make, 0-based */
     const char *event_json;
+    const char *group_run; /* a parallel branch: the run its group is in
+                              (its steps are that run's); else NULL */
+    const char *target;    /* a parallel branch: the step it runs */
 };
 
 /* Opens (creating and migrating) the database at PATH, starts the writer

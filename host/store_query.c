@@ -62,7 +62,9 @@ scan_prepare(struct store *st, int nf, char *err, size_t errlen)
         return sc;
     store_scan_clear(sc);
     ph = placeholders(nf);
-    sql = xasprintf("SELECT r.id, r.function_id, r.attempt, e.json, e.id"
+    sql = xasprintf("SELECT r.id, r.function_id, r.attempt, e.json, e.id,"
+                    " r.target_step, CASE WHEN r.target_step IS NOT NULL"
+                    " THEN r.parent_run_id END"
                     " FROM runs r JOIN events e ON e.id = r.event_id"
                     " WHERE r.status IN ('queued', 'sleeping')"
                     " AND r.wake_at <= ?"
@@ -142,6 +144,8 @@ store_due_runs(struct store *st, int64_t now, const char *const *fns,
         d.attempt = (unsigned)sqlite3_column_int(s, 2);
         d.event_json = (const char *)sqlite3_column_text(s, 3);
         d.event_id = (const char *)sqlite3_column_text(s, 4);
+        d.target = (const char *)sqlite3_column_text(s, 5);
+        d.group_run = (const char *)sqlite3_column_text(s, 6);
         fn(arg, &d);
     }
     if (rc != SQLITE_DONE) {
@@ -266,6 +270,8 @@ store_runs_to_cancel(struct store *st, const char *function_id, int64_t from,
                               " JOIN events e ON e.id = r.event_id"
                               " WHERE r.function_id = ? AND r.created_at >= ?"
                               " AND r.created_at < ?"
+                              /* Branches end with their runs. */
+                              " AND r.target_step IS NULL"
                               " AND (r.created_at, r.id) > (?, ?)"
                               " AND r.status IN ('queued', 'sleeping',"
                               " 'running', 'fetching', 'waiting',"
@@ -530,9 +536,11 @@ store_run_steps(struct store *st, const char *run_id, int64_t now)
                    sqlite3_column_int64(q, 4) > now) {
             continue; /* still asleep: not done */
         } else if (strcmp(status, "waiting") == 0 ||
-                   strcmp(status, "invoking") == 0) {
-            /* Only the writer ends them (an event or an invoked run's
-             * end, or the timeout), before the run is due. */
+                   strcmp(status, "invoking") == 0 ||
+                   strcmp(status, "parallel") == 0) {
+            /* Only the writer ends them (an event, an invoked run's or
+             * the last branch's end, or the timeout), before the run is
+             * due. */
             continue;
         } else {
             result = (const char *)sqlite3_column_text(q, 2);
@@ -708,7 +716,8 @@ store_event_runs(struct store *st, const char *event_id)
     /* With their outputs, as Inngest's answer has them (a client polls
      * this for a run's result): one per function the event started. */
     return query_runs(st, "SELECT " RUN_COLUMNS " FROM runs WHERE"
-                          " event_id = ? ORDER BY id",
+                          " event_id = ? AND target_step IS NULL"
+                          " ORDER BY id",
                       args, 1, 0, 0, RUN_OUTPUT, NULL);
 }
 
@@ -721,7 +730,7 @@ store_list_runs(struct store *st, const char *function_id,
     int n = 0, state = status ? run_state_parse(status) : -1;
 
     snprintf(sql, sizeof(sql), "SELECT " RUN_SUMMARY_COLUMNS " FROM runs"
-                               " WHERE 1%s%s"
+                               " WHERE target_step IS NULL%s%s"
                                " ORDER BY id DESC LIMIT ?",
              function_id ? " AND function_id = ?" : "",
              state >= 0 ? " AND run_state_is(CAST(? AS INTEGER), status,"

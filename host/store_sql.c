@@ -136,6 +136,16 @@ const char *const store_migrations[] = {
     "ALTER TABLE runs ADD COLUMN deadline INTEGER;"
     "CREATE INDEX runs_deadline ON runs(deadline)"
     "  WHERE deadline IS NOT NULL;",
+
+    /* 8: parallel steps. Each branch of a group is a run of its own,
+     * hidden from lists: parent_run_id is the run the group is in,
+     * parent_step_id the group's step, target_step the step it runs. Its
+     * steps and attempts are written as the parent's. A run waits for its
+     * group as status 'parallel' (not due by time: the last branch to end
+     * makes it due). */
+    "ALTER TABLE runs ADD COLUMN target_step TEXT;"
+    "CREATE INDEX runs_parent ON runs(parent_run_id)"
+    "  WHERE parent_run_id IS NOT NULL;",
 };
 
 const int store_nmigrations =
@@ -192,7 +202,7 @@ const char *const store_stmt_sql[NSTMT] = {
                      " deadline = NULL, updated_at = ?1"
                      " WHERE id = ?3"
                      " AND status IN ('queued', 'sleeping', 'fetching',"
-                     " 'waiting', 'invoking')",
+                     " 'waiting', 'invoking', 'parallel')",
     /* Cancelled at its next step boundary: a run on a worker (?4 = 1),
      * which shows as running from now on even if it is new and has not
      * written a checkpoint yet. */
@@ -201,7 +211,7 @@ const char *const store_stmt_sql[NSTMT] = {
                       " status = CASE WHEN ?4 THEN 'running' ELSE status END,"
                       " updated_at = ?1 WHERE id = ?3"
                       " AND status IN ('queued', 'sleeping', 'running',"
-                      " 'fetching', 'waiting', 'invoking')",
+                      " 'fetching', 'waiting', 'invoking', 'parallel')",
     /* After an attempt's outcome: a run whose cancel was asked for ends
      * cancelled rather than going on (?3 = 1: whether or not it was,
      * when the worker stopped at a cancel). Completed and failed runs
@@ -212,7 +222,7 @@ const char *const store_stmt_sql[NSTMT] = {
                          " ended_at = ?1, deadline = NULL, updated_at = ?1"
                          " WHERE id = ?2 AND (cancel_at IS NOT NULL OR ?3)"
                          " AND status IN ('queued', 'sleeping', 'running',"
-                         " 'fetching', 'waiting', 'invoking')",
+                         " 'fetching', 'waiting', 'invoking', 'parallel')",
     /* At start: runs left running go back to the queue, unless a cancel
      * was asked for them, which ends them now; so does a cancel asked for
      * a new run that was on a worker before its first checkpoint. */
@@ -240,8 +250,50 @@ const char *const store_stmt_sql[NSTMT] = {
                           " json_extract(result, '$.timeout'),"
                           " result = NULL, ended_at = ?"
                           " WHERE run_id = ? AND status = 'invoking'",
-    [S_GET_PARENT] = "SELECT parent_run_id, parent_step_id, function_id"
-                     " FROM runs WHERE id = ? AND parent_run_id IS NOT NULL",
+    [S_GET_PARENT] = "SELECT parent_run_id, parent_step_id, function_id,"
+                     " target_step FROM runs WHERE id = ?"
+                     " AND parent_run_id IS NOT NULL",
+    /* A branch of group ?3 of run ?2 (whose function and event it
+     * shares), running step ?4, due now. */
+    [S_INS_BRANCH] = "INSERT INTO runs(id, function_id, event_id, status,"
+                     " attempt, wake_at, created_at, updated_at,"
+                     " parent_run_id, parent_step_id, target_step)"
+                     " SELECT ?1, function_id, event_id, 'queued', 0, ?5,"
+                     " ?5, ?5, id, ?3, ?4 FROM runs WHERE id = ?2",
+    /* A branch that ended without its step's outcome (it failed, or was
+     * cancelled): the step fails with why, under the name the plan gave
+     * it, unless it has an outcome already. */
+    [S_FAIL_BRANCH] = "INSERT INTO steps(run_id, step_id, name, kind,"
+                      " status, error, attempts, started_at, ended_at,"
+                      " committed_at)"
+                      " SELECT ?1, ?2, coalesce((SELECT b.value ->> 'name'"
+                      " FROM steps g, json_each(g.result, '$.branches') b"
+                      " WHERE g.run_id = ?1 AND g.step_id = ?3"
+                      " AND b.value ->> 'id' = ?2), ?2), 'run', 'failed',"
+                      " ?4, 1, ?5, ?5, ?5"
+                      " WHERE 1 ON CONFLICT(run_id, step_id) DO NOTHING",
+    /* Group ?2 of run ?1 ends once no branch of it is pending (all
+     * mode), or at its first branch's end (race: ?3 wins). */
+    [S_END_GROUP] = "UPDATE steps SET status = 'completed', ended_at = ?4,"
+                    " result = CASE WHEN result ->> 'mode' = 'race'"
+                    " THEN json_set(result, '$.winner', ?3) ELSE result END"
+                    " WHERE run_id = ?1 AND step_id = ?2"
+                    " AND status = 'parallel'"
+                    " AND (result ->> 'mode' = 'race' OR NOT EXISTS"
+                    " (SELECT 1 FROM runs WHERE parent_run_id = ?1"
+                    " AND parent_step_id = ?2 AND target_step IS NOT NULL"
+                    " AND status NOT IN ('completed', 'failed',"
+                    " 'cancelled')))",
+    [S_WAKE_GROUP] = "UPDATE runs SET status = 'queued', wake_at = ?,"
+                     " updated_at = ? WHERE id = ? AND status = 'parallel'",
+    /* A run that ends cancelled takes its pending branches with it; one
+     * on a worker ends as it would have (its step is recorded). */
+    [S_CANCEL_BRANCHES] = "UPDATE runs SET status = 'cancelled',"
+                          " error = 'cancelled with its run',"
+                          " ended_at = ?1, updated_at = ?1"
+                          " WHERE parent_run_id = ?2"
+                          " AND target_step IS NOT NULL"
+                          " AND status IN ('queued', 'sleeping')",
     /* Only while the invoke waits: once it timed out, a late end
      * changes nothing. */
     [S_RESOLVE_INVOKE] = "UPDATE steps SET status = ?, result = ?,"

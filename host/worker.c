@@ -104,6 +104,7 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
                     in.attempt, in.max_attempts, in.checkpoint_ahead);
     inv.steps.state_bytes = in.state_bytes;
     inv.steps.event = in.event;
+    inv.steps.target = in.target;
     c.inv = &inv;
 
     plugin_log_set_plugin(lp->desc->name);

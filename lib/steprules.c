@@ -65,6 +65,7 @@ steprules_fini(struct steprules *s)
 {
     json_object_put(s->names);
     json_object_put(s->owned);
+    free(s->stray);
     memset(s, 0, sizeof(*s));
 }
 
@@ -145,6 +146,26 @@ memoized(struct steprules *s, struct fh_ctx *ctx, const char *name,
     return 1;
 }
 
+/* In a branch's invocation, step ID (new: freed here) has no stored
+ * outcome and is not the branch's target: the handler took another way
+ * than the run did before its group. The branch fails for good; returns
+ * what the step call returns. */
+static int
+stray(struct steprules *s, struct fh_ctx *ctx, char *id)
+{
+    free(s->stray);
+    s->stray = ctx_format("parallel branch \"%s\": the handler reached"
+                          " step \"%s\", which has no stored outcome,"
+                          " before the branch's group: a handler must"
+                          " call the same steps in the same order each"
+                          " time it runs",
+                          s->target, id);
+    set_error(ctx, ctx_format("%s", s->stray), 1);
+    s->suspended = STEPRULES_STRAY;
+    free(id);
+    return FH_SUSPENDED;
+}
+
 /* After a stored outcome the next unit of work starts fresh. */
 static void
 stored(struct steprules *s)
@@ -203,7 +224,13 @@ struct step_kind {
     const char *kind; /* the stored kind: "run" or "send" */
     int direct;       /* call FN itself, never ops->call (no mock) */
     const char *events; /* "send": set by FN, the events' JSON text */
+    int branch;       /* the target of a branch's invocation: its
+                         outcome ends the invocation */
 };
+
+static int run_body(struct steprules *s, struct fh_ctx *ctx, char *id,
+                    const char *name, struct step_kind *k, fh_step_fn fn,
+                    void *arg, struct json_object **result);
 
 /* A step of kind K: its stored outcome if it has one, else FN(ARG) run
  * now and its outcome recorded (fh_step() and fh_send_event()). */
@@ -212,28 +239,42 @@ run_step(struct steprules *s, struct fh_ctx *ctx, const char *name,
          struct step_kind *k, fh_step_fn fn, void *arg,
          struct json_object **result)
 {
-    const struct steprules_ops *ops;
-    struct step_outcome o;
-    struct json_object *res = NULL;
-    const char *why;
-    char *id, *err;
-    int rc, no_retry = 0;
+    char *id;
+    int rc;
 
     if (step_start(s, ctx, k->api, name, result, &rc))
         return rc;
-    ops = s->ops;
     if (fn == NULL) {
         set_error(ctx, ctx_format("%s: a step needs a function", k->api), 1);
         return FH_ERR;
     }
     if (memoized(s, ctx, name, result, &id, &rc))
         return rc;
+    if (s->target != NULL)
+        return stray(s, ctx, id);
+    return run_body(s, ctx, id, name, k, fn, arg, result);
+}
+
+/* Runs step ID (new: freed here), NAME, of kind K: FN(ARG) now, its
+ * outcome recorded. */
+static int
+run_body(struct steprules *s, struct fh_ctx *ctx, char *id, const char *name,
+         struct step_kind *k, fh_step_fn fn, void *arg,
+         struct json_object **result)
+{
+    const struct steprules_ops *ops = s->ops;
+    struct step_outcome o;
+    struct json_object *res = NULL;
+    const char *why;
+    char *err;
+    int rc, no_retry = 0;
 
     set_error(ctx, NULL, 0);
     memset(&o, 0, sizeof(o));
     o.id = id;
     o.name = name;
     o.kind = k->kind;
+    o.branch = k->branch;
     o.attempt = s->attempt;
     ctx->attempt = s->attempt;
     ctx->step_id = id;
@@ -344,7 +385,7 @@ int
 steprules_run(struct steprules *s, struct fh_ctx *ctx, const char *name,
               fh_step_fn fn, void *arg, struct json_object **result)
 {
-    struct step_kind k = {"fh_step", "run", 0, NULL};
+    struct step_kind k = {"fh_step", "run", 0, NULL, 0};
 
     return run_step(s, ctx, name, &k, fn, arg, result);
 }
@@ -417,7 +458,7 @@ int
 steprules_send(struct steprules *s, struct fh_ctx *ctx, const char *name,
                struct json_object *events, struct json_object **ids)
 {
-    struct step_kind k = {"fh_send_event", "send", 1, NULL};
+    struct step_kind k = {"fh_send_event", "send", 1, NULL, 0};
     struct sending sd = {s, events, NULL, &k};
     struct json_object *res = NULL;
     int rc;
@@ -454,6 +495,10 @@ steprules_invoke(struct steprules *s, struct fh_ctx *ctx, const char *name,
         memoized(s, ctx, name, result, &id, &rc)) {
         json_object_put(data);
         return rc;
+    }
+    if (s->target != NULL) {
+        json_object_put(data);
+        return stray(s, ctx, id);
     }
     if (req == NULL || req->size < offsetof(struct fh_invoke, timeout) ||
         req->size > 4096)
@@ -539,6 +584,8 @@ steprules_fetch(struct steprules *s, struct fh_ctx *ctx, const char *name,
     if (step_start(s, ctx, "fh_fetch", name, response, &rc) ||
         memoized(s, ctx, name, response, &id, &rc))
         return rc;
+    if (s->target != NULL)
+        return stray(s, ctx, id);
     /* The response is stored as the step's result: it must fit what the
      * run may keep, as a step's result must. */
     room = s->state_bytes >= STEPRULES_MAX_RUN_STATE
@@ -604,6 +651,10 @@ sleep_at(struct steprules *s, struct fh_ctx *ctx, const char *name,
     o.attempt = s->attempt;
     o.started_at = o.ended_at = now;
     o.duration = duration;
+    if (s->target != NULL && (why != NULL || at > now)) {
+        free(why);
+        return stray(s, ctx, id);
+    }
     if (why == NULL && at <= now) {
         /* Nothing to wait for; replays decide the same way. */
         o.status = "completed";
@@ -740,6 +791,8 @@ steprules_wait(struct steprules *s, struct fh_ctx *ctx, const char *name,
     if (step_start(s, ctx, "fh_wait_for_event", name, event, &rc) ||
         memoized(s, ctx, name, event, &id, &rc))
         return rc;
+    if (s->target != NULL)
+        return stray(s, ctx, id);
     memset(&o, 0, sizeof(o));
     o.id = id;
     o.name = name;
@@ -776,6 +829,295 @@ steprules_wait(struct steprules *s, struct fh_ctx *ctx, const char *name,
     return FH_SUSPENDED;
 }
 
+/* ------------------------------------------------------ parallel groups */
+
+/* What a plugin's struct fh_parallel says, read as far as its size and
+ * checked into OUT: NULL, or why it cannot be (new). */
+static char *
+parallel_read(const char *name, const struct fh_parallel *req,
+              struct fh_parallel *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (req == NULL ||
+        req->size < offsetof(struct fh_parallel, mode) + sizeof(req->mode) ||
+        req->size > 4096)
+        return ctx_format("fh_parallel \"%s\": write the request with"
+                          " FH_PARALLEL_REQ()", name);
+    for (size_t i = sizeof(*out); i < req->size; i++)
+        if (((const unsigned char *)req)[i] != 0)
+            return ctx_format("fh_parallel \"%s\": it sets a field of"
+                              " struct fh_parallel newer than this host's"
+                              " ABI %d.%d knows: upgrade fnhost",
+                              name, FH_ABI_MAJOR, FH_ABI_MINOR);
+    memcpy(out, req, req->size < sizeof(*out) ? req->size : sizeof(*out));
+    if (out->n == 0 || out->n > FH_PARALLEL_MAX || out->branches == NULL)
+        return ctx_format("fh_parallel \"%s\": %zu branches; a group has 1"
+                          " to %d", name, out->branches ? out->n : 0,
+                          FH_PARALLEL_MAX);
+    if (out->mode != FH_PARALLEL_ALL && out->mode != FH_PARALLEL_RACE)
+        return ctx_format("fh_parallel \"%s\": mode %d is neither"
+                          " FH_PARALLEL_ALL nor FH_PARALLEL_RACE", name,
+                          out->mode);
+    for (size_t i = 0; i < out->n; i++) {
+        const struct fh_branch *b = &out->branches[i];
+
+        if (b->name == NULL || *b->name == '\0' ||
+            !json_check_utf8(b->name, strlen(b->name)))
+            return ctx_format("fh_parallel \"%s\": branch %zu needs a"
+                              " name, in UTF-8", name, i);
+        if (b->fn == NULL)
+            return ctx_format("fh_parallel \"%s\": branch \"%s\" needs a"
+                              " function", name, b->name);
+    }
+    return NULL;
+}
+
+/* Step ID's stored outcome, leaving the context alone: 1 and *DATA (its
+ * result, borrowed), -1 and *ERR (borrowed), or 0 for none. */
+static int
+outcome_of(const struct steprules *s, const char *id, struct json_object **data,
+           const char **err)
+{
+    struct json_object *e, *v;
+
+    *data = NULL;
+    *err = NULL;
+    if (!json_object_object_get_ex(s->memo, id, &e))
+        return 0;
+    if (json_object_object_get_ex(e, "error", &v)) {
+        *err = json_object_get_string(v);
+        return -1;
+    }
+    *data = json_object_object_get(e, "data");
+    return 1;
+}
+
+/* The index of ID among the N ids IDS, or -1. */
+static long
+index_of(char *const *ids, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] != NULL && strcmp(ids[i], id) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* The results of group P, whose branches' ids are IDS and whose stored
+ * plan is PLAN: every branch's, or in race mode the winner's. */
+static int
+group_results(struct steprules *s, struct fh_ctx *ctx,
+              const struct fh_parallel *p, char *const *ids,
+              struct json_object *plan, struct json_object **results,
+              size_t *winner)
+{
+    const char *mode = fh_json_str(plan, "mode");
+    int race = mode != NULL && strcmp(mode, "race") == 0;
+    long w = 0;
+    char *why = NULL;
+
+    if (race) {
+        const char *wid = fh_json_str(plan, "winner");
+
+        w = wid != NULL ? index_of(ids, p->n, wid) : -1;
+        if (w < 0) {
+            set_error(ctx, ctx_format("parallel group: its winner \"%s\" is"
+                                      " not one of its branches",
+                                      wid ? wid : "(none)"),
+                      1);
+            return FH_ERR;
+        }
+        if (winner != NULL)
+            *winner = (size_t)w;
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        struct json_object *data;
+        const char *err;
+        int r;
+
+        if (race && (long)i != w)
+            continue;
+        r = outcome_of(s, ids[i], &data, &err);
+        if (r != 0 && s->ops->replayed != NULL)
+            s->ops->replayed(ctx, ids[i]);
+        if (r > 0 && results != NULL)
+            results[i] = data;
+        else if (r < 0 && why == NULL)
+            why = ctx_format("step %s: %s", ids[i], err);
+        else if (r == 0 && why == NULL)
+            why = ctx_format("step %s: it has no stored outcome", ids[i]);
+    }
+    if (why != NULL) {
+        set_error(ctx, why, 1);
+        return FH_ERR;
+    }
+    return FH_OK;
+}
+
+/* The plan of group P (new): see steprules.h. */
+static struct json_object *
+group_plan(const struct fh_parallel *p, char *const *ids)
+{
+    struct json_object *plan = json_object_new_object();
+    struct json_object *list = json_object_new_array_ext((int)p->n);
+
+    if (plan == NULL || list == NULL)
+        ctx_abort_oom();
+    json_object_object_add(plan, "mode",
+                           json_object_new_string(
+                               p->mode == FH_PARALLEL_RACE ? "race" : "all"));
+    for (size_t i = 0; i < p->n; i++) {
+        struct json_object *b = json_object_new_object();
+
+        if (b == NULL)
+            ctx_abort_oom();
+        json_object_object_add(b, "id", json_object_new_string(ids[i]));
+        json_object_object_add(b, "name",
+                               json_object_new_string(p->branches[i].name));
+        json_object_array_add(list, b);
+    }
+    json_object_object_add(plan, "branches", list);
+    return plan;
+}
+
+/* Records group GID (NAME) with STATUS and PLAN (borrowed). */
+static void
+record_group(struct steprules *s, struct fh_ctx *ctx, const char *gid,
+             const char *name, const char *status, struct json_object *plan)
+{
+    struct step_outcome o;
+
+    memset(&o, 0, sizeof(o));
+    o.id = gid;
+    o.name = name;
+    o.kind = "parallel";
+    o.status = status;
+    o.attempt = s->attempt;
+    o.started_at = o.ended_at = s->ops->now_ms();
+    o.result = plan;
+    o.result_text = json_object_to_json_string_ext(plan,
+                                                   JSON_C_TO_STRING_PLAIN);
+    s->ops->record(ctx, &o);
+}
+
+/* Runs group P's branches one after the other, in this call, and stores
+ * the group (the SDK's harness): in race mode the first to end wins and
+ * the rest never run. */
+static int
+run_inline(struct steprules *s, struct fh_ctx *ctx, const char *name,
+           const char *gid, const struct fh_parallel *p, char **ids,
+           struct json_object **results, size_t *winner)
+{
+    struct json_object *plan;
+    long w = -1;
+    int rc;
+
+    for (size_t i = 0; i < p->n && w < 0; i++) {
+        struct step_kind k = {"fh_parallel", "run", 0, NULL, 0};
+        struct json_object *data;
+        const char *err;
+
+        if (outcome_of(s, ids[i], &data, &err) == 0) {
+            char *id = strdup(ids[i]);
+
+            if (id == NULL)
+                ctx_abort_oom();
+            run_body(s, ctx, id, p->branches[i].name, &k,
+                     p->branches[i].fn, p->branches[i].arg, NULL);
+            if (s->suspended) /* a retry, or a cancel */
+                return FH_SUSPENDED;
+        }
+        if (p->mode == FH_PARALLEL_RACE)
+            w = (long)i;
+    }
+    plan = group_plan(p, ids);
+    if (w >= 0)
+        json_object_object_add(plan, "winner", json_object_new_string(ids[w]));
+    record_group(s, ctx, gid, name, "completed", plan);
+    stored(s);
+    json_object_array_add(s->owned, plan);
+    if (s->suspended == STEPRULES_CANCELLED)
+        return FH_SUSPENDED;
+    rc = group_results(s, ctx, p, ids, plan, results, winner);
+    return rc;
+}
+
+int
+steprules_parallel(struct steprules *s, struct fh_ctx *ctx, const char *name,
+                   const struct fh_parallel *req, struct json_object **results,
+                   size_t *winner)
+{
+    struct fh_parallel p;
+    struct json_object *plan;
+    const char *err;
+    char *gid = NULL, **ids = NULL, *why;
+    long t;
+    int rc;
+
+    if (winner != NULL)
+        *winner = 0;
+    if (results != NULL && req != NULL &&
+        req->size >= offsetof(struct fh_parallel, n) + sizeof(req->n) &&
+        req->n <= FH_PARALLEL_MAX)
+        memset(results, 0, req->n * sizeof(*results));
+    if (step_start(s, ctx, "fh_parallel", name, NULL, &rc))
+        return rc;
+    if ((why = parallel_read(name, req, &p)) != NULL) {
+        set_error(ctx, why, 1);
+        return FH_ERR;
+    }
+    gid = step_id(s, name);
+    if ((ids = calloc(p.n, sizeof(*ids))) == NULL)
+        ctx_abort_oom();
+    for (size_t i = 0; i < p.n; i++)
+        ids[i] = step_id(s, p.branches[i].name);
+    t = s->target != NULL ? index_of(ids, p.n, s->target) : -1;
+
+    if (outcome_of(s, gid, &plan, &err) != 0) {
+        /* The group has ended. A branch of it that runs only now (it
+         * lost a race, or is a copy) has nothing left to do. */
+        if (s->ops->replayed != NULL)
+            s->ops->replayed(ctx, gid);
+        if (t >= 0) {
+            s->suspended = STEPRULES_BRANCH;
+            rc = FH_SUSPENDED;
+        } else {
+            rc = group_results(s, ctx, &p, ids, plan, results, winner);
+        }
+    } else if (s->target != NULL && t < 0) {
+        rc = stray(s, ctx, gid);
+        gid = NULL;
+    } else if (s->target != NULL) {
+        /* This invocation's branch: its body alone, unless it has its
+         * outcome already; either way the invocation ends here. */
+        struct step_kind k = {"fh_parallel", "run", 0, NULL, 1};
+        struct json_object *data;
+
+        if (outcome_of(s, ids[t], &data, &err) == 0) {
+            run_body(s, ctx, ids[t], p.branches[t].name, &k,
+                     p.branches[t].fn, p.branches[t].arg, NULL);
+            ids[t] = NULL; /* run_body freed it */
+        }
+        if (s->suspended == STEPRULES_RUNNING)
+            s->suspended = STEPRULES_BRANCH;
+        rc = FH_SUSPENDED;
+    } else if (s->inline_parallel) {
+        rc = run_inline(s, ctx, name, gid, &p, ids, results, winner);
+    } else {
+        /* The group begins: its plan is stored, and each branch becomes
+         * a unit of work of its own. */
+        plan = group_plan(&p, ids);
+        record_group(s, ctx, gid, name, "parallel", plan);
+        s->suspended = STEPRULES_PARALLEL;
+        json_object_put(plan);
+        rc = FH_SUSPENDED;
+    }
+    for (size_t i = 0; i < p.n; i++)
+        free(ids[i]);
+    free(ids);
+    free(gid);
+    return rc;
+}
+
 void
 steprules_cancel(struct steprules *s)
 {
@@ -790,6 +1132,32 @@ steprules_decide(struct steprules *s, struct fh_ctx *ctx, int rc,
     struct ctx_core *c = ctx_core(ctx);
 
     memset(v, 0, sizeof(*v));
+    if (s->suspended == STEPRULES_STRAY) {
+        v->end = STEPRULES_END_FAILED;
+        v->error = s->stray;
+        v->no_retry = 1;
+        return;
+    }
+    if (s->suspended == STEPRULES_BRANCH) {
+        /* The branch's target has its outcome: what the handler says
+         * after that is not the run's. */
+        v->end = STEPRULES_END_COMPLETED;
+        return;
+    }
+    if (s->suspended == STEPRULES_PARALLEL) {
+        v->end = STEPRULES_END_PARALLEL;
+        v->ignored_suspension = rc != FH_SUSPENDED;
+        return;
+    }
+    if (s->target != NULL && s->suspended == STEPRULES_RUNNING &&
+        (rc == FH_OK || rc == FH_SUSPENDED)) {
+        v->end = STEPRULES_END_FAILED;
+        v->error = v->owned = ctx_format("parallel branch \"%s\": the"
+                                         " handler ended without reaching"
+                                         " its group", s->target);
+        v->no_retry = 1;
+        return;
+    }
     if (s->suspended == STEPRULES_CANCELLED) {
         /* Whatever the handler returned after its step said stop. */
         v->end = STEPRULES_END_CANCELLED;

@@ -49,12 +49,14 @@
 struct step_outcome {
     const char *id; /* "name" or "name:n" */
     const char *name;
-    const char *kind;           /* "run", "sleep", "send", "invoke" or
-                                   "fetch" or "wait" */
+    const char *kind;           /* "run", "sleep", "send", "invoke",
+                                   "fetch", "wait" or "parallel" */
     const char *status;         /* "completed", "failed", "sleeping",
-                                   "invoking", "fetching" or "waiting" */
+                                   "invoking", "fetching", "waiting" or
+                                   "parallel" */
     struct json_object *result; /* completed: the result (may be NULL);
-                                   fetching: the request (fetch_req.h) */
+                                   fetching: the request (fetch_req.h);
+                                   parallel: the group's plan (below) */
     const char *result_text;    /* completed, fetching: RESULT as plain
                                    JSON text, checked to parse back */
     const char *error;          /* failed */
@@ -72,7 +74,16 @@ struct step_outcome {
     /* waiting: what for (lib/wait.h) */
     const char *wait_event, *wait_match, *wait_value, *wait_if;
     int64_t lookback_ms;
+    int branch;           /* the target step of a branch's invocation:
+                             its outcome (completed, or failed for good)
+                             ends the invocation, and goes with its end */
 };
+
+/* A parallel group's plan, the result its "parallel" outcome carries
+ * while the branches run: {"mode": "all" | "race", "branches": [{"id":
+ * step id, "name": step name}, ...]}, 1 to FH_PARALLEL_MAX branches;
+ * once they have ended the group's stored result is the plan with
+ * "winner": the step id that ended first, in race mode. */
 
 struct steprules_ops {
     /* Runs a step's function (the harness may run a mock instead). */
@@ -105,6 +116,11 @@ enum steprules_state {
     STEPRULES_FETCH, /* a fetch has begun: the host makes the request */
     STEPRULES_WAIT,  /* a wait for an event has begun */
     STEPRULES_CANCELLED, /* the run was cancelled at a step boundary */
+    STEPRULES_PARALLEL,  /* a parallel group has begun: its branches run */
+    STEPRULES_BRANCH,    /* a branch's target step has its outcome (or
+                            needs none): the branch's invocation ends */
+    STEPRULES_STRAY,     /* a branch's invocation reached a step that is
+                            not stored before its group: it fails */
 };
 
 /* One handler call's steps. */
@@ -127,6 +143,14 @@ struct steprules {
                                        event, for a wait's match (the
                                        caller sets it after
                                        steprules_init) */
+    const char *target;  /* borrowed: in a branch's invocation, the step
+                            id of its target (the caller sets it after
+                            steprules_init); NULL otherwise */
+    int inline_parallel; /* run a parallel group's branches one after
+                            the other in this call (the SDK's harness)
+                            rather than suspending for the host to run
+                            them */
+    char *stray;         /* STEPRULES_STRAY: why (owned) */
 };
 
 /* Starts a handler call's steps: MEMO (borrowed) holds the stored
@@ -179,6 +203,16 @@ int steprules_fetch(struct steprules *s, struct fh_ctx *ctx, const char *name,
 int steprules_sleep(struct steprules *s, struct fh_ctx *ctx, const char *name,
                     int until, const char *duration, int64_t at_ms);
 
+/* fh_parallel(). In a run's invocation, the first call records the
+ * group ("parallel", with its plan) and suspends; the replay once every
+ * branch (race: the first) has ended returns their stored outcomes. In a
+ * branch's invocation (S->target set) it runs the target's body alone,
+ * if the target is one of its branches, and ends the invocation. S is
+ * NULL outside a handler. */
+int steprules_parallel(struct steprules *s, struct fh_ctx *ctx,
+                       const char *name, const struct fh_parallel *req,
+                       struct json_object **results, size_t *winner);
+
 /* fh_wait_for_event(). S is NULL outside a handler. */
 int steprules_wait(struct steprules *s, struct fh_ctx *ctx, const char *name,
                    const struct fh_wait *wait, struct json_object **event);
@@ -198,6 +232,8 @@ enum steprules_end {
     STEPRULES_END_RETRY,  /* failed, with an attempt left */
     STEPRULES_END_FAILED, /* failed for good */
     STEPRULES_END_CANCELLED, /* stopped at a step boundary: cancelled */
+    STEPRULES_END_PARALLEL,  /* a parallel group began: resume once its
+                                branches have ended */
 };
 
 /* What a handler's result means. */

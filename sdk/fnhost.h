@@ -65,6 +65,7 @@
  *   1.3  the step toolbox: send_event, invoke, error, fetch (struct
  *        fh_fetch), wait_for_event (struct fh_wait);
  *        fh_function_opts.on_failure, timeouts
+ *   1.4  parallel steps: parallel (struct fh_parallel, struct fh_branch)
  */
 #ifndef FNHOST_H
 #define FNHOST_H
@@ -80,7 +81,7 @@ extern "C" {
 
 #define FH_ABI_MAGIC 0x31686e66u /* "fnh1" in memory on little-endian */
 #define FH_ABI_MAJOR 1
-#define FH_ABI_MINOR 3
+#define FH_ABI_MINOR 4
 
 #define FH_EXPORT       __attribute__((visibility("default")))
 #define FH_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -112,6 +113,7 @@ enum fh_log_level {
 
 struct fh_api;
 struct fh_invoke;
+struct fh_parallel;
 struct fh_wait;
 
 /* An HTTP request that the host makes for a handler (fh_fetch(), 1.3).
@@ -348,6 +350,10 @@ struct fh_api {
     int (*wait_for_event)(struct fh_ctx *ctx, const char *name,
                           const struct fh_wait *wait,
                           struct json_object **event);
+    /* 1.4 */
+    int (*parallel)(struct fh_ctx *ctx, const char *name,
+                    const struct fh_parallel *req,
+                    struct json_object **results, size_t *winner);
 };
 
 #define FH_API_HAS(api, fn)                                                 \
@@ -635,6 +641,91 @@ fh_fetch(struct fh_ctx *ctx, const char *name, const struct fh_fetch *req,
     return ctx->api->fetch(ctx, name, req, response);
 }
 
+/* ------------------------------------------------- parallel steps (1.4)
+ *
+ * Steps that run at the same time, each in a worker of its own: the
+ * handler plans them together, and goes on once all have ended (or, in
+ * race mode, the first):
+ *
+ *     struct json_object *r[3];
+ *
+ *     FH_PARALLEL(ctx, "notify", r,
+ *                 FH_BRANCH("email", send_email, ev),
+ *                 FH_BRANCH("crm", update_crm, ev),
+ *                 FH_BRANCH("slack", post_to_slack, ev));
+ *     // r[0], r[1], r[2]: the three results
+ *
+ * How it runs. The first time the handler reaches the group, the run
+ * suspends (it holds no worker) and each branch becomes a unit of work of
+ * its own, queued at once. A worker runs a branch by calling the handler
+ * again from the top with that branch as its target: the steps before the
+ * group replay from the store, and at the group only the target's body
+ * runs; its result is stored, with its own attempts and retries (the
+ * function's retries and backoff), as any step's. Once every branch has
+ * its outcome, the group's is stored and the run resumes: the handler
+ * replays, and fh_parallel() returns the results. So code between steps
+ * runs once more per branch (at-least-once, as always), and a branch's
+ * body must not call steps itself. A branch is a step: its id is its
+ * name ("name", then "name:1", ...), memoized like any other, and shown
+ * with the run's steps. */
+
+/* One branch of fh_parallel(): a step's name, body and argument, as
+ * fh_step() takes them. */
+struct fh_branch {
+    const char *name;
+    fh_step_fn fn;
+    void *arg;
+};
+
+/* A branch for FH_PARALLEL() or a struct fh_branch array:
+ * FH_BRANCH("email", send_email, ev). ARG may point to const data. */
+#define FH_BRANCH(name, fn, arg)                                                {(name), (fn), (void *)(uintptr_t)(const void *)(arg)}
+
+/* The most branches one group may have. */
+#define FH_PARALLEL_MAX 100
+
+/* Modes of struct fh_parallel. */
+enum fh_parallel_mode {
+    FH_PARALLEL_ALL = 0, /* go on once every branch has ended */
+    FH_PARALLEL_RACE = 1, /* go on once the first has ended (its result
+                             or its final failure); the others run on,
+                             unless they had not started, and their
+                             outcomes are stored but not returned */
+};
+
+/* What fh_parallel() runs. Size-stamped so that it can grow: write it
+ * with FH_PARALLEL_REQ(.branches = b, .n = 3). */
+struct fh_parallel {
+    uint32_t size;                   /* sizeof(struct fh_parallel) */
+    const struct fh_branch *branches; /* borrowed for the call */
+    size_t n;                        /* 1 .. FH_PARALLEL_MAX */
+    int mode;                        /* enum fh_parallel_mode */
+};
+
+#define FH_PARALLEL_REQ(...)                                                \
+    (&(const struct fh_parallel){.size = sizeof(struct fh_parallel),        \
+                                 __VA_ARGS__})
+
+/* Runs the branches of REQ in parallel as step group NAME. RESULTS (may
+ * be NULL) is an array of REQ->n pointers: each gets its branch's result,
+ * borrowed until the handler returns, or NULL when the branch failed (or,
+ * in race mode, did not win). *WINNER (may be NULL) gets the index of the
+ * branch that ended first in race mode, and 0 otherwise.
+ *   FH_SUSPENDED  the group has begun: return it from the handler
+ *   FH_OK         every branch (race: the winner) has its result
+ *   FH_ERR        a branch (race: the winner) failed for good, or the
+ *                 request is bad; fh_error() says which and why ("step
+ *                 crm: ..."), and the other results are set: handle it
+ *                 and go on, or return FH_ERR to fail the run
+ * Needs a 1.4 host: FH_API_HAS(ctx->api, parallel). */
+static inline int
+fh_parallel(struct fh_ctx *ctx, const char *name,
+            const struct fh_parallel *req, struct json_object **results,
+            size_t *winner)
+{
+    return ctx->api->parallel(ctx, name, req, results, winner);
+}
+
 /* The forms to use in handlers: each returns from the handler when the
  * run must stop (a suspension, or a step's final failure). ARG may point
  * to const data: the step function gets it back as it was passed. */
@@ -688,6 +779,38 @@ fh_fetch(struct fh_ctx *ctx, const char *name, const struct fh_fetch *req,
         int fh_rc_ = fh_send_event((ctx), (name), (events), (ids));         \
         if (fh_rc_ != FH_OK)                                                \
             return fh_rc_;                                                  \
+    } while (0)
+
+/* fh_parallel() of the branches listed, all of them, returning from the
+ * handler when it must; RESULTS is an array with room for one result per
+ * branch (or NULL): FH_PARALLEL(ctx, "notify", r, FH_BRANCH(...), ...). */
+#define FH_PARALLEL(ctx, name, results, ...)                                \
+    do {                                                                    \
+        const struct fh_branch fh_b_[] = {__VA_ARGS__};                     \
+        int fh_rc_ = fh_parallel(                                           \
+            (ctx), (name),                                                  \
+            FH_PARALLEL_REQ(.branches = fh_b_,                              \
+                            .n = sizeof(fh_b_) / sizeof(fh_b_[0])),         \
+            (results), NULL);                                               \
+        if (fh_rc_ != FH_OK)                                                \
+            return fh_rc_;                                                  \
+    } while (0)
+
+/* The race mode of FH_PARALLEL: *RESULT gets the first branch's result
+ * and *WINNER (a size_t) its index. */
+#define FH_RACE(ctx, name, result, winner, ...)                             \
+    do {                                                                    \
+        const struct fh_branch fh_b_[] = {__VA_ARGS__};                     \
+        struct json_object *fh_r_[sizeof(fh_b_) / sizeof(fh_b_[0])];        \
+        int fh_rc_ = fh_parallel(                                           \
+            (ctx), (name),                                                  \
+            FH_PARALLEL_REQ(.branches = fh_b_,                              \
+                            .n = sizeof(fh_b_) / sizeof(fh_b_[0]),          \
+                            .mode = FH_PARALLEL_RACE),                      \
+            fh_r_, (winner));                                               \
+        if (fh_rc_ != FH_OK)                                                \
+            return fh_rc_;                                                  \
+        *(result) = fh_r_[*(winner)];                                       \
     } while (0)
 
 #define FH_SLEEP(ctx, name, duration)                                       \

@@ -574,6 +574,7 @@ list_step(struct tctx *c, const struct step_outcome *o)
     int invoke = strcmp(o->kind, "invoke") == 0;
     int fetch = strcmp(o->kind, "fetch") == 0;
     int wait = strcmp(o->kind, "wait") == 0;
+    int group = strcmp(o->kind, "parallel") == 0;
     struct fh_test_step *rec =
         add_step(c->inv->r, o->id, o->name,
                  sleep    ? FH_TEST_SLEEP
@@ -581,6 +582,7 @@ list_step(struct tctx *c, const struct step_outcome *o)
                  : invoke ? FH_TEST_INVOKE
                  : fetch  ? FH_TEST_FETCH
                  : wait   ? FH_TEST_WAIT
+                 : group  ? FH_TEST_PARALLEL
                           : FH_TEST_STEP,
                  o->attempt, c->t->invocations);
 
@@ -727,6 +729,18 @@ api_wait_for_event(struct fh_ctx *ctx, const char *name,
     return steprules_wait(steps_of(ctx), ctx, name, wait, event);
 }
 
+/* The harness runs a group's branches one after the other, in the
+ * handler call that reaches it (the host runs them at once, each in a
+ * worker): the same results, steps and retries, in a fixed order. */
+static int
+api_parallel(struct fh_ctx *ctx, const char *name,
+             const struct fh_parallel *req, struct json_object **results,
+             size_t *winner)
+{
+    return steprules_parallel(steps_of(ctx), ctx, name, req, results,
+                              winner);
+}
+
 static const struct fh_api test_api = {
     .size = sizeof(struct fh_api),
     .abi_major = FH_ABI_MAJOR,
@@ -746,6 +760,7 @@ static const struct fh_api test_api = {
     .error = ctx_error,
     .fetch = api_fetch,
     .wait_for_event = api_wait_for_event,
+    .parallel = api_parallel,
 };
 
 static void
@@ -1321,6 +1336,7 @@ invoke(struct fh_test *t, const char *function_id, const char *event_json,
                    c.core.pub.max_attempts);
     inv.steps.state_bytes = memo_bytes(t->memo);
     inv.steps.event = ev;
+    inv.steps.inline_parallel = 1;
     inv.r = r;
     c.inv = &inv;
 
@@ -1400,6 +1416,10 @@ invoke(struct fh_test *t, const char *function_id, const char *event_json,
         break;
     case STEPRULES_END_CANCELLED:
         r->status = FH_TEST_CANCELLED;
+        t->ended = 1;
+        break;
+    case STEPRULES_END_PARALLEL: /* inline_parallel: never */
+        r->status = FH_TEST_FAILED;
         t->ended = 1;
         break;
     }

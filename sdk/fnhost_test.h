@@ -93,6 +93,9 @@ enum fh_test_step_kind {
     FH_TEST_INVOKE = 3, /* fh_invoke() */
     FH_TEST_FETCH = 4,  /* fh_fetch() */
     FH_TEST_WAIT = 5,   /* fh_wait_for_event() */
+    FH_TEST_PARALLEL = 6, /* fh_parallel(): the group, listed after its
+                             branches (each an FH_TEST_STEP); "result" is
+                             its plan, with "winner" in race mode */
 };
 
 /* One step or sleep that ran for real (was not replayed). Owned by the

@@ -15,10 +15,17 @@
  *   waiter                       on bench/wait: waits up to 30 days for
  *                                bench/wake with the same data.i
  *   noop                         on bench/noop: completes at once
+ *   fan-10                       on bench/fan-10: one parallel group of
+ *                                10 trivial steps (fh_parallel)
+ *   seq-10-io, fan-10-io         on bench/seq-10-io, bench/fan-10-io: 10
+ *                                steps that each wait 20 ms (a call to a
+ *                                slow service), one after the other or as
+ *                                one parallel group
  *
  * The steps do no work of their own, so what bench/run.sh measures is the
  * host: dispatch, one durable checkpoint per step, and the run's end. */
 #include <stdint.h>
+#include <time.h>
 
 #include <fnhost.h>
 
@@ -101,6 +108,49 @@ noop(struct fh_ctx *ctx, const struct fh_event *ev)
     return FH_OK;
 }
 
+/* 20 ms of waiting on something else, as a call to a service does. */
+static int
+io_20ms(struct fh_ctx *ctx, void *arg, struct json_object **result)
+{
+    struct timespec ts = {0, 20 * 1000 * 1000};
+
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+    *result = json_object_new_int((int)(intptr_t)arg);
+    return FH_OK;
+}
+
+static int
+fan(struct fh_ctx *ctx, fh_step_fn fn)
+{
+    struct fh_branch b[10];
+
+    for (int i = 0; i < 10; i++)
+        b[i] = (struct fh_branch)FH_BRANCH(names[i], fn, (intptr_t)(i + 1));
+    return fh_parallel(ctx, "fan",
+                       FH_PARALLEL_REQ(.branches = b, .n = 10), NULL, NULL);
+}
+
+static int
+fan_10(struct fh_ctx *ctx, const struct fh_event *ev)
+{
+    return fan(ctx, trivial);
+}
+
+static int
+fan_10_io(struct fh_ctx *ctx, const struct fh_event *ev)
+{
+    return fan(ctx, io_20ms);
+}
+
+static int
+seq_10_io(struct fh_ctx *ctx, const struct fh_event *ev)
+{
+    for (int i = 0; i < 10; i++)
+        FH_STEP(ctx, names[i], io_20ms, (void *)(intptr_t)(i + 1));
+    return FH_OK;
+}
+
 static const struct fh_function functions[] = {
     {.id = "steps-1", .run = steps_1, .triggers = FH_EVENTS("bench/steps-1")},
     {.id = "steps-3", .run = steps_3, .triggers = FH_EVENTS("bench/steps-3")},
@@ -114,6 +164,11 @@ static const struct fh_function functions[] = {
     {.id = "fetch-1", .run = fetch_1, .triggers = FH_EVENTS("bench/fetch-1")},
     {.id = "waiter", .run = waiter, .triggers = FH_EVENTS("bench/wait")},
     {.id = "noop", .run = noop, .triggers = FH_EVENTS("bench/noop")},
+    {.id = "fan-10", .run = fan_10, .triggers = FH_EVENTS("bench/fan-10")},
+    {.id = "fan-10-io", .run = fan_10_io,
+     .triggers = FH_EVENTS("bench/fan-10-io")},
+    {.id = "seq-10-io", .run = seq_10_io,
+     .triggers = FH_EVENTS("bench/seq-10-io")},
     FH_FUNCTIONS_END};
 
 FH_PLUGIN(.name = "stepper", .version = "1.0.0", .functions = functions);

@@ -57,7 +57,7 @@ test_worker_reads(void)
         .run_id = "01RUN", .function_id = "fn-a", .event_id = "01EV",
         .attempt = 3, .max_attempts = 5,
         .event_json = "{\"name\":\"a/b\",\"data\":{\"x\":1}}",
-        .memo = &memo};
+        .memo = &memo, .target = "b:1"};
     struct proto_invoke ir;
 
     inv.state_bytes = step_memo_bytes(&memo);
@@ -90,6 +90,7 @@ test_worker_reads(void)
     is_str(ir.run_id, "01RUN", "run_id");
     is_str(ir.function_id, "fn-a", "function_id");
     is_str(ir.event_id, "01EV", "event_id");
+    is_str(ir.target, "b:1", "a branch's target step");
     ok(ir.attempt == 3 && ir.max_attempts == 5, "attempt and max_attempts");
     /* 17 + 9 + 9 + 4 + 4: texts as stored, "null" for none. */
     is_int((int)ir.state_bytes, 43, "what the stored steps hold, for the"
@@ -669,6 +670,56 @@ test_wait_records(void)
     is_int(take_record(&w, PROTO_SUSPEND_WAIT), 1, "the fixed wait is taken");
 }
 
+/* A parallel group begins in a done with its plan, which the store
+ * makes runs of; a branch ends in one with its step. Nothing else may
+ * say "parallel": only the store ends a group. */
+static void
+test_parallel_records(void)
+{
+    struct step_record g = sample_step, br = sample_step;
+
+    g.kind = "parallel";
+    g.status = "parallel";
+    g.result = "{\"mode\":\"all\",\"branches\":[{\"id\":\"a\","
+               "\"name\":\"a\"},{\"id\":\"a:1\",\"name\":\"a\"}]}";
+    is_int(take_record(&g, PROTO_SUSPEND_PARALLEL), 1,
+           "a group begins with its plan");
+    is_int(take_record(&g, PROTO_SUSPEND_NONE), -1,
+           "a group is no checkpoint");
+    g.status = "completed";
+    is_int(take_record(&g, PROTO_SUSPEND_NONE), -1,
+           "nor may a worker say it completed");
+    is_int(take_record(&g, PROTO_SUSPEND_PARALLEL), -1,
+           "a group must say it waits");
+    g.status = "parallel";
+    g.result = "{\"mode\":\"all\",\"branches\":[{\"id\":\"a\","
+               "\"name\":\"a\"},{\"id\":\"a\",\"name\":\"a\"}]}";
+    is_int(take_record(&g, PROTO_SUSPEND_PARALLEL), -1,
+           "two branches of one step are refused");
+    g.result = "{\"mode\":\"all\",\"branches\":[]}";
+    is_int(take_record(&g, PROTO_SUSPEND_PARALLEL), -1, "as is no branch");
+    g.result = "{\"mode\":\"some\",\"branches\":[{\"id\":\"a\","
+               "\"name\":\"a\"}]}";
+    is_int(take_record(&g, PROTO_SUSPEND_PARALLEL), -1, "or a mode unknown");
+    g.result = "{\"mode\":\"race\",\"branches\":[{\"id\":\"a\"}]}";
+    is_int(take_record(&g, PROTO_SUSPEND_PARALLEL), -1,
+           "or a branch without a name");
+    g.result = NULL;
+    is_int(take_record(&g, PROTO_SUSPEND_PARALLEL), -1, "or no plan");
+
+    is_int(take_record(&br, PROTO_SUSPEND_BRANCH), 1,
+           "a branch ends with its completed step");
+    br.status = "failed";
+    is_int(take_record(&br, PROTO_SUSPEND_BRANCH), 1, "or failed one");
+    br.status = "sleeping";
+    is_int(take_record(&br, PROTO_SUSPEND_BRANCH), -1,
+           "but not a step that waits");
+    br.status = "completed";
+    br.kind = "send";
+    is_int(take_record(&br, PROTO_SUSPEND_BRANCH), -1,
+           "and only a step's body is a branch");
+}
+
 /* Puts a done with OUTPUT and ERROR, and says what the master makes of
  * it. */
 static int
@@ -873,6 +924,7 @@ main(void)
     test_master_refuses();
     test_master_refuses_records();
     test_wait_records();
+    test_parallel_records();
     test_master_refuses_text();
     return done_testing();
 }

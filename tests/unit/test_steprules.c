@@ -269,9 +269,9 @@ test_sleep(void)
 
 /* The last outcome a wait recorded. */
 static struct {
-    char status[16], value[64], error[256];
+    char status[16], value[64], error[256], id[32], kind[16], result[512];
     int64_t wake_at, lookback_ms;
-    int n;
+    int n, branch;
 } kept;
 
 static void
@@ -285,6 +285,11 @@ keep(struct fh_ctx *ctx, const struct step_outcome *o)
     snprintf(kept.error, sizeof(kept.error), "%s", o->error ? o->error : "");
     kept.wake_at = o->wake_at;
     kept.lookback_ms = o->lookback_ms;
+    snprintf(kept.id, sizeof(kept.id), "%s", o->id);
+    snprintf(kept.kind, sizeof(kept.kind), "%s", o->kind);
+    snprintf(kept.result, sizeof(kept.result), "%s",
+             o->result_text ? o->result_text : "");
+    kept.branch = o->branch;
 }
 
 static const struct steprules_ops keep_ops = {
@@ -388,6 +393,149 @@ test_wait(void)
     json_object_put(ev);
 }
 
+/* A branch body: its step id as its result. */
+static int
+named(struct fh_ctx *ctx, void *arg, struct json_object **result)
+{
+    (void)arg;
+    *result = json_object_new_string(ctx->step_id);
+    return FH_OK;
+}
+
+/* A handler: step "before", then group "g" of branches "a", "b", "a"
+ * (ids a, b, a:1) in MODE; the group's return code, with R and W. */
+static int
+grouped(struct fh_ctx *ctx, struct steprules *s, int mode,
+        struct json_object **r, size_t *w)
+{
+    struct fh_branch b[] = {FH_BRANCH("a", named, NULL),
+                            FH_BRANCH("b", named, NULL),
+                            FH_BRANCH("a", named, NULL)};
+    int rc = steprules_run(s, ctx, "before", named, NULL, NULL);
+
+    if (rc != FH_OK)
+        return rc;
+    return steprules_parallel(s, ctx, "g",
+                              FH_PARALLEL_REQ(.branches = b, .n = 3,
+                                              .mode = mode),
+                              r, w);
+}
+
+/* The memo of the last group_call(), which its results borrow from. */
+static struct json_object *last_memo;
+
+/* One handler call of grouped() on MEMO (a JSON text), with TARGET for a
+ * branch's invocation: its return code, its verdict's end in *END and
+ * its error (if any) in ERR. */
+static int
+group_call(const char *memo_text, const char *target, int mode,
+           struct json_object **r, size_t *w, int *end, char *err,
+           size_t errlen)
+{
+    struct ctx_core core;
+    struct steprules s;
+    struct steprules_verdict v;
+    struct json_object *memo = json_tokener_parse(memo_text);
+    int rc;
+
+    json_object_put(last_memo);
+    last_memo = memo;
+    memset(&core, 0, sizeof(core));
+    memset(&kept, 0, sizeof(kept));
+    steprules_init(&s, &keep_ops, memo, 0, 3);
+    s.target = target;
+    rc = grouped(&core.pub, &s, mode, r, w);
+    steprules_decide(&s, &core.pub, rc, &v);
+    *end = v.end;
+    snprintf(err, errlen, "%s", v.error ? v.error : "");
+    if (rc == FH_ERR && core.error != NULL)
+        snprintf(err, errlen, "%s", core.error);
+    steprules_verdict_free(&v);
+    steprules_fini(&s);
+    ctx_reset(&core);
+    return rc;
+}
+
+/* A parallel group: it begins with its plan and suspends; each branch's
+ * invocation runs its target alone and ends; the replay once the group
+ * has ended returns the stored results (race: the winner's). */
+static void
+test_parallel(void)
+{
+    struct json_object *r[3];
+    char err[512];
+    size_t w = 9;
+    int end;
+
+    is_int(group_call("{}", NULL, FH_PARALLEL_ALL, r, &w, &end, err,
+                      sizeof(err)),
+           FH_SUSPENDED, "a group suspends the run");
+    is_int(end, STEPRULES_END_PARALLEL, "which waits for its branches");
+    ok(strcmp(kept.kind, "parallel") == 0 &&
+           strcmp(kept.status, "parallel") == 0 && strcmp(kept.id, "g") == 0,
+       "the group is recorded as step g, parallel");
+    is_str(kept.result,
+           "{\"mode\":\"all\",\"branches\":[{\"id\":\"a\",\"name\":"
+           "\"a\"},{\"id\":\"b\",\"name\":\"b\"},{\"id\":\"a:1\","
+           "\"name\":\"a\"}]}",
+           "with its plan: each branch's step id, counted as steps'");
+
+    is_int(group_call("{\"before\":{\"data\":1}}", "a:1", FH_PARALLEL_ALL,
+                      r, &w, &end, err, sizeof(err)),
+           FH_SUSPENDED, "a branch's invocation stops at its group");
+    is_int(end, STEPRULES_END_COMPLETED, "and ends");
+    ok(kept.n == 1 && strcmp(kept.id, "a:1") == 0 && kept.branch &&
+           strcmp(kept.status, "completed") == 0,
+       "having run its target alone, marked to go with the end");
+    is_str(kept.result, "\"a:1\"", "whose result is stored");
+
+    is_int(group_call("{\"before\":{\"data\":1},\"b\":{\"data\":2}}",
+                      "b", FH_PARALLEL_ALL, r, &w, &end, err, sizeof(err)),
+           FH_SUSPENDED, "a branch whose step is stored");
+    ok(end == STEPRULES_END_COMPLETED && kept.n == 0,
+       "ends without running it");
+
+    is_int(group_call("{\"before\":{\"data\":1},\"g\":{\"data\":{}}}",
+                      "a", FH_PARALLEL_ALL, r, &w, &end, err, sizeof(err)),
+           FH_SUSPENDED, "a branch of a group that has ended");
+    ok(end == STEPRULES_END_COMPLETED && kept.n == 0,
+       "ends without running (a race's loser)");
+
+    group_call("{}", "a", FH_PARALLEL_ALL, r, &w, &end, err, sizeof(err));
+    is_int(end, STEPRULES_END_FAILED,
+           "a branch that meets a step not stored before its group fails");
+    ok(strstr(err, "reached step \"before\", which has no stored outcome") !=
+           NULL,
+       "saying which");
+    is_int(kept.n, 0, "and runs nothing");
+
+    group_call("{\"before\":{\"data\":1}}", "zz", FH_PARALLEL_ALL, r, &w,
+               &end, err, sizeof(err));
+    ok(end == STEPRULES_END_FAILED && strstr(err, "parallel branch \"zz\"") !=
+                                           NULL,
+       "as does one whose target is not in the group it reaches");
+
+    is_int(group_call("{\"before\":{\"data\":1},\"g\":{\"data\":{\"mode\":"
+                      "\"all\"}},\"a\":{\"data\":\"A\"},\"b\":{\"error\":"
+                      "\"down\"},\"a:1\":{\"data\":\"A1\"}}",
+                      NULL, FH_PARALLEL_ALL, r, &w, &end, err, sizeof(err)),
+           FH_ERR, "the replay of an ended group with a failed branch: FH_ERR");
+    ok(strcmp(json_object_get_string(r[0]), "A") == 0 && r[1] == NULL &&
+           strcmp(json_object_get_string(r[2]), "A1") == 0,
+       "the others' results are set, the failed one's NULL");
+    is_str(err, "step b: down", "the error names the branch");
+
+    is_int(group_call("{\"before\":{\"data\":1},\"g\":{\"data\":{\"mode\":"
+                      "\"race\",\"winner\":\"a:1\"}},\"a\":{\"data\":\"A\"},"
+                      "\"a:1\":{\"data\":\"A1\"}}",
+                      NULL, FH_PARALLEL_RACE, r, &w, &end, err, sizeof(err)),
+           FH_OK, "a race's replay returns its winner's outcome");
+    ok(w == 2 && r[0] == NULL && strcmp(json_object_get_string(r[2]), "A1") == 0,
+       "its index and result only, whoever else ended");
+    json_object_put(last_memo);
+    last_memo = NULL;
+}
+
 int
 main(void)
 {
@@ -398,5 +546,6 @@ main(void)
     test_step_retry();
     test_sleep();
     test_wait();
+    test_parallel();
     return done_testing();
 }
