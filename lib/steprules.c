@@ -335,6 +335,20 @@ run_body(struct steprules *s, struct fh_ctx *ctx, char *id, const char *name,
                       1);
             o.result_text = NULL;
             rc = FH_ERR;
+        } else if (s->share > 0 && len > s->share) {
+            /* Its group's other branches are stored without it seeing
+             * them: each may take its share of what is left. */
+            set_error(ctx,
+                      ctx_format("parallel step result of %zu bytes is"
+                                 " more than its share, %llu bytes, of"
+                                 " what is left of the %llu MiB a run may"
+                                 " keep (each of a group's branches may"
+                                 " take an equal share)",
+                                 len, (unsigned long long)s->share,
+                                 STEPRULES_MAX_RUN_STATE >> 20),
+                      1);
+            o.result_text = NULL;
+            rc = FH_ERR;
         } else {
             s->state_bytes += len;
         }
@@ -1093,8 +1107,14 @@ steprules_parallel(struct steprules *s, struct fh_ctx *ctx, const char *name,
         struct json_object *data;
 
         if (outcome_of(s, ids[t], &data, &err) == 0) {
+            uint64_t room = s->state_bytes < STEPRULES_MAX_RUN_STATE
+                                ? STEPRULES_MAX_RUN_STATE - s->state_bytes
+                                : 0;
+
+            s->share = room / p.n > 0 ? room / p.n : 1;
             run_body(s, ctx, ids[t], p.branches[t].name, &k,
                      p.branches[t].fn, p.branches[t].arg, NULL);
+            s->share = 0;
             ids[t] = NULL; /* run_body freed it */
         }
         if (s->suspended == STEPRULES_RUNNING)

@@ -151,6 +151,9 @@ struct steprules {
                             rather than suspending for the host to run
                             them */
     char *stray;         /* STEPRULES_STRAY: why (owned) */
+    uint64_t share;      /* a branch's target: the most its result may
+                            take (its share of what the run may keep);
+                            0 otherwise */
 };
 
 /* Starts a handler call's steps: MEMO (borrowed) holds the stored

@@ -423,6 +423,8 @@ grouped(struct fh_ctx *ctx, struct steprules *s, int mode,
 
 /* The memo of the last group_call(), which its results borrow from. */
 static struct json_object *last_memo;
+/* What the next group_call()'s stored steps hold (0: as the memo). */
+static uint64_t call_state_bytes;
 
 /* One handler call of grouped() on MEMO (a JSON text), with TARGET for a
  * branch's invocation: its return code, its verdict's end in *END and
@@ -444,6 +446,7 @@ group_call(const char *memo_text, const char *target, int mode,
     memset(&kept, 0, sizeof(kept));
     steprules_init(&s, &keep_ops, memo, 0, 3);
     s.target = target;
+    s.state_bytes = call_state_bytes;
     rc = grouped(&core.pub, &s, mode, r, w);
     steprules_decide(&s, &core.pub, rc, &v);
     *end = v.end;
@@ -488,6 +491,18 @@ test_parallel(void)
            strcmp(kept.status, "completed") == 0,
        "having run its target alone, marked to go with the end");
     is_str(kept.result, "\"a:1\"", "whose result is stored");
+
+    call_state_bytes = STEPRULES_MAX_RUN_STATE - 12;
+    group_call("{\"before\":{\"data\":1}}", "a:1", FH_PARALLEL_ALL, r, &w,
+               &end, err, sizeof(err));
+    ok(strcmp(kept.status, "failed") == 0 && strstr(kept.error, "share") &&
+           kept.branch,
+       "a branch may take a third of the 12 bytes a run has left, no more");
+    call_state_bytes = STEPRULES_MAX_RUN_STATE - 15;
+    group_call("{\"before\":{\"data\":1}}", "a:1", FH_PARALLEL_ALL, r, &w,
+               &end, err, sizeof(err));
+    is_str(kept.status, "completed", "and five of 15 it may");
+    call_state_bytes = 0;
 
     is_int(group_call("{\"before\":{\"data\":1},\"b\":{\"data\":2}}",
                       "b", FH_PARALLEL_ALL, r, &w, &end, err, sizeof(err)),
