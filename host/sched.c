@@ -571,49 +571,6 @@ retry_delay(double scale, unsigned attempt, int64_t retry_after_ms)
     return sched_retry_delay_ms(scale, attempt, retry_after_ms, r);
 }
 
-/* A step_record with its own strings. */
-#define STEP_OWN_NSTR 12
-struct step_own {
-    struct step_record s;
-    char *str[STEP_OWN_NSTR];
-};
-
-static const struct step_record *
-step_own_set(struct step_own *o, const struct step_record *from)
-{
-    const char *const *src[STEP_OWN_NSTR];
-    const char **dst[STEP_OWN_NSTR];
-
-    memset(o, 0, sizeof(*o));
-    if (from == NULL || from->step_id == NULL)
-        return NULL;
-    o->s = *from;
-    src[0] = &from->step_id, dst[0] = &o->s.step_id;
-    src[1] = &from->name, dst[1] = &o->s.name;
-    src[2] = &from->kind, dst[2] = &o->s.kind;
-    src[3] = &from->status, dst[3] = &o->s.status;
-    src[4] = &from->result, dst[4] = &o->s.result;
-    src[5] = &from->error, dst[5] = &o->s.error;
-    src[6] = &from->events, dst[6] = &o->s.events;
-    src[7] = &from->target, dst[7] = &o->s.target;
-    src[8] = &from->wait_event, dst[8] = &o->s.wait_event;
-    src[9] = &from->wait_match, dst[9] = &o->s.wait_match;
-    src[10] = &from->wait_value, dst[10] = &o->s.wait_value;
-    src[11] = &from->wait_if, dst[11] = &o->s.wait_if;
-    for (int i = 0; i < STEP_OWN_NSTR; i++) {
-        o->str[i] = *src[i] ? xstrdup(*src[i]) : NULL;
-        *dst[i] = o->str[i];
-    }
-    return &o->s;
-}
-
-static void
-step_own_free(struct step_own *o)
-{
-    for (int i = 0; i < STEP_OWN_NSTR; i++)
-        free(o->str[i]);
-}
-
 /* ------------------------------------------------------- checkpoints */
 
 struct stepping {
@@ -736,7 +693,7 @@ struct finishing {
     struct store_attempt at;
     char *output;
     char *error;
-    struct step_own step;
+    struct step_owned step;
     int resolved;           /* RUN_WAIT: ended at once by a look-back */
     int woke;               /* its end ended a run's invoke */
     struct finishing *next; /* in sched.unrecorded */
@@ -749,7 +706,7 @@ finishing_free(struct finishing *f)
 {
     free(f->output);
     free(f->error);
-    step_own_free(&f->step);
+    step_owned_free(&f->step);
     free(f);
 }
 
@@ -995,7 +952,7 @@ result_cb(void *arg, struct job *job, const struct pool_result *r)
          * run's step (none when it had one already). */
         f->at.outcome = RUN_COMPLETED;
         if (r->suspend == SUSPEND_BRANCH && r->step.step_id != NULL)
-            step_own_set(&f->step, &r->step);
+            step_owned_set(&f->step, &r->step, 1);
         log_info("run", "%s %s step %s (a parallel branch) %s",
                  job->function_id, job->group_run, job->target,
                  f->step.s.step_id == NULL ? "had ended already"
@@ -1008,12 +965,12 @@ result_cb(void *arg, struct job *job, const struct pool_result *r)
         log_info("run", "%s %s completed", job->function_id, job->run_id);
     } else if (r->suspend == SUSPEND_PARALLEL && r->step.step_id != NULL) {
         f->at.outcome = RUN_PARALLEL;
-        step_own_set(&f->step, &r->step);
+        step_owned_set(&f->step, &r->step, 1);
         log_info("run", "%s %s runs parallel group %s", job->function_id,
                  job->run_id, r->step.step_id);
     } else if (r->suspend == SUSPEND_FETCH && r->step.step_id != NULL) {
         f->at.outcome = RUN_FETCH;
-        step_own_set(&f->step, &r->step);
+        step_owned_set(&f->step, &r->step, 1);
         log_info("run", "%s %s fetches (step %s)", job->function_id,
                  job->run_id, r->step.step_id);
     } else if (r->cancelled && job->cancel) {
@@ -1024,7 +981,7 @@ result_cb(void *arg, struct job *job, const struct pool_result *r)
          * invoke that waits. */
         f->at.outcome = r->step.target != NULL ? RUN_INVOKE : RUN_SLEEP;
         f->at.wake_at = r->step.wake_at;
-        step_own_set(&f->step, &r->step);
+        step_owned_set(&f->step, &r->step, 1);
         duration_format(r->step.wake_at - f->at.ended_at, d, sizeof(d));
         if (r->step.target != NULL)
             log_info("run", "%s %s invokes %s (step %s), for at most %s",
@@ -1036,7 +993,7 @@ result_cb(void *arg, struct job *job, const struct pool_result *r)
     } else if (r->suspend == SUSPEND_WAIT && r->step.step_id != NULL) {
         f->at.outcome = RUN_WAIT;
         f->at.wake_at = r->step.wake_at;
-        step_own_set(&f->step, &r->step);
+        step_owned_set(&f->step, &r->step, 1);
         duration_format(r->step.wake_at - f->at.ended_at, d, sizeof(d));
         log_info("run", "%s %s waits for %s, at most %s (step %s)",
                  job->function_id, job->run_id, r->step.wait_event, d,
@@ -1046,7 +1003,7 @@ result_cb(void *arg, struct job *job, const struct pool_result *r)
 
         f->error = xstrdup(r->error ? r->error : "unknown error");
         if (r->suspend == SUSPEND_RETRY) {
-            step_own_set(&f->step, &r->step);
+            step_owned_set(&f->step, &r->step, 1);
             where = r->step.step_id ? r->step.step_id : "";
         }
         if (r->no_retry || r->attempt + 1 >= max) {

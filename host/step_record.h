@@ -41,6 +41,21 @@ struct step_record {
     int64_t lookback_ms;    /* 0: none */
 };
 
+/* A step_record whose strings it owns: S's strings point into STR (or
+ * elsewhere, never freed, when a user sets them so). */
+#define STEP_OWNED_NSTR 12
+struct step_owned {
+    struct step_record s;
+    char *str[STEP_OWNED_NSTR];
+};
+
+/* Copies FROM (NULL: an empty record, s.step_id NULL) into O, every
+ * string duplicated; a send's events and an invoke's target only WITH_
+ * EVENTS (else NULL). Free with step_owned_free(). */
+void step_owned_set(struct step_owned *o, const struct step_record *from,
+                    int with_events);
+void step_owned_free(struct step_owned *o);
+
 /* A stored step as a resumed invocation replays it: its result as the
  * JSON text it was stored as, or, when it failed, its error. */
 struct step_memo_entry {

@@ -85,12 +85,6 @@ invocation_settle(struct invocation *inv)
         await_ack(inv);
 }
 
-static char *
-dup_or_null(const char *s)
-{
-    return s != NULL ? xstrdup(s) : NULL;
-}
-
 /* The step record of outcome O; its strings borrowed from O. */
 static struct step_record
 record_of(const struct step_outcome *o)
@@ -137,19 +131,8 @@ record(struct fh_ctx *ctx, const struct step_outcome *o)
                    : group  ? PROTO_SUSPEND_PARALLEL
                    : branch ? PROTO_SUSPEND_BRANCH
                             : PROTO_SUSPEND_SLEEP;
-    inv->step = st;
-    inv->step.step_id = dup_or_null(st.step_id);
-    inv->step.name = dup_or_null(st.name);
-    inv->step.kind = dup_or_null(st.kind);
-    inv->step.status = dup_or_null(st.status);
-    inv->step.result = dup_or_null(st.result);
-    inv->step.error = dup_or_null(st.error);
-    inv->step.events = dup_or_null(st.events);
-    inv->step.target = dup_or_null(st.target);
-    inv->step.wait_event = dup_or_null(st.wait_event);
-    inv->step.wait_match = dup_or_null(st.wait_match);
-    inv->step.wait_value = dup_or_null(st.wait_value);
-    inv->step.wait_if = dup_or_null(st.wait_if);
+    step_owned_free(&inv->step);
+    step_owned_set(&inv->step, &st, 1);
 }
 
 /* A wait's `if`: refused in the worker, where the step fails for good
@@ -191,18 +174,7 @@ void
 invocation_fini(struct invocation *inv)
 {
     steprules_fini(&inv->steps);
-    free((char *)inv->step.step_id);
-    free((char *)inv->step.name);
-    free((char *)inv->step.kind);
-    free((char *)inv->step.status);
-    free((char *)inv->step.result);
-    free((char *)inv->step.error);
-    free((char *)inv->step.events);
-    free((char *)inv->step.target);
-    free((char *)inv->step.wait_event);
-    free((char *)inv->step.wait_match);
-    free((char *)inv->step.wait_value);
-    free((char *)inv->step.wait_if);
+    step_owned_free(&inv->step);
     memset(inv, 0, sizeof(*inv));
 }
 

@@ -29,8 +29,9 @@ struct invocation {
     unsigned unacked;             /* checkpoints sent, not yet acknowledged */
     int cancelled;                /* an ack said the run was cancelled */
     enum proto_suspend suspend;   /* why the handler must stop, if it must */
-    struct step_record step;      /* then: the sleep, the wait, or the
-                                     step to retry (its strings owned) */
+    struct step_owned step;       /* then: the sleep, the wait, the
+                                     group, the branch's step, or the
+                                     step to retry */
 };
 
 /* Starts a handler call's steps: MEMO (borrowed) holds the stored ones,

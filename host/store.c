@@ -36,14 +36,6 @@ enum op_kind {
     OP_CANCEL
 };
 
-/* A step with its strings owned by the op. */
-struct step_copy {
-    struct step_record s;
-    int present;
-    char *step_id, *name, *kind, *status, *result, *error;
-    char *wait_event, *wait_match, *wait_value, *wait_if;
-};
-
 struct op {
     enum op_kind kind;
     store_done_fn done;
@@ -67,14 +59,14 @@ struct op {
             struct store_attempt at;
             char *output;
             char *error;
-            struct step_copy step;
+            struct step_owned step;
             struct store_new_event *evs; /* lifecycle events, borrowed */
             size_t n;
             int64_t window;
         } fin;
         struct {
             char run_id[27];
-            struct step_copy step;
+            struct step_owned step;
             int update_run;
             struct store_new_event *evs; /* a send step's, borrowed */
             size_t n;
@@ -611,7 +603,7 @@ apply_finish(struct store *st, struct op *op, int64_t now)
     sqlite3_stmt *f = st->stmt[S_FINISH_RUN];
     struct store_attempt *a = &op->u.fin.at;
     const struct step_record *step =
-        op->u.fin.step.present ? &op->u.fin.step.s : NULL;
+        op->u.fin.step.s.step_id != NULL ? &op->u.fin.step.s : NULL;
     /* Whose steps and attempts these are: a branch's are its group's
      * run's. */
     const char *srun = a->group_run[0] != '\0' ? a->group_run : a->run_id;
@@ -980,47 +972,22 @@ enqueue(struct store *st, struct op *op)
     pthread_mutex_unlock(&st->lock);
 }
 
+/* C, a copy of FROM that the op owns; a step's name, kind and status
+ * default to its id, "run" and "completed". The store keeps neither a
+ * send's events nor an invoke's run in the step: they go to it as
+ * events, borrowed, and are not copied. */
 static void
-step_copy_set(struct step_copy *c, const struct step_record *from)
+step_copy_set(struct step_owned *c, const struct step_record *from)
 {
-    memset(c, 0, sizeof(*c));
+    step_owned_set(c, from, 0);
     if (from == NULL)
         return;
-    c->present = 1;
-    c->s = *from;
-    c->s.step_id = c->step_id = xstrdup(from->step_id);
-    c->s.name = c->name = xstrdup(from->name ? from->name : from->step_id);
-    c->s.kind = c->kind = xstrdup(from->kind ? from->kind : "run");
-    c->s.status = c->status = xstrdup(from->status ? from->status
-                                                   : "completed");
-    c->s.result = c->result = from->result ? xstrdup(from->result) : NULL;
-    c->s.error = c->error = from->error ? xstrdup(from->error) : NULL;
-    c->s.wait_event = c->wait_event =
-        from->wait_event ? xstrdup(from->wait_event) : NULL;
-    c->s.wait_match = c->wait_match =
-        from->wait_match ? xstrdup(from->wait_match) : NULL;
-    c->s.wait_value = c->wait_value =
-        from->wait_value ? xstrdup(from->wait_value) : NULL;
-    c->s.wait_if = c->wait_if = from->wait_if ? xstrdup(from->wait_if) : NULL;
-    /* Borrowed, and the store keeps neither: a send's events and an
-     * invoke's run go to it as events. */
-    c->s.events = NULL;
-    c->s.target = NULL;
-}
-
-static void
-step_copy_free(struct step_copy *c)
-{
-    free(c->step_id);
-    free(c->name);
-    free(c->kind);
-    free(c->status);
-    free(c->result);
-    free(c->error);
-    free(c->wait_event);
-    free(c->wait_match);
-    free(c->wait_value);
-    free(c->wait_if);
+    if (c->s.name == NULL)
+        c->s.name = c->s.step_id;
+    if (c->s.kind == NULL)
+        c->s.kind = "run";
+    if (c->s.status == NULL)
+        c->s.status = "completed";
 }
 
 static void
@@ -1029,9 +996,9 @@ free_op(struct op *op)
     if (op->kind == OP_FINISH) {
         free(op->u.fin.output);
         free(op->u.fin.error);
-        step_copy_free(&op->u.fin.step);
+        step_owned_free(&op->u.fin.step);
     } else if (op->kind == OP_STEP) {
-        step_copy_free(&op->u.step.step);
+        step_owned_free(&op->u.step.step);
     } else if (op->kind == OP_FETCH) {
         free(op->u.fetch.step_id);
         free(op->u.fetch.name);

@@ -133,7 +133,7 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
     done.retry_after_ms = vd.retry_after_ms;
     if (inv.suspend != PROTO_SUSPEND_NONE) {
         done.suspend = inv.suspend;
-        done.step = inv.step;
+        done.step = inv.step.s;
     }
     rc = send_done(ws, wfd, &done);
     steprules_verdict_free(&vd);
