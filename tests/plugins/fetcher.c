@@ -15,6 +15,8 @@
 
 #include <fnhost.h>
 
+#include "execs_db.h"
+
 static void
 record(struct fh_ctx *ctx, const char *what)
 {
@@ -73,29 +75,7 @@ fetcher(struct fh_ctx *ctx, const struct fh_event *ev)
 static int
 fetcher_load(struct fh_ctx *ctx)
 {
-    const char *path = fh_config(ctx, "database");
-    sqlite3 *db = NULL;
-
-    if (path == NULL)
-        return FH_OK;
-    if (sqlite3_open(path, &db) != SQLITE_OK ||
-        sqlite3_busy_timeout(db, 10000) != SQLITE_OK ||
-        sqlite3_exec(db, "PRAGMA journal_mode=WAL;"
-                         " CREATE TABLE IF NOT EXISTS execs(run_id TEXT,"
-                         " what TEXT)",
-                     NULL, NULL, NULL) != SQLITE_OK) {
-        fh_fail(ctx, FH_NO_RETRY, "open %s: %s", path, sqlite3_errmsg(db));
-        sqlite3_close(db);
-        return FH_ERR;
-    }
-    ctx->state = db;
-    return FH_OK;
-}
-
-static void
-fetcher_unload(struct fh_ctx *ctx)
-{
-    sqlite3_close(ctx->state);
+    return execs_load(ctx, "run_id TEXT, what TEXT");
 }
 
 static const struct fh_function functions[] = {
@@ -105,4 +85,4 @@ static const struct fh_function functions[] = {
 };
 
 FH_PLUGIN(.name = "fetcher", .version = "1.0.0", .functions = functions,
-          .load = fetcher_load, .unload = fetcher_unload);
+          .load = fetcher_load, .unload = execs_unload);

@@ -13,6 +13,8 @@
 
 #include <fnhost.h>
 
+#include "execs_db.h"
+
 struct step_arg {
     const struct fh_event *ev;
     const char *name;
@@ -307,32 +309,7 @@ deep(struct fh_ctx *ctx, const struct fh_event *ev)
 static int
 steps_load(struct fh_ctx *ctx)
 {
-    const char *path = fh_config(ctx, "database");
-    sqlite3 *db = NULL;
-
-    if (path == NULL)
-        return FH_OK;
-    /* The wait for a lock is set first: after a kill -9 the first worker
-     * to open the database recovers it, and the others' journal_mode
-     * would otherwise fail at once with SQLITE_BUSY. */
-    if (sqlite3_open(path, &db) != SQLITE_OK ||
-        sqlite3_busy_timeout(db, 10000) != SQLITE_OK ||
-        sqlite3_exec(db, "PRAGMA journal_mode=WAL;"
-                         " CREATE TABLE IF NOT EXISTS execs(run_id TEXT,"
-                         " step_id TEXT, at INTEGER)",
-                     NULL, NULL, NULL) != SQLITE_OK) {
-        fh_fail(ctx, FH_NO_RETRY, "open %s: %s", path, sqlite3_errmsg(db));
-        sqlite3_close(db);
-        return FH_ERR;
-    }
-    ctx->state = db;
-    return FH_OK;
-}
-
-static void
-steps_unload(struct fh_ctx *ctx)
-{
-    sqlite3_close(ctx->state);
+    return execs_load(ctx, "run_id TEXT, step_id TEXT, at INTEGER");
 }
 
 static const struct fh_function functions[] = {
@@ -355,4 +332,4 @@ static const struct fh_function functions[] = {
 };
 
 FH_PLUGIN(.name = "steps", .version = "1.0.0", .functions = functions,
-          .load = steps_load, .unload = steps_unload);
+          .load = steps_load, .unload = execs_unload);

@@ -16,27 +16,12 @@
 
 #include <fnhost.h>
 
+#include "execs_db.h"
+
 static int
 load(struct fh_ctx *ctx)
 {
-    const char *path = fh_config(ctx, "database");
-    sqlite3 *db;
-
-    if (path == NULL)
-        return FH_OK;
-    if (sqlite3_open(path, &db) != SQLITE_OK)
-        return fh_fail(ctx, FH_NO_RETRY, "cannot open %s", path);
-    sqlite3_busy_timeout(db, 10000);
-    sqlite3_exec(db, "CREATE TABLE IF NOT EXISTS execs(run_id TEXT,"
-                     " step_id TEXT)", NULL, NULL, NULL);
-    ctx->state = db;
-    return FH_OK;
-}
-
-static void
-unload(struct fh_ctx *ctx)
-{
-    sqlite3_close(ctx->state);
+    return execs_load(ctx, "run_id TEXT, step_id TEXT");
 }
 
 static int
@@ -133,4 +118,4 @@ static const struct fh_function functions[] = {
     FH_FUNCTIONS_END};
 
 FH_PLUGIN(.name = "waits", .version = "1.0.0", .functions = functions,
-          .load = load, .unload = unload);
+          .load = load, .unload = execs_unload);
