@@ -11,6 +11,7 @@
 #include "event.h"
 #include "expr.h"
 #include "ingest.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "registry.h"
 #include "router.h"
@@ -329,19 +330,10 @@ pipeline_submit(struct pipeline *p, struct json_object *events,
                      stored_cb, sub);
 }
 
-/* The lifecycle events a run emits, as Inngest names them. */
-static const char ev_finished[] = "inngest/function.finished";
-static const char ev_failed[] = "inngest/function.failed";
-
-/* Whether NAME is one of them: a run that one of them started emits
- * none, or a function that subscribes to them would start itself
- * without end. */
-static int
-is_lifecycle(const char *name)
-{
-    return name != NULL &&
-           (strcmp(name, ev_finished) == 0 || strcmp(name, ev_failed) == 0);
-}
+/* The lifecycle events a run emits, as Inngest names them (a cancelled
+ * run's are the store's: lifecycle.h). */
+static const char ev_finished[] = EVENT_FN_FINISHED;
+static const char ev_failed[] = EVENT_FN_FAILED;
 
 /* Event NAME about run AT of FUNCTION_ID, triggered by TRIGGER (a parsed
  * event; borrowed), with Inngest's data. */
@@ -481,7 +473,7 @@ pipeline_finish(void *impl, struct store_attempt *at, const char *function_id,
             continue;
         if (trigger == NULL) {
             trigger = trigger_json ? json_tokener_parse(trigger_json) : NULL;
-            if (is_lifecycle(json_object_get_string(
+            if (lifecycle_is_event(json_object_get_string(
                     json_object_object_get(trigger, "name"))))
                 break;
             events = json_object_new_array();

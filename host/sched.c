@@ -793,8 +793,9 @@ tell_watches_at(struct sched *s, const struct store_attempt *at)
 }
 
 /* RUN_ID has become Cancelled (committed); HOW says why. The one place
- * where what follows a cancel belongs: its watches hear of it here, and
- * so will the inngest/function.cancelled event (#12 item 4). */
+ * where what follows a cancel belongs: its watches hear of it here. Its
+ * lifecycle events committed with it, and the runs they start are in
+ * the store: the next scan finds them. */
 static void
 run_cancelled(struct sched *s, const char *run_id, const char *how)
 {
@@ -818,6 +819,7 @@ run_cancelled(struct sched *s, const char *run_id, const char *how)
         set_del(s, j);
         job_free(j);
     }
+    s->backlog = 1;
 }
 
 static void

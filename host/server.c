@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "http.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "pipeline.h"
 #include "pool.h"
@@ -166,6 +167,8 @@ apply_cb(void *arg, struct generation *g)
     struct server *sv = arg;
 
     sched_set_generation(sv->sched, g);
+    store_set_lifecycle(sv->store,
+                        lifecycle_new(g, sv->cfg->dedup_window_ms));
 }
 
 static int
@@ -272,6 +275,21 @@ server_main(struct config *cfg)
         log_warn("store", "store_check = off: %s is not checked for damage",
                  db);
     }
+    /* Generation folders of an earlier process are stale: its workers
+     * died with it. */
+    gendir = xasprintf("%s/gen", cfg->state_dir);
+    rm_rf(gendir);
+    sv.plugins = server_plugins_dir(cfg);
+    sv.reload = reload_new(sv.base, cfg, sv.plugins, err, sizeof(err));
+    if (sv.reload == NULL) {
+        log_error("loader", "%s", err);
+        goto out;
+    }
+    store_set_loaded(sv.store, loaded_cb, &sv);
+    /* Runs a restart ends cancelled emit their events: the subscribers
+     * are known before the requeue. */
+    store_set_lifecycle(sv.store, lifecycle_new(reload_current(sv.reload),
+                                                cfg->dedup_window_ms));
     n = store_requeue_running(sv.store, err, sizeof(err));
     if (n < 0) {
         log_error("store", "requeue runs: %s", err);
@@ -288,17 +306,6 @@ server_main(struct config *cfg)
                      (long long)sleeping);
     }
 
-    /* Generation folders of an earlier process are stale: its workers
-     * died with it. */
-    gendir = xasprintf("%s/gen", cfg->state_dir);
-    rm_rf(gendir);
-    sv.plugins = server_plugins_dir(cfg);
-    sv.reload = reload_new(sv.base, cfg, sv.plugins, err, sizeof(err));
-    if (sv.reload == NULL) {
-        log_error("loader", "%s", err);
-        goto out;
-    }
-    store_set_loaded(sv.store, loaded_cb, &sv);
     sv.pool = pool_new(sv.base, cfg->workers, cfg->plugin_config);
     sv.sched = sched_new(sv.base, sv.store, cfg, pool_executor(sv.pool));
     sched_set_generation(sv.sched, reload_current(sv.reload));

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "fnhost.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "store_int.h"
 #include "store_sql.h"
@@ -117,6 +118,11 @@ struct store {
      * before each COMMIT, which widens the window in which an ack sent
      * too early would be seen (tests/integration/acks.sh). */
     long fault_delay_ms;
+
+    /* Who subscribes to a cancelled run's events: the writer's, swapped
+     * in from NEXT_LIFECYCLE (under LOCK) between transactions. */
+    struct lifecycle *lifecycle, *next_lifecycle;
+    int lifecycle_set; /* NEXT_LIFECYCLE is new (NULL too: none) */
 
     int (*loaded)(void *arg, const char *function_id);
     void *loaded_arg;
@@ -317,15 +323,51 @@ static int resolve_parent(struct store *st, const struct store_attempt *a,
                           const char *output, const char *error,
                           int64_t now);
 
+static int apply_events(struct store *st, struct store_new_event *evs,
+                        size_t n, int64_t window, int64_t now);
+
+/* Stores the lifecycle events of RUN_ID, just cancelled, and the runs
+ * they start, if any function subscribes. */
+static int
+cancelled_events(struct store *st, const char *run_id, int64_t now)
+{
+    sqlite3_stmt *q = st->stmt[S_RUN_TRIGGER];
+    struct store_new_event *evs = NULL;
+    struct text_buf text = {NULL, 0, 0};
+    size_t n = 0;
+    int rc;
+
+    if (st->lifecycle == NULL)
+        return 0; /* the common case: nobody subscribes */
+    bind_text(q, 1, run_id);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        lifecycle_cancelled(st->lifecycle, run_id,
+                            (const char *)sqlite3_column_text(q, 0),
+                            (const char *)sqlite3_column_text(q, 1), now,
+                            &evs, &n, &text);
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return -1;
+    rc = apply_events(st, evs, n, lifecycle_window(st->lifecycle), now);
+    lifecycle_events_free(evs, n);
+    free(text.s);
+    return rc;
+}
+
 /* RUN_ID was just cancelled: its fetches and waits are dropped, its
  * pending parallel branches cancelled, and if a step's invoke started it,
  * that step fails with "invoke F: cancelled" (a branch: its step fails
- * "cancelled"), in the same transaction. */
+ * "cancelled"); its lifecycle events are stored; all in the same
+ * transaction. */
 static int
 ended_cancelled(struct store *st, const char *run_id, int64_t now)
 {
     struct store_attempt a;
 
+    if (cancelled_events(st, run_id, now) != 0)
+        return -1;
     bind_text(st->stmt[S_CANCEL_FETCHES], 1, run_id);
     if (step_done(st->stmt[S_CANCEL_FETCHES]) != 0)
         return -1;
@@ -743,6 +785,38 @@ apply_fetch(struct store *st, struct op *op, int64_t now)
     return step_done(s[S_FETCH_RUN]);
 }
 
+/* At start: runs left running are queued again, and those a cancel was
+ * asked for end cancelled, as at a step boundary. */
+static int
+apply_requeue(struct store *st, struct op *op, int64_t now)
+{
+    sqlite3_stmt *q = st->stmt[S_CANCEL_AT_START];
+    char (*ids)[27] = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            ids = xrealloc(ids, cap * sizeof(*ids));
+        }
+        snprintf(ids[n++], sizeof(ids[0]), "%s", sqlite3_column_text(q, 0));
+    }
+    sqlite3_reset(q);
+    if (rc != SQLITE_DONE) {
+        free(ids);
+        return -1;
+    }
+    sqlite3_bind_int64(st->stmt[S_REQUEUE], 1, now);
+    rc = step_done(st->stmt[S_REQUEUE]);
+    if (rc == 0)
+        *op->u.requeue.requeued = sqlite3_changes(st->wdb);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = ended_cancelled(st, ids[i], now);
+    free(ids);
+    return rc;
+}
+
 static int
 apply_op(struct store *st, struct op *op, int64_t now)
 {
@@ -793,11 +867,7 @@ apply_op(struct store *st, struct op *op, int64_t now)
         bind_text(s[S_STEP_RUN], 3, op->u.step.run_id);
         return step_done(s[S_STEP_RUN]);
     case OP_REQUEUE:
-        sqlite3_bind_int64(s[S_REQUEUE], 1, now);
-        if (step_done(s[S_REQUEUE]) != 0)
-            return -1;
-        *op->u.requeue.requeued = sqlite3_changes(st->wdb);
-        return 0;
+        return apply_requeue(st, op, now);
     case OP_FETCH:
         return apply_fetch(st, op, now);
     case OP_EXPIRE: {
@@ -946,6 +1016,12 @@ writer_main(void *arg)
         group = st->queue;
         st->queue = NULL;
         st->queue_tail = &st->queue;
+        if (st->lifecycle_set) {
+            lifecycle_free(st->lifecycle);
+            st->lifecycle = st->next_lifecycle;
+            st->next_lifecycle = NULL;
+            st->lifecycle_set = 0;
+        }
         pthread_mutex_unlock(&st->lock);
 
         commit_group(st, group);
@@ -1054,6 +1130,8 @@ release(struct store *st)
         sqlite3_finalize(st->stmt[i]);
     store_waits_free(st->waits);
     store_scan_clear(&st->scan);
+    lifecycle_free(st->lifecycle);
+    lifecycle_free(st->next_lifecycle);
     sqlite3_close(st->rdb);
     sqlite3_close(st->wdb);
     pthread_mutex_destroy(&st->lock);
@@ -1465,6 +1543,16 @@ store_set_loaded(struct store *st, int (*loaded)(void *, const char *),
 {
     st->loaded = loaded;
     st->loaded_arg = arg;
+}
+
+void
+store_set_lifecycle(struct store *st, struct lifecycle *l)
+{
+    pthread_mutex_lock(&st->lock);
+    lifecycle_free(st->next_lifecycle); /* never the writer's */
+    st->next_lifecycle = l;
+    st->lifecycle_set = 1;
+    pthread_mutex_unlock(&st->lock);
 }
 
 int

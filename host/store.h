@@ -329,6 +329,12 @@ struct json_object *store_event_runs(struct store *st, const char *event_id);
 struct json_object *store_list_runs(struct store *st, const char *function_id,
                                     const char *status, int limit);
 
+/* Gives the writer L (stolen; NULL: none), the subscribers to the events
+ * of a cancelled run (lifecycle.h), from its next transaction on: each
+ * run that ends cancelled stores them with its end. */
+struct lifecycle;
+void store_set_lifecycle(struct store *st, struct lifecycle *l);
+
 /* How the reads above learn whether a run's function is declared now
  * (LOADED(ARG, id) non-zero), which decides whether a pending run shows
  * as waiting (run_state.h). Until it is set, every function is. */

@@ -236,7 +236,8 @@ const char *const store_stmt_sql[NSTMT] = {
                   " deadline = CASE WHEN cancel_at IS NULL THEN deadline END,"
                   " updated_at = ?1 WHERE status = 'running'"
                   " OR (cancel_at IS NOT NULL"
-                  " AND status IN ('queued', 'sleeping'))",
+                  " AND status IN ('queued', 'sleeping', 'fetching',"
+                  " 'waiting', 'invoking', 'parallel'))",
     /* An invoke whose time ran out fails, with the error the memo of a
      * resume gives it (steprules_invoke_timeout()). */
     /* The runs whose invoke ran out of time: the writer alone decides an
@@ -313,6 +314,17 @@ const char *const store_stmt_sql[NSTMT] = {
     /* A cancelled run's fetches are not made, nor its waits resumed. */
     [S_CANCEL_FETCHES] = "DELETE FROM fetches WHERE run_id = ?",
     [S_CANCEL_PAUSES] = "DELETE FROM pauses WHERE run_id = ?",
+    /* What a cancelled run's lifecycle events say of it (a parallel
+     * branch emits none). */
+    [S_RUN_TRIGGER] = "SELECT r.function_id, e.json FROM runs r"
+                      " LEFT JOIN events e ON e.id = r.event_id"
+                      " WHERE r.id = ? AND r.target_step IS NULL",
+    /* At start, before S_REQUEUE: the runs it ends cancelled (a cancel
+     * asked for them that no step boundary reached), each then ended as
+     * any cancelled run is. */
+    [S_CANCEL_AT_START] = "SELECT id FROM runs WHERE cancel_at IS NOT NULL"
+                          " AND status IN ('running', 'queued', 'sleeping',"
+                          " 'fetching', 'waiting', 'invoking', 'parallel')",
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",

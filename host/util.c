@@ -102,10 +102,10 @@ void
 ulid_new(char *out, int64_t ms)
 {
     /* Monotonic within one millisecond, as the ULID spec suggests: the
-     * random part of the previous id plus one. Callers are single-threaded
-     * per process (the master's loop, a worker). */
-    static int64_t last_ms;
-    static uint8_t last_rand[10];
+     * random part of the previous id plus one. Per thread: the store's
+     * writer makes the ids of the events and runs a cancel emits. */
+    static _Thread_local int64_t last_ms;
+    static _Thread_local uint8_t last_rand[10];
     uint8_t r[10];
 
     if (ms <= 0)

@@ -1,10 +1,12 @@
 /* lifecycle.c - fixture: functions that end, and functions triggered by
- * the lifecycle events of runs (inngest/function.finished, .failed).
+ * the lifecycle events of runs (inngest/function.finished, .failed,
+ * .cancelled).
  * SPDX-License-Identifier: Apache-2.0
  *
  * "works" (test/works) returns {"ok": data.n}; "breaks" (test/breaks)
  * fails without retry. "on-finished" and "on-failed" return what their
- * event says: {"function_id", "run_id", "result", "error", "trigger"}.
+ * event says: {"function_id", "run_id", "result", "error", "trigger"};
+ * so does "on-cancelled". 
  * "guarded" (test/guarded) fails without retry too, and has a failure
  * handler (guarded-failure) that returns the same. */
 #include <fnhost.h>
@@ -47,6 +49,7 @@ observe(struct fh_ctx *ctx, const struct fh_event *ev)
     json_object_object_add(out, "run_id", copy_at(ev->data, "run_id"));
     json_object_object_add(out, "result", copy_at(ev->data, "result"));
     json_object_object_add(out, "error", copy_at(ev->data, "error.message"));
+    json_object_object_add(out, "error_name", copy_at(ev->data, "error.name"));
     json_object_object_add(out, "trigger", copy_at(ev->data, "event.name"));
     json_object_object_add(out, "events", copy_at(ev->data, "events"));
     fh_set_output(ctx, out);
@@ -62,6 +65,8 @@ static const struct fh_function functions[] = {
      .triggers = FH_EVENTS("inngest/function.finished")},
     {.id = "on-failed", .run = observe,
      .triggers = FH_EVENTS("inngest/function.failed")},
+    {.id = "on-cancelled", .run = observe,
+     .triggers = FH_EVENTS("inngest/function.cancelled")},
     FH_FUNCTIONS_END,
 };
 
