@@ -19,7 +19,15 @@ struct subscriber {
     char *function_id;
     int64_t start_timeout_ms;
     struct expr *if_expr; /* its own copy, or NULL */
+    struct store_cancel_rule cancel_on[FH_CANCEL_ON_MAX]; /* copies */
+    size_t ncancel_on;
 };
+
+static char *
+dup_or_null(const char *s)
+{
+    return s != NULL ? xstrdup(s) : NULL;
+}
 
 /* The subscribers of one event name. */
 struct subscribers {
@@ -47,6 +55,19 @@ lifecycle_is_event(const char *name)
                             strcmp(name, EVENT_FN_CANCELLED) == 0);
 }
 
+static void
+subscriber_fini(struct subscriber *sub)
+{
+    free(sub->function_id);
+    expr_free(sub->if_expr);
+    for (size_t r = 0; r < sub->ncancel_on; r++) {
+        free((char *)sub->cancel_on[r].event);
+        free((char *)sub->cancel_on[r].match);
+        free((char *)sub->cancel_on[r].if_expr);
+    }
+    memset(sub, 0, sizeof(*sub));
+}
+
 struct lifecycle *
 lifecycle_new(const struct generation *g, int64_t window_ms)
 {
@@ -70,13 +91,22 @@ lifecycle_new(const struct generation *g, int64_t window_ms)
 
             sub->function_id = xstrdup(f->id);
             sub->start_timeout_ms = f->timeout_start_ms;
+            for (size_t r = 0; r < f->ncancel_on; r++) {
+                struct store_cancel_rule *c = &sub->cancel_on[r];
+
+                c->event = dup_or_null(f->cancel_on[r].event);
+                c->match = dup_or_null(f->cancel_on[r].match);
+                c->if_expr = dup_or_null(f->cancel_on[r].if_expr);
+                c->timeout_ms = f->cancel_on[r].timeout_ms;
+            }
+            sub->ncancel_on = f->ncancel_on;
             /* It compiled once already; the copy is the writer's. */
             if (f->if_expr != NULL &&
                 (sub->if_expr = expr_compile(expr_source(f->if_expr), why,
                                              sizeof(why))) == NULL) {
                 log_error("lifecycle", "%s: its `if` does not compile"
                                        " again: %s", f->id, why);
-                free(sub->function_id);
+                subscriber_fini(sub);
                 continue;
             }
             s->n++;
@@ -97,10 +127,8 @@ lifecycle_free(struct lifecycle *l)
     if (l == NULL)
         return;
     for (int k = 0; k < NSUB; k++) {
-        for (size_t i = 0; i < l->subs[k].n; i++) {
-            free(l->subs[k].v[i].function_id);
-            expr_free(l->subs[k].v[i].if_expr);
-        }
+        for (size_t i = 0; i < l->subs[k].n; i++)
+            subscriber_fini(&l->subs[k].v[i]);
         free(l->subs[k].v);
     }
     free(l);
@@ -186,6 +214,8 @@ lifecycle_cancelled(struct lifecycle *l, const char *run_id,
             ulid_new(e->runs[e->nruns].id, now);
             e->runs[e->nruns].function_id = s->v[i].function_id;
             e->runs[e->nruns].start_timeout_ms = s->v[i].start_timeout_ms;
+            e->runs[e->nruns].cancel_on = s->v[i].cancel_on;
+            e->runs[e->nruns].ncancel_on = s->v[i].ncancel_on;
             e->nruns++;
         }
         if (e->nruns == 0) {
@@ -213,7 +243,9 @@ lifecycle_cancelled(struct lifecycle *l, const char *run_id,
 void
 lifecycle_events_free(struct store_new_event *evs, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         free(evs[i].runs);
+        free(evs[i].cancels);
+    }
     free(evs);
 }

@@ -11,10 +11,21 @@
 
 #include "check.h"
 #include "ctx.h"
+#include "duration.h"
+#include "expr.h"
 #include "fnopt.h"
 #include "log.h"
 #include "steps.h"
 #include "util.h"
+
+int
+loader_check_expr(const char *src, char *err, size_t errlen)
+{
+    struct expr *e = expr_compile(src, err, errlen);
+
+    expr_free(e);
+    return e != NULL ? 0 : -1;
+}
 
 int
 loader_open(struct loaded_plugin *lp, const char *path, char *err,
@@ -37,6 +48,7 @@ loader_open(struct loaded_plugin *lp, const char *path, char *err,
                           " plugin (build it with FH_PLUGIN())");
     memcpy(&entry, &sym, sizeof(entry)); /* clean under -Wpedantic */
     p = entry();
+    check_expr = loader_check_expr;
     if (check_plugin(p, err, errlen) != 0)
         return -1;
     lp->desc = p;
@@ -165,6 +177,42 @@ failure_function(const struct fh_function *f)
     return fo;
 }
 
+/* F's cancel_on rules into FO as "cancel_on", if it has any: each
+ * {"event", "match", "if", "timeout_ms"}, absent fields unset. They were
+ * checked (check_plugin()). */
+static void
+add_cancel_on(const struct fh_plugin *p, const struct fh_function *f,
+              struct json_object *fo)
+{
+    struct fh_function_opts o;
+    struct json_object *list = NULL;
+    char why[256];
+
+    if (check_read_options(p, f, &o, why, sizeof(why)) != 0)
+        return;
+    for (int i = 0; i < FH_CANCEL_ON_MAX && o.cancel_on[i].event; i++) {
+        const struct fh_cancel_on *c = &o.cancel_on[i];
+        struct json_object *r = json_object_new_object();
+        int64_t ms = CANCEL_ON_DEFAULT_MS;
+
+        json_object_object_add(r, "event", json_object_new_string(c->event));
+        if (c->match != NULL)
+            json_object_object_add(r, "match",
+                                   json_object_new_string(c->match));
+        if (c->if_expr != NULL)
+            json_object_object_add(r, "if",
+                                   json_object_new_string(c->if_expr));
+        if (c->timeout != NULL)
+            duration_parse(c->timeout, &ms, why, sizeof(why));
+        json_object_object_add(r, "timeout_ms", json_object_new_int64(ms));
+        if (list == NULL)
+            list = json_object_new_array();
+        json_object_array_add(list, r);
+    }
+    if (list != NULL)
+        json_object_object_add(fo, "cancel_on", list);
+}
+
 struct json_object *
 loader_describe(const struct loaded_plugin *lp)
 {
@@ -191,6 +239,7 @@ loader_describe(const struct loaded_plugin *lp)
         /* loader_open() checked them: this cannot fail. */
         json_object_object_add(fo, "options",
                                declared_options(p, f, why, sizeof(why)));
+        add_cancel_on(p, f, fo);
         json_object_array_add(fns, fo);
         if (check_has_failure_handler(p, f))
             json_object_array_add(fns, failure_function(f));

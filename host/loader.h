@@ -22,6 +22,10 @@ struct loaded_plugin {
     int loaded;                   /* load() succeeded */
 };
 
+/* Compiles SRC as an expression, to check it: 0, or -1 with the reason
+ * (naming the column) in ERR. check_expr for lib/check.c. */
+int loader_check_expr(const char *src, char *err, size_t errlen);
+
 /* Maps PATH and validates its descriptor and function table. Returns 0,
  * or -1 with "why" in ERR (the caller prefixes the file). */
 int loader_open(struct loaded_plugin *lp, const char *path, char *err,

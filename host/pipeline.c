@@ -88,8 +88,10 @@ pipeline_stats(const struct pipeline *p, struct pipeline_stats *out)
 static void
 submission_free(struct submission *sub)
 {
-    for (size_t i = 0; i < sub->nevs; i++)
+    for (size_t i = 0; i < sub->nevs; i++) {
         free(sub->evs[i].runs);
+        free(sub->evs[i].cancels);
+    }
     free(sub->evs);
     generation_unref(sub->gen);
     json_object_put(sub->events);
@@ -133,7 +135,15 @@ schedule_runs(struct pipeline *p, const struct store_new_event *e)
     /* The runs whose waits it ended are due in the store. */
     if (e->resumed > 0)
         sched_poke(p->sched);
-    if (e->nruns == 0 && e->resumed == 0)
+    /* Their cancel committed with the event: it now ends them as DELETE
+     * does, at once or at their step boundary. */
+    if (e->ncancels > 0) {
+        char *why = xasprintf("cancelled by event %s (%s)", e->name, e->id);
+
+        sched_cancel(p->sched, e->cancels, e->ncancels, why, NULL, NULL);
+        free(why);
+    }
+    if (e->nruns == 0 && e->resumed == 0 && e->ncancels == 0)
         note_unrouted(p, e);
     for (size_t j = 0; j < e->nruns; j++) {
         if (!e->runs[j].created) {
@@ -265,6 +275,8 @@ event_prepare(struct pipeline *p, struct submission *sub,
         ulid_new(e->runs[r].id, now);
         e->runs[r].function_id = g->fns[p->match[r]].id;
         e->runs[r].start_timeout_ms = g->fns[p->match[r]].timeout_start_ms;
+        e->runs[r].cancel_on = g->fns[p->match[r]].cancel_on;
+        e->runs[r].ncancel_on = g->fns[p->match[r]].ncancel_on;
     }
 }
 

@@ -194,6 +194,62 @@ is_str(struct json_object *o, const char *key, size_t max)
            (size_t)json_object_get_string_len(v) <= max;
 }
 
+/* The string KEY of rule R, or NULL when absent; *BAD is set when it is
+ * there and not a string. */
+static const char *
+rule_str(struct json_object *r, const char *key, int *bad)
+{
+    struct json_object *v;
+
+    if (!json_object_object_get_ex(r, key, &v))
+        return NULL;
+    if (!json_object_is_type(v, json_type_string)) {
+        *bad = 1;
+        return NULL;
+    }
+    return json_object_get_string(v);
+}
+
+/* Checks a described function's "cancel_on" (see loader.c) as the
+ * plugin's own check does. 0, or -1 with ERR. */
+static int
+check_declared_cancel_on(struct json_object *list, char *err, size_t errlen)
+{
+    size_t n = json_object_array_length(list);
+
+    check_expr = loader_check_expr;
+    if (!json_object_is_type(list, json_type_array) || n == 0 ||
+        n > FH_CANCEL_ON_MAX) {
+        snprintf(err, errlen, "cancel_on: expected 1 to %d rules",
+                 FH_CANCEL_ON_MAX);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *r = json_object_array_get_idx(list, i), *t;
+        struct fh_cancel_on c = {0};
+        char why[200];
+        int bad = 0;
+        int64_t ms;
+
+        c.event = rule_str(r, "event", &bad);
+        c.match = rule_str(r, "match", &bad);
+        c.if_expr = rule_str(r, "if", &bad);
+        ms = json_object_object_get_ex(r, "timeout_ms", &t) &&
+                     json_object_is_type(t, json_type_int)
+                 ? json_object_get_int64(t)
+                 : -1;
+        if (bad || ms <= 0 || ms > CANCEL_ON_MAX_MS) {
+            snprintf(err, errlen, "cancel_on[%zu]: malformed", i);
+            return -1;
+        }
+        if (check_cancel_rule(&c, why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "cancel_on[%zu]: %s", i, why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* The describe process ran plugin code: its answer is checked like any
  * outside input before the master relies on it. */
 static int
@@ -228,6 +284,13 @@ check_descriptor(struct json_object *d, char *err, size_t errlen)
             fnopt_check_declared(v, why, sizeof(why)) != 0) {
             snprintf(err, errlen, "the describe process gave a malformed"
                                   " function %zu", i);
+            return -1;
+        }
+        if (json_object_object_get_ex(f, "cancel_on", &v) &&
+            check_declared_cancel_on(v, why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "function %s: %s",
+                     json_object_get_string(json_object_object_get(f, "id")),
+                     why);
             return -1;
         }
         if (json_object_object_get_ex(f, "if", &v)) {
@@ -478,6 +541,11 @@ fn_free(struct fn_info *f)
     free(f->triggers);
     expr_free(f->if_expr);
     free(f->failure_of);
+    for (size_t i = 0; i < f->ncancel_on; i++) {
+        free((char *)f->cancel_on[i].event);
+        free((char *)f->cancel_on[i].match);
+        free((char *)f->cancel_on[i].if_expr);
+    }
 }
 
 static void
@@ -489,6 +557,27 @@ plugin_free(struct plugin_info *p)
     free(p->file);
     free(p->copy);
     free(p->abi);
+}
+
+/* Copies the rules of LIST, a checked "cancel_on", into F. */
+static void
+add_cancel_on(struct fn_info *f, struct json_object *list)
+{
+    size_t n = json_object_array_length(list);
+
+    for (size_t i = 0; i < n && i < FH_CANCEL_ON_MAX; i++) {
+        struct json_object *r = json_object_array_get_idx(list, i), *v;
+        struct store_cancel_rule *c = &f->cancel_on[f->ncancel_on++];
+
+        c->event = xstrdup(json_object_get_string(
+            json_object_object_get(r, "event")));
+        c->match = json_object_object_get_ex(r, "match", &v)
+                       ? xstrdup(json_object_get_string(v)) : NULL;
+        c->if_expr = json_object_object_get_ex(r, "if", &v)
+                         ? xstrdup(json_object_get_string(v)) : NULL;
+        c->timeout_ms = json_object_get_int64(
+            json_object_object_get(r, "timeout_ms"));
+    }
 }
 
 /* Adds the functions that descriptor D declares, for PLUGIN (a name that
@@ -538,6 +627,8 @@ add_functions(struct generation *g, const struct config *cfg,
         }
         if (json_object_object_get_ex(fo, "failure_of", &v))
             f->failure_of = xstrdup(json_object_get_string(v));
+        if (json_object_object_get_ex(fo, "cancel_on", &v))
+            add_cancel_on(f, v);
     }
 }
 
@@ -847,6 +938,31 @@ generation_unref(struct generation *g)
     generation_free(g, 1);
 }
 
+/* F's cancelOn rules as GET /v1/functions shows them (new). */
+static struct json_object *
+cancel_on_json(const struct fn_info *f)
+{
+    struct json_object *list = json_object_new_array();
+
+    for (size_t i = 0; i < f->ncancel_on; i++) {
+        const struct store_cancel_rule *c = &f->cancel_on[i];
+        struct json_object *r = json_object_new_object();
+
+        json_object_object_add(r, "event", json_object_new_string(c->event));
+        json_object_object_add(r, "match", c->match
+                                               ? json_object_new_string(
+                                                     c->match)
+                                               : NULL);
+        json_object_object_add(r, "if", c->if_expr ? json_object_new_string(
+                                                         c->if_expr)
+                                                   : NULL);
+        json_object_object_add(r, "timeout_ms",
+                               json_object_new_int64(c->timeout_ms));
+        json_object_array_add(list, r);
+    }
+    return list;
+}
+
 /* The functions of PLUGIN in G, LOADED or not, as JSON. */
 static struct json_object *
 functions_json(const struct generation *g, const char *plugin, int unloaded)
@@ -872,6 +988,8 @@ functions_json(const struct generation *g, const char *plugin, int unloaded)
         if (f->failure_of != NULL)
             json_object_object_add(fo, "failure_of",
                                    json_object_new_string(f->failure_of));
+        if (f->ncancel_on > 0)
+            json_object_object_add(fo, "cancel_on", cancel_on_json(f));
         fnopt_json(f, fo);
         json_object_array_add(fns, fo);
     }

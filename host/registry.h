@@ -10,6 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fnhost.h"
+#include "store.h"
+
 struct config;
 struct json_object;
 struct router;
@@ -37,6 +40,9 @@ struct fn_info {
      * NULL: none. Compiled when the generation is built. */
     struct expr *if_expr;
     char *failure_of; /* a failure handler: the function it serves */
+    /* cancelOn: its rules, the strings its own */
+    struct store_cancel_rule cancel_on[FH_CANCEL_ON_MAX];
+    size_t ncancel_on;
 };
 
 struct plugin_info {

@@ -252,9 +252,7 @@ apply_events(struct store *st, struct store_new_event *evs, size_t n,
         e->duplicate = sqlite3_changes(st->wdb) == 0;
         e->resumed = 0;
         /* The waits it ends commit with it, or not at all. */
-        if (!e->duplicate &&
-            store_waits_event(st->waits, e->name, e->json, now,
-                              &e->resumed) != 0)
+        if (!e->duplicate && store_waits_event(st->waits, e, now) != 0)
             return -1;
         for (size_t j = 0; j < e->nruns; j++) {
             struct store_new_run *r = &e->runs[j];
@@ -301,6 +299,12 @@ apply_events(struct store *st, struct store_new_event *evs, size_t n,
             else
                 sqlite3_bind_null(s[S_INS_RUN], 9);
             if (step_done(s[S_INS_RUN]) != 0)
+                return -1;
+            /* Its cancelOn rules live while it does, from its start. */
+            if (r->ncancel_on > 0 &&
+                store_waits_cancel_on(st->waits, r->id, e->json,
+                                      r->cancel_on, r->ncancel_on,
+                                      now) != 0)
                 return -1;
         }
     }
@@ -716,8 +720,13 @@ apply_finish(struct store *st, struct op *op, int64_t now)
     bind_text(f, 9, a->run_id);
     if (step_done(f) != 0)
         return -1;
-    if (a->outcome == RUN_COMPLETED || a->outcome == RUN_FAILED)
+    if (a->outcome == RUN_COMPLETED || a->outcome == RUN_FAILED) {
+        /* An ended run's cancelOn rules have nothing left to cancel. */
+        bind_text(st->stmt[S_CANCEL_PAUSES], 1, a->run_id);
+        if (step_done(st->stmt[S_CANCEL_PAUSES]) != 0)
+            return -1;
         return resolve_parent(st, a, op->u.fin.output, op->u.fin.error, now);
+    }
     if (a->outcome == RUN_WAIT) {
         /* The wait, and what a look-back finds, in the same commit as
          * the run's new status. */

@@ -23,6 +23,17 @@ struct store;
 typedef void (*store_done_fn)(void *arg, int rc, const char *err);
 
 /* One run that an ingested event should start. */
+/* A function's cancelOn rule (borrowed from its generation): the run is
+ * cancelled by an event EVENT whose value at MATCH equals its trigger's
+ * and for which IF_EXPR holds (either NULL: no condition), received
+ * within TIMEOUT_MS of the run's creation. */
+struct store_cancel_rule {
+    const char *event;
+    const char *match;
+    const char *if_expr;
+    int64_t timeout_ms;
+};
+
 struct store_new_run {
     char id[27];
     const char *function_id; /* borrowed until the callback */
@@ -31,6 +42,9 @@ struct store_new_run {
     int64_t start_timeout_ms; /* its function's timeouts.start, or 0: the
                                  run is cancelled if it has not started
                                  that long after it is due */
+    const struct store_cancel_rule *cancel_on; /* its function's, stored
+                                                  with it as pauses */
+    size_t ncancel_on;
     int created;             /* out: 0 when the dedup key had a run */
 };
 
@@ -47,6 +61,10 @@ struct store_new_event {
                                 already; it starts no runs */
     size_t resumed;          /* out: waits it ended, whose runs are due
                                 now (store_wait.h) */
+    struct store_cancel *cancels; /* out (new, free() it): the runs whose
+                                     cancelOn it matched, their cancel
+                                     stored; sched_cancel() ends them */
+    size_t ncancels;
 };
 
 /* How an invocation ended, for store_finish_attempt(). */

@@ -31,6 +31,10 @@ enum {
     W_LOOKBACK,
     W_TRIGGER,
     W_EXPIRED,
+    W_INS_CANCEL,
+    W_FLAG_CANCEL,
+    W_DEL_CANCELS,
+    W_EXPIRE_CANCELS,
     NW
 };
 
@@ -42,10 +46,11 @@ const char *const store_waits_sql[NW] = {
      * name cost a seek each, however many waits share them. */
     [W_NEXT_PATH] = "SELECT match_path FROM pauses WHERE event = ?"
                     " AND match_path > ? ORDER BY match_path LIMIT 1",
-    [W_BY_VALUE] = "SELECT id, kind, run_id, step_id, if_expr FROM pauses"
+    [W_BY_VALUE] = "SELECT id, kind, run_id, step_id, if_expr, timeout_at"
+                   " FROM pauses"
                    " WHERE event = ? AND match_path = ? AND match_value = ?",
-    [W_BY_NAME] = "SELECT id, kind, run_id, step_id, if_expr FROM pauses"
-                  " WHERE event = ? AND match_path IS NULL",
+    [W_BY_NAME] = "SELECT id, kind, run_id, step_id, if_expr, timeout_at"
+                  " FROM pauses WHERE event = ? AND match_path IS NULL",
     [W_DEL] = "DELETE FROM pauses WHERE id = ?",
     [W_STEP_DONE] = "UPDATE steps SET status = 'completed', result = ?,"
                     " ended_at = ? WHERE run_id = ? AND step_id = ?"
@@ -67,6 +72,27 @@ const char *const store_waits_sql[NW] = {
     [W_EXPIRED] = "SELECT id, kind, run_id, step_id FROM pauses"
                   " WHERE timeout_at <= ? AND kind = 'wait'"
                   " ORDER BY timeout_at LIMIT ?",
+    /* cancelOn: a rule of a run, stored with the run. */
+    [W_INS_CANCEL] = "INSERT INTO pauses(kind, run_id, event, match_path,"
+                     " match_value, if_expr, began_at, timeout_at,"
+                     " created_at) VALUES ('cancel', ?1, ?2, ?3, ?4, ?5,"
+                     " ?6, ?7, ?6)",
+    /* The event's part of a cancel: the decision, durable with it. The
+     * scheduler ends the run after the commit, as DELETE does (a run it
+     * holds may be on a worker), or the next start does. */
+    [W_FLAG_CANCEL] = "UPDATE runs SET cancel_at = coalesce(cancel_at, ?1),"
+                      " cancel_reason = coalesce(cancel_reason, ?2),"
+                      " updated_at = ?1 WHERE id = ?3"
+                      " AND status IN ('queued', 'sleeping', 'running',"
+                      " 'fetching', 'waiting', 'invoking')",
+    [W_DEL_CANCELS] = "DELETE FROM pauses WHERE run_id = ?"
+                      " AND kind = 'cancel'",
+    /* Rules past their timeout match nothing (store_waits_event() checks
+     * the time); this only tidies them away. */
+    [W_EXPIRE_CANCELS] = "DELETE FROM pauses WHERE id IN (SELECT id"
+                         " FROM pauses WHERE timeout_at <= ?"
+                         " AND kind = 'cancel' ORDER BY timeout_at"
+                         " LIMIT ?)",
 };
 
 /* An `if` wait's compiled expression and its run's triggering event,
@@ -92,6 +118,8 @@ struct store_waits {
 /* A pause found for an event. */
 struct found {
     int64_t id;
+    int cancel; /* kind 'cancel': a cancelOn rule; else a wait */
+    int64_t timeout_at;
     char *run_id, *step_id, *if_expr;
 };
 
@@ -274,19 +302,22 @@ resolve(struct store_waits *w, int64_t id, const char *run_id,
     return run_done(s[W_RUN_DUE]) == 0 ? 1 : -1;
 }
 
-/* Collects the wait pauses statement S finds (S reset after). Rows are
- * read whole before any is resolved: SQLite does not say what a running
- * SELECT sees of rows deleted under it. */
+/* Collects the wait pauses statement S finds (S reset after), and with
+ * CANCELS its cancelOn rules too. Rows are read whole before any is
+ * resolved: SQLite does not say what a running SELECT sees of rows
+ * deleted under it. */
 static int
-collect(sqlite3_stmt *s, struct found_list *l)
+collect(sqlite3_stmt *s, struct found_list *l, int cancels)
 {
     int rc;
 
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         const char *kind = (const char *)sqlite3_column_text(s, 1);
+        int cancel = kind != NULL && strcmp(kind, "cancel") == 0;
         struct found *f;
 
-        if (kind == NULL || strcmp(kind, "wait") != 0)
+        if (kind == NULL || (strcmp(kind, "wait") != 0 &&
+                             !(cancels && cancel)))
             continue; /* another kind of pause: not ours to end */
         if (l->n == l->cap) {
             l->cap = l->cap ? l->cap * 2 : 16;
@@ -297,6 +328,9 @@ collect(sqlite3_stmt *s, struct found_list *l)
         f->run_id = col_dup(s, 2);
         f->step_id = col_dup(s, 3);
         f->if_expr = sqlite3_column_count(s) > 4 ? col_dup(s, 4) : NULL;
+        f->cancel = cancel;
+        f->timeout_at = sqlite3_column_count(s) > 5
+                            ? sqlite3_column_int64(s, 5) : 0;
     }
     reset(s);
     return rc == SQLITE_DONE ? 0 : -1;
@@ -313,13 +347,46 @@ found_free(struct found_list *l)
     free(l->v);
 }
 
+/* Asks for the cancel of RUN_ID, whose cancelOn rule event E (NAME, ID)
+ * matched, and adds it to E->cancels if it has not ended: 0, or -1. */
+static int
+cancel_by(struct store_waits *w, struct store_new_event *e,
+          const char *run_id, int64_t now)
+{
+    sqlite3_stmt **s = w->stmt;
+    char *why = xasprintf("cancelled by event %s (%s)", e->name, e->id);
+    int rc;
+
+    sqlite3_bind_int64(s[W_FLAG_CANCEL], 1, now);
+    store_bind_text(s[W_FLAG_CANCEL], 2, why);
+    store_bind_text(s[W_FLAG_CANCEL], 3, run_id);
+    rc = run_done(s[W_FLAG_CANCEL]);
+    free(why);
+    if (rc != 0)
+        return -1;
+    if (sqlite3_changes(w->db) > 0) {
+        struct store_cancel *c;
+
+        e->cancels = xrealloc(e->cancels,
+                              (e->ncancels + 1) * sizeof(*e->cancels));
+        c = &e->cancels[e->ncancels++];
+        memset(c, 0, sizeof(*c));
+        snprintf(c->run_id, sizeof(c->run_id), "%s", run_id);
+    }
+    /* One match is enough: its other rules have nothing left to do. */
+    store_bind_text(s[W_DEL_CANCELS], 1, run_id);
+    return run_done(s[W_DEL_CANCELS]);
+}
+
 int
-store_waits_event(struct store_waits *w, const char *name, const char *json,
-                  int64_t now, size_t *resumed)
+store_waits_event(struct store_waits *w, struct store_new_event *e,
+                  int64_t now)
 {
     sqlite3_stmt **s = w->stmt;
     struct found_list l = {0};
     struct json_object *ev;
+    const char *name = e->name, *json = e->json;
+    size_t *resumed = &e->resumed;
     char *path = xstrdup("");
     int rc = 0, any;
 
@@ -355,7 +422,7 @@ store_waits_event(struct store_waits *w, const char *name, const char *json,
         store_bind_text(s[W_BY_VALUE], 1, name);
         store_bind_text(s[W_BY_VALUE], 2, path);
         store_bind_text(s[W_BY_VALUE], 3, value);
-        rc = collect(s[W_BY_VALUE], &l);
+        rc = collect(s[W_BY_VALUE], &l, 1);
         free(value);
         if (rc != 0)
             break;
@@ -363,14 +430,22 @@ store_waits_event(struct store_waits *w, const char *name, const char *json,
     /* Waits on the name alone, or with an `if`. */
     if (rc == 0) {
         store_bind_text(s[W_BY_NAME], 1, name);
-        rc = collect(s[W_BY_NAME], &l);
+        rc = collect(s[W_BY_NAME], &l, 1);
     }
     for (size_t i = 0; rc == 0 && i < l.n; i++) {
         struct found *f = &l.v[i];
         int r;
 
+        /* A rule past its timeout no longer applies. */
+        if (f->cancel && f->timeout_at <= now)
+            continue;
         if (!if_holds(w, f->id, f->if_expr, f->run_id, ev))
             continue;
+        if (f->cancel) {
+            if (cancel_by(w, e, f->run_id, now) != 0)
+                rc = -1;
+            continue;
+        }
         if ((r = resolve(w, f->id, f->run_id, f->step_id, json, now)) < 0)
             rc = -1;
         else
@@ -457,15 +532,55 @@ store_waits_begin(struct store_waits *w, const char *run_id,
 }
 
 int
+store_waits_cancel_on(struct store_waits *w, const char *run_id,
+                      const char *trigger_json,
+                      const struct store_cancel_rule *rules, size_t n,
+                      int64_t now)
+{
+    sqlite3_stmt *s = w->stmt[W_INS_CANCEL];
+    struct json_object *trigger = NULL;
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const struct store_cancel_rule *c = &rules[i];
+        char *value = NULL;
+
+        if (c->match != NULL) {
+            if (trigger == NULL && (trigger = parse(trigger_json)) == NULL)
+                break;
+            /* The run's event lacks the field: no event can match it. */
+            if ((value = wait_value_at(trigger, c->match)) == NULL)
+                continue;
+        }
+        store_bind_text(s, 1, run_id);
+        store_bind_text(s, 2, c->event);
+        store_bind_text(s, 3, c->match);
+        store_bind_text(s, 4, value);
+        store_bind_text(s, 5, c->if_expr);
+        sqlite3_bind_int64(s, 6, now);
+        sqlite3_bind_int64(s, 7, now + c->timeout_ms);
+        rc = run_done(s);
+        free(value);
+    }
+    json_object_put(trigger);
+    return rc;
+}
+
+int
 store_waits_expire(struct store_waits *w, int64_t now, int limit)
 {
     sqlite3_stmt *s = w->stmt[W_EXPIRED];
     struct found_list l = {0};
     int n = 0, rc;
 
+    sqlite3_bind_int64(w->stmt[W_EXPIRE_CANCELS], 1, now);
+    sqlite3_bind_int(w->stmt[W_EXPIRE_CANCELS], 2, limit);
+    if (run_done(w->stmt[W_EXPIRE_CANCELS]) != 0)
+        return -1;
+
     sqlite3_bind_int64(s, 1, now);
     sqlite3_bind_int(s, 2, limit);
-    rc = collect(s, &l);
+    rc = collect(s, &l, 0);
     for (size_t i = 0; rc == 0 && i < l.n; i++) {
         int r = resolve(w, l.v[i].id, l.v[i].run_id, l.v[i].step_id, NULL,
                         now);

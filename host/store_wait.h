@@ -38,12 +38,22 @@ int store_waits_begin(struct store_waits *w, const char *run_id,
                       const struct step_record *step, int64_t now,
                       int *resolved);
 
-/* Ends every wait the event NAME (its stored JSON text) matches, found by
- * name and by (name, path, value): the event becomes each wait's step
- * result and the runs are due at NOW. Adds their count to *RESUMED. 0, or
- * -1 on a store error. */
-int store_waits_event(struct store_waits *w, const char *name,
-                      const char *json, int64_t now, size_t *resumed);
+/* Ends every wait the event E (E->name, its stored JSON text E->json)
+ * matches, found by name and by (name, path, value): the event becomes
+ * each wait's step result and the runs are due at NOW; adds their count
+ * to E->resumed. The cancelOn rules it matches, found the same way, ask
+ * for their runs' cancel (E->cancels). 0, or -1 on a store error. */
+int store_waits_event(struct store_waits *w, struct store_new_event *e,
+                      int64_t now);
+
+/* Stores the N cancelOn rules RULES of the new run RUN_ID, triggered by
+ * TRIGGER_JSON, as pauses of kind 'cancel': an event E that one matches
+ * (store_waits_event()) stores the run's cancel and lists it in
+ * E->cancels, until the rule's timeout or the run's end. 0, or -1. */
+int store_waits_cancel_on(struct store_waits *w, const char *run_id,
+                          const char *trigger_json,
+                          const struct store_cancel_rule *rules, size_t n,
+                          int64_t now);
 
 /* Ends up to LIMIT waits whose timeout is at or before NOW, with a null
  * result; their runs are due at NOW. The count, or -1. */

@@ -10,6 +10,7 @@
 
 #include "duration.h"
 #include "json_check.h"
+#include "wait.h"
 
 /* The smallest descriptor a 1.x plugin can have: 1.0's. */
 #define PLUGIN_SIZE_1_0 (offsetof(struct fh_plugin, spare) + 4 * sizeof(void *))
@@ -139,6 +140,78 @@ check_read_options(const struct fh_plugin *p, const struct fh_function *f,
     return 0;
 }
 
+int (*check_expr)(const char *src, char *err, size_t errlen);
+
+int
+check_cancel_rule(const struct fh_cancel_on *c, char *err, size_t errlen)
+{
+    char why[256];
+    int64_t ms;
+
+    if (c->event == NULL || c->event[0] == '\0')
+        return check_fail(err, errlen, "event: expected an event name");
+    if (!json_check_utf8(c->event, strlen(c->event)) ||
+        strlen(c->event) > 255)
+        return check_fail(err, errlen, "event: expected a UTF-8 name of at"
+                                       " most 255 bytes");
+    /* A lifecycle event cancels nothing: a run ended by one emits one. */
+    if (strncmp(c->event, "inngest/", 8) == 0)
+        return check_fail(err, errlen, "event: \"%s\" is an internal event"
+                                       " (inngest/...), which cancels"
+                                       " nothing", c->event);
+    if (c->match != NULL && !wait_path_ok(c->match))
+        return check_fail(err, errlen, "match: \"%s\" is not a dotted path"
+                                       " (\"data.user_id\")", c->match);
+    if (c->if_expr != NULL) {
+        if (!json_check_utf8(c->if_expr, strlen(c->if_expr)))
+            return check_fail(err, errlen, "if: not UTF-8");
+        if (check_expr != NULL && check_expr(c->if_expr, why,
+                                             sizeof(why)) != 0)
+            return check_fail(err, errlen, "if: %s", why);
+    }
+    if (c->timeout != NULL) {
+        if (duration_parse(c->timeout, &ms, why, sizeof(why)) != 0)
+            return check_fail(err, errlen, "timeout: %s", why);
+        if (ms <= 0 || ms > CANCEL_ON_MAX_MS)
+            return check_fail(err, errlen, "timeout: must be more than 0"
+                                           " and at most a year, got \"%s\"",
+                              c->timeout);
+    }
+    return 0;
+}
+
+/* Whether every rule of F's cancel_on (in O) can be: see
+ * check_cancel_rule(). Entries are used from the first up to the first
+ * with no field set; one after that is refused too. */
+static int
+check_cancel_on(const struct fh_plugin *p, const struct fh_function *f,
+                const struct fh_function_opts *o, char *err, size_t errlen)
+{
+    char why[512];
+    int gap = -1;
+
+    for (int i = 0; i < FH_CANCEL_ON_MAX; i++) {
+        const struct fh_cancel_on *c = &o->cancel_on[i];
+
+        if (c->event == NULL && c->match == NULL && c->if_expr == NULL &&
+            c->timeout == NULL) {
+            if (gap < 0)
+                gap = i;
+            continue;
+        }
+        if (gap >= 0)
+            return check_fail(err, errlen,
+                              "plugin %s: function \"%s\": cancel_on[%d]"
+                              " follows an empty cancel_on[%d]: rules"
+                              " come first", p->name, f->id, i, gap);
+        if (check_cancel_rule(c, why, sizeof(why)) != 0)
+            return check_fail(err, errlen,
+                              "plugin %s: function \"%s\": cancel_on[%d]:"
+                              " %s", p->name, f->id, i, why);
+    }
+    return 0;
+}
+
 /* Checks each function of P: id, handler, triggers, spare slots and
  * options. 0, or -1 with the reason in ERR. */
 static int
@@ -218,6 +291,8 @@ check_functions(const struct fh_plugin *p, char *err, size_t errlen)
                                   "function \"%s\": timeouts.%s: %s", f->id,
                                   k ? "finish" : "start", why);
         }
+        if (check_cancel_on(p, f, &o, err, errlen) != 0)
+            return -1;
         for (const struct fh_function *g = p->functions; g < f; g++)
             if (strcmp(g->id, f->id) == 0)
                 return check_fail(err, errlen, "duplicate function id \"%s\"",

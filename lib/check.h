@@ -34,6 +34,19 @@ int check_fail(char *err, size_t errlen, const char *fmt, ...)
  * reason in ERR. */
 int check_trigger(const char *t, char *err, size_t errlen);
 
+/* Checks one cancel_on rule: an event name (not inngest/...), a dotted
+ * path as match, an `if` that compiles, a timeout of at most a year. 0,
+ * or -1 with the field and what is wrong in ERR ("if: column 9: ..."). */
+struct fh_cancel_on;
+/* How check_cancel_rule() compiles an `if`: set by the host (loader.c);
+ * NULL in the SDK's harness, which has no expression engine, and leaves
+ * that check to the host. */
+extern int (*check_expr)(const char *src, char *err, size_t errlen);
+#define CANCEL_ON_MAX_MS (366LL * 24 * 3600 * 1000)
+#define CANCEL_ON_DEFAULT_MS (365LL * 24 * 3600 * 1000) /* unset: a year */
+int check_cancel_rule(const struct fh_cancel_on *c, char *err,
+                      size_t errlen);
+
 /* Reads the options function F of plugin P declares, wherever the plugin's
  * minor puts them, into OUT: a whole struct of this header's size, zero
  * where unset. A plugin of 1.2 or later may point to options (read as far

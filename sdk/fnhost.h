@@ -65,7 +65,8 @@
  *   1.3  the step toolbox: send_event, invoke, error, fetch (struct
  *        fh_fetch), wait_for_event (struct fh_wait);
  *        fh_function_opts.on_failure, timeouts
- *   1.4  parallel steps: parallel (struct fh_parallel, struct fh_branch)
+ *   1.4  parallel steps: parallel (struct fh_parallel, struct fh_branch);
+ *        fh_function_opts.cancel_on (struct fh_cancel_on)
  */
 #ifndef FNHOST_H
 #define FNHOST_H
@@ -201,6 +202,9 @@ typedef int (*fh_step_fn)(struct fh_ctx *ctx, void *arg,
  *     { .id = "charge", .run = charge, .triggers = FH_EVENTS("shop/order"),
  *       .opts = FH_OPTS(.retries = 10, .timeout = "2m") },
  */
+/* At most this many cancel_on rules per function, as Inngest's. */
+#define FH_CANCEL_ON_MAX 5
+
 struct fh_function_opts {
     uint32_t size;       /* sizeof(struct fh_function_opts) at build time:
                             FH_OPTS() sets it */
@@ -224,6 +228,21 @@ struct fh_function_opts {
                                  sleeps and retries included, e.g. "1d" */
     } timeouts;               /* 1.3: FH_OPTS(.timeouts = {.start = "10m",
                                  .finish = "1d"}) */
+    /* 1.4 */
+    struct fh_cancel_on {     /* Inngest's cancelOn: an event that cancels
+                                 the run, as DELETE /v1/runs/{id} does */
+        const char *event;    /* its name (required; not inngest/...) */
+        const char *match;    /* a dotted path ("data.user_id") whose
+                                 value is equal in the run's event and in
+                                 this one, or NULL */
+        const char *if_expr;  /* an expression over event (the run's) and
+                                 async (this one), or NULL */
+        const char *timeout;  /* how long after the run is created the
+                                 rule applies ("3d"); NULL: a year, the
+                                 most */
+    } cancel_on[FH_CANCEL_ON_MAX]; /* unused entries zero: FH_OPTS(
+                                 .cancel_on = {{.event = "user.deleted",
+                                 .match = "data.id"}}) */
 };
 
 #define FH_RETRIES_NONE (-1)

@@ -4,7 +4,15 @@
  * Every step body appends its name as a line to DIR/RUN_ID.log, DIR being
  * the event's data.dir, so a test counts what ran from the side effects,
  * not from timings. A step "hold" appends "hold", then waits until the
- * file DIR/go exists: a test cancels the run while it is inside. */
+ * file DIR/go exists: a test cancels the run while it is inside.
+ *
+ * Functions with cancelOn rules (tests/integration/cancel_on.sh): "nap"
+ * (test/nap, a sleeper) is cancelled by test/nap.stop with the same
+ * data.user, by test/nap.halt when its `if` holds, and by test/nap.brief
+ * with the same data.user within 3s of its creation only; "waiter"
+ * (test/waiter) waits 10m for test/never, cancelled by test/waiter.stop,
+ * and "holder" (test/holder, as held) by test/holder.stop, both with the
+ * same data.user. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -93,6 +101,19 @@ retry_later(struct fh_ctx *ctx, const struct fh_event *ev)
     return fh_fail(ctx, FH_RETRY, "not yet");
 }
 
+/* before, a wait of 10m for test/never, then after. */
+static int
+waiter(struct fh_ctx *ctx, const struct fh_event *ev)
+{
+    struct json_object *got = NULL;
+
+    FH_STEP(ctx, "before", noted, (void *)ev);
+    FH_WAIT_FOR_EVENT(ctx, "never", &got, .event = "test/never",
+                      .timeout = "10m");
+    FH_STEP(ctx, "after", noted, (void *)ev);
+    return FH_OK;
+}
+
 /* One step. */
 static int
 once(struct fh_ctx *ctx, const struct fh_event *ev)
@@ -116,6 +137,20 @@ static const struct fh_function functions[] = {
     {.id = "cancel-finish", .run = sleeper,
      .triggers = FH_EVENTS("test/cancel-finish"),
      .opts = FH_OPTS(.timeouts = {.finish = "1s"})},
+    {.id = "nap", .run = sleeper, .triggers = FH_EVENTS("test/nap"),
+     .opts = FH_OPTS(.cancel_on = {
+                         {.event = "test/nap.stop", .match = "data.user"},
+                         {.event = "test/nap.halt",
+                          .if_expr = "async.data.code == event.data.code"
+                                     " && async.data.ok"},
+                         {.event = "test/nap.brief", .match = "data.user",
+                          .timeout = "3s"}})},
+    {.id = "waiter", .run = waiter, .triggers = FH_EVENTS("test/waiter"),
+     .opts = FH_OPTS(.cancel_on = {{.event = "test/waiter.stop",
+                                    .match = "data.user"}})},
+    {.id = "holder", .run = held, .triggers = FH_EVENTS("test/holder"),
+     .opts = FH_OPTS(.cancel_on = {{.event = "test/holder.stop",
+                                    .match = "data.user"}})},
     FH_FUNCTIONS_END};
 
 FH_PLUGIN(.name = "cancel", .version = "1.0.0", .functions = functions);

@@ -597,6 +597,44 @@ test_descriptors(void)
     checks(&p, "built for ABI 2.7, host has 1.", "another major is refused");
 }
 
+/* Each cancel_on rule that cannot be is refused, saying which field and
+ * why; the expression check is the host's (loader_check_expr). */
+static void
+test_cancel_rules(void)
+{
+    static const struct {
+        struct fh_cancel_on rule;
+        const char *why; /* NULL: accepted */
+    } cases[] = {
+        {{.event = "app/user.deleted", .match = "data.id"}, NULL},
+        {{.event = "app/x", .if_expr = "async.data.a == event.data.a",
+          .timeout = "3d"}, NULL},
+        {{.match = "data.id"}, "event: expected an event name"},
+        {{.event = ""}, "event: expected an event name"},
+        {{.event = "inngest/function.failed"}, "is an internal event"},
+        {{.event = "app/x", .match = "data..id"}, "match: \"data..id\" is"
+                                                   " not a dotted path"},
+        {{.event = "app/x", .if_expr = "event.data.a =="},
+         "if: column 16: expected a value"},
+        {{.event = "app/x", .timeout = "forever"}, "timeout: "},
+        {{.event = "app/x", .timeout = "2y"}, "timeout: must be more than 0"
+                                              " and at most a year"},
+    };
+    char err[512];
+
+    check_expr = loader_check_expr;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int rc = check_cancel_rule(&cases[i].rule, err, sizeof(err));
+
+        if (cases[i].why == NULL) {
+            ok(rc == 0, "cancel_on rule %zu is accepted", i);
+        } else {
+            ok(rc == -1, "cancel_on rule %zu is refused", i);
+            has_str(err, cases[i].why, "saying why");
+        }
+    }
+}
+
 int
 main(void)
 {
@@ -612,5 +650,6 @@ main(void)
     test_refused();
     test_versions();
     test_descriptors();
+    test_cancel_rules();
     return done_testing();
 }
