@@ -1,5 +1,6 @@
 /* onboarding_emails.c - the seed's second function: a welcome email when a
- * user signs up, a pause of a few days, then a trial offer, sent over SMTP.
+ * user signs up, a pause of a few days, then a trial offer, sent over SMTP;
+ * a user deleted meanwhile (clerk/user.deleted) gets no trial offer.
  * SPDX-License-Identifier: Apache-2.0
  *
  * [plugin onboarding-emails]
@@ -216,7 +217,13 @@ static const struct fh_function functions[] = {
     {.id = "onboarding-emails",
      .name = "Onboarding emails",
      .run = onboarding,
-     .triggers = FH_EVENTS("clerk/user.created")},
+     .triggers = FH_EVENTS("clerk/user.created"),
+     /* A user deleted in Clerk before the offer: the run is cancelled
+      * in its sleep, and no trial offer goes to an address that is gone.
+      * Clerk's user.deleted carries the user's id as data.id, as
+      * user.created does. */
+     .opts = FH_OPTS(.cancel_on = {{.event = "clerk/user.deleted",
+                                    .match = "data.id"}})},
     FH_FUNCTIONS_END,
 };
 

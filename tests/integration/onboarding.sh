@@ -2,7 +2,8 @@
 # onboarding.sh - the seed's onboarding function end to end: a real SMTP
 # sink receives exactly one welcome and one trial email per user, in order,
 # the configured delay apart, also when the master is killed during the
-# sleep and when the first send fails.
+# sleep and when the first send fails; a user deleted during the pause
+# gets no trial offer.
 # SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/lib.sh"
 t_setup
@@ -67,5 +68,35 @@ done
 F=$(grep -l "^X-Sink-Rcpt-To: ada@" "$MAIL"/*.eml | head -1)
 t_has "$(cat "$F")" "From: Acme <hello@acme.test>" "the emails come from the configured sender"
 t_has "$(cat "$F")" "Hi ada," "and greet the user by name"
+t_stop
+
+# A user deleted in Clerk during the pause gets no trial offer: the
+# plugin's cancel_on (clerk/user.deleted, same data.id) cancels the run in
+# its sleep; another user's deletion cancels nothing. The pause is long
+# now, so that only a cancel can end these runs.
+sed -i 's/^trial_delay = .*/trial_delay = 1h/' "$T_DIR/fnhost.ini"
+t_start --config "$T_DIR/fnhost.ini"
+for u in zoe max; do
+    jq -c --arg u "$u" '.data.id = "user_\($u)" | .data.first_name = $u
+        | .data.email_addresses[0].email_address = "\($u)@example.org"' \
+        "$ROOT/examples/user-sync/user.created.json" >"$T_DIR/$u.json"
+    post "$(cat "$T_DIR/$u.json")"
+    EV=$(jq -r '.ids[0]' <<<"$BODY_OUT")
+    eval "RUN_$u=\$(sql \"select id from runs where event_id = '\$EV'\")"
+done
+status() { sql "select status from runs where id = '$1'"; }
+both_sleep() { [ "$(status "$RUN_zoe")$(status "$RUN_max")" = sleepingsleeping ]; }
+wait_until 20 both_sleep
+t_ok $? "two new users are welcomed and their runs sleep"
+post "$(jq -c '.data.id = "user_nobody"' "$ROOT/examples/user-sync/user.deleted.json")"
+post "$(jq -c '.data.id = "user_zoe"' "$ROOT/examples/user-sync/user.deleted.json")"
+t_is "$HTTP_CODE" 200 "clerk/user.deleted for zoe is accepted"
+wait_until 20 eval '[ "$(status "$RUN_zoe")" = cancelled ]'
+t_ok $? "zoe's onboarding run is cancelled"
+t_has "$(sql "select error from runs where id = '$RUN_zoe'")" \
+    "cancelled by event clerk/user.deleted" "by her deletion"
+t_is "$(status "$RUN_max")" sleeping "max's run sleeps on: another user's deletion is not his"
+t_is "$(mails zoe welcome),$(mails zoe trial-offer)" 1,0 \
+    "zoe got her welcome email and no trial offer"
 t_stop
 t_done

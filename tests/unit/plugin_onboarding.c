@@ -316,6 +316,29 @@ test_bad_payload(void)
     fh_test_free(t);
 }
 
+/* A user deleted before the offer: the function's cancel_on names
+ * clerk/user.deleted with the same data.id, and a run cancelled after its
+ * welcome email (the host cancels it in its sleep) sends no offer. */
+static void
+test_deleted_user(void)
+{
+    struct fh_test *t = harness();
+    const struct fh_function *f = fh_plugin_entry()->functions;
+    const struct fh_cancel_on *c = &f->opts->cancel_on[0];
+    struct fh_test_result r;
+
+    is_str(c->event, "clerk/user.deleted", "cancelled by clerk/user.deleted");
+    is_str(c->match, "data.id", "for the same user id");
+    ok(f->opts->cancel_on[1].event == NULL, "and nothing else");
+    fh_test_cancel_at(t, "welcome-email");
+    fh_test_run_all(t, FN, ada, &r);
+    is_int(r.status, FH_TEST_CANCELLED, "a run cancelled after its welcome"
+                                        " email ends cancelled");
+    is_str(ran_ids(&r), "welcome-email", "and sends no trial offer");
+    fh_test_result_free(&r);
+    fh_test_free(t);
+}
+
 int
 main(void)
 {
@@ -324,5 +347,6 @@ main(void)
     test_replay();
     test_retries();
     test_bad_payload();
+    test_deleted_user();
     return done_testing();
 }
