@@ -271,6 +271,19 @@ struct fh_function_opts {
  * own runs, and a [function ID-failure] config section. A plugin may not
  * also declare a function named "ID-failure". */
 
+/* Cancel on events (1.4). A function with .opts = FH_OPTS(.cancel_on =
+ * {{.event = "clerk/user.deleted", .match = "data.id"}}) has its runs
+ * cancelled by such an event, as DELETE /v1/runs/{id} cancels them: a run
+ * that sleeps, waits or is queued at once, one on a worker at its next
+ * step boundary (the step it is in completes). .match: the value at that
+ * dotted path is equal in the run's event and this one; .if_expr: an
+ * expression over `event` (the run's) and `async` (this one) is true;
+ * both: both. .timeout ("3d"; at most, and by default, a year) counts
+ * from the run's creation; past it the rule no longer applies. The
+ * cancel is stored in the event's own transaction. A rule that cannot be
+ * refuses the plugin at load; an internal event (inngest/...) may not
+ * cancel. Not settable in a [function ID] section. */
+
 /* A pointer to static options for fh_function.opts, size stamped:
  * FH_OPTS(.retries = 3, .timeout = "1m"). Use it at file scope, in the
  * function table (a compound literal there lives as long as the plugin). */
