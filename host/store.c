@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "fnhost.h"
@@ -624,14 +623,8 @@ begin_group(struct store *st, const char *run_id,
     for (size_t i = 0; rc == 0 && i < json_object_array_length(list); i++) {
         struct json_object *b = json_object_array_get_idx(list, i);
         char id[27];
-        uint8_t r[10];
 
-        /* The writer's thread: ulid_new() is the loop's. */
-        if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
-            for (size_t k = 0; k < sizeof(r); k++)
-                r[k] = (uint8_t)rand();
-        ulid_encode(id, now, r);
-        id[26] = '\0';
+        ulid_new(id, now);
         bind_text(s, 1, id);
         bind_text(s, 2, run_id);
         bind_text(s, 3, step->step_id);
