@@ -818,10 +818,10 @@ invoke_ok(const struct step_record *st)
     return ok;
 }
 
-/* Whether RESULT is a parallel group's plan as steprules.h describes
- * it: the store makes a run of each branch. */
+/* Whether RESULT is the plan of parallel group GROUP (its step id) as
+ * steprules.h describes it: the store makes a run of each branch. */
 static int
-plan_ok(const char *result)
+plan_ok(const char *group, const char *result)
 {
     struct json_object *plan = result ? json_tokener_parse(result) : NULL;
     struct json_object *list = NULL;
@@ -838,8 +838,11 @@ plan_ok(const char *result)
         struct json_object *b = json_object_array_get_idx(list, i);
         const char *id = fh_json_str(b, "id"), *name = fh_json_str(b, "name");
 
-        ok = id != NULL && *id != '\0' && text_ok(id) && name != NULL &&
-             *name != '\0' && text_ok(name);
+        /* A branch that is the group's own step would overwrite it
+         * with its outcome: the group could never end. */
+        ok = id != NULL && *id != '\0' && text_ok(id) &&
+             strcmp(id, group) != 0 && name != NULL && *name != '\0' &&
+             text_ok(name);
         /* Each branch ends its own step: the ids are distinct. */
         for (size_t j = 0; ok && j < i; j++)
             ok = strcmp(id, fh_json_str(json_object_array_get_idx(list, j),
@@ -908,7 +911,7 @@ record_why(const struct step_record *st, enum proto_suspend suspend)
         fits = is(st->status, "completed") || is(st->status, "failed");
         break;
     case PROTO_SUSPEND_PARALLEL:
-        fits = is(st->status, "parallel") && plan_ok(st->result);
+        fits = is(st->status, "parallel") && plan_ok(st->step_id, st->result);
         break;
     case PROTO_SUSPEND_BRANCH:
         fits = (is(st->status, "completed") || is(st->status, "failed")) &&

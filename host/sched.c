@@ -941,9 +941,15 @@ result_cb(void *arg, struct job *job, const struct pool_result *r)
     if (job->group_run[0] != '\0') {
         snprintf(f->at.group_run, sizeof(f->at.group_run), "%s",
                  job->group_run);
-        if (!r->ok && r->suspend != SUSPEND_NONE &&
-            r->suspend != SUSPEND_RETRY) {
-            /* Its worker's rules stop a branch at any other step. */
+        if ((!r->ok && r->suspend != SUSPEND_NONE &&
+             r->suspend != SUSPEND_RETRY) ||
+            (r->ok && r->suspend == SUSPEND_BRANCH &&
+             (r->step.step_id == NULL ||
+              strcmp(r->step.step_id, job->target) != 0))) {
+            /* Its worker's rules stop a branch at any other step, and
+             * it stores its target's outcome and no other: one that
+             * named another (the group's own, say) would overwrite
+             * it, and the group could never end. */
             f->at.outcome = RUN_FAILED;
             f->error = xstrdup("a parallel branch may only run its own"
                                " step");

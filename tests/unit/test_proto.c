@@ -696,6 +696,10 @@ test_parallel_records(void)
                "\"name\":\"a\"},{\"id\":\"a\",\"name\":\"a\"}]}";
     is_int(take_record(&g, PROTO_SUSPEND_PARALLEL), -1,
            "two branches of one step are refused");
+    g.result = "{\"mode\":\"all\",\"branches\":[{\"id\":\"a\","
+               "\"name\":\"a\"},{\"id\":\"send:2\",\"name\":\"send\"}]}";
+    is_int(take_record(&g, PROTO_SUSPEND_PARALLEL), -1,
+           "as is a branch that is the group's own step");
     g.result = "{\"mode\":\"all\",\"branches\":[]}";
     is_int(take_record(&g, PROTO_SUSPEND_PARALLEL), -1, "as is no branch");
     g.result = "{\"mode\":\"some\",\"branches\":[{\"id\":\"a\","

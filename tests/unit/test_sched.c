@@ -960,6 +960,109 @@ test_cancel(struct sched *s)
     ok(fake_find(ids[2]) < 0, "the cancelled queued run never runs");
 }
 
+static int
+sched_queued_is_one(const void *arg)
+{
+    return sched_queued((struct sched *)arg) == 1;
+}
+/* ------------------------------------------------------ parallel steps */
+
+/* RUN_ID's branch running step TARGET, into BRANCH; 0 if there is one. */
+static int
+branch_of(const char *run_id, const char *target, char branch[27])
+{
+    sqlite3_stmt *s;
+    int rc = -1;
+
+    branch[0] = '\0';
+    if (sqlite3_prepare_v2(peek, "SELECT id FROM runs WHERE"
+                                 " parent_run_id = ? AND target_step = ?",
+                           -1, &s, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(s, 1, run_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, target, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        snprintf(branch, 27, "%s", sqlite3_column_text(s, 0));
+        rc = 0;
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* Ends RUN_ID's invocation beginning group "g" with PLAN; 0 once the
+ * branches named in IDS (N of them) are stored, their ids in BR. */
+static int
+begin_group_of(const char *run_id, const char *plan, const char *const *ids,
+               int n, char br[][27])
+{
+    struct pool_result r;
+
+    memset(&r, 0, sizeof(r));
+    r.suspend = SUSPEND_PARALLEL;
+    r.step.step_id = r.step.name = "g";
+    r.step.kind = "parallel";
+    r.step.status = "parallel";
+    r.step.result = plan;
+    r.step.started_at = r.step.ended_at = now_ms();
+    fake_end(run_id, &r);
+    if (!reach(run_id, "parallel"))
+        return -1;
+    for (int i = 0; i < n; i++)
+        if (branch_of(run_id, ids[i], br[i]) != 0)
+            return -1;
+    return 0;
+}
+
+/* Ends branch BRANCH's invocation with step STEP_ID completed as RESULT,
+ * as a worker says it (PROTO_SUSPEND_BRANCH). */
+static void
+end_branch(const char *branch, const char *step_id, const char *result)
+{
+    struct pool_result r;
+
+    memset(&r, 0, sizeof(r));
+    r.ok = 1;
+    r.suspend = SUSPEND_BRANCH;
+    r.step.step_id = r.step.name = step_id;
+    r.step.kind = "run";
+    r.step.status = "completed";
+    r.step.result = result;
+    r.step.started_at = r.step.ended_at = now_ms();
+    fake_end(branch, &r);
+}
+
+/* A worker that ends a branch with some other step than the branch's
+ * target (here the group's own step) must not leave the run waiting for
+ * a group that can no longer end. */
+static void
+test_branch_other_step(struct sched *s)
+{
+    static const char *const ids[] = {"a", "b"};
+    char id[27], br[2][27];
+
+    fake.slots = 2;
+    start_run(s, "ok", id);
+    loop_until(is_running, id, 5000);
+    ok(begin_group_of(id, "{\"mode\":\"all\",\"branches\":[{\"id\":\"a\","
+                          "\"name\":\"a\"},{\"id\":\"b\",\"name\":\"b\"}]}",
+                      ids, 2, br) == 0,
+       "a group suspends its run with a branch per step");
+    loop_until(is_running, br[0], 5000);
+    loop_until(is_running, br[1], 5000);
+    end_branch(br[0], "g", "\"not the group\"");
+    end_branch(br[1], "b", "\"b\"");
+    ok(reach(br[0], "completed") || reach(br[0], "failed"),
+       "the rogue branch's end is recorded");
+    ok(reach(br[1], "completed"), "the last branch's end is recorded");
+    ok(strcmp(run_col(id, "status"), "parallel") != 0,
+       "the last branch's end ends the group: its run is no longer"
+       " waiting (status %s)", run_col(id, "status"));
+    loop_until(is_running, id, 5000);
+    if (fake_find(id) >= 0)
+        end_ok(id, "null");
+    fake.slots = 1;
+}
+
 /* A run that waits in line past its function's timeouts.start (30 ms
  * here) is cancelled by the scheduler's wake, with no timer of its own. */
 static void
@@ -1028,6 +1131,7 @@ main(void)
     test_found_in_store(s);
     test_cancel(s);
     test_start_timeout(s);
+    test_branch_other_step(s);
 
     sched_stop(s, stopped_cb, &stopped);
     ok(stopped && fake.stopped, "stopping stops the executor");
