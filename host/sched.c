@@ -792,6 +792,30 @@ tell_watches_at(struct sched *s, const struct store_attempt *at)
     tell_watches(s, &end);
 }
 
+/* Takes the branches of RUN_ID's group out of the ready queue; returns
+ * them, linked by their next. */
+static struct job *
+take_branches(struct sched *s, const char *run_id)
+{
+    struct job *taken = NULL;
+
+    for (struct job **pj = &s->head; *pj != NULL;) {
+        struct job *j = *pj;
+
+        if (j->group_run[0] == '\0' || strcmp(j->group_run, run_id) != 0) {
+            pj = &j->next;
+            continue;
+        }
+        *pj = j->next;
+        if (s->tail == &j->next)
+            s->tail = pj;
+        s->nqueued--;
+        j->next = taken;
+        taken = j;
+    }
+    return taken;
+}
+
 /* RUN_ID has become Cancelled (committed); HOW says why. The one place
  * where what follows a cancel belongs: its watches hear of it here. Its
  * lifecycle events committed with it, and the runs they start are in
@@ -805,17 +829,8 @@ run_cancelled(struct sched *s, const char *run_id, const char *how)
     tell_watches(s, &end);
     /* Its branches that wait in line were cancelled with it, in the
      * store: none of them starts now. */
-    for (struct job **pj = &s->head; *pj != NULL;) {
-        struct job *j = *pj;
-
-        if (j->group_run[0] == '\0' || strcmp(j->group_run, run_id) != 0) {
-            pj = &j->next;
-            continue;
-        }
-        *pj = j->next;
-        if (s->tail == &j->next)
-            s->tail = pj;
-        s->nqueued--;
+    for (struct job *j = take_branches(s, run_id), *next; j; j = next) {
+        next = j->next;
         set_del(s, j);
         job_free(j);
     }
@@ -1135,7 +1150,23 @@ struct cancelling {
     char *reason;
     sched_cancelled_fn done;
     void *arg;
+    struct job *branches; /* parked branches of the runs cancelled, by
+                             their next */
 };
+
+/* Parks the branches of RUN_ID that wait in line on C's list: none
+ * starts while its run's cancel is being written (which cancels them in
+ * the store); they stay claimed until it commits. */
+static void
+park_branches(struct sched *s, struct cancelling *c, const char *run_id)
+{
+    for (struct job *j = take_branches(s, run_id), *next; j; j = next) {
+        next = j->next;
+        j->where = JOB_PARKED;
+        j->next = c->branches;
+        c->branches = j;
+    }
+}
 
 static void
 cancelled_cb(void *arg, int rc, const char *err)
@@ -1158,6 +1189,23 @@ cancelled_cb(void *arg, int rc, const char *err)
         }
         set_del(s, job);
         job_free(job);
+    }
+    /* Branches parked with their run: gone with it if it was cancelled,
+     * else back in line. */
+    while (c->branches != NULL) {
+        struct job *j = c->branches;
+        int gone = 0;
+
+        c->branches = j->next;
+        for (size_t i = 0; rc == 0 && i < c->n && !gone; i++)
+            gone = c->v[i].done && strcmp(c->v[i].run_id, j->group_run) == 0;
+        if (gone) {
+            set_del(s, j);
+            job_free(j);
+        } else {
+            j->where = JOB_QUEUED;
+            enqueue(s, j);
+        }
     }
     for (size_t i = 0; rc == 0 && i < c->n; i++)
         if (c->v[i].done && !c->v[i].at_boundary)
@@ -1191,6 +1239,7 @@ sched_cancel(struct sched *s, const struct store_cancel *v, size_t n,
         c->v[i] = v[i];
         c->v[i].done = 0;
         c->v[i].at_boundary = 0;
+        park_branches(s, c, v[i].run_id);
         if (job == NULL || job->where == JOB_PARKED)
             continue; /* waiting in the store: cancelled now */
         if (job->where == JOB_QUEUED) {

@@ -967,6 +967,11 @@ sched_queued_is_one(const void *arg)
 }
 /* ------------------------------------------------------ parallel steps */
 
+/* A group of two branches, steps "a" and "b". */
+#define PLAN_AB                                                           \
+    "{\"mode\":\"all\",\"branches\":[{\"id\":\"a\",\"name\":\"a\"},"    \
+    "{\"id\":\"b\",\"name\":\"b\"}]}"
+
 /* RUN_ID's branch running step TARGET, into BRANCH; 0 if there is one. */
 static int
 branch_of(const char *run_id, const char *target, char branch[27])
@@ -1043,9 +1048,7 @@ test_branch_other_step(struct sched *s)
     fake.slots = 2;
     start_run(s, "ok", id);
     loop_until(is_running, id, 5000);
-    ok(begin_group_of(id, "{\"mode\":\"all\",\"branches\":[{\"id\":\"a\","
-                          "\"name\":\"a\"},{\"id\":\"b\",\"name\":\"b\"}]}",
-                      ids, 2, br) == 0,
+    ok(begin_group_of(id, PLAN_AB, ids, 2, br) == 0,
        "a group suspends its run with a branch per step");
     loop_until(is_running, br[0], 5000);
     loop_until(is_running, br[1], 5000);
@@ -1061,6 +1064,46 @@ test_branch_other_step(struct sched *s)
     if (fake_find(id) >= 0)
         end_ok(id, "null");
     fake.slots = 1;
+}
+
+/* A run cancelled while its group is pending: a branch waiting in line
+ * for a worker must not start once the cancel is asked for, even if a
+ * worker frees up before the cancel commits. */
+static void
+test_branch_cancel_race(struct sched *s)
+{
+    static const char *const ids[] = {"a", "b"};
+    char id[27], br[2][27];
+    struct store_cancel v;
+    struct cancel_seen c = {0, -1, {0}};
+    int first, second;
+
+    fake.slots = 1;
+    start_run(s, "ok", id);
+    loop_until(is_running, id, 5000);
+    ok(begin_group_of(id, PLAN_AB, ids, 2, br) == 0,
+       "a group of two begins");
+    ok(loop_until(sched_queued_is_one, s, 5000) &&
+           (fake_find(br[0]) >= 0) != (fake_find(br[1]) >= 0),
+       "one branch runs, the other waits in line");
+    first = fake_find(br[0]) >= 0 ? 0 : 1;
+    second = 1 - first;
+    memset(&v, 0, sizeof(v));
+    memcpy(v.run_id, id, 27);
+    sched_cancel(s, &v, 1, "test cancel", cancel_cb, &c);
+    /* The running branch ends before the cancel has committed: its
+     * worker is free again. */
+    end_branch(br[first], ids[first], "1");
+    ok(fake_find(br[second]) < 0,
+       "the branch in line does not start after its run's cancel was"
+       " asked for");
+    ok(loop_until(cancel_fired, &c, 5000) && c.rc == 0, "the cancel commits");
+    is_str(run_col(id, "status"), "cancelled", "the run is cancelled");
+    if (fake_find(br[second]) >= 0)
+        end_branch(br[second], ids[second], "2");
+    ok(reach(br[second], "cancelled"),
+       "the branch that never started stays cancelled (status %s)",
+       run_col(br[second], "status"));
 }
 
 /* A run that waits in line past its function's timeouts.start (30 ms
@@ -1132,6 +1175,7 @@ main(void)
     test_cancel(s);
     test_start_timeout(s);
     test_branch_other_step(s);
+    test_branch_cancel_race(s);
 
     sched_stop(s, stopped_cb, &stopped);
     ok(stopped && fake.stopped, "stopping stops the executor");
