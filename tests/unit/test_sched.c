@@ -1106,6 +1106,44 @@ test_branch_cancel_race(struct sched *s)
        run_col(br[second], "status"));
 }
 
+/* kill -9 while a branch whose cancel was asked for is on a worker: the
+ * restart ends that branch cancelled, and its group must still end. */
+static void
+test_branch_restart_cancelled(struct sched *s)
+{
+    static const char *const ids[] = {"a"};
+    char id[27], br[1][27], err[256];
+    struct store_cancel v;
+    struct cancel_seen c = {0, -1, {0}};
+
+    fake.slots = 1;
+    start_run(s, "ok", id);
+    loop_until(is_running, id, 5000);
+    ok(begin_group_of(id, "{\"mode\":\"all\",\"branches\":[{\"id\":\"a\","
+                          "\"name\":\"a\"}]}",
+                      ids, 1, br) == 0,
+       "a group of one begins");
+    ok(loop_until(is_running, br[0], 5000), "its branch is on a worker");
+    memset(&v, 0, sizeof(v));
+    memcpy(v.run_id, br[0], 27);
+    sched_cancel(s, &v, 1, "test cancel", cancel_cb, &c);
+    ok(loop_until(cancel_fired, &c, 5000) && c.rc == 0,
+       "a cancel of the branch is flagged");
+    /* The host dies here; at the next start: */
+    ok(store_requeue_running(store, err, sizeof(err)) >= 0,
+       "the restart's requeue runs");
+    is_str(run_col(br[0], "status"), "cancelled",
+           "the flagged branch ends cancelled");
+    ok(strcmp(run_col(id, "status"), "parallel") != 0,
+       "and its group ends: the run does not wait for ever (status %s)",
+       run_col(id, "status"));
+    /* The dead host's worker is gone: forget it. */
+    end_branch(br[0], "a", "1");
+    loop_until(is_running, id, 2000);
+    if (fake_find(id) >= 0)
+        end_ok(id, "null");
+}
+
 /* A run that waits in line past its function's timeouts.start (30 ms
  * here) is cancelled by the scheduler's wake, with no timer of its own. */
 static void
@@ -1176,6 +1214,7 @@ main(void)
     test_start_timeout(s);
     test_branch_other_step(s);
     test_branch_cancel_race(s);
+    test_branch_restart_cancelled(s);
 
     sched_stop(s, stopped_cb, &stopped);
     ok(stopped && fake.stopped, "stopping stops the executor");
