@@ -972,6 +972,9 @@ sched_queued_is_one(const void *arg)
     "{\"mode\":\"all\",\"branches\":[{\"id\":\"a\",\"name\":\"a\"},"    \
     "{\"id\":\"b\",\"name\":\"b\"}]}"
 
+/* A group of one branch, step "a". */
+#define PLAN_A "{\"mode\":\"all\",\"branches\":[{\"id\":\"a\",\"name\":\"a\"}]}"
+
 /* RUN_ID's branch running step TARGET, into BRANCH; 0 if there is one. */
 static int
 branch_of(const char *run_id, const char *target, char branch[27])
@@ -1018,6 +1021,17 @@ begin_group_of(const char *run_id, const char *plan, const char *const *ids,
     return 0;
 }
 
+/* Starts a run of FN (into ID) and ends its first invocation beginning
+ * group PLAN, as begin_group_of(). */
+static int
+start_group(struct sched *s, const char *fn, const char *plan,
+            const char *const *ids, int n, char id[27], char br[][27])
+{
+    start_run(s, fn, id);
+    loop_until(is_running, id, 5000);
+    return begin_group_of(id, plan, ids, n, br);
+}
+
 /* Ends branch BRANCH's invocation with step STEP_ID completed as RESULT,
  * as a worker says it (PROTO_SUSPEND_BRANCH). */
 static void
@@ -1046,9 +1060,7 @@ test_branch_other_step(struct sched *s)
     char id[27], br[2][27];
 
     fake.slots = 2;
-    start_run(s, "ok", id);
-    loop_until(is_running, id, 5000);
-    ok(begin_group_of(id, PLAN_AB, ids, 2, br) == 0,
+    ok(start_group(s, "ok", PLAN_AB, ids, 2, id, br) == 0,
        "a group suspends its run with a branch per step");
     loop_until(is_running, br[0], 5000);
     loop_until(is_running, br[1], 5000);
@@ -1079,9 +1091,7 @@ test_branch_cancel_race(struct sched *s)
     int first, second;
 
     fake.slots = 1;
-    start_run(s, "ok", id);
-    loop_until(is_running, id, 5000);
-    ok(begin_group_of(id, PLAN_AB, ids, 2, br) == 0,
+    ok(start_group(s, "ok", PLAN_AB, ids, 2, id, br) == 0,
        "a group of two begins");
     ok(loop_until(sched_queued_is_one, s, 5000) &&
            (fake_find(br[0]) >= 0) != (fake_find(br[1]) >= 0),
@@ -1117,11 +1127,7 @@ test_branch_restart_cancelled(struct sched *s)
     struct cancel_seen c = {0, -1, {0}};
 
     fake.slots = 1;
-    start_run(s, "ok", id);
-    loop_until(is_running, id, 5000);
-    ok(begin_group_of(id, "{\"mode\":\"all\",\"branches\":[{\"id\":\"a\","
-                          "\"name\":\"a\"}]}",
-                      ids, 1, br) == 0,
+    ok(start_group(s, "ok", PLAN_A, ids, 1, id, br) == 0,
        "a group of one begins");
     ok(loop_until(is_running, br[0], 5000), "its branch is on a worker");
     memset(&v, 0, sizeof(v));
