@@ -275,7 +275,7 @@ store_runs_to_cancel(struct store *st, const char *function_id, int64_t from,
                               " AND (r.created_at, r.id) > (?, ?)"
                               " AND r.status IN ('queued', 'sleeping',"
                               " 'running', 'fetching', 'waiting',"
-                              " 'invoking')"
+                              " 'invoking', 'parallel')"
                               " AND r.cancel_at IS NULL"
                               " ORDER BY r.created_at, r.id LIMIT ?";
     sqlite3_stmt *s;

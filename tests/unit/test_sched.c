@@ -1150,6 +1150,43 @@ test_branch_restart_cancelled(struct sched *s)
         end_ok(id, "null");
 }
 
+struct found_seen {
+    char id[27];
+    int found;
+};
+
+static void
+found_cb(void *arg, const struct store_found *r)
+{
+    struct found_seen *o = arg;
+
+    o->found += strcmp(r->run_id, o->id) == 0;
+}
+
+/* A bulk cancel (POST /v1/cancellations) finds a run whose group is
+ * pending, as it finds one that sleeps or waits. */
+static void
+test_bulk_cancel_finds_group(struct sched *s)
+{
+    static const char *const ids[] = {"a"};
+    char id[27], br[1][27];
+    struct found_seen o;
+
+    fake.slots = 1;
+    ok(start_group(s, "ok", PLAN_A, ids, 1, id, br) == 0,
+       "a run suspends for its group");
+    memset(&o, 0, sizeof(o));
+    snprintf(o.id, sizeof(o.id), "%s", id);
+    store_runs_to_cancel(store, "ok", 0, INT64_MAX, 0, "", 1000000, found_cb,
+                         &o);
+    is_int(o.found, 1, "a bulk cancel finds it");
+    loop_until(is_running, br[0], 5000);
+    end_branch(br[0], "a", "1");
+    loop_until(is_running, id, 5000);
+    if (fake_find(id) >= 0)
+        end_ok(id, "null");
+}
+
 /* A run that waits in line past its function's timeouts.start (30 ms
  * here) is cancelled by the scheduler's wake, with no timer of its own. */
 static void
@@ -1221,6 +1258,7 @@ main(void)
     test_branch_other_step(s);
     test_branch_cancel_race(s);
     test_branch_restart_cancelled(s);
+    test_bulk_cancel_finds_group(s);
 
     sched_stop(s, stopped_cb, &stopped);
     ok(stopped && fake.stopped, "stopping stops the executor");
