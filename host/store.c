@@ -18,6 +18,7 @@
 #include "fnhost.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "steprules.h"
 #include "store_int.h"
 #include "store_sql.h"
 #include "store_wait.h"
@@ -636,6 +637,49 @@ begin_group(struct store *st, const char *run_id,
     return rc;
 }
 
+/* Whether branch step STEP, completed, fits what run RUN_ID may keep
+ * (STEPRULES_MAX_RUN_STATE, counted as step_memo_bytes() does, the
+ * group's plan included): 1, 0 with why in OVER, or -1. Each branch's
+ * worker was told what the run held when the group began, so branches
+ * that each fit may not all: the writer, which sees them in turn,
+ * decides. */
+static int
+branch_fits(struct store *st, const char *run_id,
+            const struct step_record *step, char *over, size_t overlen)
+{
+    sqlite3_stmt *q;
+    uint64_t held = 0, len;
+    int rc;
+
+    if (sqlite3_prepare_v2(st->wdb, "SELECT coalesce(sum(CASE WHEN"
+                                    " coalesce(error, result, '') = ''"
+                                    " THEN 4 ELSE length(CAST(coalesce("
+                                    "error, result) AS BLOB)) END), 0)"
+                                    " FROM steps WHERE run_id = ?"
+                                    " AND step_id <> ?",
+                           -1, &q, NULL) != SQLITE_OK)
+        return -1;
+    bind_text(q, 1, run_id);
+    bind_text(q, 2, step->step_id);
+    if ((rc = sqlite3_step(q)) == SQLITE_ROW)
+        held = (uint64_t)sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    if (rc != SQLITE_ROW)
+        return -1;
+    len = step->result != NULL && *step->result != '\0'
+              ? strlen(step->result)
+              : 4;
+    if (held <= STEPRULES_MAX_RUN_STATE &&
+        len <= STEPRULES_MAX_RUN_STATE - held)
+        return 1;
+    snprintf(over, overlen, "step result of %llu bytes would take the"
+                            " run's stored steps to %llu bytes, over the"
+                            " %llu MiB a run may keep",
+             (unsigned long long)len, (unsigned long long)(held + len),
+             STEPRULES_MAX_RUN_STATE >> 20);
+    return 0;
+}
+
 static int
 apply_finish(struct store *st, struct op *op, int64_t now)
 {
@@ -650,6 +694,24 @@ apply_finish(struct store *st, struct op *op, int64_t now)
     unsigned next = a->attempt;
     int waits = a->outcome == RUN_SLEEP || a->outcome == RUN_WAIT ||
                 a->outcome == RUN_INVOKE || a->outcome == RUN_PARALLEL;
+    struct step_record capped;
+    char over[200];
+    int fits;
+
+    if (a->group_run[0] != '\0' && a->outcome == RUN_COMPLETED &&
+        step != NULL && strcmp(step->status, "completed") == 0) {
+        /* A branch's result that would take its run over what it may
+         * keep fails its step for good instead, as steprules does. */
+        if ((fits = branch_fits(st, srun, step, over, sizeof(over))) < 0)
+            return -1;
+        if (!fits) {
+            capped = *step;
+            capped.status = "failed";
+            capped.result = NULL;
+            capped.error = over;
+            step = &capped;
+        }
+    }
 
     if (a->outcome == RUN_CANCELLED) {
         /* The worker stopped at a step boundary: nothing failed. */

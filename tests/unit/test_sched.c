@@ -526,21 +526,18 @@ test_step(struct sched *s)
     ok(reach(id, "completed"), "then it completes");
 }
 
-/* A step that would take the run's stored steps over
- * STEPRULES_MAX_RUN_STATE is neither stored nor acknowledged, whatever the
- * worker says: no resume could carry the run to a worker. */
+/* Starts a run of "ok" (into ID) whose first step stores a result of
+ * N bytes, and waits until that checkpoint is acknowledged. */
 static void
-test_state_limit(struct sched *s)
+start_big(struct sched *s, char id[27], size_t n)
 {
-    char id[27], *big;
     struct step_record st;
-    int acks = fake.acks, kills = fake.kills;
-    size_t n = (size_t)(STEPRULES_MAX_RUN_STATE - 10);
+    char *big = xmalloc(n + 1);
+    int acks = fake.acks;
     int64_t deadline;
 
     start_run(s, "ok", id);
     loop_until(is_running, id, 5000);
-    big = xmalloc(n + 1);
     memset(big, '7', n);
     big[n] = '\0';
     memset(&st, 0, sizeof(st));
@@ -553,8 +550,26 @@ test_state_limit(struct sched *s)
     deadline = mono_ms() + 10000;
     while (fake.acks == acks && mono_ms() < deadline)
         event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+    free(big);
+}
+
+/* A step that would take the run's stored steps over
+ * STEPRULES_MAX_RUN_STATE is neither stored nor acknowledged, whatever the
+ * worker says: no resume could carry the run to a worker. */
+static void
+test_state_limit(struct sched *s)
+{
+    char id[27];
+    struct step_record st;
+    int acks = fake.acks, kills = fake.kills;
+
+    start_big(s, id, (size_t)(STEPRULES_MAX_RUN_STATE - 10));
     is_int(fake.acks, acks + 1, "a step just under the run's limit is"
                                 " acknowledged");
+    memset(&st, 0, sizeof(st));
+    st.kind = "run";
+    st.status = "completed";
+    st.started_at = st.ended_at = now_ms();
     st.step_id = st.name = "over";
     st.result = "\"one hundred bytes and then some, which is more than the"
                 " run has left to keep in its steps\"";
@@ -568,7 +583,6 @@ test_state_limit(struct sched *s)
     end_failed(id, "its step would take the run's stored steps over the"
                    " limit", 1, 0);
     ok(reach(id, "failed"), "the run ends as its worker's kill says");
-    free(big);
 }
 
 static void
@@ -1116,6 +1130,54 @@ test_branch_cancel_race(struct sched *s)
        run_col(br[second], "status"));
 }
 
+/* The steps a run keeps stay within STEPRULES_MAX_RUN_STATE whatever
+ * its workers say: each branch's worker is told what the run held when
+ * the group began (steprules keeps an honest one to its share), so two
+ * branches that each fit what they were told may not both be stored (a
+ * run over it by megabytes could no longer be carried to a worker). */
+static void
+test_branch_state_limit(struct sched *s)
+{
+    static const char *const ids[] = {"a", "b"};
+    char id[27], br[2][27], *big;
+    size_t n = (size_t)(STEPRULES_MAX_RUN_STATE - 400);
+    int i;
+
+    fake.slots = 2;
+    start_big(s, id, n);
+    ok(begin_group_of(id, PLAN_AB, ids, 2, br) == 0,
+       "a group of two begins with 400 bytes left to the run");
+    loop_until(is_running, br[0], 5000);
+    loop_until(is_running, br[1], 5000);
+    i = fake_find(br[0]);
+    ok(i >= 0 && fake.jobs[i]->state_bytes == n,
+       "each branch is told what the run holds");
+    /* 300 bytes each: each fits what it was told, both do not. */
+    big = xmalloc(303);
+    memset(big + 1, 'x', 300);
+    big[0] = big[301] = '"';
+    big[302] = '\0';
+    end_branch(br[0], "a", big);
+    end_branch(br[1], "b", big);
+    free(big);
+    ok(loop_until(is_running, id, 10000), "the group ends, its run resumes");
+    is_int(count("SELECT count(*) FROM steps WHERE run_id = ? AND"
+                 " step_id = 'b' AND status = 'failed' AND error LIKE"
+                 " '%over the 32 MiB a run may keep'", id),
+           1, "the branch whose result would take the run over its limit"
+              " fails for good instead");
+    i = fake_find(id);
+    /* Over by its error at most (a branch's failure must be stored for
+     * its group to end): nothing like a result's size. */
+    ok(i >= 0 && fake.jobs[i]->state_bytes <= STEPRULES_MAX_RUN_STATE + 256,
+       "the run's stored steps stay within its limit (%llu of %llu)",
+       i >= 0 ? (unsigned long long)fake.jobs[i]->state_bytes : 0ULL,
+       (unsigned long long)STEPRULES_MAX_RUN_STATE);
+    if (i >= 0)
+        end_ok(id, "null");
+    fake.slots = 1;
+}
+
 /* kill -9 while a branch whose cancel was asked for is on a worker: the
  * restart ends that branch cancelled, and its group must still end. */
 static void
@@ -1257,6 +1319,7 @@ main(void)
     test_start_timeout(s);
     test_branch_other_step(s);
     test_branch_cancel_race(s);
+    test_branch_state_limit(s);
     test_branch_restart_cancelled(s);
     test_bulk_cancel_finds_group(s);
 
