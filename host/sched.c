@@ -523,16 +523,11 @@ dispatch(struct sched *s)
          * one is marked now, which also completes the sleep it woke from;
          * so is any run of a function with timeouts, whose first start
          * trades its start deadline for its finish one. */
-        if (job->group_run[0] != '\0') {
-            /* A branch stays queued in the store until it ends: a
-             * restart finds it due, as it would find it running, and
-             * its run's timeouts are its run's. One write less. */
-        } else if (!job->fresh || fn->timeout_start_ms > 0 ||
-                   fn->timeout_finish_ms > 0) {
+        if (!job->fresh || fn->timeout_start_ms > 0 ||
+            fn->timeout_finish_ms > 0)
             store_start_timed(s->store, job->run_id, job->attempt,
                               job->started_at, fn->timeout_finish_ms);
-        }
-        if (fn->timeout_finish_ms > 0 && job->group_run[0] == '\0')
+        if (fn->timeout_finish_ms > 0)
             arm_wake(s, job->started_at + fn->timeout_finish_ms);
     }
     if (s->backlog && s->nqueued < QUEUE_LOW)
