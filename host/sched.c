@@ -811,6 +811,18 @@ take_branches(struct sched *s, const char *run_id)
     return taken;
 }
 
+/* Forgets the branches of RUN_ID that wait in line: the store cancelled
+ * them. */
+static void
+drop_branches(struct sched *s, const char *run_id)
+{
+    for (struct job *j = take_branches(s, run_id), *next; j; j = next) {
+        next = j->next;
+        set_del(s, j);
+        job_free(j);
+    }
+}
+
 /* RUN_ID has become Cancelled (committed); HOW says why. The one place
  * where what follows a cancel belongs: its watches hear of it here. Its
  * lifecycle events committed with it, and the runs they start are in
@@ -824,11 +836,7 @@ run_cancelled(struct sched *s, const char *run_id, const char *how)
     tell_watches(s, &end);
     /* Its branches that wait in line were cancelled with it, in the
      * store: none of them starts now. */
-    for (struct job *j = take_branches(s, run_id), *next; j; j = next) {
-        next = j->next;
-        set_del(s, j);
-        job_free(j);
-    }
+    drop_branches(s, run_id);
     s->backlog = 1;
 }
 
@@ -892,6 +900,12 @@ finished_cb(void *arg, int rc, const char *err)
      * so, and a scan from now on finds it. */
     if (f->woke)
         arm_wake(s, now_ms());
+    if (f->woke && f->job->group_run[0] != '\0') {
+        /* This branch ended its group: the store cancelled the group's
+         * branches that had not started (a race's losers) in the same
+         * commit, and those in line here never start. */
+        drop_branches(s, f->job->group_run);
+    }
     if (f->at.outcome == RUN_FETCH && !cancelled) {
         /* The request is durable: now it may be made. */
         if (s->fetcher.start != NULL)

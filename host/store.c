@@ -507,6 +507,11 @@ resolve_branch(struct store *st, const struct store_attempt *a,
         return -1;
     if (sqlite3_changes(st->wdb) == 0)
         return 0; /* branches are pending, or it ended already */
+    sqlite3_bind_int64(s[S_DROP_LOSERS], 1, now);
+    bind_text(s[S_DROP_LOSERS], 2, parent);
+    bind_text(s[S_DROP_LOSERS], 3, group);
+    if (step_done(s[S_DROP_LOSERS]) != 0)
+        return -1;
     sqlite3_bind_int64(s[S_WAKE_GROUP], 1, now);
     sqlite3_bind_int64(s[S_WAKE_GROUP], 2, now);
     bind_text(s[S_WAKE_GROUP], 3, parent);
@@ -780,6 +785,18 @@ apply_finish(struct store *st, struct op *op, int64_t now)
         bind_text(st->stmt[S_CANCEL_PAUSES], 1, a->run_id);
         if (step_done(st->stmt[S_CANCEL_PAUSES]) != 0)
             return -1;
+        if (a->group_run[0] != '\0' && a->outcome == RUN_COMPLETED &&
+            step == NULL) {
+            /* A branch that ran nothing: its step has its outcome, or
+             * (a worker that says so wrongly) never will. It fails then,
+             * so that its group ends all the same. */
+            struct store_attempt b = *a;
+
+            b.outcome = RUN_FAILED;
+            return resolve_parent(st, &b, NULL,
+                                  "the branch ended without its step's"
+                                  " outcome", now);
+        }
         return resolve_parent(st, a, op->u.fin.output, op->u.fin.error, now);
     }
     if (a->outcome == RUN_WAIT) {

@@ -272,7 +272,20 @@ const char *const store_stmt_sql[NSTMT] = {
                       " WHERE g.run_id = ?1 AND g.step_id = ?3"
                       " AND b.value ->> 'id' = ?2), ?2), 'run', 'failed',"
                       " ?4, 1, ?5, ?5, ?5"
-                      " WHERE 1 ON CONFLICT(run_id, step_id) DO NOTHING",
+                      /* Only while its group is pending: a race's loser
+                       * ends without an outcome of its own. */
+                      " WHERE EXISTS (SELECT 1 FROM steps g"
+                      " WHERE g.run_id = ?1 AND g.step_id = ?3"
+                      " AND g.status = 'parallel')"
+                      " ON CONFLICT(run_id, step_id) DO NOTHING",
+    /* A group that ended leaves none of its branches to start: a race's
+     * losers not yet on a worker are cancelled with its end. */
+    [S_DROP_LOSERS] = "UPDATE runs SET status = 'cancelled',"
+                      " error = 'its group ended: another branch won the"
+                      " race', ended_at = ?1, updated_at = ?1,"
+                      " deadline = NULL WHERE parent_run_id = ?2"
+                      " AND parent_step_id = ?3 AND target_step IS NOT NULL"
+                      " AND status = 'queued'",
     /* Group ?2 of run ?1 ends once no branch of it is pending (all
      * mode), or at its first branch's end (race: ?3 wins). */
     [S_END_GROUP] = "UPDATE steps SET status = 'completed', ended_at = ?4,"
@@ -291,7 +304,7 @@ const char *const store_stmt_sql[NSTMT] = {
      * on a worker ends as it would have (its step is recorded). */
     [S_CANCEL_BRANCHES] = "UPDATE runs SET status = 'cancelled',"
                           " error = 'cancelled with its run',"
-                          " ended_at = ?1, updated_at = ?1"
+                          " ended_at = ?1, updated_at = ?1, deadline = NULL"
                           " WHERE parent_run_id = ?2"
                           " AND target_step IS NOT NULL"
                           " AND status IN ('queued', 'sleeping')",

@@ -32,6 +32,7 @@ enum {
     S_INS_BRANCH,
     S_FAIL_BRANCH,
     S_END_GROUP,
+    S_DROP_LOSERS,
     S_WAKE_GROUP,
     S_CANCEL_BRANCHES,
     S_PUT_FETCH,

@@ -720,9 +720,10 @@ struct fh_branch {
 enum fh_parallel_mode {
     FH_PARALLEL_ALL = 0, /* go on once every branch has ended */
     FH_PARALLEL_RACE = 1, /* go on once the first has ended (its result
-                             or its final failure); the others run on,
-                             unless they had not started, and their
-                             outcomes are stored but not returned */
+                             or its final failure); the others already
+                             on a worker finish, their outcomes stored
+                             but not returned, and those that had not
+                             started are cancelled */
 };
 
 /* What fh_parallel() runs. Size-stamped so that it can grow: write it

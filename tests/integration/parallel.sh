@@ -62,21 +62,30 @@ touch "$D/go"
 wait_until 20 eval '[ "$(status "$RUN")" = completed ]'
 t_ok $? "and completes once they end"
 
-# Race: b0 ends at once, b1 and b2 are held; the run goes on with b0.
+# Race: six branches on four workers; b0 ends at once, the others are
+# held. b0's worker takes b4 before b0's end commits; b5 is still in line
+# when the race ends, and never starts.
 D=$T_DIR/race
-fan "$D" '"mode":"race","hold":"b1,b2"'
-wait_until 20 eval '[ "$(status "$RUN")" = completed ]'
-t_ok $? "a race resumes the run at its first branch's end"
+fan "$D" '"n":6,"mode":"race","hold":"b1,b2,b3,b4,b5"'
+wait_until 20 eval '[ "$(sql "select status from steps where run_id = '"'$RUN'"' and step_id = '"'fan'"'")" = completed ]'
+t_ok $? "a race ends at its first branch's end"
 t_is "$([ -e "$D/go" ] && echo released || echo held)" held \
     "while the other branches are still running"
-t_is "$(output "$RUN" | jq -c '[.winner, .results[0].branch, .results[1], .results[2]]')" \
-    '[0,"b0",null,null]' "with the winner's result only"
+t_is "$(sql "select result ->> 'winner' from steps where run_id = '$RUN' and step_id = 'fan'")" \
+    b0 "b0 won"
+t_is "$(status "$RUN")" queued "the run is due (its workers are all held)"
+t_is "$(sql "select status from runs where parent_run_id = '$RUN' and target_step = 'b5'")" \
+    cancelled "a branch still in line when the race ended is cancelled"
 touch "$D/go"
-wait_until 20 eval '[ "$(sql "select count(*) from runs where parent_run_id = '"'$RUN'"' and status = '"'completed'"'")" = 3 ]'
-t_ok $? "the others run to their end"
-t_is "$(sql "select count(*) from steps where run_id = '$RUN' and step_id in ('b1','b2') and status = 'completed'")" 2 \
+wait_until 20 eval '[ "$(status "$RUN")" = completed ]'
+t_ok $? "the run goes on"
+t_is "$(output "$RUN" | jq -c '[.winner, .results[0].branch, .results[1], .results[5]]')" \
+    '[0,"b0",null,null]' "with the winner's result only"
+wait_until 20 eval '[ "$(sql "select count(*) from runs where parent_run_id = '"'$RUN'"' and status = '"'completed'"'")" = 5 ]'
+t_ok $? "the others, which had started, run to their end"
+t_is "$(sql "select count(*) from steps where run_id = '$RUN' and step_id in ('b1','b2','b3','b4') and status = 'completed'")" 4 \
     "and their results are stored"
-t_is "$(output "$RUN" | jq -c '.winner')" 0 "but the run's outcome stays the winner's"
+t_is "$(lines "$D" "$RUN" b5)" 0 "the cancelled one never ran"
 
 # A branch that fails for good: the handler gets FH_ERR and goes on.
 D=$T_DIR/fail
