@@ -213,6 +213,20 @@ add_cancel_on(const struct fh_plugin *p, const struct fh_function *f,
         json_object_object_add(fo, "cancel_on", list);
 }
 
+/* F's trigger `if` into FO as "if", if it has one (checked by
+ * check_plugin()); the registry compiles it with the generation. */
+static void
+add_if(const struct fh_plugin *p, const struct fh_function *f,
+       struct json_object *fo)
+{
+    struct fh_function_opts o;
+    char why[256];
+
+    if (check_read_options(p, f, &o, why, sizeof(why)) == 0 &&
+        o.if_expr != NULL)
+        json_object_object_add(fo, "if", json_object_new_string(o.if_expr));
+}
+
 struct json_object *
 loader_describe(const struct loaded_plugin *lp)
 {
@@ -240,6 +254,7 @@ loader_describe(const struct loaded_plugin *lp)
         json_object_object_add(fo, "options",
                                declared_options(p, f, why, sizeof(why)));
         add_cancel_on(p, f, fo);
+        add_if(p, f, fo);
         json_object_array_add(fns, fo);
         if (check_has_failure_handler(p, f))
             json_object_array_add(fns, failure_function(f));

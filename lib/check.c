@@ -293,6 +293,18 @@ check_functions(const struct fh_plugin *p, char *err, size_t errlen)
         }
         if (check_cancel_on(p, f, &o, err, errlen) != 0)
             return -1;
+        if (o.if_expr != NULL &&
+            (!json_check_utf8(o.if_expr, strlen(o.if_expr)) ||
+             (check_expr != NULL &&
+              check_expr(o.if_expr, why, sizeof(why)) != 0)))
+            return check_fail(err, errlen,
+                              "plugin %s: function \"%s\": if: %s", p->name,
+                              f->id,
+                              check_expr != NULL &&
+                                      json_check_utf8(o.if_expr,
+                                                      strlen(o.if_expr))
+                                  ? why
+                                  : "not UTF-8");
         for (const struct fh_function *g = p->functions; g < f; g++)
             if (strcmp(g->id, f->id) == 0)
                 return check_fail(err, errlen, "duplicate function id \"%s\"",

@@ -67,6 +67,7 @@
  *        fh_function_opts.on_failure, timeouts
  *   1.4  parallel steps: parallel (struct fh_parallel, struct fh_branch);
  *        fh_function_opts.cancel_on (struct fh_cancel_on)
+ *   1.5  fh_function_opts.if_expr: a trigger's `if`
  */
 #ifndef FNHOST_H
 #define FNHOST_H
@@ -82,7 +83,7 @@ extern "C" {
 
 #define FH_ABI_MAGIC 0x31686e66u /* "fnh1" in memory on little-endian */
 #define FH_ABI_MAJOR 1
-#define FH_ABI_MINOR 4
+#define FH_ABI_MINOR 5
 
 #define FH_EXPORT       __attribute__((visibility("default")))
 #define FH_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -243,6 +244,15 @@ struct fh_function_opts {
     } cancel_on[FH_CANCEL_ON_MAX]; /* unused entries zero: FH_OPTS(
                                  .cancel_on = {{.event = "user.deleted",
                                  .match = "data.id"}}) */
+    /* 1.5 */
+    const char *if_expr;      /* Inngest's trigger `if`: an expression
+                                 over `event`, the event that would start
+                                 a run, which must be true for it to (the
+                                 README's "Expressions"): .if_expr =
+                                 "event.data.plan == 'pro'". It applies to
+                                 every trigger of the function; one that
+                                 cannot be evaluated (a missing field) is
+                                 false. NULL: every event starts a run */
 };
 
 #define FH_RETRIES_NONE (-1)

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# trigger_if.sh - a trigger's `if` (Inngest's `event: …, if: …`, fnhost's
+# fh_function_opts.if_expr) against the daemon: an event starts a run of a
+# function with an `if` only when the expression holds for it; one it
+# cannot be evaluated on (a missing field) starts none; the other
+# functions of the event are not affected; GET /v1/functions shows the
+# `if`; one that does not compile refuses its plugin at load, naming the
+# plugin, the function and the column; it holds after a reload.
+# SPDX-License-Identifier: Apache-2.0
+. "$(dirname "$0")/lib.sh"
+t_setup
+t_plugins trigger_if bad_if
+t_start
+
+# fns DATA: the functions the test/tif event with DATA started, sorted.
+fns() {
+    post "{\"name\":\"test/tif\",\"data\":$1}"
+    local ev
+    ev=$(jq -r '.ids[0]' <<<"$BODY_OUT")
+    sql "select group_concat(function_id, ' ') from
+           (select function_id from runs where event_id = '$ev'
+            order by function_id)"
+}
+
+t_has "$(cat "$LOG")" \
+    'bad_if.so: plugin bad-if: function "tif-bad": if: column' \
+    "an if that does not compile is refused: the plugin, the function, the column"
+t_is "$(fns '{"plan":"pro"}')" "tif-all tif-pro" "an event the if holds for starts the function"
+t_is "$(fns '{"plan":"free"}')" "tif-all" "one it does not hold for does not"
+t_is "$(fns '{}')" "tif-all" "nor one it cannot be evaluated on (no data.plan)"
+t_is "$(fns '{"plan":["pro"]}')" "tif-all" "nor one whose field has another type"
+get /v1/functions
+t_is "$(jq -r '.data.plugins[].functions[] | select(.id == "tif-pro") | .if' <<<"$BODY_OUT")" \
+    'event.data.plan == "pro"' "GET /v1/functions shows the if"
+kill -HUP "$T_PID"
+wait_until 20 eval 'grep -q "generation 2" "$LOG"'
+t_ok $? "after a reload"
+t_is "$(fns '{"plan":"pro"}') / $(fns '{"plan":"free"}')" "tif-all tif-pro / tif-all" \
+    "the if still decides"
+wait_until 20 eval '[ "$(sql "select count(*) from runs where status != '"'completed'"'")" = 0 ]'
+t_ok $? "every run started completes"
+t_stop
+t_done

@@ -1,0 +1,25 @@
+/* trigger_if.c - fixture: a trigger's `if` (fh_function_opts.if_expr).
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Both functions trigger on test/tif and output {"fn": their id}: "tif-pro"
+ * only for events whose data.plan is "pro", "tif-all" for every one.
+ * "tif-bad" (in bad_if.c) has an `if` that does not compile. */
+#include <fnhost.h>
+
+static int
+say_id(struct fh_ctx *ctx, const struct fh_event *ev)
+{
+    struct json_object *out = json_object_new_object();
+
+    json_object_object_add(out, "fn",
+                           json_object_new_string(ctx->function_id));
+    return fh_set_output(ctx, out);
+}
+
+static const struct fh_function functions[] = {
+    {.id = "tif-pro", .run = say_id, .triggers = FH_EVENTS("test/tif"),
+     .opts = FH_OPTS(.if_expr = "event.data.plan == \"pro\"")},
+    {.id = "tif-all", .run = say_id, .triggers = FH_EVENTS("test/tif")},
+    FH_FUNCTIONS_END};
+
+FH_PLUGIN(.name = "trigger-if", .version = "1.0.0", .functions = functions);
