@@ -213,8 +213,9 @@ add_cancel_on(const struct fh_plugin *p, const struct fh_function *f,
         json_object_object_add(fo, "cancel_on", list);
 }
 
-/* F's trigger `if` into FO as "if", if it has one (checked by
- * check_plugin()); the registry compiles it with the generation. */
+/* F's trigger `if` and idempotency key into FO as "if" and
+ * "idempotency", if it has them (checked by check_plugin()); the
+ * registry compiles them with the generation. */
 static void
 add_if(const struct fh_plugin *p, const struct fh_function *f,
        struct json_object *fo)
@@ -222,9 +223,13 @@ add_if(const struct fh_plugin *p, const struct fh_function *f,
     struct fh_function_opts o;
     char why[256];
 
-    if (check_read_options(p, f, &o, why, sizeof(why)) == 0 &&
-        o.if_expr != NULL)
+    if (check_read_options(p, f, &o, why, sizeof(why)) != 0)
+        return;
+    if (o.if_expr != NULL)
         json_object_object_add(fo, "if", json_object_new_string(o.if_expr));
+    if (o.idempotency != NULL)
+        json_object_object_add(fo, "idempotency",
+                               json_object_new_string(o.idempotency));
 }
 
 struct json_object *

@@ -89,6 +89,8 @@ static void
 submission_free(struct submission *sub)
 {
     for (size_t i = 0; i < sub->nevs; i++) {
+        for (size_t j = 0; j < sub->evs[i].nruns; j++)
+            free(sub->evs[i].runs[j].idempotency_key);
         free(sub->evs[i].runs);
         free(sub->evs[i].cancels);
     }
@@ -146,6 +148,12 @@ schedule_runs(struct pipeline *p, const struct store_new_event *e)
     if (e->nruns == 0 && e->resumed == 0 && e->ncancels == 0)
         note_unrouted(p, e);
     for (size_t j = 0; j < e->nruns; j++) {
+        if (!e->runs[j].created && e->runs[j].idempotent) {
+            log_info("ingest", "event %s (%s): %s ran for its idempotency"
+                               " key already; no new run", e->id, e->name,
+                     e->runs[j].function_id);
+            continue;
+        }
         if (!e->runs[j].created) {
             log_info("ingest", "event %s (%s, id %s): %s ran for this id"
                                " already; no new run", e->id, e->name,
@@ -228,6 +236,21 @@ filter_runs(const struct generation *g, struct json_object *ev,
     return kept;
 }
 
+/* Function F's idempotency key for event EV (new), or NULL when it has
+ * none or it cannot be evaluated on EV (its run then starts). */
+static char *
+idempotency_key(const struct fn_info *f, struct json_object *ev)
+{
+    struct expr_vars vars = {ev, NULL};
+    char key[1024], why[256];
+
+    if (f->idempotency == NULL ||
+        expr_eval_key(f->idempotency, &vars, key, sizeof(key), why,
+                      sizeof(why)) < 0)
+        return NULL;
+    return xstrdup(key);
+}
+
 /* The index in G of function ID, loaded or not, or -1. */
 static long
 function_index(const struct generation *g, const char *id)
@@ -277,6 +300,9 @@ event_prepare(struct pipeline *p, struct submission *sub,
         e->runs[r].start_timeout_ms = g->fns[p->match[r]].timeout_start_ms;
         e->runs[r].cancel_on = g->fns[p->match[r]].cancel_on;
         e->runs[r].ncancel_on = g->fns[p->match[r]].ncancel_on;
+        if (sub->target == NULL)
+            e->runs[r].idempotency_key =
+                idempotency_key(&g->fns[p->match[r]], ev);
     }
 }
 

@@ -275,6 +275,8 @@ check_descriptor(struct json_object *d, char *err, size_t errlen)
             !is_str(f, "name", 256) ||
             (json_object_object_get_ex(f, "if", &v) &&
              !is_str(f, "if", EXPR_MAX_SOURCE)) ||
+            (json_object_object_get_ex(f, "idempotency", &v) &&
+             !is_str(f, "idempotency", EXPR_MAX_SOURCE)) ||
             (json_object_object_get_ex(f, "failure_of", &v) &&
              !is_str(f, "failure_of", 128)) ||
             !json_object_object_get_ex(f, "triggers", &tr) ||
@@ -293,15 +295,18 @@ check_descriptor(struct json_object *d, char *err, size_t errlen)
                      why);
             return -1;
         }
-        if (json_object_object_get_ex(f, "if", &v)) {
-            struct expr *e = expr_compile(json_object_get_string(v), why,
-                                          sizeof(why));
+        for (int k = 0; k < 2; k++) {
+            const char *key = k ? "idempotency" : "if";
+            struct expr *e;
 
-            if (e == NULL) {
-                snprintf(err, errlen, "function %s: if: %s",
+            if (!json_object_object_get_ex(f, key, &v))
+                continue;
+            if ((e = expr_compile(json_object_get_string(v), why,
+                                  sizeof(why))) == NULL) {
+                snprintf(err, errlen, "function %s: %s: %s",
                          json_object_get_string(
                              json_object_object_get(f, "id")),
-                         why);
+                         key, why);
                 return -1;
             }
             expr_free(e);
@@ -540,6 +545,7 @@ fn_free(struct fn_info *f)
         free(*t);
     free(f->triggers);
     expr_free(f->if_expr);
+    expr_free(f->idempotency);
     free(f->failure_of);
     for (size_t i = 0; i < f->ncancel_on; i++) {
         free((char *)f->cancel_on[i].event);
@@ -624,6 +630,15 @@ add_functions(struct generation *g, const struct config *cfg,
                                       sizeof(why));
             if (f->if_expr == NULL)
                 log_error("registry", "function %s: if: %s", f->id, why);
+        }
+        if (json_object_object_get_ex(fo, "idempotency", &v)) {
+            char why[256];
+
+            f->idempotency = expr_compile(json_object_get_string(v), why,
+                                          sizeof(why));
+            if (f->idempotency == NULL)
+                log_error("registry", "function %s: idempotency: %s", f->id,
+                          why);
         }
         if (json_object_object_get_ex(fo, "failure_of", &v))
             f->failure_of = xstrdup(json_object_get_string(v));
@@ -985,6 +1000,10 @@ functions_json(const struct generation *g, const char *plugin, int unloaded)
         if (f->if_expr != NULL)
             json_object_object_add(fo, "if", json_object_new_string(
                                                  expr_source(f->if_expr)));
+        if (f->idempotency != NULL)
+            json_object_object_add(fo, "idempotency",
+                                   json_object_new_string(
+                                       expr_source(f->idempotency)));
         if (f->failure_of != NULL)
             json_object_object_add(fo, "failure_of",
                                    json_object_new_string(f->failure_of));

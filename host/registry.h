@@ -39,6 +39,9 @@ struct fn_info {
      * when it holds for the event ("event.data.function_id == \"x\"").
      * NULL: none. Compiled when the generation is built. */
     struct expr *if_expr;
+    /* Its idempotency key, over the event: one run per key per 24 h.
+     * NULL: none. */
+    struct expr *idempotency;
     char *failure_of; /* a failure handler: the function it serves */
     /* cancelOn: its rules, the strings its own */
     struct store_cancel_rule cancel_on[FH_CANCEL_ON_MAX];

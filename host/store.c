@@ -229,6 +229,36 @@ migrate(sqlite3 *db, char *err, size_t errlen)
 
 /* --------------------------------------------------------- writer side */
 
+/* How long an idempotency key holds its run: Inngest's 24 hours. */
+#define IDEMPOTENCY_MS (24LL * 3600 * 1000)
+
+/* Claims KEY of FUNCTION_ID for RUN_ID until EXPIRES, through the
+ * statements GET and PUT (a dedup key, an idempotency key): 0 claimed,
+ * 1 when a run holds it already (at NOW), -1 on an error. */
+static int
+claim_key(struct store *st, int get, int put, const char *function_id,
+          const char *key, const char *run_id, int64_t now, int64_t expires)
+{
+    sqlite3_stmt *g = st->stmt[get], *p = st->stmt[put];
+    int rc;
+
+    bind_text(g, 1, function_id);
+    bind_text(g, 2, key);
+    sqlite3_bind_int64(g, 3, now);
+    rc = sqlite3_step(g);
+    sqlite3_reset(g);
+    sqlite3_clear_bindings(g);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc != SQLITE_DONE)
+        return -1;
+    bind_text(p, 1, function_id);
+    bind_text(p, 2, key);
+    bind_text(p, 3, run_id);
+    sqlite3_bind_int64(p, 4, expires);
+    return step_done(p) != 0 ? -1 : 0;
+}
+
 /* Inserts the N events EVS and the runs they start, deduplicating by the
  * sender's id over WINDOW ms. */
 static int
@@ -260,27 +290,31 @@ apply_events(struct store *st, struct store_new_event *evs, size_t n,
             r->created = !e->duplicate;
             if (e->duplicate)
                 continue;
+            r->idempotent = 0;
             if (e->user_id != NULL) {
-                int rc;
+                int rc = claim_key(st, S_GET_DEDUP, S_PUT_DEDUP,
+                                   r->function_id, e->user_id, r->id, now,
+                                   now + window);
 
-                bind_text(s[S_GET_DEDUP], 1, r->function_id);
-                bind_text(s[S_GET_DEDUP], 2, e->user_id);
-                sqlite3_bind_int64(s[S_GET_DEDUP], 3, now);
-                rc = sqlite3_step(s[S_GET_DEDUP]);
-                sqlite3_reset(s[S_GET_DEDUP]);
-                sqlite3_clear_bindings(s[S_GET_DEDUP]);
-                if (rc == SQLITE_ROW) {
+                if (rc < 0)
+                    return -1;
+                if (rc > 0) {
                     r->created = 0;
                     continue;
                 }
-                if (rc != SQLITE_DONE)
+            }
+            if (r->idempotency_key != NULL) {
+                int rc = claim_key(st, S_GET_IDEM, S_PUT_IDEM,
+                                   r->function_id, r->idempotency_key, r->id,
+                                   now, now + IDEMPOTENCY_MS);
+
+                if (rc < 0)
                     return -1;
-                bind_text(s[S_PUT_DEDUP], 1, r->function_id);
-                bind_text(s[S_PUT_DEDUP], 2, e->user_id);
-                bind_text(s[S_PUT_DEDUP], 3, r->id);
-                sqlite3_bind_int64(s[S_PUT_DEDUP], 4, now + window);
-                if (step_done(s[S_PUT_DEDUP]) != 0)
-                    return -1;
+                if (rc > 0) {
+                    r->created = 0;
+                    r->idempotent = 1;
+                    continue;
+                }
             }
             bind_text(s[S_INS_RUN], 1, r->id);
             bind_text(s[S_INS_RUN], 2, r->function_id);

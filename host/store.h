@@ -45,7 +45,12 @@ struct store_new_run {
     const struct store_cancel_rule *cancel_on; /* its function's, stored
                                                   with it as pauses */
     size_t ncancel_on;
+    char *idempotency_key;   /* its function's idempotency key for the
+                                event, or NULL: one run per key per 24 h
+                                (owned by the caller) */
     int created;             /* out: 0 when the dedup key had a run */
+    int idempotent;          /* out: 0 created because the idempotency
+                                key had a run */
 };
 
 /* One event of an ingest request, with the runs it triggers. */

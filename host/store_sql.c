@@ -146,6 +146,14 @@ const char *const store_migrations[] = {
     "ALTER TABLE runs ADD COLUMN target_step TEXT;"
     "CREATE INDEX runs_parent ON runs(parent_run_id)"
     "  WHERE parent_run_id IS NOT NULL;",
+
+    /* 9: idempotency keys: a function's run per key, for 24 hours. */
+    "CREATE TABLE idempotency ("
+    "  function_id TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  run_id TEXT NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (function_id, key)) WITHOUT ROWID;",
 };
 
 const int store_nmigrations =
@@ -163,6 +171,10 @@ const char *const store_stmt_sql[NSTMT] = {
                     " key = ? AND expires_at > ?",
     [S_PUT_DEDUP] = "INSERT OR REPLACE INTO dedup(function_id, key, run_id,"
                     " expires_at) VALUES (?, ?, ?, ?)",
+    [S_GET_IDEM] = "SELECT run_id FROM idempotency WHERE function_id = ? AND"
+                   " key = ? AND expires_at > ?",
+    [S_PUT_IDEM] = "INSERT OR REPLACE INTO idempotency(function_id, key,"
+                   " run_id, expires_at) VALUES (?, ?, ?, ?)",
     /* The first start replaces a timeouts.start deadline by the
      * timeouts.finish one (?5 ms after it; NULL for none). */
     [S_START_RUN] = "UPDATE runs SET status = 'running', attempt = ?1,"

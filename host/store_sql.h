@@ -17,6 +17,8 @@ enum {
     S_INS_RUN,
     S_GET_DEDUP,
     S_PUT_DEDUP,
+    S_GET_IDEM,
+    S_PUT_IDEM,
     S_START_RUN,
     S_WAKE_STEPS,
     S_END_ATTEMPT,

@@ -142,6 +142,26 @@ check_read_options(const struct fh_plugin *p, const struct fh_function *f,
 
 int (*check_expr)(const char *src, char *err, size_t errlen);
 
+/* Whether option NAME of function F, the expression SRC (NULL: unset),
+ * can be: 0, or -1 with the plugin, the function, the option and why
+ * (the column, from check_expr) in ERR. */
+static int
+check_option_expr(const struct fh_plugin *p, const struct fh_function *f,
+                  const char *name, const char *src, char *err,
+                  size_t errlen)
+{
+    char why[256];
+
+    if (src == NULL)
+        return 0;
+    if (!json_check_utf8(src, strlen(src)))
+        snprintf(why, sizeof(why), "not UTF-8");
+    else if (check_expr == NULL || check_expr(src, why, sizeof(why)) == 0)
+        return 0;
+    return check_fail(err, errlen, "plugin %s: function \"%s\": %s: %s",
+                      p->name, f->id, name, why);
+}
+
 int
 check_cancel_rule(const struct fh_cancel_on *c, char *err, size_t errlen)
 {
@@ -293,18 +313,10 @@ check_functions(const struct fh_plugin *p, char *err, size_t errlen)
         }
         if (check_cancel_on(p, f, &o, err, errlen) != 0)
             return -1;
-        if (o.if_expr != NULL &&
-            (!json_check_utf8(o.if_expr, strlen(o.if_expr)) ||
-             (check_expr != NULL &&
-              check_expr(o.if_expr, why, sizeof(why)) != 0)))
-            return check_fail(err, errlen,
-                              "plugin %s: function \"%s\": if: %s", p->name,
-                              f->id,
-                              check_expr != NULL &&
-                                      json_check_utf8(o.if_expr,
-                                                      strlen(o.if_expr))
-                                  ? why
-                                  : "not UTF-8");
+        if (check_option_expr(p, f, "if", o.if_expr, err, errlen) != 0 ||
+            check_option_expr(p, f, "idempotency", o.idempotency, err,
+                              errlen) != 0)
+            return -1;
         for (const struct fh_function *g = p->functions; g < f; g++)
             if (strcmp(g->id, f->id) == 0)
                 return check_fail(err, errlen, "duplicate function id \"%s\"",

@@ -67,7 +67,7 @@
  *        fh_function_opts.on_failure, timeouts
  *   1.4  parallel steps: parallel (struct fh_parallel, struct fh_branch);
  *        fh_function_opts.cancel_on (struct fh_cancel_on)
- *   1.5  fh_function_opts.if_expr: a trigger's `if`
+ *   1.5  fh_function_opts.if_expr (a trigger's `if`), idempotency
  */
 #ifndef FNHOST_H
 #define FNHOST_H
@@ -253,6 +253,12 @@ struct fh_function_opts {
                                  every trigger of the function; one that
                                  cannot be evaluated (a missing field) is
                                  false. NULL: every event starts a run */
+    const char *idempotency;  /* Inngest's idempotency: an expression over
+                                 `event` whose value is a key; one run per
+                                 key per 24 hours, the events after the
+                                 first start none ("event.data.user_id").
+                                 An event it cannot be evaluated on starts
+                                 its run. NULL: none */
 };
 
 #define FH_RETRIES_NONE (-1)

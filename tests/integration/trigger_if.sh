@@ -5,7 +5,9 @@
 # cannot be evaluated on (a missing field) starts none; the other
 # functions of the event are not affected; GET /v1/functions shows the
 # `if`; one that does not compile refuses its plugin at load, naming the
-# plugin, the function and the column; it holds after a reload.
+# plugin, the function and the column; it holds after a reload. Then an
+# idempotency key (fh_function_opts.idempotency): one run per key, across
+# kill -9; an event without the key's field starts its run.
 # SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/lib.sh"
 t_setup
@@ -39,5 +41,23 @@ t_is "$(fns '{"plan":"pro"}') / $(fns '{"plan":"free"}')" "tif-all tif-pro / tif
     "the if still decides"
 wait_until 20 eval '[ "$(sql "select count(*) from runs where status != '"'completed'"'")" = 0 ]'
 t_ok $? "every run started completes"
+
+# idem DATA: how many runs the test/idem event with DATA started.
+idem() {
+    post "{\"name\":\"test/idem\",\"data\":$1}"
+    sql "select count(*) from runs where event_id = '$(jq -r '.ids[0]' <<<"$BODY_OUT")'"
+}
+t_is "$(idem '{"user_id":"u1"}')" 1 "the first event of a key starts a run"
+t_is "$(idem '{"user_id":"u1","n":2}')" 0 "the next one of that key starts none"
+t_has "$(cat "$LOG")" "idem ran for its idempotency key already" "and the log says why"
+t_is "$(idem '{"user_id":"u2"}')" 1 "another key starts its own"
+t_is "$(idem '{}') $(idem '{}')" "1 1" "an event without the key's field starts its run"
+get /v1/functions
+t_is "$(jq -r '.data.plugins[].functions[] | select(.id == "idem") | .idempotency' <<<"$BODY_OUT")" \
+    'event.data.user_id' "GET /v1/functions shows the key"
+t_kill9
+t_start
+t_is "$(idem '{"user_id":"u1"}') $(idem '{"user_id":"u3"}')" "0 1" \
+    "the keys survive kill -9"
 t_stop
 t_done

@@ -1,9 +1,11 @@
-/* trigger_if.c - fixture: a trigger's `if` (fh_function_opts.if_expr).
+/* trigger_if.c - fixture: a trigger's `if` (fh_function_opts.if_expr)
+ * and an idempotency key (fh_function_opts.idempotency).
  * SPDX-License-Identifier: Apache-2.0
  *
- * Both functions trigger on test/tif and output {"fn": their id}: "tif-pro"
- * only for events whose data.plan is "pro", "tif-all" for every one.
- * "tif-bad" (in bad_if.c) has an `if` that does not compile. */
+ * The functions output {"fn": their id}. On test/tif: "tif-pro" only for
+ * events whose data.plan is "pro", "tif-all" for every one ("tif-bad", in
+ * bad_if.c, has an `if` that does not compile). On test/idem: "idem", one
+ * run per data.user_id. */
 #include <fnhost.h>
 
 static int
@@ -20,6 +22,8 @@ static const struct fh_function functions[] = {
     {.id = "tif-pro", .run = say_id, .triggers = FH_EVENTS("test/tif"),
      .opts = FH_OPTS(.if_expr = "event.data.plan == \"pro\"")},
     {.id = "tif-all", .run = say_id, .triggers = FH_EVENTS("test/tif")},
+    {.id = "idem", .run = say_id, .triggers = FH_EVENTS("test/idem"),
+     .opts = FH_OPTS(.idempotency = "event.data.user_id")},
     FH_FUNCTIONS_END};
 
 FH_PLUGIN(.name = "trigger-if", .version = "1.0.0", .functions = functions);
