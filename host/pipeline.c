@@ -244,10 +244,15 @@ idempotency_key(const struct fn_info *f, struct json_object *ev)
     struct expr_vars vars = {ev, NULL};
     char key[1024], why[256];
 
-    if (f->idempotency == NULL ||
-        expr_eval_key(f->idempotency, &vars, key, sizeof(key), why,
-                      sizeof(why)) < 0)
+    if (f->idempotency == NULL)
         return NULL;
+    if (expr_eval_key(f->idempotency, &vars, key, sizeof(key), why,
+                      sizeof(why)) < 0) {
+        log_info("ingest", "%s: its idempotency key cannot be made for"
+                           " this event (%s); the run starts without one",
+                 f->id, why);
+        return NULL;
+    }
     return xstrdup(key);
 }
 

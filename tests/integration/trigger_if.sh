@@ -52,6 +52,8 @@ t_is "$(idem '{"user_id":"u1","n":2}')" 0 "the next one of that key starts none"
 t_has "$(cat "$LOG")" "idem ran for its idempotency key already" "and the log says why"
 t_is "$(idem '{"user_id":"u2"}')" 1 "another key starts its own"
 t_is "$(idem '{}') $(idem '{}')" "1 1" "an event without the key's field starts its run"
+t_has "$(cat "$LOG")" "idem: its idempotency key cannot be made for this event" \
+    "and the log says it has no key, and why"
 get /v1/functions
 t_is "$(jq -r '.data.plugins[].functions[] | select(.id == "idem") | .idempotency' <<<"$BODY_OUT")" \
     'event.data.user_id' "GET /v1/functions shows the key"
