@@ -282,19 +282,30 @@ handle_ingest(struct http *h, struct evhttp_request *req, const char *key)
     size_t len = evbuffer_get_length(in);
     const char *body;
     struct json_object *events;
+    struct ingest_batch batch;
     char err[512];
     int64_t now = now_ms();
     const char *seed;
 
     /* Made contiguous only for a request that may be stored. */
     body = (const char *)evbuffer_pullup(in, -1);
+    seed = evhttp_find_header(evhttp_request_get_input_headers(req),
+                              "x-inngest-event-id-seed");
+    /* The usual body goes straight into the text the store keeps; the
+     * tree reads the rest and says what is wrong. */
+    if (body != NULL && ingest_scan(body, len, now, &batch)) {
+        struct reply_to *rt = xcalloc(1, sizeof(*rt));
+        struct pipeline_source src = {seed, h->d.cfg->dedup_window_ms, now};
+
+        reply_later(req, rt);
+        pipeline_submit_batch(h->d.pipeline, &batch, &src, submitted_cb, rt);
+        return;
+    }
     events = ingest_parse(body ? body : "", len, now, err, sizeof(err));
     if (events == NULL) {
         refuse_events(h, req, err);
         return;
     }
-    seed = evhttp_find_header(evhttp_request_get_input_headers(req),
-                              "x-inngest-event-id-seed");
     submit(h, req, events, seed, h->d.cfg->dedup_window_ms, now);
 }
 

@@ -75,6 +75,11 @@ ingest_parse_json(const char *body, size_t len, char *err, size_t errlen)
                  e == json_tokener_continue
                      ? "unexpected end of input"
                      : json_tokener_error_desc(e), off);
+        /* json_tokener_reset() keeps a high surrogate that a bad \u
+         * escape left (json-c 0.16): the next body's first \u escape
+         * would gain a U+FFFD. A new tokener after each refusal. */
+        json_tokener_free(tokener);
+        tokener = NULL;
         return NULL;
     }
     if (json_check_numbers(root) != NULL) {
@@ -193,4 +198,610 @@ ingest_seeded_id(const char *seed, size_t index, char *out)
     raw[9] = (unsigned char)tail;
     ulid_encode(out, ms, raw);
     return 0;
+}
+
+/* ------------------------------------------------------- the fast path */
+
+/* ingest_scan() reads a body that json_check_strict() has passed, so
+ * nothing below checks grammar again: every string ends with its quote
+ * inside the body, every escape is complete, every container closes. */
+
+/* Deeper than this (from the body's root), ingest_scan() declines:
+ * json-c and json_check_strict() count nesting each its own way, and a
+ * body this deep is no usual event. */
+#define SCAN_DEPTH (JSON_EVENT_DEPTH - 8)
+
+/* The (object, key) pairs of one body, as hashes: json-c keeps a
+ * duplicate key's last value at its first key's place, which one pass
+ * cannot write, so a key seen twice in an object (or a hash collision,
+ * as rare) declines. Open addressing; 0 is an empty slot. */
+struct keyset {
+    uint64_t *h;
+    size_t cap, n;
+    uint64_t small[128];
+};
+
+static void
+keyset_init(struct keyset *ks)
+{
+    memset(ks->small, 0, sizeof(ks->small));
+    ks->h = ks->small;
+    ks->cap = sizeof(ks->small) / sizeof(ks->small[0]);
+    ks->n = 0;
+}
+
+static void
+keyset_free(struct keyset *ks)
+{
+    if (ks->h != ks->small)
+        free(ks->h);
+}
+
+static void
+keyset_put(uint64_t *h, size_t cap, uint64_t v)
+{
+    size_t i = (size_t)v & (cap - 1);
+
+    while (h[i] != 0)
+        i = (i + 1) & (cap - 1);
+    h[i] = v;
+}
+
+/* Adds key K[0..N) of object OBJ; -1 if it may be there already. */
+static int
+keyset_add(struct keyset *ks, uint32_t obj, const char *k, size_t n)
+{
+    uint64_t v = 0xcbf29ce484222325ull ^ obj;
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        v = (v ^ (unsigned char)k[i]) * 0x100000001b3ull;
+    v ^= v >> 33;
+    v *= 0xff51afd7ed558ccdull;
+    v ^= v >> 33;
+    v |= 1;
+    if ((ks->n + 1) * 2 > ks->cap) {
+        size_t cap = ks->cap * 2;
+        uint64_t *h = xcalloc(cap, sizeof(*h));
+
+        for (i = 0; i < ks->cap; i++)
+            if (ks->h[i] != 0)
+                keyset_put(h, cap, ks->h[i]);
+        keyset_free(ks);
+        ks->h = h;
+        ks->cap = cap;
+    }
+    for (i = (size_t)v & (ks->cap - 1); ks->h[i] != 0;
+         i = (i + 1) & (ks->cap - 1))
+        if (ks->h[i] == v)
+            return -1;
+    ks->h[i] = v;
+    ks->n++;
+    return 0;
+}
+
+struct scan {
+    const unsigned char *p, *end;
+    struct text_buf out;  /* the batch's text */
+    struct text_buf tmp;  /* a string with escapes, decoded */
+    struct keyset keys;
+    uint32_t objs;        /* objects begun: each one's keys are its own */
+    int depth;
+};
+
+static void
+scan_ws(struct scan *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' ||
+                             *s->p == '\r' || *s->p == '\t'))
+        s->p++;
+}
+
+static unsigned
+scan_hex4(const unsigned char *p)
+{
+    unsigned v = 0;
+
+    for (int i = 0; i < 4; i++) {
+        unsigned c = p[i];
+
+        v = v << 4 | (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+    }
+    return v;
+}
+
+/* Reads the string whose quote is at S->p into *STR, *N: its bytes in
+ * the body when it has no escape, else decoded into S->tmp (valid until
+ * the next string). */
+static void
+scan_string(struct scan *s, const char **str, size_t *n)
+{
+    const unsigned char *p = s->p + 1, *q = p;
+    unsigned char u[4];
+    unsigned cp, lo;
+
+    while (*q != '"' && *q != '\\')
+        q++;
+    if (*q == '"') {
+        *str = (const char *)p;
+        *n = (size_t)(q - p);
+        s->p = q + 1;
+        return;
+    }
+    s->tmp.len = 0;
+    for (;;) {
+        text_append(&s->tmp, (const char *)p, (size_t)(q - p));
+        if (*q == '"')
+            break;
+        switch (q[1]) {
+        case 'b': text_append(&s->tmp, "\b", 1); break;
+        case 'f': text_append(&s->tmp, "\f", 1); break;
+        case 'n': text_append(&s->tmp, "\n", 1); break;
+        case 'r': text_append(&s->tmp, "\r", 1); break;
+        case 't': text_append(&s->tmp, "\t", 1); break;
+        case 'u':
+            cp = scan_hex4(q + 2);
+            if (cp >= 0xd800 && cp <= 0xdbff) {
+                /* json_check_strict() saw its low half follow. */
+                lo = scan_hex4(q + 8);
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                q += 6;
+            }
+            if (cp < 0x80) {
+                u[0] = (unsigned char)cp;
+                text_append(&s->tmp, (const char *)u, 1);
+            } else if (cp < 0x800) {
+                u[0] = (unsigned char)(0xc0 | cp >> 6);
+                u[1] = (unsigned char)(0x80 | (cp & 0x3f));
+                text_append(&s->tmp, (const char *)u, 2);
+            } else if (cp < 0x10000) {
+                u[0] = (unsigned char)(0xe0 | cp >> 12);
+                u[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+                u[2] = (unsigned char)(0x80 | (cp & 0x3f));
+                text_append(&s->tmp, (const char *)u, 3);
+            } else {
+                u[0] = (unsigned char)(0xf0 | cp >> 18);
+                u[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
+                u[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+                u[3] = (unsigned char)(0x80 | (cp & 0x3f));
+                text_append(&s->tmp, (const char *)u, 4);
+            }
+            q += 4;
+            break;
+        default: /* " \ / */
+            text_append(&s->tmp, (const char *)q + 1, 1);
+        }
+        q += 2;
+        p = q;
+        while (*q != '"' && *q != '\\')
+            q++;
+    }
+    s->p = q + 1;
+    *str = s->tmp.s != NULL ? s->tmp.s : "";
+    *n = s->tmp.len;
+}
+
+static int scan_value(struct scan *s);
+
+/* Writes the object at S->p as json_append() writes json-c's reading of
+ * it; -1 declines. SKIP_INNGEST: it is an event's data, whose
+ * "_inngest" normalize() drops (left to the slow path). */
+static int
+scan_object(struct scan *s, int skip_inngest)
+{
+    uint32_t obj = ++s->objs;
+    const char *k;
+    size_t n;
+    int first = 1;
+
+    if (++s->depth > SCAN_DEPTH)
+        return -1;
+    text_append(&s->out, "{", 1);
+    s->p++;
+    scan_ws(s);
+    while (*s->p != '}') {
+        if (!first) {
+            s->p++; /* , */
+            scan_ws(s);
+            text_append(&s->out, ",", 1);
+        }
+        first = 0;
+        scan_string(s, &k, &n);
+        /* json-c keys are C strings: one with a NUL is cut short. */
+        if (memchr(k, '\0', n) != NULL || keyset_add(&s->keys, obj, k, n) ||
+            (skip_inngest && n == 8 && memcmp(k, "_inngest", 8) == 0))
+            return -1;
+        json_append_string(&s->out, k, n);
+        text_append(&s->out, ":", 1);
+        scan_ws(s);
+        s->p++; /* : */
+        scan_ws(s);
+        if (scan_value(s) != 0)
+            return -1;
+        scan_ws(s);
+    }
+    s->p++;
+    s->depth--;
+    text_append(&s->out, "}", 1);
+    return 0;
+}
+
+/* Reads the number at S->p, writing it when WRITE; -1 declines. */
+static int
+scan_number(struct scan *s, int write)
+{
+    const unsigned char *q = s->p;
+    int integer = 1;
+    char buf[64];
+    size_t n;
+
+    while (q < s->end && ((*q >= '0' && *q <= '9') || *q == '-' ||
+                          *q == '+' || *q == '.' || *q == 'e' || *q == 'E')) {
+        if (*q == '.' || *q == 'e' || *q == 'E')
+            integer = 0;
+        q++;
+    }
+    n = (size_t)(q - s->p);
+    if (!integer) {
+        /* A double prints as its text, unless json-c reads it as
+         * infinite (1e400), which json_check_numbers() refuses wherever
+         * it is in the body. */
+        if (n >= sizeof(buf))
+            return -1;
+        memcpy(buf, s->p, n);
+        buf[n] = '\0';
+        if (!isfinite(strtod(buf, NULL)))
+            return -1;
+    }
+    if (write) {
+        /* json-c reads "-0" as the integer 0. */
+        if (integer && n == 2 && s->p[0] == '-' && s->p[1] == '0')
+            text_append(&s->out, "0", 1);
+        else
+            text_append(&s->out, (const char *)s->p, n);
+    }
+    s->p = q;
+    return 0;
+}
+
+static int
+scan_value(struct scan *s)
+{
+    const char *str;
+    size_t n;
+    int first = 1;
+
+    switch (*s->p) {
+    case '"':
+        scan_string(s, &str, &n);
+        json_append_string(&s->out, str, n);
+        return 0;
+    case '{':
+        return scan_object(s, 0);
+    case '[':
+        if (++s->depth > SCAN_DEPTH)
+            return -1;
+        text_append(&s->out, "[", 1);
+        s->p++;
+        scan_ws(s);
+        while (*s->p != ']') {
+            if (!first) {
+                s->p++; /* , */
+                scan_ws(s);
+                text_append(&s->out, ",", 1);
+            }
+            first = 0;
+            if (scan_value(s) != 0)
+                return -1;
+            scan_ws(s);
+        }
+        s->p++;
+        s->depth--;
+        text_append(&s->out, "]", 1);
+        return 0;
+    case 't':
+        text_append(&s->out, "true", 4);
+        s->p += 4;
+        return 0;
+    case 'f':
+        text_append(&s->out, "false", 5);
+        s->p += 5;
+        return 0;
+    case 'n':
+        text_append(&s->out, "null", 4);
+        s->p += 4;
+        return 0;
+    default:
+        return scan_number(s, 1);
+    }
+}
+
+/* Moves S->p past the value there, writing nothing; -1 declines (it
+ * holds a number json-c reads as infinite). */
+static int
+scan_skip(struct scan *s)
+{
+    int depth = 0;
+
+    do {
+        switch (*s->p) {
+        case '"':
+            for (s->p++; *s->p != '"'; s->p++)
+                if (*s->p == '\\')
+                    s->p++;
+            s->p++;
+            break;
+        case '{':
+        case '[':
+            depth++;
+            s->p++;
+            break;
+        case '}':
+        case ']':
+            depth--;
+            s->p++;
+            break;
+        case 't':
+        case 'n':
+            s->p += 4;
+            break;
+        case 'f':
+            s->p += 5;
+            break;
+        case ',':
+        case ':':
+        case ' ':
+        case '\n':
+        case '\r':
+        case '\t':
+            s->p++;
+            break;
+        default:
+            if (scan_number(s, 0) != 0)
+                return -1;
+        }
+    } while (depth > 0);
+    return 0;
+}
+
+/* Where an event's members are (their values' first bytes), or NULL. */
+struct scan_event {
+    const unsigned char *name, *data, *id, *ts, *v, *user;
+};
+
+/* Reads the event object at S->p into F; -1 declines. */
+static int
+scan_event_members(struct scan *s, struct scan_event *f)
+{
+    static const char *const known[] = {"name", "data", "id", "ts", "v",
+                                        "user"};
+    const unsigned char **slot[] = {&f->name, &f->data, &f->id, &f->ts,
+                                    &f->v, &f->user};
+    uint32_t obj = ++s->objs;
+    const char *k;
+    size_t n, i;
+    int first = 1;
+
+    memset(f, 0, sizeof(*f));
+    s->p++;
+    scan_ws(s);
+    while (*s->p != '}') {
+        if (!first) {
+            s->p++;
+            scan_ws(s);
+        }
+        first = 0;
+        scan_string(s, &k, &n);
+        if (memchr(k, '\0', n) != NULL || keyset_add(&s->keys, obj, k, n))
+            return -1;
+        scan_ws(s);
+        s->p++; /* : */
+        scan_ws(s);
+        for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+            if (strlen(known[i]) == n && memcmp(known[i], k, n) == 0)
+                *slot[i] = s->p;
+        if (scan_skip(s) != 0)
+            return -1;
+        scan_ws(s);
+    }
+    s->p++;
+    return 0;
+}
+
+/* Decodes the string at P into BUF (MAX + 1 bytes, NUL-terminated); its
+ * length, or -1 if it is longer than MAX or holds a NUL. */
+static long
+scan_short_string(struct scan *s, const unsigned char *p, char *buf,
+                  size_t max)
+{
+    const char *str;
+    size_t n;
+
+    s->p = p;
+    scan_string(s, &str, &n);
+    if (n > max || memchr(str, '\0', n) != NULL)
+        return -1;
+    memcpy(buf, str, n);
+    buf[n] = '\0';
+    return (long)n;
+}
+
+/* Where one event's strings are in the batch's text, until it stops
+ * moving. */
+struct scan_offsets {
+    size_t json, name, id;
+    int has_id;
+    int64_t ts;
+};
+
+/* Writes the event at S->p as normalize() and json_append() would, then
+ * its name and id, each NUL-terminated; -1 declines. */
+static int
+scan_event(struct scan *s, int64_t now, struct scan_offsets *o)
+{
+    char name[EVENT_MAX_NAME + 1], id[EVENT_MAX_NAME + 1];
+    const unsigned char *after;
+    struct scan_event f;
+    long name_len, id_len = 0;
+    int64_t ts = 0;
+
+    if (*s->p != '{' || ++s->depth > SCAN_DEPTH)
+        return -1;
+    if (scan_event_members(s, &f) != 0)
+        return -1;
+    after = s->p;
+    if (f.name == NULL || *f.name != '"' ||
+        (name_len = scan_short_string(s, f.name, name, EVENT_MAX_NAME)) <= 0 ||
+        strncasecmp(name, "inngest/", 8) == 0)
+        return -1;
+    if (f.data != NULL && *f.data != '{' && *f.data != 'n')
+        return -1;
+    if (f.ts != NULL && *f.ts != 'n') {
+        const unsigned char *q = f.ts + (*f.ts == '-');
+        int digits = 0;
+
+        if (*q < '0' || *q > '9') /* a string, true, {} ... */
+            return -1;
+        for (; *q >= '0' && *q <= '9'; q++) {
+            ts = ts * 10 + (*q - '0');
+            if (++digits > 15)
+                return -1;
+        }
+        if (*q == '.' || *q == 'e' || *q == 'E')
+            return -1;
+        if (*f.ts == '-')
+            ts = -ts;
+        if (ts != 0 && (ts < 315532800000LL || ts > 4102444800000LL))
+            return -1;
+    }
+    if (f.id != NULL && *f.id != 'n') {
+        if (*f.id != '"' ||
+            (id_len = scan_short_string(s, f.id, id, EVENT_MAX_NAME)) < 0)
+            return -1;
+    }
+
+    o->json = s->out.len;
+    o->ts = ts != 0 ? ts : now;
+    text_append(&s->out, "{\"name\":", 8);
+    json_append_string(&s->out, name, (size_t)name_len);
+    text_append(&s->out, ",\"data\":", 8);
+    if (f.data != NULL && *f.data == '{') {
+        s->p = f.data;
+        if (scan_object(s, 1) != 0)
+            return -1;
+    } else {
+        text_append(&s->out, "{}", 2);
+    }
+    if (id_len > 0) {
+        text_append(&s->out, ",\"id\":", 6);
+        json_append_string(&s->out, id, (size_t)id_len);
+    }
+    {
+        char num[24];
+        int k = snprintf(num, sizeof(num), ",\"ts\":%lld", (long long)o->ts);
+
+        text_append(&s->out, num, (size_t)k);
+    }
+    if (f.v != NULL && *f.v == '"') {
+        const char *str;
+        size_t n;
+
+        s->p = f.v;
+        scan_string(s, &str, &n);
+        text_append(&s->out, ",\"v\":", 5);
+        json_append_string(&s->out, str, n);
+    }
+    if (f.user != NULL && *f.user == '{') {
+        text_append(&s->out, ",\"user\":", 8);
+        s->p = f.user;
+        if (scan_object(s, 0) != 0)
+            return -1;
+    }
+    text_append(&s->out, "}", 2); /* and its NUL */
+    o->name = s->out.len;
+    text_append(&s->out, name, (size_t)name_len + 1);
+    o->has_id = id_len > 0;
+    o->id = s->out.len;
+    if (o->has_id)
+        text_append(&s->out, id, (size_t)id_len + 1);
+    s->p = after;
+    s->depth--;
+    return 0;
+}
+
+int
+ingest_scan(const char *body, size_t len, int64_t now,
+            struct ingest_batch *out)
+{
+    struct scan s;
+    struct scan_offsets *offs = NULL;
+    size_t n = 0, cap = 0, at;
+    int ok = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (len == 0 || len > (size_t)INT32_MAX ||
+        json_check_strict(body, len, JSON_EVENT_DEPTH, &at) != NULL)
+        return 0;
+    memset(&s, 0, sizeof(s));
+    keyset_init(&s.keys);
+    s.p = (const unsigned char *)body;
+    s.end = s.p + len;
+    scan_ws(&s);
+    if (*s.p == '[') {
+        s.depth = 1;
+        s.p++;
+        scan_ws(&s);
+        while (*s.p != ']') {
+            if (n > 0) {
+                s.p++; /* , */
+                scan_ws(&s);
+            }
+            if (n == INGEST_MAX_EVENTS)
+                goto done;
+            if (n == cap) {
+                cap = cap ? 2 * cap : 8;
+                offs = xrealloc(offs, cap * sizeof(*offs));
+            }
+            if (scan_event(&s, now, &offs[n]) != 0)
+                goto done;
+            n++;
+            scan_ws(&s);
+        }
+        if (n == 0)
+            goto done;
+    } else {
+        offs = xmalloc(sizeof(*offs));
+        if (scan_event(&s, now, &offs[0]) != 0)
+            goto done;
+        n = 1;
+    }
+    /* The text has stopped moving. */
+    out->evs = xcalloc(n, sizeof(*out->evs));
+    out->n = n;
+    for (size_t i = 0; i < n; i++) {
+        out->evs[i].json = s.out.s + offs[i].json;
+        out->evs[i].name = s.out.s + offs[i].name;
+        out->evs[i].id = offs[i].has_id ? s.out.s + offs[i].id : NULL;
+        out->evs[i].ts = offs[i].ts;
+    }
+    out->text = s.out.s;
+    out->text_len = s.out.len;
+    s.out.s = NULL;
+    ok = 1;
+done:
+    free(offs);
+    free(s.out.s);
+    free(s.tmp.s);
+    keyset_free(&s.keys);
+    return ok;
+}
+
+void
+ingest_batch_free(struct ingest_batch *b)
+{
+    if (b == NULL)
+        return;
+    free(b->evs);
+    free(b->text);
+    memset(b, 0, sizeof(*b));
 }

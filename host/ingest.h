@@ -34,6 +34,35 @@ struct json_object *ingest_parse_json(const char *body, size_t len,
 struct json_object *ingest_events(struct json_object *root, int64_t now,
                                   char *err, size_t errlen);
 
+/* Events read by ingest_scan(): each one's strings point into TEXT. */
+struct ingest_event {
+    const char *name;  /* decoded, NUL-terminated */
+    const char *id;    /* the sender's "id", decoded, or NULL */
+    int64_t ts;
+    const char *json;  /* the normalized event, NUL-terminated: the very
+                          bytes json_append() writes for ingest_parse()'s */
+};
+
+struct ingest_batch {
+    struct ingest_event *evs;
+    size_t n;
+    char *text;        /* owns every string of EVS */
+    size_t text_len;
+};
+
+/* ingest_parse() without a tree, for the usual body: reads BODY straight
+ * into the stored form. Returns 1 with the events in OUT (free it with
+ * ingest_batch_free()), or 0 when it cannot be sure of doing exactly
+ * what ingest_parse() does: then call that, which refuses with the
+ * reason or accepts the rare form this leaves to it (duplicate keys,
+ * "data._inngest", a non-integer "ts", a number json-c reads as
+ * infinite, very deep nesting). It never accepts a body ingest_parse()
+ * refuses, and what it accepts it normalizes to the same text
+ * (tests/fuzz/fuzz_ingest.c checks both). */
+int ingest_scan(const char *body, size_t len, int64_t now,
+                struct ingest_batch *out);
+void ingest_batch_free(struct ingest_batch *b);
+
 /* Reads Inngest's x-inngest-event-id-seed header, "<ms>,<base64 of 10
  * bytes>", and writes the id of the event at INDEX of the request into
  * OUT (ULID_LEN + 1 bytes) the way Inngest does: the index is added to the

@@ -229,7 +229,8 @@ filter_runs(const struct generation *g, struct json_object *ev,
         char why[256];
 
         if (f->if_expr != NULL &&
-            expr_eval_bool(f->if_expr, &vars, why, sizeof(why)) != 1)
+            (ev == NULL ||
+             expr_eval_bool(f->if_expr, &vars, why, sizeof(why)) != 1))
             continue;
         match[kept++] = match[i];
     }
@@ -244,7 +245,7 @@ idempotency_key(const struct fn_info *f, struct json_object *ev)
     struct expr_vars vars = {ev, NULL};
     char key[1024], why[256];
 
-    if (f->idempotency == NULL)
+    if (f->idempotency == NULL || ev == NULL)
         return NULL;
     if (expr_eval_key(f->idempotency, &vars, key, sizeof(key), why,
                       sizeof(why)) < 0) {
@@ -266,26 +267,31 @@ function_index(const struct generation *g, const char *id)
     return -1;
 }
 
-/* Fills E from event EV (borrowed: the strings stay EV's) and its runs:
- * from the functions of G that it triggers, or for an invoke, SUB's
- * target alone; its text goes on the end of SUB's (E->json is set once
- * they are all there). */
+/* Whether a function of G at MATCH (N of them) reads the event itself
+ * when it is routed: an `if` or an idempotency key. */
+static int
+needs_tree(const struct generation *g, const size_t *match, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (g->fns[match[i]].if_expr != NULL ||
+            g->fns[match[i]].idempotency != NULL)
+            return 1;
+    return 0;
+}
+
+/* Gives event E (its name, id, ts and text set) its runs: one for each
+ * function of G that it triggers, or for an invoke, SUB's target alone.
+ * EV is its tree, or NULL: then it is read from E->json only if a
+ * function's `if` or idempotency key needs it (the event API's usual
+ * event never becomes a tree). */
 static void
-event_prepare(struct pipeline *p, struct submission *sub,
-              const struct generation *g, struct json_object *ev,
-              struct store_new_event *e, int64_t now)
+event_route(struct pipeline *p, struct submission *sub,
+            const struct generation *g, struct json_object *ev,
+            struct store_new_event *e, int64_t now)
 {
     long target = sub->target != NULL ? function_index(g, sub->target) : -1;
-    struct json_object *v;
+    struct json_object *parsed = NULL;
 
-    e->name = json_object_get_string(json_object_object_get(ev, "name"));
-    e->user_id = json_object_object_get_ex(ev, "id", &v)
-                     ? json_object_get_string(v) : NULL;
-    e->ts = json_object_get_int64(json_object_object_get(ev, "ts"));
-    /* json-c's text, written by json_append: json-c's own printer costs
-     * a call per piece into a buffer that grows from 32 bytes. */
-    json_append(&sub->text, ev);
-    text_append(&sub->text, "", 1);
     if (sub->target != NULL) {
         /* An invoke runs the one function, whatever it declares. */
         e->nruns = target >= 0 ? 1 : 0;
@@ -294,37 +300,39 @@ event_prepare(struct pipeline *p, struct submission *sub,
     } else {
         e->nruns = g == NULL ? 0
                              : router_lookup(g->router, e->name, p->match);
+        if (ev == NULL && e->nruns > 0 && needs_tree(g, p->match, e->nruns))
+            ev = parsed = json_parse(e->json);
         e->nruns = filter_runs(g, ev, p->match, e->nruns);
     }
-    if (e->nruns == 0)
-        return;
-    e->runs = xcalloc(e->nruns, sizeof(*e->runs));
-    for (size_t r = 0; r < e->nruns; r++) {
-        ulid_new(e->runs[r].id, now);
-        e->runs[r].function_id = g->fns[p->match[r]].id;
-        e->runs[r].start_timeout_ms = g->fns[p->match[r]].timeout_start_ms;
-        e->runs[r].cancel_on = g->fns[p->match[r]].cancel_on;
-        e->runs[r].ncancel_on = g->fns[p->match[r]].ncancel_on;
-        if (sub->target == NULL)
-            e->runs[r].idempotency_key =
-                idempotency_key(&g->fns[p->match[r]], ev);
+    if (e->nruns > 0) {
+        e->runs = xcalloc(e->nruns, sizeof(*e->runs));
+        for (size_t r = 0; r < e->nruns; r++) {
+            const struct fn_info *f = &g->fns[p->match[r]];
+
+            ulid_new(e->runs[r].id, now);
+            e->runs[r].function_id = f->id;
+            e->runs[r].start_timeout_ms = f->timeout_start_ms;
+            e->runs[r].cancel_on = f->cancel_on;
+            e->runs[r].ncancel_on = f->ncancel_on;
+            if (sub->target == NULL)
+                e->runs[r].idempotency_key = idempotency_key(f, ev);
+        }
     }
+    json_object_put(parsed);
 }
 
-/* A submission of EVENTS (stolen) to be stored with the ids IDS (an
- * array of strings; NULL: new ones, or from SEED): each event routed, and
- * the text the store keeps made. */
+/* A submission of N events routed by the current generation; each gets
+ * its id: from IDS (an array of strings), else from SEED, else a new one.
+ * The caller fills each event's name, id, ts and text, then calls
+ * submission_route(). */
 static struct submission *
-submission_new(struct pipeline *p, struct json_object *events,
-               struct json_object *ids, const char *seed, const char *target,
-               int64_t now)
+submission_new(struct pipeline *p, size_t n, struct json_object *ids,
+               const char *seed, const char *target, int64_t now)
 {
     const struct generation *g = *p->gen;
     struct submission *sub = xcalloc(1, sizeof(*sub));
-    size_t n = json_object_array_length(events);
 
     sub->target = target;
-
     if (g != NULL && g->nfns > p->nmatch) {
         p->nmatch = g->nfns;
         p->match = xrealloc(p->match, p->nmatch * sizeof(*p->match));
@@ -333,7 +341,6 @@ submission_new(struct pipeline *p, struct json_object *events,
     /* The count is the generation's own bookkeeping, not its contents:
      * the pointer is const so that the pipeline changes nothing else. */
     sub->gen = generation_ref((struct generation *)g);
-    sub->events = events;
     sub->nevs = n;
     sub->evs = xcalloc(n ? n : 1, sizeof(*sub->evs));
     for (size_t i = 0; i < n; i++) {
@@ -346,8 +353,36 @@ submission_new(struct pipeline *p, struct json_object *events,
          * store recognizes the events it has already. */
         else if (seed == NULL || ingest_seeded_id(seed, i, e->id) != 0)
             ulid_new(e->id, now);
-        event_prepare(p, sub, g, json_object_array_get_idx(events, i), e,
-                      now);
+    }
+    p->pending++;
+    return sub;
+}
+
+/* A submission of EVENTS (stolen), read as trees: the text the store
+ * keeps is made from each. */
+static struct submission *
+submission_of_tree(struct pipeline *p, struct json_object *events,
+                   struct json_object *ids, const char *seed,
+                   const char *target, int64_t now)
+{
+    size_t n = json_object_array_length(events);
+    struct submission *sub = submission_new(p, n, ids, seed, target, now);
+    struct json_object *v;
+
+    sub->events = events;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *ev = json_object_array_get_idx(events, i);
+        struct store_new_event *e = &sub->evs[i];
+
+        e->name = json_object_get_string(json_object_object_get(ev, "name"));
+        e->user_id = json_object_object_get_ex(ev, "id", &v)
+                         ? json_object_get_string(v) : NULL;
+        e->ts = json_object_get_int64(json_object_object_get(ev, "ts"));
+        /* json-c's text, written by json_append: json-c's own printer
+         * costs a call per piece into a buffer that grows from 32
+         * bytes. */
+        json_append(&sub->text, ev);
+        text_append(&sub->text, "", 1);
     }
     /* The text has stopped moving. JSON text holds no NUL (a string's
      * is escaped), so each event's ends at the first. */
@@ -355,7 +390,9 @@ submission_new(struct pipeline *p, struct json_object *events,
         sub->evs[i].json = sub->text.s + at;
         at += strlen(sub->evs[i].json) + 1;
     }
-    p->pending++;
+    for (size_t i = 0; i < n; i++)
+        event_route(p, sub, sub->gen, json_object_array_get_idx(events, i),
+                    &sub->evs[i], now);
     return sub;
 }
 
@@ -365,8 +402,36 @@ pipeline_submit(struct pipeline *p, struct json_object *events,
                 void *arg)
 {
     struct submission *sub =
-        submission_new(p, events, NULL, src->seed, NULL, src->now);
+        submission_of_tree(p, events, NULL, src->seed, NULL, src->now);
 
+    sub->done = done;
+    sub->arg = arg;
+    store_put_events(p->store, sub->evs, sub->nevs, src->dedup_window_ms,
+                     stored_cb, sub);
+}
+
+void
+pipeline_submit_batch(struct pipeline *p, struct ingest_batch *batch,
+                      const struct pipeline_source *src,
+                      pipeline_done_fn done, void *arg)
+{
+    struct submission *sub =
+        submission_new(p, batch->n, NULL, src->seed, NULL, src->now);
+
+    for (size_t i = 0; i < batch->n; i++) {
+        struct store_new_event *e = &sub->evs[i];
+
+        e->name = batch->evs[i].name;
+        e->user_id = batch->evs[i].id;
+        e->ts = batch->evs[i].ts;
+        e->json = batch->evs[i].json;
+        event_route(p, sub, sub->gen, NULL, e, src->now);
+    }
+    /* The strings the store borrows stay the batch's. */
+    sub->text.s = batch->text;
+    sub->text.len = sub->text.cap = batch->text_len;
+    batch->text = NULL;
+    ingest_batch_free(batch);
     sub->done = done;
     sub->arg = arg;
     store_put_events(p->store, sub->evs, sub->nevs, src->dedup_window_ms,
@@ -448,7 +513,7 @@ finish_invoke(struct pipeline *p, struct store_attempt *at,
         at->outcome = RUN_INVOKE;
         events = json_object_new_array();
         json_object_array_add(events, ev);
-        sub = submission_new(p, events, NULL, NULL, step->target, now);
+        sub = submission_of_tree(p, events, NULL, NULL, step->target, now);
         /* The strings are the scheduler's, kept until DONE has run. */
         sub->evs[0].runs[0].parent_run_id = at->run_id;
         sub->evs[0].runs[0].parent_step_id = step->step_id;
@@ -535,7 +600,7 @@ pipeline_finish(void *impl, struct store_attempt *at, const char *function_id,
         store_finish_attempt(p->store, at, done, arg);
         return;
     }
-    sub = submission_new(p, events, NULL, NULL, NULL, now);
+    sub = submission_of_tree(p, events, NULL, NULL, NULL, now);
     sub->step_done = done;
     sub->arg = arg;
     store_finish_attempt_events(p->store, at, sub->evs, sub->nevs,
@@ -592,7 +657,7 @@ pipeline_submit_step(void *impl, const char *run_id,
             goto fail;
         }
     }
-    sub = submission_new(p, events, ids, NULL, NULL, now_ms());
+    sub = submission_of_tree(p, events, ids, NULL, NULL, now_ms());
     json_object_put(result);
     sub->step_done = done;
     sub->arg = arg;
@@ -627,7 +692,7 @@ pipeline_invoke(struct pipeline *p, const char *function_id,
     json_object_object_add(ev, "ts", json_object_new_int64(now));
     events = json_object_new_array();
     json_object_array_add(events, ev);
-    sub = submission_new(p, events, NULL, NULL, function_id, now);
+    sub = submission_of_tree(p, events, NULL, NULL, function_id, now);
     sub->done = done;
     sub->arg = arg;
     store_put_events(p->store, sub->evs, sub->nevs, 0, stored_cb, sub);

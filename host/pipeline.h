@@ -64,6 +64,14 @@ void pipeline_submit(struct pipeline *p, struct json_object *events,
                      const struct pipeline_source *src, pipeline_done_fn done,
                      void *arg);
 
+/* pipeline_submit() of the events ingest_scan() read into BATCH (its
+ * contents stolen; BATCH is left empty): no tree is made of an event
+ * unless a function it triggers has an `if` or an idempotency key. */
+struct ingest_batch;
+void pipeline_submit_batch(struct pipeline *p, struct ingest_batch *batch,
+                           const struct pipeline_source *src,
+                           pipeline_done_fn done, void *arg);
+
 /* Stores send step STEP of run RUN_ID (a completed "send" record: its
  * events and {"ids": [...]}) with its events and the runs they start, in
  * one transaction, as store_put_step_events() does; the runs go to the

@@ -282,6 +282,8 @@ text_room(struct text_buf *b, size_t n)
 void
 text_append(struct text_buf *b, const char *s, size_t n)
 {
+    if (n == 0) /* B may have no buffer yet */
+        return;
     text_room(b, n);
     memcpy(b->s + b->len, s, n);
     b->len += n;
@@ -296,11 +298,8 @@ text_putc(struct text_buf *b, char c)
     b->s[b->len++] = c;
 }
 
-/* S[0..N) as a JSON string, escaped as json-c escapes it: the two-char
- * forms for \b \f \n \r \t " and \\, \u00xx for other controls, every
- * other byte (/ too, with NOSLASHESCAPE) as it is. */
-static void
-text_put_str(struct text_buf *b, const char *s, size_t n)
+void
+json_append_string(struct text_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     char *o;
@@ -410,7 +409,7 @@ json_append(struct text_buf *b, struct json_object *o)
         break;
     }
     case json_type_string:
-        text_put_str(b, json_object_get_string(o),
+        json_append_string(b, json_object_get_string(o),
                      (size_t)json_object_get_string_len(o));
         break;
     case json_type_array:
@@ -429,7 +428,7 @@ json_append(struct text_buf *b, struct json_object *o)
             if (!first)
                 text_putc(b, ',');
             first = 0;
-            text_put_str(b, key, strlen(key));
+            json_append_string(b, key, strlen(key));
             text_putc(b, ':');
             json_append(b, val);
         }

@@ -57,6 +57,12 @@ void text_append(struct text_buf *b, const char *s, size_t n);
  * event ingested is printed once: this is the cost of that print). */
 void json_append(struct text_buf *b, struct json_object *o);
 
+/* Appends S[0..N) to B as a JSON string, escaped as json-c escapes it
+ * (what json_append() writes for a string): the two-char forms for \b
+ * \f \n \r \t " and \\, \u00xx for other controls, every other byte (/
+ * too, with NOSLASHESCAPE) as it is. */
+void json_append_string(struct text_buf *b, const char *s, size_t n);
+
 
 /* Reads a whole file into a new NUL-terminated buffer (free it), or NULL
  * with errno set. *LEN gets the size if LEN is not NULL. */

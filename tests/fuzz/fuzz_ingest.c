@@ -5,7 +5,9 @@
  * success is an array of at most INGEST_MAX_EVENTS normalized events, and
  * failure leaves a reason. A normalized event is stored and served as
  * JSON text, so it must be valid JSON (no NaN, no "1.", UTF-8 strings),
- * and sent again on its own it must come back unchanged. */
+ * and sent again on its own it must come back unchanged. The fast path,
+ * ingest_scan(), must take nothing ingest_parse() refuses and write
+ * exactly the text json_append() writes of what it takes. */
 #include <json-c/json.h>
 #include <math.h>
 #include <regex.h>
@@ -219,6 +221,42 @@ check_again(struct json_object *ev)
     free(copy);
 }
 
+/* ingest_scan() agrees with ingest_parse()'s OUT (NULL: refused). */
+static void
+check_fast(const uint8_t *data, size_t size, struct json_object *out)
+{
+    struct ingest_batch b;
+
+    if (!ingest_scan((const char *)data, size, NOW, &b))
+        return;
+    if (out == NULL)
+        fail("ingest_scan took a body ingest_parse refuses", NULL);
+    if (b.n != json_object_array_length(out))
+        fail("ingest_scan read another number of events", out);
+    for (size_t i = 0; i < b.n; i++) {
+        struct json_object *ev = json_object_array_get_idx(out, i), *id;
+        struct text_buf t = {0};
+
+        json_append(&t, ev);
+        if (t.len != strlen(b.evs[i].json) ||
+            memcmp(t.s, b.evs[i].json, t.len) != 0) {
+            fprintf(stderr, "fuzz_ingest: ingest_scan: %s\n", b.evs[i].json);
+            fail("ingest_scan wrote other text than json_append", ev);
+        }
+        free(t.s);
+        if (strcmp(b.evs[i].name, json_object_get_string(
+                                      json_object_object_get(ev, "name"))) ||
+            b.evs[i].ts != json_object_get_int64(
+                               json_object_object_get(ev, "ts")))
+            fail("ingest_scan read another name or ts", ev);
+        id = json_object_object_get(ev, "id");
+        if ((id == NULL) != (b.evs[i].id == NULL) ||
+            (id != NULL && strcmp(b.evs[i].id, json_object_get_string(id))))
+            fail("ingest_scan read another id", ev);
+    }
+    ingest_batch_free(&b);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -229,6 +267,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The body is not NUL-terminated: LEN alone bounds the read. */
     err[0] = '\0';
     out = ingest_parse((const char *)data, size, NOW, err, sizeof(err));
+    check_fast(data, size, out);
     if (out == NULL) {
         if (err[0] == '\0')
             fail("refused without a reason", NULL);

@@ -3,11 +3,13 @@
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ingest.h"
 #include "tap.h"
+#include "util.h"
 
 #define NOW 1700000000000LL
 
@@ -430,9 +432,145 @@ test_strict(void)
             "lone surrogate", NULL);
 }
 
+/* The fast path against the tree: BODY's ingest_scan() either declines
+ * (FAST 0 expects that) or gives exactly ingest_parse()'s events, each as
+ * the text json_append() writes, with the same name, id and ts. */
+static void
+fast(const char *what, const char *body, int want_fast)
+{
+    struct json_object *tree;
+    struct ingest_batch b;
+    int got;
+
+    err[0] = '\0';
+    tree = ingest_parse(body, strlen(body), NOW, err, sizeof(err));
+    got = ingest_scan(body, strlen(body), NOW, &b);
+    is_int(got, want_fast, "fast path %s: %s", want_fast ? "takes" : "leaves",
+           what);
+    if (got && tree == NULL) {
+        ok(0, "fast path took what the tree refuses (%s): %s", err, what);
+    } else if (got) {
+        int same = b.n == json_object_array_length(tree);
+
+        for (size_t i = 0; same && i < b.n; i++) {
+            struct json_object *ev = json_object_array_get_idx(tree, i);
+            struct json_object *id = get(ev, "id");
+            struct text_buf t = {0};
+
+            json_append(&t, ev);
+            text_append(&t, "", 1);
+            if (strcmp(t.s, b.evs[i].json) != 0) {
+                printf("#   tree: %s\n", t.s);
+                printf("#   fast: %s\n", b.evs[i].json);
+                same = 0;
+            }
+            same = same &&
+                   strcmp(b.evs[i].name,
+                          json_object_get_string(get(ev, "name"))) == 0 &&
+                   b.evs[i].ts == json_object_get_int64(get(ev, "ts")) &&
+                   ((id == NULL && b.evs[i].id == NULL) ||
+                    (id != NULL && b.evs[i].id != NULL &&
+                     strcmp(json_object_get_string(id), b.evs[i].id) == 0));
+            free(t.s);
+        }
+        ok(same, "fast path writes what the tree does: %s", what);
+    }
+    ingest_batch_free(&b);
+    json_object_put(tree);
+}
+
+/* A refused body leaves nothing behind for the next one: json-c's
+ * tokener, reset, kept the high surrogate of a bad \u escape, and the
+ * next body's \u escape gained a U+FFFD. */
+static void
+test_after_refusal(void)
+{
+    struct json_object *evs;
+
+    ok(parse("{\"me\":\"y\\ud83d\\udeude00\"}") == NULL,
+       "a broken surrogate pair is refused");
+    evs = parse("{\"name\":\"a/b\",\"data\":{\"s\":\"x\\ud799y\"}}");
+    is_str(json_object_get_string(get(get(json_object_array_get_idx(evs, 0),
+                                          "data"), "s")),
+           "x\xed\x9e\x99y", "the next body's \\u escape is read as sent");
+    json_object_put(evs);
+}
+
+static void
+test_fast(void)
+{
+    fast("the bench's Clerk event",
+         "{\"name\": \"clerk/user.created\", \"data\": {\"id\": \"user_1\","
+         " \"email_addresses\": [{\"email_address\": \"a@b.c\", \"n\": 1}],"
+         " \"f\": 1.50, \"g\": -0, \"h\": [true, false, null, -1e-5],"
+         " \"big\": 18446744073709551615, \"neg\": -9223372036854775808},"
+         " \"ts\": 1700000000001, \"v\": \"2024-01-01.1\"}", 1);
+    fast("an array, with ids, users and ignored members",
+         "[{\"name\":\"a/b\",\"id\":\"x\",\"user\":{\"u\":1},\"other\":[1]},"
+         " {\"name\":\"a/c\",\"id\":\"\",\"v\":5,\"user\":3,\"data\":null}]", 1);
+    fast("escapes everywhere",
+         "{\"name\":\"a\\/b\\u00e9\",\"id\":\"\\ud83d\\ude00\",\"data\":"
+         "{\"k\\n\":\"\\\"q\\\\\\b\\f\\r\\t\\u0000\\u001f\\u20ac\",\"\\u0041\":\"\\/\"}}",
+         1);
+    fast("raw UTF-8 and DEL", "{\"name\":\"a/\xc3\xa9\x7f\",\"data\":"
+         "{\"\xe2\x82\xac\":\"\xf0\x9f\x98\x80\"}}", 1);
+    fast("whitespace of every kind", " \t\r\n[ {\n\"name\" : \"a/b\" ,"
+         " \"data\" : { \"a\" : [ 1 , { } , [ ] ] } } ] \n", 1);
+    fast("ts null and 0 mean now", "[{\"name\":\"a\",\"ts\":null},"
+         "{\"name\":\"b\",\"ts\":0},{\"name\":\"c\",\"ts\":-0}]", 1);
+    fast("same key in different objects",
+         "{\"name\":\"a\",\"data\":{\"a\":{\"a\":1},\"b\":{\"a\":2}}}", 1);
+    fast("many keys (the key set grows)",
+         "{\"name\":\"a\",\"data\":{\"k1\":1,\"k2\":2,\"k3\":3,\"k4\":4,"
+         "\"k5\":5,\"k6\":6,\"k7\":7,\"k8\":8,\"k9\":9,\"k10\":10,\"k11\":11,"
+         "\"k12\":12,\"k13\":13,\"k14\":14,\"k15\":15,\"k16\":16,\"k17\":17,"
+         "\"k18\":18,\"k19\":19,\"k20\":20,\"k21\":21,\"k22\":22,\"k23\":23,"
+         "\"k24\":24,\"k25\":25,\"k26\":26,\"k27\":27,\"k28\":28,\"k29\":29,"
+         "\"k30\":30,\"k31\":31,\"k32\":32,\"k33\":33,\"k34\":34,\"k35\":35,"
+         "\"k36\":36,\"k37\":37,\"k38\":38,\"k39\":39,\"k40\":40,\"k41\":41,"
+         "\"k42\":42,\"k43\":43,\"k44\":44,\"k45\":45,\"k46\":46,\"k47\":47,"
+         "\"k48\":48,\"k49\":49,\"k50\":50,\"k51\":51,\"k52\":52,\"k53\":53,"
+         "\"k54\":54,\"k55\":55,\"k56\":56,\"k57\":57,\"k58\":58,\"k59\":59,"
+         "\"k60\":60,\"k61\":61,\"k62\":62,\"k63\":63,\"k64\":64,\"k65\":65,"
+         "\"k66\":66,\"k67\":67,\"k68\":68,\"k69\":69,\"k70\":70}}", 1);
+    /* What it leaves to the tree: each either refused there, or taken in
+     * a form one pass cannot write. */
+    fast("a duplicate key in data", "{\"name\":\"a\",\"data\":{\"x\":1,"
+         "\"y\":2,\"x\":3}}", 0);
+    fast("a duplicate key spelled with an escape", "{\"name\":\"a\","
+         "\"data\":{\"x\":1,\"\\u0078\":3}}", 0);
+    fast("a duplicate name", "{\"name\":\"a\",\"name\":\"b\"}", 0);
+    fast("data._inngest", "{\"name\":\"a\",\"data\":{\"_inngest\":1}}", 0);
+    fast("a key with a NUL", "{\"name\":\"a\",\"data\":{\"a\\u0000b\":1}}",
+         0);
+    fast("a double ts", "{\"name\":\"a\",\"ts\":1700000000000.0}", 0);
+    fast("a ts that is true", "{\"name\":\"a\",\"ts\":true}", 0);
+    fast("a ts that is a string", "{\"name\":\"a\",\"ts\":\"1\"}", 0);
+    fast("a ts out of range", "{\"name\":\"a\",\"ts\":5}", 0);
+    fast("an infinite double", "{\"name\":\"a\",\"data\":{\"x\":1e400}}", 0);
+    fast("an infinite double in a member it drops",
+         "{\"name\":\"a\",\"xs\":[{\"y\":10e7713}]}", 0);
+    fast("an infinite double in v", "{\"name\":\"a\",\"v\":-1e999}", 0);
+    fast("a finite double in a member it drops",
+         "{\"name\":\"a\",\"xs\":[{\"y\":1.5e3, \"z\": [true,false,null,\"\\\"]\"]}]}", 1);
+    fast("no name", "{\"data\":{}}", 0);
+    fast("an empty name", "{\"name\":\"\"}", 0);
+    fast("a name with a NUL", "{\"name\":\"a\\u0000\"}", 0);
+    fast("a reserved name", "{\"name\":\"Inngest/x\"}", 0);
+    fast("data that is a list", "{\"name\":\"a\",\"data\":[]}", 0);
+    fast("an id that is a number", "{\"name\":\"a\",\"id\":1}", 0);
+    fast("an empty array", "[]", 0);
+    fast("an array holding a number", "[{\"name\":\"a\"},1]", 0);
+    fast("a string body", "\"a\"", 0);
+    fast("not JSON", "{\"name\":\"a\",}", 0);
+    fast("nothing", "  ", 0);
+}
+
 int
 main(void)
 {
+    test_fast();
+    test_after_refusal();
     test_single();
     test_array();
     test_fields();
