@@ -288,7 +288,15 @@ proto_parse(const char *buf, size_t len)
         abort();
     json_tokener_reset(tokener);
     o = json_tokener_parse_ex(tokener, buf, (int)len);
-    if (o != NULL && tokener->char_offset != (int)len) {
+    if (o == NULL) {
+        /* A reset tokener keeps the high surrogate of a bad \u escape,
+         * which the next message's first \u escape would turn into a
+         * U+FFFD (json-c 0.16): a new one after a message it refused. */
+        json_tokener_free(tokener);
+        tokener = NULL;
+        return NULL;
+    }
+    if (tokener->char_offset != (int)len) {
         json_object_put(o);
         o = NULL;
     }

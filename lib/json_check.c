@@ -79,6 +79,7 @@ json_check_text(const char *what, const char *text, size_t len)
     const char *bad;
     char *why = NULL;
     size_t at;
+    int unparsed;
 
     /* The strict reader refuses all that the rest would, without
      * building a tree: on the way of every step result and output, it is
@@ -89,8 +90,15 @@ json_check_text(const char *what, const char *text, size_t len)
         ctx_abort_oom();
     json_tokener_reset(tok);
     o = json_tokener_parse_ex(tok, text, (int)len + 1);
-    if (json_tokener_get_error(tok) != json_tokener_success ||
-        json_tokener_get_parse_end(tok) != len)
+    unparsed = json_tokener_get_error(tok) != json_tokener_success ||
+               json_tokener_get_parse_end(tok) != len;
+    if (o == NULL) {
+        /* A reset tokener would keep the high surrogate of a bad \u
+         * escape for the next text (json-c 0.16). */
+        json_tokener_free(tok);
+        tok = NULL;
+    }
+    if (unparsed)
         why = ctx_format("%s is not valid JSON: %.60s", what, text);
     else if ((bad = json_check_numbers(o)) != NULL)
         why = ctx_format("%s is not valid JSON: %.40s is not a number JSON"

@@ -917,9 +917,28 @@ test_master_refuses(void)
     evbuffer_free(in);
 }
 
+/* A refused message leaves nothing behind for the next: json-c's reset
+ * tokener kept a bad \u escape's high surrogate, and the next message's
+ * \u escape gained a U+FFFD. */
+static void
+test_after_refusal(void)
+{
+    static const char bad[] = "{\"me\":\"y\\ud83d\\udeude00\"}";
+    static const char good[] = "{\"s\":\"x\\ud799y\"}";
+    struct json_object *o, *v = NULL;
+
+    ok(proto_parse(bad, sizeof(bad) - 1) == NULL, "a broken pair is refused");
+    o = proto_parse(good, sizeof(good) - 1);
+    json_object_object_get_ex(o, "s", &v);
+    is_str(json_object_get_string(v), "x\xed\x9e\x99y",
+           "the next message's \\u escape is read as sent");
+    json_object_put(o);
+}
+
 int
 main(void)
 {
+    test_after_refusal();
     test_worker_reads();
     test_recv_refuses();
     test_ack();
