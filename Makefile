@@ -188,7 +188,7 @@ $(BUILD)/bench/plugins/%.so: bench/plugins/%.c sdk/fnhost.h
 	    $(FINAL_LDFLAGS) $(PLUGIN_LDFLAGS) -o $@ $< -ljson-c
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/host/util.o $(BUILD)/host/store_sql.o \
-        $(CORE)
+        $(BUILD)/host/ingest.o $(CORE)
 	@mkdir -p $(@D)
 	$(call say,BENCH,$@)$(CC) $(FINAL_CFLAGS) $(FINAL_LDFLAGS) -o $@ $^ \
 	    $(LDLIBS)

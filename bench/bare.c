@@ -2,13 +2,18 @@
  * SPDX-License-Identifier: Apache-2.0 */
 
 /*
- * bare ADDR PORT
+ * bare ADDR PORT [scan]
  *
  * A single-threaded libevent evhttp server that answers POST /e/{key} the
  * way fnhost does, minus durability: it reads the body, parses it with
  * json-c, checks each event has a name, makes one ULID per event and
  * replies 200 {"ids":[...],"status":200}. Nothing is stored, so
  * fnhost's throughput divided by this one is the price of the store.
+ *
+ * That was fnhost's HTTP work when #10 set its goal against it; fnhost
+ * now reads the usual body with ingest_scan() and no tree. With "scan"
+ * this server reads it that way too (json-c for a body the scanner
+ * leaves), so that fnhost against it is the price of the store alone.
  *
  * PORT 0 picks an ephemeral port. Once listening it prints "port N" on
  * stdout. SIGTERM or SIGINT stop it cleanly.
@@ -32,6 +37,7 @@
 #include <event2/util.h>
 #include <json-c/json.h>
 
+#include "ingest.h"
 #include "util.h"
 
 #define ULID_LEN 26
@@ -42,6 +48,7 @@ struct bare {
     struct event_base *base;
     struct evhttp *http;
     struct json_tokener *tok;   /* reused: one parse at a time */
+    int scan;                   /* read bodies with ingest_scan() first */
     struct event *sigterm;
     struct event *sigint;
 };
@@ -108,6 +115,32 @@ bad:
     return NULL;
 }
 
+/* Answers REQ if ingest_scan() reads its body, as fnhost then does. */
+static int
+bare_scan(struct evhttp_request *req, const char *data, size_t len)
+{
+    struct ingest_batch batch;
+    struct evbuffer *out;
+
+    if (!ingest_scan(data, len, 0, &batch))
+        return 0;
+    out = evbuffer_new();
+    if (out == NULL)
+        abort();
+    evbuffer_add(out, "{\"ids\":[", 8);
+    for (size_t i = 0; i < batch.n; i++) {
+        char id[ULID_LEN + 1];
+
+        ulid_new(id, 0);
+        evbuffer_add_printf(out, "%s\"%s\"", i > 0 ? "," : "", id);
+    }
+    evbuffer_add(out, "],\"status\":200}", 15);
+    ingest_batch_free(&batch);
+    bare_reply(req, 200, "OK", out);
+    evbuffer_free(out);
+    return 1;
+}
+
 static void
 bare_ingest(struct bare *b, struct evhttp_request *req)
 {
@@ -120,6 +153,8 @@ bare_ingest(struct bare *b, struct evhttp_request *req)
     int is_array;
 
     data = len > 0 ? (const char *)evbuffer_pullup(in, -1) : "";
+    if (b->scan && bare_scan(req, data, len))
+        return;
     root = bare_parse(b, data, len);
     if (root == NULL) {
         bare_error(req, 400, "Bad Request", "body is not valid json");
@@ -222,8 +257,9 @@ main(int argc, char **argv)
     long port;
     int rc = 1;
 
-    if (argc != 3) {
-        fprintf(stderr, "usage: bare ADDR PORT   (PORT 0: ephemeral)\n");
+    if (argc != 3 && !(argc == 4 && strcmp(argv[3], "scan") == 0)) {
+        fprintf(stderr, "usage: bare ADDR PORT [scan]   (PORT 0:"
+                        " ephemeral)\n");
         return 2;
     }
     errno = 0;
@@ -238,6 +274,7 @@ main(int argc, char **argv)
     memset(&b, 0, sizeof(b));
     b.base = event_base_new();
     b.tok = json_tokener_new();
+    b.scan = argc == 4;
     if (b.base == NULL || b.tok == NULL)
         abort();
     b.http = evhttp_new(b.base);

@@ -135,7 +135,8 @@ wait_for() {
 # start_bare NAME: starts bench/bare on an ephemeral port; sets PID, PORT.
 start_bare() {
     local name=$1 out=$TMP/$1.port
-    setsid "$BUILD/bench/bare" 127.0.0.1 0 >"$out" 2>"$TMP/$name.log" &
+    shift
+    setsid "$BUILD/bench/bare" 127.0.0.1 0 "$@" >"$out" 2>"$TMP/$name.log" &
     PID=$!
     CHILDREN+=("$PID")
     wait_for "$out" "$PID" "$name"
@@ -235,6 +236,7 @@ bench_ingest() {
     local event=$ROOT/bench/clerk-event.json size title
     local -a args=(-t1 -c64 "-d${SECONDS_PER_RUN}s")
     local b_rps b_p50 b_p99 f_rps f_p50 f_p99 acked non2xx errs stored
+    local s_rps s_p50 s_p99
 
     size=$(wc -c <"$event")
     title=$(awk -v n="$size" 'BEGIN { printf "%.1f KB", n / 1000 }')
@@ -245,6 +247,15 @@ bench_ingest() {
     b_rps=$W_RPS b_p50=$W_P50 b_p99=$W_P99
     if ((W_NON2XX > 0)); then
         fail "bare answered $W_NON2XX requests with an error status"
+    fi
+
+    echo "ingest: bare with fnhost's scanner, ${SECONDS_PER_RUN} s ..." >&2
+    start_bare bare-scan scan
+    run_wrk bare-scan "http://127.0.0.1:$PORT/e/bench" "${args[@]}"
+    stop "$PID" bare-scan
+    s_rps=$W_RPS s_p50=$W_P50 s_p99=$W_P99
+    if ((W_NON2XX > 0)); then
+        fail "bare (scan) answered $W_NON2XX requests with an error status"
     fi
 
     echo "ingest: fnhost, ${SECONDS_PER_RUN} s ..." >&2
@@ -259,9 +270,14 @@ bench_ingest() {
     echo
     echo "ingest ($title Clerk event, 64 connections, keep-alive)"
     printf '  %-36s %10s %12s %12s %8s\n' "" "req/s" "p50" "p99" "vs bare"
-    row "bare" "$b_rps" "$b_p50" "$b_p99" "100%"
+    row "bare (json-c: the goal's baseline)" "$b_rps" "$b_p50" "$b_p99" "100%"
+    row "bare, fnhost's scanner" "$s_rps" "$s_p50" "$s_p99" \
+        "$(pct "$s_rps" "$b_rps")"
     row "fnhost durable (synchronous=FULL)" "$f_rps" "$f_p50" "$f_p99" \
         "$(pct "$f_rps" "$b_rps")"
+    echo "  fnhost against bare with its scanner (the store's price alone):" \
+        "$(pct "$f_rps" "$s_rps")"
+    echo "  goal (#10): fnhost >= 80% of bare (json-c), in the same run"
     if ((non2xx > 0)); then
         echo "  fnhost: $non2xx of $W_REQS responses were not 2xx" \
             "(see $TMP/fnhost.log)"
