@@ -251,11 +251,21 @@ keyset_put(uint64_t *h, size_t cap, uint64_t v)
 static int
 keyset_add(struct keyset *ks, uint32_t obj, const char *k, size_t n)
 {
-    uint64_t v = 0xcbf29ce484222325ull ^ obj;
+    uint64_t v = 0x9e3779b97f4a7c15ull ^ (uint64_t)obj << 32 ^ n, w;
     size_t i;
 
-    for (i = 0; i < n; i++)
-        v = (v ^ (unsigned char)k[i]) * 0x100000001b3ull;
+    /* Eight bytes at a time: most keys are a word or two. */
+    for (; n >= 8; k += 8, n -= 8) {
+        memcpy(&w, k, 8);
+        v = (v ^ w) * 0xff51afd7ed558ccdull;
+        v ^= v >> 29;
+    }
+    if (n > 0) {
+        w = 0;
+        memcpy(&w, k, n);
+        v = (v ^ w) * 0xc4ceb9fe1a85ec53ull;
+        v ^= v >> 29;
+    }
     v ^= v >> 33;
     v *= 0xff51afd7ed558ccdull;
     v ^= v >> 33;
@@ -282,7 +292,9 @@ keyset_add(struct keyset *ks, uint32_t obj, const char *k, size_t n)
 
 struct scan {
     const unsigned char *p, *end;
+    struct text_buf *o;   /* where values are written: one of */
     struct text_buf out;  /* the batch's text */
+    struct text_buf data, user; /* an event's, until its name is out */
     struct text_buf tmp;  /* a string with escapes, decoded */
     struct keyset keys;
     uint32_t objs;        /* objects begun: each one's keys are its own */
@@ -295,6 +307,37 @@ scan_ws(struct scan *s)
     while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' ||
                              *s->p == '\r' || *s->p == '\t'))
         s->p++;
+}
+
+static inline void
+put(struct text_buf *b, const void *p, size_t n)
+{
+    if (b->cap - b->len < n)
+        text_room(b, n);
+    memcpy(b->s + b->len, p, n);
+    b->len += n;
+}
+
+static inline void
+put1(struct text_buf *b, char c)
+{
+    if (b->cap == b->len)
+        text_room(b, 1);
+    b->s[b->len++] = c;
+}
+
+/* Writes string STR[0..N), read by scan_string(), as json_append()
+ * does. A PLAIN one (no escape: STR is in the body, between its quotes)
+ * is its own JSON text, quotes and all: the body passed
+ * json_check_strict(), so it holds no control character and no quote,
+ * and json_append() would escape nothing. */
+static inline void
+put_string(struct scan *s, const char *str, size_t n, int plain)
+{
+    if (plain)
+        put(s->o, str - 1, n + 2);
+    else
+        json_append_string(s->o, str, n);
 }
 
 static unsigned
@@ -311,9 +354,9 @@ scan_hex4(const unsigned char *p)
 }
 
 /* Reads the string whose quote is at S->p into *STR, *N: its bytes in
- * the body when it has no escape, else decoded into S->tmp (valid until
- * the next string). */
-static void
+ * the body when it has no escape (then it returns 1), else decoded into
+ * S->tmp, valid until the next string (0). */
+static int
 scan_string(struct scan *s, const char **str, size_t *n)
 {
     const unsigned char *p = s->p + 1, *q = p;
@@ -326,7 +369,7 @@ scan_string(struct scan *s, const char **str, size_t *n)
         *str = (const char *)p;
         *n = (size_t)(q - p);
         s->p = q + 1;
-        return;
+        return 1;
     }
     s->tmp.len = 0;
     for (;;) {
@@ -334,11 +377,11 @@ scan_string(struct scan *s, const char **str, size_t *n)
         if (*q == '"')
             break;
         switch (q[1]) {
-        case 'b': text_append(&s->tmp, "\b", 1); break;
-        case 'f': text_append(&s->tmp, "\f", 1); break;
-        case 'n': text_append(&s->tmp, "\n", 1); break;
-        case 'r': text_append(&s->tmp, "\r", 1); break;
-        case 't': text_append(&s->tmp, "\t", 1); break;
+        case 'b': put1(&s->tmp, '\b'); break;
+        case 'f': put1(&s->tmp, '\f'); break;
+        case 'n': put1(&s->tmp, '\n'); break;
+        case 'r': put1(&s->tmp, '\r'); break;
+        case 't': put1(&s->tmp, '\t'); break;
         case 'u':
             cp = scan_hex4(q + 2);
             if (cp >= 0xd800 && cp <= 0xdbff) {
@@ -348,28 +391,27 @@ scan_string(struct scan *s, const char **str, size_t *n)
                 q += 6;
             }
             if (cp < 0x80) {
-                u[0] = (unsigned char)cp;
-                text_append(&s->tmp, (const char *)u, 1);
+                put1(&s->tmp, (char)cp);
             } else if (cp < 0x800) {
                 u[0] = (unsigned char)(0xc0 | cp >> 6);
                 u[1] = (unsigned char)(0x80 | (cp & 0x3f));
-                text_append(&s->tmp, (const char *)u, 2);
+                put(&s->tmp, u, 2);
             } else if (cp < 0x10000) {
                 u[0] = (unsigned char)(0xe0 | cp >> 12);
                 u[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
                 u[2] = (unsigned char)(0x80 | (cp & 0x3f));
-                text_append(&s->tmp, (const char *)u, 3);
+                put(&s->tmp, u, 3);
             } else {
                 u[0] = (unsigned char)(0xf0 | cp >> 18);
                 u[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
                 u[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
                 u[3] = (unsigned char)(0x80 | (cp & 0x3f));
-                text_append(&s->tmp, (const char *)u, 4);
+                put(&s->tmp, u, 4);
             }
             q += 4;
             break;
         default: /* " \ / */
-            text_append(&s->tmp, (const char *)q + 1, 1);
+            put1(&s->tmp, (char)q[1]);
         }
         q += 2;
         p = q;
@@ -379,6 +421,7 @@ scan_string(struct scan *s, const char **str, size_t *n)
     s->p = q + 1;
     *str = s->tmp.s != NULL ? s->tmp.s : "";
     *n = s->tmp.len;
+    return 0;
 }
 
 static int scan_value(struct scan *s);
@@ -392,27 +435,28 @@ scan_object(struct scan *s, int skip_inngest)
     uint32_t obj = ++s->objs;
     const char *k;
     size_t n;
-    int first = 1;
+    int first = 1, plain;
 
     if (++s->depth > SCAN_DEPTH)
         return -1;
-    text_append(&s->out, "{", 1);
+    put1(s->o, '{');
     s->p++;
     scan_ws(s);
     while (*s->p != '}') {
         if (!first) {
             s->p++; /* , */
             scan_ws(s);
-            text_append(&s->out, ",", 1);
+            put1(s->o, ',');
         }
         first = 0;
-        scan_string(s, &k, &n);
+        plain = scan_string(s, &k, &n);
         /* json-c keys are C strings: one with a NUL is cut short. */
-        if (memchr(k, '\0', n) != NULL || keyset_add(&s->keys, obj, k, n) ||
+        if ((!plain && memchr(k, '\0', n) != NULL) ||
+            keyset_add(&s->keys, obj, k, n) ||
             (skip_inngest && n == 8 && memcmp(k, "_inngest", 8) == 0))
             return -1;
-        json_append_string(&s->out, k, n);
-        text_append(&s->out, ":", 1);
+        put_string(s, k, n, plain);
+        put1(s->o, ':');
         scan_ws(s);
         s->p++; /* : */
         scan_ws(s);
@@ -422,7 +466,7 @@ scan_object(struct scan *s, int skip_inngest)
     }
     s->p++;
     s->depth--;
-    text_append(&s->out, "}", 1);
+    put1(s->o, '}');
     return 0;
 }
 
@@ -456,9 +500,9 @@ scan_number(struct scan *s, int write)
     if (write) {
         /* json-c reads "-0" as the integer 0. */
         if (integer && n == 2 && s->p[0] == '-' && s->p[1] == '0')
-            text_append(&s->out, "0", 1);
+            put1(s->o, '0');
         else
-            text_append(&s->out, (const char *)s->p, n);
+            put(s->o, s->p, n);
     }
     s->p = q;
     return 0;
@@ -469,26 +513,26 @@ scan_value(struct scan *s)
 {
     const char *str;
     size_t n;
-    int first = 1;
+    int first = 1, plain;
 
     switch (*s->p) {
     case '"':
-        scan_string(s, &str, &n);
-        json_append_string(&s->out, str, n);
+        plain = scan_string(s, &str, &n);
+        put_string(s, str, n, plain);
         return 0;
     case '{':
         return scan_object(s, 0);
     case '[':
         if (++s->depth > SCAN_DEPTH)
             return -1;
-        text_append(&s->out, "[", 1);
+        put1(s->o, '[');
         s->p++;
         scan_ws(s);
         while (*s->p != ']') {
             if (!first) {
                 s->p++; /* , */
                 scan_ws(s);
-                text_append(&s->out, ",", 1);
+                put1(s->o, ',');
             }
             first = 0;
             if (scan_value(s) != 0)
@@ -497,18 +541,18 @@ scan_value(struct scan *s)
         }
         s->p++;
         s->depth--;
-        text_append(&s->out, "]", 1);
+        put1(s->o, ']');
         return 0;
     case 't':
-        text_append(&s->out, "true", 4);
+        put(s->o, "true", 4);
         s->p += 4;
         return 0;
     case 'f':
-        text_append(&s->out, "false", 5);
+        put(s->o, "false", 5);
         s->p += 5;
         return 0;
     case 'n':
-        text_append(&s->out, "null", 4);
+        put(s->o, "null", 4);
         s->p += 4;
         return 0;
     default:
@@ -564,25 +608,25 @@ scan_skip(struct scan *s)
     return 0;
 }
 
-/* Where an event's members are (their values' first bytes), or NULL. */
+/* Where an event's scalar members are (their values' first bytes), or
+ * NULL; which of data and user it wrote into S->data and S->user. */
 struct scan_event {
-    const unsigned char *name, *data, *id, *ts, *v, *user;
+    const unsigned char *name, *id, *ts, *v;
+    int data, user;
 };
 
-/* Reads the event object at S->p into F; -1 declines. */
+/* Reads the event object at S->p into F, writing its data and user
+ * objects as they come; -1 declines. */
 static int
 scan_event_members(struct scan *s, struct scan_event *f)
 {
-    static const char *const known[] = {"name", "data", "id", "ts", "v",
-                                        "user"};
-    const unsigned char **slot[] = {&f->name, &f->data, &f->id, &f->ts,
-                                    &f->v, &f->user};
     uint32_t obj = ++s->objs;
     const char *k;
-    size_t n, i;
-    int first = 1;
+    size_t n;
+    int first = 1, plain, rc;
 
     memset(f, 0, sizeof(*f));
+    s->data.len = s->user.len = 0;
     s->p++;
     scan_ws(s);
     while (*s->p != '}') {
@@ -591,16 +635,36 @@ scan_event_members(struct scan *s, struct scan_event *f)
             scan_ws(s);
         }
         first = 0;
-        scan_string(s, &k, &n);
-        if (memchr(k, '\0', n) != NULL || keyset_add(&s->keys, obj, k, n))
+        plain = scan_string(s, &k, &n);
+        if ((!plain && memchr(k, '\0', n) != NULL) ||
+            keyset_add(&s->keys, obj, k, n))
             return -1;
         scan_ws(s);
         s->p++; /* : */
         scan_ws(s);
-        for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-            if (strlen(known[i]) == n && memcmp(known[i], k, n) == 0)
-                *slot[i] = s->p;
-        if (scan_skip(s) != 0)
+        if (n == 4 && memcmp(k, "data", 4) == 0 && *s->p == '{') {
+            s->o = &s->data;
+            rc = scan_object(s, 1);
+            f->data = 1;
+        } else if (n == 4 && memcmp(k, "data", 4) == 0 && *s->p != 'n') {
+            return -1; /* not an object: normalize() says so */
+        } else if (n == 4 && memcmp(k, "user", 4) == 0 && *s->p == '{') {
+            s->o = &s->user;
+            rc = scan_object(s, 0);
+            f->user = 1;
+        } else {
+            if (n == 4 && memcmp(k, "name", 4) == 0)
+                f->name = s->p;
+            else if (n == 2 && memcmp(k, "id", 2) == 0)
+                f->id = s->p;
+            else if (n == 2 && memcmp(k, "ts", 2) == 0)
+                f->ts = s->p;
+            else if (n == 1 && k[0] == 'v')
+                f->v = s->p;
+            rc = scan_skip(s);
+        }
+        s->o = &s->out;
+        if (rc != 0)
             return -1;
         scan_ws(s);
     }
@@ -639,11 +703,12 @@ struct scan_offsets {
 static int
 scan_event(struct scan *s, int64_t now, struct scan_offsets *o)
 {
-    char name[EVENT_MAX_NAME + 1], id[EVENT_MAX_NAME + 1];
+    char name[EVENT_MAX_NAME + 1], id[EVENT_MAX_NAME + 1], num[24];
     const unsigned char *after;
     struct scan_event f;
     long name_len, id_len = 0;
     int64_t ts = 0;
+    int k;
 
     if (*s->p != '{' || ++s->depth > SCAN_DEPTH)
         return -1;
@@ -653,8 +718,6 @@ scan_event(struct scan *s, int64_t now, struct scan_offsets *o)
     if (f.name == NULL || *f.name != '"' ||
         (name_len = scan_short_string(s, f.name, name, EVENT_MAX_NAME)) <= 0 ||
         strncasecmp(name, "inngest/", 8) == 0)
-        return -1;
-    if (f.data != NULL && *f.data != '{' && *f.data != 'n')
         return -1;
     if (f.ts != NULL && *f.ts != 'n') {
         const unsigned char *q = f.ts + (*f.ts == '-');
@@ -682,48 +745,40 @@ scan_event(struct scan *s, int64_t now, struct scan_offsets *o)
 
     o->json = s->out.len;
     o->ts = ts != 0 ? ts : now;
-    text_append(&s->out, "{\"name\":", 8);
+    put(&s->out, "{\"name\":", 8);
     json_append_string(&s->out, name, (size_t)name_len);
-    text_append(&s->out, ",\"data\":", 8);
-    if (f.data != NULL && *f.data == '{') {
-        s->p = f.data;
-        if (scan_object(s, 1) != 0)
-            return -1;
-    } else {
-        text_append(&s->out, "{}", 2);
-    }
+    put(&s->out, ",\"data\":", 8);
+    if (f.data)
+        put(&s->out, s->data.s, s->data.len);
+    else
+        put(&s->out, "{}", 2);
     if (id_len > 0) {
-        text_append(&s->out, ",\"id\":", 6);
+        put(&s->out, ",\"id\":", 6);
         json_append_string(&s->out, id, (size_t)id_len);
     }
-    {
-        char num[24];
-        int k = snprintf(num, sizeof(num), ",\"ts\":%lld", (long long)o->ts);
-
-        text_append(&s->out, num, (size_t)k);
-    }
+    k = snprintf(num, sizeof(num), ",\"ts\":%lld", (long long)o->ts);
+    put(&s->out, num, (size_t)k);
     if (f.v != NULL && *f.v == '"') {
         const char *str;
         size_t n;
+        int plain;
 
         s->p = f.v;
-        scan_string(s, &str, &n);
-        text_append(&s->out, ",\"v\":", 5);
-        json_append_string(&s->out, str, n);
+        plain = scan_string(s, &str, &n);
+        put(&s->out, ",\"v\":", 5);
+        put_string(s, str, n, plain);
     }
-    if (f.user != NULL && *f.user == '{') {
-        text_append(&s->out, ",\"user\":", 8);
-        s->p = f.user;
-        if (scan_object(s, 0) != 0)
-            return -1;
+    if (f.user) {
+        put(&s->out, ",\"user\":", 8);
+        put(&s->out, s->user.s, s->user.len);
     }
-    text_append(&s->out, "}", 2); /* and its NUL */
+    put(&s->out, "}", 2); /* and its NUL */
     o->name = s->out.len;
-    text_append(&s->out, name, (size_t)name_len + 1);
+    put(&s->out, name, (size_t)name_len + 1);
     o->has_id = id_len > 0;
     o->id = s->out.len;
     if (o->has_id)
-        text_append(&s->out, id, (size_t)id_len + 1);
+        put(&s->out, id, (size_t)id_len + 1);
     s->p = after;
     s->depth--;
     return 0;
@@ -746,6 +801,10 @@ ingest_scan(const char *body, size_t len, int64_t now,
     keyset_init(&s.keys);
     s.p = (const unsigned char *)body;
     s.end = s.p + len;
+    s.o = &s.out;
+    /* An event's text is at most its body's, plus its name and id again
+     * and the members normalize() adds: most bodies need one buffer. */
+    text_room(&s.out, len + 1024);
     scan_ws(&s);
     if (*s.p == '[') {
         s.depth = 1;
@@ -791,6 +850,8 @@ ingest_scan(const char *body, size_t len, int64_t now,
 done:
     free(offs);
     free(s.out.s);
+    free(s.data.s);
+    free(s.user.s);
     free(s.tmp.s);
     keyset_free(&s.keys);
     return ok;

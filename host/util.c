@@ -265,8 +265,7 @@ child_before_exec(void)
 #endif
 }
 
-/* Room for N more bytes at the end of B. */
-static void
+void
 text_room(struct text_buf *b, size_t n)
 {
     size_t cap = b->cap ? b->cap : 1024;

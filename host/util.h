@@ -51,6 +51,9 @@ struct text_buf {
 /* Appends the N bytes at S to B. */
 void text_append(struct text_buf *b, const char *s, size_t n);
 
+/* Makes room for N more bytes at the end of B. */
+void text_room(struct text_buf *b, size_t n);
+
 /* Appends O as JSON to B: the very bytes json-c prints with
  * JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, written
  * without json-c's call per piece into a buffer that starts small (every
