@@ -353,6 +353,28 @@ scan_hex4(const unsigned char *p)
     return v;
 }
 
+#define ONES 0x0101010101010101ull
+
+/* The first '"' or '\\' from Q on (there is one: the string ends), 8
+ * bytes at a time while none is either (the exact zero-byte test). */
+static inline const unsigned char *
+scan_to_quote(const struct scan *s, const unsigned char *q)
+{
+    uint64_t w, a, b;
+
+    while (s->end - q >= 8) {
+        memcpy(&w, q, 8);
+        a = w ^ ONES * '"';
+        b = w ^ ONES * '\\';
+        if (((a - ONES) & ~a & ONES * 0x80) | ((b - ONES) & ~b & ONES * 0x80))
+            break;
+        q += 8;
+    }
+    while (*q != '"' && *q != '\\')
+        q++;
+    return q;
+}
+
 /* Reads the string whose quote is at S->p into *STR, *N: its bytes in
  * the body when it has no escape (then it returns 1), else decoded into
  * S->tmp, valid until the next string (0). */
@@ -363,8 +385,7 @@ scan_string(struct scan *s, const char **str, size_t *n)
     unsigned char u[4];
     unsigned cp, lo;
 
-    while (*q != '"' && *q != '\\')
-        q++;
+    q = scan_to_quote(s, q);
     if (*q == '"') {
         *str = (const char *)p;
         *n = (size_t)(q - p);
@@ -415,8 +436,7 @@ scan_string(struct scan *s, const char **str, size_t *n)
         }
         q += 2;
         p = q;
-        while (*q != '"' && *q != '\\')
-            q++;
+        q = scan_to_quote(s, q);
     }
     s->p = q + 1;
     *str = s->tmp.s != NULL ? s->tmp.s : "";

@@ -244,6 +244,8 @@ hex4(const unsigned char *p)
     return v;
 }
 
+#define ONES 0x0101010101010101ull
+
 /* Reads the string whose quote is at *P; *P ends after its closing
  * quote, or at the problem. */
 static const char *
@@ -255,7 +257,21 @@ strict_string(const unsigned char **pp, const unsigned char *end)
     size_t k;
 
     while (p < end) {
-        /* Most of a body is printable ASCII: a byte compare, no call. */
+        uint64_t w;
+
+        /* Most of a body is printable ASCII: 8 bytes at a time while none
+         * is a control, '"', '\\' or above 0x7f (the "has a byte less
+         * than" test of each, OR-ed; exact, so a miss is impossible). */
+        while (end - p >= 8) {
+            memcpy(&w, p, 8);
+            if ((((w - ONES * 0x20) | ((w ^ ONES * '"') - ONES) |
+                  ((w ^ ONES * '\\') - ONES)) & ~w & ONES * 0x80) |
+                (w & ONES * 0x80))
+                break;
+            p += 8;
+        }
+        if (p == end)
+            break;
         if (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') {
             p++;
             continue;
