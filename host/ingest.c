@@ -581,7 +581,8 @@ scan_value(struct scan *s)
 }
 
 /* Moves S->p past the value there, writing nothing; -1 declines (it
- * holds a number json-c reads as infinite). */
+ * holds a number json-c reads as infinite, or nests deeper than
+ * SCAN_DEPTH: json-c refuses depth in a member normalize() drops too). */
 static int
 scan_skip(struct scan *s)
 {
@@ -597,7 +598,8 @@ scan_skip(struct scan *s)
             break;
         case '{':
         case '[':
-            depth++;
+            if (s->depth + ++depth > SCAN_DEPTH)
+                return -1;
             s->p++;
             break;
         case '}':

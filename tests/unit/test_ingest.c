@@ -496,6 +496,39 @@ test_after_refusal(void)
     json_object_put(evs);
 }
 
+/* A member the fast path does not write is still read by json-c, which
+ * counts a scalar inside the deepest container as a level: 64 levels of
+ * it are refused there, though json_check_strict() takes them. */
+static void
+test_fast_deep(void)
+{
+    static const char *const members[] = {"x", "v", "user"};
+    char body[256], *p;
+
+    for (size_t m = 0; m < sizeof(members) / sizeof(members[0]); m++) {
+        char what[64];
+
+        p = body + sprintf(body, "{\"name\":\"a\",\"%s\":", members[m]);
+        memset(p, '[', 63);
+        p += 63;
+        *p++ = '1';
+        memset(p, ']', 63);
+        p += 63;
+        strcpy(p, "}");
+        snprintf(what, sizeof(what), "64 levels in \"%s\", which it drops",
+                 members[m]);
+        ok(parse(body) == NULL, "the tree refuses %s", what);
+        fast(what, body, 0);
+    }
+    p = body + sprintf(body, "[{\"name\":\"a\",\"x\":");
+    memset(p, '[', 40);
+    p += 40;
+    memset(p, ']', 40);
+    p += 40;
+    strcpy(p, "}]");
+    fast("42 levels, some in a member it drops", body, 1);
+}
+
 static void
 test_fast(void)
 {
@@ -564,6 +597,7 @@ test_fast(void)
     fast("a string body", "\"a\"", 0);
     fast("not JSON", "{\"name\":\"a\",}", 0);
     fast("nothing", "  ", 0);
+    test_fast_deep();
 }
 
 int
