@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "ingest.h"
 #include "tap.h"
@@ -529,6 +531,72 @@ test_fast_deep(void)
     fast("42 levels, some in a member it drops", body, 1);
 }
 
+/* The body is not NUL-terminated (evbuffer_pullup()): both paths read
+ * BODY placed right before a page that cannot be read, so a read past its
+ * end faults here even without a sanitizer. */
+static void
+at_page_end(const char *what, const char *body)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), n = strlen(body);
+    char *m = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    struct json_object *tree;
+    struct ingest_batch b;
+    int got;
+
+    if (m == MAP_FAILED || n > page || mprotect(m + page, page, PROT_NONE)) {
+        ok(0, "a guard page for: %s", what);
+        return;
+    }
+    memcpy(m + page - n, body, n);
+    tree = ingest_parse(m + page - n, n, NOW, err, sizeof(err));
+    got = ingest_scan(m + page - n, n, NOW, &b);
+    ok(!got || tree != NULL, "read to its last byte and no further: %s",
+       what);
+    ingest_batch_free(&b);
+    json_object_put(tree);
+    munmap(m, 2 * page);
+}
+
+static void
+test_body_end(void)
+{
+    static const char *const bodies[] = {
+        "{\"name\":\"a\",\"data\":{\"x\":1}}",
+        "[{\"name\":\"a\",\"data\":{\"x\":[1.5e3,true,null]}}]",
+        "{\"name\":\"a\"} \n\t",
+        "{\"name\":\"a\",\"ts\":17",
+        "{\"name\":\"a\",\"data\":{\"x\":-",
+        "{\"name\":\"a\",\"data\":{\"x\":1e",
+        "{\"name\":\"a\",\"data\":{\"x\":tru",
+        "{\"name\":\"a\",\"data\":{\"x\":\"abcdefghijklmnop",
+        "{\"name\":\"a\",\"data\":{\"x\":\"abc\\",
+        "{\"name\":\"a\",\"data\":{\"x\":\"\\ud83d\\ude0",
+        "{\"name\":\"a\",\"data\":{\"x\":\"\\ud83d",
+        "{\"name\":\"a\",\"data\":{\"x\":\"\xe2\x82",
+        "[{\"name\":\"a\"}",
+        "[{\"name\":\"a\"},",
+        "{\"name\":\"a\",\"x\":[[[{\"y\":\"",
+        "1",
+        "-",
+        "\"",
+        "[",
+    };
+
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        char what[64];
+        size_t k;
+
+        /* TAP takes one line of text. */
+        for (k = 0; bodies[i][k] != '\0' && k < sizeof(what) - 1; k++)
+            what[k] = bodies[i][k] >= 0x20 && bodies[i][k] < 0x7f
+                          ? bodies[i][k]
+                          : '?';
+        what[k] = '\0';
+        at_page_end(what, bodies[i]);
+    }
+}
+
 static void
 test_fast(void)
 {
@@ -598,6 +666,7 @@ test_fast(void)
     fast("not JSON", "{\"name\":\"a\",}", 0);
     fast("nothing", "  ", 0);
     test_fast_deep();
+    test_body_end();
 }
 
 int
