@@ -507,6 +507,8 @@ scan_number(struct scan *s, int write)
     }
     n = (size_t)(q - s->p);
     if (!integer) {
+        char *end;
+
         /* A double prints as its text, unless json-c reads it as
          * infinite (1e400), which json_check_numbers() refuses wherever
          * it is in the body. */
@@ -514,7 +516,9 @@ scan_number(struct scan *s, int write)
             return -1;
         memcpy(buf, s->p, n);
         buf[n] = '\0';
-        if (!isfinite(strtod(buf, NULL)))
+        /* json-c reads it in the C locale: one whose decimal mark is not
+         * '.' would stop short, and that declines too. */
+        if (!isfinite(strtod(buf, &end)) || *end != '\0')
             return -1;
     }
     if (write) {

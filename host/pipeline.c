@@ -300,8 +300,12 @@ event_route(struct pipeline *p, struct submission *sub,
     } else {
         e->nruns = g == NULL ? 0
                              : router_lookup(g->router, e->name, p->match);
-        if (ev == NULL && e->nruns > 0 && needs_tree(g, p->match, e->nruns))
-            ev = parsed = json_parse(e->json);
+        if (ev == NULL && e->nruns > 0 &&
+            needs_tree(g, p->match, e->nruns) &&
+            (ev = parsed = json_parse(e->json)) == NULL)
+            log_error("pipeline", "event %s (%s): its stored text does not"
+                                  " parse; no `if` holds for it and it has"
+                                  " no idempotency key", e->id, e->name);
         e->nruns = filter_runs(g, ev, p->match, e->nruns);
     }
     if (e->nruns > 0) {
