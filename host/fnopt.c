@@ -53,6 +53,14 @@ const struct fnopt fnopt_table[] = {
      .cfg = FNOPT_NONE, .def = 0,
      .fn = offsetof(struct fn_info, timeout_finish_ms),
      .json = "timeouts_finish_ms"},
+    /* The first concurrency limit (host/conc.c); its key and scope, and
+     * the second limit, are the descriptor's "concurrency". 0: none. The
+     * functions' JSON shows it there. */
+    {.name = "concurrency.limit", .type = FNOPT_COUNT, .lo = 0,
+     .hi = FH_CONCURRENCY_MAX,
+     .abi = offsetof(struct fh_function_opts, concurrency[0].limit),
+     .cfg = FNOPT_NONE, .def = 0,
+     .fn = offsetof(struct fn_info, concurrency[0].limit), .json = NULL},
 };
 
 const size_t fnopt_count = sizeof(fnopt_table) / sizeof(fnopt_table[0]);

@@ -213,9 +213,40 @@ add_cancel_on(const struct fh_plugin *p, const struct fh_function *f,
         json_object_object_add(fo, "cancel_on", list);
 }
 
+/* The concurrency limits of options O into FO as "concurrency", a list
+ * of {"limit", "key" (absent: none), "scope"} with unused entries left
+ * out (checked by check_plugin()); the first limit is also an option of
+ * the table ("concurrency.limit"), which a [function ID] section may
+ * override. */
+static void
+add_concurrency(const struct fh_function_opts *o, struct json_object *fo)
+{
+    struct json_object *list = NULL;
+
+    for (int i = 0; i < FH_CONCURRENCY_LIMITS; i++) {
+        const struct fh_concurrency *c = &o->concurrency[i];
+        struct json_object *r;
+
+        if (c->limit == 0)
+            continue;
+        r = json_object_new_object();
+        json_object_object_add(r, "limit", json_object_new_int(c->limit));
+        if (c->key != NULL)
+            json_object_object_add(r, "key", json_object_new_string(c->key));
+        json_object_object_add(r, "scope", json_object_new_string(
+                                               c->scope ? c->scope : "fn"));
+        if (list == NULL)
+            list = json_object_new_array();
+        json_object_array_add(list, r);
+    }
+    if (list != NULL)
+        json_object_object_add(fo, "concurrency", list);
+}
+
 /* F's trigger `if` and idempotency key into FO as "if" and
  * "idempotency", if it has them (checked by check_plugin()); the
- * registry compiles them with the generation. */
+ * registry compiles them with the generation. Its concurrency limits
+ * too. */
 static void
 add_if(const struct fh_plugin *p, const struct fh_function *f,
        struct json_object *fo)
@@ -230,6 +261,7 @@ add_if(const struct fh_plugin *p, const struct fh_function *f,
     if (o.idempotency != NULL)
         json_object_object_add(fo, "idempotency",
                                json_object_new_string(o.idempotency));
+    add_concurrency(&o, fo);
 }
 
 struct json_object *

@@ -398,10 +398,14 @@ cmd_runs(struct cli *c)
     for (size_t i = 0; i < json_object_array_length(data); i++) {
         struct json_object *r = json_object_array_get_idx(data, i);
 
-        printf("%-26s  %-28s  %-9s  %-7d  %s\n", jstr(r, "run_id"),
+        struct json_object *why = json_object_object_get(r,
+                                                         "queued_reason");
+
+        printf("%-26s  %-28s  %-9s  %-7d  %s%s%s\n", jstr(r, "run_id"),
                jstr(r, "function_id"), jstr(r, "status"),
                json_object_get_int(json_object_object_get(r, "attempt")),
-               jstr(r, "created_at"));
+               jstr(r, "created_at"), why ? "  " : "",
+               why ? json_object_get_string(why) : "");
     }
     json_object_put(o);
     return 0;
@@ -432,6 +436,8 @@ cmd_run(struct cli *c)
     printf("ended     %s\n", jstr(r, "ended_at"));
     if (json_object_object_get_ex(r, "next_attempt_at", NULL))
         printf("next try  %s\n", jstr(r, "next_attempt_at"));
+    if (json_object_object_get_ex(r, "queued_reason", NULL))
+        printf("queued    %s\n", jstr(r, "queued_reason"));
     if ((w = json_object_object_get(r, "waiting_for")) != NULL)
         printf("waits for %s%s%s until %s\n", jstr(w, "event"),
                json_object_object_get(w, "match") ? " matching " : "",
@@ -540,6 +546,22 @@ cmd_cancel(struct cli *c)
     return 0;
 }
 
+/* A function's concurrency limits, from GET /v1/functions, a line
+ * each. */
+static void
+print_concurrency(struct json_object *list)
+{
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        struct json_object *l = json_object_array_get_idx(list, i);
+        struct json_object *key = json_object_object_get(l, "key");
+
+        printf("    concurrency %d%s%s (scope %s)\n",
+               json_object_get_int(json_object_object_get(l, "limit")),
+               key ? " per " : "", key ? json_object_get_string(key) : "",
+               jstr(l, "scope"));
+    }
+}
+
 static int
 cmd_functions(struct cli *c)
 {
@@ -574,6 +596,7 @@ cmd_functions(struct cli *c)
                    json_object_to_json_string_ext(
                        json_object_object_get(f, "triggers"),
                        JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+            print_concurrency(json_object_object_get(f, "concurrency"));
         }
     }
     json_object_put(o);

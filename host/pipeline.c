@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conc.h"
 #include "event.h"
 #include "expr.h"
 #include "ingest.h"
@@ -90,7 +91,11 @@ submission_free(struct submission *sub)
 {
     for (size_t i = 0; i < sub->nevs; i++) {
         for (size_t j = 0; j < sub->evs[i].nruns; j++)
+        {
             free(sub->evs[i].runs[j].idempotency_key);
+            for (int k = 0; k < FH_CONCURRENCY_LIMITS; k++)
+                free(sub->evs[i].runs[j].conc_keys[k]);
+        }
         free(sub->evs[i].runs);
         free(sub->evs[i].cancels);
     }
@@ -163,7 +168,7 @@ schedule_runs(struct pipeline *p, const struct store_new_event *e)
         if (ev == NULL)
             ev = shared_str_new(e->json, strlen(e->json));
         sched_submit(p->sched, e->runs[j].id, e->runs[j].function_id, e->id,
-                     ev, e->ts);
+                     ev, e->ts, (const char *const *)e->runs[j].conc_keys);
     }
     shared_str_unref(ev);
 }
@@ -268,13 +273,15 @@ function_index(const struct generation *g, const char *id)
 }
 
 /* Whether a function of G at MATCH (N of them) reads the event itself
- * when it is routed: an `if` or an idempotency key. */
+ * when it is routed: an `if`, an idempotency or a concurrency key. */
 static int
 needs_tree(const struct generation *g, const size_t *match, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (g->fns[match[i]].if_expr != NULL ||
-            g->fns[match[i]].idempotency != NULL)
+            g->fns[match[i]].idempotency != NULL ||
+            g->fns[match[i]].concurrency[0].key != NULL ||
+            g->fns[match[i]].concurrency[1].key != NULL)
             return 1;
     return 0;
 }
@@ -282,8 +289,8 @@ needs_tree(const struct generation *g, const size_t *match, size_t n)
 /* Gives event E (its name, id, ts and text set) its runs: one for each
  * function of G that it triggers, or for an invoke, SUB's target alone.
  * EV is its tree, or NULL: then it is read from E->json only if a
- * function's `if` or idempotency key needs it (the event API's usual
- * event never becomes a tree). */
+ * function's `if`, idempotency or concurrency key needs it (the event
+ * API's usual event never becomes a tree). */
 static void
 event_route(struct pipeline *p, struct submission *sub,
             const struct generation *g, struct json_object *ev,
@@ -297,6 +304,8 @@ event_route(struct pipeline *p, struct submission *sub,
         e->nruns = target >= 0 ? 1 : 0;
         if (target >= 0)
             p->match[0] = (size_t)target;
+        if (ev == NULL && e->nruns > 0 && needs_tree(g, p->match, e->nruns))
+            ev = parsed = json_parse(e->json);
     } else {
         e->nruns = g == NULL ? 0
                              : router_lookup(g->router, e->name, p->match);
@@ -320,6 +329,8 @@ event_route(struct pipeline *p, struct submission *sub,
             e->runs[r].ncancel_on = f->ncancel_on;
             if (sub->target == NULL)
                 e->runs[r].idempotency_key = idempotency_key(f, ev);
+            /* Made once, stored with the run: its queue for good. */
+            conc_run_keys(f, ev, e->runs[r].conc_keys);
         }
     }
     json_object_put(parsed);

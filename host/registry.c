@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "conc.h"
 #include "config.h"
 #include "expr.h"
 #include "fnopt.h"
@@ -288,8 +289,11 @@ check_descriptor(struct json_object *d, char *err, size_t errlen)
                                   " function %zu", i);
             return -1;
         }
-        if (json_object_object_get_ex(f, "cancel_on", &v) &&
-            check_declared_cancel_on(v, why, sizeof(why)) != 0) {
+        if ((json_object_object_get_ex(f, "cancel_on", &v) &&
+             check_declared_cancel_on(v, why, sizeof(why)) != 0) ||
+            conc_check_declared(json_object_object_get(f, "concurrency"),
+                                json_object_object_get(f, "options"), why,
+                                sizeof(why)) != 0) {
             snprintf(err, errlen, "function %s: %s",
                      json_object_get_string(json_object_object_get(f, "id")),
                      why);
@@ -546,6 +550,7 @@ fn_free(struct fn_info *f)
     free(f->triggers);
     expr_free(f->if_expr);
     expr_free(f->idempotency);
+    conc_free(f);
     free(f->failure_of);
     for (size_t i = 0; i < f->ncancel_on; i++) {
         free((char *)f->cancel_on[i].event);
@@ -640,6 +645,7 @@ add_functions(struct generation *g, const struct config *cfg,
                 log_error("registry", "function %s: idempotency: %s", f->id,
                           why);
         }
+        conc_resolve(f, json_object_object_get(fo, "concurrency"));
         if (json_object_object_get_ex(fo, "failure_of", &v))
             f->failure_of = xstrdup(json_object_get_string(v));
         if (json_object_object_get_ex(fo, "cancel_on", &v))
@@ -1009,6 +1015,8 @@ functions_json(const struct generation *g, const char *plugin, int unloaded)
                                    json_object_new_string(f->failure_of));
         if (f->ncancel_on > 0)
             json_object_object_add(fo, "cancel_on", cancel_on_json(f));
+        if (conc_limited(f))
+            json_object_object_add(fo, "concurrency", conc_json(f));
         fnopt_json(f, fo);
         json_object_array_add(fns, fo);
     }

@@ -42,6 +42,15 @@ struct fn_info {
     /* Its idempotency key, over the event: one run per key per 24 h.
      * NULL: none. */
     struct expr *idempotency;
+    /* Its concurrency limits (host/conc.c): limit 0 is an unused entry;
+     * the first limit is an option of the table, the rest the
+     * descriptor's "concurrency". KEY NULL: one queue. ENV: the queue is
+     * shared with every function's scope-env key of the same value. */
+    struct fn_concurrency {
+        int limit;
+        struct expr *key;
+        int env;
+    } concurrency[FH_CONCURRENCY_LIMITS];
     char *failure_of; /* a failure handler: the function it serves */
     /* cancelOn: its rules, the strings its own */
     struct store_cancel_rule cancel_on[FH_CANCEL_ON_MAX];

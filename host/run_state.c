@@ -19,6 +19,8 @@ static const struct {
     [RS_WAITING] = {"waiting", "Waiting"},
     /* Found by "waiting" too: a filter finds what shows as its word. */
     [RS_WAITING_EVENT] = {NULL, "Waiting"},
+    /* Queued, as Inngest shows it; found by "queued". */
+    [RS_CONCURRENCY] = {NULL, "Queued"},
     [RS_COMPLETED] = {"completed", "Completed"},
     [RS_FAILED] = {"failed", "Failed"},
     [RS_CANCELLED] = {"cancelled", "Cancelled"},
@@ -38,6 +40,8 @@ run_state_decode(const char *status, int attempt, int loaded)
         s = attempt > 0 ? RS_RETRYING : RS_QUEUED;
     else if (strcmp(status, "sleeping") == 0)
         s = RS_SLEEPING;
+    else if (strcmp(status, "concurrency") == 0)
+        s = RS_CONCURRENCY;
     else if (strcmp(status, "running") == 0 ||
              strcmp(status, "fetching") == 0 || /* the host runs its step */
              strcmp(status, "invoking") == 0 || /* its invoked run runs */
@@ -61,6 +65,12 @@ const char *
 run_state_shown(enum run_state s)
 {
     return (int)s >= 0 && (int)s < NSTATES ? states[s].shown : "Unknown";
+}
+
+const char *
+run_state_reason(enum run_state s)
+{
+    return s == RS_CONCURRENCY ? "concurrency key full" : NULL;
 }
 
 int

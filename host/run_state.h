@@ -17,6 +17,8 @@ enum run_state {
     RS_SLEEPING,  /* in a sleep step */
     RS_WAITING,   /* pending, but no plugin declares its function now */
     RS_WAITING_EVENT, /* in a wait for an event (fh_wait_for_event()) */
+    RS_CONCURRENCY, /* due, but in the queue of a concurrency key whose
+                       runs fill its limit */
     RS_COMPLETED,
     RS_FAILED,
     RS_CANCELLED,
@@ -35,6 +37,10 @@ enum run_state run_state_decode(const char *status, int attempt,
  * the CLI's --status take ("queued"; "running" also finds retries, as
  * what is shown is what is found). */
 const char *run_state_shown(enum run_state s);
+
+/* Why a run in state S waits when what is shown does not say it
+ * ("concurrency key full"), or NULL. */
+const char *run_state_reason(enum run_state s);
 
 /* Whether a run in state S is found by FILTER, a word run_state_parse()
  * took. */

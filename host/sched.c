@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "conc.h"
 #include "config.h"
 #include "duration.h"
 #include "log.h"
@@ -34,6 +35,8 @@ struct sched {
     struct sched_watch *watches; /* runs whose end someone awaits */
     struct sched_fetcher fetcher;
 
+    struct conc_table *conc; /* the slots of concurrency keys in use */
+
     struct job *head, **tail; /* ready, in order */
     int nqueued;
     int nrunning;
@@ -48,6 +51,7 @@ struct sched {
     int stopping;
     int expiring;        /* a store_expire_waits() is on its way */
     int expired;         /* how many it ended */
+    int conc_retry;      /* a read of a key's queue failed */
 
     /* Outcomes the store could not record (a full disk): their runs stay
      * claimed, nothing new is dispatched until they are written, and one
@@ -63,6 +67,7 @@ struct sched {
 
 static void dispatch(struct sched *s);
 static void kick(struct sched *s);
+static void conc_take_cb(void *arg, struct conc_slot *sl);
 
 struct shared_str *
 shared_str_new(const char *str, size_t len)
@@ -88,11 +93,7 @@ shared_str_unref(struct shared_str *s)
 static size_t
 hash(const char *id)
 {
-    size_t h = 1469598103934665603ULL;
-
-    for (; *id != '\0'; id++)
-        h = (h ^ (unsigned char)*id) * 1099511628211ULL;
-    return h;
+    return str_hash(id);
 }
 
 static struct job *
@@ -152,6 +153,12 @@ set_del(struct sched *s, struct job *job)
 static void
 job_free(struct job *job)
 {
+    if (job->taken != NULL) {
+        job->taken->taken--;
+        conc_table_put(job->taken);
+    }
+    for (int i = 0; i < 2; i++)
+        free(job->conc_keys[i]);
     free(job->target);
     free(job->function_id);
     shared_str_unref(job->event);
@@ -232,6 +239,14 @@ job_new(const char *run_id, const char *function_id, const char *event_id,
     return job;
 }
 
+/* Gives JOB copies of KEYS[0..1] (NULL: none). */
+static void
+job_set_keys(struct job *job, const char *const *keys)
+{
+    for (int i = 0; keys != NULL && i < 2; i++)
+        job->conc_keys[i] = keys[i] != NULL ? xstrdup(keys[i]) : NULL;
+}
+
 static void
 arm_wake(struct sched *s, int64_t at)
 {
@@ -249,16 +264,26 @@ arm_wake(struct sched *s, int64_t at)
     evtimer_add(s->wake, &tv);
 }
 
-static void
-due_cb(void *arg, const struct store_due *d)
+/* A job for the run D that the store found due. */
+static struct job *
+job_from_due(const struct store_due *d)
 {
-    struct sched *s = arg;
     struct shared_str *ev = shared_str_new(d->event_json,
                                            strlen(d->event_json));
     struct job *job = job_new(d->run_id, d->function_id, d->event_id, ev,
                               d->attempt);
 
     shared_str_unref(ev);
+    job_set_keys(job, d->conc_keys);
+    return job;
+}
+
+static void
+due_cb(void *arg, const struct store_due *d)
+{
+    struct sched *s = arg;
+    struct job *job = job_from_due(d);
+
     if (d->target != NULL && d->group_run != NULL) {
         snprintf(job->group_run, sizeof(job->group_run), "%s", d->group_run);
         job->target = xstrdup(d->target);
@@ -371,7 +396,8 @@ scan_deadlines(struct sched *s, int64_t now)
     for (size_t i = 0; i < o.nstart; i++) {
         const struct job *j = set_find(s, o.start[i].run_id);
 
-        if (j == NULL || j->where == JOB_QUEUED || j->where == JOB_PARKED)
+        if (j == NULL || j->where == JOB_QUEUED || j->where == JOB_PARKED ||
+            j->where == JOB_CONC_WAIT)
             o.start[k++] = o.start[i];
     }
     if (k > 0)
@@ -426,6 +452,10 @@ wake_cb(evutil_socket_t fd, short what, void *arg)
     s->wake_at = 0;
     if (!s->stopping)
         scan_deadlines(s, now_ms());
+    if (s->conc_retry) {
+        s->conc_retry = 0;
+        conc_table_each_waiting(s->conc, conc_take_cb, s);
+    }
     scan(s);
     dispatch(s);
 }
@@ -454,6 +484,173 @@ max_attempts(const struct fn_info *fn)
     return (unsigned)fn->retries + 1;
 }
 
+/* ------------------------------------------------------- concurrency */
+
+/* A move of a run into its key's queue, being written. */
+struct conc_parking {
+    struct sched *sched;
+    struct job *job;
+    struct conc_slot *slot;
+    struct job **at; /* taking: where the next run taken goes in line */
+};
+
+static void conc_take(struct sched *s, struct conc_slot *sl);
+
+static int
+conc_claimed(void *arg, const char *run_id)
+{
+    struct conc_parking *cp = arg;
+
+    return set_find(cp->sched, run_id) != NULL;
+}
+
+static void
+conc_taken_cb(void *arg, const struct store_due *d)
+{
+    struct conc_parking *cp = arg;
+    struct sched *s = cp->sched;
+    struct job *job = job_from_due(d);
+
+    job->taken = cp->slot;
+    cp->slot->taken++;
+    set_add(s, job);
+    /* It has waited its turn already: first in line, in its key's
+     * order. */
+    job->next = *cp->at;
+    *cp->at = job;
+    if (s->tail == cp->at)
+        s->tail = &job->next;
+    cp->at = &job->next;
+    s->nqueued++;
+}
+
+/* Takes from SL's queue in the store as many runs as it has free slots,
+ * into the front of the ready queue; none are left behind another key's,
+ * and none is read but by SL's own index. */
+static void
+conc_take(struct sched *s, struct conc_slot *sl)
+{
+    struct conc_parking cp = {s, NULL, sl, &s->head};
+    int room = sl->limit - sl->running - sl->taken, n;
+    /* The runs taken already and not yet dispatched are still in the
+     * queue in the store: read past them. */
+    int want = room + sl->taken;
+
+    if (!sl->waiting || room <= 0 || s->stopping)
+        return;
+    n = store_conc_queue(s->store, sl->name, want, conc_claimed,
+                         conc_taken_cb, &cp);
+    if (n < 0) {
+        s->conc_retry = 1; /* the next wake tries again */
+        arm_wake(s, now_ms() + 1000);
+        return;
+    }
+    if (n < want)
+        sl->waiting = 0; /* the rest of its queue is in memory */
+    if (n > 0)
+        kick(s);
+}
+
+static void
+conc_take_cb(void *arg, struct conc_slot *sl)
+{
+    conc_take(arg, sl);
+}
+
+static void
+conc_parked_cb(void *arg, int rc, const char *err)
+{
+    struct conc_parking *cp = arg;
+    struct sched *s = cp->sched;
+    struct conc_slot *sl = cp->slot;
+
+    sl->parking--;
+    set_del(s, cp->job);
+    if (rc != 0) {
+        /* Still queued in the store, and no longer claimed: the due
+         * scan finds it again. */
+        log_error("sched", "run %s: cannot put it in the queue of its"
+                           " concurrency key: %s", cp->job->run_id, err);
+        s->backlog = 1;
+        kick(s);
+    } else {
+        sl->waiting = 1;
+        /* A slot may have come free while this was written. */
+        conc_take(s, sl);
+    }
+    job_free(cp->job);
+    conc_table_put(sl);
+    free(cp);
+}
+
+/* Whether JOB of FN may start now: 0 when every key of it has a free slot
+ * (it then holds one of each until its attempt ends); -1 when one is
+ * full, and JOB goes into that key's queue in the store (it is the
+ * caller's no more). */
+static int
+conc_admit(struct sched *s, struct job *job, const struct fn_info *fn)
+{
+    struct conc_slot *sl[2] = {NULL, NULL};
+
+    if (job->taken != NULL) {
+        job->taken->taken--;
+        conc_table_put(job->taken);
+        job->taken = NULL;
+    }
+    for (int i = 0; i < 2; i++) {
+        int limit = fn->concurrency[i].limit;
+
+        /* A limit the function dropped (a reload), or a run made before
+         * it had one, counts for nothing. */
+        if (limit <= 0 || job->conc_keys[i] == NULL)
+            continue;
+        sl[i] = conc_table_get(s->conc, job->conc_keys[i]);
+        sl[i]->limit = limit;
+        if (sl[i]->running < limit)
+            continue;
+        {
+            struct conc_parking *cp = xcalloc(1, sizeof(*cp));
+
+            cp->sched = s;
+            cp->job = job;
+            cp->slot = sl[i];
+            sl[i]->parking++;
+            job->where = JOB_CONC_WAIT;
+            log_debug("sched", "run %s waits: concurrency key %s is full"
+                               " (%d running)", job->run_id, sl[i]->name,
+                      sl[i]->running);
+            store_conc_park(s->store, job->run_id, sl[i]->name,
+                            conc_parked_cb, cp);
+        }
+        if (i == 1 && sl[0] != NULL)
+            conc_table_put(sl[0]);
+        return -1;
+    }
+    for (int i = 0; i < 2; i++) {
+        job->held[i] = sl[i];
+        if (sl[i] != NULL)
+            sl[i]->running++;
+    }
+    return 0;
+}
+
+/* JOB's attempt has ended (or never started): its slots are free, and
+ * runs waiting in its keys' queues take them. */
+static void
+conc_release(struct sched *s, struct job *job)
+{
+    for (int i = 0; i < 2; i++) {
+        struct conc_slot *sl = job->held[i];
+
+        if (sl == NULL)
+            continue;
+        job->held[i] = NULL;
+        sl->running--;
+        conc_take(s, sl);
+        conc_table_put(sl);
+    }
+}
+
 static void
 dispatch(struct sched *s)
 {
@@ -474,10 +671,14 @@ dispatch(struct sched *s)
              * a generation declares the function again. */
             log_debug("sched", "run %s: function %s is not loaded",
                       job->run_id, job->function_id);
+            if (job->taken != NULL)
+                job->taken->waiting = 1; /* it is still in that queue */
             set_del(s, job);
             job_free(job);
             continue;
         }
+        if (conc_admit(s, job, fn) != 0)
+            continue; /* in its key's queue now: the next one goes */
         job->started_at = now_ms();
         job->checkpointed = 0;
         job->max_attempts = max_attempts(fn);
@@ -494,6 +695,7 @@ dispatch(struct sched *s)
             /* Its stored steps cannot be read (the store said why): it
              * must not run without them, or they would run again. It
              * stays queued in the store and is tried again in a second. */
+            conc_release(s, job);
             set_del(s, job);
             job_free(job);
             arm_wake(s, now_ms() + 1000);
@@ -512,6 +714,7 @@ dispatch(struct sched *s)
              * until a restart. */
             log_debug("sched", "run %s: dispatch failed; it stays first in"
                                " line", job->run_id);
+            conc_release(s, job);
             requeue_head(s, job);
             arm_wake(s, now_ms() + 1000);
             break;
@@ -955,6 +1158,8 @@ result_cb(void *arg, struct job *job, const struct pool_result *r)
 
     s->nrunning--;
     job->where = JOB_FINISHING;
+    /* It executes no code now, whatever its outcome. */
+    conc_release(s, job);
     f->sched = s;
     f->job = job;
     snprintf(f->at.run_id, sizeof(f->at.run_id), "%s", job->run_id);
@@ -1089,6 +1294,7 @@ sched_new(struct event_base *base, struct store *st,
     s->wake = evtimer_new(base, wake_cb, s);
     s->kick = event_new(base, -1, 0, kick_cb, s);
     s->rewrite = evtimer_new(base, rewrite_cb, s);
+    s->conc = conc_table_new();
     s->ex = ex;
     ex.ops->bind(ex.impl, &cb);
     return s;
@@ -1105,7 +1311,9 @@ sched_set_generation(struct sched *s, struct generation *g)
     generation_unref(old);
     s->ex.ops->set_generation(s->ex.impl, g);
     if (!first) {
-        /* Runs of functions that came back, or are new, may be due. */
+        /* Runs of functions that came back, or are new, may be due; so
+         * may runs in keys' queues, whose limits may have grown. */
+        conc_table_each_waiting(s->conc, conc_take_cb, s);
         s->backlog = 1;
         kick(s);
     }
@@ -1122,7 +1330,8 @@ sched_start(struct sched *s)
 
 void
 sched_submit(struct sched *s, const char *run_id, const char *function_id,
-             const char *event_id, struct shared_str *event, int64_t wake_at)
+             const char *event_id, struct shared_str *event, int64_t wake_at,
+             const char *const *conc_keys)
 {
     struct job *job;
     const struct fn_info *fn = s->gen ? registry_find(s->gen, function_id)
@@ -1145,6 +1354,7 @@ sched_submit(struct sched *s, const char *run_id, const char *function_id,
         return;
     }
     job = job_new(run_id, function_id, event_id, event, 0);
+    job_set_keys(job, conc_keys);
     job->fresh = 1;
     set_add(s, job);
     enqueue(s, job);
@@ -1249,8 +1459,10 @@ sched_cancel(struct sched *s, const struct store_cancel *v, size_t n,
         c->v[i].done = 0;
         c->v[i].at_boundary = 0;
         park_branches(s, c, v[i].run_id);
-        if (job == NULL || job->where == JOB_PARKED)
-            continue; /* waiting in the store: cancelled now */
+        if (job == NULL || job->where == JOB_PARKED ||
+            job->where == JOB_CONC_WAIT)
+            continue; /* waiting in the store: cancelled now (after its
+                         move into its key's queue, written first) */
         if (job->where == JOB_QUEUED) {
             /* Never dispatched now; claimed until the cancel commits. */
             queue_remove(s, job);
@@ -1303,6 +1515,7 @@ sched_free(struct sched *s)
         }
     }
     free(s->set);
+    conc_table_free(s->conc);
     while (s->watches != NULL) { /* none: their owners unwatch first */
         struct sched_watch *w = s->watches;
 
@@ -1326,4 +1539,20 @@ int
 sched_running(const struct sched *s)
 {
     return s->nrunning;
+}
+
+int
+sched_conc_running(const struct sched *s, const char *key)
+{
+    struct conc_slot *sl = conc_table_get(s->conc, key);
+    int n = sl->running;
+
+    conc_table_put(sl);
+    return n;
+}
+
+size_t
+sched_conc_keys(const struct sched *s)
+{
+    return conc_table_count(s->conc);
 }

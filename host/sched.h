@@ -20,6 +20,7 @@ struct event_base;
 struct generation;
 struct sched;
 struct store;
+struct conc_slot;
 
 /* A reference-counted string, shared by the runs of one event. */
 struct shared_str {
@@ -37,6 +38,8 @@ enum job_where {
     JOB_RUNNING,   /* on a worker */
     JOB_FINISHING, /* its outcome is being written */
     JOB_PARKED,    /* out of the queue, its cancel being written */
+    JOB_CONC_WAIT, /* out of the queue, its move into the queue of its
+                      full concurrency key being written */
 };
 
 /* A run the scheduler holds: queued in memory or running on a worker. */
@@ -63,6 +66,10 @@ struct job {
                              whose steps it replays and writes; "" for
                              other runs */
     char *target;         /* a parallel branch: the step it runs */
+    char *conc_keys[2];   /* its concurrency keys (conc.h), or NULL */
+    struct conc_slot *held[2]; /* the slots it holds while it runs */
+    struct conc_slot *taken;   /* the key whose queue it was taken from,
+                                  until it is dispatched */
     struct job *next;  /* in the ready queue */
     struct job *hnext; /* in the claimed set */
 };
@@ -140,10 +147,13 @@ void sched_poke(struct sched *s);
 /* Finds due runs in the store (after a restart) and starts dispatching. */
 void sched_start(struct sched *s);
 
-/* Hands over a run that was just committed as queued, due at WAKE_AT. */
+/* Hands over a run that was just committed as queued, due at WAKE_AT,
+ * with the concurrency keys it was stored with (CONC_KEYS[0..1], NULL:
+ * none). */
 void sched_submit(struct sched *s, const char *run_id,
                   const char *function_id, const char *event_id,
-                  struct shared_str *event, int64_t wake_at);
+                  struct shared_str *event, int64_t wake_at,
+                  const char *const *conc_keys);
 
 /* How a cancel of several runs went: RC 0 (V[i].done says which were
  * cancelled) or -1 with ERR when it could not be stored. */
@@ -165,6 +175,11 @@ void sched_stop(struct sched *s, void (*done)(void *arg), void *arg);
 /* For /health and /metrics. */
 int sched_queued(const struct sched *s);
 int sched_running(const struct sched *s);
+
+/* How many runs of concurrency key KEY (conc.h's full name) are on a
+ * worker now; and how many keys the scheduler counts. For tests. */
+int sched_conc_running(const struct sched *s, const char *key);
+size_t sched_conc_keys(const struct sched *s);
 
 /* The retry delay after failed attempt A (0-based), before jitter and
  * scale: 15 s, 30 s, 1 m, 2 m, 5 m, 10 m, 20 m, 40 m, 1 h, then 2 h. */

@@ -34,7 +34,8 @@ enum op_kind {
     OP_REQUEUE,
     OP_FETCH,
     OP_EXPIRE,
-    OP_CANCEL
+    OP_CANCEL,
+    OP_CONC_PARK
 };
 
 struct op {
@@ -92,6 +93,10 @@ struct op {
             char *reason;
             int64_t at;
         } cancel;
+        struct {
+            char run_id[27];
+            char *key;
+        } park;
     } u;
 };
 
@@ -332,6 +337,8 @@ apply_events(struct store *st, struct store_new_event *evs, size_t n,
                                    due + r->start_timeout_ms);
             else
                 sqlite3_bind_null(s[S_INS_RUN], 9);
+            bind_text(s[S_INS_RUN], 10, r->conc_keys[0]);
+            bind_text(s[S_INS_RUN], 11, r->conc_keys[1]);
             if (step_done(s[S_INS_RUN]) != 0)
                 return -1;
             /* Its cancelOn rules live while it does, from its start. */
@@ -910,6 +917,11 @@ apply_requeue(struct store *st, struct op *op, int64_t now)
     size_t n = 0, cap = 0;
     int rc;
 
+    /* No run holds a slot of a key now: the runs in a key's queue are
+     * due again, and take their place by the rules below. */
+    sqlite3_bind_int64(st->stmt[S_CONC_REQUEUE], 1, now);
+    if (step_done(st->stmt[S_CONC_REQUEUE]) != 0)
+        return -1;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
@@ -997,6 +1009,11 @@ apply_op(struct store *st, struct op *op, int64_t now)
     }
     case OP_CANCEL:
         return apply_cancel(st, op);
+    case OP_CONC_PARK:
+        bind_text(s[S_CONC_PARK], 1, op->u.park.run_id);
+        bind_text(s[S_CONC_PARK], 2, op->u.park.key);
+        sqlite3_bind_int64(s[S_CONC_PARK], 3, now);
+        return step_done(s[S_CONC_PARK]);
     }
     return -1;
 }
@@ -1197,6 +1214,8 @@ free_op(struct op *op)
         free(op->u.fetch.error);
     } else if (op->kind == OP_CANCEL) {
         free(op->u.cancel.reason);
+    } else if (op->kind == OP_CONC_PARK) {
+        free(op->u.park.key);
     }
     free(op->err);
     free(op);
@@ -1455,6 +1474,17 @@ store_start_timed(struct store *st, const char *run_id, unsigned a,
     op->u.start.attempt = a;
     op->u.start.at = started_at;
     op->u.start.finish_ms = finish_ms;
+    enqueue(st, op);
+}
+
+void
+store_conc_park(struct store *st, const char *run_id, const char *key,
+                store_done_fn done, void *arg)
+{
+    struct op *op = op_new(OP_CONC_PARK, done, arg);
+
+    snprintf(op->u.park.run_id, sizeof(op->u.park.run_id), "%s", run_id);
+    op->u.park.key = xstrdup(key);
     enqueue(st, op);
 }
 

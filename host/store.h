@@ -48,6 +48,9 @@ struct store_new_run {
     char *idempotency_key;   /* its function's idempotency key for the
                                 event, or NULL: one run per key per 24 h
                                 (owned by the caller) */
+    char *conc_keys[2];      /* its concurrency keys (host/conc.h), or
+                                NULL: stored with it (owned by the
+                                caller) */
     int created;             /* out: 0 when the dedup key had a run */
     int idempotent;          /* out: 0 created because the idempotency
                                 key had a run */
@@ -155,6 +158,7 @@ struct store_due {
     const char *group_run; /* a parallel branch: the run its group is in
                               (its steps are that run's); else NULL */
     const char *target;    /* a parallel branch: the step it runs */
+    const char *conc_keys[2]; /* its concurrency keys, or NULL */
 };
 
 /* Opens (creating and migrating) the database at PATH, starts the writer
@@ -277,6 +281,22 @@ int store_pending_fetches(struct store *st,
 /* Queues every run left running by a previous process again. Returns the
  * number of runs, or -1. Call before serving. */
 int store_requeue_running(struct store *st, char *err, size_t errlen);
+
+/* Moves RUN_ID, which is queued (or due from a sleep, or was taken from
+ * a key's queue), into the queue of concurrency key KEY: the due scan no
+ * longer finds it, store_conc_queue() does. Nothing changes if it ended
+ * or its cancel was asked for meanwhile. DONE(ARG) once committed. */
+void store_conc_park(struct store *st, const char *run_id, const char *key,
+                     store_done_fn done, void *arg);
+
+/* Calls FN for up to LIMIT runs in the queue of concurrency key KEY,
+ * oldest first, through its index (never a scan), skipping those for
+ * which SKIP returns non-zero. Returns the number of rows read, or -1
+ * (logged). */
+int store_conc_queue(struct store *st, const char *key, int limit,
+                     int (*skip)(void *arg, const char *run_id),
+                     void (*fn)(void *arg, const struct store_due *due),
+                     void *arg);
 
 /* Calls FN for up to LIMIT queued runs of the functions FNS (a
  * NULL-terminated list) due at NOW, oldest first, skipping those for which

@@ -23,6 +23,7 @@ int store_query_init(struct store *st, sqlite3 *db);
 struct store_scan {
     sqlite3_stmt *due, *wake;
     int nf;
+    sqlite3_stmt *conc; /* a key's queue: store_conc_queue() */
 };
 
 /* ST's scan statements (store.c owns the struct, store_query.c fills it). */

@@ -43,7 +43,8 @@ store_scan_clear(struct store_scan *sc)
 {
     sqlite3_finalize(sc->due);
     sqlite3_finalize(sc->wake);
-    sc->due = sc->wake = NULL;
+    sqlite3_finalize(sc->conc);
+    sc->due = sc->wake = sc->conc = NULL;
     sc->nf = 0;
 }
 
@@ -64,7 +65,7 @@ scan_prepare(struct store *st, int nf, char *err, size_t errlen)
     ph = placeholders(nf);
     sql = xasprintf("SELECT r.id, r.function_id, r.attempt, e.json, e.id,"
                     " r.target_step, CASE WHEN r.target_step IS NOT NULL"
-                    " THEN r.parent_run_id END"
+                    " THEN r.parent_run_id END, r.conc_key1, r.conc_key2"
                     " FROM runs r JOIN events e ON e.id = r.event_id"
                     " WHERE r.status IN ('queued', 'sleeping')"
                     " AND r.wake_at <= ?"
@@ -114,25 +115,16 @@ scan_done(sqlite3_stmt *s)
     sqlite3_clear_bindings(s);
 }
 
-int
-store_due_runs(struct store *st, int64_t now, const char *const *fns,
-               int limit, int (*skip)(void *, const char *),
-               void (*fn)(void *, const struct store_due *), void *arg)
+/* Calls FN for each row of S (the columns of the due scan), unless SKIP
+ * says it is claimed. Returns the number of rows, or -1 logged as a read
+ * of WHAT. */
+static int
+due_rows(struct store *st, sqlite3_stmt *s, int (*skip)(void *, const char *),
+         void (*fn)(void *, const struct store_due *), void *arg,
+         const char *what)
 {
-    struct store_scan *sc;
-    sqlite3_stmt *s;
-    char err[256];
-    int n = 0, nf = count_ids(fns), rc;
+    int n = 0, rc;
 
-    if (nf == 0)
-        return 0;
-    if ((sc = scan_prepare(st, nf, err, sizeof(err))) == NULL) {
-        log_error("store", "due runs: %s", err);
-        return -1;
-    }
-    s = sc->due;
-    scan_bind(s, now, fns, nf);
-    sqlite3_bind_int(s, nf + 2, limit);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct store_due d;
 
@@ -146,13 +138,69 @@ store_due_runs(struct store *st, int64_t now, const char *const *fns,
         d.event_id = (const char *)sqlite3_column_text(s, 4);
         d.target = (const char *)sqlite3_column_text(s, 5);
         d.group_run = (const char *)sqlite3_column_text(s, 6);
+        d.conc_keys[0] = (const char *)sqlite3_column_text(s, 7);
+        d.conc_keys[1] = (const char *)sqlite3_column_text(s, 8);
         fn(arg, &d);
     }
     if (rc != SQLITE_DONE) {
-        log_error("store", "due runs: %s", sqlite3_errmsg(store_reader(st)));
+        log_error("store", "%s: %s", what, sqlite3_errmsg(store_reader(st)));
         n = -1;
     }
+    return n;
+}
+
+int
+store_due_runs(struct store *st, int64_t now, const char *const *fns,
+               int limit, int (*skip)(void *, const char *),
+               void (*fn)(void *, const struct store_due *), void *arg)
+{
+    struct store_scan *sc;
+    sqlite3_stmt *s;
+    char err[256];
+    int n, nf = count_ids(fns);
+
+    if (nf == 0)
+        return 0;
+    if ((sc = scan_prepare(st, nf, err, sizeof(err))) == NULL) {
+        log_error("store", "due runs: %s", err);
+        return -1;
+    }
+    s = sc->due;
+    scan_bind(s, now, fns, nf);
+    sqlite3_bind_int(s, nf + 2, limit);
+    n = due_rows(st, s, skip, fn, arg, "due runs");
     scan_done(s);
+    return n;
+}
+
+int
+store_conc_queue(struct store *st, const char *key, int limit,
+                 int (*skip)(void *, const char *),
+                 void (*fn)(void *, const struct store_due *), void *arg)
+{
+    struct store_scan *sc = store_scan(st);
+    int n;
+
+    if (sc->conc == NULL &&
+        sqlite3_prepare_v3(store_reader(st),
+                           "SELECT r.id, r.function_id, r.attempt, e.json,"
+                           " e.id, NULL, NULL, r.conc_key1, r.conc_key2"
+                           " FROM runs r JOIN events e ON e.id = r.event_id"
+                           /* Through runs_conc: this key's runs only. */
+                           " WHERE r.status = 'concurrency'"
+                           " AND r.conc_wait = ?"
+                           " ORDER BY r.wake_at LIMIT ?", -1,
+                           SQLITE_PREPARE_PERSISTENT, &sc->conc,
+                           NULL) != SQLITE_OK) {
+        log_error("store", "a concurrency key's queue: %s",
+                  sqlite3_errmsg(store_reader(st)));
+        sc->conc = NULL;
+        return -1;
+    }
+    store_bind_text(sc->conc, 1, key);
+    sqlite3_bind_int(sc->conc, 2, limit);
+    n = due_rows(st, sc->conc, skip, fn, arg, "a concurrency key's queue");
+    scan_done(sc->conc);
     return n;
 }
 
@@ -275,7 +323,7 @@ store_runs_to_cancel(struct store *st, const char *function_id, int64_t from,
                               " AND (r.created_at, r.id) > (?, ?)"
                               " AND r.status IN ('queued', 'sleeping',"
                               " 'running', 'fetching', 'waiting',"
-                              " 'invoking', 'parallel')"
+                              " 'invoking', 'parallel', 'concurrency')"
                               " AND r.cancel_at IS NULL"
                               " ORDER BY r.created_at, r.id LIMIT ?";
     sqlite3_stmt *s;
@@ -607,6 +655,10 @@ run_json(struct store *st, sqlite3_stmt *s, int detail)
     if (state == RS_WAITING)
         json_object_object_add(o, "waiting_for_function",
                                json_object_new_boolean(1));
+    if (run_state_reason(state) != NULL)
+        json_object_object_add(o, "queued_reason", json_object_new_string(
+                                                       run_state_reason(
+                                                           state)));
     add_time(o, "run_started_at", s, 9);
     add_time(o, "ended_at", s, 10);
     if (detail & RUN_OUTPUT)

@@ -154,6 +154,16 @@ const char *const store_migrations[] = {
     "  run_id TEXT NOT NULL,"
     "  expires_at INTEGER NOT NULL,"
     "  PRIMARY KEY (function_id, key)) WITHOUT ROWID;",
+
+    /* 10: concurrency keys (host/conc.h), made once when a run is
+     * created. A run whose key is full waits as status 'concurrency' in
+     * that key's queue (conc_wait, oldest first): found by key, never by
+     * the due scan. */
+    "ALTER TABLE runs ADD COLUMN conc_key1 TEXT;"
+    "ALTER TABLE runs ADD COLUMN conc_key2 TEXT;"
+    "ALTER TABLE runs ADD COLUMN conc_wait TEXT;"
+    "CREATE INDEX runs_conc ON runs(conc_wait, wake_at)"
+    "  WHERE status = 'concurrency';",
 };
 
 const int store_nmigrations =
@@ -165,8 +175,9 @@ const char *const store_stmt_sql[NSTMT] = {
                     " ON CONFLICT(id) DO NOTHING",
     [S_INS_RUN] = "INSERT INTO runs(id, function_id, event_id, status,"
                   " attempt, wake_at, created_at, updated_at,"
-                  " parent_run_id, parent_step_id, deadline)"
-                  " VALUES (?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?)",
+                  " parent_run_id, parent_step_id, deadline, conc_key1,"
+                  " conc_key2)"
+                  " VALUES (?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?, ?, ?)",
     [S_GET_DEDUP] = "SELECT run_id FROM dedup WHERE function_id = ? AND"
                     " key = ? AND expires_at > ?",
     [S_PUT_DEDUP] = "INSERT OR REPLACE INTO dedup(function_id, key, run_id,"
@@ -181,7 +192,8 @@ const char *const store_stmt_sql[NSTMT] = {
                     " started_at = coalesce(started_at, ?2),"
                     " deadline = CASE WHEN started_at IS NULL THEN ?2 + ?5"
                     " ELSE deadline END, updated_at = ?3"
-                    " WHERE id = ?4 AND status IN ('queued', 'sleeping')",
+                    " WHERE id = ?4"
+                    " AND status IN ('queued', 'sleeping', 'concurrency')",
     [S_WAKE_STEPS] = "UPDATE steps SET status = 'completed', ended_at = ?"
                      " WHERE run_id = ? AND status = 'sleeping'"
                      " AND wake_at <= ?",
@@ -214,7 +226,7 @@ const char *const store_stmt_sql[NSTMT] = {
                      " deadline = NULL, updated_at = ?1"
                      " WHERE id = ?3"
                      " AND status IN ('queued', 'sleeping', 'fetching',"
-                     " 'waiting', 'invoking', 'parallel')",
+                     " 'waiting', 'invoking', 'parallel', 'concurrency')",
     /* Cancelled at its next step boundary: a run on a worker (?4 = 1),
      * which shows as running from now on even if it is new and has not
      * written a checkpoint yet. */
@@ -223,7 +235,8 @@ const char *const store_stmt_sql[NSTMT] = {
                       " status = CASE WHEN ?4 THEN 'running' ELSE status END,"
                       " updated_at = ?1 WHERE id = ?3"
                       " AND status IN ('queued', 'sleeping', 'running',"
-                      " 'fetching', 'waiting', 'invoking', 'parallel')",
+                      " 'fetching', 'waiting', 'invoking', 'parallel',"
+                      " 'concurrency')",
     /* After an attempt's outcome: a run whose cancel was asked for ends
      * cancelled rather than going on (?3 = 1: whether or not it was,
      * when the worker stopped at a cancel). Completed and failed runs
@@ -234,7 +247,8 @@ const char *const store_stmt_sql[NSTMT] = {
                          " ended_at = ?1, deadline = NULL, updated_at = ?1"
                          " WHERE id = ?2 AND (cancel_at IS NOT NULL OR ?3)"
                          " AND status IN ('queued', 'sleeping', 'running',"
-                         " 'fetching', 'waiting', 'invoking', 'parallel')",
+                         " 'fetching', 'waiting', 'invoking', 'parallel',"
+                         " 'concurrency')",
     /* At start: runs left running go back to the queue, unless a cancel
      * was asked for them, which ends them now; so does a cancel asked for
      * a new run that was on a worker before its first checkpoint. */
@@ -350,6 +364,16 @@ const char *const store_stmt_sql[NSTMT] = {
     [S_CANCEL_AT_START] = "SELECT id FROM runs WHERE cancel_at IS NOT NULL"
                           " AND status IN ('running', 'queued', 'sleeping',"
                           " 'fetching', 'waiting', 'invoking', 'parallel')",
+    /* A run whose key is full moves into its key's queue (from the due
+     * scan's, or back after it was taken from it); not one that ended or
+     * whose cancel is asked for meanwhile. */
+    [S_CONC_PARK] = "UPDATE runs SET status = 'concurrency', conc_wait = ?2,"
+                    " updated_at = ?3 WHERE id = ?1 AND cancel_at IS NULL"
+                    " AND status IN ('queued', 'sleeping', 'concurrency')",
+    /* At start, before the rest: no run holds a slot, so every queue of
+     * a key is due again, in its order. */
+    [S_CONC_REQUEUE] = "UPDATE runs SET status = 'queued', conc_wait = NULL,"
+                       " updated_at = ?1 WHERE status = 'concurrency'",
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",

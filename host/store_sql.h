@@ -48,6 +48,8 @@ enum {
     S_CANCEL_PAUSES,
     S_RUN_TRIGGER,
     S_CANCEL_AT_START,
+    S_CONC_PARK,
+    S_CONC_REQUEUE,
     S_BEGIN,
     S_COMMIT,
     S_ROLLBACK,

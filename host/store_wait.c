@@ -84,7 +84,8 @@ const char *const store_waits_sql[NW] = {
                       " cancel_reason = coalesce(cancel_reason, ?2),"
                       " updated_at = ?1 WHERE id = ?3"
                       " AND status IN ('queued', 'sleeping', 'running',"
-                      " 'fetching', 'waiting', 'invoking', 'parallel')",
+                      " 'fetching', 'waiting', 'invoking', 'parallel',"
+                      " 'concurrency')",
     [W_DEL_CANCELS] = "DELETE FROM pauses WHERE run_id = ?"
                       " AND kind = 'cancel'",
     /* Rules past their timeout match nothing (store_waits_event() checks

@@ -53,6 +53,16 @@ xrealloc(void *p, size_t n)
     return q;
 }
 
+size_t
+str_hash(const char *s)
+{
+    size_t h = 1469598103934665603ULL;
+
+    for (; *s != '\0'; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
 char *
 xstrdup(const char *s)
 {

@@ -14,6 +14,9 @@ void *xmalloc(size_t n);
 void *xcalloc(size_t nmemb, size_t n);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
+
+/* FNV-1a of the string S, for the host's hash tables. */
+size_t str_hash(const char *s);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Wall-clock milliseconds since the epoch, and a monotonic clock in ms. */

@@ -162,6 +162,49 @@ check_option_expr(const struct fh_plugin *p, const struct fh_function *f,
                       p->name, f->id, name, why);
 }
 
+/* Whether F's concurrency limits in O can be: 0, or -1 with the plugin,
+ * the function, which limit and what is wrong in ERR. */
+static int
+check_concurrency(const struct fh_plugin *p, const struct fh_function *f,
+                  const struct fh_function_opts *o, char *err, size_t errlen)
+{
+    for (int i = 0; i < FH_CONCURRENCY_LIMITS; i++) {
+        const struct fh_concurrency *c = &o->concurrency[i];
+        char name[32], why[256];
+        int env;
+
+        snprintf(name, sizeof(name), "concurrency[%d]", i);
+        if (c->limit == 0 && c->key == NULL && c->scope == NULL)
+            continue;
+        if (i > 0 && o->concurrency[0].limit == 0)
+            return check_fail(err, errlen, "plugin %s: function \"%s\": %s:"
+                                           " set concurrency[0] first",
+                              p->name, f->id, name);
+        if (c->limit < 1 || c->limit > FH_CONCURRENCY_MAX)
+            return check_fail(err, errlen, "plugin %s: function \"%s\": %s:"
+                                           " limit %d is out of range (1..%d)",
+                              p->name, f->id, name, (int)c->limit,
+                              FH_CONCURRENCY_MAX);
+        if (c->scope != NULL && strcmp(c->scope, "fn") != 0 &&
+            strcmp(c->scope, "env") != 0)
+            return check_fail(err, errlen, "plugin %s: function \"%s\": %s:"
+                                           " scope \"%.32s\" is neither"
+                                           " \"fn\" nor \"env\"",
+                              p->name, f->id, name, c->scope);
+        env = c->scope != NULL && strcmp(c->scope, "env") == 0;
+        if (env && c->key == NULL)
+            return check_fail(err, errlen, "plugin %s: function \"%s\": %s:"
+                                           " scope \"env\" needs a key, which"
+                                           " names the queue the functions"
+                                           " share",
+                              p->name, f->id, name);
+        snprintf(why, sizeof(why), "%s.key", name);
+        if (check_option_expr(p, f, why, c->key, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 int
 check_cancel_rule(const struct fh_cancel_on *c, char *err, size_t errlen)
 {
@@ -315,7 +358,8 @@ check_functions(const struct fh_plugin *p, char *err, size_t errlen)
             return -1;
         if (check_option_expr(p, f, "if", o.if_expr, err, errlen) != 0 ||
             check_option_expr(p, f, "idempotency", o.idempotency, err,
-                              errlen) != 0)
+                              errlen) != 0 ||
+            check_concurrency(p, f, &o, err, errlen) != 0)
             return -1;
         for (const struct fh_function *g = p->functions; g < f; g++)
             if (strcmp(g->id, f->id) == 0)

@@ -68,6 +68,7 @@
  *   1.4  parallel steps: parallel (struct fh_parallel, struct fh_branch);
  *        fh_function_opts.cancel_on (struct fh_cancel_on)
  *   1.5  fh_function_opts.if_expr (a trigger's `if`), idempotency
+ *   1.6  fh_function_opts.concurrency (struct fh_concurrency)
  */
 #ifndef FNHOST_H
 #define FNHOST_H
@@ -83,7 +84,7 @@ extern "C" {
 
 #define FH_ABI_MAGIC 0x31686e66u /* "fnh1" in memory on little-endian */
 #define FH_ABI_MAJOR 1
-#define FH_ABI_MINOR 5
+#define FH_ABI_MINOR 6
 
 #define FH_EXPORT       __attribute__((visibility("default")))
 #define FH_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -206,6 +207,10 @@ typedef int (*fh_step_fn)(struct fh_ctx *ctx, void *arg,
 /* At most this many cancel_on rules per function, as Inngest's. */
 #define FH_CANCEL_ON_MAX 5
 
+/* At most two concurrency limits per function, of 1..100000 runs each. */
+#define FH_CONCURRENCY_LIMITS 2
+#define FH_CONCURRENCY_MAX 100000
+
 struct fh_function_opts {
     uint32_t size;       /* sizeof(struct fh_function_opts) at build time:
                             FH_OPTS() sets it */
@@ -259,6 +264,25 @@ struct fh_function_opts {
                                  first start none ("event.data.user_id").
                                  An event it cannot be evaluated on starts
                                  its run. NULL: none */
+    /* 1.6 */
+    struct fh_concurrency {   /* Inngest's concurrency: at most LIMIT runs
+                                 execute code at once (sleeping, waiting,
+                                 retrying and queued runs hold no slot);
+                                 the others wait in line, per key */
+        int32_t limit;        /* 1..FH_CONCURRENCY_MAX; 0: unused entry */
+        const char *key;      /* an expression over `event` whose value
+                                 names a queue of its own, made once when
+                                 the run is created
+                                 ("event.data.workspace_id"); NULL: one
+                                 queue. An event it cannot be evaluated on
+                                 goes in the queue of the empty key */
+        const char *scope;    /* "fn" (NULL): the key's runs of this
+                                 function; "env": of every function whose
+                                 scope-env key has the same value (the
+                                 key is required) */
+    } concurrency[FH_CONCURRENCY_LIMITS]; /* FH_OPTS(.concurrency = {{
+                                 .limit = 10,
+                                 .key = "event.data.workspace_id"}}) */
 };
 
 #define FH_RETRIES_NONE (-1)

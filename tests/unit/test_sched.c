@@ -368,7 +368,7 @@ start_run(struct sched *s, const char *fn, char run_id[27])
     loop_until(fired, &c, 5000);
     if (s != NULL) {
         json = shared_str_new(text, sizeof(text) - 1);
-        sched_submit(s, run.id, fn, ev.id, json, ev.ts);
+        sched_submit(s, run.id, fn, ev.id, json, ev.ts, NULL);
         shared_str_unref(json);
     }
     memcpy(run_id, run.id, 27);
