@@ -531,23 +531,35 @@ static void
 conc_take(struct sched *s, struct conc_slot *sl)
 {
     struct conc_parking cp = {s, NULL, sl, &s->head};
-    int room = sl->limit - sl->running - sl->taken, n;
-    /* The runs taken already and not yet dispatched are still in the
-     * queue in the store: read past them. */
-    int want = room + sl->taken;
+    int room = sl->limit - sl->running - sl->taken, n, want;
 
     if (!sl->waiting || room <= 0 || s->stopping)
         return;
-    n = store_conc_queue(s->store, sl->name, want, conc_claimed,
-                         conc_taken_cb, &cp);
-    if (n < 0) {
-        s->conc_retry = 1; /* the next wake tries again */
-        arm_wake(s, now_ms() + 1000);
-        return;
+    /* The runs taken already and not yet dispatched are still in the
+     * queue in the store, and so are those dispatched whose start is
+     * not yet written: read past them, reading more only if they were
+     * all it found. */
+    want = room + sl->taken;
+    for (;;) {
+        int before = sl->taken;
+
+        n = store_conc_queue(s->store, sl->name, want, conc_claimed,
+                             conc_taken_cb, &cp);
+        if (n < 0) {
+            s->conc_retry = 1; /* the next wake tries again */
+            arm_wake(s, now_ms() + 1000);
+            return;
+        }
+        room -= sl->taken - before;
+        if (n < want) {
+            sl->waiting = 0; /* the rest of its queue is in memory */
+            break;
+        }
+        if (room <= 0 || want >= sl->running + sl->taken + room)
+            break;
+        want = sl->running + sl->taken + room;
     }
-    if (n < want)
-        sl->waiting = 0; /* the rest of its queue is in memory */
-    if (n > 0)
+    if (cp.at != &s->head)
         kick(s);
 }
 

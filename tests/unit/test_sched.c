@@ -199,6 +199,23 @@ end_failed(const char *run_id, const char *why, int no_retry,
     fake_end(run_id, &r);
 }
 
+/* Ends RUN_ID's attempt in a sleep of MS. */
+static void
+end_sleep(const char *run_id, int64_t ms)
+{
+    struct pool_result r;
+
+    memset(&r, 0, sizeof(r));
+    r.suspend = SUSPEND_SLEEP;
+    r.step.step_id = "nap";
+    r.step.name = "nap";
+    r.step.kind = "sleep";
+    r.step.status = "sleeping";
+    r.step.started_at = now_ms();
+    r.step.wake_at = now_ms() + ms;
+    fake_end(run_id, &r);
+}
+
 /* ------------------------------------------------------------ helpers */
 
 /* Runs the loop until COND(ARG) holds, for at most MS. */
@@ -343,8 +360,20 @@ fired(const void *arg)
 /* Ingests one event that starts a run of FN, and hands the run to S as
  * the event API does (unless S is NULL: then only the store has it, as
  * after a restart). RUN_ID gets its id. */
+static void start_keyed(struct sched *s, const char *fn, const char *key,
+                        char run_id[27]);
+
 static void
 start_run(struct sched *s, const char *fn, char run_id[27])
+{
+    start_keyed(s, fn, NULL, run_id);
+}
+
+/* As start_run(), for a run whose first concurrency key is KEY (NULL:
+ * none), as the pipeline stores it. */
+static void
+start_keyed(struct sched *s, const char *fn, const char *key,
+            char run_id[27])
 {
     struct store_new_event ev;
     struct store_new_run run;
@@ -364,11 +393,13 @@ start_run(struct sched *s, const char *fn, char run_id[27])
     run.function_id = fn;
     /* As the pipeline does, from the function's timeouts.start. */
     run.start_timeout_ms = strcmp(fn, "timed") == 0 ? 30 : 0;
+    run.conc_keys[0] = (char *)key;
     store_put_events(store, &ev, 1, 0, committed_cb, &c);
     loop_until(fired, &c, 5000);
     if (s != NULL) {
         json = shared_str_new(text, sizeof(text) - 1);
-        sched_submit(s, run.id, fn, ev.id, json, ev.ts, NULL);
+        sched_submit(s, run.id, fn, ev.id, json, ev.ts,
+                     (const char *const *)run.conc_keys);
         shared_str_unref(json);
     }
     memcpy(run_id, run.id, 27);
@@ -388,6 +419,7 @@ make_generation(void)
         {"once", 1, 0.001},
         {"patient", 4, 0.001},
         {"timed", 4, 0.001},
+        {"limited", 4, 0.0001},
     };
     struct generation *g = xcalloc(1, sizeof(*g));
 
@@ -405,6 +437,7 @@ make_generation(void)
         g->fns[i].backoff_scale = fns[i].scale;
     }
     g->fns[4].timeout_start_ms = 30;
+    g->fns[5].concurrency[0].limit = 2;
     return g;
 }
 
@@ -708,20 +741,11 @@ static void
 test_sleep(struct sched *s)
 {
     char id[27];
-    struct pool_result r;
     int i;
 
     start_run(s, "ok", id);
     loop_until(is_running, id, 5000);
-    memset(&r, 0, sizeof(r));
-    r.suspend = SUSPEND_SLEEP;
-    r.step.step_id = "nap";
-    r.step.name = "nap";
-    r.step.kind = "sleep";
-    r.step.status = "sleeping";
-    r.step.started_at = now_ms();
-    r.step.wake_at = now_ms() + 100;
-    fake_end(id, &r);
+    end_sleep(id, 100);
     ok(reach(id, "sleeping"), "a sleep suspends the run");
     ok(fake_find(id) < 0, "and frees its worker");
     ok(loop_until(is_running, id, 5000), "it is dispatched again when due");
@@ -1272,6 +1296,140 @@ stopped_cb(void *arg)
     *(int *)arg = 1;
 }
 
+/* ------------------------------------------------------- concurrency */
+
+#define KEY_A "f:limited:0:a"
+#define KEY_B "f:limited:0:b"
+
+static int
+in_key_queue(const void *run_id)
+{
+    return strcmp(run_col(run_id, "status"), "concurrency") == 0;
+}
+
+/* Whether the fake runs *N jobs. */
+static int
+has_jobs(const void *n)
+{
+    return fake.njobs == *(const int *)n;
+}
+
+/* A key with limit 2: two of its runs execute, the third waits in its
+ * key's queue while another key's run goes by; a slot comes free when
+ * an attempt ends, however it ends (completed, asleep, failed), and the
+ * oldest waiting run takes it; the runs in a queue are due again after a
+ * restart, with their keys, and the limit still holds. */
+static void
+test_concurrency(struct sched *s)
+{
+    char a[4][27], b[27], err[256];
+
+    fake.slots = 8;
+    for (int i = 0; i < 4; i++)
+        start_keyed(s, "limited", KEY_A, a[i]);
+    ok(loop_until(is_running, a[1], 5000) && is_running(a[0]),
+       "two runs of a key with limit 2 execute");
+    ok(loop_until(in_key_queue, a[2], 5000) &&
+           loop_until(in_key_queue, a[3], 5000),
+       "the other two wait in the key's queue, in the store");
+    is_int(sched_conc_running(s, KEY_A), 2, "the key has 2 slots taken");
+    start_keyed(s, "limited", KEY_B, b);
+    ok(loop_until(is_running, b, 5000),
+       "a run of another key executes meanwhile: no head-of-line blocking");
+    ok(!is_running(a[2]) && !is_running(a[3]), "the full key's runs wait");
+
+    end_ok(a[0], "1");
+    ok(loop_until(is_running, a[2], 5000),
+       "a completed attempt frees its slot: the oldest waiting run takes it");
+    ok(!is_running(a[3]) && in_key_queue(a[3]), "and only that one");
+
+    end_sleep(a[1], 60000);
+    ok(loop_until(is_running, a[3], 5000),
+       "a run that sleeps holds no slot: the next one takes it");
+    ok(reach(a[1], "sleeping"), "(the first sleeps)");
+
+    /* A failed attempt, or a dead worker (reported as one), frees its
+     * slot; its retry then waits for one like any run of the key. */
+    end_failed(a[2], "worker died", 0, 0);
+    ok(loop_until(is_running, a[2], 5000),
+       "a failed attempt frees its slot, and its retry takes one again");
+    is_int(sched_conc_running(s, KEY_A), 2, "two slots taken, no more");
+
+    /* A restart: what the key's queue holds is due again, keys and all,
+     * and the limit holds over it. */
+    start_keyed(s, "limited", KEY_A, a[0]);
+    ok(loop_until(in_key_queue, a[0], 5000), "a new run of the full key waits");
+    ok(store_requeue_running(store, err, sizeof(err)) >= 0,
+       "the restart's requeue runs");
+    is_str(run_col(a[0], "status"), "queued",
+           "the runs in a key's queue are queued again at a restart");
+    is_str(run_col(a[0], "conc_key1"), KEY_A, "with the key it was made with");
+    sched_poke(s);
+    ok(loop_until(in_key_queue, a[0], 5000) && !is_running(a[0]),
+       "found due, it waits again: its key is still full");
+
+    end_ok(a[2], "1");
+    ok(loop_until(is_running, a[0], 5000), "and takes the next free slot");
+    end_ok(a[3], "1");
+    end_ok(a[0], "1");
+    end_ok(b, "1");
+    is_int(sched_conc_running(s, KEY_A) + sched_conc_running(s, KEY_B), 0,
+           "once they end, no slot is taken");
+    /* a[1] sleeps a minute: its key stays counted while it may wait. */
+}
+
+/* 2,000 runs of 2,000 keys, limit 2 each: none waits, since no key is
+ * full; then a full key's 200 waiting runs do not hold up a run of
+ * another key, and the keys the scheduler counts are only those in use. */
+static void
+test_concurrency_many_keys(struct sched *s)
+{
+    char id[27], hot[3][27], key[64];
+    static char ids[2000][27];
+    int queued = 0;
+
+    fake.slots = 8;
+    for (int i = 0; i < 2000; i++) {
+        snprintf(key, sizeof(key), "f:limited:0:k%d", i);
+        start_keyed(s, "limited", key, ids[i]);
+        if (loop_until(is_running, ids[i], 5000))
+            end_ok(ids[i], "1");
+    }
+    for (int i = 0; i < 2000; i++)
+        queued += !reach(ids[i], "completed");
+    is_int(queued, 0, "2,000 runs of 2,000 keys each complete, none waits");
+    ok(sched_conc_keys(s) <= 2,
+       "keys with nothing running are forgotten (%zu counted)",
+       sched_conc_keys(s));
+
+    for (int i = 0; i < 3; i++)
+        start_keyed(s, "limited", "f:limited:0:hot", hot[i]);
+    loop_until(in_key_queue, hot[2], 5000);
+    for (int i = 0; i < 200; i++)
+        start_keyed(s, "limited", "f:limited:0:hot", ids[i]);
+    ok(loop_until(in_key_queue, ids[199], 5000), "200 more runs of a full key"
+       " wait in its queue");
+    start_keyed(s, "limited", "f:limited:0:cold", id);
+    ok(loop_until(is_running, id, 5000),
+       "a run of another key executes at once");
+    is_int(sched_conc_running(s, "f:limited:0:hot"), 2,
+           "the full key still has 2 running");
+    end_ok(id, "1");
+    /* Drain the hot key: each end lets exactly one more in. */
+    for (int left = 203; left > 0; left--) {
+        int want = left >= 2 ? 2 : left;
+
+        if (!loop_until(has_jobs, &want, 5000) ||
+            sched_conc_running(s, "f:limited:0:hot") > 2)
+            break;
+        end_ok(fake.jobs[0]->run_id, "1");
+    }
+    ok(sched_conc_running(s, "f:limited:0:hot") <= 2,
+       "draining the key, never more than 2 run");
+    while (fake.njobs > 0 && strcmp(fake.jobs[0]->function_id, "limited") == 0)
+        end_ok(fake.jobs[0]->run_id, "1");
+}
+
 int
 main(void)
 {
@@ -1322,6 +1480,8 @@ main(void)
     test_branch_state_limit(s);
     test_branch_restart_cancelled(s);
     test_bulk_cancel_finds_group(s);
+    test_concurrency(s);
+    test_concurrency_many_keys(s);
 
     sched_stop(s, stopped_cb, &stopped);
     ok(stopped && fake.stopped, "stopping stops the executor");
