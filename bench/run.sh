@@ -18,13 +18,15 @@
 #   BENCH_RELOAD_PLUGINS  reload: how many plugins (default 50)
 #   BENCH_FETCH_WORKERS   fetch: workers (default 8)
 #   BENCH_FANOUT_WORKERS  fanout: workers (default 32)
+#   BENCH_CONC_WORKERS    concurrency: workers (default 8)
 #
 # A benchmark is a function bench_NAME; add its name to BENCHES. Each one
 # may call fail, which makes the script exit 1 after the rest have run
 # (a durability check that does not hold is a bug, whatever the figures).
 set -euo pipefail
 
-BENCHES=(ingest webhooks steps invoke fanout sleepers waits reload fetch)
+BENCHES=(ingest webhooks steps invoke fanout sleepers waits reload fetch
+         concurrency)
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if [[ -n ${FNHOST_BUILD:-} ]]; then
@@ -1086,6 +1088,70 @@ runs_settle() {
 reload_ends() {
     grep -cE '\[reload\] (generation [0-9]+: [0-9]+ plugins?, |kept generation )' \
         "$1" || true
+}
+
+# cpu_ms PID: the CPU time PID's own threads used so far (the loop and
+# the store's writer: not its workers), in ms.
+cpu_ms() {
+    awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, "");
+        printf "%d\n", ($12 + $13) * 1000 / hz }' "/proc/$1/stat"
+}
+
+# cpu_row LABEL K: the daemon's CPU per run ended of load K (conc-K.cpu
+# and conc-K.txt), in us.
+cpu_row() {
+    awk -v ms="$(cat "$TMP/conc-$2.cpu")" -v n="$(kv "$TMP/conc-$2.txt" ended)" \
+        -v l="$1" 'BEGIN { if (n > 0)
+            printf "  %-36s %10.1f us of the daemon CPU per run\n", l,
+                   ms * 1000 / n }'
+}
+
+# concurrency: 1-step runs limited to 1 at a time per key over 10,000
+# distinct keys (steps-1-conc: key event.data.i % 10000) against the same
+# runs with no limit (steps-1), one after the other on one daemon, 64 in
+# flight, BENCH_CONC_WORKERS (default 8) workers. The ratio is what the
+# limit costs throughput: keys are not a scan, so it should be near 100%.
+# The scheduler's cost per run: the daemon's own CPU (loop and store
+# writer, not the workers) over each load, per run ended. Afterwards no
+# two runs of a key may have overlapped (stored start and end times).
+bench_concurrency() {
+    local state=$TMP/conc w=${BENCH_CONC_WORKERS:-8} k c0 n over
+    local base lim
+
+    [[ -x $BUILD/bench/steps_load ]] ||
+        die "no $BUILD/bench/steps_load; run: make bench"
+    start_stepper conc "$state" "$w"
+    for k in steps-1 steps-1-conc; do
+        c0=$(cpu_ms "$PID")
+        load_steps conc "$state" "$k" 64
+        echo "$(($(cpu_ms "$PID") - c0))" >"$TMP/conc-$k.cpu"
+    done
+    stop "$PID" conc
+    over=$(sqlite3 -readonly "$state/fnhost.db" \
+        "select count(*) from runs a join runs b
+           on b.conc_key1 = a.conc_key1 and b.id > a.id
+          where a.function_id = 'steps-1-conc'
+            and a.started_at < b.ended_at and b.started_at < a.ended_at")
+    ((over == 0)) || fail "$over pairs of runs of one key overlapped"
+    n=$(sqlite3 -readonly "$state/fnhost.db" \
+        "select count(distinct conc_key1) from runs
+          where function_id = 'steps-1-conc'")
+    base=$(kv "$TMP/conc-steps-1.txt" runs_per_s)
+    lim=$(kv "$TMP/conc-steps-1-conc.txt" runs_per_s)
+
+    echo
+    echo "concurrency ($w workers, synchronous=FULL, 64 runs in flight)"
+    printf '  %-36s %10s %12s %12s %8s\n' "" "runs/s" "p50" "p99" "vs"
+    row "1-step run, no limit" "$base" \
+        "$(kv "$TMP/conc-steps-1.txt" p50_ms)" \
+        "$(kv "$TMP/conc-steps-1.txt" p99_ms)" "100%"
+    row "limit 1 per key, $n keys" "$lim" \
+        "$(kv "$TMP/conc-steps-1-conc.txt" p50_ms)" \
+        "$(kv "$TMP/conc-steps-1-conc.txt" p99_ms)" "$(pct "$lim" "$base")"
+    cpu_row "scheduler cost, no limit" steps-1
+    cpu_row "scheduler cost, with the limit" steps-1-conc
+    echo "  (run latencies from the store, ms; no two runs of a key" \
+        "overlapped)"
 }
 
 # reload: BENCH_RELOAD_PLUGINS (default 50) plugins of one function each,

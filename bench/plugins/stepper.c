@@ -14,6 +14,9 @@
  *                                URL in [plugin stepper] fetch_url
  *   waiter                       on bench/wait: waits up to 30 days for
  *                                bench/wake with the same data.i
+ *   steps-1-conc                 on bench/steps-1-conc: steps-1 with a
+ *                                concurrency limit of 1 per key, over
+ *                                10,000 keys (data.i % 10000)
  *   noop                         on bench/noop: completes at once
  *   fan-10                       on bench/fan-10: one parallel group of
  *                                10 trivial steps (fh_parallel)
@@ -154,6 +157,12 @@ seq_10_io(struct fh_ctx *ctx, const struct fh_event *ev)
 static const struct fh_function functions[] = {
     {.id = "steps-1", .run = steps_1, .triggers = FH_EVENTS("bench/steps-1")},
     {.id = "steps-3", .run = steps_3, .triggers = FH_EVENTS("bench/steps-3")},
+    /* steps-1 with 1 at a time per key, over 10,000 keys (bench/run.sh
+     * concurrency). */
+    {.id = "steps-1-conc", .run = steps_1,
+     .triggers = FH_EVENTS("bench/steps-1-conc"),
+     .opts = FH_OPTS(.concurrency = {{.limit = 1,
+                                      .key = "event.data.i % 10000"}})},
     /* The same, checkpointing ahead ("3a" in bench/run.sh steps). */
     {.id = "steps-3a", .run = steps_3, .triggers = FH_EVENTS("bench/steps-3a"),
      .opts = FH_OPTS(.checkpoint_ahead = FH_CHECKPOINT_AHEAD)},

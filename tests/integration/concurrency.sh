@@ -7,8 +7,9 @@
 # holds up no one else); the runs that wait show why; sleeping runs hold
 # no slot; a scope-env key is shared by the functions that use it; a
 # cancel reaches a run in a key's queue; the limits hold across kill -9
-# of the master and a SIGHUP reload; a limit that cannot be refuses its
-# plugin at load, naming it.
+# of the master and a SIGHUP reload; a [function ID] section overrides
+# the first limit; a limit that cannot be refuses its plugin at load,
+# naming it.
 # SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/lib.sh"
 t_setup
@@ -16,7 +17,8 @@ t_plugins concurrency bad_concurrency
 export FNHOST_TEST_CONC="$T_DIR/conc"
 mkdir -p "$FNHOST_TEST_CONC/in" "$FNHOST_TEST_CONC/open"
 : >"$FNHOST_TEST_CONC/log"
-T_WORKERS=8 t_start
+printf '[function conc-ini]\nconcurrency.limit = 3\n' >"$T_DIR/conc.ini"
+T_WORKERS=8 t_start --config "$T_DIR/conc.ini"
 
 # send NAME KEY N: N events NAME with data.key KEY.
 send() {
@@ -85,7 +87,7 @@ t_ok $? "a run waiting in a key's queue is cancelled at once"
 # kill -9 with A's two runs on workers and three in its queue: after the
 # restart the limit still holds.
 t_kill9
-T_WORKERS=8 t_start
+T_WORKERS=8 t_start --config "$T_DIR/conc.ini"
 wait_until 20 eval 'settled conc-key 3 && [ "$(entered A)" = 4 ]'
 t_ok $? "after kill -9: the two runs that were executing run again, the three others still wait"
 t_is "$(most A)" 2 "and A never had more than 2 in flight"
@@ -121,5 +123,16 @@ open_gate E
 wait_until 30 eval '[ "$(( $(done_runs conc-env-a) + $(done_runs conc-env-b) ))" = 6 ]'
 t_ok $? "they all complete"
 t_is "$(most E)" 1 "never more than one of the key in flight across both functions"
+# A [function ID] section overrides the first limit: 3 at a time, not 1.
+get /v1/functions
+t_is "$(jq -c '.data.plugins[].functions[] | select(.id == "conc-ini") | .concurrency[0].limit' <<<"$BODY_OUT")" \
+    3 "a [function ID] section's concurrency.limit overrides the plugin's"
+send test/conc-ini I 5
+wait_until 20 eval '[ "$(entered I)" = 3 ] && settled conc-ini 2'
+t_ok $? "and three runs execute, two wait"
+open_gate I
+wait_until 30 eval '[ "$(done_runs conc-ini)" = 5 ]'
+t_ok $? "they all complete"
+t_is "$(most I)" 3 "never more than 3 in flight"
 t_stop
 t_done

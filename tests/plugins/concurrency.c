@@ -13,7 +13,9 @@
  *   conc-sleep  test/conc-sleep: 1 at a time, and sleeps an hour after
  *               its step (a sleeping run holds no slot)
  *   conc-env-a, conc-env-b  test/conc-env: 1 at a time per data.key,
- *               scope env: the two share each key's queue */
+ *               scope env: the two share each key's queue
+ *   conc-ini    test/conc-ini: 1 at a time, which the test's config
+ *               overrides */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -152,6 +154,8 @@ static const struct fh_function functions[] = {
     {.id = "conc-env-b", .run = run_work,
      .triggers = FH_EVENTS("test/conc-env"),
      .opts = FH_OPTS(.concurrency = ENV_LIMIT)},
+    {.id = "conc-ini", .run = run_work, .triggers = FH_EVENTS("test/conc-ini"),
+     .opts = FH_OPTS(.concurrency = {{.limit = 1}})},
     FH_FUNCTIONS_END};
 
 FH_PLUGIN(.name = "concurrency", .version = "1.0.0",

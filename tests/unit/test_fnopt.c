@@ -80,6 +80,13 @@ test_config_values(void)
            0, "timeouts.finish = 2h is taken");
     is_int(s.v[fnopt_find("timeouts.finish") - fnopt_table].i, 7200000,
            "as 7200000 ms");
+    is_int(fnopt_set_config(&s, "concurrency.limit", "5", err,
+                            sizeof(err)), 0,
+           "concurrency.limit = 5 (the first limit) is taken");
+    is_int(fnopt_set_config(&s, "concurrency.limit", "100001", err,
+                            sizeof(err)), -1,
+           "concurrency.limit = 100001 is refused");
+    has_str(err, "concurrency.limit: expected 0 to 100000", "with its range");
     is_int(fnopt_set_config(&s, "retires", "1", err, sizeof(err)), -1,
            "an unknown key is refused");
     has_str(err, "unknown function setting \"retires\"", "by name");
@@ -122,6 +129,15 @@ test_declared(void)
     ok(fnopt_declared(&o, err, sizeof(err)) == NULL,
        "a timeouts.finish that is no duration is refused");
     has_str(err, "timeouts.finish: ", "naming it");
+
+    memset(&o, 0, sizeof(o));
+    o.concurrency[0].limit = 10;
+    o.concurrency[0].key = "event.data.workspace_id";
+    d = fnopt_declared(&o, err, sizeof(err));
+    is_str(json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN),
+           "{\"concurrency.limit\":10}",
+           "the first concurrency limit is an option of the table");
+    json_object_put(d);
 
     memset(&o, 0, sizeof(o));
     o.retries = -2;
