@@ -635,6 +635,50 @@ test_cancel_rules(void)
     }
 }
 
+/* Each concurrency limit that cannot be refuses the plugin, naming the
+ * plugin, the function, which limit and what is wrong. */
+static void
+test_concurrency(void)
+{
+    static const struct {
+        struct fh_concurrency c[FH_CONCURRENCY_LIMITS];
+        const char *why; /* NULL: accepted */
+    } cases[] = {
+        {{{.limit = 10, .key = "event.data.workspace_id"}}, NULL},
+        {{{.limit = 1}, {.limit = 5, .key = "event.data.a", .scope = "env"}},
+         NULL},
+        {{{.limit = 0, .key = "event.data.a"}},
+         "plugin mem: function \"fn\": concurrency[0]: limit 0 is out of"
+         " range (1..100000)"},
+        {{{.limit = 100001}}, "concurrency[0]: limit 100001 is out of range"},
+        {{{.limit = -1}}, "concurrency[0]: limit -1 is out of range"},
+        {{{.limit = 1}, {.limit = 2, .scope = "account", .key = "x"}},
+         "concurrency[1]: scope \"account\" is neither \"fn\" nor \"env\""},
+        {{{.limit = 1, .scope = "env"}},
+         "concurrency[0]: scope \"env\" needs a key"},
+        {{{.limit = 1, .key = "event.data.a +"}},
+         "function \"fn\": concurrency[0].key: column 15: "},
+        {{{0}, {.limit = 1}}, "concurrency[1]: set concurrency[0] first"},
+    };
+    struct fh_plugin p;
+    struct fh_function fns[2];
+    struct fh_function_opts o;
+
+    check_expr = loader_check_expr;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char what[64];
+
+        make_plugin(&p, fns, FH_ABI_MINOR);
+        memset(&o, 0, sizeof(o));
+        o.size = sizeof(o);
+        memcpy(o.concurrency, cases[i].c, sizeof(o.concurrency));
+        fns[0].opts = &o;
+        snprintf(what, sizeof(what), "concurrency case %zu is %s", i,
+                 cases[i].why ? "refused" : "accepted");
+        checks(&p, cases[i].why, what);
+    }
+}
+
 int
 main(void)
 {
@@ -651,5 +695,6 @@ main(void)
     test_versions();
     test_descriptors();
     test_cancel_rules();
+    test_concurrency();
     return done_testing();
 }
