@@ -551,6 +551,8 @@ cmd_cancel(struct cli *c)
 static void
 print_concurrency(struct json_object *list)
 {
+    if (!json_object_is_type(list, json_type_array))
+        return; /* none */
     for (size_t i = 0; i < json_object_array_length(list); i++) {
         struct json_object *l = json_object_array_get_idx(list, i);
         struct json_object *key = json_object_object_get(l, "key");
