@@ -53,6 +53,20 @@ const struct fnopt fnopt_table[] = {
      .cfg = FNOPT_NONE, .def = 0,
      .fn = offsetof(struct fn_info, timeout_finish_ms),
      .json = "timeouts_finish_ms"},
+    /* rateLimit: a limit needs a period of at least 1s (lib/check_flow.c
+     * for plugins; the registry for a [function ID] section, where 0 is
+     * unset); limit 0 is none. */
+    {.name = "rate_limit.limit", .type = FNOPT_COUNT, .lo = 0,
+     .hi = CHECK_RATE_LIMIT_MAX,
+     .abi = offsetof(struct fh_function_opts, rate_limit.limit),
+     .cfg = FNOPT_NONE, .def = 0, .fn = offsetof(struct fn_info, rate_limit),
+     .json = "rate_limit"},
+    {.name = "rate_limit.period", .type = FNOPT_DURATION,
+     .lo = 0, .hi = CHECK_RATE_PERIOD_MAX_MS,
+     .abi = offsetof(struct fh_function_opts, rate_limit.period),
+     .cfg = FNOPT_NONE, .def = 0,
+     .fn = offsetof(struct fn_info, rate_period_ms),
+     .json = "rate_limit_period_ms"},
 };
 
 const size_t fnopt_count = sizeof(fnopt_table) / sizeof(fnopt_table[0]);

@@ -213,9 +213,9 @@ add_cancel_on(const struct fh_plugin *p, const struct fh_function *f,
         json_object_object_add(fo, "cancel_on", list);
 }
 
-/* F's trigger `if` and idempotency key into FO as "if" and
- * "idempotency", if it has them (checked by check_plugin()); the
- * registry compiles them with the generation. */
+/* F's trigger `if`, idempotency key and rate limit key into FO as "if",
+ * "idempotency" and "rate_limit_key", if it has them (checked by
+ * check_plugin()); the registry compiles them with the generation. */
 static void
 add_if(const struct fh_plugin *p, const struct fh_function *f,
        struct json_object *fo)
@@ -230,6 +230,9 @@ add_if(const struct fh_plugin *p, const struct fh_function *f,
     if (o.idempotency != NULL)
         json_object_object_add(fo, "idempotency",
                                json_object_new_string(o.idempotency));
+    if (o.rate_limit.key != NULL)
+        json_object_object_add(fo, "rate_limit_key",
+                               json_object_new_string(o.rate_limit.key));
 }
 
 struct json_object *

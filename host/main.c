@@ -16,6 +16,7 @@
 
 #include "client.h"
 #include "config.h"
+#include "duration.h"
 #include "fnhost.h"
 #include "help.h"
 #include "log.h"
@@ -540,6 +541,26 @@ cmd_cancel(struct cli *c)
     return 0;
 }
 
+/* Function F's flow-control options from GET /v1/functions, a line
+ * under it: "    rate limit 10 per 1h, key event.data.user_id". */
+static void
+print_flow(struct json_object *f)
+{
+    struct json_object *v;
+    char period[32];
+
+    if (!json_object_object_get_ex(f, "rate_limit", &v) ||
+        json_object_get_int(v) == 0)
+        return;
+    duration_format(json_object_get_int64(
+                        json_object_object_get(f, "rate_limit_period_ms")),
+                    period, sizeof(period));
+    printf("    rate limit %d per %s", json_object_get_int(v), period);
+    if (json_object_object_get_ex(f, "rate_limit_key", &v))
+        printf(", key %s", json_object_get_string(v));
+    printf("\n");
+}
+
 static int
 cmd_functions(struct cli *c)
 {
@@ -574,6 +595,7 @@ cmd_functions(struct cli *c)
                    json_object_to_json_string_ext(
                        json_object_object_get(f, "triggers"),
                        JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+            print_flow(f);
         }
     }
     json_object_put(o);

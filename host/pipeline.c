@@ -90,7 +90,10 @@ submission_free(struct submission *sub)
 {
     for (size_t i = 0; i < sub->nevs; i++) {
         for (size_t j = 0; j < sub->evs[i].nruns; j++)
+        {
             free(sub->evs[i].runs[j].idempotency_key);
+            free(sub->evs[i].runs[j].rate_key);
+        }
         free(sub->evs[i].runs);
         free(sub->evs[i].cancels);
     }
@@ -148,10 +151,12 @@ schedule_runs(struct pipeline *p, const struct store_new_event *e)
     if (e->nruns == 0 && e->resumed == 0 && e->ncancels == 0)
         note_unrouted(p, e);
     for (size_t j = 0; j < e->nruns; j++) {
-        if (!e->runs[j].created && e->runs[j].idempotent) {
-            log_info("ingest", "event %s (%s): %s ran for its idempotency"
-                               " key already; no new run", e->id, e->name,
-                     e->runs[j].function_id);
+        if (!e->runs[j].created && e->runs[j].skipped != NULL) {
+            log_info("ingest", "event %s (%s): %s %s; no new run", e->id,
+                     e->name, e->runs[j].function_id,
+                     strcmp(e->runs[j].skipped, "rate_limit") == 0
+                         ? "reached its rate limit"
+                         : "ran for its idempotency key already");
             continue;
         }
         if (!e->runs[j].created) {
@@ -237,24 +242,43 @@ filter_runs(const struct generation *g, struct json_object *ev,
     return kept;
 }
 
-/* Function F's idempotency key for event EV (new), or NULL when it has
- * none or it cannot be evaluated on EV (its run then starts). */
+/* The key that expression KEY of function F, its option NAME, makes of
+ * event EV (new), or NULL when KEY is NULL or cannot be evaluated on EV
+ * (logged: what then happens is OR_ELSE). */
 static char *
-idempotency_key(const struct fn_info *f, struct json_object *ev)
+option_key(const struct fn_info *f, const struct expr *key, const char *name,
+           struct json_object *ev, const char *or_else)
 {
     struct expr_vars vars = {ev, NULL};
-    char key[1024], why[256];
+    char buf[1024], why[256];
 
-    if (f->idempotency == NULL || ev == NULL)
+    if (key == NULL || ev == NULL)
         return NULL;
-    if (expr_eval_key(f->idempotency, &vars, key, sizeof(key), why,
-                      sizeof(why)) < 0) {
-        log_info("ingest", "%s: its idempotency key cannot be made for"
-                           " this event (%s); the run starts without one",
-                 f->id, why);
+    if (expr_eval_key(key, &vars, buf, sizeof(buf), why, sizeof(why)) < 0) {
+        log_info("ingest", "%s: its %s key cannot be made for this event"
+                           " (%s); %s", f->id, name, why, or_else);
         return NULL;
     }
-    return xstrdup(key);
+    return xstrdup(buf);
+}
+
+/* Sets the keys of new run R of function F for event EV: its idempotency
+ * key, its rate limit's. */
+static void
+run_keys(struct store_new_run *r, const struct fn_info *f,
+         struct json_object *ev)
+{
+    r->idempotency_key = option_key(f, f->idempotency, "idempotency", ev,
+                                    "the run starts without one");
+    if (f->rate_limit == 0)
+        return;
+    r->rate_limit = f->rate_limit;
+    r->rate_period_ms = f->rate_period_ms;
+    /* Events without a key of their own share the key "". */
+    r->rate_key = option_key(f, f->rate_key, "rate_limit", ev,
+                             "it counts under the key \"\"");
+    if (r->rate_key == NULL)
+        r->rate_key = xstrdup("");
 }
 
 /* The index in G of function ID, loaded or not, or -1. */
@@ -268,13 +292,14 @@ function_index(const struct generation *g, const char *id)
 }
 
 /* Whether a function of G at MATCH (N of them) reads the event itself
- * when it is routed: an `if` or an idempotency key. */
+ * when it is routed: an `if`, an idempotency key, a rate limit's key. */
 static int
 needs_tree(const struct generation *g, const size_t *match, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (g->fns[match[i]].if_expr != NULL ||
-            g->fns[match[i]].idempotency != NULL)
+            g->fns[match[i]].idempotency != NULL ||
+            g->fns[match[i]].rate_key != NULL)
             return 1;
     return 0;
 }
@@ -282,7 +307,7 @@ needs_tree(const struct generation *g, const size_t *match, size_t n)
 /* Gives event E (its name, id, ts and text set) its runs: one for each
  * function of G that it triggers, or for an invoke, SUB's target alone.
  * EV is its tree, or NULL: then it is read from E->json only if a
- * function's `if` or idempotency key needs it (the event API's usual
+ * function's `if` or an option's key needs it (the event API's usual
  * event never becomes a tree). */
 static void
 event_route(struct pipeline *p, struct submission *sub,
@@ -319,7 +344,7 @@ event_route(struct pipeline *p, struct submission *sub,
             e->runs[r].cancel_on = f->cancel_on;
             e->runs[r].ncancel_on = f->ncancel_on;
             if (sub->target == NULL)
-                e->runs[r].idempotency_key = idempotency_key(f, ev);
+                run_keys(&e->runs[r], f, ev);
         }
     }
     json_object_put(parsed);

@@ -42,6 +42,11 @@ struct fn_info {
     /* Its idempotency key, over the event: one run per key per 24 h.
      * NULL: none. */
     struct expr *idempotency;
+    /* rateLimit: at most rate_limit runs start per rate_period_ms per
+     * value of rate_key (NULL: one key); 0: no limit. */
+    int rate_limit;
+    int64_t rate_period_ms;
+    struct expr *rate_key;
     char *failure_of; /* a failure handler: the function it serves */
     /* cancelOn: its rules, the strings its own */
     struct store_cancel_rule cancel_on[FH_CANCEL_ON_MAX];

@@ -232,31 +232,102 @@ migrate(sqlite3 *db, char *err, size_t errlen)
 /* How long an idempotency key holds its run: Inngest's 24 hours. */
 #define IDEMPOTENCY_MS (24LL * 3600 * 1000)
 
-/* Claims KEY of FUNCTION_ID for RUN_ID until EXPIRES, through the
- * statements GET and PUT (a dedup key, an idempotency key): 0 claimed,
- * 1 when a run holds it already (at NOW), -1 on an error. */
+/* One key a new run claims (a dedup key, an idempotency key, a rate
+ * limit key), counted as Inngest counts rateLimit (GCRA): LIMIT runs per
+ * PERIOD ms, at once or spread out. The key's row holds its theoretical
+ * arrival time (TAT) in expires_at; with LIMIT 1 that is when the run
+ * that claimed it stops holding it. */
+struct key_claim {
+    int get, put;       /* its statements */
+    const char *key;
+    int limit;          /* at least 1 */
+    int64_t period;
+    const char *reason; /* why a held key starts no run, or NULL */
+    int64_t tat;        /* out of key_check(): what key_put() stores */
+};
+
+/* Whether C's key of FUNCTION_ID has room for one more run at NOW: 0 (and
+ * C->tat set), 1 when it is held, -1 on an error. */
 static int
-claim_key(struct store *st, int get, int put, const char *function_id,
-          const char *key, const char *run_id, int64_t now, int64_t expires)
+key_check(struct store *st, const char *function_id, struct key_claim *c,
+          int64_t now)
 {
-    sqlite3_stmt *g = st->stmt[get], *p = st->stmt[put];
+    sqlite3_stmt *g = st->stmt[c->get];
+    int64_t step = (c->period + c->limit - 1) / c->limit, tat = now;
     int rc;
 
     bind_text(g, 1, function_id);
-    bind_text(g, 2, key);
-    sqlite3_bind_int64(g, 3, now);
+    bind_text(g, 2, c->key);
     rc = sqlite3_step(g);
+    if (rc == SQLITE_ROW && sqlite3_column_int64(g, 0) > now)
+        tat = sqlite3_column_int64(g, 0);
     sqlite3_reset(g);
     sqlite3_clear_bindings(g);
-    if (rc == SQLITE_ROW)
-        return 1;
-    if (rc != SQLITE_DONE)
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return -1;
+    /* Room for LIMIT runs at once, then for one every STEP ms. */
+    if (tat - now > (int64_t)(c->limit - 1) * step)
+        return 1;
+    c->tat = tat + step;
+    return 0;
+}
+
+/* Stores C's key of FUNCTION_ID, claimed by RUN_ID (key_check() said 0). */
+static int
+key_put(struct store *st, const char *function_id,
+        const struct key_claim *c, const char *run_id)
+{
+    sqlite3_stmt *p = st->stmt[c->put];
+
     bind_text(p, 1, function_id);
-    bind_text(p, 2, key);
+    bind_text(p, 2, c->key);
     bind_text(p, 3, run_id);
-    sqlite3_bind_int64(p, 4, expires);
-    return step_done(p) != 0 ? -1 : 0;
+    sqlite3_bind_int64(p, 4, c->tat);
+    return step_done(p);
+}
+
+/* Claims the keys of new run R of event E: 0 when it may start (they are
+ * stored), 1 when one is held (R->skipped says which option, stored
+ * with the event), -1 on an error. All are checked before any is stored,
+ * so a skipped run uses up none. */
+static int
+claim_keys(struct store *st, const struct store_new_event *e,
+           struct store_new_run *r, int64_t window, int64_t now)
+{
+    struct key_claim c[3];
+    size_t n = 0;
+
+    if (e->user_id != NULL)
+        c[n++] = (struct key_claim){S_GET_DEDUP, S_PUT_DEDUP, e->user_id, 1,
+                                    window, NULL, 0};
+    if (r->idempotency_key != NULL)
+        c[n++] = (struct key_claim){S_GET_IDEM, S_PUT_IDEM,
+                                    r->idempotency_key, 1, IDEMPOTENCY_MS,
+                                    "idempotency", 0};
+    if (r->rate_key != NULL)
+        c[n++] = (struct key_claim){S_GET_RATE, S_PUT_RATE, r->rate_key,
+                                    r->rate_limit, r->rate_period_ms,
+                                    "rate_limit", 0};
+    for (size_t k = 0; k < n; k++) {
+        int rc = key_check(st, r->function_id, &c[k], now);
+
+        if (rc == 0)
+            continue;
+        if (rc < 0)
+            return -1;
+        r->skipped = c[k].reason;
+        if (r->skipped == NULL)
+            return 1;
+        bind_text(st->stmt[S_INS_SKIP], 1, e->id);
+        bind_text(st->stmt[S_INS_SKIP], 2, r->function_id);
+        bind_text(st->stmt[S_INS_SKIP], 3, r->skipped);
+        sqlite3_bind_int64(st->stmt[S_INS_SKIP], 4, now);
+        return step_done(st->stmt[S_INS_SKIP]) != 0 ? -1 : 1;
+    }
+    for (size_t k = 0; k < n; k++)
+        if (key_put(st, r->function_id, &c[k], r->id) != 0)
+            return -1;
+    return 0;
 }
 
 /* Inserts the N events EVS and the runs they start, deduplicating by the
@@ -286,35 +357,17 @@ apply_events(struct store *st, struct store_new_event *evs, size_t n,
             return -1;
         for (size_t j = 0; j < e->nruns; j++) {
             struct store_new_run *r = &e->runs[j];
+            int rc;
 
             r->created = !e->duplicate;
             if (e->duplicate)
                 continue;
-            r->idempotent = 0;
-            if (e->user_id != NULL) {
-                int rc = claim_key(st, S_GET_DEDUP, S_PUT_DEDUP,
-                                   r->function_id, e->user_id, r->id, now,
-                                   now + window);
-
+            r->skipped = NULL;
+            if ((rc = claim_keys(st, e, r, window, now)) != 0) {
                 if (rc < 0)
                     return -1;
-                if (rc > 0) {
-                    r->created = 0;
-                    continue;
-                }
-            }
-            if (r->idempotency_key != NULL) {
-                int rc = claim_key(st, S_GET_IDEM, S_PUT_IDEM,
-                                   r->function_id, r->idempotency_key, r->id,
-                                   now, now + IDEMPOTENCY_MS);
-
-                if (rc < 0)
-                    return -1;
-                if (rc > 0) {
-                    r->created = 0;
-                    r->idempotent = 1;
-                    continue;
-                }
+                r->created = 0;
+                continue;
             }
             bind_text(s[S_INS_RUN], 1, r->id);
             bind_text(s[S_INS_RUN], 2, r->function_id);

@@ -48,9 +48,16 @@ struct store_new_run {
     char *idempotency_key;   /* its function's idempotency key for the
                                 event, or NULL: one run per key per 24 h
                                 (owned by the caller) */
-    int created;             /* out: 0 when the dedup key had a run */
-    int idempotent;          /* out: 0 created because the idempotency
-                                key had a run */
+    char *rate_key;          /* its function's rateLimit key for the
+                                event ("" for one key), or NULL: no rate
+                                limit (owned by the caller) */
+    int rate_limit;          /* with rate_key: runs per rate_period_ms */
+    int64_t rate_period_ms;
+    int created;             /* out: 0 when the dedup key had a run, or
+                                skipped says why */
+    const char *skipped;     /* out: why an option started no run for
+                                the event ("idempotency", "rate_limit"),
+                                stored with the event; else NULL */
 };
 
 /* One event of an ingest request, with the runs it triggers. */

@@ -746,6 +746,34 @@ store_list_runs(struct store *st, const char *function_id,
                       RUN_SUMMARY, NULL);
 }
 
+/* Adds to O, event EVENT_ID's detail, the functions an option (rateLimit,
+ * idempotency) did not start for it: "skipped": [{"function_id",
+ * "reason"}], when there are any. */
+static void
+add_skipped(struct store *st, struct json_object *o, const char *event_id)
+{
+    static const char sql[] = "SELECT function_id, reason FROM skipped"
+                              " WHERE event_id = ? ORDER BY function_id";
+    struct json_object *list = NULL;
+    sqlite3_stmt *s;
+
+    if (sqlite3_prepare_v2(store_reader(st), sql, -1, &s, NULL) != SQLITE_OK)
+        return;
+    store_bind_text(s, 1, event_id);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        struct json_object *k = json_object_new_object();
+
+        add_text(k, "function_id", s, 0);
+        add_text(k, "reason", s, 1);
+        if (list == NULL)
+            list = json_object_new_array();
+        json_object_array_add(list, k);
+    }
+    sqlite3_finalize(s);
+    if (list != NULL)
+        json_object_object_add(o, "skipped", list);
+}
+
 struct json_object *
 store_get_event(struct store *st, const char *event_id, int *failed)
 {
@@ -791,6 +819,8 @@ store_get_event(struct store *st, const char *event_id, int *failed)
         }
     }
     sqlite3_finalize(s);
+    if (o != NULL)
+        add_skipped(st, o, event_id);
     return o;
 }
 

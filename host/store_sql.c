@@ -154,6 +154,21 @@ const char *const store_migrations[] = {
     "  run_id TEXT NOT NULL,"
     "  expires_at INTEGER NOT NULL,"
     "  PRIMARY KEY (function_id, key)) WITHOUT ROWID;",
+
+    /* 10: rateLimit keys, as idempotency's (expires_at: the key's GCRA
+     * theoretical arrival time); the runs an option did not start. */
+    "CREATE TABLE rate_limits ("
+    "  function_id TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  run_id TEXT NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (function_id, key)) WITHOUT ROWID;"
+    "CREATE TABLE skipped ("
+    "  event_id TEXT NOT NULL,"
+    "  function_id TEXT NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  PRIMARY KEY (event_id, function_id)) WITHOUT ROWID;",
 };
 
 const int store_nmigrations =
@@ -167,14 +182,21 @@ const char *const store_stmt_sql[NSTMT] = {
                   " attempt, wake_at, created_at, updated_at,"
                   " parent_run_id, parent_step_id, deadline)"
                   " VALUES (?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?)",
-    [S_GET_DEDUP] = "SELECT run_id FROM dedup WHERE function_id = ? AND"
-                    " key = ? AND expires_at > ?",
+    /* Keys (store.c's key_check()): their expires_at, however old. */
+    [S_GET_DEDUP] = "SELECT expires_at FROM dedup WHERE function_id = ? AND"
+                    " key = ?",
     [S_PUT_DEDUP] = "INSERT OR REPLACE INTO dedup(function_id, key, run_id,"
                     " expires_at) VALUES (?, ?, ?, ?)",
-    [S_GET_IDEM] = "SELECT run_id FROM idempotency WHERE function_id = ? AND"
-                   " key = ? AND expires_at > ?",
+    [S_GET_IDEM] = "SELECT expires_at FROM idempotency WHERE function_id = ?"
+                   " AND key = ?",
     [S_PUT_IDEM] = "INSERT OR REPLACE INTO idempotency(function_id, key,"
                    " run_id, expires_at) VALUES (?, ?, ?, ?)",
+    [S_GET_RATE] = "SELECT expires_at FROM rate_limits WHERE function_id = ?"
+                   " AND key = ?",
+    [S_PUT_RATE] = "INSERT OR REPLACE INTO rate_limits(function_id, key,"
+                   " run_id, expires_at) VALUES (?, ?, ?, ?)",
+    [S_INS_SKIP] = "INSERT OR IGNORE INTO skipped(event_id, function_id,"
+                   " reason, at) VALUES (?, ?, ?, ?)",
     /* The first start replaces a timeouts.start deadline by the
      * timeouts.finish one (?5 ms after it; NULL for none). */
     [S_START_RUN] = "UPDATE runs SET status = 'running', attempt = ?1,"

@@ -68,6 +68,7 @@
  *   1.4  parallel steps: parallel (struct fh_parallel, struct fh_branch);
  *        fh_function_opts.cancel_on (struct fh_cancel_on)
  *   1.5  fh_function_opts.if_expr (a trigger's `if`), idempotency
+ *   1.6  fh_function_opts.rate_limit (struct fh_rate_limit)
  */
 #ifndef FNHOST_H
 #define FNHOST_H
@@ -83,7 +84,7 @@ extern "C" {
 
 #define FH_ABI_MAGIC 0x31686e66u /* "fnh1" in memory on little-endian */
 #define FH_ABI_MAJOR 1
-#define FH_ABI_MINOR 5
+#define FH_ABI_MINOR 6
 
 #define FH_EXPORT       __attribute__((visibility("default")))
 #define FH_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -259,6 +260,19 @@ struct fh_function_opts {
                                  first start none ("event.data.user_id").
                                  An event it cannot be evaluated on starts
                                  its run. NULL: none */
+    /* 1.6 */
+    struct fh_rate_limit {    /* Inngest's rateLimit, lossy: at most LIMIT
+                                 runs start per PERIOD per key; the events
+                                 past it start no run of this function
+                                 (they are stored, shown as skipped) */
+        int32_t limit;        /* 1..100000; 0: no rate limit */
+        const char *period;   /* "1h": 1s..24h, required with a limit */
+        const char *key;      /* an expression over `event` whose value
+                                 is the key ("event.data.user_id"); NULL:
+                                 one limit for all events. Events it
+                                 cannot be evaluated on share one key */
+    } rate_limit;             /* FH_OPTS(.rate_limit = {.limit = 1,
+                                 .period = "4h", .key = "event.data.id"}) */
 };
 
 #define FH_RETRIES_NONE (-1)

@@ -635,6 +635,52 @@ test_cancel_rules(void)
     }
 }
 
+/* Each flow-control option that cannot be is refused, naming the plugin,
+ * the function, the option and what is wrong. */
+static void
+test_flow_options(void)
+{
+    static const struct {
+        struct fh_rate_limit rate_limit;
+        const char *why; /* NULL: accepted */
+    } cases[] = {
+        {{0}, NULL},
+        {{.limit = 10, .period = "1h"}, NULL},
+        {{.limit = 1, .period = "24h", .key = "event.data.ws"}, NULL},
+        {{.limit = 10}, "rate_limit.period: required with a limit"},
+        {{.period = "1h"}, "rate_limit.limit: expected 1 to 100000, got 0"},
+        {{.key = "event.data.ws"}, "rate_limit.limit: expected 1 to"},
+        {{.limit = -1, .period = "1h"}, "rate_limit.limit: expected 1 to"},
+        {{.limit = 100001, .period = "1h"}, "rate_limit.limit: expected"},
+        {{.limit = 1, .period = "25h"}, "rate_limit.period: must be at"
+                                        " least 1s and at most 1d, got"
+                                        " \"25h\""},
+        {{.limit = 1, .period = "500ms"}, "rate_limit.period: must be at"},
+        {{.limit = 1, .period = "soon"}, "rate_limit.period: "},
+        {{.limit = 1, .period = "1h", .key = "event.data."},
+         "rate_limit.key: column"},
+    };
+    struct fh_plugin p = {.name = "flow"};
+    struct fh_function f = {.id = "fn"};
+    char err[512];
+
+    check_expr = loader_check_expr;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct fh_function_opts o = {.size = sizeof(o)};
+        int rc;
+
+        o.rate_limit = cases[i].rate_limit;
+        rc = check_flow_options(&p, &f, &o, err, sizeof(err));
+        if (cases[i].why == NULL) {
+            ok(rc == 0, "flow options %zu are accepted", i);
+        } else {
+            ok(rc == -1, "flow options %zu are refused", i);
+            has_str(err, "plugin flow: function \"fn\": ", "naming them");
+            has_str(err, cases[i].why, "saying what is wrong");
+        }
+    }
+}
+
 int
 main(void)
 {
@@ -651,5 +697,6 @@ main(void)
     test_versions();
     test_descriptors();
     test_cancel_rules();
+    test_flow_options();
     return done_testing();
 }

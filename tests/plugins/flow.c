@@ -1,0 +1,30 @@
+/* flow.c - fixture: flow-control options (fh_function_opts, ABI 1.6).
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The functions output {"fn": their id}. On test/rl: "rl-fn", at most 3
+ * runs per hour, and "rl-free", no limit (a [function rl-free] section may
+ * give it one). On test/rl-key: "rl-key", at most 2 runs a day per
+ * data.ws. */
+#include <fnhost.h>
+
+static int
+say_id(struct fh_ctx *ctx, const struct fh_event *ev)
+{
+    struct json_object *out = json_object_new_object();
+
+    (void)ev;
+    json_object_object_add(out, "fn",
+                           json_object_new_string(ctx->function_id));
+    return fh_set_output(ctx, out);
+}
+
+static const struct fh_function functions[] = {
+    {.id = "rl-fn", .run = say_id, .triggers = FH_EVENTS("test/rl"),
+     .opts = FH_OPTS(.rate_limit = {.limit = 3, .period = "1h"})},
+    {.id = "rl-free", .run = say_id, .triggers = FH_EVENTS("test/rl")},
+    {.id = "rl-key", .run = say_id, .triggers = FH_EVENTS("test/rl-key"),
+     .opts = FH_OPTS(.rate_limit = {.limit = 2, .period = "24h",
+                                    .key = "event.data.ws"})},
+    FH_FUNCTIONS_END};
+
+FH_PLUGIN(.name = "flow", .version = "1.0.0", .functions = functions);
