@@ -213,9 +213,10 @@ add_cancel_on(const struct fh_plugin *p, const struct fh_function *f,
         json_object_object_add(fo, "cancel_on", list);
 }
 
-/* F's trigger `if`, idempotency key and rate limit key into FO as "if",
- * "idempotency" and "rate_limit_key", if it has them (checked by
- * check_plugin()); the registry compiles them with the generation. */
+/* F's trigger `if`, idempotency key, rate limit key and singleton into
+ * FO as "if", "idempotency", "rate_limit_key", "singleton" (its mode) and
+ * "singleton_key", if it has them (checked by check_plugin()); the
+ * registry compiles the expressions with the generation. */
 static void
 add_if(const struct fh_plugin *p, const struct fh_function *f,
        struct json_object *fo)
@@ -233,6 +234,12 @@ add_if(const struct fh_plugin *p, const struct fh_function *f,
     if (o.rate_limit.key != NULL)
         json_object_object_add(fo, "rate_limit_key",
                                json_object_new_string(o.rate_limit.key));
+    if (o.singleton.mode != NULL)
+        json_object_object_add(fo, "singleton",
+                               json_object_new_string(o.singleton.mode));
+    if (o.singleton.key != NULL)
+        json_object_object_add(fo, "singleton_key",
+                               json_object_new_string(o.singleton.key));
 }
 
 struct json_object *

@@ -541,7 +541,7 @@ cmd_cancel(struct cli *c)
     return 0;
 }
 
-/* Function F's flow-control options from GET /v1/functions, a line
+/* Function F's flow-control options from GET /v1/functions, a line each
  * under it: "    rate limit 10 per 1h, key event.data.user_id". */
 static void
 print_flow(struct json_object *f)
@@ -549,6 +549,12 @@ print_flow(struct json_object *f)
     struct json_object *v;
     char period[32];
 
+    if (json_object_object_get_ex(f, "singleton", &v)) {
+        printf("    singleton, mode %s", json_object_get_string(v));
+        if (json_object_object_get_ex(f, "singleton_key", &v))
+            printf(", key %s", json_object_get_string(v));
+        printf("\n");
+    }
     if (!json_object_object_get_ex(f, "rate_limit", &v) ||
         json_object_get_int(v) == 0)
         return;

@@ -93,6 +93,7 @@ submission_free(struct submission *sub)
         {
             free(sub->evs[i].runs[j].idempotency_key);
             free(sub->evs[i].runs[j].rate_key);
+            free(sub->evs[i].runs[j].singleton_key);
         }
         free(sub->evs[i].runs);
         free(sub->evs[i].cancels);
@@ -122,6 +123,18 @@ note_unrouted(struct pipeline *p, const struct store_new_event *e)
     else
         log_info("pipeline", "event %s (%s) triggers no function; stored,"
                              " nothing runs", e->id, e->name);
+}
+
+/* Why an option started no run, for the log, from its store_new_run's
+ * skipped. */
+static const char *
+skip_reason(const char *skipped)
+{
+    if (strcmp(skipped, "rate_limit") == 0)
+        return "reached its rate limit";
+    if (strcmp(skipped, "singleton") == 0)
+        return "has a run of its singleton key active";
+    return "ran for its idempotency key already";
 }
 
 /* Hands the runs that the commit created, or made due, to the
@@ -154,9 +167,7 @@ schedule_runs(struct pipeline *p, const struct store_new_event *e)
         if (!e->runs[j].created && e->runs[j].skipped != NULL) {
             log_info("ingest", "event %s (%s): %s %s; no new run", e->id,
                      e->name, e->runs[j].function_id,
-                     strcmp(e->runs[j].skipped, "rate_limit") == 0
-                         ? "reached its rate limit"
-                         : "ran for its idempotency key already");
+                     skip_reason(e->runs[j].skipped));
             continue;
         }
         if (!e->runs[j].created) {
@@ -262,23 +273,35 @@ option_key(const struct fn_info *f, const struct expr *key, const char *name,
     return xstrdup(buf);
 }
 
+/* The key of event EV (new) under option NAME of F, whose expression is
+ * KEY: "" for all events when KEY is NULL, and for those it cannot be
+ * evaluated on. */
+static char *
+group_key(const struct fn_info *f, const struct expr *key, const char *name,
+          struct json_object *ev)
+{
+    char *k = option_key(f, key, name, ev, "it counts under the key \"\"");
+
+    return k != NULL ? k : xstrdup("");
+}
+
 /* Sets the keys of new run R of function F for event EV: its idempotency
- * key, its rate limit's. */
+ * key, its rate limit's, its singleton's. */
 static void
 run_keys(struct store_new_run *r, const struct fn_info *f,
          struct json_object *ev)
 {
     r->idempotency_key = option_key(f, f->idempotency, "idempotency", ev,
                                     "the run starts without one");
-    if (f->rate_limit == 0)
-        return;
-    r->rate_limit = f->rate_limit;
-    r->rate_period_ms = f->rate_period_ms;
-    /* Events without a key of their own share the key "". */
-    r->rate_key = option_key(f, f->rate_key, "rate_limit", ev,
-                             "it counts under the key \"\"");
-    if (r->rate_key == NULL)
-        r->rate_key = xstrdup("");
+    if (f->rate_limit > 0) {
+        r->rate_limit = f->rate_limit;
+        r->rate_period_ms = f->rate_period_ms;
+        r->rate_key = group_key(f, f->rate_key, "rate_limit", ev);
+    }
+    if (f->singleton != SINGLETON_NONE) {
+        r->singleton_cancel = f->singleton == SINGLETON_CANCEL;
+        r->singleton_key = group_key(f, f->singleton_key, "singleton", ev);
+    }
 }
 
 /* The index in G of function ID, loaded or not, or -1. */
@@ -292,14 +315,16 @@ function_index(const struct generation *g, const char *id)
 }
 
 /* Whether a function of G at MATCH (N of them) reads the event itself
- * when it is routed: an `if`, an idempotency key, a rate limit's key. */
+ * when it is routed: an `if`, an idempotency key, a rate limit's or a
+ * singleton's key. */
 static int
 needs_tree(const struct generation *g, const size_t *match, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (g->fns[match[i]].if_expr != NULL ||
             g->fns[match[i]].idempotency != NULL ||
-            g->fns[match[i]].rate_key != NULL)
+            g->fns[match[i]].rate_key != NULL ||
+            g->fns[match[i]].singleton_key != NULL)
             return 1;
     return 0;
 }

@@ -139,7 +139,25 @@ static const struct {
     {"if", offsetof(struct fn_info, if_expr)},
     {"idempotency", offsetof(struct fn_info, idempotency)},
     {"rate_limit_key", offsetof(struct fn_info, rate_key)},
+    {"singleton_key", offsetof(struct fn_info, singleton_key)},
 };
+
+/* The modes of a singleton, by their name in the descriptor and in GET
+ * /v1/functions. */
+static const char *const singleton_modes[] = {
+    [SINGLETON_SKIP] = "skip",
+    [SINGLETON_CANCEL] = "cancel",
+};
+
+/* The mode named NAME, or SINGLETON_NONE. */
+static int
+singleton_mode(const char *name)
+{
+    for (int m = SINGLETON_SKIP; m <= SINGLETON_CANCEL; m++)
+        if (strcmp(singleton_modes[m], name) == 0)
+            return m;
+    return SINGLETON_NONE;
+}
 #define NFN_EXPRS (sizeof(fn_exprs) / sizeof(fn_exprs[0]))
 
 /* Where F keeps expression K of fn_exprs. */
@@ -307,6 +325,13 @@ check_descriptor(struct json_object *d, char *err, size_t errlen)
             json_object_array_length(tr) == 0 ||
             !json_object_object_get_ex(f, "options", &v) ||
             fnopt_check_declared(v, why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "the describe process gave a malformed"
+                                  " function %zu", i);
+            return -1;
+        }
+        if (json_object_object_get_ex(f, "singleton", &v) &&
+            (!json_object_is_type(v, json_type_string) ||
+             singleton_mode(json_object_get_string(v)) == SINGLETON_NONE)) {
             snprintf(err, errlen, "the describe process gave a malformed"
                                   " function %zu", i);
             return -1;
@@ -662,6 +687,8 @@ add_functions(struct generation *g, const struct config *cfg,
                 log_error("registry", "function %s: %s: %s", f->id,
                           fn_exprs[k].key, why);
         }
+        if (json_object_object_get_ex(fo, "singleton", &v))
+            f->singleton = singleton_mode(json_object_get_string(v));
         /* Only a [function ID] section can get here (check_flow.c). */
         if (f->rate_limit > 0 &&
             f->rate_period_ms < CHECK_RATE_PERIOD_MIN_MS) {
@@ -1028,6 +1055,10 @@ functions_json(const struct generation *g, const char *plugin, int unloaded)
         for (char **t = f->triggers; *t != NULL; t++)
             json_object_array_add(tr, json_object_new_string(*t));
         json_object_object_add(fo, "triggers", tr);
+        if (f->singleton != SINGLETON_NONE)
+            json_object_object_add(fo, "singleton",
+                                   json_object_new_string(
+                                       singleton_modes[f->singleton]));
         for (size_t k = 0; k < NFN_EXPRS; k++)
             if (fn_expr_get(f, k) != NULL)
                 json_object_object_add(fo, fn_exprs[k].key,

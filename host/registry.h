@@ -47,6 +47,10 @@ struct fn_info {
     int rate_limit;
     int64_t rate_period_ms;
     struct expr *rate_key;
+    /* singleton: one active run per value of singleton_key (NULL: one
+     * key); 0: none. */
+    enum { SINGLETON_NONE, SINGLETON_SKIP, SINGLETON_CANCEL } singleton;
+    struct expr *singleton_key;
     char *failure_of; /* a failure handler: the function it serves */
     /* cancelOn: its rules, the strings its own */
     struct store_cancel_rule cancel_on[FH_CANCEL_ON_MAX];

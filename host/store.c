@@ -286,12 +286,89 @@ key_put(struct store *st, const char *function_id,
     return step_done(p);
 }
 
-/* Claims the keys of new run R of event E: 0 when it may start (they are
- * stored), 1 when one is held (R->skipped says which option, stored
- * with the event), -1 on an error. All are checked before any is stored,
- * so a skipped run uses up none. */
+/* Whether R's function has an active (not ended) run of R's singleton
+ * key: 1 if so, 0 if not, -1 on an error. With CANCEL, each one whose
+ * cancel was not asked for yet gets it, for event E, and goes into
+ * E->cancels. */
 static int
-claim_keys(struct store *st, const struct store_new_event *e,
+singleton_active(struct store *st, struct store_new_event *e,
+                 const struct store_new_run *r, int cancel, int64_t now)
+{
+    sqlite3_stmt *q = st->stmt[S_SINGLETON_ACTIVE];
+    char **ids = NULL;
+    size_t n = 0;
+    int rc, found = 0;
+
+    bind_text(q, 1, r->function_id);
+    bind_text(q, 2, r->singleton_key);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        found = 1;
+        if (cancel && sqlite3_column_int(q, 1)) {
+            ids = xrealloc(ids, (n + 1) * sizeof(*ids));
+            ids[n++] = xstrdup((const char *)sqlite3_column_text(q, 0));
+        }
+    }
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    if (rc != SQLITE_DONE)
+        found = -1;
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_stmt *c = st->stmt[S_CANCEL_FLAG];
+        char *why = xasprintf("cancelled by event %s (%s): singleton",
+                              e->name, e->id);
+
+        /* As a cancelOn rule's: it ends once E commits, or at start. */
+        sqlite3_bind_int64(c, 1, now);
+        bind_text(c, 2, why);
+        bind_text(c, 3, ids[i]);
+        sqlite3_bind_int(c, 4, 0);
+        if (found >= 0 && step_done(c) != 0)
+            found = -1;
+        if (found >= 0 && sqlite3_changes(st->wdb) > 0)
+            store_waits_add_cancel(e, ids[i]);
+        free(why);
+        free(ids[i]);
+    }
+    free(ids);
+    return found;
+}
+
+/* New run R of event E, just stored, takes its singleton key, after
+ * cancelling the active run of the key with cancel mode: 0 or -1. */
+static int
+singleton_claim(struct store *st, struct store_new_event *e,
+                const struct store_new_run *r, int64_t now)
+{
+    sqlite3_stmt *u = st->stmt[S_SET_SINGLETON];
+
+    if (r->singleton_key == NULL)
+        return 0;
+    if (r->singleton_cancel && singleton_active(st, e, r, 1, now) < 0)
+        return -1;
+    bind_text(u, 1, r->singleton_key);
+    bind_text(u, 2, r->id);
+    return step_done(u);
+}
+
+/* Stores that option REASON started no run of R's function for event E. */
+static int
+put_skip(struct store *st, const struct store_new_event *e,
+         const struct store_new_run *r, const char *reason, int64_t now)
+{
+    bind_text(st->stmt[S_INS_SKIP], 1, e->id);
+    bind_text(st->stmt[S_INS_SKIP], 2, r->function_id);
+    bind_text(st->stmt[S_INS_SKIP], 3, reason);
+    sqlite3_bind_int64(st->stmt[S_INS_SKIP], 4, now);
+    return step_done(st->stmt[S_INS_SKIP]);
+}
+
+/* Claims the keys of new run R of event E: 0 when it may start (they are
+ * stored), 1 when one is held or, with singleton skip, its key has an
+ * active run (R->skipped says which option, stored with the event), -1
+ * on an error. All are checked before any is stored, so a skipped run
+ * uses up none. */
+static int
+claim_keys(struct store *st, struct store_new_event *e,
            struct store_new_run *r, int64_t window, int64_t now)
 {
     struct key_claim c[3];
@@ -318,11 +395,16 @@ claim_keys(struct store *st, const struct store_new_event *e,
         r->skipped = c[k].reason;
         if (r->skipped == NULL)
             return 1;
-        bind_text(st->stmt[S_INS_SKIP], 1, e->id);
-        bind_text(st->stmt[S_INS_SKIP], 2, r->function_id);
-        bind_text(st->stmt[S_INS_SKIP], 3, r->skipped);
-        sqlite3_bind_int64(st->stmt[S_INS_SKIP], 4, now);
-        return step_done(st->stmt[S_INS_SKIP]) != 0 ? -1 : 1;
+        return put_skip(st, e, r, r->skipped, now) != 0 ? -1 : 1;
+    }
+    if (r->singleton_key != NULL && !r->singleton_cancel) {
+        int rc = singleton_active(st, e, r, 0, now);
+
+        if (rc != 0) {
+            r->skipped = "singleton";
+            return rc < 0 || put_skip(st, e, r, r->skipped, now) != 0 ? -1
+                                                                      : 1;
+        }
     }
     for (size_t k = 0; k < n; k++)
         if (key_put(st, r->function_id, &c[k], r->id) != 0)
@@ -385,7 +467,8 @@ apply_events(struct store *st, struct store_new_event *evs, size_t n,
                                    due + r->start_timeout_ms);
             else
                 sqlite3_bind_null(s[S_INS_RUN], 9);
-            if (step_done(s[S_INS_RUN]) != 0)
+            if (step_done(s[S_INS_RUN]) != 0 ||
+                singleton_claim(st, e, r, now) != 0)
                 return -1;
             /* Its cancelOn rules live while it does, from its start. */
             if (r->ncancel_on > 0 &&

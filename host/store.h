@@ -53,10 +53,16 @@ struct store_new_run {
                                 limit (owned by the caller) */
     int rate_limit;          /* with rate_key: runs per rate_period_ms */
     int64_t rate_period_ms;
+    char *singleton_key;     /* its function's singleton key ("" for
+                                one), or NULL: none (owned by the caller) */
+    int singleton_cancel;    /* with singleton_key: 1 cancels the active
+                                run of the key, 0 starts no run while one
+                                is active */
     int created;             /* out: 0 when the dedup key had a run, or
                                 skipped says why */
     const char *skipped;     /* out: why an option started no run for
-                                the event ("idempotency", "rate_limit"),
+                                the event ("idempotency", "rate_limit",
+                                "singleton"),
                                 stored with the event; else NULL */
 };
 

@@ -155,8 +155,9 @@ const char *const store_migrations[] = {
     "  expires_at INTEGER NOT NULL,"
     "  PRIMARY KEY (function_id, key)) WITHOUT ROWID;",
 
-    /* 10: rateLimit keys, as idempotency's (expires_at: the key's GCRA
-     * theoretical arrival time); the runs an option did not start. */
+    /* 10: flow control. rateLimit keys, as idempotency's (expires_at:
+     * the key's GCRA theoretical arrival time); the runs an option did
+     * not start; a run's singleton key, found among the active runs. */
     "CREATE TABLE rate_limits ("
     "  function_id TEXT NOT NULL,"
     "  key TEXT NOT NULL,"
@@ -168,7 +169,10 @@ const char *const store_migrations[] = {
     "  function_id TEXT NOT NULL,"
     "  reason TEXT NOT NULL,"
     "  at INTEGER NOT NULL,"
-    "  PRIMARY KEY (event_id, function_id)) WITHOUT ROWID;",
+    "  PRIMARY KEY (event_id, function_id)) WITHOUT ROWID;"
+    "ALTER TABLE runs ADD COLUMN singleton_key TEXT;"
+    "CREATE INDEX runs_singleton ON runs(function_id, singleton_key, status)"
+    "  WHERE singleton_key IS NOT NULL;",
 };
 
 const int store_nmigrations =
@@ -195,6 +199,13 @@ const char *const store_stmt_sql[NSTMT] = {
                    " AND key = ?",
     [S_PUT_RATE] = "INSERT OR REPLACE INTO rate_limits(function_id, key,"
                    " run_id, expires_at) VALUES (?, ?, ?, ?)",
+    /* A key's runs that have not ended, and whether a cancel was asked
+     * for them yet. */
+    [S_SINGLETON_ACTIVE] = "SELECT id, cancel_at IS NULL FROM runs"
+                           " WHERE function_id = ? AND singleton_key = ?"
+                           " AND status IN ('queued', 'running', 'sleeping',"
+                           " 'fetching', 'waiting', 'invoking', 'parallel')",
+    [S_SET_SINGLETON] = "UPDATE runs SET singleton_key = ? WHERE id = ?",
     [S_INS_SKIP] = "INSERT OR IGNORE INTO skipped(event_id, function_id,"
                    " reason, at) VALUES (?, ?, ?, ?)",
     /* The first start replaces a timeouts.start deadline by the

@@ -22,6 +22,8 @@ enum {
     S_GET_RATE,
     S_PUT_RATE,
     S_INS_SKIP,
+    S_SINGLETON_ACTIVE,
+    S_SET_SINGLETON,
     S_START_RUN,
     S_WAKE_STEPS,
     S_END_ATTEMPT,

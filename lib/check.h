@@ -65,8 +65,8 @@ int check_option_expr(const struct fh_plugin *p, const struct fh_function *f,
                       size_t errlen);
 
 /* The flow-control options of function F of P, O as check_read_options()
- * read them (lib/check_flow.c): rate_limit. 0, or -1 with the plugin, the
- * function, the option and what is wrong in ERR. */
+ * read them (lib/check_flow.c): rate_limit, singleton. 0, or -1 with the
+ * plugin, the function, the option and what is wrong in ERR. */
 #define CHECK_RATE_LIMIT_MAX 100000
 #define CHECK_RATE_PERIOD_MIN_MS 1000LL
 #define CHECK_RATE_PERIOD_MAX_MS (24LL * 3600 * 1000)

@@ -1,10 +1,11 @@
 /* check_flow.c - the checks of a function's flow-control options (#13):
- * rate_limit; shared by the host's loader and the SDK's test harness.
+ * rate_limit, singleton; shared by the host's loader and the SDK's test harness.
  * SPDX-License-Identifier: Apache-2.0 */
 #include "check.h"
 
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "duration.h"
 
@@ -57,10 +58,29 @@ check_rate_limit(const struct fh_plugin *p, const struct fh_function *f,
     return check_option_expr(p, f, "rate_limit.key", r->key, err, errlen);
 }
 
+/* Inngest's singleton: a mode, "skip" or "cancel"; a key needs one. */
+static int
+check_singleton(const struct fh_plugin *p, const struct fh_function *f,
+                const struct fh_singleton *g, char *err, size_t errlen)
+{
+    if (g->mode == NULL && g->key == NULL)
+        return 0;
+    if (g->mode == NULL || (strcmp(g->mode, "skip") != 0 &&
+                            strcmp(g->mode, "cancel") != 0))
+        return check_fail(err, errlen,
+                          "plugin %s: function \"%s\": singleton.mode:"
+                          " expected \"skip\" or \"cancel\", got %s%.32s%s",
+                          p->name, f->id, g->mode ? "\"" : "",
+                          g->mode ? g->mode : "none", g->mode ? "\"" : "");
+    return check_option_expr(p, f, "singleton.key", g->key, err, errlen);
+}
+
 int
 check_flow_options(const struct fh_plugin *p, const struct fh_function *f,
                    const struct fh_function_opts *o, char *err,
                    size_t errlen)
 {
-    return check_rate_limit(p, f, &o->rate_limit, err, errlen);
+    if (check_rate_limit(p, f, &o->rate_limit, err, errlen) != 0)
+        return -1;
+    return check_singleton(p, f, &o->singleton, err, errlen);
 }

@@ -68,7 +68,8 @@
  *   1.4  parallel steps: parallel (struct fh_parallel, struct fh_branch);
  *        fh_function_opts.cancel_on (struct fh_cancel_on)
  *   1.5  fh_function_opts.if_expr (a trigger's `if`), idempotency
- *   1.6  fh_function_opts.rate_limit (struct fh_rate_limit)
+ *   1.6  fh_function_opts.rate_limit (struct fh_rate_limit), singleton
+ *        (struct fh_singleton)
  */
 #ifndef FNHOST_H
 #define FNHOST_H
@@ -273,6 +274,15 @@ struct fh_function_opts {
                                  cannot be evaluated on share one key */
     } rate_limit;             /* FH_OPTS(.rate_limit = {.limit = 1,
                                  .period = "4h", .key = "event.data.id"}) */
+    struct fh_singleton {     /* Inngest's singleton: one active (not
+                                 ended) run per key */
+        const char *key;      /* an expression over `event`, as
+                                 rate_limit's; NULL: one for the function */
+        const char *mode;     /* "skip": an event starts no run while one
+                                 is active (it shows as skipped);
+                                 "cancel": the active run is cancelled and
+                                 the new one starts. NULL: no singleton */
+    } singleton;              /* FH_OPTS(.singleton = {.mode = "skip"}) */
 };
 
 #define FH_RETRIES_NONE (-1)

@@ -4,7 +4,10 @@
  * The functions output {"fn": their id}. On test/rl: "rl-fn", at most 3
  * runs per hour, and "rl-free", no limit (a [function rl-free] section may
  * give it one). On test/rl-key: "rl-key", at most 2 runs a day per
- * data.ws. */
+ * data.ws. On test/sg: "sg-skip", a singleton per data.user that skips;
+ * on test/sg-c: "sg-cancel", one that cancels; both sleep an hour, so
+ * their runs stay active. "sg-watch" runs on inngest/function.cancelled,
+ * so that the host stores those events. */
 #include <fnhost.h>
 
 static int
@@ -18,6 +21,13 @@ say_id(struct fh_ctx *ctx, const struct fh_event *ev)
     return fh_set_output(ctx, out);
 }
 
+static int
+nap(struct fh_ctx *ctx, const struct fh_event *ev)
+{
+    FH_SLEEP(ctx, "nap", "1h");
+    return say_id(ctx, ev);
+}
+
 static const struct fh_function functions[] = {
     {.id = "rl-fn", .run = say_id, .triggers = FH_EVENTS("test/rl"),
      .opts = FH_OPTS(.rate_limit = {.limit = 3, .period = "1h"})},
@@ -25,6 +35,14 @@ static const struct fh_function functions[] = {
     {.id = "rl-key", .run = say_id, .triggers = FH_EVENTS("test/rl-key"),
      .opts = FH_OPTS(.rate_limit = {.limit = 2, .period = "24h",
                                     .key = "event.data.ws"})},
+    {.id = "sg-skip", .run = nap, .triggers = FH_EVENTS("test/sg"),
+     .opts = FH_OPTS(.singleton = {.mode = "skip",
+                                   .key = "event.data.user"})},
+    {.id = "sg-cancel", .run = nap, .triggers = FH_EVENTS("test/sg-c"),
+     .opts = FH_OPTS(.singleton = {.mode = "cancel",
+                                   .key = "event.data.user"})},
+    {.id = "sg-watch", .run = say_id,
+     .triggers = FH_EVENTS("inngest/function.cancelled")},
     FH_FUNCTIONS_END};
 
 FH_PLUGIN(.name = "flow", .version = "1.0.0", .functions = functions);

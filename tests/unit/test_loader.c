@@ -660,23 +660,45 @@ test_flow_options(void)
         {{.limit = 1, .period = "1h", .key = "event.data."},
          "rate_limit.key: column"},
     };
+    static const struct {
+        struct fh_singleton singleton;
+        const char *why; /* NULL: accepted */
+    } singletons[] = {
+        {{.mode = "skip"}, NULL},
+        {{.mode = "cancel", .key = "event.data.user_id"}, NULL},
+        {{.key = "event.data.user_id"}, "singleton.mode: expected \"skip\""
+                                        " or \"cancel\", got none"},
+        {{.mode = "Skip"}, "singleton.mode: expected \"skip\" or"
+                           " \"cancel\", got \"Skip\""},
+        {{.mode = "skip", .key = "event.data.user_id +"},
+         "singleton.key: column"},
+    };
     struct fh_plugin p = {.name = "flow"};
     struct fh_function f = {.id = "fn"};
+    size_t nr = sizeof(cases) / sizeof(cases[0]);
     char err[512];
 
     check_expr = loader_check_expr;
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (size_t i = 0; i < nr + sizeof(singletons) / sizeof(singletons[0]);
+         i++) {
         struct fh_function_opts o = {.size = sizeof(o)};
+        const char *why;
         int rc;
 
-        o.rate_limit = cases[i].rate_limit;
+        if (i < nr) {
+            o.rate_limit = cases[i].rate_limit;
+            why = cases[i].why;
+        } else {
+            o.singleton = singletons[i - nr].singleton;
+            why = singletons[i - nr].why;
+        }
         rc = check_flow_options(&p, &f, &o, err, sizeof(err));
-        if (cases[i].why == NULL) {
+        if (why == NULL) {
             ok(rc == 0, "flow options %zu are accepted", i);
         } else {
             ok(rc == -1, "flow options %zu are refused", i);
             has_str(err, "plugin flow: function \"fn\": ", "naming them");
-            has_str(err, cases[i].why, "saying what is wrong");
+            has_str(err, why, "saying what is wrong");
         }
     }
 }
