@@ -67,6 +67,19 @@ const struct fnopt fnopt_table[] = {
      .cfg = FNOPT_NONE, .def = 0,
      .fn = offsetof(struct fn_info, rate_period_ms),
      .json = "rate_limit_period_ms"},
+    /* debounce: 0 is none; under 1s from a [function ID] section, the
+     * registry says so and leaves it off (lib/check_flow.c for plugins). */
+    {.name = "debounce.period", .type = FNOPT_DURATION, .lo = 0,
+     .hi = CHECK_DEBOUNCE_MAX_MS,
+     .abi = offsetof(struct fh_function_opts, debounce.period),
+     .cfg = FNOPT_NONE, .def = 0, .fn = offsetof(struct fn_info, debounce_ms),
+     .json = "debounce_period_ms"},
+    {.name = "debounce.timeout", .type = FNOPT_DURATION, .lo = 0,
+     .hi = CHECK_DEBOUNCE_MAX_MS,
+     .abi = offsetof(struct fh_function_opts, debounce.timeout),
+     .cfg = FNOPT_NONE, .def = 0,
+     .fn = offsetof(struct fn_info, debounce_timeout_ms),
+     .json = "debounce_timeout_ms"},
 };
 
 const size_t fnopt_count = sizeof(fnopt_table) / sizeof(fnopt_table[0]);

@@ -213,10 +213,11 @@ add_cancel_on(const struct fh_plugin *p, const struct fh_function *f,
         json_object_object_add(fo, "cancel_on", list);
 }
 
-/* F's trigger `if`, idempotency key, rate limit key and singleton into
- * FO as "if", "idempotency", "rate_limit_key", "singleton" (its mode) and
- * "singleton_key", if it has them (checked by check_plugin()); the
- * registry compiles the expressions with the generation. */
+/* F's trigger `if`, idempotency key, rate limit key, singleton and
+ * debounce key into FO as "if", "idempotency", "rate_limit_key",
+ * "singleton" (its mode), "singleton_key" and "debounce_key", if it has
+ * them (checked by check_plugin()); the registry compiles the
+ * expressions with the generation. */
 static void
 add_if(const struct fh_plugin *p, const struct fh_function *f,
        struct json_object *fo)
@@ -240,6 +241,9 @@ add_if(const struct fh_plugin *p, const struct fh_function *f,
     if (o.singleton.key != NULL)
         json_object_object_add(fo, "singleton_key",
                                json_object_new_string(o.singleton.key));
+    if (o.debounce.key != NULL)
+        json_object_object_add(fo, "debounce_key",
+                               json_object_new_string(o.debounce.key));
 }
 
 struct json_object *

@@ -399,10 +399,13 @@ cmd_runs(struct cli *c)
     for (size_t i = 0; i < json_object_array_length(data); i++) {
         struct json_object *r = json_object_array_get_idx(data, i);
 
-        printf("%-26s  %-28s  %-9s  %-7d  %s\n", jstr(r, "run_id"),
+        struct json_object *d = json_object_object_get(r, "debouncing");
+
+        printf("%-26s  %-28s  %-9s  %-7d  %s%s%s\n", jstr(r, "run_id"),
                jstr(r, "function_id"), jstr(r, "status"),
                json_object_get_int(json_object_object_get(r, "attempt")),
-               jstr(r, "created_at"));
+               jstr(r, "created_at"), d ? "  debouncing until " : "",
+               d ? jstr(d, "until") : "");
     }
     json_object_put(o);
     return 0;
@@ -433,6 +436,9 @@ cmd_run(struct cli *c)
     printf("ended     %s\n", jstr(r, "ended_at"));
     if (json_object_object_get_ex(r, "next_attempt_at", NULL))
         printf("next try  %s\n", jstr(r, "next_attempt_at"));
+    if ((w = json_object_object_get(r, "debouncing")) != NULL)
+        printf("debounce  key \"%s\", starts at %s unless another event"
+               " of the key comes first\n", jstr(w, "key"), jstr(w, "until"));
     if ((w = json_object_object_get(r, "waiting_for")) != NULL)
         printf("waits for %s%s%s until %s\n", jstr(w, "event"),
                json_object_object_get(w, "match") ? " matching " : "",
@@ -552,6 +558,19 @@ print_flow(struct json_object *f)
     if (json_object_object_get_ex(f, "singleton", &v)) {
         printf("    singleton, mode %s", json_object_get_string(v));
         if (json_object_object_get_ex(f, "singleton_key", &v))
+            printf(", key %s", json_object_get_string(v));
+        printf("\n");
+    }
+    if (json_object_object_get_ex(f, "debounce_period_ms", &v) &&
+        json_object_get_int64(v) > 0) {
+        duration_format(json_object_get_int64(v), period, sizeof(period));
+        printf("    debounce %s", period);
+        v = json_object_object_get(f, "debounce_timeout_ms");
+        if (json_object_get_int64(v) > 0) {
+            duration_format(json_object_get_int64(v), period, sizeof(period));
+            printf(", timeout %s", period);
+        }
+        if (json_object_object_get_ex(f, "debounce_key", &v))
             printf(", key %s", json_object_get_string(v));
         printf("\n");
     }

@@ -94,6 +94,7 @@ submission_free(struct submission *sub)
             free(sub->evs[i].runs[j].idempotency_key);
             free(sub->evs[i].runs[j].rate_key);
             free(sub->evs[i].runs[j].singleton_key);
+            free(sub->evs[i].runs[j].debounce_key);
         }
         free(sub->evs[i].runs);
         free(sub->evs[i].cancels);
@@ -170,6 +171,18 @@ schedule_runs(struct pipeline *p, const struct store_new_event *e)
                      skip_reason(e->runs[j].skipped));
             continue;
         }
+        if (!e->runs[j].created && e->runs[j].debounce_run[0] != '\0') {
+            log_info("ingest", "event %s (%s): %s run %s is debounced"
+                               " until %lld ms from now, with this event",
+                     e->id, e->name, e->runs[j].function_id,
+                     e->runs[j].debounce_run,
+                     (long long)(e->runs[j].debounce_due - now_ms()));
+            /* Maybe sooner than the time the scheduler waits for (a
+             * shorter period after a reload): it looks then, and
+             * store_expire_waits() makes the run due. */
+            sched_wake_at(p->sched, e->runs[j].debounce_due);
+            continue;
+        }
         if (!e->runs[j].created) {
             log_info("ingest", "event %s (%s, id %s): %s ran for this id"
                                " already; no new run", e->id, e->name,
@@ -178,6 +191,10 @@ schedule_runs(struct pipeline *p, const struct store_new_event *e)
         }
         if (ev == NULL)
             ev = shared_str_new(e->json, strlen(e->json));
+        if (e->runs[j].debounce_key != NULL) {
+            sched_wake_at(p->sched, e->runs[j].debounce_due);
+            continue;
+        }
         sched_submit(p->sched, e->runs[j].id, e->runs[j].function_id, e->id,
                      ev, e->ts);
     }
@@ -286,7 +303,7 @@ group_key(const struct fn_info *f, const struct expr *key, const char *name,
 }
 
 /* Sets the keys of new run R of function F for event EV: its idempotency
- * key, its rate limit's, its singleton's. */
+ * key, its rate limit's, its singleton's, its debounce's. */
 static void
 run_keys(struct store_new_run *r, const struct fn_info *f,
          struct json_object *ev)
@@ -302,6 +319,11 @@ run_keys(struct store_new_run *r, const struct fn_info *f,
         r->singleton_cancel = f->singleton == SINGLETON_CANCEL;
         r->singleton_key = group_key(f, f->singleton_key, "singleton", ev);
     }
+    if (f->debounce_ms > 0) {
+        r->debounce_ms = f->debounce_ms;
+        r->debounce_timeout_ms = f->debounce_timeout_ms;
+        r->debounce_key = group_key(f, f->debounce_key, "debounce", ev);
+    }
 }
 
 /* The index in G of function ID, loaded or not, or -1. */
@@ -315,8 +337,8 @@ function_index(const struct generation *g, const char *id)
 }
 
 /* Whether a function of G at MATCH (N of them) reads the event itself
- * when it is routed: an `if`, an idempotency key, a rate limit's or a
- * singleton's key. */
+ * when it is routed: an `if`, an idempotency key, the key of a rate
+ * limit, a singleton or a debounce. */
 static int
 needs_tree(const struct generation *g, const size_t *match, size_t n)
 {
@@ -324,7 +346,8 @@ needs_tree(const struct generation *g, const size_t *match, size_t n)
         if (g->fns[match[i]].if_expr != NULL ||
             g->fns[match[i]].idempotency != NULL ||
             g->fns[match[i]].rate_key != NULL ||
-            g->fns[match[i]].singleton_key != NULL)
+            g->fns[match[i]].singleton_key != NULL ||
+            g->fns[match[i]].debounce_key != NULL)
             return 1;
     return 0;
 }

@@ -140,6 +140,7 @@ static const struct {
     {"idempotency", offsetof(struct fn_info, idempotency)},
     {"rate_limit_key", offsetof(struct fn_info, rate_key)},
     {"singleton_key", offsetof(struct fn_info, singleton_key)},
+    {"debounce_key", offsetof(struct fn_info, debounce_key)},
 };
 
 /* The modes of a singleton, by their name in the descriptor and in GET
@@ -697,6 +698,11 @@ add_functions(struct generation *g, const struct config *cfg,
                                   " no rate limit",
                       f->id, f->rate_limit);
             f->rate_limit = 0;
+        }
+        if (f->debounce_ms > 0 && f->debounce_ms < CHECK_DEBOUNCE_MIN_MS) {
+            log_error("registry", "function %s: debounce.period must be 1s"
+                                  " or more: it has no debounce", f->id);
+            f->debounce_ms = 0;
         }
         if (json_object_object_get_ex(fo, "failure_of", &v))
             f->failure_of = xstrdup(json_object_get_string(v));

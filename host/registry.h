@@ -51,6 +51,12 @@ struct fn_info {
      * key); 0: none. */
     enum { SINGLETON_NONE, SINGLETON_SKIP, SINGLETON_CANCEL } singleton;
     struct expr *singleton_key;
+    /* debounce: a run starts debounce_ms after the last event of its
+     * debounce_key (NULL: one key), at most debounce_timeout_ms (0: no
+     * cap) after the first; debounce_ms 0: none. */
+    int64_t debounce_ms;
+    int64_t debounce_timeout_ms;
+    struct expr *debounce_key;
     char *failure_of; /* a failure handler: the function it serves */
     /* cancelOn: its rules, the strings its own */
     struct store_cancel_rule cancel_on[FH_CANCEL_ON_MAX];

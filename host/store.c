@@ -21,6 +21,7 @@
 #include "steprules.h"
 #include "store_int.h"
 #include "store_sql.h"
+#include "store_debounce.h"
 #include "store_wait.h"
 #include "util.h"
 
@@ -100,6 +101,7 @@ struct store {
     sqlite3 *rdb; /* the loop's read connection */
     sqlite3_stmt *stmt[NSTMT];
     struct store_waits *waits; /* on WDB, the writer's */
+    struct store_debounce *debounce; /* on WDB, the writer's */
     struct store_scan scan; /* on RDB, the loop's */
 
     pthread_t thread;
@@ -445,6 +447,15 @@ apply_events(struct store *st, struct store_new_event *evs, size_t n,
             if (e->duplicate)
                 continue;
             r->skipped = NULL;
+            r->debounce_run[0] = '\0';
+            /* An event of a key whose run is pending joins it. */
+            if (r->debounce_key != NULL &&
+                (rc = store_debounce_event(st->debounce, e, r, now)) != 0) {
+                if (rc < 0)
+                    return -1;
+                r->created = 0;
+                continue;
+            }
             if ((rc = claim_keys(st, e, r, window, now)) != 0) {
                 if (rc < 0)
                     return -1;
@@ -468,7 +479,9 @@ apply_events(struct store *st, struct store_new_event *evs, size_t n,
             else
                 sqlite3_bind_null(s[S_INS_RUN], 9);
             if (step_done(s[S_INS_RUN]) != 0 ||
-                singleton_claim(st, e, r, now) != 0)
+                singleton_claim(st, e, r, now) != 0 ||
+                (r->debounce_key != NULL &&
+                 store_debounce_park(st->debounce, e, r, now) != 0))
                 return -1;
             /* Its cancelOn rules live while it does, from its start. */
             if (r->ncancel_on > 0 &&
@@ -1127,8 +1140,12 @@ apply_op(struct store *st, struct op *op, int64_t now)
         int i = w < 0 ? -1
                       : expire_invokes(st, op->u.expire.now,
                                        op->u.expire.limit);
+        int d = w < 0 || i < 0 ? -1
+                               : store_debounce_fire(st->debounce,
+                                                     op->u.expire.now,
+                                                     op->u.expire.limit);
 
-        *op->u.expire.n = w < 0 || i < 0 ? -1 : w + i;
+        *op->u.expire.n = w < 0 || i < 0 || d < 0 ? -1 : w + i + d;
         return *op->u.expire.n < 0 ? -1 : 0;
     }
     case OP_CANCEL:
@@ -1380,6 +1397,7 @@ release(struct store *st)
     for (int i = 0; i < NSTMT; i++)
         sqlite3_finalize(st->stmt[i]);
     store_waits_free(st->waits);
+    store_debounce_free(st->debounce);
     store_scan_clear(&st->scan);
     lifecycle_free(st->lifecycle);
     lifecycle_free(st->next_lifecycle);
@@ -1429,7 +1447,8 @@ store_open(struct event_base *base, const char *path, const char *sync,
             goto fail;
         }
     }
-    if ((st->waits = store_waits_new(st->wdb, err, errlen)) == NULL)
+    if ((st->waits = store_waits_new(st->wdb, err, errlen)) == NULL ||
+        (st->debounce = store_debounce_new(st->wdb, err, errlen)) == NULL)
         goto fail;
     read_mode(st);
     {

@@ -12,6 +12,7 @@
 #include "json_check.h"
 #include "log.h"
 #include "run_state.h"
+#include "store_debounce.h"
 #include "store_int.h"
 #include "store_wait.h"
 #include "util.h"
@@ -615,8 +616,17 @@ run_json(struct store *st, sqlite3_stmt *s, int detail)
     json_object_object_add(o, "attempt", json_object_new_int(attempt));
     add_time(o, "created_at", s, 8);
     add_time(o, "updated_at", s, 11);
-    if (strcmp(status, "queued") == 0)
+    if (strcmp(status, "queued") == 0 &&
+        sqlite3_column_int64(s, 5) == STORE_DEBOUNCE_PARKED) {
+        /* Parked: debounced, waiting for its time. */
+        struct json_object *d =
+            store_debounce_of_run(st, (const char *)sqlite3_column_text(s, 0));
+
+        if (d != NULL)
+            json_object_object_add(o, "debouncing", d);
+    } else if (strcmp(status, "queued") == 0) {
         add_time(o, "next_attempt_at", s, 5);
+    }
     if (strcmp(status, "sleeping") == 0)
         add_time(o, "sleeping_until", s, 5);
     if (state == RS_WAITING_EVENT) {

@@ -157,7 +157,8 @@ const char *const store_migrations[] = {
 
     /* 10: flow control. rateLimit keys, as idempotency's (expires_at:
      * the key's GCRA theoretical arrival time); the runs an option did
-     * not start; a run's singleton key, found among the active runs. */
+     * not start; a run's singleton key, found among the active runs;
+     * pending debounces. */
     "CREATE TABLE rate_limits ("
     "  function_id TEXT NOT NULL,"
     "  key TEXT NOT NULL,"
@@ -172,7 +173,20 @@ const char *const store_migrations[] = {
     "  PRIMARY KEY (event_id, function_id)) WITHOUT ROWID;"
     "ALTER TABLE runs ADD COLUMN singleton_key TEXT;"
     "CREATE INDEX runs_singleton ON runs(function_id, singleton_key, status)"
-    "  WHERE singleton_key IS NOT NULL;",
+    "  WHERE singleton_key IS NOT NULL;"
+    /* A debounced run's key, last event, when it is due and the latest
+     * it may be (its timeout), store_debounce.c. */
+    "CREATE TABLE debounces ("
+    "  function_id TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  run_id TEXT NOT NULL,"
+    "  event_id TEXT NOT NULL,"
+    "  due_at INTEGER NOT NULL,"
+    "  max_at INTEGER,"
+    "  start_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (function_id, key)) WITHOUT ROWID;"
+    "CREATE INDEX debounces_due ON debounces(due_at);"
+    "CREATE INDEX debounces_run ON debounces(run_id);",
 };
 
 const int store_nmigrations =

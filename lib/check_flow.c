@@ -1,5 +1,5 @@
 /* check_flow.c - the checks of a function's flow-control options (#13):
- * rate_limit, singleton; shared by the host's loader and the SDK's test harness.
+ * rate_limit, singleton, debounce; shared by the host's loader and the SDK's test harness.
  * SPDX-License-Identifier: Apache-2.0 */
 #include "check.h"
 
@@ -75,6 +75,29 @@ check_singleton(const struct fh_plugin *p, const struct fh_function *f,
     return check_option_expr(p, f, "singleton.key", g->key, err, errlen);
 }
 
+/* Inngest's debounce: a period of 1s..7d; a key or a timeout needs one. */
+static int
+check_debounce(const struct fh_plugin *p, const struct fh_function *f,
+               const struct fh_debounce *d, char *err, size_t errlen)
+{
+    if (d->period == NULL && d->key == NULL && d->timeout == NULL)
+        return 0;
+    if (d->period == NULL)
+        return check_fail(err, errlen,
+                          "plugin %s: function \"%s\": debounce.period:"
+                          " required with a key or a timeout",
+                          p->name, f->id);
+    if (check_duration(p, f, "debounce.period", d->period,
+                       CHECK_DEBOUNCE_MIN_MS, CHECK_DEBOUNCE_MAX_MS, err,
+                       errlen) != 0 ||
+        (d->timeout != NULL &&
+         check_duration(p, f, "debounce.timeout", d->timeout,
+                        CHECK_DEBOUNCE_MIN_MS, CHECK_DEBOUNCE_MAX_MS, err,
+                        errlen) != 0))
+        return -1;
+    return check_option_expr(p, f, "debounce.key", d->key, err, errlen);
+}
+
 int
 check_flow_options(const struct fh_plugin *p, const struct fh_function *f,
                    const struct fh_function_opts *o, char *err,
@@ -82,5 +105,7 @@ check_flow_options(const struct fh_plugin *p, const struct fh_function *f,
 {
     if (check_rate_limit(p, f, &o->rate_limit, err, errlen) != 0)
         return -1;
-    return check_singleton(p, f, &o->singleton, err, errlen);
+    if (check_singleton(p, f, &o->singleton, err, errlen) != 0)
+        return -1;
+    return check_debounce(p, f, &o->debounce, err, errlen);
 }

@@ -69,7 +69,7 @@
  *        fh_function_opts.cancel_on (struct fh_cancel_on)
  *   1.5  fh_function_opts.if_expr (a trigger's `if`), idempotency
  *   1.6  fh_function_opts.rate_limit (struct fh_rate_limit), singleton
- *        (struct fh_singleton)
+ *        (struct fh_singleton), debounce (struct fh_debounce)
  */
 #ifndef FNHOST_H
 #define FNHOST_H
@@ -283,6 +283,18 @@ struct fh_function_opts {
                                  "cancel": the active run is cancelled and
                                  the new one starts. NULL: no singleton */
     } singleton;              /* FH_OPTS(.singleton = {.mode = "skip"}) */
+    struct fh_debounce {      /* Inngest's debounce: a run starts PERIOD
+                                 after the last event of its key, with
+                                 that event; the events before it start
+                                 none (they show as skipped) */
+        const char *period;   /* "5m": 1s..7d; NULL: no debounce */
+        const char *key;      /* an expression over `event`, as
+                                 rate_limit's; NULL: one for the function */
+        const char *timeout;  /* the longest a run may wait from the first
+                                 event of its key ("1h", 1s..7d); NULL:
+                                 as long as events keep coming */
+    } debounce;               /* FH_OPTS(.debounce = {.period = "5m",
+                                 .key = "event.data.account_id"}) */
 };
 
 #define FH_RETRIES_NONE (-1)

@@ -17,11 +17,6 @@ t_start
 runs() {
     sql "select count(*) from runs where function_id = '$1'"
 }
-# send NAME DATA: posts one event; EV is its id.
-send() {
-    post "{\"name\":\"$1\",\"data\":$2}"
-    EV=$(jq -r '.ids[0]' <<<"$BODY_OUT")
-}
 
 t_has "$(cat "$LOG")" \
     'bad_rate.so: plugin bad-rate: function "rl-bad": rate_limit.period: must be at least 1s and at most 1d, got "48h"' \
@@ -33,8 +28,8 @@ post '[{"name":"test/rl","data":{"n":1}},{"name":"test/rl","data":{"n":2}},
        {"name":"test/rl","data":{"n":5}}]'
 t_is "$(jq '.ids | length' <<<"$BODY_OUT")" 5 "every event is accepted"
 FIFTH=$(jq -r '.ids[4]' <<<"$BODY_OUT")
-send test/rl '{"n":6}'
-send test/rl '{"n":7}'
+send_event test/rl '{"n":6}'
+send_event test/rl '{"n":7}'
 t_is "$(runs rl-fn) $(runs rl-free)" "3 7" \
     "3 of 7 events start rl-fn (limit 3 per hour); rl-free runs for all"
 t_is "$(sql "select count(*) from events where name = 'test/rl'")" 7 \
@@ -50,10 +45,10 @@ t_has "$(cat "$LOG")" "rl-fn reached its rate limit; no new run" \
     "the log says why"
 
 # Per key: 2 a day for each data.ws; events without one share a key.
-for ws in a a a b; do send test/rl-key "{\"ws\":\"$ws\"}"; done
-send test/rl-key '{}'
-send test/rl-key '{"other":1}'
-send test/rl-key '{}'
+for ws in a a a b; do send_event test/rl-key "{\"ws\":\"$ws\"}"; done
+send_event test/rl-key '{}'
+send_event test/rl-key '{"other":1}'
+send_event test/rl-key '{}'
 t_is "$(runs rl-key)" 5 "2 runs for ws a (of 3), 1 for b, 2 of 3 without ws"
 t_has "$(cat "$LOG")" 'rl-key: its rate_limit key cannot be made for this event' \
     "the log says an event has no key of its own"
@@ -68,18 +63,18 @@ t_has "$("$FNHOST" functions --url "$URL")" \
 kill -HUP "$T_PID"
 wait_until 20 eval 'grep -q "generation 2" "$LOG"'
 t_ok $? "after a reload"
-send test/rl '{"n":8}'
-send test/rl-key '{"ws":"b"}'
-send test/rl-key '{"ws":"b"}'
+send_event test/rl '{"n":8}'
+send_event test/rl-key '{"ws":"b"}'
+send_event test/rl-key '{"ws":"b"}'
 t_is "$(runs rl-fn) $(runs rl-key)" "3 6" "the counts hold: rl-fn none, ws b one more"
 
 wait_until 20 eval '[ "$(sql "select count(*) from runs where status != '"'completed'"'")" = 0 ]'
 t_ok $? "every run started completes"
 t_kill9
 t_start
-send test/rl '{"n":9}'
-send test/rl-key '{"ws":"a"}'
-send test/rl-key '{"ws":"c"}'
+send_event test/rl '{"n":9}'
+send_event test/rl-key '{"ws":"a"}'
+send_event test/rl-key '{"ws":"c"}'
 t_is "$(runs rl-fn) $(runs rl-key) $(runs rl-free)" "3 7 9" \
     "after kill -9 the counts hold: rl-fn and ws a none, ws c its first"
 t_stop
@@ -93,8 +88,8 @@ rate_limit.period = 1h
 rate_limit.period = 0
 INI
 t_start --config "$T_DIR/fnhost.ini"
-send test/rl '{"n":10}'
-send test/rl '{"n":11}'
+send_event test/rl '{"n":10}'
+send_event test/rl '{"n":11}'
 t_is "$(runs rl-free)" 10 "[function rl-free] rate_limit: 1 of 2 events starts it"
 get /v1/functions
 t_is "$(jq -c '.data.plugins[].functions[] | select(.id == "rl-free")

@@ -14,11 +14,9 @@ t_setup
 t_plugins flow
 t_start
 
-# send NAME DATA: posts one event; EV is its id, RUN the run it started
-# (empty: none).
+# send NAME DATA: send_event, and RUN the run it started (empty: none).
 send() {
-    post "{\"name\":\"$1\",\"data\":$2}"
-    EV=$(jq -r '.ids[0]' <<<"$BODY_OUT")
+    send_event "$1" "$2"
     RUN=$(sql "select id from runs where event_id = '$EV'
                  and function_id like 'sg-%'")
 }

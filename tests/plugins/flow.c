@@ -7,7 +7,10 @@
  * data.ws. On test/sg: "sg-skip", a singleton per data.user that skips;
  * on test/sg-c: "sg-cancel", one that cancels; both sleep an hour, so
  * their runs stay active. "sg-watch" runs on inngest/function.cancelled,
- * so that the host stores those events. */
+ * so that the host stores those events. On test/db: "db-fn", debounced an
+ * hour per data.ws (a [function db-fn] section may shorten it), which
+ * outputs {"n": data.n} of its event; "db-cap", debounced a week but at
+ * most an hour from the first event. */
 #include <fnhost.h>
 
 static int
@@ -28,6 +31,16 @@ nap(struct fh_ctx *ctx, const struct fh_event *ev)
     return say_id(ctx, ev);
 }
 
+static int
+say_n(struct fh_ctx *ctx, const struct fh_event *ev)
+{
+    struct json_object *out = json_object_new_object(), *n;
+
+    if (json_object_object_get_ex(ev->data, "n", &n))
+        json_object_object_add(out, "n", json_object_get(n));
+    return fh_set_output(ctx, out);
+}
+
 static const struct fh_function functions[] = {
     {.id = "rl-fn", .run = say_id, .triggers = FH_EVENTS("test/rl"),
      .opts = FH_OPTS(.rate_limit = {.limit = 3, .period = "1h"})},
@@ -43,6 +56,10 @@ static const struct fh_function functions[] = {
                                    .key = "event.data.user"})},
     {.id = "sg-watch", .run = say_id,
      .triggers = FH_EVENTS("inngest/function.cancelled")},
+    {.id = "db-fn", .run = say_n, .triggers = FH_EVENTS("test/db"),
+     .opts = FH_OPTS(.debounce = {.period = "1h", .key = "event.data.ws"})},
+    {.id = "db-cap", .run = say_n, .triggers = FH_EVENTS("test/db-cap"),
+     .opts = FH_OPTS(.debounce = {.period = "7d", .timeout = "1h"})},
     FH_FUNCTIONS_END};
 
 FH_PLUGIN(.name = "flow", .version = "1.0.0", .functions = functions);

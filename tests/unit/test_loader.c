@@ -673,14 +673,29 @@ test_flow_options(void)
         {{.mode = "skip", .key = "event.data.user_id +"},
          "singleton.key: column"},
     };
+    static const struct {
+        struct fh_debounce debounce;
+        const char *why; /* NULL: accepted */
+    } debounces[] = {
+        {{.period = "1s"}, NULL},
+        {{.period = "7d", .key = "event.data.id", .timeout = "7d"}, NULL},
+        {{.key = "event.data.id"}, "debounce.period: required with a key"},
+        {{.timeout = "1h"}, "debounce.period: required with a key or a"},
+        {{.period = "999ms"}, "debounce.period: must be at least 1s and at"
+                              " most 7d, got \"999ms\""},
+        {{.period = "8d"}, "debounce.period: must be at least 1s"},
+        {{.period = "1m", .timeout = "8d"}, "debounce.timeout: must be at"},
+        {{.period = "1m", .key = "event."}, "debounce.key: column"},
+    };
     struct fh_plugin p = {.name = "flow"};
     struct fh_function f = {.id = "fn"};
     size_t nr = sizeof(cases) / sizeof(cases[0]);
+    size_t ns = sizeof(singletons) / sizeof(singletons[0]);
     char err[512];
 
     check_expr = loader_check_expr;
-    for (size_t i = 0; i < nr + sizeof(singletons) / sizeof(singletons[0]);
-         i++) {
+    for (size_t i = 0;
+         i < nr + ns + sizeof(debounces) / sizeof(debounces[0]); i++) {
         struct fh_function_opts o = {.size = sizeof(o)};
         const char *why;
         int rc;
@@ -688,9 +703,12 @@ test_flow_options(void)
         if (i < nr) {
             o.rate_limit = cases[i].rate_limit;
             why = cases[i].why;
-        } else {
+        } else if (i < nr + ns) {
             o.singleton = singletons[i - nr].singleton;
             why = singletons[i - nr].why;
+        } else {
+            o.debounce = debounces[i - nr - ns].debounce;
+            why = debounces[i - nr - ns].why;
         }
         rc = check_flow_options(&p, &f, &o, err, sizeof(err));
         if (why == NULL) {
