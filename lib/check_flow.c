@@ -1,5 +1,6 @@
 /* check_flow.c - the checks of a function's flow-control options (#13):
- * rate_limit, singleton, debounce; shared by the host's loader and the SDK's test harness.
+ * rate_limit, singleton, debounce; shared by the host's loader and the
+ * SDK's test harness.
  * SPDX-License-Identifier: Apache-2.0 */
 #include "check.h"
 
