@@ -6,7 +6,8 @@
 # request, after a reload and after kill -9; once the run ended, the next
 # event starts one. Mode cancel: the active run is cancelled, as DELETE
 # /v1/runs/{id} does (inngest/function.cancelled), and the new one
-# starts; other keys are not touched; across kill -9 too. GET
+# starts; other keys are not touched; the cancel commits with the event
+# (across kill -9 at the ack). GET
 # /v1/functions and `fnhost functions` show it.
 # SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/lib.sh"
@@ -100,5 +101,27 @@ t_is "$(active sg-cancel) $(runs sg-cancel)" "2 4" \
 t_is "$(sql "select count(*) from runs where id = '$C3' and status
                not in ('completed', 'failed', 'cancelled')")" 1 \
     "u1's newest is the active one"
+t_stop
+
+# The cancel commits with the event. Each commit waits 400 ms; the daemon
+# is killed the moment the event is acknowledged. Were the cancel stored
+# in a transaction of its own after the event's, the kill would come
+# before it commits, and the old run would sleep on.
+FNHOST_FAULT_COMMIT_DELAY_MS=400 t_start
+send test/sg-c '{"user":"atomic"}'
+A1=$RUN
+wait_until 20 eval '[ "$(status "$A1")" = sleeping ]'
+send test/sg-c '{"user":"atomic"}'
+A2=$RUN
+t_is "$HTTP_CODE" 200 "the event is acknowledged"
+t_kill9
+t_is "$(sql "select cancel_at is not null from runs where id = '$A1'")" 1 \
+    "the old run's cancel was stored with the event"
+t_start
+wait_until 20 eval '[ "$(status "$A1")" = cancelled ]'
+t_ok $? "the restart ends the old run cancelled"
+t_is "$(sql "select count(*) from runs where id = '$A2' and status
+               not in ('completed', 'failed', 'cancelled')")" 1 \
+    "and the new one is the active one"
 t_stop
 t_done
