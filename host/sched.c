@@ -285,7 +285,10 @@ expired_cb(void *arg, int rc, const char *err)
     if (s->expired > 0)
         log_debug("sched", "%d wait%s or invoke%s timed out", s->expired,
                   s->expired == 1 ? "" : "s", s->expired == 1 ? "" : "s");
-    /* Their runs are due, and more waits may have timed out. */
+    /* Their runs are due, and more waits may have timed out; a debounced
+     * run made due has its timeouts.start deadline from now on. */
+    if (s->expired > 0)
+        arm_wake(s, store_next_deadline(s->store, now_ms()));
     s->backlog = 1;
     kick(s);
 }

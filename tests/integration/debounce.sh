@@ -32,8 +32,9 @@ send_event test/db '{"ws":"a","n":3}'
 t_is "$(runs db-fn)" 2 "four events of two keys make two pending runs"
 read -r RA NA <<<"$(ws_run a)"
 t_is "$NA" 3 "the run of key a has the last event of a"
-t_is "$(sql "select status || ' ' || (wake_at > 1e14) from runs where id = '$RA'")" \
-    "queued 1" "it is queued, not due"
+t_is "$(sql "select status || ' ' || (wake_at > 1e14) || ' ' ||
+               ifnull(deadline, 'none') from runs where id = '$RA'")" \
+    "queued 1 none" "it is queued, not due, and its timeouts.start waits too"
 get "/v1/events/$FIRST"
 t_is "$(jq -c '.data.skipped' <<<"$BODY_OUT")" \
     '[{"function_id":"db-fn","reason":"debounce"}]' \

@@ -8,8 +8,8 @@
  * on test/sg-c: "sg-cancel", one that cancels; both sleep an hour, so
  * their runs stay active. "sg-watch" runs on inngest/function.cancelled,
  * so that the host stores those events. On test/db: "db-fn", debounced an
- * hour per data.ws (a [function db-fn] section may shorten it), which
- * outputs {"n": data.n} of its event; "db-cap", debounced a week but at
+ * hour per data.ws (a [function db-fn] section may shorten it), with a
+ * timeouts.start of an hour, which outputs {"n": data.n} of its event; "db-cap", debounced a week but at
  * most an hour from the first event. */
 #include <fnhost.h>
 
@@ -57,7 +57,8 @@ static const struct fh_function functions[] = {
     {.id = "sg-watch", .run = say_id,
      .triggers = FH_EVENTS("inngest/function.cancelled")},
     {.id = "db-fn", .run = say_n, .triggers = FH_EVENTS("test/db"),
-     .opts = FH_OPTS(.debounce = {.period = "1h", .key = "event.data.ws"})},
+     .opts = FH_OPTS(.debounce = {.period = "1h", .key = "event.data.ws"},
+                     .timeouts = {.start = "1h"})},
     {.id = "db-cap", .run = say_n, .triggers = FH_EVENTS("test/db-cap"),
      .opts = FH_OPTS(.debounce = {.period = "7d", .timeout = "1h"})},
     FH_FUNCTIONS_END};
