@@ -89,8 +89,7 @@ static void
 submission_free(struct submission *sub)
 {
     for (size_t i = 0; i < sub->nevs; i++) {
-        for (size_t j = 0; j < sub->evs[i].nruns; j++)
-        {
+        for (size_t j = 0; j < sub->evs[i].nruns; j++) {
             free(sub->evs[i].runs[j].idempotency_key);
             free(sub->evs[i].runs[j].rate_key);
             free(sub->evs[i].runs[j].singleton_key);
@@ -189,12 +188,12 @@ schedule_runs(struct pipeline *p, const struct store_new_event *e)
                      e->user_id, e->runs[j].function_id);
             continue;
         }
-        if (ev == NULL)
-            ev = shared_str_new(e->json, strlen(e->json));
         if (e->runs[j].debounce_key != NULL) {
             sched_wake_at(p->sched, e->runs[j].debounce_due);
             continue;
         }
+        if (ev == NULL)
+            ev = shared_str_new(e->json, strlen(e->json));
         sched_submit(p->sched, e->runs[j].id, e->runs[j].function_id, e->id,
                      ev, e->ts);
     }

@@ -3,13 +3,13 @@
 #include "registry.h"
 
 #include <dirent.h>
-#include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +142,7 @@ static const struct {
     {"singleton_key", offsetof(struct fn_info, singleton_key)},
     {"debounce_key", offsetof(struct fn_info, debounce_key)},
 };
+#define NFN_EXPRS (sizeof(fn_exprs) / sizeof(fn_exprs[0]))
 
 /* The modes of a singleton, by their name in the descriptor and in GET
  * /v1/functions. */
@@ -159,7 +160,6 @@ singleton_mode(const char *name)
             return m;
     return SINGLETON_NONE;
 }
-#define NFN_EXPRS (sizeof(fn_exprs) / sizeof(fn_exprs[0]))
 
 /* Where F keeps expression K of fn_exprs. */
 static struct expr **

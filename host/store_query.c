@@ -756,9 +756,9 @@ store_list_runs(struct store *st, const char *function_id,
                       RUN_SUMMARY, NULL);
 }
 
-/* Adds to O, event EVENT_ID's detail, the functions an option (rateLimit,
- * idempotency) did not start for it: "skipped": [{"function_id",
- * "reason"}], when there are any. */
+/* Adds to O, event EVENT_ID's detail, the functions an option (a rate
+ * limit, a singleton, a debounce, an idempotency key) did not start for
+ * it: "skipped": [{"function_id", "reason"}], when there are any. */
 static void
 add_skipped(struct store *st, struct json_object *o, const char *event_id)
 {
