@@ -53,6 +53,33 @@ const struct fnopt fnopt_table[] = {
      .cfg = FNOPT_NONE, .def = 0,
      .fn = offsetof(struct fn_info, timeout_finish_ms),
      .json = "timeouts_finish_ms"},
+    /* rateLimit: a limit needs a period of at least 1s (lib/check_flow.c
+     * for plugins; the registry for a [function ID] section, where 0 is
+     * unset); limit 0 is none. */
+    {.name = "rate_limit.limit", .type = FNOPT_COUNT, .lo = 0,
+     .hi = CHECK_RATE_LIMIT_MAX,
+     .abi = offsetof(struct fh_function_opts, rate_limit.limit),
+     .cfg = FNOPT_NONE, .def = 0, .fn = offsetof(struct fn_info, rate_limit),
+     .json = "rate_limit"},
+    {.name = "rate_limit.period", .type = FNOPT_DURATION,
+     .lo = 0, .hi = CHECK_RATE_PERIOD_MAX_MS,
+     .abi = offsetof(struct fh_function_opts, rate_limit.period),
+     .cfg = FNOPT_NONE, .def = 0,
+     .fn = offsetof(struct fn_info, rate_period_ms),
+     .json = "rate_limit_period_ms"},
+    /* debounce: 0 is none; under 1s from a [function ID] section, the
+     * registry says so and leaves it off (lib/check_flow.c for plugins). */
+    {.name = "debounce.period", .type = FNOPT_DURATION, .lo = 0,
+     .hi = CHECK_DEBOUNCE_MAX_MS,
+     .abi = offsetof(struct fh_function_opts, debounce.period),
+     .cfg = FNOPT_NONE, .def = 0, .fn = offsetof(struct fn_info, debounce_ms),
+     .json = "debounce_period_ms"},
+    {.name = "debounce.timeout", .type = FNOPT_DURATION, .lo = 0,
+     .hi = CHECK_DEBOUNCE_MAX_MS,
+     .abi = offsetof(struct fh_function_opts, debounce.timeout),
+     .cfg = FNOPT_NONE, .def = 0,
+     .fn = offsetof(struct fn_info, debounce_timeout_ms),
+     .json = "debounce_timeout_ms"},
     /* The first concurrency limit (host/conc.c); its key and scope, and
      * the second limit, are the descriptor's "concurrency". 0: none. The
      * functions' JSON shows it there. */

@@ -243,10 +243,11 @@ add_concurrency(const struct fh_function_opts *o, struct json_object *fo)
         json_object_object_add(fo, "concurrency", list);
 }
 
-/* F's trigger `if` and idempotency key into FO as "if" and
- * "idempotency", if it has them (checked by check_plugin()); the
- * registry compiles them with the generation. Its concurrency limits
- * too. */
+/* F's trigger `if`, idempotency key, rate limit key, singleton and
+ * debounce key into FO as "if", "idempotency", "rate_limit_key",
+ * "singleton" (its mode), "singleton_key" and "debounce_key", if it has
+ * them (checked by check_plugin()); the registry compiles the
+ * expressions with the generation. Its concurrency limits too. */
 static void
 add_if(const struct fh_plugin *p, const struct fh_function *f,
        struct json_object *fo)
@@ -261,6 +262,18 @@ add_if(const struct fh_plugin *p, const struct fh_function *f,
     if (o.idempotency != NULL)
         json_object_object_add(fo, "idempotency",
                                json_object_new_string(o.idempotency));
+    if (o.rate_limit.key != NULL)
+        json_object_object_add(fo, "rate_limit_key",
+                               json_object_new_string(o.rate_limit.key));
+    if (o.singleton.mode != NULL)
+        json_object_object_add(fo, "singleton",
+                               json_object_new_string(o.singleton.mode));
+    if (o.singleton.key != NULL)
+        json_object_object_add(fo, "singleton_key",
+                               json_object_new_string(o.singleton.key));
+    if (o.debounce.key != NULL)
+        json_object_object_add(fo, "debounce_key",
+                               json_object_new_string(o.debounce.key));
     add_concurrency(&o, fo);
 }
 

@@ -16,6 +16,7 @@
 
 #include "client.h"
 #include "config.h"
+#include "duration.h"
 #include "fnhost.h"
 #include "help.h"
 #include "log.h"
@@ -400,12 +401,14 @@ cmd_runs(struct cli *c)
 
         struct json_object *why = json_object_object_get(r,
                                                          "queued_reason");
+        struct json_object *d = json_object_object_get(r, "debouncing");
 
-        printf("%-26s  %-28s  %-9s  %-7d  %s%s%s\n", jstr(r, "run_id"),
+        printf("%-26s  %-28s  %-9s  %-7d  %s%s%s%s%s\n", jstr(r, "run_id"),
                jstr(r, "function_id"), jstr(r, "status"),
                json_object_get_int(json_object_object_get(r, "attempt")),
                jstr(r, "created_at"), why ? "  " : "",
-               why ? json_object_get_string(why) : "");
+               why ? json_object_get_string(why) : "",
+               d ? "  debouncing until " : "", d ? jstr(d, "until") : "");
     }
     json_object_put(o);
     return 0;
@@ -438,6 +441,9 @@ cmd_run(struct cli *c)
         printf("next try  %s\n", jstr(r, "next_attempt_at"));
     if (json_object_object_get_ex(r, "queued_reason", NULL))
         printf("queued    %s\n", jstr(r, "queued_reason"));
+    if ((w = json_object_object_get(r, "debouncing")) != NULL)
+        printf("debounce  key \"%s\", starts at %s unless another event"
+               " of the key comes first\n", jstr(w, "key"), jstr(w, "until"));
     if ((w = json_object_object_get(r, "waiting_for")) != NULL)
         printf("waits for %s%s%s until %s\n", jstr(w, "event"),
                json_object_object_get(w, "match") ? " matching " : "",
@@ -564,6 +570,45 @@ print_concurrency(struct json_object *list)
     }
 }
 
+/* Function F's flow-control options from GET /v1/functions, a line each
+ * under it: "    rate limit 10 per 1h, key event.data.user_id". */
+static void
+print_flow(struct json_object *f)
+{
+    struct json_object *v;
+    char period[32];
+
+    if (json_object_object_get_ex(f, "singleton", &v)) {
+        printf("    singleton, mode %s", json_object_get_string(v));
+        if (json_object_object_get_ex(f, "singleton_key", &v))
+            printf(", key %s", json_object_get_string(v));
+        printf("\n");
+    }
+    if (json_object_object_get_ex(f, "debounce_period_ms", &v) &&
+        json_object_get_int64(v) > 0) {
+        duration_format(json_object_get_int64(v), period, sizeof(period));
+        printf("    debounce %s", period);
+        v = json_object_object_get(f, "debounce_timeout_ms");
+        if (json_object_get_int64(v) > 0) {
+            duration_format(json_object_get_int64(v), period, sizeof(period));
+            printf(", timeout %s", period);
+        }
+        if (json_object_object_get_ex(f, "debounce_key", &v))
+            printf(", key %s", json_object_get_string(v));
+        printf("\n");
+    }
+    if (!json_object_object_get_ex(f, "rate_limit", &v) ||
+        json_object_get_int(v) == 0)
+        return;
+    duration_format(json_object_get_int64(
+                        json_object_object_get(f, "rate_limit_period_ms")),
+                    period, sizeof(period));
+    printf("    rate limit %d per %s", json_object_get_int(v), period);
+    if (json_object_object_get_ex(f, "rate_limit_key", &v))
+        printf(", key %s", json_object_get_string(v));
+    printf("\n");
+}
+
 static int
 cmd_functions(struct cli *c)
 {
@@ -599,6 +644,7 @@ cmd_functions(struct cli *c)
                        json_object_object_get(f, "triggers"),
                        JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
             print_concurrency(json_object_object_get(f, "concurrency"));
+            print_flow(f);
         }
     }
     json_object_put(o);

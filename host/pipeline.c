@@ -90,9 +90,11 @@ static void
 submission_free(struct submission *sub)
 {
     for (size_t i = 0; i < sub->nevs; i++) {
-        for (size_t j = 0; j < sub->evs[i].nruns; j++)
-        {
+        for (size_t j = 0; j < sub->evs[i].nruns; j++) {
             free(sub->evs[i].runs[j].idempotency_key);
+            free(sub->evs[i].runs[j].rate_key);
+            free(sub->evs[i].runs[j].singleton_key);
+            free(sub->evs[i].runs[j].debounce_key);
             for (int k = 0; k < FH_CONCURRENCY_LIMITS; k++)
                 free(sub->evs[i].runs[j].conc_keys[k]);
         }
@@ -126,6 +128,18 @@ note_unrouted(struct pipeline *p, const struct store_new_event *e)
                              " nothing runs", e->id, e->name);
 }
 
+/* Why an option started no run, for the log, from its store_new_run's
+ * skipped. */
+static const char *
+skip_reason(const char *skipped)
+{
+    if (strcmp(skipped, "rate_limit") == 0)
+        return "reached its rate limit";
+    if (strcmp(skipped, "singleton") == 0)
+        return "has a run of its singleton key active";
+    return "ran for its idempotency key already";
+}
+
 /* Hands the runs that the commit created, or made due, to the
  * scheduler. */
 static void
@@ -153,16 +167,32 @@ schedule_runs(struct pipeline *p, const struct store_new_event *e)
     if (e->nruns == 0 && e->resumed == 0 && e->ncancels == 0)
         note_unrouted(p, e);
     for (size_t j = 0; j < e->nruns; j++) {
-        if (!e->runs[j].created && e->runs[j].idempotent) {
-            log_info("ingest", "event %s (%s): %s ran for its idempotency"
-                               " key already; no new run", e->id, e->name,
-                     e->runs[j].function_id);
+        if (!e->runs[j].created && e->runs[j].skipped != NULL) {
+            log_info("ingest", "event %s (%s): %s %s; no new run", e->id,
+                     e->name, e->runs[j].function_id,
+                     skip_reason(e->runs[j].skipped));
+            continue;
+        }
+        if (!e->runs[j].created && e->runs[j].debounce_run[0] != '\0') {
+            log_info("ingest", "event %s (%s): %s run %s is debounced"
+                               " until %lld ms from now, with this event",
+                     e->id, e->name, e->runs[j].function_id,
+                     e->runs[j].debounce_run,
+                     (long long)(e->runs[j].debounce_due - now_ms()));
+            /* Maybe sooner than the time the scheduler waits for (a
+             * shorter period after a reload): it looks then, and
+             * store_expire_waits() makes the run due. */
+            sched_wake_at(p->sched, e->runs[j].debounce_due);
             continue;
         }
         if (!e->runs[j].created) {
             log_info("ingest", "event %s (%s, id %s): %s ran for this id"
                                " already; no new run", e->id, e->name,
                      e->user_id, e->runs[j].function_id);
+            continue;
+        }
+        if (e->runs[j].debounce_key != NULL) {
+            sched_wake_at(p->sched, e->runs[j].debounce_due);
             continue;
         }
         if (ev == NULL)
@@ -242,24 +272,60 @@ filter_runs(const struct generation *g, struct json_object *ev,
     return kept;
 }
 
-/* Function F's idempotency key for event EV (new), or NULL when it has
- * none or it cannot be evaluated on EV (its run then starts). */
+/* The key that expression KEY of function F, its option NAME, makes of
+ * event EV (new), or NULL when KEY is NULL or cannot be evaluated on EV
+ * (logged: what then happens is OR_ELSE). */
 static char *
-idempotency_key(const struct fn_info *f, struct json_object *ev)
+option_key(const struct fn_info *f, const struct expr *key, const char *name,
+           struct json_object *ev, const char *or_else)
 {
     struct expr_vars vars = {ev, NULL};
-    char key[1024], why[256];
+    char buf[1024], why[256];
 
-    if (f->idempotency == NULL || ev == NULL)
+    if (key == NULL || ev == NULL)
         return NULL;
-    if (expr_eval_key(f->idempotency, &vars, key, sizeof(key), why,
-                      sizeof(why)) < 0) {
-        log_info("ingest", "%s: its idempotency key cannot be made for"
-                           " this event (%s); the run starts without one",
-                 f->id, why);
+    if (expr_eval_key(key, &vars, buf, sizeof(buf), why, sizeof(why)) < 0) {
+        log_info("ingest", "%s: its %s key cannot be made for this event"
+                           " (%s); %s", f->id, name, why, or_else);
         return NULL;
     }
-    return xstrdup(key);
+    return xstrdup(buf);
+}
+
+/* The key of event EV (new) under option NAME of F, whose expression is
+ * KEY: "" for all events when KEY is NULL, and for those it cannot be
+ * evaluated on. */
+static char *
+group_key(const struct fn_info *f, const struct expr *key, const char *name,
+          struct json_object *ev)
+{
+    char *k = option_key(f, key, name, ev, "it counts under the key \"\"");
+
+    return k != NULL ? k : xstrdup("");
+}
+
+/* Sets the keys of new run R of function F for event EV: its idempotency
+ * key, its rate limit's, its singleton's, its debounce's. */
+static void
+run_keys(struct store_new_run *r, const struct fn_info *f,
+         struct json_object *ev)
+{
+    r->idempotency_key = option_key(f, f->idempotency, "idempotency", ev,
+                                    "the run starts without one");
+    if (f->rate_limit > 0) {
+        r->rate_limit = f->rate_limit;
+        r->rate_period_ms = f->rate_period_ms;
+        r->rate_key = group_key(f, f->rate_key, "rate_limit", ev);
+    }
+    if (f->singleton != SINGLETON_NONE) {
+        r->singleton_cancel = f->singleton == SINGLETON_CANCEL;
+        r->singleton_key = group_key(f, f->singleton_key, "singleton", ev);
+    }
+    if (f->debounce_ms > 0) {
+        r->debounce_ms = f->debounce_ms;
+        r->debounce_timeout_ms = f->debounce_timeout_ms;
+        r->debounce_key = group_key(f, f->debounce_key, "debounce", ev);
+    }
 }
 
 /* The index in G of function ID, loaded or not, or -1. */
@@ -273,13 +339,17 @@ function_index(const struct generation *g, const char *id)
 }
 
 /* Whether a function of G at MATCH (N of them) reads the event itself
- * when it is routed: an `if`, an idempotency or a concurrency key. */
+ * when it is routed: an `if`, an idempotency key, the key of a rate
+ * limit, a singleton, a debounce or a concurrency limit. */
 static int
 needs_tree(const struct generation *g, const size_t *match, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (g->fns[match[i]].if_expr != NULL ||
             g->fns[match[i]].idempotency != NULL ||
+            g->fns[match[i]].rate_key != NULL ||
+            g->fns[match[i]].singleton_key != NULL ||
+            g->fns[match[i]].debounce_key != NULL ||
             g->fns[match[i]].concurrency[0].key != NULL ||
             g->fns[match[i]].concurrency[1].key != NULL)
             return 1;
@@ -289,8 +359,8 @@ needs_tree(const struct generation *g, const size_t *match, size_t n)
 /* Gives event E (its name, id, ts and text set) its runs: one for each
  * function of G that it triggers, or for an invoke, SUB's target alone.
  * EV is its tree, or NULL: then it is read from E->json only if a
- * function's `if`, idempotency or concurrency key needs it (the event
- * API's usual event never becomes a tree). */
+ * function's `if` or an option's key needs it (the event API's usual
+ * event never becomes a tree). */
 static void
 event_route(struct pipeline *p, struct submission *sub,
             const struct generation *g, struct json_object *ev,
@@ -328,7 +398,7 @@ event_route(struct pipeline *p, struct submission *sub,
             e->runs[r].cancel_on = f->cancel_on;
             e->runs[r].ncancel_on = f->ncancel_on;
             if (sub->target == NULL)
-                e->runs[r].idempotency_key = idempotency_key(f, ev);
+                run_keys(&e->runs[r], f, ev);
             /* Made once, stored with the run: its queue for good. */
             conc_run_keys(f, ev, e->runs[r].conc_keys);
         }

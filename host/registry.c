@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +129,51 @@ registry_check_plugin(const char *path, char *err, size_t errlen)
         close(fd);
     free(dir);
     return rc;
+}
+
+/* A function's expressions, by their descriptor key (also their name in
+ * GET /v1/functions) and their place in struct fn_info. */
+static const struct {
+    const char *key;
+    size_t off;
+} fn_exprs[] = {
+    {"if", offsetof(struct fn_info, if_expr)},
+    {"idempotency", offsetof(struct fn_info, idempotency)},
+    {"rate_limit_key", offsetof(struct fn_info, rate_key)},
+    {"singleton_key", offsetof(struct fn_info, singleton_key)},
+    {"debounce_key", offsetof(struct fn_info, debounce_key)},
+};
+#define NFN_EXPRS (sizeof(fn_exprs) / sizeof(fn_exprs[0]))
+
+/* The modes of a singleton, by their name in the descriptor and in GET
+ * /v1/functions. */
+static const char *const singleton_modes[] = {
+    [SINGLETON_SKIP] = "skip",
+    [SINGLETON_CANCEL] = "cancel",
+};
+
+/* The mode named NAME, or SINGLETON_NONE. */
+static int
+singleton_mode(const char *name)
+{
+    for (int m = SINGLETON_SKIP; m <= SINGLETON_CANCEL; m++)
+        if (strcmp(singleton_modes[m], name) == 0)
+            return m;
+    return SINGLETON_NONE;
+}
+
+/* Where F keeps expression K of fn_exprs. */
+static struct expr **
+fn_expr(struct fn_info *f, size_t k)
+{
+    return (struct expr **)((char *)f + fn_exprs[k].off);
+}
+
+/* F's expression K of fn_exprs, or NULL. */
+static const struct expr *
+fn_expr_get(const struct fn_info *f, size_t k)
+{
+    return *(struct expr *const *)((const char *)f + fn_exprs[k].off);
 }
 
 /* Copies SRC to DST whole, refusing files check_mode() refuses: the copy
@@ -274,10 +320,6 @@ check_descriptor(struct json_object *d, char *err, size_t errlen)
         if (!json_object_is_type(f, json_type_object) ||
             !is_str(f, "id", 128 + sizeof(CHECK_FAILURE_SUFFIX)) ||
             !is_str(f, "name", 256) ||
-            (json_object_object_get_ex(f, "if", &v) &&
-             !is_str(f, "if", EXPR_MAX_SOURCE)) ||
-            (json_object_object_get_ex(f, "idempotency", &v) &&
-             !is_str(f, "idempotency", EXPR_MAX_SOURCE)) ||
             (json_object_object_get_ex(f, "failure_of", &v) &&
              !is_str(f, "failure_of", 128)) ||
             !json_object_object_get_ex(f, "triggers", &tr) ||
@@ -285,6 +327,13 @@ check_descriptor(struct json_object *d, char *err, size_t errlen)
             json_object_array_length(tr) == 0 ||
             !json_object_object_get_ex(f, "options", &v) ||
             fnopt_check_declared(v, why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "the describe process gave a malformed"
+                                  " function %zu", i);
+            return -1;
+        }
+        if (json_object_object_get_ex(f, "singleton", &v) &&
+            (!json_object_is_type(v, json_type_string) ||
+             singleton_mode(json_object_get_string(v)) == SINGLETON_NONE)) {
             snprintf(err, errlen, "the describe process gave a malformed"
                                   " function %zu", i);
             return -1;
@@ -299,12 +348,17 @@ check_descriptor(struct json_object *d, char *err, size_t errlen)
                      why);
             return -1;
         }
-        for (int k = 0; k < 2; k++) {
-            const char *key = k ? "idempotency" : "if";
+        for (size_t k = 0; k < NFN_EXPRS; k++) {
+            const char *key = fn_exprs[k].key;
             struct expr *e;
 
             if (!json_object_object_get_ex(f, key, &v))
                 continue;
+            if (!is_str(f, key, EXPR_MAX_SOURCE)) {
+                snprintf(err, errlen, "the describe process gave a malformed"
+                                      " function %zu", i);
+                return -1;
+            }
             if ((e = expr_compile(json_object_get_string(v), why,
                                   sizeof(why))) == NULL) {
                 snprintf(err, errlen, "function %s: %s: %s",
@@ -548,8 +602,8 @@ fn_free(struct fn_info *f)
     for (char **t = f->triggers; t && *t; t++)
         free(*t);
     free(f->triggers);
-    expr_free(f->if_expr);
-    expr_free(f->idempotency);
+    for (size_t k = 0; k < NFN_EXPRS; k++)
+        expr_free(*fn_expr(f, k));
     conc_free(f);
     free(f->failure_of);
     for (size_t i = 0; i < f->ncancel_on; i++) {
@@ -627,23 +681,33 @@ add_functions(struct generation *g, const struct config *cfg,
         over = config_function(cfg, f->id);
         fnopt_resolve(f, cfg, json_object_object_get(fo, "options"),
                       over != NULL ? &over->set : NULL);
-        if (json_object_object_get_ex(fo, "if", &v)) {
+        for (size_t k = 0; k < NFN_EXPRS; k++) {
+            struct expr **e = fn_expr(f, k);
             char why[256];
 
+            if (!json_object_object_get_ex(fo, fn_exprs[k].key, &v))
+                continue;
             /* The descriptor was checked: it compiles. */
-            f->if_expr = expr_compile(json_object_get_string(v), why,
-                                      sizeof(why));
-            if (f->if_expr == NULL)
-                log_error("registry", "function %s: if: %s", f->id, why);
+            *e = expr_compile(json_object_get_string(v), why, sizeof(why));
+            if (*e == NULL)
+                log_error("registry", "function %s: %s: %s", f->id,
+                          fn_exprs[k].key, why);
         }
-        if (json_object_object_get_ex(fo, "idempotency", &v)) {
-            char why[256];
-
-            f->idempotency = expr_compile(json_object_get_string(v), why,
-                                          sizeof(why));
-            if (f->idempotency == NULL)
-                log_error("registry", "function %s: idempotency: %s", f->id,
-                          why);
+        if (json_object_object_get_ex(fo, "singleton", &v))
+            f->singleton = singleton_mode(json_object_get_string(v));
+        /* Only a [function ID] section can get here (check_flow.c). */
+        if (f->rate_limit > 0 &&
+            f->rate_period_ms < CHECK_RATE_PERIOD_MIN_MS) {
+            log_error("registry", "function %s: rate_limit.limit %d needs a"
+                                  " rate_limit.period of 1s or more: it has"
+                                  " no rate limit",
+                      f->id, f->rate_limit);
+            f->rate_limit = 0;
+        }
+        if (f->debounce_ms > 0 && f->debounce_ms < CHECK_DEBOUNCE_MIN_MS) {
+            log_error("registry", "function %s: debounce.period must be 1s"
+                                  " or more: it has no debounce", f->id);
+            f->debounce_ms = 0;
         }
         conc_resolve(f, json_object_object_get(fo, "concurrency"));
         if (json_object_object_get_ex(fo, "failure_of", &v))
@@ -1003,13 +1067,15 @@ functions_json(const struct generation *g, const char *plugin, int unloaded)
         for (char **t = f->triggers; *t != NULL; t++)
             json_object_array_add(tr, json_object_new_string(*t));
         json_object_object_add(fo, "triggers", tr);
-        if (f->if_expr != NULL)
-            json_object_object_add(fo, "if", json_object_new_string(
-                                                 expr_source(f->if_expr)));
-        if (f->idempotency != NULL)
-            json_object_object_add(fo, "idempotency",
+        if (f->singleton != SINGLETON_NONE)
+            json_object_object_add(fo, "singleton",
                                    json_object_new_string(
-                                       expr_source(f->idempotency)));
+                                       singleton_modes[f->singleton]));
+        for (size_t k = 0; k < NFN_EXPRS; k++)
+            if (fn_expr_get(f, k) != NULL)
+                json_object_object_add(fo, fn_exprs[k].key,
+                                       json_object_new_string(expr_source(
+                                           fn_expr_get(f, k))));
         if (f->failure_of != NULL)
             json_object_object_add(fo, "failure_of",
                                    json_object_new_string(f->failure_of));

@@ -42,6 +42,21 @@ struct fn_info {
     /* Its idempotency key, over the event: one run per key per 24 h.
      * NULL: none. */
     struct expr *idempotency;
+    /* rateLimit: at most rate_limit runs start per rate_period_ms per
+     * value of rate_key (NULL: one key); 0: no limit. */
+    int rate_limit;
+    int64_t rate_period_ms;
+    struct expr *rate_key;
+    /* singleton: one active run per value of singleton_key (NULL: one
+     * key); 0: none. */
+    enum { SINGLETON_NONE, SINGLETON_SKIP, SINGLETON_CANCEL } singleton;
+    struct expr *singleton_key;
+    /* debounce: a run starts debounce_ms after the last event of its
+     * debounce_key (NULL: one key), at most debounce_timeout_ms (0: no
+     * cap) after the first; debounce_ms 0: none. */
+    int64_t debounce_ms;
+    int64_t debounce_timeout_ms;
+    struct expr *debounce_key;
     /* Its concurrency limits (host/conc.c): limit 0 is an unused entry;
      * the first limit is an option of the table, the rest the
      * descriptor's "concurrency". KEY NULL: one queue. ENV: the queue is

@@ -16,6 +16,7 @@
 #include "registry.h"
 #include "steprules.h"
 #include "store.h"
+#include "store_debounce.h"
 #include "store_wait.h"
 #include "util.h"
 
@@ -309,15 +310,18 @@ expired_cb(void *arg, int rc, const char *err)
     if (s->expired > 0)
         log_debug("sched", "%d wait%s or invoke%s timed out", s->expired,
                   s->expired == 1 ? "" : "s", s->expired == 1 ? "" : "s");
-    /* Their runs are due, and more waits may have timed out. */
+    /* Their runs are due, and more waits may have timed out; a debounced
+     * run made due has its timeouts.start deadline from now on. */
+    if (s->expired > 0)
+        arm_wake(s, store_next_deadline(s->store, now_ms()));
     s->backlog = 1;
     kick(s);
 }
 
 /* Waits and invokes whose timeout has come end in the store, in a write
  * of their own (an event, or the invoked run's end, may end them first:
- * the writer lets one of the two win); the next timeout is a wake time
- * like any other. */
+ * the writer lets one of the two win), and debounced runs whose time
+ * came become due; the next timeout is a wake time like any other. */
 static void
 expire_waits(struct sched *s, int64_t now)
 {
@@ -327,6 +331,9 @@ expire_waits(struct sched *s, int64_t now)
         return;
     t = store_waits_next_timeout(s->store, now);
     i = store_invokes_next_timeout(s->store, now);
+    if (t == 0 || (i != 0 && i < t))
+        t = i;
+    i = store_debounce_next(s->store, now);
     if (t == 0 || (i != 0 && i < t))
         t = i;
     if (t == 0)
@@ -1338,6 +1345,12 @@ sched_start(struct sched *s)
     scan_deadlines(s, now_ms());
     scan(s);
     dispatch(s);
+}
+
+void
+sched_wake_at(struct sched *s, int64_t at)
+{
+    arm_wake(s, at);
 }
 
 void

@@ -144,6 +144,9 @@ void sched_set_fetcher(struct sched *s, struct sched_fetcher fetcher);
  * event ended their waits): look for them soon. */
 void sched_poke(struct sched *s);
 
+/* Something in the store is due at AT (a debounced run): look then. */
+void sched_wake_at(struct sched *s, int64_t at);
+
 /* Finds due runs in the store (after a restart) and starts dispatching. */
 void sched_start(struct sched *s);
 

@@ -21,6 +21,7 @@
 #include "steprules.h"
 #include "store_int.h"
 #include "store_sql.h"
+#include "store_debounce.h"
 #include "store_wait.h"
 #include "util.h"
 
@@ -105,6 +106,7 @@ struct store {
     sqlite3 *rdb; /* the loop's read connection */
     sqlite3_stmt *stmt[NSTMT];
     struct store_waits *waits; /* on WDB, the writer's */
+    struct store_debounce *debounce; /* on WDB, the writer's */
     struct store_scan scan; /* on RDB, the loop's */
 
     pthread_t thread;
@@ -237,31 +239,184 @@ migrate(sqlite3 *db, char *err, size_t errlen)
 /* How long an idempotency key holds its run: Inngest's 24 hours. */
 #define IDEMPOTENCY_MS (24LL * 3600 * 1000)
 
-/* Claims KEY of FUNCTION_ID for RUN_ID until EXPIRES, through the
- * statements GET and PUT (a dedup key, an idempotency key): 0 claimed,
- * 1 when a run holds it already (at NOW), -1 on an error. */
+/* One key a new run claims (a dedup key, an idempotency key, a rate
+ * limit key), counted as Inngest counts rateLimit (GCRA): LIMIT runs per
+ * PERIOD ms, at once or spread out. The key's row holds its theoretical
+ * arrival time (TAT) in expires_at; with LIMIT 1 that is when the run
+ * that claimed it stops holding it. */
+struct key_claim {
+    int get, put;       /* its statements */
+    const char *key;
+    int limit;          /* at least 1 */
+    int64_t period;
+    const char *reason; /* why a held key starts no run, or NULL */
+    int64_t tat;        /* out of key_check(): what key_put() stores */
+};
+
+/* Whether C's key of FUNCTION_ID has room for one more run at NOW: 0 (and
+ * C->tat set), 1 when it is held, -1 on an error. */
 static int
-claim_key(struct store *st, int get, int put, const char *function_id,
-          const char *key, const char *run_id, int64_t now, int64_t expires)
+key_check(struct store *st, const char *function_id, struct key_claim *c,
+          int64_t now)
 {
-    sqlite3_stmt *g = st->stmt[get], *p = st->stmt[put];
+    sqlite3_stmt *g = st->stmt[c->get];
+    int64_t step = (c->period + c->limit - 1) / c->limit, tat = now;
     int rc;
 
     bind_text(g, 1, function_id);
-    bind_text(g, 2, key);
-    sqlite3_bind_int64(g, 3, now);
+    bind_text(g, 2, c->key);
     rc = sqlite3_step(g);
+    if (rc == SQLITE_ROW && sqlite3_column_int64(g, 0) > now)
+        tat = sqlite3_column_int64(g, 0);
     sqlite3_reset(g);
     sqlite3_clear_bindings(g);
-    if (rc == SQLITE_ROW)
-        return 1;
-    if (rc != SQLITE_DONE)
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return -1;
+    /* Room for LIMIT runs at once, then for one every STEP ms. */
+    if (tat - now > (int64_t)(c->limit - 1) * step)
+        return 1;
+    c->tat = tat + step;
+    return 0;
+}
+
+/* Stores C's key of FUNCTION_ID, claimed by RUN_ID (key_check() said 0). */
+static int
+key_put(struct store *st, const char *function_id,
+        const struct key_claim *c, const char *run_id)
+{
+    sqlite3_stmt *p = st->stmt[c->put];
+
     bind_text(p, 1, function_id);
-    bind_text(p, 2, key);
+    bind_text(p, 2, c->key);
     bind_text(p, 3, run_id);
-    sqlite3_bind_int64(p, 4, expires);
-    return step_done(p) != 0 ? -1 : 0;
+    sqlite3_bind_int64(p, 4, c->tat);
+    return step_done(p);
+}
+
+/* Whether R's function has an active (not ended) run of R's singleton
+ * key: 1 if so, 0 if not, -1 on an error. With CANCEL, each one whose
+ * cancel was not asked for yet gets it, for event E, and goes into
+ * E->cancels. */
+static int
+singleton_active(struct store *st, struct store_new_event *e,
+                 const struct store_new_run *r, int cancel, int64_t now)
+{
+    sqlite3_stmt *q = st->stmt[S_SINGLETON_ACTIVE];
+    char **ids = NULL;
+    size_t n = 0;
+    int rc, found = 0;
+
+    bind_text(q, 1, r->function_id);
+    bind_text(q, 2, r->singleton_key);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        found = 1;
+        if (cancel && sqlite3_column_int(q, 1)) {
+            ids = xrealloc(ids, (n + 1) * sizeof(*ids));
+            ids[n++] = xstrdup((const char *)sqlite3_column_text(q, 0));
+        }
+    }
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    if (rc != SQLITE_DONE)
+        found = -1;
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_stmt *c = st->stmt[S_CANCEL_FLAG];
+        char *why = xasprintf("cancelled by event %s (%s): singleton",
+                              e->name, e->id);
+
+        /* As a cancelOn rule's: it ends once E commits, or at start. */
+        sqlite3_bind_int64(c, 1, now);
+        bind_text(c, 2, why);
+        bind_text(c, 3, ids[i]);
+        sqlite3_bind_int(c, 4, 0);
+        if (found >= 0 && step_done(c) != 0)
+            found = -1;
+        if (found >= 0 && sqlite3_changes(st->wdb) > 0)
+            store_waits_add_cancel(e, ids[i]);
+        free(why);
+        free(ids[i]);
+    }
+    free(ids);
+    return found;
+}
+
+/* New run R of event E, just stored, takes its singleton key, after
+ * cancelling the active run of the key with cancel mode: 0 or -1. */
+static int
+singleton_claim(struct store *st, struct store_new_event *e,
+                const struct store_new_run *r, int64_t now)
+{
+    sqlite3_stmt *u = st->stmt[S_SET_SINGLETON];
+
+    if (r->singleton_key == NULL)
+        return 0;
+    if (r->singleton_cancel && singleton_active(st, e, r, 1, now) < 0)
+        return -1;
+    bind_text(u, 1, r->singleton_key);
+    bind_text(u, 2, r->id);
+    return step_done(u);
+}
+
+/* Stores that option REASON started no run of R's function for event E. */
+static int
+put_skip(struct store *st, const struct store_new_event *e,
+         const struct store_new_run *r, const char *reason, int64_t now)
+{
+    bind_text(st->stmt[S_INS_SKIP], 1, e->id);
+    bind_text(st->stmt[S_INS_SKIP], 2, r->function_id);
+    bind_text(st->stmt[S_INS_SKIP], 3, reason);
+    sqlite3_bind_int64(st->stmt[S_INS_SKIP], 4, now);
+    return step_done(st->stmt[S_INS_SKIP]);
+}
+
+/* Claims the keys of new run R of event E: 0 when it may start (they are
+ * stored), 1 when one is held or, with singleton skip, its key has an
+ * active run (R->skipped says which option, stored with the event), -1
+ * on an error. All are checked before any is stored, so a skipped run
+ * uses up none. */
+static int
+claim_keys(struct store *st, struct store_new_event *e,
+           struct store_new_run *r, int64_t window, int64_t now)
+{
+    struct key_claim c[3];
+    size_t n = 0;
+
+    if (e->user_id != NULL)
+        c[n++] = (struct key_claim){S_GET_DEDUP, S_PUT_DEDUP, e->user_id, 1,
+                                    window, NULL, 0};
+    if (r->idempotency_key != NULL)
+        c[n++] = (struct key_claim){S_GET_IDEM, S_PUT_IDEM,
+                                    r->idempotency_key, 1, IDEMPOTENCY_MS,
+                                    "idempotency", 0};
+    if (r->rate_key != NULL)
+        c[n++] = (struct key_claim){S_GET_RATE, S_PUT_RATE, r->rate_key,
+                                    r->rate_limit, r->rate_period_ms,
+                                    "rate_limit", 0};
+    for (size_t k = 0; k < n; k++) {
+        int rc = key_check(st, r->function_id, &c[k], now);
+
+        if (rc == 0)
+            continue;
+        if (rc < 0)
+            return -1;
+        r->skipped = c[k].reason;
+        if (r->skipped == NULL)
+            return 1;
+        return put_skip(st, e, r, r->skipped, now) != 0 ? -1 : 1;
+    }
+    if (r->singleton_key != NULL && !r->singleton_cancel) {
+        int rc = singleton_active(st, e, r, 0, now);
+
+        if (rc != 0) {
+            r->skipped = "singleton";
+            return rc < 0 || put_skip(st, e, r, r->skipped, now) != 0 ? -1
+                                                                      : 1;
+        }
+    }
+    for (size_t k = 0; k < n; k++)
+        if (key_put(st, r->function_id, &c[k], r->id) != 0)
+            return -1;
+    return 0;
 }
 
 /* Inserts the N events EVS and the runs they start, deduplicating by the
@@ -291,35 +446,26 @@ apply_events(struct store *st, struct store_new_event *evs, size_t n,
             return -1;
         for (size_t j = 0; j < e->nruns; j++) {
             struct store_new_run *r = &e->runs[j];
+            int rc;
 
             r->created = !e->duplicate;
             if (e->duplicate)
                 continue;
-            r->idempotent = 0;
-            if (e->user_id != NULL) {
-                int rc = claim_key(st, S_GET_DEDUP, S_PUT_DEDUP,
-                                   r->function_id, e->user_id, r->id, now,
-                                   now + window);
-
+            r->skipped = NULL;
+            r->debounce_run[0] = '\0';
+            /* An event of a key whose run is pending joins it. */
+            if (r->debounce_key != NULL &&
+                (rc = store_debounce_event(st->debounce, e, r, now)) != 0) {
                 if (rc < 0)
                     return -1;
-                if (rc > 0) {
-                    r->created = 0;
-                    continue;
-                }
+                r->created = 0;
+                continue;
             }
-            if (r->idempotency_key != NULL) {
-                int rc = claim_key(st, S_GET_IDEM, S_PUT_IDEM,
-                                   r->function_id, r->idempotency_key, r->id,
-                                   now, now + IDEMPOTENCY_MS);
-
+            if ((rc = claim_keys(st, e, r, window, now)) != 0) {
                 if (rc < 0)
                     return -1;
-                if (rc > 0) {
-                    r->created = 0;
-                    r->idempotent = 1;
-                    continue;
-                }
+                r->created = 0;
+                continue;
             }
             bind_text(s[S_INS_RUN], 1, r->id);
             bind_text(s[S_INS_RUN], 2, r->function_id);
@@ -339,7 +485,10 @@ apply_events(struct store *st, struct store_new_event *evs, size_t n,
                 sqlite3_bind_null(s[S_INS_RUN], 9);
             bind_text(s[S_INS_RUN], 10, r->conc_keys[0]);
             bind_text(s[S_INS_RUN], 11, r->conc_keys[1]);
-            if (step_done(s[S_INS_RUN]) != 0)
+            if (step_done(s[S_INS_RUN]) != 0 ||
+                singleton_claim(st, e, r, now) != 0 ||
+                (r->debounce_key != NULL &&
+                 store_debounce_park(st->debounce, e, r, now) != 0))
                 return -1;
             /* Its cancelOn rules live while it does, from its start. */
             if (r->ncancel_on > 0 &&
@@ -1003,8 +1152,12 @@ apply_op(struct store *st, struct op *op, int64_t now)
         int i = w < 0 ? -1
                       : expire_invokes(st, op->u.expire.now,
                                        op->u.expire.limit);
+        int d = w < 0 || i < 0 ? -1
+                               : store_debounce_fire(st->debounce,
+                                                     op->u.expire.now,
+                                                     op->u.expire.limit);
 
-        *op->u.expire.n = w < 0 || i < 0 ? -1 : w + i;
+        *op->u.expire.n = w < 0 || i < 0 || d < 0 ? -1 : w + i + d;
         return *op->u.expire.n < 0 ? -1 : 0;
     }
     case OP_CANCEL:
@@ -1263,6 +1416,7 @@ release(struct store *st)
     for (int i = 0; i < NSTMT; i++)
         sqlite3_finalize(st->stmt[i]);
     store_waits_free(st->waits);
+    store_debounce_free(st->debounce);
     store_scan_clear(&st->scan);
     lifecycle_free(st->lifecycle);
     lifecycle_free(st->next_lifecycle);
@@ -1312,7 +1466,8 @@ store_open(struct event_base *base, const char *path, const char *sync,
             goto fail;
         }
     }
-    if ((st->waits = store_waits_new(st->wdb, err, errlen)) == NULL)
+    if ((st->waits = store_waits_new(st->wdb, err, errlen)) == NULL ||
+        (st->debounce = store_debounce_new(st->wdb, err, errlen)) == NULL)
         goto fail;
     read_mode(st);
     {

@@ -51,9 +51,30 @@ struct store_new_run {
     char *conc_keys[2];      /* its concurrency keys (host/conc.h), or
                                 NULL: stored with it (owned by the
                                 caller) */
-    int created;             /* out: 0 when the dedup key had a run */
-    int idempotent;          /* out: 0 created because the idempotency
-                                key had a run */
+    char *rate_key;          /* its function's rateLimit key for the
+                                event ("" for one key), or NULL: no rate
+                                limit (owned by the caller) */
+    int rate_limit;          /* with rate_key: runs per rate_period_ms */
+    int64_t rate_period_ms;
+    char *singleton_key;     /* its function's singleton key ("" for
+                                one), or NULL: none (owned by the caller) */
+    int singleton_cancel;    /* with singleton_key: 1 cancels the active
+                                run of the key, 0 starts no run while one
+                                is active */
+    char *debounce_key;      /* its function's debounce key ("" for
+                                one), or NULL: none (owned by the caller) */
+    int64_t debounce_ms;     /* with debounce_key: the period */
+    int64_t debounce_timeout_ms; /* the longest delay from the key's first
+                                    event; 0: none */
+    int64_t debounce_due;    /* out: when the debounced run is due */
+    char debounce_run[27];   /* out, with created 0: the key's pending run,
+                                which took the event ("" otherwise) */
+    int created;             /* out: 0 when the dedup key had a run, or
+                                skipped says why */
+    const char *skipped;     /* out: why an option started no run for
+                                the event ("idempotency", "rate_limit",
+                                "singleton"),
+                                stored with the event; else NULL */
 };
 
 /* One event of an ingest request, with the runs it triggers. */
@@ -260,7 +281,8 @@ void store_finish_attempt_events(struct store *st,
  * return to the queue; and so the invokes whose time ran out, their
  * steps failing ("invoke F: timed out after T"). *N (read in DONE) gets
  * how many. A wait that an event ended first, an invoke whose run ended
- * first, is not ended again. */
+ * first, is not ended again. Debounced runs whose time came are made
+ * due in the same write (store_debounce.h). */
 void store_expire_waits(struct store *st, int64_t now, int limit, int *n,
                         store_done_fn done, void *arg);
 

@@ -12,6 +12,7 @@
 #include "json_check.h"
 #include "log.h"
 #include "run_state.h"
+#include "store_debounce.h"
 #include "store_int.h"
 #include "store_wait.h"
 #include "util.h"
@@ -667,8 +668,17 @@ run_json(struct store *st, sqlite3_stmt *s, int detail)
     json_object_object_add(o, "attempt", json_object_new_int(attempt));
     add_time(o, "created_at", s, 8);
     add_time(o, "updated_at", s, 11);
-    if (strcmp(status, "queued") == 0)
+    if (strcmp(status, "queued") == 0 &&
+        sqlite3_column_int64(s, 5) == STORE_DEBOUNCE_PARKED) {
+        /* Parked: debounced, waiting for its time. */
+        struct json_object *d =
+            store_debounce_of_run(st, (const char *)sqlite3_column_text(s, 0));
+
+        if (d != NULL)
+            json_object_object_add(o, "debouncing", d);
+    } else if (strcmp(status, "queued") == 0) {
         add_time(o, "next_attempt_at", s, 5);
+    }
     if (strcmp(status, "sleeping") == 0)
         add_time(o, "sleeping_until", s, 5);
     if (state == RS_WAITING_EVENT) {
@@ -798,6 +808,34 @@ store_list_runs(struct store *st, const char *function_id,
                       RUN_SUMMARY, NULL);
 }
 
+/* Adds to O, event EVENT_ID's detail, the functions an option (a rate
+ * limit, a singleton, a debounce, an idempotency key) did not start for
+ * it: "skipped": [{"function_id", "reason"}], when there are any. */
+static void
+add_skipped(struct store *st, struct json_object *o, const char *event_id)
+{
+    static const char sql[] = "SELECT function_id, reason FROM skipped"
+                              " WHERE event_id = ? ORDER BY function_id";
+    struct json_object *list = NULL;
+    sqlite3_stmt *s;
+
+    if (sqlite3_prepare_v2(store_reader(st), sql, -1, &s, NULL) != SQLITE_OK)
+        return;
+    store_bind_text(s, 1, event_id);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        struct json_object *k = json_object_new_object();
+
+        add_text(k, "function_id", s, 0);
+        add_text(k, "reason", s, 1);
+        if (list == NULL)
+            list = json_object_new_array();
+        json_object_array_add(list, k);
+    }
+    sqlite3_finalize(s);
+    if (list != NULL)
+        json_object_object_add(o, "skipped", list);
+}
+
 struct json_object *
 store_get_event(struct store *st, const char *event_id, int *failed)
 {
@@ -843,6 +881,8 @@ store_get_event(struct store *st, const char *event_id, int *failed)
         }
     }
     sqlite3_finalize(s);
+    if (o != NULL)
+        add_skipped(st, o, event_id);
     return o;
 }
 

@@ -155,7 +155,40 @@ const char *const store_migrations[] = {
     "  expires_at INTEGER NOT NULL,"
     "  PRIMARY KEY (function_id, key)) WITHOUT ROWID;",
 
-    /* 10: concurrency keys (host/conc.h), made once when a run is
+    /* 10: flow control. rateLimit keys, as idempotency's (expires_at:
+     * the key's GCRA theoretical arrival time); the runs an option did
+     * not start; a run's singleton key, found among the active runs;
+     * pending debounces. */
+    "CREATE TABLE rate_limits ("
+    "  function_id TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  run_id TEXT NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (function_id, key)) WITHOUT ROWID;"
+    "CREATE TABLE skipped ("
+    "  event_id TEXT NOT NULL,"
+    "  function_id TEXT NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  PRIMARY KEY (event_id, function_id)) WITHOUT ROWID;"
+    "ALTER TABLE runs ADD COLUMN singleton_key TEXT;"
+    "CREATE INDEX runs_singleton ON runs(function_id, singleton_key, status)"
+    "  WHERE singleton_key IS NOT NULL;"
+    /* A debounced run's key, last event, when it is due and the latest
+     * it may be (its timeout), store_debounce.c. */
+    "CREATE TABLE debounces ("
+    "  function_id TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  run_id TEXT NOT NULL,"
+    "  event_id TEXT NOT NULL,"
+    "  due_at INTEGER NOT NULL,"
+    "  max_at INTEGER,"
+    "  start_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (function_id, key)) WITHOUT ROWID;"
+    "CREATE INDEX debounces_due ON debounces(due_at);"
+    "CREATE INDEX debounces_run ON debounces(run_id);",
+
+    /* 11: concurrency keys (host/conc.h), made once when a run is
      * created. A run whose key is full waits as status 'concurrency' in
      * that key's queue (conc_wait, oldest first): found by key, never by
      * the due scan. */
@@ -178,14 +211,28 @@ const char *const store_stmt_sql[NSTMT] = {
                   " parent_run_id, parent_step_id, deadline, conc_key1,"
                   " conc_key2)"
                   " VALUES (?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?, ?, ?)",
-    [S_GET_DEDUP] = "SELECT run_id FROM dedup WHERE function_id = ? AND"
-                    " key = ? AND expires_at > ?",
+    /* Keys (store.c's key_check()): their expires_at, however old. */
+    [S_GET_DEDUP] = "SELECT expires_at FROM dedup WHERE function_id = ? AND"
+                    " key = ?",
     [S_PUT_DEDUP] = "INSERT OR REPLACE INTO dedup(function_id, key, run_id,"
                     " expires_at) VALUES (?, ?, ?, ?)",
-    [S_GET_IDEM] = "SELECT run_id FROM idempotency WHERE function_id = ? AND"
-                   " key = ? AND expires_at > ?",
+    [S_GET_IDEM] = "SELECT expires_at FROM idempotency WHERE function_id = ?"
+                   " AND key = ?",
     [S_PUT_IDEM] = "INSERT OR REPLACE INTO idempotency(function_id, key,"
                    " run_id, expires_at) VALUES (?, ?, ?, ?)",
+    [S_GET_RATE] = "SELECT expires_at FROM rate_limits WHERE function_id = ?"
+                   " AND key = ?",
+    [S_PUT_RATE] = "INSERT OR REPLACE INTO rate_limits(function_id, key,"
+                   " run_id, expires_at) VALUES (?, ?, ?, ?)",
+    /* A key's runs that have not ended, and whether a cancel was asked
+     * for them yet. */
+    [S_SINGLETON_ACTIVE] = "SELECT id, cancel_at IS NULL FROM runs"
+                           " WHERE function_id = ? AND singleton_key = ?"
+                           " AND status IN ('queued', 'running', 'sleeping',"
+                           " 'fetching', 'waiting', 'invoking', 'parallel')",
+    [S_SET_SINGLETON] = "UPDATE runs SET singleton_key = ? WHERE id = ?",
+    [S_INS_SKIP] = "INSERT OR IGNORE INTO skipped(event_id, function_id,"
+                   " reason, at) VALUES (?, ?, ?, ?)",
     /* The first start replaces a timeouts.start deadline by the
      * timeouts.finish one (?5 ms after it; NULL for none). */
     [S_START_RUN] = "UPDATE runs SET status = 'running', attempt = ?1,"

@@ -348,6 +348,17 @@ found_free(struct found_list *l)
     free(l->v);
 }
 
+void
+store_waits_add_cancel(struct store_new_event *e, const char *run_id)
+{
+    struct store_cancel *c;
+
+    e->cancels = xrealloc(e->cancels, (e->ncancels + 1) * sizeof(*e->cancels));
+    c = &e->cancels[e->ncancels++];
+    memset(c, 0, sizeof(*c));
+    snprintf(c->run_id, sizeof(c->run_id), "%s", run_id);
+}
+
 /* Asks for the cancel of RUN_ID, whose cancelOn rule event E (NAME, ID)
  * matched, and adds it to E->cancels if it has not ended: 0, or -1. */
 static int
@@ -365,15 +376,8 @@ cancel_by(struct store_waits *w, struct store_new_event *e,
     free(why);
     if (rc != 0)
         return -1;
-    if (sqlite3_changes(w->db) > 0) {
-        struct store_cancel *c;
-
-        e->cancels = xrealloc(e->cancels,
-                              (e->ncancels + 1) * sizeof(*e->cancels));
-        c = &e->cancels[e->ncancels++];
-        memset(c, 0, sizeof(*c));
-        snprintf(c->run_id, sizeof(c->run_id), "%s", run_id);
-    }
+    if (sqlite3_changes(w->db) > 0)
+        store_waits_add_cancel(e, run_id);
     /* One match is enough: its other rules have nothing left to do. */
     store_bind_text(s[W_DEL_CANCELS], 1, run_id);
     return run_done(s[W_DEL_CANCELS]);

@@ -46,6 +46,10 @@ int store_waits_begin(struct store_waits *w, const char *run_id,
 int store_waits_event(struct store_waits *w, struct store_new_event *e,
                       int64_t now);
 
+/* Adds RUN_ID, whose cancel event E's transaction stores, to E->cancels:
+ * sched_cancel() ends it once E commits (a cancelOn rule, a singleton). */
+void store_waits_add_cancel(struct store_new_event *e, const char *run_id);
+
 /* Stores the N cancelOn rules RULES of the new run RUN_ID, triggered by
  * TRIGGER_JSON, as pauses of kind 'cancel': an event E that one matches
  * (store_waits_event()) stores the run's cancel and lists it in

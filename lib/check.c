@@ -142,10 +142,7 @@ check_read_options(const struct fh_plugin *p, const struct fh_function *f,
 
 int (*check_expr)(const char *src, char *err, size_t errlen);
 
-/* Whether option NAME of function F, the expression SRC (NULL: unset),
- * can be: 0, or -1 with the plugin, the function, the option and why
- * (the column, from check_expr) in ERR. */
-static int
+int
 check_option_expr(const struct fh_plugin *p, const struct fh_function *f,
                   const char *name, const char *src, char *err,
                   size_t errlen)
@@ -359,7 +356,8 @@ check_functions(const struct fh_plugin *p, char *err, size_t errlen)
         if (check_option_expr(p, f, "if", o.if_expr, err, errlen) != 0 ||
             check_option_expr(p, f, "idempotency", o.idempotency, err,
                               errlen) != 0 ||
-            check_concurrency(p, f, &o, err, errlen) != 0)
+            check_concurrency(p, f, &o, err, errlen) != 0 ||
+            check_flow_options(p, f, &o, err, errlen) != 0)
             return -1;
         for (const struct fh_function *g = p->functions; g < f; g++)
             if (strcmp(g->id, f->id) == 0)

@@ -57,6 +57,25 @@ int check_cancel_rule(const struct fh_cancel_on *c, char *err,
 int check_read_options(const struct fh_plugin *p, const struct fh_function *f,
                        struct fh_function_opts *out, char *err, size_t errlen);
 
+/* Whether option NAME of function F of P, the expression SRC (NULL:
+ * unset), can be: 0, or -1 with the plugin, the function, the option and
+ * why (the column, from check_expr) in ERR. */
+int check_option_expr(const struct fh_plugin *p, const struct fh_function *f,
+                      const char *name, const char *src, char *err,
+                      size_t errlen);
+
+/* The flow-control options of function F of P, O as check_read_options()
+ * read them (lib/check_flow.c): rate_limit, singleton, debounce. 0, or -1
+ * with the plugin, the function, the option and what is wrong in ERR. */
+#define CHECK_RATE_LIMIT_MAX 100000
+#define CHECK_RATE_PERIOD_MIN_MS 1000LL
+#define CHECK_RATE_PERIOD_MAX_MS (24LL * 3600 * 1000)
+#define CHECK_DEBOUNCE_MIN_MS 1000LL
+#define CHECK_DEBOUNCE_MAX_MS (7LL * 24 * 3600 * 1000)
+int check_flow_options(const struct fh_plugin *p, const struct fh_function *f,
+                       const struct fh_function_opts *o, char *err,
+                       size_t errlen);
+
 /* A failure handler's function id is its function's id and this. */
 #define CHECK_FAILURE_SUFFIX "-failure"
 

@@ -68,7 +68,9 @@
  *   1.4  parallel steps: parallel (struct fh_parallel, struct fh_branch);
  *        fh_function_opts.cancel_on (struct fh_cancel_on)
  *   1.5  fh_function_opts.if_expr (a trigger's `if`), idempotency
- *   1.6  fh_function_opts.concurrency (struct fh_concurrency)
+ *   1.6  fh_function_opts.rate_limit (struct fh_rate_limit), singleton
+ *        (struct fh_singleton), debounce (struct fh_debounce),
+ *        concurrency (struct fh_concurrency)
  */
 #ifndef FNHOST_H
 #define FNHOST_H
@@ -265,6 +267,39 @@ struct fh_function_opts {
                                  An event it cannot be evaluated on starts
                                  its run. NULL: none */
     /* 1.6 */
+    struct fh_rate_limit {    /* Inngest's rateLimit, lossy: at most LIMIT
+                                 runs start per PERIOD per key; the events
+                                 past it start no run of this function
+                                 (they are stored, shown as skipped) */
+        int32_t limit;        /* 1..100000; 0: no rate limit */
+        const char *period;   /* "1h": 1s..24h, required with a limit */
+        const char *key;      /* an expression over `event` whose value
+                                 is the key ("event.data.user_id"); NULL:
+                                 one limit for all events. Events it
+                                 cannot be evaluated on share one key */
+    } rate_limit;             /* FH_OPTS(.rate_limit = {.limit = 1,
+                                 .period = "4h", .key = "event.data.id"}) */
+    struct fh_singleton {     /* Inngest's singleton: one active (not
+                                 ended) run per key */
+        const char *key;      /* an expression over `event`, as
+                                 rate_limit's; NULL: one for the function */
+        const char *mode;     /* "skip": an event starts no run while one
+                                 is active (it shows as skipped);
+                                 "cancel": the active run is cancelled and
+                                 the new one starts. NULL: no singleton */
+    } singleton;              /* FH_OPTS(.singleton = {.mode = "skip"}) */
+    struct fh_debounce {      /* Inngest's debounce: a run starts PERIOD
+                                 after the last event of its key, with
+                                 that event; the events before it start
+                                 none (they show as skipped) */
+        const char *period;   /* "5m": 1s..7d; NULL: no debounce */
+        const char *key;      /* an expression over `event`, as
+                                 rate_limit's; NULL: one for the function */
+        const char *timeout;  /* the longest a run may wait from the first
+                                 event of its key ("1h", 1s..7d); NULL:
+                                 as long as events keep coming */
+    } debounce;               /* FH_OPTS(.debounce = {.period = "5m",
+                                 .key = "event.data.account_id"}) */
     struct fh_concurrency {   /* Inngest's concurrency: at most LIMIT runs
                                  execute code at once (sleeping, waiting,
                                  retrying and queued runs hold no slot);

@@ -159,6 +159,13 @@ post() {
     request POST "/e/${2:-test}" "$1"
 }
 
+# send_event NAME DATA: posts the event {"name": NAME, "data": DATA}; EV
+# is its id.
+send_event() {
+    post "{\"name\":\"$1\",\"data\":$2}"
+    EV=$(jq -r '.ids[0]' <<<"$BODY_OUT")
+}
+
 # get PATH: GET; sets HTTP_CODE and BODY_OUT. Every /v1 answer is kept,
 # and t_done fails for each one that is not JSON as RFC 8259 has it
 # (t_strict_json: one parser for them all, so that polling stays fast).

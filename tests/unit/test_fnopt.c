@@ -191,7 +191,9 @@ test_resolve(void)
     fnopt_json(&f, fo);
     is_str(json_object_to_json_string_ext(fo, JSON_C_TO_STRING_PLAIN),
            "{\"retries\":0,\"timeout_ms\":5000,\"checkpoint_ahead\":0,"
-           "\"timeouts_start_ms\":0,\"timeouts_finish_ms\":0}",
+           "\"timeouts_start_ms\":0,\"timeouts_finish_ms\":0,"
+           "\"rate_limit\":0,\"rate_limit_period_ms\":0,"
+           "\"debounce_period_ms\":0,\"debounce_timeout_ms\":0}",
            "GET /v1/functions shows the effective values by JSON name");
     json_object_put(fo);
     json_object_put(d);

@@ -679,6 +679,92 @@ test_concurrency(void)
     }
 }
 
+/* Each flow-control option that cannot be is refused, naming the plugin,
+ * the function, the option and what is wrong. */
+static void
+test_flow_options(void)
+{
+    static const struct {
+        struct fh_rate_limit rate_limit;
+        const char *why; /* NULL: accepted */
+    } cases[] = {
+        {{0}, NULL},
+        {{.limit = 10, .period = "1h"}, NULL},
+        {{.limit = 1, .period = "24h", .key = "event.data.ws"}, NULL},
+        {{.limit = 10}, "rate_limit.period: required with a limit"},
+        {{.period = "1h"}, "rate_limit.limit: expected 1 to 100000, got 0"},
+        {{.key = "event.data.ws"}, "rate_limit.limit: expected 1 to"},
+        {{.limit = -1, .period = "1h"}, "rate_limit.limit: expected 1 to"},
+        {{.limit = 100001, .period = "1h"}, "rate_limit.limit: expected"},
+        {{.limit = 1, .period = "25h"}, "rate_limit.period: must be at"
+                                        " least 1s and at most 1d, got"
+                                        " \"25h\""},
+        {{.limit = 1, .period = "500ms"}, "rate_limit.period: must be at"},
+        {{.limit = 1, .period = "soon"}, "rate_limit.period: "},
+        {{.limit = 1, .period = "1h", .key = "event.data."},
+         "rate_limit.key: column"},
+    };
+    static const struct {
+        struct fh_singleton singleton;
+        const char *why; /* NULL: accepted */
+    } singletons[] = {
+        {{.mode = "skip"}, NULL},
+        {{.mode = "cancel", .key = "event.data.user_id"}, NULL},
+        {{.key = "event.data.user_id"}, "singleton.mode: expected \"skip\""
+                                        " or \"cancel\", got none"},
+        {{.mode = "Skip"}, "singleton.mode: expected \"skip\" or"
+                           " \"cancel\", got \"Skip\""},
+        {{.mode = "skip", .key = "event.data.user_id +"},
+         "singleton.key: column"},
+    };
+    static const struct {
+        struct fh_debounce debounce;
+        const char *why; /* NULL: accepted */
+    } debounces[] = {
+        {{.period = "1s"}, NULL},
+        {{.period = "7d", .key = "event.data.id", .timeout = "7d"}, NULL},
+        {{.key = "event.data.id"}, "debounce.period: required with a key"},
+        {{.timeout = "1h"}, "debounce.period: required with a key or a"},
+        {{.period = "999ms"}, "debounce.period: must be at least 1s and at"
+                              " most 7d, got \"999ms\""},
+        {{.period = "8d"}, "debounce.period: must be at least 1s"},
+        {{.period = "1m", .timeout = "8d"}, "debounce.timeout: must be at"},
+        {{.period = "1m", .key = "event."}, "debounce.key: column"},
+    };
+    struct fh_plugin p = {.name = "flow"};
+    struct fh_function f = {.id = "fn"};
+    size_t nr = sizeof(cases) / sizeof(cases[0]);
+    size_t ns = sizeof(singletons) / sizeof(singletons[0]);
+    char err[512];
+
+    check_expr = loader_check_expr;
+    for (size_t i = 0;
+         i < nr + ns + sizeof(debounces) / sizeof(debounces[0]); i++) {
+        struct fh_function_opts o = {.size = sizeof(o)};
+        const char *why;
+        int rc;
+
+        if (i < nr) {
+            o.rate_limit = cases[i].rate_limit;
+            why = cases[i].why;
+        } else if (i < nr + ns) {
+            o.singleton = singletons[i - nr].singleton;
+            why = singletons[i - nr].why;
+        } else {
+            o.debounce = debounces[i - nr - ns].debounce;
+            why = debounces[i - nr - ns].why;
+        }
+        rc = check_flow_options(&p, &f, &o, err, sizeof(err));
+        if (why == NULL) {
+            ok(rc == 0, "flow options %zu are accepted", i);
+        } else {
+            ok(rc == -1, "flow options %zu are refused", i);
+            has_str(err, "plugin flow: function \"fn\": ", "naming them");
+            has_str(err, why, "saying what is wrong");
+        }
+    }
+}
+
 int
 main(void)
 {
@@ -696,5 +782,6 @@ main(void)
     test_descriptors();
     test_cancel_rules();
     test_concurrency();
+    test_flow_options();
     return done_testing();
 }

@@ -1,0 +1,112 @@
+/* check_flow.c - the checks of a function's flow-control options (#13):
+ * rate_limit, singleton, debounce; shared by the host's loader and the
+ * SDK's test harness.
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "check.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "duration.h"
+
+/* Whether duration TEXT of option NAME lies in LO..HI ms: 0, or -1 with
+ * the plugin, the function, the option and why in ERR. */
+static int
+check_duration(const struct fh_plugin *p, const struct fh_function *f,
+               const char *name, const char *text, int64_t lo, int64_t hi,
+               char *err, size_t errlen)
+{
+    char why[160], los[32], his[32];
+    int64_t ms;
+
+    if (duration_parse(text, &ms, why, sizeof(why)) != 0)
+        return check_fail(err, errlen, "plugin %s: function \"%s\": %s: %s",
+                          p->name, f->id, name, why);
+    if (ms >= lo && ms <= hi)
+        return 0;
+    duration_format(lo, los, sizeof(los));
+    duration_format(hi, his, sizeof(his));
+    return check_fail(err, errlen,
+                      "plugin %s: function \"%s\": %s: must be at least %s"
+                      " and at most %s, got \"%s\"",
+                      p->name, f->id, name, los, his, text);
+}
+
+/* Inngest's rateLimit: a limit and a period go together; a key needs
+ * them. */
+static int
+check_rate_limit(const struct fh_plugin *p, const struct fh_function *f,
+                 const struct fh_rate_limit *r, char *err, size_t errlen)
+{
+    if (r->limit == 0 && r->period == NULL && r->key == NULL)
+        return 0;
+    if (r->limit < 1 || r->limit > CHECK_RATE_LIMIT_MAX)
+        return check_fail(err, errlen,
+                          "plugin %s: function \"%s\": rate_limit.limit:"
+                          " expected 1 to %d, got %d",
+                          p->name, f->id, CHECK_RATE_LIMIT_MAX,
+                          (int)r->limit);
+    if (r->period == NULL)
+        return check_fail(err, errlen,
+                          "plugin %s: function \"%s\": rate_limit.period:"
+                          " required with a limit",
+                          p->name, f->id);
+    if (check_duration(p, f, "rate_limit.period", r->period,
+                       CHECK_RATE_PERIOD_MIN_MS, CHECK_RATE_PERIOD_MAX_MS,
+                       err, errlen) != 0)
+        return -1;
+    return check_option_expr(p, f, "rate_limit.key", r->key, err, errlen);
+}
+
+/* Inngest's singleton: a mode, "skip" or "cancel"; a key needs one. */
+static int
+check_singleton(const struct fh_plugin *p, const struct fh_function *f,
+                const struct fh_singleton *g, char *err, size_t errlen)
+{
+    if (g->mode == NULL && g->key == NULL)
+        return 0;
+    if (g->mode == NULL || (strcmp(g->mode, "skip") != 0 &&
+                            strcmp(g->mode, "cancel") != 0))
+        return check_fail(err, errlen,
+                          "plugin %s: function \"%s\": singleton.mode:"
+                          " expected \"skip\" or \"cancel\", got %s%.32s%s",
+                          p->name, f->id, g->mode ? "\"" : "",
+                          g->mode ? g->mode : "none", g->mode ? "\"" : "");
+    return check_option_expr(p, f, "singleton.key", g->key, err, errlen);
+}
+
+/* Inngest's debounce: a period of 1s..7d; a key or a timeout needs one. */
+static int
+check_debounce(const struct fh_plugin *p, const struct fh_function *f,
+               const struct fh_debounce *d, char *err, size_t errlen)
+{
+    if (d->period == NULL && d->key == NULL && d->timeout == NULL)
+        return 0;
+    if (d->period == NULL)
+        return check_fail(err, errlen,
+                          "plugin %s: function \"%s\": debounce.period:"
+                          " required with a key or a timeout",
+                          p->name, f->id);
+    if (check_duration(p, f, "debounce.period", d->period,
+                       CHECK_DEBOUNCE_MIN_MS, CHECK_DEBOUNCE_MAX_MS, err,
+                       errlen) != 0 ||
+        (d->timeout != NULL &&
+         check_duration(p, f, "debounce.timeout", d->timeout,
+                        CHECK_DEBOUNCE_MIN_MS, CHECK_DEBOUNCE_MAX_MS, err,
+                        errlen) != 0))
+        return -1;
+    return check_option_expr(p, f, "debounce.key", d->key, err, errlen);
+}
+
+int
+check_flow_options(const struct fh_plugin *p, const struct fh_function *f,
+                   const struct fh_function_opts *o, char *err,
+                   size_t errlen)
+{
+    if (check_rate_limit(p, f, &o->rate_limit, err, errlen) != 0)
+        return -1;
+    if (check_singleton(p, f, &o->singleton, err, errlen) != 0)
+        return -1;
+    return check_debounce(p, f, &o->debounce, err, errlen);
+}
