@@ -217,7 +217,7 @@ add_cancel_on(const struct fh_plugin *p, const struct fh_function *f,
  * debounce key into FO as "if", "idempotency", "rate_limit_key",
  * "singleton" (its mode), "singleton_key" and "debounce_key", if it has
  * them (checked by check_plugin()); the registry compiles the
- * expressions with the generation. */
+ * expressions with the generation; and its cron schedules as "cron". */
 static void
 add_if(const struct fh_plugin *p, const struct fh_function *f,
        struct json_object *fo)
@@ -244,6 +244,13 @@ add_if(const struct fh_plugin *p, const struct fh_function *f,
     if (o.debounce.key != NULL)
         json_object_object_add(fo, "debounce_key",
                                json_object_new_string(o.debounce.key));
+    if (o.cron[0] != NULL) {
+        struct json_object *list = json_object_new_array();
+
+        for (int i = 0; i < FH_CRON_MAX && o.cron[i] != NULL; i++)
+            json_object_array_add(list, json_object_new_string(o.cron[i]));
+        json_object_object_add(fo, "cron", list);
+    }
 }
 
 struct json_object *
@@ -266,7 +273,8 @@ loader_describe(const struct loaded_plugin *lp)
         json_object_object_add(fo, "name",
                                json_object_new_string(f->name ? f->name
                                                               : f->id));
-        for (const char *const *t = f->triggers; *t != NULL; t++)
+        for (const char *const *t = f->triggers; t != NULL && *t != NULL;
+             t++)
             json_object_array_add(tr, json_object_new_string(*t));
         json_object_object_add(fo, "triggers", tr);
         /* loader_open() checked them: this cannot fail. */

@@ -615,12 +615,20 @@ cmd_functions(struct cli *c)
                jstr(p, "file"));
         for (size_t j = 0; j < json_object_array_length(fs); j++) {
             struct json_object *f = json_object_array_get_idx(fs, j);
+            struct json_object *cr = json_object_object_get(f, "cron");
 
             printf("  %-28s  %s\n", jstr(f, "id"),
                    json_object_to_json_string_ext(
                        json_object_object_get(f, "triggers"),
                        JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
             print_flow(f);
+            for (size_t k = 0;
+                 cr != NULL && k < json_object_array_length(cr); k++) {
+                struct json_object *one = json_object_array_get_idx(cr, k);
+
+                printf("  %-28s  cron \"%s\", next %s\n", "",
+                       jstr(one, "cron"), jstr(one, "next"));
+            }
         }
     }
     json_object_put(o);

@@ -35,7 +35,8 @@ enum op_kind {
     OP_REQUEUE,
     OP_FETCH,
     OP_EXPIRE,
-    OP_CANCEL
+    OP_CANCEL,
+    OP_CRON
 };
 
 struct op {
@@ -93,6 +94,10 @@ struct op {
             char *reason;
             int64_t at;
         } cancel;
+        struct {
+            char *pairs;
+            int64_t now;
+        } cron;
     } u;
 };
 
@@ -426,6 +431,18 @@ apply_events(struct store *st, struct store_new_event *evs, size_t n,
         struct store_new_event *e = &evs[i];
         int64_t due;
 
+        /* A cron tick commits once, with its event and run, or not. */
+        if (e->cron != NULL && e->nruns > 0) {
+            bind_text(s[S_CRON_CLAIM], 1, e->runs[0].function_id);
+            bind_text(s[S_CRON_CLAIM], 2, e->cron);
+            sqlite3_bind_int64(s[S_CRON_CLAIM], 3, e->cron_tick);
+            if (step_done(s[S_CRON_CLAIM]) != 0)
+                return -1;
+            if (sqlite3_changes(st->wdb) == 0) {
+                e->duplicate = 1;
+                continue;
+            }
+        }
         bind_text(s[S_INS_EVENT], 1, e->id);
         bind_text(s[S_INS_EVENT], 2, e->name);
         bind_text(s[S_INS_EVENT], 3, e->user_id);
@@ -1150,6 +1167,14 @@ apply_op(struct store *st, struct op *op, int64_t now)
     }
     case OP_CANCEL:
         return apply_cancel(st, op);
+    case OP_CRON:
+        bind_text(s[S_CRON_KEEP], 1, op->u.cron.pairs);
+        sqlite3_bind_int64(s[S_CRON_KEEP], 2, op->u.cron.now);
+        bind_text(s[S_CRON_DROP], 1, op->u.cron.pairs);
+        return step_done(s[S_CRON_KEEP]) != 0 ||
+                       step_done(s[S_CRON_DROP]) != 0
+                   ? -1
+                   : 0;
     }
     return -1;
 }
@@ -1350,6 +1375,8 @@ free_op(struct op *op)
         free(op->u.fetch.error);
     } else if (op->kind == OP_CANCEL) {
         free(op->u.cancel.reason);
+    } else if (op->kind == OP_CRON) {
+        free(op->u.cron.pairs);
     }
     free(op->err);
     free(op);
@@ -1597,6 +1624,17 @@ store_put_events(struct store *st, struct store_new_event *evs, size_t n,
     op->u.ev.evs = evs;
     op->u.ev.n = n;
     op->u.ev.window = window;
+    enqueue(st, op);
+}
+
+void
+store_cron_sync(struct store *st, const char *pairs, int64_t now,
+                store_done_fn done, void *arg)
+{
+    struct op *op = op_new(OP_CRON, done, arg);
+
+    op->u.cron.pairs = xstrdup(pairs);
+    op->u.cron.now = now;
     enqueue(st, op);
 }
 
