@@ -827,10 +827,17 @@ cmd_check(struct cli *c)
     for (size_t i = 0; i < json_object_array_length(fns); i++) {
         struct json_object *f = json_object_array_get_idx(fns, i);
 
-        printf("  function %-28s triggers %s\n", jstr(f, "id"),
+        printf("  function %-28s triggers %s", jstr(f, "id"),
                json_object_to_json_string_ext(
                    json_object_object_get(f, "triggers"),
                    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        if (json_object_object_get(f, "cron") != NULL)
+            printf(" cron %s",
+                   json_object_to_json_string_ext(
+                       json_object_object_get(f, "cron"),
+                       JSON_C_TO_STRING_PLAIN |
+                           JSON_C_TO_STRING_NOSLASHESCAPE));
+        printf("\n");
     }
     json_object_put(d);
 out:

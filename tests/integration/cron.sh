@@ -53,6 +53,9 @@ t_is "$(jq -c '.data.plugins[].functions[] | select(.id == "nightly") | [.trigge
     "GET /v1/functions shows the schedule and its next tick"
 t_is "$(jq -c '.data.plugins[].functions[] | select(.id == "paris") | [.cron[0].cron, .cron_jitter_ms]' <<<"$BODY_OUT")" \
     '["TZ=Europe/Paris 30 2 * * *",1000]' "and a zone's schedule, and its jitter"
+t_has "$("$FNHOST" check "$BUILD/tests/plugins/cron.so")" \
+    'function nightly                      triggers [] cron ["0 3 * * *"]' \
+    "fnhost check shows a function's schedules"
 t_has "$("$FNHOST" functions --url "$URL")" \
     'cron "0 3 * * *", next 2030-01-10T03:00:00.000Z' "fnhost functions shows them"
 
