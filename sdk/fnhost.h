@@ -69,8 +69,8 @@
  *        fh_function_opts.cancel_on (struct fh_cancel_on)
  *   1.5  fh_function_opts.if_expr (a trigger's `if`), idempotency
  *   1.6  fh_function_opts.rate_limit (struct fh_rate_limit), singleton
- *        (struct fh_singleton), debounce (struct fh_debounce)
- *   1.6  fh_function_opts.cron, cron_jitter (cron triggers)
+ *        (struct fh_singleton), debounce (struct fh_debounce), cron,
+ *        cron_jitter (cron triggers)
  */
 #ifndef FNHOST_H
 #define FNHOST_H
