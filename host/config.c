@@ -11,7 +11,9 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "cron.h"
 #include "duration.h"
+#include "fnhost.h"
 #include "util.h"
 
 #define SERVER(field) offsetof(struct config, field)
@@ -218,8 +220,10 @@ config_free(struct config *cfg)
 {
     table_free(config_settings, config_nsettings, cfg);
     json_object_put(cfg->plugin_config);
-    for (size_t i = 0; i < cfg->nfunctions; i++)
+    for (size_t i = 0; i < cfg->nfunctions; i++) {
         free(cfg->functions[i].id);
+        free(cfg->functions[i].cron);
+    }
     free(cfg->functions);
     for (size_t i = 0; i < cfg->nwebhooks; i++) {
         free(cfg->webhooks[i].name);
@@ -535,10 +539,54 @@ struct ini_state {
     const char *secret; /* the key of a secret the file sets; NULL: none */
 };
 
+/* A [function ID] section's "cron": schedules separated by ';' (none:
+ * an empty value), each checked as a descriptor's. */
+static int
+set_function_cron(struct config_function *f, const char *v, char *err,
+                  size_t errlen)
+{
+    char *copy = xstrdup(v), *save = NULL, *one, *seen[FH_CRON_MAX];
+    int n = 0;
+
+    for (one = strtok_r(copy, ";", &save); one != NULL;
+         one = strtok_r(NULL, ";", &save)) {
+        struct cron c;
+        char why[128];
+
+        while (*one == ' ')
+            one++;
+        if (*one == '\0')
+            continue;
+        if (++n > FH_CRON_MAX || cron_parse(one, &c, why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "cron: \"%.100s\": %s", one,
+                     n > FH_CRON_MAX ? "more schedules than the most, 5"
+                                     : why);
+            free(copy);
+            return -1;
+        }
+        cron_clear(&c);
+        for (int i = 0; i < n - 1; i++) {
+            if (strcmp(seen[i], one) == 0) {
+                snprintf(err, errlen, "cron: \"%.100s\" is there twice",
+                         one);
+                free(copy);
+                return -1;
+            }
+        }
+        seen[n - 1] = one;
+    }
+    free(copy);
+    free(f->cron);
+    f->cron = xstrdup(v);
+    return 0;
+}
+
 static int
 set_function(struct config *cfg, const char *id, const char *key,
              const char *v, char *err, size_t errlen)
 {
+    if (strcmp(key, "cron") == 0)
+        return set_function_cron(function_entry(cfg, id), v, err, errlen);
     return fnopt_set_config(&function_entry(cfg, id)->set, key, v, err,
                             errlen);
 }

@@ -15,6 +15,8 @@ struct json_object;
 struct config_function {
     char *id;
     struct fnopt_set set;
+    char *cron; /* "cron": its schedules, separated by ';' ("": none);
+                   NULL: the descriptor's */
 };
 
 /* A [webhook NAME] section: a source of signed webhooks. */

@@ -88,6 +88,14 @@ const struct fnopt fnopt_table[] = {
      .abi = offsetof(struct fh_function_opts, concurrency[0].limit),
      .cfg = FNOPT_NONE, .def = 0,
      .fn = offsetof(struct fn_info, concurrency[0].limit), .json = NULL},
+    /* 1.6: 0 (a [function ID] setting of "0") is none; a plugin's is
+     * 1s..5m (lib/check.c). */
+    {.name = "cron_jitter", .type = FNOPT_DURATION, .lo = 0,
+     .hi = CHECK_CRON_JITTER_MAX_MS,
+     .abi = offsetof(struct fh_function_opts, cron_jitter),
+     .cfg = FNOPT_NONE, .def = 0,
+     .fn = offsetof(struct fn_info, cron_jitter_ms),
+     .json = "cron_jitter_ms"},
 };
 
 const size_t fnopt_count = sizeof(fnopt_table) / sizeof(fnopt_table[0]);

@@ -247,7 +247,8 @@ add_concurrency(const struct fh_function_opts *o, struct json_object *fo)
  * debounce key into FO as "if", "idempotency", "rate_limit_key",
  * "singleton" (its mode), "singleton_key" and "debounce_key", if it has
  * them (checked by check_plugin()); the registry compiles the
- * expressions with the generation. Its concurrency limits too. */
+ * expressions with the generation; its concurrency limits, and its
+ * cron schedules as "cron". */
 static void
 add_if(const struct fh_plugin *p, const struct fh_function *f,
        struct json_object *fo)
@@ -275,6 +276,13 @@ add_if(const struct fh_plugin *p, const struct fh_function *f,
         json_object_object_add(fo, "debounce_key",
                                json_object_new_string(o.debounce.key));
     add_concurrency(&o, fo);
+    if (o.cron[0] != NULL) {
+        struct json_object *list = json_object_new_array();
+
+        for (int i = 0; i < FH_CRON_MAX && o.cron[i] != NULL; i++)
+            json_object_array_add(list, json_object_new_string(o.cron[i]));
+        json_object_object_add(fo, "cron", list);
+    }
 }
 
 struct json_object *
@@ -297,7 +305,8 @@ loader_describe(const struct loaded_plugin *lp)
         json_object_object_add(fo, "name",
                                json_object_new_string(f->name ? f->name
                                                               : f->id));
-        for (const char *const *t = f->triggers; *t != NULL; t++)
+        for (const char *const *t = f->triggers; t != NULL && *t != NULL;
+             t++)
             json_object_array_add(tr, json_object_new_string(*t));
         json_object_object_add(fo, "triggers", tr);
         /* loader_open() checked them: this cannot fail. */

@@ -638,6 +638,7 @@ cmd_functions(struct cli *c)
                jstr(p, "file"));
         for (size_t j = 0; j < json_object_array_length(fs); j++) {
             struct json_object *f = json_object_array_get_idx(fs, j);
+            struct json_object *cr = json_object_object_get(f, "cron");
 
             printf("  %-28s  %s\n", jstr(f, "id"),
                    json_object_to_json_string_ext(
@@ -645,6 +646,13 @@ cmd_functions(struct cli *c)
                        JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
             print_concurrency(json_object_object_get(f, "concurrency"));
             print_flow(f);
+            for (size_t k = 0;
+                 cr != NULL && k < json_object_array_length(cr); k++) {
+                struct json_object *one = json_object_array_get_idx(cr, k);
+
+                printf("  %-28s  cron \"%s\", next %s\n", "",
+                       jstr(one, "cron"), jstr(one, "next"));
+            }
         }
     }
     json_object_put(o);
@@ -843,10 +851,17 @@ cmd_check(struct cli *c)
     for (size_t i = 0; i < json_object_array_length(fns); i++) {
         struct json_object *f = json_object_array_get_idx(fns, i);
 
-        printf("  function %-28s triggers %s\n", jstr(f, "id"),
+        printf("  function %-28s triggers %s", jstr(f, "id"),
                json_object_to_json_string_ext(
                    json_object_object_get(f, "triggers"),
                    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        if (json_object_object_get(f, "cron") != NULL)
+            printf(" cron %s",
+                   json_object_to_json_string_ext(
+                       json_object_object_get(f, "cron"),
+                       JSON_C_TO_STRING_PLAIN |
+                           JSON_C_TO_STRING_NOSLASHESCAPE));
+        printf("\n");
     }
     json_object_put(d);
 out:

@@ -147,6 +147,11 @@ schedule_runs(struct pipeline *p, const struct store_new_event *e)
 {
     struct shared_str *ev = NULL;
 
+    if (e->duplicate && e->cron != NULL) {
+        log_info("cron", "%s: the tick of \"%s\" fired already; no new"
+                         " run", e->runs[0].function_id, e->cron);
+        return;
+    }
     if (e->duplicate) {
         log_info("ingest", "event %s (%s) was stored already: a resend"
                            " with the same x-inngest-event-id-seed starts"
@@ -756,22 +761,19 @@ fail:
     return -1;
 }
 
-int
-pipeline_invoke(struct pipeline *p, const char *function_id,
-                struct json_object *data, int64_t now, pipeline_done_fn done,
-                void *arg, char *err, size_t errlen)
+/* A submission of one event NAME the host makes, with DATA (stolen;
+ * NULL: {}), for FUNCTION_ID alone, whatever it declares; DONE(ARG)
+ * hears of its commit. */
+static struct submission *
+submission_for(struct pipeline *p, const char *function_id, const char *name,
+               struct json_object *data, int64_t now, pipeline_done_fn done,
+               void *arg)
 {
     struct json_object *ev, *events;
     struct submission *sub;
 
-    if (function_index(*p->gen, function_id) < 0) {
-        snprintf(err, errlen, "no function \"%s\"", function_id);
-        json_object_put(data);
-        return -1;
-    }
     ev = json_object_new_object();
-    json_object_object_add(ev, "name",
-                           json_object_new_string(EVENT_INVOKED));
+    json_object_object_add(ev, "name", json_object_new_string(name));
     json_object_object_add(ev, "data",
                            data != NULL ? data : json_object_new_object());
     json_object_object_add(ev, "ts", json_object_new_int64(now));
@@ -780,6 +782,45 @@ pipeline_invoke(struct pipeline *p, const char *function_id,
     sub = submission_of_tree(p, events, NULL, NULL, function_id, now);
     sub->done = done;
     sub->arg = arg;
+    return sub;
+}
+
+int
+pipeline_invoke(struct pipeline *p, const char *function_id,
+                struct json_object *data, int64_t now, pipeline_done_fn done,
+                void *arg, char *err, size_t errlen)
+{
+    struct submission *sub;
+
+    if (function_index(*p->gen, function_id) < 0) {
+        snprintf(err, errlen, "no function \"%s\"", function_id);
+        json_object_put(data);
+        return -1;
+    }
+    sub = submission_for(p, function_id, EVENT_INVOKED, data, now, done,
+                         arg);
+    store_put_events(p->store, sub->evs, sub->nevs, 0, stored_cb, sub);
+    return 0;
+}
+
+int
+pipeline_cron(struct pipeline *p, const char *function_id, const char *cron,
+              int64_t tick, int64_t now, pipeline_done_fn done, void *arg)
+{
+    struct json_object *data;
+    struct submission *sub;
+
+    if (function_index(*p->gen, function_id) < 0)
+        return -1;
+    data = json_object_new_object();
+    json_object_object_add(data, "cron", json_object_new_string(cron));
+    sub = submission_for(p, function_id, EVENT_CRON, data, now, done, arg);
+    /* The event's copy: it lives as long as the submission. */
+    sub->evs[0].cron = json_object_get_string(json_object_object_get(
+        json_object_object_get(json_object_array_get_idx(sub->events, 0),
+                               "data"),
+        "cron"));
+    sub->evs[0].cron_tick = tick;
     store_put_events(p->store, sub->evs, sub->nevs, 0, stored_cb, sub);
     return 0;
 }

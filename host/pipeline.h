@@ -110,6 +110,17 @@ int pipeline_invoke(struct pipeline *p, const char *function_id,
                     pipeline_done_fn done, void *arg, char *err,
                     size_t errlen);
 
+/* Starts a run of FUNCTION_ID (only) for a tick of its schedule CRON,
+ * with an inngest/scheduled.timer event whose data is {"cron": CRON}, as
+ * Inngest's: stored only if TICK is later than the last tick the store
+ * has for the schedule, which it becomes in the same transaction (else
+ * nothing is stored: a tick runs once). DONE(ARG, result) runs after the
+ * commit; result->run_id is NULL when the tick had fired already.
+ * Returns 0, or -1 when the current generation has no such function. */
+int pipeline_cron(struct pipeline *p, const char *function_id,
+                  const char *cron, int64_t tick, int64_t now,
+                  pipeline_done_fn done, void *arg);
+
 /* Submissions waiting for their commit: the server drains them before it
  * exits, so that no committed event misses its acknowledgement. */
 int pipeline_pending(const struct pipeline *p);

@@ -20,6 +20,7 @@
 #include "check.h"
 #include "conc.h"
 #include "config.h"
+#include "cron_sched.h"
 #include "expr.h"
 #include "fnopt.h"
 #include "loader.h"
@@ -297,6 +298,46 @@ check_declared_cancel_on(struct json_object *list, char *err, size_t errlen)
     return 0;
 }
 
+/* Checks LIST, a descriptor's "cron": 1 to FH_CRON_MAX schedules that
+ * parse, no two alike. 0, or -1 with ERR. */
+static int
+check_declared_cron(struct json_object *list, char *err, size_t errlen)
+{
+    size_t n = json_object_is_type(list, json_type_array)
+                   ? json_object_array_length(list) : 0;
+
+    if (n == 0 || n > FH_CRON_MAX) {
+        snprintf(err, errlen, "cron: malformed");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *v = json_object_array_get_idx(list, i);
+        const char *spec = json_object_get_string(v);
+        struct cron c;
+        char why[128];
+
+        if (!json_object_is_type(v, json_type_string)) {
+            snprintf(err, errlen, "cron: malformed");
+            return -1;
+        }
+        if (cron_parse(spec, &c, why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "cron \"%.64s\": %s", spec, why);
+            return -1;
+        }
+        cron_clear(&c);
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(json_object_get_string(
+                           json_object_array_get_idx(list, j)),
+                       spec) == 0) {
+                snprintf(err, errlen, "cron \"%.64s\" is there twice",
+                         spec);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
 /* The describe process ran plugin code: its answer is checked like any
  * outside input before the master relies on it. */
 static int
@@ -324,7 +365,8 @@ check_descriptor(struct json_object *d, char *err, size_t errlen)
              !is_str(f, "failure_of", 128)) ||
             !json_object_object_get_ex(f, "triggers", &tr) ||
             !json_object_is_type(tr, json_type_array) ||
-            json_object_array_length(tr) == 0 ||
+            (json_object_array_length(tr) == 0 &&
+             !json_object_object_get_ex(f, "cron", &v)) ||
             !json_object_object_get_ex(f, "options", &v) ||
             fnopt_check_declared(v, why, sizeof(why)) != 0) {
             snprintf(err, errlen, "the describe process gave a malformed"
@@ -343,6 +385,13 @@ check_descriptor(struct json_object *d, char *err, size_t errlen)
             conc_check_declared(json_object_object_get(f, "concurrency"),
                                 json_object_object_get(f, "options"), why,
                                 sizeof(why)) != 0) {
+            snprintf(err, errlen, "function %s: %s",
+                     json_object_get_string(json_object_object_get(f, "id")),
+                     why);
+            return -1;
+        }
+        if (json_object_object_get_ex(f, "cron", &v) &&
+            check_declared_cron(v, why, sizeof(why)) != 0) {
             snprintf(err, errlen, "function %s: %s",
                      json_object_get_string(json_object_object_get(f, "id")),
                      why);
@@ -606,6 +655,11 @@ fn_free(struct fn_info *f)
         expr_free(*fn_expr(f, k));
     conc_free(f);
     free(f->failure_of);
+    for (size_t i = 0; i < f->ncrons; i++) {
+        free(f->crons[i].spec);
+        cron_clear(&f->crons[i].c);
+    }
+    free(f->crons);
     for (size_t i = 0; i < f->ncancel_on; i++) {
         free((char *)f->cancel_on[i].event);
         free((char *)f->cancel_on[i].match);
@@ -642,6 +696,62 @@ add_cancel_on(struct fn_info *f, struct json_object *list)
                          ? xstrdup(json_object_get_string(v)) : NULL;
         c->timeout_ms = json_object_get_int64(
             json_object_object_get(r, "timeout_ms"));
+    }
+}
+
+/* Adds schedule SPEC (LEN bytes; blanks around it are dropped) to F,
+ * parsed. A checked one parses; one that cannot (its zone's file went
+ * away since) is logged and left out. */
+static void
+add_cron(struct fn_info *f, const char *spec, size_t len)
+{
+    struct fn_cron *fc;
+    char why[256];
+
+    while (len > 0 && (*spec == ' ' || *spec == '\t'))
+        spec++, len--;
+    while (len > 0 && (spec[len - 1] == ' ' || spec[len - 1] == '\t'))
+        len--;
+    if (len == 0 || f->ncrons == FH_CRON_MAX)
+        return;
+    f->crons = xrealloc(f->crons, (f->ncrons + 1) * sizeof(*f->crons));
+    fc = &f->crons[f->ncrons];
+    fc->spec = xmalloc(len + 1);
+    memcpy(fc->spec, spec, len);
+    fc->spec[len] = '\0';
+    if (cron_parse(fc->spec, &fc->c, why, sizeof(why)) != 0) {
+        log_error("registry", "function %s: cron \"%s\": %s; not"
+                              " scheduled", f->id, fc->spec, why);
+        free(fc->spec);
+        return;
+    }
+    f->ncrons++;
+}
+
+/* F's cron schedules: the [function ID] section's (OVER, NULL: none),
+ * else the descriptor FO's. */
+static void
+add_crons(struct fn_info *f, struct json_object *fo,
+          const struct config_function *over)
+{
+    struct json_object *list;
+
+    if (over != NULL && over->cron != NULL) {
+        for (const char *s = over->cron; *s != '\0';) {
+            size_t n = strcspn(s, ";");
+
+            add_cron(f, s, n);
+            s += n + (s[n] == ';');
+        }
+        return;
+    }
+    if (!json_object_object_get_ex(fo, "cron", &list))
+        return;
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        const char *spec = json_object_get_string(
+            json_object_array_get_idx(list, i));
+
+        add_cron(f, spec, strlen(spec));
     }
 }
 
@@ -710,6 +820,7 @@ add_functions(struct generation *g, const struct config *cfg,
             f->debounce_ms = 0;
         }
         conc_resolve(f, json_object_object_get(fo, "concurrency"));
+        add_crons(f, fo, over);
         if (json_object_object_get_ex(fo, "failure_of", &v))
             f->failure_of = xstrdup(json_object_get_string(v));
         if (json_object_object_get_ex(fo, "cancel_on", &v))
@@ -1083,6 +1194,8 @@ functions_json(const struct generation *g, const char *plugin, int unloaded)
             json_object_object_add(fo, "cancel_on", cancel_on_json(f));
         if (conc_limited(f))
             json_object_object_add(fo, "concurrency", conc_json(f));
+        if (f->ncrons > 0)
+            json_object_object_add(fo, "cron", cron_sched_json(f));
         fnopt_json(f, fo);
         json_object_array_add(fns, fo);
     }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cron.h"
 #include "fnhost.h"
 #include "store.h"
 
@@ -66,6 +67,15 @@ struct fn_info {
         struct expr *key;
         int env;
     } concurrency[FH_CONCURRENCY_LIMITS];
+    /* Its cron schedules (the [function ID] section's "cron", else its
+     * descriptor's): as written, and parsed when the generation is
+     * built. Ticks run through host/cron.c. */
+    struct fn_cron {
+        char *spec;
+        struct cron c;
+    } *crons;
+    size_t ncrons;
+    int64_t cron_jitter_ms; /* 0: none */
     char *failure_of; /* a failure handler: the function it serves */
     /* cancelOn: its rules, the strings its own */
     struct store_cancel_rule cancel_on[FH_CANCEL_ON_MAX];

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "cron_sched.h"
 #include "http.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -36,6 +37,7 @@ struct server {
     struct pool *pool;
     struct sched *sched;
     struct pipeline *pipeline;
+    struct cron_sched *cron;
     struct fetch_steps *fetch;
     struct http *http;
     struct reload *reload;
@@ -145,6 +147,7 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
     log_info("server", "%s: no longer accepting events; waiting for runs in"
                        " flight (up to 10 s)", strsignal((int)sig));
     http_stop_listening(sv->http);
+    cron_sched_stop(sv->cron);
     sv->grace = evtimer_new(sv->base, grace_cb, sv);
     evtimer_add(sv->grace, &tv);
     sched_stop(sv->sched, stopped_cb, sv);
@@ -169,6 +172,7 @@ apply_cb(void *arg, struct generation *g)
     sched_set_generation(sv->sched, g);
     store_set_lifecycle(sv->store,
                         lifecycle_new(g, sv->cfg->dedup_window_ms));
+    cron_sched_set(sv->cron, g);
 }
 
 static int
@@ -318,6 +322,8 @@ server_main(struct config *cfg)
     sched_set_sender(sv.sched,
                      (struct sched_sender){pipeline_submit_step, pipeline_finish,
                                            sv.pipeline});
+    sv.cron = cron_sched_new(sv.base, sv.store, sv.pipeline);
+    cron_sched_set(sv.cron, reload_current(sv.reload));
     sv.fetch = fetch_steps_new(sv.base, sv.store, sv.sched,
                                reload_current_ptr(sv.reload), cfg, err,
                                sizeof(err));
@@ -379,6 +385,7 @@ out:
         fetch_steps_stop(sv.fetch);
     store_close(sv.store);
     fetch_steps_free(sv.fetch);
+    cron_sched_free(sv.cron);
     pipeline_free(sv.pipeline);
     http_free(sv.http);
     /* Each drops its references to generations: the last one removes the

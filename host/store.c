@@ -36,7 +36,8 @@ enum op_kind {
     OP_FETCH,
     OP_EXPIRE,
     OP_CANCEL,
-    OP_CONC_PARK
+    OP_CONC_PARK,
+    OP_CRON
 };
 
 struct op {
@@ -98,6 +99,10 @@ struct op {
             char run_id[27];
             char *key;
         } park;
+        struct {
+            char *pairs;
+            int64_t now;
+        } cron;
     } u;
 };
 
@@ -431,6 +436,18 @@ apply_events(struct store *st, struct store_new_event *evs, size_t n,
         struct store_new_event *e = &evs[i];
         int64_t due;
 
+        /* A cron tick commits once, with its event and run, or not. */
+        if (e->cron != NULL && e->nruns > 0) {
+            bind_text(s[S_CRON_CLAIM], 1, e->runs[0].function_id);
+            bind_text(s[S_CRON_CLAIM], 2, e->cron);
+            sqlite3_bind_int64(s[S_CRON_CLAIM], 3, e->cron_tick);
+            if (step_done(s[S_CRON_CLAIM]) != 0)
+                return -1;
+            if (sqlite3_changes(st->wdb) == 0) {
+                e->duplicate = 1;
+                continue;
+            }
+        }
         bind_text(s[S_INS_EVENT], 1, e->id);
         bind_text(s[S_INS_EVENT], 2, e->name);
         bind_text(s[S_INS_EVENT], 3, e->user_id);
@@ -1167,6 +1184,14 @@ apply_op(struct store *st, struct op *op, int64_t now)
         bind_text(s[S_CONC_PARK], 2, op->u.park.key);
         sqlite3_bind_int64(s[S_CONC_PARK], 3, now);
         return step_done(s[S_CONC_PARK]);
+    case OP_CRON:
+        bind_text(s[S_CRON_KEEP], 1, op->u.cron.pairs);
+        sqlite3_bind_int64(s[S_CRON_KEEP], 2, op->u.cron.now);
+        bind_text(s[S_CRON_DROP], 1, op->u.cron.pairs);
+        return step_done(s[S_CRON_KEEP]) != 0 ||
+                       step_done(s[S_CRON_DROP]) != 0
+                   ? -1
+                   : 0;
     }
     return -1;
 }
@@ -1369,6 +1394,8 @@ free_op(struct op *op)
         free(op->u.cancel.reason);
     } else if (op->kind == OP_CONC_PARK) {
         free(op->u.park.key);
+    } else if (op->kind == OP_CRON) {
+        free(op->u.cron.pairs);
     }
     free(op->err);
     free(op);
@@ -1616,6 +1643,17 @@ store_put_events(struct store *st, struct store_new_event *evs, size_t n,
     op->u.ev.evs = evs;
     op->u.ev.n = n;
     op->u.ev.window = window;
+    enqueue(st, op);
+}
+
+void
+store_cron_sync(struct store *st, const char *pairs, int64_t now,
+                store_done_fn done, void *arg)
+{
+    struct op *op = op_new(OP_CRON, done, arg);
+
+    op->u.cron.pairs = xstrdup(pairs);
+    op->u.cron.now = now;
     enqueue(st, op);
 }
 

@@ -90,6 +90,13 @@ struct store_new_event {
                                 already; it starts no runs */
     size_t resumed;          /* out: waits it ended, whose runs are due
                                 now (store_wait.h) */
+    const char *cron;        /* a cron tick's schedule (borrowed), or
+                                NULL: the event is stored, with its run
+                                (runs[0]), only if CRON_TICK is later
+                                than the last tick of the function's
+                                schedule, which it becomes; else it is
+                                a duplicate */
+    int64_t cron_tick;
     struct store_cancel *cancels; /* out (new, free() it): the runs whose
                                      cancelOn it matched, their cancel
                                      stored; sched_cancel() ends them */
@@ -215,6 +222,11 @@ void store_close(struct store *st);
 void store_put_events(struct store *st, struct store_new_event *evs,
                       size_t nevs, int64_t dedup_window_ms,
                       store_done_fn done, void *arg);
+
+/* Keeps the cron schedules PAIRS (a JSON array of [function_id, cron];
+ * copied) and no others: a new one's last tick is NOW. */
+void store_cron_sync(struct store *st, const char *pairs, int64_t now,
+                     store_done_fn done, void *arg);
 
 /* Stores a step's checkpoint (a result, or a final failure) and its
  * attempt; the run's next unit starts at attempt 0. With UPDATE_RUN the

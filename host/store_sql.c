@@ -197,6 +197,15 @@ const char *const store_migrations[] = {
     "ALTER TABLE runs ADD COLUMN conc_wait TEXT;"
     "CREATE INDEX runs_conc ON runs(conc_wait, wake_at)"
     "  WHERE status = 'concurrency';",
+    /* 12: cron schedules: per function and schedule (as written), the
+     * last tick fired, in seconds (every tick at or before it is done).
+     * A tick updates it in the transaction that stores its event and
+     * run, and only to a later one: a tick commits once. */
+    "CREATE TABLE cron_ticks ("
+    "  function_id TEXT NOT NULL,"
+    "  cron TEXT NOT NULL,"
+    "  last_tick INTEGER NOT NULL,"
+    "  PRIMARY KEY (function_id, cron)) WITHOUT ROWID;",
 };
 
 const int store_nmigrations =
@@ -421,6 +430,17 @@ const char *const store_stmt_sql[NSTMT] = {
      * a key is due again, in its order. */
     [S_CONC_REQUEUE] = "UPDATE runs SET status = 'queued', conc_wait = NULL,"
                        " updated_at = ?1 WHERE status = 'concurrency'",
+    [S_CRON_CLAIM] = "UPDATE cron_ticks SET last_tick = ?3"
+                     " WHERE function_id = ?1 AND cron = ?2"
+                     " AND last_tick < ?3",
+    /* ?1: the schedules of the generation, [[function_id, cron], ...];
+     * a new one starts at ?2, those no longer declared go. */
+    [S_CRON_KEEP] = "INSERT OR IGNORE INTO cron_ticks(function_id, cron,"
+                    " last_tick) SELECT j.value ->> 0, j.value ->> 1, ?2"
+                    " FROM json_each(?1) j",
+    [S_CRON_DROP] = "DELETE FROM cron_ticks WHERE NOT EXISTS (SELECT 1"
+                    " FROM json_each(?1) j WHERE j.value ->> 0 ="
+                    " function_id AND j.value ->> 1 = cron)",
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",

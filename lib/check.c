@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cron.h"
 #include "duration.h"
 #include "json_check.h"
 #include "wait.h"
@@ -202,6 +203,54 @@ check_concurrency(const struct fh_plugin *p, const struct fh_function *f,
     return 0;
 }
 
+/* F's cron schedules and jitter: each parses, no two alike, no gap in
+ * the list; a jitter of 1s..5m, only with a schedule. */
+static int
+check_cron(const struct fh_plugin *p, const struct fh_function *f,
+           const struct fh_function_opts *o, char *err, size_t errlen)
+{
+    char why[256];
+    int64_t ms;
+    int n = 0;
+
+    for (int i = 0; i < FH_CRON_MAX; i++) {
+        struct cron c;
+
+        if (o->cron[i] == NULL)
+            continue;
+        if (i > n)
+            return check_fail(err, errlen,
+                              "plugin %s: function \"%s\": cron[%d] follows"
+                              " an unset entry: set them in order",
+                              p->name, f->id, i);
+        n++;
+        if (cron_parse(o->cron[i], &c, why, sizeof(why)) != 0)
+            return check_fail(err, errlen,
+                              "plugin %s: function \"%s\": cron \"%.255s\":"
+                              " %s", p->name, f->id, o->cron[i], why);
+        cron_clear(&c);
+        for (int j = 0; j < i; j++)
+            if (strcmp(o->cron[j], o->cron[i]) == 0)
+                return check_fail(err, errlen,
+                                  "plugin %s: function \"%s\": cron"
+                                  " \"%s\" is there twice",
+                                  p->name, f->id, o->cron[i]);
+    }
+    if (o->cron_jitter == NULL)
+        return 0;
+    if (n == 0)
+        return check_fail(err, errlen,
+                          "plugin %s: function \"%s\": cron_jitter without"
+                          " a cron", p->name, f->id);
+    if (duration_parse(o->cron_jitter, &ms, why, sizeof(why)) != 0 ||
+        ms < CHECK_CRON_JITTER_MIN_MS || ms > CHECK_CRON_JITTER_MAX_MS)
+        return check_fail(err, errlen,
+                          "plugin %s: function \"%s\": cron_jitter: must be"
+                          " 1s to 5m, got \"%.64s\"", p->name, f->id,
+                          o->cron_jitter);
+    return 0;
+}
+
 int
 check_cancel_rule(const struct fh_cancel_on *c, char *err, size_t errlen)
 {
@@ -299,10 +348,8 @@ check_functions(const struct fh_plugin *p, char *err, size_t errlen)
         if (f->run == NULL)
             return check_fail(err, errlen, "function \"%s\" has no handler",
                               f->id);
-        if (f->triggers == NULL || f->triggers[0] == NULL)
-            return check_fail(err, errlen, "function \"%s\" has no trigger",
-                              f->id);
-        for (const char *const *t = f->triggers; *t != NULL; t++) {
+        for (const char *const *t = f->triggers; t != NULL && *t != NULL;
+             t++) {
             if (t - f->triggers >= 10)
                 return check_fail(err, errlen,
                                   "function \"%s\" has more than 10"
@@ -320,6 +367,12 @@ check_functions(const struct fh_plugin *p, char *err, size_t errlen)
                               " no meaning: upgrade fnhost",
                               p->name, f->id, FH_ABI_MAJOR, FH_ABI_MINOR);
         if (check_read_options(p, f, &o, err, errlen) != 0)
+            return -1;
+        if ((f->triggers == NULL || f->triggers[0] == NULL) &&
+            o.cron[0] == NULL)
+            return check_fail(err, errlen, "function \"%s\" has no trigger",
+                              f->id);
+        if (check_cron(p, f, &o, err, errlen) != 0)
             return -1;
         if (o.retries < FH_RETRIES_NONE || o.retries > CHECK_RETRIES_MAX)
             return check_fail(err, errlen,

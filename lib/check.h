@@ -18,6 +18,9 @@
  * obeys the same ones. */
 #define CHECK_RETRIES_MAX 20
 #define CHECK_TIMEOUT_MIN_MS 1
+/* A cron's jitter, as Inngest's: 1 s to 5 min. */
+#define CHECK_CRON_JITTER_MIN_MS 1000
+#define CHECK_CRON_JITTER_MAX_MS (5 * 60 * 1000)
 
 /* Checks descriptor P as fnhost does before loading a plugin, most basic
  * first: magic, ABI version, size, name, version, then every function and

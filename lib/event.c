@@ -60,7 +60,7 @@ event_host_made(const char *name)
 {
     static const char *const made[] = {"inngest/function.finished",
                                        "inngest/function.failed",
-                                       EVENT_INVOKED};
+                                       EVENT_INVOKED, EVENT_CRON};
 
     for (size_t i = 0; i < sizeof(made) / sizeof(made[0]); i++)
         if (strcmp(name, made[i]) == 0)

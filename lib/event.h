@@ -29,9 +29,12 @@ struct json_object *event_normalize(struct json_object *in, const char *where,
 /* The event an invoked run gets, as Inngest names it. */
 #define EVENT_INVOKED "inngest/function.invoked"
 
+/* The event a cron tick's run gets: data {"cron": its schedule}. */
+#define EVENT_CRON "inngest/scheduled.timer"
+
 /* Whether NAME is an event the host itself makes and sends to functions
  * (inngest/function.finished, inngest/function.failed,
- * inngest/function.invoked): reserved to clients, but a function may be
+ * inngest/function.invoked, inngest/scheduled.timer): reserved to clients, but a function may be
  * triggered by it. */
 int event_host_made(const char *name);
 

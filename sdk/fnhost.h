@@ -70,7 +70,8 @@
  *   1.5  fh_function_opts.if_expr (a trigger's `if`), idempotency
  *   1.6  fh_function_opts.rate_limit (struct fh_rate_limit), singleton
  *        (struct fh_singleton), debounce (struct fh_debounce),
- *        concurrency (struct fh_concurrency)
+ *        concurrency (struct fh_concurrency), cron, cron_jitter (cron
+ *        triggers)
  */
 #ifndef FNHOST_H
 #define FNHOST_H
@@ -206,6 +207,9 @@ typedef int (*fh_step_fn)(struct fh_ctx *ctx, void *arg,
  *     { .id = "charge", .run = charge, .triggers = FH_EVENTS("shop/order"),
  *       .opts = FH_OPTS(.retries = 10, .timeout = "2m") },
  */
+/* At most this many cron schedules per function. */
+#define FH_CRON_MAX 5
+
 /* At most this many cancel_on rules per function, as Inngest's. */
 #define FH_CANCEL_ON_MAX 5
 
@@ -318,6 +322,21 @@ struct fh_function_opts {
     } concurrency[FH_CONCURRENCY_LIMITS]; /* FH_OPTS(.concurrency = {{
                                  .limit = 10,
                                  .key = "event.data.workspace_id"}}) */
+    const char *cron[FH_CRON_MAX]; /* Inngest's cron triggers: each tick
+                                 starts a run of this function (only)
+                                 with an inngest/scheduled.timer event
+                                 whose data.cron is the schedule. Five
+                                 fields, "minute hour day-of-month month
+                                 day-of-week", robfig/cron's grammar, an
+                                 optional "TZ=Area/City " prefix (else
+                                 UTC), at most 255 characters, no two
+                                 alike: .cron = {"TZ=Europe/Paris 0 2 * *
+                                 *"}. With a cron, .triggers may be NULL.
+                                 Unused entries NULL. See "Cron" in the
+                                 README */
+    const char *cron_jitter;  /* a random delay of each tick's run, up to
+                                 this duration, 1s..5m ("30s"); NULL:
+                                 none */
 };
 
 #define FH_RETRIES_NONE (-1)
@@ -374,7 +393,8 @@ struct fh_function {
     const char *name;              /* display name; NULL: the id */
     const char *const *triggers;   /* event names, NULL-terminated: see
                                       FH_EVENTS(). A trailing "*" after "/" or
-                                      "." matches the rest: "clerk/user.*" */
+                                      "." matches the rest: "clerk/user.*".
+                                      NULL when opts has a cron (1.6) */
     fh_handler run;                /* the handler */
     int retries;                   /* 1.0 place of opts->retries: either
                                       here or there, not both */

@@ -33,9 +33,10 @@ declare -A sources=(
     [fuzz_config]="host/config.c host/fnopt.c host/util.c"
     [fuzz_signature]="host/signature.c"
     [fuzz_expr]=""
+    [fuzz_cron]=""
 )
 targets="fuzz_ingest fuzz_seed fuzz_duration fuzz_proto fuzz_config
-         fuzz_signature fuzz_expr"
+         fuzz_signature fuzz_expr fuzz_cron"
 
 # "ok 1 # SKIP" rather than "1..0": tests/run.sh counts "ok" lines.
 skip() {

@@ -364,6 +364,44 @@ test_file(void)
             "with its line and reason");
     config_free(&c);
 
+    path = write_ini("cron.ini", "[function f]\n"
+                                 "cron = TZ=Europe/Paris 0 2 * * *;"
+                                 " 0 3 * * MON \n"
+                                 "[function g]\n"
+                                 "cron =\n");
+    config_init(&c);
+    err[0] = '\0';
+    is_int(config_load_file(&c, path, err, sizeof(err)), 0,
+           "cron schedules separated by ';', or none, are read (%s)", err);
+    is_str(config_function(&c, "f")->cron,
+           "TZ=Europe/Paris 0 2 * * *; 0 3 * * MON",
+           "as written; the registry splits them");
+    is_str(config_function(&c, "g")->cron, "", "an empty one is none");
+    config_free(&c);
+    {
+        static const char *const bad[][2] = {
+            {"0 2 * *", "line 2: cron: \"0 2 * *\": expected 5 fields"},
+            {"0 2 * * *; 0 2 * * *", "cron: \"0 2 * * *\" is there twice"},
+            {"1 * * * *;2 * * * *;3 * * * *;4 * * * *;5 * * * *;"
+             "6 * * * *", "more schedules than the most, 5"},
+            {"TZ=Mars/Olympus 0 2 * * *", "unknown time zone"},
+        };
+
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            char text[256];
+
+            snprintf(text, sizeof(text), "[function f]\ncron = %s\n",
+                     bad[i][0]);
+            path = write_ini("cronbad.ini", text);
+            config_init(&c);
+            err[0] = '\0';
+            is_int(config_load_file(&c, path, err, sizeof(err)), -1,
+                   "cron = %s is refused", bad[i][0]);
+            has_str(err, bad[i][1], "saying why");
+            config_free(&c);
+        }
+    }
+
     path = write_ini("syntax.ini", "[server]\n"
                                    "workers 3\n");
     config_init(&c);

@@ -193,8 +193,13 @@ test_resolve(void)
            "{\"retries\":0,\"timeout_ms\":5000,\"checkpoint_ahead\":0,"
            "\"timeouts_start_ms\":0,\"timeouts_finish_ms\":0,"
            "\"rate_limit\":0,\"rate_limit_period_ms\":0,"
-           "\"debounce_period_ms\":0,\"debounce_timeout_ms\":0}",
+           "\"debounce_period_ms\":0,\"debounce_timeout_ms\":0,"
+           "\"cron_jitter_ms\":0}",
            "GET /v1/functions shows the effective values by JSON name");
+    ok(fnopt_set_config(&over, "cron_jitter", "5m", err, sizeof(err)) == 0,
+       "cron_jitter 5m is allowed");
+    ok(fnopt_set_config(&over, "cron_jitter", "6m", err, sizeof(err)) != 0,
+       "cron_jitter 6m is not (%s)", err);
     json_object_put(fo);
     json_object_put(d);
     config_free(&cfg);

@@ -765,6 +765,48 @@ test_flow_options(void)
     }
 }
 
+/* A function's cron schedules and jitter: each must parse, no two
+ * alike, in order; a jitter of 1s..5m, only with a schedule; with one,
+ * the function needs no event trigger. */
+static void
+test_cron(void)
+{
+    struct fh_plugin p;
+    struct fh_function fns[2];
+    struct fh_function_opts o;
+
+    make_plugin(&p, fns, FH_ABI_MINOR);
+    memset(&o, 0, sizeof(o));
+    o.size = sizeof(o);
+    fns[0].opts = &o;
+    fns[0].triggers = NULL;
+    checks(&p, "has no trigger", "no trigger and no cron is refused");
+    o.cron[0] = "TZ=Europe/Paris 0 2 * * *";
+    checks(&p, NULL, "a cron alone is a trigger");
+    o.cron_jitter = "5m";
+    checks(&p, NULL, "a jitter of 5m is accepted");
+    o.cron_jitter = "500ms";
+    checks(&p, "cron_jitter: must be 1s to 5m, got \"500ms\"",
+           "one under 1s is refused");
+    o.cron_jitter = "6m";
+    checks(&p, "cron_jitter: must be 1s to 5m", "one over 5m is refused");
+    o.cron_jitter = NULL;
+    o.cron[1] = "TZ=Europe/Paris 0 2 * * *";
+    checks(&p, "plugin mem: function \"fn\": cron \"TZ=Europe/Paris 0 2 *"
+               " * *\" is there twice", "a schedule twice is refused");
+    o.cron[1] = NULL;
+    o.cron[2] = "0 3 * * *";
+    checks(&p, "cron[2] follows an unset entry", "a gap is refused");
+    o.cron[2] = NULL;
+    o.cron[0] = "0 2 * * * *";
+    checks(&p, "plugin mem: function \"fn\": cron \"0 2 * * * *\":"
+               " expected 5 fields", "a bad schedule is refused, saying why");
+    o.cron[0] = NULL;
+    o.cron_jitter = "1s";
+    fns[0].triggers = noop_triggers;
+    checks(&p, "cron_jitter without a cron", "a jitter alone is refused");
+}
+
 int
 main(void)
 {
@@ -783,5 +825,6 @@ main(void)
     test_cancel_rules();
     test_concurrency();
     test_flow_options();
+    test_cron();
     return done_testing();
 }
