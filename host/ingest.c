@@ -20,8 +20,8 @@
  * It keeps the room of the longest string it read (a body at most). */
 static struct json_tokener *tokener;
 
-struct json_object *
-ingest_parse_json(const char *body, size_t len, char *err, size_t errlen)
+static struct json_object *
+parse_json(const char *body, size_t len, char *err, size_t errlen)
 {
     struct json_tokener *tok;
     struct json_object *root;
@@ -106,6 +106,23 @@ ingest_parse_json(const char *body, size_t len, char *err, size_t errlen)
         json_object_put(root);
         return NULL;
     }
+    return root;
+}
+
+struct json_object *
+ingest_parse_json(const char *body, size_t len, char *err, size_t errlen)
+{
+    size_t n;
+    char *mended = json_check_mend_pairs(body, len, &n);
+    struct json_object *root;
+
+    /* json-c would store U+FFFD for some escaped pairs: it reads a copy
+     * with those written as UTF-8 (a refusal's byte offset is then in
+     * the copy, 8 bytes less for each pair before it). */
+    if (mended == NULL)
+        return parse_json(body, len, err, errlen);
+    root = parse_json(mended, n, err, errlen);
+    free(mended);
     return root;
 }
 

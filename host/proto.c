@@ -280,14 +280,19 @@ struct json_object *
 proto_parse(const char *buf, size_t len)
 {
     struct json_object *o;
+    char *mended;
 
     if (len > PROTO_MAX_FRAME)
         return NULL;
     if (tokener == NULL && (tokener = json_tokener_new_ex(JSON_PARSE_DEPTH)) ==
                                NULL)
         abort();
+    /* json-c prints no escaped pair, but a plugin may write one. */
+    if ((mended = json_check_mend_pairs(buf, len, &len)) != NULL)
+        buf = mended;
     json_tokener_reset(tokener);
     o = json_tokener_parse_ex(tokener, buf, (int)len);
+    free(mended);
     if (o == NULL) {
         /* A reset tokener keeps the high surrogate of a bad \u escape,
          * which the next message's first \u escape would turn into a

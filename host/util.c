@@ -16,6 +16,8 @@
 
 #include <json-c/json.h>
 
+#include "json_check.h"
+
 static void
 oom(size_t n)
 {
@@ -452,12 +454,14 @@ json_parse(const char *s)
     struct json_tokener *tok = json_tokener_new_ex(JSON_PARSE_DEPTH);
     struct json_object *o;
     size_t len = strlen(s);
+    char *mended = json_check_mend_pairs(s, len, &len);
 
     if (tok == NULL)
         abort();
-    o = json_tokener_parse_ex(tok, s, (int)len);
+    o = json_tokener_parse_ex(tok, mended ? mended : s, (int)len);
     if (o == NULL && json_tokener_get_error(tok) == json_tokener_continue)
         o = json_tokener_parse_ex(tok, "", 1);
     json_tokener_free(tok);
+    free(mended);
     return o;
 }

@@ -244,6 +244,65 @@ hex4(const unsigned char *p)
     return v;
 }
 
+/* The code point of the escaped surrogate pair at P (before END) that
+ * json-c 0.16 misreads, or 0. json-c builds the pair's code point and then
+ * tests it, not the escape, for a surrogate: one whose low 16 bits fall in
+ * D800..DFFF (U+1D800..U+1DFFF, U+2D800..U+2DFFF, ...: CJK ideographs
+ * among them) is read as a surrogate again and stored as U+FFFD. */
+static long
+misread_pair(const unsigned char *p, const unsigned char *end)
+{
+    long hi, lo, cp;
+
+    if (end - p < 12 || p[1] != 'u' || p[6] != '\\' || p[7] != 'u' ||
+        (hi = hex4(p + 2)) < 0xD800 || hi > 0xDBFF ||
+        (lo = hex4(p + 8)) < 0xDC00 || lo > 0xDFFF)
+        return 0;
+    cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+    return (cp & 0xF800) == 0xD800 ? cp : 0;
+}
+
+/* The next backslash at or after Q, or NULL. */
+static const unsigned char *
+next_backslash(const unsigned char *q, const unsigned char *end)
+{
+    return q < end ? memchr(q, '\\', (size_t)(end - q)) : NULL;
+}
+
+char *
+json_check_mend_pairs(const char *text, size_t len, size_t *newlen)
+{
+    const unsigned char *p = (const unsigned char *)text, *end = p + len,
+                        *q = p, *from = p;
+    unsigned char *out = NULL, *o = NULL;
+    long cp;
+
+    /* A backslash begins each escape: step over the escaped character,
+     * so that an escaped backslash and "ud836" are not read as one. */
+    while ((q = next_backslash(q, end)) != NULL) {
+        if ((cp = misread_pair(q, end)) == 0) {
+            q += end - q > 2 ? 2 : end - q;
+            continue;
+        }
+        if (out == NULL && (o = out = malloc(len + 1)) == NULL)
+            ctx_abort_oom();
+        memcpy(o, from, (size_t)(q - from));
+        o += q - from;
+        *o++ = (unsigned char)(0xF0 | (cp >> 18));
+        *o++ = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+        *o++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        *o++ = (unsigned char)(0x80 | (cp & 0x3F));
+        from = q += 12;
+    }
+    if (out == NULL)
+        return NULL;
+    memcpy(o, from, (size_t)(end - from));
+    o += end - from;
+    *o = '\0';
+    *newlen = (size_t)(o - out);
+    return (char *)out;
+}
+
 #define ONES 0x0101010101010101ull
 
 /* Reads the string whose quote is at *P; *P ends after its closing

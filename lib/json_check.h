@@ -53,6 +53,16 @@ int json_check_utf8(const char *s, size_t n);
  * For messages, which say what happened even when their bytes are bad. */
 char *json_check_repair_utf8(const char *s);
 
+/* TEXT (LEN bytes) with each escaped surrogate pair that json-c 0.16
+ * would read as U+FFFD written as its UTF-8 instead, in a new
+ * NUL-terminated string of *NEWLEN bytes; NULL if TEXT has none, as
+ * nearly every text. json-c builds the pair's code point, then tests that
+ * for a surrogate: U+1D800..U+1DFFF, U+2D800..U+2DFFF and so on (CJK
+ * ideographs among them), sent as Python's json.dumps() writes them,
+ * would be lost. Each caller that hands outside text to json-c reads
+ * the mended copy when there is one. */
+char *json_check_mend_pairs(const char *text, size_t len, size_t *newlen);
+
 /* How deep O nests (0 for a scalar), counted no further than LIMIT + 1,
  * so that a pathological value cannot exhaust the stack. */
 int json_check_depth(struct json_object *o, int limit);

@@ -31,6 +31,7 @@
 #include "ctx.h"
 #include "duration.h"
 #include "event.h"
+#include "json_check.h"
 #include "steprules.h"
 #include "wait.h"
 
@@ -238,13 +239,21 @@ parse_json(const char *text, struct json_object **out, char *err,
     struct json_tokener *tok = json_tokener_new_ex(2 * STEPRULES_MAX_DEPTH);
     size_t len = strlen(text), off;
     enum json_tokener_error e;
+    /* As the host reads it: json-c alone loses some escaped pairs. */
+    char *mended = json_check_mend_pairs(text, len, &len);
 
     if (tok == NULL)
         abort();
+    if (mended != NULL)
+        text = mended;
     *out = json_tokener_parse_ex(tok, text, (int)len);
     e = json_tokener_get_error(tok);
     off = json_tokener_get_parse_end(tok);
     json_tokener_free(tok);
+    while (e == json_tokener_success && off < len &&
+           isspace((unsigned char)text[off]))
+        off++;
+    free(mended);
     if (e != json_tokener_success) {
         json_object_put(*out);
         *out = NULL;
@@ -253,8 +262,6 @@ parse_json(const char *text, struct json_object **out, char *err,
                                             : json_tokener_error_desc(e));
         return -1;
     }
-    while (off < len && isspace((unsigned char)text[off]))
-        off++;
     if (off < len) {
         json_object_put(*out);
         *out = NULL;

@@ -26,6 +26,20 @@ get "/v1/runs/$RUN"
 t_is "$(jq -c '.data.output' <<<"$BODY_OUT")" '{"data":{"x":1},"greeting":null}' \
     "the handler saw the event's data"
 
+# Python's json.dumps() escapes U+1DA00 as \ud836\ude00, which json-c
+# 0.16 alone reads as U+FFFD: the character is kept, whether the body takes
+# the fast path or (a duplicate key) the tree's.
+pair_stored() {
+    post "$1"
+    EV=$(jq -r '.ids[0]' <<<"$BODY_OUT")
+    t_is "$(sql "select json_extract(json, '$.data.s') = char(121344)
+        from events where id = '$EV'")" 1 "$2"
+}
+pair_stored '{"name":"other/pair","data":{"s":"\ud836\ude00"}}' \
+    "an escaped U+1DA00 is stored as sent (fast path)"
+pair_stored '{"name":"other/pair","data":{"s":1,"s":"\ud836\ude00"}}' \
+    "an escaped U+1DA00 is stored as sent (json-c's path)"
+
 post '[{"name":"test/fanout","data":{}},{"name":"test/wild.one"},{"name":"other/x"}]'
 t_is "$HTTP_CODE" 200 "an array of events is accepted"
 t_is "$(jq -r '.ids | length' <<<"$BODY_OUT")" 3 "with one id per event"

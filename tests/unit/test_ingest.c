@@ -498,6 +498,36 @@ test_after_refusal(void)
     json_object_put(evs);
 }
 
+/* json-c 0.16 reads an escaped pair as U+FFFD when its code point's low
+ * 16 bits look like a surrogate (U+1D800..U+1DFFF, U+2D800.., CJK
+ * ideographs among them), which Python's json.dumps() escapes: both paths
+ * store the character. */
+static void
+test_misread_pairs(void)
+{
+    struct json_object *evs, *d;
+
+    evs = parse("{\"name\":\"a/b\",\"data\":{\"s\":\"x\\ud836\\ude00y\","
+                "\"t\":\"\\ud876\\udc00\\ud83d\\ude00\\udbff\\udfff\","
+                "\"u\":\"\\\\ud836\\\\ude00\"}}");
+    d = get(json_object_array_get_idx(evs, 0), "data");
+    is_str(json_object_get_string(get(d, "s")), "x\xf0\x9d\xa8\x80y",
+           "U+1DA00 sent as \\ud836\\ude00 is stored as sent");
+    is_str(json_object_get_string(get(d, "t")),
+           "\xf0\xad\xa0\x80\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf",
+           "U+2D800 beside pairs json-c reads well");
+    is_str(json_object_get_string(get(d, "u")), "\\ud836\\ude00",
+           "an escaped backslash before \"ud836\" is not an escape");
+    json_object_put(evs);
+    fast("a pair json-c 0.16 reads as U+FFFD",
+         "{\"name\":\"a\\ud836\\ude00\",\"data\":{\"\\ud876\\udfff\":"
+         "\"x\\ud836\\ude00\\\\ud836\"}}", 1);
+    ok(parse("{\"name\":\"a\\ud836\\ude00\",\"x\":1,}") == NULL,
+       "a body with such a pair is still refused when it is not JSON");
+    ok(parse("\"\\ud836\\ude0") == NULL && parse("\"\\") == NULL,
+       "a body that ends inside an escape is refused");
+}
+
 /* A member the fast path does not write is still read by json-c, which
  * counts a scalar inside the deepest container as a level: 64 levels of
  * it are refused there, though json_check_strict() takes them. */
@@ -673,6 +703,7 @@ int
 main(void)
 {
     test_fast();
+    test_misread_pairs();
     test_after_refusal();
     test_single();
     test_array();

@@ -935,10 +935,25 @@ test_after_refusal(void)
     json_object_put(o);
 }
 
+/* A message with an escaped pair json-c 0.16 misreads (U+1DA00) reads as
+ * sent. */
+static void
+test_misread_pair(void)
+{
+    static const char msg[] = "{\"s\":\"\\ud836\\ude00\"}";
+    struct json_object *o = proto_parse(msg, sizeof(msg) - 1), *v = NULL;
+
+    json_object_object_get_ex(o, "s", &v);
+    is_str(json_object_get_string(v), "\xf0\x9d\xa8\x80",
+           "a worker's \\ud836\\ude00 is U+1DA00");
+    json_object_put(o);
+}
+
 int
 main(void)
 {
     test_after_refusal();
+    test_misread_pair();
     test_worker_reads();
     test_recv_refuses();
     test_ack();

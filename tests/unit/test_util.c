@@ -303,6 +303,20 @@ test_json_append(void)
     }
 }
 
+/* json_parse() reads U+1DA00 sent as an escaped pair as sent (json-c
+ * 0.16 alone makes it U+FFFD), and the CLI's data files go through it. */
+static void
+test_json_parse_pairs(void)
+{
+    struct json_object *o = json_parse("[\"\\ud836\\ude00\",\"\\u00e9\"]");
+
+    is_str(json_object_get_string(json_object_array_get_idx(o, 0)),
+           "\xf0\x9d\xa8\x80", "json_parse: U+1DA00 as sent");
+    is_str(json_object_get_string(json_object_array_get_idx(o, 1)),
+           "\xc3\xa9", "json_parse: other escapes as before");
+    json_object_put(o);
+}
+
 int
 main(void)
 {
@@ -312,5 +326,6 @@ main(void)
     test_backoff();
     test_path_absolute();
     test_json_append();
+    test_json_parse_pairs();
     return done_testing();
 }
