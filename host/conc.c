@@ -168,8 +168,10 @@ conc_run_keys(const struct fn_info *f, struct json_object *ev,
                                " empty key", f->id, i, why);
             value[0] = '\0';
         }
+        /* An id holds no space (lib/check.c), ":" it may: "f:a:0 0:x"
+         * and "f:a 0:0:x" are two functions' keys. */
         keys[i] = c->env ? xasprintf("e:%s", value)
-                         : xasprintf("f:%s:%d:%s", f->id, i, value);
+                         : xasprintf("f:%s %d:%s", f->id, i, value);
     }
 }
 

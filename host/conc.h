@@ -5,7 +5,7 @@
  * A function may have up to FH_CONCURRENCY_LIMITS limits, each on the
  * runs of a key (an expression over the event, made once when a run is
  * created and stored with it). A key's full name says whose queue it is:
- * "f:FUNCTION:I:VALUE" for limit I of one function, "e:VALUE" for a key
+ * "f:FUNCTION I:VALUE" for limit I of one function, "e:VALUE" for a key
  * of scope env, which every function shares. The scheduler holds a slot
  * of each key of a run while an attempt of it is on a worker; a run whose
  * key is full waits in that key's own queue in the store (status

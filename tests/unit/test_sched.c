@@ -13,8 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conc.h"
 #include "config.h"
 #include "executor.h"
+#include "expr.h"
 #include "proto.h"
 #include "registry.h"
 #include "sched.h"
@@ -1298,8 +1300,8 @@ stopped_cb(void *arg)
 
 /* ------------------------------------------------------- concurrency */
 
-#define KEY_A "f:limited:0:a"
-#define KEY_B "f:limited:0:b"
+#define KEY_A "f:limited 0:a"
+#define KEY_B "f:limited 0:b"
 
 static int
 in_key_queue(const void *run_id)
@@ -1312,6 +1314,34 @@ static int
 has_jobs(const void *n)
 {
     return fake.njobs == *(const int *)n;
+}
+
+/* Two functions' keys never meet: an id may hold ":", so "a" with the
+ * value "0:x" and "a:0" with "x" must be two queues. */
+static void
+test_conc_key_names(void)
+{
+    struct fn_info a = {.id = "a"}, a0 = {.id = "a:0"};
+    struct json_object *ev1 = json_tokener_parse("{\"data\":{\"k\":\"0:x\"}}"),
+                       *ev2 = json_tokener_parse("{\"data\":{\"k\":\"x\"}}");
+    char *k1[FH_CONCURRENCY_LIMITS], *k2[FH_CONCURRENCY_LIMITS], why[256];
+
+    a.concurrency[0].limit = a0.concurrency[0].limit = 1;
+    a.concurrency[0].key = expr_compile("event.data.k", why, sizeof(why));
+    a0.concurrency[0].key = expr_compile("event.data.k", why, sizeof(why));
+    conc_run_keys(&a, ev1, k1);
+    conc_run_keys(&a0, ev2, k2);
+    ok(k1[0] != NULL && k2[0] != NULL && strcmp(k1[0], k2[0]) != 0,
+       "function a's key \"0:x\" is not function a:0's key \"x\" (%s, %s)",
+       k1[0], k2[0]);
+    for (int i = 0; i < FH_CONCURRENCY_LIMITS; i++) {
+        free(k1[i]);
+        free(k2[i]);
+    }
+    conc_free(&a);
+    conc_free(&a0);
+    json_object_put(ev1);
+    json_object_put(ev2);
 }
 
 /* A key with limit 2: two of its runs execute, the third waits in its
@@ -1390,7 +1420,7 @@ test_concurrency_many_keys(struct sched *s)
 
     fake.slots = 8;
     for (int i = 0; i < 2000; i++) {
-        snprintf(key, sizeof(key), "f:limited:0:k%d", i);
+        snprintf(key, sizeof(key), "f:limited 0:k%d", i);
         start_keyed(s, "limited", key, ids[i]);
         if (loop_until(is_running, ids[i], 5000))
             end_ok(ids[i], "1");
@@ -1403,16 +1433,16 @@ test_concurrency_many_keys(struct sched *s)
        sched_conc_keys(s));
 
     for (int i = 0; i < 3; i++)
-        start_keyed(s, "limited", "f:limited:0:hot", hot[i]);
+        start_keyed(s, "limited", "f:limited 0:hot", hot[i]);
     loop_until(in_key_queue, hot[2], 5000);
     for (int i = 0; i < 200; i++)
-        start_keyed(s, "limited", "f:limited:0:hot", ids[i]);
+        start_keyed(s, "limited", "f:limited 0:hot", ids[i]);
     ok(loop_until(in_key_queue, ids[199], 5000), "200 more runs of a full key"
        " wait in its queue");
-    start_keyed(s, "limited", "f:limited:0:cold", id);
+    start_keyed(s, "limited", "f:limited 0:cold", id);
     ok(loop_until(is_running, id, 5000),
        "a run of another key executes at once");
-    is_int(sched_conc_running(s, "f:limited:0:hot"), 2,
+    is_int(sched_conc_running(s, "f:limited 0:hot"), 2,
            "the full key still has 2 running");
     end_ok(id, "1");
     /* Drain the hot key: each end lets exactly one more in. */
@@ -1420,11 +1450,11 @@ test_concurrency_many_keys(struct sched *s)
         int want = left >= 2 ? 2 : left;
 
         if (!loop_until(has_jobs, &want, 5000) ||
-            sched_conc_running(s, "f:limited:0:hot") > 2)
+            sched_conc_running(s, "f:limited 0:hot") > 2)
             break;
         end_ok(fake.jobs[0]->run_id, "1");
     }
-    ok(sched_conc_running(s, "f:limited:0:hot") <= 2,
+    ok(sched_conc_running(s, "f:limited 0:hot") <= 2,
        "draining the key, never more than 2 run");
     while (fake.njobs > 0 && strcmp(fake.jobs[0]->function_id, "limited") == 0)
         end_ok(fake.jobs[0]->run_id, "1");
@@ -1459,6 +1489,7 @@ main(void)
     sched_start(s);
 
     test_backoff_table();
+    test_conc_key_names();
     test_retry_delay();
     test_completed(s);
     test_step(s);
