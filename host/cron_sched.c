@@ -140,7 +140,9 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
         if (pipeline_cron(cs->pipeline, t->fn, t->spec, t->claim,
                           now, fired_cb, label) != 0)
             free(label);
-        tick_plan(t, cron_next(t->c, t->claim), now);
+        /* The machine may have slept past ticks (or the clock jumped):
+         * those run once, not one by one. */
+        tick_plan(t, cron_claim_after(t->c, t->claim, cron_clock_now()), now);
     }
     arm(cs);
 }
@@ -211,26 +213,22 @@ synced_cb(void *arg, int rc, const char *err)
             struct tick *t;
             int64_t last = last_tick(cs, f->id, f->crons[j].spec), next;
 
-            if (last < 0)
-                last = now;
             cs->ticks = xrealloc(cs->ticks, (cs->n + 1) * sizeof(*t));
             t = &cs->ticks[cs->n++];
             t->fn = xstrdup(f->id);
             t->spec = xstrdup(f->crons[j].spec);
             t->c = &f->crons[j].c;
             t->jitter_ms = f->cron_jitter_ms;
-            next = cron_next(t->c, last);
-            if (next >= 0 && next <= now) {
+            next = cron_claim_after(t->c, last, now);
+            if (last >= 0 && next == now && cron_next(t->c, last) < now) {
                 /* Missed while down: once, now, for all of them. */
                 log_info("cron", "function %s, cron \"%s\": a tick was"
                                  " missed (the last ran at %lld); it runs"
                                  " once now", t->fn, t->spec,
                          (long long)last);
-                tick_plan(t, now, wall);
                 missed++;
-            } else {
-                tick_plan(t, next, wall);
             }
+            tick_plan(t, next, wall);
         }
     }
     if (cs->n > 0)

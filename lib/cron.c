@@ -717,3 +717,11 @@ wrap:
     }
     return t;
 }
+
+int64_t
+cron_claim_after(const struct cron *c, int64_t last, int64_t now)
+{
+    int64_t next = cron_next(c, last < 0 ? now : last);
+
+    return next >= 0 && next < now ? now : next;
+}

@@ -50,6 +50,13 @@ void cron_clear(struct cron *c);
  * -1 when none comes in the next five years ("0 0 30 2 *"). */
 int64_t cron_next(const struct cron *c, int64_t after);
 
+/* The tick of C to claim after tick LAST (-1: none yet), the clock being
+ * at NOW (seconds): the next one; NOW itself when that has passed already
+ * (ticks were missed: the host was down, or the machine slept), so that
+ * however many were missed one runs, at once; -1 if none comes. LAST -1
+ * counts from NOW. */
+int64_t cron_claim_after(const struct cron *c, int64_t last, int64_t now);
+
 /* Reads the TZif data BUF of LEN bytes into a new zone, or NULL with why
  * in ERR. Exposed for tests and the fuzz target. */
 struct cron_tz *cron_tz_parse(const unsigned char *buf, size_t len,

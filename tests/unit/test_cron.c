@@ -186,11 +186,41 @@ test_tzif(void)
                      sizeof(err)) == NULL, "not TZif is refused");
 }
 
+/* The tick to claim after the last: the next one; now, once, when ticks
+ * were missed (a host that was down, a machine that slept three hours
+ * while the loop waited: one run, not 180 in a row). */
+static void
+test_claim_after(void)
+{
+    struct cron c;
+    char err[256];
+    int64_t last = 1796637600; /* 2026-12-07T10:00:00Z */
+
+    cron_parse("* * * * *", &c, err, sizeof(err));
+    is_int(cron_claim_after(&c, last, last + 30), last + 60,
+           "the next tick, not yet come, is the one claimed");
+    is_int(cron_claim_after(&c, last, last + 60), last + 60,
+           "the next tick, come now, is the one claimed");
+    is_int(cron_claim_after(&c, last, last + 3 * 3600 + 7),
+           last + 3 * 3600 + 7, "after three hours asleep: one tick, now");
+    is_int(cron_claim_after(&c, cron_claim_after(&c, last, last + 10807),
+                            last + 10807),
+           last + 10860, "and then the next minute's, not the missed ones");
+    is_int(cron_claim_after(&c, -1, last + 5), last + 60,
+           "no tick yet: the next one from now");
+    cron_clear(&c);
+    cron_parse("0 0 30 2 *", &c, err, sizeof(err));
+    is_int(cron_claim_after(&c, last, last + 99999), -1,
+           "a schedule that never ticks claims none");
+    cron_clear(&c);
+}
+
 int
 main(void)
 {
     test_grammar();
     test_zones();
     test_tzif();
+    test_claim_after();
     return done_testing();
 }
