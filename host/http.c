@@ -48,6 +48,7 @@ struct http {
     struct http_guard *guard;
     struct http_deps d;
     uint64_t requests_refused;
+    uint64_t requests_scanned; /* event bodies read without a tree */
     struct invoking *invoking; /* invoke-and-wait requests waiting */
     int stopping;              /* http_stop_listening() was called */
 };
@@ -296,6 +297,8 @@ handle_ingest(struct http *h, struct evhttp_request *req, const char *key)
     if (body != NULL && ingest_scan(body, len, now, &batch)) {
         struct reply_to *rt = xcalloc(1, sizeof(*rt));
         struct pipeline_source src = {seed, h->d.cfg->dedup_window_ms, now};
+
+        h->requests_scanned++;
 
         reply_later(req, rt);
         pipeline_submit_batch(h->d.pipeline, &batch, &src, submitted_cb, rt);
@@ -1010,6 +1013,10 @@ handle_metrics(struct http *h, struct evhttp_request *req, const char *rest)
         "# HELP fnhost_requests_refused_total Event requests refused.\n"
         "# TYPE fnhost_requests_refused_total counter\n"
         "fnhost_requests_refused_total %llu\n"
+        "# HELP fnhost_requests_scanned_total Event requests whose body was"
+        " read by the fast path, without a JSON tree.\n"
+        "# TYPE fnhost_requests_scanned_total counter\n"
+        "fnhost_requests_scanned_total %llu\n"
         "# HELP fnhost_runs_ready Runs in the ready queue.\n"
         "# TYPE fnhost_runs_ready gauge\n"
         "fnhost_runs_ready %d\n"
@@ -1039,7 +1046,8 @@ handle_metrics(struct http *h, struct evhttp_request *req, const char *rest)
         "fnhost_worker_start_failures_total %llu\n",
         (unsigned long long)ps.events_stored,
         (unsigned long long)ps.events_unrouted,
-        (unsigned long long)h->requests_refused, sched_queued(h->d.sched),
+        (unsigned long long)h->requests_refused,
+        (unsigned long long)h->requests_scanned, sched_queued(h->d.sched),
         sched_running(h->d.sched), (long long)queued, (long long)sleeping,
         (unsigned long long)ops,
         (unsigned long long)commits, (*h->d.gen)->refused,

@@ -35,10 +35,15 @@ pair_stored() {
     t_is "$(sql "select json_extract(json, '$.data.s') = char(121344)
         from events where id = '$EV'")" 1 "$2"
 }
+SCANNED=$(metric fnhost_requests_scanned_total)
 pair_stored '{"name":"other/pair","data":{"s":"\ud836\ude00"}}' \
     "an escaped U+1DA00 is stored as sent (fast path)"
+t_is "$(metric fnhost_requests_scanned_total)" $((SCANNED + 1)) \
+    "the usual body takes the fast path (fnhost_requests_scanned_total)"
 pair_stored '{"name":"other/pair","data":{"s":1,"s":"\ud836\ude00"}}' \
     "an escaped U+1DA00 is stored as sent (json-c's path)"
+t_is "$(metric fnhost_requests_scanned_total)" $((SCANNED + 1)) \
+    "a body with a duplicate key does not"
 
 post '[{"name":"test/fanout","data":{}},{"name":"test/wild.one"},{"name":"other/x"}]'
 t_is "$HTTP_CODE" 200 "an array of events is accepted"

@@ -159,6 +159,11 @@ post() {
     request POST "/e/${2:-test}" "$1"
 }
 
+metric() { # metric NAME: its value in GET /metrics
+    get /metrics
+    awk -v m="$1" '$1 == m { print $2 }' <<<"$BODY_OUT"
+}
+
 # send_event NAME DATA: posts the event {"name": NAME, "data": DATA}; EV
 # is its id.
 send_event() {

@@ -5,11 +5,6 @@
 # SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/lib.sh"
 
-metric() { # metric NAME: its value in GET /metrics
-    get /metrics
-    awk -v m="$1" '$1 == m { print $2 }' <<<"$BODY_OUT"
-}
-
 workers_of() { # workers_of PID: its worker processes
     pgrep -P "$1" -x fnhost-worker
 }
