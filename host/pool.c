@@ -28,7 +28,9 @@
 #include "util.h"
 #include "worker.h"
 
-enum worker_state { W_STARTING, W_IDLE, W_BUSY, W_DEAD };
+/* W_SETTLING: its invocation is done (the result went on), but it still
+ * waits for the acknowledgements of checkpoints it sent ahead. */
+enum worker_state { W_STARTING, W_IDLE, W_BUSY, W_SETTLING, W_DEAD };
 
 struct worker {
     struct pool *pool;
@@ -38,6 +40,8 @@ struct worker {
     struct bufferevent *out; /* writes to the worker's pipe */
     enum worker_state state;
     struct job *job;
+    struct job *settling; /* W_SETTLING: the job whose acks it waits for */
+    int acks_owed;        /* checkpoints sent, not yet acknowledged */
     struct event *timer;
     int64_t timeout_ms;
     char *kill_reason;
@@ -399,17 +403,28 @@ pool_dispatch(struct pool *p, struct job *job, const char *event_id,
     return 0;
 }
 
+static void settled(struct worker *w);
+
 void
 pool_ack(struct pool *p, struct job *job)
 {
     for (struct worker *w = p->workers; w != NULL; w = w->next) {
-        if (w->job != job || w->state != W_BUSY)
+        int settling = w->state == W_SETTLING && w->settling == job;
+
+        if (!settling && (w->job != job || w->state != W_BUSY))
             continue;
         if (job->cancel)
             proto_put_ack_cancel(&obuf);
         else
             proto_put_ack(&obuf);
         send_buf(w, &obuf);
+        if (w->acks_owed > 0)
+            w->acks_owed--;
+        if (settling) {
+            if (w->acks_owed == 0)
+                settled(w);
+            return;
+        }
         /* The time limit is per step: the next one starts now. */
         arm_timeout(w);
         return;
@@ -420,7 +435,7 @@ void
 pool_kill(struct pool *p, struct job *job, const char *why)
 {
     for (struct worker *w = p->workers; w != NULL; w = w->next) {
-        if (w->job == job) {
+        if (w->job == job || (w->state == W_SETTLING && w->settling == job)) {
             doom(w, why);
             return;
         }
@@ -472,7 +487,6 @@ handle_done(struct worker *w, const struct proto_done *d)
         [PROTO_SUSPEND_PARALLEL] = SUSPEND_PARALLEL,
         [PROTO_SUSPEND_BRANCH] = SUSPEND_BRANCH,
     };
-    struct pool *p = w->pool;
     struct pool_result r;
 
     if (w->state != W_BUSY) {
@@ -492,8 +506,29 @@ handle_done(struct worker *w, const struct proto_done *d)
     r.suspend = suspend[d->suspend];
     if (d->suspend != PROTO_SUSPEND_NONE)
         r.step = d->step;
+    if (w->acks_owed > 0) {
+        /* A function that checkpoints ahead sends its end before it
+         * reads the acks of its last checkpoints: its result goes on
+         * now (it commits after them: the store writes in order), and
+         * the worker takes no other run until it has read them all. */
+        w->state = W_SETTLING;
+        w->settling = w->job;
+        finish_job(w, &r);
+        return;
+    }
     w->state = W_IDLE;
     finish_job(w, &r);
+    settled(w);
+}
+
+/* W has read every acknowledgement of its last invocation: it is free. */
+static void
+settled(struct worker *w)
+{
+    struct pool *p = w->pool;
+
+    w->state = W_IDLE;
+    w->settling = NULL;
     if (w->doomed) {
         /* Killed while its answer was on the way: no more work. */
     } else if (p->stopping || w->quitting) {
@@ -520,6 +555,7 @@ handle_step(struct worker *w, const struct step_record *st)
     }
     /* The worker waits for the ack: its clock stops meanwhile. */
     evtimer_del(w->timer);
+    w->acks_owed++;
     w->pool->cb.step(w->pool->cb.arg, w->job, st);
 }
 
@@ -691,7 +727,7 @@ pool_stop(struct pool *p, void (*done)(void *), void *arg)
     p->stopped_arg = arg;
     evtimer_del(p->respawn);
     for (struct worker *w = p->workers; w != NULL; w = w->next) {
-        if (w->state != W_BUSY && w->bev != NULL) {
+        if (w->state != W_BUSY && w->state != W_SETTLING && w->bev != NULL) {
             close_pipes(w);
             w->state = W_DEAD;
         }

@@ -808,9 +808,13 @@ step_stored_cb(void *arg, int rc, const char *err)
 
     if (rc != 0) {
         /* The worker waits for an ack that cannot come: stop it. Its
-         * attempt fails, and the step runs again after the backoff. */
+         * attempt fails, and the step runs again after the backoff. Its
+         * end may be queued already (it checkpoints ahead): the store
+         * fails it, and the run's writes from now on are kept again. */
         log_error("sched", "run %s: cannot store a step: %s; stopping its"
                            " worker", sp->job->run_id, err);
+        sp->job->step_lost = 1;
+        store_forget_failed(s->store, sp->job->run_id);
         s->ex.ops->kill(s->ex.impl, sp->job, "its step could not be stored");
     } else {
         sp->job->attempt = 0;
@@ -918,10 +922,15 @@ struct finishing {
     struct step_owned step;
     int resolved;           /* RUN_WAIT: ended at once by a look-back */
     int woke;               /* its end ended a run's invoke */
+    int lost;               /* made a failure: a checkpoint was lost */
     struct finishing *next; /* in sched.unrecorded */
 };
 
 static void finish_write(struct finishing *f);
+static void outcome_set(struct finishing *f, const struct pool_result *r);
+static const struct pool_result *lost_result(const struct job *job,
+                                             const struct pool_result *r,
+                                             struct pool_result *lost);
 
 static void
 finishing_free(struct finishing *f)
@@ -1069,6 +1078,20 @@ finished_cb(void *arg, int rc, const char *err)
     struct sched *s = f->sched;
     int cancelled;
 
+    if (rc != 0 && f->job->step_lost && !f->lost) {
+        /* A checkpoint before this end failed: the attempt did. */
+        struct pool_result lost, was = {.attempt = f->at.attempt,
+                                        .unit_started_at = f->at.started_at};
+
+        free(f->output);
+        free(f->error);
+        f->output = f->error = NULL;
+        step_owned_free(&f->step);
+        memset(&f->step, 0, sizeof(f->step));
+        memset(&f->at, 0, sizeof(f->at));
+        outcome_set(f, lost_result(f->job, &was, &lost));
+        f->lost = 1;
+    }
     if (rc != 0) {
         struct finishing **p = &s->unrecorded;
         struct timeval tv = {1, 0};
@@ -1165,22 +1188,16 @@ finish_write(struct finishing *f)
         store_finish_attempt(s->store, &f->at, finished_cb, f);
 }
 
+/* F's outcome, for its job's attempt that ended as R says. */
 static void
-result_cb(void *arg, struct job *job, const struct pool_result *r)
+outcome_set(struct finishing *f, const struct pool_result *r)
 {
-    struct sched *s = arg;
-    struct finishing *f = xcalloc(1, sizeof(*f));
+    struct job *job = f->job;
     /* What the function said when the attempt began: a reload may have
      * replaced or removed it since. */
     unsigned max = job->max_attempts ? job->max_attempts : 1;
     char d[32];
 
-    s->nrunning--;
-    job->where = JOB_FINISHING;
-    /* It executes no code now, whatever its outcome. */
-    conc_release(s, job);
-    f->sched = s;
-    f->job = job;
     snprintf(f->at.run_id, sizeof(f->at.run_id), "%s", job->run_id);
     f->at.attempt = r->attempt;
     f->at.started_at = r->unit_started_at ? r->unit_started_at
@@ -1204,7 +1221,6 @@ result_cb(void *arg, struct job *job, const struct pool_result *r)
             log_warn("run", "%s %s (branch %s of run %s) failed: %s",
                      job->function_id, job->run_id, job->target,
                      job->group_run, f->error);
-            finish_write(f);
             return;
         }
     }
@@ -1285,6 +1301,37 @@ result_cb(void *arg, struct job *job, const struct pool_result *r)
                      f->error, d);
         }
     }
+}
+
+/* The attempt of JOB whose checkpoint could not be stored (the attempt
+ * R said, or began). */
+static const struct pool_result *
+lost_result(const struct job *job, const struct pool_result *r,
+            struct pool_result *lost)
+{
+    memset(lost, 0, sizeof(*lost));
+    lost->error = "a checkpoint of this attempt could not be stored";
+    lost->attempt = r != NULL ? r->attempt : job->attempt;
+    lost->unit_started_at = r != NULL ? r->unit_started_at : 0;
+    return lost;
+}
+
+static void
+result_cb(void *arg, struct job *job, const struct pool_result *r)
+{
+    struct sched *s = arg;
+    struct finishing *f = xcalloc(1, sizeof(*f));
+    struct pool_result lost;
+
+    s->nrunning--;
+    job->where = JOB_FINISHING;
+    /* It executes no code now, whatever its outcome. */
+    conc_release(s, job);
+    f->sched = s;
+    f->job = job;
+    /* Its worker's end may have come before the news that one of its
+     * checkpoints failed: the attempt failed. */
+    outcome_set(f, job->step_lost ? lost_result(job, r, &lost) : r);
     /* A run whose cancel was asked for does not go on: the store ends
      * it cancelled once this outcome (the sleep or the failed attempt)
      * is recorded (finished_cb). */

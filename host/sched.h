@@ -59,6 +59,8 @@ struct job {
     uint64_t state_bytes; /* what its stored steps hold, as
                              step_memo_bytes() counts it */
     enum job_where where;
+    int step_lost;        /* a checkpoint of its attempt was not stored:
+                             the attempt failed, whatever it said */
     int cancel;           /* a cancel was asked for while it ran: it stops
                              at its next step boundary (the executor's
                              ack says so) */

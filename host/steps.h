@@ -43,9 +43,10 @@ void invocation_init(struct invocation *inv, int rfd, int wfd,
                      unsigned max_attempts, int ahead);
 
 /* Waits until every checkpoint sent is acknowledged: durable. The worker
- * calls it before it says how the invocation ended, so that a run never
- * sleeps, retries or ends ahead of its steps, and no acknowledgement is
- * left in the pipe for the next invocation. */
+ * calls it after it says how the invocation ended (the master commits
+ * that end after the checkpoints, and not at all if one of them failed),
+ * so that no acknowledgement is left in the pipe for the next
+ * invocation. */
 void invocation_settle(struct invocation *inv);
 void invocation_fini(struct invocation *inv);
 

@@ -37,7 +37,8 @@ enum op_kind {
     OP_EXPIRE,
     OP_CANCEL,
     OP_CONC_PARK,
-    OP_CRON
+    OP_CRON,
+    OP_FORGET
 };
 
 struct op {
@@ -103,6 +104,9 @@ struct op {
             char *pairs;
             int64_t now;
         } cron;
+        struct {
+            char run_id[27];
+        } forget;
     } u;
 };
 
@@ -145,6 +149,14 @@ struct store {
      * totals (under LOCK) when it commits, dropped when it rolls back. */
     int64_t nqueued, nsleeping;
     int64_t moved_queued, moved_sleeping;
+
+    /* Runs a checkpoint of which failed (writer thread only): their steps
+     * and ends queued after it fail too, until the loop, told of the
+     * failure, says it knows (store_forget_failed()). A function that
+     * checkpoints ahead sends its end before its checkpoints commit; this
+     * keeps the end from committing without them. */
+    char (*failed)[27];
+    size_t nfailed, capfailed;
 };
 
 /* ------------------------------------------------------------- helpers */
@@ -1192,6 +1204,8 @@ apply_op(struct store *st, struct op *op, int64_t now)
                        step_done(s[S_CRON_DROP]) != 0
                    ? -1
                    : 0;
+    case OP_FORGET:
+        return 0; /* commit_group()'s */
     }
     return -1;
 }
@@ -1241,6 +1255,41 @@ count_init(struct store *st, char *err, size_t errlen)
     return 0;
 }
 
+/* The run whose step or end OP writes, or NULL. */
+static const char *
+op_run(const struct op *op)
+{
+    return op->kind == OP_STEP     ? op->u.step.run_id
+           : op->kind == OP_FINISH ? op->u.fin.at.run_id
+                                   : NULL;
+}
+
+/* The index of RUN_ID among the failed runs, or -1. */
+static long
+failed_index(const struct store *st, const char *run_id)
+{
+    for (size_t i = 0; i < st->nfailed; i++)
+        if (strcmp(st->failed[i], run_id) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* The checkpoints of GROUP failed: their runs' later writes fail too. */
+static void
+failed_add(struct store *st, const struct op *group)
+{
+    for (const struct op *op = group; op != NULL; op = op->next) {
+        if (op->kind != OP_STEP || failed_index(st, op->u.step.run_id) >= 0)
+            continue;
+        if (st->nfailed == st->capfailed) {
+            st->capfailed = st->capfailed ? 2 * st->capfailed : 8;
+            st->failed = xrealloc(st->failed,
+                                  st->capfailed * sizeof(*st->failed));
+        }
+        memcpy(st->failed[st->nfailed++], op->u.step.run_id, 27);
+    }
+}
+
 /* Commits one group: every op queued while the last commit ran. */
 static void
 commit_group(struct store *st, struct op *group)
@@ -1260,6 +1309,21 @@ commit_group(struct store *st, struct op *group)
         goto failed;
     }
     for (op = group; op != NULL; op = op->next) {
+        long k;
+
+        if (op->kind == OP_FORGET) {
+            if ((k = failed_index(st, op->u.forget.run_id)) >= 0)
+                memcpy(st->failed[k], st->failed[--st->nfailed], 27);
+            continue;
+        }
+        if (st->nfailed > 0 && op_run(op) != NULL &&
+            failed_index(st, op_run(op)) >= 0) {
+            op->rc = -1;
+            op->err = xasprintf("store: an earlier checkpoint of run %s was"
+                                " not stored",
+                                op_run(op));
+            continue;
+        }
         if (apply_op(st, op, now) != 0) {
             why = sqlite3_errmsg(st->wdb);
             goto rollback;
@@ -1297,16 +1361,20 @@ rollback:
         store_waits_forget(st->waits);
         for (op = group; op != NULL; op = op->next) {
             op->rc = -1;
+            free(op->err);
             op->err = xasprintf("store: %s", copy);
         }
         free(copy);
+        failed_add(st, group);
         return;
     }
 failed:
     for (op = group; op != NULL; op = op->next) {
         op->rc = -1;
+        free(op->err);
         op->err = xasprintf("store: %s", why);
     }
+    failed_add(st, group);
 }
 
 static void *
@@ -1451,6 +1519,7 @@ release(struct store *st)
     sqlite3_close(st->wdb);
     pthread_mutex_destroy(&st->lock);
     pthread_cond_destroy(&st->cond);
+    free(st->failed);
     free(st);
 }
 
@@ -1727,6 +1796,16 @@ store_finish_attempt_events(struct store *st, const struct store_attempt *at,
     op->u.fin.at.error = NULL;
     op->u.fin.at.step = NULL;
     step_copy_set(&op->u.fin.step, at->step);
+    enqueue(st, op);
+}
+
+void
+store_forget_failed(struct store *st, const char *run_id)
+{
+    struct op *op = op_new(OP_FORGET, NULL, NULL);
+
+    snprintf(op->u.forget.run_id, sizeof(op->u.forget.run_id), "%s",
+             run_id);
     enqueue(st, op);
 }
 

@@ -228,6 +228,13 @@ void store_put_events(struct store *st, struct store_new_event *evs,
 void store_cron_sync(struct store *st, const char *pairs, int64_t now,
                      store_done_fn done, void *arg);
 
+/* The loop knows a checkpoint of RUN_ID failed (its callback said so):
+ * its steps and ends queued from now on are written again. Until then,
+ * those queued after the failed one fail ("an earlier checkpoint of run
+ * ... was not stored"), so that an end never commits without a
+ * checkpoint sent before it. */
+void store_forget_failed(struct store *st, const char *run_id);
+
 /* Stores a step's checkpoint (a result, or a final failure) and its
  * attempt; the run's next unit starts at attempt 0. With UPDATE_RUN the
  * run is also marked running at attempt 0 (the first checkpoint of an

@@ -109,9 +109,6 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
 
     plugin_log_set_plugin(lp->desc->name);
     rc = run(&c.core.pub, &fev);
-    /* Checkpoints sent ahead are durable before the run may sleep, retry
-     * or end. */
-    invocation_settle(&inv);
 
     /* A handler may change its state pointer; keep what it set. */
     lp->state = c.core.pub.state;
@@ -136,6 +133,12 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
         done.step = inv.step.s;
     }
     rc = send_done(ws, wfd, &done);
+    /* Checkpoints sent ahead commit before the end that follows them
+     * (the store writes in order, and an end never commits after a
+     * checkpoint of its run that failed): their acks are read after it,
+     * so the end shares their commit. The master sends no other run
+     * until they are. */
+    invocation_settle(&inv);
     steprules_verdict_free(&vd);
     host_ctx_reset(&c);
     invocation_fini(&inv);

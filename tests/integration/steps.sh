@@ -100,6 +100,29 @@ t_ok "$([ "$(early_starts steps-ahead)" -gt 0 ]; echo $?)" \
     "ahead, steps start before the one before is stored ($(early_starts \
     steps-ahead) of 100)"
 
+# Ahead, a run's end may reach the store before a checkpoint it sent
+# commits: if that checkpoint fails, the end must not commit (a run done
+# without its step b). Storing b here fails, slowly (a trigger that counts
+# for a while), so that c's checkpoint and the end queue behind it.
+sqlite3 "$STATE/fnhost.db" ".timeout 5000" "CREATE TRIGGER lose_b BEFORE
+    INSERT ON steps WHEN NEW.step_id = 'b' AND (SELECT function_id FROM runs
+    WHERE id = NEW.run_id) = 'steps-ahead' AND (WITH RECURSIVE c(x) AS
+    (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000)
+    SELECT count(*) FROM c) > 0 BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+send '{"name":"test/steps-ahead","data":{"lost":1}}'
+LOST_EV=$EV
+lost_end() { grep -q "an earlier checkpoint of run .* was not stored" "$LOG"; }
+wait_until 20 lost_end
+t_ok $? "ahead, an end queued behind a checkpoint that failed is refused"
+t_ok "$(! status_is "$LOST_EV" Completed; echo $?)" \
+    "the run is not completed without its step b"
+sqlite3 "$STATE/fnhost.db" ".timeout 5000" "DROP TRIGGER lose_b"
+wait_until 20 status_is "$LOST_EV" Completed
+t_ok $? "once b can be stored, the attempt that failed is retried to the end"
+run_of "$LOST_EV"
+t_is "$(jq -r '[.data.steps[].step_id] | join(",")' <<<"$BODY_OUT")" \
+    "a,b,c" "with every step stored"
+
 get /v1/functions
 t_is "$(jq -r '.data.plugins[].functions[] | select(.id == "steps-ahead")
     | .checkpoint_ahead' <<<"$BODY_OUT")" 1 "GET /v1/functions shows it"
