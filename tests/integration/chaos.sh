@@ -55,8 +55,10 @@ reaches() { snapshot; [ "$(acked)" -ge "$1" ]; }
 TOTAL=400
 MASTER_KILLS=0 WORKER_KILLS=0 KILLED_AT=() LATE=0
 for round in $(seq 1 "$ROUNDS"); do
-    # Spread over the load, each moved by up to 10 steps either way.
-    target=$(( round * TOTAL / (ROUNDS + 1) + RANDOM % 21 - 10 ))
+    # Spread over the first four fifths of the load, each moved by up to
+    # 10 steps either way: the last kill still finds steps to go when the
+    # runs outpace the snapshots.
+    target=$(( round * TOTAL * 4 / (5 * ROUNDS) + RANDOM % 21 - 10 ))
     wait_until 60 reaches "$target"
     snapshot
     n=$(acked)
