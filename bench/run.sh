@@ -18,7 +18,7 @@
 #   BENCH_RELOAD_PLUGINS  reload: how many plugins (default 50)
 #   BENCH_FETCH_WORKERS   fetch: workers (default 8)
 #   BENCH_FANOUT_WORKERS  fanout: workers (default 32)
-#   BENCH_CONC_WORKERS    concurrency: workers (default 8)
+#   BENCH_CONC_WORKERS    concurrency, flow: workers (default 8)
 #
 # A benchmark is a function bench_NAME; add its name to BENCHES. Each one
 # may call fail, which makes the script exit 1 after the rest have run
@@ -26,7 +26,7 @@
 set -euo pipefail
 
 BENCHES=(ingest webhooks steps invoke fanout sleepers waits reload fetch
-         concurrency)
+         concurrency flow)
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if [[ -n ${FNHOST_BUILD:-} ]]; then
@@ -1097,16 +1097,77 @@ cpu_ms() {
         printf "%d\n", ($12 + $13) * 1000 / hz }' "/proc/$1/stat"
 }
 
-# cpu_per_run K: the daemon's CPU per run ended of load K (conc-K.cpu
-# and conc-K.txt), in us.
+# cpu_per_run K [NAME]: the daemon's CPU per run ended of load K of
+# benchmark NAME (default conc: NAME-K.cpu and NAME-K.txt), in us.
 cpu_per_run() {
-    awk -v ms="$(cat "$TMP/conc-$1.cpu")" -v n="$(kv "$TMP/conc-$1.txt" ended)" \
-        'BEGIN { printf "%.1f\n", n > 0 ? ms * 1000 / n : 0 }'
+    local name=${2:-conc}
+    awk -v ms="$(cat "$TMP/$name-$1.cpu")" \
+        -v n="$(kv "$TMP/$name-$1.txt" ended)" \
+        'BEGIN { printf "%.1f\n", (n > 0 ? ms * 1000 / n : 0) }'
 }
 
 # cpu_row LABEL K: a line of cpu_per_run K.
 cpu_row() {
     printf '  %-36s %10s us\n' "$1" "$(cpu_per_run "$2")"
+}
+
+# flow: the scheduler's cost per run of each flow-control option: 1-step
+# runs of a function with one option each (bench/plugins/stepper.c,
+# steps-1-*), set so that every event starts its run, one after the other
+# on one daemon, 64 in flight, BENCH_CONC_WORKERS (default 8) workers. For
+# each: runs/s, and the daemon's own CPU (loop and store writer, not the
+# workers) per run ended, beside the runs with no option. Debounce holds
+# each run 1 s (its shortest period), so its runs/s is 64 a second by
+# design; its CPU per run is what counts.
+bench_flow() {
+    local state=$TMP/flow w=${BENCH_CONC_WORKERS:-8} k c0 base i
+    # The runs with no option come first and last: how far apart the two
+    # are is the noise of the figures between them.
+    local -a ks=(steps-1 steps-1-if steps-1-idem steps-1-rate
+                 steps-1-single steps-1-conc steps-1-debounce steps-1)
+    local -A label=([steps-1]="no option" [steps-1-if]="if"
+        [steps-1-idem]="idempotency key" [steps-1-rate]="rate limit (keyed)"
+        [steps-1-single]="singleton (keyed)"
+        [steps-1-conc]="concurrency 1 per key, 10,000 keys"
+        [steps-1-debounce]="debounce 1 s (keyed)")
+
+    [[ -x $BUILD/bench/steps_load ]] ||
+        die "no $BUILD/bench/steps_load; run: make bench"
+    start_stepper flow "$state" "$w"
+    for i in "${!ks[@]}"; do
+        k=${ks[$i]}
+        c0=$(cpu_ms "$PID")
+        load_steps flow "$state" "$k" 64
+        echo "$(($(cpu_ms "$PID") - c0))" >"$TMP/flow-$k.cpu"
+        if ((i == 0)); then
+            mv "$TMP/flow-$k.cpu" "$TMP/flow-first.cpu"
+            mv "$TMP/flow-$k.txt" "$TMP/flow-first.txt"
+        fi
+    done
+    stop "$PID" flow
+    ks=(first "${ks[@]:1}")
+    label[first]="no option (first)"
+    label[steps-1]="no option (again, last)"
+    if (($(sqlite3 -readonly "$state/fnhost.db" \
+            "select count(*) from skipped") > 0)); then
+        fail "flow: events were skipped, though each had a key of its own"
+    fi
+    base=$(cpu_per_run first flow)
+
+    echo
+    echo "flow control: scheduler cost per run ($w workers," \
+        "synchronous=FULL, 64 runs in flight)"
+    printf '  %-36s %10s %8s %14s %10s\n' "option" "runs/s" "p50" \
+        "daemon CPU/run" "vs none"
+    for k in "${ks[@]}"; do
+        printf '  %-36s %10.0f %5s ms %11s us %+7.1f us\n' "${label[$k]}" \
+            "$(kv "$TMP/flow-$k.txt" runs_per_s)" \
+            "$(kv "$TMP/flow-$k.txt" p50_ms)" "$(cpu_per_run "$k" flow)" \
+            "$(awk -v a="$(cpu_per_run "$k" flow)" -v b="$base" \
+                'BEGIN { print a - b }')"
+    done
+    echo "  (daemon CPU: the master's loop and store writer over each load," \
+        "per run ended; the workers' is not in it)"
 }
 
 # concurrency: 1-step runs limited to 1 at a time per key over 10,000

@@ -17,6 +17,10 @@
  *   steps-1-conc                 on bench/steps-1-conc: steps-1 with a
  *                                concurrency limit of 1 per key, over
  *                                10,000 keys (data.i % 10000)
+ *   steps-1-if, -idem, -rate,    on bench/steps-1-if, ...: steps-1 with an
+ *   -single, -debounce           `if`, an idempotency key, a rate limit,
+ *                                a singleton or a debounce, each keyed by
+ *                                data.i so that every event runs
  *   noop                         on bench/noop: completes at once
  *   fan-10                       on bench/fan-10: one parallel group of
  *                                10 trivial steps (fh_parallel)
@@ -163,6 +167,25 @@ static const struct fh_function functions[] = {
      .triggers = FH_EVENTS("bench/steps-1-conc"),
      .opts = FH_OPTS(.concurrency = {{.limit = 1,
                                       .key = "event.data.i % 10000"}})},
+    /* steps-1 with one flow-control option each (bench/run.sh flow),
+     * set so that every event starts its run: what the option costs the
+     * scheduler, not what it holds back. data.i is new for each event. */
+    {.id = "steps-1-if", .run = steps_1,
+     .triggers = FH_EVENTS("bench/steps-1-if"),
+     .opts = FH_OPTS(.if_expr = "event.data.i >= 0")},
+    {.id = "steps-1-idem", .run = steps_1,
+     .triggers = FH_EVENTS("bench/steps-1-idem"),
+     .opts = FH_OPTS(.idempotency = "event.data.i")},
+    {.id = "steps-1-rate", .run = steps_1,
+     .triggers = FH_EVENTS("bench/steps-1-rate"),
+     .opts = FH_OPTS(.rate_limit = {.limit = 1, .period = "1m",
+                                    .key = "event.data.i"})},
+    {.id = "steps-1-single", .run = steps_1,
+     .triggers = FH_EVENTS("bench/steps-1-single"),
+     .opts = FH_OPTS(.singleton = {.mode = "skip", .key = "event.data.i"})},
+    {.id = "steps-1-debounce", .run = steps_1,
+     .triggers = FH_EVENTS("bench/steps-1-debounce"),
+     .opts = FH_OPTS(.debounce = {.period = "1s", .key = "event.data.i"})},
     /* The same, checkpointing ahead ("3a" in bench/run.sh steps). */
     {.id = "steps-3a", .run = steps_3, .triggers = FH_EVENTS("bench/steps-3a"),
      .opts = FH_OPTS(.checkpoint_ahead = FH_CHECKPOINT_AHEAD)},
