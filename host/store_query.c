@@ -14,6 +14,7 @@
 #include "run_state.h"
 #include "store_debounce.h"
 #include "store_int.h"
+#include "store_sql.h"
 #include "store_wait.h"
 #include "util.h"
 
@@ -322,9 +323,7 @@ store_runs_to_cancel(struct store *st, const char *function_id, int64_t from,
                               /* Branches end with their runs. */
                               " AND r.target_step IS NULL"
                               " AND (r.created_at, r.id) > (?, ?)"
-                              " AND r.status IN ('queued', 'sleeping',"
-                              " 'running', 'fetching', 'waiting',"
-                              " 'invoking', 'parallel', 'concurrency')"
+                              " AND r.status IN (" RUN_LIVE_SQL ")"
                               " AND r.cancel_at IS NULL"
                               " ORDER BY r.created_at, r.id LIMIT ?";
     sqlite3_stmt *s;

@@ -237,8 +237,7 @@ const char *const store_stmt_sql[NSTMT] = {
      * for them yet. */
     [S_SINGLETON_ACTIVE] = "SELECT id, cancel_at IS NULL FROM runs"
                            " WHERE function_id = ? AND singleton_key = ?"
-                           " AND status IN ('queued', 'running', 'sleeping',"
-                           " 'fetching', 'waiting', 'invoking', 'parallel')",
+                           " AND status IN (" RUN_LIVE_SQL ")",
     [S_SET_SINGLETON] = "UPDATE runs SET singleton_key = ? WHERE id = ?",
     [S_INS_SKIP] = "INSERT OR IGNORE INTO skipped(event_id, function_id,"
                    " reason, at) VALUES (?, ?, ?, ?)",
@@ -281,8 +280,7 @@ const char *const store_stmt_sql[NSTMT] = {
                      " error = coalesce(cancel_reason, ?2), ended_at = ?1,"
                      " deadline = NULL, updated_at = ?1"
                      " WHERE id = ?3"
-                     " AND status IN ('queued', 'sleeping', 'fetching',"
-                     " 'waiting', 'invoking', 'parallel', 'concurrency')",
+                     " AND status IN (" RUN_HELD_SQL ")",
     /* Cancelled at its next step boundary: a run on a worker (?4 = 1),
      * which shows as running from now on even if it is new and has not
      * written a checkpoint yet. */
@@ -290,9 +288,7 @@ const char *const store_stmt_sql[NSTMT] = {
                       " cancel_reason = coalesce(cancel_reason, ?2),"
                       " status = CASE WHEN ?4 THEN 'running' ELSE status END,"
                       " updated_at = ?1 WHERE id = ?3"
-                      " AND status IN ('queued', 'sleeping', 'running',"
-                      " 'fetching', 'waiting', 'invoking', 'parallel',"
-                      " 'concurrency')",
+                      " AND status IN (" RUN_LIVE_SQL ")",
     /* After an attempt's outcome: a run whose cancel was asked for ends
      * cancelled rather than going on (?3 = 1: whether or not it was,
      * when the worker stopped at a cancel). Completed and failed runs
@@ -302,9 +298,7 @@ const char *const store_stmt_sql[NSTMT] = {
                          " error = coalesce(cancel_reason, 'cancelled'),"
                          " ended_at = ?1, deadline = NULL, updated_at = ?1"
                          " WHERE id = ?2 AND (cancel_at IS NOT NULL OR ?3)"
-                         " AND status IN ('queued', 'sleeping', 'running',"
-                         " 'fetching', 'waiting', 'invoking', 'parallel',"
-                         " 'concurrency')",
+                         " AND status IN (" RUN_LIVE_SQL ")",
     /* At start: runs left running go back to the queue, unless a cancel
      * was asked for them, which ends them now; so does a cancel asked for
      * a new run that was on a worker before its first checkpoint. */
@@ -318,8 +312,7 @@ const char *const store_stmt_sql[NSTMT] = {
                   " deadline = CASE WHEN cancel_at IS NULL THEN deadline END,"
                   " updated_at = ?1 WHERE status = 'running'"
                   " OR (cancel_at IS NOT NULL"
-                  " AND status IN ('queued', 'sleeping', 'fetching',"
-                  " 'waiting', 'invoking', 'parallel'))",
+                  " AND status IN (" RUN_HELD_SQL "))",
     /* An invoke whose time ran out fails, with the error the memo of a
      * resume gives it (steprules_invoke_timeout()). */
     /* The runs whose invoke ran out of time: the writer alone decides an
@@ -418,8 +411,7 @@ const char *const store_stmt_sql[NSTMT] = {
      * asked for them that no step boundary reached), each then ended as
      * any cancelled run is. */
     [S_CANCEL_AT_START] = "SELECT id FROM runs WHERE cancel_at IS NOT NULL"
-                          " AND status IN ('running', 'queued', 'sleeping',"
-                          " 'fetching', 'waiting', 'invoking', 'parallel')",
+                          " AND status IN (" RUN_LIVE_SQL ")",
     /* A run whose key is full moves into its key's queue (from the due
      * scan's, or back after it was taken from it); not one that ended or
      * whose cancel is asked for meanwhile. */

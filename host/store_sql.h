@@ -6,6 +6,14 @@
 #ifndef FNHOST_STORE_SQL_H
 #define FNHOST_STORE_SQL_H
 
+/* A run that has not ended, for "status IN (" RUN_LIVE_SQL ")": every
+ * status but completed, failed and cancelled. A new status goes here, and
+ * in RUN_HELD_SQL unless it means the run is on a worker. */
+#define RUN_HELD_SQL                                                        \
+    "'queued', 'sleeping', 'fetching', 'waiting', 'invoking', 'parallel',"  \
+    " 'concurrency'"
+#define RUN_LIVE_SQL RUN_HELD_SQL ", 'running'"
+
 /* The migrations, applied in order; a database's user_version is the
  * number applied. */
 extern const char *const store_migrations[];

@@ -15,6 +15,7 @@
 
 #include "expr.h"
 #include "log.h"
+#include "store_sql.h"
 #include "store_wait.h"
 #include "util.h"
 #include "wait.h"
@@ -83,9 +84,7 @@ const char *const store_waits_sql[NW] = {
     [W_FLAG_CANCEL] = "UPDATE runs SET cancel_at = coalesce(cancel_at, ?1),"
                       " cancel_reason = coalesce(cancel_reason, ?2),"
                       " updated_at = ?1 WHERE id = ?3"
-                      " AND status IN ('queued', 'sleeping', 'running',"
-                      " 'fetching', 'waiting', 'invoking', 'parallel',"
-                      " 'concurrency')",
+                      " AND status IN (" RUN_LIVE_SQL ")",
     [W_DEL_CANCELS] = "DELETE FROM pauses WHERE run_id = ?"
                       " AND kind = 'cancel'",
     /* Rules past their timeout match nothing (store_waits_event() checks

@@ -139,5 +139,21 @@ open_gate I
 wait_until 30 eval '[ "$(done_runs conc-ini)" = 5 ]'
 t_ok $? "they all complete"
 t_is "$(most I)" 3 "never more than 3 in flight"
+# A run waiting in its key's queue is active: a singleton that skips
+# counts it, and a second event of its key starts nothing.
+send test/conc-single Q1 1
+wait_until 20 eval '[ "$(entered Q1)" = 1 ]'
+send test/conc-single Q2 1
+wait_until 20 settled conc-single 1
+t_ok $? "a singleton's run waits in the queue while another key's holds the slot"
+send test/conc-single Q2 1
+t_is "$(sql "select count(*) from runs where function_id = 'conc-single'")" 2 \
+    "a second event of the waiting run's key starts no run"
+t_is "$(sql "select count(*) from skipped where function_id = 'conc-single'
+    and reason = 'singleton'")" 1 "it is skipped, as singleton"
+open_gate Q1
+open_gate Q2
+wait_until 30 eval '[ "$(done_runs conc-single)" = 2 ]'
+t_ok $? "both runs complete"
 t_stop
 t_done

@@ -15,7 +15,10 @@
  *   conc-env-a, conc-env-b  test/conc-env: 1 at a time per data.key,
  *               scope env: the two share each key's queue
  *   conc-ini    test/conc-ini: 1 at a time, which the test's config
- *               overrides */
+ *               overrides
+ *   conc-single test/conc-single: 1 at a time, and a singleton per
+ *               data.key that skips: a run waiting in the queue is
+ *               active */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -156,6 +159,11 @@ static const struct fh_function functions[] = {
      .opts = FH_OPTS(.concurrency = ENV_LIMIT)},
     {.id = "conc-ini", .run = run_work, .triggers = FH_EVENTS("test/conc-ini"),
      .opts = FH_OPTS(.concurrency = {{.limit = 1}})},
+    {.id = "conc-single", .run = run_work,
+     .triggers = FH_EVENTS("test/conc-single"),
+     .opts = FH_OPTS(.concurrency = {{.limit = 1}},
+                     .singleton = {.mode = "skip",
+                                   .key = "event.data.key"})},
     FH_FUNCTIONS_END};
 
 FH_PLUGIN(.name = "concurrency", .version = "1.0.0",
