@@ -176,6 +176,15 @@ posix_rule(const char **s, struct tz_rule *r)
     return 0;
 }
 
+/* Whether OFF, seconds east of UTC, is one a zone may have: RFC 8536's
+ * range for a TZif file's types, which holds the footer's too (POSIX's
+ * hours, up to 167, are for the rules' times). */
+static int
+offset_ok(int32_t off)
+{
+    return off >= -25 * 3600 && off <= 26 * 3600;
+}
+
 /* The footer TZ string S (NUL-terminated), into TZ; -1 when it is not
  * one this reader knows, which leaves TZ on its last transition. */
 static int
@@ -183,7 +192,8 @@ posix_tz(const char *s, struct cron_tz *tz)
 {
     int32_t std, dst;
 
-    if (posix_name(&s) != 0 || posix_time(&s, &std) != 0)
+    if (posix_name(&s) != 0 || posix_time(&s, &std) != 0 ||
+        !offset_ok(-std))
         return -1;
     tz->std_off = -std;
     if (*s == '\0') {
@@ -193,7 +203,7 @@ posix_tz(const char *s, struct cron_tz *tz)
     if (posix_name(&s) != 0)
         return -1;
     dst = std - 3600;
-    if (*s != ',' && posix_time(&s, &dst) != 0)
+    if ((*s != ',' && posix_time(&s, &dst) != 0) || !offset_ok(-dst))
         return -1;
     if (posix_rule(&s, &tz->start) != 0 || posix_rule(&s, &tz->end) != 0 ||
         *s != '\0')
@@ -269,7 +279,7 @@ cron_tz_parse(const unsigned char *buf, size_t len, char *err,
     }
     for (size_t i = 0; i < tz->ntypes; i++, p += 6) {
         tz->off[i] = (int32_t)be(p, 4);
-        if (tz->off[i] < -25 * 3600 || tz->off[i] > 26 * 3600) {
+        if (!offset_ok(tz->off[i])) {
             snprintf(err, errlen, "TZif offset out of range");
             cron_tz_free(tz);
             return NULL;

@@ -160,6 +160,32 @@ test_zones(void)
             "2046-01-01T01:00:00Z");
 }
 
+/* A version 2 file with one type (UTC) and FOOTER: its offset at a time
+ * past its (absent) transitions is WANT. */
+static void
+footer_is(const char *footer, int want, const char *what)
+{
+    unsigned char buf[256] = {0}, *p = buf;
+    char err[128] = "";
+    struct cron_tz *tz;
+
+    for (int pass = 0; pass < 2; pass++) {
+        memcpy(p, "TZif2", 5);
+        p[39] = 1; /* typecnt */
+        p[43] = 4; /* charcnt */
+        p += 44 + 6;
+        memcpy(p, "UTC", 4);
+        p += 4;
+    }
+    p += snprintf((char *)p, 64, "\n%s\n", footer);
+    tz = cron_tz_parse(buf, (size_t)(p - buf), err, sizeof(err));
+    ok(tz != NULL, "a version 2 file with footer %s reads (%s)", footer, err);
+    if (tz != NULL) {
+        is_int(cron_tz_offset(tz, 1800000000), want, "%s", what);
+        cron_tz_free(tz);
+    }
+}
+
 static void
 test_tzif(void)
 {
@@ -184,6 +210,12 @@ test_tzif(void)
     has_str(err, "cut short", "and says so");
     ok(cron_tz_parse((const unsigned char *)"TZof", 4, err,
                      sizeof(err)) == NULL, "not TZif is refused");
+    footer_is("ABC-3", 3 * 3600, "a version 2 file's footer gives the"
+                                 " offset after its last transition");
+    footer_is("ABC-100", 0, "a footer offset no zone has (100 h; the fuzzer"
+                            " found it) is not used: the last type is");
+    footer_is("ABC-3DEF-99,M3.2.0,M11.1.0", 0,
+              "nor is one with such a DST offset");
 }
 
 /* The tick to claim after the last: the next one; now, once, when ticks

@@ -1321,7 +1321,8 @@ has_jobs(const void *n)
 static void
 test_conc_key_names(void)
 {
-    struct fn_info a = {.id = "a"}, a0 = {.id = "a:0"};
+    char ida[] = "a", ida0[] = "a:0";
+    struct fn_info a = {.id = ida}, a0 = {.id = ida0};
     struct json_object *ev1 = json_tokener_parse("{\"data\":{\"k\":\"0:x\"}}"),
                        *ev2 = json_tokener_parse("{\"data\":{\"k\":\"x\"}}");
     char *k1[FH_CONCURRENCY_LIMITS], *k2[FH_CONCURRENCY_LIMITS], why[256];
