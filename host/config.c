@@ -13,6 +13,7 @@
 
 #include "cron.h"
 #include "duration.h"
+#include "expr.h"
 #include "fnhost.h"
 #include "util.h"
 
@@ -223,6 +224,10 @@ config_free(struct config *cfg)
     for (size_t i = 0; i < cfg->nfunctions; i++) {
         free(cfg->functions[i].id);
         free(cfg->functions[i].cron);
+        for (size_t k = 0; k < FNOPT_NEXPRS; k++)
+            free(cfg->functions[i].expr[k]);
+        free(cfg->functions[i].singleton_mode);
+        free(cfg->functions[i].conc_key);
     }
     free(cfg->functions);
     for (size_t i = 0; i < cfg->nwebhooks; i++) {
@@ -581,12 +586,55 @@ set_function_cron(struct config_function *f, const char *v, char *err,
     return 0;
 }
 
+/* Replaces *AT with a copy of V, an expression option NAME: "" (none), or
+ * one that compiles. 0, or -1 with ERR. */
+static int
+set_function_expr(char **at, const char *name, const char *v, char *err,
+                  size_t errlen)
+{
+    char why[256];
+    struct expr *e;
+
+    if (*v != '\0') {
+        if ((e = expr_compile(v, why, sizeof(why))) == NULL) {
+            snprintf(err, errlen, "%s: %s", name, why);
+            return -1;
+        }
+        expr_free(e);
+    }
+    free(*at);
+    *at = xstrdup(v);
+    return 0;
+}
+
 static int
 set_function(struct config *cfg, const char *id, const char *key,
              const char *v, char *err, size_t errlen)
 {
+    struct config_function *f;
+    const struct fnopt_expr *x = fnopt_expr_find(key);
+
     if (strcmp(key, "cron") == 0)
         return set_function_cron(function_entry(cfg, id), v, err, errlen);
+    if (x != NULL) {
+        f = function_entry(cfg, id);
+        return set_function_expr(&f->expr[x - fnopt_exprs], key, v, err,
+                                 errlen);
+    }
+    if (strcmp(key, "concurrency.key") == 0)
+        return set_function_expr(&function_entry(cfg, id)->conc_key, key, v,
+                                 err, errlen);
+    if (strcmp(key, "singleton.mode") == 0) {
+        if (*v != '\0' && strcmp(v, "skip") != 0 && strcmp(v, "cancel") != 0) {
+            snprintf(err, errlen, "singleton.mode: expected skip, cancel or"
+                                  " nothing, got \"%.64s\"", v);
+            return -1;
+        }
+        f = function_entry(cfg, id);
+        free(f->singleton_mode);
+        f->singleton_mode = xstrdup(v);
+        return 0;
+    }
     return fnopt_set_config(&function_entry(cfg, id)->set, key, v, err,
                             errlen);
 }

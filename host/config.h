@@ -17,6 +17,13 @@ struct config_function {
     struct fnopt_set set;
     char *cron; /* "cron": its schedules, separated by ';' ("": none);
                    NULL: the descriptor's */
+    char *expr[FNOPT_NEXPRS]; /* fnopt_exprs' ("if", "rate_limit.key",
+                                 ...): checked to compile ("": none);
+                                 NULL: the descriptor's */
+    char *singleton_mode; /* "skip", "cancel" or "" (none); NULL: the
+                             descriptor's */
+    char *conc_key;       /* "concurrency.key", the first limit's, as
+                             EXPR */
 };
 
 /* A [webhook NAME] section: a source of signed webhooks. */

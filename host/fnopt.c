@@ -100,6 +100,24 @@ const struct fnopt fnopt_table[] = {
 
 const size_t fnopt_count = sizeof(fnopt_table) / sizeof(fnopt_table[0]);
 
+const struct fnopt_expr fnopt_exprs[FNOPT_NEXPRS] = {
+    {"if", "if", offsetof(struct fn_info, if_expr)},
+    {"idempotency", "idempotency", offsetof(struct fn_info, idempotency)},
+    {"rate_limit.key", "rate_limit_key", offsetof(struct fn_info, rate_key)},
+    {"singleton.key", "singleton_key",
+     offsetof(struct fn_info, singleton_key)},
+    {"debounce.key", "debounce_key", offsetof(struct fn_info, debounce_key)},
+};
+
+const struct fnopt_expr *
+fnopt_expr_find(const char *name)
+{
+    for (size_t k = 0; k < FNOPT_NEXPRS; k++)
+        if (strcmp(fnopt_exprs[k].name, name) == 0)
+            return &fnopt_exprs[k];
+    return NULL;
+}
+
 _Static_assert(sizeof(fnopt_table) / sizeof(fnopt_table[0]) <= FNOPT_MAX,
                "struct fnopt_set has a bit per option");
 

@@ -65,6 +65,23 @@ struct fnopt_set {
     union fnopt_value v[FNOPT_MAX];
 };
 
+/* The options whose value is an expression over the event
+ * ("event.data.user"): their [function ID] key, their key in a
+ * descriptor and in GET /v1/functions, and where struct fn_info keeps
+ * them, compiled (a struct expr *). A [function ID] section's value
+ * replaces the descriptor's ("" removes it). */
+struct fnopt_expr {
+    const char *name; /* "rate_limit.key" */
+    const char *json; /* "rate_limit_key" */
+    size_t fn;        /* in struct fn_info */
+};
+
+#define FNOPT_NEXPRS 5
+extern const struct fnopt_expr fnopt_exprs[FNOPT_NEXPRS];
+
+/* The expression option whose [function ID] key is NAME, or NULL. */
+const struct fnopt_expr *fnopt_expr_find(const char *name);
+
 /* The row named NAME, or NULL. */
 const struct fnopt *fnopt_find(const char *name);
 

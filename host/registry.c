@@ -132,19 +132,9 @@ registry_check_plugin(const char *path, char *err, size_t errlen)
     return rc;
 }
 
-/* A function's expressions, by their descriptor key (also their name in
- * GET /v1/functions) and their place in struct fn_info. */
-static const struct {
-    const char *key;
-    size_t off;
-} fn_exprs[] = {
-    {"if", offsetof(struct fn_info, if_expr)},
-    {"idempotency", offsetof(struct fn_info, idempotency)},
-    {"rate_limit_key", offsetof(struct fn_info, rate_key)},
-    {"singleton_key", offsetof(struct fn_info, singleton_key)},
-    {"debounce_key", offsetof(struct fn_info, debounce_key)},
-};
-#define NFN_EXPRS (sizeof(fn_exprs) / sizeof(fn_exprs[0]))
+/* A function's expressions: fnopt.h's table. */
+#define fn_exprs fnopt_exprs
+#define NFN_EXPRS FNOPT_NEXPRS
 
 /* The modes of a singleton, by their name in the descriptor and in GET
  * /v1/functions. */
@@ -167,14 +157,14 @@ singleton_mode(const char *name)
 static struct expr **
 fn_expr(struct fn_info *f, size_t k)
 {
-    return (struct expr **)((char *)f + fn_exprs[k].off);
+    return (struct expr **)((char *)f + fn_exprs[k].fn);
 }
 
 /* F's expression K of fn_exprs, or NULL. */
 static const struct expr *
 fn_expr_get(const struct fn_info *f, size_t k)
 {
-    return *(struct expr *const *)((const char *)f + fn_exprs[k].off);
+    return *(struct expr *const *)((const char *)f + fn_exprs[k].fn);
 }
 
 /* Copies SRC to DST whole, refusing files check_mode() refuses: the copy
@@ -398,7 +388,7 @@ check_descriptor(struct json_object *d, char *err, size_t errlen)
             return -1;
         }
         for (size_t k = 0; k < NFN_EXPRS; k++) {
-            const char *key = fn_exprs[k].key;
+            const char *key = fn_exprs[k].json;
             struct expr *e;
 
             if (!json_object_object_get_ex(f, key, &v))
@@ -793,17 +783,25 @@ add_functions(struct generation *g, const struct config *cfg,
                       over != NULL ? &over->set : NULL);
         for (size_t k = 0; k < NFN_EXPRS; k++) {
             struct expr **e = fn_expr(f, k);
+            const char *src = NULL;
             char why[256];
 
-            if (!json_object_object_get_ex(fo, fn_exprs[k].key, &v))
+            /* A [function ID] section's, else the descriptor's. Both were
+             * checked: they compile. */
+            if (over != NULL && over->expr[k] != NULL)
+                src = over->expr[k];
+            else if (json_object_object_get_ex(fo, fn_exprs[k].json, &v))
+                src = json_object_get_string(v);
+            if (src == NULL || *src == '\0')
                 continue;
-            /* The descriptor was checked: it compiles. */
-            *e = expr_compile(json_object_get_string(v), why, sizeof(why));
+            *e = expr_compile(src, why, sizeof(why));
             if (*e == NULL)
                 log_error("registry", "function %s: %s: %s", f->id,
-                          fn_exprs[k].key, why);
+                          fn_exprs[k].name, why);
         }
-        if (json_object_object_get_ex(fo, "singleton", &v))
+        if (over != NULL && over->singleton_mode != NULL)
+            f->singleton = singleton_mode(over->singleton_mode);
+        else if (json_object_object_get_ex(fo, "singleton", &v))
             f->singleton = singleton_mode(json_object_get_string(v));
         /* Only a [function ID] section can get here (check_flow.c). */
         if (f->rate_limit > 0 &&
@@ -820,6 +818,15 @@ add_functions(struct generation *g, const struct config *cfg,
             f->debounce_ms = 0;
         }
         conc_resolve(f, json_object_object_get(fo, "concurrency"));
+        if (over != NULL && over->conc_key != NULL) {
+            char why[256];
+
+            expr_free(f->concurrency[0].key);
+            f->concurrency[0].key =
+                *over->conc_key != '\0'
+                    ? expr_compile(over->conc_key, why, sizeof(why))
+                    : NULL;
+        }
         add_crons(f, fo, over);
         if (json_object_object_get_ex(fo, "failure_of", &v))
             f->failure_of = xstrdup(json_object_get_string(v));
@@ -1184,7 +1191,7 @@ functions_json(const struct generation *g, const char *plugin, int unloaded)
                                        singleton_modes[f->singleton]));
         for (size_t k = 0; k < NFN_EXPRS; k++)
             if (fn_expr_get(f, k) != NULL)
-                json_object_object_add(fo, fn_exprs[k].key,
+                json_object_object_add(fo, fn_exprs[k].json,
                                        json_object_new_string(expr_source(
                                            fn_expr_get(f, k))));
         if (f->failure_of != NULL)

@@ -62,4 +62,31 @@ t_start
 t_is "$(idem '{"user_id":"u1"}') $(idem '{"user_id":"u3"}')" "0 1" \
     "the keys survive kill -9"
 t_stop
+
+# A [function ID] section sets the expressions: its own `if` for one
+# function, an `if` for one that had none, and no idempotency key.
+cat >"$T_DIR/expr.ini" <<'EOF'
+[function tif-pro]
+if = event.data.plan == "team"
+[function tif-all]
+if = event.data.plan != "free"
+[function idem]
+idempotency =
+EOF
+t_start --config "$T_DIR/expr.ini"
+t_is "$(fns '{"plan":"team"}')" "tif-all tif-pro" \
+    "a [function ID] section's if replaces the plugin's"
+t_is "$(fns '{"plan":"pro"}')" "tif-all" "the plugin's no longer decides"
+t_is "$(fns '{"plan":"free"}')" "" "and gives one to a function that had none"
+t_is "$(idem '{"user_id":"u1"}') $(idem '{"user_id":"u1"}')" "1 1" \
+    "an empty idempotency removes the plugin's key"
+get /v1/functions
+t_is "$(jq -r '.data.plugins[].functions[] | select(.id == "tif-pro") | .if' <<<"$BODY_OUT")" \
+    'event.data.plan == "team"' "GET /v1/functions shows the section's if"
+t_stop
+printf '[function tif-pro]\nif = event.data.plan ==\n' >"$T_DIR/bad.ini"
+OUT=$("$FNHOST" serve --config "$T_DIR/bad.ini" --state "$T_DIR/bad-state" \
+    --plugins "$PLUGINS" --listen 127.0.0.1:0 2>&1)
+t_is "$?" 2 "an if that does not compile stops the host at start"
+t_has "$OUT" "line 2: if: column" "naming the line, the key and the column"
 t_done

@@ -402,6 +402,53 @@ test_file(void)
         }
     }
 
+    /* Expressions and the singleton's mode, as text; "" removes. */
+    path = write_ini("expr.ini", "[function f]\n"
+                                 "if = event.data.plan == \"pro\"\n"
+                                 "rate_limit.key = event.data.ws\n"
+                                 "singleton.mode = cancel\n"
+                                 "concurrency.key = event.data.a\n"
+                                 "idempotency =\n");
+    config_init(&c);
+    err[0] = '\0';
+    is_int(config_load_file(&c, path, err, sizeof(err)), 0,
+           "expression settings are read (%s)", err);
+    is_str(config_function(&c, "f")->expr[0], "event.data.plan == \"pro\"",
+           "if, as written");
+    is_str(config_function(&c, "f")->expr[fnopt_expr_find("rate_limit.key") -
+                                          fnopt_exprs],
+           "event.data.ws", "rate_limit.key");
+    is_str(config_function(&c, "f")->expr[1], "", "an empty one removes");
+    is_str(config_function(&c, "f")->singleton_mode, "cancel",
+           "singleton.mode");
+    is_str(config_function(&c, "f")->conc_key, "event.data.a",
+           "concurrency.key");
+    ok(config_function(&c, "f")->expr[fnopt_expr_find("debounce.key") -
+                                      fnopt_exprs] == NULL,
+       "one not set is the plugin's (NULL)");
+    config_free(&c);
+    {
+        static const char *const bad[][2] = {
+            {"if = event.data.plan ==", "line 2: if: column"},
+            {"singleton.key = (", "line 2: singleton.key: column"},
+            {"singleton.mode = later",
+             "singleton.mode: expected skip, cancel or nothing"},
+        };
+
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            char text[256];
+
+            snprintf(text, sizeof(text), "[function f]\n%s\n", bad[i][0]);
+            path = write_ini("exprbad.ini", text);
+            config_init(&c);
+            err[0] = '\0';
+            is_int(config_load_file(&c, path, err, sizeof(err)), -1,
+                   "%s is refused", bad[i][0]);
+            has_str(err, bad[i][1], "saying why (%s)", err);
+            config_free(&c);
+        }
+    }
+
     path = write_ini("syntax.ini", "[server]\n"
                                    "workers 3\n");
     config_init(&c);
