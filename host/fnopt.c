@@ -96,6 +96,26 @@ const struct fnopt fnopt_table[] = {
      .cfg = FNOPT_NONE, .def = 0,
      .fn = offsetof(struct fn_info, cron_jitter_ms),
      .json = "cron_jitter_ms"},
+    /* throttle (1.7): a limit needs a period of at least 1s
+     * (lib/check_flow.c for plugins; the registry for a [function ID]
+     * section, where 0 is unset); limit 0 is none. */
+    {.name = "throttle.limit", .type = FNOPT_COUNT, .lo = 0,
+     .hi = CHECK_THROTTLE_LIMIT_MAX,
+     .abi = offsetof(struct fh_function_opts, throttle.limit),
+     .cfg = FNOPT_NONE, .def = 0,
+     .fn = offsetof(struct fn_info, throttle_limit), .json = "throttle"},
+    {.name = "throttle.period", .type = FNOPT_DURATION, .lo = 0,
+     .hi = CHECK_THROTTLE_PERIOD_MAX_MS,
+     .abi = offsetof(struct fh_function_opts, throttle.period),
+     .cfg = FNOPT_NONE, .def = 0,
+     .fn = offsetof(struct fn_info, throttle_period_ms),
+     .json = "throttle_period_ms"},
+    {.name = "throttle.burst", .type = FNOPT_COUNT, .lo = 0,
+     .hi = CHECK_THROTTLE_BURST_MAX,
+     .abi = offsetof(struct fh_function_opts, throttle.burst),
+     .cfg = FNOPT_NONE, .def = 0,
+     .fn = offsetof(struct fn_info, throttle_burst),
+     .json = "throttle_burst"},
 };
 
 const size_t fnopt_count = sizeof(fnopt_table) / sizeof(fnopt_table[0]);
@@ -107,6 +127,7 @@ const struct fnopt_expr fnopt_exprs[FNOPT_NEXPRS] = {
     {"singleton.key", "singleton_key",
      offsetof(struct fn_info, singleton_key)},
     {"debounce.key", "debounce_key", offsetof(struct fn_info, debounce_key)},
+    {"throttle.key", "throttle_key", offsetof(struct fn_info, throttle_key)},
 };
 
 const struct fnopt_expr *

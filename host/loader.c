@@ -243,12 +243,12 @@ add_concurrency(const struct fh_function_opts *o, struct json_object *fo)
         json_object_object_add(fo, "concurrency", list);
 }
 
-/* F's trigger `if`, idempotency key, rate limit key, singleton and
- * debounce key into FO as "if", "idempotency", "rate_limit_key",
- * "singleton" (its mode), "singleton_key" and "debounce_key", if it has
- * them (checked by check_plugin()); the registry compiles the
- * expressions with the generation; its concurrency limits, and its
- * cron schedules as "cron". */
+/* F's trigger `if`, idempotency key, rate limit key, singleton, debounce
+ * and throttle keys into FO as "if", "idempotency", "rate_limit_key",
+ * "singleton" (its mode), "singleton_key", "debounce_key" and
+ * "throttle_key", if it has them (checked by check_plugin()); the
+ * registry compiles the expressions with the generation; its concurrency
+ * limits, and its cron schedules as "cron". */
 static void
 add_if(const struct fh_plugin *p, const struct fh_function *f,
        struct json_object *fo)
@@ -275,6 +275,9 @@ add_if(const struct fh_plugin *p, const struct fh_function *f,
     if (o.debounce.key != NULL)
         json_object_object_add(fo, "debounce_key",
                                json_object_new_string(o.debounce.key));
+    if (o.throttle.key != NULL)
+        json_object_object_add(fo, "throttle_key",
+                               json_object_new_string(o.throttle.key));
     add_concurrency(&o, fo);
     if (o.cron[0] != NULL) {
         struct json_object *list = json_object_new_array();

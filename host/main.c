@@ -597,6 +597,18 @@ print_flow(struct json_object *f)
             printf(", key %s", json_object_get_string(v));
         printf("\n");
     }
+    if (json_object_object_get_ex(f, "throttle", &v) &&
+        json_object_get_int(v) > 0) {
+        duration_format(json_object_get_int64(json_object_object_get(
+                            f, "throttle_period_ms")),
+                        period, sizeof(period));
+        printf("    throttle %d per %s, burst %d", json_object_get_int(v),
+               period, json_object_get_int(json_object_object_get(
+                           f, "throttle_burst")));
+        if (json_object_object_get_ex(f, "throttle_key", &v))
+            printf(", key %s", json_object_get_string(v));
+        printf("\n");
+    }
     if (!json_object_object_get_ex(f, "rate_limit", &v) ||
         json_object_get_int(v) == 0)
         return;

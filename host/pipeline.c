@@ -95,6 +95,7 @@ submission_free(struct submission *sub)
             free(sub->evs[i].runs[j].rate_key);
             free(sub->evs[i].runs[j].singleton_key);
             free(sub->evs[i].runs[j].debounce_key);
+            free(sub->evs[i].runs[j].throttle_key);
             for (int k = 0; k < FH_CONCURRENCY_LIMITS; k++)
                 free(sub->evs[i].runs[j].conc_keys[k]);
         }
@@ -200,10 +201,25 @@ schedule_runs(struct pipeline *p, const struct store_new_event *e)
             sched_wake_at(p->sched, e->runs[j].debounce_due);
             continue;
         }
+        if (e->runs[j].throttle_at > 0) {
+            int64_t now = now_ms();
+
+            log_debug("ingest", "event %s (%s): %s run %s is throttled"
+                                " until %lld ms from now", e->id, e->name,
+                      e->runs[j].function_id, e->runs[j].id,
+                      (long long)(e->runs[j].throttle_at - now));
+            /* Its timeouts.start counts from when it was due, before
+             * its turn: the scheduler looks then. */
+            if (e->runs[j].start_timeout_ms > 0)
+                sched_wake_at(p->sched, (e->ts > now ? e->ts : now) +
+                                            e->runs[j].start_timeout_ms);
+        }
         if (ev == NULL)
             ev = shared_str_new(e->json, strlen(e->json));
         sched_submit(p->sched, e->runs[j].id, e->runs[j].function_id, e->id,
-                     ev, e->ts, (const char *const *)e->runs[j].conc_keys);
+                     ev, e->runs[j].throttle_at > e->ts
+                             ? e->runs[j].throttle_at : e->ts,
+                     (const char *const *)e->runs[j].conc_keys);
     }
     shared_str_unref(ev);
 }
@@ -310,7 +326,8 @@ group_key(const struct fn_info *f, const struct expr *key, const char *name,
 }
 
 /* Sets the keys of new run R of function F for event EV: its idempotency
- * key, its rate limit's, its singleton's, its debounce's. */
+ * key, its rate limit's, its singleton's, its debounce's, its
+ * throttle's. */
 static void
 run_keys(struct store_new_run *r, const struct fn_info *f,
          struct json_object *ev)
@@ -331,6 +348,12 @@ run_keys(struct store_new_run *r, const struct fn_info *f,
         r->debounce_timeout_ms = f->debounce_timeout_ms;
         r->debounce_key = group_key(f, f->debounce_key, "debounce", ev);
     }
+    if (f->throttle_limit > 0) {
+        r->throttle_limit = f->throttle_limit;
+        r->throttle_period_ms = f->throttle_period_ms;
+        r->throttle_burst = f->throttle_burst;
+        r->throttle_key = group_key(f, f->throttle_key, "throttle", ev);
+    }
 }
 
 /* The index in G of function ID, loaded or not, or -1. */
@@ -345,7 +368,7 @@ function_index(const struct generation *g, const char *id)
 
 /* Whether a function of G at MATCH (N of them) reads the event itself
  * when it is routed: an `if`, an idempotency key, the key of a rate
- * limit, a singleton, a debounce or a concurrency limit. */
+ * limit, a singleton, a debounce, a throttle or a concurrency limit. */
 static int
 needs_tree(const struct generation *g, const size_t *match, size_t n)
 {
@@ -355,6 +378,7 @@ needs_tree(const struct generation *g, const size_t *match, size_t n)
             g->fns[match[i]].rate_key != NULL ||
             g->fns[match[i]].singleton_key != NULL ||
             g->fns[match[i]].debounce_key != NULL ||
+            g->fns[match[i]].throttle_key != NULL ||
             g->fns[match[i]].concurrency[0].key != NULL ||
             g->fns[match[i]].concurrency[1].key != NULL)
             return 1;

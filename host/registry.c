@@ -747,6 +747,21 @@ add_crons(struct fn_info *f, struct json_object *fo,
 
 /* Adds the functions that descriptor D declares, for PLUGIN (a name that
  * outlives G's functions), UNLOADED as fn_info says. */
+/* Turns off option OPT of F (its LIMIT, named WHAT) if its PERIOD is
+ * under MIN ms, saying so: only a [function ID] section can give one
+ * (lib/check_flow.c holds plugins to it). */
+static void
+need_period(const struct fn_info *f, const char *opt, const char *what,
+            int *limit, int64_t period, int64_t min)
+{
+    if (*limit <= 0 || period >= min)
+        return;
+    log_error("registry", "function %s: %s.limit %d needs a %s.period of"
+                          " 1s or more: it has no %s",
+              f->id, opt, *limit, opt, what);
+    *limit = 0;
+}
+
 static void
 add_functions(struct generation *g, const struct config *cfg,
               const char *plugin, struct json_object *d, int unloaded)
@@ -804,19 +819,15 @@ add_functions(struct generation *g, const struct config *cfg,
         else if (json_object_object_get_ex(fo, "singleton", &v))
             f->singleton = singleton_mode(json_object_get_string(v));
         /* Only a [function ID] section can get here (check_flow.c). */
-        if (f->rate_limit > 0 &&
-            f->rate_period_ms < CHECK_RATE_PERIOD_MIN_MS) {
-            log_error("registry", "function %s: rate_limit.limit %d needs a"
-                                  " rate_limit.period of 1s or more: it has"
-                                  " no rate limit",
-                      f->id, f->rate_limit);
-            f->rate_limit = 0;
-        }
+        need_period(f, "rate_limit", "rate limit", &f->rate_limit,
+                    f->rate_period_ms, CHECK_RATE_PERIOD_MIN_MS);
         if (f->debounce_ms > 0 && f->debounce_ms < CHECK_DEBOUNCE_MIN_MS) {
             log_error("registry", "function %s: debounce.period must be 1s"
                                   " or more: it has no debounce", f->id);
             f->debounce_ms = 0;
         }
+        need_period(f, "throttle", "throttle", &f->throttle_limit,
+                    f->throttle_period_ms, CHECK_THROTTLE_PERIOD_MIN_MS);
         conc_resolve(f, json_object_object_get(fo, "concurrency"));
         if (over != NULL && over->conc_key != NULL) {
             char why[256];

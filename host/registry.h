@@ -58,6 +58,13 @@ struct fn_info {
     int64_t debounce_ms;
     int64_t debounce_timeout_ms;
     struct expr *debounce_key;
+    /* throttle: at most throttle_limit runs start per throttle_period_ms
+     * per value of throttle_key (NULL: one key), throttle_burst more at
+     * once; the rest wait (store.c's throttle_start()). 0: none. */
+    int throttle_limit;
+    int64_t throttle_period_ms;
+    int throttle_burst;
+    struct expr *throttle_key;
     /* Its concurrency limits (host/conc.c): limit 0 is an unused entry;
      * the first limit is an option of the table, the rest the
      * descriptor's "concurrency". KEY NULL: one queue. ENV: the queue is

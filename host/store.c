@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fnhost.h"
+#include "gcra.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "steprules.h"
@@ -270,30 +271,39 @@ struct key_claim {
     int64_t tat;        /* out of key_check(): what key_put() stores */
 };
 
+/* The time statement GET stores for KEY of FUNCTION_ID (a GCRA TAT or an
+ * expiry) into *TAT, 0 when there is none: 0, or -1 on an error. */
+static int
+key_read(struct store *st, int get, const char *function_id,
+         const char *key, int64_t *tat)
+{
+    sqlite3_stmt *g = st->stmt[get];
+    int rc;
+
+    *tat = 0;
+    bind_text(g, 1, function_id);
+    bind_text(g, 2, key);
+    rc = sqlite3_step(g);
+    if (rc == SQLITE_ROW)
+        *tat = sqlite3_column_int64(g, 0);
+    sqlite3_reset(g);
+    sqlite3_clear_bindings(g);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* Whether C's key of FUNCTION_ID has room for one more run at NOW: 0 (and
  * C->tat set), 1 when it is held, -1 on an error. */
 static int
 key_check(struct store *st, const char *function_id, struct key_claim *c,
           int64_t now)
 {
-    sqlite3_stmt *g = st->stmt[c->get];
-    int64_t step = (c->period + c->limit - 1) / c->limit, tat = now;
-    int rc;
+    int64_t tat;
 
-    bind_text(g, 1, function_id);
-    bind_text(g, 2, c->key);
-    rc = sqlite3_step(g);
-    if (rc == SQLITE_ROW && sqlite3_column_int64(g, 0) > now)
-        tat = sqlite3_column_int64(g, 0);
-    sqlite3_reset(g);
-    sqlite3_clear_bindings(g);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    if (key_read(st, c->get, function_id, c->key, &tat) != 0)
         return -1;
-    /* Room for LIMIT runs at once, then for one every STEP ms. */
-    if (tat - now > (int64_t)(c->limit - 1) * step)
-        return 1;
-    c->tat = tat + step;
-    return 0;
+    /* Room for LIMIT runs at once, then for one every PERIOD / LIMIT
+     * ms (a dedup or idempotency key: one per PERIOD). */
+    return gcra_start(tat, now, c->period, c->limit, 0, &c->tat) > now;
 }
 
 /* Stores C's key of FUNCTION_ID, claimed by RUN_ID (key_check() said 0). */
@@ -436,6 +446,32 @@ claim_keys(struct store *st, struct store_new_event *e,
     return 0;
 }
 
+/* When new run R, due at DUE, may start under its function's throttle:
+ * DUE, or a later turn of its key (then R->throttle_at), which it takes
+ * now: runs of a key start in the order they are stored, and a run of
+ * another key waits for none of them. 0, or -1 on an error. */
+static int
+throttle_take(struct store *st, struct store_new_run *r, int64_t due)
+{
+    sqlite3_stmt *p = st->stmt[S_PUT_THROTTLE];
+    int64_t tat, start;
+
+    r->throttle_at = 0;
+    if (r->throttle_key == NULL)
+        return 0;
+    if (key_read(st, S_GET_THROTTLE, r->function_id, r->throttle_key,
+                 &tat) != 0)
+        return -1;
+    start = gcra_start(tat, due, r->throttle_period_ms, r->throttle_limit,
+                       r->throttle_burst, &tat);
+    if (start > due)
+        r->throttle_at = start;
+    bind_text(p, 1, r->function_id);
+    bind_text(p, 2, r->throttle_key);
+    sqlite3_bind_int64(p, 3, tat);
+    return step_done(p);
+}
+
 /* Inserts the N events EVS and the runs they start, deduplicating by the
  * sender's id over WINDOW ms. */
 static int
@@ -499,9 +535,14 @@ apply_events(struct store *st, struct store_new_event *evs, size_t n,
             bind_text(s[S_INS_RUN], 1, r->id);
             bind_text(s[S_INS_RUN], 2, r->function_id);
             bind_text(s[S_INS_RUN], 3, e->id);
-            /* A future "ts" schedules the run for that time. */
+            /* A future "ts" schedules the run for that time; its
+             * throttle, for its key's turn (a debounced run's time is
+             * the debounce's). */
             due = e->ts > now ? e->ts : now;
-            sqlite3_bind_int64(s[S_INS_RUN], 4, due);
+            if (r->debounce_key == NULL && throttle_take(st, r, due) != 0)
+                return -1;
+            sqlite3_bind_int64(s[S_INS_RUN], 4,
+                               r->throttle_at > 0 ? r->throttle_at : due);
             sqlite3_bind_int64(s[S_INS_RUN], 5, now);
             sqlite3_bind_int64(s[S_INS_RUN], 6, now);
             bind_text(s[S_INS_RUN], 7, r->parent_run_id);
@@ -514,6 +555,8 @@ apply_events(struct store *st, struct store_new_event *evs, size_t n,
                 sqlite3_bind_null(s[S_INS_RUN], 9);
             bind_text(s[S_INS_RUN], 10, r->conc_keys[0]);
             bind_text(s[S_INS_RUN], 11, r->conc_keys[1]);
+            bind_text(s[S_INS_RUN], 12,
+                      r->throttle_at > 0 ? r->throttle_key : NULL);
             if (step_done(s[S_INS_RUN]) != 0 ||
                 singleton_claim(st, e, r, now) != 0 ||
                 (r->debounce_key != NULL &&

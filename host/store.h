@@ -69,6 +69,16 @@ struct store_new_run {
     int64_t debounce_due;    /* out: when the debounced run is due */
     char debounce_run[27];   /* out, with created 0: the key's pending run,
                                 which took the event ("" otherwise) */
+    char *throttle_key;      /* its function's throttle key for the event
+                                ("" for one key), or NULL: no throttle
+                                (owned by the caller) */
+    int throttle_limit;      /* with throttle_key: runs per
+                                throttle_period_ms, throttle_burst more at
+                                once */
+    int64_t throttle_period_ms;
+    int throttle_burst;
+    int64_t throttle_at;     /* out: when the throttle lets it start, if
+                                later than it is due; else 0 */
     int created;             /* out: 0 when the dedup key had a run, or
                                 skipped says why */
     const char *skipped;     /* out: why an option started no run for

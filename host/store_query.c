@@ -618,12 +618,14 @@ store_run_steps(struct store *st, const char *run_id, int64_t now)
 
 #define RUN_COLUMNS                                                         \
     "id, function_id, event_id, status, attempt, wake_at, output, error,"   \
-    " created_at, started_at, ended_at, updated_at, cancel_at, deadline"
+    " created_at, started_at, ended_at, updated_at, cancel_at, deadline,"  \
+    " throttle_key"
 /* The same columns for a list of run summaries: outputs (up to
  * STEPRULES_MAX_OUTPUT each) are not even read. */
 #define RUN_SUMMARY_COLUMNS                                                 \
     "id, function_id, event_id, status, attempt, wake_at, NULL, error,"     \
-    " created_at, started_at, ended_at, updated_at, cancel_at, deadline"
+    " created_at, started_at, ended_at, updated_at, cancel_at, deadline,"  \
+    " throttle_key"
 
 /* What a run's JSON holds besides its summary. */
 enum run_detail {
@@ -659,6 +661,15 @@ run_json(struct store *st, sqlite3_stmt *s, int detail)
         json_object_object_add(o, "queued_reason", json_object_new_string(
                                                        run_state_reason(
                                                            state)));
+    else if (state == RS_QUEUED &&
+             sqlite3_column_type(s, 14) != SQLITE_NULL &&
+             sqlite3_column_int64(s, 5) > now_ms()) {
+        /* Its throttle's key had no room when it was created: it starts
+         * at its turn, next_attempt_at. */
+        json_object_object_add(o, "queued_reason",
+                               json_object_new_string("throttled"));
+        add_text(o, "throttle_key", s, 14);
+    }
     add_time(o, "run_started_at", s, 9);
     add_time(o, "ended_at", s, 10);
     if (detail & RUN_OUTPUT)

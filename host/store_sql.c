@@ -206,6 +206,16 @@ const char *const store_migrations[] = {
     "  cron TEXT NOT NULL,"
     "  last_tick INTEGER NOT NULL,"
     "  PRIMARY KEY (function_id, cron)) WITHOUT ROWID;",
+    /* 13: throttle (lib/gcra.h): per function and key, its GCRA
+     * theoretical arrival time, taken in the transaction that stores a
+     * run, so that a restart gives no fresh burst. A run it delays keeps
+     * its key (shown as why it waits) and is due at its turn. */
+    "CREATE TABLE throttles ("
+    "  function_id TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  tat INTEGER NOT NULL,"
+    "  PRIMARY KEY (function_id, key)) WITHOUT ROWID;"
+    "ALTER TABLE runs ADD COLUMN throttle_key TEXT;",
 };
 
 const int store_nmigrations =
@@ -218,8 +228,9 @@ const char *const store_stmt_sql[NSTMT] = {
     [S_INS_RUN] = "INSERT INTO runs(id, function_id, event_id, status,"
                   " attempt, wake_at, created_at, updated_at,"
                   " parent_run_id, parent_step_id, deadline, conc_key1,"
-                  " conc_key2)"
-                  " VALUES (?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?, ?, ?)",
+                  " conc_key2, throttle_key)"
+                  " VALUES (?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?, ?, ?,"
+                  " ?)",
     /* Keys (store.c's key_check()): their expires_at, however old. */
     [S_GET_DEDUP] = "SELECT expires_at FROM dedup WHERE function_id = ? AND"
                     " key = ?",
@@ -233,6 +244,10 @@ const char *const store_stmt_sql[NSTMT] = {
                    " AND key = ?",
     [S_PUT_RATE] = "INSERT OR REPLACE INTO rate_limits(function_id, key,"
                    " run_id, expires_at) VALUES (?, ?, ?, ?)",
+    [S_GET_THROTTLE] = "SELECT tat FROM throttles WHERE function_id = ?"
+                       " AND key = ?",
+    [S_PUT_THROTTLE] = "INSERT OR REPLACE INTO throttles(function_id, key,"
+                       " tat) VALUES (?, ?, ?)",
     /* A key's runs that have not ended, and whether a cancel was asked
      * for them yet. */
     [S_SINGLETON_ACTIVE] = "SELECT id, cancel_at IS NULL FROM runs"

@@ -29,6 +29,8 @@ enum {
     S_PUT_IDEM,
     S_GET_RATE,
     S_PUT_RATE,
+    S_GET_THROTTLE,
+    S_PUT_THROTTLE,
     S_INS_SKIP,
     S_SINGLETON_ACTIVE,
     S_SET_SINGLETON,

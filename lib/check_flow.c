@@ -1,6 +1,6 @@
 /* check_flow.c - the checks of a function's flow-control options (#13):
- * rate_limit, singleton, debounce; shared by the host's loader and the
- * SDK's test harness.
+ * rate_limit, singleton, debounce, throttle; shared by the host's loader
+ * and the SDK's test harness.
  * SPDX-License-Identifier: Apache-2.0 */
 #include "check.h"
 
@@ -33,6 +33,33 @@ check_duration(const struct fh_plugin *p, const struct fh_function *f,
                       p->name, f->id, name, los, his, text);
 }
 
+/* Option OPT's LIMIT (1..MAX) and its PERIOD (required, LO..HI ms), and
+ * its KEY, an expression or NULL: 0, or -1 with why in ERR. */
+static int
+check_limit(const struct fh_plugin *p, const struct fh_function *f,
+            const char *opt, int32_t limit, int max, const char *period,
+            int64_t lo, int64_t hi, const char *key, char *err,
+            size_t errlen)
+{
+    char name[32];
+
+    if (limit < 1 || limit > max)
+        return check_fail(err, errlen,
+                          "plugin %s: function \"%s\": %s.limit:"
+                          " expected 1 to %d, got %d",
+                          p->name, f->id, opt, max, (int)limit);
+    if (period == NULL)
+        return check_fail(err, errlen,
+                          "plugin %s: function \"%s\": %s.period:"
+                          " required with a limit",
+                          p->name, f->id, opt);
+    snprintf(name, sizeof(name), "%s.period", opt);
+    if (check_duration(p, f, name, period, lo, hi, err, errlen) != 0)
+        return -1;
+    snprintf(name, sizeof(name), "%s.key", opt);
+    return check_option_expr(p, f, name, key, err, errlen);
+}
+
 /* Inngest's rateLimit: a limit and a period go together; a key needs
  * them. */
 static int
@@ -41,22 +68,9 @@ check_rate_limit(const struct fh_plugin *p, const struct fh_function *f,
 {
     if (r->limit == 0 && r->period == NULL && r->key == NULL)
         return 0;
-    if (r->limit < 1 || r->limit > CHECK_RATE_LIMIT_MAX)
-        return check_fail(err, errlen,
-                          "plugin %s: function \"%s\": rate_limit.limit:"
-                          " expected 1 to %d, got %d",
-                          p->name, f->id, CHECK_RATE_LIMIT_MAX,
-                          (int)r->limit);
-    if (r->period == NULL)
-        return check_fail(err, errlen,
-                          "plugin %s: function \"%s\": rate_limit.period:"
-                          " required with a limit",
-                          p->name, f->id);
-    if (check_duration(p, f, "rate_limit.period", r->period,
-                       CHECK_RATE_PERIOD_MIN_MS, CHECK_RATE_PERIOD_MAX_MS,
-                       err, errlen) != 0)
-        return -1;
-    return check_option_expr(p, f, "rate_limit.key", r->key, err, errlen);
+    return check_limit(p, f, "rate_limit", r->limit, CHECK_RATE_LIMIT_MAX,
+                       r->period, CHECK_RATE_PERIOD_MIN_MS,
+                       CHECK_RATE_PERIOD_MAX_MS, r->key, err, errlen);
 }
 
 /* Inngest's singleton: a mode, "skip" or "cancel"; a key needs one. */
@@ -99,6 +113,26 @@ check_debounce(const struct fh_plugin *p, const struct fh_function *f,
     return check_option_expr(p, f, "debounce.key", d->key, err, errlen);
 }
 
+/* Inngest's throttle: a limit and a period (1s..7d) go together; a burst
+ * or a key needs them. */
+static int
+check_throttle(const struct fh_plugin *p, const struct fh_function *f,
+               const struct fh_throttle *t, char *err, size_t errlen)
+{
+    if (t->limit == 0 && t->period == NULL && t->burst == 0 &&
+        t->key == NULL)
+        return 0;
+    if (t->burst < 0 || t->burst > CHECK_THROTTLE_BURST_MAX)
+        return check_fail(err, errlen,
+                          "plugin %s: function \"%s\": throttle.burst:"
+                          " expected 0 to %d, got %d",
+                          p->name, f->id, CHECK_THROTTLE_BURST_MAX,
+                          (int)t->burst);
+    return check_limit(p, f, "throttle", t->limit, CHECK_THROTTLE_LIMIT_MAX,
+                       t->period, CHECK_THROTTLE_PERIOD_MIN_MS,
+                       CHECK_THROTTLE_PERIOD_MAX_MS, t->key, err, errlen);
+}
+
 int
 check_flow_options(const struct fh_plugin *p, const struct fh_function *f,
                    const struct fh_function_opts *o, char *err,
@@ -108,5 +142,7 @@ check_flow_options(const struct fh_plugin *p, const struct fh_function *f,
         return -1;
     if (check_singleton(p, f, &o->singleton, err, errlen) != 0)
         return -1;
-    return check_debounce(p, f, &o->debounce, err, errlen);
+    if (check_debounce(p, f, &o->debounce, err, errlen) != 0)
+        return -1;
+    return check_throttle(p, f, &o->throttle, err, errlen);
 }

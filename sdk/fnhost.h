@@ -72,6 +72,7 @@
  *        (struct fh_singleton), debounce (struct fh_debounce),
  *        concurrency (struct fh_concurrency), cron, cron_jitter (cron
  *        triggers)
+ *   1.7  fh_function_opts.throttle (struct fh_throttle)
  */
 #ifndef FNHOST_H
 #define FNHOST_H
@@ -87,7 +88,7 @@ extern "C" {
 
 #define FH_ABI_MAGIC 0x31686e66u /* "fnh1" in memory on little-endian */
 #define FH_ABI_MAJOR 1
-#define FH_ABI_MINOR 6
+#define FH_ABI_MINOR 7
 
 #define FH_EXPORT       __attribute__((visibility("default")))
 #define FH_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -337,6 +338,28 @@ struct fh_function_opts {
     const char *cron_jitter;  /* a random delay of each tick's run, up to
                                  this duration, 1s..5m ("30s"); NULL:
                                  none */
+    /* 1.7 */
+    struct fh_throttle {      /* Inngest's throttle, lossless: at most
+                                 LIMIT runs start per PERIOD per key, and
+                                 BURST more at once when the key has not
+                                 been used for a while (GCRA); the runs
+                                 past it wait, queued in order, until
+                                 their key has room. It counts first
+                                 starts only: retries and resumes are not
+                                 throttled */
+        int32_t limit;        /* 1..100000; 0: no throttle */
+        const char *period;   /* "1m": 1s..7d, required with a limit */
+        int32_t burst;        /* 0..100000: runs on top of LIMIT that may
+                                 start at once (Inngest's default is 1;
+                                 here 0, as an unset field) */
+        const char *key;      /* an expression over `event`, made once
+                                 when the run is created, whose value is
+                                 the key ("event.data.user_id"); NULL: one
+                                 key. Events it cannot be evaluated on
+                                 share one key */
+    } throttle;               /* FH_OPTS(.throttle = {.limit = 1,
+                                 .period = "5s", .burst = 2,
+                                 .key = "event.data.user_id"}) */
 };
 
 #define FH_RETRIES_NONE (-1)
