@@ -765,6 +765,56 @@ test_flow_options(void)
     }
 }
 
+/* A throttle that cannot be is refused, naming the plugin, the function,
+ * the option and what is wrong. */
+static void
+test_throttle(void)
+{
+    static const struct {
+        struct fh_throttle throttle;
+        const char *why; /* NULL: accepted */
+    } cases[] = {
+        {{0}, NULL},
+        {{.limit = 1, .period = "1s"}, NULL},
+        {{.limit = 100000, .period = "7d", .burst = 100000,
+          .key = "event.data.user_id"}, NULL},
+        {{.limit = 1}, "throttle.period: required with a limit"},
+        {{.period = "1h"}, "throttle.limit: expected 1 to 100000, got 0"},
+        {{.burst = 2}, "throttle.limit: expected 1 to 100000, got 0"},
+        {{.key = "event.data.id"}, "throttle.limit: expected 1 to"},
+        {{.limit = 100001, .period = "1h"}, "throttle.limit: expected"},
+        {{.limit = 1, .period = "1h", .burst = -1},
+         "throttle.burst: expected 0 to 100000, got -1"},
+        {{.limit = 1, .period = "1h", .burst = 100001},
+         "throttle.burst: expected 0 to 100000"},
+        {{.limit = 1, .period = "999ms"}, "throttle.period: must be at least"
+                                          " 1s and at most 7d, got"
+                                          " \"999ms\""},
+        {{.limit = 1, .period = "8d"}, "throttle.period: must be at least"},
+        {{.limit = 1, .period = "1h", .key = "event.data."},
+         "throttle.key: column"},
+    };
+    struct fh_plugin p = {.name = "flow"};
+    struct fh_function f = {.id = "fn"};
+    char err[512];
+
+    check_expr = loader_check_expr;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct fh_function_opts o = {.size = sizeof(o)};
+        int rc;
+
+        o.throttle = cases[i].throttle;
+        rc = check_flow_options(&p, &f, &o, err, sizeof(err));
+        if (cases[i].why == NULL) {
+            ok(rc == 0, "throttle %zu is accepted", i);
+        } else {
+            ok(rc == -1, "throttle %zu is refused", i);
+            has_str(err, "plugin flow: function \"fn\": ", "naming it");
+            has_str(err, cases[i].why, "saying what is wrong");
+        }
+    }
+}
+
 /* A function's cron schedules and jitter: each must parse, no two
  * alike, in order; a jitter of 1s..5m, only with a schedule; with one,
  * the function needs no event trigger. */
@@ -825,6 +875,7 @@ main(void)
     test_cancel_rules();
     test_concurrency();
     test_flow_options();
+    test_throttle();
     test_cron();
     return done_testing();
 }
