@@ -1124,12 +1124,14 @@ bench_flow() {
     # The runs with no option come first and last: how far apart the two
     # are is the noise of the figures between them.
     local -a ks=(steps-1 steps-1-if steps-1-idem steps-1-rate
-                 steps-1-single steps-1-conc steps-1-debounce steps-1)
+                 steps-1-single steps-1-conc steps-1-debounce
+                 steps-1-throttle steps-1)
     local -A label=([steps-1]="no option" [steps-1-if]="if"
         [steps-1-idem]="idempotency key" [steps-1-rate]="rate limit (keyed)"
         [steps-1-single]="singleton (keyed)"
         [steps-1-conc]="concurrency 1 per key, 10,000 keys"
-        [steps-1-debounce]="debounce 1 s (keyed)")
+        [steps-1-debounce]="debounce 1 s (keyed)"
+        [steps-1-throttle]="throttle (keyed)")
 
     [[ -x $BUILD/bench/steps_load ]] ||
         die "no $BUILD/bench/steps_load; run: make bench"
@@ -1151,6 +1153,11 @@ bench_flow() {
     if (($(sqlite3 -readonly "$state/fnhost.db" \
             "select count(*) from skipped") > 0)); then
         fail "flow: events were skipped, though each had a key of its own"
+    fi
+    if (($(sqlite3 -readonly "$state/fnhost.db" \
+            "select count(*) from runs where throttle_key is not null") > 0))
+    then
+        fail "flow: runs were throttled, though each had a key of its own"
     fi
     base=$(cpu_per_run first flow)
 

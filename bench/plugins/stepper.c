@@ -186,6 +186,10 @@ static const struct fh_function functions[] = {
     {.id = "steps-1-debounce", .run = steps_1,
      .triggers = FH_EVENTS("bench/steps-1-debounce"),
      .opts = FH_OPTS(.debounce = {.period = "1s", .key = "event.data.i"})},
+    {.id = "steps-1-throttle", .run = steps_1,
+     .triggers = FH_EVENTS("bench/steps-1-throttle"),
+     .opts = FH_OPTS(.throttle = {.limit = 1, .period = "1m",
+                                  .key = "event.data.i"})},
     /* The same, checkpointing ahead ("3a" in bench/run.sh steps). */
     {.id = "steps-3a", .run = steps_3, .triggers = FH_EVENTS("bench/steps-3a"),
      .opts = FH_OPTS(.checkpoint_ahead = FH_CHECKPOINT_AHEAD)},
