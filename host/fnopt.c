@@ -128,6 +128,7 @@ const struct fnopt_expr fnopt_exprs[FNOPT_NEXPRS] = {
      offsetof(struct fn_info, singleton_key)},
     {"debounce.key", "debounce_key", offsetof(struct fn_info, debounce_key)},
     {"throttle.key", "throttle_key", offsetof(struct fn_info, throttle_key)},
+    {"priority", "priority", offsetof(struct fn_info, priority)},
 };
 
 const struct fnopt_expr *

@@ -621,6 +621,17 @@ print_flow(struct json_object *f)
     printf("\n");
 }
 
+/* Function F's priority.run from GET /v1/functions, if it has one:
+ * "    priority event.data.plan == 'pro' ? 120 : 0". */
+static void
+print_priority(struct json_object *f)
+{
+    struct json_object *v;
+
+    if (json_object_object_get_ex(f, "priority", &v))
+        printf("    priority %s\n", json_object_get_string(v));
+}
+
 static int
 cmd_functions(struct cli *c)
 {
@@ -658,6 +669,7 @@ cmd_functions(struct cli *c)
                        JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
             print_concurrency(json_object_object_get(f, "concurrency"));
             print_flow(f);
+            print_priority(f);
             for (size_t k = 0;
                  cr != NULL && k < json_object_array_length(cr); k++) {
                 struct json_object *one = json_object_array_get_idx(cr, k);

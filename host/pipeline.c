@@ -4,6 +4,7 @@
 #include "pipeline.h"
 
 #include <json-c/json.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@ struct pipeline {
     size_t *match;  /* router_lookup's output, reused by every event */
     size_t nmatch;  /* its room */
     struct log_limit *unrouted; /* names said to trigger nothing lately */
+    struct log_limit *priority_said; /* priorities said to be 0, once */
     int pending;
     struct pipeline_stats stats;
     int64_t step_window; /* the dedup window of events that steps send */
@@ -61,6 +63,7 @@ pipeline_new(struct store *st, struct sched *s,
     p->gen = gen;
     /* A client can send any number of names: remember a bounded few. */
     p->unrouted = log_limit_new(1024, 60 * 1000);
+    p->priority_said = log_limit_new(256, INT64_MAX / 2);
     return p;
 }
 
@@ -71,6 +74,7 @@ pipeline_free(struct pipeline *p)
         return;
     free(p->match);
     log_limit_free(p->unrouted);
+    log_limit_free(p->priority_said);
     free(p);
 }
 
@@ -217,8 +221,7 @@ schedule_runs(struct pipeline *p, const struct store_new_event *e)
         if (ev == NULL)
             ev = shared_str_new(e->json, strlen(e->json));
         sched_submit(p->sched, e->runs[j].id, e->runs[j].function_id, e->id,
-                     ev, e->runs[j].throttle_at > e->ts
-                             ? e->runs[j].throttle_at : e->ts,
+                     ev, e->runs[j].wake_at,
                      (const char *const *)e->runs[j].conc_keys);
     }
     shared_str_unref(ev);
@@ -356,6 +359,51 @@ run_keys(struct store_new_run *r, const struct fn_info *f,
     }
 }
 
+/* Inngest's bounds of priority.run, in seconds. */
+#define PRIORITY_MAX 600
+
+/* The priority.run of a new run of F for event EV, in seconds: its
+ * expression's value, a number, truncated and clamped to
+ * -PRIORITY_MAX..PRIORITY_MAX. An error or another type is 0, as for
+ * Inngest; said once per function and expression, since every event may
+ * bring it. */
+static int
+run_priority(struct pipeline *p, const struct fn_info *f,
+             struct json_object *ev)
+{
+    struct expr_vars vars = {ev, NULL};
+    struct expr_value v;
+    char why[256], key[512];
+    double d = 0;
+    uint64_t held;
+
+    if (f->priority == NULL || ev == NULL)
+        return 0;
+    if (expr_eval(f->priority, &vars, &v, why, sizeof(why)) == 0) {
+        why[0] = '\0';
+        if (v.type == EXPR_INT)
+            d = (double)v.u.i;
+        else if (v.type == EXPR_DOUBLE && v.u.d == v.u.d)
+            d = v.u.d;
+        else
+            snprintf(why, sizeof(why), "its value is a %s, not a number",
+                     expr_type_name(v.type));
+        expr_value_release(&v);
+    }
+    if (why[0] == '\0' && (d < -PRIORITY_MAX || d > PRIORITY_MAX))
+        snprintf(why, sizeof(why), "%g is clamped to %d", d,
+                 d < 0 ? -PRIORITY_MAX : PRIORITY_MAX);
+    snprintf(key, sizeof(key), "%s\n%s", f->id, expr_source(f->priority));
+    if (why[0] != '\0' && log_limit_pass(p->priority_said, key, mono_ms(),
+                                         &held))
+        log_warn("ingest", "%s: priority %s: %s (said once: runs it cannot"
+                           " be evaluated for have priority 0)",
+                 f->id, expr_source(f->priority), why);
+    if (d < -PRIORITY_MAX)
+        return -PRIORITY_MAX;
+    return d > PRIORITY_MAX ? PRIORITY_MAX : (int)d;
+}
+
 /* The index in G of function ID, loaded or not, or -1. */
 static long
 function_index(const struct generation *g, const char *id)
@@ -368,7 +416,8 @@ function_index(const struct generation *g, const char *id)
 
 /* Whether a function of G at MATCH (N of them) reads the event itself
  * when it is routed: an `if`, an idempotency key, the key of a rate
- * limit, a singleton, a debounce, a throttle or a concurrency limit. */
+ * limit, a singleton, a debounce, a throttle or a concurrency limit, a
+ * priority. */
 static int
 needs_tree(const struct generation *g, const size_t *match, size_t n)
 {
@@ -379,6 +428,7 @@ needs_tree(const struct generation *g, const size_t *match, size_t n)
             g->fns[match[i]].singleton_key != NULL ||
             g->fns[match[i]].debounce_key != NULL ||
             g->fns[match[i]].throttle_key != NULL ||
+            g->fns[match[i]].priority != NULL ||
             g->fns[match[i]].concurrency[0].key != NULL ||
             g->fns[match[i]].concurrency[1].key != NULL)
             return 1;
@@ -430,6 +480,7 @@ event_route(struct pipeline *p, struct submission *sub,
                 run_keys(&e->runs[r], f, ev);
             /* Made once, stored with the run: its queue for good. */
             conc_run_keys(f, ev, e->runs[r].conc_keys);
+            e->runs[r].priority = run_priority(p, f, ev);
         }
     }
     json_object_put(parsed);

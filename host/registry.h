@@ -83,6 +83,10 @@ struct fn_info {
     } *crons;
     size_t ncrons;
     int64_t cron_jitter_ms; /* 0: none */
+    /* priority.run: over the event, a number of seconds (-600..600) that
+     * places a new run in line as if it were due that much earlier
+     * (host/pipeline.c); NULL: 0. */
+    struct expr *priority;
     char *failure_of; /* a failure handler: the function it serves */
     /* cancelOn: its rules, the strings its own */
     struct store_cancel_rule cancel_on[FH_CANCEL_ON_MAX];

@@ -3,6 +3,7 @@
 #include "sched.h"
 
 #include <event2/event.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,8 @@ struct sched {
 
     struct conc_table *conc; /* the slots of concurrency keys in use */
 
-    struct job *head, **tail; /* ready, in order */
+    struct job *head, **tail; /* ready, in order: queue_insert() */
+    struct job **scan_at;     /* where the scan's next run goes from */
     int nqueued;
     int nrunning;
 
@@ -174,19 +176,51 @@ claimed(void *arg, const char *run_id)
     return set_find(arg, run_id) != NULL;
 }
 
+/* The last job in the ready queue, or NULL. */
+static struct job *
+queue_last(const struct sched *s)
+{
+    if (s->tail == &s->head)
+        return NULL;
+    return (struct job *)(void *)((char *)s->tail -
+                                  offsetof(struct job, next));
+}
+
+/* Puts JOB in the ready queue by its score, after the jobs due no later
+ * (so equal scores keep their order) and after the pinned ones, looking
+ * from FROM on: the head, or a place no later than JOB's. Returns where
+ * a job of a higher score may be looked for from. Jobs come mostly in
+ * the order of their scores: those go at the end at once. */
+static struct job **
+queue_insert(struct sched *s, struct job **from, struct job *job)
+{
+    struct job *last = queue_last(s);
+    struct job **at = s->tail;
+
+    if (last != NULL && last->score > job->score) {
+        at = from;
+        while (*at != NULL && ((*at)->pinned || (*at)->score <= job->score))
+            at = &(*at)->next;
+    }
+    job->next = *at;
+    *at = job;
+    if (s->tail == at)
+        s->tail = &job->next;
+    s->nqueued++;
+    return &job->next;
+}
+
 static void
 enqueue(struct sched *s, struct job *job)
 {
-    job->next = NULL;
-    *s->tail = job;
-    s->tail = &job->next;
-    s->nqueued++;
+    queue_insert(s, &s->head, job);
 }
 
 /* Puts JOB back at the head: it was first in line and stays so. */
 static void
 requeue_head(struct sched *s, struct job *job)
 {
+    job->pinned = 1;
     job->next = s->head;
     s->head = job;
     if (s->tail == &s->head)
@@ -208,6 +242,7 @@ queue_remove(struct sched *s, struct job *job)
     if (s->tail == &job->next)
         s->tail = pj;
     job->next = NULL;
+    job->pinned = 0;
     s->nqueued--;
 }
 
@@ -220,6 +255,7 @@ dequeue(struct sched *s)
         s->head = job->next;
         if (s->head == NULL)
             s->tail = &s->head;
+        job->pinned = 0;
         s->nqueued--;
     }
     return job;
@@ -276,6 +312,7 @@ job_from_due(const struct store_due *d)
 
     shared_str_unref(ev);
     job_set_keys(job, d->conc_keys);
+    job->score = d->wake_at;
     return job;
 }
 
@@ -290,7 +327,8 @@ due_cb(void *arg, const struct store_due *d)
         job->target = xstrdup(d->target);
     }
     set_add(s, job);
-    enqueue(s, job);
+    /* The scan reads in the order of wake_at, its score. */
+    s->scan_at = queue_insert(s, s->scan_at, job);
 }
 
 #define EXPIRE_MAX 1024
@@ -441,6 +479,7 @@ scan(struct sched *s)
     ids = xcalloc(s->gen->nfns + 1, sizeof(char *));
     for (size_t i = 0; i < s->gen->nfns; i++)
         ids[i] = s->gen->fns[i].id;
+    s->scan_at = &s->head;
     n = store_due_runs(s->store, now, ids, QUEUE_SCAN, claimed, due_cb, s);
     /* A full page, or a failed read, may have left due runs behind. */
     s->backlog = n < 0 || n >= QUEUE_SCAN;
@@ -519,6 +558,7 @@ conc_taken_cb(void *arg, const struct store_due *d)
     struct job *job = job_from_due(d);
 
     job->taken = cp->slot;
+    job->pinned = 1;
     cp->slot->taken++;
     set_add(s, job);
     /* It has waited its turn already: first in line, in its key's
@@ -1036,6 +1076,7 @@ take_branches(struct sched *s, const char *run_id)
         if (s->tail == &j->next)
             s->tail = pj;
         s->nqueued--;
+        j->pinned = 0;
         j->next = taken;
         taken = j;
     }
@@ -1400,6 +1441,23 @@ sched_wake_at(struct sched *s, int64_t at)
     arm_wake(s, at);
 }
 
+/* Makes room in a full ready queue for a run of score SCORE, if its last
+ * job comes after it (a run of a higher priority): that one goes back to
+ * the store, where a scan finds it again in its turn. 1 if it did. */
+static int
+evict_last(struct sched *s, int64_t score)
+{
+    struct job *last = queue_last(s);
+
+    if (last == NULL || last->pinned || last->score <= score)
+        return 0;
+    queue_remove(s, last);
+    set_del(s, last);
+    job_free(last);
+    s->backlog = 1;
+    return 1;
+}
+
 void
 sched_submit(struct sched *s, const char *run_id, const char *function_id,
              const char *event_id, struct shared_str *event, int64_t wake_at,
@@ -1421,13 +1479,15 @@ sched_submit(struct sched *s, const char *run_id, const char *function_id,
      * the commit is visible to the reader before the loop hears of it. */
     if (set_find(s, run_id) != NULL)
         return;
-    if (s->nqueued >= QUEUE_MAX || s->stopping) {
+    if (s->stopping ||
+        (s->nqueued >= QUEUE_MAX && !evict_last(s, wake_at))) {
         s->backlog = 1; /* the store has it; a scan will find it */
         return;
     }
     job = job_new(run_id, function_id, event_id, event, 0);
     job_set_keys(job, conc_keys);
     job->fresh = 1;
+    job->score = wake_at;
     set_add(s, job);
     enqueue(s, job);
     kick(s);

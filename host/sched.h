@@ -72,6 +72,11 @@ struct job {
     struct conc_slot *held[2]; /* the slots it holds while it runs */
     struct conc_slot *taken;   /* the key whose queue it was taken from,
                                   until it is dispatched */
+    int64_t score;     /* its place in the ready queue: when it was due
+                          (for a new run, less its priority: store.c's
+                          run_wake()); earlier goes first */
+    int pinned;        /* put at the head out of that order (it was
+                          first in line already) */
     struct job *next;  /* in the ready queue */
     struct job *hnext; /* in the claimed set */
 };

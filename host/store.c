@@ -396,6 +396,22 @@ put_skip(struct store *st, const struct store_new_event *e,
     return step_done(st->stmt[S_INS_SKIP]);
 }
 
+/* The wake_at of a new run DUE at DUE (NOW or later) with priority.run
+ * PRIORITY seconds: Inngest's score, the due time less the priority, so
+ * that the due scan, which takes runs in wake_at order, and a
+ * concurrency key's queue put it in line as if it had been due that
+ * much earlier. Never earlier than due, though: a run due later than
+ * NOW keeps its time (Inngest fudges none due more than 2 s ahead); a
+ * negative priority delays it. Later wakes (sleeps, retries) set their
+ * own time: only the first attempt has a priority, as Inngest's. */
+static int64_t
+run_wake(int64_t due, int64_t now, int priority)
+{
+    if (priority < 0 || due <= now)
+        return due - 1000LL * priority;
+    return due;
+}
+
 /* Claims the keys of new run R of event E: 0 when it may start (they are
  * stored), 1 when one is held or, with singleton skip, its key has an
  * active run (R->skipped says which option, stored with the event), -1
@@ -541,22 +557,28 @@ apply_events(struct store *st, struct store_new_event *evs, size_t n,
             due = e->ts > now ? e->ts : now;
             if (r->debounce_key == NULL && throttle_take(st, r, due) != 0)
                 return -1;
-            sqlite3_bind_int64(s[S_INS_RUN], 4,
-                               r->throttle_at > 0 ? r->throttle_at : due);
+            r->wake_at = run_wake(r->throttle_at > 0 ? r->throttle_at : due,
+                                  now, r->priority);
+            sqlite3_bind_int64(s[S_INS_RUN], 4, r->wake_at);
             sqlite3_bind_int64(s[S_INS_RUN], 5, now);
             sqlite3_bind_int64(s[S_INS_RUN], 6, now);
             bind_text(s[S_INS_RUN], 7, r->parent_run_id);
             bind_text(s[S_INS_RUN], 8, r->parent_step_id);
-            /* timeouts.start counts from when the run is due. */
+            /* timeouts.start counts from when the run is due (after
+             * the delay of a negative priority). */
             if (r->start_timeout_ms > 0)
                 sqlite3_bind_int64(s[S_INS_RUN], 9,
-                                   due + r->start_timeout_ms);
+                                   due + r->start_timeout_ms -
+                                       (r->priority < 0 ? 1000LL *
+                                                              r->priority
+                                                        : 0));
             else
                 sqlite3_bind_null(s[S_INS_RUN], 9);
             bind_text(s[S_INS_RUN], 10, r->conc_keys[0]);
             bind_text(s[S_INS_RUN], 11, r->conc_keys[1]);
             bind_text(s[S_INS_RUN], 12,
                       r->throttle_at > 0 ? r->throttle_key : NULL);
+            sqlite3_bind_int(s[S_INS_RUN], 13, r->priority);
             if (step_done(s[S_INS_RUN]) != 0 ||
                 singleton_claim(st, e, r, now) != 0 ||
                 (r->debounce_key != NULL &&

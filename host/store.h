@@ -79,6 +79,10 @@ struct store_new_run {
     int throttle_burst;
     int64_t throttle_at;     /* out: when the throttle lets it start, if
                                 later than it is due; else 0 */
+    int priority;            /* its priority.run, -600..600 s: see
+                                store.c's run_wake() */
+    int64_t wake_at;         /* out: when it is due, as stored: its place
+                                in line */
     int created;             /* out: 0 when the dedup key had a run, or
                                 skipped says why */
     const char *skipped;     /* out: why an option started no run for
@@ -197,6 +201,7 @@ struct store_due {
                               (its steps are that run's); else NULL */
     const char *target;    /* a parallel branch: the step it runs */
     const char *conc_keys[2]; /* its concurrency keys, or NULL */
+    int64_t wake_at;          /* when it was due: its place in line */
 };
 
 /* Opens (creating and migrating) the database at PATH, starts the writer

@@ -46,9 +46,11 @@ static const char *const debounce_sql[ND] = {
                " at) VALUES (?, ?, 'debounce', ?)",
     [D_DUE] = "SELECT function_id, key, run_id, start_ms FROM debounces"
               " WHERE due_at <= ? ORDER BY due_at LIMIT ?",
-    /* Due now; its timeouts.start (?3 ms, 0: none) counts from now. */
-    [D_FIRE] = "UPDATE runs SET wake_at = ?1, updated_at = ?1,"
-               " deadline = CASE WHEN ?3 > 0 THEN ?1 + ?3 END"
+    /* Due now, placed in line by its priority (store.c's run_wake());
+     * its timeouts.start (?3 ms, 0: none) counts from then. */
+    [D_FIRE] = "UPDATE runs SET wake_at = ?1 - 1000 * priority,"
+               " updated_at = ?1, deadline = CASE WHEN ?3 > 0 THEN"
+               " max(?1, ?1 - 1000 * priority) + ?3 END"
                " WHERE id = ?2 AND status = 'queued'"
                " AND wake_at = " STORE_DEBOUNCE_PARKED_SQL,
     [D_DEL] = "DELETE FROM debounces WHERE function_id = ? AND key = ?",

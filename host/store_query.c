@@ -67,8 +67,9 @@ scan_prepare(struct store *st, int nf, char *err, size_t errlen)
     ph = placeholders(nf);
     sql = xasprintf("SELECT r.id, r.function_id, r.attempt, e.json, e.id,"
                     " r.target_step, CASE WHEN r.target_step IS NOT NULL"
-                    " THEN r.parent_run_id END, r.conc_key1, r.conc_key2"
-                    " FROM runs r JOIN events e ON e.id = r.event_id"
+                    " THEN r.parent_run_id END, r.conc_key1, r.conc_key2,"
+                    " r.wake_at FROM runs r JOIN events e"
+                    " ON e.id = r.event_id"
                     " WHERE r.status IN ('queued', 'sleeping')"
                     " AND r.wake_at <= ?"
                     /* A cancel is pending only for a run that was on a
@@ -142,6 +143,7 @@ due_rows(struct store *st, sqlite3_stmt *s, int (*skip)(void *, const char *),
         d.group_run = (const char *)sqlite3_column_text(s, 6);
         d.conc_keys[0] = (const char *)sqlite3_column_text(s, 7);
         d.conc_keys[1] = (const char *)sqlite3_column_text(s, 8);
+        d.wake_at = sqlite3_column_int64(s, 9);
         fn(arg, &d);
     }
     if (rc != SQLITE_DONE) {
@@ -186,8 +188,9 @@ store_conc_queue(struct store *st, const char *key, int limit,
     if (sc->conc == NULL &&
         sqlite3_prepare_v3(store_reader(st),
                            "SELECT r.id, r.function_id, r.attempt, e.json,"
-                           " e.id, NULL, NULL, r.conc_key1, r.conc_key2"
-                           " FROM runs r JOIN events e ON e.id = r.event_id"
+                           " e.id, NULL, NULL, r.conc_key1, r.conc_key2,"
+                           " r.wake_at FROM runs r"
+                           " JOIN events e ON e.id = r.event_id"
                            /* Through runs_conc: this key's runs only. */
                            " WHERE r.status = 'concurrency'"
                            " AND r.conc_wait = ?"
@@ -619,13 +622,13 @@ store_run_steps(struct store *st, const char *run_id, int64_t now)
 #define RUN_COLUMNS                                                         \
     "id, function_id, event_id, status, attempt, wake_at, output, error,"   \
     " created_at, started_at, ended_at, updated_at, cancel_at, deadline,"  \
-    " throttle_key"
+    " throttle_key, priority"
 /* The same columns for a list of run summaries: outputs (up to
  * STEPRULES_MAX_OUTPUT each) are not even read. */
 #define RUN_SUMMARY_COLUMNS                                                 \
     "id, function_id, event_id, status, attempt, wake_at, NULL, error,"     \
     " created_at, started_at, ended_at, updated_at, cancel_at, deadline,"  \
-    " throttle_key"
+    " throttle_key, priority"
 
 /* What a run's JSON holds besides its summary. */
 enum run_detail {
@@ -704,6 +707,10 @@ run_json(struct store *st, sqlite3_stmt *s, int detail)
         add_time(o, "cancel_requested_at", s, 12);
     if (sqlite3_column_type(s, 13) != SQLITE_NULL)
         add_time(o, "deadline", s, 13);
+    /* priority.run, as evaluated when the run was made; only a run's
+     * first attempt waits in line by it. */
+    json_object_object_add(o, "priority",
+                           json_object_new_int(sqlite3_column_int(s, 15)));
     if (detail & RUN_STEPS) {
         const char *id = (const char *)sqlite3_column_text(s, 0);
         struct json_object *steps = run_steps_json(db, id);

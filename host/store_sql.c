@@ -216,6 +216,9 @@ const char *const store_migrations[] = {
     "  tat INTEGER NOT NULL,"
     "  PRIMARY KEY (function_id, key)) WITHOUT ROWID;"
     "ALTER TABLE runs ADD COLUMN throttle_key TEXT;",
+    /* 14: priority.run, in seconds, as evaluated when the run was made
+     * (shown; its place in line is in wake_at, store.c's run_wake()). */
+    "ALTER TABLE runs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;",
 };
 
 const int store_nmigrations =
@@ -228,9 +231,9 @@ const char *const store_stmt_sql[NSTMT] = {
     [S_INS_RUN] = "INSERT INTO runs(id, function_id, event_id, status,"
                   " attempt, wake_at, created_at, updated_at,"
                   " parent_run_id, parent_step_id, deadline, conc_key1,"
-                  " conc_key2, throttle_key)"
+                  " conc_key2, throttle_key, priority)"
                   " VALUES (?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?, ?, ?,"
-                  " ?)",
+                  " ?, ?)",
     /* Keys (store.c's key_check()): their expires_at, however old. */
     [S_GET_DEDUP] = "SELECT expires_at FROM dedup WHERE function_id = ? AND"
                     " key = ?",

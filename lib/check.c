@@ -409,6 +409,8 @@ check_functions(const struct fh_plugin *p, char *err, size_t errlen)
         if (check_option_expr(p, f, "if", o.if_expr, err, errlen) != 0 ||
             check_option_expr(p, f, "idempotency", o.idempotency, err,
                               errlen) != 0 ||
+            check_option_expr(p, f, "priority", o.priority, err, errlen) !=
+                0 ||
             check_concurrency(p, f, &o, err, errlen) != 0 ||
             check_flow_options(p, f, &o, err, errlen) != 0)
             return -1;

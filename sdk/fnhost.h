@@ -72,7 +72,8 @@
  *        (struct fh_singleton), debounce (struct fh_debounce),
  *        concurrency (struct fh_concurrency), cron, cron_jitter (cron
  *        triggers)
- *   1.7  fh_function_opts.throttle (struct fh_throttle)
+ *   1.7  fh_function_opts.throttle (struct fh_throttle), priority
+ *        (Inngest's priority.run)
  */
 #ifndef FNHOST_H
 #define FNHOST_H
@@ -360,6 +361,19 @@ struct fh_function_opts {
     } throttle;               /* FH_OPTS(.throttle = {.limit = 1,
                                  .period = "5s", .burst = 2,
                                  .key = "event.data.user_id"}) */
+    const char *priority;     /* Inngest's priority.run: an expression
+                                 over `event` whose value is a number of
+                                 seconds, -600..600 (clamped), evaluated
+                                 once when the run is created. A run of
+                                 priority P waits to start as if it had
+                                 been due P seconds earlier: it goes
+                                 ahead of the runs due less than P
+                                 seconds before it; a negative P delays
+                                 it by -P seconds. An error or a
+                                 value that is not a number is 0. Only
+                                 the first attempt's place in line:
+                                 .priority = "event.data.plan == 'pro' ?
+                                 120 : 0". NULL: 0 */
 };
 
 #define FH_RETRIES_NONE (-1)

@@ -29,19 +29,7 @@
 
 #include <fnhost.h>
 
-static void
-say(const char *dir, const char *line)
-{
-    char path[4096];
-    int fd;
-
-    snprintf(path, sizeof(path), "%s/log", dir);
-    fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0644);
-    if (fd >= 0) {
-        (void)!write(fd, line, strlen(line));
-        close(fd);
-    }
-}
+#include "say.h"
 
 /* Whether process PID runs: a worker killed with its master may stay a
  * zombie for a while. */
