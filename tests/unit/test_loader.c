@@ -635,6 +635,23 @@ test_cancel_rules(void)
     }
 }
 
+/* Checks a plugin whose one function has options O, case I of the
+ * cases of option NAME: refused saying WHY, or accepted (NULL). */
+static void
+checks_opts(const struct fh_function_opts *o, const char *name, size_t i,
+            const char *why)
+{
+    struct fh_plugin p;
+    struct fh_function fns[2];
+    char what[64];
+
+    make_plugin(&p, fns, FH_ABI_MINOR);
+    fns[0].opts = o;
+    snprintf(what, sizeof(what), "%s case %zu is %s", name, i,
+             why ? "refused" : "accepted");
+    checks(&p, why, what);
+}
+
 /* Each concurrency limit that cannot be refuses the plugin, naming the
  * plugin, the function, which limit and what is wrong. */
 static void
@@ -660,22 +677,35 @@ test_concurrency(void)
          "function \"fn\": concurrency[0].key: column 15: "},
         {{{0}, {.limit = 1}}, "concurrency[1]: set concurrency[0] first"},
     };
-    struct fh_plugin p;
-    struct fh_function fns[2];
-    struct fh_function_opts o;
-
     check_expr = loader_check_expr;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char what[64];
+        struct fh_function_opts o = {.size = sizeof(o)};
 
-        make_plugin(&p, fns, FH_ABI_MINOR);
-        memset(&o, 0, sizeof(o));
-        o.size = sizeof(o);
         memcpy(o.concurrency, cases[i].c, sizeof(o.concurrency));
-        fns[0].opts = &o;
-        snprintf(what, sizeof(what), "concurrency case %zu is %s", i,
-                 cases[i].why ? "refused" : "accepted");
-        checks(&p, cases[i].why, what);
+        checks_opts(&o, "concurrency", i, cases[i].why);
+    }
+}
+
+/* A priority that does not compile refuses the plugin, naming the
+ * function and the column; one that does, or none, is accepted. */
+static void
+test_priority(void)
+{
+    static const struct {
+        const char *expr;
+        const char *why; /* NULL: accepted */
+    } cases[] = {
+        {NULL, NULL},
+        {"event.data.plan == 'pro' ? 120 : 0", NULL},
+        {"event.data.p", NULL},
+        {"event.data.p +", "function \"fn\": priority: column 15: "},
+    };
+    check_expr = loader_check_expr;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct fh_function_opts o = {.size = sizeof(o), .priority =
+                                                            cases[i].expr};
+
+        checks_opts(&o, "priority", i, cases[i].why);
     }
 }
 
@@ -876,6 +906,7 @@ main(void)
     test_concurrency();
     test_flow_options();
     test_throttle();
+    test_priority();
     test_cron();
     return done_testing();
 }

@@ -362,20 +362,34 @@ fired(const void *arg)
 /* Ingests one event that starts a run of FN, and hands the run to S as
  * the event API does (unless S is NULL: then only the store has it, as
  * after a restart). RUN_ID gets its id. */
-static void start_keyed(struct sched *s, const char *fn, const char *key,
-                        char run_id[27]);
+static void start_made(struct sched *s, const char *fn, const char *key,
+                       int priority, char run_id[27]);
 
 static void
 start_run(struct sched *s, const char *fn, char run_id[27])
 {
-    start_keyed(s, fn, NULL, run_id);
+    start_made(s, fn, NULL, 0, run_id);
 }
 
-/* As start_run(), for a run whose first concurrency key is KEY (NULL:
- * none), as the pipeline stores it. */
 static void
 start_keyed(struct sched *s, const char *fn, const char *key,
             char run_id[27])
+{
+    start_made(s, fn, key, 0, run_id);
+}
+
+/* As start_run(), for a run of priority.run PRIORITY (seconds). */
+static void
+start_prio(struct sched *s, const char *fn, int priority, char run_id[27])
+{
+    start_made(s, fn, NULL, priority, run_id);
+}
+
+/* As start_run(), for a run whose first concurrency key is KEY (NULL:
+ * none) and whose priority is PRIORITY, as the pipeline stores it. */
+static void
+start_made(struct sched *s, const char *fn, const char *key, int priority,
+           char run_id[27])
 {
     struct store_new_event ev;
     struct store_new_run run;
@@ -396,11 +410,12 @@ start_keyed(struct sched *s, const char *fn, const char *key,
     /* As the pipeline does, from the function's timeouts.start. */
     run.start_timeout_ms = strcmp(fn, "timed") == 0 ? 30 : 0;
     run.conc_keys[0] = (char *)key;
+    run.priority = priority;
     store_put_events(store, &ev, 1, 0, committed_cb, &c);
     loop_until(fired, &c, 5000);
     if (s != NULL) {
         json = shared_str_new(text, sizeof(text) - 1);
-        sched_submit(s, run.id, fn, ev.id, json, ev.ts,
+        sched_submit(s, run.id, fn, ev.id, json, run.wake_at,
                      (const char *const *)run.conc_keys);
         shared_str_unref(json);
     }
@@ -1461,6 +1476,144 @@ test_concurrency_many_keys(struct sched *s)
         end_ok(fake.jobs[0]->run_id, "1");
 }
 
+/* ---------------------------------------------------------- priority */
+
+/* Lets the fake take N more jobs, as a pool whose workers came free. */
+static void
+fake_free_slots(int n)
+{
+    fake.slots += n;
+    fake.cb.idle(fake.cb.arg);
+}
+
+static int
+all_running(const void *arg)
+{
+    return fake.njobs >= *(const int *)arg;
+}
+
+/* Whether the fake's jobs from FIRST on are IDS[ORDER[0..N-1]], in that
+ * order of dispatch. */
+static int
+dispatched_in_order(int first, char ids[][27], const int *order, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (first + i >= fake.njobs ||
+            strcmp(fake.jobs[first + i]->run_id, ids[order[i]]) != 0)
+            return 0;
+    return 1;
+}
+
+/* Frees N slots of the fake, which has none busy, and checks that the
+ * N runs IDS that wait are dispatched in the order WANT (indexes into
+ * IDS), as WHAT says; then ends them. */
+static void
+go_in_order(char ids[][27], const int *want, int n, const char *what)
+{
+    fake_free_slots(n);
+    loop_until(all_running, &n, 5000);
+    ok(dispatched_in_order(0, ids, want, n), "they go out %s", what);
+    for (int i = 0; i < n; i++)
+        end_ok(ids[i], "null");
+    ok(reach(ids[want[n - 1]], "completed"), "and complete");
+}
+
+/* Runs of a higher priority leave the ready queue first, equal ones in
+ * the order they came: the fake takes none until all wait. */
+static void
+test_priority(struct sched *s)
+{
+    static const int prio[] = {0, 0, 100, 50, 100};
+    static const int want[] = {2, 4, 3, 0, 1};
+    char ids[5][27];
+
+    fake.slots = 0;
+    for (int i = 0; i < 5; i++)
+        start_prio(s, "ok", prio[i], ids[i]);
+    is_int(sched_queued(s), 5, "five runs wait, no worker free");
+    is_str(run_col(ids[2], "priority"), "100", "a run's priority is stored");
+    ok(atoll(run_col(ids[2], "wake_at")) <=
+           atoll(run_col(ids[2], "created_at")) - 100000,
+       "as its due time, 100 s before it was made");
+    go_in_order(ids, want, 5, "highest priority first, equal ones in turn");
+}
+
+/* The due scan reads runs only the store has (as after a restart) in
+ * the order of their priorities, and puts them in line so. */
+static void
+test_priority_found_in_store(struct sched *s)
+{
+    static const int prio[] = {0, 30, -0, 600, 30};
+    static const int want[] = {3, 1, 4, 0, 2};
+    char ids[5][27];
+    int n = 5;
+
+    fake.slots = 0;
+    for (int i = 0; i < n; i++)
+        start_prio(NULL, "ok", prio[i], ids[i]);
+    sched_poke(s);
+    loop_until(all_running, &n, 300);
+    is_int(sched_queued(s), 5, "a scan finds the five in the store");
+    go_in_order(ids, want, n, "highest priority first, from the store");
+}
+
+/* The ready queue holds at most 8,192 runs (sched.c's QUEUE_MAX): one
+ * of a higher priority that comes when it is full takes the place of
+ * the last, which the store keeps for a later scan. */
+static void
+test_priority_full_queue(struct sched *s)
+{
+    enum { FULL = 8192 };
+    struct store_new_event ev;
+    struct store_new_run *runs = xcalloc(FULL + 1, sizeof(*runs));
+    struct store_cancel *v = xcalloc(FULL + 1, sizeof(*v));
+    struct committed c = {0, -1};
+    struct cancel_seen cs = {0, -1, {0}};
+    struct shared_str *json;
+    static const char text[] = "{\"name\":\"test/e\",\"data\":{}}";
+    int one = 1;
+
+    memset(&ev, 0, sizeof(ev));
+    ulid_new(ev.id, 0);
+    ev.name = "test/e";
+    ev.ts = now_ms();
+    ev.json = text;
+    ev.runs = runs;
+    ev.nruns = FULL + 1;
+    for (int i = 0; i <= FULL; i++) {
+        ulid_new(runs[i].id, 0);
+        runs[i].function_id = "ok";
+    }
+    runs[FULL].priority = 60;
+    store_put_events(store, &ev, 1, 0, committed_cb, &c);
+    loop_until(fired, &c, 20000);
+    ok(c.rc == 0, "8,193 runs are stored");
+    fake.slots = 0;
+    json = shared_str_new(text, sizeof(text) - 1);
+    for (int i = 0; i <= FULL; i++)
+        sched_submit(s, runs[i].id, "ok", ev.id, json, runs[i].wake_at,
+                     NULL);
+    shared_str_unref(json);
+    is_int(sched_queued(s), FULL, "the ready queue is full");
+    fake_free_slots(1);
+    loop_until(all_running, &one, 5000);
+    ok(fake.njobs == 1 && strcmp(fake.jobs[0]->run_id, runs[FULL].id) == 0,
+       "the run of priority 60 took a place in it, and goes out first");
+    end_ok(runs[FULL].id, "null");
+    for (int i = 0; i <= FULL; i++)
+        memcpy(v[i].run_id, runs[i].id, 27);
+    fake.slots = 0;
+    sched_cancel(s, v, FULL + 1, "test cancel", cancel_cb, &cs);
+    ok(loop_until(cancel_fired, &cs, 20000) && cs.rc == 0,
+       "the rest are cancelled");
+    is_str(run_col(runs[FULL - 1].id, "status"), "cancelled",
+           "the last, given back to the store, with them");
+    is_int(sched_queued(s), 0, "none waits in the ready queue");
+    fake.slots = 1;
+    free(runs);
+    free(v);
+}
+
 int
 main(void)
 {
@@ -1514,6 +1667,10 @@ main(void)
     test_bulk_cancel_finds_group(s);
     test_concurrency(s);
     test_concurrency_many_keys(s);
+
+    test_priority(s);
+    test_priority_found_in_store(s);
+    test_priority_full_queue(s);
 
     sched_stop(s, stopped_cb, &stopped);
     ok(stopped && fake.stopped, "stopping stops the executor");

@@ -376,6 +376,66 @@ test_future_ts(struct store *st)
     is_int(store_next_wake(st, later, FUT), 0, "no wake after that: 0");
 }
 
+/* A run's priority.run places it in line by its wake_at: due that many
+ * seconds earlier, never before a future ts, and a negative one later,
+ * with its timeouts.start counted from then. */
+static void
+test_priority(struct store *st)
+{
+    struct test_event t[3];
+    int64_t later = now_ms() + 3600 * 1000, before = now_ms();
+    static const char *const FP[] = {"fn-prio", NULL};
+    char sql[256];
+
+    make_event(&t[0], "app/prio", NULL, 0, FP);
+    t[0].runs[0].priority = 120;
+    make_event(&t[1], "app/prio", NULL, later, FP);
+    t[1].runs[0].priority = 120;
+    make_event(&t[2], "app/prio", NULL, 0, FP);
+    t[2].runs[0].priority = -30;
+    t[2].runs[0].start_timeout_ms = 1000;
+    is_int(put(st, t, 3, 0, NULL, 0), 0, "runs with priorities are stored");
+    ok(t[0].runs[0].wake_at >= before - 120000 &&
+           t[0].runs[0].wake_at <= now_ms() - 120000,
+       "priority 120: due 120 s before it was stored");
+    is_int(t[1].runs[0].wake_at, later,
+           "a run due later keeps its time: never earlier");
+    snprintf(sql, sizeof(sql), "select wake_at - created_at from runs"
+             " where id = '%s'", t[2].runs[0].id);
+    is_int(query_int(sql), 30000, "priority -30: due 30 s later");
+    snprintf(sql, sizeof(sql), "select deadline - wake_at from runs"
+             " where id = '%s'", t[2].runs[0].id);
+    is_int(query_int(sql), 1000, "its timeouts.start counts from then");
+    snprintf(sql, sizeof(sql), "select priority from runs where id = '%s'",
+             t[2].runs[0].id);
+    is_int(query_int(sql), -30, "the priority is stored with the run");
+}
+
+/* A debounced run gets its place in line by its priority when its time
+ * comes, as a new run does. */
+static void
+test_priority_debounced(struct store *st)
+{
+    struct test_event t;
+    struct waiter w = {0};
+    static const char *const FD[] = {"fn-prio-debounce", NULL};
+    int64_t fire = now_ms() + 5000;
+    char sql[256];
+    char key[] = "";
+    int n = 0;
+
+    make_event(&t, "app/prio", NULL, 0, FD);
+    t.runs[0].priority = 45;
+    t.runs[0].debounce_key = key;
+    t.runs[0].debounce_ms = 1000;
+    is_int(put(st, &t, 1, 0, NULL, 0), 0, "a debounced run with a priority");
+    store_expire_waits(st, fire, 1000, &n, done_cb, &w);
+    ok(wait_for(&w) && w.rc == 0, "its time comes");
+    snprintf(sql, sizeof(sql), "select %lld - wake_at from runs"
+             " where id = '%s'", (long long)fire, t.runs[0].id);
+    is_int(query_int(sql), 45000, "it is due 45 s before its time came");
+}
+
 static void
 test_dedup(struct store *st)
 {
@@ -902,6 +962,8 @@ main(void)
     test_run_state();
     test_put_and_due(st);
     test_future_ts(st);
+    test_priority(st);
+    test_priority_debounced(st);
     test_dedup(st);
     test_attempts(st);
     test_requeue(st);
