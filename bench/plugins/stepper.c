@@ -21,6 +21,8 @@
  *   -single, -debounce           `if`, an idempotency key, a rate limit,
  *                                a singleton or a debounce, each keyed by
  *                                data.i so that every event runs
+ *   steps-1-prio                 on bench/steps-1-prio: steps-1 with a
+ *                                priority of 0, 60 or 120 s (data.i % 3)
  *   noop                         on bench/noop: completes at once
  *   fan-10                       on bench/fan-10: one parallel group of
  *                                10 trivial steps (fh_parallel)
@@ -190,6 +192,10 @@ static const struct fh_function functions[] = {
      .triggers = FH_EVENTS("bench/steps-1-throttle"),
      .opts = FH_OPTS(.throttle = {.limit = 1, .period = "1m",
                                   .key = "event.data.i"})},
+    /* Three priorities, mixed: the ready queue inserts out of turn. */
+    {.id = "steps-1-prio", .run = steps_1,
+     .triggers = FH_EVENTS("bench/steps-1-prio"),
+     .opts = FH_OPTS(.priority = "event.data.i % 3 * 60")},
     /* The same, checkpointing ahead ("3a" in bench/run.sh steps). */
     {.id = "steps-3a", .run = steps_3, .triggers = FH_EVENTS("bench/steps-3a"),
      .opts = FH_OPTS(.checkpoint_ahead = FH_CHECKPOINT_AHEAD)},
