@@ -1486,12 +1486,6 @@ fake_free_slots(int n)
     fake.cb.idle(fake.cb.arg);
 }
 
-static int
-all_running(const void *arg)
-{
-    return fake.njobs >= *(const int *)arg;
-}
-
 /* Whether the fake's jobs from FIRST on are IDS[ORDER[0..N-1]], in that
  * order of dispatch. */
 static int
@@ -1511,7 +1505,7 @@ static void
 go_in_order(char ids[][27], const int *want, int n, const char *what)
 {
     fake_free_slots(n);
-    loop_until(all_running, &n, 5000);
+    loop_until(has_jobs, &n, 5000);
     ok(dispatched_in_order(0, ids, want, n), "they go out %s", what);
     for (int i = 0; i < n; i++)
         end_ok(ids[i], "null");
@@ -1552,7 +1546,7 @@ test_priority_found_in_store(struct sched *s)
     for (int i = 0; i < n; i++)
         start_prio(NULL, "ok", prio[i], ids[i]);
     sched_poke(s);
-    loop_until(all_running, &n, 300);
+    loop_until(has_jobs, &n, 300);
     is_int(sched_queued(s), 5, "a scan finds the five in the store");
     go_in_order(ids, want, n, "highest priority first, from the store");
 }
@@ -1596,7 +1590,7 @@ test_priority_full_queue(struct sched *s)
     shared_str_unref(json);
     is_int(sched_queued(s), FULL, "the ready queue is full");
     fake_free_slots(1);
-    loop_until(all_running, &one, 5000);
+    loop_until(has_jobs, &one, 5000);
     ok(fake.njobs == 1 && strcmp(fake.jobs[0]->run_id, runs[FULL].id) == 0,
        "the run of priority 60 took a place in it, and goes out first");
     end_ok(runs[FULL].id, "null");
