@@ -441,6 +441,8 @@ cmd_run(struct cli *c)
         printf("next try  %s\n", jstr(r, "next_attempt_at"));
     if (json_object_object_get_ex(r, "queued_reason", NULL))
         printf("queued    %s\n", jstr(r, "queued_reason"));
+    if (json_object_get_int(json_object_object_get(r, "priority")) != 0)
+        printf("priority  %s s\n", jstr(r, "priority"));
     if ((w = json_object_object_get(r, "debouncing")) != NULL)
         printf("debounce  key \"%s\", starts at %s unless another event"
                " of the key comes first\n", jstr(w, "key"), jstr(w, "until"));

@@ -62,6 +62,7 @@ wait_until 20 eval '[ "$(sql "select count(*) from runs where function_id = '"'p
 t_ok $? "six runs wait in the key's queue"
 get "/v1/runs/$id_hi"
 t_is "$(jq -r '.data.priority' <<<"$BODY_OUT")" 300 "/v1/runs/{id} shows a run's priority"
+t_has "$("$FNHOST" run "$id_hi" --url "$URL" 2>&1)" "priority  300 s" "so does fnhost run"
 get "/v1/runs/$id_mid"
 t_is "$(jq -r '.data.priority' <<<"$BODY_OUT")" 100 "a fraction is cut to whole seconds"
 get "/v1/runs/$id_big"
