@@ -6,8 +6,8 @@
 # start highest first, the equal ones in the order they came. The order
 # holds in a concurrency key's queue, in the ready queue, and in the store
 # across kill -9; a value that is not a number is 0, said once; one past
-# 600 is clamped; a negative one delays the run; the functions and runs
-# APIs show it.
+# 600 is clamped; a negative one delays the run; a [function ID] section
+# replaces it; the functions and runs APIs show it.
 # SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/lib.sh"
 t_setup
@@ -84,25 +84,31 @@ t_is "$(started neg)" 0 "the delayed run has not started"
 
 t_stop
 # The ready queue, and the store's due scan after kill -9: one worker.
+# The config replaces prio-any's priority with event.data.q, whose order
+# is not data.p's.
+printf '[function prio-any]\npriority = event.data.q\n' >>"$T_DIR/prio.ini"
 T_WORKERS=1 t_start --config "$T_DIR/prio.ini"
-send prio-any hold1 '"hold":true,"p":600'
+get /v1/functions
+t_is "$(jq -r '.data.plugins[].functions[] | select(.id == "prio-any") | .priority' <<<"$BODY_OUT")" \
+    "event.data.q" "a [function ID] section replaces the plugin's priority"
+send prio-any hold1 '"hold":true,"q":600'
 wait_until 20 eval '[ "$(started hold1)" = 1 ]'
 t_ok $? "a run holds the one worker"
-send prio-any a-lo '"p":-0'
-send prio-any a-mid '"p":60'
-send prio-any a-lo2
-send prio-any a-hi '"p":120'
+send prio-any a-lo '"q":-0,"p":200'
+send prio-any a-mid '"q":60'
+send prio-any a-lo2 '"p":300'
+send prio-any a-hi '"q":120,"p":-5'
 n=$(($(lines) + 1))
 touch "$FNHOST_TEST_PRIO/open/hold1"
 wait_until 30 eval '[ "$(started a-lo2)" = 1 ]'
 t_is "$(order "$n")" "a-hi a-mid a-lo a-lo2 " \
-    "the ready queue starts them highest priority first"
+    "the ready queue starts them highest priority first, by the config's"
 
-send prio-any hold2 '"hold":true,"p":600'
+send prio-any hold2 '"hold":true,"q":600'
 wait_until 20 eval '[ "$(started hold2)" = 1 ]'
-send prio-any k-lo '"p":1'
-send prio-any k-mid '"p":30'
-send prio-any k-hi '"p":400'
+send prio-any k-lo '"q":1'
+send prio-any k-mid '"q":30'
+send prio-any k-hi '"q":400'
 wait_until 20 eval '[ "$(sql "select count(*) from runs where function_id = '"'prio-any'"' and status = '"'queued'"'")" = 4 ]'
 t_kill9
 T_WORKERS=1 t_start --config "$T_DIR/prio.ini"
