@@ -1486,6 +1486,24 @@ fake_free_slots(int n)
     fake.cb.idle(fake.cb.arg);
 }
 
+static int
+idle_now(const void *arg)
+{
+    if (fake.njobs > 0)
+        end_ok(fake.jobs[0]->run_id, "null");
+    return fake.njobs == 0 && sched_queued(arg) == 0;
+}
+
+/* Ends what the tests before left running or queued, so that the order
+ * of what goes out next is a test's own runs'. */
+static void
+drain(struct sched *s)
+{
+    fake.slots = FAKE_MAX;
+    loop_until(idle_now, s, 20000);
+    fake.slots = 0;
+}
+
 /* Whether the fake's jobs from FIRST on are IDS[ORDER[0..N-1]], in that
  * order of dispatch. */
 static int
@@ -1521,7 +1539,7 @@ test_priority(struct sched *s)
     static const int want[] = {2, 4, 3, 0, 1};
     char ids[5][27];
 
-    fake.slots = 0;
+    drain(s);
     for (int i = 0; i < 5; i++)
         start_prio(s, "ok", prio[i], ids[i]);
     is_int(sched_queued(s), 5, "five runs wait, no worker free");
@@ -1542,7 +1560,7 @@ test_priority_found_in_store(struct sched *s)
     char ids[5][27];
     int n = 5;
 
-    fake.slots = 0;
+    drain(s);
     for (int i = 0; i < n; i++)
         start_prio(NULL, "ok", prio[i], ids[i]);
     sched_poke(s);
@@ -1579,10 +1597,10 @@ test_priority_full_queue(struct sched *s)
         runs[i].function_id = "ok";
     }
     runs[FULL].priority = 60;
+    drain(s);
     store_put_events(store, &ev, 1, 0, committed_cb, &c);
     loop_until(fired, &c, 20000);
     ok(c.rc == 0, "8,193 runs are stored");
-    fake.slots = 0;
     json = shared_str_new(text, sizeof(text) - 1);
     for (int i = 0; i <= FULL; i++)
         sched_submit(s, runs[i].id, "ok", ev.id, json, runs[i].wake_at,
