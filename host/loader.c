@@ -244,11 +244,12 @@ add_concurrency(const struct fh_function_opts *o, struct json_object *fo)
 }
 
 /* F's trigger `if`, idempotency key, rate limit key, singleton, debounce
- * and throttle keys into FO as "if", "idempotency", "rate_limit_key",
- * "singleton" (its mode), "singleton_key", "debounce_key" and
- * "throttle_key", if it has them (checked by check_plugin()); the
- * registry compiles the expressions with the generation; its concurrency
- * limits, and its cron schedules as "cron". */
+ * and throttle keys, batch key and `if` into FO as "if", "idempotency",
+ * "rate_limit_key", "singleton" (its mode), "singleton_key",
+ * "debounce_key", "throttle_key", "batch_key" and "batch_if", if it has
+ * them (checked by check_plugin()); the registry compiles the
+ * expressions with the generation; its concurrency limits, and its cron
+ * schedules as "cron". */
 static void
 add_if(const struct fh_plugin *p, const struct fh_function *f,
        struct json_object *fo)
@@ -278,6 +279,12 @@ add_if(const struct fh_plugin *p, const struct fh_function *f,
     if (o.throttle.key != NULL)
         json_object_object_add(fo, "throttle_key",
                                json_object_new_string(o.throttle.key));
+    if (o.batch.key != NULL)
+        json_object_object_add(fo, "batch_key",
+                               json_object_new_string(o.batch.key));
+    if (o.batch.if_expr != NULL)
+        json_object_object_add(fo, "batch_if",
+                               json_object_new_string(o.batch.if_expr));
     add_concurrency(&o, fo);
     if (o.cron[0] != NULL) {
         struct json_object *list = json_object_new_array();

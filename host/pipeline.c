@@ -96,6 +96,7 @@ submission_free(struct submission *sub)
             free(sub->evs[i].runs[j].singleton_key);
             free(sub->evs[i].runs[j].debounce_key);
             free(sub->evs[i].runs[j].throttle_key);
+            free(sub->evs[i].runs[j].batch_key);
             for (int k = 0; k < FH_CONCURRENCY_LIMITS; k++)
                 free(sub->evs[i].runs[j].conc_keys[k]);
         }
@@ -179,6 +180,14 @@ schedule_runs(struct pipeline *p, const struct store_new_event *e)
                      skip_reason(e->runs[j].skipped));
             continue;
         }
+        if (!e->runs[j].created && e->runs[j].debounce_run[0] != '\0' &&
+            e->runs[j].batch_key != NULL) {
+            log_info("ingest", "event %s (%s): joins the batch of %s run"
+                               " %s", e->id, e->name,
+                     e->runs[j].function_id, e->runs[j].debounce_run);
+            sched_wake_at(p->sched, e->runs[j].debounce_due);
+            continue;
+        }
         if (!e->runs[j].created && e->runs[j].debounce_run[0] != '\0') {
             log_info("ingest", "event %s (%s): %s run %s is debounced"
                                " until %lld ms from now, with this event",
@@ -197,7 +206,9 @@ schedule_runs(struct pipeline *p, const struct store_new_event *e)
                      e->user_id, e->runs[j].function_id);
             continue;
         }
-        if (e->runs[j].debounce_key != NULL) {
+        /* Pending (a batch of one is not: it runs now). */
+        if (e->runs[j].debounce_key != NULL ||
+            (e->runs[j].batch_key != NULL && e->runs[j].batch_max > 1)) {
             sched_wake_at(p->sched, e->runs[j].debounce_due);
             continue;
         }
@@ -325,9 +336,23 @@ group_key(const struct fn_info *f, const struct expr *key, const char *name,
     return k != NULL ? k : xstrdup("");
 }
 
+/* Whether event EV goes into a batch of F: its batch `if` holds (one
+ * that cannot be evaluated does not, as a trigger's); else it runs
+ * alone, as in Inngest. */
+static int
+batched(const struct fn_info *f, struct json_object *ev)
+{
+    struct expr_vars vars = {ev, NULL};
+    char why[256];
+
+    return f->batch_if == NULL ||
+           (ev != NULL &&
+            expr_eval_bool(f->batch_if, &vars, why, sizeof(why)) == 1);
+}
+
 /* Sets the keys of new run R of function F for event EV: its idempotency
  * key, its rate limit's, its singleton's, its debounce's, its
- * throttle's. */
+ * throttle's, its batch's. */
 static void
 run_keys(struct store_new_run *r, const struct fn_info *f,
          struct json_object *ev)
@@ -354,6 +379,11 @@ run_keys(struct store_new_run *r, const struct fn_info *f,
         r->throttle_burst = f->throttle_burst;
         r->throttle_key = group_key(f, f->throttle_key, "throttle", ev);
     }
+    if (f->batch_max > 0 && batched(f, ev)) {
+        r->batch_max = f->batch_max;
+        r->batch_timeout_ms = f->batch_timeout_ms;
+        r->batch_key = group_key(f, f->batch_key, "batch", ev);
+    }
 }
 
 /* The index in G of function ID, loaded or not, or -1. */
@@ -368,7 +398,8 @@ function_index(const struct generation *g, const char *id)
 
 /* Whether a function of G at MATCH (N of them) reads the event itself
  * when it is routed: an `if`, an idempotency key, the key of a rate
- * limit, a singleton, a debounce, a throttle or a concurrency limit. */
+ * limit, a singleton, a debounce, a throttle, a batch or a concurrency
+ * limit. */
 static int
 needs_tree(const struct generation *g, const size_t *match, size_t n)
 {
@@ -379,6 +410,8 @@ needs_tree(const struct generation *g, const size_t *match, size_t n)
             g->fns[match[i]].singleton_key != NULL ||
             g->fns[match[i]].debounce_key != NULL ||
             g->fns[match[i]].throttle_key != NULL ||
+            g->fns[match[i]].batch_key != NULL ||
+            g->fns[match[i]].batch_if != NULL ||
             g->fns[match[i]].concurrency[0].key != NULL ||
             g->fns[match[i]].concurrency[1].key != NULL)
             return 1;

@@ -216,6 +216,16 @@ const char *const store_migrations[] = {
     "  tat INTEGER NOT NULL,"
     "  PRIMARY KEY (function_id, key)) WITHOUT ROWID;"
     "ALTER TABLE runs ADD COLUMN throttle_key TEXT;",
+    /* 15 (13 and 14 are throttle's and priority's): batches. A pending
+     * batch is a debounces row whose size counts its events
+     * (store_debounce.c); a batch run's events, in order, are its
+     * run_events (a run without any has its one event, runs.event_id). */
+    "ALTER TABLE debounces ADD COLUMN size INTEGER;"
+    "CREATE TABLE run_events ("
+    "  run_id TEXT NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  event_id TEXT NOT NULL,"
+    "  PRIMARY KEY (run_id, seq)) WITHOUT ROWID;",
 };
 
 const int store_nmigrations =
