@@ -18,6 +18,7 @@
 #include "router.h"
 #include "sched.h"
 #include "store.h"
+#include "store_debounce.h"
 #include "util.h"
 
 struct pipeline {
@@ -591,21 +592,28 @@ static const char ev_finished[] = EVENT_FN_FINISHED;
 static const char ev_failed[] = EVENT_FN_FAILED;
 
 /* Event NAME about run AT of FUNCTION_ID, triggered by TRIGGER (a parsed
- * event; borrowed), with Inngest's data. */
+ * event; borrowed), with Inngest's data; BATCH (borrowed, or NULL) is
+ * its batch's events, as store_batch_events() gives them. */
 static struct json_object *
 lifecycle_event(const char *name, const struct store_attempt *at,
                 const char *function_id, struct json_object *trigger,
-                int64_t now)
+                struct json_object *batch, int64_t now)
 {
     struct json_object *ev = json_object_new_object();
     struct json_object *data = json_object_new_object(), *list;
+    size_t n = json_object_array_length(batch);
 
     json_object_object_add(data, "function_id",
                            json_object_new_string(function_id));
     json_object_object_add(data, "run_id", json_object_new_string(at->run_id));
     json_object_object_add(data, "event", json_object_get(trigger));
     list = json_object_new_array();
-    json_object_array_add(list, json_object_get(trigger));
+    for (size_t i = 0; i < n; i++)
+        json_object_array_add(
+            list, json_object_get(json_object_object_get(
+                      json_object_array_get_idx(batch, i), "event")));
+    if (n == 0)
+        json_object_array_add(list, json_object_get(trigger));
     json_object_object_add(data, "events", list);
     if (at->outcome == RUN_FAILED) {
         struct json_object *err = json_object_new_object();
@@ -691,6 +699,25 @@ finish_invoke(struct pipeline *p, struct store_attempt *at,
     free((char *)failed.error);
 }
 
+/* The events of RUN_ID, a run of FUNCTION_ID in G, if that batches
+ * (new; NULL for none, or when they cannot be read: the run's own event
+ * stands for them then). */
+static struct json_object *
+batch_of(struct pipeline *p, const struct generation *g, const char *run_id,
+         const char *function_id)
+{
+    long k = function_index(g, function_id);
+    struct json_object *o;
+    char *text;
+
+    if (k < 0 || g->fns[k].batch_max == 0 ||
+        store_batch_events(p->store, run_id, &text) != 0 || text == NULL)
+        return NULL;
+    o = json_tokener_parse(text);
+    free(text);
+    return o;
+}
+
 void
 pipeline_finish(void *impl, struct store_attempt *at, const char *function_id,
                 const char *trigger_json, store_done_fn done, void *arg)
@@ -698,7 +725,7 @@ pipeline_finish(void *impl, struct store_attempt *at, const char *function_id,
     struct pipeline *p = impl;
     const struct generation *g = *p->gen;
     const char *names[2] = {ev_finished, ev_failed};
-    struct json_object *trigger = NULL, *events = NULL, *ev;
+    struct json_object *trigger = NULL, *events = NULL, *ev, *batch = NULL;
     struct submission *sub;
     int64_t now = now_ms();
 
@@ -732,8 +759,9 @@ pipeline_finish(void *impl, struct store_attempt *at, const char *function_id,
                     json_object_object_get(trigger, "name"))))
                 break;
             events = json_object_new_array();
+            batch = batch_of(p, g, at->run_id, function_id);
         }
-        ev = lifecycle_event(names[i], at, function_id, trigger, now);
+        ev = lifecycle_event(names[i], at, function_id, trigger, batch, now);
         /* Failure handlers subscribe to the failures of one function. */
         if (filter_runs(g, ev, p->match,
                         router_lookup(g->router, names[i], p->match)) > 0)
@@ -742,6 +770,7 @@ pipeline_finish(void *impl, struct store_attempt *at, const char *function_id,
             json_object_put(ev);
     }
     json_object_put(trigger);
+    json_object_put(batch);
     if (events == NULL || json_object_array_length(events) == 0) {
         json_object_put(events);
         store_finish_attempt(p->store, at, done, arg);

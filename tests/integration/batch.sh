@@ -126,5 +126,32 @@ send_event test/bt-nap '{"n":1}'
 send_event test/bt-nap '{"n":2}'
 t_is "$(output "$(newest bt-nap)" | jq -c '[.before, .n]')" "[2,[1,2]]" \
     "a batch's run sees its events before and after a sleep"
+
+# A batch's run that fails: its failure event lists the batch's events.
+send_event test/bt-fail '{"n":1}'
+send_event test/bt-fail '{"n":2}'
+wait_until 30 eval '[ "$(runs bt-fail-failure)" = 1 ]'
+t_is "$(output "$(newest bt-fail-failure)")" '{"n":[1,2]}' \
+    "its inngest/function.failed event has every event of the batch"
+t_stop
+
+# A [function ID] section: bt-time in batches of one (each event runs
+# at once, alone), bt-nap not batched at all.
+cat >"$T_DIR/fnhost.ini" <<'INI'
+[function bt-time]
+batch.max_size = 1
+[function bt-nap]
+batch.max_size = 0
+INI
+t_start --config "$T_DIR/fnhost.ini"
+send_event test/bt-time '{"n":3}'
+send_event test/bt-time '{"n":4}'
+wait_until 30 eval '[ "$(sql "select count(*) from runs where function_id =
+                            '"'bt-time'"' and status = '"'completed'"'")" = 3 ]'
+t_ok $? "batch.max_size = 1: each event starts a run at once"
+t_is "$(output "$(newest bt-time)" | jq -c .n)" "[4]" "with itself alone"
+send_event test/bt-nap '{"n":5}'
+t_is "$(output "$(newest bt-nap)" | jq -c '[.before, .n]')" "[1,[5]]" \
+    "batch.max_size = 0: no batching"
 t_stop
 t_done

@@ -10,7 +10,9 @@
  * 2s after their first event. On test/bt-slow: "bt-slow", the same with
  * 8s, for a kill -9 before the timeout. On test/bt-nap: "bt-nap",
  * batches of 2 whose run counts its events in a step, sleeps a second,
- * and outputs what it saw after, with "before": that count. */
+ * and outputs what it saw after, with "before": that count. On
+ * test/bt-fail: "bt-fail", batches of 2 that fail, whose failure handler
+ * outputs {"n": [data.n of each of its data.events]}. */
 #include <fnhost.h>
 
 #include <stdint.h>
@@ -73,6 +75,31 @@ nap(struct fh_ctx *ctx, const struct fh_event *ev)
     return fh_set_output(ctx, out);
 }
 
+static int
+fail(struct fh_ctx *ctx, const struct fh_event *ev)
+{
+    (void)ev;
+    return fh_fail(ctx, FH_NO_RETRY, "batch of %zu failed", fh_events(ctx));
+}
+
+/* The failure handler: {"n": data.n of each of data.events}. */
+static int
+failed(struct fh_ctx *ctx, const struct fh_event *ev)
+{
+    struct json_object *out = json_object_new_object();
+    struct json_object *ns = json_object_new_array(), *list;
+
+    list = fh_json_get(ev->data, "events");
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        int64_t n = -1;
+
+        fh_json_int(json_object_array_get_idx(list, i), "data.n", &n);
+        json_object_array_add(ns, json_object_new_int64(n));
+    }
+    json_object_object_add(out, "n", ns);
+    return fh_set_output(ctx, out);
+}
+
 static const struct fh_function functions[] = {
     {.id = "bt-size", .run = collect, .triggers = FH_EVENTS("test/bt"),
      .opts = FH_OPTS(.batch = {.max_size = 3, .timeout = "60s",
@@ -84,6 +111,9 @@ static const struct fh_function functions[] = {
      .opts = FH_OPTS(.batch = {.max_size = 100, .timeout = "8s"})},
     {.id = "bt-nap", .run = nap, .triggers = FH_EVENTS("test/bt-nap"),
      .opts = FH_OPTS(.batch = {.max_size = 2, .timeout = "60s"})},
+    {.id = "bt-fail", .run = fail, .triggers = FH_EVENTS("test/bt-fail"),
+     .opts = FH_OPTS(.batch = {.max_size = 2, .timeout = "60s"},
+                     .on_failure = failed)},
     FH_FUNCTIONS_END};
 
 FH_PLUGIN(.name = "batch", .version = "1.0.0", .functions = functions);
