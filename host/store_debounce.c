@@ -107,6 +107,44 @@ done(sqlite3_stmt *s)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* Makes RUN_ID, pending under KEY of FUNCTION_ID, due at NOW, its
+ * timeouts.start of START_MS (0: none) counting from then, and drops its
+ * row: 0 or -1. */
+static int
+fire_one(struct store_debounce *d, const char *function_id, const char *key,
+         const char *run_id, int64_t start_ms, int64_t now)
+{
+    sqlite3_stmt *f = d->stmt[D_FIRE], *x = d->stmt[D_DEL];
+
+    sqlite3_bind_int64(f, 1, now);
+    store_bind_text(f, 2, run_id);
+    sqlite3_bind_int64(f, 3, start_ms);
+    if (done(f) != 0)
+        return -1;
+    store_bind_text(x, 1, function_id);
+    store_bind_text(x, 2, key);
+    return done(x);
+}
+
+/* The pending run RUN_ID of KEY is of the other kind (a debounce's when
+ * a batch is looked for, or the reverse: the function's option changed
+ * at a reload): it starts now, as it was (counted in E->resumed), and
+ * the event begins a pending run of the new kind. Returns 0, or -1 on an
+ * error. */
+static int
+other_kind(struct store_debounce *d, struct store_new_event *e,
+           struct store_new_run *r, const char *key, int64_t start_ms,
+           int64_t now)
+{
+    int rc = fire_one(d, r->function_id, key, r->debounce_run, start_ms,
+                      now);
+
+    r->debounce_run[0] = '\0';
+    /* Due now: the pipeline pokes the scheduler, as for a wait's end. */
+    e->resumed++;
+    return rc;
+}
+
 /* When R's run is due if its key's latest event came at NOW: its period
  * later, but not past MAX_AT (0: no timeout). */
 static int64_t
@@ -118,14 +156,13 @@ due_time(const struct store_new_run *r, int64_t now, int64_t max_at)
 }
 
 int
-store_debounce_event(struct store_debounce *d,
-                     const struct store_new_event *e,
+store_debounce_event(struct store_debounce *d, struct store_new_event *e,
                      struct store_new_run *r, int64_t now)
 {
     sqlite3_stmt *g = d->stmt[D_GET], *s;
     char *old = NULL;
-    int64_t max_at = 0, due;
-    int rc;
+    int64_t max_at = 0, due, start_ms = 0;
+    int rc, batch = 0;
 
     store_bind_text(g, 1, r->function_id);
     store_bind_text(g, 2, r->debounce_key);
@@ -135,11 +172,17 @@ store_debounce_event(struct store_debounce *d,
                  (const char *)sqlite3_column_text(g, 0));
         old = xstrdup((const char *)sqlite3_column_text(g, 1));
         max_at = sqlite3_column_int64(g, 2);
+        batch = sqlite3_column_type(g, 3) != SQLITE_NULL;
+        start_ms = sqlite3_column_int64(g, 5);
     }
     sqlite3_reset(g);
     sqlite3_clear_bindings(g);
     if (rc != SQLITE_ROW)
         return rc == SQLITE_DONE ? 0 : -1;
+    if (batch) {
+        free(old);
+        return other_kind(d, e, r, r->debounce_key, start_ms, now);
+    }
     due = due_time(r, now, max_at);
     s = d->stmt[D_PUSH];
     store_bind_text(s, 1, e->id);
@@ -205,25 +248,6 @@ store_debounce_park(struct store_debounce *d,
 
     r->debounce_due = due_time(r, now, max_at);
     return park(d, e, r, r->debounce_key, r->debounce_due, max_at, 0);
-}
-
-/* Makes RUN_ID, pending under KEY of FUNCTION_ID, due at NOW, its
- * timeouts.start of START_MS (0: none) counting from then, and drops its
- * row: 0 or -1. */
-static int
-fire_one(struct store_debounce *d, const char *function_id, const char *key,
-         const char *run_id, int64_t start_ms, int64_t now)
-{
-    sqlite3_stmt *f = d->stmt[D_FIRE], *x = d->stmt[D_DEL];
-
-    sqlite3_bind_int64(f, 1, now);
-    store_bind_text(f, 2, run_id);
-    sqlite3_bind_int64(f, 3, start_ms);
-    if (done(f) != 0)
-        return -1;
-    store_bind_text(x, 1, function_id);
-    store_bind_text(x, 2, key);
-    return done(x);
 }
 
 int
@@ -327,7 +351,7 @@ add_event(struct store_debounce *d, const char *run_id, int seq,
 }
 
 int
-store_batch_event(struct store_debounce *d, const struct store_new_event *e,
+store_batch_event(struct store_debounce *d, struct store_new_event *e,
                   struct store_new_run *r, int64_t now)
 {
     sqlite3_stmt *g = d->stmt[D_GET], *s;
@@ -337,10 +361,6 @@ store_batch_event(struct store_debounce *d, const struct store_new_event *e,
     store_bind_text(g, 1, r->function_id);
     store_bind_text(g, 2, r->batch_key);
     rc = sqlite3_step(g);
-    /* A debounce's row (a function that had one before a reload) is no
-     * batch: the event starts a new one, which replaces it. */
-    if (rc == SQLITE_ROW && sqlite3_column_type(g, 3) == SQLITE_NULL)
-        rc = SQLITE_DONE;
     if (rc == SQLITE_ROW) {
         snprintf(r->debounce_run, sizeof(r->debounce_run), "%s",
                  (const char *)sqlite3_column_text(g, 0));
@@ -352,6 +372,8 @@ store_batch_event(struct store_debounce *d, const struct store_new_event *e,
     sqlite3_clear_bindings(g);
     if (rc != SQLITE_ROW)
         return rc == SQLITE_DONE ? 0 : -1;
+    if (size == 0)
+        return other_kind(d, e, r, r->batch_key, start_ms, now);
     if (add_event(d, r->debounce_run, size, e) != 0)
         return -1;
     size++;

@@ -38,9 +38,10 @@ void store_debounce_free(struct store_debounce *d);
  * R->debounce_ms from NOW (no later than its timeout allows), the event
  * it had is stored as skipped for the function. Returns 1 then (R is not
  * to be created; R->debounce_run says which run), 0 when the key has no
- * pending run, -1 on an error. */
+ * pending run, -1 on an error. A key's pending batch (the function's
+ * option changed) starts now instead, counted in E->resumed, and 0. */
 int store_debounce_event(struct store_debounce *d,
-                         const struct store_new_event *e,
+                         struct store_new_event *e,
                          struct store_new_run *r, int64_t now);
 
 /* R, just inserted for event E, becomes its key's pending run, due
@@ -71,9 +72,11 @@ struct json_object *store_debounce_of_run(struct store *st,
  * if there is one: E becomes the batch's next event; when that makes it
  * R->batch_max, the run is due at NOW (R->debounce_due, out: when the
  * batch is due). Returns 1 then (R is not to be created; R->debounce_run
- * says which run), 0 when the key has no pending batch, -1 on an error. */
+ * says which run), 0 when the key has no pending batch, -1 on an error.
+ * A key's debounced run starts now instead, as store_debounce_event()
+ * does a batch. */
 int store_batch_event(struct store_debounce *d,
-                      const struct store_new_event *e,
+                      struct store_new_event *e,
                       struct store_new_run *r, int64_t now);
 
 /* R, just inserted for event E, begins its key's batch with E, due

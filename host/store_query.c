@@ -817,10 +817,12 @@ store_event_runs(struct store *st, const char *event_id)
     const char *args[] = {event_id};
 
     /* With their outputs, as Inngest's answer has them (a client polls
-     * this for a run's result): one per function the event started. */
+     * this for a run's result): one per function the event started, or
+     * whose batch it joined. */
     return query_runs(st, "SELECT " RUN_COLUMNS " FROM runs WHERE"
-                          " event_id = ? AND target_step IS NULL"
-                          " ORDER BY id",
+                          " (event_id = ?1 OR id IN (SELECT run_id FROM"
+                          " run_events WHERE event_id = ?1))"
+                          " AND target_step IS NULL ORDER BY id",
                       args, 1, 0, 0, RUN_OUTPUT, NULL);
 }
 

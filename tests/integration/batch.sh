@@ -63,6 +63,9 @@ get "/v1/runs/$RA"
 t_is "$(jq -c '.data.event_ids' <<<"$BODY_OUT")" "[\"$E1\",\"$E2\",\"$E3\"]" \
     "GET /v1/runs/{id} shows the batch's events"
 t_has "$(cat "$LOG")" "joins the batch of bt-size run $RA" "the log says so"
+get "/v1/events/$E2/runs"
+t_is "$(jq -r '[.data[].run_id] | join(" ")' <<<"$BODY_OUT")" "$RA" \
+    "GET /v1/events/{id}/runs of an event that joined lists the batch's run"
 
 # `if` false: the event runs alone, at once.
 send_event test/bt '{"ws":"b","n":11,"solo":true}'
@@ -153,5 +156,30 @@ t_is "$(output "$(newest bt-time)" | jq -c .n)" "[4]" "with itself alone"
 send_event test/bt-nap '{"n":5}'
 t_is "$(output "$(newest bt-nap)" | jq -c '[.before, .n]')" "[1,[5]]" \
     "batch.max_size = 0: no batching"
+t_stop
+
+# A function that debounced and now batches (its [function ID] section
+# changed): the debounced run pending starts, as it was, at the next
+# event, which begins a batch; none is left parked for good.
+cat >"$T_DIR/fnhost.ini" <<'INI'
+[function bt-plain]
+debounce.period = 1h
+INI
+t_start --config "$T_DIR/fnhost.ini"
+send_event test/bt-plain '{"n":1}'
+RD=$(newest bt-plain)
+t_stop
+cat >"$T_DIR/fnhost.ini" <<'INI'
+[function bt-plain]
+batch.max_size = 3
+batch.timeout = 1m
+INI
+t_start --config "$T_DIR/fnhost.ini"
+send_event test/bt-plain '{"n":2}'
+t_is "$(output "$RD" | jq -c .n)" "[1]" \
+    "a debounced run pending when its function took a batch starts"
+RB2=$(newest bt-plain)
+t_is "$(sql "select d.size from debounces d where d.run_id = '$RB2'") \
+$(runs bt-plain)" "1 2" "and the event begins a batch"
 t_stop
 t_done

@@ -12,7 +12,8 @@
  * batches of 2 whose run counts its events in a step, sleeps a second,
  * and outputs what it saw after, with "before": that count. On
  * test/bt-fail: "bt-fail", batches of 2 that fail, whose failure handler
- * outputs {"n": [data.n of each of its data.events]}. */
+ * outputs {"n": [data.n of each of its data.events]}. On test/bt-plain:
+ * "bt-plain", no options (a [function bt-plain] section gives it some). */
 #include <fnhost.h>
 
 #include <stdint.h>
@@ -114,6 +115,8 @@ static const struct fh_function functions[] = {
     {.id = "bt-fail", .run = fail, .triggers = FH_EVENTS("test/bt-fail"),
      .opts = FH_OPTS(.batch = {.max_size = 2, .timeout = "60s"},
                      .on_failure = failed)},
+    {.id = "bt-plain", .run = collect,
+     .triggers = FH_EVENTS("test/bt-plain")},
     FH_FUNCTIONS_END};
 
 FH_PLUGIN(.name = "batch", .version = "1.0.0", .functions = functions);
