@@ -601,7 +601,7 @@ lifecycle_event(const char *name, const struct store_attempt *at,
 {
     struct json_object *ev = json_object_new_object();
     struct json_object *data = json_object_new_object(), *list;
-    size_t n = json_object_array_length(batch);
+    size_t n = batch != NULL ? json_object_array_length(batch) : 0;
 
     json_object_object_add(data, "function_id",
                            json_object_new_string(function_id));

@@ -91,7 +91,8 @@ failed(struct fh_ctx *ctx, const struct fh_event *ev)
     struct json_object *ns = json_object_new_array(), *list;
 
     list = fh_json_get(ev->data, "events");
-    for (size_t i = 0; i < json_object_array_length(list); i++) {
+    for (size_t i = 0; list != NULL && i < json_object_array_length(list);
+         i++) {
         int64_t n = -1;
 
         fh_json_int(json_object_array_get_idx(list, i), "data.n", &n);
