@@ -139,12 +139,14 @@ t_is "$(output "$(newest bt-fail-failure)")" '{"n":[1,2]}' \
 t_stop
 
 # A [function ID] section: bt-time in batches of one (each event runs
-# at once, alone), bt-nap not batched at all.
+# at once, alone), bt-nap not batched at all, bt-size without its key.
 cat >"$T_DIR/fnhost.ini" <<'INI'
 [function bt-time]
 batch.max_size = 1
 [function bt-nap]
 batch.max_size = 0
+[function bt-size]
+batch.key = ""
 INI
 t_start --config "$T_DIR/fnhost.ini"
 send_event test/bt-time '{"n":3}'
@@ -156,6 +158,11 @@ t_is "$(output "$(newest bt-time)" | jq -c .n)" "[4]" "with itself alone"
 send_event test/bt-nap '{"n":5}'
 t_is "$(output "$(newest bt-nap)" | jq -c '[.before, .n]')" "[1,[5]]" \
     "batch.max_size = 0: no batching"
+send_event test/bt '{"ws":"x","n":20}'
+send_event test/bt '{"ws":"y","n":21}'
+send_event test/bt '{"ws":"z","n":22}'
+t_is "$(output "$(newest bt-size)" | jq -c .n)" "[20,21,22]" \
+    "batch.key = \"\" in the section: one batch for every key"
 t_stop
 
 # A function that debounced and now batches (its [function ID] section
