@@ -249,7 +249,8 @@ parse_json(const char *text, struct json_object **out, char *err,
         abort();
     if (mended != NULL)
         text = mended;
-    *out = json_tokener_parse_ex(tok, text, (int)len);
+    /* With its NUL, so that a bare number ("2") ends. */
+    *out = json_tokener_parse_ex(tok, text, (int)len + 1);
     e = json_tokener_get_error(tok);
     off = json_tokener_get_parse_end(tok);
     json_tokener_free(tok);
