@@ -135,7 +135,8 @@ HARNESS_TESTS := $(BUILD)/tests/unit/test_plugin_user_sync \
                  $(BUILD)/tests/unit/test_plugin_fetcher \
                  $(BUILD)/tests/unit/test_plugin_waits \
                  $(BUILD)/tests/unit/test_plugin_parallel \
-                 $(BUILD)/tests/unit/test_plugin_nudge
+                 $(BUILD)/tests/unit/test_plugin_nudge \
+                 $(BUILD)/tests/unit/test_plugin_batch
 HARNESS_DEPS   = $(HARNESS) sdk/fnhost_test.h sdk/fnhost.h tests/unit/tap.h
 HARNESS_CFLAGS = $(filter-out -MMD -MP -iquote lib host,$(FINAL_CFLAGS)) \
                  -Itests/unit
@@ -175,6 +176,9 @@ $(BUILD)/tests/unit/test_plugin_parallel: tests/unit/plugin_parallel.c \
 	$(call harness_test,)
 $(BUILD)/tests/unit/test_plugin_nudge: tests/unit/plugin_nudge.c \
         $(wildcard examples/activity-nudge/*.[ch]) $(HARNESS_DEPS)
+	$(call harness_test,)
+$(BUILD)/tests/unit/test_plugin_batch: tests/unit/plugin_batch.c \
+        tests/plugins/batch.c $(HARNESS_DEPS)
 	$(call harness_test,)
 
 $(BUILD)/tests/tools/%: tests/tools/%.c

@@ -116,6 +116,20 @@ const struct fnopt fnopt_table[] = {
      .cfg = FNOPT_NONE, .def = 0,
      .fn = offsetof(struct fn_info, throttle_burst),
      .json = "throttle_burst"},
+    /* 1.7 batch: max_size 0 is none; a plugin's timeout is 1s..60s
+     * (lib/check_flow.c), a [function ID] section's too (the registry
+     * says so and leaves batching off). */
+    {.name = "batch.max_size", .type = FNOPT_COUNT, .lo = 0,
+     .hi = FH_BATCH_MAX,
+     .abi = offsetof(struct fh_function_opts, batch.max_size),
+     .cfg = FNOPT_NONE, .def = 0, .fn = offsetof(struct fn_info, batch_max),
+     .json = "batch_max_size"},
+    {.name = "batch.timeout", .type = FNOPT_DURATION, .lo = 0,
+     .hi = CHECK_BATCH_TIMEOUT_MAX_MS,
+     .abi = offsetof(struct fh_function_opts, batch.timeout),
+     .cfg = FNOPT_NONE, .def = 0,
+     .fn = offsetof(struct fn_info, batch_timeout_ms),
+     .json = "batch_timeout_ms"},
 };
 
 const size_t fnopt_count = sizeof(fnopt_table) / sizeof(fnopt_table[0]);
@@ -129,6 +143,8 @@ const struct fnopt_expr fnopt_exprs[FNOPT_NEXPRS] = {
     {"debounce.key", "debounce_key", offsetof(struct fn_info, debounce_key)},
     {"throttle.key", "throttle_key", offsetof(struct fn_info, throttle_key)},
     {"priority", "priority", offsetof(struct fn_info, priority)},
+    {"batch.key", "batch_key", offsetof(struct fn_info, batch_key)},
+    {"batch.if", "batch_if", offsetof(struct fn_info, batch_if)},
 };
 
 const struct fnopt_expr *

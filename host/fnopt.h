@@ -76,7 +76,7 @@ struct fnopt_expr {
     size_t fn;        /* in struct fn_info */
 };
 
-#define FNOPT_NEXPRS 7
+#define FNOPT_NEXPRS 9
 extern const struct fnopt_expr fnopt_exprs[FNOPT_NEXPRS];
 
 /* The expression option whose [function ID] key is NAME, or NULL. */

@@ -244,11 +244,13 @@ add_concurrency(const struct fh_function_opts *o, struct json_object *fo)
 }
 
 /* F's trigger `if`, idempotency key, rate limit key, singleton, debounce
- * and throttle keys and priority into FO as "if", "idempotency",
- * "rate_limit_key", "singleton" (its mode), "singleton_key",
- * "debounce_key", "throttle_key" and "priority", if it has them (checked
- * by check_plugin()); the registry compiles the expressions with the
- * generation; its concurrency limits, and its cron schedules as "cron". */
+ * and throttle keys, priority, batch key and `if` into FO as "if",
+ * "idempotency", "rate_limit_key", "singleton" (its mode),
+ * "singleton_key", "debounce_key", "throttle_key", "priority",
+ * "batch_key" and "batch_if", if it has them (checked by
+ * check_plugin()); the registry compiles the
+ * expressions with the generation; its concurrency limits, and its cron
+ * schedules as "cron". */
 static void
 add_if(const struct fh_plugin *p, const struct fh_function *f,
        struct json_object *fo)
@@ -281,6 +283,12 @@ add_if(const struct fh_plugin *p, const struct fh_function *f,
     if (o.priority != NULL)
         json_object_object_add(fo, "priority",
                                json_object_new_string(o.priority));
+    if (o.batch.key != NULL)
+        json_object_object_add(fo, "batch_key",
+                               json_object_new_string(o.batch.key));
+    if (o.batch.if_expr != NULL)
+        json_object_object_add(fo, "batch_if",
+                               json_object_new_string(o.batch.if_expr));
     add_concurrency(&o, fo);
     if (o.cron[0] != NULL) {
         struct json_object *list = json_object_new_array();

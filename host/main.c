@@ -446,6 +446,11 @@ cmd_run(struct cli *c)
     if ((w = json_object_object_get(r, "debouncing")) != NULL)
         printf("debounce  key \"%s\", starts at %s unless another event"
                " of the key comes first\n", jstr(w, "key"), jstr(w, "until"));
+    if ((w = json_object_object_get(r, "batching")) != NULL)
+        printf("batch     key \"%s\", %d events, starts at %s unless it"
+               " fills first\n", jstr(w, "key"),
+               json_object_get_int(json_object_object_get(w, "size")),
+               jstr(w, "until"));
     if ((w = json_object_object_get(r, "waiting_for")) != NULL)
         printf("waits for %s%s%s until %s\n", jstr(w, "event"),
                json_object_object_get(w, "match") ? " matching " : "",
@@ -609,6 +614,19 @@ print_flow(struct json_object *f)
                            f, "throttle_burst")));
         if (json_object_object_get_ex(f, "throttle_key", &v))
             printf(", key %s", json_object_get_string(v));
+        printf("\n");
+    }
+    if (json_object_object_get_ex(f, "batch_max_size", &v) &&
+        json_object_get_int(v) > 0) {
+        duration_format(json_object_get_int64(json_object_object_get(
+                            f, "batch_timeout_ms")),
+                        period, sizeof(period));
+        printf("    batch of %d, timeout %s", json_object_get_int(v),
+               period);
+        if (json_object_object_get_ex(f, "batch_key", &v))
+            printf(", key %s", json_object_get_string(v));
+        if (json_object_object_get_ex(f, "batch_if", &v))
+            printf(", if %s", json_object_get_string(v));
         printf("\n");
     }
     if (!json_object_object_get_ex(f, "rate_limit", &v) ||

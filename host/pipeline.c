@@ -19,6 +19,7 @@
 #include "router.h"
 #include "sched.h"
 #include "store.h"
+#include "store_debounce.h"
 #include "util.h"
 
 struct pipeline {
@@ -100,6 +101,7 @@ submission_free(struct submission *sub)
             free(sub->evs[i].runs[j].singleton_key);
             free(sub->evs[i].runs[j].debounce_key);
             free(sub->evs[i].runs[j].throttle_key);
+            free(sub->evs[i].runs[j].batch_key);
             for (int k = 0; k < FH_CONCURRENCY_LIMITS; k++)
                 free(sub->evs[i].runs[j].conc_keys[k]);
         }
@@ -183,6 +185,14 @@ schedule_runs(struct pipeline *p, const struct store_new_event *e)
                      skip_reason(e->runs[j].skipped));
             continue;
         }
+        if (!e->runs[j].created && e->runs[j].debounce_run[0] != '\0' &&
+            e->runs[j].batch_key != NULL) {
+            log_info("ingest", "event %s (%s): joins the batch of %s run"
+                               " %s", e->id, e->name,
+                     e->runs[j].function_id, e->runs[j].debounce_run);
+            sched_wake_at(p->sched, e->runs[j].debounce_due);
+            continue;
+        }
         if (!e->runs[j].created && e->runs[j].debounce_run[0] != '\0') {
             log_info("ingest", "event %s (%s): %s run %s is debounced"
                                " until %lld ms from now, with this event",
@@ -201,7 +211,9 @@ schedule_runs(struct pipeline *p, const struct store_new_event *e)
                      e->user_id, e->runs[j].function_id);
             continue;
         }
-        if (e->runs[j].debounce_key != NULL) {
+        /* Pending (a batch of one is not: it runs now). */
+        if (e->runs[j].debounce_key != NULL ||
+            (e->runs[j].batch_key != NULL && e->runs[j].batch_max > 1)) {
             sched_wake_at(p->sched, e->runs[j].debounce_due);
             continue;
         }
@@ -328,9 +340,23 @@ group_key(const struct fn_info *f, const struct expr *key, const char *name,
     return k != NULL ? k : xstrdup("");
 }
 
+/* Whether event EV goes into a batch of F: its batch `if` holds (one
+ * that cannot be evaluated does not, as a trigger's); else it runs
+ * alone, as in Inngest. */
+static int
+batched(const struct fn_info *f, struct json_object *ev)
+{
+    struct expr_vars vars = {ev, NULL};
+    char why[256];
+
+    return f->batch_if == NULL ||
+           (ev != NULL &&
+            expr_eval_bool(f->batch_if, &vars, why, sizeof(why)) == 1);
+}
+
 /* Sets the keys of new run R of function F for event EV: its idempotency
  * key, its rate limit's, its singleton's, its debounce's, its
- * throttle's. */
+ * throttle's, its batch's. */
 static void
 run_keys(struct store_new_run *r, const struct fn_info *f,
          struct json_object *ev)
@@ -356,6 +382,11 @@ run_keys(struct store_new_run *r, const struct fn_info *f,
         r->throttle_period_ms = f->throttle_period_ms;
         r->throttle_burst = f->throttle_burst;
         r->throttle_key = group_key(f, f->throttle_key, "throttle", ev);
+    }
+    if (f->batch_max > 0 && batched(f, ev)) {
+        r->batch_max = f->batch_max;
+        r->batch_timeout_ms = f->batch_timeout_ms;
+        r->batch_key = group_key(f, f->batch_key, "batch", ev);
     }
 }
 
@@ -416,8 +447,8 @@ function_index(const struct generation *g, const char *id)
 
 /* Whether a function of G at MATCH (N of them) reads the event itself
  * when it is routed: an `if`, an idempotency key, the key of a rate
- * limit, a singleton, a debounce, a throttle or a concurrency limit, a
- * priority. */
+ * limit, a singleton, a debounce, a throttle, a batch or a concurrency
+ * limit, a priority. */
 static int
 needs_tree(const struct generation *g, const size_t *match, size_t n)
 {
@@ -429,6 +460,8 @@ needs_tree(const struct generation *g, const size_t *match, size_t n)
             g->fns[match[i]].debounce_key != NULL ||
             g->fns[match[i]].throttle_key != NULL ||
             g->fns[match[i]].priority != NULL ||
+            g->fns[match[i]].batch_key != NULL ||
+            g->fns[match[i]].batch_if != NULL ||
             g->fns[match[i]].concurrency[0].key != NULL ||
             g->fns[match[i]].concurrency[1].key != NULL)
             return 1;
@@ -609,21 +642,28 @@ static const char ev_finished[] = EVENT_FN_FINISHED;
 static const char ev_failed[] = EVENT_FN_FAILED;
 
 /* Event NAME about run AT of FUNCTION_ID, triggered by TRIGGER (a parsed
- * event; borrowed), with Inngest's data. */
+ * event; borrowed), with Inngest's data; BATCH (borrowed, or NULL) is
+ * its batch's events, as store_batch_events() gives them. */
 static struct json_object *
 lifecycle_event(const char *name, const struct store_attempt *at,
                 const char *function_id, struct json_object *trigger,
-                int64_t now)
+                struct json_object *batch, int64_t now)
 {
     struct json_object *ev = json_object_new_object();
     struct json_object *data = json_object_new_object(), *list;
+    size_t n = batch != NULL ? json_object_array_length(batch) : 0;
 
     json_object_object_add(data, "function_id",
                            json_object_new_string(function_id));
     json_object_object_add(data, "run_id", json_object_new_string(at->run_id));
     json_object_object_add(data, "event", json_object_get(trigger));
     list = json_object_new_array();
-    json_object_array_add(list, json_object_get(trigger));
+    for (size_t i = 0; i < n; i++)
+        json_object_array_add(
+            list, json_object_get(json_object_object_get(
+                      json_object_array_get_idx(batch, i), "event")));
+    if (n == 0)
+        json_object_array_add(list, json_object_get(trigger));
     json_object_object_add(data, "events", list);
     if (at->outcome == RUN_FAILED) {
         struct json_object *err = json_object_new_object();
@@ -709,6 +749,25 @@ finish_invoke(struct pipeline *p, struct store_attempt *at,
     free((char *)failed.error);
 }
 
+/* The events of RUN_ID, a run of FUNCTION_ID in G, if that batches
+ * (new; NULL for none, or when they cannot be read: the run's own event
+ * stands for them then). */
+static struct json_object *
+batch_of(struct pipeline *p, const struct generation *g, const char *run_id,
+         const char *function_id)
+{
+    long k = function_index(g, function_id);
+    struct json_object *o;
+    char *text;
+
+    if (k < 0 || g->fns[k].batch_max == 0 ||
+        store_batch_events(p->store, run_id, &text) != 0 || text == NULL)
+        return NULL;
+    o = json_tokener_parse(text);
+    free(text);
+    return o;
+}
+
 void
 pipeline_finish(void *impl, struct store_attempt *at, const char *function_id,
                 const char *trigger_json, store_done_fn done, void *arg)
@@ -716,7 +775,7 @@ pipeline_finish(void *impl, struct store_attempt *at, const char *function_id,
     struct pipeline *p = impl;
     const struct generation *g = *p->gen;
     const char *names[2] = {ev_finished, ev_failed};
-    struct json_object *trigger = NULL, *events = NULL, *ev;
+    struct json_object *trigger = NULL, *events = NULL, *ev, *batch = NULL;
     struct submission *sub;
     int64_t now = now_ms();
 
@@ -750,8 +809,9 @@ pipeline_finish(void *impl, struct store_attempt *at, const char *function_id,
                     json_object_object_get(trigger, "name"))))
                 break;
             events = json_object_new_array();
+            batch = batch_of(p, g, at->run_id, function_id);
         }
-        ev = lifecycle_event(names[i], at, function_id, trigger, now);
+        ev = lifecycle_event(names[i], at, function_id, trigger, batch, now);
         /* Failure handlers subscribe to the failures of one function. */
         if (filter_runs(g, ev, p->match,
                         router_lookup(g->router, names[i], p->match)) > 0)
@@ -760,6 +820,7 @@ pipeline_finish(void *impl, struct store_attempt *at, const char *function_id,
             json_object_put(ev);
     }
     json_object_put(trigger);
+    json_object_put(batch);
     if (events == NULL || json_object_array_length(events) == 0) {
         json_object_put(events);
         store_finish_attempt(p->store, at, done, arg);

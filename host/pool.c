@@ -392,6 +392,7 @@ pool_dispatch(struct pool *p, struct job *job, const char *event_id,
     inv.max_attempts = max_attempts;
     inv.checkpoint_ahead = job->checkpoint_ahead;
     inv.event_json = event_json;
+    inv.events_json = job->events;
     inv.memo = steps;
     inv.state_bytes = job->state_bytes;
     proto_put_invoke(&obuf, &inv);

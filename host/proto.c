@@ -242,6 +242,11 @@ proto_put_invoke(struct proto_buf *b, const struct proto_invoke *inv)
     at = put_json(b, m, 1);
     if (inv->memo != NULL)
         put_memo(b, inv->memo);
+    /* A batch's events, the text the store made of their stored ones. */
+    if (inv->events_json != NULL && *inv->events_json == '[') {
+        put_text(b, ",\"events\":", 10);
+        put_text(b, inv->events_json, strlen(inv->events_json));
+    }
     put_text(b, ",\"event\":", 9);
     put_text(b, ev, strlen(ev));
     put_text(b, "}", 1);
@@ -399,6 +404,9 @@ proto_read_invoke(struct json_object *msg, struct proto_invoke *inv)
     if (!json_object_object_get_ex(msg, "event", &inv->event) ||
         !json_object_is_type(inv->event, json_type_object))
         inv->event = NULL;
+    if (!json_object_object_get_ex(msg, "events", &inv->events) ||
+        !json_object_is_type(inv->events, json_type_array))
+        inv->events = NULL;
     if (!json_object_object_get_ex(msg, "steps", &inv->steps) ||
         !json_object_is_type(inv->steps, json_type_object))
         inv->steps = NULL;

@@ -9,9 +9,10 @@
  * the plugin config as json-c objects anyway.
  *   hello   {"t":"hello","plugins":[path...],"config":{...},"log_level":s}
  *   invoke  {"t":"invoke","run_id","function_id","attempt","max_attempts",
- *            "event_id","target","steps":{...},"event":{...}}; the stored
- *            event and step results go in as the texts they were stored
- *            as; "target" only in a parallel branch
+ *            "event_id","target","steps":{...},"events":[...],
+ *            "event":{...}}; the stored event and step results go in as
+ *            the texts they were stored as; "target" only in a parallel
+ *            branch, "events" only for a batch
  *   ack     PROTO_ACK, compared as bytes (it comes once per step), or
  *           PROTO_ACK_CANCEL: durable, and the run is cancelled
  *
@@ -82,6 +83,10 @@ struct proto_invoke {
     const char *event_json;     /* put: the event as stored (the text of an
                                    object; anything else goes as null) */
     struct json_object *event;  /* read: the event object */
+    const char *events_json;    /* put: a batch's events, a JSON array
+                                   text of {"internal_id", "event"}, the
+                                   first EVENT_JSON; NULL: the one event */
+    struct json_object *events; /* read: that array, or NULL */
     const struct step_memo *memo; /* put: the stored steps
                                      (store_run_steps()), or NULL */
     uint64_t state_bytes;       /* what MEMO holds, as step_memo_bytes()

@@ -828,6 +828,14 @@ add_functions(struct generation *g, const struct config *cfg,
         }
         need_period(f, "throttle", "throttle", &f->throttle_limit,
                     f->throttle_period_ms, CHECK_THROTTLE_PERIOD_MIN_MS);
+        if (f->batch_max > 0 &&
+            f->batch_timeout_ms < CHECK_BATCH_TIMEOUT_MIN_MS) {
+            log_error("registry", "function %s: batch.max_size %d needs a"
+                                  " batch.timeout of 1s to 60s: it has no"
+                                  " batching",
+                      f->id, f->batch_max);
+            f->batch_max = 0;
+        }
         conc_resolve(f, json_object_object_get(fo, "concurrency"));
         if (over != NULL && over->conc_key != NULL) {
             char why[256];

@@ -65,6 +65,14 @@ struct fn_info {
     int64_t throttle_period_ms;
     int throttle_burst;
     struct expr *throttle_key;
+    /* batch: the events of a batch_key (NULL: one key) that batch_if
+     * (NULL: all) holds for gather into one run, which starts with
+     * batch_max of them or batch_timeout_ms after the first; batch_max
+     * 0: none. */
+    int batch_max;
+    int64_t batch_timeout_ms;
+    struct expr *batch_key;
+    struct expr *batch_if;
     /* Its concurrency limits (host/conc.c): limit 0 is an unused entry;
      * the first limit is an option of the table, the rest the
      * descriptor's "concurrency". KEY NULL: one queue. ENV: the queue is

@@ -163,6 +163,7 @@ job_free(struct job *job)
     for (int i = 0; i < 2; i++)
         free(job->conc_keys[i]);
     free(job->target);
+    free(job->events);
     free(job->function_id);
     shared_str_unref(job->event);
     free(job);
@@ -760,11 +761,28 @@ dispatch(struct sched *s)
             arm_wake(s, now_ms() + 1000);
             continue;
         }
+        /* A batch's run is never fresh (its timeout or its last event
+         * made it due in the store): its events are read with its steps,
+         * the same ones each time it resumes. */
+        if (!job->fresh &&
+            store_batch_events(s->store, job->group_run[0] != '\0'
+                                             ? job->group_run
+                                             : job->run_id,
+                               &job->events) != 0) {
+            free(steps);
+            conc_release(s, job);
+            set_del(s, job);
+            job_free(job);
+            arm_wake(s, now_ms() + 1000);
+            continue;
+        }
         job->checkpoint_ahead = fn->checkpoint_ahead;
         job->state_bytes = step_memo_bytes(steps);
         rc = s->ex.ops->dispatch(s->ex.impl, job, steps, max_attempts(fn),
                                  fn->timeout_ms);
         free(steps);
+        free(job->events);
+        job->events = NULL;
         if (rc != 0) {
             /* The executor could not take it after all (a worker that
              * went away as it was chosen). The run keeps its place and

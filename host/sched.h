@@ -69,6 +69,9 @@ struct job {
                              other runs */
     char *target;         /* a parallel branch: the step it runs */
     char *conc_keys[2];   /* its concurrency keys (conc.h), or NULL */
+    char *events;         /* while it is dispatched: a batch's events, a
+                             JSON array text (store_batch_events()); NULL:
+                             its one event */
     struct conc_slot *held[2]; /* the slots it holds while it runs */
     struct conc_slot *taken;   /* the key whose queue it was taken from,
                                   until it is dispatched */

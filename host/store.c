@@ -534,9 +534,14 @@ apply_events(struct store *st, struct store_new_event *evs, size_t n,
                 continue;
             r->skipped = NULL;
             r->debounce_run[0] = '\0';
-            /* An event of a key whose run is pending joins it. */
-            if (r->debounce_key != NULL &&
-                (rc = store_debounce_event(st->debounce, e, r, now)) != 0) {
+            /* An event of a key whose run (debounced, or a batch) is
+             * pending joins it. */
+            rc = r->debounce_key != NULL
+                     ? store_debounce_event(st->debounce, e, r, now)
+                 : r->batch_key != NULL
+                     ? store_batch_event(st->debounce, e, r, now)
+                     : 0;
+            if (rc != 0) {
                 if (rc < 0)
                     return -1;
                 r->created = 0;
@@ -582,7 +587,9 @@ apply_events(struct store *st, struct store_new_event *evs, size_t n,
             if (step_done(s[S_INS_RUN]) != 0 ||
                 singleton_claim(st, e, r, now) != 0 ||
                 (r->debounce_key != NULL &&
-                 store_debounce_park(st->debounce, e, r, now) != 0))
+                 store_debounce_park(st->debounce, e, r, now) != 0) ||
+                (r->batch_key != NULL &&
+                 store_batch_park(st->debounce, e, r, now) != 0))
                 return -1;
             /* Its cancelOn rules live while it does, from its start. */
             if (r->ncancel_on > 0 &&

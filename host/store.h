@@ -66,9 +66,6 @@ struct store_new_run {
     int64_t debounce_ms;     /* with debounce_key: the period */
     int64_t debounce_timeout_ms; /* the longest delay from the key's first
                                     event; 0: none */
-    int64_t debounce_due;    /* out: when the debounced run is due */
-    char debounce_run[27];   /* out, with created 0: the key's pending run,
-                                which took the event ("" otherwise) */
     char *throttle_key;      /* its function's throttle key for the event
                                 ("" for one key), or NULL: no throttle
                                 (owned by the caller) */
@@ -83,6 +80,17 @@ struct store_new_run {
                                 store.c's run_wake() */
     int64_t wake_at;         /* out: when it is due, as stored: its place
                                 in line */
+    char *batch_key;         /* its function's batch key ("" for one),
+                                or NULL: the event is not batched (owned
+                                by the caller) */
+    int batch_max;           /* with batch_key: the size that starts it */
+    int64_t batch_timeout_ms; /* and the longest wait from its first
+                                 event */
+    int64_t debounce_due;    /* out: when the debounced run (or batch) is
+                                due */
+    char debounce_run[27];   /* out, with created 0: the key's pending run
+                                (debounced or batch), which took the event
+                                ("" otherwise) */
     int created;             /* out: 0 when the dedup key had a run, or
                                 skipped says why */
     const char *skipped;     /* out: why an option started no run for

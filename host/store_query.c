@@ -637,6 +637,30 @@ enum run_detail {
     RUN_STEPS = 2,  /* its steps and attempts */
 };
 
+/* Adds to O, the JSON of run RUN_ID, its batch's events as "event_ids"
+ * (their internal ids, in order), if it is a batch's run. */
+static void
+run_event_ids(sqlite3 *db, const char *run_id, struct json_object *o)
+{
+    sqlite3_stmt *s;
+    struct json_object *ids = NULL;
+
+    if (sqlite3_prepare_v2(db, "SELECT event_id FROM run_events"
+                               " WHERE run_id = ? ORDER BY seq",
+                           -1, &s, NULL) != SQLITE_OK)
+        return;
+    store_bind_text(s, 1, run_id);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        if (ids == NULL)
+            ids = json_object_new_array();
+        json_object_array_add(ids, json_object_new_string((const char *)
+                                  sqlite3_column_text(s, 0)));
+    }
+    sqlite3_finalize(s);
+    if (ids != NULL)
+        json_object_object_add(o, "event_ids", ids);
+}
+
 /* A run row in Inngest's v1 shape, plus fnhost's own fields, with what
  * DETAIL (enum run_detail bits) asks for; NULL if its steps or attempts
  * cannot be read. */
@@ -683,12 +707,18 @@ run_json(struct store *st, sqlite3_stmt *s, int detail)
     add_time(o, "updated_at", s, 11);
     if (strcmp(status, "queued") == 0 &&
         sqlite3_column_int64(s, 5) == STORE_DEBOUNCE_PARKED) {
-        /* Parked: debounced, waiting for its time. */
+        /* Parked: debounced or batching, waiting for its time. */
         struct json_object *d =
             store_debounce_of_run(st, (const char *)sqlite3_column_text(s, 0));
 
-        if (d != NULL)
+        /* A batch's row counts its events. */
+        if (d != NULL && json_object_object_get_ex(d, "size", NULL)) {
+            json_object_object_add(o, "queued_reason",
+                                   json_object_new_string("batching"));
+            json_object_object_add(o, "batching", d);
+        } else if (d != NULL) {
             json_object_object_add(o, "debouncing", d);
+        }
     } else if (strcmp(status, "queued") == 0) {
         add_time(o, "next_attempt_at", s, 5);
     }
@@ -725,6 +755,7 @@ run_json(struct store *st, sqlite3_stmt *s, int detail)
         }
         json_object_object_add(o, "steps", steps);
         json_object_object_add(o, "attempts", attempts);
+        run_event_ids(db, id, o);
     }
     return o;
 }
@@ -793,10 +824,12 @@ store_event_runs(struct store *st, const char *event_id)
     const char *args[] = {event_id};
 
     /* With their outputs, as Inngest's answer has them (a client polls
-     * this for a run's result): one per function the event started. */
+     * this for a run's result): one per function the event started, or
+     * whose batch it joined. */
     return query_runs(st, "SELECT " RUN_COLUMNS " FROM runs WHERE"
-                          " event_id = ? AND target_step IS NULL"
-                          " ORDER BY id",
+                          " (event_id = ?1 OR id IN (SELECT run_id FROM"
+                          " run_events WHERE event_id = ?1))"
+                          " AND target_step IS NULL ORDER BY id",
                       args, 1, 0, 0, RUN_OUTPUT, NULL);
 }
 

@@ -219,6 +219,18 @@ const char *const store_migrations[] = {
     /* 14: priority.run, in seconds, as evaluated when the run was made
      * (shown; its place in line is in wake_at, store.c's run_wake()). */
     "ALTER TABLE runs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;",
+    /* 15 (13 and 14 are throttle's and priority's): batches. A pending
+     * batch is a debounces row whose size counts its events
+     * (store_debounce.c); a batch run's events, in order, are its
+     * run_events (a run without any has its one event, runs.event_id),
+     * found by event too for the event's runs. */
+    "ALTER TABLE debounces ADD COLUMN size INTEGER;"
+    "CREATE TABLE run_events ("
+    "  run_id TEXT NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  event_id TEXT NOT NULL,"
+    "  PRIMARY KEY (run_id, seq)) WITHOUT ROWID;"
+    "CREATE INDEX run_events_event ON run_events(event_id);",
 };
 
 const int store_nmigrations =

@@ -40,6 +40,29 @@ find_function(struct worker_state *ws, const char *id,
     return -1;
 }
 
+/* Fills EV with event object O (a "data" object is added when it has
+ * none) and its internal ID; EV is empty if O is no object. */
+static void
+worker_event(struct fh_event *ev, struct json_object *o, const char *id)
+{
+    struct json_object *v;
+
+    memset(ev, 0, sizeof(*ev));
+    if (!json_object_is_type(o, json_type_object))
+        return;
+    ev->name = fh_json_str(o, "name");
+    ev->id = fh_json_str(o, "id");
+    ev->internal_id = id;
+    if (json_object_object_get_ex(o, "ts", &v))
+        ev->ts = json_object_get_int64(v);
+    if (!json_object_object_get_ex(o, "data", &ev->data) ||
+        !json_object_is_type(ev->data, json_type_object)) {
+        ev->data = json_object_new_object();
+        json_object_object_add(o, "data", ev->data);
+    }
+    ev->json = o;
+}
+
 /* Sends DONE to the master: 0, or -1. */
 static int
 send_done(struct worker_state *ws, int wfd, const struct proto_done *done)
@@ -58,10 +81,10 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
     struct proto_done done;
     struct loaded_plugin *lp;
     fh_handler run;
-    struct fh_event fev;
+    struct fh_event fev, *fevs;
+    size_t nev;
     struct host_ctx c;
     struct invocation inv;
-    struct json_object *v;
     struct steprules_verdict vd;
     char why[256];
     int rc;
@@ -78,18 +101,21 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
         return send_done(ws, wfd, &done);
     }
 
-    memset(&fev, 0, sizeof(fev));
-    fev.name = fh_json_str(in.event, "name");
-    fev.id = fh_json_str(in.event, "id");
-    fev.internal_id = in.event_id;
-    if (json_object_object_get_ex(in.event, "ts", &v))
-        fev.ts = json_object_get_int64(v);
-    if (!json_object_object_get_ex(in.event, "data", &fev.data) ||
-        !json_object_is_type(fev.data, json_type_object)) {
-        fev.data = json_object_new_object();
-        json_object_object_add(in.event, "data", fev.data);
+    /* A batch's events (the first is the run's own); else the one. */
+    nev = in.events != NULL ? json_object_array_length(in.events) : 0;
+    if (nev > 0) {
+        fevs = xcalloc(nev, sizeof(*fevs));
+        for (size_t i = 0; i < nev; i++) {
+            struct json_object *p = json_object_array_get_idx(in.events, i);
+
+            worker_event(&fevs[i], json_object_object_get(p, "event"),
+                         fh_json_str(p, "internal_id"));
+        }
+    } else {
+        worker_event(&fev, in.event, in.event_id);
+        fevs = &fev;
+        nev = 1;
     }
-    fev.json = in.event;
 
     memset(&c, 0, sizeof(c));
     c.core.pub.api = &loader_api;
@@ -99,6 +125,8 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
     c.core.pub.run_id = in.run_id;
     c.core.pub.attempt = in.attempt;
     c.core.pub.max_attempts = in.max_attempts;
+    c.core.pub.events = fevs;
+    c.core.pub.nevents = nev;
     c.lp = lp;
     invocation_init(&inv, rfd, wfd, &ws->out, in.run_id, in.steps,
                     in.attempt, in.max_attempts, in.checkpoint_ahead);
@@ -108,7 +136,7 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
     c.inv = &inv;
 
     plugin_log_set_plugin(lp->desc->name);
-    rc = run(&c.core.pub, &fev);
+    rc = run(&c.core.pub, &fevs[0]);
 
     /* A handler may change its state pointer; keep what it set. */
     lp->state = c.core.pub.state;
@@ -142,6 +170,8 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
     steprules_verdict_free(&vd);
     host_ctx_reset(&c);
     invocation_fini(&inv);
+    if (fevs != &fev)
+        free(fevs);
     return rc;
 }
 

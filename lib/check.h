@@ -69,8 +69,8 @@ int check_option_expr(const struct fh_plugin *p, const struct fh_function *f,
 
 /* The flow-control options of function F of P, O as check_read_options()
  * read them (lib/check_flow.c): rate_limit, singleton, debounce,
- * throttle. 0, or -1
- * with the plugin, the function, the option and what is wrong in ERR. */
+ * throttle, batch. 0, or -1 with the plugin, the function, the option
+ * and what is wrong in ERR. */
 #define CHECK_RATE_LIMIT_MAX 100000
 #define CHECK_RATE_PERIOD_MIN_MS 1000LL
 #define CHECK_RATE_PERIOD_MAX_MS (24LL * 3600 * 1000)
@@ -80,6 +80,8 @@ int check_option_expr(const struct fh_plugin *p, const struct fh_function *f,
 #define CHECK_THROTTLE_BURST_MAX 100000
 #define CHECK_THROTTLE_PERIOD_MIN_MS 1000LL
 #define CHECK_THROTTLE_PERIOD_MAX_MS (7LL * 24 * 3600 * 1000)
+#define CHECK_BATCH_TIMEOUT_MIN_MS 1000LL
+#define CHECK_BATCH_TIMEOUT_MAX_MS 60000LL
 int check_flow_options(const struct fh_plugin *p, const struct fh_function *f,
                        const struct fh_function_opts *o, char *err,
                        size_t errlen);

@@ -1,6 +1,6 @@
 /* check_flow.c - the checks of a function's flow-control options (#13):
- * rate_limit, singleton, debounce, throttle; shared by the host's loader
- * and the SDK's test harness.
+ * rate_limit, singleton, debounce, throttle, batch; shared by the host's
+ * loader and the SDK's test harness.
  * SPDX-License-Identifier: Apache-2.0 */
 #include "check.h"
 
@@ -133,6 +133,55 @@ check_throttle(const struct fh_plugin *p, const struct fh_function *f,
                        CHECK_THROTTLE_PERIOD_MAX_MS, t->key, err, errlen);
 }
 
+/* Inngest's batchEvents: a size of 1..FH_BATCH_MAX and a timeout of
+ * 1s..60s go together; a key or an `if` needs them. As Inngest, not with
+ * a debounce, a singleton or cancel_on; nor, here, with an idempotency
+ * key or a rate limit, which would count only a batch's first event. */
+static int
+check_batch(const struct fh_plugin *p, const struct fh_function *f,
+            const struct fh_function_opts *o, char *err, size_t errlen)
+{
+    const struct fh_batch *b = &o->batch;
+    const char *other = NULL;
+
+    if (b->max_size == 0 && b->timeout == NULL && b->key == NULL &&
+        b->if_expr == NULL)
+        return 0;
+    if (b->max_size < 1 || b->max_size > FH_BATCH_MAX)
+        return check_fail(err, errlen,
+                          "plugin %s: function \"%s\": batch.max_size:"
+                          " expected 1 to %d, got %d",
+                          p->name, f->id, FH_BATCH_MAX, (int)b->max_size);
+    if (b->timeout == NULL)
+        return check_fail(err, errlen,
+                          "plugin %s: function \"%s\": batch.timeout:"
+                          " required with a max_size",
+                          p->name, f->id);
+    if (check_duration(p, f, "batch.timeout", b->timeout,
+                       CHECK_BATCH_TIMEOUT_MIN_MS,
+                       CHECK_BATCH_TIMEOUT_MAX_MS, err, errlen) != 0 ||
+        check_option_expr(p, f, "batch.key", b->key, err, errlen) != 0 ||
+        check_option_expr(p, f, "batch.if_expr", b->if_expr, err,
+                          errlen) != 0)
+        return -1;
+    if (o->debounce.period != NULL)
+        other = "debounce";
+    else if (o->singleton.mode != NULL)
+        other = "singleton";
+    else if (o->cancel_on[0].event != NULL)
+        other = "cancel_on";
+    else if (o->idempotency != NULL)
+        other = "idempotency";
+    else if (o->rate_limit.limit != 0)
+        other = "rate_limit";
+    if (other != NULL)
+        return check_fail(err, errlen,
+                          "plugin %s: function \"%s\": batch cannot go"
+                          " with %s: use one of the two",
+                          p->name, f->id, other);
+    return 0;
+}
+
 int
 check_flow_options(const struct fh_plugin *p, const struct fh_function *f,
                    const struct fh_function_opts *o, char *err,
@@ -144,5 +193,7 @@ check_flow_options(const struct fh_plugin *p, const struct fh_function *f,
         return -1;
     if (check_debounce(p, f, &o->debounce, err, errlen) != 0)
         return -1;
-    return check_throttle(p, f, &o->throttle, err, errlen);
+    if (check_throttle(p, f, &o->throttle, err, errlen) != 0)
+        return -1;
+    return check_batch(p, f, o, err, errlen);
 }

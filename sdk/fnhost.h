@@ -73,7 +73,8 @@
  *        concurrency (struct fh_concurrency), cron, cron_jitter (cron
  *        triggers)
  *   1.7  fh_function_opts.throttle (struct fh_throttle), priority
- *        (Inngest's priority.run)
+ *        (Inngest's priority.run), batch (struct fh_batch);
+ *        fh_ctx.events and nevents, fh_events(), fh_event_at()
  */
 #ifndef FNHOST_H
 #define FNHOST_H
@@ -177,6 +178,11 @@ struct fh_ctx {
                                  ("name" or "name:n"); with run_id a good
                                  idempotency key for the step's effect.
                                  NULL elsewhere */
+    /* 1.7: read them with fh_events() and fh_event_at() */
+    const struct fh_event *events; /* borrowed: the run's events, in the
+                                 order they came; events[0] is the
+                                 handler's ev. NULL outside a handler */
+    size_t nevents;           /* how many: a batch's size, else 1 */
 };
 
 /* A handler. Return FH_OK when the run is done, FH_SUSPENDED when a step
@@ -374,7 +380,28 @@ struct fh_function_opts {
                                  the first attempt's place in line:
                                  .priority = "event.data.plan == 'pro' ?
                                  120 : 0". NULL: 0 */
+    struct fh_batch {         /* Inngest's batchEvents: the events of a
+                                 key gather into one run, which starts
+                                 once MAX_SIZE have come or TIMEOUT after
+                                 the first; its handler reads them with
+                                 fh_events() and fh_event_at() */
+        int32_t max_size;     /* 1..FH_BATCH_MAX; 0: no batching */
+        const char *timeout;  /* "5s": 1s..60s, required with max_size */
+        const char *key;      /* an expression over `event`, as
+                                 rate_limit's: a batch per value; NULL:
+                                 one for the function */
+        const char *if_expr;  /* an expression over `event`: only events
+                                 it is true for are batched, the others
+                                 start a run of their own (one it cannot
+                                 be evaluated on is false); NULL: all */
+    } batch;                  /* FH_OPTS(.batch = {.max_size = 100,
+                                 .timeout = "5s"}); not with debounce,
+                                 singleton, cancel_on, idempotency or
+                                 rate_limit */
 };
+
+/* At most this many events in one batch (struct fh_batch). */
+#define FH_BATCH_MAX 100
 
 #define FH_RETRIES_NONE (-1)
 
@@ -1002,6 +1029,36 @@ fh_parallel(struct fh_ctx *ctx, const char *name,
         if (fh_rc_ != FH_OK)                                                \
             return fh_rc_;                                                  \
     } while (0)
+
+/* Batches (1.7). A function with .opts = FH_OPTS(.batch = {...}) runs
+ * once per batch of events; its handler's ev is the batch's first, and
+ * it reads them all so:
+ *
+ *     for (size_t i = 0; i < fh_events(ctx); i++) {
+ *         const struct fh_event *e = fh_event_at(ctx, i);
+ *         ...
+ *     }
+ *
+ * A run of any other function has one event, ev. */
+
+/* How many events the run has: its batch's size, else 1; 0 outside a
+ * handler (load(), unload()). A host before 1.7 has no batches: 1. */
+static inline size_t
+fh_events(const struct fh_ctx *ctx)
+{
+    return ctx->api->abi_minor >= 7 ? ctx->nevents : 1;
+}
+
+/* The run's event I (borrowed, as ev), 0 <= I < fh_events(ctx), in the
+ * order they came; NULL past the end, and on a host before 1.7 (use the
+ * handler's ev there). */
+static inline const struct fh_event *
+fh_event_at(const struct fh_ctx *ctx, size_t i)
+{
+    if (ctx->api->abi_minor < 7 || i >= ctx->nevents)
+        return NULL;
+    return &ctx->events[i];
+}
 
 /* The event's "data" object (borrowed). */
 static inline struct json_object *

@@ -85,6 +85,9 @@ struct fh_test {
     /* The run. */
     char run_id[27];
     char event_id[27];
+    char (*batch_ids)[27];       /* a batch's other events' ids, made as
+                                    the run first needs them */
+    size_t nbatch_ids;
     char *function_id;           /* NULL until its first invocation */
     struct json_object *memo;    /* stored steps: id -> {"data"} | {"error"} */
     unsigned attempt;            /* of its next invocation */
@@ -246,7 +249,8 @@ parse_json(const char *text, struct json_object **out, char *err,
         abort();
     if (mended != NULL)
         text = mended;
-    *out = json_tokener_parse_ex(tok, text, (int)len);
+    /* With its NUL, so that a bare number ("2") ends. */
+    *out = json_tokener_parse_ex(tok, text, (int)len + 1);
     e = json_tokener_get_error(tok);
     off = json_tokener_get_parse_end(tok);
     json_tokener_free(tok);
@@ -836,6 +840,7 @@ fh_test_free(struct fh_test *t)
     free(t->invokes);
     free(t->pending_invoke);
     free(t->pending_target);
+    free(t->batch_ids);
     for (size_t i = 0; i < t->nfetches; i++) {
         free(t->fetches[i].match);
         json_object_put(t->fetches[i].response);
@@ -1095,6 +1100,7 @@ fh_test_new_run(struct fh_test *t)
     t->pending_invoke = t->pending_target = NULL;
     ulid(t->run_id);
     ulid(t->event_id);
+    t->nbatch_ids = 0;
     free(t->function_id);
     t->function_id = NULL;
     json_object_put(t->memo);
@@ -1162,6 +1168,63 @@ make_event(const char *text, int64_t now, char *err, size_t errlen)
     out = event_normalize_internal(in, "event", now, err, errlen);
     json_object_put(in);
     return out;
+}
+
+/* The events of TEXT for function F, as the host would hand them to its
+ * handler, into *EVS (a new array of N new objects): one event, or, for a
+ * function with a batch, a JSON array of 1 to its batch.max_size events.
+ * 0, or -1 with the reason in ERR. */
+static int
+make_events(const struct fh_test *t, const struct fh_function *f,
+            const char *text, struct json_object ***evs, size_t *n,
+            char *err, size_t errlen)
+{
+    struct fh_function_opts o;
+    struct json_object *list;
+    char why[128];
+    size_t i;
+
+    while (text != NULL && (*text == ' ' || *text == '\n' || *text == '\t'))
+        text++;
+    if (text == NULL || *text != '[') {
+        *n = 1;
+        *evs = xcalloc(1, sizeof(**evs));
+        (*evs)[0] = make_event(text, t->started, err, errlen);
+        if ((*evs)[0] == NULL) {
+            free(*evs);
+            return -1;
+        }
+        return 0;
+    }
+    check_read_options(t->plugin, f, &o, why, sizeof(why));
+    if (parse_json(text, &list, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "the events are not JSON: %s", why);
+        return -1;
+    }
+    *n = json_object_array_length(list);
+    if (o.batch.max_size == 0 || *n == 0 || *n > (size_t)o.batch.max_size) {
+        snprintf(err, errlen, "function %s %s: a list of events is a batch"
+                              " of 1 to its batch.max_size (%d)", f->id,
+                 o.batch.max_size ? "takes batches" : "has no batch",
+                 (int)o.batch.max_size);
+        json_object_put(list);
+        return -1;
+    }
+    *evs = xcalloc(*n, sizeof(**evs));
+    for (i = 0; i < *n; i++) {
+        (*evs)[i] = make_event(json_object_to_json_string(
+                                   json_object_array_get_idx(list, i)),
+                               t->started, err, errlen);
+        if ((*evs)[i] == NULL)
+            break;
+    }
+    json_object_put(list);
+    if (i == *n)
+        return 0;
+    while (i-- > 0)
+        json_object_put((*evs)[i]);
+    free(*evs);
+    return -1;
 }
 
 static unsigned
@@ -1280,6 +1343,16 @@ fh_test_mock_invoke(struct fh_test *t, const char *function_id,
     return 0;
 }
 
+/* Frees the N events EVS and their FEVS of an invocation. */
+static void
+free_events(struct json_object **evs, size_t n, struct fh_event *fevs)
+{
+    for (size_t i = 0; i < n; i++)
+        json_object_put(evs[i]);
+    free(evs);
+    free(fevs);
+}
+
 /* One invocation of the run, added to R. */
 static int
 invoke(struct fh_test *t, const char *function_id, const char *event_json,
@@ -1287,8 +1360,9 @@ invoke(struct fh_test *t, const char *function_id, const char *event_json,
 {
     const struct fh_function *fn;
     fh_handler run;
-    struct json_object *ev, *v;
-    struct fh_event fev;
+    struct json_object *ev, *v, **evs;
+    struct fh_event *fevs;
+    size_t nev;
     struct tctx c;
     int failure;
     struct inv inv;
@@ -1314,33 +1388,47 @@ invoke(struct fh_test *t, const char *function_id, const char *event_json,
                   t->run_id, t->function_id, function_id);
         return refuse(t, r);
     }
-    if ((ev = make_event(event_json, t->started, err, sizeof(err))) == NULL) {
+    if (make_events(t, fn, event_json, &evs, &nev, err, sizeof(err)) != 0) {
         set_error(t, "%s", err);
         return refuse(t, r);
     }
-    memset(&fev, 0, sizeof(fev));
-    fev.name = json_object_get_string(json_object_object_get(ev, "name"));
-    if (failure ? strcmp(fev.name, "inngest/function.failed") != 0
-                : !triggers(t->plugin, fn, fev.name)) {
-        set_error(t, "event %s does not trigger function %s", fev.name,
-                  function_id);
-        json_object_put(ev);
-        return refuse(t, r);
+    ev = evs[0];
+    fevs = xcalloc(nev, sizeof(*fevs));
+    if (t->nbatch_ids < nev - 1) {
+        t->batch_ids = xrealloc(t->batch_ids,
+                                (nev - 1) * sizeof(*t->batch_ids));
+        while (t->nbatch_ids < nev - 1)
+            ulid(t->batch_ids[t->nbatch_ids++]);
+    }
+    for (size_t i = 0; i < nev; i++) {
+        struct fh_event *fe = &fevs[i];
+
+        fe->name = json_object_get_string(json_object_object_get(evs[i],
+                                                                 "name"));
+        if (failure ? strcmp(fe->name, "inngest/function.failed") != 0
+                    : !triggers(t->plugin, fn, fe->name)) {
+            set_error(t, "event %s does not trigger function %s", fe->name,
+                      function_id);
+            free_events(evs, nev, fevs);
+            return refuse(t, r);
+        }
+        if (json_object_object_get_ex(evs[i], "id", &v))
+            fe->id = json_object_get_string(v);
+        fe->internal_id = i == 0 ? t->event_id : t->batch_ids[i - 1];
+        fe->ts = json_object_get_int64(json_object_object_get(evs[i], "ts"));
+        fe->data = json_object_object_get(evs[i], "data");
+        fe->json = evs[i];
     }
     if (t->function_id == NULL)
         t->function_id = xstrdup(function_id);
-    if (json_object_object_get_ex(ev, "id", &v))
-        fev.id = json_object_get_string(v);
-    fev.internal_id = t->event_id;
-    fev.ts = json_object_get_int64(json_object_object_get(ev, "ts"));
-    fev.data = json_object_object_get(ev, "data");
-    fev.json = ev;
 
     result_next(r);
     memcpy(r->run_id, t->run_id, sizeof(r->run_id));
     tctx_init(&c, t);
     c.core.pub.function_id = t->function_id;
     c.core.pub.run_id = t->run_id;
+    c.core.pub.events = fevs;
+    c.core.pub.nevents = nev;
     c.core.pub.attempt = t->attempt;
     /* A failure handler has one retry, as the host gives it. */
     c.core.pub.max_attempts = failure && t->max_attempts == 0
@@ -1356,7 +1444,7 @@ invoke(struct fh_test *t, const char *function_id, const char *event_json,
     inv.r = r;
     c.inv = &inv;
 
-    rc = run(&c.core.pub, &fev);
+    rc = run(&c.core.pub, &fevs[0]);
 
     t->state = c.core.pub.state; /* keep what the handler set */
     r->rc = rc;
@@ -1443,7 +1531,7 @@ invoke(struct fh_test *t, const char *function_id, const char *event_json,
     t->invocations++;
     tctx_reset(&c);
     steprules_fini(&inv.steps);
-    json_object_put(ev);
+    free_events(evs, nev, fevs);
     free(inv.unmocked);
     return invoked_rc(r);
 }

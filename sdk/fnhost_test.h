@@ -295,7 +295,10 @@ void fh_test_new_run(struct fh_test *t);
 /* One invocation of function FUNCTION_ID of the current run, with the
  * event EVENT_JSON ({"name": ..., "data": ..., "id": ..., "ts": ...},
  * checked and completed as the host's event API does; its name must
- * trigger the function). Fills *R (any previous content is overwritten,
+ * trigger the function). For a function with a batch, EVENT_JSON may
+ * also be a JSON array of 1 to its batch.max_size such events: the
+ * batch, which the handler reads with fh_events() and fh_event_at() (ev
+ * is its first). Fills *R (any previous content is overwritten,
  * not freed). Returns 0 when the handler ran, whatever it returned: see
  * R->status. Returns -1 when the harness could not run it (no such
  * function, a bad event, load() failed, another function's run is in

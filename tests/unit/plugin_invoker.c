@@ -71,6 +71,13 @@ main(void)
     ok(fh_test_replayed(&r, "call"), "(replayed)");
     fh_test_result_free(&r);
 
+    fh_test_new_run(t);
+    fh_test_step_result(t, "call", "2");
+    fh_test_run(t, "caller", call_double, &r);
+    is_str(r.output, "{\"got\":2}", "a stored result that is a bare number"
+                                    " replays as that number");
+    fh_test_result_free(&r);
+
     /* json-c 0.16 alone would read this pair (U+1DA00) as U+FFFD. */
     fh_test_new_run(t);
     fh_test_step_result(t, "call", "{\"n\":\"\\ud836\\ude00\"}");

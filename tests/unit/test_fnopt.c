@@ -194,7 +194,9 @@ test_resolve(void)
            "\"timeouts_start_ms\":0,\"timeouts_finish_ms\":0,"
            "\"rate_limit\":0,\"rate_limit_period_ms\":0,"
            "\"debounce_period_ms\":0,\"debounce_timeout_ms\":0,"
-           "\"cron_jitter_ms\":0,\"throttle\":0,\"throttle_period_ms\":0,\"throttle_burst\":0}",
+           "\"cron_jitter_ms\":0,\"throttle\":0,\"throttle_period_ms\":0,"
+           "\"throttle_burst\":0,\"batch_max_size\":0,"
+           "\"batch_timeout_ms\":0}",
            "GET /v1/functions shows the effective values by JSON name");
     ok(fnopt_set_config(&over, "cron_jitter", "5m", err, sizeof(err)) == 0,
        "cron_jitter 5m is allowed");

@@ -845,6 +845,73 @@ test_throttle(void)
     }
 }
 
+/* A batch: a size of 1..100 with a timeout of 1s..60s; a key or an `if`
+ * needs them; not with the options Inngest refuses it with, nor with an
+ * idempotency key or a rate limit. */
+static void
+test_batch(void)
+{
+    static const struct {
+        struct fh_batch batch;
+        const char *why; /* NULL: accepted */
+    } cases[] = {
+        {{.max_size = 1, .timeout = "1s"}, NULL},
+        {{.max_size = 100, .timeout = "60s", .key = "event.data.ws",
+          .if_expr = "event.data.n > 1"}, NULL},
+        {{.max_size = 10}, "batch.timeout: required with a max_size"},
+        {{.timeout = "5s"}, "batch.max_size: expected 1 to 100, got 0"},
+        {{.key = "event.data.ws"}, "batch.max_size: expected 1 to 100"},
+        {{.if_expr = "true"}, "batch.max_size: expected 1 to 100"},
+        {{.max_size = 101, .timeout = "5s"}, "batch.max_size: expected"},
+        {{.max_size = -1, .timeout = "5s"}, "batch.max_size: expected"},
+        {{.max_size = 2, .timeout = "61s"}, "batch.timeout: must be at"
+                                            " least 1s and at most 1m, got"
+                                            " \"61s\""},
+        {{.max_size = 2, .timeout = "999ms"}, "batch.timeout: must be at"},
+        {{.max_size = 2, .timeout = "5s", .key = "event."},
+         "batch.key: column"},
+        {{.max_size = 2, .timeout = "5s", .if_expr = "event.data.n >"},
+         "batch.if_expr: column"},
+    };
+    struct fh_plugin p = {.name = "flow"};
+    struct fh_function f = {.id = "fn"};
+    struct fh_function_opts o;
+    char err[512];
+    int rc;
+
+    check_expr = loader_check_expr;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memset(&o, 0, sizeof(o));
+        o.size = sizeof(o);
+        o.batch = cases[i].batch;
+        rc = check_flow_options(&p, &f, &o, err, sizeof(err));
+        if (cases[i].why == NULL) {
+            ok(rc == 0, "batch %zu is accepted", i);
+        } else {
+            ok(rc == -1, "batch %zu is refused", i);
+            has_str(err, "plugin flow: function \"fn\": ", "naming it");
+            has_str(err, cases[i].why, "saying what is wrong");
+        }
+    }
+    memset(&o, 0, sizeof(o));
+    o.size = sizeof(o);
+    o.batch.max_size = 10;
+    o.batch.timeout = "5s";
+    o.debounce.period = "1m";
+    rc = check_flow_options(&p, &f, &o, err, sizeof(err));
+    ok(rc == -1, "a batch with a debounce is refused");
+    has_str(err, "batch cannot go with debounce", "saying so");
+    o.debounce.period = NULL;
+    o.idempotency = "event.data.id";
+    rc = check_flow_options(&p, &f, &o, err, sizeof(err));
+    has_str(err, "batch cannot go with idempotency",
+            "so is one with an idempotency key");
+    o.idempotency = NULL;
+    o.cancel_on[0].event = "app/x";
+    rc = check_flow_options(&p, &f, &o, err, sizeof(err));
+    has_str(err, "batch cannot go with cancel_on", "or cancel_on");
+}
+
 /* A function's cron schedules and jitter: each must parse, no two
  * alike, in order; a jitter of 1s..5m, only with a schedule; with one,
  * the function needs no event trigger. */
@@ -907,6 +974,7 @@ main(void)
     test_flow_options();
     test_throttle();
     test_priority();
+    test_batch();
     test_cron();
     return done_testing();
 }

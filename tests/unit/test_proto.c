@@ -127,7 +127,28 @@ test_worker_reads(void)
     ok(proto_read_invoke(got, &ir) == 0 && ir.steps != NULL &&
            json_object_object_length(ir.steps) == 0,
        "a resumed run with no stored steps has an empty object");
+    ok(ir.events == NULL, "a run that is no batch's has no events");
     json_object_put(got);
+    inv.events_json = "[{\"internal_id\":\"A\",\"event\":{\"n\":1}},"
+                      "{\"internal_id\":\"B\",\"event\":{\"n\":2}}]";
+    proto_put_invoke(&b, &inv);
+    proto_write(sv[0], &b);
+    got = proto_recv(sv[1]);
+    ok(proto_read_invoke(got, &ir) == 0 && ir.events != NULL &&
+           json_object_array_length(ir.events) == 2 &&
+           strcmp(json_object_to_json_string_ext(
+                      ir.events, JSON_C_TO_STRING_PLAIN),
+                  inv.events_json) == 0,
+       "a batch's events go as the text the store made");
+    json_object_put(got);
+    inv.events_json = "{}";
+    proto_put_invoke(&b, &inv);
+    proto_write(sv[0], &b);
+    got = proto_recv(sv[1]);
+    ok(proto_read_invoke(got, &ir) == 0 && ir.events == NULL,
+       "events that are not an array do not go");
+    json_object_put(got);
+    inv.events_json = NULL;
 
     /* Messages of another kind, or missing what the worker needs. */
     got = json_tokener_parse("{\"t\":\"invoke\",\"run_id\":\"r\"}");
