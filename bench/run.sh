@@ -1125,14 +1125,15 @@ bench_flow() {
     # are is the noise of the figures between them.
     local -a ks=(steps-1 steps-1-if steps-1-idem steps-1-rate
                  steps-1-single steps-1-conc steps-1-debounce
-                 steps-1-throttle steps-1-prio steps-1)
+                 steps-1-throttle steps-1-prio steps-1-batch steps-1)
     local -A label=([steps-1]="no option" [steps-1-if]="if"
         [steps-1-idem]="idempotency key" [steps-1-rate]="rate limit (keyed)"
         [steps-1-single]="singleton (keyed)"
         [steps-1-conc]="concurrency 1 per key, 10,000 keys"
         [steps-1-debounce]="debounce 1 s (keyed)"
         [steps-1-throttle]="throttle (keyed)"
-        [steps-1-prio]="priority 0, 60 or 120 s (mixed)")
+        [steps-1-prio]="priority 0, 60 or 120 s (mixed)"
+        [steps-1-batch]="batch of 1 (keyed)")
 
     [[ -x $BUILD/bench/steps_load ]] ||
         die "no $BUILD/bench/steps_load; run: make bench"

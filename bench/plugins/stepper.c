@@ -23,6 +23,8 @@
  *                                data.i so that every event runs
  *   steps-1-prio                 on bench/steps-1-prio: steps-1 with a
  *                                priority of 0, 60 or 120 s (data.i % 3)
+ *   steps-1-batch                on bench/steps-1-batch: steps-1 in
+ *                                batches of one per data.i
  *   noop                         on bench/noop: completes at once
  *   fan-10                       on bench/fan-10: one parallel group of
  *                                10 trivial steps (fh_parallel)
@@ -196,6 +198,12 @@ static const struct fh_function functions[] = {
     {.id = "steps-1-prio", .run = steps_1,
      .triggers = FH_EVENTS("bench/steps-1-prio"),
      .opts = FH_OPTS(.priority = "event.data.i % 3 * 60")},
+    /* A batch of one per key: each event fills its batch, which starts
+     * at once, through the pending batch's store. */
+    {.id = "steps-1-batch", .run = steps_1,
+     .triggers = FH_EVENTS("bench/steps-1-batch"),
+     .opts = FH_OPTS(.batch = {.max_size = 1, .timeout = "1s",
+                               .key = "event.data.i"})},
     /* The same, checkpointing ahead ("3a" in bench/run.sh steps). */
     {.id = "steps-3a", .run = steps_3, .triggers = FH_EVENTS("bench/steps-3a"),
      .opts = FH_OPTS(.checkpoint_ahead = FH_CHECKPOINT_AHEAD)},
