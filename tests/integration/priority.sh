@@ -5,7 +5,7 @@
 # runs of other priorities queue behind it; once the gate opens they
 # start highest first, the equal ones in the order they came. The order
 # holds in a concurrency key's queue, in the ready queue, and in the store
-# across kill -9; a value that is not a number is 0, said once; one past
+# across kill -9 and a reload; a value that is not a number is 0, said once; one past
 # 600 is clamped; a negative one delays the run; a [function ID] section
 # replaces it; the functions and runs APIs show it.
 # SPDX-License-Identifier: Apache-2.0
@@ -121,6 +121,23 @@ wait_until 30 eval '[ "$(started k-lo)" = 1 ]'
 t_is "$(order "$n")" "k-hi k-mid k-lo " \
     "after kill -9 their stored priorities still order them"
 t_is "$(status "$id_neg")" queued "the delayed run still waits"
+
+# And across a reload: the new generation's worker, which starts while
+# the old one still holds its run, takes them in the same order.
+send prio-any hold3 '"hold":true,"q":600'
+wait_until 20 eval '[ "$(started hold3)" = 1 ]'
+send prio-any r-lo '"q":2'
+send prio-any r-mid '"q":31'
+send prio-any r-hi '"q":401'
+n=$(($(lines) + 1))
+gens=$(grep -c "\[reload\] generation" "$LOG")
+kill -HUP "$T_PID"
+wait_until 20 eval '[ "$(grep -c "\[reload\] generation" "$LOG")" -gt "$gens" ]'
+t_ok $? "a reload while they wait"
+touch "$FNHOST_TEST_PRIO/open/hold3"
+wait_until 30 eval '[ "$(started r-lo)" = 1 ]'
+t_is "$(order "$n")" "r-hi r-mid r-lo " \
+    "after a reload their priorities still order them"
 
 t_stop
 t_done
