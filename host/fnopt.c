@@ -134,17 +134,20 @@ const struct fnopt fnopt_table[] = {
 
 const size_t fnopt_count = sizeof(fnopt_table) / sizeof(fnopt_table[0]);
 
+#define FNOPT_EXPR(name, json, fn, abi)                                     \
+    {name, json, offsetof(struct fn_info, fn),                              \
+     offsetof(struct fh_function_opts, abi)}
 const struct fnopt_expr fnopt_exprs[FNOPT_NEXPRS] = {
-    {"if", "if", offsetof(struct fn_info, if_expr)},
-    {"idempotency", "idempotency", offsetof(struct fn_info, idempotency)},
-    {"rate_limit.key", "rate_limit_key", offsetof(struct fn_info, rate_key)},
-    {"singleton.key", "singleton_key",
-     offsetof(struct fn_info, singleton_key)},
-    {"debounce.key", "debounce_key", offsetof(struct fn_info, debounce_key)},
-    {"throttle.key", "throttle_key", offsetof(struct fn_info, throttle_key)},
-    {"priority", "priority", offsetof(struct fn_info, priority)},
-    {"batch.key", "batch_key", offsetof(struct fn_info, batch_key)},
-    {"batch.if", "batch_if", offsetof(struct fn_info, batch_if)},
+    FNOPT_EXPR("if", "if", if_expr, if_expr),
+    FNOPT_EXPR("idempotency", "idempotency", idempotency, idempotency),
+    FNOPT_EXPR("rate_limit.key", "rate_limit_key", rate_key, rate_limit.key),
+    FNOPT_EXPR("singleton.key", "singleton_key", singleton_key,
+               singleton.key),
+    FNOPT_EXPR("debounce.key", "debounce_key", debounce_key, debounce.key),
+    FNOPT_EXPR("throttle.key", "throttle_key", throttle_key, throttle.key),
+    FNOPT_EXPR("priority", "priority", priority, priority),
+    FNOPT_EXPR("batch.key", "batch_key", batch_key, batch.key),
+    FNOPT_EXPR("batch.if", "batch_if", batch_if, batch.if_expr),
 };
 
 const struct fnopt_expr *

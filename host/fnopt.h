@@ -74,6 +74,7 @@ struct fnopt_expr {
     const char *name; /* "rate_limit.key" */
     const char *json; /* "rate_limit_key" */
     size_t fn;        /* in struct fn_info */
+    size_t abi;       /* its const char * in struct fh_function_opts */
 };
 
 #define FNOPT_NEXPRS 9

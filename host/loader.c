@@ -260,35 +260,18 @@ add_if(const struct fh_plugin *p, const struct fh_function *f,
 
     if (check_read_options(p, f, &o, why, sizeof(why)) != 0)
         return;
-    if (o.if_expr != NULL)
-        json_object_object_add(fo, "if", json_object_new_string(o.if_expr));
-    if (o.idempotency != NULL)
-        json_object_object_add(fo, "idempotency",
-                               json_object_new_string(o.idempotency));
-    if (o.rate_limit.key != NULL)
-        json_object_object_add(fo, "rate_limit_key",
-                               json_object_new_string(o.rate_limit.key));
+    /* The expressions, by fnopt.h's table. */
+    for (size_t k = 0; k < FNOPT_NEXPRS; k++) {
+        const char *src;
+
+        memcpy(&src, (const char *)&o + fnopt_exprs[k].abi, sizeof(src));
+        if (src != NULL)
+            json_object_object_add(fo, fnopt_exprs[k].json,
+                                   json_object_new_string(src));
+    }
     if (o.singleton.mode != NULL)
         json_object_object_add(fo, "singleton",
                                json_object_new_string(o.singleton.mode));
-    if (o.singleton.key != NULL)
-        json_object_object_add(fo, "singleton_key",
-                               json_object_new_string(o.singleton.key));
-    if (o.debounce.key != NULL)
-        json_object_object_add(fo, "debounce_key",
-                               json_object_new_string(o.debounce.key));
-    if (o.throttle.key != NULL)
-        json_object_object_add(fo, "throttle_key",
-                               json_object_new_string(o.throttle.key));
-    if (o.priority != NULL)
-        json_object_object_add(fo, "priority",
-                               json_object_new_string(o.priority));
-    if (o.batch.key != NULL)
-        json_object_object_add(fo, "batch_key",
-                               json_object_new_string(o.batch.key));
-    if (o.batch.if_expr != NULL)
-        json_object_object_add(fo, "batch_if",
-                               json_object_new_string(o.batch.if_expr));
     add_concurrency(&o, fo);
     if (o.cron[0] != NULL) {
         struct json_object *list = json_object_new_array();
