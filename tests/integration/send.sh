@@ -25,9 +25,12 @@ sent_by() { # sent_by RUN: how many test/sent events run RUN sent
     sql "select count(*) from events where name = 'test/sent'
          and json_extract(json, '$.data.from') = '$1'"
 }
-received_from() { # received_from RUN: receiver runs that ran for them
+# received_from RUN: receiver runs that ran for them. Runs, not
+# executions: a receiver that ran but had not recorded its end when the
+# master was killed runs again (at least once), and is still one run.
+received_from() {
     sqlite3 "$EXECS" "ATTACH '$STATE/fnhost.db' AS f" \
-        "select count(*) from execs x join f.runs r on r.id = x.run_id
+        "select count(distinct x.run_id) from execs x join f.runs r on r.id = x.run_id
          join f.events e on e.id = r.event_id where x.what = 'received'
          and json_extract(e.json, '$.data.from') = '$1'"
 }
