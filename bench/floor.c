@@ -142,6 +142,7 @@ apply(struct run *r, int64_t now, long seq)
         sqlite3_bind_int64(s, 4, now);
         sqlite3_bind_int64(s, 5, now);
         sqlite3_bind_int64(s, 6, now);
+        sqlite3_bind_int(s, 13, 0);         /* priority: NOT NULL */
         done(s, "insert run");
         r->created = now;
         if (!with_start)
