@@ -28,9 +28,7 @@
 #include "util.h"
 #include "worker.h"
 
-/* W_SETTLING: its invocation is done (the result went on), but it still
- * waits for the acknowledgements of checkpoints it sent ahead. */
-enum worker_state { W_STARTING, W_IDLE, W_BUSY, W_SETTLING, W_DEAD };
+enum worker_state { W_STARTING, W_IDLE, W_BUSY, W_DEAD };
 
 struct worker {
     struct pool *pool;
@@ -40,8 +38,6 @@ struct worker {
     struct bufferevent *out; /* writes to the worker's pipe */
     enum worker_state state;
     struct job *job;
-    struct job *settling; /* W_SETTLING: the job whose acks it waits for */
-    int acks_owed;        /* checkpoints sent, not yet acknowledged */
     struct event *timer;
     int64_t timeout_ms;
     char *kill_reason;
@@ -410,22 +406,15 @@ void
 pool_ack(struct pool *p, struct job *job)
 {
     for (struct worker *w = p->workers; w != NULL; w = w->next) {
-        int settling = w->state == W_SETTLING && w->settling == job;
-
-        if (!settling && (w->job != job || w->state != W_BUSY))
+        /* A job that ended is no worker's: the acks of checkpoints it
+         * sent ahead are nobody's business now (handle_done()). */
+        if (w->job != job || w->state != W_BUSY)
             continue;
         if (job->cancel)
             proto_put_ack_cancel(&obuf);
         else
             proto_put_ack(&obuf);
         send_buf(w, &obuf);
-        if (w->acks_owed > 0)
-            w->acks_owed--;
-        if (settling) {
-            if (w->acks_owed == 0)
-                settled(w);
-            return;
-        }
         /* The time limit is per step: the next one starts now. */
         arm_timeout(w);
         return;
@@ -436,7 +425,7 @@ void
 pool_kill(struct pool *p, struct job *job, const char *why)
 {
     for (struct worker *w = p->workers; w != NULL; w = w->next) {
-        if (w->job == job || (w->state == W_SETTLING && w->settling == job)) {
+        if (w->job == job) {
             doom(w, why);
             return;
         }
@@ -507,29 +496,24 @@ handle_done(struct worker *w, const struct proto_done *d)
     r.suspend = suspend[d->suspend];
     if (d->suspend != PROTO_SUSPEND_NONE)
         r.step = d->step;
-    if (w->acks_owed > 0) {
-        /* A function that checkpoints ahead sends its end before it
-         * reads the acks of its last checkpoints: its result goes on
-         * now (it commits after them: the store writes in order), and
-         * the worker takes no other run until it has read them all. */
-        w->state = W_SETTLING;
-        w->settling = w->job;
-        finish_job(w, &r);
-        return;
-    }
+    /* A function that checkpoints ahead sends its end before the acks
+     * of its last checkpoints: it commits after them (the store writes
+     * in order, and fails the end of a run whose checkpoint failed), and
+     * the worker reads no ack after its end. It is free at once: the
+     * acks sent before this message skips before its next invoke, and
+     * none is sent after. */
     w->state = W_IDLE;
     finish_job(w, &r);
     settled(w);
 }
 
-/* W has read every acknowledgement of its last invocation: it is free. */
+/* W's invocation is over: it is free. */
 static void
 settled(struct worker *w)
 {
     struct pool *p = w->pool;
 
     w->state = W_IDLE;
-    w->settling = NULL;
     if (w->doomed) {
         /* Killed while its answer was on the way: no more work. */
     } else if (p->stopping || w->quitting) {
@@ -556,7 +540,6 @@ handle_step(struct worker *w, const struct step_record *st)
     }
     /* The worker waits for the ack: its clock stops meanwhile. */
     evtimer_del(w->timer);
-    w->acks_owed++;
     w->pool->cb.step(w->pool->cb.arg, w->job, st);
 }
 
@@ -728,7 +711,7 @@ pool_stop(struct pool *p, void (*done)(void *), void *arg)
     p->stopped_arg = arg;
     evtimer_del(p->respawn);
     for (struct worker *w = p->workers; w != NULL; w = w->next) {
-        if (w->state != W_BUSY && w->state != W_SETTLING && w->bev != NULL) {
+        if (w->state != W_BUSY && w->bev != NULL) {
             close_pipes(w);
             w->state = W_DEAD;
         }

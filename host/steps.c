@@ -78,13 +78,6 @@ checkpoint(struct invocation *inv, const struct step_record *step)
         steprules_cancel(&inv->steps);
 }
 
-void
-invocation_settle(struct invocation *inv)
-{
-    while (inv->unacked > 0)
-        await_ack(inv);
-}
-
 /* The step record of outcome O; its strings borrowed from O. */
 static struct step_record
 record_of(const struct step_outcome *o)

@@ -42,12 +42,6 @@ void invocation_init(struct invocation *inv, int rfd, int wfd,
                      struct json_object *memo, unsigned attempt,
                      unsigned max_attempts, int ahead);
 
-/* Waits until every checkpoint sent is acknowledged: durable. The worker
- * calls it after it says how the invocation ended (the master commits
- * that end after the checkpoints, and not at all if one of them failed),
- * so that no acknowledgement is left in the pipe for the next
- * invocation. */
-void invocation_settle(struct invocation *inv);
 void invocation_fini(struct invocation *inv);
 
 /* The fh_api entries; see sdk/fnhost.h. */

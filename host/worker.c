@@ -160,13 +160,12 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
         done.suspend = inv.suspend;
         done.step = inv.step.s;
     }
-    rc = send_done(ws, wfd, &done);
     /* Checkpoints sent ahead commit before the end that follows them
      * (the store writes in order, and an end never commits after a
-     * checkpoint of its run that failed): their acks are read after it,
-     * so the end shares their commit. The master sends no other run
-     * until they are. */
-    invocation_settle(&inv);
+     * checkpoint of its run that failed), so their acks are not waited
+     * for: those the master sent before it read the end are skipped
+     * before the next invoke (worker_main()), and it sends none after. */
+    rc = send_done(ws, wfd, &done);
     steprules_verdict_free(&vd);
     host_ctx_reset(&c);
     invocation_fini(&inv);
@@ -251,6 +250,8 @@ worker_main(int rfd, int wfd)
         if (proto_type_of(msg) == PROTO_INVOKE) {
             if (invoke(&ws, rfd, wfd, msg) != 0)
                 status = 1;
+        } else if (proto_type_of(msg) == PROTO_ACK_MSG) {
+            /* The last run's, for a checkpoint sent ahead (invoke()). */
         } else {
             const char *t = fh_json_str(msg, "t");
 
