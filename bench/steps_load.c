@@ -16,6 +16,7 @@
  *                               runs: the host's own clock, from the
  *                               transaction that accepted the event to
  *                               the run's end (ms resolution)
+ *   ack_p50_ms, ack_p99_ms  POST sent -> its reply (the event is durable)
  *   client_p50_ms, client_p99_ms  POST sent -> run seen ended by the poll
  *                               (adds HTTP, the first commit's wait and
  *                               up to one poll interval)
@@ -98,6 +99,8 @@ static int stopping, draining;
 static int64_t t0, t1;          /* window, wall ms */
 static int64_t *lat, *clat;     /* ms; client-side in us */
 static size_t nlat, nclat, latcap, clatcap;
+static int64_t *alat;           /* POST sent -> its reply, us */
+static size_t nalat, alatcap;
 static int64_t max_lat;
 
 static int have_m0, have_m1;
@@ -171,6 +174,10 @@ post_done(struct evhttp_request *req, void *arg)
         size_t len = evbuffer_get_length(b);
         char *body = xmalloc(len + 1);
         struct json_object *o, *ids;
+        int64_t now = mono_us();
+
+        if (now_ms() >= t0 && now_ms() < t1)
+            push(&alat, &nalat, &alatcap, now - ps->p->sent_us);
 
         evbuffer_copyout(b, body, len);
         body[len] = '\0';
@@ -476,6 +483,9 @@ finish(void)
            pctl(lat, nlat, .99), (long long)max_lat);
     printf("client_p50_ms %.2f\nclient_p99_ms %.2f\n",
            pctl(clat, nclat, .50) / 1000.0, pctl(clat, nclat, .99) / 1000.0);
+    qsort(alat, nalat, sizeof(*alat), cmp64);
+    printf("ack_p50_ms %.2f\nack_p99_ms %.2f\n",
+           pctl(alat, nalat, .50) / 1000.0, pctl(alat, nalat, .99) / 1000.0);
     printf("failed %ld\nhttp_errors %ld\nposted %ld\nended %ld\n", failed,
            http_errors, posted, ended);
     if (have_m0 == 1 && have_m1 == 1 && !metrics_missing &&
