@@ -230,6 +230,11 @@ schedule_runs(struct pipeline *p, const struct store_new_event *e)
                 sched_wake_at(p->sched, (e->ts > now ? e->ts : now) +
                                             e->runs[j].start_timeout_ms);
         }
+        /* Started early: the scheduler has it, unless it left the line
+         * (a fuller queue evicted it, its function went away): then it
+         * is submitted as any other. */
+        if (e->runs[j].early && sched_claimed(p->sched, e->runs[j].id))
+            continue;
         if (ev == NULL)
             ev = shared_str_new(e->json, strlen(e->json));
         sched_submit(p->sched, e->runs[j].id, e->runs[j].function_id, e->id,
@@ -262,6 +267,10 @@ stored_cb(void *arg, int rc, const char *err)
     }
     if (rc != 0) {
         log_error("pipeline", "events not stored: %s", err);
+        for (size_t i = 0; i < sub->nevs; i++)
+            for (size_t j = 0; j < sub->evs[i].nruns; j++)
+                if (sub->evs[i].runs[j].early)
+                    sched_abandon(p->sched, sub->evs[i].runs[j].id);
         res.rc = -1;
         res.error = err;
         sub->done(sub->arg, &res);
@@ -446,24 +455,12 @@ function_index(const struct generation *g, const char *id)
 }
 
 /* Whether a function of G at MATCH (N of them) reads the event itself
- * when it is routed: an `if`, an idempotency key, the key of a rate
- * limit, a singleton, a debounce, a throttle, a batch or a concurrency
- * limit, a priority. */
+ * when it is routed (fn_info.reads_event). */
 static int
 needs_tree(const struct generation *g, const size_t *match, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (g->fns[match[i]].if_expr != NULL ||
-            g->fns[match[i]].idempotency != NULL ||
-            g->fns[match[i]].rate_key != NULL ||
-            g->fns[match[i]].singleton_key != NULL ||
-            g->fns[match[i]].debounce_key != NULL ||
-            g->fns[match[i]].throttle_key != NULL ||
-            g->fns[match[i]].priority != NULL ||
-            g->fns[match[i]].batch_key != NULL ||
-            g->fns[match[i]].batch_if != NULL ||
-            g->fns[match[i]].concurrency[0].key != NULL ||
-            g->fns[match[i]].concurrency[1].key != NULL)
+        if (g->fns[match[i]].reads_event)
             return 1;
     return 0;
 }
@@ -594,6 +591,43 @@ submission_of_tree(struct pipeline *p, struct json_object *events,
     return sub;
 }
 
+/* Hands the scheduler, before SUB's commit, the runs that may start
+ * then (store_new_run.early): the event's commit and their first writes
+ * can then share a group, which saves a run a commit's wait. Only a
+ * source's events with ids of their own (no resend can make them
+ * duplicates), no "id" (no dedup), due now, and runs of functions that
+ * allow it (fn_info.starts_early): for those the commit creates the run
+ * for certain, if it commits. SUB's write must be queued next. */
+static void
+start_early(struct pipeline *p, struct submission *sub, const char *seed,
+            int64_t now)
+{
+    const struct generation *g = sub->gen;
+
+    if (seed != NULL || sub->target != NULL || g == NULL)
+        return;
+    for (size_t i = 0; i < sub->nevs; i++) {
+        struct store_new_event *e = &sub->evs[i];
+        struct shared_str *ev = NULL;
+
+        if (e->user_id != NULL || e->ts > now)
+            continue;
+        for (size_t j = 0; j < e->nruns; j++) {
+            const struct fn_info *f =
+                registry_find(g, e->runs[j].function_id);
+
+            if (f == NULL || !f->starts_early)
+                continue;
+            if (ev == NULL)
+                ev = shared_str_new(e->json, strlen(e->json));
+            e->runs[j].early = sched_submit_early(p->sched, e->runs[j].id,
+                                                  e->runs[j].function_id,
+                                                  e->id, ev);
+        }
+        shared_str_unref(ev);
+    }
+}
+
 void
 pipeline_submit(struct pipeline *p, struct json_object *events,
                 const struct pipeline_source *src, pipeline_done_fn done,
@@ -604,6 +638,7 @@ pipeline_submit(struct pipeline *p, struct json_object *events,
 
     sub->done = done;
     sub->arg = arg;
+    start_early(p, sub, src->seed, src->now);
     store_put_events(p->store, sub->evs, sub->nevs, src->dedup_window_ms,
                      stored_cb, sub);
 }
@@ -632,6 +667,7 @@ pipeline_submit_batch(struct pipeline *p, struct ingest_batch *batch,
     ingest_batch_free(batch);
     sub->done = done;
     sub->arg = arg;
+    start_early(p, sub, src->seed, src->now);
     store_put_events(p->store, sub->evs, sub->nevs, src->dedup_window_ms,
                      stored_cb, sub);
 }

@@ -747,6 +747,34 @@ add_crons(struct fn_info *f, struct json_object *fo,
 
 /* Adds the functions that descriptor D declares, for PLUGIN (a name that
  * outlives G's functions), UNLOADED as fn_info says. */
+/* Sets what F's options add up to, for the event path (registry.h). */
+static void
+fn_settle(struct fn_info *f)
+{
+    /* Its store-side options: the commit that stores its event decides
+     * whether a run starts at all, and when. */
+    int decided = f->idempotency != NULL || f->rate_limit > 0 ||
+                  f->singleton != SINGLETON_NONE || f->debounce_ms > 0 ||
+                  f->throttle_limit > 0 || f->batch_max > 0;
+
+    f->reads_event = f->if_expr != NULL || f->idempotency != NULL ||
+                     f->rate_key != NULL || f->singleton_key != NULL ||
+                     f->debounce_key != NULL || f->throttle_key != NULL ||
+                     f->priority != NULL || f->batch_key != NULL ||
+                     f->batch_if != NULL;
+    /* Concurrency queues, a priority and timeouts are kept out too: each
+     * would hold or time a run that its commit may yet not create. */
+    f->starts_early = f->checkpoint_ahead && !decided &&
+                      f->priority == NULL && f->timeout_start_ms == 0 &&
+                      f->timeout_finish_ms == 0;
+    for (int i = 0; i < FH_CONCURRENCY_LIMITS; i++) {
+        if (f->concurrency[i].key != NULL)
+            f->reads_event = 1;
+        if (f->concurrency[i].limit > 0)
+            f->starts_early = 0;
+    }
+}
+
 /* Turns off option OPT of F (its LIMIT, named WHAT) if its PERIOD is
  * under MIN ms, saying so: only a [function ID] section can give one
  * (lib/check_flow.c holds plugins to it). */
@@ -851,6 +879,7 @@ add_functions(struct generation *g, const struct config *cfg,
             f->failure_of = xstrdup(json_object_get_string(v));
         if (json_object_object_get_ex(fo, "cancel_on", &v))
             add_cancel_on(f, v);
+        fn_settle(f);
     }
 }
 

@@ -99,6 +99,13 @@ struct fn_info {
     /* cancelOn: its rules, the strings its own */
     struct store_cancel_rule cancel_on[FH_CANCEL_ON_MAX];
     size_t ncancel_on;
+    /* Worked out from the above once, when the generation is built
+     * (registry.c's fn_settle()), for the event path: */
+    int reads_event;  /* routing reads the event: an `if`, a priority or
+                         an option's key is set */
+    int starts_early; /* a run may start before its event commits
+                         (pipeline.c): it checkpoints ahead, and no
+                         option of its own is decided at the commit */
 };
 
 struct plugin_info {

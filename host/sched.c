@@ -851,6 +851,19 @@ retry_delay(double scale, unsigned attempt, int64_t retry_after_ms)
     return sched_retry_delay_ms(scale, attempt, retry_after_ms, r);
 }
 
+/* Lets go of JOB, which has no worker now and no write on its way: its
+ * run was never stored (sched_abandon()), and the store may take its
+ * writes again. */
+static void
+unborn_free(struct sched *s, struct job *job)
+{
+    log_info("run", "%s %s dropped; its event was not stored",
+             job->function_id, job->run_id);
+    store_forget_failed(s->store, job->run_id);
+    set_del(s, job);
+    job_free(job);
+}
+
 /* ------------------------------------------------------- checkpoints */
 
 struct stepping {
@@ -864,7 +877,11 @@ step_stored_cb(void *arg, int rc, const char *err)
     struct stepping *sp = arg;
     struct sched *s = sp->sched;
 
-    if (rc != 0) {
+    if (rc != 0 && sp->job->unborn) {
+        /* Its run was never stored: its worker stops, and its end
+         * drops it (result_cb()). */
+        s->ex.ops->kill(s->ex.impl, sp->job, "its event was not stored");
+    } else if (rc != 0) {
         /* The worker waits for an ack that cannot come: stop it. Its
          * attempt fails, and the step runs again after the backoff. Its
          * end may be queued already (it checkpoints ahead): the store
@@ -1137,6 +1154,14 @@ finished_cb(void *arg, int rc, const char *err)
     struct sched *s = f->sched;
     int cancelled;
 
+    if (rc != 0 && f->job->unborn) {
+        /* The store failed this end with the run's event: nothing to
+         * record, nothing to retry. */
+        unborn_free(s, f->job);
+        finishing_free(f);
+        kick(s);
+        return;
+    }
     if (rc != 0 && f->job->step_lost && !f->lost) {
         /* A checkpoint before this end failed: the attempt did. */
         struct pool_result lost, was = {.attempt = f->at.attempt,
@@ -1386,6 +1411,12 @@ result_cb(void *arg, struct job *job, const struct pool_result *r)
     job->where = JOB_FINISHING;
     /* It executes no code now, whatever its outcome. */
     conc_release(s, job);
+    if (job->unborn) {
+        unborn_free(s, job);
+        free(f);
+        kick(s);
+        return;
+    }
     f->sched = s;
     f->job = job;
     /* Its worker's end may have come before the news that one of its
@@ -1476,12 +1507,33 @@ evict_last(struct sched *s, int64_t score)
     return 1;
 }
 
+/* Puts new run RUN_ID (due at SCORE) in line: 0, or -1 when it cannot
+ * go now (shutting down, or a full queue that it does not outrank). */
+static int
+take_new(struct sched *s, const char *run_id, const char *function_id,
+         const char *event_id, struct shared_str *event, int64_t score,
+         const char *const *conc_keys)
+{
+    struct job *job;
+
+    if (s->stopping ||
+        (s->nqueued >= QUEUE_MAX && !evict_last(s, score)))
+        return -1;
+    job = job_new(run_id, function_id, event_id, event, 0);
+    job_set_keys(job, conc_keys);
+    job->fresh = 1;
+    job->score = score;
+    set_add(s, job);
+    enqueue(s, job);
+    kick(s);
+    return 0;
+}
+
 void
 sched_submit(struct sched *s, const char *run_id, const char *function_id,
              const char *event_id, struct shared_str *event, int64_t wake_at,
              const char *const *conc_keys)
 {
-    struct job *job;
     const struct fn_info *fn = s->gen ? registry_find(s->gen, function_id)
                                       : NULL;
 
@@ -1494,21 +1546,53 @@ sched_submit(struct sched *s, const char *run_id, const char *function_id,
         return;
     }
     /* A scan may have found it in the store before this callback ran:
-     * the commit is visible to the reader before the loop hears of it. */
+     * the commit is visible to the reader before the loop hears of it;
+     * or it started early. */
     if (set_find(s, run_id) != NULL)
         return;
-    if (s->stopping ||
-        (s->nqueued >= QUEUE_MAX && !evict_last(s, wake_at))) {
+    if (take_new(s, run_id, function_id, event_id, event, wake_at,
+                 conc_keys) != 0)
         s->backlog = 1; /* the store has it; a scan will find it */
+}
+
+int
+sched_submit_early(struct sched *s, const char *run_id,
+                   const char *function_id, const char *event_id,
+                   struct shared_str *event)
+{
+    const char *none[2] = {NULL, NULL};
+
+    /* Not in the store yet, so no scan can have it: its score is when
+     * the store will make it due (run_wake() with no priority). */
+    return take_new(s, run_id, function_id, event_id, event, now_ms(),
+                    none) == 0;
+}
+
+int
+sched_claimed(const struct sched *s, const char *run_id)
+{
+    return set_find(s, run_id) != NULL;
+}
+
+void
+sched_abandon(struct sched *s, const char *run_id)
+{
+    struct job *job = set_find(s, run_id);
+
+    if (job == NULL) {
+        /* It left already (its function was gone, or a fuller queue
+         * evicted it): nothing of it is on its way to the store. */
+        store_forget_failed(s->store, run_id);
         return;
     }
-    job = job_new(run_id, function_id, event_id, event, 0);
-    job_set_keys(job, conc_keys);
-    job->fresh = 1;
-    job->score = wake_at;
-    set_add(s, job);
-    enqueue(s, job);
-    kick(s);
+    if (job->where == JOB_QUEUED) {
+        queue_remove(s, job);
+        unborn_free(s, job);
+        return;
+    }
+    /* Running, or its end is being written: that write fails, as the
+     * store fails every write of the run now. */
+    job->unborn = 1;
 }
 
 /* A cancel being written. */

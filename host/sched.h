@@ -61,6 +61,9 @@ struct job {
     enum job_where where;
     int step_lost;        /* a checkpoint of its attempt was not stored:
                              the attempt failed, whatever it said */
+    int unborn;           /* started before its event committed, and that
+                             commit failed: it ends with nothing written
+                             (sched_abandon()) */
     int cancel;           /* a cancel was asked for while it ran: it stops
                              at its next step boundary (the executor's
                              ack says so) */
@@ -167,6 +170,27 @@ void sched_submit(struct sched *s, const char *run_id,
                   const char *function_id, const char *event_id,
                   struct shared_str *event, int64_t wake_at,
                   const char *const *conc_keys);
+
+/* Takes RUN_ID, a new run of FUNCTION_ID whose event (EVENT_ID, EVENT)
+ * is about to be stored, before that commit: 1 when it is in line now,
+ * 0 when it is not (shutting down, a full queue), and sched_submit()
+ * must have it after the commit as usual. It may run, and its writes
+ * reach the store, before the commit: they queue behind it. The caller
+ * must queue the event's write before the loop runs again, and call
+ * sched_abandon() if that write fails. */
+int sched_submit_early(struct sched *s, const char *run_id,
+                       const char *function_id, const char *event_id,
+                       struct shared_str *event);
+
+/* Whether RUN_ID is the scheduler's now: in line, running, or its end
+ * being written. */
+int sched_claimed(const struct sched *s, const char *run_id);
+
+/* The commit that was to create RUN_ID, taken by sched_submit_early(),
+ * failed: the run does not exist, and the store fails its writes. It
+ * stops at once if it waits in line, else when its attempt ends, with
+ * nothing recorded. */
+void sched_abandon(struct sched *s, const char *run_id);
 
 /* How a cancel of several runs went: RC 0 (V[i].done says which were
  * cancelled) or -1 with ERR when it could not be stored. */

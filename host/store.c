@@ -1346,19 +1346,34 @@ failed_index(const struct store *st, const char *run_id)
     return -1;
 }
 
-/* The checkpoints of GROUP failed: their runs' later writes fail too. */
+/* Marks RUN_ID failed: its later writes fail, until store_forget_failed(). */
+static void
+failed_mark(struct store *st, const char *run_id)
+{
+    if (failed_index(st, run_id) >= 0)
+        return;
+    if (st->nfailed == st->capfailed) {
+        st->capfailed = st->capfailed ? 2 * st->capfailed : 8;
+        st->failed = xrealloc(st->failed, st->capfailed * sizeof(*st->failed));
+    }
+    memcpy(st->failed[st->nfailed++], run_id, 27);
+}
+
+/* GROUP failed: the runs whose checkpoints it held, and those that
+ * started before their events' commit (store_new_run.early), fail their
+ * later writes too. */
 static void
 failed_add(struct store *st, const struct op *group)
 {
     for (const struct op *op = group; op != NULL; op = op->next) {
-        if (op->kind != OP_STEP || failed_index(st, op->u.step.run_id) >= 0)
+        if (op->kind == OP_STEP)
+            failed_mark(st, op->u.step.run_id);
+        if (op->kind != OP_EVENTS)
             continue;
-        if (st->nfailed == st->capfailed) {
-            st->capfailed = st->capfailed ? 2 * st->capfailed : 8;
-            st->failed = xrealloc(st->failed,
-                                  st->capfailed * sizeof(*st->failed));
-        }
-        memcpy(st->failed[st->nfailed++], op->u.step.run_id, 27);
+        for (size_t i = 0; i < op->u.ev.n; i++)
+            for (size_t j = 0; j < op->u.ev.evs[i].nruns; j++)
+                if (op->u.ev.evs[i].runs[j].early)
+                    failed_mark(st, op->u.ev.evs[i].runs[j].id);
     }
 }
 
@@ -1391,8 +1406,8 @@ commit_group(struct store *st, struct op *group)
         if (st->nfailed > 0 && op_run(op) != NULL &&
             failed_index(st, op_run(op)) >= 0) {
             op->rc = -1;
-            op->err = xasprintf("store: an earlier checkpoint of run %s was"
-                                " not stored",
+            op->err = xasprintf("store: an earlier write of run %s (a"
+                                " checkpoint, or its event) was not stored",
                                 op_run(op));
             continue;
         }

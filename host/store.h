@@ -78,6 +78,10 @@ struct store_new_run {
                                 later than it is due; else 0 */
     int priority;            /* its priority.run, -600..600 s: see
                                 store.c's run_wake() */
+    int early;               /* it was handed to the scheduler before this
+                                commit (sched_submit_early()): if the
+                                commit fails, its writes fail until
+                                store_forget_failed() */
     int64_t wake_at;         /* out: when it is due, as stored: its place
                                 in line */
     char *batch_key;         /* its function's batch key ("" for one),

@@ -111,7 +111,7 @@ sqlite3 "$STATE/fnhost.db" ".timeout 5000" "CREATE TRIGGER lose_b BEFORE
     SELECT count(*) FROM c) > 0 BEGIN SELECT RAISE(ABORT, 'disk full'); END"
 send '{"name":"test/steps-ahead","data":{"lost":1}}'
 LOST_EV=$EV
-lost_end() { grep -q "an earlier checkpoint of run .* was not stored" "$LOG"; }
+lost_end() { grep -q "an earlier write of run .* was not stored" "$LOG"; }
 wait_until 20 lost_end
 t_ok $? "ahead, an end queued behind a checkpoint that failed is refused"
 t_ok "$(! status_is "$LOST_EV" Completed; echo $?)" \
@@ -122,6 +122,39 @@ t_ok $? "once b can be stored, the attempt that failed is retried to the end"
 run_of "$LOST_EV"
 t_is "$(jq -r '[.data.steps[].step_id] | join(",")' <<<"$BODY_OUT")" \
     "a,b,c" "with every step stored"
+
+# Ahead, a run starts before its event commits: its steps run while the
+# event is written. If that write fails, the client hears so, the run's
+# writes fail with it (none reaches the store, where no run would own
+# them), and it is dropped, not retried: the host goes on. Storing the
+# event here fails slowly, so that the run's writes queue behind it.
+sqlite3 "$STATE/fnhost.db" ".timeout 5000" "CREATE TRIGGER lose_ev BEFORE
+    INSERT ON events WHEN instr(NEW.json, '\"unborn\"') > 0 AND (WITH
+    RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c
+    WHERE x < 2000000) SELECT count(*) FROM c) > 0
+    BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+orphans() { # rows, and steps that ran, of runs that the store does not have
+    printf '%s,%s' "$(sql "select (select count(*) from steps where run_id
+        not in (select id from runs)) + (select count(*) from attempts
+        where run_id not in (select id from runs))")" "$(sqlite3 "$EXECS" \
+        "attach '$STATE/fnhost.db' as h; select count(*) from execs
+         where run_id not in (select id from h.runs)")"
+}
+t_is "$(orphans)" "0,0" "(before: no orphans)"
+post '{"name":"test/steps-ahead","data":{"unborn":1}}'
+t_is "$HTTP_CODE" 503 "ahead, an event that cannot be stored is refused (503: send again)"
+t_has "$BODY_OUT" "disk full" "saying why"
+sqlite3 "$STATE/fnhost.db" ".timeout 5000" "DROP TRIGGER lose_ev"
+dropped() { grep -q "dropped; its event was not stored" "$LOG"; }
+wait_until 10 dropped
+t_ok $? "its run, started before the commit, is dropped"
+t_is "$(orphans)" "0,3" \
+    "its three steps ran, and none of them, nor an attempt, is in the store"
+send '{"name":"test/steps-ahead","data":{"items":1}}'
+wait_until 10 status_is "$EV" Completed
+t_ok $? "the next event's run completes: nothing waits on the dropped one"
+t_is "$(sql "select count(*) from runs r join events e on e.id = r.event_id
+    where e.json like '%unborn%'")" 0 "the refused event has no run"
 
 get /v1/functions
 t_is "$(jq -r '.data.plugins[].functions[] | select(.id == "steps-ahead")

@@ -26,6 +26,7 @@
 #include "util.h"
 
 static char tmpdir[] = "/tmp/fnhost-test-sched-XXXXXX";
+static char *db_path;
 static struct event_base *base;
 static struct store *store;
 static sqlite3 *peek; /* the test's own read connection */
@@ -1626,6 +1627,110 @@ test_priority_full_queue(struct sched *s)
     free(v);
 }
 
+
+/* A run started before its event commits (sched_submit_early()), as the
+ * pipeline does for a function that checkpoints ahead. */
+struct early {
+    struct store_new_event ev;
+    struct store_new_run run;
+    struct committed c;
+    struct sched *s;
+};
+
+/* As the pipeline's: a failed commit abandons the run at once, before
+ * the callbacks of the run's writes queued behind it. */
+static void
+early_cb(void *arg, int rc, const char *err)
+{
+    struct early *e = arg;
+
+    committed_cb(&e->c, rc, err);
+    if (rc != 0)
+        sched_abandon(e->s, e->run.id);
+}
+
+/* Starts E's run of FN, for an event named NAME, and queues the event's
+ * write after it; the test runs the loop. */
+static void
+start_early(struct sched *s, struct early *e, const char *fn,
+            const char *name)
+{
+    static const char text[] = "{\"name\":\"test/e\",\"data\":{}}";
+    struct shared_str *json = shared_str_new(text, sizeof(text) - 1);
+
+    memset(e, 0, sizeof(*e));
+    ulid_new(e->ev.id, 0);
+    e->ev.name = name;
+    e->ev.ts = now_ms();
+    e->ev.json = text;
+    e->ev.runs = &e->run;
+    e->ev.nruns = 1;
+    ulid_new(e->run.id, 0);
+    e->run.function_id = fn;
+    e->c.rc = -1;
+    e->s = s;
+    e->run.early = sched_submit_early(s, e->run.id, fn, e->ev.id, json);
+    shared_str_unref(json);
+    store_put_events(store, &e->ev, 1, 0, early_cb, e);
+}
+
+static void
+test_early(struct sched *s)
+{
+    struct early e;
+    sqlite3 *rw;
+    int calls, running = sched_running(s);
+
+    start_early(s, &e, "ok", "test/e");
+    ok(e.run.early, "a run may be taken before its event commits");
+    ok(loop_until(is_running, e.run.id, 5000), "and is dispatched");
+    end_ok(e.run.id, "1");
+    ok(reach(e.run.id, "completed"), "its end commits after the event: it"
+                                     " completes");
+    ok(e.c.fired && e.c.rc == 0, "the event committed");
+
+    /* The event's write fails, slowly enough that the run ends first. */
+    sqlite3_open(db_path, &rw);
+    sqlite3_exec(rw, "CREATE TRIGGER refuse BEFORE INSERT ON events WHEN"
+                     " NEW.name = 'test/refused' AND (WITH RECURSIVE c(x) AS"
+                     " (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x <"
+                     " 300000) SELECT count(*) FROM c) > 0 BEGIN"
+                     " SELECT RAISE(ABORT, 'disk full'); END",
+                 NULL, NULL, NULL);
+    start_early(s, &e, "ok", "test/refused");
+    ok(loop_until(is_running, e.run.id, 5000), "a run whose event will not"
+                                               " commit runs");
+    end_ok(e.run.id, "1");
+    loop_until(fired, &e.c, 5000);
+    ok(e.c.rc != 0, "its event's commit fails");
+    ok(!loop_until(is_running, e.run.id, 300), "abandoned, it is not run"
+                                                " again");
+    is_int(count("SELECT count(*) FROM attempts WHERE run_id = ?",
+                 e.run.id), 0, "and its end is not stored");
+    is_str(run_col(e.run.id, "status"), "", "nor is it");
+    is_int(sched_running(s), running, "the scheduler let go of it");
+    ok(!sched_claimed(s, e.run.id), "all of it");
+
+    /* Abandoned while it waits in line: it never runs. */
+    fake.slots = 0;
+    calls = fake.calls;
+    start_early(s, &e, "ok", "test/refused");
+    loop_until(fired, &e.c, 5000);
+    fake.slots = 1;
+    fake.cb.idle(fake.cb.arg);
+    ok(!loop_until(is_running, e.run.id, 300) && fake.calls == calls,
+       "one abandoned in line is never dispatched");
+    sqlite3_exec(rw, "DROP TRIGGER refuse", NULL, NULL, NULL);
+    sqlite3_close(rw);
+
+    /* The store took the writes of neither as a reason to refuse others:
+     * the next early run completes. */
+    start_early(s, &e, "ok", "test/e");
+    ok(loop_until(is_running, e.run.id, 5000), "the next one runs");
+    end_ok(e.run.id, "2");
+    ok(reach(e.run.id, "completed"), "and completes");
+}
+
 int
 main(void)
 {
@@ -1639,7 +1744,7 @@ main(void)
     if (mkdtemp(tmpdir) == NULL)
         return 1;
     base = event_base_new();
-    db = xasprintf("%s/fnhost.db", tmpdir);
+    db = db_path = xasprintf("%s/fnhost.db", tmpdir);
     store = store_open(base, db, "normal", err, sizeof(err));
     ok(store != NULL, "store opens: %s", store ? "" : err);
     if (store == NULL)
@@ -1683,6 +1788,7 @@ main(void)
     test_priority(s);
     test_priority_found_in_store(s);
     test_priority_full_queue(s);
+    test_early(s);
 
     sched_stop(s, stopped_cb, &stopped);
     ok(stopped && fake.stopped, "stopping stops the executor");
