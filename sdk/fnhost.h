@@ -415,8 +415,11 @@ struct fh_function_opts {
  * again, and every checkpoint of an invocation is durable before the run
  * sleeps, retries or ends. What changes: if the worker or the host dies,
  * steps that ran after the last durable checkpoint run again, so a later
- * step's effects may come before an earlier step is recorded. Use it for
- * steps that are idempotent, or cheap to repeat. */
+ * step's effects may come before an earlier step is recorded. A new run
+ * may also start while its event is being stored (when no option of the
+ * function decides at that commit whether it runs): if the event cannot
+ * be stored, its sender is told so, and the steps that ran are recorded
+ * nowhere. Use it for steps that are idempotent, or cheap to repeat. */
 #define FH_CHECKPOINT_AHEAD 1
 
 /* Failure handlers. A function with .opts = FH_OPTS(.on_failure = fn)
