@@ -14,6 +14,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "backup.h"
 #include "client.h"
 #include "config.h"
 #include "duration.h"
@@ -842,6 +843,54 @@ cmd_reload(struct cli *c)
                " see its log", pid);
 }
 
+/* "N events, M runs (K not ended), S": what a copy of the store holds. */
+static void
+print_copy(const struct backup_info *in)
+{
+    printf("%lld events, %lld runs (%lld not ended), %.1f MiB\n",
+           (long long)in->events, (long long)in->runs, (long long)in->live,
+           (double)in->bytes / (1024 * 1024));
+}
+
+/* fnhost backup FILE: a copy of the store, made while fnhost serves. */
+static int
+cmd_backup(struct cli *c)
+{
+    struct backup_info in;
+    char err[1024];
+
+    if (c->nargs != 1)
+        return die("usage: fnhost backup FILE [--state DIR]");
+    if (backup_store(c->cfg.state_dir, c->args[0], &in, err,
+                     sizeof(err)) != 0)
+        return die("backup: %s", err);
+    printf("backed up %s/fnhost.db to %s: ", c->cfg.state_dir, c->args[0]);
+    print_copy(&in);
+    return 0;
+}
+
+/* fnhost restore FILE: FILE becomes the store of a stopped host. */
+static int
+cmd_restore(struct cli *c)
+{
+    struct backup_info in;
+    char err[1024], *aside = NULL;
+
+    if (c->nargs != 1)
+        return die("usage: fnhost restore FILE [--state DIR]");
+    if (restore_store(c->cfg.state_dir, c->args[0], &aside, &in, err,
+                      sizeof(err)) != 0)
+        return die("restore: %s", err);
+    printf("restored %s into %s/fnhost.db: ", c->args[0], c->cfg.state_dir);
+    print_copy(&in);
+    if (aside != NULL)
+        printf("the store it replaced is %s\n", aside);
+    printf("start fnhost on %s: runs that had not ended go on from their"
+           " last stored step\n", c->cfg.state_dir);
+    free(aside);
+    return 0;
+}
+
 /* fnhost check FILE.so: describes the plugin in a child, as a reload
  * would. Its load() sees fh_state_dir() as the state folder given with
  * --state (or FNHOST_STATE, or [server] state), created if missing, or
@@ -973,6 +1022,12 @@ static const struct cmd_entry commands[] = {
      "print the headers a sender would sign FILE with (for curl -H"
      " @headers)", "webhook secret scheme id timestamp config webhook-keys",
      cmd_sign, 0},
+    {"backup", "FILE",
+     "copy the store to FILE, also while fnhost serves (SQLite's online"
+     " backup)", "state", cmd_backup, 0},
+    {"restore", "FILE",
+     "make FILE, a backup, the store of the state folder (fnhost must be"
+     " stopped; the old store is kept beside it)", "state", cmd_restore, 0},
     {"help", "[COMMAND]", "every command and option, or one command's", "",
      cmd_help, CMD_RAW},
     {"version", "", "print the version", "", cmd_version, CMD_RAW},
