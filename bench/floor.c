@@ -259,8 +259,8 @@ main(int argc, char **argv)
                             SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
         die("open");
     sqlite3_busy_timeout(db, 10000);
-    snprintf(sql, sizeof(sql), "PRAGMA journal_mode=WAL; PRAGMA"
-             " synchronous=%s; PRAGMA foreign_keys=OFF;", sync);
+    snprintf(sql, sizeof(sql), "%s PRAGMA journal_mode=WAL; PRAGMA"
+             " synchronous=%s; PRAGMA foreign_keys=OFF;", store_new_sql, sync);
     exec(sql);
     for (int v = 0; v < store_nmigrations; v++) {
         exec("BEGIN IMMEDIATE");

@@ -19,6 +19,7 @@
 #   BENCH_FETCH_WORKERS   fetch: workers (default 8)
 #   BENCH_FANOUT_WORKERS  fanout: workers (default 32)
 #   BENCH_CONC_WORKERS    concurrency, flow: workers (default 8)
+#   BENCH_RETENTION_SECONDS  retention: each run's length (default 40)
 #
 # A benchmark is a function bench_NAME; add its name to BENCHES. Each one
 # may call fail, which makes the script exit 1 after the rest have run
@@ -26,7 +27,7 @@
 set -euo pipefail
 
 BENCHES=(ingest webhooks steps invoke fanout sleepers waits reload fetch
-         concurrency flow)
+         concurrency flow retention)
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if [[ -n ${FNHOST_BUILD:-} ]]; then
@@ -150,10 +151,11 @@ start_bare() {
 # sets PID, PORT, STATE.
 start_fnhost() {
     local name=$1 addr i
+    shift
     STATE=$TMP/state
     mkdir -p "$STATE" "$TMP/plugins"
     setsid "$BUILD/fnhost" serve --listen 127.0.0.1:0 --state "$STATE" \
-        --plugins "$TMP/plugins" --workers 2 >"$TMP/$name.log" 2>&1 &
+        --plugins "$TMP/plugins" --workers 2 "$@" >"$TMP/$name.log" 2>&1 &
     PID=$!
     CHILDREN+=("$PID")
     # The daemon writes its bound address once it listens. Reread until it
@@ -339,6 +341,47 @@ bench_webhooks() {
 # --log-level debug adds the store's "closed after N ops in M commits"
 # line at exit, our fallback for the group commit size; nothing debug is
 # logged per run.
+# bench_retention: the event API at full speed for a while, with events
+# kept 5 s and kept for good: the store's size over time in each, and what
+# retention costs ingest.
+bench_retention() {
+    local secs=${BENCH_RETENTION_SECONDS:-40} keep name rps=() sizes=() i
+    local -a args=(-t1 -c64 "-d${secs}s")
+
+    for keep in 5s 0; do
+        name=retention-$keep
+        echo "retention: events kept ${keep/#0/for good}, $secs s ..." >&2
+        rm -rf "$TMP/state"
+        start_fnhost "$name" --retain-events "$keep" --retain-runs "$keep"
+        (
+            for ((i = 5; i <= secs; i += 5)); do
+                sleep 5
+                du -k -c "$STATE"/fnhost.db* 2>/dev/null | tail -n 1 |
+                    awk '{ printf "%.0f ", $1 / 1024 }'
+            done
+        ) >"$TMP/$name.sizes" &
+        CHILDREN+=("$!")
+        run_wrk "$name" "http://127.0.0.1:$PORT/e/bench" "${args[@]}"
+        wait "${CHILDREN[-1]}" 2>/dev/null || true
+        forget "${CHILDREN[-1]}"
+        stop "$PID" "$name"
+        rps+=("$W_RPS")
+        sizes+=("$(cat "$TMP/$name.sizes")")
+        if ((W_NON2XX > 0)); then
+            fail "$name: $W_NON2XX requests were refused"
+        fi
+    done
+    echo
+    echo "retention (1.5 KB events at full speed, 64 connections, $secs s;" \
+        "the store's size every 5 s, MiB, with its WAL)"
+    printf '  %-28s %10s  %s\n' "" "req/s" "size"
+    printf '  %-28s %10.0f  %s\n' "events kept 5 s" "${rps[0]}" "${sizes[0]}"
+    printf '  %-28s %10.0f  %s\n' "kept for good (retention off)" \
+        "${rps[1]}" "${sizes[1]}"
+    echo "  ingest with retention deleting as fast as events come:" \
+        "$(pct "${rps[0]}" "${rps[1]}") of ingest without it"
+}
+
 start_stepper() {
     local name=$1 state=$2 workers=$3 addr i
     local -a extra=()

@@ -63,6 +63,14 @@ const struct config_setting config_settings[] = {
     {"dedup_window", "--dedup-window", "DURATION", "FNHOST_DEDUP_WINDOW",
      CT_DURATION, SERVER(dedup_window_ms), 0, 0, NULL, NULL, "24h", NULL,
      "a repeated event id within it starts no new run"},
+    {"retain_runs", "--retain-runs", "DURATION", "FNHOST_RETAIN_RUNS",
+     CT_DURATION, SERVER(retain_runs_ms), 0, 0, NULL, NULL, "7d", NULL,
+     "completed, failed and cancelled runs, with their steps, are deleted"
+     " this long after they end (0: kept for good)"},
+    {"retain_events", "--retain-events", "DURATION", "FNHOST_RETAIN_EVENTS",
+     CT_DURATION, SERVER(retain_events_ms), 0, 0, NULL, NULL, "7d", NULL,
+     "events that no run needs are deleted this long after they arrive"
+     " (0: kept for good)"},
     {"event_keys", "--event-keys", "K1,K2", "FNHOST_EVENT_KEYS", CT_KEYS,
      SERVER(event_keys), 0, 0, NULL, NULL, NULL,
      "none: any non-empty key, on loopback only",

@@ -56,6 +56,9 @@ struct config {
     size_t max_body;       /* bytes of one request body */
     int64_t request_timeout_ms; /* to send one whole request */
     int64_t dedup_window_ms;
+    int64_t retain_runs_ms;   /* ended runs are deleted this long after
+                                 their end; 0: kept for good */
+    int64_t retain_events_ms; /* events no run needs, after this long */
     char **event_keys;     /* NULL-terminated; empty: any key on loopback */
     char *api_key;         /* bearer token for /v1; NULL: none */
     char *synchronous;     /* "full" or "normal" */

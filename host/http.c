@@ -32,6 +32,7 @@
 #include "json_check.h"
 #include "log.h"
 #include "pipeline.h"
+#include "retention.h"
 #include "pool.h"
 #include "registry.h"
 #include "reload.h"
@@ -1052,6 +1053,20 @@ handle_metrics(struct http *h, struct evhttp_request *req, const char *rest)
         (unsigned long long)ops,
         (unsigned long long)commits, (*h->d.gen)->refused,
         (unsigned long long)pool_start_failures(h->d.pool));
+    if (h->d.retention != NULL) {
+        struct retention_stats rs = retention_stats(h->d.retention);
+
+        evbuffer_add_printf(b,
+            "# HELP fnhost_retention_deleted_total Rows retention deleted:"
+            " ended runs (with their steps), events no run had, expired"
+            " keys.\n"
+            "# TYPE fnhost_retention_deleted_total counter\n"
+            "fnhost_retention_deleted_total{what=\"runs\"} %llu\n"
+            "fnhost_retention_deleted_total{what=\"events\"} %llu\n"
+            "fnhost_retention_deleted_total{what=\"keys\"} %llu\n",
+            (unsigned long long)rs.runs, (unsigned long long)rs.events,
+            (unsigned long long)rs.keys);
+    }
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "text/plain; version=0.0.4");
     evhttp_send_reply(req, 200, "OK", b);

@@ -26,6 +26,7 @@ struct http_deps {
     const struct generation *const *gen; /* the current generation */
     const struct webhooks *webhooks;     /* the signed webhook sources */
     const struct reload_status *reload;
+    const struct retention *retention;   /* what it deleted, for /metrics */
 };
 
 /* Listens on cfg->listen ("ADDR:PORT"; port 0 picks a free one) and writes

@@ -24,6 +24,7 @@
 #include "pool.h"
 #include "registry.h"
 #include "reload.h"
+#include "retention.h"
 #include "fetch_step.h"
 #include "sched.h"
 #include "store.h"
@@ -38,6 +39,7 @@ struct server {
     struct sched *sched;
     struct pipeline *pipeline;
     struct cron_sched *cron;
+    struct retention *retention;
     struct fetch_steps *fetch;
     struct http *http;
     struct reload *reload;
@@ -148,6 +150,7 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
                        " flight (up to 10 s)", strsignal((int)sig));
     http_stop_listening(sv->http);
     cron_sched_stop(sv->cron);
+    retention_stop(sv->retention);
     sv->grace = evtimer_new(sv->base, grace_cb, sv);
     evtimer_add(sv->grace, &tv);
     sched_stop(sv->sched, stopped_cb, sv);
@@ -279,6 +282,8 @@ server_main(struct config *cfg)
         log_warn("store", "store_check = off: %s is not checked for damage",
                  db);
     }
+    sv.retention = retention_new(sv.base, sv.store, cfg->retain_runs_ms,
+                                 cfg->retain_events_ms);
     /* Generation folders of an earlier process are stale: its workers
      * died with it. */
     gendir = xasprintf("%s/gen", cfg->state_dir);
@@ -336,6 +341,7 @@ server_main(struct config *cfg)
     fetch_steps_resume(sv.fetch);
     deps.cfg = cfg;
     deps.store = sv.store;
+    deps.retention = sv.retention;
     deps.sched = sv.sched;
     deps.pool = sv.pool;
     deps.pipeline = sv.pipeline;
@@ -384,6 +390,7 @@ out:
     if (sv.fetch != NULL)
         fetch_steps_stop(sv.fetch);
     store_close(sv.store);
+    retention_free(sv.retention);
     fetch_steps_free(sv.fetch);
     cron_sched_free(sv.cron);
     pipeline_free(sv.pipeline);

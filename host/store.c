@@ -39,6 +39,7 @@ enum op_kind {
     OP_CANCEL,
     OP_CONC_PARK,
     OP_CRON,
+    OP_PRUNE,
     OP_FORGET
 };
 
@@ -108,6 +109,10 @@ struct op {
         struct {
             char run_id[27];
         } forget;
+        struct {
+            int64_t runs_before, events_before, now;
+            struct store_pruned *out; /* set before the callback */
+        } prune;
     } u;
 };
 
@@ -192,7 +197,7 @@ static sqlite3 *
 open_db(const char *path, const char *sync, char *err, size_t errlen)
 {
     sqlite3 *db = NULL;
-    char sql[128];
+    char sql[192];
 
     if (sqlite3_open_v2(path, &db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -204,10 +209,11 @@ open_db(const char *path, const char *sync, char *err, size_t errlen)
         return NULL;
     }
     sqlite3_busy_timeout(db, 10000);
+    /* Before WAL, which writes the header of a new file. */
     snprintf(sql, sizeof(sql),
-             "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s;"
+             "%s PRAGMA journal_mode=WAL; PRAGMA synchronous=%s;"
              " PRAGMA foreign_keys=OFF;",
-             sync);
+             store_new_sql, sync);
     if (exec_sql(db, sql, err, errlen) != 0) {
         sqlite3_close(db);
         return NULL;
@@ -1194,6 +1200,99 @@ apply_requeue(struct store *st, struct op *op, int64_t now)
     return rc;
 }
 
+/* Retention's batches: small, since each shares a group commit with
+ * whatever else is being written. */
+#define PRUNE_RUNS 128
+#define PRUNE_EVENTS 256
+#define PRUNE_KEYS 400
+/* Freed pages given back to the file system per batch. */
+#define PRUNE_VACUUM "PRAGMA incremental_vacuum(256)"
+
+/* Deletes, from the rows that statement PICK (?1 a ULID bound, ?2 a time,
+ * ?3 a limit) names, each with the statements DEL (NDEL of them, ?1 the
+ * id): how many, or -1. */
+static int64_t
+prune_rows(struct store *st, int pick, int64_t before, int limit,
+           const int *del, size_t ndel)
+{
+    sqlite3_stmt *p = st->stmt[pick];
+    char bound[ULID_LEN + 1], (*ids)[27];
+    uint8_t zero[10] = {0};
+    int64_t n = 0;
+    int rc;
+
+    ulid_encode(bound, before, zero);
+    ids = xcalloc((size_t)limit, sizeof(*ids));
+    bind_text(p, 1, bound);
+    sqlite3_bind_int64(p, 2, before);
+    sqlite3_bind_int(p, 3, limit);
+    while (n < limit && (rc = sqlite3_step(p)) == SQLITE_ROW)
+        snprintf(ids[n++], 27, "%s", (const char *)sqlite3_column_text(p, 0));
+    rc = n < limit ? rc : SQLITE_DONE;
+    sqlite3_reset(p);
+    if (rc != SQLITE_DONE) {
+        free(ids);
+        return -1;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < ndel; k++) {
+            bind_text(st->stmt[del[k]], 1, ids[i]);
+            if (step_done(st->stmt[del[k]]) != 0) {
+                free(ids);
+                return -1;
+            }
+        }
+    }
+    free(ids);
+    return n;
+}
+
+/* One batch of retention (store_prune()). */
+static int
+apply_prune(struct store *st, struct op *op)
+{
+    static const int run_rows[] = {S_DEL_STEPS,   S_DEL_ATTEMPTS,
+                                   S_DEL_FETCHES, S_DEL_PAUSES,
+                                   S_DEL_RUN_EVENTS, S_DEL_RUN};
+    static const int event_rows[] = {S_DEL_SKIPPED, S_DEL_EVENT};
+    static const int keys[] = {S_PRUNE_DEDUP, S_PRUNE_IDEMPOTENCY,
+                               S_PRUNE_RATE_LIMITS, S_PRUNE_THROTTLES};
+    struct store_pruned *out = op->u.prune.out;
+    int64_t n;
+
+    memset(out, 0, sizeof(*out));
+    if (op->u.prune.runs_before > 0) {
+        n = prune_rows(st, S_PRUNE_RUNS, op->u.prune.runs_before, PRUNE_RUNS,
+                       run_rows, sizeof(run_rows) / sizeof(*run_rows));
+        if (n < 0)
+            return -1;
+        out->runs = n;
+        out->more |= n == PRUNE_RUNS;
+    }
+    if (op->u.prune.events_before > 0) {
+        n = prune_rows(st, S_PRUNE_EVENTS, op->u.prune.events_before,
+                       PRUNE_EVENTS, event_rows,
+                       sizeof(event_rows) / sizeof(*event_rows));
+        if (n < 0)
+            return -1;
+        out->events = n;
+        out->more |= n == PRUNE_EVENTS;
+    }
+    for (size_t k = 0; k < sizeof(keys) / sizeof(*keys); k++) {
+        sqlite3_bind_int64(st->stmt[keys[k]], 1, op->u.prune.now);
+        sqlite3_bind_int(st->stmt[keys[k]], 2, PRUNE_KEYS);
+        if (step_done(st->stmt[keys[k]]) != 0)
+            return -1;
+        n = sqlite3_changes(st->wdb);
+        out->keys += n;
+        out->more |= n == PRUNE_KEYS;
+    }
+    /* A store made before retention reuses the free pages instead. */
+    if (out->runs + out->events + out->keys > 0)
+        sqlite3_exec(st->wdb, PRUNE_VACUUM, NULL, NULL, NULL);
+    return 0;
+}
+
 static int
 apply_op(struct store *st, struct op *op, int64_t now)
 {
@@ -1276,6 +1375,8 @@ apply_op(struct store *st, struct op *op, int64_t now)
                        step_done(s[S_CRON_DROP]) != 0
                    ? -1
                    : 0;
+    case OP_PRUNE:
+        return apply_prune(st, op);
     case OP_FORGET:
         return 0; /* commit_group()'s */
     }
@@ -1810,6 +1911,20 @@ store_cron_sync(struct store *st, const char *pairs, int64_t now,
 
     op->u.cron.pairs = xstrdup(pairs);
     op->u.cron.now = now;
+    enqueue(st, op);
+}
+
+void
+store_prune(struct store *st, int64_t runs_before, int64_t events_before,
+            int64_t now, struct store_pruned *out, store_done_fn done,
+            void *arg)
+{
+    struct op *op = op_new(OP_PRUNE, done, arg);
+
+    op->u.prune.runs_before = runs_before;
+    op->u.prune.events_before = events_before;
+    op->u.prune.now = now;
+    op->u.prune.out = out;
     enqueue(st, op);
 }
 

@@ -250,6 +250,24 @@ void store_put_events(struct store *st, struct store_new_event *evs,
                       size_t nevs, int64_t dedup_window_ms,
                       store_done_fn done, void *arg);
 
+/* What one batch of retention deleted. */
+struct store_pruned {
+    int64_t runs;   /* ended runs, with their steps and attempts */
+    int64_t events; /* events that no run had */
+    int64_t keys;   /* expired dedup, idempotency and rate limit keys, and
+                       throttles with all their room */
+    int more;       /* a limit was reached: there may be more now */
+};
+
+/* Deletes one small batch, in the next group commit: runs that ended
+ * before RUNS_BEFORE (0: none), events received before EVENTS_BEFORE
+ * (0: none) that no run has, and keys expired at NOW; OUT (the caller's,
+ * until DONE) says what. Freed pages go back to the file system in a
+ * store made since retention exists. */
+void store_prune(struct store *st, int64_t runs_before,
+                 int64_t events_before, int64_t now, struct store_pruned *out,
+                 store_done_fn done, void *arg);
+
 /* Keeps the cron schedules PAIRS (a JSON array of [function_id, cron];
  * copied) and no others: a new one's last tick is NOW. */
 void store_cron_sync(struct store *st, const char *pairs, int64_t now,

@@ -231,7 +231,18 @@ const char *const store_migrations[] = {
     "  event_id TEXT NOT NULL,"
     "  PRIMARY KEY (run_id, seq)) WITHOUT ROWID;"
     "CREATE INDEX run_events_event ON run_events(event_id);",
+    /* 16: retention (store.c's apply_prune()): keys are deleted once they
+     * expire, found by when. */
+    "CREATE INDEX dedup_expires ON dedup(expires_at);"
+    "CREATE INDEX idempotency_expires ON idempotency(expires_at);"
+    "CREATE INDEX rate_limits_expires ON rate_limits(expires_at);",
 };
+
+/* A new store frees the pages that retention empties (PRAGMA
+ * incremental_vacuum): this must come before its first table, and before
+ * WAL mode, which writes a new file's header. On an older store it does
+ * nothing: that one reuses the pages instead. */
+const char store_new_sql[] = "PRAGMA auto_vacuum = INCREMENTAL;";
 
 const int store_nmigrations =
     (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
@@ -463,6 +474,42 @@ const char *const store_stmt_sql[NSTMT] = {
     [S_CRON_DROP] = "DELETE FROM cron_ticks WHERE NOT EXISTS (SELECT 1"
                     " FROM json_each(?1) j WHERE j.value ->> 0 ="
                     " function_id AND j.value ->> 1 = cron)",
+    /* Retention (store.c's apply_prune()): up to ?3 runs that ended
+     * before ?2 (made before ?1, a ULID of that time: the key's order). */
+    [S_PRUNE_RUNS] = "SELECT id FROM runs WHERE id < ?1 AND ended_at < ?2"
+                     " AND status IN ('completed', 'failed', 'cancelled')"
+                     " LIMIT ?3",
+    [S_DEL_STEPS] = "DELETE FROM steps WHERE run_id = ?",
+    [S_DEL_ATTEMPTS] = "DELETE FROM attempts WHERE run_id = ?",
+    [S_DEL_FETCHES] = "DELETE FROM fetches WHERE run_id = ?",
+    [S_DEL_PAUSES] = "DELETE FROM pauses WHERE run_id = ?",
+    [S_DEL_RUN_EVENTS] = "DELETE FROM run_events WHERE run_id = ?",
+    [S_DEL_RUN] = "DELETE FROM runs WHERE id = ?",
+    /* Up to ?3 events received before ?2 (ids before ?1) that no run, a
+     * batch's or a debounce's, still has. */
+    [S_PRUNE_EVENTS] = "SELECT id FROM events e WHERE id < ?1 AND"
+                       " received_at < ?2 AND NOT EXISTS (SELECT 1 FROM"
+                       " runs WHERE event_id = e.id) AND NOT EXISTS"
+                       " (SELECT 1 FROM run_events WHERE event_id = e.id)"
+                       " AND NOT EXISTS (SELECT 1 FROM debounces WHERE"
+                       " event_id = e.id) LIMIT ?3",
+    [S_DEL_EVENT] = "DELETE FROM events WHERE id = ?",
+    [S_DEL_SKIPPED] = "DELETE FROM skipped WHERE event_id = ?",
+    /* Keys that have expired hold nothing: absent, they read the same. */
+    [S_PRUNE_DEDUP] = "DELETE FROM dedup WHERE (function_id, key) IN"
+                      " (SELECT function_id, key FROM dedup WHERE"
+                      " expires_at < ?1 LIMIT ?2)",
+    [S_PRUNE_IDEMPOTENCY] = "DELETE FROM idempotency WHERE (function_id,"
+                            " key) IN (SELECT function_id, key FROM"
+                            " idempotency WHERE expires_at < ?1 LIMIT ?2)",
+    [S_PRUNE_RATE_LIMITS] = "DELETE FROM rate_limits WHERE (function_id,"
+                            " key) IN (SELECT function_id, key FROM"
+                            " rate_limits WHERE expires_at < ?1 LIMIT ?2)",
+    /* A theoretical arrival time in the past is a full bucket, as no row
+     * is (lib/gcra.c). */
+    [S_PRUNE_THROTTLES] = "DELETE FROM throttles WHERE (function_id, key)"
+                          " IN (SELECT function_id, key FROM throttles"
+                          " WHERE tat < ?1 LIMIT ?2)",
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",

@@ -18,6 +18,7 @@
  * number applied. */
 extern const char *const store_migrations[];
 extern const int store_nmigrations;
+extern const char store_new_sql[];
 
 /* The writer's prepared statements. */
 enum {
@@ -68,6 +69,20 @@ enum {
     S_CRON_CLAIM,
     S_CRON_KEEP,
     S_CRON_DROP,
+    S_PRUNE_RUNS,
+    S_DEL_STEPS,
+    S_DEL_ATTEMPTS,
+    S_DEL_FETCHES,
+    S_DEL_PAUSES,
+    S_DEL_RUN_EVENTS,
+    S_DEL_RUN,
+    S_PRUNE_EVENTS,
+    S_DEL_EVENT,
+    S_DEL_SKIPPED,
+    S_PRUNE_DEDUP,
+    S_PRUNE_IDEMPOTENCY,
+    S_PRUNE_RATE_LIMITS,
+    S_PRUNE_THROTTLES,
     S_BEGIN,
     S_COMMIT,
     S_ROLLBACK,
