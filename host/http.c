@@ -50,6 +50,7 @@ struct http {
     struct http_deps d;
     uint64_t requests_refused;
     uint64_t requests_scanned; /* event bodies read without a tree */
+    struct counter_set webhook_refused; /* by source, WEBHOOK_* below */
     struct invoking *invoking; /* invoke-and-wait requests waiting */
     int stopping;              /* http_stop_listening() was called */
 };
@@ -334,11 +335,26 @@ webhook_exists(const struct http *h, const char *name, char *err,
     return 0;
 }
 
+/* The kinds of webhook refusals /metrics counts, by source. */
+static const char *const refusals[] = {"signature", "timestamp", "payload",
+                                       "event"};
+#define NREFUSALS (sizeof(refusals) / sizeof(refusals[0]))
+
+static unsigned
+refusal_index(const char *why)
+{
+    for (unsigned i = 0; i < NREFUSALS; i++)
+        if (strcmp(refusals[i], why) == 0)
+            return i;
+    return 0;
+}
+
 /* POST /webhooks/{name} of a configured source. */
 static void
 handle_webhook(struct http *h, struct evhttp_request *req, const char *name)
 {
     const struct webhook_source *src = webhooks_find(h->d.webhooks, name);
+    const char *why;
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t len = evbuffer_get_length(in);
     const char *body = (const char *)evbuffer_pullup(in, -1);
@@ -348,9 +364,10 @@ handle_webhook(struct http *h, struct evhttp_request *req, const char *name)
     int status;
 
     status = webhook_event(src, header_cb, req, body ? body : "", len, now,
-                           &ev, err, sizeof(err));
+                           &ev, &why, err, sizeof(err));
     if (status != 200) {
         h->requests_refused++;
+        counter_add(&h->webhook_refused, src->name, refusal_index(why));
         char *peer = NULL;
         ev_uint16_t port = 0;
 
@@ -367,6 +384,7 @@ handle_webhook(struct http *h, struct evhttp_request *req, const char *name)
         char msg[600];
 
         snprintf(msg, sizeof(msg), "webhook %s: %s", src->name, err);
+        counter_add(&h->webhook_refused, src->name, refusal_index("event"));
         refuse_events(h, req, msg);
         return;
     }
@@ -992,17 +1010,70 @@ handle_health(struct http *h, struct evhttp_request *req, const char *rest)
     reply_json(req, 503, o);
 }
 
+/* The histograms, the per-function and per-source counters, and the
+ * gauges of /metrics beyond its first block. */
+static void
+metrics_more(struct http *h, struct evbuffer *b, int64_t waiting)
+{
+    static const char *const outcomes[SCHED_NOUTCOMES] = {
+        [SCHED_COMPLETED] = "completed", [SCHED_FAILED] = "failed",
+        [SCHED_RETRIED] = "retried"};
+    const struct sched_metrics *m = sched_metrics(h->d.sched);
+    struct histogram commit, group;
+    int busy, idle;
+
+    store_commit_metrics(h->d.store, &commit, &group);
+    pool_workers(h->d.pool, &busy, &idle);
+    hist_print(b, "fnhost_run_duration_seconds", "From a run's creation"
+               " to its end (completed or failed), sleeps and retries"
+               " included.", "", &m->run_seconds, 1);
+    hist_print(b, "fnhost_step_duration_seconds", "A checkpointed step's"
+               " own time, as its worker measured it.", "",
+               &m->step_seconds, 1);
+    hist_print(b, "fnhost_queue_wait_seconds", "From when a run (or its"
+               " next attempt, or its wake) was due to its dispatch.", "",
+               &m->queue_wait, 1);
+    hist_print(b, "fnhost_store_commit_seconds", "One group commit: its"
+               " writes and the sync.", "", &commit, 1);
+    hist_print(b, "fnhost_store_group_writes", "The writes of one group"
+               " commit.", "", &group, 1);
+    counter_set_print(b, "fnhost_runs_total", "Run ends by function and"
+                      " outcome; retried counts attempts that failed and"
+                      " were retried.", &m->outcomes, "function", "outcome",
+                      outcomes, SCHED_NOUTCOMES);
+    counter_set_print(b, "fnhost_webhook_refused_total", "Webhook"
+                      " deliveries refused, by source and reason.",
+                      &h->webhook_refused, "source", "reason", refusals,
+                      NREFUSALS);
+    evbuffer_add_printf(b,
+        "# HELP fnhost_runs_waiting Runs waiting for an event.\n"
+        "# TYPE fnhost_runs_waiting gauge\n"
+        "fnhost_runs_waiting %lld\n"
+        "# HELP fnhost_workers Worker processes, busy with an invocation"
+        " or idle.\n"
+        "# TYPE fnhost_workers gauge\n"
+        "fnhost_workers{state=\"busy\"} %d\n"
+        "fnhost_workers{state=\"idle\"} %d\n"
+        "# HELP fnhost_reloads_total Plugin reloads (after the start), and"
+        " those that kept the old generation.\n"
+        "# TYPE fnhost_reloads_total counter\n"
+        "fnhost_reloads_total{result=\"ok\"} %u\n"
+        "fnhost_reloads_total{result=\"failed\"} %u\n",
+        (long long)waiting, busy, idle,
+        h->d.reload->reloads - h->d.reload->failed, h->d.reload->failed);
+}
+
 static void
 handle_metrics(struct http *h, struct evhttp_request *req, const char *rest)
 {
     struct evbuffer *b = evbuffer_new();
     uint64_t ops, commits;
     struct pipeline_stats ps;
-    int64_t queued, sleeping;
+    int64_t queued, sleeping, waiting;
 
     store_stats(h->d.store, &ops, &commits);
     pipeline_stats(h->d.pipeline, &ps);
-    store_run_gauges(h->d.store, &queued, &sleeping);
+    store_run_gauges(h->d.store, &queued, &sleeping, &waiting);
     evbuffer_add_printf(b,
         "# HELP fnhost_events_received_total Events stored.\n"
         "# TYPE fnhost_events_received_total counter\n"
@@ -1053,6 +1124,7 @@ handle_metrics(struct http *h, struct evhttp_request *req, const char *rest)
         (unsigned long long)ops,
         (unsigned long long)commits, (*h->d.gen)->refused,
         (unsigned long long)pool_start_failures(h->d.pool));
+    metrics_more(h, b, waiting);
     if (h->d.retention != NULL) {
         struct retention_stats rs = retention_stats(h->d.retention);
 
@@ -1325,5 +1397,6 @@ http_free(struct http *h)
         invoking_free(h->invoking);
     evhttp_free(h->evh);
     http_guard_free(h->guard);
+    counter_set_free(&h->webhook_refused);
     free(h);
 }

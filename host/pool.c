@@ -94,6 +94,18 @@ pool_busy(const struct pool *p)
     return count_state(p, W_BUSY);
 }
 
+void
+pool_workers(const struct pool *p, int *busy, int *idle)
+{
+    *busy = *idle = 0;
+    for (const struct worker *w = p->workers; w != NULL; w = w->next) {
+        if (w->state == W_BUSY)
+            (*busy)++;
+        else if (w->state == W_IDLE && !w->doomed && !w->quitting)
+            (*idle)++;
+    }
+}
+
 uint64_t
 pool_start_failures(const struct pool *p)
 {

@@ -47,6 +47,9 @@ int pool_busy(const struct pool *p);
  * crashed or hung), since the pool began. */
 uint64_t pool_start_failures(const struct pool *p);
 
+/* Workers running an invocation now, and workers ready for one. */
+void pool_workers(const struct pool *p, int *busy, int *idle);
+
 /* Stops every worker: idle ones at once, busy ones after their current
  * invocation. DONE runs once all are gone. */
 void pool_stop(struct pool *p, void (*done)(void *arg), void *arg);

@@ -100,6 +100,8 @@ reload_request(struct reload *r, const char *why)
         r->status.at = now_ms();
         r->status.ok = 0;
         r->status.covered = r->covers;
+        r->status.reloads++;
+        r->status.failed++;
         snprintf(r->status.error, sizeof(r->status.error),
                  "cannot start the build thread");
     }
@@ -120,6 +122,7 @@ build_done_cb(evutil_socket_t fd, short what, void *arg)
     r->status.at = now_ms();
     r->status.covered = r->covers;
     r->status.building = r->again;
+    r->status.reloads++;
     if (g == NULL || g->refused > 0 || r->stopping) {
         /* nginx's rule: the new generation must be whole, or the old one
          * goes on serving as it was. */
@@ -128,6 +131,7 @@ build_done_cb(evutil_socket_t fd, short what, void *arg)
                  : r->stopping ? "fnhost is stopping"
                                : g->first_error);
         r->status.ok = 0;
+        r->status.failed++;
         log_error("reload", "kept generation %u: %s", r->cur->n,
                   r->status.error);
         generation_unref(g);

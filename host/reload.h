@@ -26,6 +26,8 @@ struct reload_status {
     unsigned generation;
     char error[1024];
     unsigned requested; /* reload requests received so far */
+    unsigned reloads;   /* builds that ended after the start-up one */
+    unsigned failed;    /* of which kept the old generation */
     unsigned covered;   /* the last finished build began after this many:
                            it includes every change made before them */
     int building;

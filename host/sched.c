@@ -28,6 +28,7 @@
 #define QUEUE_SCAN 1024
 
 struct sched {
+    struct sched_metrics metrics;
     struct event_base *base;
     struct store *store;
     const struct config *cfg;
@@ -798,6 +799,9 @@ dispatch(struct sched *s)
         }
         s->nrunning++;
         job->where = JOB_RUNNING;
+        if (job->score <= job->started_at && job->score > 0)
+            hist_observe(&s->metrics.queue_wait,
+                         (double)(job->started_at - job->score) / 1000);
         /* A new run shows as running from its first checkpoint or its
          * end, whichever comes first: one write less per run. A resumed
          * one is marked now, which also completes the sleep it woke from;
@@ -931,6 +935,9 @@ step_cb(void *arg, struct job *job, const struct step_record *step)
         return;
     }
     job->state_bytes += n;
+    if (step->started_at > 0 && step->ended_at >= step->started_at)
+        hist_observe(&s->metrics.step_seconds,
+                     (double)(step->ended_at - step->started_at) / 1000);
     sp = xcalloc(1, sizeof(*sp));
     /* The job outlives this write: the store commits in order, so a finish
      * of the same job (which frees it) commits after it. */
@@ -1147,6 +1154,31 @@ run_cancelled(struct sched *s, const char *run_id, const char *how)
     s->backlog = 1;
 }
 
+/* Counts F's recorded outcome: a run's end (not a branch's), or an
+ * attempt that is retried. */
+static void
+run_measured(struct sched *s, const struct finishing *f)
+{
+    int64_t made;
+
+    if (f->job->group_run[0] != '\0')
+        return;
+    if (f->at.outcome == RUN_RETRY) {
+        counter_add(&s->metrics.outcomes, f->job->function_id,
+                    SCHED_RETRIED);
+        return;
+    }
+    if (f->at.outcome != RUN_COMPLETED && f->at.outcome != RUN_FAILED)
+        return;
+    counter_add(&s->metrics.outcomes, f->job->function_id,
+                f->at.outcome == RUN_COMPLETED ? SCHED_COMPLETED
+                                               : SCHED_FAILED);
+    made = ulid_time_ms(f->job->run_id);
+    if (made > 0 && f->at.ended_at >= made)
+        hist_observe(&s->metrics.run_seconds,
+                     (double)(f->at.ended_at - made) / 1000);
+}
+
 static void
 finished_cb(void *arg, int rc, const char *err)
 {
@@ -1210,6 +1242,7 @@ finished_cb(void *arg, int rc, const char *err)
         s->unrecorded_failures = 0;
     }
     set_del(s, f->job);
+    run_measured(s, f);
     cancelled = f->job->cancel && (f->at.outcome == RUN_RETRY ||
                                    f->at.outcome == RUN_SLEEP ||
                                    f->at.outcome == RUN_WAIT ||
@@ -1446,6 +1479,9 @@ sched_new(struct event_base *base, struct store *st,
     s->base = base;
     s->store = st;
     s->cfg = cfg;
+    hist_init(&s->metrics.run_seconds, metrics_seconds, metrics_nseconds);
+    hist_init(&s->metrics.step_seconds, metrics_seconds, metrics_nseconds);
+    hist_init(&s->metrics.queue_wait, metrics_seconds, metrics_nseconds);
     s->tail = &s->head;
     s->wake = evtimer_new(base, wake_cb, s);
     s->kick = event_new(base, -1, 0, kick_cb, s);
@@ -1566,6 +1602,12 @@ sched_submit_early(struct sched *s, const char *run_id,
      * the store will make it due (run_wake() with no priority). */
     return take_new(s, run_id, function_id, event_id, event, now_ms(),
                     none) == 0;
+}
+
+const struct sched_metrics *
+sched_metrics(const struct sched *s)
+{
+    return &s->metrics;
 }
 
 int
@@ -1760,6 +1802,7 @@ sched_free(struct sched *s)
     event_free(s->kick);
     event_free(s->rewrite);
     generation_unref(s->gen);
+    counter_set_free(&s->metrics.outcomes);
     free(s);
 }
 

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "executor.h"
+#include "metrics.h"
 #include "step_record.h"
 #include "store.h"
 
@@ -212,6 +213,16 @@ void sched_stop(struct sched *s, void (*done)(void *arg), void *arg);
 /* For /health and /metrics. */
 int sched_queued(const struct sched *s);
 int sched_running(const struct sched *s);
+
+/* What the scheduler measures, for /metrics (the loop's thread). */
+enum { SCHED_COMPLETED, SCHED_FAILED, SCHED_RETRIED, SCHED_NOUTCOMES };
+struct sched_metrics {
+    struct histogram run_seconds;  /* a run's creation to its end */
+    struct histogram step_seconds; /* a checkpointed step's own time */
+    struct histogram queue_wait;   /* a run due to its dispatch */
+    struct counter_set outcomes;   /* per function: SCHED_COMPLETED... */
+};
+const struct sched_metrics *sched_metrics(const struct sched *s);
 
 /* How many runs of concurrency key KEY (conc.h's full name) are on a
  * worker now; and how many keys the scheduler counts. For tests. */

@@ -305,9 +305,9 @@ server_main(struct config *cfg)
         goto out;
     }
     {
-        int64_t queued, sleeping;
+        int64_t queued, sleeping, waiting;
 
-        store_run_gauges(sv.store, &queued, &sleeping);
+        store_run_gauges(sv.store, &queued, &sleeping, &waiting);
         if (queued > 0 || sleeping > 0)
             log_info("server", "resuming: %lld run%s to run (%d were running"
                                " when fnhost stopped), %lld sleeping",

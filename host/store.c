@@ -153,8 +153,10 @@ struct store {
      * open, then kept by the status triggers (store_sql.c). MOVED_* is
      * the open transaction's share (writer thread only), added to the
      * totals (under LOCK) when it commits, dropped when it rolls back. */
-    int64_t nqueued, nsleeping;
-    int64_t moved_queued, moved_sleeping;
+    int64_t nqueued, nsleeping, nwaiting;
+    int64_t moved_queued, moved_sleeping, moved_waiting;
+    /* Each group commit's time and size (under LOCK). */
+    struct histogram commit_seconds, group_writes;
 
     /* Runs a checkpoint of which failed (writer thread only): their steps
      * and ends queued after it fail too, until the loop, told of the
@@ -1399,6 +1401,8 @@ status_moved_sql(sqlite3_context *c, int argc, sqlite3_value **v)
             st->moved_queued += d;
         else if (strcmp(s, "sleeping") == 0)
             st->moved_sleeping += d;
+        else if (strcmp(s, "waiting") == 0)
+            st->moved_waiting += d;
     }
     sqlite3_result_null(c);
 }
@@ -1423,6 +1427,7 @@ count_init(struct store *st, char *err, size_t errlen)
     if (sqlite3_step(s) == SQLITE_ROW) {
         st->nqueued = sqlite3_column_int64(s, 0);
         st->nsleeping = sqlite3_column_int64(s, 1);
+        st->nwaiting = sqlite3_column_int64(s, 2);
     }
     sqlite3_finalize(s);
     return 0;
@@ -1486,7 +1491,7 @@ commit_group(struct store *st, struct op *group)
     const char *why = NULL;
     struct op *op;
 
-    st->moved_queued = st->moved_sleeping = 0;
+    st->moved_queued = st->moved_sleeping = st->moved_waiting = 0;
     if (atomic_load(&st->damaged)) {
         /* Nothing is acknowledged into a store that reported damage. */
         why = "the database is damaged; see the log";
@@ -1527,6 +1532,7 @@ commit_group(struct store *st, struct op *group)
     st->commits++;
     st->nqueued += st->moved_queued;
     st->nsleeping += st->moved_sleeping;
+    st->nwaiting += st->moved_waiting;
     pthread_mutex_unlock(&st->lock);
     return;
 
@@ -1573,7 +1579,8 @@ writer_main(void *arg)
     pthread_mutex_lock(&st->lock);
     for (;;) {
         struct op *group, *last;
-        uint64_t one = 1;
+        uint64_t one = 1, n;
+        int64_t started, took;
 
         while (st->queue == NULL && !st->stop)
             pthread_cond_wait(&st->cond, &st->lock);
@@ -1590,12 +1597,16 @@ writer_main(void *arg)
         }
         pthread_mutex_unlock(&st->lock);
 
+        started = mono_us();
         commit_group(st, group);
+        took = mono_us() - started;
 
         pthread_mutex_lock(&st->lock);
-        for (last = group; last->next != NULL; last = last->next)
-            st->ops++;
-        st->ops++;
+        for (n = 1, last = group; last->next != NULL; last = last->next)
+            n++;
+        st->ops += n;
+        hist_observe(&st->commit_seconds, (double)took / 1e6);
+        hist_observe(&st->group_writes, (double)n);
         *st->done_tail = group;
         st->done_tail = &last->next;
         (void)!write(st->efd, &one, sizeof(one));
@@ -1721,6 +1732,8 @@ store_open(struct event_base *base, const char *path, const char *sync,
 
     st->efd = -1;
     pthread_mutex_init(&st->lock, NULL);
+    hist_init(&st->commit_seconds, metrics_seconds, metrics_nseconds);
+    hist_init(&st->group_writes, metrics_counts, metrics_ncounts);
     pthread_cond_init(&st->cond, NULL);
     st->queue_tail = &st->queue;
     st->done_tail = &st->done;
@@ -2148,11 +2161,23 @@ store_scan(struct store *st)
 }
 
 void
-store_run_gauges(struct store *st, int64_t *queued, int64_t *sleeping)
+store_run_gauges(struct store *st, int64_t *queued, int64_t *sleeping,
+                 int64_t *waiting)
 {
     pthread_mutex_lock(&st->lock);
     *queued = st->nqueued;
     *sleeping = st->nsleeping;
+    *waiting = st->nwaiting;
+    pthread_mutex_unlock(&st->lock);
+}
+
+void
+store_commit_metrics(struct store *st, struct histogram *seconds,
+                     struct histogram *writes)
+{
+    pthread_mutex_lock(&st->lock);
+    *seconds = st->commit_seconds;
+    *writes = st->group_writes;
     pthread_mutex_unlock(&st->lock);
 }
 

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "metrics.h"
 #include "step_record.h"
 
 struct event_base;
@@ -476,9 +477,15 @@ void store_set_loaded(struct store *st,
 void store_stats(struct store *st, uint64_t *ops, uint64_t *commits);
 
 /* Runs stored queued (new, or waiting for a retry; a new run counts until
- * its first checkpoint) and sleeping, as of the last commit: kept as
- * writes commit, so reading them costs no query. */
-void store_run_gauges(struct store *st, int64_t *queued, int64_t *sleeping);
+ * its first checkpoint), sleeping and waiting for an event, as of the last
+ * commit: kept as writes commit, so reading them costs no query. */
+void store_run_gauges(struct store *st, int64_t *queued, int64_t *sleeping,
+                      int64_t *waiting);
+
+/* Copies of the histograms of the group commits: their time, and their
+ * number of writes. */
+void store_commit_metrics(struct store *st, struct histogram *seconds,
+                          struct histogram *writes);
 
 /* Counts for /health and tests: runs in STATUS (NULL: all). */
 int64_t store_count_runs(struct store *st, const char *status);

@@ -529,8 +529,9 @@ const char store_status_triggers[] =
     "CREATE TEMP TRIGGER runs_status_gone AFTER DELETE ON main.runs"
     " BEGIN SELECT fnhost_status_moved(old.status, NULL); END;";
 
-/* Through the runs_due index: it visits pending runs only. */
+/* Once, at open (after the store's quick_check, which reads it all). */
 const char store_pending_count[] =
     "SELECT count(*) FILTER (WHERE status = 'queued'),"
-    " count(*) FILTER (WHERE status = 'sleeping')"
-    " FROM runs WHERE status IN ('queued', 'sleeping')";
+    " count(*) FILTER (WHERE status = 'sleeping'),"
+    " count(*) FILTER (WHERE status = 'waiting')"
+    " FROM runs WHERE status IN ('queued', 'sleeping', 'waiting')";

@@ -108,6 +108,15 @@ mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t
+mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 void
@@ -158,6 +167,21 @@ ulid_encode(char *out, int64_t ms, const uint8_t r[10])
         out[10 + i] = crockford[v];
     }
     out[ULID_LEN] = '\0';
+}
+
+int64_t
+ulid_time_ms(const char *id)
+{
+    int64_t t = 0;
+
+    for (int i = 0; i < 10; i++) {
+        const char *c = id[i] != '\0' ? strchr(crockford, id[i]) : NULL;
+
+        if (c == NULL)
+            return -1;
+        t = t << 5 | (c - crockford);
+    }
+    return t;
 }
 
 void

@@ -22,6 +22,7 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Wall-clock milliseconds since the epoch, and a monotonic clock in ms. */
 int64_t now_ms(void);
 int64_t mono_ms(void);
+int64_t mono_us(void);
 
 /* Writes a new ULID for time MS (0: now) into OUT (ULID_LEN + 1 bytes).
  * ULIDs made by one process sort in creation order, also within one ms. */
@@ -29,6 +30,8 @@ void ulid_new(char *out, int64_t ms);
 
 /* Writes the ULID of time MS and the 10 bytes of ENTROPY into OUT. */
 void ulid_encode(char *out, int64_t ms, const uint8_t entropy[10]);
+/* The time (ms) ULID ID was made for, or -1 if ID is not a ULID. */
+int64_t ulid_time_ms(const char *id);
 
 /* Formats MS as RFC 3339 UTC with milliseconds into BUF (>= 25 bytes). */
 void time_format(int64_t ms, char *buf, size_t len);

@@ -241,7 +241,8 @@ webhooks_find(const struct webhooks *w, const char *name)
 int
 webhook_event(const struct webhook_source *src, sig_header_fn header,
               void *arg, const char *body, size_t len, int64_t now,
-              struct json_object **event, char *err, size_t errlen)
+              struct json_object **event, const char **why, char *err,
+              size_t errlen)
 {
     char detail[256];
     const char *msg_id = NULL, *id;
@@ -250,12 +251,15 @@ webhook_event(const struct webhook_source *src, sig_header_fn header,
     enum sig_result r;
 
     *event = NULL;
+    *why = "payload";
     r = sig_verify(src->scheme, src->secrets, src->nsecrets, header, arg,
                    body, len, now / 1000, src->tolerance_s, &msg_id, detail,
                    sizeof(detail));
     if (r != SIG_OK) {
         snprintf(err, errlen, "webhook %s: signature check failed: %s",
                  src->name, detail);
+        *why = r == SIG_TOO_OLD || r == SIG_TOO_NEW ? "timestamp"
+                                                    : "signature";
         return sig_status(r);
     }
     /* Verified bytes, but still outside input: read as strictly as the

@@ -43,9 +43,12 @@ const struct webhook_source *webhooks_find(const struct webhooks *w,
 
 /* Verifies a delivery to SRC and turns it into one event (new, not yet
  * validated as an event: pass it through ingest). NOW is ms. Returns the
- * HTTP status: 200 with *EVENT set, or 400/401 with the reason in ERR. */
+ * HTTP status: 200 with *EVENT set, or 400/401 with the reason in ERR and
+ * its kind in *WHY (a static word, for /metrics: "signature", "timestamp"
+ * or "payload"). */
 int webhook_event(const struct webhook_source *src, sig_header_fn header,
                   void *arg, const char *body, size_t len, int64_t now,
-                  struct json_object **event, char *err, size_t errlen);
+                  struct json_object **event, const char **why, char *err,
+                  size_t errlen);
 
 #endif

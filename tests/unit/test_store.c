@@ -259,15 +259,18 @@ finish(struct store *st, const char *run_id, unsigned attempt,
 static void
 gauges_match(struct store *st, const char *when)
 {
-    int64_t queued, sleeping;
+    int64_t queued, sleeping, waiting;
 
-    store_run_gauges(st, &queued, &sleeping);
+    store_run_gauges(st, &queued, &sleeping, &waiting);
     is_int(queued, query_int("select count(*) from runs where status ="
                              " 'queued'"), "%s: the queued gauge is exact",
            when);
     is_int(sleeping, query_int("select count(*) from runs where status ="
                                " 'sleeping'"),
            "%s: the sleeping gauge is exact", when);
+    is_int(waiting, query_int("select count(*) from runs where status ="
+                              " 'waiting'"),
+           "%s: the waiting gauge is exact", when);
 }
 
 /* --------------------------------------------------------------- tests */
@@ -749,18 +752,18 @@ static void
 test_gauges(struct store *st)
 {
     struct test_event t;
-    int64_t q0, s0, q, sl;
+    int64_t q0, s0, q, sl, w0, wt;
     const char *r;
 
-    store_run_gauges(st, &q0, &s0);
+    store_run_gauges(st, &q0, &s0, &w0);
     make_event(&t, "app/gauge", NULL, 1700000000000LL, FN1);
     put(st, &t, 1, 0, NULL, 0);
     r = t.runs[0].id;
-    store_run_gauges(st, &q, &sl);
+    store_run_gauges(st, &q, &sl, &wt);
     is_int(q - q0, 1, "a new run counts as queued");
     store_start_attempt(st, r, 0, now_ms());
     barrier(st);
-    store_run_gauges(st, &q, &sl);
+    store_run_gauges(st, &q, &sl, &wt);
     is_int(q - q0, 0, "no longer once it starts");
     {
         struct store_attempt at;
@@ -780,18 +783,18 @@ test_gauges(struct store *st)
         store_finish_attempt(st, &at, done_cb, &w);
         wait_for(&w);
     }
-    store_run_gauges(st, &q, &sl);
+    store_run_gauges(st, &q, &sl, &wt);
     is_int(sl - s0, 1, "a sleep counts as sleeping");
     store_start_attempt(st, r, 0, now_ms());
     barrier(st);
     finish(st, r, 0, RUN_RETRY, NULL, "again", now_ms() + 3600000);
-    store_run_gauges(st, &q, &sl);
+    store_run_gauges(st, &q, &sl, &wt);
     ok(q - q0 == 1 && sl - s0 == 0, "a retry counts as queued, not sleeping");
     store_start_attempt(st, r, 1, now_ms());
     barrier(st);
     finish(st, r, 1, RUN_COMPLETED, "1", NULL, 0);
-    store_run_gauges(st, &q, &sl);
-    ok(q == q0 && sl == s0, "a completed run counts as neither");
+    store_run_gauges(st, &q, &sl, &wt);
+    ok(q == q0 && sl == s0 && wt == w0, "a completed run counts as none");
     gauges_match(st, "after a run's life");
 }
 

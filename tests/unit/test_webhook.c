@@ -45,6 +45,7 @@ deliver(const struct webhook_source *src, const char *body,
 {
     static char name[256];
     struct json_object *ev = NULL, *v;
+    const char *why;
     char err[512];
     int status;
 
@@ -52,7 +53,7 @@ deliver(const struct webhook_source *src, const char *body,
              strlen(body), headers, sizeof(headers));
     strncat(headers, extra, sizeof(headers) - strlen(headers) - 1);
     status = webhook_event(src, header_cb, NULL, body, strlen(body),
-                           NOW_S * 1000, &ev, err, sizeof(err));
+                           NOW_S * 1000, &ev, &why, err, sizeof(err));
     name[0] = '\0';
     *data = NULL;
     if (status != 200) {
