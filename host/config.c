@@ -93,6 +93,11 @@ const struct config_setting config_settings[] = {
      SERVER(log_level), 0, 0, "error warn info debug",
      "error, warn, info or debug", "info", NULL,
      "the least important lines logged: error, warn, info or debug"},
+    {"log_format", "--log-format", "text|json", "FNHOST_LOG_FORMAT",
+     CT_CHOICE, SERVER(log_format), 0, 0, "text json", "text or json",
+     "text", NULL,
+     "json: one object per line, with the run, function, plugin, attempt"
+     " and trace (the event) of the lines about a run"},
     {"load_timeout", "--load-timeout", "DURATION", "FNHOST_LOAD_TIMEOUT",
      CT_DURATION, SERVER(load_timeout_ms), 1, 0, NULL, NULL, "10s", NULL,
      "how long a plugin's load() may take when it is described"},

@@ -64,6 +64,7 @@ struct config {
     char *synchronous;     /* "full" or "normal" */
     char *store_check;     /* "quick" or "off" */
     char *log_level;
+    char *log_format;      /* "text" or "json" */
     struct json_object *plugin_config; /* {"name": {"key": "value"}} */
     struct config_function *functions;
     size_t nfunctions;

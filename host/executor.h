@@ -15,6 +15,7 @@
 
 struct generation;
 struct job;
+struct proto_log;
 
 enum pool_suspend { SUSPEND_NONE, SUSPEND_SLEEP, SUSPEND_RETRY, SUSPEND_FETCH,
                     SUSPEND_WAIT, SUSPEND_PARALLEL, SUSPEND_BRANCH };
@@ -45,6 +46,8 @@ struct pool_callbacks {
     void (*idle)(void *arg);
     /* A step checkpoint: store it, then ack the job. */
     void (*step)(void *arg, struct job *job, const struct step_record *step);
+    /* A line the run's plugin logged: store it with the run. */
+    void (*log)(void *arg, struct job *job, const struct proto_log *line);
     void *arg;
 };
 

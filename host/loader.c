@@ -330,10 +330,16 @@ host_ctx_reset(struct host_ctx *c)
 static void api_log(struct fh_ctx *ctx, int level, const char *fmt, ...)
     FH_PRINTF(3, 4);
 
+/* The lines of one invocation that go to the master to be stored with
+ * its run (the store keeps at most STORE_RUN_LOGS of a run); none while
+ * it replays (invocation_replaying()). */
+#define INVOCATION_LOGS 1000
+
 static void
 api_log(struct fh_ctx *ctx, int level, const char *fmt, ...)
 {
-    char module[256];
+    struct invocation *inv = ((struct host_ctx *)ctx)->inv;
+    char module[256], text[8192];
     va_list ap;
 
     if (ctx->function_id != NULL)
@@ -346,8 +352,21 @@ api_log(struct fh_ctx *ctx, int level, const char *fmt, ...)
     if (level > FH_LOG_DEBUG)
         level = FH_LOG_DEBUG;
     va_start(ap, fmt);
-    log_vmsg(level, module, fmt, ap);
+    vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
+    log_msg(level, module, "%s", text);
+    /* In a run, the line also goes with it: to the master with the
+     * invocation's next frame (a checkpoint, or its end), printable and
+     * cut to PROTO_LOG_MAX, to be stored with the run. */
+    if (inv != NULL && inv->logged < INVOCATION_LOGS &&
+        !invocation_replaying(inv)) {
+        char line[PROTO_LOG_MAX + 1];
+        struct proto_log l = {level, now_ms(), line};
+
+        log_escape(line, sizeof(line), text, strlen(text));
+        if (proto_put_log(inv->out, &l) == 0)
+            inv->logged++;
+    }
 }
 
 static const char *

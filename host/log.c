@@ -11,6 +11,14 @@
 #include "util.h"
 
 static int max_level = LOG_INFO;
+static int json_lines;
+
+/* This thread's context (log_context()). */
+static __thread struct {
+    int set;
+    char run_id[32], function[160], plugin[160], trace_id[32];
+    int attempt;
+} ctx;
 static int log_fd = STDERR_FILENO;
 static const char *const names[] = {"error", "warn", "info", "debug"};
 
@@ -30,6 +38,12 @@ void
 log_set_level(int level)
 {
     max_level = level;
+}
+
+const char *
+log_level_name(int level)
+{
+    return level >= LOG_ERROR && level <= LOG_DEBUG ? names[level] : "info";
 }
 
 int
@@ -102,6 +116,9 @@ log_set_fd(int fd)
     log_fd = fd;
 }
 
+static void json_line(int level, const char *ts, const char *module,
+                      const char *msg, size_t m);
+
 void
 log_vmsg(int level, const char *module, const char *fmt, va_list ap)
 {
@@ -111,6 +128,13 @@ log_vmsg(int level, const char *module, const char *fmt, va_list ap)
     if (level > max_level)
         return;
     time_format(now_ms(), ts, sizeof(ts));
+    if (json_lines) {
+        m = vsnprintf(msg, sizeof(msg), fmt, ap);
+        json_line(level, ts, module, msg,
+                  m < 0 ? 0 : (size_t)m >= sizeof(msg) ? sizeof(msg) - 1
+                                                       : (size_t)m);
+        return;
+    }
     n = snprintf(line, sizeof(line), "%s %-5s [%s] ", ts,
                  names[level < 0 ? 0 : level > 3 ? 3 : level], module);
     if (n < 0 || (size_t)n >= sizeof(line))
@@ -127,6 +151,98 @@ log_vmsg(int level, const char *module, const char *fmt, va_list ap)
                          (size_t)m);
     line[n++] = '\n';
     (void)!write(log_fd, line, (size_t)n);
+}
+
+void
+log_set_json(int on)
+{
+    json_lines = on;
+}
+
+int
+log_json(void)
+{
+    return json_lines;
+}
+
+void
+log_context(const char *run_id, const char *function, const char *plugin,
+            int attempt, const char *trace_id)
+{
+    snprintf(ctx.run_id, sizeof(ctx.run_id), "%s", run_id ? run_id : "");
+    snprintf(ctx.function, sizeof(ctx.function), "%s",
+             function ? function : "");
+    snprintf(ctx.plugin, sizeof(ctx.plugin), "%s", plugin ? plugin : "");
+    snprintf(ctx.trace_id, sizeof(ctx.trace_id), "%s",
+             trace_id ? trace_id : "");
+    ctx.attempt = attempt;
+    ctx.set = 1;
+}
+
+void
+log_context_clear(void)
+{
+    ctx.set = 0;
+}
+
+/* Appends "KEY":"S" (S of N bytes, made printable, then " and \
+ * escaped) to LINE at *AT (CAP bytes; stops early rather than overflow). */
+static void
+json_field(char *line, size_t cap, size_t *at, const char *key,
+           const char *s, size_t n)
+{
+    char printable[2048];
+    size_t len = log_escape(printable, sizeof(printable), s, n);
+    int k = snprintf(line + *at, cap - *at, ",\"%s\":\"", key);
+
+    if (k < 0 || (size_t)k >= cap - *at)
+        return;
+    *at += (size_t)k;
+    for (size_t i = 0; i < len && *at + 3 < cap; i++) {
+        if (printable[i] == '"' || printable[i] == '\\')
+            line[(*at)++] = '\\';
+        line[(*at)++] = printable[i];
+    }
+    if (*at + 1 < cap)
+        line[(*at)++] = '"';
+}
+
+/* One JSON object for the line: the module, the message MSG (M bytes)
+ * and this thread's context. */
+static void
+json_line(int level, const char *ts, const char *module, const char *msg,
+          size_t m)
+{
+    char line[8192];
+    size_t at;
+    int n = snprintf(line, sizeof(line), "{\"time\":\"%s\",\"level\":\"%s\"",
+                     ts, names[level < 0 ? 0 : level > 3 ? 3 : level]);
+
+    at = n > 0 ? (size_t)n : 0;
+    json_field(line, sizeof(line), &at, "module", module, strlen(module));
+    json_field(line, sizeof(line), &at, "msg", msg, m);
+    if (ctx.set) {
+        if (ctx.run_id[0] != '\0')
+            json_field(line, sizeof(line), &at, "run_id", ctx.run_id,
+                       strlen(ctx.run_id));
+        if (ctx.function[0] != '\0')
+            json_field(line, sizeof(line), &at, "function", ctx.function,
+                       strlen(ctx.function));
+        if (ctx.plugin[0] != '\0')
+            json_field(line, sizeof(line), &at, "plugin", ctx.plugin,
+                       strlen(ctx.plugin));
+        if (ctx.attempt >= 0 && at + 32 < sizeof(line))
+            at += (size_t)snprintf(line + at, sizeof(line) - at,
+                                   ",\"attempt\":%d", ctx.attempt);
+        if (ctx.trace_id[0] != '\0')
+            json_field(line, sizeof(line), &at, "trace_id", ctx.trace_id,
+                       strlen(ctx.trace_id));
+    }
+    if (at + 2 >= sizeof(line))
+        at = sizeof(line) - 3; /* cut: still one line */
+    line[at++] = '}';
+    line[at++] = '\n';
+    (void)!write(log_fd, line, at);
 }
 
 void

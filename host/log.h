@@ -13,6 +13,8 @@ enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 int log_set_level_name(const char *name);
 void log_set_level(int level);
 int log_enabled(int level);
+/* "error", "warn", "info" or "debug" ("info" for any other LEVEL). */
+const char *log_level_name(int level);
 
 /* Writes "TIME LEVEL [module] message" as one write(2), so lines from
  * the master and its workers never interleave. */
@@ -23,6 +25,19 @@ void log_vmsg(int level, const char *module, const char *fmt, va_list ap)
 
 /* Where lines go: stderr unless a worker moved it (see plugin_log.c). */
 void log_set_fd(int fd);
+
+/* 1: each line is one JSON object ({"time", "level", "module", "msg",
+ * and the context's fields}); 0: text, "TIME LEVEL [module] message". */
+void log_set_json(int on);
+int log_json(void);
+
+/* What the lines of this thread are about from now on, copied (NULL or
+ * ATTEMPT < 0: not known): a run, its function, its plugin, its attempt,
+ * and its trace (the event that started it). JSON lines carry them as
+ * fields; text lines do not change. log_context_clear() forgets them. */
+void log_context(const char *run_id, const char *function,
+                 const char *plugin, int attempt, const char *trace_id);
+void log_context_clear(void);
 
 /* Copies N bytes of SRC into DST (CAP bytes, NUL-terminated) with every
  * byte that is not printable UTF-8 text written as \xNN: control

@@ -229,6 +229,7 @@ parse_args(struct cli *c, const struct cmd_entry *cmd, int argc, char **argv)
         }
     }
     log_set_level_name(c->cfg.log_level);
+    log_set_json(strcmp(c->cfg.log_format, "json") == 0);
     rc = 0;
 out:
     free(lo);
@@ -498,6 +499,17 @@ cmd_run(struct cli *c)
                json_object_get_int(json_object_object_get(a, "attempt")) + 1,
                jstr(a, "started_at"), jstr(a, "ended_at"),
                json_object_object_get(a, "error") ? jstr(a, "error") : "ok");
+    }
+    at = json_object_object_get(r, "logs");
+    if (json_object_array_length(at) > 0)
+        printf("logs\n");
+    for (size_t i = 0; i < json_object_array_length(at); i++) {
+        struct json_object *l = json_object_array_get_idx(at, i);
+
+        printf("  %s %-5s attempt %d  %s\n", jstr(l, "at"),
+               jstr(l, "level"),
+               json_object_get_int(json_object_object_get(l, "attempt")) + 1,
+               jstr(l, "message"));
     }
     json_object_put(o);
     return 0;

@@ -67,6 +67,7 @@ plugin_log_set_plugin(const char *name)
 static void
 emit(const char *name, const char *s, size_t n)
 {
+    log_context(NULL, NULL, name, -1, NULL);
     log_info("plugin", "%s: %.*s", name, (int)n, s);
 }
 

@@ -310,6 +310,7 @@ spawn(struct pool *p)
         hello.plugins[i] = p->gen->plugins[i].copy;
     hello.config = p->plugin_config;
     hello.log_level = log_enabled(LOG_DEBUG) ? "debug" : "info";
+    hello.log_json = log_json();
     proto_put_hello(&obuf, &hello);
     free(hello.plugins);
     send_buf(w, &obuf);
@@ -582,7 +583,12 @@ worker_read_cb(struct bufferevent *bev, void *arg)
             handle_ready(w);
         else if (m.type == PROTO_STEP)
             handle_step(w, &m.step);
-        else
+        else if (m.type == PROTO_LOG) {
+            /* A line of the run it runs (none after its end). */
+            if (w->state == W_BUSY && w->job != NULL &&
+                w->pool->cb.log != NULL)
+                w->pool->cb.log(w->pool->cb.arg, w->job, &m.log);
+        } else
             handle_done(w, &m.done);
     }
 }

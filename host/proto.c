@@ -209,6 +209,9 @@ proto_put_hello(struct proto_buf *b, const struct proto_hello *h)
     json_object_object_add(m, "plugins", files);
     json_object_object_add(m, "config", json_object_get(h->config));
     add_str(m, "log_level", h->log_level);
+    if (h->log_json)
+        json_object_object_add(m, "log_format",
+                               json_object_new_string("json"));
     end_frame(b, put_json(b, m, 0));
     json_object_put(m);
 }
@@ -370,6 +373,8 @@ proto_read_hello(struct json_object *msg, struct proto_hello *h)
         h->plugins[h->nplugins++] = json_object_get_string(f);
     }
     h->log_level = str_field(msg, "log_level");
+    h->log_json = str_field(msg, "log_format") != NULL &&
+                  strcmp(str_field(msg, "log_format"), "json") == 0;
     return 0;
 }
 
@@ -742,6 +747,22 @@ proto_put_step(struct proto_buf *b, const struct step_record *st)
 }
 
 int
+proto_put_log(struct proto_buf *b, const struct proto_log *l)
+{
+    size_t n = 1 + 1 + 8 + str_size(l->text);
+    unsigned char *p = begin_binary(b, n);
+
+    if (p == NULL)
+        return -1;
+    *p++ = 'L';
+    *p++ = (unsigned char)l->level;
+    p = put64(p, l->at);
+    put_str(p, l->text);
+    b->len += 4 + n;
+    return 0;
+}
+
+int
 proto_put_done(struct proto_buf *b, const struct proto_done *d)
 {
     size_t n = 1 + DONE_FIXED + str_size(d->output) + str_size(d->error);
@@ -985,6 +1006,21 @@ decode(const unsigned char *body, size_t len, struct proto_msg *msg)
             return -1;
         msg->why = record_why(&msg->step, PROTO_SUSPEND_NONE);
         return msg->why == NULL ? 0 : -1;
+    case 'L':
+        if (len < 1 + 1 + 8 || p[0] > 3)
+            return -1;
+        msg->type = PROTO_LOG;
+        msg->log.level = p[0];
+        msg->log.at = get64(p + 1);
+        p += 9;
+        if (get_str(&p, end, &msg->log.text) != 0 || p != end)
+            return -1;
+        if (msg->log.text == NULL || strlen(msg->log.text) > PROTO_LOG_MAX ||
+            !json_check_utf8(msg->log.text, strlen(msg->log.text))) {
+            msg->why = "a log line that is not UTF-8 or is over 2 KiB";
+            return -1;
+        }
+        return 0;
     case 'D':
         if (len < 1 + DONE_FIXED ||
             p[0] & ~(DONE_OK | DONE_NO_RETRY | DONE_CANCELLED) ||

@@ -21,6 +21,8 @@
  * JSON from them at all.
  *   ready   'R' u32 plugins
  *   step    'S' record                             (a checkpoint)
+ *   log     'L' u8 level i64 at str text           (fh_log in a run:
+ *           stored with it; text UTF-8, at most PROTO_LOG_MAX bytes)
  *   done    'D' u8 flags (1 ok, 2 no_retry, 4 cancelled) u8 suspend
  *           (enum proto_suspend)
  *           u32 attempt i64 unit_started_at i64 retry_after_ms
@@ -60,6 +62,17 @@ enum proto_type {
     PROTO_READY,  /* worker -> master */
     PROTO_STEP,
     PROTO_DONE,
+    PROTO_LOG,
+};
+
+/* The longest line of a run's log a worker sends (it cuts longer ones). */
+#define PROTO_LOG_MAX 2048
+
+/* log: a line a plugin logged in a run. The text is borrowed. */
+struct proto_log {
+    int level;      /* enum log_level: 0 error .. 3 debug */
+    int64_t at;     /* ms */
+    const char *text;
 };
 
 /* hello: what a new worker loads. */
@@ -70,6 +83,7 @@ struct proto_hello {
     size_t nplugins;
     struct json_object *config; /* the plugin config, borrowed */
     const char *log_level;      /* "debug" or "info"; NULL for neither */
+    int log_json;               /* log lines as JSON objects */
 };
 
 /* invoke: one invocation of a run. Strings and objects are borrowed. */
@@ -146,6 +160,7 @@ void proto_put_ack_cancel(struct proto_buf *b);
 void proto_put_ready(struct proto_buf *b, unsigned nplugins);
 int proto_put_step(struct proto_buf *b, const struct step_record *st);
 int proto_put_done(struct proto_buf *b, const struct proto_done *d);
+int proto_put_log(struct proto_buf *b, const struct proto_log *l);
 
 /* Blocking, for workers: writes B's bytes to FD in one call where it can
  * (the master wakes once per message) and empties B. 0, or -1 with
@@ -180,10 +195,12 @@ int proto_recv_ack(int fd);
 /* A message the master took from a worker. Its strings point into a
  * buffer proto.c reuses: valid until the next proto_take(). */
 struct proto_msg {
-    enum proto_type type;    /* PROTO_READY, PROTO_STEP or PROTO_DONE */
+    enum proto_type type;    /* PROTO_READY, PROTO_STEP, PROTO_DONE or
+                                PROTO_LOG */
     unsigned plugins;        /* ready: how many plugins the worker loaded */
     struct step_record step; /* step */
     struct proto_done done;  /* done */
+    struct proto_log log;    /* log */
     const char *why; /* proto_take() said -1 for what a well-formed frame
                         holds: what the master refuses (static), or NULL */
 };

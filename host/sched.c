@@ -1,6 +1,7 @@
 /* sched.c - runs that are due: the ready queue, dispatch, retries, wakes.
  * SPDX-License-Identifier: Apache-2.0 */
 #include "sched.h"
+#include "proto.h"
 
 #include <event2/event.h>
 #include <stddef.h>
@@ -868,6 +869,18 @@ unborn_free(struct sched *s, struct job *job)
     job_free(job);
 }
 
+/* Lines about JOB from now on carry its run (log_context()). */
+static void
+job_context(const struct sched *s, const struct job *job)
+{
+    const struct fn_info *fn = s->gen ? registry_find(s->gen, job->function_id)
+                                      : NULL;
+
+    log_context(job->group_run[0] != '\0' ? job->group_run : job->run_id,
+                job->function_id, fn != NULL ? fn->plugin : NULL,
+                (int)job->attempt, job->event_id);
+}
+
 /* ------------------------------------------------------- checkpoints */
 
 struct stepping {
@@ -903,8 +916,19 @@ step_stored_cb(void *arg, int rc, const char *err)
     free(sp);
 }
 
+static void step_job(void *arg, struct job *job,
+                     const struct step_record *step);
+
 static void
 step_cb(void *arg, struct job *job, const struct step_record *step)
+{
+    job_context(arg, job);
+    step_job(arg, job, step);
+    log_context_clear();
+}
+
+static void
+step_job(void *arg, struct job *job, const struct step_record *step)
 {
     struct sched *s = arg;
     struct stepping *sp;
@@ -1179,8 +1203,19 @@ run_measured(struct sched *s, const struct finishing *f)
                      (double)(f->at.ended_at - made) / 1000);
 }
 
+static void finished_job(void *arg, int rc, const char *err);
+
 static void
 finished_cb(void *arg, int rc, const char *err)
+{
+    job_context(((struct finishing *)arg)->sched,
+                ((struct finishing *)arg)->job);
+    finished_job(arg, rc, err);
+    log_context_clear();
+}
+
+static void
+finished_job(void *arg, int rc, const char *err)
 {
     struct finishing *f = arg;
     struct sched *s = f->sched;
@@ -1433,8 +1468,19 @@ lost_result(const struct job *job, const struct pool_result *r,
     return lost;
 }
 
+static void result_job(void *arg, struct job *job,
+                       const struct pool_result *r);
+
 static void
 result_cb(void *arg, struct job *job, const struct pool_result *r)
+{
+    job_context(arg, job);
+    result_job(arg, job, r);
+    log_context_clear();
+}
+
+static void
+result_job(void *arg, struct job *job, const struct pool_result *r)
 {
     struct sched *s = arg;
     struct finishing *f = xcalloc(1, sizeof(*f));
@@ -1461,6 +1507,18 @@ result_cb(void *arg, struct job *job, const struct pool_result *r)
     finish_write(f);
 }
 
+/* A line JOB's plugin logged: kept with its run (a branch's with the
+ * run its group is in). */
+static void
+log_cb(void *arg, struct job *job, const struct proto_log *line)
+{
+    struct sched *s = arg;
+
+    store_put_log(s->store,
+                  job->group_run[0] != '\0' ? job->group_run : job->run_id,
+                  job->attempt, line->level, line->at, line->text);
+}
+
 static void
 idle_cb(void *arg)
 {
@@ -1474,7 +1532,7 @@ sched_new(struct event_base *base, struct store *st,
           const struct config *cfg, struct executor ex)
 {
     struct sched *s = xcalloc(1, sizeof(*s));
-    struct pool_callbacks cb = {result_cb, idle_cb, step_cb, s};
+    struct pool_callbacks cb = {result_cb, idle_cb, step_cb, log_cb, s};
 
     s->base = base;
     s->store = st;

@@ -140,8 +140,25 @@ check_expr(const char *src, char *err, size_t errlen)
     return e != NULL ? 0 : -1;
 }
 
+/* A stored step came back: replayed code runs until the last has. */
+static void
+replayed(struct fh_ctx *ctx, const char *id)
+{
+    (void)id;
+    host_of(ctx)->inv->replayed++;
+}
+
+int
+invocation_replaying(const struct invocation *inv)
+{
+    /* A branch's invocation sees its whole group's steps stored and
+     * replays only some: its lines always count. */
+    return inv->steps.target == NULL && inv->replayed < inv->stored;
+}
+
 static const struct steprules_ops host_ops = {
     .call = call,
+    .replayed = replayed,
     .record = record,
     .now_ms = now_ms,
     .new_id = ulid_new,
@@ -160,6 +177,8 @@ invocation_init(struct invocation *inv, int rfd, int wfd,
     inv->wfd = wfd;
     inv->out = out;
     inv->run_id = run_id;
+    inv->stored = memo != NULL ? (unsigned)json_object_object_length(memo)
+                               : 0;
     steprules_init(&inv->steps, &host_ops, memo, attempt, max_attempts);
 }
 

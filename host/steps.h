@@ -29,6 +29,9 @@ struct invocation {
     unsigned unacked;             /* checkpoints sent, not yet acknowledged */
     int cancelled;                /* an ack said the run was cancelled */
     enum proto_suspend suspend;   /* why the handler must stop, if it must */
+    unsigned logged;              /* log lines sent with the run */
+    unsigned stored, replayed;    /* steps stored before this call, and
+                                     how many of them it has replayed */
     struct step_owned step;       /* then: the sleep, the wait, the
                                      group, the branch's step, or the
                                      step to retry */
@@ -43,6 +46,11 @@ void invocation_init(struct invocation *inv, int rfd, int wfd,
                      unsigned max_attempts, int ahead);
 
 void invocation_fini(struct invocation *inv);
+
+/* Whether the handler is still replaying what earlier invocations did:
+ * not every stored step has come back yet. Lines it logs meanwhile were
+ * stored with the run the first time (Inngest's logger skips them too). */
+int invocation_replaying(const struct invocation *inv);
 
 /* The fh_api entries; see sdk/fnhost.h. */
 int steps_run(struct fh_ctx *ctx, const char *name, fh_step_fn fn, void *arg,

@@ -40,6 +40,7 @@ enum op_kind {
     OP_CONC_PARK,
     OP_CRON,
     OP_PRUNE,
+    OP_LOG,
     OP_FORGET
 };
 
@@ -109,6 +110,13 @@ struct op {
         struct {
             char run_id[27];
         } forget;
+        struct {
+            char run_id[27];
+            unsigned attempt;
+            int level;
+            int64_t at;
+            char *text;
+        } log;
         struct {
             int64_t runs_before, events_before, now;
             struct store_pruned *out; /* set before the callback */
@@ -1253,9 +1261,10 @@ prune_rows(struct store *st, int pick, int64_t before, int limit,
 static int
 apply_prune(struct store *st, struct op *op)
 {
-    static const int run_rows[] = {S_DEL_STEPS,   S_DEL_ATTEMPTS,
-                                   S_DEL_FETCHES, S_DEL_PAUSES,
-                                   S_DEL_RUN_EVENTS, S_DEL_RUN};
+    static const int run_rows[] = {S_DEL_STEPS,      S_DEL_ATTEMPTS,
+                                   S_DEL_FETCHES,    S_DEL_PAUSES,
+                                   S_DEL_RUN_EVENTS, S_DEL_RUN_LOGS,
+                                   S_DEL_RUN};
     static const int event_rows[] = {S_DEL_SKIPPED, S_DEL_EVENT};
     static const int keys[] = {S_PRUNE_DEDUP, S_PRUNE_IDEMPOTENCY,
                                S_PRUNE_RATE_LIMITS, S_PRUNE_THROTTLES};
@@ -1379,6 +1388,14 @@ apply_op(struct store *st, struct op *op, int64_t now)
                    : 0;
     case OP_PRUNE:
         return apply_prune(st, op);
+    case OP_LOG:
+        bind_text(s[S_PUT_LOG], 1, op->u.log.run_id);
+        sqlite3_bind_int64(s[S_PUT_LOG], 2, op->u.log.at);
+        sqlite3_bind_int(s[S_PUT_LOG], 3, (int)op->u.log.attempt);
+        bind_text(s[S_PUT_LOG], 4, log_level_name(op->u.log.level));
+        bind_text(s[S_PUT_LOG], 5, op->u.log.text);
+        sqlite3_bind_int(s[S_PUT_LOG], 6, STORE_RUN_LOGS);
+        return step_done(s[S_PUT_LOG]);
     case OP_FORGET:
         return 0; /* commit_group()'s */
     }
@@ -1509,6 +1526,9 @@ commit_group(struct store *st, struct op *group)
                 memcpy(st->failed[k], st->failed[--st->nfailed], 27);
             continue;
         }
+        if (op->kind == OP_LOG && st->nfailed > 0 &&
+            failed_index(st, op->u.log.run_id) >= 0)
+            continue; /* a line of a run that is not stored: dropped */
         if (st->nfailed > 0 && op_run(op) != NULL &&
             failed_index(st, op_run(op)) >= 0) {
             op->rc = -1;
@@ -1663,6 +1683,8 @@ free_op(struct op *op)
         free(op->u.park.key);
     } else if (op->kind == OP_CRON) {
         free(op->u.cron.pairs);
+    } else if (op->kind == OP_LOG) {
+        free(op->u.log.text);
     }
     free(op->err);
     free(op);
@@ -1924,6 +1946,20 @@ store_cron_sync(struct store *st, const char *pairs, int64_t now,
 
     op->u.cron.pairs = xstrdup(pairs);
     op->u.cron.now = now;
+    enqueue(st, op);
+}
+
+void
+store_put_log(struct store *st, const char *run_id, unsigned attempt,
+              int level, int64_t at, const char *text)
+{
+    struct op *op = op_new(OP_LOG, NULL, NULL);
+
+    snprintf(op->u.log.run_id, sizeof(op->u.log.run_id), "%s", run_id);
+    op->u.log.attempt = attempt;
+    op->u.log.level = level;
+    op->u.log.at = at;
+    op->u.log.text = xstrdup(text);
     enqueue(st, op);
 }
 

@@ -251,6 +251,16 @@ void store_put_events(struct store *st, struct store_new_event *evs,
                       size_t nevs, int64_t dedup_window_ms,
                       store_done_fn done, void *arg);
 
+/* The most log lines kept with one run; later ones are dropped. */
+#define STORE_RUN_LOGS 1000
+
+/* Keeps a line (TEXT, UTF-8, copied) that RUN_ID's plugin logged at AT
+ * in ATTEMPT, at LEVEL (enum log_level), in the next group commit: best
+ * effort, no callback (a failure is logged), at most STORE_RUN_LOGS per
+ * run. */
+void store_put_log(struct store *st, const char *run_id, unsigned attempt,
+                   int level, int64_t at, const char *text);
+
 /* What one batch of retention deleted. */
 struct store_pruned {
     int64_t runs;   /* ended runs, with their steps and attempts */

@@ -516,6 +516,33 @@ run_attempts_json(sqlite3 *db, const char *run_id)
     return rows_end(db, q, rc, arr, "attempts", run_id);
 }
 
+/* What a run's plugins logged (fh_log), in order; NULL if it cannot be
+ * read. */
+static struct json_object *
+run_logs_json(sqlite3 *db, const char *run_id)
+{
+    static const char sql[] = "SELECT at, attempt, level, message FROM"
+                              " run_logs WHERE run_id = ? ORDER BY seq";
+    struct json_object *arr = json_object_new_array();
+    sqlite3_stmt *q;
+    int rc;
+
+    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+        return rows_end(db, NULL, SQLITE_ERROR, arr, "logs", run_id);
+    sqlite3_bind_text(q, 1, run_id, -1, SQLITE_TRANSIENT);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        struct json_object *l = json_object_new_object();
+
+        add_time(l, "at", q, 0);
+        json_object_object_add(l, "attempt",
+                               json_object_new_int(sqlite3_column_int(q, 1)));
+        add_text(l, "level", q, 2);
+        add_text(l, "message", q, 3);
+        json_object_array_add(arr, l);
+    }
+    return rows_end(db, q, rc, arr, "logs", run_id);
+}
+
 /* Appends the NUL-terminated text S (or nothing, for NULL) to the text
  * *BUF of *LEN bytes (*CAP allocated); returns its offset, or SIZE_MAX
  * for NULL. */
@@ -746,15 +773,18 @@ run_json(struct store *st, sqlite3_stmt *s, int detail)
         struct json_object *steps = run_steps_json(db, id);
         struct json_object *attempts = steps ? run_attempts_json(db, id)
                                              : NULL;
+        struct json_object *logs = attempts ? run_logs_json(db, id) : NULL;
 
-        if (attempts == NULL) {
+        if (logs == NULL) {
             /* Shown without them, the run would look as if it had none. */
             json_object_put(steps);
+            json_object_put(attempts);
             json_object_put(o);
             return NULL;
         }
         json_object_object_add(o, "steps", steps);
         json_object_object_add(o, "attempts", attempts);
+        json_object_object_add(o, "logs", logs);
         run_event_ids(db, id, o);
     }
     return o;

@@ -236,6 +236,16 @@ const char *const store_migrations[] = {
     "CREATE INDEX dedup_expires ON dedup(expires_at);"
     "CREATE INDEX idempotency_expires ON idempotency(expires_at);"
     "CREATE INDEX rate_limits_expires ON rate_limits(expires_at);",
+    /* 17: what plugins logged in a run (fh_log), in order, bounded per
+     * run (store.h's STORE_RUN_LOGS). */
+    "CREATE TABLE run_logs ("
+    "  run_id TEXT NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  attempt INTEGER NOT NULL,"
+    "  level TEXT NOT NULL,"
+    "  message TEXT NOT NULL,"
+    "  PRIMARY KEY (run_id, seq)) WITHOUT ROWID;",
 };
 
 /* A new store frees the pages that retention empties (PRAGMA
@@ -510,6 +520,12 @@ const char *const store_stmt_sql[NSTMT] = {
     [S_PRUNE_THROTTLES] = "DELETE FROM throttles WHERE (function_id, key)"
                           " IN (SELECT function_id, key FROM throttles"
                           " WHERE tat < ?1 LIMIT ?2)",
+    [S_DEL_RUN_LOGS] = "DELETE FROM run_logs WHERE run_id = ?",
+    /* The next line of run ?1, unless it has ?6 already. */
+    [S_PUT_LOG] = "INSERT INTO run_logs(run_id, seq, at, attempt, level,"
+                  " message) SELECT ?1, coalesce(max(seq), 0) + 1, ?2, ?3,"
+                  " ?4, ?5 FROM run_logs WHERE run_id = ?1"
+                  " HAVING count(*) < ?6",
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",

@@ -136,6 +136,9 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
     c.inv = &inv;
 
     plugin_log_set_plugin(lp->desc->name);
+    /* Its trace: the event that started the run. */
+    log_context(in.run_id, in.function_id, lp->desc->name, (int)in.attempt,
+                in.event_id);
     rc = run(&c.core.pub, &fevs[0]);
 
     /* A handler may change its state pointer; keep what it set. */
@@ -166,6 +169,7 @@ invoke(struct worker_state *ws, int rfd, int wfd, struct json_object *msg)
      * for: those the master sent before it read the end are skipped
      * before the next invoke (worker_main()), and it sends none after. */
     rc = send_done(ws, wfd, &done);
+    log_context_clear();
     steprules_verdict_free(&vd);
     host_ctx_reset(&c);
     invocation_fini(&inv);
@@ -228,6 +232,7 @@ worker_main(int rfd, int wfd)
     if (proto_read_hello(hello, &h) == 0) {
         if (h.log_level != NULL)
             log_set_level_name(h.log_level);
+        log_set_json(h.log_json);
         /* A worker missing a plugin would fail each of its runs at once,
          * and, being quick to fail, draw more of them: it leaves instead,
          * before it says it is ready. */

@@ -6,9 +6,9 @@
  * length) as from a pipe; proto_take is called until it wants more or
  * refuses, as the master does. Every message taken must read back the
  * same after being written again by the encoder a worker uses
- * (proto_put_ready, proto_put_step, proto_put_done): the frames are
- * decoded in place, so the check also covers their bounds (ASan sees any
- * read past a frame). An input that is one JSON object also goes through
+ * (proto_put_ready, proto_put_step, proto_put_done, proto_put_log): the
+ * frames are decoded in place, so the check also covers their bounds
+ * (ASan sees any read past a frame). An input that is one JSON object also goes through
  * the worker's decoders of the master's messages, and what they read
  * must be written back the same by the master's encoders. */
 #include <event2/buffer.h>
@@ -99,6 +99,11 @@ check_roundtrip(const struct proto_msg *msg)
         if (proto_put_step(&out, &want.step) != 0)
             fail("a step taken cannot be written again");
         break;
+    case PROTO_LOG:
+        want.log.text = out_s = dup_or_null(msg->log.text);
+        if (proto_put_log(&out, &want.log) != 0)
+            fail("a log line taken cannot be written again");
+        break;
     case PROTO_DONE:
         want.done.output = out_s = dup_or_null(msg->done.output);
         want.done.error = err_s = dup_or_null(msg->done.error);
@@ -119,6 +124,11 @@ check_roundtrip(const struct proto_msg *msg)
         break;
     case PROTO_STEP:
         same_msg = record_same(&m.step, &want.step);
+        break;
+    case PROTO_LOG:
+        same_msg = m.log.level == want.log.level &&
+                   m.log.at == want.log.at &&
+                   same(m.log.text, want.log.text);
         break;
     default:
         same_msg = m.done.ok == want.done.ok &&

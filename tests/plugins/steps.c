@@ -306,6 +306,33 @@ deep(struct fh_ctx *ctx, const struct fh_event *ev)
     return FH_OK;
 }
 
+/* Logs in a run: a line, step "a", data.n numbered debug lines, a line
+ * with a byte that is not UTF-8 and one of 5000 bytes, a sleep of
+ * data.sleep (the lines before it are replayed after it), then a warning
+ * and an error. */
+static int
+chatty(struct fh_ctx *ctx, const struct fh_event *ev)
+{
+    struct step_arg a = {ev, "a", 1};
+    const char *nap = data_str(ev, "sleep");
+    int n = data_int(ev, "n", 0);
+    char big[5001];
+
+    fh_log(ctx, FH_LOG_INFO, "starting");
+    FH_STEP(ctx, "a", plain_step, &a);
+    for (int i = 1; i <= n; i++)
+        fh_log(ctx, FH_LOG_DEBUG, "line %d", i);
+    fh_log(ctx, FH_LOG_INFO, "bad byte \xff here");
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    fh_log(ctx, FH_LOG_INFO, "%s", big);
+    if (nap != NULL)
+        FH_SLEEP(ctx, "nap", nap);
+    fh_log(ctx, FH_LOG_WARN, "woke");
+    fh_log(ctx, FH_LOG_ERROR, "done");
+    return FH_OK;
+}
+
 static int
 steps_load(struct fh_ctx *ctx)
 {
@@ -328,6 +355,7 @@ static const struct fh_function functions[] = {
     {.id = "deep", .run = deep, .triggers = FH_EVENTS("test/deep")},
     {.id = "many-naps", .run = many_naps,
      .triggers = FH_EVENTS("test/naps")},
+    {.id = "chatty", .run = chatty, .triggers = FH_EVENTS("test/chatty")},
     FH_FUNCTIONS_END,
 };
 

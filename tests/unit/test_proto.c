@@ -52,7 +52,7 @@ test_worker_reads(void)
         "\"c\\\\\\\"\\n\\u0001\\/\\u00e9\":{\"data\":{\"k\":\"v\"}},"
         "\"d\":{\"data\":null},\"e\":{\"data\":null}}");
     const char *paths[] = {"/s/gen/1/a.so", "/s/gen/1/b.so"};
-    struct proto_hello h = {paths, 2, config, "debug"}, hr;
+    struct proto_hello h = {paths, 2, config, "debug", 1}, hr;
     struct proto_invoke inv = {
         .run_id = "01RUN", .function_id = "fn-a", .event_id = "01EV",
         .attempt = 3, .max_attempts = 5,
@@ -81,6 +81,7 @@ test_worker_reads(void)
        "with its plugins in order");
     ok(json_object_equal(hr.config, config), "its config");
     is_str(hr.log_level, "debug", "and its log level");
+    is_int(hr.log_json, 1, "and its log format");
     free(hr.plugins);
     json_object_put(got);
 
@@ -970,9 +971,52 @@ test_misread_pair(void)
     json_object_put(o);
 }
 
+/* A run's log line: it reads back whole; text that is not UTF-8, too
+ * long, or a level out of range is refused. */
+static void
+test_log(void)
+{
+    struct evbuffer *in = evbuffer_new();
+    struct proto_buf b = {0};
+    struct proto_msg m;
+    struct proto_log l = {2, 1764403200123LL, "caf\xc3\xa9 ok"};
+    char big[PROTO_LOG_MAX + 2];
+
+    is_int(proto_put_log(&b, &l), 0, "a log line is written");
+    evbuffer_add(in, b.data, b.len);
+    b.len = 0;
+    is_int(proto_take(in, &m), 1, "and taken");
+    ok(m.type == PROTO_LOG && m.log.level == 2 &&
+           m.log.at == 1764403200123LL &&
+           strcmp(m.log.text, "caf\xc3\xa9 ok") == 0,
+       "with its level, time and text");
+    l.text = "bad \xff";
+    proto_put_log(&b, &l);
+    evbuffer_add(in, b.data, b.len);
+    b.len = 0;
+    is_int(proto_take(in, &m), -1, "text that is not UTF-8 is refused");
+    ok(m.why != NULL, "saying why");
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    l.text = big;
+    proto_put_log(&b, &l);
+    evbuffer_add(in, b.data, b.len);
+    b.len = 0;
+    is_int(proto_take(in, &m), -1, "a line over PROTO_LOG_MAX is refused");
+    l.text = "x";
+    l.level = 9;
+    proto_put_log(&b, &l);
+    evbuffer_add(in, b.data, b.len);
+    b.len = 0;
+    is_int(proto_take(in, &m), -1, "so is a level out of range");
+    proto_buf_free(&b);
+    evbuffer_free(in);
+}
+
 int
 main(void)
 {
+    test_log();
     test_after_refusal();
     test_misread_pair();
     test_worker_reads();
