@@ -211,6 +211,16 @@ out:
     return rc;
 }
 
+/* Whether A and B name one file (B may not exist). */
+static int
+same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
 int
 backup_store(const char *state_dir, const char *file,
              struct backup_info *info, char *err, size_t errlen)
@@ -220,6 +230,12 @@ backup_store(const char *state_dir, const char *file,
 
     if (access(db, F_OK) != 0) {
         snprintf(err, errlen, "no store at %s (see --state)", db);
+        free(db);
+        return -1;
+    }
+    if (same_file(db, file)) {
+        snprintf(err, errlen, "%s is the store itself: back up to another"
+                              " file", file);
         free(db);
         return -1;
     }
@@ -333,8 +349,15 @@ restore_store(const char *state_dir, const char *file, char **aside,
                  state_dir);
         goto out;
     }
-    if (move_aside(state_dir, aside, err, errlen) != 0)
+    if (move_aside(state_dir, aside, err, errlen) != 0) {
+        /* The store moved and its WAL did not: the two go back. */
+        if (*aside != NULL) {
+            move_back(state_dir, *aside);
+            free(*aside);
+            *aside = NULL;
+        }
         goto out;
+    }
     /* WAL, as the host keeps it: the copy is a store as it left it. */
     rc = copy_store(file, SQLITE_OPEN_READONLY, db, "WAL", info, err,
                     errlen);

@@ -8,6 +8,7 @@
 
 #include <event2/event.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "log.h"
 #include "store.h"
@@ -26,6 +27,7 @@ struct retention {
     struct event *timer;
     struct store_pruned out; /* the batch on its way */
     int busy, stopped;
+    int in_sweep; /* OUT holds where the sweep is */
     struct retention_stats stats;
     struct retention_stats sweep; /* this sweep's, for its log line */
 };
@@ -49,6 +51,7 @@ pruned_cb(void *arg, int rc, const char *err)
     if (rc != 0) {
         log_warn("retention", "a batch was not deleted: %s; trying again in"
                               " %lld s", err, (long long)r->sweep_ms / 1000);
+        r->in_sweep = 0;
         arm(r, r->sweep_ms);
         return;
     }
@@ -70,6 +73,7 @@ pruned_cb(void *arg, int rc, const char *err)
                  (unsigned long long)r->sweep.events,
                  (unsigned long long)r->sweep.keys);
     r->sweep = (struct retention_stats){0};
+    r->in_sweep = 0;
     arm(r, r->sweep_ms);
 }
 
@@ -84,6 +88,10 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
     if (r->busy || r->stopped)
         return;
     r->busy = 1;
+    if (!r->in_sweep) {
+        memset(&r->out, 0, sizeof(r->out));
+        r->in_sweep = 1;
+    }
     store_prune(r->st, r->runs_ms > 0 ? now - r->runs_ms : 0,
                 r->events_ms > 0 ? now - r->events_ms : 0, now, &r->out,
                 pruned_cb, r);

@@ -881,6 +881,26 @@ job_context(const struct sched *s, const struct job *job)
                 (int)job->attempt, job->event_id);
 }
 
+/* An unborn job whose worker has ended, until the store has answered
+ * its last writes (result_job()). */
+struct unborn {
+    struct sched *sched;
+    struct job *job;
+};
+
+static void
+unborn_gone_cb(void *arg, int rc, const char *err)
+{
+    struct unborn *u = arg;
+
+    (void)rc;
+    (void)err;
+    set_del(u->sched, u->job);
+    job_free(u->job);
+    kick(u->sched);
+    free(u);
+}
+
 /* ------------------------------------------------------- checkpoints */
 
 struct stepping {
@@ -1491,9 +1511,16 @@ result_job(void *arg, struct job *job, const struct pool_result *r)
     /* It executes no code now, whatever its outcome. */
     conc_release(s, job);
     if (job->unborn) {
-        unborn_free(s, job);
+        /* Callbacks of its checkpoints may still be on their way, and
+         * they hold the job: it goes once they have run. */
+        struct unborn *u = xcalloc(1, sizeof(*u));
+
         free(f);
-        kick(s);
+        u->sched = s;
+        u->job = job;
+        log_info("run", "%s %s dropped; its event was not stored",
+                 job->function_id, job->run_id);
+        store_forget_failed_then(s->store, job->run_id, unborn_gone_cb, u);
         return;
     }
     f->sched = s;
@@ -1691,8 +1718,12 @@ sched_abandon(struct sched *s, const char *run_id)
         return;
     }
     /* Running, or its end is being written: that write fails, as the
-     * store fails every write of the run now. */
+     * store fails every write of the run now. One still running stops:
+     * what it would do next is for an event its sender was told was not
+     * taken. */
     job->unborn = 1;
+    if (job->where == JOB_RUNNING)
+        s->ex.ops->kill(s->ex.impl, job, "its event was not stored");
 }
 
 /* A cancel being written. */

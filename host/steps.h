@@ -32,6 +32,9 @@ struct invocation {
     unsigned logged;              /* log lines sent with the run */
     unsigned stored, replayed;    /* steps stored before this call, and
                                      how many of them it has replayed */
+    int live;                     /* a step has run in this call: what
+                                     follows is new, whatever is left of
+                                     the stored ones */
     struct step_owned step;       /* then: the sleep, the wait, the
                                      group, the branch's step, or the
                                      step to retry */
@@ -48,8 +51,10 @@ void invocation_init(struct invocation *inv, int rfd, int wfd,
 void invocation_fini(struct invocation *inv);
 
 /* Whether the handler is still replaying what earlier invocations did:
- * not every stored step has come back yet. Lines it logs meanwhile were
- * stored with the run the first time (Inngest's logger skips them too). */
+ * not every stored step has come back yet, and none has run anew (code
+ * that no longer reaches a stored step does not keep it replaying). Lines
+ * it logs meanwhile were stored with the run the first time (Inngest's
+ * logger skips them too). */
 int invocation_replaying(const struct invocation *inv);
 
 /* The fh_api entries; see sdk/fnhost.h. */

@@ -1211,34 +1211,54 @@ apply_requeue(struct store *st, struct op *op, int64_t now)
 }
 
 /* Retention's batches: small, since each shares a group commit with
- * whatever else is being written. */
-#define PRUNE_RUNS 128
-#define PRUNE_EVENTS 256
+ * whatever else is being written. A batch looks at PRUNE_SCAN_* rows of
+ * each table, wherever it is in its sweep, and deletes what of them may
+ * go; keys go PRUNE_KEYS of a kind at a time. */
+#define PRUNE_SCAN_RUNS 256
+#define PRUNE_SCAN_EVENTS 512
 #define PRUNE_KEYS 400
 /* Freed pages given back to the file system per batch. */
 #define PRUNE_VACUUM "PRAGMA incremental_vacuum(256)"
 
-/* Deletes, from the rows that statement PICK (?1 a ULID bound, ?2 a time,
- * ?3 a limit) names, each with the statements DEL (NDEL of them, ?1 the
- * id): how many, or -1. */
+/* One batch of one table's sweep: looks at up to SCAN rows after AFTER
+ * (the last one looked at; "" at the start, updated) whose keys are
+ * before the ULID of BEFORE, and deletes, with the statements DEL (NDEL,
+ * ?1 the id), those that statement PICK (?1 after, ?2 the last looked
+ * at, ?3 BEFORE) names. Returns how many, or -1; *DONE once the sweep
+ * has looked at every row. */
 static int64_t
-prune_rows(struct store *st, int pick, int64_t before, int limit,
-           const int *del, size_t ndel)
+prune_rows(struct store *st, int end_stmt, int pick, int64_t before,
+           int scan, char after[27], int *done, const int *del, size_t ndel)
 {
-    sqlite3_stmt *p = st->stmt[pick];
-    char bound[ULID_LEN + 1], (*ids)[27];
+    sqlite3_stmt *e = st->stmt[end_stmt], *p = st->stmt[pick];
+    char bound[ULID_LEN + 1], last[27], (*ids)[27];
     uint8_t zero[10] = {0};
     int64_t n = 0;
     int rc;
 
     ulid_encode(bound, before, zero);
-    ids = xcalloc((size_t)limit, sizeof(*ids));
-    bind_text(p, 1, bound);
-    sqlite3_bind_int64(p, 2, before);
-    sqlite3_bind_int(p, 3, limit);
-    while (n < limit && (rc = sqlite3_step(p)) == SQLITE_ROW)
+    bind_text(e, 1, after);
+    bind_text(e, 2, bound);
+    sqlite3_bind_int(e, 3, scan);
+    rc = sqlite3_step(e);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(e);
+        return -1;
+    }
+    if (sqlite3_column_type(e, 0) == SQLITE_NULL) {
+        sqlite3_reset(e);
+        *done = 1;
+        return 0;
+    }
+    snprintf(last, sizeof(last), "%s", (const char *)sqlite3_column_text(e, 0));
+    sqlite3_reset(e);
+    ids = xcalloc((size_t)scan, sizeof(*ids));
+    bind_text(p, 1, after);
+    bind_text(p, 2, last);
+    sqlite3_bind_int64(p, 3, before);
+    while (n < scan && (rc = sqlite3_step(p)) == SQLITE_ROW)
         snprintf(ids[n++], 27, "%s", (const char *)sqlite3_column_text(p, 0));
-    rc = n < limit ? rc : SQLITE_DONE;
+    rc = n < scan ? rc : SQLITE_DONE;
     sqlite3_reset(p);
     if (rc != SQLITE_DONE) {
         free(ids);
@@ -1254,6 +1274,7 @@ prune_rows(struct store *st, int pick, int64_t before, int limit,
         }
     }
     free(ids);
+    memcpy(after, last, 27);
     return n;
 }
 
@@ -1271,23 +1292,29 @@ apply_prune(struct store *st, struct op *op)
     struct store_pruned *out = op->u.prune.out;
     int64_t n;
 
-    memset(out, 0, sizeof(*out));
-    if (op->u.prune.runs_before > 0) {
-        n = prune_rows(st, S_PRUNE_RUNS, op->u.prune.runs_before, PRUNE_RUNS,
-                       run_rows, sizeof(run_rows) / sizeof(*run_rows));
+    out->runs = out->events = out->keys = 0;
+    out->more = 0;
+    if (op->u.prune.runs_before > 0 && !out->runs_done) {
+        n = prune_rows(st, S_PRUNE_RUNS_END, S_PRUNE_RUNS,
+                       op->u.prune.runs_before, PRUNE_SCAN_RUNS,
+                       out->runs_after, &out->runs_done, run_rows,
+                       sizeof(run_rows) / sizeof(*run_rows));
         if (n < 0)
             return -1;
         out->runs = n;
-        out->more |= n == PRUNE_RUNS;
+        out->more |= !out->runs_done;
     }
-    if (op->u.prune.events_before > 0) {
-        n = prune_rows(st, S_PRUNE_EVENTS, op->u.prune.events_before,
-                       PRUNE_EVENTS, event_rows,
+    /* Events after runs: a run deleted now frees its event for a later
+     * batch of the same sweep or the next. */
+    if (op->u.prune.events_before > 0 && !out->events_done) {
+        n = prune_rows(st, S_PRUNE_EVENTS_END, S_PRUNE_EVENTS,
+                       op->u.prune.events_before, PRUNE_SCAN_EVENTS,
+                       out->events_after, &out->events_done, event_rows,
                        sizeof(event_rows) / sizeof(*event_rows));
         if (n < 0)
             return -1;
         out->events = n;
-        out->more |= n == PRUNE_EVENTS;
+        out->more |= !out->events_done;
     }
     for (size_t k = 0; k < sizeof(keys) / sizeof(*keys); k++) {
         sqlite3_bind_int64(st->stmt[keys[k]], 1, op->u.prune.now);
@@ -2053,7 +2080,14 @@ store_finish_attempt_events(struct store *st, const struct store_attempt *at,
 void
 store_forget_failed(struct store *st, const char *run_id)
 {
-    struct op *op = op_new(OP_FORGET, NULL, NULL);
+    store_forget_failed_then(st, run_id, NULL, NULL);
+}
+
+void
+store_forget_failed_then(struct store *st, const char *run_id,
+                         store_done_fn done, void *arg)
+{
+    struct op *op = op_new(OP_FORGET, done, arg);
 
     snprintf(op->u.forget.run_id, sizeof(op->u.forget.run_id), "%s",
              run_id);

@@ -261,20 +261,25 @@ void store_put_events(struct store *st, struct store_new_event *evs,
 void store_put_log(struct store *st, const char *run_id, unsigned attempt,
                    int level, int64_t at, const char *text);
 
-/* What one batch of retention deleted. */
+/* One sweep of retention, batch by batch: where it is (the caller zeroes
+ * it to start one, and keeps it between batches), and what the last
+ * batch deleted. */
 struct store_pruned {
-    int64_t runs;   /* ended runs, with their steps and attempts */
+    char runs_after[27], events_after[27]; /* the last row looked at */
+    int runs_done, events_done;            /* every row looked at */
+    int64_t runs;   /* ended runs, with their steps, attempts and logs */
     int64_t events; /* events that no run had */
     int64_t keys;   /* expired dedup, idempotency and rate limit keys, and
                        throttles with all their room */
-    int more;       /* a limit was reached: there may be more now */
+    int more;       /* the sweep is not over */
 };
 
-/* Deletes one small batch, in the next group commit: runs that ended
- * before RUNS_BEFORE (0: none), events received before EVENTS_BEFORE
- * (0: none) that no run has, and keys expired at NOW; OUT (the caller's,
- * until DONE) says what. Freed pages go back to the file system in a
- * store made since retention exists. */
+/* Deletes one small batch of OUT's sweep, in the next group commit: runs
+ * that ended before RUNS_BEFORE (0: none), events received before
+ * EVENTS_BEFORE (0: none) that no run has, and keys expired at NOW; OUT
+ * (the caller's, until DONE) says what, and where the sweep is. Freed
+ * pages go back to the file system in a store made since retention
+ * exists. */
 void store_prune(struct store *st, int64_t runs_before,
                  int64_t events_before, int64_t now, struct store_pruned *out,
                  store_done_fn done, void *arg);
@@ -290,6 +295,10 @@ void store_cron_sync(struct store *st, const char *pairs, int64_t now,
  * ... was not stored"), so that an end never commits without a
  * checkpoint sent before it. */
 void store_forget_failed(struct store *st, const char *run_id);
+/* The same, and DONE runs once every write queued before it has been
+ * answered (its RC says nothing of the forget, which always holds). */
+void store_forget_failed_then(struct store *st, const char *run_id,
+                              store_done_fn done, void *arg);
 
 /* Stores a step's checkpoint (a result, or a final failure) and its
  * attempt; the run's next unit starts at attempt 0. With UPDATE_RUN the

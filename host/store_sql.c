@@ -246,6 +246,8 @@ const char *const store_migrations[] = {
     "  level TEXT NOT NULL,"
     "  message TEXT NOT NULL,"
     "  PRIMARY KEY (run_id, seq)) WITHOUT ROWID;",
+    /* 18: retention asks whether a debounce still has an event. */
+    "CREATE INDEX debounces_event ON debounces(event_id);",
 };
 
 /* A new store frees the pages that retention empties (PRAGMA
@@ -484,25 +486,33 @@ const char *const store_stmt_sql[NSTMT] = {
     [S_CRON_DROP] = "DELETE FROM cron_ticks WHERE NOT EXISTS (SELECT 1"
                     " FROM json_each(?1) j WHERE j.value ->> 0 ="
                     " function_id AND j.value ->> 1 = cron)",
-    /* Retention (store.c's apply_prune()): up to ?3 runs that ended
-     * before ?2 (made before ?1, a ULID of that time: the key's order). */
-    [S_PRUNE_RUNS] = "SELECT id FROM runs WHERE id < ?1 AND ended_at < ?2"
-                     " AND status IN ('completed', 'failed', 'cancelled')"
-                     " LIMIT ?3",
+    /* Retention (store.c's apply_prune()) looks at ?3 rows a batch, in
+     * key order from after ?1 (the last it looked at) up to ?2 (a ULID
+     * of its time bound): the last of them; then, among them, what may
+     * go. So a batch costs the same however many old rows must stay. */
+    [S_PRUNE_RUNS_END] = "SELECT max(id) FROM (SELECT id FROM runs WHERE"
+                         " id > ?1 AND id < ?2 ORDER BY id LIMIT ?3)",
+    /* Runs after ?1 up to ?2 that ended before ?3. */
+    [S_PRUNE_RUNS] = "SELECT id FROM runs WHERE id > ?1 AND id <= ?2 AND"
+                     " ended_at < ?3 AND status IN ('completed', 'failed',"
+                     " 'cancelled')",
     [S_DEL_STEPS] = "DELETE FROM steps WHERE run_id = ?",
     [S_DEL_ATTEMPTS] = "DELETE FROM attempts WHERE run_id = ?",
     [S_DEL_FETCHES] = "DELETE FROM fetches WHERE run_id = ?",
     [S_DEL_PAUSES] = "DELETE FROM pauses WHERE run_id = ?",
     [S_DEL_RUN_EVENTS] = "DELETE FROM run_events WHERE run_id = ?",
     [S_DEL_RUN] = "DELETE FROM runs WHERE id = ?",
-    /* Up to ?3 events received before ?2 (ids before ?1) that no run, a
-     * batch's or a debounce's, still has. */
-    [S_PRUNE_EVENTS] = "SELECT id FROM events e WHERE id < ?1 AND"
-                       " received_at < ?2 AND NOT EXISTS (SELECT 1 FROM"
+    [S_PRUNE_EVENTS_END] = "SELECT max(id) FROM (SELECT id FROM events"
+                           " WHERE id > ?1 AND id < ?2 ORDER BY id"
+                           " LIMIT ?3)",
+    /* Events after ?1 up to ?2 received before ?3 that no run, a batch's
+     * or a debounce's, still has. */
+    [S_PRUNE_EVENTS] = "SELECT id FROM events e WHERE id > ?1 AND id <= ?2"
+                       " AND received_at < ?3 AND NOT EXISTS (SELECT 1 FROM"
                        " runs WHERE event_id = e.id) AND NOT EXISTS"
                        " (SELECT 1 FROM run_events WHERE event_id = e.id)"
                        " AND NOT EXISTS (SELECT 1 FROM debounces WHERE"
-                       " event_id = e.id) LIMIT ?3",
+                       " event_id = e.id)",
     [S_DEL_EVENT] = "DELETE FROM events WHERE id = ?",
     [S_DEL_SKIPPED] = "DELETE FROM skipped WHERE event_id = ?",
     /* Keys that have expired hold nothing: absent, they read the same. */

@@ -1674,6 +1674,14 @@ start_early(struct sched *s, struct early *e, const char *fn,
     store_put_events(store, &e->ev, 1, 0, early_cb, e);
 }
 
+static struct sched *early_sched;
+
+static int
+unclaimed(const void *run_id)
+{
+    return !sched_claimed(early_sched, run_id);
+}
+
 static void
 test_early(struct sched *s)
 {
@@ -1710,6 +1718,31 @@ test_early(struct sched *s)
     is_str(run_col(e.run.id, "status"), "", "nor is it");
     is_int(sched_running(s), running, "the scheduler let go of it");
     ok(!sched_claimed(s, e.run.id), "all of it");
+
+    /* Abandoned while it runs, a checkpoint of it on its way: its worker
+     * is stopped at once, and the job goes only once the store has
+     * answered that checkpoint (ASan sees a use after free if not). */
+    early_sched = s;
+    start_early(s, &e, "ok", "test/refused");
+    ok(loop_until(is_running, e.run.id, 5000), "another such run runs");
+    {
+        struct step_record st;
+        int kills = fake.kills;
+
+        memset(&st, 0, sizeof(st));
+        st.step_id = st.name = "first";
+        st.kind = "run";
+        st.status = "completed";
+        st.result = "1";
+        st.started_at = st.ended_at = now_ms();
+        fake.cb.step(fake.cb.arg, fake.jobs[fake_find(e.run.id)], &st);
+        loop_until(fired, &e.c, 5000);
+        ok(fake.kills > kills, "its event fails: its worker is stopped");
+    }
+    end_failed(e.run.id, "killed", 0, 0);
+    ok(loop_until(unclaimed, e.run.id, 5000), "and the job goes");
+    is_int(count("SELECT count(*) FROM steps WHERE run_id = ?", e.run.id),
+           0, "nothing of it is stored");
 
     /* Abandoned while it waits in line: it never runs. */
     fake.slots = 0;

@@ -203,15 +203,16 @@ arrlen(struct json_object *a)
                : (size_t)-1;
 }
 
-/* The value of a one-number query through a connection of our own. */
+/* The value of a one-number query on the store at PATH, through a
+ * connection of our own. */
 static long long
-query_int(const char *sql)
+query_int_at(const char *path, const char *sql)
 {
     sqlite3 *db = NULL;
     sqlite3_stmt *s = NULL;
     long long v = -1;
 
-    if (sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE, NULL) ==
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) ==
             SQLITE_OK &&
         sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK &&
         sqlite3_step(s) == SQLITE_ROW)
@@ -219,6 +220,13 @@ query_int(const char *sql)
     sqlite3_finalize(s);
     sqlite3_close(db);
     return v;
+}
+
+/* The same on the test's store. */
+static long long
+query_int(const char *sql)
+{
+    return query_int_at(dbpath, sql);
 }
 
 static int
@@ -940,6 +948,76 @@ test_run_state(void)
            " cancelled", "the filter's words, for its error message");
 }
 
+/* One batch of retention on ST (into OUT); its callback's rc. */
+static int
+prune_batch(struct store *st, int64_t runs_before, int64_t events_before,
+            struct store_pruned *out)
+{
+    struct waiter w = {0};
+
+    store_prune(st, runs_before, events_before, now_ms(), out, done_cb, &w);
+    return wait_for(&w) ? w.rc : -2;
+}
+
+/* Retention's batches look at a bounded number of rows each, wherever
+ * the sweep is: 300 old runs that must stay do not hide the ended ones
+ * behind them, and cost each batch the same. */
+static void
+test_prune(void)
+{
+    static const char *const LIVE[] = {"p-live", NULL};
+    static const char *const ENDED[] = {"p-ended", NULL};
+    char path[300], err[256];
+    struct store *st;
+    struct store_pruned out;
+    struct test_event t;
+    int64_t t0 = now_ms(), cut = now_ms() + 1000, runs = 0, events = 0;
+    int batches = 0;
+
+    snprintf(path, sizeof(path), "%s/prune.db", tmpdir);
+    st = store_open(base, path, "normal", err, sizeof(err));
+    ok(st != NULL, "a store for retention opens: %s", st ? "" : err);
+    if (st == NULL)
+        return;
+    is_int(query_int_at(path, "pragma auto_vacuum"), 2,
+           "a new store gives freed pages back (auto_vacuum incremental)");
+    for (int i = 0; i < 310; i++) {
+        /* Ids in that order: the live runs' before the ended ones'. */
+        make_event(&t, "app/p", NULL, t0, i < 300 ? LIVE : ENDED);
+        ulid_new(t.ev.id, t0 - (i < 300 ? 10000 : 5000));
+        ulid_new(t.runs[0].id, t0 - (i < 300 ? 10000 : 5000));
+        put(st, &t, 1, 0, NULL, 0);
+        if (i >= 300) {
+            store_start_attempt(st, t.runs[0].id, 0, now_ms());
+            finish(st, t.runs[0].id, 0, RUN_COMPLETED, "1", NULL, 0);
+        }
+    }
+    memset(&out, 0, sizeof(out));
+    is_int(prune_batch(st, cut, 0, &out), 0, "a batch commits");
+    ok(out.runs == 0 && out.more && !out.runs_done,
+       "the first looks at 256 live runs: none goes, and the sweep goes on");
+    is_int(prune_batch(st, cut, 0, &out), 0, "the next batch commits");
+    is_int(out.runs, 10, "the next reaches the ended runs behind them");
+    while (out.more && batches++ < 10 && prune_batch(st, cut, 0, &out) == 0)
+        ;
+    ok(!out.more && out.runs_done, "then the sweep ends");
+    is_int(query_int_at(path, "select count(*) from runs"), 300,
+           "the live runs stay");
+    memset(&out, 0, sizeof(out));
+    batches = 0;
+    do {
+        if (prune_batch(st, cut, cut, &out) != 0)
+            break;
+        runs += out.runs;
+        events += out.events;
+    } while (out.more && batches++ < 10);
+    ok(runs == 0 && events == 10,
+       "a sweep of events deletes the ten the ended runs had, and no other");
+    is_int(query_int_at(path, "select count(*) from events"), 300,
+           "the live runs' events stay");
+    store_close(st);
+}
+
 int
 main(void)
 {
@@ -979,6 +1057,7 @@ main(void)
         test_gauges(st);
     store_close(st);
     test_open_errors();
+    test_prune();
 
     event_base_free(base);
     rm_rf(tmpdir);
