@@ -169,6 +169,8 @@ void
 log_context(const char *run_id, const char *function, const char *plugin,
             int attempt, const char *trace_id)
 {
+    if (!json_lines)
+        return; /* text lines do not show it */
     snprintf(ctx.run_id, sizeof(ctx.run_id), "%s", run_id ? run_id : "");
     snprintf(ctx.function, sizeof(ctx.function), "%s",
              function ? function : "");

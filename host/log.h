@@ -34,7 +34,8 @@ int log_json(void);
 /* What the lines of this thread are about from now on, copied (NULL or
  * ATTEMPT < 0: not known): a run, its function, its plugin, its attempt,
  * and its trace (the event that started it). JSON lines carry them as
- * fields; text lines do not change. log_context_clear() forgets them. */
+ * fields; text lines do not change, and then it costs nothing.
+ * log_context_clear() forgets them. */
 void log_context(const char *run_id, const char *function,
                  const char *plugin, int attempt, const char *trace_id);
 void log_context_clear(void);

@@ -873,9 +873,12 @@ unborn_free(struct sched *s, struct job *job)
 static void
 job_context(const struct sched *s, const struct job *job)
 {
-    const struct fn_info *fn = s->gen ? registry_find(s->gen, job->function_id)
-                                      : NULL;
+    const struct fn_info *fn;
 
+    /* Only JSON lines carry it: a text log pays nothing per step. */
+    if (!log_json())
+        return;
+    fn = s->gen ? registry_find(s->gen, job->function_id) : NULL;
     log_context(job->group_run[0] != '\0' ? job->group_run : job->run_id,
                 job->function_id, fn != NULL ? fn->plugin : NULL,
                 (int)job->attempt, job->event_id);
