@@ -512,8 +512,8 @@ handle_done(struct worker *w, const struct proto_done *d)
     /* A function that checkpoints ahead sends its end before the acks
      * of its last checkpoints: it commits after them (the store writes
      * in order, and fails the end of a run whose checkpoint failed), and
-     * the worker reads no ack after its end. It is free at once: the
-     * acks sent before this message skips before its next invoke, and
+     * the worker reads no ack after its end. It is free at once: acks
+     * sent before this message are skipped before its next invoke, and
      * none is sent after. */
     w->state = W_IDLE;
     finish_job(w, &r);
